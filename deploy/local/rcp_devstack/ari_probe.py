@@ -1,0 +1,80 @@
+"""A small raw ARI client for the local stack's demo call and for tests that play phones.
+
+It is deliberately not the stasis service's ARI adapter: it is a probe that subscribes to
+named applications, records every event in order, and lets a caller wait for a matching one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+
+Event = dict[str, Any]
+
+
+class AriProbe:
+    """One ARI WebSocket for some applications, plus REST calls with the same credentials."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/") + "/ari"
+        self.events: list[Event] = []
+        self._changed = asyncio.Condition()
+
+    async def _pump(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in socket:
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                break
+            async with self._changed:
+                self.events.append(json.loads(message.data))
+                self._changed.notify_all()
+
+    async def wait_for(self, match: Callable[[Event], bool], timeout_s: float = 15.0) -> Event:
+        """The first event received (already or later) that `match` accepts."""
+
+        def found() -> Event | None:
+            return next((event for event in self.events if match(event)), None)
+
+        async with asyncio.timeout(timeout_s), self._changed:
+            await self._changed.wait_for(lambda: found() is not None)
+        event = found()
+        assert event is not None
+        return event
+
+    async def request(self, method: str, path: str, **params: str) -> Any:
+        """A REST call; returns the decoded JSON body (or None for 204)."""
+        async with self._session.request(method, f"{self._base}{path}", params=params) as response:
+            if response.status >= 400:
+                body = await response.text()
+                raise RuntimeError(f"ARI {method} {path} -> HTTP {response.status}: {body}")
+            if response.status == 204:
+                return None
+            return await response.json()
+
+
+@asynccontextmanager
+async def ari_probe(
+    base_url: str, user: str, password: str, apps: list[str]
+) -> AsyncIterator[AriProbe]:
+    """Connect a probe subscribed to `apps`; disconnect on exit."""
+    auth = aiohttp.BasicAuth(user, password)
+    async with aiohttp.ClientSession(auth=auth, timeout=aiohttp.ClientTimeout(total=15)) as session:
+        ws_url = base_url.replace("http", "ws", 1).rstrip("/") + "/ari/events"
+        socket = await session.ws_connect(
+            ws_url, params={"app": ",".join(apps), "subscribeAll": "false"}, heartbeat=20
+        )
+        probe = AriProbe(session, base_url)
+        pump = asyncio.create_task(probe._pump(socket))
+        try:
+            yield probe
+        finally:
+            await socket.close()
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump

@@ -1,0 +1,188 @@
+"""Asterisk 22 for the local stack, without Docker.
+
+Debian's stable release has no Asterisk package; its sid suite has Asterisk 22. The stack
+builds a sid root folder with debootstrap (once; it is reused), renders the configuration
+templates of deploy/asterisk/ into it, and runs Asterisk inside it with chroot. The root
+shares the host's network, so ARI on 127.0.0.1 is reachable from the host.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import string
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from rcp_devstack.processes import StackError, read_pid, run, start_detached, stop_pid, wait_until
+from rcp_devstack.settings import REPO_ROOT, StackSettings
+
+
+
+class ConfigTemplate(string.Template):
+    """`@{name}` placeholders, so that Asterisk's own `${VAR}` syntax passes through."""
+
+    delimiter = "@"
+    pattern = r"@(?:(?P<escaped>@)|\{(?P<braced>[a-z_]+)\}|(?P<named>(?!x)x)|(?P<invalid>(?!x)x))"
+
+
+TEMPLATES = REPO_ROOT / "deploy" / "asterisk"
+PACKAGES = "asterisk,asterisk-modules,asterisk-core-sounds-en,ca-certificates"
+
+
+def debian_mirror() -> str:
+    """The Debian mirror this machine's own apt sources use (never written into the repo)."""
+    override = os.environ.get("RCP_DEBIAN_MIRROR")
+    if override:
+        return override
+    candidates: list[str] = []
+    sources_dir = Path("/etc/apt/sources.list.d")
+    for path in sorted(sources_dir.glob("*.sources")) if sources_dir.exists() else []:
+        for block in path.read_text().split("\n\n"):
+            uris = re.search(r"^URIs:\s*(\S+)", block, re.MULTILINE)
+            suites = re.search(r"^Suites:\s*(.+)$", block, re.MULTILINE)
+            if uris and suites and "security" not in suites.group(1):
+                candidates.append(uris.group(1))
+    legacy = Path("/etc/apt/sources.list")
+    if legacy.exists():
+        for line in legacy.read_text().splitlines():
+            match = re.match(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", line.strip())
+            if match and "security" not in match.group(2):
+                candidates.append(match.group(1))
+    for uri in candidates:
+        if uri.startswith(("http://", "https://")):
+            return uri
+    raise StackError("no Debian mirror found in /etc/apt sources; set RCP_DEBIAN_MIRROR")
+
+
+def ensure_root(settings: StackSettings) -> str:
+    """Build the sid root with Asterisk unless it is already there."""
+    root = settings.asterisk_dir
+    if (root / "usr" / "sbin" / "asterisk").exists():
+        return f"Asterisk root: reusing {root}"
+    if os.geteuid() != 0:
+        raise StackError("building the Asterisk root needs root (debootstrap, chroot): use sudo")
+    if shutil.which("debootstrap") is None:
+        raise StackError("debootstrap is not installed: apt-get install debootstrap")
+    partial = root.with_name(root.name + ".partial")
+    if partial.exists():
+        _unmount_proc(partial)
+        shutil.rmtree(partial)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    run(["debootstrap", "--variant=minbase", f"--include={PACKAGES}", settings.asterisk_suite,
+         str(partial), debian_mirror()], "debootstrap of the Asterisk root", timeout=1800)
+    partial.rename(root)
+    return f"Asterisk root: built {root} (Debian {settings.asterisk_suite})"
+
+
+def render_config(settings: StackSettings) -> list[str]:
+    """Render deploy/asterisk/*.conf into the root's /etc/asterisk; return the file names."""
+    values = {
+        "http_host": "127.0.0.1",
+        "http_port": str(_ari_port(settings)),
+        "ari_user": settings.ari_user,
+        "ari_password": settings.ari_password,
+        "app": settings.ari_app,
+        "test_phones_app": settings.test_phones_app,
+        "sip_host": "127.0.0.1",
+        "sip_port": str(settings.asterisk_sip_port),
+        "carrier_host": "127.0.0.1",
+        "rtp_start": str(settings.asterisk_rtp_start),
+        "rtp_end": str(settings.asterisk_rtp_end),
+    }
+    etc = settings.asterisk_dir / "etc" / "asterisk"
+    written = []
+    for template in sorted(TEMPLATES.glob("*.conf")):
+        text = ConfigTemplate(template.read_text()).substitute(values)
+        (etc / template.name).write_text(text)
+        written.append(template.name)
+    return written
+
+
+def _ari_port(settings: StackSettings) -> int:
+    match = re.match(r"^https?://[^/:]+:(\d+)", settings.ari_url)
+    return int(match.group(1)) if match else 8088
+
+
+def ari_answers(settings: StackSettings) -> bool:
+    """Whether ARI answers with our credentials."""
+    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 - a fixed http:// URL on loopback
+        f"{settings.ari_url}/ari/asterisk/info", headers={"Authorization": f"Basic {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _mount_proc(root: Path) -> None:
+    proc = root / "proc"
+    if not os.path.ismount(proc):
+        proc.mkdir(exist_ok=True)
+        run(["mount", "-t", "proc", "proc", str(proc)], "mounting /proc in the Asterisk root")
+
+
+def _unmount_proc(root: Path) -> None:
+    proc = root / "proc"
+    if os.path.ismount(proc):
+        run(["umount", "-l", str(proc)], "unmounting /proc in the Asterisk root")
+
+
+def _prepare_dirs(root: Path) -> None:
+    # Without the recording folder every ARI record fails with HTTP 500.
+    for folder in ("var/spool/asterisk/recording", "var/log/asterisk", "run/asterisk",
+                   "var/lib/asterisk"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    run(["chroot", str(root), "chown", "-R", "asterisk:asterisk", "/var/spool/asterisk",
+         "/var/log/asterisk", "/run/asterisk", "/var/lib/asterisk"],
+        "giving Asterisk its folders")
+
+
+def ensure_asterisk(settings: StackSettings) -> str:
+    """Start Asterisk in its root (or reload the running one); wait until ARI answers."""
+    root = settings.asterisk_dir
+    render_config(settings)
+    pid_file = settings.run_dir / "asterisk.pid"
+    pid = read_pid(pid_file)
+    if pid is not None:
+        run(["chroot", str(root), "asterisk", "-rx", "core reload"], "reloading Asterisk")
+        wait_until(lambda: ari_answers(settings), 30, "Asterisk ARI", settings.run_dir / "asterisk.log")
+        return f"Asterisk: running (pid {pid}), configuration reloaded; ARI at {settings.ari_url}"
+    if os.geteuid() != 0:
+        raise StackError("running Asterisk in its root needs root (chroot): use sudo")
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    _mount_proc(root)
+    _prepare_dirs(root)
+    log_file = settings.run_dir / "asterisk.log"
+    start_detached(["chroot", str(root), "asterisk", "-f", "-n", "-U", "asterisk", "-G", "asterisk"],
+                   pid_file, log_file)
+    wait_until(lambda: ari_answers(settings), 90, "Asterisk ARI", log_file)
+    return f"Asterisk 22: started in {root}; ARI at {settings.ari_url}"
+
+
+def asterisk_cli(settings: StackSettings, command: str) -> str:
+    """Run an Asterisk CLI command on the running Asterisk."""
+    return run(["chroot", str(settings.asterisk_dir), "asterisk", "-rx", command],
+               f"asterisk -rx {command!r}")
+
+
+def stop_asterisk(settings: StackSettings) -> str:
+    """Stop Asterisk now (calls are cut: this is the developer's stack) and unmount /proc."""
+    pid_file = settings.run_dir / "asterisk.pid"
+    pid = read_pid(pid_file)
+    if pid is None:
+        _unmount_proc(settings.asterisk_dir)
+        return "Asterisk: not running"
+    try:
+        asterisk_cli(settings, "core stop now")
+    except StackError:
+        stop_pid(pid)
+    wait_until(lambda: read_pid(pid_file) is None, 30, "Asterisk to stop", None)
+    pid_file.unlink(missing_ok=True)
+    _unmount_proc(settings.asterisk_dir)
+    return "Asterisk: stopped"

@@ -1,0 +1,125 @@
+"""rcp-stack: bring the local stack up, stop it, show it, call it.
+
+    rcp-stack up          PostgreSQL, NATS (JetStream), Asterisk 22, migrations, services,
+                          the demo tenant, and a demo call
+    rcp-stack infra       only what the tests need: PostgreSQL, NATS, Asterisk, migrations
+    rcp-stack down        stop everything this stack started
+    rcp-stack status      what runs, and where
+    rcp-stack demo-call   place the demo call again
+    rcp-stack token       issue an admin token (carrier scope, or --tenant SLUG)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from rcp.db.migrate import upgrade
+from rcp.db.pool import create_pool
+from rcp_devstack import asterisk, demo, natsserver, postgres, services
+from rcp_devstack.processes import StackError, read_pid
+from rcp_devstack.settings import StackSettings
+
+
+def _say(line: str) -> None:
+    print(f"  {line}", flush=True)
+
+
+def _infra(settings: StackSettings) -> None:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    print("Receptionist local stack", flush=True)
+    _say(postgres.ensure_postgres(settings))
+    _say(natsserver.ensure_nats(settings))
+    _say(asterisk.ensure_root(settings))
+    _say(asterisk.ensure_asterisk(settings))
+    upgrade(settings.database_url, configure_logging=False)
+    _say("Schema: migrated to the latest revision (alembic head)")
+
+
+async def _with_pool(settings: StackSettings, action: str, **kwargs: str | None) -> object:
+    async with create_pool(settings, "rcp-stack") as pool:
+        if action == "seed":
+            return await demo.seed_demo(pool)
+        return await demo.issue_admin_token(
+            pool, settings.token_pepper, kwargs["name"] or "rcp-stack", kwargs["tenant"]
+        )
+
+
+def _up(settings: StackSettings) -> None:
+    _infra(settings)
+    for line in services.start_services(settings):
+        _say(line)
+    seeded = asyncio.run(_with_pool(settings, "seed"))
+    assert isinstance(seeded, demo.DemoTenant)
+    _say(f"Demo tenant 'demo' ({seeded.tenant_id}) answers on {seeded.number}")
+    print("Demo call", flush=True)
+    for line in demo.run_demo_call(settings, seeded.number):
+        _say(line)
+    _status(settings)
+    print("Admin token: rcp-stack token            (carrier scope, shown once)", flush=True)
+    print("             rcp-stack token --tenant demo  (the demo tenant's admin)", flush=True)
+    print("Stop it all: rcp-stack down", flush=True)
+
+
+def _status(settings: StackSettings) -> None:
+    print("Where things listen", flush=True)
+    db = settings.database_url.split("@")[-1]
+    _say(f"PostgreSQL   {db}   up: {postgres.answers(settings.database_url)}")
+    _say(f"NATS         {settings.nats_url}   monitor http://127.0.0.1:{settings.nats_monitor_port}")
+    _say(f"Asterisk ARI {settings.ari_url}/ari (user {settings.ari_user})   "
+         f"up: {asterisk.ari_answers(settings)}")
+    _say(f"SIP (carrier trunk) udp 127.0.0.1:{settings.asterisk_sip_port}, "
+         f"RTP {settings.asterisk_rtp_start}-{settings.asterisk_rtp_end}")
+    for name, port in services.SERVICES.items():
+        pid = read_pid(settings.run_dir / f"{name}.pid")
+        state = "not running" if pid is None else ", ".join(
+            f"{check}: {result}" for check, result in services.readiness(port).items())
+        _say(f"{name:<12} ops http://127.0.0.1:{port}   {state}")
+    _say(f"Logs: {settings.run_dir}")
+
+
+def _down(settings: StackSettings) -> None:
+    print("Stopping the Receptionist local stack", flush=True)
+    for line in services.stop_services(settings):
+        _say(line)
+    _say(asterisk.stop_asterisk(settings))
+    _say(natsserver.stop_nats(settings))
+    _say(postgres.stop_postgres(settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of rcp-stack."""
+    parser = argparse.ArgumentParser(prog="rcp-stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "infra", "down", "status", "demo-call"):
+        sub.add_parser(name)
+    token = sub.add_parser("token")
+    token.add_argument("--tenant", default=None, help="a tenant's slug: a token for that tenant only")
+    token.add_argument("--name", default=None, help="what the token is for (shown in lists)")
+    args = parser.parse_args(argv)
+    settings = StackSettings()
+    try:
+        if args.command == "up":
+            _up(settings)
+        elif args.command == "infra":
+            _infra(settings)
+        elif args.command == "down":
+            _down(settings)
+        elif args.command == "status":
+            _status(settings)
+        elif args.command == "demo-call":
+            for line in demo.run_demo_call(settings, demo.DEMO_NUMBER):
+                _say(line)
+        else:
+            print(asyncio.run(_with_pool(settings, "token", name=args.name, tenant=args.tenant)))
+    except (StackError, LookupError) as error:
+        print(f"rcp-stack {args.command}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The Receptionist services as local background processes, each with its ops endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from rcp_devstack.processes import read_pid, start_detached, stop_pid, wait_until
+from rcp_devstack.settings import StackSettings
+
+# name -> ops port (the services' defaults; see each service's settings)
+SERVICES = {"stasis": 9101, "directory": 9102, "media": 9103, "admin": 9104}
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def readiness(port: int) -> dict[str, str]:
+    """A running service's readiness checks, or why it cannot be read."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:  # noqa: S310
+            return dict(json.load(response)["checks"])
+    except urllib.error.HTTPError as error:
+        return dict(json.load(error)["checks"])
+    except (urllib.error.URLError, OSError) as error:
+        return {"ops endpoint": str(error)}
+
+
+def start_services(settings: StackSettings) -> list[str]:
+    """(Re)start every service so that it runs the code of this checkout; wait until ready."""
+    lines = []
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "RCP_LOG_FORMAT": os.environ.get("RCP_LOG_FORMAT", "json")}
+    for name, port in SERVICES.items():
+        pid_file = settings.run_dir / f"{name}.pid"
+        log_file = settings.run_dir / f"{name}.log"
+        old = read_pid(pid_file)
+        if old is not None:
+            stop_pid(old)
+        start_detached([str(bin_dir / f"rcp-{name}")], pid_file, log_file,
+                       env={**env, "RCP_OPS_PORT": str(port)})
+        wait_until(lambda port=port: _ready(port), 60, f"the {name} service", log_file)
+        lines.append(f"{name}: ready, ops on http://127.0.0.1:{port} (/metrics /healthz /readyz)"
+                     f", log {log_file}")
+    return lines
+
+
+def stop_services(settings: StackSettings) -> list[str]:
+    """Stop every service this stack started."""
+    lines = []
+    for name in SERVICES:
+        pid_file = settings.run_dir / f"{name}.pid"
+        pid = read_pid(pid_file)
+        if pid is not None:
+            stop_pid(pid)
+            lines.append(f"{name}: stopped")
+        pid_file.unlink(missing_ok=True)
+    return lines

@@ -1,0 +1,48 @@
+"""Settings of the local stack (environment variables RCP_*)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from rcp_admin.settings import TokenSettings
+from rcp_stasis.settings import AriSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _default_state_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/receptionist")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "receptionist"
+
+
+class StackSettings(AriSettings, TokenSettings):
+    """Where the local stack keeps its state and which ports its pieces use."""
+
+    service_name: ClassVar[str] = "stack"
+
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    asterisk_root: Path | None = Field(
+        default=None, description="The Debian sid root Asterisk runs in (default: STATE/asterisk-root)."
+    )
+    asterisk_suite: str = Field(default="sid", pattern=r"^[a-z]+$")
+    asterisk_sip_port: int = Field(default=5060, ge=1, le=65535)
+    asterisk_rtp_start: int = Field(default=10000, ge=1024, le=65535)
+    asterisk_rtp_end: int = Field(default=10199, ge=1024, le=65535)
+    test_phones_app: str = Field(default="test-phones", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    nats_monitor_port: int = Field(default=8222, ge=1, le=65535)
+
+    @property
+    def asterisk_dir(self) -> Path:
+        """The Asterisk root folder."""
+        return self.asterisk_root or self.state_dir / "asterisk-root"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid files and logs."""
+        return self.state_dir / "run"

@@ -1,0 +1,1 @@
+"""Shared building blocks of Receptionist's services: settings, contracts, NATS, Postgres, telemetry."""

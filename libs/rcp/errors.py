@@ -1,0 +1,48 @@
+"""Error codes shared by every service, and the one exception type that carries them.
+
+Errors are raised with a machine-readable code where they happen and turned into an HTTP
+or NATS reply in exactly one place per transport.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable error codes; the wire value never changes once published."""
+
+    INVALID_REQUEST = "invalid_request"
+    UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    NOT_FOUND = "not_found"
+    NO_SUCH_TENANT = "no_such_tenant"
+    CONFLICT = "conflict"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    UNAVAILABLE = "unavailable"
+    TIMEOUT = "timeout"
+    INTERNAL = "internal"
+
+
+class ReceptionistError(Exception):
+    """An error with a code, a human-readable message and optional structured details."""
+
+    def __init__(
+        self, code: ErrorCode | str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = str(code)
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+class RemoteError(ReceptionistError):
+    """A typed error reply received from another service over NATS."""
+
+
+class ServiceUnavailable(ReceptionistError):
+    """No service answered a request (no responders, or no reply within the time-out)."""

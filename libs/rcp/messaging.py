@@ -1,0 +1,199 @@
+"""NATS: connecting, typed request/reply over `nats.micro`, and the JetStream events stream.
+
+Requesters call `request()`, which returns the typed result or raises `RemoteError` (the
+service's typed error) or `ServiceUnavailable` (nobody answered). Responders wrap their
+handlers with `endpoint()`, which decodes and validates the request, and maps every failure
+to a typed error reply in this one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import nats
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from nats.micro.request import Request
+from pydantic import BaseModel, ValidationError
+
+from rcp import subjects
+from rcp.contracts import SCHEMA_VERSION, ErrorBody, Message, Reply, TenantMessage
+from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavailable
+from rcp.settings import CommonSettings
+from rcp.telemetry import Metrics
+
+log = structlog.get_logger(__name__)
+
+RequestT = TypeVar("RequestT", bound=Message)
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+# Call events are kept a week, and the stream never outgrows 1 GiB on one node.
+EVENTS_MAX_AGE_S = 7 * 24 * 3600
+EVENTS_MAX_BYTES = 1024**3
+
+
+@asynccontextmanager
+async def connect_nats(
+    settings: CommonSettings, name: str, metrics: Metrics | None = None
+) -> AsyncIterator[NatsClient]:
+    """A NATS connection that reconnects forever and is drained on exit."""
+
+    async def on_error(error: Exception) -> None:
+        if metrics is not None:
+            metrics.nats_errors.labels(kind=type(error).__name__).inc()
+        log.warning("nats.error", error=repr(error))
+
+    async def on_disconnected() -> None:
+        log.warning("nats.disconnected")
+
+    async def on_reconnected() -> None:
+        log.info("nats.reconnected")
+
+    client = await nats.connect(
+        servers=settings.nats_servers,
+        name=f"{name}/{settings.instance_id}",
+        connect_timeout=settings.nats_connect_timeout_s,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
+    )
+    try:
+        yield client
+    finally:
+        if not client.is_closed:
+            await client.drain()
+
+
+async def request(
+    client: NatsClient,
+    subject: str,
+    message: Message,
+    result_type: type[ResultT],
+    timeout_s: float,
+) -> ResultT:
+    """Send a request and return its typed result; raise its typed error otherwise."""
+    try:
+        msg = await client.request(subject, message.model_dump_json().encode(), timeout=timeout_s)
+    except NoRespondersError as error:
+        raise ServiceUnavailable(
+            ErrorCode.UNAVAILABLE, f"no service answers {subject}", {"subject": subject}
+        ) from error
+    except NatsTimeoutError as error:
+        raise ServiceUnavailable(
+            ErrorCode.TIMEOUT,
+            f"no reply on {subject} within {timeout_s:g} s",
+            {"subject": subject},
+        ) from error
+    try:
+        reply = Reply[result_type].model_validate_json(msg.data)  # type: ignore[valid-type]
+    except ValidationError as error:
+        raise RemoteError(
+            ErrorCode.INTERNAL, f"malformed reply on {subject}", {"subject": subject}
+        ) from error
+    if reply.error is not None:
+        raise RemoteError(reply.error.code, reply.error.message, reply.error.details)
+    if reply.result is None:
+        raise RemoteError(ErrorCode.INTERNAL, f"empty reply on {subject}", {"subject": subject})
+    result: ResultT = reply.result
+    return result
+
+
+def endpoint(
+    request_type: type[RequestT],
+    handle: Callable[[RequestT], Awaitable[BaseModel]],
+) -> Callable[[Request], Awaitable[None]]:
+    """Adapt a typed handler to a `nats.micro` endpoint; every error becomes a typed reply."""
+
+    async def handler(req: Request) -> None:
+        try:
+            payload = _decode(req.data)
+            version = payload.get("schema_version", SCHEMA_VERSION)
+            if version != SCHEMA_VERSION:
+                raise ReceptionistError(
+                    ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
+                    f"schema version {version} is not supported (this service speaks "
+                    f"{SCHEMA_VERSION})",
+                )
+            try:
+                parsed = request_type.model_validate(payload)
+            except ValidationError as error:
+                raise ReceptionistError(
+                    ErrorCode.INVALID_REQUEST,
+                    "the request does not match its contract",
+                    {"errors": _validation_details(error)},
+                ) from error
+            result = await handle(parsed)
+        except ReceptionistError as error:
+            await _respond_error(req, ErrorBody(code=error.code, message=error.message,
+                                                details=error.details))
+            return
+        except Exception:
+            log.exception("nats.handler_failed", subject=req.subject)
+            await _respond_error(
+                req, ErrorBody(code=ErrorCode.INTERNAL, message="internal error")
+            )
+            return
+        await req.respond(Reply[BaseModel](result=result).model_dump_json().encode())
+
+    return handler
+
+
+def _decode(data: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ReceptionistError(ErrorCode.INVALID_REQUEST, "the request is not JSON") from error
+    if not isinstance(payload, dict):
+        raise ReceptionistError(ErrorCode.INVALID_REQUEST, "the request is not a JSON object")
+    return payload
+
+
+def _validation_details(error: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+        for item in error.errors()
+    ]
+
+
+async def _respond_error(req: Request, body: ErrorBody) -> None:
+    data = Reply[BaseModel](error=body).model_dump_json().encode()
+    # respond_error also sets the micro error headers, so $SRV stats count the error.
+    await req.respond_error(body.code, body.message, data=data)
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create or update the JetStream streams Receptionist needs (idempotent)."""
+    config = StreamConfig(
+        name=subjects.EVENTS_STREAM,
+        subjects=[subjects.EVENTS_ALL],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=EVENTS_MAX_AGE_S,
+        max_bytes=EVENTS_MAX_BYTES,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=120,
+    )
+    try:
+        await js.stream_info(subjects.EVENTS_STREAM)
+    except NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)
+
+
+async def publish_event(js: JetStreamContext, subject: str, event: TenantMessage,
+                        message_id: str | None = None) -> int:
+    """Publish an event to JetStream and return its stream sequence once it is stored."""
+    headers = {"Nats-Msg-Id": message_id} if message_id else None
+    ack = await js.publish(subject, event.model_dump_json().encode(), headers=headers)
+    return int(ack.seq)

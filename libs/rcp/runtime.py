@@ -1,0 +1,102 @@
+"""Running a service process: logging, signals, the shared infrastructure every service holds."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import asyncpg
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from rcp.db.pool import check_pool, create_pool
+from rcp.messaging import connect_nats
+from rcp.settings import CommonSettings
+from rcp.telemetry import Health, Metrics, configure_logging, ops_app, serve_app
+
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
+
+log = structlog.get_logger(__name__)
+
+
+def run_service(
+    settings_type: type[SettingsT],
+    serve: Callable[[SettingsT, asyncio.Event], Awaitable[None]],
+) -> None:
+    """Load settings, configure logging, and run `serve` until SIGTERM or SIGINT."""
+    settings = settings_type()
+    configure_logging(settings, settings_type.service_name)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("service.starting", settings=_public(settings))
+        await serve(settings, stop)
+        log.info("service.stopped")
+
+    asyncio.run(main())
+
+
+def _public(settings: CommonSettings) -> dict[str, object]:
+    """Settings safe to log: anything that looks like a secret or a DSN is masked."""
+    shown: dict[str, object] = {}
+    for name, value in settings.model_dump().items():
+        secret = any(word in name for word in ("password", "secret", "token", "pepper", "url"))
+        shown[name] = "***" if secret and value else value
+    return shown
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    """What every service holds once started: its NATS, JetStream, Postgres pool and telemetry."""
+
+    metrics: Metrics
+    health: Health
+    nats: NatsClient
+    jetstream: JetStreamContext
+    pool: asyncpg.Pool
+    ops_port: int
+
+
+@asynccontextmanager
+async def infrastructure(settings: CommonSettings, service: str) -> AsyncIterator[Infrastructure]:
+    """Connect NATS and Postgres and serve the ops endpoint; undo it all on exit.
+
+    On the way out the service reports "draining" on /readyz first, so that no new work is
+    routed to it while its lifetimes unwind.
+    """
+    metrics = Metrics(service)
+    health = Health()
+    async with AsyncExitStack() as stack:
+        nc = await stack.enter_async_context(connect_nats(settings, service, metrics))
+        pool = await stack.enter_async_context(create_pool(settings, service))
+
+        async def nats_connected() -> None:
+            if not nc.is_connected:
+                raise ConnectionError("not connected to NATS")
+            await nc.flush(timeout=1)
+
+        async def database() -> None:
+            try:
+                await check_pool(pool)
+            except Exception as error:
+                metrics.db_errors.labels(kind=type(error).__name__).inc()
+                raise
+
+        health.add("nats", nats_connected)
+        health.add("postgres", database)
+        port = await stack.enter_async_context(
+            serve_app(ops_app(metrics, health), settings.ops_host, settings.effective_ops_port)
+        )
+        log.info("service.ops_listening", host=settings.ops_host, port=port)
+        try:
+            yield Infrastructure(metrics, health, nc, nc.jetstream(), pool, port)
+        finally:
+            health.draining = True

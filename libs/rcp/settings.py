@@ -1,0 +1,99 @@
+"""Settings shared by every service: validated at load, frozen, overridable by environment.
+
+Every field has a default that works on a developer's machine with the local stack
+(`rcp-stack up`), and an environment variable `RCP_<FIELD>` to override it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LogFormat(StrEnum):
+    """How log records are rendered."""
+
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class LogLevel(StrEnum):
+    """The lowest level that is logged."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+DEFAULT_DATABASE_URL = "postgresql://receptionist:receptionist@127.0.0.1:55432/receptionist"
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+class CommonSettings(BaseSettings):
+    """What every service reads: where Postgres and NATS are, logging, the ops endpoint."""
+
+    model_config = SettingsConfigDict(env_prefix="RCP_", frozen=True, extra="ignore")
+
+    service_name: ClassVar[str] = "receptionist"
+    default_ops_port: ClassVar[int] = 9100
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="PostgreSQL DSN (postgresql://user:password@host:port/database).",
+    )
+    database_pool_min: int = Field(default=1, ge=0, le=100)
+    database_pool_max: int = Field(default=10, ge=1, le=500)
+    database_command_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+    nats_url: str = Field(
+        default=DEFAULT_NATS_URL,
+        description="One NATS URL, or several separated by commas for a cluster.",
+    )
+    nats_request_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    nats_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+    log_level: LogLevel = LogLevel.INFO
+    log_format: LogFormat = LogFormat.JSON
+
+    ops_host: str = Field(default="127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
+    ops_port: int = Field(default=0, ge=0, le=65535, description="0 means the service's default.")
+
+    instance_id: str = Field(
+        default="local-1",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Names this instance in logs and metrics (the pod name on Kubernetes).",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_dsn(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_urls(cls, value: str) -> str:
+        for url in cls.split_urls(value):
+            if not url.startswith(("nats://", "tls://", "ws://", "wss://")):
+                raise ValueError(f"{url!r} is not a nats://, tls://, ws:// or wss:// URL")
+        return value
+
+    @staticmethod
+    def split_urls(value: str) -> list[str]:
+        """The comma-separated URLs of a NATS setting, stripped of blanks."""
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """The NATS servers to connect to."""
+        return self.split_urls(self.nats_url)
+
+    @property
+    def effective_ops_port(self) -> int:
+        """The ops port: the setting, or this service's default when it is 0."""
+        return self.ops_port or self.default_ops_port

@@ -1,0 +1,36 @@
+"""Admin API tokens: generated here, stored only as a keyed hash, shown once.
+
+A token reads `rcp_<prefix>_<secret>`. The prefix is stored in clear so that an admin can
+tell tokens apart in a list; the database holds HMAC-SHA256(pepper, token), so a stolen
+database dump does not yield usable tokens without the pepper, which lives in a Secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+TOKEN_PREFIX = "rcp"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: the clear text (shown once), its display prefix and its stored hash."""
+
+    token: str
+    prefix: str
+    digest: bytes
+
+
+def hash_token(token: str, pepper: str) -> bytes:
+    """The keyed hash under which a token is stored and looked up."""
+    return hmac.new(pepper.encode(), token.encode(), hashlib.sha256).digest()
+
+
+def issue_token(pepper: str) -> IssuedToken:
+    """Generate a new random token."""
+    prefix = secrets.token_hex(4)
+    token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    return IssuedToken(token=token, prefix=prefix, digest=hash_token(token, pepper))

@@ -1,0 +1,1 @@
+"""The admin service: it is the REST API and web manager."""

@@ -1,0 +1,1 @@
+"""The directory service: it answers dial-by-name lookups over NATS."""

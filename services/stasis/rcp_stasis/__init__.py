@@ -1,0 +1,1 @@
+"""The stasis service: it drives calls through Asterisk ARI."""
