@@ -1,1 +1,1 @@
-"""Shared building blocks of Receptionist's services: settings, contracts, NATS, Postgres, telemetry."""
+"""Shared building blocks of the services: settings, contracts, NATS, Postgres, telemetry."""

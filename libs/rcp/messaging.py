@@ -95,7 +95,7 @@ async def request(
             {"subject": subject},
         ) from error
     try:
-        reply = Reply[result_type].model_validate_json(msg.data)  # type: ignore[valid-type]
+        reply: Reply[ResultT] = Reply[result_type].model_validate_json(msg.data)  # type: ignore[valid-type]
     except ValidationError as error:
         raise RemoteError(
             ErrorCode.INTERNAL, f"malformed reply on {subject}", {"subject": subject}
@@ -104,8 +104,7 @@ async def request(
         raise RemoteError(reply.error.code, reply.error.message, reply.error.details)
     if reply.result is None:
         raise RemoteError(ErrorCode.INTERNAL, f"empty reply on {subject}", {"subject": subject})
-    result: ResultT = reply.result
-    return result
+    return reply.result
 
 
 def endpoint(
@@ -116,36 +115,40 @@ def endpoint(
 
     async def handler(req: Request) -> None:
         try:
-            payload = _decode(req.data)
-            version = payload.get("schema_version", SCHEMA_VERSION)
-            if version != SCHEMA_VERSION:
-                raise ReceptionistError(
-                    ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
-                    f"schema version {version} is not supported (this service speaks "
-                    f"{SCHEMA_VERSION})",
-                )
-            try:
-                parsed = request_type.model_validate(payload)
-            except ValidationError as error:
-                raise ReceptionistError(
-                    ErrorCode.INVALID_REQUEST,
-                    "the request does not match its contract",
-                    {"errors": _validation_details(error)},
-                ) from error
-            result = await handle(parsed)
+            result = await handle(_parse(request_type, req.data))
         except ReceptionistError as error:
-            await _respond_error(req, ErrorBody(code=error.code, message=error.message,
-                                                details=error.details))
+            await _respond_error(
+                req, ErrorBody(code=error.code, message=error.message, details=error.details)
+            )
             return
         except Exception:
             log.exception("nats.handler_failed", subject=req.subject)
-            await _respond_error(
-                req, ErrorBody(code=ErrorCode.INTERNAL, message="internal error")
-            )
+            await _respond_error(req, ErrorBody(code=ErrorCode.INTERNAL, message="internal error"))
             return
-        await req.respond(Reply[BaseModel](result=result).model_dump_json().encode())
+        # serialize_as_any: the reply is declared over BaseModel; dump the result's own fields.
+        reply = Reply[BaseModel](result=result)
+        await req.respond(reply.model_dump_json(serialize_as_any=True).encode())
 
     return handler
+
+
+def _parse(request_type: type[RequestT], data: bytes) -> RequestT:
+    """Decode and validate a request, refusing other schema versions with their own code."""
+    payload = _decode(data)
+    version = payload.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ReceptionistError(
+            ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
+            f"schema version {version} is not supported (this service speaks {SCHEMA_VERSION})",
+        )
+    try:
+        return request_type.model_validate(payload)
+    except ValidationError as error:
+        raise ReceptionistError(
+            ErrorCode.INVALID_REQUEST,
+            "the request does not match its contract",
+            {"errors": _validation_details(error)},
+        ) from error
 
 
 def _decode(data: bytes) -> dict[str, Any]:
@@ -167,7 +170,7 @@ def _validation_details(error: ValidationError) -> list[dict[str, str]]:
 
 async def _respond_error(req: Request, body: ErrorBody) -> None:
     data = Reply[BaseModel](error=body).model_dump_json().encode()
-    # respond_error also sets the micro error headers, so $SRV stats count the error.
+    # respond_error also sets the Nats-Service-Error(-Code) headers of the micro protocol.
     await req.respond_error(body.code, body.message, data=data)
 
 
@@ -191,8 +194,9 @@ async def ensure_streams(js: JetStreamContext) -> None:
         await js.update_stream(config)
 
 
-async def publish_event(js: JetStreamContext, subject: str, event: TenantMessage,
-                        message_id: str | None = None) -> int:
+async def publish_event(
+    js: JetStreamContext, subject: str, event: TenantMessage, message_id: str | None = None
+) -> int:
     """Publish an event to JetStream and return its stream sequence once it is stored."""
     headers = {"Nats-Msg-Id": message_id} if message_id else None
     ack = await js.publish(subject, event.model_dump_json().encode(), headers=headers)

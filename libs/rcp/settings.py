@@ -59,8 +59,15 @@ class CommonSettings(BaseSettings):
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.JSON
 
-    ops_host: str = Field(default="127.0.0.1", description="Address of /metrics, /healthz, /readyz.")
-    ops_port: int = Field(default=0, ge=0, le=65535, description="0 means the service's default.")
+    ops_host: str = Field(
+        default="127.0.0.1", description="Address of /metrics, /healthz, /readyz."
+    )
+    ops_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Unset: the service's default port; 0: any free port (tests).",
+    )
 
     instance_id: str = Field(
         default="local-1",
@@ -95,5 +102,5 @@ class CommonSettings(BaseSettings):
 
     @property
     def effective_ops_port(self) -> int:
-        """The ops port: the setting, or this service's default when it is 0."""
-        return self.ops_port or self.default_ops_port
+        """The ops port: the setting, or this service's default when unset."""
+        return self.default_ops_port if self.ops_port is None else self.ops_port

@@ -72,20 +72,28 @@ class Metrics:
 
     def __post_init__(self) -> None:
         self.up = Gauge(
-            f"{METRIC_PREFIX}_service_up", "1 while the service runs.", ["service"],
+            f"{METRIC_PREFIX}_service_up",
+            "1 while the service runs.",
+            ["service"],
             registry=self.registry,
         )
         self.ready = Gauge(
-            f"{METRIC_PREFIX}_service_ready", "1 when the last readiness check passed.",
-            ["service"], registry=self.registry,
+            f"{METRIC_PREFIX}_service_ready",
+            "1 when the last readiness check passed.",
+            ["service"],
+            registry=self.registry,
         )
         self.nats_errors = Counter(
-            f"{METRIC_PREFIX}_nats_errors_total", "NATS client errors, by exception type.",
-            ["kind"], registry=self.registry,
+            f"{METRIC_PREFIX}_nats_errors_total",
+            "NATS client errors, by exception type.",
+            ["kind"],
+            registry=self.registry,
         )
         self.db_errors = Counter(
-            f"{METRIC_PREFIX}_db_errors_total", "Database errors, by exception type.",
-            ["kind"], registry=self.registry,
+            f"{METRIC_PREFIX}_db_errors_total",
+            "Database errors, by exception type.",
+            ["kind"],
+            registry=self.registry,
         )
         self.up.labels(service=self.service).set(1)
 

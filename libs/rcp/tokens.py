@@ -12,7 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-TOKEN_PREFIX = "rcp"
+TOKEN_PREFIX = "rcp"  # noqa: S105 - the visible prefix of every token, not a secret
 
 
 @dataclass(frozen=True)

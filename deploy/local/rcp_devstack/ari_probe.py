@@ -11,6 +11,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
@@ -38,22 +39,27 @@ class AriProbe:
     async def wait_for(self, match: Callable[[Event], bool], timeout_s: float = 15.0) -> Event:
         """The first event received (already or later) that `match` accepts."""
 
-        def found() -> Event | None:
-            return next((event for event in self.events if match(event)), None)
+        found: list[Event] = []
+
+        def seen() -> bool:
+            found.extend(event for event in self.events if match(event))
+            return bool(found)
 
         async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: found() is not None)
-        event = found()
-        assert event is not None
-        return event
+            await self._changed.wait_for(seen)
+        return found[0]
 
-    async def request(self, method: str, path: str, **params: str) -> Any:
-        """A REST call; returns the decoded JSON body (or None for 204)."""
+    async def request(
+        self, method: str, path: str, *, missing_ok: bool = False, **params: str
+    ) -> Any:
+        """A REST call; returns the decoded JSON body (None for 204, or 404 if missing_ok)."""
         async with self._session.request(method, f"{self._base}{path}", params=params) as response:
-            if response.status >= 400:
+            if missing_ok and response.status == HTTPStatus.NOT_FOUND:
+                return None
+            if response.status >= HTTPStatus.BAD_REQUEST:
                 body = await response.text()
                 raise RuntimeError(f"ARI {method} {path} -> HTTP {response.status}: {body}")
-            if response.status == 204:
+            if response.status == HTTPStatus.NO_CONTENT:
                 return None
             return await response.json()
 
@@ -63,8 +69,9 @@ async def ari_probe(
     base_url: str, user: str, password: str, apps: list[str]
 ) -> AsyncIterator[AriProbe]:
     """Connect a probe subscribed to `apps`; disconnect on exit."""
-    auth = aiohttp.BasicAuth(user, password)
-    async with aiohttp.ClientSession(auth=auth, timeout=aiohttp.ClientTimeout(total=15)) as session:
+    headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
         ws_url = base_url.replace("http", "ws", 1).rstrip("/") + "/ari/events"
         socket = await session.ws_connect(
             ws_url, params={"app": ",".join(apps), "subscribeAll": "false"}, heartbeat=20

@@ -15,18 +15,18 @@ import shutil
 import string
 import urllib.error
 import urllib.request
+from http import HTTPStatus
 from pathlib import Path
 
 from rcp_devstack.processes import StackError, read_pid, run, start_detached, stop_pid, wait_until
 from rcp_devstack.settings import REPO_ROOT, StackSettings
 
 
-
 class ConfigTemplate(string.Template):
     """`@{name}` placeholders, so that Asterisk's own `${VAR}` syntax passes through."""
 
     delimiter = "@"
-    pattern = r"@(?:(?P<escaped>@)|\{(?P<braced>[a-z_]+)\}|(?P<named>(?!x)x)|(?P<invalid>(?!x)x))"
+    pattern = r"@(?:(?P<escaped>@)|\{(?P<braced>[a-z_]+)\}|(?P<named>(?!x)x)|(?P<invalid>(?!x)x))"  # type: ignore[assignment]
 
 
 TEMPLATES = REPO_ROOT / "deploy" / "asterisk"
@@ -72,8 +72,18 @@ def ensure_root(settings: StackSettings) -> str:
         _unmount_proc(partial)
         shutil.rmtree(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    run(["debootstrap", "--variant=minbase", f"--include={PACKAGES}", settings.asterisk_suite,
-         str(partial), debian_mirror()], "debootstrap of the Asterisk root", timeout=1800)
+    run(
+        [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={PACKAGES}",
+            settings.asterisk_suite,
+            str(partial),
+            debian_mirror(),
+        ],
+        "debootstrap of the Asterisk root",
+        timeout=1800,
+    )
     partial.rename(root)
     return f"Asterisk root: built {root} (Debian {settings.asterisk_suite})"
 
@@ -115,7 +125,7 @@ def ari_answers(settings: StackSettings) -> bool:
     )
     try:
         with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
-            return bool(response.status == 200)
+            return bool(response.status == HTTPStatus.OK)
     except (urllib.error.URLError, OSError):
         return False
 
@@ -135,12 +145,27 @@ def _unmount_proc(root: Path) -> None:
 
 def _prepare_dirs(root: Path) -> None:
     # Without the recording folder every ARI record fails with HTTP 500.
-    for folder in ("var/spool/asterisk/recording", "var/log/asterisk", "run/asterisk",
-                   "var/lib/asterisk"):
+    for folder in (
+        "var/spool/asterisk/recording",
+        "var/log/asterisk",
+        "run/asterisk",
+        "var/lib/asterisk",
+    ):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    run(["chroot", str(root), "chown", "-R", "asterisk:asterisk", "/var/spool/asterisk",
-         "/var/log/asterisk", "/run/asterisk", "/var/lib/asterisk"],
-        "giving Asterisk its folders")
+    run(
+        [
+            "chroot",
+            str(root),
+            "chown",
+            "-R",
+            "asterisk:asterisk",
+            "/var/spool/asterisk",
+            "/var/log/asterisk",
+            "/run/asterisk",
+            "/var/lib/asterisk",
+        ],
+        "giving Asterisk its folders",
+    )
 
 
 def ensure_asterisk(settings: StackSettings) -> str:
@@ -151,7 +176,9 @@ def ensure_asterisk(settings: StackSettings) -> str:
     pid = read_pid(pid_file)
     if pid is not None:
         run(["chroot", str(root), "asterisk", "-rx", "core reload"], "reloading Asterisk")
-        wait_until(lambda: ari_answers(settings), 30, "Asterisk ARI", settings.run_dir / "asterisk.log")
+        wait_until(
+            lambda: ari_answers(settings), 30, "Asterisk ARI", settings.run_dir / "asterisk.log"
+        )
         return f"Asterisk: running (pid {pid}), configuration reloaded; ARI at {settings.ari_url}"
     if os.geteuid() != 0:
         raise StackError("running Asterisk in its root needs root (chroot): use sudo")
@@ -159,16 +186,21 @@ def ensure_asterisk(settings: StackSettings) -> str:
     _mount_proc(root)
     _prepare_dirs(root)
     log_file = settings.run_dir / "asterisk.log"
-    start_detached(["chroot", str(root), "asterisk", "-f", "-n", "-U", "asterisk", "-G", "asterisk"],
-                   pid_file, log_file)
+    start_detached(
+        ["chroot", str(root), "asterisk", "-f", "-n", "-U", "asterisk", "-G", "asterisk"],
+        pid_file,
+        log_file,
+    )
     wait_until(lambda: ari_answers(settings), 90, "Asterisk ARI", log_file)
     return f"Asterisk 22: started in {root}; ARI at {settings.ari_url}"
 
 
 def asterisk_cli(settings: StackSettings, command: str) -> str:
     """Run an Asterisk CLI command on the running Asterisk."""
-    return run(["chroot", str(settings.asterisk_dir), "asterisk", "-rx", command],
-               f"asterisk -rx {command!r}")
+    return run(
+        ["chroot", str(settings.asterisk_dir), "asterisk", "-rx", command],
+        f"asterisk -rx {command!r}",
+    )
 
 
 def stop_asterisk(settings: StackSettings) -> str:

@@ -1,12 +1,12 @@
 """rcp-stack: bring the local stack up, stop it, show it, call it.
 
-    rcp-stack up          PostgreSQL, NATS (JetStream), Asterisk 22, migrations, services,
-                          the demo tenant, and a demo call
-    rcp-stack infra       only what the tests need: PostgreSQL, NATS, Asterisk, migrations
-    rcp-stack down        stop everything this stack started
-    rcp-stack status      what runs, and where
-    rcp-stack demo-call   place the demo call again
-    rcp-stack token       issue an admin token (carrier scope, or --tenant SLUG)
+rcp-stack up          PostgreSQL, NATS (JetStream), Asterisk 22, migrations, services,
+                      the demo tenant, and a demo call
+rcp-stack infra       only what the tests need: PostgreSQL, NATS, Asterisk, migrations
+rcp-stack down        stop everything this stack started
+rcp-stack status      what runs, and where
+rcp-stack demo-call   place the demo call again
+rcp-stack token       issue an admin token (carrier scope, or --tenant SLUG)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
+
 from rcp_devstack import asterisk, demo, natsserver, postgres, services
 from rcp_devstack.processes import StackError, read_pid
 from rcp_devstack.settings import StackSettings
@@ -38,12 +39,15 @@ def _infra(settings: StackSettings) -> None:
     _say("Schema: migrated to the latest revision (alembic head)")
 
 
-async def _with_pool(settings: StackSettings, action: str, **kwargs: str | None) -> object:
+async def _seed(settings: StackSettings) -> demo.DemoTenant:
     async with create_pool(settings, "rcp-stack") as pool:
-        if action == "seed":
-            return await demo.seed_demo(pool)
+        return await demo.seed_demo(pool)
+
+
+async def _token(settings: StackSettings, name: str | None, tenant: str | None) -> str:
+    async with create_pool(settings, "rcp-stack") as pool:
         return await demo.issue_admin_token(
-            pool, settings.token_pepper, kwargs["name"] or "rcp-stack", kwargs["tenant"]
+            pool, settings.token_pepper, name or "rcp-stack", tenant
         )
 
 
@@ -51,8 +55,7 @@ def _up(settings: StackSettings) -> None:
     _infra(settings)
     for line in services.start_services(settings):
         _say(line)
-    seeded = asyncio.run(_with_pool(settings, "seed"))
-    assert isinstance(seeded, demo.DemoTenant)
+    seeded = asyncio.run(_seed(settings))
     _say(f"Demo tenant 'demo' ({seeded.tenant_id}) answers on {seeded.number}")
     print("Demo call", flush=True)
     for line in demo.run_demo_call(settings, seeded.number):
@@ -67,15 +70,26 @@ def _status(settings: StackSettings) -> None:
     print("Where things listen", flush=True)
     db = settings.database_url.split("@")[-1]
     _say(f"PostgreSQL   {db}   up: {postgres.answers(settings.database_url)}")
-    _say(f"NATS         {settings.nats_url}   monitor http://127.0.0.1:{settings.nats_monitor_port}")
-    _say(f"Asterisk ARI {settings.ari_url}/ari (user {settings.ari_user})   "
-         f"up: {asterisk.ari_answers(settings)}")
-    _say(f"SIP (carrier trunk) udp 127.0.0.1:{settings.asterisk_sip_port}, "
-         f"RTP {settings.asterisk_rtp_start}-{settings.asterisk_rtp_end}")
+    _say(
+        f"NATS         {settings.nats_url}   monitor http://127.0.0.1:{settings.nats_monitor_port}"
+    )
+    _say(
+        f"Asterisk ARI {settings.ari_url}/ari (user {settings.ari_user})   "
+        f"up: {asterisk.ari_answers(settings)}"
+    )
+    _say(
+        f"SIP (carrier trunk) udp 127.0.0.1:{settings.asterisk_sip_port}, "
+        f"RTP {settings.asterisk_rtp_start}-{settings.asterisk_rtp_end}"
+    )
     for name, port in services.SERVICES.items():
         pid = read_pid(settings.run_dir / f"{name}.pid")
-        state = "not running" if pid is None else ", ".join(
-            f"{check}: {result}" for check, result in services.readiness(port).items())
+        state = (
+            "not running"
+            if pid is None
+            else ", ".join(
+                f"{check}: {result}" for check, result in services.readiness(port).items()
+            )
+        )
         _say(f"{name:<12} ops http://127.0.0.1:{port}   {state}")
     _say(f"Logs: {settings.run_dir}")
 
@@ -91,13 +105,16 @@ def _down(settings: StackSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of rcp-stack."""
-    parser = argparse.ArgumentParser(prog="rcp-stack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="rcp-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "infra", "down", "status", "demo-call"):
         sub.add_parser(name)
     token = sub.add_parser("token")
-    token.add_argument("--tenant", default=None, help="a tenant's slug: a token for that tenant only")
+    token.add_argument(
+        "--tenant", default=None, help="a tenant's slug: a token for that tenant only"
+    )
     token.add_argument("--name", default=None, help="what the token is for (shown in lists)")
     args = parser.parse_args(argv)
     settings = StackSettings()
@@ -114,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             for line in demo.run_demo_call(settings, demo.DEMO_NUMBER):
                 _say(line)
         else:
-            print(asyncio.run(_with_pool(settings, "token", name=args.name, tenant=args.tenant)))
+            print(asyncio.run(_token(settings, args.name, args.tenant)))
     except (StackError, LookupError) as error:
         print(f"rcp-stack {args.command}: {error}", file=sys.stderr)
         return 1

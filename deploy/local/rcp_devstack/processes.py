@@ -74,7 +74,9 @@ def stop_pid(pid: int, timeout_s: float = 20.0) -> None:
         return
 
 
-def wait_until(check: Callable[[], bool], timeout_s: float, what: str, log_file: Path | None) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout_s: float, what: str, log_file: Path | None
+) -> None:
     """Poll `check` until it is true; raise StackError naming `what` (and the log) otherwise."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -91,7 +93,10 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str, log_file:
 def run(command: Sequence[str], what: str, **kwargs: object) -> str:
     """Run a command to completion; raise StackError with its output if it fails."""
     result = subprocess.run(  # noqa: PLW1510 - the return code is checked below
-        list(command), capture_output=True, text=True, **kwargs  # type: ignore[call-overload]
+        list(command),
+        capture_output=True,
+        text=True,
+        **kwargs,  # type: ignore[call-overload]
     )
     if result.returncode != 0:
         raise StackError(

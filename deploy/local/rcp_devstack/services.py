@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import urllib.error
 import urllib.request
+from http import HTTPStatus
 from pathlib import Path
 
 from rcp_devstack.processes import read_pid, start_detached, stop_pid, wait_until
@@ -18,8 +20,8 @@ SERVICES = {"stasis": 9101, "directory": 9102, "media": 9103, "admin": 9104}
 
 def _ready(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:  # noqa: S310
-            return bool(response.status == 200)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+            return bool(response.status == HTTPStatus.OK)
     except (urllib.error.URLError, OSError):
         return False
 
@@ -27,7 +29,7 @@ def _ready(port: int) -> bool:
 def readiness(port: int) -> dict[str, str]:
     """A running service's readiness checks, or why it cannot be read."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
             return dict(json.load(response)["checks"])
     except urllib.error.HTTPError as error:
         return dict(json.load(error)["checks"])
@@ -46,11 +48,17 @@ def start_services(settings: StackSettings) -> list[str]:
         old = read_pid(pid_file)
         if old is not None:
             stop_pid(old)
-        start_detached([str(bin_dir / f"rcp-{name}")], pid_file, log_file,
-                       env={**env, "RCP_OPS_PORT": str(port)})
-        wait_until(lambda port=port: _ready(port), 60, f"the {name} service", log_file)
-        lines.append(f"{name}: ready, ops on http://127.0.0.1:{port} (/metrics /healthz /readyz)"
-                     f", log {log_file}")
+        start_detached(
+            [str(bin_dir / f"rcp-{name}")],
+            pid_file,
+            log_file,
+            env={**env, "RCP_OPS_PORT": str(port)},
+        )
+        wait_until(functools.partial(_ready, port), 60, f"the {name} service", log_file)
+        lines.append(
+            f"{name}: ready, ops on http://127.0.0.1:{port} (/metrics /healthz /readyz)"
+            f", log {log_file}"
+        )
     return lines
 
 

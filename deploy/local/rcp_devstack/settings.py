@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
-
 from rcp_admin.settings import TokenSettings
 from rcp_stasis.settings import AriSettings
 
@@ -28,7 +27,8 @@ class StackSettings(AriSettings, TokenSettings):
 
     state_dir: Path = Field(default_factory=_default_state_dir)
     asterisk_root: Path | None = Field(
-        default=None, description="The Debian sid root Asterisk runs in (default: STATE/asterisk-root)."
+        default=None,
+        description="The Debian sid root Asterisk runs in (default: STATE/asterisk-root).",
     )
     asterisk_suite: str = Field(default="sid", pattern=r"^[a-z]+$")
     asterisk_sip_port: int = Field(default=5060, ge=1, le=65535)

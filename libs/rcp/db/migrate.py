@@ -1,4 +1,4 @@
-"""Apply or revert the schema with Alembic: `rcp-migrate upgrade head`, `rcp-migrate downgrade base`."""
+"""Apply or revert the schema with Alembic (`rcp-migrate upgrade head`, `... downgrade base`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def sqlalchemy_url(dsn: str) -> str:
     """The asyncpg dialect URL SQLAlchemy needs for a plain postgresql:// DSN."""
     for scheme in ("postgresql://", "postgres://"):
         if dsn.startswith(scheme):
-            return "postgresql+asyncpg://" + dsn[len(scheme):]
+            return "postgresql+asyncpg://" + dsn[len(scheme) :]
     return dsn
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from rcp.runtime import infrastructure
+
 from rcp_admin.settings import Settings
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rcp.runtime import run_service
+
 from rcp_admin.app import serve
 from rcp_admin.settings import Settings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rcp.runtime import run_service
+
 from rcp_directory.app import serve
 from rcp_directory.settings import Settings
 

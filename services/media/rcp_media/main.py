@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rcp.runtime import run_service
+
 from rcp_media.app import serve
 from rcp_media.settings import Settings
 

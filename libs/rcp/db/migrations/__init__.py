@@ -13,5 +13,6 @@ def execute_script(sql: str) -> None:
     one command; its plain `execute` takes a whole script, so go to the driver directly.
     """
     driver = op.get_bind().connection.dbapi_connection
-    assert driver is not None
-    await_only(driver.driver_connection.execute(sql))  # type: ignore[attr-defined]
+    if driver is None:
+        raise RuntimeError("the migration's connection is closed")
+    await_only(driver.driver_connection.execute(sql))

@@ -24,6 +24,8 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("no database URL: use rcp-migrate, or set sqlalchemy.url")
     engine = create_async_engine(sqlalchemy_url(url))
     try:
         async with engine.connect() as connection:

@@ -111,7 +111,15 @@ BEGIN
     SELECT owner_kind INTO holder FROM numbering_plan
      WHERE tenant_id = NEW.tenant_id AND number = NEW.number AND owner_id <> NEW.id;
     IF FOUND THEN
-        RAISE EXCEPTION 'number % is already used by a % of this tenant', NEW.number, holder
+        -- An INSERT that collides with a row of its own table is left to that table's
+        -- unique constraint, so that INSERT ... ON CONFLICT works as written.
+        IF TG_OP = 'INSERT' AND holder = TG_ARGV[0] THEN
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'number % is already used by % of this tenant', NEW.number,
+            CASE holder WHEN 'extension' THEN 'an extension'
+                        WHEN 'ring_group' THEN 'a ring group'
+                        ELSE 'a conference room' END
             USING ERRCODE = 'unique_violation', CONSTRAINT = 'numbering_plan_pkey';
     END IF;
     IF TG_OP = 'UPDATE' THEN

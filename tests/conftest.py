@@ -1,0 +1,113 @@
+"""Fixtures on the real local stack: PostgreSQL, NATS with JetStream, Asterisk 22.
+
+Nothing here skips: a missing service is an error, and with RCP_FORBID_SKIPS=1 (set by
+`./rcp test`) a skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from nats.aio.client import Client as NatsClient
+from rcp.db.migrate import upgrade
+from rcp.messaging import connect_nats
+from rcp_devstack.asterisk import ari_answers
+from rcp_devstack.postgres import Dsn
+from rcp_devstack.settings import StackSettings
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember every skipped test."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when tests were skipped and skips are forbidden."""
+    if _skipped and os.environ.get("RCP_FORBID_SKIPS") == "1":
+        session.config.get_terminal_writer().line(
+            f"RCP_FORBID_SKIPS: {len(_skipped)} skipped test(s) count as failures: "
+            + ", ".join(_skipped),
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def settings() -> StackSettings:
+    """The local stack's settings (the same environment variables as the services)."""
+    return StackSettings()
+
+
+def _with_database(url: str, database: str) -> str:
+    dsn = Dsn.parse(url)
+    auth = f"{dsn.user}:{dsn.password}@" if dsn.password else f"{dsn.user}@"
+    return f"postgresql://{auth}{dsn.host}:{dsn.port}/{database}"
+
+
+async def _admin_execute(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(url, timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def make_database(settings: StackSettings) -> Iterator[object]:
+    """A factory of fresh, empty databases on the stack's server; all dropped at the end."""
+    created: list[str] = []
+    admin_url = _with_database(settings.database_url, "postgres")
+
+    def make() -> str:
+        name = f"rcp_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return _with_database(settings.database_url, name)
+
+    yield make
+    for name in created:
+        asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def migrated_url(make_database: object) -> str:
+    """A database migrated to the latest revision, shared by the session."""
+    assert callable(make_database)
+    url: str = make_database()
+    upgrade(url, configure_logging=False)
+    return url
+
+
+@pytest_asyncio.fixture
+async def db(migrated_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the session's migrated database (each statement commits on its own;
+    tests keep apart by creating their own tenants)."""
+    connection = await asyncpg.connect(migrated_url, timeout=10)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest_asyncio.fixture
+async def nats_client(settings: StackSettings) -> AsyncIterator[NatsClient]:
+    """A connection to the stack's NATS server through the libs/ helper."""
+    async with connect_nats(settings, "tests") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def asterisk(settings: StackSettings) -> StackSettings:
+    """The stack's Asterisk, which must be up (./rcp test starts it)."""
+    if not ari_answers(settings):
+        pytest.fail(f"Asterisk ARI does not answer at {settings.ari_url}: run ./rcp infra first")
+    return settings

@@ -1,0 +1,65 @@
+"""The local stack's own logic: Asterisk configuration, the Debian mirror, the demo tenant."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+from rcp.db.pool import create_pool
+from rcp_devstack import asterisk as asterisk_stack
+from rcp_devstack.demo import DEMO_NUMBER, seed_demo
+from rcp_devstack.settings import StackSettings
+
+
+def test_config_templates_fill_placeholders_and_keep_asterisk_variables(tmp_path: Path) -> None:
+    settings = StackSettings(
+        asterisk_root=tmp_path, ari_password="s3cret-password", ari_app="rcp-x"
+    )
+    (tmp_path / "etc" / "asterisk").mkdir(parents=True)
+    written = asterisk_stack.render_config(settings)
+    assert {"ari.conf", "extensions.conf", "http.conf", "pjsip.conf"} <= set(written)
+    etc = tmp_path / "etc" / "asterisk"
+    for name in written:
+        assert "@{" not in (etc / name).read_text(), name
+    extensions = (etc / "extensions.conf").read_text()
+    assert "same => n,Stasis(rcp-x,+${EXTEN})" in extensions
+    assert "password = s3cret-password" in (etc / "ari.conf").read_text()
+    assert "bindaddr = 127.0.0.1" in (etc / "http.conf").read_text()
+
+
+def test_debian_mirror_comes_from_the_environment_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RCP_DEBIAN_MIRROR", "http://mirror.invalid/debian")
+    assert asterisk_stack.debian_mirror() == "http://mirror.invalid/debian"
+
+
+async def _counts(url: str) -> tuple[int, ...]:
+    connection = await asyncpg.connect(url)
+    try:
+        row = await connection.fetchrow(
+            """SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM extensions),
+                      (SELECT count(*) FROM key_assignments), (SELECT count(*) FROM prompts),
+                      (SELECT count(*) FROM ring_group_members)"""
+        )
+    finally:
+        await connection.close()
+    assert row is not None
+    return tuple(row)
+
+
+async def test_demo_seed_is_idempotent(settings: StackSettings, make_database: object) -> None:
+    from rcp.db.migrate import upgrade  # noqa: PLC0415
+
+    assert callable(make_database)
+    url: str = await asyncio.to_thread(make_database)
+    await asyncio.to_thread(upgrade, url, configure_logging=False)
+    seeded_settings = settings.model_copy(update={"database_url": url})
+    async with create_pool(seeded_settings, "tests") as pool:
+        first = await seed_demo(pool)
+        counts = await _counts(url)
+        second = await seed_demo(pool)
+    assert first == second
+    assert first.number == DEMO_NUMBER
+    assert await _counts(url) == counts
+    assert counts == (1, 4, 5, 2, 2)

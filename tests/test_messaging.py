@@ -1,0 +1,143 @@
+"""NATS request/reply through the libs/ helpers, and JetStream publishing, on a real server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.micro import add_service
+from nats.micro.service import Service
+from rcp import subjects
+from rcp.contracts import CallEvent, EchoRequest, EchoResult
+from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavailable
+from rcp.messaging import endpoint, ensure_streams, publish_event, request
+
+TENANT = uuid.UUID("6f1c1f3e-2d4b-4c55-9a77-0c9d7f0e1a01")
+
+
+async def echo(req: EchoRequest) -> EchoResult:
+    if req.payload == "refuse":
+        raise ReceptionistError(ErrorCode.NOT_FOUND, "nothing called refuse", {"what": "refuse"})
+    if req.payload == "crash":
+        raise RuntimeError("a bug")
+    return EchoResult(payload=req.payload[::-1])
+
+
+@pytest.fixture
+async def echo_service(nats_client: NatsClient) -> AsyncIterator[tuple[Service, str]]:
+    # A subject of its own per test, so that parallel runs on one server do not answer each other.
+    subject = f"{subjects.ECHO}.{uuid.uuid4().hex}"
+    service = await add_service(nats_client, name=subjects.ECHO_SERVICE, version="1.0.0")
+    await service.add_endpoint(name="echo", subject=subject, handler=endpoint(EchoRequest, echo))
+    try:
+        yield service, subject
+    finally:
+        await service.stop()
+
+
+async def test_request_returns_the_typed_result(
+    nats_client: NatsClient, echo_service: tuple[Service, str]
+) -> None:
+    _, subject = echo_service
+    result = await request(
+        nats_client,
+        subject,
+        EchoRequest(tenant_id=TENANT, payload="Émile"),
+        EchoResult,
+        timeout_s=5,
+    )
+    assert result == EchoResult(payload="elimÉ")
+
+
+async def test_handler_error_comes_back_typed_with_its_code(
+    nats_client: NatsClient, echo_service: tuple[Service, str]
+) -> None:
+    _, subject = echo_service
+    with pytest.raises(RemoteError) as caught:
+        await request(
+            nats_client,
+            subject,
+            EchoRequest(tenant_id=TENANT, payload="refuse"),
+            EchoResult,
+            timeout_s=5,
+        )
+    assert (caught.value.code, caught.value.details) == ("not_found", {"what": "refuse"})
+    raw = await nats_client.request(
+        subject,
+        EchoRequest(tenant_id=TENANT, payload="refuse").model_dump_json().encode(),
+        timeout=5,
+    )
+    assert raw.headers is not None
+    assert raw.headers.get("Nats-Service-Error-Code") == "not_found"
+
+
+async def test_unexpected_exception_becomes_internal_error_reply(
+    nats_client: NatsClient, echo_service: tuple[Service, str]
+) -> None:
+    _, subject = echo_service
+    with pytest.raises(RemoteError) as caught:
+        await request(
+            nats_client,
+            subject,
+            EchoRequest(tenant_id=TENANT, payload="crash"),
+            EchoResult,
+            timeout_s=5,
+        )
+    assert caught.value.code == "internal"
+    assert "a bug" not in caught.value.message
+
+
+async def test_request_breaking_the_contract_gets_invalid_request(
+    nats_client: NatsClient, echo_service: tuple[Service, str]
+) -> None:
+    _, subject = echo_service
+    reply = await nats_client.request(subject, b'{"payload": "no tenant"}', timeout=5)
+    assert b'"code":"invalid_request"' in reply.data
+    assert b"tenant_id" in reply.data
+    reply = await nats_client.request(subject, b"not json", timeout=5)
+    assert b'"code":"invalid_request"' in reply.data
+
+
+async def test_unknown_schema_version_is_refused_with_its_code(
+    nats_client: NatsClient, echo_service: tuple[Service, str]
+) -> None:
+    _, subject = echo_service
+    body = EchoRequest(tenant_id=TENANT, payload="x", schema_version=99).model_dump_json()
+    reply = await nats_client.request(subject, body.encode(), timeout=5)
+    assert b'"code":"unsupported_schema_version"' in reply.data
+
+
+async def test_request_with_no_service_raises_unavailable_at_once(nats_client: NatsClient) -> None:
+    with pytest.raises(ServiceUnavailable) as caught:
+        await request(
+            nats_client,
+            f"{subjects.ECHO}.{uuid.uuid4().hex}",
+            EchoRequest(tenant_id=TENANT, payload="x"),
+            EchoResult,
+            timeout_s=5,
+        )
+    assert caught.value.code == "unavailable"
+
+
+async def test_call_event_is_stored_in_the_events_stream(nats_client: NatsClient) -> None:
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    await ensure_streams(js)  # idempotent
+    call_id = uuid.uuid4().hex
+    event = CallEvent(
+        tenant_id=TENANT, call_id=call_id, kind="started", data={"number": "+33199000001"}
+    )
+    subject = subjects.call_event(TENANT, "started")
+
+    seq = await publish_event(js, subject, event, message_id=call_id)
+    again = await publish_event(js, subject, event, message_id=call_id)
+
+    assert again == seq  # the same message id is stored once
+    stored = await js.get_msg(subjects.EVENTS_STREAM, seq)
+    assert stored.subject == f"rcp.events.{TENANT}.call.started"
+    assert CallEvent.model_validate_json(stored.data or b"") == event
+    info = await js.stream_info(subjects.EVENTS_STREAM)
+    assert info.config.subjects == ["rcp.events.>"]
+    assert info.config.max_age == 7 * 24 * 3600

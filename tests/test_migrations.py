@@ -1,0 +1,83 @@
+"""Alembic owns the schema: upgrade and downgrade both work, on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import asyncpg
+from rcp.db.migrate import downgrade, upgrade
+
+OUR_TABLES = {
+    "tenants",
+    "phone_numbers",
+    "prompts",
+    "numbering_plan",
+    "extensions",
+    "ring_groups",
+    "ring_group_members",
+    "conference_rooms",
+    "receptionists",
+    "key_assignments",
+    "voicemail_messages",
+    "call_records",
+    "admin_tokens",
+    "audit_log",
+}
+
+
+async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
+    connection = await asyncpg.connect(url)
+    try:
+        tables = {
+            r["tablename"]
+            for r in await connection.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
+        }
+        functions = {
+            r["proname"]
+            for r in await connection.fetch(
+                "SELECT proname FROM pg_proc WHERE proname LIKE 'rcp\\_%'"
+            )
+        }
+        versions = (
+            [
+                r["version_num"]
+                for r in await connection.fetch("SELECT version_num FROM alembic_version")
+            ]
+            if "alembic_version" in tables
+            else []
+        )
+    finally:
+        await connection.close()
+    return tables, functions, versions
+
+
+def test_upgrade_downgrade_upgrade_round_trip(make_database: Callable[[], str]) -> None:
+    url = make_database()
+
+    upgrade(url, configure_logging=False)
+    tables, functions, versions = asyncio.run(_schema(url))
+    assert tables >= OUR_TABLES
+    assert {"rcp_claim_number", "rcp_release_number", "rcp_is_timezone"} <= functions
+    assert versions == ["0001"]
+
+    downgrade(url, "base", configure_logging=False)
+    tables, functions, versions = asyncio.run(_schema(url))
+    assert tables == {"alembic_version"}
+    assert functions == set()
+    assert versions == []
+
+    upgrade(url, configure_logging=False)
+    tables, _, versions = asyncio.run(_schema(url))
+    assert tables >= OUR_TABLES
+    assert versions == ["0001"]
+
+
+def test_upgrade_twice_changes_nothing(make_database: Callable[[], str]) -> None:
+    url = make_database()
+    upgrade(url, configure_logging=False)
+    first = asyncio.run(_schema(url))
+    upgrade(url, configure_logging=False)
+    assert asyncio.run(_schema(url)) == first

@@ -1,0 +1,69 @@
+"""The ops endpoint: /metrics, /healthz, /readyz, and a service's shared infrastructure."""
+
+from __future__ import annotations
+
+import aiohttp
+from rcp.runtime import infrastructure
+from rcp.telemetry import Health, Metrics, ops_app, serve_app
+from rcp_devstack.settings import StackSettings
+
+
+async def _get(port: int, path: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}{path}") as r,
+    ):
+        return r.status, await r.text()
+
+
+async def test_readyz_names_the_failing_check_and_answers_503() -> None:
+    health = Health()
+
+    async def fine() -> None:
+        return None
+
+    async def broken() -> None:
+        raise ConnectionError("database is down")
+
+    health.add("nats", fine)
+    health.add("postgres", broken)
+    async with serve_app(ops_app(Metrics("probe"), health), "127.0.0.1", 0) as port:
+        status, body = await _get(port, "/readyz")
+        assert status == 503
+        assert '"postgres": "ConnectionError: database is down"' in body
+        assert '"nats": "ok"' in body
+        assert (await _get(port, "/healthz"))[0] == 200
+
+
+async def test_draining_service_is_not_ready() -> None:
+    health = Health()
+    async with serve_app(ops_app(Metrics("probe"), health), "127.0.0.1", 0) as port:
+        assert (await _get(port, "/readyz"))[0] == 200
+        health.draining = True
+        status, body = await _get(port, "/readyz")
+        assert status == 503
+        assert "shutting down" in body
+
+
+async def test_metrics_are_prometheus_text_with_the_rcp_prefix() -> None:
+    metrics = Metrics("probe")
+    metrics.nats_errors.labels(kind="TimeoutError").inc()
+    async with serve_app(ops_app(metrics, Health()), "127.0.0.1", 0) as port:
+        status, body = await _get(port, "/metrics")
+    assert status == 200
+    assert 'rcp_service_up{service="probe"} 1.0' in body
+    assert 'rcp_nats_errors_total{kind="TimeoutError"} 1.0' in body
+
+
+async def test_infrastructure_connects_nats_and_postgres_and_reports_ready(
+    settings: StackSettings, migrated_url: str
+) -> None:
+    service_settings = settings.model_copy(update={"database_url": migrated_url, "ops_port": 0})
+    async with infrastructure(service_settings, "probe") as infra:
+        status, body = await _get(infra.ops_port, "/readyz")
+        assert status == 200, body
+        assert '"nats": "ok"' in body
+        assert '"postgres": "ok"' in body
+        assert infra.ops_port != 0
+        database = await infra.pool.fetchval("SELECT current_database()")
+        assert migrated_url.endswith(f"/{database}")
