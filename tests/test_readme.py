@@ -1,0 +1,24 @@
+"""The README documents every setting and the two commands CI and users rely on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rcp_admin.settings import Settings as AdminSettings
+from rcp_devstack.settings import REPO_ROOT, StackSettings
+
+README = (REPO_ROOT / "README.md").read_text()
+
+
+def test_every_setting_has_its_environment_variable_in_the_readme() -> None:
+    fields = set(StackSettings.model_fields) | set(AdminSettings.model_fields)
+    missing = sorted(
+        f"RCP_{name.upper()}" for name in fields if f"RCP_{name.upper()}" not in README
+    )
+    assert missing == []
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "sudo ./rcp test" in README
+    assert "sudo ./rcp up" in README
+    assert "./rcp test" in Path(REPO_ROOT / ".ci" / "run").read_text()
