@@ -19,6 +19,6 @@ def test_every_setting_has_its_environment_variable_in_the_readme() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    assert "sudo ./rcp test" in README
-    assert "sudo ./rcp up" in README
+    assert "\n./rcp test " in README
+    assert "\n./rcp up " in README
     assert "./rcp test" in Path(REPO_ROOT / ".ci" / "run").read_text()
