@@ -25,6 +25,12 @@ async def echo(req: EchoRequest) -> EchoResult:
     return EchoResult(payload=req.payload[::-1])
 
 
+async def ask(client: NatsClient, subject: str, payload: str) -> EchoResult:
+    """Send an echo request through the libs/ helper."""
+    request_ = EchoRequest(tenant_id=TENANT, payload=payload)
+    return await request(client, subject, request_, EchoResult, timeout_s=5)
+
+
 @pytest.fixture
 async def echo_service(nats_client: NatsClient) -> AsyncIterator[tuple[Service, str]]:
     # A subject of its own per test, so that parallel runs on one server do not answer each other.
@@ -41,13 +47,7 @@ async def test_request_returns_the_typed_result(
     nats_client: NatsClient, echo_service: tuple[Service, str]
 ) -> None:
     _, subject = echo_service
-    result = await request(
-        nats_client,
-        subject,
-        EchoRequest(tenant_id=TENANT, payload="Émile"),
-        EchoResult,
-        timeout_s=5,
-    )
+    result = await ask(nats_client, subject, "Émile")
     assert result == EchoResult(payload="elimÉ")
 
 
@@ -56,13 +56,7 @@ async def test_handler_error_comes_back_typed_with_its_code(
 ) -> None:
     _, subject = echo_service
     with pytest.raises(RemoteError) as caught:
-        await request(
-            nats_client,
-            subject,
-            EchoRequest(tenant_id=TENANT, payload="refuse"),
-            EchoResult,
-            timeout_s=5,
-        )
+        await ask(nats_client, subject, "refuse")
     assert (caught.value.code, caught.value.details) == ("not_found", {"what": "refuse"})
     raw = await nats_client.request(
         subject,
@@ -78,13 +72,7 @@ async def test_unexpected_exception_becomes_internal_error_reply(
 ) -> None:
     _, subject = echo_service
     with pytest.raises(RemoteError) as caught:
-        await request(
-            nats_client,
-            subject,
-            EchoRequest(tenant_id=TENANT, payload="crash"),
-            EchoResult,
-            timeout_s=5,
-        )
+        await ask(nats_client, subject, "crash")
     assert caught.value.code == "internal"
     assert "a bug" not in caught.value.message
 

@@ -36,28 +36,32 @@ async def extension(
     return extension_id
 
 
+async def transfer_key(
+    db: asyncpg.Connection, tenant_id: uuid.UUID, digit: str, kind: str, extension_id: uuid.UUID
+) -> None:
+    """Assign a key that transfers to an extension (or its voicemail)."""
+    await db.execute(
+        """INSERT INTO key_assignments (tenant_id, digit, action, target_kind, target_extension_id)
+           VALUES ($1, $2, 'transfer', $3, $4)""",
+        tenant_id,
+        digit,
+        kind,
+        extension_id,
+    )
+
+
 async def test_key_cannot_transfer_to_another_tenants_extension(db: asyncpg.Connection) -> None:
     acme = await tenant(db, "acme")
     other = await tenant(db, "other")
     foreign = await extension(db, other, "101")
     with pytest.raises(asyncpg.ForeignKeyViolationError):
-        await db.execute(
-            """INSERT INTO key_assignments (tenant_id, digit, action, target_kind, target_extension_id)
-               VALUES ($1, '3', 'transfer', 'extension', $2)""",
-            acme,
-            foreign,
-        )
+        await transfer_key(db, acme, "3", "extension", foreign)
 
 
 async def test_key_can_transfer_to_own_extension(db: asyncpg.Connection) -> None:
     acme = await tenant(db, "acme")
     own = await extension(db, acme, "101")
-    await db.execute(
-        """INSERT INTO key_assignments (tenant_id, digit, action, target_kind, target_extension_id)
-           VALUES ($1, '3', 'transfer', 'extension', $2)""",
-        acme,
-        own,
-    )
+    await transfer_key(db, acme, "3", "extension", own)
     assert await db.fetchval("SELECT count(*) FROM key_assignments WHERE tenant_id = $1", acme) == 1
 
 
@@ -65,19 +69,9 @@ async def test_transfer_kind_must_match_the_extension_kind(db: asyncpg.Connectio
     acme = await tenant(db, "acme")
     virtual = await extension(db, acme, "150", kind="virtual")
     with pytest.raises(asyncpg.ForeignKeyViolationError):
-        await db.execute(
-            """INSERT INTO key_assignments (tenant_id, digit, action, target_kind, target_extension_id)
-               VALUES ($1, '3', 'transfer', 'extension', $2)""",
-            acme,
-            virtual,
-        )
+        await transfer_key(db, acme, "3", "extension", virtual)
     # Voicemail takes an extension of either kind.
-    await db.execute(
-        """INSERT INTO key_assignments (tenant_id, digit, action, target_kind, target_extension_id)
-           VALUES ($1, '4', 'transfer', 'voicemail', $2)""",
-        acme,
-        virtual,
-    )
+    await transfer_key(db, acme, "4", "voicemail", virtual)
 
 
 async def test_announcement_prompt_of_another_tenant_is_refused(db: asyncpg.Connection) -> None:
@@ -305,12 +299,7 @@ async def test_voicemail_outlives_its_deleted_extension(db: asyncpg.Connection) 
 async def test_extension_used_by_a_key_cannot_be_deleted(db: asyncpg.Connection) -> None:
     acme = await tenant(db, "acme")
     ext = await extension(db, acme, "101")
-    await db.execute(
-        """INSERT INTO key_assignments (tenant_id, digit, action, target_kind, target_extension_id)
-           VALUES ($1, '0', 'transfer', 'extension', $2)""",
-        acme,
-        ext,
-    )
+    await transfer_key(db, acme, "0", "extension", ext)
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         await db.execute("DELETE FROM extensions WHERE id = $1", ext)
 

@@ -61,9 +61,9 @@ def _up(settings: StackSettings) -> None:
     for line in demo.run_demo_call(settings, seeded.number):
         _say(line)
     _status(settings)
-    print("Admin token: rcp-stack token            (carrier scope, shown once)", flush=True)
-    print("             rcp-stack token --tenant demo  (the demo tenant's admin)", flush=True)
-    print("Stop it all: rcp-stack down", flush=True)
+    print("Admin token: ./rcp token                 (carrier scope, shown once)", flush=True)
+    print("             ./rcp token --tenant demo   (the demo tenant's admin only)", flush=True)
+    print("Stop it all: ./rcp down", flush=True)
 
 
 def _status(settings: StackSettings) -> None:
