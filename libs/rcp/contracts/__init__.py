@@ -1,5 +1,8 @@
 """Message contracts exchanged over NATS: frozen, validated, versioned, tenant-scoped.
 
+This module holds the base classes and the contracts several services share; each
+request/reply service has its own module beside it (`rcp.contracts.directory`, ...).
+
 Every request and event names its tenant and the schema version it was written for. Every
 reply is a `Reply`: either a result or a typed error with a code, never silence.
 """
