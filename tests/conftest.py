@@ -111,3 +111,12 @@ def asterisk(settings: StackSettings) -> StackSettings:
     if not ari_answers(settings):
         pytest.fail(f"Asterisk ARI does not answer at {settings.ari_url}: run ./rcp infra first")
     return settings
+
+
+@pytest_asyncio.fixture
+async def admin(migrated_url: str) -> AsyncIterator[object]:
+    """The admin API running on the session's migrated database."""
+    from admin_support import running_admin  # noqa: PLC0415 - tests/ is on the path
+
+    async with running_admin(migrated_url) as running:
+        yield running

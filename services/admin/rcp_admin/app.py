@@ -3,13 +3,91 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
 
+import asyncpg
+import structlog
+from aiohttp import web
+from nats.aio.client import Client as NatsClient
+from rcp import subjects
+from rcp.contracts import ConfigChanged
 from rcp.runtime import infrastructure
+from rcp.telemetry import Metrics, serve_app
 
+from rcp_admin.auth import RateLimiter
+from rcp_admin.handlers import (
+    LIMITER_KEY,
+    PEPPER_KEY,
+    POOL_KEY,
+    SERVICE_KEY,
+    add_routes,
+    make_middleware,
+)
+from rcp_admin.openapi import docs_page, openapi_document
+from rcp_admin.service import AdminService
 from rcp_admin.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class NatsConfigPublisher:
+    """Publishes config-changed on NATS; a failure is logged and counted, never fatal."""
+
+    def __init__(self, nats: NatsClient, metrics: Metrics) -> None:
+        self._nats = nats
+        self._metrics = metrics
+
+    async def changed(self, tenant_id: UUID, entity: str, key: str | None) -> None:
+        """Announce a committed change of one tenant's configuration."""
+        event = ConfigChanged(tenant_id=tenant_id, entity=entity, key=key)  # type: ignore[arg-type]
+        try:
+            await self._nats.publish(
+                subjects.config_changed(tenant_id), event.model_dump_json().encode()
+            )
+        except Exception as error:  # the write is committed; readers also refresh periodically
+            self._metrics.nats_errors.labels(kind=type(error).__name__).inc()
+            log.warning(
+                "admin.config_changed_not_published", tenant_id=str(tenant_id), error=repr(error)
+            )
+
+
+def build_app(
+    pool: asyncpg.Pool, nats: NatsClient, metrics: Metrics, settings: Settings
+) -> web.Application:
+    """The admin HTTP application: REST API, OpenAPI document and docs page."""
+    app = web.Application(middlewares=[make_middleware(metrics)], client_max_size=32 * 1024 * 1024)
+    app[POOL_KEY] = pool
+    app[PEPPER_KEY] = settings.token_pepper
+    app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
+    app[SERVICE_KEY] = AdminService(pool, NatsConfigPublisher(nats, metrics), settings.token_pepper)
+    document = openapi_document()
+    page = docs_page()
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    async def docs(_: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/docs", docs)
+    add_routes(app)
+    return app
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[int]:
+    """The admin service running; yields the REST API's port."""
+    async with infrastructure(settings, settings.service_name) as infra:
+        app = build_app(infra.pool, infra.nats, infra.metrics, settings)
+        async with serve_app(app, settings.admin_http_host, settings.admin_http_port) as port:
+            log.info("admin.listening", host=settings.admin_http_host, port=port)
+            yield port
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Build the service, run it until `stop` is set, then unwind every lifetime."""
-    async with infrastructure(settings, settings.service_name):
+    async with running(settings):
         await stop.wait()

@@ -19,3 +19,12 @@ class Settings(TokenSettings):
 
     service_name: ClassVar[str] = "admin"
     default_ops_port: ClassVar[int] = 9104
+
+    admin_http_host: str = Field(default="127.0.0.1", description="Address of the REST API.")
+    admin_http_port: int = Field(default=8080, ge=0, le=65535, description="0: any free port.")
+    admin_rate_per_s: float = Field(
+        default=20.0, gt=0, le=10000, description="Requests per second per token."
+    )
+    admin_rate_burst: int = Field(
+        default=60, ge=1, le=100000, description="Requests a token may burst."
+    )

@@ -1,0 +1,76 @@
+"""Errors of the admin API and the one place where each becomes an HTTP status.
+
+Every error answers `{"code", "message", "field"}` (plus `details` where there is more to
+say), so that a client can show the message next to the field it names.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from rcp.errors import ErrorCode, ReceptionistError
+
+# Codes of the admin API beyond the shared ones. Wire values: never renamed once published.
+MALFORMED_JSON = "malformed_json"
+VALIDATION_FAILED = "validation_failed"
+NUMBER_IN_USE = "number_in_use"
+NUMBER_TAKEN = "number_taken"
+UNKNOWN_TARGET = "unknown_target"
+IN_USE = "in_use"
+PRECONDITION_FAILED = "precondition_failed"
+RATE_LIMITED = "rate_limited"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+TENANT_ACTIVE = "tenant_active"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+
+STATUS_BY_CODE: dict[str, HTTPStatus] = {
+    ErrorCode.INVALID_REQUEST: HTTPStatus.UNPROCESSABLE_ENTITY,
+    VALIDATION_FAILED: HTTPStatus.UNPROCESSABLE_ENTITY,
+    UNKNOWN_TARGET: HTTPStatus.UNPROCESSABLE_ENTITY,
+    MALFORMED_JSON: HTTPStatus.BAD_REQUEST,
+    ErrorCode.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    ErrorCode.NO_SUCH_TENANT: HTTPStatus.NOT_FOUND,
+    ErrorCode.CONFLICT: HTTPStatus.CONFLICT,
+    NUMBER_IN_USE: HTTPStatus.CONFLICT,
+    NUMBER_TAKEN: HTTPStatus.CONFLICT,
+    IN_USE: HTTPStatus.CONFLICT,
+    TENANT_ACTIVE: HTTPStatus.CONFLICT,
+    ErrorCode.UNAUTHORIZED: HTTPStatus.UNAUTHORIZED,
+    ErrorCode.FORBIDDEN: HTTPStatus.FORBIDDEN,
+    PRECONDITION_FAILED: HTTPStatus.PRECONDITION_FAILED,
+    RATE_LIMITED: HTTPStatus.TOO_MANY_REQUESTS,
+    PAYLOAD_TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    METHOD_NOT_ALLOWED: HTTPStatus.METHOD_NOT_ALLOWED,
+    ErrorCode.UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
+    ErrorCode.TIMEOUT: HTTPStatus.GATEWAY_TIMEOUT,
+    ErrorCode.INTERNAL: HTTPStatus.INTERNAL_SERVER_ERROR,
+}
+
+
+class ApiError(ReceptionistError):
+    """An error answered to an API client, naming the field to fix when there is one."""
+
+    def __init__(
+        self,
+        code: ErrorCode | str,
+        message: str,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(code, message, details)
+        self.field = field
+        self.headers = headers or {}
+
+    @property
+    def status(self) -> HTTPStatus:
+        """The HTTP status this error is answered with."""
+        return STATUS_BY_CODE.get(self.code, HTTPStatus.BAD_REQUEST)
+
+
+def not_found(what: str, field: str | None = None) -> ApiError:
+    """The same answer whether the thing does not exist or belongs to another tenant."""
+    return ApiError(ErrorCode.NOT_FOUND, f"{what} not found", field)

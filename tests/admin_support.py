@@ -1,0 +1,108 @@
+"""A running admin API on the test database, and a small client for it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from rcp.db.pool import create_pool
+from rcp.messaging import connect_nats
+from rcp.telemetry import Metrics, serve_app
+from rcp.tokens import issue_token
+from rcp_admin.app import build_app
+from rcp_admin.settings import Settings as AdminSettings
+
+
+@dataclass
+class Answer:
+    """One HTTP answer."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Client:
+    """Calls the admin API with one token."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, token: str | None) -> None:
+        self.session = session
+        self.base = base
+        self.token = token
+
+    def as_(self, token: str | None) -> Client:
+        """The same API with another token (None: no token)."""
+        return Client(self.session, self.base, token)
+
+    async def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                   raw: bytes | None = None) -> Answer:
+        sent = dict(headers or {})
+        if self.token is not None:
+            sent["Authorization"] = f"Bearer {self.token}"
+        kwargs: dict[str, Any] = {"headers": sent}
+        if raw is not None:
+            kwargs["data"] = raw
+            sent.setdefault("Content-Type", "application/json")
+        elif body is not None:
+            kwargs["json"] = body
+        async with self.session.request(method, self.base + path, **kwargs) as response:
+            text = await response.text()
+            try:
+                parsed = await response.json(content_type=None) if text else None
+            except ValueError:
+                parsed = text
+            return Answer(response.status, parsed, dict(response.headers))
+
+    async def ok(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        """Call and insist on a 2xx answer."""
+        answer = await self.call(method, path, body, headers)
+        assert 200 <= answer.status < 300, (method, path, answer.status, answer.body)
+        return answer.body
+
+
+@dataclass
+class Admin:
+    """The running API: a carrier client, the pool, the settings."""
+
+    carrier: Client
+    pool: asyncpg.Pool
+    settings: AdminSettings
+
+    async def tenant(self, name: str = "acme") -> tuple[str, Client]:
+        """A new tenant and a client holding that tenant's own token."""
+        slug = f"{name}-{uuid.uuid4().hex[:8]}"
+        tenant = await self.carrier.ok("POST", "/v1/tenants", {"slug": slug, "name": name.title()})
+        token = await self.carrier.ok("POST", f"/v1/tenants/{tenant['id']}/tokens", {"name": f"{name} admin"})
+        return tenant["id"], self.carrier.as_(token["token"])
+
+
+async def carrier_token(pool: asyncpg.Pool, pepper: str) -> str:
+    """A carrier token written straight into the database (as the CLI does)."""
+    issued = issue_token(pepper)
+    await pool.execute(
+        """INSERT INTO admin_tokens (scope, name, token_hash, token_prefix)
+           VALUES ('carrier', 'tests', $1, $2)""",
+        issued.digest, issued.prefix,
+    )
+    return issued.token
+
+
+@asynccontextmanager
+async def running_admin(database_url: str, **overrides: Any) -> AsyncIterator[Admin]:
+    """The admin application served on a free port of 127.0.0.1."""
+    settings = AdminSettings(database_url=database_url, ops_port=0, admin_http_port=0, **overrides)
+    metrics = Metrics("admin")
+    async with (
+        create_pool(settings, "tests-admin") as pool,
+        connect_nats(settings, "tests-admin") as nats,
+        serve_app(build_app(pool, nats, metrics, settings), "127.0.0.1", 0) as port,
+        aiohttp.ClientSession() as session,
+    ):
+        token = await carrier_token(pool, settings.token_pepper)
+        yield Admin(Client(session, f"http://127.0.0.1:{port}", token), pool, settings)
