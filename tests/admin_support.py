@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-
 from rcp.db.pool import create_pool
 from rcp.messaging import connect_nats
 from rcp.telemetry import Metrics, serve_app
@@ -40,8 +39,14 @@ class Client:
         """The same API with another token (None: no token)."""
         return Client(self.session, self.base, token)
 
-    async def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                   raw: bytes | None = None) -> Answer:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Answer:
         sent = dict(headers or {})
         if self.token is not None:
             sent["Authorization"] = f"Bearer {self.token}"
@@ -59,7 +64,9 @@ class Client:
                 parsed = text
             return Answer(response.status, parsed, dict(response.headers))
 
-    async def ok(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    async def ok(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
         """Call and insist on a 2xx answer."""
         answer = await self.call(method, path, body, headers)
         assert 200 <= answer.status < 300, (method, path, answer.status, answer.body)
@@ -78,7 +85,9 @@ class Admin:
         """A new tenant and a client holding that tenant's own token."""
         slug = f"{name}-{uuid.uuid4().hex[:8]}"
         tenant = await self.carrier.ok("POST", "/v1/tenants", {"slug": slug, "name": name.title()})
-        token = await self.carrier.ok("POST", f"/v1/tenants/{tenant['id']}/tokens", {"name": f"{name} admin"})
+        token = await self.carrier.ok(
+            "POST", f"/v1/tenants/{tenant['id']}/tokens", {"name": f"{name} admin"}
+        )
         return tenant["id"], self.carrier.as_(token["token"])
 
 
@@ -88,7 +97,8 @@ async def carrier_token(pool: asyncpg.Pool, pepper: str) -> str:
     await pool.execute(
         """INSERT INTO admin_tokens (scope, name, token_hash, token_prefix)
            VALUES ('carrier', 'tests', $1, $2)""",
-        issued.digest, issued.prefix,
+        issued.digest,
+        issued.prefix,
     )
     return issued.token
 

@@ -7,15 +7,27 @@ from admin_support import Admin
 
 async def test_tenant_lifecycle_create_read_patch_suspend_delete(admin: Admin) -> None:
     carrier = admin.carrier
-    created = await carrier.ok("POST", "/v1/tenants", {"slug": "crud-tenant-a", "name": "Café Amélie",
-                                                       "locale": "fr-FR", "timezone": "Europe/Paris"})
+    created = await carrier.ok(
+        "POST",
+        "/v1/tenants",
+        {
+            "slug": "crud-tenant-a",
+            "name": "Café Amélie",
+            "locale": "fr-FR",
+            "timezone": "Europe/Paris",
+        },
+    )
     path = f"/v1/tenants/{created['id']}"
     assert (await carrier.ok("GET", path))["name"] == "Café Amélie"
     assert created["id"] in [t["id"] for t in (await carrier.ok("GET", "/v1/tenants"))["items"]]
     patched = await carrier.ok("PATCH", path, {"name": "Café Amélie SARL", "locale": "en-GB"})
     assert (patched["name"], patched["locale"]) == ("Café Amélie SARL", "en-GB")
     refused = await carrier.call("DELETE", path)
-    assert (refused.status, refused.body["code"], refused.body["field"]) == (409, "tenant_active", "status")
+    assert (refused.status, refused.body["code"], refused.body["field"]) == (
+        409,
+        "tenant_active",
+        "status",
+    )
     await carrier.ok("PATCH", path, {"status": "suspended"})
     assert (await carrier.call("DELETE", path)).status == 204
     assert (await carrier.call("GET", path)).status == 404
@@ -45,16 +57,36 @@ async def test_numbers_route_to_a_tenant_and_can_be_removed(admin: Admin) -> Non
 async def test_extension_create_read_patch_delete(admin: Admin) -> None:
     tenant_id, tenant = await admin.tenant()
     base = f"/v1/tenants/{tenant_id}/extensions"
-    created = await tenant.ok("POST", base, {"number": "101", "kind": "physical", "first_name": "Amélie",
-                                             "last_name": "Poulain", "dial_string": "PJSIP/amelie"})
-    assert created["voicemail_enabled"] and created["reachable_by_name"]
-    await tenant.ok("POST", base, {"number": "150", "kind": "virtual", "last_name": "Le Gall",
-                                   "external_number": "+33612345678"})
+    created = await tenant.ok(
+        "POST",
+        base,
+        {
+            "number": "101",
+            "kind": "physical",
+            "first_name": "Amélie",
+            "last_name": "Poulain",
+            "dial_string": "PJSIP/amelie",
+        },
+    )
+    assert created["voicemail_enabled"] is True
+    assert created["reachable_by_name"] is True
+    await tenant.ok(
+        "POST",
+        base,
+        {
+            "number": "150",
+            "kind": "virtual",
+            "last_name": "Le Gall",
+            "external_number": "+33612345678",
+        },
+    )
     assert [e["number"] for e in (await tenant.ok("GET", base))["items"]] == ["101", "150"]
     patched = await tenant.ok("PATCH", f"{base}/101", {"number": "111", "reachable_by_name": False})
     assert (patched["number"], patched["reachable_by_name"]) == ("111", False)
     assert (await tenant.call("GET", f"{base}/101")).status == 404
-    virtual = await tenant.ok("PATCH", f"{base}/111", {"kind": "virtual", "external_number": "+33700000001"})
+    virtual = await tenant.ok(
+        "PATCH", f"{base}/111", {"kind": "virtual", "external_number": "+33700000001"}
+    )
     assert (virtual["kind"], virtual["dial_string"]) == ("virtual", None)
     assert (await tenant.call("DELETE", f"{base}/111")).status == 204
     assert [e["number"] for e in (await tenant.ok("GET", base))["items"]] == ["150"]
@@ -64,19 +96,41 @@ async def test_ring_group_keeps_member_order_and_fallback(admin: Admin) -> None:
     tenant_id, tenant = await admin.tenant()
     t = f"/v1/tenants/{tenant_id}"
     for number in ("101", "102", "103"):
-        await tenant.ok("POST", f"{t}/extensions", {"number": number, "kind": "physical",
-                                                    "last_name": f"N{number}", "dial_string": f"PJSIP/{number}"})
-    group = await tenant.ok("POST", f"{t}/ring-groups", {
-        "number": "200", "name": "Accueil", "strategy": "sequential", "ring_seconds": 15,
-        "members": ["103", "101"], "no_answer": {"action": "voicemail", "extension": "102"}})
+        await tenant.ok(
+            "POST",
+            f"{t}/extensions",
+            {
+                "number": number,
+                "kind": "physical",
+                "last_name": f"N{number}",
+                "dial_string": f"PJSIP/{number}",
+            },
+        )
+    group = await tenant.ok(
+        "POST",
+        f"{t}/ring-groups",
+        {
+            "number": "200",
+            "name": "Accueil",
+            "strategy": "sequential",
+            "ring_seconds": 15,
+            "members": ["103", "101"],
+            "no_answer": {"action": "voicemail", "extension": "102"},
+        },
+    )
     assert group["members"] == ["103", "101"]
     assert group["no_answer"] == {"action": "voicemail", "extension": "102"}
-    patched = await tenant.ok("PATCH", f"{t}/ring-groups/200", {"members": ["101", "102", "103"],
-                                                                "no_answer": {"action": "hangup"}})
+    patched = await tenant.ok(
+        "PATCH",
+        f"{t}/ring-groups/200",
+        {"members": ["101", "102", "103"], "no_answer": {"action": "hangup"}},
+    )
     assert patched["members"] == ["101", "102", "103"]
     assert patched["strategy"] == "sequential"
-    assert (await tenant.ok("GET", f"{t}/ring-groups/200"))["no_answer"] == {"action": "hangup",
-                                                                            "extension": None}
+    assert (await tenant.ok("GET", f"{t}/ring-groups/200"))["no_answer"] == {
+        "action": "hangup",
+        "extension": None,
+    }
     assert (await tenant.call("DELETE", f"{t}/ring-groups/200")).status == 204
     assert (await tenant.ok("GET", f"{t}/ring-groups"))["items"] == []
 
@@ -95,8 +149,15 @@ async def test_receptionist_settings_and_tts_greeting(admin: Admin) -> None:
     path = f"/v1/tenants/{tenant_id}/receptionist"
     before = await tenant.ok("GET", path)
     assert before["greeting"] is None
-    after = await tenant.ok("PATCH", path, {"greeting": {"text": "Bonjour et bienvenue", "language": "fr-FR"},
-                                            "dial_extension_enabled": True, "menu_timeout_s": 7})
+    after = await tenant.ok(
+        "PATCH",
+        path,
+        {
+            "greeting": {"text": "Bonjour et bienvenue", "language": "fr-FR"},
+            "dial_extension_enabled": True,
+            "menu_timeout_s": 7,
+        },
+    )
     assert after["greeting"]["text"] == "Bonjour et bienvenue"
     assert after["greeting"]["status"] == "pending"
     assert (after["dial_extension_enabled"], after["menu_timeout_s"]) == (True, 7)
@@ -104,21 +165,44 @@ async def test_receptionist_settings_and_tts_greeting(admin: Admin) -> None:
     assert reused["greeting"]["id"] == after["greeting"]["id"]
 
 
-async def test_keys_list_all_ten_and_each_action_can_be_assigned_and_unassigned(admin: Admin) -> None:
+async def test_keys_list_all_ten_and_each_action_can_be_assigned_and_unassigned(
+    admin: Admin,
+) -> None:
     tenant_id, tenant = await admin.tenant()
     t = f"/v1/tenants/{tenant_id}"
-    await tenant.ok("POST", f"{t}/extensions", {"number": "101", "kind": "physical", "last_name": "Poulain",
-                                                "dial_string": "PJSIP/amelie"})
-    await tenant.ok("POST", f"{t}/extensions", {"number": "150", "kind": "virtual", "last_name": "Le Gall",
-                                                "external_number": "+33612345678"})
-    await tenant.ok("POST", f"{t}/ring-groups", {"number": "200", "name": "Accueil", "members": ["101"]})
+    await tenant.ok(
+        "POST",
+        f"{t}/extensions",
+        {
+            "number": "101",
+            "kind": "physical",
+            "last_name": "Poulain",
+            "dial_string": "PJSIP/amelie",
+        },
+    )
+    await tenant.ok(
+        "POST",
+        f"{t}/extensions",
+        {
+            "number": "150",
+            "kind": "virtual",
+            "last_name": "Le Gall",
+            "external_number": "+33612345678",
+        },
+    )
+    await tenant.ok(
+        "POST", f"{t}/ring-groups", {"number": "200", "name": "Accueil", "members": ["101"]}
+    )
     await tenant.ok("POST", f"{t}/conference-rooms", {"number": "300", "name": "Salle"})
     keys = (await tenant.ok("GET", f"{t}/receptionist/keys"))["items"]
     assert [k["digit"] for k in keys] == list("0123456789")
     assert not any(k["assigned"] for k in keys)
     assignments = {
         "1": {"action": "dial_by_name"},
-        "2": {"action": "play_announcement", "prompt": {"text": "Ouvert de 9 h à 18 h", "language": "fr-FR"}},
+        "2": {
+            "action": "play_announcement",
+            "prompt": {"text": "Ouvert de 9 h à 18 h", "language": "fr-FR"},
+        },
         "3": {"action": "transfer", "target": {"kind": "ring_group", "number": "200"}},
         "4": {"action": "transfer", "target": {"kind": "conference", "number": "300"}},
         "5": {"action": "transfer", "target": {"kind": "extension", "number": "101"}},
@@ -136,8 +220,11 @@ async def test_keys_list_all_ten_and_each_action_can_be_assigned_and_unassigned(
     assert keys["6"]["target"]["kind"] == "virtual_extension"
     assert keys["7"]["target"]["kind"] == "voicemail"
     assert not keys["0"]["assigned"]
-    await tenant.ok("PUT", f"{t}/receptionist/keys/1", {"action": "transfer",
-                                                        "target": {"kind": "extension", "number": "101"}})
+    await tenant.ok(
+        "PUT",
+        f"{t}/receptionist/keys/1",
+        {"action": "transfer", "target": {"kind": "extension", "number": "101"}},
+    )
     after = await tenant.ok("DELETE", f"{t}/receptionist/keys/2")
     assert not after["items"][2]["assigned"]
     assert after["items"][1]["action"] == "transfer"
@@ -147,16 +234,45 @@ async def test_directory_lists_every_extension_and_patches_in_bulk(admin: Admin)
     tenant_id, tenant = await admin.tenant()
     t = f"/v1/tenants/{tenant_id}"
     for number in ("101", "102"):
-        await tenant.ok("POST", f"{t}/extensions", {"number": number, "kind": "physical",
-                                                    "last_name": f"N{number}", "dial_string": f"PJSIP/{number}"})
-    await tenant.ok("PATCH", f"{t}/directory", {"entries": [
-        {"number": "101", "reachable_by_name": False},
-        {"number": "102", "reachable_by_extension": False}]})
+        await tenant.ok(
+            "POST",
+            f"{t}/extensions",
+            {
+                "number": number,
+                "kind": "physical",
+                "last_name": f"N{number}",
+                "dial_string": f"PJSIP/{number}",
+            },
+        )
+    await tenant.ok(
+        "PATCH",
+        f"{t}/directory",
+        {
+            "entries": [
+                {"number": "101", "reachable_by_name": False},
+                {"number": "102", "reachable_by_extension": False},
+            ]
+        },
+    )
     entries = {e["number"]: e for e in (await tenant.ok("GET", f"{t}/directory"))["items"]}
-    assert (entries["101"]["reachable_by_name"], entries["101"]["reachable_by_extension"]) == (False, True)
-    assert (entries["102"]["reachable_by_name"], entries["102"]["reachable_by_extension"]) == (True, False)
-    refused = await tenant.call("PATCH", f"{t}/directory", {"entries": [
-        {"number": "101", "reachable_by_name": True}, {"number": "999", "reachable_by_name": True}]})
+    assert (entries["101"]["reachable_by_name"], entries["101"]["reachable_by_extension"]) == (
+        False,
+        True,
+    )
+    assert (entries["102"]["reachable_by_name"], entries["102"]["reachable_by_extension"]) == (
+        True,
+        False,
+    )
+    refused = await tenant.call(
+        "PATCH",
+        f"{t}/directory",
+        {
+            "entries": [
+                {"number": "101", "reachable_by_name": True},
+                {"number": "999", "reachable_by_name": True},
+            ]
+        },
+    )
     assert (refused.status, refused.body["field"]) == (404, "entries[1].number")
     entries = {e["number"]: e for e in (await tenant.ok("GET", f"{t}/directory"))["items"]}
     assert entries["101"]["reachable_by_name"] is False  # all or nothing
@@ -170,14 +286,21 @@ async def test_prompts_voicemail_calls_and_audit_can_be_read(admin: Admin) -> No
     assert [p["id"] for p in (await tenant.ok("GET", f"{t}/prompts"))["items"]] == [prompt["id"]]
     recording = await admin.pool.fetchval(
         """INSERT INTO prompts (tenant_id, source, status, content_hash)
-           VALUES ($1, 'recording', 'ready', repeat('b', 64)) RETURNING id""", tenant_id)
+           VALUES ($1, 'recording', 'ready', repeat('b', 64)) RETURNING id""",
+        tenant_id,
+    )
     message = await admin.pool.fetchval(
         """INSERT INTO voicemail_messages (tenant_id, extension_number, prompt_id, duration_ms, caller_number)
-           VALUES ($1, '101', $2, 3000, '+33612345678') RETURNING id""", tenant_id, recording)
+           VALUES ($1, '101', $2, 3000, '+33612345678') RETURNING id""",
+        tenant_id,
+        recording,
+    )
     await admin.pool.execute(
         """INSERT INTO call_records (tenant_id, call_id, called_number, started_at, ended_at, outcome)
            VALUES ($1, 'c1', '+33199000001', now() - interval '1 hour', now(), 'voicemail'),
-                  ($1, 'c2', '+33199000001', now() - interval '2 hours', now(), 'transferred')""", tenant_id)
+                  ($1, 'c2', '+33199000001', now() - interval '2 hours', now(), 'transferred')""",
+        tenant_id,
+    )
     assert [m["id"] for m in (await tenant.ok("GET", f"{t}/voicemail"))["items"]] == [str(message)]
     assert (await tenant.call("DELETE", f"{t}/voicemail/{message}")).status == 204
     assert (await tenant.ok("GET", f"{t}/voicemail"))["items"] == []

@@ -141,7 +141,7 @@ class Call:
             )
         return parsed
 
-    def query_int(self, name: str, default: int | None, low: int, high: int) -> int | None:
+    def query_int(self, name: str, default: int, low: int, high: int) -> int:
         """A bounded integer from the query string."""
         value = self.request.query.get(name)
         if value is None:
@@ -173,22 +173,25 @@ def _validation_error(error: ValidationError) -> ApiError:
     return ApiError(VALIDATION_FAILED, str(first["message"]), first["field"], {"errors": problems})
 
 
+MESSAGES_BY_TYPE = {
+    "extra_forbidden": "unknown field: remove it",
+    "missing": "this field is required",
+    "union_tag_invalid": "unknown action: use dial_by_name, play_announcement or transfer",
+    "union_tag_not_found": "say which action: dial_by_name, play_announcement or transfer",
+}
+MESSAGES_BY_PATTERN = {
+    r"^\+[1-9][0-9]{6,14}$": "not an E.164 number: +, country code, number; digits only",
+    "^[0-9]{2,10}$": "a number here is 2 to 10 digits",
+    "^[0-9]$": "a key is one digit from 0 to 9",
+}
+
+
 def _message(item: Any) -> str:
-    if item["type"] == "extra_forbidden":
-        return "unknown field: remove it"
-    if item["type"] == "missing":
-        return "this field is required"
-    if item["type"] == "union_tag_invalid":
-        return "unknown action: use dial_by_name, play_announcement or transfer"
-    if item["type"] == "string_pattern_mismatch":
-        pattern = item.get("ctx", {}).get("pattern", "")
-        if "\\+[1-9]" in pattern:
-            return "not an E.164 number: write + then the country code and number, digits only"
-        if pattern == "^[0-9]{2,10}$":
-            return "a number here is 2 to 10 digits"
-        if pattern == "^[0-9]$":
-            return "a key is one digit from 0 to 9"
-    return str(item["msg"])
+    """Pydantic's message, in words that say what to fix where we know better ones."""
+    pattern = item.get("ctx", {}).get("pattern", "")
+    return (
+        MESSAGES_BY_TYPE.get(item["type"]) or MESSAGES_BY_PATTERN.get(pattern) or str(item["msg"])
+    )
 
 
 def _json(
@@ -479,7 +482,6 @@ async def list_calls(c: Call) -> web.Response:
             VALIDATION_FAILED, f"outcome must be one of {', '.join(OUTCOMES)}", "outcome"
         )
     limit = c.query_int("limit", 100, 1, 1000)
-    assert limit is not None
     return _json(
         await c.service.list_calls(
             c.principal,
@@ -494,8 +496,7 @@ async def list_calls(c: Call) -> web.Response:
 
 async def list_audit(c: Call) -> web.Response:
     limit = c.query_int("limit", 100, 1, 1000)
-    assert limit is not None
-    before_id = c.query_int("before_id", None, 1, 2**62)
+    before_id = c.query_int("before_id", 0, 1, 2**62) or None
     return _json(await c.service.list_audit(c.principal, c.tenant_id, before_id, limit))
 
 
@@ -885,6 +886,7 @@ def make_middleware(metrics: Metrics) -> Any:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
         started = time.perf_counter()
+        response: web.StreamResponse
         try:
             response = await handler(request)
         except ApiError as error:

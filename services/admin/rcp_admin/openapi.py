@@ -124,8 +124,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Receptionist admin API",
             "version": "1.0.0",
-            "description": "Configure tenants' virtual receptionists: keys, extensions, ring groups, "
-            "conference rooms, prompts, directory; read voicemail, calls and audit.",
+            "description": (
+                "Configure tenants' virtual receptionists: keys, extensions, ring groups, "
+                "conference rooms, prompts, directory; read voicemail, calls and audit."
+            ),
         },
         "servers": [{"url": "/"}],
         "paths": paths,
@@ -147,7 +149,8 @@ def docs_page() -> str:
 <html lang="en"><head><meta charset="utf-8"><title>Receptionist admin API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}
-table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}}
+table{{border-collapse:collapse;width:100%}}
+td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}}
 code{{font-size:.95em}}</style></head><body>
 <h1>Receptionist admin API</h1>
 <p>JSON over HTTP. Send <code>Authorization: Bearer &lt;token&gt;</code> with every request.

@@ -201,7 +201,7 @@ class AdminService:
                 body.locale,
                 body.timezone,
             )
-            assert row is not None
+            row = _returned(row)
             await change.connection.execute(
                 "INSERT INTO receptionists (tenant_id, language) VALUES ($1, $2)",
                 row["id"],
@@ -244,7 +244,7 @@ class AdminService:
                 values["timezone"],
                 values["status"],
             )
-            after = s.Tenant.model_validate(dict(row))  # type: ignore[arg-type]
+            after = s.Tenant.model_validate(dict(_returned(row)))
             change.before, change.after = _jsonable(before), _jsonable(after)
         return after
 
@@ -333,7 +333,7 @@ class AdminService:
                 body.e164,
                 tenant_id,
             )
-            number = s.PhoneNumber.model_validate(dict(row))  # type: ignore[arg-type]
+            number = s.PhoneNumber.model_validate(dict(_returned(row)))
             change.after = _jsonable(number)
         return number
 
@@ -384,13 +384,11 @@ class AdminService:
         ) as change:
             await self._tenant_row(change.connection, actor, tenant_id)
             row = await change.connection.fetchrow(
-                """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string,
-                       external_number, voicemail_enabled, reachable_by_extension, reachable_by_name)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *""",
+                INSERT_EXTENSION + " RETURNING *",
                 tenant_id,
                 *(values[k] for k in _EXTENSION_COLUMNS),
             )
-            extension = s.Extension.model_validate(dict(row))  # type: ignore[arg-type]
+            extension = s.Extension.model_validate(dict(_returned(row)))
             change.after = _jsonable(extension)
         return extension
 
@@ -441,7 +439,7 @@ class AdminService:
                 current["id"],
                 *(values[k] for k in _EXTENSION_COLUMNS),
             )
-            after = s.Extension.model_validate(dict(row))  # type: ignore[arg-type]
+            after = s.Extension.model_validate(dict(_returned(row)))
             change.key, change.before, change.after = (
                 after.number,
                 _jsonable(before),
@@ -573,7 +571,7 @@ class AdminService:
                 tenant_id,
                 group_id,
             )
-        assert row is not None
+        row = _returned(row)
         await change.connection.executemany(
             """INSERT INTO ring_group_members (tenant_id, ring_group_id, extension_id, position)
                VALUES ($1, $2, $3, $4)""",
@@ -690,7 +688,7 @@ class AdminService:
                 body.name,
                 body.pin,
             )
-            room = s.ConferenceRoom.model_validate(dict(row))  # type: ignore[arg-type]
+            room = s.ConferenceRoom.model_validate(dict(_returned(row)))
             change.after = _jsonable(room)
         return room
 
@@ -731,7 +729,7 @@ class AdminService:
                 values["name"],
                 values["pin"],
             )
-            after = s.ConferenceRoom.model_validate(dict(row))  # type: ignore[arg-type]
+            after = s.ConferenceRoom.model_validate(dict(_returned(row)))
             change.key, change.before, change.after = (
                 after.number,
                 _jsonable(before),
@@ -1152,9 +1150,7 @@ class AdminService:
             for index, extension in enumerate(body.extensions):
                 values = _extension_values(extension.model_dump(), f"extensions[{index}].")
                 await connection.execute(
-                    """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string,
-                           external_number, voicemail_enabled, reachable_by_extension, reachable_by_name)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                    INSERT_EXTENSION,
                     tenant_id,
                     *(values[k] for k in _EXTENSION_COLUMNS),
                 )
@@ -1214,6 +1210,11 @@ class AdminService:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+INSERT_EXTENSION = """
+    INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string,
+                            external_number, voicemail_enabled, reachable_by_extension, reachable_by_name)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"""
 
 _EXTENSION_COLUMNS = (
     "number",
@@ -1300,7 +1301,7 @@ async def _insert_tts_prompt(
         body.language,
         body.voice,
     )
-    assert row is not None
+    row = _returned(row)
     return _prompt(row)
 
 
@@ -1426,6 +1427,13 @@ async def _assign_key(
     )
 
 
+def _returned(row: asyncpg.Record | None) -> asyncpg.Record:
+    """The row a statement with RETURNING gave back: it always gives one when it ran."""
+    if row is None:
+        raise RuntimeError("the statement returned no row")
+    return row
+
+
 def _prompt(row: asyncpg.Record) -> s.Prompt:
     return s.Prompt(
         id=row["id"],
@@ -1442,7 +1450,7 @@ def _prompt(row: asyncpg.Record) -> s.Prompt:
 
 
 def _token(row: asyncpg.Record | None) -> s.Token:
-    assert row is not None
+    row = _returned(row)
     return s.Token(
         id=row["id"],
         scope=row["scope"],
