@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from multidict import CIMultiDict
 from rcp.db.pool import create_pool
 from rcp.messaging import connect_nats
 from rcp.telemetry import Metrics, serve_app
@@ -24,7 +26,7 @@ class Answer:
 
     status: int
     body: Any
-    headers: dict[str, str]
+    headers: CIMultiDict[str]  # case-insensitive, like HTTP
 
 
 class Client:
@@ -52,7 +54,7 @@ class Client:
             sent["Authorization"] = f"Bearer {self.token}"
         kwargs: dict[str, Any] = {"headers": sent}
         if raw is not None:
-            kwargs["data"] = raw
+            kwargs["data"] = io.BytesIO(raw)
             sent.setdefault("Content-Type", "application/json")
         elif body is not None:
             kwargs["json"] = body
@@ -62,7 +64,7 @@ class Client:
                 parsed = await response.json(content_type=None) if text else None
             except ValueError:
                 parsed = text
-            return Answer(response.status, parsed, dict(response.headers))
+            return Answer(response.status, parsed, CIMultiDict(response.headers))
 
     async def ok(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None

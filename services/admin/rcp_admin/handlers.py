@@ -926,9 +926,13 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             app[POOL_KEY], app[PEPPER_KEY], request.headers.get("Authorization")
         )
         app[LIMITER_KEY].check(principal.token_id)
+        call = Call(request, principal, app[SERVICE_KEY])
+        if "tenant_id" in request.match_info:
+            # Before anything else: another tenant's paths answer 404, whatever follows.
+            principal.require_tenant(call.tenant_id)
         if route.scope == "carrier":
             principal.require_carrier()
-        return await route.handler(Call(request, principal, app[SERVICE_KEY]))
+        return await route.handler(call)
 
     return handle
 

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from rcp_admin import schemas as s
-from rcp_admin.handlers import ROUTES, Route
+from rcp_admin.handlers import OUTCOMES, ROUTES, Route
 
 REF = "#/components/schemas/{model}"
 
@@ -19,6 +19,15 @@ REF = "#/components/schemas/{model}"
 COMMON_ERRORS = {
     HTTPStatus.UNAUTHORIZED: "No token, or an unknown, revoked or expired one",
     HTTPStatus.TOO_MANY_REQUESTS: "Too many requests for this token (see Retry-After)",
+}
+
+
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "since": {"type": "string", "format": "date-time"},
+    "before": {"type": "string", "format": "date-time"},
+    "outcome": {"type": "string", "enum": list(OUTCOMES)},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "before_id": {"type": "integer", "minimum": 1},
 }
 
 
@@ -98,6 +107,8 @@ def openapi_document() -> dict[str, Any]:
             failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "A field is invalid: `field` names it"
             failures[HTTPStatus.REQUEST_ENTITY_TOO_LARGE] = "The body is too large"
             failures[HTTPStatus.UNSUPPORTED_MEDIA_TYPE] = "The body is not application/json"
+        if route.query or "{digit}" in route.path:
+            failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "A parameter is invalid: `field` names it"
         if route.method in ("POST", "PATCH", "PUT", "DELETE"):
             failures[HTTPStatus.CONFLICT] = "The number is used, or the thing is still in use"
             failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "A field is invalid: `field` names it"

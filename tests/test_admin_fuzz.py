@@ -1,0 +1,137 @@
+"""A schema-driven fuzzer (schemathesis) against /openapi.json: no 5xx, no answer off-schema."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import schemathesis
+from admin_support import carrier_token
+from hypothesis import HealthCheck, settings
+from rcp_admin.openapi import openapi_document
+from rcp_admin.settings import Settings as AdminSettings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+schema = schemathesis.openapi.from_dict(openapi_document())
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    token: str
+    tenant_id: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare(url: str, pepper: str) -> tuple[str, str]:
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        token = await carrier_token(pool, pepper)
+        tenant_id = await pool.fetchval(
+            "INSERT INTO tenants (slug, name) VALUES ('fuzz-' || substr(md5(random()::text), 1, 8), 'Fuzz') RETURNING id"
+        )
+        await pool.execute("INSERT INTO receptionists (tenant_id) VALUES ($1)", tenant_id)
+        await pool.execute(
+            """INSERT INTO extensions (tenant_id, number, kind, last_name, dial_string)
+               VALUES ($1, '101', 'physical', 'Dupont', 'PJSIP/x')""",
+            tenant_id,
+        )
+    finally:
+        await pool.close()
+    return token, str(tenant_id)
+
+
+@pytest.fixture(scope="module")
+def server(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real rcp-admin process on the session's database."""
+    port = _free_port()
+    pepper = AdminSettings().token_pepper
+    token, tenant_id = asyncio.run(_prepare(migrated_url, pepper))
+    log = tmp_path_factory.mktemp("admin") / "admin.log"
+    env = {
+        **os.environ,
+        "RCP_DATABASE_URL": migrated_url,
+        "RCP_ADMIN_HTTP_PORT": str(port),
+        "RCP_OPS_PORT": "0",
+        "RCP_ADMIN_RATE_PER_S": "10000",
+        "RCP_ADMIN_RATE_BURST": "100000",
+        "RCP_LOG_LEVEL": "WARNING",
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "rcp-admin")],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"{url}/openapi.json", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"rcp-admin did not start: {log.read_text()}")
+        yield Server(url, token, tenant_id)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+@schema.parametrize()
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_fuzzed_requests_get_no_5xx_and_answers_match_the_schema(
+    case: schemathesis.Case[Any], server: Server
+) -> None:
+    if "tenant_id" in (case.path_parameters or {}):
+        # Aim at a real tenant so that requests reach past the 404 of an unknown one.
+        case.path_parameters["tenant_id"] = server.tenant_id
+    case.call_and_validate(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {server.token}"},
+        checks=[
+            not_a_server_error,
+            response_schema_conformance,
+            status_code_conformance,
+            content_type_conformance,
+        ],
+    )
+
+
+def test_openapi_document_is_served_and_describes_every_route(server: Server) -> None:
+    with urllib.request.urlopen(f"{server.url}/openapi.json", timeout=5) as response:
+        document = response.read().decode()
+    assert '"openapi":"3.1.0"' in document.replace(" ", "")
+    for path in (
+        "/v1/tenants/{tenant_id}/receptionist/keys/{digit}",
+        "/v1/tenants/{tenant_id}/export",
+    ):
+        assert path in document
+    with urllib.request.urlopen(f"{server.url}/docs", timeout=5) as response:
+        page = response.read().decode()
+    assert "Receptionist admin API" in page
+    assert "/v1/tenants/{tenant_id}/directory" in page

@@ -1,0 +1,187 @@
+"""Tenant isolation over every endpoint: another tenant's ids answer 404, no token 401."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from admin_support import Admin, Client
+from rcp_admin.handlers import ROUTES, Route
+
+TENANT_ROUTES = [route for route in ROUTES if "{tenant_id}" in route.path]
+
+
+async def _populate(admin: Admin, name: str) -> dict[str, str]:
+    """A tenant with one of everything; returns the values for its path parameters."""
+    tenant_id, tenant = await admin.tenant(name)
+    t = f"/v1/tenants/{tenant_id}"
+    e164 = f"+3319{uuid.uuid4().int % 10**8:08d}"
+    await admin.carrier.ok("POST", f"{t}/numbers", {"e164": e164})
+    for number in ("101", "102"):
+        await tenant.ok(
+            "POST",
+            f"{t}/extensions",
+            {"number": number, "kind": "physical", "last_name": "Dupont", "dial_string": "PJSIP/x"},
+        )
+    await tenant.ok(
+        "POST", f"{t}/ring-groups", {"number": "200", "name": "Accueil", "members": ["101"]}
+    )
+    await tenant.ok("POST", f"{t}/conference-rooms", {"number": "300", "name": "Salle"})
+    await tenant.ok("PUT", f"{t}/receptionist/keys/1", {"action": "dial_by_name"})
+    prompt = await tenant.ok("POST", f"{t}/prompts", {"text": "Bonjour", "language": "fr-FR"})
+    recording = await admin.pool.fetchval(
+        """INSERT INTO prompts (tenant_id, source, status, content_hash)
+           VALUES ($1, 'recording', 'ready', repeat('c', 64)) RETURNING id""",
+        tenant_id,
+    )
+    message = await admin.pool.fetchval(
+        """INSERT INTO voicemail_messages (tenant_id, extension_number, prompt_id, duration_ms)
+           VALUES ($1, '101', $2, 1000) RETURNING id""",
+        tenant_id,
+        recording,
+    )
+    tokens = await admin.carrier.ok("GET", f"{t}/tokens")
+    return {
+        "tenant_id": tenant_id,
+        "e164": e164.replace("+", "%2B"),
+        "digit": "1",
+        "prompt_id": prompt["id"],
+        "message_id": str(message),
+        "token_id": tokens["items"][0]["id"],
+    }
+
+
+def _path(route: Route, params: dict[str, str]) -> str:
+    numbers = {"extensions": "102", "ring-groups": "200", "conference-rooms": "300"}
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "number":
+            collection = route.path.split("/")[-2]
+            return numbers[collection]
+        return params[name]
+
+    return re.sub(r"{(\w+)}", fill, route.path)
+
+
+# Bodies valid for tenant B, in an order where each write finds what it needs.
+BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/v1/tenants/{tenant_id}"): {"status": "suspended"},
+    ("POST", "/v1/tenants/{tenant_id}/tokens"): {"name": "second"},
+    ("POST", "/v1/tenants/{tenant_id}/numbers"): {"e164": "+33199999001"},
+    ("POST", "/v1/tenants/{tenant_id}/extensions"): {
+        "number": "103",
+        "kind": "physical",
+        "last_name": "Z",
+        "dial_string": "PJSIP/z",
+    },
+    ("PATCH", "/v1/tenants/{tenant_id}/extensions/{number}"): {"first_name": "Zoé"},
+    ("POST", "/v1/tenants/{tenant_id}/ring-groups"): {"number": "201", "name": "Ventes"},
+    ("PATCH", "/v1/tenants/{tenant_id}/ring-groups/{number}"): {"ring_seconds": 30},
+    ("POST", "/v1/tenants/{tenant_id}/conference-rooms"): {"number": "301", "name": "Salle 2"},
+    ("PATCH", "/v1/tenants/{tenant_id}/conference-rooms/{number}"): {"pin": "4321"},
+    ("PATCH", "/v1/tenants/{tenant_id}/receptionist"): {"menu_timeout_s": 6},
+    ("PUT", "/v1/tenants/{tenant_id}/receptionist/keys/{digit}"): {"action": "dial_by_name"},
+    ("PATCH", "/v1/tenants/{tenant_id}/directory"): {
+        "entries": [{"number": "101", "reachable_by_name": False}]
+    },
+    ("POST", "/v1/tenants/{tenant_id}/prompts"): {"text": "Hallo", "language": "nl-NL"},
+    ("POST", "/v1/tenants/{tenant_id}/import"): {
+        "receptionist": {},
+        "extensions": [
+            {"number": "101", "kind": "physical", "last_name": "Dupont", "dial_string": "PJSIP/x"}
+        ],
+    },
+}
+DELETE_ORDER = [
+    "keys",
+    "voicemail",
+    "ring-groups",
+    "conference-rooms",
+    "extensions",
+    "numbers",
+    "tokens",
+    "{tenant_id}",
+]
+
+
+def _ordered(routes: list[Route]) -> list[Route]:
+    """Reads and writes, then deletes of what they made, the import, and the tenant itself."""
+    deletes = sorted(
+        (r for r in routes if r.method == "DELETE"),
+        key=lambda r: next(
+            i for i, part in enumerate(DELETE_ORDER) if part in r.path.split("/")[-2:]
+        ),
+    )
+    others = [r for r in routes if r.method != "DELETE" and not r.path.endswith("/import")]
+    imports = [r for r in routes if r.path.endswith("/import")]
+    return others + deletes[:-1] + imports + deletes[-1:]
+
+
+@pytest.fixture
+async def two_tenants(admin: Admin) -> tuple[Client, dict[str, str], dict[str, str]]:
+    a_params = await _populate(admin, "alpha")
+    b_params = await _populate(admin, "beta")
+    tokens = await admin.carrier.ok(
+        "POST", f"/v1/tenants/{a_params['tenant_id']}/tokens", {"name": "a2"}
+    )
+    return admin.carrier.as_(tokens["token"]), a_params, b_params
+
+
+async def test_tenant_token_gets_404_on_every_endpoint_of_another_tenant(
+    two_tenants: tuple[Client, dict[str, str], dict[str, str]],
+) -> None:
+    alpha, _, beta = two_tenants
+    for route in TENANT_ROUTES:
+        answer = await alpha.call(
+            route.method, _path(route, beta), BODIES.get((route.method, route.path))
+        )
+        assert answer.status == 404, (route.method, route.path, answer.status, answer.body)
+        assert answer.body["code"] == "not_found"
+        assert beta["tenant_id"] not in str(answer.body)
+
+
+async def test_no_token_gets_401_on_every_endpoint(admin: Admin) -> None:
+    params = {
+        "tenant_id": str(uuid.uuid4()),
+        "e164": "%2B33199000001",
+        "digit": "1",
+        "prompt_id": str(uuid.uuid4()),
+        "message_id": str(uuid.uuid4()),
+        "token_id": str(uuid.uuid4()),
+    }
+    anonymous = admin.carrier.as_(None)
+    for route in ROUTES:
+        answer = await anonymous.call(
+            route.method, _path(route, params), BODIES.get((route.method, route.path))
+        )
+        assert answer.status == 401, (route.method, route.path, answer.status)
+        assert answer.headers.get("WWW-Authenticate", "").startswith("Bearer")
+    wrong = await admin.carrier.as_("rcp_deadbeef_not-a-token").call("GET", "/v1/tenants")
+    assert wrong.status == 401
+
+
+async def test_carrier_token_works_on_every_endpoint_of_any_tenant(admin: Admin) -> None:
+    params = await _populate(admin, "gamma")
+    for route in _ordered(TENANT_ROUTES):
+        answer = await admin.carrier.call(
+            route.method, _path(route, params), BODIES.get((route.method, route.path))
+        )
+        assert 200 <= answer.status < 300, (route.method, route.path, answer.status, answer.body)
+
+
+async def test_tenant_token_cannot_use_carrier_operations_on_its_own_tenant(
+    two_tenants: tuple[Client, dict[str, str], dict[str, str]],
+) -> None:
+    alpha, own, _ = two_tenants
+    for route in ROUTES:
+        if route.scope != "carrier":
+            continue
+        answer = await alpha.call(
+            route.method, _path(route, own), BODIES.get((route.method, route.path))
+        )
+        assert answer.status == 403, (route.method, route.path, answer.status)
+    listed = await alpha.ok("GET", "/v1/tenants")
+    assert [t["id"] for t in listed["items"]] == [own["tenant_id"]]
