@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pydantic
 import pytest
 from rcp.settings import DEFAULT_DATABASE_URL, CommonSettings, LogFormat
@@ -61,3 +66,18 @@ def test_short_token_pepper_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RCP_TOKEN_PEPPER", "short")
     with pytest.raises(pydantic.ValidationError, match="at least 16 characters"):
         AdminSettings()
+
+
+def test_service_with_a_bad_setting_exits_2_naming_the_variable() -> None:
+    binary = Path(sys.executable).parent / "rcp-directory"
+    result = subprocess.run(
+        [str(binary)],
+        env={**os.environ, "RCP_OPS_PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "directory: RCP_OPS_PORT: Input should be a valid integer" in result.stderr
+    assert "Traceback" not in result.stderr

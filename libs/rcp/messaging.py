@@ -51,8 +51,11 @@ async def connect_nats(
             metrics.nats_errors.labels(kind=type(error).__name__).inc()
         log.warning("nats.error", error=repr(error))
 
+    closing = False
+
     async def on_disconnected() -> None:
-        log.warning("nats.disconnected")
+        if not closing:  # draining on the way out disconnects too: that is no news
+            log.warning("nats.disconnected")
 
     async def on_reconnected() -> None:
         log.info("nats.reconnected")
@@ -70,6 +73,7 @@ async def connect_nats(
     try:
         yield client
     finally:
+        closing = True
         if not client.is_closed:
             await client.drain()
 

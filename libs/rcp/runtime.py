@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import asyncpg
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from pydantic import ValidationError
 
 from rcp.db.pool import check_pool, create_pool
 from rcp.messaging import connect_nats
@@ -28,8 +30,17 @@ def run_service(
     settings_type: type[SettingsT],
     serve: Callable[[SettingsT, asyncio.Event], Awaitable[None]],
 ) -> None:
-    """Load settings, configure logging, and run `serve` until SIGTERM or SIGINT."""
-    settings = settings_type()
+    """Load settings, configure logging, and run `serve` until SIGTERM or SIGINT.
+
+    Invalid settings stop the process with exit status 2 and one line per bad variable.
+    """
+    try:
+        settings = settings_type()
+    except ValidationError as error:
+        for problem in error.errors(include_url=False):
+            variable = "RCP_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"{settings_type.service_name}: {variable}: {problem['msg']}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(2) from None
     configure_logging(settings, settings_type.service_name)
 
     async def main() -> None:

@@ -18,7 +18,7 @@ from rcp_admin.errors import RATE_LIMITED, ApiError, not_found
 class Principal:
     """The authenticated caller."""
 
-    token_id: UUID
+    token_id: UUID | None  # None: the command line, run by an operator on the host
     name: str
     tenant_id: UUID | None  # None: carrier scope, sees every tenant
 
@@ -74,9 +74,9 @@ class RateLimiter:
 
     rate_per_s: float
     burst: int
-    _buckets: dict[UUID, tuple[float, float]] = field(default_factory=dict)
+    _buckets: dict[UUID | None, tuple[float, float]] = field(default_factory=dict)
 
-    def check(self, token_id: UUID, now: float | None = None) -> None:
+    def check(self, token_id: UUID | None, now: float | None = None) -> None:
         """Take one request from the token's bucket, or refuse with Retry-After."""
         now = time.monotonic() if now is None else now
         tokens, last = self._buckets.get(token_id, (float(self.burst), now))

@@ -124,7 +124,7 @@ class Call:
         try:
             return TypeAdapter(model).validate_python(data)
         except ValidationError as error:
-            raise _validation_error(error) from error
+            raise validation_error(error) from error
 
     def query_datetime(self, name: str) -> datetime | None:
         """An ISO 8601 time from the query string."""
@@ -153,7 +153,7 @@ class Call:
         return int(value)
 
 
-def _validation_error(error: ValidationError) -> ApiError:
+def validation_error(error: ValidationError) -> ApiError:
     """The first problem, with its field, and every problem in details."""
     problems = []
     for item in error.errors(include_url=False):

@@ -1,0 +1,302 @@
+"""`receptionist`: the operator's command line, on the same logic as the REST API.
+
+    receptionist migrate [REVISION]
+    receptionist tenant create --slug SLUG --name NAME [--locale fr-FR] [--timezone Europe/Paris]
+    receptionist tenant list
+    receptionist token issue --name NAME [--tenant SLUG]
+    receptionist extensions import --tenant SLUG FILE.csv
+    receptionist export --tenant SLUG [--output FILE]
+    receptionist import --tenant SLUG FILE
+
+Every change is audited under the name `cli:<user>` and announced on NATS like an API
+change. Settings come from the same RCP_* environment variables as the services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import getpass
+import io
+import json
+import sys
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+from uuid import UUID
+
+import asyncpg
+from pydantic import ValidationError
+from rcp.db.migrate import upgrade
+from rcp.db.pool import create_pool
+from rcp.messaging import connect_nats
+from rcp.telemetry import Metrics
+from tqdm import tqdm
+
+from rcp_admin import schemas as s
+from rcp_admin.app import NatsConfigPublisher
+from rcp_admin.auth import Principal
+from rcp_admin.errors import ApiError
+from rcp_admin.handlers import validation_error
+from rcp_admin.service import AdminService
+from rcp_admin.settings import Settings
+
+CSV_COLUMNS = (
+    "number",
+    "kind",
+    "first_name",
+    "last_name",
+    "dial_string",
+    "external_number",
+    "voicemail_enabled",
+    "reachable_by_extension",
+    "reachable_by_name",
+)
+TRUE = {"1", "true", "yes", "y", "oui", "o", "vrai", "x"}
+FALSE = {"0", "false", "no", "n", "non", "faux", ""}
+
+
+class CliError(Exception):
+    """A problem to report in one line, with exit status 1."""
+
+
+@dataclass
+class RowError:
+    """Why one CSV row was not imported."""
+
+    line: int
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f" ({self.field})" if self.field else ""
+        return f"line {self.line}{where}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What a CSV import did: rows kept, rows refused and why."""
+
+    imported: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def parse_bool(value: str, name: str) -> bool:
+    """CSV booleans as spreadsheets write them, in English and French."""
+    folded = value.strip().lower()
+    if folded in TRUE:
+        return True
+    if folded in FALSE:
+        return False
+    raise ValueError(f"{name} must be yes or no (or true/false, oui/non, 1/0), not {value!r}")
+
+
+def read_extension_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | RowError]]:
+    """Each data row of an extensions CSV (comma, semicolon or tab separated), or its error."""
+    text = text.removeprefix("\ufeff")
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(
+            sample.splitlines()[0] if sample else "", delimiters=",;\t"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [name.strip() for name in reader.fieldnames or []]
+    unknown = [name for name in header if name not in CSV_COLUMNS]
+    missing = [name for name in ("number", "kind") if name not in header]
+    if unknown or missing:
+        problems = ([f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + (
+            [f"missing column(s) {', '.join(missing)}"] if missing else []
+        )
+        raise CliError(f"header: {'; '.join(problems)}; columns are {', '.join(CSV_COLUMNS)}")
+    reader.fieldnames = header
+    for row in reader:
+        try:
+            yield reader.line_num, _row_values(row)
+        except ValueError as error:
+            yield reader.line_num, RowError(reader.line_num, None, str(error))
+
+
+BOOLEAN_COLUMNS = ("voicemail_enabled", "reachable_by_extension", "reachable_by_name")
+OPTIONAL_COLUMNS = ("dial_string", "external_number")
+
+
+def _row_values(row: dict[str | None, Any]) -> dict[str, Any]:
+    """One CSV row's fields; empty optional cells are left out so that defaults apply."""
+    if None in row:
+        raise ValueError("more values than columns")
+    values: dict[str, Any] = {}
+    for name, raw in row.items():
+        value = (raw or "").strip()
+        if name in BOOLEAN_COLUMNS:
+            if value:
+                values[str(name)] = parse_bool(value, str(name))
+        elif name not in OPTIONAL_COLUMNS or value:
+            values[str(name)] = value
+    return values
+
+
+async def import_extensions(
+    service: AdminService, actor: Principal, tenant_id: UUID, text: str, progress: TextIO | None
+) -> ImportReport:
+    """Create one extension per CSV row; good rows are kept, bad rows reported."""
+    rows = list(read_extension_rows(text))
+    report = ImportReport()
+    for line, parsed in tqdm(
+        rows, desc="extensions", unit="row", file=progress, disable=progress is None
+    ):
+        if isinstance(parsed, RowError):
+            report.errors.append(parsed)
+            continue
+        try:
+            body = s.ExtensionCreate.model_validate(parsed)
+            await service.create_extension(actor, tenant_id, body, None)
+        except ValidationError as error:
+            problem = validation_error(error)
+            report.errors.append(RowError(line, problem.field, problem.message))
+        except ApiError as error:
+            report.errors.append(RowError(line, error.field, error.message))
+        else:
+            report.imported += 1
+    return report
+
+
+@asynccontextmanager
+async def admin_service(settings: Settings) -> AsyncIterator[tuple[AdminService, asyncpg.Pool]]:
+    """The same service the API uses, with config-changed published on NATS."""
+    metrics = Metrics("admin-cli")
+    async with (
+        create_pool(settings, "receptionist-cli") as pool,
+        connect_nats(settings, "receptionist-cli", metrics) as nats,
+    ):
+        yield AdminService(pool, NatsConfigPublisher(nats, metrics), settings.token_pepper), pool
+
+
+async def tenant_by_slug(pool: asyncpg.Pool, slug: str) -> UUID:
+    """A tenant's id from its slug (or its id)."""
+    found: UUID | None = await pool.fetchval(
+        "SELECT id FROM tenants WHERE slug = $1 OR id::text = $1", slug
+    )
+    if found is None:
+        raise CliError(f"no tenant {slug!r}")
+    return found
+
+
+async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """Carry out one parsed command; return the exit status."""
+    actor = Principal(token_id=None, name=f"cli:{getpass.getuser()}", tenant_id=None)
+    if args.command == "migrate":
+        await asyncio.to_thread(upgrade, settings.database_url, args.revision)
+        return 0
+    async with admin_service(settings) as (service, pool):
+        if args.command == "tenant" and args.action == "create":
+            tenant = await service.create_tenant(
+                actor,
+                s.TenantCreate(
+                    slug=args.slug, name=args.name, locale=args.locale, timezone=args.timezone
+                ),
+                None,
+            )
+            print(tenant.model_dump_json(indent=2), file=out)
+        elif args.command == "tenant":
+            for tenant in (await service.list_tenants(actor)).items:
+                print(f"{tenant.id}  {tenant.slug:<24} {tenant.status:<9} {tenant.name}", file=out)
+        elif args.command == "token":
+            tenant_id = None if args.tenant is None else await tenant_by_slug(pool, args.tenant)
+            issued = await service.issue_token(
+                actor, tenant_id, s.TokenCreate(name=args.name), None
+            )
+            print(issued.token, file=out)
+        elif args.command == "extensions":
+            tenant_id = await tenant_by_slug(pool, args.tenant)
+            report = await import_extensions(
+                service,
+                actor,
+                tenant_id,
+                await asyncio.to_thread(Path(args.file).read_text, "utf-8"),
+                err,
+            )
+            print(
+                f"{report.imported} extension(s) imported, {len(report.errors)} row(s) refused",
+                file=out,
+            )
+            for problem in report.errors:
+                print(f"  {problem}", file=out)
+            return 1 if report.errors else 0
+        elif args.command == "export":
+            document = await service.export_tenant(actor, await tenant_by_slug(pool, args.tenant))
+            text = document.model_dump_json(indent=2, exclude_none=True)
+            if args.output:
+                await asyncio.to_thread(Path(args.output).write_text, text + "\n", "utf-8")
+            else:
+                print(text, file=out)
+        else:
+            tenant_id = await tenant_by_slug(pool, args.tenant)
+            document = s.TenantExport.model_validate(
+                json.loads(await asyncio.to_thread(Path(args.file).read_text, "utf-8"))
+            )
+            await service.import_tenant(actor, tenant_id, document, None)
+            print(f"imported into {args.tenant}", file=out)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's grammar."""
+    root = argparse.ArgumentParser(
+        prog="receptionist",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    migrate = commands.add_parser("migrate", help="bring the schema up to date")
+    migrate.add_argument("revision", nargs="?", default="head")
+    tenant = commands.add_parser("tenant", help="create or list tenants")
+    tenant_actions = tenant.add_subparsers(dest="action", required=True)
+    create = tenant_actions.add_parser("create")
+    create.add_argument("--slug", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--locale", default="fr-FR")
+    create.add_argument("--timezone", default="Europe/Paris")
+    tenant_actions.add_parser("list")
+    token = commands.add_parser("token", help="issue an admin token (shown once)")
+    token.add_argument("action", choices=["issue"])
+    token.add_argument("--name", required=True)
+    token.add_argument("--tenant", help="slug: a token for this tenant only (default: carrier)")
+    extensions = commands.add_parser("extensions", help="import extensions from CSV")
+    extensions.add_argument("action", choices=["import"])
+    extensions.add_argument("--tenant", required=True)
+    extensions.add_argument("file")
+    export = commands.add_parser("export", help="write a tenant's receptionist as JSON")
+    export.add_argument("--tenant", required=True)
+    export.add_argument("--output")
+    restore = commands.add_parser(
+        "import", help="replace a tenant's receptionist from JSON, atomically"
+    )
+    restore.add_argument("--tenant", required=True)
+    restore.add_argument("file")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `receptionist`."""
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+        return asyncio.run(run(args, settings, sys.stdout, sys.stderr))
+    except ValidationError as error:
+        problem = validation_error(error)
+        print(f"receptionist: {problem.message} ({problem.field})", file=sys.stderr)
+    except ApiError as error:
+        where = f" ({error.field})" if error.field else ""
+        print(f"receptionist: {error.message}{where}", file=sys.stderr)
+    except (CliError, OSError, json.JSONDecodeError) as error:
+        print(f"receptionist: {error}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
