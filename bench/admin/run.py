@@ -1,0 +1,174 @@
+"""Admin API latency under 50 concurrent clients, as a ratio to a trivial aiohttp handler.
+
+    .venv/bin/python bench/admin/run.py [--requests 3000] [--clients 50]
+
+Needs the local stack's PostgreSQL and NATS (./rcp infra). It creates its own database,
+starts `rcp-admin` and the baseline server as separate processes on free ports of
+127.0.0.1, measures GET /keys and PUT /keys/{digit} with the same client, and drops the
+database at the end. Prints p50/p99 in milliseconds and the ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from rcp.db.migrate import upgrade
+from rcp.tokens import issue_token
+from rcp_admin.settings import Settings as AdminSettings
+
+HERE = Path(__file__).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_http(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
+
+
+async def measure(
+    url: str, method: str, body: dict[str, object] | None, token: str, requests: int, clients: int
+) -> list[float]:
+    """Latencies (seconds) of `requests` calls spread over `clients` concurrent clients."""
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        remaining = requests
+
+        async def client() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                started = time.perf_counter()
+                async with session.request(method, url, json=body) as response:
+                    await response.read()
+                    if response.status >= 300:
+                        raise RuntimeError(f"{method} {url} answered {response.status}")
+                latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    ordered = sorted(latencies)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=50)
+    args = parser.parse_args()
+    settings = AdminSettings()
+    base, _, _ = settings.database_url.rpartition("/")
+    database = f"rcp_bench_{uuid.uuid4().hex[:8]}"
+    admin_connection = await asyncpg.connect(f"{base}/postgres")
+    await admin_connection.execute(f'CREATE DATABASE "{database}"')
+    url = f"{base}/{database}"
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        await asyncio.to_thread(upgrade, url, configure_logging=False)
+        pool = await asyncpg.create_pool(url)
+        issued = issue_token(settings.token_pepper)
+        await pool.execute(
+            "INSERT INTO admin_tokens (scope, name, token_hash, token_prefix) "
+            "VALUES ('carrier', 'bench', $1, $2)",
+            issued.digest,
+            issued.prefix,
+        )
+        tenant_id = await pool.fetchval(
+            "INSERT INTO tenants (slug, name) VALUES ('bench', 'Bench') RETURNING id"
+        )
+        await pool.execute("INSERT INTO receptionists (tenant_id) VALUES ($1)", tenant_id)
+        for number in range(100, 140):
+            await pool.execute(
+                """INSERT INTO extensions (tenant_id, number, kind, last_name, dial_string)
+                   VALUES ($1, $2, 'physical', 'Dupont', 'PJSIP/x')""",
+                tenant_id,
+                str(number),
+            )
+        await pool.close()
+
+        admin_port, baseline_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "RCP_DATABASE_URL": url,
+            "RCP_ADMIN_HTTP_PORT": str(admin_port),
+            "RCP_OPS_PORT": "0",
+            "RCP_ADMIN_RATE_PER_S": "10000",
+            "RCP_ADMIN_RATE_BURST": "100000",
+            "RCP_LOG_LEVEL": "WARNING",
+            "RCP_DATABASE_POOL_MAX": "20",
+        }
+        bin_dir = Path(sys.executable).parent
+        processes.append(subprocess.Popen([str(bin_dir / "rcp-admin")], env=env))
+        processes.append(
+            subprocess.Popen([sys.executable, str(HERE / "baseline_server.py"), str(baseline_port)])
+        )
+        admin = f"http://127.0.0.1:{admin_port}"
+        baseline = f"http://127.0.0.1:{baseline_port}"
+        await wait_http(f"{admin}/openapi.json")
+        await wait_http(f"{baseline}/")
+        keys = f"{admin}/v1/tenants/{tenant_id}/receptionist/keys"
+        put_body: dict[str, object] = {
+            "action": "transfer",
+            "target": {"kind": "extension", "number": "101"},
+        }
+        await measure(keys, "GET", None, issued.token, 200, args.clients)  # warm up both
+        await measure(f"{baseline}/", "GET", None, issued.token, 200, args.clients)
+        results = {
+            "baseline GET (trivial aiohttp)": await measure(
+                f"{baseline}/", "GET", None, issued.token, args.requests, args.clients
+            ),
+            "GET /keys": await measure(
+                keys, "GET", None, issued.token, args.requests, args.clients
+            ),
+            "PUT /keys/{digit}": await measure(
+                f"{keys}/3", "PUT", put_body, issued.token, args.requests, args.clients
+            ),
+        }
+        base_p50, base_p99 = percentiles(results["baseline GET (trivial aiohttp)"])
+        print(f"{args.requests} requests, {args.clients} concurrent clients, 127.0.0.1")
+        print(f"{'':32} {'p50 ms':>8} {'p99 ms':>8} {'p50 ratio':>10} {'p99 ratio':>10}")
+        for name, latencies in results.items():
+            p50, p99 = percentiles(latencies)
+            ratios = f"{p50 / base_p50:10.1f} {p99 / base_p99:10.1f}"
+            print(f"{name:32} {p50 * 1000:8.2f} {p99 * 1000:8.2f} {ratios}")
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        await admin_connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin_connection.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
