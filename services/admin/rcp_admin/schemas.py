@@ -13,7 +13,38 @@ from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_TIMEZONES = frozenset(available_timezones())
+
+
+def _not_null(value: object) -> object:
+    """In a PATCH, null is refused for fields that always have a value: leave them out."""
+    if value is None:
+        raise ValueError("cannot be null: leave the field out to keep its value")
+    return value
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _text(value: str) -> str:
+    if _CONTROL_BUT_LINES.search(value):
+        raise ValueError("must not contain control characters other than line breaks and tabs")
+    return value
+
 
 E164 = Annotated[
     str,
@@ -32,9 +63,13 @@ Locale = Annotated[
     str, StringConstraints(pattern=r"^[a-z]{2,3}-[A-Z]{2}$"), Field(examples=["fr-FR"])
 ]
 Digit = Annotated[str, StringConstraints(pattern=r"^[0-9]$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_control)
+]
 RequiredName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_control),
 ]
 DialString = Annotated[
     str,
@@ -47,11 +82,12 @@ Slug = Annotated[
     Field(examples=["demo"]),
 ]
 Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{3,12}$")]
-TtsText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+TtsText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+    AfterValidator(_text),
+]
 Voice = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+.:-]{1,64}$")]
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_TIMEZONES = frozenset(available_timezones())
 
 
 class Body(BaseModel):
@@ -77,12 +113,6 @@ class Error(Out):
     details: dict[str, object] = Field(default_factory=dict)
 
 
-def _no_control(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
 # --- tenants -------------------------------------------------------------------------------
 
 TenantStatus = Literal["active", "suspended"]
@@ -94,8 +124,6 @@ class TenantCreate(Body):
     locale: Locale = "fr-FR"
     timezone: str = "Europe/Paris"
 
-    _name = field_validator("name")(_no_control)
-
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -105,12 +133,12 @@ class TenantCreate(Body):
 
 
 class TenantPatch(Body):
+    _required = field_validator("name", "locale", "timezone", "status")(_not_null)
+
     name: RequiredName | None = None
     locale: Locale | None = None
     timezone: str | None = None
     status: TenantStatus | None = None
-
-    _name = field_validator("name")(lambda v: v if v is None else _no_control(v))
 
     @field_validator("timezone")
     @classmethod
@@ -193,8 +221,6 @@ class ExtensionFields(Body):
     reachable_by_extension: bool = True
     reachable_by_name: bool = True
 
-    _names = field_validator("first_name", "last_name")(_no_control)
-
 
 class ExtensionCreate(ExtensionFields):
     number: LocalNumber
@@ -202,6 +228,16 @@ class ExtensionCreate(ExtensionFields):
 
 
 class ExtensionPatch(Body):
+    _required = field_validator(
+        "number",
+        "kind",
+        "first_name",
+        "last_name",
+        "voicemail_enabled",
+        "reachable_by_extension",
+        "reachable_by_name",
+    )(_not_null)
+
     number: LocalNumber | None = None
     kind: ExtensionKind | None = None
     first_name: Name | None = None
@@ -256,6 +292,10 @@ class RingGroupCreate(Body):
 
 
 class RingGroupPatch(Body):
+    _required = field_validator(
+        "number", "name", "strategy", "ring_seconds", "members", "no_answer"
+    )(_not_null)
+
     number: LocalNumber | None = None
     name: RequiredName | None = None
     strategy: Literal["simultaneous", "sequential"] | None = None
@@ -289,6 +329,8 @@ class ConferenceRoomCreate(Body):
 
 
 class ConferenceRoomPatch(Body):
+    _required = field_validator("number", "name")(_not_null)
+
     number: LocalNumber | None = None
     name: RequiredName | None = None
     pin: Pin | None = None

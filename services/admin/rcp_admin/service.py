@@ -114,6 +114,10 @@ def _database_errors() -> Iterator[None]:
         if constraint == "tenants_slug_key":
             raise ApiError(ErrorCode.CONFLICT, "a tenant already has this slug", "slug") from error
         raise ApiError(ErrorCode.CONFLICT, "this conflicts with an existing entry") from error
+    except asyncpg.NotNullViolationError as error:
+        raise ApiError(
+            VALIDATION_FAILED, f"{error.column_name} cannot be null", error.column_name
+        ) from error
     except asyncpg.CheckViolationError as error:
         raise ApiError(
             VALIDATION_FAILED, f"the value breaks the rule {error.constraint_name}", None
