@@ -32,6 +32,7 @@ async def tenant(admin: Admin) -> tuple[str, Client]:
             "external_number": "+33612345678",
         },
     )
+    await client.ok("POST", f"{t}/conference-rooms", {"number": "300", "name": "Salle"})
     return t, client
 
 
@@ -268,6 +269,33 @@ CASES: list[tuple[str, str, str, Any, int, str, str | None]] = [
         422,
         "validation_failed",
         "language",
+    ),
+    (
+        "null for a required field",
+        "PATCH",
+        "/extensions/101",
+        {"first_name": None},
+        422,
+        "validation_failed",
+        "first_name",
+    ),
+    (
+        "null room name",
+        "PATCH",
+        "/conference-rooms/300",
+        {"name": None},
+        422,
+        "validation_failed",
+        "name",
+    ),
+    (
+        "control character in a name",
+        "POST",
+        "/conference-rooms",
+        {"number": "301", "name": "Salle\u0000"},
+        422,
+        "validation_failed",
+        "name",
     ),
 ]
 
