@@ -57,6 +57,9 @@ def _up(settings: StackSettings) -> None:
         _say(line)
     seeded = asyncio.run(_seed(settings))
     _say(f"Demo tenant 'demo' ({seeded.tenant_id}) answers on {seeded.number}")
+    print("Demo tenant's keys, read through the admin API", flush=True)
+    for line in asyncio.run(demo.demo_keys_through_api(settings, services.ADMIN_API)):
+        _say(line)
     print("Demo call", flush=True)
     for line in demo.run_demo_call(settings, seeded.number):
         _say(line)
@@ -91,6 +94,7 @@ def _status(settings: StackSettings) -> None:
             )
         )
         _say(f"{name:<12} ops http://127.0.0.1:{port}   {state}")
+    _say(f"Admin API    {services.ADMIN_API}/v1   (OpenAPI /openapi.json, docs /docs)")
     _say(f"Logs: {settings.run_dir}")
 
 

@@ -11,8 +11,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import aiohttp
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from rcp.db.pool import create_pool
 from rcp.tokens import issue_token
 
 from rcp_devstack.ari_probe import Event, ari_probe
@@ -231,3 +233,37 @@ async def demo_call(settings: StackSettings, number: str) -> list[str]:
 def run_demo_call(settings: StackSettings, number: str) -> list[str]:
     """Blocking wrapper of `demo_call`."""
     return asyncio.run(asyncio.wait_for(demo_call(settings, number), 60))
+
+
+async def demo_keys_through_api(settings: StackSettings, api: str) -> list[str]:
+    """Read the demo tenant's keys through the admin API with a token made for this and
+    revoked right after, so that repeated runs leave no usable token behind."""
+    async with create_pool(settings, "rcp-stack") as pool:
+        token = await issue_admin_token(pool, settings.token_pepper, "rcp-stack demo", DEMO_SLUG)
+        try:
+            headers = {"Authorization": f"Bearer {token}"}
+            async with aiohttp.ClientSession(headers=headers) as session:
+                async with session.get(f"{api}/v1/tenants") as response:
+                    tenant = (await response.json())["items"][0]
+                async with session.get(
+                    f"{api}/v1/tenants/{tenant['id']}/receptionist/keys"
+                ) as response:
+                    keys = (await response.json())["items"]
+        finally:
+            await pool.execute(
+                "UPDATE admin_tokens SET revoked_at = now() WHERE token_prefix = $1",
+                token.split("_")[1],
+            )
+    lines = []
+    for key in keys:
+        if not key["assigned"]:
+            continue
+        detail = key["action"]
+        if key["target"]:
+            detail += (
+                f" -> {key['target']['kind']} {key['target']['number']} ({key['target']['name']})"
+            )
+        elif key["prompt"]:
+            detail += f' -> "{key["prompt"]["text"]}"'
+        lines.append(f"key {key['digit']}: {detail}")
+    return lines

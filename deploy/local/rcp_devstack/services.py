@@ -15,6 +15,7 @@ from rcp_devstack.processes import read_pid, start_detached, stop_pid, wait_unti
 from rcp_devstack.settings import StackSettings
 
 # name -> ops port (the services' defaults; see each service's settings)
+ADMIN_API = "http://127.0.0.1:8080"  # rcp-admin's default RCP_ADMIN_HTTP_PORT
 SERVICES = {"stasis": 9101, "directory": 9102, "media": 9103, "admin": 9104}
 
 
