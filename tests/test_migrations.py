@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import asyncpg
-from rcp.db.migrate import downgrade, upgrade
+from rcp.db.migrate import at_head, downgrade, upgrade, wait_for_head
 
 OUR_TABLES = {
     "tenants",
@@ -81,3 +81,12 @@ def test_upgrade_twice_changes_nothing(make_database: Callable[[], str]) -> None
     first = asyncio.run(_schema(url))
     upgrade(url, configure_logging=False)
     assert asyncio.run(_schema(url)) == first
+
+
+def test_at_head_tells_services_when_the_schema_is_ready(make_database: Callable[[], str]) -> None:
+    url = make_database()
+    assert at_head(url) is False
+    assert wait_for_head(url, timeout_s=0.2, poll_s=0.1) is False
+    upgrade(url, configure_logging=False)
+    assert at_head(url) is True
+    assert wait_for_head(url, timeout_s=0) is True
