@@ -135,6 +135,12 @@ def speech(
     return path
 
 
+def resample(source: Path, destination: Path, rate: int) -> Path:
+    """`source` resampled by sox to 16-bit mono at `rate`, without dither."""
+    _run(["sox", "-D", str(source), "-r", str(rate), "-b", "16", "-c", "1", str(destination)])
+    return destination
+
+
 def encode(source: Path, destination: Path, *codec: str) -> Path:
     """`source` re-encoded by ffmpeg (the container follows `destination`'s extension)."""
     _run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(source), *codec, str(destination)])
@@ -159,6 +165,15 @@ def tone(path: Path, seconds: float, rate: int = 44100, channels: int = 2) -> Pa
             "vol",
             "0.3",
         ]
+    )
+    return path
+
+
+def image(path: Path) -> Path:
+    """A small PNG picture made by ffmpeg."""
+    _run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=16x16"]
+        + ["-frames:v", "1", str(path)]
     )
     return path
 

@@ -58,6 +58,7 @@ LOUDNESS = "loudnorm=I=-20:TP=-2:LRA=11"
 _DAMAGE = re.compile(
     r"corrupt|error while decoding|invalid data found|decode_frame\(\) failed", re.IGNORECASE
 )
+_ESTIMATED = re.compile(r"Estimating duration from bitrate")
 _SILENCE_START = re.compile(r"silence_start: (-?[0-9.]+)")
 _SILENCE_END = re.compile(r"silence_end: (-?[0-9.]+)")
 _PCM_OUT = ["-c:a", "pcm_s16le", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
@@ -169,7 +170,7 @@ class FfmpegTools:
             [
                 self._ffprobe,
                 "-v",
-                "error",
+                "warning",
                 "-protocol_whitelist",
                 "file",
                 "-format_whitelist",
@@ -200,6 +201,8 @@ class FfmpegTools:
             )
         raw_duration = found.get("format", {}).get("duration")
         declared = float(raw_duration) if raw_duration not in (None, "N/A") else None
+        if _ESTIMATED.search(done.stderr):
+            declared = None  # a guess from the bit rate (raw AAC, MP3 without a header)
         return Probe(demuxer, str(streams[0].get("codec_name", "")), declared)
 
     async def process_upload(
