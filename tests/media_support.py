@@ -51,6 +51,11 @@ async def running_media(settings: Settings) -> AsyncIterator[RunningMedia]:
         yield media
 
 
+def metric(media: RunningMedia, name: str, **labels: str) -> float:
+    """The current value of one of the service's metrics (0 if never set)."""
+    return media.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
 async def new_tenant(database_url: str, locale: str = "fr-FR") -> uuid.UUID:
     """A tenant of the test's own."""
     connection = await asyncpg.connect(database_url)
@@ -171,10 +176,8 @@ def tone(path: Path, seconds: float, rate: int = 44100, channels: int = 2) -> Pa
 
 def image(path: Path) -> Path:
     """A small PNG picture made by ffmpeg."""
-    _run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=16x16"]
-        + ["-frames:v", "1", str(path)]
-    )
+    lavfi = ["-f", "lavfi", "-i", "color=c=red:s=16x16"]
+    _run(["ffmpeg", "-v", "error", *lavfi, "-frames:v", "1", str(path)])
     return path
 
 

@@ -60,7 +60,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "m4a-aac": encode(stereo, folder / "prompt.m4a", "-c:a", "aac", "-b:a", "64k"),
         "aac-adts": encode(source, folder / "prompt.aac", "-c:a", "aac"),
         # A name says nothing: MP3 content called .wav is an MP3.
-        "mp3-named-wav": shutil.copy(folder / "prompt.mp3", folder / "actually-mp3.wav"),
+        "mp3-named-wav": Path(shutil.copy(folder / "prompt.mp3", folder / "actually-mp3.wav")),
     }
 
 
@@ -198,6 +198,7 @@ def _hls_playlist(folder: Path) -> Path:
     ],
 )
 async def test_unacceptable_file_is_refused_with_its_own_code_and_leaves_nothing(
+    *,
     media: RunningMedia,
     migrated_url: str,
     samples: dict[str, Path],

@@ -14,6 +14,7 @@ class MediaMetrics:
 
     def __init__(self, metrics: Metrics) -> None:
         registry = metrics.registry
+        self.registry = registry
         self.renders = Counter(
             f"{METRIC_PREFIX}_media_renders_total",
             "Renders and transcodes run, by kind (tts, upload, recording) and outcome.",

@@ -87,6 +87,7 @@ class Ready:
 
 @dataclass
 class _Known:
+    tenant_id: uuid.UUID | None  # None: a TTS render, shared
     duration_ms: int
     size_bytes: int
     touched: float
@@ -176,7 +177,10 @@ class MediaService:
 
     async def file_for(self, key: str, tenant_id: uuid.UUID) -> Playable | None:
         """An entry's files for HTTP (rendered again if gone); None if not `tenant_id`'s."""
-        if key in self._known and self._files.present(key):
+        known = self._known.get(key)
+        if known is not None and self._files.present(key):
+            if known.tenant_id not in (None, tenant_id):
+                return None
             self._used(key)
             return self._files.playable(key)
         entry = await self._index.entry(key)
@@ -301,7 +305,7 @@ class MediaService:
         entry = await self._index.entry(key)
         if self._usable(entry):
             await self._index.touch([key])
-            return self._remember(key, entry.duration_ms, entry.size_bytes, rendered=False)
+            return self._remember(entry, rendered=False)
         if produce is None:
             log.error("media.lost", key=key, kind=kind.value)
             raise MediaLost("the audio file of this prompt is gone", key=key)
@@ -314,10 +318,11 @@ class MediaService:
                     if locked is not None:
                         entry = await locked.entry()
                         if self._usable(entry):  # another instance finished just before
-                            return self._remember(key, entry.duration_ms, entry.size_bytes, True)
+                            return self._remember(entry, rendered=True)
                         duration_ms, size_bytes = await self._render(key, kind, produce)
                         await locked.record(kind, tenant_id, recipe, duration_ms, size_bytes)
-                        return self._remember(key, duration_ms, size_bytes, rendered=True)
+                        made = _Known(tenant_id, duration_ms, size_bytes, time.monotonic())
+                        return self._remember_known(key, made, rendered=True)
                 # Another instance renders this key: wait for it rather than render twice.
                 if loop.time() >= deadline:
                     raise RenderFailed("another instance is still rendering this", key=key)
@@ -325,7 +330,7 @@ class MediaService:
                 delay = min(delay * 2, POLL_MAX_S)
                 entry = await self._index.entry(key)
                 if self._usable(entry):
-                    return self._remember(key, entry.duration_ms, entry.size_bytes, True)
+                    return self._remember(entry, rendered=True)
 
     def _usable(self, entry: Entry | None) -> TypeGuard[Entry]:
         return entry is not None and entry.ready and self._files.present(entry.key)
@@ -351,12 +356,16 @@ class MediaService:
         log.info("media.rendered", key=key, kind=kind.value, seconds=round(elapsed, 3))
         return duration_ms, size_bytes
 
-    def _remember(self, key: str, duration_ms: int, size_bytes: int, rendered: bool) -> Ready:
-        self._known[key] = _Known(duration_ms, size_bytes, time.monotonic())
+    def _remember(self, entry: Entry, *, rendered: bool) -> Ready:
+        known = _Known(entry.tenant_id, entry.duration_ms, entry.size_bytes, time.monotonic())
+        return self._remember_known(entry.key, known, rendered=rendered)
+
+    def _remember_known(self, key: str, known: _Known, *, rendered: bool) -> Ready:
+        self._known[key] = known
         self._known.move_to_end(key)
         while len(self._known) > KNOWN_MAX:
             self._known.popitem(last=False)
-        return Ready(key, duration_ms, size_bytes, rendered)
+        return Ready(key, known.duration_ms, known.size_bytes, rendered)
 
     def _used(self, key: str) -> None:
         known = self._known[key]

@@ -164,7 +164,8 @@ def _entry(row: asyncpg.Record) -> Entry:
     )
 
 
-def _lock_args(key: str) -> tuple[int, int]:
+def lock_args(key: str) -> tuple[int, int]:
+    """The arguments of pg_advisory_xact_lock for a key."""
     return LOCK_NAMESPACE, int.from_bytes(bytes.fromhex(key[:8]), "big", signed=True)
 
 
@@ -256,7 +257,7 @@ class CacheIndex:
         """
         async with self._pool.acquire() as connection, connection.transaction():
             taken = await connection.fetchval(
-                "SELECT pg_try_advisory_xact_lock($1, $2)", *_lock_args(key)
+                "SELECT pg_try_advisory_xact_lock($1, $2)", *lock_args(key)
             )
             yield LockedKey(connection, key) if taken else None
 
