@@ -56,16 +56,17 @@ async def test_asterisk_plays_a_served_prompt_to_the_end_and_fetches_it_once_for
                 "POST", "/channels", endpoint=f"Local/{number}@test-phones/n", app=caller_app
             )
             start = await probe.wait_for(
-                lambda e: e.get("type") == "StasisStart"
-                and e.get("application") == asterisk.test_phones_app
-                and e.get("args") == [number]
+                lambda e: (
+                    e.get("type") == "StasisStart"
+                    and e.get("application") == asterisk.test_phones_app
+                    and e.get("args") == [number]
+                )
             )
             phone = start["channel"]["id"]
             try:
                 await probe.request("POST", f"/channels/{phone}/answer")
                 await probe.wait_for(
-                    lambda e: e.get("type") == "StasisStart"
-                    and e.get("application") == caller_app
+                    lambda e: e.get("type") == "StasisStart" and e.get("application") == caller_app
                 )
                 for _ in range(PLAYS):
                     finished = await _play_to_the_end(probe, phone, playable.media)
