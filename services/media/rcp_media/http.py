@@ -36,13 +36,13 @@ def media_app(service: MediaService, signer: UrlSigner, metrics: MediaMetrics) -
         tenant_id = uuid.UUID(info["tenant"])
         if not signer.verify(tenant_id, info["key"], info["signature"]):
             raise web.HTTPNotFound
-        files = await service.file_for(info["key"], tenant_id)
-        if files is None:
-            raise web.HTTPNotFound
         audio_format = AudioFormat(info["extension"])
+        path = await service.file_for(info["key"], tenant_id, audio_format)
+        if path is None:
+            raise web.HTTPNotFound
         # FileResponse answers If-None-Match (304), Range (206) and sets ETag/Last-Modified.
         return web.FileResponse(
-            files.path(audio_format),
+            path,
             headers={
                 hdrs.CACHE_CONTROL: CACHE_CONTROL,
                 hdrs.CONTENT_TYPE: audio_format.content_type,

@@ -34,7 +34,7 @@ from rcp_media.errors import (
     TenantNotFound,
     TextTooLong,
 )
-from rcp_media.keys import Kind, content_key, normalise_text, tts_key
+from rcp_media.keys import AudioFormat, Kind, content_key, normalise_text, tts_key
 from rcp_media.metrics import MediaMetrics
 from rcp_media.store import CacheIndex, Entry, FileStore, StoredPrompt, TtsRecipe
 from rcp_media.tts import TtsEngine
@@ -175,14 +175,17 @@ class MediaService:
                 size_bytes=size,
             )
 
-    async def file_for(self, key: str, tenant_id: uuid.UUID) -> Playable | None:
-        """An entry's files for HTTP (rendered again if gone); None if not `tenant_id`'s."""
+    async def file_for(
+        self, key: str, tenant_id: uuid.UUID, audio_format: AudioFormat
+    ) -> Path | None:
+        """An entry's file for HTTP (rendered again if gone); None if not `tenant_id`'s."""
         known = self._known.get(key)
-        if known is not None and self._files.present(key):
+        path = self._files.playable(key).path(audio_format)
+        if known is not None and path.is_file():
             if known.tenant_id not in (None, tenant_id):
                 return None
             self._used(key)
-            return self._files.playable(key)
+            return path
         entry = await self._index.entry(key)
         if entry is None or (entry.tenant_id is not None and entry.tenant_id != tenant_id):
             return None
@@ -199,7 +202,7 @@ class MediaService:
         except MediaError:
             log.warning("media.http_unavailable", key=key, exc_info=True)
             return None
-        return self._files.playable(key)
+        return path
 
     # --- text to speech --------------------------------------------------------------------
 
