@@ -111,15 +111,17 @@ def test_voice_with_variant_is_known_only_if_both_parts_exist() -> None:
 
 def test_audible_span_drops_leading_and_trailing_silence_but_keeps_pauses() -> None:
     log = (
-        "[silencedetect @ 0x1] silence_start: 0\n"
-        "[silencedetect @ 0x1] silence_end: 3.0 | silence_duration: 3.0\n"
-        "[silencedetect @ 0x1] silence_start: 4.1\n"
-        "[silencedetect @ 0x1] silence_end: 4.5 | silence_duration: 0.4\n"
-        "[silencedetect @ 0x1] silence_start: 8.9\n"
-        "[silencedetect @ 0x1] silence_end: 13.2 | silence_duration: 4.3\n"
+        "[info]     title           : silence_start: 1\n"  # metadata is not silence
+        "[silencedetect @ 0x1] [info] silence_start: 0\n"
+        "[silencedetect @ 0x1] [info] silence_end: 3.0 | silence_duration: 3.0\n"
+        "[silencedetect @ 0x1] [info] silence_start: 4.1\n"
+        "[silencedetect @ 0x1] [info] silence_end: 4.5 | silence_duration: 0.4\n"
+        "[silencedetect @ 0x1] [info] silence_start: 8.9\n"
+        "[silencedetect @ 0x1] [info] silence_end: 13.2 | silence_duration: 4.3\n"
     )
     assert audible_span(log, 13.2) == pytest.approx((2.9, 9.0))
     assert audible_span("", 5.0) == (0.0, 5.0)
     # Silence from start to end, whether or not its end is logged.
-    assert audible_span("silence_start: 0\n", 5.0) is None
-    assert audible_span("silence_start: 0\nsilence_end: 5.0\n", 5.0) is None
+    start = "[silencedetect @ 0x1] [info] silence_start: 0\n"
+    assert audible_span(start, 5.0) is None
+    assert audible_span(start + "[silencedetect @ 0x1] silence_end: 5.0\n", 5.0) is None

@@ -12,6 +12,7 @@ from media_support import (
     execute,
     fetchval,
     media_settings,
+    metric,
     new_tenant,
     resample,
     running_media,
@@ -22,6 +23,7 @@ from rcp_media.app import RunningMedia
 from rcp_media.errors import (
     EmptyText,
     MediaError,
+    RenderFailed,
     TenantNotFound,
     TextTooLong,
     UnsupportedLanguage,
@@ -202,3 +204,17 @@ async def test_tts_prompt_is_rendered_and_marked_ready_then_failed_when_unspeaka
         migrated_url, "SELECT status || ' ' || error_code FROM prompts WHERE id = $1", prompt_id
     )
     assert row == "failed unsupported_language"
+
+
+async def test_render_over_its_time_limit_is_a_typed_error_and_leaves_nothing(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    # A bound already past when the render first waits on espeak-ng: it always runs out.
+    settings = media_settings(migrated_url, tmp_path / "media", media_render_timeout_s=1e-6)
+    async with running_media(settings) as media:
+        tenant = await new_tenant(migrated_url)
+        with pytest.raises(RenderFailed) as failed:
+            await media.service.ensure_text(tenant, "Trop tard.", None, None)
+        assert failed.value.code == "render_failed"
+        assert not list(media.files.tmp.iterdir())
+        assert metric(media, "rcp_media_renders_total", kind="tts", outcome="failed") == 1

@@ -59,6 +59,12 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "flac": encode(stereo, folder / "prompt.flac", "-c:a", "flac"),
         "m4a-aac": encode(stereo, folder / "prompt.m4a", "-c:a", "aac", "-b:a", "64k"),
         "aac-adts": encode(source, folder / "prompt.aac", "-c:a", "aac"),
+        # Metadata that reads like ffmpeg's own messages is only metadata.
+        "mp3-odd-title": encode(
+            source,
+            folder / "titled.mp3",
+            *("-metadata", "title=Corrupt file, error while decoding, silence_start: 0"),
+        ),
         # A name says nothing: MP3 content called .wav is an MP3.
         "mp3-named-wav": Path(shutil.copy(folder / "prompt.mp3", folder / "actually-mp3.wav")),
     }
@@ -95,6 +101,7 @@ async def _ingest(
         "flac",
         "m4a-aac",
         "aac-adts",
+        "mp3-odd-title",
         "mp3-named-wav",
     ],
 )
@@ -168,6 +175,12 @@ def _truncated_mp3(folder: Path, samples: dict[str, Path]) -> Path:
     return path
 
 
+def _riff_video(folder: Path) -> Path:
+    path = folder / "clip.wav"
+    path.write_bytes(b"RIFF\x00\x10\x00\x00AVI LIST" + bytes(4000))
+    return path
+
+
 def _empty(folder: Path) -> Path:
     path = folder / "empty.wav"
     path.write_bytes(b"")
@@ -189,6 +202,7 @@ def _hls_playlist(folder: Path) -> Path:
         ("text-named-wav", NotAudio),
         ("image", NotAudio),
         ("hls-playlist", NotAudio),
+        ("riff-but-not-wave", NotAudio),
         ("truncated-mp3", CorruptAudio),
         ("empty", EmptyAudio),
         ("silence", EmptyAudio),
@@ -212,6 +226,7 @@ async def test_unacceptable_file_is_refused_with_its_own_code_and_leaves_nothing
         "text-named-wav": lambda: _text_named_wav(folder),
         "image": lambda: image(folder / "image.png"),
         "hls-playlist": lambda: _hls_playlist(folder),
+        "riff-but-not-wave": lambda: _riff_video(folder),
         "truncated-mp3": lambda: _truncated_mp3(folder, samples),
         "empty": lambda: _empty(folder),
         "silence": lambda: silence(folder / "silence.wav", 3),

@@ -38,7 +38,13 @@ _ACCEPTED = ",".join(sorted(ACCEPTED_DEMUXERS))
 
 # Signatures of the accepted containers: content ffprobe cannot open but that starts like one
 # of them is damaged audio, not something else.
-_AUDIO_SIGNATURES = (b"RIFF", b"ID3", b"OggS", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
+_AUDIO_SIGNATURES = (b"ID3", b"OggS", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
+
+
+def _looks_like_audio(start: bytes) -> bool:
+    wave_file = start[:4] == b"RIFF" and start[8:12] == b"WAVE"
+    return wave_file or start[4:8] == b"ftyp" or start.startswith(_AUDIO_SIGNATURES)
+
 
 DECODE_RATE = 16000
 SILENCE_THRESHOLD_DB = -50
@@ -55,9 +61,9 @@ TRUNCATION_TOLERANCE_RATIO = 0.02
 # full scale.
 LOUDNESS = "loudnorm=I=-20:TP=-2:LRA=11"
 
-_DAMAGE = re.compile(
-    r"corrupt|error while decoding|invalid data found|decode_frame\(\) failed", re.IGNORECASE
-)
+# Pass 1 logs with each line's level (`-v level+info`): damage is any error, or a warning that
+# says corrupt; the input's metadata (a title, say) is logged at info and never mistaken for it.
+_DAMAGE = re.compile(r"\[(?:error|fatal|panic)\]|\[warning\].*corrupt", re.IGNORECASE)
 _ESTIMATED = re.compile(r"Estimating duration from bitrate")
 _SILENCE_START = re.compile(r"silence_start: (-?[0-9.]+)")
 _SILENCE_END = re.compile(r"silence_end: (-?[0-9.]+)")
@@ -110,8 +116,9 @@ def wav_duration_ms(path: Path) -> int:
 def audible_span(log: str, duration_s: float) -> tuple[float, float] | None:
     """From ffmpeg's silencedetect log, the span from the first sound to the last, margins
     kept; None when there is nothing but silence."""
-    starts = [float(value) for value in _SILENCE_START.findall(log)]
-    ends = [float(value) for value in _SILENCE_END.findall(log)]
+    detected = "\n".join(line for line in log.splitlines() if line.startswith("[silencedetect"))
+    starts = [float(value) for value in _SILENCE_START.findall(detected)]
+    ends = [float(value) for value in _SILENCE_END.findall(detected)]
     # A silence still running at the end of the file may have no end logged.
     silences = [
         (start, ends[index] if index < len(ends) else duration_s)
@@ -186,7 +193,7 @@ class FfmpegTools:
         if done.returncode != 0:
             with source.open("rb") as head:
                 start = head.read(12)
-            if start.startswith(_AUDIO_SIGNATURES) or start[4:8] == b"ftyp":
+            if _looks_like_audio(start):
                 raise CorruptAudio("the file starts like audio but cannot be read")
             raise NotAudio("the file is not audio")
         found = json.loads(done.stdout or b"{}")
@@ -222,7 +229,7 @@ class FfmpegTools:
                 "-hide_banner",
                 "-nostats",
                 "-v",
-                "info",
+                "level+info",
                 "-protocol_whitelist",
                 "file",
                 "-format_whitelist",

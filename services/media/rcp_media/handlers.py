@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import structlog
 from nats.aio.client import Client as NatsClient
 from nats.micro import add_service
 from rcp import subjects
@@ -23,6 +24,7 @@ from rcp_media.service import MediaService, Ready
 from rcp_media.store import FileStore
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 # Codes that mean "this text or audio is refused", as opposed to the service failing.
 REFUSALS = frozenset(
@@ -108,7 +110,10 @@ class Handlers:
                     ask.tenant_id, source, audio, ask.original_filename
                 )
         finally:
-            await self._inbox.remove(ask.object_name)
+            try:
+                await self._inbox.remove(ask.object_name)
+            except Exception:  # it expires with the inbox's TTL; the answer matters more
+                log.warning("media.inbox_remove_failed", object_name=ask.object_name, exc_info=True)
         return self.playable(ask.tenant_id, ready)
 
     async def _counted(self, call: Awaitable[T]) -> T:

@@ -343,7 +343,14 @@ class MediaService:
         try:
             with self._files.work_folder() as work:
                 out = Playable(work / "out.wav", work / "out.wav16")
-                await produce(work, out)
+                try:
+                    # One bound for the whole render, however many tools it runs.
+                    async with asyncio.timeout(self.limits.render_timeout_s):
+                        await produce(work, out)
+                except TimeoutError as error:
+                    raise RenderFailed(
+                        f"rendering took longer than {self.limits.render_timeout_s:g} s", key=key
+                    ) from error
                 duration_ms = wav_duration_ms(out.narrowband)
                 size_bytes = self._files.install(key, out)
         except MediaError as error:

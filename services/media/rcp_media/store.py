@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -400,10 +400,3 @@ class CacheIndex:
             size_bytes,
         )
         return prompt_id
-
-
-def describe(entry: Entry | None) -> dict[str, Any]:
-    """An entry for logs."""
-    if entry is None:
-        return {"entry": None}
-    return {"key": entry.key, "kind": entry.kind.value, "ready": entry.ready}
