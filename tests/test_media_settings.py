@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pydantic
 import pytest
+from rcp_devstack.services import service_env
+from rcp_devstack.settings import StackSettings
 from rcp_media.settings import MIB, Settings
 
 
@@ -40,3 +44,14 @@ def test_invalid_media_setting_is_refused_at_load(
     monkeypatch.setenv(variable, value)
     with pytest.raises(pydantic.ValidationError, match=message):
         Settings()
+
+
+def test_local_stack_keeps_media_files_under_its_state_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("RCP_MEDIA_DIR", raising=False)
+    stack = StackSettings(state_dir=tmp_path)
+    assert service_env("media", stack) == {"RCP_MEDIA_DIR": str(tmp_path / "media")}
+    assert service_env("stasis", stack) == {}
+    monkeypatch.setenv("RCP_MEDIA_DIR", "/srv/media")
+    assert service_env("media", stack) == {}

@@ -95,6 +95,12 @@ class PromptNotFound(MediaError):
     code_for = ErrorCode.NOT_FOUND
 
 
+class InboxObjectMissing(MediaError):
+    """The audio named by an ingest request is not in the inbox (never put, or expired)."""
+
+    code_for = ErrorCode.NOT_FOUND
+
+
 class TenantNotFound(MediaError):
     """No such tenant."""
 

@@ -16,7 +16,7 @@ from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
 from rcp.errors import ErrorCode
 from rcp.messaging import ConcurrentRequests, endpoint
 
-from rcp_media.errors import MediaError, PromptNotFound
+from rcp_media.errors import InboxObjectMissing, MediaError
 from rcp_media.inbox import Inbox
 from rcp_media.keys import AudioFormat, Kind, UrlSigner
 from rcp_media.metrics import MediaMetrics
@@ -99,7 +99,7 @@ class Handlers:
         try:
             size = await self._inbox.size(ask.object_name)
             if size is None:
-                raise PromptNotFound(
+                raise InboxObjectMissing(
                     "no such object in the media inbox (expired?)", object_name=ask.object_name
                 )
             self._service.check_size(size)  # before reading any of it
