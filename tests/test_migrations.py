@@ -23,7 +23,9 @@ OUR_TABLES = {
     "call_records",
     "admin_tokens",
     "audit_log",
+    "media_files",
 }
+HEAD = ["0002"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -61,7 +63,7 @@ def test_upgrade_downgrade_upgrade_round_trip(make_database: Callable[[], str]) 
     tables, functions, versions = asyncio.run(_schema(url))
     assert tables >= OUR_TABLES
     assert {"rcp_claim_number", "rcp_release_number", "rcp_is_timezone"} <= functions
-    assert versions == ["0001"]
+    assert versions == HEAD
 
     downgrade(url, "base", configure_logging=False)
     tables, functions, versions = asyncio.run(_schema(url))
@@ -72,7 +74,23 @@ def test_upgrade_downgrade_upgrade_round_trip(make_database: Callable[[], str]) 
     upgrade(url, configure_logging=False)
     tables, _, versions = asyncio.run(_schema(url))
     assert tables >= OUR_TABLES
+    assert versions == HEAD
+
+
+def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable[[], str]) -> None:
+    url = make_database()
+    upgrade(url, configure_logging=False)
+
+    downgrade(url, "0001", configure_logging=False)
+    tables, _, versions = asyncio.run(_schema(url))
+    assert tables >= OUR_TABLES - {"media_files"}
+    assert "media_files" not in tables
     assert versions == ["0001"]
+
+    upgrade(url, configure_logging=False)
+    tables, _, versions = asyncio.run(_schema(url))
+    assert "media_files" in tables
+    assert versions == HEAD
 
 
 def test_upgrade_twice_changes_nothing(make_database: Callable[[], str]) -> None:

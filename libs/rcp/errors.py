@@ -24,6 +24,22 @@ class ErrorCode(StrEnum):
     TIMEOUT = "timeout"
     INTERNAL = "internal"
 
+    # media: text to speech
+    EMPTY_TEXT = "empty_text"
+    TEXT_TOO_LONG = "text_too_long"
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
+    UNSUPPORTED_VOICE = "unsupported_voice"
+    # media: uploaded and recorded audio
+    NOT_AUDIO = "not_audio"
+    UNSUPPORTED_AUDIO_FORMAT = "unsupported_audio_format"
+    CORRUPT_AUDIO = "corrupt_audio"
+    EMPTY_AUDIO = "empty_audio"
+    AUDIO_TOO_LONG = "audio_too_long"
+    FILE_TOO_LARGE = "file_too_large"
+    # media: the service itself
+    RENDER_FAILED = "render_failed"
+    MEDIA_LOST = "media_lost"
+
 
 class ReceptionistError(Exception):
     """An error with a code, a human-readable message and optional structured details."""

@@ -8,6 +8,7 @@ to a typed error reply in this one place.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -205,3 +206,40 @@ async def publish_event(
     headers = {"Nats-Msg-Id": message_id} if message_id else None
     ack = await js.publish(subject, event.model_dump_json().encode(), headers=headers)
     return int(ack.seq)
+
+
+class ConcurrentRequests:
+    """Runs each request of the endpoints it wraps in its own task, at most `limit` at once.
+
+    nats-py awaits a subscription's callbacks one at a time, so a slow request (a render of
+    several hundred milliseconds) would otherwise hold every other request of its endpoint
+    behind it. Past `limit` running requests the subscription waits and NATS buffers.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._running: set[asyncio.Task[None]] = set()
+
+    def wrap(
+        self, handler: Callable[[Request], Awaitable[None]]
+    ) -> Callable[[Request], Awaitable[None]]:
+        """`handler` (an `endpoint()`, which never raises) run in a task of its own."""
+
+        async def spawn(req: Request) -> None:
+            await self._slots.acquire()
+            task = asyncio.create_task(self._run(handler, req))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+        return spawn
+
+    async def _run(self, handler: Callable[[Request], Awaitable[None]], req: Request) -> None:
+        try:
+            await handler(req)
+        finally:
+            self._slots.release()
+
+    async def drain(self) -> None:
+        """Wait for the requests already running (call once their subscriptions are stopped)."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)

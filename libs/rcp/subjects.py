@@ -57,6 +57,17 @@ DIRECTORY_REVERSE = f"{PREFIX}.directory.reverse"
 MEDIA_SERVICE = "media"
 MEDIA_ENSURE_PROMPT = f"{PREFIX}.media.ensure"
 MEDIA_INGEST_RECORDING = f"{PREFIX}.media.ingest"
+MEDIA_INGEST_UPLOAD = f"{PREFIX}.media.upload"
+# The JetStream object store where requesters put audio for the media service to ingest
+# (uploads reach 20 MB, beyond a NATS message's limit); objects expire if nobody takes them.
+MEDIA_INBOX_BUCKET = "rcp-media-inbox"
+
+
+def scoped(subject: str, scope: str) -> str:
+    """`subject`, with one more token when `scope` is set, so that parallel test runs (or stacks)
+    sharing one NATS server never answer each other's requests."""
+    return f"{subject}.{_token(scope)}" if scope else subject
+
 
 # A bare echo service: the baseline that request/reply benchmarks and tests compare against.
 ECHO_SERVICE = "echo"

@@ -38,6 +38,13 @@ def readiness(port: int) -> dict[str, str]:
         return {"ops endpoint": str(error)}
 
 
+def service_env(name: str, settings: StackSettings) -> dict[str, str]:
+    """Settings one service gets from the stack unless the environment sets them."""
+    if name == "media" and "RCP_MEDIA_DIR" not in os.environ:
+        return {"RCP_MEDIA_DIR": str(settings.state_dir / "media")}
+    return {}
+
+
 def start_services(settings: StackSettings) -> list[str]:
     """(Re)start every service so that it runs the code of this checkout; wait until ready."""
     lines = []
@@ -53,7 +60,7 @@ def start_services(settings: StackSettings) -> list[str]:
             [str(bin_dir / f"rcp-{name}")],
             pid_file,
             log_file,
-            env={**env, "RCP_OPS_PORT": str(port)},
+            env={**env, **service_env(name, settings), "RCP_OPS_PORT": str(port)},
         )
         wait_until(functools.partial(_ready, port), 60, f"the {name} service", log_file)
         lines.append(

@@ -3,13 +3,144 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
-from rcp.runtime import infrastructure
+import structlog
+from rcp.media_client import media_inbox
+from rcp.runtime import Infrastructure, infrastructure
+from rcp.telemetry import serve_app
 
+from rcp_media.audio import FfmpegTools
+from rcp_media.handlers import Handlers, serve_requests
+from rcp_media.http import media_app
+from rcp_media.inbox import NatsInbox
+from rcp_media.keys import UrlSigner
+from rcp_media.metrics import MediaMetrics
+from rcp_media.service import STRAY_AFTER_S, Limits, MediaService
 from rcp_media.settings import Settings
+from rcp_media.store import CacheIndex, FileStore
+from rcp_media.tts import create_engine
+
+log = structlog.get_logger(__name__)
+
+# Requests handled at once per instance (hits are quick; renders also wait for a render slot).
+REQUEST_CONCURRENCY = 64
+# Files no row describes are looked for at start, then every this many maintenance rounds.
+SWEEP_EVERY_ROUNDS = 60
+
+
+@dataclass(frozen=True)
+class RunningMedia:
+    """A started media service, as tests and the entry point see it."""
+
+    service: MediaService
+    handlers: Handlers
+    metrics: MediaMetrics
+    files: FileStore
+    base_url: str
+    http_port: int
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The service's limits from its settings."""
+    return Limits(
+        tts_max_chars=settings.media_tts_max_chars,
+        upload_max_bytes=settings.media_upload_max_bytes,
+        upload_max_s=settings.media_upload_max_s,
+        render_timeout_s=settings.media_render_timeout_s,
+        cache_max_bytes=settings.media_cache_max_bytes,
+        cache_min_idle_s=settings.media_cache_min_idle_s,
+    )
+
+
+@asynccontextmanager
+async def run_media(settings: Settings, infra: Infrastructure) -> AsyncIterator[RunningMedia]:
+    """Start the HTTP server, the NATS endpoints and maintenance; stop them on exit."""
+    metrics = MediaMetrics(infra.metrics)
+    engine = await create_engine(settings.media_tts_engine)
+    files = FileStore(settings.media_dir)
+    await asyncio.to_thread(files.prepare, STRAY_AFTER_S)
+    service = MediaService(
+        index=CacheIndex(infra.pool),
+        files=files,
+        engine=engine,
+        audio=FfmpegTools(),
+        limits=limits_of(settings),
+        metrics=metrics,
+        render_concurrency=settings.media_render_concurrency,
+    )
+    signer = UrlSigner(settings.media_url_secret.encode())
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(service.close)
+        port = await stack.enter_async_context(
+            serve_app(
+                media_app(service, signer, metrics),
+                settings.media_http_host,
+                settings.media_http_port,
+            )
+        )
+        base_url = settings.base_url(port)
+        handlers = Handlers(
+            service=service,
+            inbox=NatsInbox(await media_inbox(infra.nats)),
+            files=files,
+            signer=signer,
+            base_url=base_url,
+            metrics=metrics,
+        )
+        await stack.enter_async_context(
+            serve_requests(
+                infra.nats,
+                handlers,
+                scope=settings.media_nats_scope,
+                concurrency=REQUEST_CONCURRENCY,
+            )
+        )
+
+        async def media_dir() -> None:
+            if not os.access(files.tmp, os.W_OK):
+                raise PermissionError(f"cannot write in {files.root}")
+
+        infra.health.add("media_dir", media_dir)
+        maintenance = asyncio.create_task(
+            _maintain_forever(service, settings.media_maintenance_interval_s)
+        )
+        stack.push_async_callback(_cancel, maintenance)
+        log.info(
+            "media.listening",
+            http=f"{settings.media_http_host}:{port}",
+            base_url=base_url,
+            engine=f"{engine.name} {engine.version}",
+            media_dir=str(files.root),
+        )
+        yield RunningMedia(service, handlers, metrics, files, base_url, port)
+
+
+async def _maintain_forever(service: MediaService, interval_s: float) -> None:
+    rounds = 0
+    while True:
+        try:
+            await service.maintain(sweep_disk=rounds % SWEEP_EVERY_ROUNDS == 0)
+        except Exception:  # logged and retried next round: maintenance must not stop serving
+            log.exception("media.maintenance_failed")
+        rounds += 1
+        await asyncio.sleep(interval_s)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Build the service, run it until `stop` is set, then unwind every lifetime."""
-    async with infrastructure(settings, settings.service_name):
+    async with (
+        infrastructure(settings, settings.service_name) as infra,
+        run_media(settings, infra),
+    ):
         await stop.wait()

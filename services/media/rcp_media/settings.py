@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field, field_validator
 from rcp.settings import CommonSettings
+
+MIB = 1024 * 1024
+
+
+def _default_media_dir() -> Path:
+    # The local stack's convention (README, "Where things run"); a pod mounts a volume instead.
+    if os.geteuid() == 0:
+        return Path("/var/lib/receptionist/media")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "receptionist" / "media"
 
 
 class Settings(CommonSettings):
@@ -12,3 +25,61 @@ class Settings(CommonSettings):
 
     service_name: ClassVar[str] = "media"
     default_ops_port: ClassVar[int] = 9103
+
+    media_http_host: str = Field(
+        default="127.0.0.1", description="Address of the HTTP server Asterisk fetches prompts from."
+    )
+    media_http_port: int = Field(default=9113, ge=0, le=65535, description="0: any free port.")
+    media_base_url: str | None = Field(
+        default=None,
+        description="The URL Asterisk reaches this service at (default: http://HOST:PORT).",
+    )
+    media_dir: Path = Field(
+        default_factory=_default_media_dir,
+        description="Where audio files live; shared by every instance (a ReadWriteMany volume).",
+    )
+    media_cache_max_bytes: int = Field(
+        default=1024 * MIB,
+        ge=MIB,
+        description="Size bound of the files on disk; least recently used TTS renders go first.",
+    )
+    media_cache_min_idle_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="A render used more recently than this is never evicted.",
+    )
+    media_url_secret: str = Field(
+        default="receptionist-dev-media-url-secret",
+        min_length=16,
+        max_length=256,
+        description="Key of the URL signatures (a Secret in production).",
+    )
+    media_tts_engine: str = Field(default="espeak-ng", pattern=r"^[a-z0-9_.-]{1,32}$")
+    media_tts_max_chars: int = Field(default=5000, ge=1, le=65536)
+    media_upload_max_bytes: int = Field(default=20 * MIB, ge=1024)
+    media_upload_max_s: float = Field(default=600.0, gt=0, le=4 * 3600)
+    media_render_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Renders and transcodes running at once."
+    )
+    media_render_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    media_maintenance_interval_s: float = Field(
+        default=60.0, gt=0, description="How often eviction and clean-up run."
+    )
+    media_nats_scope: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="Appended to the service's subjects (tests and parallel stacks on one NATS).",
+    )
+
+    @field_validator("media_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    def base_url(self, bound_port: int) -> str:
+        """Where Asterisk fetches from: the setting, or this server's own address."""
+        return self.media_base_url or f"http://{self.media_http_host}:{bound_port}"

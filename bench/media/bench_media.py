@@ -1,0 +1,215 @@
+"""Benchmark of the media service, each number a ratio to a baseline measured in the same run.
+
+    .venv/bin/python bench/media/bench_media.py [--requests 4000] [--concurrency 16] [--texts 15]
+
+Needs the local stack's PostgreSQL and NATS (./rcp infra); makes a database of its own and
+drops it at the end.
+
+1. Serving a cached prompt: requests per second of the media service's URL, against a plain
+   aiohttp static-file handler serving the same file, both loaded by the same client in
+   another process.
+2. A TTS miss: the time `ensure_text` takes for a new text (espeak-ng, two sox resamples, the
+   cache row, the lock), against espeak-ng alone writing the same text to a file (the floor),
+   and the same miss asked over NATS.
+3. Memory per cached entry: what one more entry costs in the process (the map that makes a
+   hit free of queries), and on disk and in Postgres for a typical prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiohttp import web
+from rcp import media_client
+from rcp.contracts.media import EnsurePrompt
+from rcp.db.migrate import upgrade
+from rcp.runtime import infrastructure
+from rcp.settings import LogLevel
+from rcp.telemetry import configure_logging, serve_app
+from rcp_media.app import run_media
+from rcp_media.keys import AudioFormat
+from rcp_media.service import _Known
+from rcp_media.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+ADMIN_DB = "postgres"
+
+SENTENCES = [
+    "Bienvenue chez Démo SARL. Pour joindre un collaborateur par son nom, tapez 1.",
+    "Nous sommes ouverts du lundi au vendredi, de 9 heures à 18 heures.",
+    "Tous nos conseillers sont occupés, merci de patienter quelques instants.",
+    "Pour l'accueil, tapez 3. Pour la salle de conférence, tapez 4.",
+    "Votre correspondant n'est pas disponible, laissez un message après le bip.",
+]
+
+
+def _with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+async def _admin(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(_with_database(url, ADMIN_DB))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _load(url: str, concurrency: int, requests: int) -> float:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "load.py"), url, str(concurrency), str(requests)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return float(done.stdout.split()[0])
+
+
+async def _espeak(text: str, destination: Path) -> float:
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        "espeak-ng",
+        "-v",
+        "fr-fr",
+        "-b",
+        "1",
+        "-w",
+        str(destination),
+        "--stdin",
+        stdin=asyncio.subprocess.PIPE,
+    )
+    await process.communicate(text.encode())
+    return time.perf_counter() - started
+
+
+def _known_entry_bytes(count: int) -> float:
+    """Bytes per entry of the service's map of entries known to be on disk."""
+    from collections import OrderedDict  # noqa: PLC0415
+
+    known: OrderedDict[str, _Known] = OrderedDict()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for index in range(count):
+        key = uuid.uuid4().hex + uuid.uuid4().hex
+        known[key] = _Known(None, 1000 + index, 48_000 + index, time.monotonic())
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    return grown / count
+
+
+async def main(args: argparse.Namespace) -> None:
+    base = Settings()
+    name = f"rcp_bench_{uuid.uuid4().hex[:10]}"
+    await _admin(base.database_url, f'CREATE DATABASE "{name}"')
+    url = _with_database(base.database_url, name)
+    await asyncio.to_thread(upgrade, url, configure_logging=False)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            settings = Settings(
+                database_url=url,
+                media_dir=Path(folder) / "media",
+                media_http_port=0,
+                ops_port=0,
+                media_nats_scope=f"bench{uuid.uuid4().hex[:8]}",
+                media_maintenance_interval_s=3600,
+                log_level=LogLevel.WARNING,
+            )
+            configure_logging(settings, "media-bench")
+            await _run(settings, url, args, Path(folder))
+    finally:
+        await _admin(base.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _run(settings: Settings, url: str, args: argparse.Namespace, folder: Path) -> None:
+    async with (
+        infrastructure(settings, "media-bench") as infra,
+        run_media(settings, infra) as media,
+    ):
+        connection = await asyncpg.connect(url)
+        tenant = await connection.fetchval(
+            "INSERT INTO tenants (slug, name) VALUES ('bench', 'Bench') RETURNING id"
+        )
+        await connection.close()
+
+        # 1. A cached prompt over HTTP, against a static-file handler serving the same file.
+        ready = await media.service.ensure_text(tenant, SENTENCES[0], None, None)
+        playable = media.handlers.playable(tenant, ready)
+        path = media.files.playable(ready.key).path(AudioFormat.NARROWBAND)
+        static = web.Application()
+        static.router.add_static("/static", path.parent)
+        async with serve_app(static, "127.0.0.1", 0) as port:
+            static_url = f"http://127.0.0.1:{port}/static/{path.name}"
+            # Alternated, best of each: the machine is shared and noisy.
+            static_runs, media_runs = [], []
+            for _ in range(args.rounds):
+                static_runs.append(
+                    await asyncio.to_thread(_load, static_url, args.concurrency, args.requests)
+                )
+                media_runs.append(
+                    await asyncio.to_thread(_load, playable.uri, args.concurrency, args.requests)
+                )
+            static_rps, media_rps = max(static_runs), max(media_runs)
+
+        # 2. TTS misses: the service, over NATS, and espeak-ng alone, on the same texts.
+        floor, service, over_nats = [], [], []
+        for index in range(args.texts):
+            text = f"{SENTENCES[index % len(SENTENCES)]} Référence {index}."
+            floor.append(await _espeak(text, folder / "floor.wav"))
+            started = time.perf_counter()
+            await media.service.ensure_text(tenant, text, None, None)
+            service.append(time.perf_counter() - started)
+            ask = EnsurePrompt(tenant_id=tenant, text=f"{text} Encore.")
+            started = time.perf_counter()
+            await media_client.ensure_prompt(infra.nats, ask, scope=settings.media_nats_scope)
+            over_nats.append(time.perf_counter() - started)
+
+        # 3. Memory per cached entry.
+        in_process = _known_entry_bytes(args.entries)
+        connection = await asyncpg.connect(url)
+        row_bytes = await connection.fetchval(
+            "SELECT avg(pg_column_size(m.*)) FROM media_files m WHERE kind = 'tts'"
+        )
+        await connection.close()
+        files = media.files.playable(ready.key)
+        disk = files.narrowband.stat().st_size + files.wideband.stat().st_size
+
+    floor_ms = statistics.median(floor) * 1000
+    service_ms = statistics.median(service) * 1000
+    nats_ms = statistics.median(over_nats) * 1000
+    print("media benchmark (ratios to a baseline measured in the same run)")
+    print(
+        f"  cached prompt over HTTP: {media_rps:.0f} req/s, static-file handler "
+        f"{static_rps:.0f} req/s -> ratio {media_rps / static_rps:.2f}"
+    )
+    print(
+        f"  TTS miss: ensure_text {service_ms:.1f} ms, over NATS {nats_ms:.1f} ms, "
+        f"espeak-ng alone {floor_ms:.1f} ms -> ratios {service_ms / floor_ms:.2f} "
+        f"(service), {nats_ms / floor_ms:.2f} (NATS)"
+    )
+    print(
+        f"  memory per cached entry: {in_process:.0f} B in the process, "
+        f"{float(row_bytes):.0f} B row in Postgres, {disk} B on disk for a "
+        f"{ready.duration_ms / 1000:.1f} s prompt (8 + 16 kHz)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--texts", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--entries", type=int, default=50_000)
+    asyncio.run(main(parser.parse_args()))

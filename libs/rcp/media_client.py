@@ -1,0 +1,106 @@
+"""Asking the media service for playable prompts, and handing it audio to store.
+
+`upload_prompt` is how the admin API stores an uploaded file and `ingest_recording` how the
+stasis service stores a voicemail: both put the bytes in the JetStream object store named in
+`subjects.MEDIA_INBOX_BUCKET`, then ask the service to ingest that object. The service reads,
+checks, transcodes and stores it, deletes the object and answers with the new prompt; any
+refusal comes back as a `RemoteError` with its code (`not_audio`, `file_too_large`...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+from nats.aio.client import Client as NatsClient
+from nats.js.api import ObjectStoreConfig, StorageType
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.object_store import ObjectStore
+
+from rcp import subjects
+from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
+from rcp.messaging import request
+
+# Objects nobody ingested (their requester died in between) expire after an hour.
+INBOX_TTL_S = 3600.0
+INBOX_MAX_BYTES = 2 * 1024**3
+
+# A miss renders or transcodes before answering: more than a plain request/reply needs.
+ENSURE_TIMEOUT_S = 30.0
+INGEST_TIMEOUT_S = 120.0
+
+
+async def media_inbox(nc: NatsClient) -> ObjectStore:
+    """The inbox object store, created on first use with the same settings by every party."""
+    js = nc.jetstream()
+    try:
+        return await js.object_store(subjects.MEDIA_INBOX_BUCKET)
+    except BucketNotFoundError:
+        config = ObjectStoreConfig(
+            description="Audio waiting for the media service to ingest it",
+            ttl=INBOX_TTL_S,
+            max_bytes=INBOX_MAX_BYTES,
+            storage=StorageType.FILE,
+        )
+        return await js.create_object_store(subjects.MEDIA_INBOX_BUCKET, config=config)
+
+
+async def ensure_prompt(
+    nc: NatsClient, ask: EnsurePrompt, *, scope: str = "", timeout_s: float = ENSURE_TIMEOUT_S
+) -> PlayableMedia:
+    """A URL Asterisk can play for a stored prompt or for text, rendered first if needed."""
+    subject = subjects.scoped(subjects.MEDIA_ENSURE_PROMPT, scope)
+    return await request(nc, subject, ask, PlayableMedia, timeout_s)
+
+
+async def upload_prompt(
+    nc: NatsClient,
+    tenant_id: uuid.UUID,
+    data: bytes,
+    *,
+    filename: str | None = None,
+    scope: str = "",
+    timeout_s: float = INGEST_TIMEOUT_S,
+) -> PlayableMedia:
+    """Store an uploaded audio file (any supported format) as a new prompt of the tenant."""
+    subject = subjects.scoped(subjects.MEDIA_INGEST_UPLOAD, scope)
+    return await _ingest(
+        nc, subject=subject, tenant_id=tenant_id, data=data, filename=filename, timeout_s=timeout_s
+    )
+
+
+async def ingest_recording(
+    nc: NatsClient,
+    tenant_id: uuid.UUID,
+    data: bytes,
+    *,
+    name: str | None = None,
+    scope: str = "",
+    timeout_s: float = INGEST_TIMEOUT_S,
+) -> PlayableMedia:
+    """Store a recording Asterisk made (a voicemail) as a new prompt of the tenant."""
+    subject = subjects.scoped(subjects.MEDIA_INGEST_RECORDING, scope)
+    return await _ingest(
+        nc, subject=subject, tenant_id=tenant_id, data=data, filename=name, timeout_s=timeout_s
+    )
+
+
+async def _ingest(
+    nc: NatsClient,
+    *,
+    subject: str,
+    tenant_id: uuid.UUID,
+    data: bytes,
+    filename: str | None,
+    timeout_s: float,
+) -> PlayableMedia:
+    inbox = await media_inbox(nc)
+    name = f"{tenant_id}/{uuid.uuid4().hex}"
+    await inbox.put(name, data)
+    try:
+        ask = IngestAudio(tenant_id=tenant_id, object_name=name, original_filename=filename)
+        return await request(nc, subject, ask, PlayableMedia, timeout_s)
+    finally:
+        # The service deletes what it read; this covers a request that never reached it.
+        with contextlib.suppress(NotFoundError):
+            await inbox.delete(name)

@@ -1,0 +1,322 @@
+"""Audio files in and out: recognising uploads, transcoding, trimming, loudness, via ffmpeg and sox.
+
+Every file the service keeps is 16-bit mono PCM WAV twice over: 8 kHz (Asterisk's `wav`) and
+16 kHz (`wav16`). Uploads are recognised by content (ffprobe), never by name, and ffmpeg may
+only read local files with the demuxers named here: a crafted upload (an HLS playlist, a
+concat script) cannot make it open anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from rcp_media.errors import (
+    AudioTooLong,
+    CorruptAudio,
+    EmptyAudio,
+    NotAudio,
+    RenderFailed,
+    UnsupportedAudioFormat,
+)
+from rcp_media.keys import AudioFormat
+from rcp_media.process import require_tool, run
+
+# What uploads may be: WAV, MP3, OGG (Opus, Vorbis, FLAC), FLAC, M4A/MP4 (AAC, ALAC), raw AAC.
+ACCEPTED_DEMUXERS = frozenset({"wav", "mp3", "ogg", "flac", "mov", "aac"})
+# Audio containers recognised only to refuse them with `unsupported_audio_format`.
+REFUSED_AUDIO_DEMUXERS = frozenset(
+    {"aiff", "amr", "asf", "caf", "au", "matroska", "w64", "ape", "wv", "ac3"}
+)
+_PROBED_DEMUXERS = ",".join(sorted(ACCEPTED_DEMUXERS | REFUSED_AUDIO_DEMUXERS))
+_ACCEPTED = ",".join(sorted(ACCEPTED_DEMUXERS))
+
+# Signatures of the accepted containers: content ffprobe cannot open but that starts like one
+# of them is damaged audio, not something else.
+_AUDIO_SIGNATURES = (b"ID3", b"OggS", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
+
+
+def _looks_like_audio(start: bytes) -> bool:
+    wave_file = start[:4] == b"RIFF" and start[8:12] == b"WAVE"
+    return wave_file or start[4:8] == b"ftyp" or start.startswith(_AUDIO_SIGNATURES)
+
+
+DECODE_RATE = 16000
+SILENCE_THRESHOLD_DB = -50
+SILENCE_MIN_S = 0.2
+# Kept before the first and after the last sound, so that nothing is clipped.
+MARGIN_S = 0.1
+SHORTEST_SOUND_S = 0.1
+# How close to either end of the file a silence must reach to count as leading or trailing.
+EDGE_S = 0.02
+# A file that decodes shorter than its header says, by more than this, was cut short.
+TRUNCATION_TOLERANCE_S = 0.5
+TRUNCATION_TOLERANCE_RATIO = 0.02
+# Uploads land near the loudness of espeak-ng's speech (about -20 LUFS), peaks 2 dB under
+# full scale.
+LOUDNESS = "loudnorm=I=-20:TP=-2:LRA=11"
+
+# Pass 1 logs with each line's level (`-v level+info`): damage is any error, or a warning that
+# says corrupt; the input's metadata (a title, say) is logged at info and never mistaken for it.
+_DAMAGE = re.compile(r"\[(?:error|fatal|panic)\]|\[warning\].*corrupt", re.IGNORECASE)
+_ESTIMATED = re.compile(r"Estimating duration from bitrate")
+_SILENCE_START = re.compile(r"silence_start: (-?[0-9.]+)")
+_SILENCE_END = re.compile(r"silence_end: (-?[0-9.]+)")
+_PCM_OUT = ["-c:a", "pcm_s16le", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
+_NO_METADATA = ["-map_metadata", "-1", "-f", "wav"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What ffprobe says an upload is."""
+
+    demuxer: str
+    codec: str
+    declared_s: float | None
+
+
+@dataclass(frozen=True)
+class Playable:
+    """The two files of one entry."""
+
+    narrowband: Path
+    wideband: Path
+
+    def path(self, audio_format: AudioFormat) -> Path:
+        """The file of one format."""
+        return self.narrowband if audio_format is AudioFormat.NARROWBAND else self.wideband
+
+
+class AudioTools(Protocol):
+    """Turns speech and uploads into the files Asterisk plays."""
+
+    async def convert_speech(self, source: Path, out: Playable, timeout_s: float) -> None:
+        """Resample a TTS engine's WAV into both formats (no other processing)."""
+        ...
+
+    async def process_upload(
+        self, source: Path, work: Path, out: Playable, max_s: float, timeout_s: float
+    ) -> None:
+        """Recognise, check, decode, trim silence, normalise loudness, write both formats;
+        raises NotAudio, UnsupportedAudioFormat, CorruptAudio, EmptyAudio or AudioTooLong."""
+        ...
+
+
+def wav_duration_ms(path: Path) -> int:
+    """The length of a PCM WAV file, from its header."""
+    with wave.open(str(path), "rb") as audio:
+        return int(audio.getnframes() * 1000 / audio.getframerate())
+
+
+def audible_span(log: str, duration_s: float) -> tuple[float, float] | None:
+    """From ffmpeg's silencedetect log, the span from the first sound to the last, margins
+    kept; None when there is nothing but silence."""
+    detected = "\n".join(line for line in log.splitlines() if line.startswith("[silencedetect"))
+    starts = [float(value) for value in _SILENCE_START.findall(detected)]
+    ends = [float(value) for value in _SILENCE_END.findall(detected)]
+    # A silence still running at the end of the file may have no end logged.
+    silences = [
+        (start, ends[index] if index < len(ends) else duration_s)
+        for index, start in enumerate(starts)
+    ]
+    begin, end = 0.0, duration_s
+    if silences and silences[0][0] <= EDGE_S:
+        begin = silences[0][1]
+    if silences and silences[-1][1] >= duration_s - EDGE_S:
+        end = silences[-1][0]
+    if end - begin < SHORTEST_SOUND_S:
+        return None
+    return max(0.0, begin - MARGIN_S), min(duration_s, end + MARGIN_S)
+
+
+class FfmpegTools:
+    """`AudioTools` with ffprobe and ffmpeg for uploads and sox for speech."""
+
+    def __init__(self) -> None:
+        self._ffmpeg = require_tool("ffmpeg")
+        self._ffprobe = require_tool("ffprobe")
+        self._sox = require_tool("sox")
+
+    async def convert_speech(self, source: Path, out: Playable, timeout_s: float) -> None:
+        """Resample with sox: a few milliseconds, where ffmpeg takes ten times longer to start."""
+
+        async def resample(audio_format: AudioFormat) -> None:
+            done = await run(
+                [
+                    self._sox,
+                    "-q",
+                    "-D",  # no dither: the same text gives the same bytes
+                    str(source),
+                    "-r",
+                    str(audio_format.sample_rate),
+                    "-b",
+                    "16",
+                    "-c",
+                    "1",
+                    "-e",
+                    "signed-integer",
+                    "-t",
+                    "wav",
+                    str(out.path(audio_format)),
+                ],
+                timeout_s=timeout_s,
+            )
+            if done.returncode != 0:
+                raise RenderFailed("sox could not resample speech", stderr=done.stderr[-500:])
+
+        await asyncio.gather(resample(AudioFormat.NARROWBAND), resample(AudioFormat.WIDEBAND))
+
+    async def probe(self, source: Path, timeout_s: float) -> Probe:
+        """Recognise the content; refuse what is not audio or not a format taken here."""
+        done = await run(
+            [
+                self._ffprobe,
+                "-v",
+                "warning",
+                "-protocol_whitelist",
+                "file",
+                "-format_whitelist",
+                _PROBED_DEMUXERS,
+                "-show_entries",
+                "format=format_name,duration:stream=codec_type,codec_name",
+                "-of",
+                "json",
+                str(source),
+            ],
+            timeout_s=timeout_s,
+        )
+        if done.returncode != 0:
+            with source.open("rb") as head:
+                start = head.read(12)
+            if _looks_like_audio(start):
+                raise CorruptAudio("the file starts like audio but cannot be read")
+            raise NotAudio("the file is not audio")
+        found = json.loads(done.stdout or b"{}")
+        demuxer = str(found.get("format", {}).get("format_name", "")).split(",", 1)[0]
+        streams = [s for s in found.get("streams", []) if s.get("codec_type") == "audio"]
+        if not streams:
+            raise NotAudio("the file has no sound in it", format=demuxer)
+        if demuxer not in ACCEPTED_DEMUXERS:
+            raise UnsupportedAudioFormat(
+                f"{demuxer} files are not taken: use WAV, MP3, OGG/Opus, FLAC or M4A/AAC",
+                format=demuxer,
+            )
+        raw_duration = found.get("format", {}).get("duration")
+        declared = float(raw_duration) if raw_duration not in (None, "N/A") else None
+        if _ESTIMATED.search(done.stderr):
+            declared = None  # a guess from the bit rate (raw AAC, MP3 without a header)
+        return Probe(demuxer, str(streams[0].get("codec_name", "")), declared)
+
+    async def process_upload(
+        self, source: Path, work: Path, out: Playable, max_s: float, timeout_s: float
+    ) -> None:
+        """Two passes: decode (checked, silence located), then trim, normalise and write."""
+        probe = await self.probe(source, timeout_s)
+        if probe.declared_s is not None and probe.declared_s > max_s + TRUNCATION_TOLERANCE_S:
+            raise _too_long(probe.declared_s, max_s)
+        decoded = work / "decoded.wav"
+        # Pass 1. -t stops a lying header from making us decode hours; one second past the
+        # limit is enough to tell that a file is too long.
+        done = await run(
+            [
+                self._ffmpeg,
+                "-nostdin",
+                "-hide_banner",
+                "-nostats",
+                "-v",
+                "level+info",
+                "-protocol_whitelist",
+                "file",
+                "-format_whitelist",
+                _ACCEPTED,
+                "-f",
+                probe.demuxer,
+                "-t",
+                f"{max_s + 1:.3f}",
+                "-i",
+                str(source),
+                "-map",
+                "0:a:0",
+                "-af",
+                f"aresample={DECODE_RATE},aformat=sample_fmts=s16:channel_layouts=mono,"
+                f"asetpts=N/SR/TB,"
+                f"silencedetect=noise={SILENCE_THRESHOLD_DB}dB:duration={SILENCE_MIN_S}",
+                *_PCM_OUT,
+                *_NO_METADATA,
+                "-y",
+                str(decoded),
+            ],
+            timeout_s=timeout_s,
+        )
+        if done.returncode != 0 or _DAMAGE.search(done.stderr):
+            damage = _DAMAGE.search(done.stderr)
+            raise CorruptAudio(
+                "the audio cannot be decoded to its end",
+                detail=damage.group(0) if damage else done.stderr[-200:],
+            )
+        decoded_s = wav_duration_ms(decoded) / 1000
+        if decoded_s == 0:
+            raise EmptyAudio("the file holds no audio")
+        if decoded_s > max_s + 0.05:
+            raise _too_long(decoded_s, max_s)
+        if probe.declared_s is not None and decoded_s < probe.declared_s - max(
+            TRUNCATION_TOLERANCE_S, probe.declared_s * TRUNCATION_TOLERANCE_RATIO
+        ):
+            raise CorruptAudio(
+                "the file ends before its header says it does (truncated?)",
+                declared_s=round(probe.declared_s, 3),
+                decoded_s=round(decoded_s, 3),
+            )
+        span = audible_span(done.stderr, decoded_s)
+        if span is None:
+            raise EmptyAudio("the file holds nothing but silence")
+        begin, end = span
+        # Pass 2, from the decoded PCM: trim, normalise, then both rates.
+        graph = (
+            f"[0:a]atrim=start={begin:.4f}:end={end:.4f},asetpts=N/SR/TB,{LOUDNESS},"
+            f"aresample={AudioFormat.WIDEBAND.sample_rate},"
+            f"aformat=sample_fmts=s16:channel_layouts=mono,asplit=2[wide][split];"
+            f"[split]aresample={AudioFormat.NARROWBAND.sample_rate}[narrow]"
+        )
+        done = await run(
+            [
+                self._ffmpeg,
+                "-nostdin",
+                "-hide_banner",
+                "-nostats",
+                "-v",
+                "error",
+                "-i",
+                str(decoded),
+                "-filter_complex",
+                graph,
+                "-map",
+                "[wide]",
+                *_PCM_OUT,
+                *_NO_METADATA,
+                "-y",
+                str(out.wideband),
+                "-map",
+                "[narrow]",
+                *_PCM_OUT,
+                *_NO_METADATA,
+                "-y",
+                str(out.narrowband),
+            ],
+            timeout_s=timeout_s,
+        )
+        if done.returncode != 0:
+            raise RenderFailed("ffmpeg could not transcode the audio", stderr=done.stderr[-500:])
+        if wav_duration_ms(out.narrowband) == 0:
+            raise EmptyAudio("the file holds nothing but silence")
+
+
+def _too_long(length_s: float, max_s: float) -> AudioTooLong:
+    return AudioTooLong(
+        f"the audio lasts more than {max_s:g} s", max_s=max_s, length_s=round(length_s, 1)
+    )

@@ -1,0 +1,160 @@
+"""NATS requests to the service and back: contracts in, `PlayableMedia` (signed URLs) out."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.micro import add_service
+from rcp import subjects
+from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
+from rcp.errors import ErrorCode
+from rcp.messaging import ConcurrentRequests, endpoint
+
+from rcp_media.errors import InboxObjectMissing, MediaError
+from rcp_media.inbox import Inbox
+from rcp_media.keys import AudioFormat, Kind, UrlSigner
+from rcp_media.metrics import MediaMetrics
+from rcp_media.service import MediaService, Ready
+from rcp_media.store import FileStore
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+# Codes that mean "this text or audio is refused", as opposed to the service failing.
+REFUSALS = frozenset(
+    {
+        ErrorCode.EMPTY_TEXT,
+        ErrorCode.TEXT_TOO_LONG,
+        ErrorCode.UNSUPPORTED_LANGUAGE,
+        ErrorCode.UNSUPPORTED_VOICE,
+        ErrorCode.NOT_AUDIO,
+        ErrorCode.UNSUPPORTED_AUDIO_FORMAT,
+        ErrorCode.CORRUPT_AUDIO,
+        ErrorCode.EMPTY_AUDIO,
+        ErrorCode.AUDIO_TOO_LONG,
+        ErrorCode.FILE_TOO_LARGE,
+    }
+)
+
+
+class Handlers:
+    """The typed handlers behind the service's NATS endpoints."""
+
+    def __init__(
+        self,
+        *,
+        service: MediaService,
+        inbox: Inbox,
+        files: FileStore,
+        signer: UrlSigner,
+        base_url: str,
+        metrics: MediaMetrics,
+    ) -> None:
+        self._service = service
+        self._inbox = inbox
+        self._files = files
+        self._signer = signer
+        self._base_url = base_url
+        self._metrics = metrics
+
+    def playable(self, tenant_id: uuid.UUID, ready: Ready) -> PlayableMedia:
+        """The reply naming an entry's signed URLs for this tenant."""
+        return PlayableMedia(
+            prompt_id=ready.prompt_id,
+            key=ready.key,
+            uri=self._url(tenant_id, ready.key, AudioFormat.NARROWBAND),
+            wideband_uri=self._url(tenant_id, ready.key, AudioFormat.WIDEBAND),
+            duration_ms=ready.duration_ms,
+            rendered=ready.rendered,
+        )
+
+    def _url(self, tenant_id: uuid.UUID, key: str, audio_format: AudioFormat) -> str:
+        return self._base_url + self._signer.path(tenant_id, key, audio_format)
+
+    async def ensure(self, ask: EnsurePrompt) -> PlayableMedia:
+        """rcp.media.ensure"""
+        if ask.prompt_id is not None:
+            ready = await self._counted(self._service.ensure_prompt(ask.tenant_id, ask.prompt_id))
+        else:  # the contract holds one or the other
+            ready = await self._counted(
+                self._service.ensure_text(ask.tenant_id, ask.text or "", ask.language, ask.voice)
+            )
+        return self.playable(ask.tenant_id, ready)
+
+    async def ingest_upload(self, ask: IngestAudio) -> PlayableMedia:
+        """rcp.media.upload"""
+        return await self._counted(self._ingest(ask, Kind.UPLOAD))
+
+    async def ingest_recording(self, ask: IngestAudio) -> PlayableMedia:
+        """rcp.media.ingest"""
+        return await self._counted(self._ingest(ask, Kind.RECORDING))
+
+    async def _ingest(self, ask: IngestAudio, source: Kind) -> PlayableMedia:
+        try:
+            size = await self._inbox.size(ask.object_name)
+            if size is None:
+                raise InboxObjectMissing(
+                    "no such object in the media inbox (expired?)", object_name=ask.object_name
+                )
+            self._service.check_size(size)  # before reading any of it
+            with self._files.work_folder() as work:
+                audio = work / "incoming"
+                await self._inbox.fetch(ask.object_name, audio)
+                ready = await self._service.ingest(
+                    ask.tenant_id, source, audio, ask.original_filename
+                )
+        finally:
+            try:
+                await self._inbox.remove(ask.object_name)
+            except Exception:  # it expires with the inbox's TTL; the answer matters more
+                log.warning("media.inbox_remove_failed", object_name=ask.object_name, exc_info=True)
+        return self.playable(ask.tenant_id, ready)
+
+    async def _counted(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except MediaError as error:
+            if error.code in REFUSALS:
+                self._metrics.refusals.labels(code=error.code).inc()
+            raise
+
+
+@asynccontextmanager
+async def serve_requests(
+    nc: NatsClient, handlers: Handlers, *, scope: str, concurrency: int
+) -> AsyncIterator[None]:
+    """The `media` nats.micro service with its three endpoints, until the block exits.
+
+    Each request runs in its own task, so that hits are answered while a render runs.
+    """
+    service = await add_service(
+        nc,
+        name=subjects.MEDIA_SERVICE,
+        version=importlib.metadata.version("receptionist"),
+        description="Playable prompts: text to speech, uploads, recordings",
+    )
+    requests = ConcurrentRequests(concurrency)
+    routes = [
+        ("ensure", subjects.MEDIA_ENSURE_PROMPT, endpoint(EnsurePrompt, handlers.ensure)),
+        ("upload", subjects.MEDIA_INGEST_UPLOAD, endpoint(IngestAudio, handlers.ingest_upload)),
+        (
+            "ingest",
+            subjects.MEDIA_INGEST_RECORDING,
+            endpoint(IngestAudio, handlers.ingest_recording),
+        ),
+    ]
+    try:
+        for name, subject, handler in routes:
+            await service.add_endpoint(
+                name=name, subject=subjects.scoped(subject, scope), handler=requests.wrap(handler)
+            )
+        yield
+    finally:
+        await service.stop()
+        await requests.drain()

@@ -1,0 +1,150 @@
+"""The default TTS engine: espeak-ng, Debian's package, offline, with voices for 100+ languages.
+
+Voices are espeak-ng's language names (`fr-fr`, `en-us`, `de`...), optionally with a variant
+(`fr-fr+f3`). A locale (`fr-FR`) is spoken by the voice of that exact language if there is
+one, else by the best voice of its base language (`es-ES` -> `es`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rcp_media.errors import RenderFailed, UnsupportedLanguage, UnsupportedVoice
+from rcp_media.process import require_tool, run
+
+NAME = "espeak-ng"
+_VERSION = re.compile(r"text-to-speech:\s*(\S+)")
+_VOICE_LINE = re.compile(r"^\s*\d+\s+(\S+)\s+\S+\s+\S+\s+(\S+)\s*(.*)$")
+_ALSO_SPEAKS = re.compile(r"\((\S+) (\d+)\)")
+PROBE_TIMEOUT_S = 30.0
+WAV_HEADER_BYTES = 44
+
+
+@dataclass(frozen=True)
+class Voices:
+    """What an espeak-ng installation can speak."""
+
+    languages: frozenset[str]
+    # Base language -> the voice that speaks it best (e.g. "fr" -> "fr-fr", "en" -> "en-gb").
+    fallbacks: dict[str, str] = field(default_factory=dict)
+    variants: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, voices: str, variants: str) -> Voices:
+        """Read `espeak-ng --voices` and `espeak-ng --voices=variant`."""
+        languages: set[str] = set()
+        ranked: dict[str, tuple[int, str]] = {}
+        for line in voices.splitlines()[1:]:
+            match = _VOICE_LINE.match(line)
+            if match is None:
+                continue
+            language, _, others = match.groups()
+            languages.add(language)
+            for other, priority in _ALSO_SPEAKS.findall(others):
+                best = ranked.get(other)
+                if best is None or int(priority) < best[0]:
+                    ranked[other] = (int(priority), language)
+        variant_names = {
+            match.group(2).removeprefix("!v/")
+            for line in variants.splitlines()[1:]
+            if (match := _VOICE_LINE.match(line)) is not None
+        }
+        return cls(
+            languages=frozenset(languages),
+            fallbacks={other: language for other, (_, language) in ranked.items()},
+            variants=frozenset(variant_names),
+        )
+
+    def for_locale(self, locale: str) -> str | None:
+        """The voice of a locale such as `fr-FR`, or None."""
+        exact = locale.lower()
+        base = exact.split("-", 1)[0]
+        for candidate in (exact, base):
+            if candidate in self.languages:
+                return candidate
+            if candidate in self.fallbacks:
+                return self.fallbacks[candidate]
+        return None
+
+    def knows(self, voice: str) -> bool:
+        """Whether `voice` (`language` or `language+variant`) exists."""
+        language, _, variant = voice.partition("+")
+        return language in self.languages and (not variant or variant in self.variants)
+
+
+class EspeakEngine:
+    """espeak-ng run as a command, one process per render."""
+
+    def __init__(self, executable: str, version: str, voices: Voices) -> None:
+        self._executable = executable
+        self._version = version
+        self.voices = voices
+
+    @property
+    def name(self) -> str:
+        """The engine's name."""
+        return NAME
+
+    @property
+    def version(self) -> str:
+        """espeak-ng's version."""
+        return self._version
+
+    def voice_for(self, language: str, voice: str | None) -> str:
+        """The voice given if espeak-ng has it, else the locale's."""
+        if voice is not None:
+            if not self.voices.knows(voice):
+                raise UnsupportedVoice(f"espeak-ng has no voice {voice!r}", voice=voice)
+            return voice
+        found = self.voices.for_locale(language)
+        if found is None:
+            raise UnsupportedLanguage(
+                f"espeak-ng cannot speak {language}", language=language, engine=NAME
+            )
+        return found
+
+    async def synthesize(
+        self, text: str, voice: str, language: str, destination: Path, timeout_s: float
+    ) -> None:
+        """Speak `text` to a 22.05 kHz WAV file."""
+        # The text goes on stdin: as an argument, a text starting with "-" would be an option.
+        done = await run(
+            [self._executable, "-v", voice, "-b", "1", "-w", str(destination), "--stdin"],
+            timeout_s=timeout_s,
+            stdin=text.encode(),
+        )
+        if done.returncode != 0 or await asyncio.to_thread(_bytes_of_audio, destination) == 0:
+            raise RenderFailed(
+                "espeak-ng produced no audio",
+                engine=NAME,
+                voice=voice,
+                stderr=done.stderr[-500:],
+            )
+
+
+def _bytes_of_audio(wav: Path) -> int:
+    try:
+        return max(0, wav.stat().st_size - WAV_HEADER_BYTES)
+    except FileNotFoundError:
+        return 0
+
+
+async def create() -> EspeakEngine:
+    """Find espeak-ng and read its version and voices."""
+    executable = require_tool("espeak-ng")
+    version = await run([executable, "--version"], timeout_s=PROBE_TIMEOUT_S)
+    found = _VERSION.search(version.stdout.decode(errors="replace"))
+    if found is None:
+        raise RuntimeError(f"cannot read espeak-ng's version from {version.stdout!r}")
+    voices = await run([executable, "--voices"], timeout_s=PROBE_TIMEOUT_S)
+    variants = await run([executable, "--voices=variant"], timeout_s=PROBE_TIMEOUT_S)
+    return EspeakEngine(
+        executable,
+        found.group(1),
+        Voices.parse(
+            voices.stdout.decode(errors="replace"), variants.stdout.decode(errors="replace")
+        ),
+    )
