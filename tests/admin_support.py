@@ -17,6 +17,7 @@ from rcp.messaging import connect_nats
 from rcp.telemetry import Metrics, serve_app
 from rcp.tokens import issue_token
 from rcp_admin.app import build_app
+from rcp_admin.media import NatsMediaGateway
 from rcp_admin.settings import Settings as AdminSettings
 
 
@@ -59,11 +60,15 @@ class Client:
         elif body is not None:
             kwargs["json"] = body
         async with self.session.request(method, self.base + path, **kwargs) as response:
-            text = await response.text()
-            try:
-                parsed = await response.json(content_type=None) if text else None
-            except ValueError:
-                parsed = text
+            parsed: Any
+            if response.content_type.startswith("audio/"):
+                parsed = await response.read()
+            else:
+                text = await response.text()
+                try:
+                    parsed = await response.json(content_type=None) if text else None
+                except ValueError:
+                    parsed = text
             return Answer(response.status, parsed, CIMultiDict(response.headers))
 
     async def ok(
@@ -113,7 +118,18 @@ async def running_admin(database_url: str, **overrides: Any) -> AsyncIterator[Ad
     async with (
         create_pool(settings, "tests-admin") as pool,
         connect_nats(settings, "tests-admin") as nats,
-        serve_app(build_app(pool, nats, metrics, settings), "127.0.0.1", 0) as port,
+        aiohttp.ClientSession() as media_http,
+        serve_app(
+            build_app(
+                pool,
+                nats,
+                metrics,
+                settings,
+                NatsMediaGateway(nats, media_http, settings.media_nats_scope),
+            ),
+            "127.0.0.1",
+            0,
+        ) as port,
         aiohttp.ClientSession() as session,
     ):
         token = await carrier_token(pool, settings.token_pepper)

@@ -10,6 +10,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -111,6 +112,22 @@ def asterisk(settings: StackSettings) -> StackSettings:
     if not ari_answers(settings):
         pytest.fail(f"Asterisk ARI does not answer at {settings.ari_url}: run ./rcp infra first")
     return settings
+
+
+@pytest_asyncio.fixture
+async def admin_with_media(migrated_url: str, tmp_path: Path) -> AsyncIterator[object]:
+    """The admin API with a real media service behind it, on subjects of their own."""
+    from admin_support import running_admin  # noqa: PLC0415 - tests/ is on the path
+    from media_support import media_settings, running_media  # noqa: PLC0415
+
+    scope = f"admin{uuid.uuid4().hex[:10]}"
+    async with (
+        running_media(media_settings(migrated_url, tmp_path / "media", media_nats_scope=scope)),
+        running_admin(
+            migrated_url, media_nats_scope=scope, admin_upload_max_bytes=2 * 1024 * 1024
+        ) as admin,
+    ):
+        yield admin
 
 
 @pytest_asyncio.fixture

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,38 +69,57 @@ def server(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     port = _free_port()
     pepper = AdminSettings().token_pepper
     token, tenant_id = asyncio.run(_prepare(migrated_url, pepper))
-    log = tmp_path_factory.mktemp("admin") / "admin.log"
+    folder = tmp_path_factory.mktemp("admin")
+    log = folder / "admin.log"
+    scope = f"fuzz{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
         "RCP_DATABASE_URL": migrated_url,
-        "RCP_ADMIN_HTTP_PORT": str(port),
         "RCP_OPS_PORT": "0",
+        "RCP_LOG_LEVEL": "WARNING",
+        "RCP_MEDIA_NATS_SCOPE": scope,
+    }
+    admin_env = {
+        **env,
+        "RCP_ADMIN_HTTP_PORT": str(port),
         "RCP_ADMIN_RATE_PER_S": "10000",
         "RCP_ADMIN_RATE_BURST": "100000",
-        "RCP_LOG_LEVEL": "WARNING",
     }
+    # The real media service behind the uploads and audio, on subjects of its own.
+    media_ops = _free_port()
+    media_env = {
+        **env,
+        "RCP_OPS_PORT": str(media_ops),
+        "RCP_MEDIA_HTTP_PORT": "0",
+        "RCP_MEDIA_DIR": str(folder / "media"),
+        "RCP_MEDIA_URL_SECRET": "fuzz-media-url-secret-0123456789",
+    }
+    binaries = Path(sys.executable).parent
     with log.open("wb") as output:
+        media = subprocess.Popen(
+            [str(binaries / "rcp-media")], env=media_env, stdout=output, stderr=subprocess.STDOUT
+        )
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "rcp-admin")],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            [str(binaries / "rcp-admin")], env=admin_env, stdout=output, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                with urllib.request.urlopen(f"{url}/openapi.json", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"rcp-admin did not start: {log.read_text()}")
+        for probe in (f"{url}/openapi.json", f"http://127.0.0.1:{media_ops}/readyz"):
+            for _ in range(300):
+                try:
+                    with urllib.request.urlopen(probe, timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail(f"{probe} did not answer: {log.read_text(errors='replace')}")
         yield Server(url, token, tenant_id)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-    assert "Traceback" not in log.read_text(), log.read_text()
+        for running in (process, media):
+            running.terminate()
+            running.wait(timeout=30)
+    logged = log.read_text(errors="replace")
+    assert "Traceback" not in logged, logged
 
 
 @schema.parametrize()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import re
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from admin_support import Admin, Client
+from media_support import speech
 from rcp_admin.handlers import ROUTES, Route
 
 TENANT_ROUTES = [route for route in ROUTES if "{tenant_id}" in route.path]
@@ -31,11 +36,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
     await tenant.ok("POST", f"{t}/conference-rooms", {"number": "300", "name": "Salle"})
     await tenant.ok("PUT", f"{t}/receptionist/keys/1", {"action": "dial_by_name"})
     prompt = await tenant.ok("POST", f"{t}/prompts", {"text": "Bonjour", "language": "fr-FR"})
-    recording = await admin.pool.fetchval(
-        """INSERT INTO prompts (tenant_id, source, status, content_hash)
-           VALUES ($1, 'recording', 'ready', repeat('c', 64)) RETURNING id""",
-        tenant_id,
-    )
+    recording = await _recording(admin, tenant_id, tenant)
     message = await admin.pool.fetchval(
         """INSERT INTO voicemail_messages (tenant_id, extension_number, prompt_id, duration_ms)
            VALUES ($1, '101', $2, 1000) RETURNING id""",
@@ -51,6 +52,28 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         "message_id": str(message),
         "token_id": tokens["items"][0]["id"],
     }
+
+
+async def _recording(admin: Admin, tenant_id: str, tenant: Client) -> uuid.UUID:
+    """A prompt to hang a voicemail message on: real audio when the media service is there."""
+    if not admin.settings.media_nats_scope:
+        found: uuid.UUID = await admin.pool.fetchval(
+            """INSERT INTO prompts (tenant_id, source, status, content_hash)
+               VALUES ($1, 'recording', 'ready', repeat('c', 64)) RETURNING id""",
+            tenant_id,
+        )
+        return found
+    with tempfile.TemporaryDirectory() as folder:
+        audio = speech(Path(folder) / "message.wav", "Rappelez-moi demain.", "fr").read_bytes()
+    form = aiohttp.FormData()
+    form.add_field("file", io.BytesIO(audio), filename="message.wav")
+    async with tenant.session.post(
+        f"{tenant.base}/v1/tenants/{tenant_id}/prompts",
+        data=form,
+        headers={"Authorization": f"Bearer {tenant.token}"},
+    ) as response:
+        assert response.status == 201, await response.text()
+        return uuid.UUID((await response.json())["id"])
 
 
 def _path(route: Route, params: dict[str, str]) -> str:
@@ -163,7 +186,8 @@ async def test_no_token_gets_401_on_every_endpoint(admin: Admin) -> None:
     assert wrong.status == 401
 
 
-async def test_carrier_token_works_on_every_endpoint_of_any_tenant(admin: Admin) -> None:
+async def test_carrier_token_works_on_every_endpoint_of_any_tenant(admin_with_media: Admin) -> None:
+    admin = admin_with_media  # audio endpoints need the media service
     params = await _populate(admin, "gamma")
     for route in _ordered(TENANT_ROUTES):
         answer = await admin.carrier.call(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
+import aiohttp
 import asyncpg
 import structlog
 from aiohttp import web
@@ -22,9 +23,11 @@ from rcp_admin.handlers import (
     PEPPER_KEY,
     POOL_KEY,
     SERVICE_KEY,
+    UPLOAD_LIMIT_KEY,
     add_routes,
     make_middleware,
 )
+from rcp_admin.media import MediaGateway, NatsMediaGateway
 from rcp_admin.openapi import docs_page, openapi_document
 from rcp_admin.service import AdminService
 from rcp_admin.settings import Settings
@@ -54,14 +57,25 @@ class NatsConfigPublisher:
 
 
 def build_app(
-    pool: asyncpg.Pool, nats: NatsClient, metrics: Metrics, settings: Settings
+    pool: asyncpg.Pool,
+    nats: NatsClient,
+    metrics: Metrics,
+    settings: Settings,
+    media: MediaGateway | None = None,
 ) -> web.Application:
     """The admin HTTP application: REST API, OpenAPI document and docs page."""
-    app = web.Application(middlewares=[make_middleware(metrics)], client_max_size=32 * 1024 * 1024)
+    # Uploads are read part by part up to their own limit; JSON bodies have theirs.
+    app = web.Application(
+        middlewares=[make_middleware(metrics)],
+        client_max_size=settings.admin_upload_max_bytes + 65536,
+    )
     app[POOL_KEY] = pool
     app[PEPPER_KEY] = settings.token_pepper
+    app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
-    app[SERVICE_KEY] = AdminService(pool, NatsConfigPublisher(nats, metrics), settings.token_pepper)
+    app[SERVICE_KEY] = AdminService(
+        pool, NatsConfigPublisher(nats, metrics), settings.token_pepper, media
+    )
     document = openapi_document()
     page = docs_page()
 
@@ -80,8 +94,13 @@ def build_app(
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[int]:
     """The admin service running; yields the REST API's port."""
-    async with infrastructure(settings, settings.service_name) as infra:
-        app = build_app(infra.pool, infra.nats, infra.metrics, settings)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with (
+        infrastructure(settings, settings.service_name) as infra,
+        aiohttp.ClientSession(timeout=timeout) as http,
+    ):
+        media = NatsMediaGateway(infra.nats, http, settings.media_nats_scope)
+        app = build_app(infra.pool, infra.nats, infra.metrics, settings, media)
         async with serve_app(app, settings.admin_http_host, settings.admin_http_port) as port:
             log.info("admin.listening", host=settings.admin_http_host, port=port)
             yield port

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
@@ -17,7 +17,8 @@ from typing import Any, Literal, TypeVar
 
 import asyncpg
 import structlog
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from rcp.errors import ErrorCode
@@ -26,6 +27,7 @@ from rcp.telemetry import METRIC_PREFIX, Metrics
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal, RateLimiter, authenticate
 from rcp_admin.errors import (
+    MALFORMED_BODY,
     MALFORMED_JSON,
     METHOD_NOT_ALLOWED,
     PAYLOAD_TOO_LARGE,
@@ -46,6 +48,7 @@ POOL_KEY = web.AppKey("pool", asyncpg.Pool)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 PEPPER_KEY = web.AppKey("pepper", str)
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
+UPLOAD_LIMIT_KEY = web.AppKey("upload_limit", int)
 MAX_JSON_BYTES = 1024 * 1024
 Scope = Literal["public", "carrier", "tenant"]
 
@@ -64,6 +67,8 @@ class Route:
     status: HTTPStatus = HTTPStatus.OK
     query: dict[str, str] = field(default_factory=dict)
     etag: bool = False
+    upload: bool = False  # also takes a multipart/form-data body with a `file` part
+    audio: bool = False  # answers audio/wav rather than JSON
 
 
 @dataclass(frozen=True)
@@ -435,11 +440,65 @@ async def patch_directory(c: Call) -> web.Response:
 
 
 async def create_prompt(c: Call) -> web.Response:
+    if c.request.content_type == "multipart/form-data":
+        data, filename = await _uploaded_file(c.request)
+        prompt = await c.service.upload_prompt(
+            c.principal, c.tenant_id, data, filename, c.request_id
+        )
+        return _json(prompt, HTTPStatus.CREATED)
     body = await c.body(s.TtsPrompt)
     return _json(
         await c.service.create_tts_prompt(c.principal, c.tenant_id, body, c.request_id),
         HTTPStatus.CREATED,
     )
+
+
+async def _uploaded_file(request: web.Request) -> tuple[bytes, str | None]:
+    """The multipart part named `file`, read up to the upload limit."""
+    limit = request.app[UPLOAD_LIMIT_KEY]
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader) or part.name != "file":
+                continue
+            data = bytearray()
+            while chunk := await part.read_chunk(256 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    raise ApiError(
+                        ErrorCode.FILE_TOO_LARGE, f"the file is larger than {limit} bytes", "file"
+                    )
+            return bytes(data), part.filename
+    except (ValueError, AssertionError, UnicodeDecodeError, HttpProcessingError) as error:
+        # aiohttp's multipart reader signals a malformed body (no boundary, bad headers) so.
+        raise ApiError(MALFORMED_BODY, f"malformed multipart body: {error}") from error
+    raise ApiError(VALIDATION_FAILED, "send the audio in a multipart field named file", "file")
+
+
+async def _stream_audio(c: Call, chunks: AsyncIterator[bytes]) -> web.StreamResponse:
+    first = await anext(chunks, b"")  # errors surface before the answer starts
+    response = web.StreamResponse(
+        headers={"Content-Type": "audio/wav", "Cache-Control": "private, max-age=300"}
+    )
+    await response.prepare(c.request)
+    await response.write(first)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def get_prompt_audio(c: Call) -> web.StreamResponse:
+    chunks = await c.service.prompt_audio(
+        c.principal, c.tenant_id, c.path_uuid("prompt_id", "prompt")
+    )
+    return await _stream_audio(c, chunks)
+
+
+async def get_voicemail_audio(c: Call) -> web.StreamResponse:
+    message_id = c.path_uuid("message_id", "voicemail message")
+    chunks = await c.service.voicemail_audio(c.principal, c.tenant_id, message_id)
+    return await _stream_audio(c, chunks)
 
 
 async def list_prompts(c: Call) -> web.Response:
@@ -789,13 +848,21 @@ ROUTES: list[Route] = [
         "POST",
         f"{T}/prompts",
         create_prompt,
-        "Create a text-to-speech prompt",
+        "Create a prompt: JSON text to speak, or a multipart upload (field `file`)",
+        upload=True,
         body=s.TtsPrompt,
         response=s.Prompt,
         status=HTTPStatus.CREATED,
     ),
     Route("GET", f"{T}/prompts", list_prompts, "List prompts", response=s.PromptList),
     Route("GET", f"{T}/prompts/{{prompt_id}}", get_prompt, "Read a prompt", response=s.Prompt),
+    Route(
+        "GET",
+        f"{T}/prompts/{{prompt_id}}/audio",
+        get_prompt_audio,
+        "A prompt's audio (8 kHz WAV), rendered first if needed",
+        audio=True,
+    ),
     Route(
         "GET", f"{T}/voicemail", list_voicemail, "List voicemail messages", response=s.VoicemailList
     ),
@@ -805,6 +872,13 @@ ROUTES: list[Route] = [
         delete_voicemail,
         "Delete a voicemail message",
         status=HTTPStatus.NO_CONTENT,
+    ),
+    Route(
+        "GET",
+        f"{T}/voicemail/{{message_id}}/audio",
+        get_voicemail_audio,
+        "A voicemail message's recording (8 kHz WAV)",
+        audio=True,
     ),
     Route(
         "GET",

@@ -84,52 +84,82 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return parameters
 
 
+UPLOAD_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "WAV, MP3, OGG/Opus, FLAC or M4A",
+        }
+    },
+}
+
+
+def _success(route: Route, refs: dict[type[Any], str]) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": HTTPStatus(route.status).phrase}
+    if route.response is not None:
+        success["content"] = {"application/json": {"schema": {"$ref": refs[route.response]}}}
+    if route.audio:
+        success["content"] = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
+    if route.etag:
+        success["headers"] = {"ETag": {"schema": {"type": "string"}}}
+    return success
+
+
+def _failures(route: Route) -> dict[HTTPStatus, str]:
+    """Which errors a route can answer, and why."""
+    failures = dict(COMMON_ERRORS)
+    if route.path != "/v1/tenants" or route.method == "POST":
+        failures[HTTPStatus.NOT_FOUND] = "No such resource, or another tenant's"
+    if route.scope == "carrier":
+        failures[HTTPStatus.FORBIDDEN] = "Needs a carrier token"
+    if route.body is not None:
+        failures[HTTPStatus.BAD_REQUEST] = "The body is not JSON"
+        failures[HTTPStatus.REQUEST_ENTITY_TOO_LARGE] = "The body is too large"
+        failures[HTTPStatus.UNSUPPORTED_MEDIA_TYPE] = "The body is not application/json"
+    if route.body is not None or route.query or "{digit}" in route.path:
+        failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "Something is invalid: `field` names it"
+    if route.method in ("POST", "PATCH", "PUT", "DELETE"):
+        failures[HTTPStatus.CONFLICT] = "The number is used, or the thing is still in use"
+        failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "Something is invalid: `field` names it"
+    if route.etag and route.method != "GET":
+        failures[HTTPStatus.PRECONDITION_FAILED] = "If-Match does not match: reload first"
+    if route.audio or route.upload:
+        failures[HTTPStatus.SERVICE_UNAVAILABLE] = "The media service does not answer"
+    if route.audio:
+        failures[HTTPStatus.GONE] = "The stored audio file is lost (media_lost)"
+    return failures
+
+
+def _operation(route: Route, refs: dict[type[Any], str]) -> dict[str, Any]:
+    error = {"content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+    responses = {str(int(route.status)): _success(route, refs)}
+    for status, text in _failures(route).items():
+        responses[str(int(status))] = {"description": text, **error}
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "operationId": f"{route.method.lower()}_{route.handler.__name__}",
+        "parameters": _parameters(route),
+        "responses": responses,
+        "security": [{"bearer": []}],
+    }
+    if route.body is not None:
+        ref = refs[route.body] if route.body in refs else REF.format(model="KeyAssignment")
+        content: dict[str, Any] = {"application/json": {"schema": {"$ref": ref}}}
+        if route.upload:
+            content["multipart/form-data"] = {"schema": UPLOAD_SCHEMA}
+        operation["requestBody"] = {"required": True, "content": content}
+    return operation
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole API as OpenAPI 3.1."""
     refs, components = _schemas()
-    error = {"content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
     paths: dict[str, Any] = {}
     for route in ROUTES:
-        responses: dict[str, Any] = {}
-        success: dict[str, Any] = {"description": HTTPStatus(route.status).phrase}
-        if route.response is not None:
-            success["content"] = {"application/json": {"schema": {"$ref": refs[route.response]}}}
-        if route.etag:
-            success["headers"] = {"ETag": {"schema": {"type": "string"}}}
-        responses[str(int(route.status))] = success
-        failures = dict(COMMON_ERRORS)
-        if route.path != "/v1/tenants" or route.method == "POST":
-            failures[HTTPStatus.NOT_FOUND] = "No such resource, or another tenant's"
-        if route.scope == "carrier":
-            failures[HTTPStatus.FORBIDDEN] = "Needs a carrier token"
-        if route.body is not None:
-            failures[HTTPStatus.BAD_REQUEST] = "The body is not JSON"
-            failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "A field is invalid: `field` names it"
-            failures[HTTPStatus.REQUEST_ENTITY_TOO_LARGE] = "The body is too large"
-            failures[HTTPStatus.UNSUPPORTED_MEDIA_TYPE] = "The body is not application/json"
-        if route.query or "{digit}" in route.path:
-            failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "A parameter is invalid: `field` names it"
-        if route.method in ("POST", "PATCH", "PUT", "DELETE"):
-            failures[HTTPStatus.CONFLICT] = "The number is used, or the thing is still in use"
-            failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "A field is invalid: `field` names it"
-        if route.etag and route.method != "GET":
-            failures[HTTPStatus.PRECONDITION_FAILED] = "If-Match does not match: reload first"
-        for status, text in failures.items():
-            responses[str(int(status))] = {"description": text, **error}
-        operation: dict[str, Any] = {
-            "summary": route.summary,
-            "operationId": f"{route.method.lower()}_{route.handler.__name__}",
-            "parameters": _parameters(route),
-            "responses": responses,
-            "security": [{"bearer": []}],
-        }
-        if route.body is not None:
-            ref = refs[route.body] if route.body in refs else REF.format(model="KeyAssignment")
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": {"$ref": ref}}},
-            }
-        paths.setdefault(route.path, {})[route.method.lower()] = operation
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -35,6 +35,7 @@ from rcp_admin.errors import (
     ApiError,
     not_found,
 )
+from rcp_admin.media import MediaGateway
 
 if TYPE_CHECKING:  # asyncpg's proxy is generic for type checkers only
     Connection = PoolConnectionProxy[asyncpg.Record]
@@ -134,10 +135,17 @@ def _database_errors() -> Iterator[None]:
 class AdminService:
     """Reads and writes the configuration of tenants."""
 
-    def __init__(self, pool: asyncpg.Pool, publisher: ConfigPublisher, token_pepper: str) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publisher: ConfigPublisher,
+        token_pepper: str,
+        media: MediaGateway | None = None,
+    ) -> None:
         self._pool = pool
         self._publisher = publisher
         self._pepper = token_pepper
+        self._media = media
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -792,6 +800,55 @@ class AdminService:
         if row is None:
             raise not_found("prompt", "prompt_id")
         return _prompt(row)
+
+    def _media_gateway(self) -> MediaGateway:
+        if self._media is None:
+            raise ApiError(
+                ErrorCode.UNAVAILABLE, "audio needs the media service, not connected here"
+            )
+        return self._media
+
+    async def upload_prompt(
+        self,
+        actor: Principal,
+        tenant_id: UUID,
+        data: bytes,
+        filename: str | None,
+        request_id: str | None,
+    ) -> s.Prompt:
+        """Hand an uploaded audio file to the media service; it becomes a ready prompt."""
+        await self._tenant_row(self._pool, actor, tenant_id)
+        prompt_id = await self._media_gateway().upload(tenant_id, data, filename)
+        async with self._write(
+            actor, tenant_id, "prompt", "upload", str(prompt_id), request_id
+        ) as change:
+            row = await change.connection.fetchrow(
+                "SELECT * FROM prompts WHERE tenant_id = $1 AND id = $2", tenant_id, prompt_id
+            )
+            prompt = _prompt(_returned(row))
+            change.after = _jsonable(prompt)
+        return prompt
+
+    async def prompt_audio(
+        self, actor: Principal, tenant_id: UUID, prompt_id: UUID
+    ) -> AsyncIterator[bytes]:
+        """A prompt's audio, after checking the prompt is this tenant's."""
+        await self.get_prompt(actor, tenant_id, prompt_id)
+        return self._media_gateway().audio(tenant_id, prompt_id)
+
+    async def voicemail_audio(
+        self, actor: Principal, tenant_id: UUID, message_id: UUID
+    ) -> AsyncIterator[bytes]:
+        """A voicemail message's recording."""
+        await self._tenant_row(self._pool, actor, tenant_id)
+        prompt_id = await self._pool.fetchval(
+            "SELECT prompt_id FROM voicemail_messages WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            message_id,
+        )
+        if prompt_id is None:
+            raise not_found("voicemail message", "message_id")
+        return self._media_gateway().audio(tenant_id, prompt_id)
 
     # --- receptionist and keys -----------------------------------------------------------
 

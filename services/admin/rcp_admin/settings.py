@@ -25,6 +25,14 @@ class Settings(TokenSettings):
     admin_rate_per_s: float = Field(
         default=20.0, gt=0, le=10000, description="Requests per second per token."
     )
+    admin_upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, le=1024**3, description="Largest prompt upload accepted."
+    )
+    media_nats_scope: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="The media service's subject scope (empty in production; tests set one).",
+    )
     admin_rate_burst: int = Field(
         default=60, ge=1, le=100000, description="Requests a token may burst."
     )
