@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pydantic
 import pytest
+from rcp.runtime import public_settings
 from rcp.settings import DEFAULT_DATABASE_URL, CommonSettings, LogFormat
 from rcp_admin.settings import Settings as AdminSettings
 from rcp_stasis.settings import Settings as StasisSettings
@@ -81,3 +82,14 @@ def test_service_with_a_bad_setting_exits_2_naming_the_variable() -> None:
     assert result.returncode == 2
     assert "directory: RCP_OPS_PORT: Input should be a valid integer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_logged_settings_mask_secrets_and_url_passwords_only() -> None:
+    shown = public_settings(
+        AdminSettings(
+            database_url="postgresql://rcp:s3cret@db:5432/rcp", token_pepper="a-pepper-of-sixteen+"
+        )
+    )
+    assert shown["database_url"] == "postgresql://rcp:***@db:5432/rcp"
+    assert shown["token_pepper"] == "***"
+    assert shown["nats_url"] == "nats://127.0.0.1:4222"

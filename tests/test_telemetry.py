@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 from rcp.runtime import infrastructure
 from rcp.telemetry import Health, Metrics, ops_app, serve_app
@@ -67,3 +69,20 @@ async def test_infrastructure_connects_nats_and_postgres_and_reports_ready(
         assert infra.ops_port != 0
         database = await infra.pool.fetchval("SELECT current_database()")
         assert migrated_url.endswith(f"/{database}")
+
+
+async def test_service_reports_draining_as_soon_as_it_is_told_to_stop(
+    settings: StackSettings, migrated_url: str
+) -> None:
+    stop = asyncio.Event()
+    service_settings = settings.model_copy(update={"database_url": migrated_url, "ops_port": 0})
+    async with infrastructure(service_settings, "probe", stop) as infra:
+        assert (await _get(infra.ops_port, "/readyz"))[0] == 200
+        stop.set()
+        for _ in range(100):  # bounded: the watcher runs on the next loop turns
+            await asyncio.sleep(0.01)
+            if infra.health.draining:
+                break
+        status, body = await _get(infra.ops_port, "/readyz")
+        assert status == 503
+        assert "shutting down" in body

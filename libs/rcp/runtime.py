@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,19 +49,26 @@ def run_service(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        log.info("service.starting", settings=_public(settings))
+        log.info("service.starting", settings=public_settings(settings))
         await serve(settings, stop)
         log.info("service.stopped")
 
     asyncio.run(main())
 
 
-def _public(settings: CommonSettings) -> dict[str, object]:
-    """Settings safe to log: anything that looks like a secret or a DSN is masked."""
+SECRET_WORDS = ("password", "secret", "token", "pepper")
+
+
+def public_settings(settings: CommonSettings) -> dict[str, object]:
+    """Settings safe to log: secrets masked, and the password of any URL that carries one."""
     shown: dict[str, object] = {}
-    for name, value in settings.model_dump().items():
-        secret = any(word in name for word in ("password", "secret", "token", "pepper", "url"))
-        shown[name] = "***" if secret and value else value
+    for name, value in settings.model_dump(mode="json").items():
+        if any(word in name for word in SECRET_WORDS) and value:
+            shown[name] = "***"
+        elif isinstance(value, str) and "://" in value and "@" in value:
+            shown[name] = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", value)
+        else:
+            shown[name] = value
     return shown
 
 
@@ -77,10 +85,13 @@ class Infrastructure:
 
 
 @asynccontextmanager
-async def infrastructure(settings: CommonSettings, service: str) -> AsyncIterator[Infrastructure]:
+async def infrastructure(
+    settings: CommonSettings, service: str, stop: asyncio.Event | None = None
+) -> AsyncIterator[Infrastructure]:
     """Connect NATS and Postgres and serve the ops endpoint; undo it all on exit.
 
-    On the way out the service reports "draining" on /readyz first, so that no new work is
+    From the moment `stop` is set (SIGTERM), and in any case on the way out, the service
+    reports "draining" on /readyz, so that no new work is
     routed to it while its lifetimes unwind.
     """
     metrics = Metrics(service)
@@ -107,7 +118,15 @@ async def infrastructure(settings: CommonSettings, service: str) -> AsyncIterato
             serve_app(ops_app(metrics, health), settings.ops_host, settings.effective_ops_port)
         )
         log.info("service.ops_listening", host=settings.ops_host, port=port)
+
+        async def drain_on_stop(event: asyncio.Event) -> None:
+            await event.wait()
+            health.draining = True
+
+        watcher = asyncio.create_task(drain_on_stop(stop)) if stop is not None else None
         try:
             yield Infrastructure(metrics, health, nc, nc.jetstream(), pool, port)
         finally:
             health.draining = True
+            if watcher is not None:
+                watcher.cancel()

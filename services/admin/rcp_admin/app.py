@@ -92,11 +92,11 @@ def build_app(
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[int]:
+async def running(settings: Settings, stop: asyncio.Event | None = None) -> AsyncIterator[int]:
     """The admin service running; yields the REST API's port."""
     timeout = aiohttp.ClientTimeout(total=60)
     async with (
-        infrastructure(settings, settings.service_name) as infra,
+        infrastructure(settings, settings.service_name, stop) as infra,
         aiohttp.ClientSession(timeout=timeout) as http,
     ):
         media = NatsMediaGateway(infra.nats, http, settings.media_nats_scope)
@@ -108,5 +108,5 @@ async def running(settings: Settings) -> AsyncIterator[int]:
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Build the service, run it until `stop` is set, then unwind every lifetime."""
-    async with running(settings):
+    async with running(settings, stop):
         await stop.wait()

@@ -140,7 +140,7 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Build the service, run it until `stop` is set, then unwind every lifetime."""
     async with (
-        infrastructure(settings, settings.service_name) as infra,
+        infrastructure(settings, settings.service_name, stop) as infra,
         run_media(settings, infra),
     ):
         await stop.wait()

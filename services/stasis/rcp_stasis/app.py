@@ -23,7 +23,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     headers = {"Authorization": aiohttp.encode_basic_auth(settings.ari_user, settings.ari_password)}
     async with (
         aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=5)) as session,
-        infrastructure(settings, settings.service_name) as infra,
+        infrastructure(settings, settings.service_name, stop) as infra,
     ):
         infra.health.add("ari", lambda: check_ari(session, settings))
         await stop.wait()
