@@ -1,0 +1,234 @@
+"""Grafana dashboards, built with the Grafana Foundation SDK and committed as JSON.
+
+`rcp-ops-generate` writes each dashboard to deploy/grafana/<uid>.json and wraps them all in
+ConfigMaps labelled for the Grafana sidecar (k8s/base/dashboards.yaml).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from grafana_foundation_sdk.builders import dashboard, prometheus, stat, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+
+
+def _query(expr: str, legend: str) -> prometheus.Dataquery:
+    return prometheus.Dataquery().expr(expr).legend_format(legend)
+
+
+def _series(title: str, unit: str, *queries: tuple[str, str], width: int = 12) -> timeseries.Panel:
+    panel = timeseries.Panel().title(title).unit(unit).height(8).span(width)
+    for expr, legend in queries:
+        panel = panel.with_target(_query(expr, legend))
+    return panel
+
+
+def _stat(title: str, unit: str, expr: str) -> stat.Panel:
+    return stat.Panel().title(title).unit(unit).height(4).span(6).with_target(_query(expr, title))
+
+
+def _base(uid: str, title: str, description: str) -> dashboard.Dashboard:
+    return (
+        dashboard.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["receptionist", "generated"])
+        .refresh("30s")
+        .time("now-6h", "now")
+        .with_variable(
+            dashboard.DatasourceVariable("datasource").label("Data source").type("prometheus")
+        )
+    )
+
+
+def services() -> dashboard.Dashboard:
+    """Each service's health, errors and latency."""
+    return (
+        _base(
+            "receptionist-services",
+            "Receptionist / Services",
+            "Readiness, errors and latency of directory, media and admin.",
+        )
+        .with_row(dashboard.Row("Health"))
+        .with_panel(
+            _series(
+                "Ready instances", "short", ("sum by (service) (rcp_service_ready)", "{{service}}")
+            )
+        )
+        .with_panel(
+            _series(
+                "NATS and database errors",
+                "ops",
+                (
+                    "sum by (service) (rate(rcp_nats_errors_total[$__rate_interval]))",
+                    "NATS {{service}}",
+                ),
+                (
+                    "sum by (service) (rate(rcp_db_errors_total[$__rate_interval]))",
+                    "DB {{service}}",
+                ),
+            )
+        )
+        .with_row(dashboard.Row("Directory"))
+        .with_panel(
+            _series(
+                "Lookups by result",
+                "ops",
+                (
+                    "sum by (result) (rate(rcp_directory_lookups_total[$__rate_interval]))",
+                    "{{result}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Lookup latency",
+                "s",
+                (
+                    "histogram_quantile(0.5, sum by (le) (rate(rcp_directory_lookup_duration_seconds_bucket[$__rate_interval])))",
+                    "p50",
+                ),
+                (
+                    "histogram_quantile(0.99, sum by (le) (rate(rcp_directory_lookup_duration_seconds_bucket[$__rate_interval])))",
+                    "p99",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Index size",
+                "short",
+                ("sum(rcp_directory_index_entries)", "entries"),
+                ("sum(rcp_directory_index_tenants)", "tenants"),
+            )
+        )
+        .with_row(dashboard.Row("Media"))
+        .with_panel(
+            _series(
+                "Renders",
+                "ops",
+                (
+                    "sum by (kind, outcome) (rate(rcp_media_renders_total[$__rate_interval]))",
+                    "{{kind}} {{outcome}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Cache hits and misses",
+                "ops",
+                (
+                    "sum by (result) (rate(rcp_media_cache_lookups_total[$__rate_interval]))",
+                    "{{result}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Render latency",
+                "s",
+                (
+                    "histogram_quantile(0.95, sum by (le, kind) (rate(rcp_media_render_seconds_bucket[$__rate_interval])))",
+                    "p95 {{kind}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Bytes served",
+                "Bps",
+                ("sum(rate(rcp_media_served_bytes_total[$__rate_interval]))", "served"),
+            )
+        )
+        .with_row(dashboard.Row("Admin API"))
+        .with_panel(
+            _series(
+                "Requests by status",
+                "reqps",
+                (
+                    "sum by (status) (rate(rcp_admin_http_requests_total[$__rate_interval]))",
+                    "{{status}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Latency",
+                "s",
+                (
+                    "histogram_quantile(0.99, sum by (le) (rate(rcp_admin_http_request_duration_seconds_bucket[$__rate_interval])))",
+                    "p99",
+                ),
+            )
+        )
+    )
+
+
+def overview() -> dashboard.Dashboard:
+    """The first screen an operator opens."""
+    return (
+        _base(
+            "receptionist-overview",
+            "Receptionist / Overview",
+            "Is the receptionist answering: services ready, errors, latency.",
+        )
+        .with_panel(_stat("Ready instances", "short", "sum(rcp_service_ready)"))
+        .with_panel(
+            _stat("Directory lookups/s", "ops", "sum(rate(rcp_directory_lookups_total[5m]))")
+        )
+        .with_panel(_stat("Prompt renders/s", "ops", "sum(rate(rcp_media_renders_total[5m]))"))
+        .with_panel(
+            _stat(
+                "Admin 5xx/s",
+                "reqps",
+                'sum(rate(rcp_admin_http_requests_total{status=~"5.."}[5m]))',
+            )
+        )
+        .with_panel(
+            _series(
+                "Errors",
+                "ops",
+                (
+                    'sum(rate(rcp_directory_lookups_total{result="error"}[$__rate_interval]))',
+                    "directory",
+                ),
+                (
+                    'sum(rate(rcp_media_renders_total{outcome!="ok"}[$__rate_interval]))',
+                    "media renders",
+                ),
+                (
+                    'sum(rate(rcp_admin_http_requests_total{status=~"5.."}[$__rate_interval]))',
+                    "admin 5xx",
+                ),
+                ("sum(rate(rcp_db_errors_total[$__rate_interval]))", "database"),
+                ("sum(rate(rcp_nats_errors_total[$__rate_interval]))", "NATS"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Latency p99",
+                "s",
+                (
+                    "histogram_quantile(0.99, sum by (le) (rate(rcp_directory_lookup_duration_seconds_bucket[$__rate_interval])))",
+                    "directory lookup",
+                ),
+                (
+                    "histogram_quantile(0.99, sum by (le) (rate(rcp_admin_http_request_duration_seconds_bucket[$__rate_interval])))",
+                    "admin request",
+                ),
+            )
+        )
+    )
+
+
+DASHBOARDS = {"receptionist-overview": overview, "receptionist-services": services}
+
+
+def render(builder: dashboard.Dashboard) -> dict[str, Any]:
+    """A dashboard as Grafana's JSON model."""
+    encoded = JSONEncoder(sort_keys=True, indent=2).encode(builder.build())
+    document: dict[str, Any] = json.loads(encoded)
+    return document

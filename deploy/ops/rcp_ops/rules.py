@@ -1,0 +1,176 @@
+"""Prometheus alerting rules: each wakes an operator for one thing, with a runbook section.
+
+The rules are data here and rendered twice by `rcp-ops-generate`: a plain rules file for
+promtool (deploy/prometheus/receptionist-rules.yml) and the Prometheus Operator's
+PrometheusRule (k8s/base/prometheus-rule.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RUNBOOK = "deploy/runbooks.md"  # in this repository; each alert links its own section
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alerting rule and the runbook section that says what to do."""
+
+    name: str
+    expr: str
+    duration: str
+    severity: str
+    summary: str
+    description: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def anchor(self) -> str:
+        """The runbook section's anchor."""
+        return self.name.lower()
+
+
+GROUPS: dict[str, list[Alert]] = {
+    "receptionist.services": [
+        Alert(
+            name="ReceptionistServiceDown",
+            expr='up{job=~".*receptionist.*"} == 0',
+            duration="2m",
+            severity="critical",
+            summary="A Receptionist service instance cannot be scraped",
+            description="{{ $labels.pod }} has not answered /metrics for 2 minutes.",
+        ),
+        Alert(
+            name="ReceptionistServiceNotReady",
+            expr="rcp_service_ready == 0",
+            duration="5m",
+            severity="warning",
+            summary="A Receptionist service reports not ready",
+            description="{{ $labels.service }} on {{ $labels.pod }} has failed its readiness "
+            "checks for 5 minutes (NATS, PostgreSQL or ARI).",
+        ),
+        Alert(
+            name="ReceptionistDatabaseErrors",
+            expr="sum by (service) (rate(rcp_db_errors_total[5m])) > 0.1",
+            duration="5m",
+            severity="critical",
+            summary="Services cannot reach PostgreSQL",
+            description="{{ $labels.service }} has counted database errors for 5 minutes.",
+        ),
+        Alert(
+            name="ReceptionistNatsErrors",
+            expr="sum by (service) (rate(rcp_nats_errors_total[5m])) > 0.1",
+            duration="5m",
+            severity="warning",
+            summary="Services see NATS errors",
+            description="{{ $labels.service }} has counted NATS client errors for 5 minutes.",
+        ),
+    ],
+    "receptionist.directory": [
+        Alert(
+            name="ReceptionistDirectoryErrors",
+            expr='sum(rate(rcp_directory_lookups_total{result="error"}[5m])) '
+            "/ sum(rate(rcp_directory_lookups_total[5m])) > 0.05",
+            duration="10m",
+            severity="warning",
+            summary="Dial-by-name lookups fail",
+            description="More than 5% of directory lookups answered an error for 10 minutes.",
+        ),
+        Alert(
+            name="ReceptionistDirectorySlow",
+            expr="histogram_quantile(0.99, sum by (le) "
+            "(rate(rcp_directory_lookup_duration_seconds_bucket[5m]))) > 0.25",
+            duration="10m",
+            severity="warning",
+            summary="Dial-by-name lookups are slow",
+            description="The 99th percentile of directory lookups is above 250 ms.",
+        ),
+    ],
+    "receptionist.media": [
+        Alert(
+            name="ReceptionistMediaRenderFailures",
+            expr='sum(rate(rcp_media_renders_total{outcome!="ok"}[10m])) '
+            "/ sum(rate(rcp_media_renders_total[10m])) > 0.1",
+            duration="10m",
+            severity="warning",
+            summary="Prompts fail to render",
+            description="More than 10% of TTS renders and transcodes failed for 10 minutes.",
+        ),
+        Alert(
+            name="ReceptionistMediaSlowRenders",
+            expr="histogram_quantile(0.95, sum by (le) (rate(rcp_media_render_seconds_bucket[10m]))) > 5",
+            duration="15m",
+            severity="warning",
+            summary="Prompts render slowly",
+            description="The 95th percentile of renders is above 5 seconds: callers wait.",
+        ),
+        Alert(
+            name="ReceptionistMediaServerErrors",
+            expr='sum(rate(rcp_media_http_requests_total{status=~"5.."}[5m])) > 0.05',
+            duration="5m",
+            severity="critical",
+            summary="Asterisk cannot fetch prompts",
+            description="The media service answers 5xx to prompt downloads.",
+        ),
+    ],
+    "receptionist.admin": [
+        Alert(
+            name="ReceptionistAdminServerErrors",
+            expr='sum(rate(rcp_admin_http_requests_total{status=~"5.."}[5m])) '
+            "/ sum(rate(rcp_admin_http_requests_total[5m])) > 0.02",
+            duration="10m",
+            severity="warning",
+            summary="The admin API answers server errors",
+            description="More than 2% of admin API requests answered 5xx for 10 minutes.",
+        ),
+    ],
+    "receptionist.events": [
+        Alert(
+            name="ReceptionistEventsConsumerLag",
+            expr='max(jetstream_consumer_num_pending{stream_name="RCP_EVENTS"}) > 10000',
+            duration="10m",
+            severity="warning",
+            summary="Call events pile up in JetStream",
+            description="The call-records consumer is more than 10,000 events behind.",
+        ),
+    ],
+}
+
+# Metrics the rules read that other exporters provide (the NATS chart's exporter, kube-state).
+EXTERNAL_METRICS = frozenset({"up", "jetstream_consumer_num_pending"})
+
+
+def rules_document() -> dict[str, object]:
+    """The rules in Prometheus' file format."""
+    return {
+        "groups": [
+            {
+                "name": group,
+                "rules": [
+                    {
+                        "alert": alert.name,
+                        "expr": alert.expr,
+                        "for": alert.duration,
+                        "labels": {"severity": alert.severity, **alert.labels},
+                        "annotations": {
+                            "summary": alert.summary,
+                            "description": alert.description,
+                            "runbook": f"{RUNBOOK}#{alert.anchor}",
+                        },
+                    }
+                    for alert in alerts
+                ],
+            }
+            for group, alerts in GROUPS.items()
+        ]
+    }
+
+
+def prometheus_rule() -> dict[str, object]:
+    """The same rules as the Prometheus Operator's resource."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "receptionist", "labels": {"role": "alert-rules"}},
+        "spec": rules_document(),
+    }
