@@ -107,10 +107,17 @@ class Page:
 
 
 def _sort_key(listing: Listing) -> tuple[str, str, str]:
-    first = "".join(name_parts(listing.first_name))
-    last = "".join(name_parts(listing.last_name))
+    return _sort_key_of(
+        name_parts(listing.last_name), name_parts(listing.first_name), listing.number
+    )
+
+
+def _sort_key_of(
+    last_parts: tuple[str, ...], first_parts: tuple[str, ...], number: str
+) -> tuple[str, str, str]:
+    first, last = "".join(first_parts), "".join(last_parts)
     # An entry with a first name only ("Accueil") sorts by it, not before everyone.
-    return (last or first, first, listing.number)
+    return (last or first, first, number)
 
 
 def _pack(digits: str, pad: str = "0") -> int:
@@ -127,8 +134,11 @@ class TenantIndex:
     __slots__ = ("_by_number", "_keys", "_numbers", "_prompts", "_refs", "_starts", "_text")
 
     def __init__(self, listings: Iterable[Listing]) -> None:
-        decorated = sorted((_sort_key(listing), listing) for listing in listings)
-        ordered = [listing for _, listing in decorated]
+        folded = [
+            (name_parts(item.last_name), name_parts(item.first_name), item) for item in listings
+        ]
+        folded.sort(key=lambda row: _sort_key_of(row[0], row[1], row[2].number))
+        ordered = [item for _, _, item in folded]
         self._text = "".join(
             _SEPARATOR.join((item.number, item.first_name, item.last_name)) for item in ordered
         )
@@ -142,9 +152,9 @@ class TenantIndex:
             item.name_prompt_id.bytes if item.name_prompt_id else _NO_PROMPT for item in ordered
         )
         packed: list[int] = []
-        for position, item in enumerate(ordered):
-            for field, name in ((Field.LAST, item.last_name), (Field.FIRST, item.first_name)):
-                keys = keys_of_parts(name_parts(name))
+        for position, (last_parts, first_parts, _) in enumerate(folded):
+            for field, parts in ((Field.LAST, last_parts), (Field.FIRST, first_parts)):
+                keys = keys_of_parts(parts)
                 base = position << 2 | field << 1
                 if keys.whole:
                     packed.append(_pack(keys.whole) << _REF_BITS | base | Kind.WHOLE)

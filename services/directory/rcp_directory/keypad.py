@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from unidecode import unidecode
 
@@ -44,6 +45,9 @@ _SEPARATORS = re.compile(r"[^A-Z]+")
 KEYPAD_DIGITS = frozenset("23456789")
 
 
+# Names repeat a lot across a carrier (first names above all): folding each distinct name
+# once makes building indexes several times faster, for a few megabytes at most.
+@lru_cache(maxsize=32768)
 def name_parts(name: str) -> tuple[str, ...]:
     """The parts of a name, folded to upper-case A-Z: "Jean-Pierre" -> ("JEAN", "PIERRE")."""
     folded = unidecode(name, errors="ignore").upper()
@@ -73,6 +77,7 @@ def name_keys(name: str) -> NameKeys:
     return keys_of_parts(name_parts(name))
 
 
+@lru_cache(maxsize=32768)
 def keys_of_parts(parts: tuple[str, ...]) -> NameKeys:
     """The keys of a name already split by `name_parts`."""
     digits = [letters_to_digits(part) for part in parts]
