@@ -291,8 +291,41 @@ async def phase(send: Callable[[int], Awaitable[object]], count: int, concurrenc
     return Stats(len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000)
 
 
+async def paced(send: Callable[[int], Awaitable[object]], count: int, rate: float) -> Stats:
+    """Send `count` requests at `rate` a second whatever the answers (an open loop, like
+    callers), for at most PHASE_LIMIT_S; latency counts from when each request was due."""
+    latencies: list[float] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(n: int, due: float) -> None:
+        await send(n)
+        latencies.append(time.perf_counter() - due)
+
+    started = time.perf_counter()
+    for n in range(count):
+        due = started + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if time.perf_counter() - started > PHASE_LIMIT_S:
+            break
+        task = asyncio.create_task(one(n, due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return Stats(len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000)
+
+
 async def report_nats(
-    url: str, tenants: list[Tenant], rng: random.Random, lookups: int, concurrency: int
+    url: str,
+    tenants: list[Tenant],
+    rng: random.Random,
+    *,
+    lookups: int,
+    concurrency: int,
+    rate: float,
 ) -> None:
     """The directory and echo as processes of their own, measured over the same NATS."""
     settings = Settings()
@@ -331,6 +364,7 @@ async def report_nats(
                     ops_port=ops_port,
                     pid=directory.pid,
                     concurrency=concurrency,
+                    rate=rate,
                 )
         except BaseException:
             log.seek(0)
@@ -365,6 +399,7 @@ async def _measure(
     ops_port: int,
     pid: int,
     concurrency: int,
+    rate: float,
 ) -> None:
     async def search(message: SearchRequest) -> SearchResult:
         return await request(nc, search_subject, message, SearchResult, REQUEST_TIMEOUT_S)
@@ -392,15 +427,26 @@ async def _measure(
     await phase(lambda n: _echo(nc, echo_subject, payloads[n]), 500, 8)
     await phase(lambda n: search(searches[n]), 500, 8)
     print(f"lookups over NATS ({len(searches):,} searches at most per run, random tenants):")
-    print("  in flight | service   | lookups/s | p50 ms | p99 ms | p99 / echo p99")
-    for in_flight in (1, concurrency):
-        echo_stats = await phase(
-            lambda n: _echo(nc, echo_subject, payloads[n]), len(payloads), in_flight
-        )
-        directory_stats = await phase(lambda n: search(searches[n]), len(searches), in_flight)
+    print("  load                | service   | lookups/s | p50 ms | p99 ms | p99 / echo p99")
+
+    def echo_n(n: int) -> Awaitable[EchoResult]:
+        return _echo(nc, echo_subject, payloads[n])
+
+    def search_n(n: int) -> Awaitable[SearchResult]:
+        return search(searches[n])
+
+    paced_count = min(len(searches), int(rate * 10))
+    runs: list[tuple[str, Callable[[Callable[[int], Awaitable[object]]], Awaitable[Stats]]]] = [
+        ("1 in flight", lambda send: phase(send, len(searches), 1)),
+        (f"{rate:,.0f}/s open loop", lambda send: paced(send, paced_count, rate)),
+        (f"{concurrency} in flight", lambda send: phase(send, len(searches), concurrency)),
+    ]
+    for load, measure in runs:
+        echo_stats = await measure(echo_n)
+        directory_stats = await measure(search_n)
         for name, stats in (("echo", echo_stats), ("directory", directory_stats)):
             print(
-                f"  {in_flight:>9} | {name:<9} | {stats.per_second:>9,.0f} | {stats.p50_ms:>6.2f}"
+                f"  {load:<19} | {name:<9} | {stats.per_second:>9,.0f} | {stats.p50_ms:>6.2f}"
                 f" | {stats.p99_ms:>6.2f} | {stats.p99_ms / echo_stats.p99_ms:.2f}"
             )
     _, body = await get(ops_port, "/metrics")
@@ -426,7 +472,14 @@ async def run(arguments: argparse.Namespace) -> None:
         await insert(url, tenants)
         print(f"database filled in {time.perf_counter() - started:.1f} s")
         await report_build(url, tenants, rng)
-        await report_nats(url, tenants, rng, arguments.lookups, arguments.concurrency)
+        await report_nats(
+            url,
+            tenants,
+            rng,
+            lookups=arguments.lookups,
+            concurrency=arguments.concurrency,
+            rate=arguments.rate,
+        )
 
 
 def main() -> None:
@@ -437,6 +490,7 @@ def main() -> None:
     parser.add_argument("--per-tenant", type=int, default=1000)
     parser.add_argument("--lookups", type=int, default=20_000, help="searches per measured run")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument("--rate", type=float, default=1000, help="open-loop lookups a second")
     parser.add_argument("--seed", type=int, default=5)
     arguments = parser.parse_args()
     with suppress(KeyboardInterrupt):

@@ -89,7 +89,16 @@ class DirectoryHandlers:
 
     def __init__(self, directory: Directory, metrics: DirectoryMetrics) -> None:
         self._directory = directory
-        self._metrics = metrics
+        # The labelled children, looked up once rather than on every lookup.
+        self._lookups = {
+            (endpoint, result): metrics.lookups.labels(endpoint=endpoint, result=result.value)
+            for endpoint in ("search", "reverse")
+            for result in LookupResult
+        }
+        self._durations = {
+            endpoint: metrics.lookup_duration.labels(endpoint=endpoint)
+            for endpoint in ("search", "reverse")
+        }
 
     async def search(self, request: SearchRequest) -> SearchResult:
         """Answer a search: one page of matches, their total, the next page's cursor."""
@@ -126,10 +135,8 @@ class DirectoryHandlers:
         return ReverseResult(entry=None if listing is None else _entry(listing))
 
     def _count(self, endpoint: str, result: LookupResult, started: float) -> None:
-        self._metrics.lookups.labels(endpoint=endpoint, result=result.value).inc()
-        self._metrics.lookup_duration.labels(endpoint=endpoint).observe(
-            time.perf_counter() - started
-        )
+        self._lookups[endpoint, result].inc()
+        self._durations[endpoint].observe(time.perf_counter() - started)
 
 
 MicroHandler = Callable[[Request], Awaitable[None]]

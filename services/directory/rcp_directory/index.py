@@ -62,6 +62,8 @@ class Kind(IntEnum):
     PART = 1
 
 
+_KINDS = (Kind.WHOLE, Kind.PART)
+
 # Bit `Field` of a mode's mask says whether that field's keys count.
 _FIELD_MASKS = {
     Mode.LAST: 1 << Field.LAST,
@@ -207,7 +209,7 @@ class TenantIndex:
         start = 0 if after is None else bisect_right(ranked, after, key=self._position)
         chosen = ranked[start : start + limit]
         matches = tuple(
-            Match(self.listing(value & _REF_MASK), Kind(value >> _REF_BITS)) for value in chosen
+            Match(self.listing(value & _REF_MASK), _KINDS[value >> _REF_BITS]) for value in chosen
         )
         more = start + limit < len(ranked)
         return Page(matches, len(ranked), self._position(chosen[-1]) if more else None)
