@@ -337,6 +337,26 @@ async def test_tenant_created_after_a_lookup_is_served_once_its_change_is_publis
     assert numbers(await eventually(served, within_s=1.0)) == ["601"]
 
 
+async def test_index_older_than_its_max_age_is_reloaded_without_an_event(
+    settings: StackSettings, migrated_url: str, nats_client: NatsClient, db: asyncpg.Connection
+) -> None:
+    short_lived = directory_settings(settings, migrated_url, directory_index_max_age_s=0.2)
+    tenant = await new_tenant(db)
+    await add_extension(db, tenant, "651", "Jean-Pierre", "Lefèvre")
+    async with running(short_lived):
+        assert (await search(nats_client, short_lived, tenant, keys("LEF"))).total == 1
+        # A change whose event was missed (published while this instance was disconnected).
+        await db.execute(
+            "UPDATE extensions SET last_name = 'Rousseau' WHERE tenant_id = $1", tenant
+        )
+
+        async def reloaded() -> SearchResult | None:
+            found = await search(nats_client, short_lived, tenant, keys("ROUS"))
+            return found if found.total else None
+
+        await eventually(reloaded, within_s=10.0)
+
+
 def _sample(directory: RunningDirectory, name: str, **labels: str) -> float:
     value = directory.infrastructure.metrics.registry.get_sample_value(name, labels)
     return 0.0 if value is None else value

@@ -2,7 +2,8 @@
 
 Errors come back as typed replies with these codes (`rcp.errors.ErrorCode`): `no_such_tenant`,
 `tenant_suspended`, `empty_input`, `invalid_digits` (details name each key outside 2-9 and
-its position), `too_few_digits`, `invalid_request` (a contract violation or a bad cursor).
+its position), `too_few_digits`, `invalid_request` (a contract violation or a bad cursor),
+`unavailable` (the tenant's directory cannot be read from the database now).
 """
 
 from __future__ import annotations

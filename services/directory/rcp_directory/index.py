@@ -26,6 +26,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import NamedTuple
 from uuid import UUID
 
 from rcp_directory.keypad import keys_of_parts, name_parts
@@ -72,8 +73,9 @@ _FIELD_MASKS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
+# Listing and Match are named tuples rather than frozen dataclasses: a search makes one of
+# each per match shown, and a tuple is made several times faster.
+class Listing(NamedTuple):
     """An extension as the directory knows it."""
 
     number: str
@@ -87,8 +89,7 @@ class Listing:
         return f"{self.first_name} {self.last_name}".strip()
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """A listing found by a search, and whether the whole name matched or only a part."""
 
     listing: Listing
