@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from rcp.contracts import Message, TenantMessage
 
@@ -49,8 +49,10 @@ class SearchRequest(TenantMessage):
     )
 
 
-class DirectoryEntry(Message):
-    """An extension reachable by name."""
+class DirectoryEntry(BaseModel):
+    """An extension reachable by name (a value inside a result: no version of its own)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     number: str
     first_name: str

@@ -220,12 +220,13 @@ class TenantIndex:
         low = bisect_left(self._keys, _pack(digits, "0"))
         high = bisect_right(self._keys, _pack(digits, "f"), lo=low)
         wanted = _FIELD_MASKS[mode]
+        every_field = mode is Mode.EITHER
         long_prefix = len(digits) > KEY_DIGITS
         best: dict[int, int] = {}
         # The hot loop of every search: plain integers, no enum construction.
         for ref in self._refs[low:high]:
             field = ref >> 1 & 1
-            if not wanted >> field & 1:
+            if not (every_field or wanted >> field & 1):
                 continue
             position, kind = ref >> 2, ref & 1
             if long_prefix and not self._spells(position, Field(field), Kind(kind), digits):
