@@ -13,7 +13,8 @@ tenants of realistic names, and reports:
 2. the directory and an echo service, each started as its own process on the same NATS
    server on subjects of their own: the time to load every tenant lazily (1,000,000 entries
    by default) and the directory process's memory before and after, then lookups per second
-   and p50/p99 latency, one request at a time and with many in flight, as ratios to the
+   and p50/p99 latency, one request at a time, at a steady rate and with many in flight, as
+   ratios to the
    echo's in the same run.
 
 Every loop is bounded in count and in time.
@@ -517,7 +518,7 @@ def main() -> None:
     parser.add_argument("--per-tenant", type=int, default=1000)
     parser.add_argument("--lookups", type=int, default=20_000, help="searches per measured run")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
-    parser.add_argument("--rate", type=float, default=1000, help="open-loop lookups a second")
+    parser.add_argument("--rate", type=float, default=500, help="open-loop lookups a second, each")
     parser.add_argument("--seed", type=int, default=5)
     arguments = parser.parse_args()
     with suppress(KeyboardInterrupt):
