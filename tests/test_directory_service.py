@@ -501,3 +501,16 @@ async def test_invalid_settings_are_refused_naming_the_setting() -> None:
     with pytest.raises(ValidationError) as caught:
         Settings(directory_min_digits=0)
     assert "directory_min_digits" in str(caught.value)
+
+
+async def test_service_is_a_micro_service_named_directory_in_its_queue_group(
+    directory: RunningDirectory, service_settings: Settings
+) -> None:
+    info = directory.service.info()
+    assert info.name == subjects.DIRECTORY_SERVICE
+    assert {endpoint.name: endpoint.subject for endpoint in info.endpoints} == {
+        "search": service_settings.directory_search_subject,
+        "reverse": service_settings.directory_reverse_subject,
+    }
+    stats = directory.service.stats()
+    assert {endpoint.queue_group for endpoint in stats.endpoints} == {subjects.DIRECTORY_SERVICE}
