@@ -514,3 +514,41 @@ async def test_service_is_a_micro_service_named_directory_in_its_queue_group(
     }
     stats = directory.service.stats()
     assert {endpoint.queue_group for endpoint in stats.endpoints} == {subjects.DIRECTORY_SERVICE}
+
+
+async def test_a_tenant_being_loaded_holds_up_no_other_tenants_lookups(
+    directory: RunningDirectory,
+    service_settings: Settings,
+    nats_client: NatsClient,
+    db: asyncpg.Connection,
+    migrated_url: str,
+) -> None:
+    loaded, cold = await new_tenant(db), await new_tenant(db)
+    await add_extension(db, loaded, "701", "Jean-Pierre", "Lefèvre")
+    await add_extension(db, cold, "702", "Françoise", "Le Gall")
+    assert (await search(nats_client, service_settings, loaded, keys("LEF"))).total == 1
+
+    # The real database makes the cold tenant's load wait: a lock on the extensions table.
+    locker = await asyncpg.connect(migrated_url, timeout=10)
+    try:
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute("LOCK TABLE extensions IN ACCESS EXCLUSIVE MODE")
+        waiting = asyncio.create_task(search(nats_client, service_settings, cold, keys("LEG")))
+
+        async def load_waits_for_the_lock() -> bool | None:
+            blocked = await db.fetchval(
+                """SELECT count(*) FROM pg_locks
+                    WHERE relation = 'extensions'::regclass AND NOT granted
+                      AND database = (SELECT oid FROM pg_database
+                                       WHERE datname = current_database())"""
+            )
+            return True if blocked else None
+
+        await eventually(load_waits_for_the_lock, within_s=TIMEOUT_S)
+        assert (await search(nats_client, service_settings, loaded, keys("LEF"))).total == 1
+        assert not waiting.done()
+        await transaction.rollback()
+        assert numbers(await waiting) == ["702"]
+    finally:
+        await locker.close()
