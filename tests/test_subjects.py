@@ -25,3 +25,15 @@ def test_token_that_would_change_the_subject_shape_is_refused(kind: str) -> None
 def test_wildcards_cover_every_tenant() -> None:
     assert subjects.CONFIG_CHANGED_ALL == "rcp.config.*.changed"
     assert subjects.EVENTS_ALL == "rcp.events.>"
+
+
+def test_config_changed_subject_gives_back_its_tenant() -> None:
+    assert subjects.config_changed_tenant(subjects.config_changed(TENANT)) == TENANT
+    for other in [
+        f"rcp.config.{TENANT}.changed.more",
+        f"rcp.events.{TENANT}.changed",
+        "rcp.config.not-a-uuid.changed",
+        "rcp.config",
+        f"other.config.{TENANT}.changed",
+    ]:
+        assert subjects.config_changed_tenant(other) is None, other

@@ -23,6 +23,11 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
     INTERNAL = "internal"
+    # Dial by name (directory service).
+    TENANT_SUSPENDED = "tenant_suspended"
+    EMPTY_INPUT = "empty_input"
+    INVALID_DIGITS = "invalid_digits"
+    TOO_FEW_DIGITS = "too_few_digits"
 
     # media: text to speech
     EMPTY_TEXT = "empty_text"

@@ -32,6 +32,20 @@ def config_changed(tenant_id: UUID) -> str:
 CONFIG_CHANGED_ALL = f"{PREFIX}.config.*.changed"
 
 
+_CONFIG_CHANGED = re.compile(rf"{PREFIX}\.config\.([^.]+)\.changed")
+
+
+def config_changed_tenant(subject: str) -> UUID | None:
+    """The tenant a `config_changed` subject names, or None if it is not such a subject."""
+    match = _CONFIG_CHANGED.fullmatch(subject)
+    if match is None:
+        return None
+    try:
+        return UUID(match.group(1))
+    except ValueError:
+        return None
+
+
 # --- call events (JetStream) ---------------------------------------------------------------
 
 EVENTS_STREAM = "RCP_EVENTS"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+from rcp import subjects
 from rcp.settings import CommonSettings
 
 
@@ -12,3 +14,40 @@ class Settings(CommonSettings):
 
     service_name: ClassVar[str] = "directory"
     default_ops_port: ClassVar[int] = 9102
+
+    directory_search_subject: str = Field(
+        default=subjects.DIRECTORY_SEARCH,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subject of the search endpoint (tests give each instance its own).",
+    )
+    directory_reverse_subject: str = Field(
+        default=subjects.DIRECTORY_REVERSE,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subject of the reverse lookup endpoint.",
+    )
+    directory_min_digits: int = Field(
+        default=3,
+        ge=1,
+        le=16,
+        description="Digits a search needs unless the caller ended entry early with #.",
+    )
+    directory_index_max_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Memory for tenants' indexes; the least recently used are evicted past it.",
+    )
+    directory_index_max_age_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description=(
+            "An index older than this is reloaded in the background when next used: the "
+            "safety net for config-changed events missed while disconnected from NATS."
+        ),
+    )
+    directory_max_in_flight: int = Field(
+        default=256,
+        ge=1,
+        le=10000,
+        description="Requests one instance works on at once; NATS holds the rest.",
+    )

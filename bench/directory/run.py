@@ -1,0 +1,528 @@
+"""Directory benchmark: index build and memory, then lookups over NATS against a bare echo.
+
+Run from the repository root, with the local stack's PostgreSQL and NATS (`./rcp infra`):
+
+    .venv/bin/python -m bench.directory [--tenants 1000] [--per-tenant 1000]
+
+It creates a database of its own (dropped at the end, whatever happens), fills it with
+tenants of realistic names, and reports:
+
+1. index build time and memory per 100,000 entries, in this process (tracemalloc), for
+   1,000-entry tenants and for one 100,000-entry tenant, and the time to read them from
+   PostgreSQL;
+2. the directory and an echo service, each started as its own process on the same NATS
+   server on subjects of their own: the time to load every tenant lazily (1,000,000 entries
+   by default) and the directory process's memory before and after, then lookups per second
+   and p50/p99 latency, one request at a time, at a steady rate and with many in flight, as
+   ratios to the echo's in the same run.
+
+Every loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import aiohttp
+import asyncpg
+from nats.aio.client import Client as NatsClient
+from rcp import subjects
+from rcp.contracts import EchoRequest, EchoResult
+from rcp.contracts.directory import SearchRequest, SearchResult
+from rcp.db.migrate import upgrade
+from rcp.db.pool import create_pool
+from rcp.errors import ServiceUnavailable
+from rcp.messaging import connect_nats, request
+from rcp_devstack.postgres import Dsn
+from rcp_directory.index import Listing, TenantIndex
+from rcp_directory.keypad import name_keys
+from rcp_directory.settings import Settings
+from rcp_directory.source import PostgresDirectory
+
+from bench.directory.names import person
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PHASE_LIMIT_S = 60.0
+START_LIMIT_S = 60.0
+REQUEST_TIMEOUT_S = 10.0
+BUILD_ENTRIES = 100_000
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: uuid.UUID
+    people: list[tuple[str, str, str]]  # number, first name, last name
+
+
+@dataclass(frozen=True)
+class Stats:
+    count: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _with_database(url: str, database: str) -> str:
+    dsn = Dsn.parse(url)
+    auth = f"{dsn.user}:{dsn.password}@" if dsn.password else f"{dsn.user}@"
+    return f"postgresql://{auth}{dsn.host}:{dsn.port}/{database}"
+
+
+@asynccontextmanager
+async def scratch_database(settings: Settings) -> AsyncIterator[str]:
+    """A migrated database of the benchmark's own, dropped on the way out."""
+    admin_url = _with_database(settings.database_url, "postgres")
+    name = f"rcp_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = _with_database(settings.database_url, name)
+            await asyncio.to_thread(upgrade, url, configure_logging=False)
+            yield url
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def generate(rng: random.Random, tenants: int, per_tenant: int) -> list[Tenant]:
+    """Tenants of realistic names, numbered from 1000."""
+    return [
+        Tenant(
+            uuid.UUID(int=rng.getrandbits(128), version=4),
+            [(str(1000 + n), *person(rng)) for n in range(per_tenant)],
+        )
+        for _ in range(tenants)
+    ]
+
+
+async def insert(url: str, tenants: list[Tenant]) -> None:
+    """Write the tenants and their extensions with COPY (the schema's triggers still run)."""
+    connection = await asyncpg.connect(url, timeout=10)
+    try:
+        await connection.copy_records_to_table(
+            "tenants",
+            records=[(t.tenant_id, f"bench-{n}", f"Bench {n}") for n, t in enumerate(tenants)],
+            columns=["id", "slug", "name"],
+        )
+        for tenant in tenants:
+            await connection.copy_records_to_table(
+                "extensions",
+                records=[
+                    (tenant.tenant_id, number, "physical", first, last, f"PJSIP/{number}")
+                    for number, first, last in tenant.people
+                ],
+                columns=["tenant_id", "number", "kind", "first_name", "last_name", "dial_string"],
+            )
+    finally:
+        await connection.close()
+
+
+def listings(tenant: Tenant) -> list[Listing]:
+    return [Listing(number, first, last) for number, first, last in tenant.people]
+
+
+@contextmanager
+def traced() -> Iterator[Callable[[], int]]:
+    """Memory allocated and still held since the block started, as a callable."""
+    tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0]
+    try:
+        yield lambda: tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+
+
+async def report_build(url: str, tenants: list[Tenant], rng: random.Random) -> None:
+    """Index build time and memory per 100,000 entries, and reading them from PostgreSQL."""
+    count = max(1, BUILD_ENTRIES // len(tenants[0].people))
+    sample = [listings(tenant) for tenant in tenants[:count]]
+    entries = sum(len(items) for items in sample)
+    scale = BUILD_ENTRIES / entries
+    started = time.perf_counter()
+    built = [TenantIndex(items) for items in sample]
+    build_s = time.perf_counter() - started
+    nbytes = sum(index.nbytes for index in built)
+    del built
+    with traced() as held:
+        kept = [TenantIndex(items) for items in sample]
+        traced_bytes = held()
+    del kept
+    print(f"index build, {count} tenants x {len(sample[0])} entries ({entries:,} entries):")
+    print(f"  build time per 100,000 entries: {build_s * scale:.2f} s")
+    print(
+        f"  memory per 100,000 entries: {traced_bytes * scale / 2**20:.1f} MiB (tracemalloc), "
+        f"{nbytes * scale / 2**20:.1f} MiB (index.nbytes); "
+        f"{traced_bytes / entries:.0f} bytes an entry"
+    )
+
+    big = [
+        Listing(str(100_000 + n), *person(rng)) for n in range(BUILD_ENTRIES)
+    ]  # one tenant the size of a large company
+    started = time.perf_counter()
+    big_index = TenantIndex(big)
+    print(
+        f"  one tenant of {len(big):,} entries: built in {time.perf_counter() - started:.2f} s,"
+        f" {big_index.nbytes / 2**20:.1f} MiB"
+    )
+
+    settings = Settings(database_url=url, database_pool_min=1, database_pool_max=2)
+    async with create_pool(settings, "bench") as pool:
+        source = PostgresDirectory(pool)
+        started = time.perf_counter()
+        for tenant in tenants[:count]:
+            await source.load(tenant.tenant_id)
+        load_s = time.perf_counter() - started
+    print(f"  reading them from PostgreSQL: {load_s * scale:.2f} s per 100,000 entries")
+
+
+def queries(rng: random.Random, tenants: list[Tenant], count: int) -> list[SearchRequest]:
+    """Searches as callers make them: 3 to 5 digits of a last or first name, or of a part."""
+    made: list[SearchRequest] = []
+    while len(made) < count:
+        tenant = rng.choice(tenants)
+        _, first, last = rng.choice(tenant.people)
+        keys = name_keys(last if rng.random() < 0.7 else first)
+        key = rng.choice((keys.whole, *keys.parts))
+        length = min(len(key), rng.randint(3, 5))
+        if length:
+            made.append(
+                SearchRequest(tenant_id=tenant.tenant_id, digits=key[:length], complete=length < 3)
+            )
+    return made
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory, from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) * 1024 if match else 0
+
+
+@asynccontextmanager
+async def process(
+    argv: list[str], env: dict[str, str], log: IO[bytes]
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A child process, stopped with SIGTERM (then SIGKILL) on the way out."""
+    child = await asyncio.create_subprocess_exec(
+        *argv, env=env, cwd=REPO_ROOT, stdout=log, stderr=log
+    )
+    try:
+        yield child
+    finally:
+        if child.returncode is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(child.wait(), 15)
+            except TimeoutError:
+                child.kill()
+                await child.wait()
+
+
+async def until(
+    probe: Callable[[], Awaitable[bool]], what: str, child: asyncio.subprocess.Process
+) -> None:
+    deadline = time.monotonic() + START_LIMIT_S
+    while not await probe():
+        if child.returncode is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{what} did not start; see its log")
+        await asyncio.sleep(0.1)
+
+
+async def get(port: int, path: str) -> tuple[int, str]:
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}{path}") as response,
+        ):
+            return response.status, await response.text()
+    except aiohttp.ClientError:
+        return 0, ""
+
+
+def metric(body: str, name: str) -> float:
+    match = re.search(rf"^{name} (\S+)$", body, re.MULTILINE)
+    return float(match.group(1)) if match else float("nan")
+
+
+Send = Callable[[int], Awaitable[object]]
+
+
+def _stats(latencies: list[float], elapsed: float) -> Stats:
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return Stats(len(latencies), len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000)
+
+
+async def phase(sends: Sequence[Send], count: int, concurrency: int) -> list[Stats]:
+    """Send `count` requests, `concurrency` at a time, for at most PHASE_LIMIT_S.
+
+    Request n goes through `sends[n % len(sends)]`: with several services, their requests
+    alternate, so that the machine's noise falls on each alike.
+    """
+    latencies: list[list[float]] = [[] for _ in sends]
+    numbers = itertools.count()
+    deadline = time.monotonic() + PHASE_LIMIT_S
+
+    async def worker() -> None:
+        for n in numbers:
+            if n >= count or time.monotonic() > deadline:
+                return
+            started = time.perf_counter()
+            await sends[n % len(sends)](n)
+            latencies[n % len(sends)].append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return [_stats(each, elapsed) for each in latencies]
+
+
+async def paced(sends: Sequence[Send], count: int, rate: float) -> list[Stats]:
+    """Send `count` requests at `rate` a second whatever the answers (an open loop, like
+    callers), for at most PHASE_LIMIT_S, alternating between `sends` as `phase` does."""
+    latencies: list[list[float]] = [[] for _ in sends]
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(n: int) -> None:
+        started = time.perf_counter()
+        await sends[n % len(sends)](n)
+        latencies[n % len(sends)].append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    for n in range(count):
+        delay = started + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if time.perf_counter() - started > PHASE_LIMIT_S:
+            break
+        task = asyncio.create_task(one(n))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    return [_stats(each, elapsed) for each in latencies]
+
+
+async def report_nats(
+    url: str,
+    tenants: list[Tenant],
+    rng: random.Random,
+    *,
+    lookups: int,
+    concurrency: int,
+    rate: float,
+) -> None:
+    """The directory and echo as processes of their own, measured over the same NATS."""
+    settings = Settings()
+    run = uuid.uuid4().hex
+    search_subject = f"{subjects.DIRECTORY_SEARCH}.bench.{run}"
+    echo_subject = f"{subjects.ECHO}.bench.{run}"
+    ops_port = free_port()
+    env = {
+        **os.environ,
+        "RCP_DATABASE_URL": url,
+        "RCP_OPS_PORT": str(ops_port),
+        "RCP_INSTANCE_ID": "bench",
+        "RCP_LOG_LEVEL": "WARNING",
+        "RCP_DIRECTORY_SEARCH_SUBJECT": search_subject,
+        "RCP_DIRECTORY_REVERSE_SUBJECT": f"{subjects.DIRECTORY_REVERSE}.bench.{run}",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    searches = queries(rng, tenants, lookups)
+    with tempfile.TemporaryFile() as log:
+        try:
+            async with (
+                connect_nats(settings, "bench") as nc,
+                process([sys.executable, "-m", "rcp_directory.main"], env, log) as directory,
+                process(
+                    [sys.executable, "-m", "bench.directory.echo", echo_subject], env, log
+                ) as echo,
+            ):
+                await until(lambda: _ready(ops_port), "the directory", directory)
+                await until(lambda: _echoes(nc, echo_subject), "the echo service", echo)
+                await _measure(
+                    nc,
+                    tenants=tenants,
+                    searches=searches,
+                    search_subject=search_subject,
+                    echo_subject=echo_subject,
+                    ops_port=ops_port,
+                    pid=directory.pid,
+                    concurrency=concurrency,
+                    rate=rate,
+                )
+        except BaseException:
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-4000:])
+            raise
+
+
+async def _ready(port: int) -> bool:
+    return (await get(port, "/readyz"))[0] == 200
+
+
+async def _echoes(nc: NatsClient, subject: str) -> bool:
+    try:
+        await _echo(nc, subject, "ping")
+    except ServiceUnavailable:
+        return False
+    return True
+
+
+async def _raw(nc: NatsClient, subject: str, body: bytes) -> None:
+    """A request whose reply must not be an error (its result is not decoded)."""
+    reply = await nc.request(subject, body, timeout=REQUEST_TIMEOUT_S)
+    if reply.headers and "Nats-Service-Error-Code" in reply.headers:
+        raise SystemExit(f"{subject} answered an error: {reply.data[:300]!r}")
+
+
+async def _echo(nc: NatsClient, subject: str, payload: str) -> EchoResult:
+    message = EchoRequest(tenant_id=uuid.UUID(int=0), payload=payload)
+    return await request(nc, subject, message, EchoResult, REQUEST_TIMEOUT_S)
+
+
+async def _measure(
+    nc: NatsClient,
+    *,
+    tenants: list[Tenant],
+    searches: list[SearchRequest],
+    search_subject: str,
+    echo_subject: str,
+    ops_port: int,
+    pid: int,
+    concurrency: int,
+    rate: float,
+) -> None:
+    async def search(message: SearchRequest) -> SearchResult:
+        return await request(nc, search_subject, message, SearchResult, REQUEST_TIMEOUT_S)
+
+    rss_before = rss_bytes(pid)
+    first_lookups = [
+        SearchRequest(tenant_id=tenant.tenant_id, digits="2", complete=True) for tenant in tenants
+    ]
+    (warm,) = await phase([lambda n: search(first_lookups[n])], len(first_lookups), 8)
+    rss_after = rss_bytes(pid)
+    _, body = await get(ops_port, "/metrics")
+    entries = metric(body, "rcp_directory_index_entries")
+    index_bytes = metric(body, "rcp_directory_index_bytes")
+    print(f"directory process, first lookup of each of {len(tenants):,} tenants (lazy loads):")
+    elapsed = warm.count / warm.per_second
+    print(f"  {warm.count:,} tenants, {entries:,.0f} entries loaded in {elapsed:.1f} s")
+    print(
+        f"  index memory: {index_bytes / 2**20:.0f} MiB counted ({index_bytes / entries:.0f} bytes"
+        f" an entry); process RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MiB"
+        f" (+{(rss_after - rss_before) / entries * 100_000 / 2**20:.1f} MiB per 100,000 entries)"
+    )
+
+    # Requests are encoded beforehand and replies only checked for errors, not decoded, so
+    # that this process (one Python client for both services) weighs as little as it can.
+    echoes = [
+        EchoRequest(tenant_id=message.tenant_id, payload=message.digits).model_dump_json().encode()
+        for message in searches
+    ]
+    lookups = [message.model_dump_json().encode() for message in searches]
+
+    def echo_n(n: int) -> Awaitable[None]:
+        return _raw(nc, echo_subject, echoes[n // 2])
+
+    def search_n(n: int) -> Awaitable[None]:
+        return _raw(nc, search_subject, lookups[n // 2])
+
+    both = [echo_n, search_n]
+    # Warm both paths (connections, code) before measuring.
+    await phase(both, 1000, 8)
+    print(f"lookups over NATS ({len(searches):,} searches at most per run, random tenants):")
+    print(
+        "  load                 | service   | lookups/s | p50 ms | p99 ms "
+        "| p50 / echo p50 | p99 / echo p99"
+    )
+    paced_count = min(len(searches), int(rate * 10))
+    runs = [
+        ("1 in flight", await phase(both, 2 * len(searches), 1)),
+        (f"{rate:,.0f}/s open loop", await paced(both, 2 * paced_count, 2 * rate)),
+        (
+            f"{concurrency} in flight, alone",
+            [
+                *await phase([lambda n: echo_n(2 * n)], len(searches), concurrency),
+                *await phase([lambda n: search_n(2 * n)], len(searches), concurrency),
+            ],
+        ),
+    ]
+    for load, (echo_stats, directory_stats) in runs:
+        for name, stats in (("echo", echo_stats), ("directory", directory_stats)):
+            print(
+                f"  {load:<20} | {name:<9} | {stats.per_second:>9,.0f} | {stats.p50_ms:>6.2f}"
+                f" | {stats.p99_ms:>6.2f} | {stats.p50_ms / echo_stats.p50_ms:>14.2f}"
+                f" | {stats.p99_ms / echo_stats.p99_ms:>14.2f}"
+            )
+    _, body = await get(ops_port, "/metrics")
+    several = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="several"}')
+    one = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="one"}')
+    none = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="none"}')
+    errors = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="error"}')
+    print(
+        f"  results: {several:,.0f} several, {one:,.0f} one, {none:,.0f} none, {errors:,.0f} errors"
+    )
+
+
+async def run(arguments: argparse.Namespace) -> None:
+    settings = Settings()
+    rng = random.Random(arguments.seed)
+    tenants = generate(rng, arguments.tenants, arguments.per_tenant)
+    print(
+        f"directory benchmark: {arguments.tenants:,} tenants x {arguments.per_tenant:,} entries,"
+        f" {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    async with scratch_database(settings) as url:
+        started = time.perf_counter()
+        await insert(url, tenants)
+        print(f"database filled in {time.perf_counter() - started:.1f} s")
+        await report_build(url, tenants, rng)
+        await report_nats(
+            url,
+            tenants,
+            rng,
+            lookups=arguments.lookups,
+            concurrency=arguments.concurrency,
+            rate=arguments.rate,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.directory", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--per-tenant", type=int, default=1000)
+    parser.add_argument("--lookups", type=int, default=20_000, help="searches per measured run")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument("--rate", type=float, default=500, help="open-loop lookups a second, each")
+    parser.add_argument("--seed", type=int, default=5)
+    arguments = parser.parse_args()
+    with suppress(KeyboardInterrupt):
+        asyncio.run(run(arguments))

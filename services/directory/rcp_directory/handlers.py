@@ -1,0 +1,177 @@
+"""The directory's NATS endpoints: contracts to domain calls and back, counted and timed."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+from nats.micro.request import Request
+from rcp.contracts.directory import (
+    DirectoryEntry,
+    ReverseRequest,
+    ReverseResult,
+    SearchBy,
+    SearchMatch,
+    SearchRequest,
+    SearchResult,
+)
+
+from rcp_directory.errors import InvalidCursor
+from rcp_directory.index import Kind, Listing, Match, Mode, Position
+from rcp_directory.metrics import DirectoryMetrics, LookupResult
+from rcp_directory.service import Directory
+
+_MODES = {
+    SearchBy.LAST_NAME: Mode.LAST,
+    SearchBy.FIRST_NAME: Mode.FIRST,
+    SearchBy.EITHER: Mode.EITHER,
+}
+
+
+def encode_cursor(position: Position) -> str:
+    """An opaque cursor naming where the next page starts.
+
+    It holds the rank of the page's last match (kind, last name, first name, number), not an
+    offset, so that the next page stays right when the index is rebuilt in between.
+    """
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> Position:
+    """The position a cursor of `encode_cursor` holds; `InvalidCursor` for anything else."""
+    try:
+        kind, last, first, number = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
+        raise InvalidCursor from error
+    if not (
+        isinstance(kind, int)
+        and kind in tuple(Kind)
+        and all(isinstance(text, str) for text in (last, first, number))
+    ):
+        raise InvalidCursor
+    return (kind, last, first, number)
+
+
+def _entry(listing: Listing) -> DirectoryEntry:
+    return DirectoryEntry(
+        number=listing.number,
+        first_name=listing.first_name,
+        last_name=listing.last_name,
+        display_name=listing.display_name,
+        name_prompt_id=listing.name_prompt_id,
+    )
+
+
+def _match(match: Match) -> SearchMatch:
+    listing = match.listing
+    return SearchMatch(
+        number=listing.number,
+        first_name=listing.first_name,
+        last_name=listing.last_name,
+        display_name=listing.display_name,
+        name_prompt_id=listing.name_prompt_id,
+        whole_name=match.kind is Kind.WHOLE,
+    )
+
+
+def _result_of(count: int) -> LookupResult:
+    if count == 0:
+        return LookupResult.NONE
+    return LookupResult.ONE if count == 1 else LookupResult.SEVERAL
+
+
+class DirectoryHandlers:
+    """Typed handlers of the search and reverse endpoints (see `rcp.messaging.endpoint`)."""
+
+    def __init__(self, directory: Directory, metrics: DirectoryMetrics) -> None:
+        self._directory = directory
+        # The labelled children, looked up once rather than on every lookup.
+        self._lookups = {
+            (endpoint, result): metrics.lookups.labels(endpoint=endpoint, result=result.value)
+            for endpoint in ("search", "reverse")
+            for result in LookupResult
+        }
+        self._durations = {
+            endpoint: metrics.lookup_duration.labels(endpoint=endpoint)
+            for endpoint in ("search", "reverse")
+        }
+
+    async def search(self, request: SearchRequest) -> SearchResult:
+        """Answer a search: one page of matches, their total, the next page's cursor."""
+        started = time.perf_counter()
+        try:
+            after = None if request.cursor is None else decode_cursor(request.cursor)
+            page = await self._directory.search(
+                request.tenant_id,
+                request.digits,
+                _MODES[request.by],
+                complete=request.complete,
+                limit=request.page_size,
+                after=after,
+            )
+        except Exception:
+            self._count("search", LookupResult.ERROR, started)
+            raise
+        self._count("search", _result_of(page.total), started)
+        return SearchResult(
+            matches=tuple(_match(match) for match in page.matches),
+            total=page.total,
+            next_cursor=None if page.next_after is None else encode_cursor(page.next_after),
+        )
+
+    async def reverse(self, request: ReverseRequest) -> ReverseResult:
+        """Answer a reverse lookup: the entry on that number, or none."""
+        started = time.perf_counter()
+        try:
+            listing = await self._directory.reverse(request.tenant_id, request.number)
+        except Exception:
+            self._count("reverse", LookupResult.ERROR, started)
+            raise
+        self._count("reverse", _result_of(0 if listing is None else 1), started)
+        return ReverseResult(entry=None if listing is None else _entry(listing))
+
+    def _count(self, endpoint: str, result: LookupResult, started: float) -> None:
+        self._lookups[endpoint, result].inc()
+        self._durations[endpoint].observe(time.perf_counter() - started)
+
+
+MicroHandler = Callable[[Request], Awaitable[None]]
+
+
+class InFlight:
+    """Runs each request in a task of its own, up to a bound.
+
+    A `nats.micro` endpoint awaits its handler before it takes the next message, so one
+    tenant's first lookup, which reads PostgreSQL, would hold up lookups of every other
+    tenant. Past the bound, the endpoint waits, and NATS keeps the rest.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def concurrent(self, handler: MicroHandler) -> MicroHandler:
+        """The handler, run in its own task for each request."""
+
+        async def answer(request: Request) -> None:
+            await handler(request)
+
+        async def dispatch(request: Request) -> None:
+            await self._slots.acquire()
+            task = asyncio.create_task(answer(request))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+
+        return dispatch
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def drain(self) -> None:
+        """Wait for the requests under way to be answered."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
