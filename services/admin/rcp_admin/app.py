@@ -28,6 +28,7 @@ from rcp_admin.handlers import (
 from rcp_admin.openapi import docs_page, openapi_document
 from rcp_admin.service import AdminService
 from rcp_admin.settings import Settings
+from rcp_admin.web import add_web_routes
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +57,7 @@ class NatsConfigPublisher:
 def build_app(
     pool: asyncpg.Pool, nats: NatsClient, metrics: Metrics, settings: Settings
 ) -> web.Application:
-    """The admin HTTP application: REST API, OpenAPI document and docs page."""
+    """The admin HTTP application: REST API, OpenAPI document, docs page and web manager."""
     app = web.Application(middlewares=[make_middleware(metrics)], client_max_size=32 * 1024 * 1024)
     app[POOL_KEY] = pool
     app[PEPPER_KEY] = settings.token_pepper
@@ -74,6 +75,7 @@ def build_app(
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)
     add_routes(app)
+    add_web_routes(app)
     return app
 
 
