@@ -120,3 +120,14 @@ async def admin(migrated_url: str) -> AsyncIterator[object]:
 
     async with running_admin(migrated_url) as running:
         yield running
+
+
+@pytest_asyncio.fixture
+async def web(admin: object) -> AsyncIterator[object]:
+    """Headless Chromium (Debian's) and the web manager served by the `admin` app."""
+    from admin_support import Admin  # noqa: PLC0415 - tests/ is on the path
+    from web_support import Web, chromium  # noqa: PLC0415
+
+    assert isinstance(admin, Admin)
+    async with chromium() as browser:
+        yield Web(browser, admin)

@@ -85,10 +85,12 @@ class Web:
 
 
 async def screenshot(page: Page, name: str) -> Path:
-    """Save the whole page as tests/screenshots/<name>.png."""
+    """Save the page as tests/screenshots/<name>.png: all of it, or the screen with a dialog
+    open (a modal's backdrop covers the screen, not the whole page)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    dialog_open = await page.locator("dialog[open]").count() > 0
+    await page.screenshot(path=str(path), full_page=not dialog_open)
     return path
 
 

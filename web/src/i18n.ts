@@ -74,8 +74,8 @@ const en = {
   announcementTextHint: "Read aloud by text-to-speech.",
   voiceLanguage: "Voice language",
   source: "Announcement source",
-  sourceText: "Typed text (text-to-speech)",
-  sourceFile: "Audio file",
+  sourceText: "Type the message (text-to-speech)",
+  sourceFile: "Upload an audio file",
   audioFile: "Audio file",
   audioFileHint: "WAV, MP3, OGG, FLAC or M4A.",
   chooseFile: "Choose an audio file.",
@@ -167,6 +167,7 @@ const en = {
   ringGroupSaved: (number: string) => `Ring group ${number} saved.`,
   ringGroupDeleted: (number: string) => `Ring group ${number} deleted.`,
   ringGroupNoun: (number: string) => `ring group ${number}`,
+  noRingGroups: "No ring group yet.",
   // rooms
   roomsTitle: "Conference rooms",
   addRoom: "Add a conference room",
@@ -176,6 +177,7 @@ const en = {
   roomSaved: (number: string) => `Conference room ${number} saved.`,
   roomDeleted: (number: string) => `Conference room ${number} deleted.`,
   roomNoun: (number: string) => `conference room ${number}`,
+  noRooms: "No conference room yet.",
   // voicemail
   voicemailTitle: "Voicemail",
   noVoicemail: "No voicemail message.",
@@ -221,7 +223,12 @@ const en = {
   networkError: "The server cannot be reached. Check your connection and try again.",
   loadFailed: "This page could not be loaded.",
   errorByCode: {} as Record<string, string>,
-  serverMessages: {} as Record<string, string>,
+  // The API's own words, except the few generic ones of its validation library.
+  serverMessages: {
+    "String should have at least 1 character": "This field cannot be empty.",
+    "Input should be a valid integer, unable to parse string as an integer": "Enter a whole number.",
+    "Input should be a valid integer": "Enter a whole number.",
+  } as Record<string, string>,
 };
 
 export type Messages = typeof en;
@@ -288,8 +295,8 @@ const fr: Messages = {
   announcementTextHint: "Lu à voix haute par la synthèse vocale (texte-vers-parole).",
   voiceLanguage: "Langue de la voix",
   source: "Source de l’annonce",
-  sourceText: "Texte saisi (texte-vers-parole)",
-  sourceFile: "Fichier audio",
+  sourceText: "Saisir le message (texte-vers-parole)",
+  sourceFile: "Charger un fichier audio",
   audioFile: "Fichier audio",
   audioFileHint: "WAV, MP3, OGG, FLAC ou M4A.",
   chooseFile: "Choisissez un fichier audio.",
@@ -385,6 +392,7 @@ const fr: Messages = {
   ringGroupSaved: (number) => `Groupe d’appels ${number} enregistré.`,
   ringGroupDeleted: (number) => `Groupe d’appels ${number} supprimé.`,
   ringGroupNoun: (number) => `le groupe d’appels ${number}`,
+  noRingGroups: "Aucun groupe d’appels pour l’instant.",
   roomsTitle: "Salles de conférence",
   addRoom: "Ajouter une salle de conférence",
   editRoom: (number) => `Modifier la salle de conférence ${number}`,
@@ -393,6 +401,7 @@ const fr: Messages = {
   roomSaved: (number) => `Salle de conférence ${number} enregistrée.`,
   roomDeleted: (number) => `Salle de conférence ${number} supprimée.`,
   roomNoun: (number) => `la salle de conférence ${number}`,
+  noRooms: "Aucune salle de conférence pour l’instant.",
   voicemailTitle: "Messagerie vocale",
   noVoicemail: "Aucun message vocal.",
   receivedAt: "Reçu le",

@@ -333,7 +333,7 @@ export function RingGroupsPage() {
         addLabel={t.addRingGroup}
         addId="add-ring-group"
         onAdd={() => setEditing({ mode: "create" })}
-        empty={t.noMembers}
+        empty={t.noRingGroups}
         isEmpty={list.items.length === 0}
       >
         <table>
@@ -551,7 +551,7 @@ export function RoomsPage() {
   if (list.items === null) return list.failure ? <LoadError error={list.failure} onRetry={list.reload} /> : <Loading />;
   return (
     <>
-      <ListFrame addLabel={t.addRoom} addId="add-room" onAdd={() => setEditing({ mode: "create" })} empty={t.roomsTitle} isEmpty={list.items.length === 0}>
+      <ListFrame addLabel={t.addRoom} addId="add-room" onAdd={() => setEditing({ mode: "create" })} empty={t.noRooms} isEmpty={list.items.length === 0}>
         <table>
           <thead>
             <tr>

@@ -215,7 +215,7 @@ function GreetingSummary({ greeting }: { greeting: Prompt | null }) {
   if (greeting === null) return <p class="greeting empty">{t.noGreeting}</p>;
   const state = promptState(t, greeting);
   return (
-    <blockquote class="greeting" id="greeting-text">
+    <blockquote class="greeting" id="greeting-current">
       {greeting.source === "tts" ? greeting.text : t.announcementFile(greeting.original_filename ?? "audio")}
       {state ? <span class="detail"> ({state})</span> : null}
     </blockquote>
