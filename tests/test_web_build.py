@@ -86,7 +86,11 @@ async def test_admin_serves_the_manager_and_its_assets_with_cache_and_security_h
     for name in referenced_assets(index):
         async with session.get(f"{base}/assets/{name}") as response:
             assert response.status == 200, name
-            assert response.content_type in {"text/javascript", "application/javascript", "text/css"}
+            assert response.content_type in {
+                "text/javascript",
+                "application/javascript",
+                "text/css",
+            }
             assert "immutable" in response.headers["Cache-Control"]
             assert await response.read() == (DIST / "assets" / name).read_bytes()
     for missing in ("nope.js", "..%2Findex.html", "..%2F..%2Fweb.py"):

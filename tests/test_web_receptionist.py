@@ -8,7 +8,7 @@ import re
 import wave
 from typing import Any
 
-from playwright.async_api import Page, Request, Route, expect
+from playwright.async_api import FilePayload, Page, Request, Route, expect
 from web_support import Web, key_box, screenshot, seed_numbering_plan, words
 
 
@@ -369,7 +369,7 @@ async def test_upload_and_listen_work_against_the_documented_media_contract(web:
         await page.locator("#key-action").select_option("play_announcement")
         await page.get_by_label("Upload an audio file").check()
         await page.locator("#key-file").set_input_files(
-            files=[{"name": "horaires.wav", "mimeType": "audio/wav", "buffer": tiny_wav()}]
+            files=[FilePayload(name="horaires.wav", mimeType="audio/wav", buffer=tiny_wav())]
         )
         await screenshot(page, "receptionist-key-upload-dialog")
         await save_dialog(page)
@@ -393,6 +393,5 @@ async def test_upload_and_listen_work_against_the_documented_media_contract(web:
         prompts = (await tenant.ok("GET", f"/v1/tenants/{tenant_id}/prompts"))["items"]
         spoken = [p for p in prompts if p["source"] == "tts"]
         assert len(spoken) == 1
-        assert (await keys_of(web, tenant_id, tenant.token))["2"]["prompt"]["id"] == spoken[0][
-            "id"
-        ]
+        key = (await keys_of(web, tenant_id, tenant.token))["2"]
+        assert key["prompt"]["id"] == spoken[0]["id"]

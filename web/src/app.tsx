@@ -229,7 +229,7 @@ function SignIn({ onSignIn, restoreError }: { onSignIn: (token: string) => Promi
         />
         <div class="buttons">
           <button type="submit" class="primary" disabled={form.busy}>
-            {t.signIn}
+            {t.signInButton}
           </button>
         </div>
       </form>

@@ -12,9 +12,16 @@ export type FieldErrors = Record<string, string>;
 export function errorText(t: Messages, error: unknown): string {
   if (error instanceof ApiError) {
     if (error.code === "network") return t.networkError;
-    return t.errorByCode[error.code] ?? t.serverMessages[error.message] ?? error.message;
+    return t.errorByCode[error.code] ?? serverMessage(t, error.message);
   }
   return String(error);
+}
+
+/** The API's message in the page's language where known, else as a sentence. */
+function serverMessage(t: Messages, message: string): string {
+  const known = t.serverMessages[message];
+  if (known !== undefined) return known;
+  return message.charAt(0).toUpperCase() + message.slice(1);
 }
 
 /**
@@ -35,7 +42,7 @@ export function splitError(
   let formError: string | null = null;
   for (const problem of problems) {
     const text =
-      problem === problems[0] ? errorText(t, error) : (t.serverMessages[problem.message ?? ""] ?? problem.message ?? "");
+      problem === problems[0] ? errorText(t, error) : serverMessage(t, problem.message ?? "");
     const name = problem.field ? fieldFor(problem.field, fields) : null;
     if (name !== null) {
       fieldErrors[name] ??= text;
@@ -337,9 +344,7 @@ export function ConfirmDelete({
 export function Loading() {
   const { t } = useI18n();
   return (
-    <p class="loading" role="status">
-      {t.loading}
-    </p>
+    <p class="loading">{t.loading}</p>
   );
 }
 

@@ -33,6 +33,7 @@ const en = {
   required: "required",
   // sign-in
   signIn: "Sign in",
+  signInButton: "Sign in",
   signInIntro:
     "Paste an admin token. A tenant token opens that tenant; a carrier token lets you choose the tenant.",
   token: "Admin token",
@@ -162,7 +163,14 @@ const en = {
   members: "Members",
   noMembers: "No member",
   noAnswer: "When nobody answers",
-  noAnswerActions: { menu: "Back to the menu", hangup: "Hang up", voicemail: "Voicemail of", extension: "Transfer to extension" } as Record<NoAnswerAction, string>,
+  noAnswerActions: {
+    menu: "Back to the menu",
+    hangup: "Hang up",
+    voicemail: "Voicemail of an extension",
+    extension: "Transfer to an extension",
+  } as Record<NoAnswerAction, string>,
+  noAnswerVoicemail: (target: string) => `Voicemail of ${target}`,
+  noAnswerTransfer: (target: string) => `Transfer to ${target}`,
   noAnswerExtension: "Extension",
   ringGroupSaved: (number: string) => `Ring group ${number} saved.`,
   ringGroupDeleted: (number: string) => `Ring group ${number} deleted.`,
@@ -255,6 +263,7 @@ const fr: Messages = {
   saved: "Enregistré.",
   required: "obligatoire",
   signIn: "Connexion",
+  signInButton: "Se connecter",
   signInIntro:
     "Collez un jeton d’administration. Un jeton d’entreprise ouvre son espace ; un jeton d’opérateur permet de choisir l’entreprise.",
   token: "Jeton d’administration",
@@ -385,9 +394,11 @@ const fr: Messages = {
   noAnswerActions: {
     menu: "Retour au menu",
     hangup: "Raccrocher",
-    voicemail: "Messagerie du poste",
-    extension: "Transférer au poste",
+    voicemail: "Messagerie d’un poste",
+    extension: "Transférer à un poste",
   },
+  noAnswerVoicemail: (target) => `Messagerie du poste ${target}`,
+  noAnswerTransfer: (target) => `Transfert au poste ${target}`,
   noAnswerExtension: "Poste",
   ringGroupSaved: (number) => `Groupe d’appels ${number} enregistré.`,
   ringGroupDeleted: (number) => `Groupe d’appels ${number} supprimé.`,

@@ -52,8 +52,8 @@ export function VoicemailPage() {
                 <th scope="col">{t.receivedAt}</th>
                 <th scope="col">{t.forExtension}</th>
                 <th scope="col">{t.caller}</th>
-                <th scope="col">{t.duration}</th>
-                <th scope="col">{t.status}</th>
+                <th scope="col" class="optional">{t.duration}</th>
+                <th scope="col" class="optional">{t.status}</th>
                 <th scope="col">
                   <span class="sr-only">{t.actions}</span>
                 </th>
@@ -65,8 +65,8 @@ export function VoicemailPage() {
                   <td>{formatTime(lang, session.tenant.timezone, message.created_at)}</td>
                   <td>{message.extension_number}</td>
                   <td>{[message.caller_name, message.caller_number].filter(Boolean).join(" ") || t.unknownCaller}</td>
-                  <td>{formatDuration(message.duration_ms)}</td>
-                  <td>{message.status === "new" ? t.statusNew : t.statusRead}</td>
+                  <td class="optional">{formatDuration(message.duration_ms)}</td>
+                  <td class="optional">{message.status === "new" ? t.statusNew : t.statusRead}</td>
                   <td class="row-actions">
                     <ListenButton
                       id={`voicemail-${message.id}-listen`}
@@ -171,8 +171,8 @@ export function CallsPage() {
               <tr>
                 <th scope="col">{t.started}</th>
                 <th scope="col">{t.caller}</th>
-                <th scope="col">{t.called}</th>
-                <th scope="col">{t.duration}</th>
+                <th scope="col" class="optional">{t.called}</th>
+                <th scope="col" class="optional">{t.duration}</th>
                 <th scope="col">{t.outcome}</th>
               </tr>
             </thead>
@@ -181,8 +181,8 @@ export function CallsPage() {
                 <tr key={call.id}>
                   <td>{formatTime(lang, session.tenant.timezone, call.started_at)}</td>
                   <td>{call.caller_number ?? t.unknownCaller}</td>
-                  <td>{call.called_number}</td>
-                  <td>{call.ended_at ? formatDuration(Date.parse(call.ended_at) - Date.parse(call.started_at)) : ""}</td>
+                  <td class="optional">{call.called_number}</td>
+                  <td class="optional">{call.ended_at ? formatDuration(Date.parse(call.ended_at) - Date.parse(call.started_at)) : ""}</td>
                   <td>{call.outcome ? (t.outcomes[call.outcome] ?? call.outcome) : t.inProgress}</td>
                 </tr>
               ))}

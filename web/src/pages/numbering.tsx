@@ -132,9 +132,9 @@ export function ExtensionsPage() {
             <tr>
               <th scope="col">{t.number}</th>
               <th scope="col">{t.name}</th>
-              <th scope="col">{t.kind}</th>
-              <th scope="col">{t.destination}</th>
-              <th scope="col">{t.voicemailEnabled}</th>
+              <th scope="col" class="optional">{t.kind}</th>
+              <th scope="col" class="optional">{t.destination}</th>
+              <th scope="col" class="optional">{t.voicemailEnabled}</th>
               <th scope="col">
                 <span class="sr-only">{t.actions}</span>
               </th>
@@ -145,11 +145,11 @@ export function ExtensionsPage() {
               <tr key={extension.number}>
                 <th scope="row">{extension.number}</th>
                 <td>{personName(extension)}</td>
-                <td>{extension.kind === "physical" ? t.physical : t.virtual}</td>
-                <td>
+                <td class="optional">{extension.kind === "physical" ? t.physical : t.virtual}</td>
+                <td class="optional">
                   <code>{extension.dial_string ?? extension.external_number}</code>
                 </td>
-                <td>{extension.voicemail_enabled ? t.yes : t.no}</td>
+                <td class="optional">{extension.voicemail_enabled ? t.yes : t.no}</td>
                 <RowActions
                   id={`extension-${extension.number}`}
                   name={t.extensionNoun(extension.number)}
@@ -327,6 +327,13 @@ export function RingGroupsPage() {
     return failure ? <LoadError error={failure} onRetry={() => void list.reload().then(extensions.reload)} /> : <Loading />;
   }
   const names = new Map(extensions.items.map((e) => [e.number, `${e.number} ${personName(e)}`.trim()]));
+  function noAnswerSummary(group: RingGroup, names: Map<string, string>): string {
+    const { action, extension } = group.no_answer;
+    const target = extension === null ? "" : (names.get(extension) ?? extension);
+    if (action === "voicemail") return t.noAnswerVoicemail(target);
+    if (action === "extension") return t.noAnswerTransfer(target);
+    return t.noAnswerActions[action];
+  }
   return (
     <>
       <ListFrame
@@ -341,9 +348,9 @@ export function RingGroupsPage() {
             <tr>
               <th scope="col">{t.number}</th>
               <th scope="col">{t.name}</th>
-              <th scope="col">{t.strategy}</th>
+              <th scope="col" class="optional">{t.strategy}</th>
               <th scope="col">{t.members}</th>
-              <th scope="col">{t.noAnswer}</th>
+              <th scope="col" class="optional">{t.noAnswer}</th>
               <th scope="col">
                 <span class="sr-only">{t.actions}</span>
               </th>
@@ -354,15 +361,12 @@ export function RingGroupsPage() {
               <tr key={group.number}>
                 <th scope="row">{group.number}</th>
                 <td>{group.name}</td>
-                <td>
+                <td class="optional">
                   {group.strategy === "simultaneous" ? t.simultaneous : t.sequential} ({group.ring_seconds}
                   {"\u00a0"}s)
                 </td>
                 <td>{group.members.length ? group.members.map((m) => names.get(m) ?? m).join(", ") : t.noMembers}</td>
-                <td>
-                  {t.noAnswerActions[group.no_answer.action]}
-                  {group.no_answer.extension ? ` ${names.get(group.no_answer.extension) ?? group.no_answer.extension}` : ""}
-                </td>
+                <td class="optional">{noAnswerSummary(group, names)}</td>
                 <RowActions
                   id={`ring-group-${group.number}`}
                   name={t.ringGroupNoun(group.number)}
@@ -557,7 +561,7 @@ export function RoomsPage() {
             <tr>
               <th scope="col">{t.number}</th>
               <th scope="col">{t.name}</th>
-              <th scope="col">{t.pin}</th>
+              <th scope="col" class="optional">{t.pin}</th>
               <th scope="col">
                 <span class="sr-only">{t.actions}</span>
               </th>
@@ -568,7 +572,7 @@ export function RoomsPage() {
               <tr key={room.number}>
                 <th scope="row">{room.number}</th>
                 <td>{room.name}</td>
-                <td>{room.pin ? t.yes : t.no}</td>
+                <td class="optional">{room.pin ? t.yes : t.no}</td>
                 <RowActions
                   id={`room-${room.number}`}
                   name={t.roomNoun(room.number)}

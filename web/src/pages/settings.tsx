@@ -144,7 +144,7 @@ export function SettingsPage() {
       />
       <fieldset>
         <legend>{t.timeoutsAndRetries}</legend>
-        <div class="grid">
+        <div>
           {NUMBERS.map((name) => (
             <TextField
               key={name}
@@ -205,7 +205,8 @@ export function DirectoryPage() {
   if (failure !== null && entries === null) return <LoadError error={failure} onRetry={reload} />;
   if (entries === null) return <Loading />;
 
-  const current = (entry: DirectoryEntry): Reach => draft[entry.number] ?? entry;
+  const current = (entry: DirectoryEntry): Reach =>
+    draft[entry.number] ?? { reachable_by_extension: entry.reachable_by_extension, reachable_by_name: entry.reachable_by_name };
   const changed = entries.filter((entry) => {
     const now = current(entry);
     return (
@@ -252,10 +253,10 @@ export function DirectoryPage() {
               <tr>
                 <th scope="col">{t.number}</th>
                 <th scope="col">{t.name}</th>
-                <th scope="col" id="col-by-extension">
+                <th scope="col" id="col-by-extension" class="center">
                   {t.reachableByExtension}
                 </th>
-                <th scope="col" id="col-by-name">
+                <th scope="col" id="col-by-name" class="center">
                   {t.reachableByName}
                 </th>
               </tr>
