@@ -41,8 +41,12 @@ function sourceStamp(): Plugin {
   };
 }
 
+// `npm run dev` serves the pages with live reload and passes API calls to a running admin.
+const admin = process.env.RCP_ADMIN_URL ?? "http://127.0.0.1:8080";
+
 export default defineConfig({
   base: "/",
+  server: { host: "127.0.0.1", proxy: { "/v1": admin, "/openapi.json": admin } },
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   plugins: [sourceStamp()],
   build: {
