@@ -31,6 +31,8 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 # A shared 2-core machine: waits are bounded but generous; Playwright polls, nothing sleeps.
 TIMEOUT_MS = 30_000
 PHONE = {"width": 390, "height": 844}
+# Chromium logs every non-2xx answer; the pages expect some (refused input, missing media).
+KNOWN_CONSOLE = "Failed to load resource: the server responded with a status of"
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -69,11 +71,23 @@ class Web:
             options["viewport"] = viewport
         context: BrowserContext = await self.browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
+        problems: list[str] = []
         try:
             page = await context.new_page()
+            page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+            page.on(
+                "console",
+                lambda message: (
+                    problems.append(f"console: {message.text}")
+                    if message.type == "error" and not message.text.startswith(KNOWN_CONSOLE)
+                    else None
+                ),
+            )
             yield page
         finally:
             await context.close()
+        # No script error and nothing refused by the Content-Security-Policy, on any page.
+        assert problems == []
 
     async def signed_in(self, page: Page, tenant: Client) -> None:
         """Open the manager and sign in with a tenant's token: the Receptionist page shows."""

@@ -66,7 +66,7 @@ export async function announcementBody(
 async function uploadFile(session: Session, media: Media, file: File, language: string): Promise<Prompt> {
   const form = new FormData();
   form.append(media.caps.uploadField, file, file.name);
-  form.append("language", language);
+  if (media.caps.uploadLanguage) form.append("language", language);
   try {
     return (await session.api.call<Prompt>("POST", session.path("/prompts"), { form })).data;
   } catch (error) {

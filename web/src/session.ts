@@ -14,15 +14,24 @@ import type { Tenant } from "./types";
 export interface MediaCaps {
   upload: boolean;
   uploadField: string;
+  /** Whether the upload takes a `language` part (only sent when documented). */
+  uploadLanguage: boolean;
   listen: boolean;
   voicemailAudio: boolean;
 }
 
-export const NO_MEDIA: MediaCaps = { upload: false, uploadField: "file", listen: false, voicemailAudio: false };
+export const NO_MEDIA: MediaCaps = {
+  upload: false,
+  uploadField: "file",
+  uploadLanguage: false,
+  listen: false,
+  voicemailAudio: false,
+};
 
-const PROMPTS = "/v1/tenants/{tenant_id}/prompts";
-const PROMPT_AUDIO = "/v1/tenants/{tenant_id}/prompts/{prompt_id}/audio";
-const VOICEMAIL_AUDIO = "/v1/tenants/{tenant_id}/voicemail/{message_id}/audio";
+// Path parameters may be named differently by the service that brings them: match any name.
+const PROMPTS = /^\/v1\/tenants\/\{[^}/]+\}\/prompts$/;
+const PROMPT_AUDIO = /^\/v1\/tenants\/\{[^}/]+\}\/prompts\/\{[^}/]+\}\/audio$/;
+const VOICEMAIL_AUDIO = /^\/v1\/tenants\/\{[^}/]+\}\/voicemail\/\{[^}/]+\}\/audio$/;
 
 interface OpenApi {
   paths?: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: Schema }> } }>>;
@@ -41,7 +50,9 @@ export async function detectMedia(): Promise<MediaCaps> {
     return NO_MEDIA;
   }
   const paths = document.paths ?? {};
-  const multipart = paths[PROMPTS]?.post?.requestBody?.content?.["multipart/form-data"];
+  const operation = (pattern: RegExp, method: string) =>
+    Object.entries(paths).find(([path]) => pattern.test(path))?.[1]?.[method];
+  const multipart = operation(PROMPTS, "post")?.requestBody?.content?.["multipart/form-data"];
   const properties = multipart?.schema?.properties ?? {};
   const fileField =
     Object.entries(properties).find(
@@ -50,8 +61,9 @@ export async function detectMedia(): Promise<MediaCaps> {
   return {
     upload: multipart !== undefined,
     uploadField: fileField,
-    listen: paths[PROMPT_AUDIO]?.get !== undefined,
-    voicemailAudio: paths[VOICEMAIL_AUDIO]?.get !== undefined,
+    uploadLanguage: "language" in properties,
+    listen: operation(PROMPT_AUDIO, "get") !== undefined,
+    voicemailAudio: operation(VOICEMAIL_AUDIO, "get") !== undefined,
   };
 }
 
