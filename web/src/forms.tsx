@@ -277,9 +277,11 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
     (first ?? dialog.querySelector<HTMLElement>("button"))?.focus();
     return () => {
       if (dialog.open) dialog.close();
-      // The opener may have been re-rendered: find it again by its id when it has one.
+      // The opener may have been re-rendered: find it again by its id when it has one; if it
+      // is gone (a deleted row), start again from the page's heading.
       const target = opener?.id ? document.getElementById(opener.id) : opener;
-      target?.focus();
+      if (target?.isConnected) target.focus();
+      else document.querySelector<HTMLElement>("main h1")?.focus();
     };
   }, []);
   return (
