@@ -137,3 +137,25 @@ async def admin(migrated_url: str) -> AsyncIterator[object]:
 
     async with running_admin(migrated_url) as running:
         yield running
+
+
+@pytest_asyncio.fixture
+async def web(admin: object) -> AsyncIterator[object]:
+    """Headless Chromium (Debian's) and the web manager served by the `admin` app."""
+    from admin_support import Admin  # noqa: PLC0415 - tests/ is on the path
+    from web_support import Web, chromium  # noqa: PLC0415
+
+    assert isinstance(admin, Admin)
+    async with chromium() as browser:
+        yield Web(browser, admin)
+
+
+@pytest_asyncio.fixture
+async def web_with_media(admin_with_media: object) -> AsyncIterator[object]:
+    """The web manager in Chromium, with a real media service behind the admin API."""
+    from admin_support import Admin  # noqa: PLC0415 - tests/ is on the path
+    from web_support import Web, chromium  # noqa: PLC0415
+
+    assert isinstance(admin_with_media, Admin)
+    async with chromium() as browser:
+        yield Web(browser, admin_with_media)

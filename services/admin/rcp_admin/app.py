@@ -31,6 +31,7 @@ from rcp_admin.media import MediaGateway, NatsMediaGateway
 from rcp_admin.openapi import docs_page, openapi_document
 from rcp_admin.service import AdminService
 from rcp_admin.settings import Settings
+from rcp_admin.web import add_web_routes
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +64,7 @@ def build_app(
     settings: Settings,
     media: MediaGateway | None = None,
 ) -> web.Application:
-    """The admin HTTP application: REST API, OpenAPI document and docs page."""
+    """The admin HTTP application: REST API, OpenAPI document, docs page and web manager."""
     # Uploads are read part by part up to their own limit; JSON bodies have theirs.
     app = web.Application(
         middlewares=[make_middleware(metrics)],
@@ -88,6 +89,7 @@ def build_app(
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)
     add_routes(app)
+    add_web_routes(app)
     return app
 
 

@@ -1,0 +1,365 @@
+// Form building blocks: every input has a bound label, its hint and its error are read with it
+// (aria-describedby), errors are announced (role="alert") and the first wrong field gets focus.
+
+import type { ComponentChildren } from "preact";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { ApiError } from "./api";
+import { type Messages, useI18n } from "./i18n";
+
+export type FieldErrors = Record<string, string>;
+
+/** The words to show for an API error, in the page's language where we know better ones. */
+export function errorText(t: Messages, error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.code === "network") return t.networkError;
+    return t.errorByCode[error.code] ?? serverMessage(t, error.message);
+  }
+  return String(error);
+}
+
+/** The API's message in the page's language where known, else as a sentence. */
+function serverMessage(t: Messages, message: string): string {
+  const known = t.serverMessages[message];
+  if (known !== undefined) return known;
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}
+
+/**
+ * Split an API error between the form's fields and the form itself. The API names the field
+ * to fix ("number", "target.number", "prompt.text", "members.0"); `fields` maps those names,
+ * or their first part, to the form's own field names.
+ */
+export function splitError(
+  t: Messages,
+  error: unknown,
+  fields: Record<string, string>,
+): { fieldErrors: FieldErrors; formError: string | null } {
+  const fieldErrors: FieldErrors = {};
+  if (!(error instanceof ApiError)) return { fieldErrors, formError: errorText(t, error) };
+  const problems = Array.isArray(error.details.errors)
+    ? (error.details.errors as { field?: string | null; message?: string }[])
+    : [{ field: error.field, message: error.message }];
+  let formError: string | null = null;
+  for (const problem of problems) {
+    const text =
+      problem === problems[0] ? errorText(t, error) : serverMessage(t, problem.message ?? "");
+    const name = problem.field ? fieldFor(problem.field, fields) : null;
+    if (name !== null) {
+      fieldErrors[name] ??= text;
+    } else {
+      formError ??= text;
+    }
+  }
+  if (formError === null && Object.keys(fieldErrors).length > 1) formError = t.formHasErrors;
+  return { fieldErrors, formError };
+}
+
+function fieldFor(apiField: string, fields: Record<string, string>): string | null {
+  if (apiField in fields) return fields[apiField];
+  const parts = apiField.split(/[.[]/);
+  for (let end = parts.length - 1; end > 0; end--) {
+    const prefix = parts.slice(0, end).join(".");
+    if (prefix in fields) return fields[prefix];
+  }
+  return null;
+}
+
+/** A form's errors and busy state, and focus moved to the first wrong field after each failure. */
+export function useFormState() {
+  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    if (attempt === 0) return;
+    const wrong = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    if (wrong) wrong.focus();
+    else formRef.current?.querySelector<HTMLElement>(".form-error")?.focus();
+  }, [attempt]);
+  return {
+    formRef,
+    fieldErrors,
+    formError,
+    busy,
+    setBusy,
+    clear() {
+      setFieldErrors({});
+      setFormError(null);
+    },
+    fail(fieldErrors: FieldErrors, formError: string | null) {
+      setFieldErrors(fieldErrors);
+      setFormError(formError);
+      setAttempt((n) => n + 1);
+    },
+  };
+}
+
+export function FormError({ message }: { message: string | null }) {
+  // Always in the page, so that screen readers announce the message when it appears.
+  return (
+    <div class={message ? "form-error" : "form-error empty"} role="alert" tabIndex={-1}>
+      {message}
+    </div>
+  );
+}
+
+interface FieldShell {
+  label: ComponentChildren;
+  error?: string | undefined;
+  hint?: ComponentChildren;
+}
+
+function describedBy(id: string, hint: unknown, error: unknown): string | undefined {
+  const ids = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean);
+  return ids.length ? ids.join(" ") : undefined;
+}
+
+function FieldNotes({ id, hint, error }: { id: string; hint?: ComponentChildren; error?: string | undefined }) {
+  return (
+    <>
+      {hint ? (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+type InputProps = FieldShell & {
+  id: string;
+  value: string;
+  onValue: (value: string) => void;
+  type?: "text" | "password";
+  inputMode?: "text" | "numeric" | "tel";
+  autoComplete?: string;
+  spellcheck?: boolean;
+};
+
+export function TextField({ id, label, error, hint, value, onValue, type = "text", inputMode, autoComplete, spellcheck }: InputProps) {
+  return (
+    <div class={error ? "field invalid" : "field"}>
+      <label for={id}>{label}</label>
+      <input
+        id={id}
+        name={id}
+        value={value}
+        onInput={(event) => onValue(event.currentTarget.value)}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+        type={type as "text"} // preact types each input type apart; both take the same attributes here
+        inputMode={inputMode}
+        autoComplete={autoComplete}
+        spellcheck={spellcheck}
+      />
+      <FieldNotes id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+type AreaProps = FieldShell & { id: string; value: string; onValue: (value: string) => void; rows?: number };
+
+export function TextAreaField({ id, label, error, hint, value, onValue, rows = 4 }: AreaProps) {
+  return (
+    <div class={error ? "field invalid" : "field"}>
+      <label for={id}>{label}</label>
+      <textarea
+        id={id}
+        name={id}
+        rows={rows}
+        value={value}
+        onInput={(event) => onValue(event.currentTarget.value)}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+      />
+      <FieldNotes id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+export interface Choice {
+  value: string;
+  label: string;
+  disabled?: boolean;
+}
+
+type SelectProps = FieldShell & {
+  id: string;
+  value: string;
+  onValue: (value: string) => void;
+  choices: Choice[];
+  disabled?: boolean;
+};
+
+export function SelectField({ id, label, error, hint, value, onValue, choices, disabled }: SelectProps) {
+  return (
+    <div class={error ? "field invalid" : "field"}>
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        name={id}
+        value={value}
+        disabled={disabled}
+        onChange={(event) => onValue(event.currentTarget.value)}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+      >
+        {choices.map((choice) => (
+          <option key={choice.value} value={choice.value} disabled={choice.disabled}>
+            {choice.label}
+          </option>
+        ))}
+      </select>
+      <FieldNotes id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+type CheckProps = FieldShell & { id: string; checked: boolean; onChecked: (checked: boolean) => void };
+
+export function CheckboxField({ id, label, error, hint, checked, onChecked }: CheckProps) {
+  return (
+    <div class={error ? "field check invalid" : "field check"}>
+      <input
+        type="checkbox"
+        id={id}
+        name={id}
+        checked={checked}
+        onChange={(event) => onChecked(event.currentTarget.checked)}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+      />
+      <label for={id}>{label}</label>
+      <FieldNotes id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+type FileProps = FieldShell & { id: string; onFile: (file: File | null) => void; accept?: string };
+
+export function FileField({ id, label, error, hint, onFile, accept = "audio/*" }: FileProps) {
+  return (
+    <div class={error ? "field invalid" : "field"}>
+      <label for={id}>{label}</label>
+      <input
+        type="file"
+        id={id}
+        name={id}
+        accept={accept}
+        onChange={(event) => onFile(event.currentTarget.files?.[0] ?? null)}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+      />
+      <FieldNotes id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+/**
+ * A modal dialog on the native <dialog>: the browser keeps focus inside it and Escape closes
+ * it; focus goes to its first field on opening and back to what opened it on closing.
+ */
+export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    const dialog = ref.current;
+    if (dialog === null) return undefined;
+    dialog.showModal();
+    const first = dialog.querySelector<HTMLElement>("[data-autofocus], input, select, textarea");
+    (first ?? dialog.querySelector<HTMLElement>("button"))?.focus();
+    return () => {
+      if (dialog.open) dialog.close();
+      // The opener may have been re-rendered: find it again by its id when it has one; if it
+      // is gone (a deleted row), start again from the page's heading.
+      const target = opener?.id ? document.getElementById(opener.id) : opener;
+      if (target?.isConnected) target.focus();
+      else document.querySelector<HTMLElement>("main h1")?.focus();
+    };
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      aria-labelledby={titleId}
+      onCancel={(event) => {
+        event.preventDefault();
+        onClose();
+      }}
+    >
+      <div class="dialog-head">
+        <h2 id={titleId}>{title}</h2>
+      </div>
+      {children}
+    </dialog>
+  );
+}
+
+/** A yes-or-no question before deleting something, with the API's refusal shown inside it. */
+export function ConfirmDelete({
+  what,
+  onConfirm,
+  onClose,
+}: {
+  what: string;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+}) {
+  const { t } = useI18n();
+  const form = useFormState();
+  async function submit(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    try {
+      await onConfirm();
+    } catch (error) {
+      form.fail({}, errorText(t, error));
+    } finally {
+      form.setBusy(false);
+    }
+  }
+  return (
+    <Dialog title={t.confirmDeleteTitle} onClose={onClose}>
+      <form ref={form.formRef} onSubmit={submit} noValidate>
+        <p>{t.confirmDelete(what)}</p>
+        <FormError message={form.formError} />
+        <div class="buttons">
+          <button type="submit" class="danger" disabled={form.busy} data-autofocus>
+            {t.delete}
+          </button>
+          <button type="button" onClick={onClose}>
+            {t.cancel}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function Loading() {
+  const { t } = useI18n();
+  return (
+    <p class="loading">{t.loading}</p>
+  );
+}
+
+export function LoadError({ error, onRetry }: { error: unknown; onRetry: () => void }) {
+  const { t } = useI18n();
+  return (
+    <div class="load-error" role="alert">
+      <p>
+        {t.loadFailed} {errorText(t, error)}
+      </p>
+      <button type="button" onClick={onRetry}>
+        {t.retry}
+      </button>
+    </div>
+  );
+}

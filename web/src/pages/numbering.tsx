@@ -1,0 +1,665 @@
+// The numbering plan's three kinds of owners: extensions, ring groups and conference rooms.
+// Each is a table with an "add" button; a row can be edited (dialog) or deleted (confirmation).
+
+import type { ComponentChildren } from "preact";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import {
+  CheckboxField,
+  ConfirmDelete,
+  Dialog,
+  FormError,
+  LoadError,
+  Loading,
+  SelectField,
+  TextField,
+  splitError,
+  useFormState,
+} from "../forms";
+import { useI18n } from "../i18n";
+import { type Session, useSession } from "../session";
+import {
+  type ConferenceRoom,
+  type Extension,
+  type ExtensionKind,
+  type Items,
+  type NoAnswerAction,
+  type RingGroup,
+  personName,
+} from "../types";
+
+/** A list from the API, reloadable. */
+function useList<T>(path: string): { items: T[] | null; failure: unknown; reload: () => Promise<void> } {
+  const session = useSession();
+  const [items, setItems] = useState<T[] | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
+  const reload = useCallback(async () => {
+    setFailure(null);
+    try {
+      setItems((await session.api.get<Items<T>>(session.path(path))).items);
+    } catch (error) {
+      setFailure(error);
+    }
+  }, [session, path]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  return { items, failure, reload };
+}
+
+type Editing<T> = { mode: "create" } | { mode: "edit"; item: T } | { mode: "delete"; item: T } | null;
+
+/** The shared frame of a list page: the add button, the table or its empty message. */
+function ListFrame({
+  addLabel,
+  addId,
+  onAdd,
+  empty,
+  isEmpty,
+  children,
+}: {
+  addLabel: string;
+  addId: string;
+  onAdd: () => void;
+  empty: string;
+  isEmpty: boolean;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="panel">
+      <div class="toolbar">
+        <button type="button" class="primary" id={addId} onClick={onAdd}>
+          <span aria-hidden="true">+ </span>
+          {addLabel}
+        </button>
+      </div>
+      {isEmpty ? <p>{empty}</p> : <div class="table-wrap">{children}</div>}
+    </div>
+  );
+}
+
+function RowActions({ name, onEdit, onDelete, id }: { name: string; onEdit: () => void; onDelete: () => void; id: string }) {
+  const { t } = useI18n();
+  return (
+    <td class="row-actions">
+      <button type="button" id={`${id}-edit`} onClick={onEdit} aria-label={`${t.edit} ${name}`}>
+        {t.edit}
+      </button>
+      <button type="button" id={`${id}-delete`} class="danger" onClick={onDelete} aria-label={`${t.delete} ${name}`}>
+        {t.delete}
+      </button>
+    </td>
+  );
+}
+
+async function saveItem<T>(
+  session: Session,
+  collection: string,
+  editing: T | null,
+  key: (item: T) => string,
+  body: Record<string, unknown>,
+): Promise<T> {
+  const path = editing === null ? session.path(collection) : session.path(`${collection}/${encodeURIComponent(key(editing))}`);
+  return (await session.api.call<T>(editing === null ? "POST" : "PATCH", path, { body })).data;
+}
+
+function blankToNull(value: string): string | null {
+  return value.trim() === "" ? null : value.trim();
+}
+
+function intOrText(value: string): number | string {
+  return /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+}
+
+// --- extensions ----------------------------------------------------------------------------
+
+export function ExtensionsPage() {
+  const session = useSession();
+  const { t } = useI18n();
+  const list = useList<Extension>("/extensions");
+  const [editing, setEditing] = useState<Editing<Extension>>(null);
+  if (list.items === null) return list.failure ? <LoadError error={list.failure} onRetry={list.reload} /> : <Loading />;
+  return (
+    <>
+      <ListFrame
+        addLabel={t.addExtension}
+        addId="add-extension"
+        onAdd={() => setEditing({ mode: "create" })}
+        empty={t.noExtensions}
+        isEmpty={list.items.length === 0}
+      >
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t.number}</th>
+              <th scope="col">{t.name}</th>
+              <th scope="col" class="optional">{t.kind}</th>
+              <th scope="col" class="optional">{t.destination}</th>
+              <th scope="col" class="optional">{t.voicemailEnabled}</th>
+              <th scope="col">
+                <span class="sr-only">{t.actions}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.items.map((extension) => (
+              <tr key={extension.number}>
+                <th scope="row">{extension.number}</th>
+                <td>{personName(extension)}</td>
+                <td class="optional">{extension.kind === "physical" ? t.physical : t.virtual}</td>
+                <td class="optional">
+                  <code>{extension.dial_string ?? extension.external_number}</code>
+                </td>
+                <td class="optional">{extension.voicemail_enabled ? t.yes : t.no}</td>
+                <RowActions
+                  id={`extension-${extension.number}`}
+                  name={t.extensionNoun(extension.number)}
+                  onEdit={() => setEditing({ mode: "edit", item: extension })}
+                  onDelete={() => setEditing({ mode: "delete", item: extension })}
+                />
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </ListFrame>
+      {editing?.mode === "create" || editing?.mode === "edit" ? (
+        <ExtensionDialog
+          extension={editing.mode === "edit" ? editing.item : null}
+          onClose={() => setEditing(null)}
+          onSaved={async (saved) => {
+            setEditing(null);
+            session.announce(t.extensionSaved(saved.number));
+            await list.reload();
+          }}
+        />
+      ) : null}
+      {editing?.mode === "delete" ? (
+        <ConfirmDelete
+          what={t.extensionNoun(editing.item.number)}
+          onClose={() => setEditing(null)}
+          onConfirm={async () => {
+            await session.api.call("DELETE", session.path(`/extensions/${editing.item.number}`));
+            setEditing(null);
+            session.announce(t.extensionDeleted(editing.item.number));
+            await list.reload();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
+
+function ExtensionDialog({
+  extension,
+  onClose,
+  onSaved,
+}: {
+  extension: Extension | null;
+  onClose: () => void;
+  onSaved: (extension: Extension) => Promise<void>;
+}) {
+  const session = useSession();
+  const { t } = useI18n();
+  const form = useFormState();
+  const [draft, setDraft] = useState({
+    number: extension?.number ?? "",
+    kind: extension?.kind ?? ("physical" as ExtensionKind),
+    first_name: extension?.first_name ?? "",
+    last_name: extension?.last_name ?? "",
+    dial_string: extension?.dial_string ?? "",
+    external_number: extension?.external_number ?? "",
+    voicemail_enabled: extension?.voicemail_enabled ?? true,
+    reachable_by_extension: extension?.reachable_by_extension ?? true,
+    reachable_by_name: extension?.reachable_by_name ?? true,
+  });
+  const set = (field: keyof typeof draft) => (value: string | boolean) => setDraft((d) => ({ ...d, [field]: value }));
+
+  async function save(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    const body: Record<string, unknown> = {
+      number: draft.number.trim(),
+      kind: draft.kind,
+      first_name: draft.first_name,
+      last_name: draft.last_name,
+      voicemail_enabled: draft.voicemail_enabled,
+      reachable_by_extension: draft.reachable_by_extension,
+      reachable_by_name: draft.reachable_by_name,
+    };
+    if (draft.kind === "physical") body.dial_string = blankToNull(draft.dial_string);
+    else body.external_number = blankToNull(draft.external_number);
+    try {
+      await onSaved(await saveItem(session, "/extensions", extension, (e) => e.number, body));
+    } catch (error) {
+      const fields = Object.fromEntries(Object.keys(draft).map((name) => [name, name]));
+      const split = splitError(t, error, fields);
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={extension === null ? t.addExtension : t.editExtension(extension.number)} onClose={onClose}>
+      <form ref={form.formRef} onSubmit={save} noValidate aria-busy={form.busy}>
+        <FormError message={form.formError} />
+        <div class="grid">
+          <TextField id="number" label={t.number} inputMode="numeric" value={draft.number} onValue={set("number")} error={form.fieldErrors.number} />
+          <SelectField
+            id="kind"
+            label={t.kind}
+            value={draft.kind}
+            onValue={set("kind")}
+            choices={[
+              { value: "physical", label: t.physical },
+              { value: "virtual", label: t.virtual },
+            ]}
+            error={form.fieldErrors.kind}
+          />
+          <TextField id="first_name" label={t.firstName} autoComplete="off" value={draft.first_name} onValue={set("first_name")} error={form.fieldErrors.first_name} />
+          <TextField id="last_name" label={t.lastName} autoComplete="off" value={draft.last_name} onValue={set("last_name")} error={form.fieldErrors.last_name} />
+        </div>
+        {draft.kind === "physical" ? (
+          <TextField
+            id="dial_string"
+            label={t.dialString}
+            hint={t.dialStringHint}
+            value={draft.dial_string}
+            onValue={set("dial_string")}
+            error={form.fieldErrors.dial_string}
+          />
+        ) : (
+          <TextField
+            id="external_number"
+            label={t.externalNumber}
+            hint={t.externalNumberHint}
+            inputMode="tel"
+            value={draft.external_number}
+            onValue={set("external_number")}
+            error={form.fieldErrors.external_number}
+          />
+        )}
+        <CheckboxField id="voicemail_enabled" label={t.voicemailEnabled} checked={draft.voicemail_enabled} onChecked={set("voicemail_enabled")} error={form.fieldErrors.voicemail_enabled} />
+        <CheckboxField
+          id="reachable_by_extension"
+          label={t.reachableByExtension}
+          checked={draft.reachable_by_extension}
+          onChecked={set("reachable_by_extension")}
+          error={form.fieldErrors.reachable_by_extension}
+        />
+        <CheckboxField
+          id="reachable_by_name"
+          label={t.reachableByName}
+          checked={draft.reachable_by_name}
+          onChecked={set("reachable_by_name")}
+          error={form.fieldErrors.reachable_by_name}
+        />
+        <DialogButtons busy={form.busy} onClose={onClose} />
+      </form>
+    </Dialog>
+  );
+}
+
+function DialogButtons({ busy, onClose }: { busy: boolean; onClose: () => void }) {
+  const { t } = useI18n();
+  return (
+    <div class="buttons">
+      <button type="submit" class="primary" disabled={busy}>
+        {busy ? t.saving : t.save}
+      </button>
+      <button type="button" onClick={onClose}>
+        {t.cancel}
+      </button>
+    </div>
+  );
+}
+
+// --- ring groups ---------------------------------------------------------------------------
+
+export function RingGroupsPage() {
+  const session = useSession();
+  const { t } = useI18n();
+  const list = useList<RingGroup>("/ring-groups");
+  const extensions = useList<Extension>("/extensions");
+  const [editing, setEditing] = useState<Editing<RingGroup>>(null);
+  if (list.items === null || extensions.items === null) {
+    const failure = list.failure ?? extensions.failure;
+    return failure ? <LoadError error={failure} onRetry={() => void list.reload().then(extensions.reload)} /> : <Loading />;
+  }
+  const names = new Map(extensions.items.map((e) => [e.number, `${e.number} ${personName(e)}`.trim()]));
+  function noAnswerSummary(group: RingGroup, names: Map<string, string>): string {
+    const { action, extension } = group.no_answer;
+    const target = extension === null ? "" : (names.get(extension) ?? extension);
+    if (action === "voicemail") return t.noAnswerVoicemail(target);
+    if (action === "extension") return t.noAnswerTransfer(target);
+    return t.noAnswerActions[action];
+  }
+  return (
+    <>
+      <ListFrame
+        addLabel={t.addRingGroup}
+        addId="add-ring-group"
+        onAdd={() => setEditing({ mode: "create" })}
+        empty={t.noRingGroups}
+        isEmpty={list.items.length === 0}
+      >
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t.number}</th>
+              <th scope="col">{t.name}</th>
+              <th scope="col" class="optional">{t.strategy}</th>
+              <th scope="col">{t.members}</th>
+              <th scope="col" class="optional">{t.noAnswer}</th>
+              <th scope="col">
+                <span class="sr-only">{t.actions}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.items.map((group) => (
+              <tr key={group.number}>
+                <th scope="row">{group.number}</th>
+                <td>{group.name}</td>
+                <td class="optional">
+                  {group.strategy === "simultaneous" ? t.simultaneous : t.sequential} ({group.ring_seconds}
+                  {"\u00a0"}s)
+                </td>
+                <td>{group.members.length ? group.members.map((m) => names.get(m) ?? m).join(", ") : t.noMembers}</td>
+                <td class="optional">{noAnswerSummary(group, names)}</td>
+                <RowActions
+                  id={`ring-group-${group.number}`}
+                  name={t.ringGroupNoun(group.number)}
+                  onEdit={() => setEditing({ mode: "edit", item: group })}
+                  onDelete={() => setEditing({ mode: "delete", item: group })}
+                />
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </ListFrame>
+      {editing?.mode === "create" || editing?.mode === "edit" ? (
+        <RingGroupDialog
+          group={editing.mode === "edit" ? editing.item : null}
+          extensions={extensions.items}
+          onClose={() => setEditing(null)}
+          onSaved={async (saved) => {
+            setEditing(null);
+            session.announce(t.ringGroupSaved(saved.number));
+            await list.reload();
+          }}
+        />
+      ) : null}
+      {editing?.mode === "delete" ? (
+        <ConfirmDelete
+          what={t.ringGroupNoun(editing.item.number)}
+          onClose={() => setEditing(null)}
+          onConfirm={async () => {
+            await session.api.call("DELETE", session.path(`/ring-groups/${editing.item.number}`));
+            setEditing(null);
+            session.announce(t.ringGroupDeleted(editing.item.number));
+            await list.reload();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
+
+function RingGroupDialog({
+  group,
+  extensions,
+  onClose,
+  onSaved,
+}: {
+  group: RingGroup | null;
+  extensions: Extension[];
+  onClose: () => void;
+  onSaved: (group: RingGroup) => Promise<void>;
+}) {
+  const session = useSession();
+  const { t } = useI18n();
+  const form = useFormState();
+  const [draft, setDraft] = useState({
+    number: group?.number ?? "",
+    name: group?.name ?? "",
+    strategy: group?.strategy ?? "simultaneous",
+    ring_seconds: String(group?.ring_seconds ?? 20),
+    members: group?.members ?? ([] as string[]),
+    no_answer_action: group?.no_answer.action ?? ("menu" as NoAnswerAction),
+    no_answer_extension: group?.no_answer.extension ?? "",
+  });
+  const needsExtension = draft.no_answer_action === "voicemail" || draft.no_answer_action === "extension";
+
+  async function save(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    const body = {
+      number: draft.number.trim(),
+      name: draft.name,
+      strategy: draft.strategy,
+      ring_seconds: intOrText(draft.ring_seconds),
+      members: draft.members,
+      no_answer: { action: draft.no_answer_action, extension: needsExtension ? blankToNull(draft.no_answer_extension) : null },
+    };
+    try {
+      await onSaved(await saveItem(session, "/ring-groups", group, (g) => g.number, body));
+    } catch (error) {
+      const split = splitError(t, error, {
+        number: "number",
+        name: "name",
+        strategy: "strategy",
+        ring_seconds: "ring_seconds",
+        members: "members",
+        "no_answer.extension": "no_answer_extension",
+        "no_answer.action": "no_answer_action",
+        no_answer: "no_answer_action",
+      });
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+
+  function toggleMember(number: string, on: boolean) {
+    setDraft((d) => ({
+      ...d,
+      members: on ? [...d.members.filter((m) => m !== number), number] : d.members.filter((m) => m !== number),
+    }));
+  }
+
+  return (
+    <Dialog title={group === null ? t.addRingGroup : t.editRingGroup(group.number)} onClose={onClose}>
+      <form ref={form.formRef} onSubmit={save} noValidate aria-busy={form.busy}>
+        <FormError message={form.formError} />
+        <div class="grid">
+          <TextField id="number" label={t.number} inputMode="numeric" value={draft.number} onValue={(number) => setDraft((d) => ({ ...d, number }))} error={form.fieldErrors.number} />
+          <TextField id="name" label={t.name} autoComplete="off" value={draft.name} onValue={(name) => setDraft((d) => ({ ...d, name }))} error={form.fieldErrors.name} />
+          <SelectField
+            id="strategy"
+            label={t.strategy}
+            value={draft.strategy}
+            onValue={(strategy) => setDraft((d) => ({ ...d, strategy: strategy as RingGroup["strategy"] }))}
+            choices={[
+              { value: "simultaneous", label: t.simultaneous },
+              { value: "sequential", label: t.sequential },
+            ]}
+            error={form.fieldErrors.strategy}
+          />
+          <TextField
+            id="ring_seconds"
+            label={t.ringSeconds}
+            inputMode="numeric"
+            value={draft.ring_seconds}
+            onValue={(ring_seconds) => setDraft((d) => ({ ...d, ring_seconds }))}
+            error={form.fieldErrors.ring_seconds}
+          />
+        </div>
+        <fieldset class={form.fieldErrors.members ? "members invalid" : "members"} aria-describedby={form.fieldErrors.members ? "members-error" : undefined}>
+          <legend>{t.members}</legend>
+          {extensions.length === 0 ? <p class="hint">{t.noExtensions}</p> : null}
+          {extensions.map((extension) => (
+            <label key={extension.number}>
+              <input
+                type="checkbox"
+                checked={draft.members.includes(extension.number)}
+                onChange={(event) => toggleMember(extension.number, event.currentTarget.checked)}
+                aria-invalid={form.fieldErrors.members ? "true" : undefined}
+              />
+              {`${extension.number} ${personName(extension)}`.trim()}
+            </label>
+          ))}
+          {form.fieldErrors.members ? (
+            <p class="field-error" id="members-error">
+              {form.fieldErrors.members}
+            </p>
+          ) : null}
+        </fieldset>
+        <div class="grid">
+          <SelectField
+            id="no_answer_action"
+            label={t.noAnswer}
+            value={draft.no_answer_action}
+            onValue={(value) => setDraft((d) => ({ ...d, no_answer_action: value as NoAnswerAction }))}
+            choices={(["menu", "hangup", "voicemail", "extension"] as const).map((value) => ({ value, label: t.noAnswerActions[value] }))}
+            error={form.fieldErrors.no_answer_action}
+          />
+          {needsExtension ? (
+            <SelectField
+              id="no_answer_extension"
+              label={t.noAnswerExtension}
+              value={draft.no_answer_extension}
+              onValue={(value) => setDraft((d) => ({ ...d, no_answer_extension: value }))}
+              choices={[
+                { value: "", label: t.chooseTarget, disabled: true },
+                ...extensions.map((e) => ({ value: e.number, label: `${e.number} ${personName(e)}`.trim() })),
+              ]}
+              error={form.fieldErrors.no_answer_extension}
+            />
+          ) : null}
+        </div>
+        <DialogButtons busy={form.busy} onClose={onClose} />
+      </form>
+    </Dialog>
+  );
+}
+
+// --- conference rooms ----------------------------------------------------------------------
+
+export function RoomsPage() {
+  const session = useSession();
+  const { t } = useI18n();
+  const list = useList<ConferenceRoom>("/conference-rooms");
+  const [editing, setEditing] = useState<Editing<ConferenceRoom>>(null);
+  if (list.items === null) return list.failure ? <LoadError error={list.failure} onRetry={list.reload} /> : <Loading />;
+  return (
+    <>
+      <ListFrame addLabel={t.addRoom} addId="add-room" onAdd={() => setEditing({ mode: "create" })} empty={t.noRooms} isEmpty={list.items.length === 0}>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t.number}</th>
+              <th scope="col">{t.name}</th>
+              <th scope="col" class="optional">{t.pin}</th>
+              <th scope="col">
+                <span class="sr-only">{t.actions}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.items.map((room) => (
+              <tr key={room.number}>
+                <th scope="row">{room.number}</th>
+                <td>{room.name}</td>
+                <td class="optional">{room.pin ? t.yes : t.no}</td>
+                <RowActions
+                  id={`room-${room.number}`}
+                  name={t.roomNoun(room.number)}
+                  onEdit={() => setEditing({ mode: "edit", item: room })}
+                  onDelete={() => setEditing({ mode: "delete", item: room })}
+                />
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </ListFrame>
+      {editing?.mode === "create" || editing?.mode === "edit" ? (
+        <RoomDialog
+          room={editing.mode === "edit" ? editing.item : null}
+          onClose={() => setEditing(null)}
+          onSaved={async (saved) => {
+            setEditing(null);
+            session.announce(t.roomSaved(saved.number));
+            await list.reload();
+          }}
+        />
+      ) : null}
+      {editing?.mode === "delete" ? (
+        <ConfirmDelete
+          what={t.roomNoun(editing.item.number)}
+          onClose={() => setEditing(null)}
+          onConfirm={async () => {
+            await session.api.call("DELETE", session.path(`/conference-rooms/${editing.item.number}`));
+            setEditing(null);
+            session.announce(t.roomDeleted(editing.item.number));
+            await list.reload();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
+
+function RoomDialog({
+  room,
+  onClose,
+  onSaved,
+}: {
+  room: ConferenceRoom | null;
+  onClose: () => void;
+  onSaved: (room: ConferenceRoom) => Promise<void>;
+}) {
+  const session = useSession();
+  const { t } = useI18n();
+  const form = useFormState();
+  const [draft, setDraft] = useState({ number: room?.number ?? "", name: room?.name ?? "", pin: room?.pin ?? "" });
+
+  async function save(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    try {
+      const body = { number: draft.number.trim(), name: draft.name, pin: blankToNull(draft.pin) };
+      await onSaved(await saveItem(session, "/conference-rooms", room, (r) => r.number, body));
+    } catch (error) {
+      const split = splitError(t, error, { number: "number", name: "name", pin: "pin" });
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={room === null ? t.addRoom : t.editRoom(room.number)} onClose={onClose}>
+      <form ref={form.formRef} onSubmit={save} noValidate aria-busy={form.busy}>
+        <FormError message={form.formError} />
+        <div class="grid">
+          <TextField id="number" label={t.number} inputMode="numeric" value={draft.number} onValue={(number) => setDraft((d) => ({ ...d, number }))} error={form.fieldErrors.number} />
+          <TextField id="name" label={t.name} autoComplete="off" value={draft.name} onValue={(name) => setDraft((d) => ({ ...d, name }))} error={form.fieldErrors.name} />
+        </div>
+        <TextField
+          id="pin"
+          label={t.pin}
+          hint={t.pinHint}
+          inputMode="numeric"
+          autoComplete="off"
+          value={draft.pin}
+          onValue={(pin) => setDraft((d) => ({ ...d, pin }))}
+          error={form.fieldErrors.pin}
+        />
+        <DialogButtons busy={form.busy} onClose={onClose} />
+      </form>
+    </Dialog>
+  );
+}

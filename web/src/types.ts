@@ -1,0 +1,122 @@
+// The admin API's wire format, as GET /openapi.json describes it (only what the pages use).
+
+export type TargetKind = "extension" | "virtual_extension" | "ring_group" | "conference" | "voicemail";
+export type Action = "dial_by_name" | "play_announcement" | "transfer";
+export type ExtensionKind = "physical" | "virtual";
+
+export interface Tenant {
+  id: string;
+  slug: string;
+  name: string;
+  locale: string;
+  timezone: string;
+  status: "active" | "suspended";
+}
+
+export interface Prompt {
+  id: string;
+  source: "tts" | "upload" | "recording";
+  text: string | null;
+  language: string | null;
+  voice: string | null;
+  original_filename: string | null;
+  status: "pending" | "ready" | "failed";
+  duration_ms: number | null;
+}
+
+export interface KeyTarget {
+  kind: TargetKind;
+  number: string;
+  name: string;
+}
+
+export interface Key {
+  digit: string;
+  assigned: boolean;
+  action: Action | null;
+  prompt: Prompt | null;
+  target: KeyTarget | null;
+}
+
+export interface Receptionist {
+  greeting: Prompt | null;
+  language: string;
+  dial_extension_enabled: boolean;
+  menu_timeout_s: number;
+  inter_digit_timeout_s: number;
+  menu_max_retries: number;
+  name_max_retries: number;
+  transfer_ring_s: number;
+  exhausted_extension: string | null;
+}
+
+export interface Extension {
+  number: string;
+  kind: ExtensionKind;
+  first_name: string;
+  last_name: string;
+  dial_string: string | null;
+  external_number: string | null;
+  voicemail_enabled: boolean;
+  reachable_by_extension: boolean;
+  reachable_by_name: boolean;
+}
+
+export type NoAnswerAction = "menu" | "hangup" | "voicemail" | "extension";
+
+export interface RingGroup {
+  number: string;
+  name: string;
+  strategy: "simultaneous" | "sequential";
+  ring_seconds: number;
+  members: string[];
+  no_answer: { action: NoAnswerAction; extension: string | null };
+}
+
+export interface ConferenceRoom {
+  number: string;
+  name: string;
+  pin: string | null;
+}
+
+export interface DirectoryEntry {
+  number: string;
+  kind: ExtensionKind;
+  first_name: string;
+  last_name: string;
+  reachable_by_extension: boolean;
+  reachable_by_name: boolean;
+}
+
+export interface VoicemailMessage {
+  id: string;
+  extension_number: string;
+  caller_number: string | null;
+  caller_name: string | null;
+  duration_ms: number;
+  status: "new" | "read";
+  created_at: string;
+}
+
+export interface CallRecord {
+  id: string;
+  call_id: string;
+  called_number: string;
+  caller_number: string | null;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  outcome: string | null;
+}
+
+export interface Items<T> {
+  items: T[];
+}
+
+export interface CallList extends Items<CallRecord> {
+  next_before: string | null;
+}
+
+export function personName(item: { first_name: string; last_name: string }): string {
+  return [item.first_name, item.last_name].filter(Boolean).join(" ");
+}
