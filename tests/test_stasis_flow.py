@@ -434,7 +434,20 @@ PATHS = [
     Path(
         "one member failing leaves the others ringing",
         (press("3"), busy(0)),
-        ends_with=("dial Local/102@phones for 20s",),
+        ends_with=("dial Local/102@phones for 20s", "wait 25s for ring_timeout"),
+    ),
+    Path(
+        "dial results that never come end the ringing after a grace time",
+        (press("7"), TIMEOUT, TIMEOUT),
+        (
+            "dial Local/101@phones for 15s",
+            "wait 20s for ring_timeout",
+            "hang up Local/101@phones",
+            "dial Local/102@phones for 15s",
+            "wait 20s for ring_timeout",
+            "hang up Local/102@phones",
+            "dial Local/103@phones for 15s",
+        ),
     ),
     Path(
         "a ring group nobody answers follows its no-answer action: the menu",
@@ -482,7 +495,7 @@ PATHS = [
     Path(
         "digits while ringing are ignored",
         (press("0"), press("5")),
-        ends_with=("dial Local/101@phones for 20s",),
+        ends_with=("dial Local/101@phones for 20s", "wait 25s for ring_timeout"),
     ),
     Path(
         "a ringing leg that hangs up counts as failed",
@@ -610,7 +623,7 @@ PATHS = [
     Path(
         "events after the end change nothing",
         (press("0"), HANGUP, answered(0), press("1")),
-        ends_with=("stop playback", "hang up Local/101@phones"),
+        ends_with=("stop playback", "cancel timer", "hang up Local/101@phones"),
         outcome=Outcome.CALLER_HANGUP,
     ),
     Path(

@@ -82,6 +82,7 @@ from rcp_stasis.events import (
 from rcp_stasis.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPrompt, Tone
 
 KEYPAD = DIALPAD_DIGITS + "*#"
+RING_GRACE_S = 5
 NO_INPUT = "no_input"
 INVALID = "invalid"
 
@@ -470,6 +471,8 @@ def _on_timer(turn: _Turn) -> None:
                 _name_retry(turn, tries + 1, ())
         case MatchChoice() as phase:
             _choice_miss(turn, phase, invalid=False)
+        case Ringing() as phase:
+            _ring_timeout(turn, phase)
         case PinEntry() as phase:
             if phase.digits:
                 _check_pin(turn, phase)
@@ -748,6 +751,13 @@ def _ring(
     )
     legs = tuple((_dial(turn, member, seconds), member.number) for member in now)
     turn.go(Ringing(kind, number, legs, later, seconds, plan))
+    _start_ring_timer(turn, seconds)
+
+
+def _start_ring_timer(turn: _Turn, seconds: int) -> None:
+    # Asterisk ends the dial after `seconds` itself; this timer only rescues a call whose
+    # dial results were lost (events are dropped while the ARI connection is down).
+    turn.start_timer(seconds + RING_GRACE_S, "ring_timeout")
 
 
 def _dial(turn: _Turn, extension: Extension, seconds: int) -> str:
@@ -764,6 +774,7 @@ def _on_dial_result(turn: _Turn, phase: Ringing, leg: str, status: DialStatus) -
     turn.trace(TraceKind.TRANSFER_RESULT, number=number, result=status)
     if status is DialStatus.ANSWERED:
         turn.stop_playback()
+        turn.cancel_timer()
         turn.emit(*(HangUpLeg(other) for other, _ in phase.legs if other != leg))
         bridge = turn.new_id("bridge")
         turn.emit(Bridge(bridge, leg))
@@ -776,17 +787,27 @@ def _on_dial_result(turn: _Turn, phase: Ringing, leg: str, status: DialStatus) -
     ringing = tuple(pair for pair in phase.legs if pair[0] != leg)
     if ringing:
         turn.go(replace(phase, legs=ringing))
-    elif phase.waiting:
-        member, *rest = phase.waiting
-        turn.go(
-            replace(
-                phase,
-                legs=((_dial(turn, member, phase.ring_s), member.number),),
-                waiting=tuple(rest),
-            )
-        )
     else:
+        _next_member(turn, phase)
+
+
+def _next_member(turn: _Turn, phase: Ringing) -> None:
+    """Nobody rings any more: the next member in turn, or what follows no answer."""
+    if not phase.waiting:
         _no_answer(turn, phase.no_answer)
+        return
+    member, *rest = phase.waiting
+    leg = _dial(turn, member, phase.ring_s)
+    turn.go(replace(phase, legs=((leg, member.number),), waiting=tuple(rest)))
+    _start_ring_timer(turn, phase.ring_s)
+
+
+def _ring_timeout(turn: _Turn, phase: Ringing) -> None:
+    for leg, number in phase.legs:
+        turn.emit(HangUpLeg(leg))
+        turn.trace(TraceKind.TRANSFER_RESULT, number=number, result=DialStatus.NO_ANSWER)
+    turn.hold(legs=turn.call.held.legs - {leg for leg, _ in phase.legs})
+    _next_member(turn, replace(phase, legs=()))
 
 
 def _no_answer(turn: _Turn, plan: NoAnswerPlan) -> None:
