@@ -6,12 +6,17 @@ from pathlib import Path
 
 from rcp_admin.settings import Settings as AdminSettings
 from rcp_devstack.settings import REPO_ROOT, StackSettings
+from rcp_stasis.settings import Settings as StasisSettings
 
 README = (REPO_ROOT / "README.md").read_text()
 
 
 def test_every_setting_has_its_environment_variable_in_the_readme() -> None:
-    fields = set(StackSettings.model_fields) | set(AdminSettings.model_fields)
+    fields = (
+        set(StackSettings.model_fields)
+        | set(AdminSettings.model_fields)
+        | set(StasisSettings.model_fields)
+    )
     missing = sorted(
         f"RCP_{name.upper()}" for name in fields if f"RCP_{name.upper()}" not in README
     )

@@ -222,3 +222,21 @@ def test_call_event_subjects_put_the_tenant_first() -> None:
     tenant = uuid.UUID("6f1c1f3e-2d4b-4c55-9a77-0c9d7f0e1a01")
     assert subjects.tenant_call_events(tenant) == f"rcp.events.{tenant}.call.*"
     assert subjects.CALL_EVENTS_ALL == "rcp.events.*.call.*"
+
+
+async def test_the_consumer_outlives_idle_time_and_keeps_writing(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    js = nats_client.jetstream()
+    tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
+    await ensure_streams(js)
+    try:
+        async with consumer(js, admin.pool, tenant, durable, fetch_timeout_s=0.05) as running:
+            await asyncio.sleep(2)  # many fetches come back empty meanwhile
+            await running.check()
+            await publish(js, a_call(tenant, call_id))
+            row = await record_of(admin.pool, tenant, call_id, ended)
+            await running.check()
+    finally:
+        await _delete_consumer(js, durable)
+    assert row["outcome"] == "transferred"

@@ -205,19 +205,27 @@ class CallRecordsConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def check(self) -> None:
+        """Readiness: the consumer's task is still running."""
+        if self._task is None or self._task.done():
+            raise RuntimeError("the call records consumer has stopped")
+
     async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
         try:
             while True:
                 try:
                     messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout_s)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py raises its own and asyncio's: nothing came
                     continue
                 except nats.errors.Error as error:  # disconnected: the client reconnects
                     log.warning("call_records.fetch_failed", error=repr(error))
                     await asyncio.sleep(self._retry_delay_s)
                     continue
                 for message in messages:
-                    await self._handle(message)
+                    try:
+                        await self._handle(message)
+                    except nats.errors.Error as error:  # the ack is lost: it comes back
+                        log.warning("call_records.ack_failed", error=repr(error))
         finally:
             with contextlib.suppress(nats.errors.Error):
                 await subscription.unsubscribe()
