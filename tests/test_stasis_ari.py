@@ -61,6 +61,7 @@ async def test_a_call_is_handed_over_with_its_arguments_and_answered(
     await call.answer()
     state = await phone_app.probe.request("GET", f"/channels/{channel}")
     assert state["state"] == "Up"
+    assert channel in await adapter.connection.channels_in_app()
 
 
 async def test_a_prompt_is_heard_by_the_caller_and_its_end_arrives(

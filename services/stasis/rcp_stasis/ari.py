@@ -229,6 +229,8 @@ class AriConnection:
                 log.warning("ari.unavailable", app=self.app, error=error.message)
             except (aiohttp.ClientError, OSError, TimeoutError) as error:
                 log.warning("ari.unavailable", app=self.app, error=repr(error))
+            except Exception:  # a bug here must not end the connection for good
+                log.exception("ari.connection_failed", app=self.app)
             if self._connected.is_set():
                 delay = self._reconnect_min_s  # it was up: start backing off afresh
             self._connected.clear()
@@ -238,7 +240,7 @@ class AriConnection:
 
     async def _new_client(self) -> Any:
         client = aioari.Client(self.url + "/", self._http)
-        await client.init()  # loads the ARI resource descriptions, once per connection
+        await client.init()  # loads the ARI resource descriptions; reconnecting reuses them
         client.on_event("*", self._route)
         return client
 
@@ -287,10 +289,12 @@ class AriConnection:
     async def _serve(self, call: AriCall) -> None:
         try:
             await self._handle_call(call)
+        except asyncio.CancelledError:  # shutting down: release before the session closes
+            await call.release()
+            raise
         except Exception:
             log.exception("ari.call_failed", channel=call.channel_id)
-        finally:
-            await asyncio.shield(call.release())
+        await call.release()
 
     def _adopt(self, call: AriCall, channel_id: str) -> None:
         self._owners[channel_id] = call
