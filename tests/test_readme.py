@@ -8,6 +8,7 @@ from rcp_admin.settings import Settings as AdminSettings
 from rcp_devstack.settings import REPO_ROOT, StackSettings
 from rcp_directory.settings import Settings as DirectorySettings
 from rcp_media.settings import Settings as MediaSettings
+from rcp_stasis.settings import Settings as StasisSettings
 
 README = (REPO_ROOT / "README.md").read_text()
 
@@ -18,6 +19,7 @@ def test_every_setting_has_its_environment_variable_in_the_readme() -> None:
         | set(AdminSettings.model_fields)
         | set(MediaSettings.model_fields)
         | set(DirectorySettings.model_fields)
+        | set(StasisSettings.model_fields)
     )
     missing = sorted(
         f"RCP_{name.upper()}" for name in fields if f"RCP_{name.upper()}" not in README

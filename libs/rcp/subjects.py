@@ -62,6 +62,18 @@ def tenant_events(tenant_id: UUID) -> str:
     return f"{PREFIX}.events.{_token(tenant_id)}.>"
 
 
+CALL_EVENTS_ALL = f"{PREFIX}.events.*.call.*"
+
+
+def tenant_call_events(tenant_id: UUID) -> str:
+    """Every call event of one tenant (for a consumer's filter)."""
+    return f"{PREFIX}.events.{_token(tenant_id)}.call.*"
+
+
+# The durable consumer that turns call events into call_records rows (shared by every stasis).
+CALL_RECORDS_CONSUMER = "call-records"
+
+
 # --- request/reply services (nats.micro) ----------------------------------------------------
 
 DIRECTORY_SERVICE = "directory"

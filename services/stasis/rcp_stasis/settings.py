@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import string
 from typing import ClassVar
 
 from pydantic import Field, field_validator
+from rcp import subjects
 from rcp.settings import CommonSettings
+
+from rcp_stasis.events import FlowOptions
 
 
 class AriSettings(CommonSettings):
@@ -29,3 +33,38 @@ class Settings(AriSettings):
 
     service_name: ClassVar[str] = "stasis"
     default_ops_port: ClassVar[int] = 9101
+
+    stasis_take_calls: bool = Field(
+        default=False,
+        description="Connect to the Stasis app RCP_ARI_APP and take its calls. Off until the "
+        "call flow's executor exists: while on, every call is handed back to the dialplan.",
+    )
+    stasis_call_records_durable: str = Field(
+        default=subjects.CALL_RECORDS_CONSUMER,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The JetStream durable consumer that writes call records.",
+    )
+    stasis_trunk_dial_template: str = Field(
+        default="PJSIP/{number}@carrier",
+        description="How a virtual extension's outside number is dialled; {number} is E.164.",
+    )
+    stasis_voicemail_max_s: int = Field(default=120, ge=10, le=600)
+    ari_reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
+    ari_reconnect_max_s: float = Field(default=30.0, gt=0, le=600)
+    ari_max_connections: int = Field(default=50, ge=1, le=1000)
+    ari_request_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("stasis_trunk_dial_template")
+    @classmethod
+    def _one_number_field(cls, value: str) -> str:
+        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        if fields != ["number"]:
+            raise ValueError("must contain {number} once and no other {field}")
+        return value
+
+    def flow_options(self) -> FlowOptions:
+        """The call flow's service-wide knobs."""
+        return FlowOptions(
+            trunk_dial_template=self.stasis_trunk_dial_template,
+            voicemail_max_s=self.stasis_voicemail_max_s,
+        )

@@ -1,0 +1,569 @@
+"""Asterisk ARI through aioari, behind `AriPort` and `AriCallPort` (rcp_stasis.ports).
+
+aioari 0.10.2 is the client the design asks for; nothing outside this module sees it. Its
+defects (shared/notes/asterisk.md) are worked around here:
+
+- it puts `user:password` unencoded into the WebSocket URL: our HTTP client sends credentials
+  in an Authorization header only, for REST and the WebSocket alike;
+- boolean query parameters crash yarl: every query value is sent as a string, booleans as
+  "true"/"false";
+- `run()` returns when the socket closes: `_run` reconnects with exponential backoff, and a
+  WebSocket heartbeat notices a peer that vanished without closing;
+- event callbacks are awaited one at a time: our one listener only routes each event to its
+  call's queue, so a slow call never delays another;
+- per-object subscriptions (`channel.on_event`) leak unless closed: we make none, one
+  client-wide listener serves every call;
+- HTTP errors surface as aiohttp *server* exception classes: our HTTP client raises
+  `AriError` (`AriNotFound` for 404) before aioari sees a response;
+- a body parameter is wrapped by its name, so `PUT /applications/{app}/eventFilter` would
+  send `{"filter": {...}}`, which Asterisk answers 200 and ignores: that one request is made
+  directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import aioari
+import aiohttp
+import structlog
+from rcp.errors import ReceptionistError
+
+from rcp_stasis.ports import AriEvent, CallHandler
+
+log = structlog.get_logger(__name__)
+
+# The only events a call needs; Asterisk is asked not to send the others (each event costs
+# it CPU, see the load facts in shared/notes/asterisk.md).
+CALL_EVENT_TYPES = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDtmfReceived",
+    "ChannelHangupRequest",
+    "ChannelDestroyed",
+    "ChannelStateChange",
+    "Dial",
+    "PlaybackStarted",
+    "PlaybackFinished",
+    "RecordingStarted",
+    "RecordingFinished",
+    "RecordingFailed",
+    "ApplicationReplaced",
+)
+END_OF_CALL = object()
+LEG_ENTRY_TIMEOUT_S = 5.0
+
+
+class AriError(ReceptionistError):
+    """An ARI request failed (`status` is the HTTP status, 0 when Asterisk did not answer)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__("ari_error", message, {"status": status})
+        self.status = status
+
+
+class AriNotFound(AriError):
+    """ARI answered 404: the channel, playback, bridge or recording is gone."""
+
+
+def query_value(value: object) -> str:
+    """A query parameter as ARI expects it: booleans as "true"/"false", lists comma-joined."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(query_value(item) for item in value)
+    return str(value)
+
+
+class _AriHttp:
+    """The HTTP client aioari (through aioswagger11) calls: ours, with its defects fixed."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        heartbeat_s: float,
+        on_websocket: Callable[[], None],
+    ) -> None:
+        self.session = session
+        self._heartbeat_s = heartbeat_s
+        self._on_websocket = on_websocket
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, object] | None = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
+        query = {key: query_value(value) for key, value in (params or {}).items()}
+        try:
+            response = await self.session.request(
+                method, url, params=query, data=data, headers=headers
+            )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise AriError(0, f"ARI {method} {url}: {error!r}") from error
+        if response.status >= HTTPStatus.BAD_REQUEST:
+            text = await response.text()
+            error_type = AriNotFound if response.status == HTTPStatus.NOT_FOUND else AriError
+            raise error_type(response.status, f"ARI {method} {url} -> {response.status} {text}")
+        return response
+
+    async def ws_connect(
+        self, url: str, params: Mapping[str, object] | None = None
+    ) -> aiohttp.ClientWebSocketResponse:
+        query = {key: query_value(value) for key, value in (params or {}).items()}
+        query["subscribeAll"] = "false"
+        socket = await self.session.ws_connect(
+            url,
+            params=query,
+            heartbeat=self._heartbeat_s,
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=10),
+        )
+        self._on_websocket()
+        return socket
+
+    async def close(self) -> None:
+        """The session belongs to the connection that made it."""
+
+
+class AriConnection:
+    """The Stasis application's WebSocket and REST client; runs one task per call.
+
+    Use as an async context manager: entering starts the connection loop (which retries with
+    backoff until Asterisk answers, and reconnects whenever the WebSocket drops); leaving
+    cancels the calls still running, releases what they hold, and disconnects.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        user: str,
+        password: str,
+        app: str,
+        handle_call: CallHandler,
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+        max_connections: int = 50,
+        request_timeout_s: float = 10.0,
+        heartbeat_s: float = 20.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.app = app
+        self._credentials = aiohttp.encode_basic_auth(user, password)
+        self._handle_call = handle_call
+        self._reconnect_min_s = reconnect_min_s
+        self._reconnect_max_s = reconnect_max_s
+        self._max_connections = max_connections
+        self._request_timeout_s = request_timeout_s
+        self._heartbeat_s = heartbeat_s
+        self._connected = asyncio.Event()
+        self._owners: dict[str, AriCall] = {}
+        self._call_tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._http: _AriHttp | None = None
+        self._client: Any = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self.connections = 0
+        """How many times the event WebSocket was established (reconnections included)."""
+
+    # --- lifetime ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AriConnection:
+        self._session = aiohttp.ClientSession(
+            headers={"Authorization": self._credentials},
+            timeout=aiohttp.ClientTimeout(total=self._request_timeout_s),
+            connector=aiohttp.TCPConnector(limit=self._max_connections),
+        )
+        self._http = _AriHttp(self._session, self._heartbeat_s, self._on_websocket)
+        self._runner = asyncio.create_task(self._run(), name=f"ari-{self.app}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        tasks = [*self._call_tasks, *self._background]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.close()
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the event WebSocket is up now."""
+        return self._connected.is_set()
+
+    async def wait_connected(self) -> None:
+        """Return once the event WebSocket is up."""
+        await self._connected.wait()
+
+    @property
+    def listener_count(self) -> int:
+        """How many event listeners aioari holds for us (it must not grow with calls)."""
+        if self._client is None:
+            return 0
+        return sum(len(listeners) for listeners in self._client.event_listeners.values())
+
+    async def _run(self) -> None:
+        """Connect, serve events until the socket closes, wait, and again, forever."""
+        delay = self._reconnect_min_s
+        while True:
+            try:
+                if self._client is None:
+                    self._client = await self._new_client()
+                await self._client.run(apps=self.app)
+                log.warning("ari.disconnected", app=self.app)
+            except AriError as error:
+                log.warning("ari.unavailable", app=self.app, error=error.message)
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                log.warning("ari.unavailable", app=self.app, error=repr(error))
+            except Exception:  # a bug here must not end the connection for good
+                log.exception("ari.connection_failed", app=self.app)
+            if self._connected.is_set():
+                delay = self._reconnect_min_s  # it was up: start backing off afresh
+            self._connected.clear()
+            # Jitter keeps several instances from reconnecting in step.
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311
+            delay = min(delay * 2, self._reconnect_max_s)
+
+    async def _new_client(self) -> Any:
+        client = aioari.Client(self.url + "/", self._http)
+        await client.init()  # loads the ARI resource descriptions; reconnecting reuses them
+        client.on_event("*", self._route)
+        return client
+
+    def _on_websocket(self) -> None:
+        self.connections += 1
+        self._connected.set()
+        log.info("ari.connected", app=self.app, connections=self.connections)
+        narrowing = asyncio.create_task(self._narrow_events())
+        self._background.add(narrowing)
+        narrowing.add_done_callback(self._background.discard)
+
+    async def _narrow_events(self) -> None:
+        body = {"allowed": [{"type": kind} for kind in CALL_EVENT_TYPES]}
+        try:
+            await self.rest("PUT", f"/applications/{self.app}/eventFilter", json=body)
+        except AriError as error:  # every event then comes: more work, same behaviour
+            log.warning("ari.event_filter_failed", app=self.app, error=error.message)
+
+    # --- events -----------------------------------------------------------------------------
+
+    def _route(self, message: dict[str, Any]) -> None:
+        """Put an event on its call's queue (never waits: aioari awaits listeners in turn)."""
+        kind = str(message.get("type", ""))
+        channel_id = _channel_of(message)
+        if kind == "ApplicationReplaced":
+            log.error("ari.application_replaced", app=self.app)
+            return
+        if channel_id is None:
+            return
+        owner = self._owners.get(channel_id)
+        if owner is None:
+            if kind == "StasisStart" and message.get("application") == self.app:
+                self._start_call(channel_id, message)
+            return
+        owner.deliver(AriEvent(kind, channel_id, message))
+        if kind == "ChannelDestroyed" and channel_id != owner.channel_id:
+            self._owners.pop(channel_id, None)  # a leg is gone for good
+
+    def _start_call(self, channel_id: str, message: dict[str, Any]) -> None:
+        call = AriCall(self, channel_id, message)
+        self._owners[channel_id] = call
+        task = asyncio.create_task(self._serve(call), name=f"call-{channel_id}")
+        self._call_tasks.add(task)
+        task.add_done_callback(self._call_tasks.discard)
+
+    async def _serve(self, call: AriCall) -> None:
+        try:
+            await self._handle_call(call)
+        except asyncio.CancelledError:  # shutting down: release before the session closes
+            await call.release()
+            raise
+        except Exception:
+            log.exception("ari.call_failed", channel=call.channel_id)
+        await call.release()
+
+    def _adopt(self, call: AriCall, channel_id: str) -> None:
+        self._owners[channel_id] = call
+
+    def _forget(self, channel_id: str) -> None:
+        self._owners.pop(channel_id, None)
+
+    # --- REST -------------------------------------------------------------------------------
+
+    async def operation(self, resource: str, operation: str, /, **params: Any) -> Any:
+        """Call an ARI operation through aioari; JSON-like results come back as dicts."""
+        if self._client is None:
+            raise AriError(0, "not connected to ARI yet")
+        result = await getattr(getattr(self._client, resource), operation)(**params)
+        return getattr(result, "json", result)
+
+    async def rest(self, method: str, path: str, json: Any = None, **params: object) -> Any:
+        """A raw ARI request, for what aioari cannot express."""
+        if self._http is None:
+            raise AriError(0, "the ARI connection is not open")
+        data = None if json is None else aiohttp.JsonPayload(json)
+        response = await self._http.request(
+            method, f"{self.url}/ari{path}", params=params, data=data
+        )
+        async with response:
+            if response.status == HTTPStatus.NO_CONTENT:
+                return None
+            return await response.json()
+
+    async def channels_in_app(self) -> list[str]:
+        """Ids of the channels in the application now."""
+        application = await self.operation("applications", "get", applicationName=self.app)
+        return [str(channel) for channel in application.get("channel_ids", [])]
+
+
+def _channel_of(message: Mapping[str, Any]) -> str | None:
+    """The channel an event is about: the dialled leg for Dial, the target of media events."""
+    kind = message.get("type")
+    if kind == "Dial":
+        peer = message.get("peer")
+        return str(peer["id"]) if isinstance(peer, Mapping) else None
+    for media in ("playback", "recording"):
+        if isinstance(target := message.get(media), Mapping):
+            uri = str(target.get("target_uri", ""))
+            return uri.removeprefix("channel:") if uri.startswith("channel:") else None
+    channel = message.get("channel")
+    return str(channel["id"]) if isinstance(channel, Mapping) else None
+
+
+class AriCall:
+    """One call in the application: its event queue and what it holds (implements AriCallPort)."""
+
+    def __init__(
+        self, connection: AriConnection, channel_id: str, start: Mapping[str, Any]
+    ) -> None:
+        self._connection = connection
+        self.channel_id = channel_id
+        self.args = tuple(str(arg) for arg in start.get("args", []))
+        caller = start.get("channel", {}).get("caller", {})
+        self.caller_number: str | None = caller.get("number") or None
+        self._queue: asyncio.Queue[AriEvent | object] = asyncio.Queue()
+        self._playbacks: set[str] = set()
+        self._legs: set[str] = set()
+        self._bridges: set[str] = set()
+        self._conferences: set[str] = set()
+        self._recordings: set[str] = set()
+        self._legs_entered: dict[str, asyncio.Event] = {}
+        self._caller_gone = False
+        self._handed_back = False
+        self._released = False
+
+    def deliver(self, event: AriEvent) -> None:
+        """Queue an event for the call's task, and keep track of what has gone by itself."""
+        kind = event.type
+        if kind == "PlaybackFinished" and event.playback_id:
+            self._playbacks.discard(event.playback_id)
+        elif kind in ("RecordingFinished", "RecordingFailed") and event.recording_name:
+            self._recordings.discard(event.recording_name)
+        elif kind == "StasisStart" and event.channel_id in self._legs_entered:
+            self._legs_entered.pop(event.channel_id).set()
+        elif kind in ("StasisEnd", "ChannelDestroyed"):
+            if event.channel_id == self.channel_id:
+                self._caller_gone = True
+            else:
+                self._legs.discard(event.channel_id or "")
+        self._queue.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[AriEvent]:
+        """This call's events, in order, until the call is released."""
+        while True:
+            event = await self._queue.get()
+            if not isinstance(event, AriEvent):
+                return
+            yield event
+
+    async def _call(self, resource: str, operation: str, /, **params: Any) -> Any:
+        return await self._connection.operation(resource, operation, **params)
+
+    async def _gone_ok(self, resource: str, operation: str, /, **params: Any) -> bool:
+        try:
+            await self._call(resource, operation, **params)
+        except AriNotFound:
+            return False
+        return True
+
+    async def answer(self) -> None:
+        """Answer the caller's channel."""
+        await self._call("channels", "answer", channelId=self.channel_id)
+
+    async def play(self, playback_id: str, media: Sequence[str]) -> None:
+        """Play media URIs one after the other as one playback."""
+        self._playbacks.add(playback_id)
+        try:
+            await self._call(
+                "channels",
+                "playWithId",
+                channelId=self.channel_id,
+                playbackId=playback_id,
+                media=list(media),
+            )
+        except AriError:
+            self._playbacks.discard(playback_id)
+            raise
+
+    async def stop_playback(self, playback_id: str) -> bool:
+        """Stop a playback; False if it had just finished (ARI answers 404)."""
+        self._playbacks.discard(playback_id)
+        return await self._gone_ok("playbacks", "stop", playbackId=playback_id)
+
+    async def dial(
+        self, leg_id: str, endpoint: str, timeout_s: int, caller_id: str | None = None
+    ) -> None:
+        """Create a leg in the application and ring it; Dial events come to this call.
+
+        `caller_id` becomes the leg's caller number (what a SIP phone shows; the far half of
+        a Local channel does not inherit it).
+        """
+        # Registered first: the leg's StasisStart may arrive before the answer to `create`.
+        self._connection._adopt(self, leg_id)
+        self._legs.add(leg_id)
+        entered = self._legs_entered.setdefault(leg_id, asyncio.Event())
+        # aioswagger refuses a parameter passed as None: leave `variables` out instead.
+        variables = {"variables": {"CALLERID(num)": caller_id}} if caller_id else {}
+        try:
+            await self._call(
+                "channels",
+                "create",
+                endpoint=endpoint,
+                app=self._connection.app,
+                channelId=leg_id,
+                originator=self.channel_id,
+                **variables,
+            )
+            # Dialling a created channel before its StasisStart fails with 409 ("Channel not
+            # in Stasis application"): wait for it, briefly.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(entered.wait(), LEG_ENTRY_TIMEOUT_S)
+            await self._call(
+                "channels", "dial", channelId=leg_id, caller=self.channel_id, timeout=timeout_s
+            )
+        except AriError:
+            self._legs_entered.pop(leg_id, None)
+            await self.hang_up_leg(leg_id)
+            raise
+
+    async def hang_up_leg(self, leg_id: str) -> bool:
+        """Hang up a leg, ringing or connected; False if it was gone."""
+        self._legs.discard(leg_id)
+        return await self._gone_ok("channels", "hangup", channelId=leg_id, reason="normal")
+
+    async def bridge(self, bridge_id: str, leg_id: str) -> None:
+        """Put the caller and a leg together in a new mixing bridge."""
+        self._bridges.add(bridge_id)
+        await self._call("bridges", "createWithId", bridgeId=bridge_id, type="mixing")
+        await self._call(
+            "bridges", "addChannel", bridgeId=bridge_id, channel=[self.channel_id, leg_id]
+        )
+
+    async def destroy_bridge(self, bridge_id: str) -> bool:
+        """Destroy one of the call's bridges; False if it was gone."""
+        self._bridges.discard(bridge_id)
+        return await self._gone_ok("bridges", "destroy", bridgeId=bridge_id)
+
+    async def join_conference(self, conference_id: str) -> None:
+        """Put the caller into a shared mixing bridge, created when missing."""
+        self._conferences.add(conference_id)
+        # POST /bridges/{id} creates the bridge, or leaves an existing one as it is.
+        await self._call(
+            "bridges", "createWithId", bridgeId=conference_id, type="mixing,dtmf_events"
+        )
+        await self._call("bridges", "addChannel", bridgeId=conference_id, channel=self.channel_id)
+
+    async def leave_conference(self, conference_id: str) -> None:
+        """Take the caller out of a shared bridge; destroy it once nobody is left."""
+        self._conferences.discard(conference_id)
+        with contextlib.suppress(AriError):  # 404: bridge gone; 422: caller already out
+            await self._call(
+                "bridges", "removeChannel", bridgeId=conference_id, channel=self.channel_id
+            )
+        with contextlib.suppress(AriNotFound):
+            bridge = await self._call("bridges", "get", bridgeId=conference_id)
+            if not bridge.get("channels"):
+                await self._gone_ok("bridges", "destroy", bridgeId=conference_id)
+
+    async def record(
+        self,
+        name: str,
+        *,
+        max_duration_s: int,
+        max_silence_s: int,
+        beep: bool,
+        terminate_on: str,
+    ) -> None:
+        """Record the caller into `name` (wav); RecordingFinished or RecordingFailed follows."""
+        self._recordings.add(name)
+        await self._call(
+            "channels",
+            "record",
+            channelId=self.channel_id,
+            name=name,
+            format="wav",
+            maxDurationSeconds=max_duration_s,
+            maxSilenceSeconds=max_silence_s,
+            beep=beep,
+            terminateOn=terminate_on,
+            ifExists="overwrite",
+        )
+
+    async def stop_recording(self, name: str) -> bool:
+        """Stop a recording and keep it; False if it had already stopped."""
+        self._recordings.discard(name)
+        return await self._gone_ok("recordings", "stop", recordingName=name)
+
+    async def continue_in_dialplan(self) -> bool:
+        """Hand the caller back to the dialplan at the next priority."""
+        handed = await self._gone_ok("channels", "continueInDialplan", channelId=self.channel_id)
+        self._handed_back = self._handed_back or handed
+        return handed
+
+    async def hang_up(self) -> bool:
+        """Hang up the caller; False if already gone."""
+        return await self._gone_ok("channels", "hangup", channelId=self.channel_id, reason="normal")
+
+    async def release(self) -> None:
+        """Stop, hang up and destroy everything the call still holds; end its event stream.
+
+        Best effort: each release is tried even when another fails, and what had already
+        gone by itself (404) is no error.
+        """
+        if self._released:
+            return
+        self._released = True
+        steps: list[tuple[str, str, dict[str, Any]]] = [
+            *(("recordings", "stop", {"recordingName": r}) for r in self._recordings),
+            *(("playbacks", "stop", {"playbackId": p}) for p in self._playbacks),
+            *(("channels", "hangup", {"channelId": leg}) for leg in self._legs),
+            *(("bridges", "destroy", {"bridgeId": b}) for b in self._bridges),
+        ]
+        if not (self._caller_gone or self._handed_back):
+            steps.append(("channels", "hangup", {"channelId": self.channel_id}))
+        for resource, operation, params in steps:
+            try:
+                await self._gone_ok(resource, operation, **params)
+            except AriError as error:
+                log.warning(
+                    "ari.release_failed", what=f"{resource}.{operation}", error=error.message
+                )
+        for conference in list(self._conferences):
+            await self.leave_conference(conference)
+        for channel_id in (self.channel_id, *self._legs):
+            self._connection._forget(channel_id)
+        self._queue.put_nowait(END_OF_CALL)

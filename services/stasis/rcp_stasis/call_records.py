@@ -1,0 +1,254 @@
+"""Call records: a JetStream durable consumer that turns each call's events into one row.
+
+Events of a call may arrive more than once (a redelivery after a lost ack) and, with several
+stasis instances pulling from the one durable consumer, out of order. Each event is applied
+by one statement that is idempotent and order-free:
+
+- the `started` event creates the row (it carries the numbers); another event of a call that
+  has no row yet is handed back with a delay until `started` is in;
+- the trace holds each event once, keyed by its stream sequence and ordered by it, which is
+  the order the call published them (one task publishes a call's events, one after another);
+- answered_at, ended_at and outcome keep the first value written.
+
+An event that can never be written (malformed, unknown tenant, impossible values) is
+terminated and logged, so that it does not come back forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+import nats.errors
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+from rcp import subjects
+from rcp.contracts import CallEvent
+from rcp.messaging import ensure_streams
+
+from rcp_stasis.commands import Outcome, TraceKind
+
+log = structlog.get_logger(__name__)
+
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+OUTCOMES = frozenset(outcome.value for outcome in Outcome)
+MAX_TRACE_ENTRIES = 1000
+MAX_CALLER_NUMBER = 64
+
+# Keeps the trace as it is when the entry ($seq) is in already or the trace is full;
+# otherwise adds the entry ($entry) and keeps the entries in stream order.
+_MERGED_TRACE = """
+    CASE WHEN r.trace @> jsonb_build_array(jsonb_build_object('seq', {seq}::bigint))
+              OR jsonb_array_length(r.trace) >= {limit}
+         THEN r.trace
+         ELSE (SELECT jsonb_agg(e ORDER BY (e->>'seq')::bigint)
+                 FROM jsonb_array_elements(r.trace || jsonb_build_array({entry}::jsonb)) AS e)
+    END"""
+
+START_CALL = f"""
+    INSERT INTO call_records AS r
+           (tenant_id, call_id, called_number, caller_number, started_at, trace)
+    VALUES ($1, $2, $3, $4, $5, jsonb_build_array($6::jsonb))
+    ON CONFLICT (tenant_id, call_id) DO UPDATE SET
+        caller_number = COALESCE(r.caller_number, EXCLUDED.caller_number),
+        started_at = LEAST(r.started_at, EXCLUDED.started_at),
+        trace = {_MERGED_TRACE.format(seq="$7", limit=MAX_TRACE_ENTRIES, entry="$6")}"""
+
+ADD_EVENT = f"""
+    UPDATE call_records AS r SET
+        answered_at = CASE WHEN $3 = 'answered'
+                           THEN COALESCE(r.answered_at, GREATEST(r.started_at, $4))
+                           ELSE r.answered_at END,
+        ended_at = CASE WHEN $3 = 'ended'
+                        THEN COALESCE(r.ended_at, GREATEST(r.started_at, $4))
+                        ELSE r.ended_at END,
+        outcome = CASE WHEN $3 = 'ended' THEN COALESCE(r.outcome, $5) ELSE r.outcome END,
+        trace = {_MERGED_TRACE.format(seq="$7", limit=MAX_TRACE_ENTRIES, entry="$6")}
+     WHERE r.tenant_id = $1 AND r.call_id = $2
+    RETURNING 1"""
+
+
+class Applied(StrEnum):
+    """What became of one event."""
+
+    WRITTEN = "written"
+    NOT_STARTED = "not_started"  # no row yet: try again once `started` is in
+    REFUSED = "refused"  # can never be written
+
+
+class CallRecords:
+    """Writes call events into call_records."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def apply(self, event: CallEvent, sequence: int) -> Applied:
+        """Apply one event, idempotently; `sequence` is its stream sequence."""
+        entry: dict[str, Any] = {
+            "seq": sequence,
+            "kind": event.kind,
+            "at": event.at.isoformat(),
+            "data": event.data,
+        }
+        try:
+            if event.kind == TraceKind.STARTED:
+                return await self._start(event, entry, sequence)
+            outcome = None
+            if event.kind == TraceKind.ENDED:
+                outcome = str(event.data.get("outcome"))
+                outcome = outcome if outcome in OUTCOMES else Outcome.FAILED.value
+            found = await self._pool.fetchval(
+                ADD_EVENT,
+                event.tenant_id,
+                event.call_id,
+                event.kind,
+                event.at,
+                outcome,
+                entry,
+                sequence,
+            )
+        except (asyncpg.ForeignKeyViolationError, asyncpg.CheckViolationError) as error:
+            log.warning("call_records.refused", call_id=event.call_id, error=str(error))
+            return Applied.REFUSED
+        return Applied.WRITTEN if found else Applied.NOT_STARTED
+
+    async def _start(self, event: CallEvent, entry: dict[str, Any], sequence: int) -> Applied:
+        called = event.data.get("called_number")
+        caller = event.data.get("caller_number")
+        if not isinstance(called, str) or not E164.match(called):
+            log.warning("call_records.bad_called_number", call_id=event.call_id)
+            return Applied.REFUSED
+        if not isinstance(caller, str) or not caller:
+            caller = None
+        await self._pool.execute(
+            START_CALL,
+            event.tenant_id,
+            event.call_id,
+            called,
+            caller[:MAX_CALLER_NUMBER] if caller else None,
+            event.at,
+            entry,
+            sequence,
+        )
+        return Applied.WRITTEN
+
+
+def consumer_config(
+    durable: str, filter_subject: str, ack_wait_s: float = 30.0, max_deliver: int = 20
+) -> ConsumerConfig:
+    """The durable consumer's settings: explicit acks, every retained event from the start."""
+    return ConsumerConfig(
+        durable_name=durable,
+        filter_subject=filter_subject,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait_s,
+        max_deliver=max_deliver,
+    )
+
+
+class CallRecordsConsumer:
+    """Pulls call events from the events stream and writes them; an async context manager.
+
+    Every stasis instance runs one on the same durable consumer: JetStream shares the events
+    among them, and each event is acknowledged only once its row is written.
+    """
+
+    def __init__(
+        self,
+        jetstream: JetStreamContext,
+        records: CallRecords,
+        *,
+        durable: str = subjects.CALL_RECORDS_CONSUMER,
+        filter_subject: str = subjects.CALL_EVENTS_ALL,
+        batch: int = 64,
+        fetch_timeout_s: float = 1.0,
+        ack_wait_s: float = 30.0,
+        max_deliver: int = 20,
+        retry_delay_s: float = 2.0,
+    ) -> None:
+        self._js = jetstream
+        self._records = records
+        self.durable = durable
+        self._config = consumer_config(durable, filter_subject, ack_wait_s, max_deliver)
+        self._filter_subject = filter_subject
+        self._batch = batch
+        self._fetch_timeout_s = fetch_timeout_s
+        self._retry_delay_s = retry_delay_s
+        self._task: asyncio.Task[None] | None = None
+        self.applied = 0
+        """How many events were written (duplicates included), for tests and logs."""
+        self.redelivered = 0
+        """How many deliveries were second or later ones."""
+
+    async def __aenter__(self) -> CallRecordsConsumer:
+        await ensure_streams(self._js)
+        subscription = await self._js.pull_subscribe(
+            self._filter_subject,
+            durable=self.durable,
+            stream=subjects.EVENTS_STREAM,
+            config=self._config,
+        )
+        self._task = asyncio.create_task(self._run(subscription), name="call-records")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def check(self) -> None:
+        """Readiness: the consumer's task is still running."""
+        if self._task is None or self._task.done():
+            raise RuntimeError("the call records consumer has stopped")
+
+    async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
+        try:
+            while True:
+                try:
+                    messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout_s)
+                except TimeoutError:  # nats-py raises its own and asyncio's: nothing came
+                    continue
+                except nats.errors.Error as error:  # disconnected: the client reconnects
+                    log.warning("call_records.fetch_failed", error=repr(error))
+                    await asyncio.sleep(self._retry_delay_s)
+                    continue
+                for message in messages:
+                    try:
+                        await self._handle(message)
+                    except nats.errors.Error as error:  # the ack is lost: it comes back
+                        log.warning("call_records.ack_failed", error=repr(error))
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await subscription.unsubscribe()
+
+    async def _handle(self, message: Msg) -> None:
+        if message.metadata.num_delivered > 1:
+            self.redelivered += 1
+        try:
+            event = CallEvent.model_validate_json(message.data)
+        except ValidationError:
+            log.warning("call_records.malformed", subject=message.subject)
+            await message.term()
+            return
+        try:
+            applied = await self._records.apply(event, message.metadata.sequence.stream)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            log.warning("call_records.write_failed", call_id=event.call_id, error=repr(error))
+            await message.nak(delay=self._retry_delay_s)
+            return
+        if applied is Applied.WRITTEN:
+            self.applied += 1
+            await message.ack()
+        elif applied is Applied.NOT_STARTED:
+            await message.nak(delay=self._retry_delay_s)
+        else:
+            await message.term()

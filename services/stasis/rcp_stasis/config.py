@@ -1,0 +1,194 @@
+"""A tenant's receptionist configuration as the call flow sees it: immutable, shared by calls.
+
+It mirrors the tables the admin service writes (receptionists, key_assignments, extensions,
+ring_groups and their members, conference_rooms), with references resolved to numbers. A call
+keeps the configuration it started with until a config-changed event hands it a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from uuid import UUID
+
+DIALPAD_DIGITS = "0123456789"
+
+
+class ExtensionKind(StrEnum):
+    """A phone of the tenant's own (physical) or an outside number (virtual)."""
+
+    PHYSICAL = "physical"
+    VIRTUAL = "virtual"
+
+
+class RingStrategy(StrEnum):
+    """How a ring group rings its members."""
+
+    SIMULTANEOUS = "simultaneous"
+    SEQUENTIAL = "sequential"
+
+
+class NoAnswerAction(StrEnum):
+    """What a ring group does when nobody answered."""
+
+    MENU = "menu"
+    HANGUP = "hangup"
+    VOICEMAIL = "voicemail"
+    EXTENSION = "extension"
+
+
+class TargetKind(StrEnum):
+    """What a transfer key points at (key_assignments.target_kind)."""
+
+    EXTENSION = "extension"
+    VIRTUAL_EXTENSION = "virtual_extension"
+    RING_GROUP = "ring_group"
+    CONFERENCE = "conference"
+    VOICEMAIL = "voicemail"
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """One extension of the numbering plan."""
+
+    number: str
+    kind: ExtensionKind
+    first_name: str = ""
+    last_name: str = ""
+    dial_string: str | None = None
+    external_number: str | None = None
+    voicemail_enabled: bool = True
+    reachable_by_extension: bool = True
+    reachable_by_name: bool = True
+    name_prompt_id: UUID | None = None
+
+    @property
+    def name(self) -> str:
+        """The name a caller hears: first and last name, whichever exist."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class RingGroup:
+    """Extensions rung together or in turn, with what to do when nobody answers."""
+
+    number: str
+    name: str
+    members: tuple[str, ...]
+    strategy: RingStrategy = RingStrategy.SIMULTANEOUS
+    ring_seconds: int = 20
+    no_answer_action: NoAnswerAction = NoAnswerAction.MENU
+    no_answer_extension: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceRoom:
+    """A mixing bridge callers join, behind a PIN when it has one."""
+
+    number: str
+    name: str
+    pin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DialByName:
+    """The key asks for the first letters of a name and looks it up in the directory."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlayAnnouncement:
+    """The key plays a prompt, then the menu again."""
+
+    prompt_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """The key transfers the call to an extension, ring group, conference room or voicemail."""
+
+    kind: TargetKind
+    number: str
+
+
+KeyAction = DialByName | PlayAnnouncement | Transfer
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptionistSettings:
+    """The receptionists row: greeting, language, dial-extension, time-outs and retries."""
+
+    greeting_prompt_id: UUID | None = None
+    language: str = "fr-FR"
+    dial_extension_enabled: bool = False
+    menu_timeout_s: int = 5
+    inter_digit_timeout_s: int = 3
+    menu_max_retries: int = 3
+    name_max_retries: int = 3
+    transfer_ring_s: int = 20
+    exhausted_extension: str | None = None
+
+
+Dialable = Extension | RingGroup | ConferenceRoom
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    """Everything one tenant's calls need, keyed by digit or number; never mutated."""
+
+    tenant_id: UUID
+    name: str
+    receptionist: ReceptionistSettings = field(default_factory=ReceptionistSettings)
+    keys: Mapping[str, KeyAction] = field(default_factory=dict)
+    extensions: Mapping[str, Extension] = field(default_factory=dict)
+    ring_groups: Mapping[str, RingGroup] = field(default_factory=dict)
+    conference_rooms: Mapping[str, ConferenceRoom] = field(default_factory=dict)
+    # Every prefix of a number a caller may dial: decides at once whether a digit can begin one.
+    _prefixes: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("keys", "extensions", "ring_groups", "conference_rooms"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        prefixes = {
+            number[:end] for number in self._dialable_numbers() for end in range(1, len(number))
+        }
+        object.__setattr__(self, "_prefixes", frozenset(prefixes))
+
+    @classmethod
+    def build(
+        cls,
+        tenant_id: UUID,
+        name: str,
+        receptionist: ReceptionistSettings,
+        keys: Mapping[str, KeyAction],
+        extensions: Iterable[Extension] = (),
+        ring_groups: Iterable[RingGroup] = (),
+        conference_rooms: Iterable[ConferenceRoom] = (),
+    ) -> TenantConfig:
+        """A configuration from lists of extensions, groups and rooms."""
+        return cls(
+            tenant_id=tenant_id,
+            name=name,
+            receptionist=receptionist,
+            keys=keys,
+            extensions={e.number: e for e in extensions},
+            ring_groups={g.number: g for g in ring_groups},
+            conference_rooms={r.number: r for r in conference_rooms},
+        )
+
+    def _dialable_numbers(self) -> Iterable[str]:
+        yield from (e.number for e in self.extensions.values() if e.reachable_by_extension)
+        yield from self.ring_groups
+        yield from self.conference_rooms
+
+    def dialable(self, number: str) -> Dialable | None:
+        """What a caller reaches by dialling `number`; an extension hidden from dialling is None."""
+        extension = self.extensions.get(number)
+        if extension is not None:
+            return extension if extension.reachable_by_extension else None
+        return self.ring_groups.get(number) or self.conference_rooms.get(number)
+
+    def begins_a_number(self, digits: str) -> bool:
+        """Whether more digits after `digits` could reach something by number."""
+        return digits in self._prefixes

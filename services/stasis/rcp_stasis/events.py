@@ -1,0 +1,158 @@
+"""What the call flow is told: each event is a plain value the executor builds from ARI and NATS.
+
+Events about something the flow started (a playback, a timer, a look-up, a leg, a recording)
+name it by the id the flow gave it, so that a late event about something already stopped or
+replaced is recognised as stale and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from uuid import UUID
+
+from rcp_stasis.config import TenantConfig
+
+
+@dataclass(frozen=True, slots=True)
+class FlowOptions:
+    """Service-wide knobs of the call flow (the tenant's own are in its configuration)."""
+
+    # How a virtual extension's outside number is dialled; {number} is its E.164 number.
+    trunk_dial_template: str = "PJSIP/{number}@carrier"
+    name_digits: int = 3
+    matches_per_page: int = 8
+    pin_max_tries: int = 3
+    max_extension_digits: int = 10
+    voicemail_max_s: int = 120
+    voicemail_silence_s: int = 5
+    # A shorter recording is taken for a caller who said nothing.
+    voicemail_min_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """Who called whom, and the configuration the call runs on."""
+
+    call_id: str
+    called_number: str
+    caller_number: str | None
+    config: TenantConfig
+    options: FlowOptions = field(default_factory=FlowOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    """A call entered the receptionist: the flow answers it."""
+
+    context: CallContext
+
+
+@dataclass(frozen=True, slots=True)
+class Digit:
+    """The caller pressed a key (0-9, * or #; others are ignored)."""
+
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackFinished:
+    """A playback ended by itself, or failed (either way nothing plays any more)."""
+
+    playback_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer the flow started ran out; `generation` tells it from earlier timers."""
+
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class NameMatch:
+    """One extension the directory found for the digits typed."""
+
+    number: str
+    name: str
+    name_prompt_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """The directory's answer: one page of matches, how many in all, the next page if any."""
+
+    request_id: str
+    matches: tuple[NameMatch, ...]
+    total: int
+    next_page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupFailed:
+    """The directory did not answer, or answered with an error."""
+
+    request_id: str
+    reason: str
+
+
+class DialStatus(StrEnum):
+    """How ringing one leg ended."""
+
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DialResult:
+    """A leg the flow dialled answered, was busy, rang out or could not be reached."""
+
+    leg_id: str
+    status: DialStatus
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFinished:
+    """A recording stopped (# pressed, silence, length limit) and is stored."""
+
+    recording: str
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFailed:
+    """A recording could not be made."""
+
+    recording: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """The caller hung up (`leg_id` None), or one of the call's legs did."""
+
+    leg_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    """The tenant's configuration changed: later decisions use the new one."""
+
+    config: TenantConfig
+
+
+Event = (
+    CallStarted
+    | Digit
+    | PlaybackFinished
+    | TimerFired
+    | LookupResult
+    | LookupFailed
+    | DialResult
+    | RecordingFinished
+    | RecordingFailed
+    | Hangup
+    | ConfigChanged
+)

@@ -1,0 +1,1041 @@
+"""The receptionist's call flow: a pure state machine, `step(call, event) -> (call, commands)`.
+
+A `Call` is an immutable value: the phase the caller is in, the resources the call holds
+(the playback, the timer, the pending look-up, legs, bridge, recording, conference), the menu
+failures so far and the outcome once known. `step` never waits and never does I/O: it returns
+the next value and the commands an executor must carry out; their results come back as events.
+
+Rules every phase follows:
+- at most one playback and one timer at a time: starting one stops or cancels the previous;
+- an event about a playback, timer, look-up, leg or recording the call no longer holds is
+  stale and ignored (so a timer that fires as a digit arrives does nothing);
+- a hangup, in any phase, releases everything the call holds and ends it with an outcome;
+- every step that decides something publishes it in the call's decision trace.
+
+The menu counts failures (no input, invalid input) since the last action the caller chose:
+the menu plays again after each, and the failure after `menu_max_retries` of them ends the call
+(goodbye, or the tenant's exhausted target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from rcp_stasis.commands import (
+    Answer,
+    Bridge,
+    CancelTimer,
+    Command,
+    DestroyBridge,
+    Dial,
+    HangUp,
+    HangUpLeg,
+    JoinConference,
+    LeaveConference,
+    LookUpNames,
+    Outcome,
+    Play,
+    PublishTrace,
+    Record,
+    SaveVoicemail,
+    StartTimer,
+    StopPlayback,
+    StopRecording,
+    TraceKind,
+    TraceValue,
+)
+from rcp_stasis.config import (
+    DIALPAD_DIGITS,
+    ConferenceRoom,
+    DialByName,
+    Extension,
+    ExtensionKind,
+    KeyAction,
+    NoAnswerAction,
+    PlayAnnouncement,
+    ReceptionistSettings,
+    RingGroup,
+    RingStrategy,
+    TargetKind,
+    TenantConfig,
+    Transfer,
+)
+from rcp_stasis.events import (
+    CallContext,
+    CallStarted,
+    ConfigChanged,
+    DialResult,
+    DialStatus,
+    Digit,
+    Event,
+    FlowOptions,
+    Hangup,
+    LookupFailed,
+    LookupResult,
+    NameMatch,
+    PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
+    TimerFired,
+)
+from rcp_stasis.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPrompt, Tone
+
+KEYPAD = DIALPAD_DIGITS + "*#"
+RING_GRACE_S = 5
+NO_INPUT = "no_input"
+INVALID = "invalid"
+
+# --- phases ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NotStarted:
+    """Before CallStarted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """The greeting (which is the menu) plays, or has played and the caller's choice is awaited."""
+
+    playing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionEntry:
+    """Digits build an extension number; `key` is a key digit that may still act as the key."""
+
+    digits: str
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NameEntry:
+    """Dial by name: the caller types the first letters of a name."""
+
+    digits: str
+    tries: int
+
+
+@dataclass(frozen=True, slots=True)
+class NameLookup:
+    """Dial by name: the directory is asked."""
+
+    digits: str
+    page: int
+    tries: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchChoice:
+    """Dial by name: several matches are read out, "for <name>, press 1" ..."""
+
+    digits: str
+    page: int
+    tries: int
+    matches: tuple[NameMatch, ...]
+    next_page: int | None
+    misses: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Announcing:
+    """An announcement plays; the menu follows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting:
+    """The chosen name is said before the transfer starts."""
+
+    extension: Extension
+
+
+@dataclass(frozen=True, slots=True)
+class NoAnswerPlan:
+    """What follows when nobody answers a transfer.
+
+    `then` says where a dead end leads: None back to the menu, else a goodbye with that outcome.
+    """
+
+    action: NoAnswerAction
+    extension: Extension | None = None
+    then: Outcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ringing:
+    """The caller hears ringback while legs ring (`legs`: leg id and extension number)."""
+
+    kind: str
+    number: str
+    legs: tuple[tuple[str, str], ...]
+    waiting: tuple[Extension, ...]
+    ring_s: int
+    no_answer: NoAnswerPlan
+
+
+@dataclass(frozen=True, slots=True)
+class Bridged:
+    """The caller talks with an answered leg."""
+
+    leg_id: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class PinEntry:
+    """A conference room asks for its PIN."""
+
+    room: ConferenceRoom
+    digits: str
+    tries: int
+
+
+@dataclass(frozen=True, slots=True)
+class InConference:
+    """The caller is in a conference room."""
+
+    room: ConferenceRoom
+
+
+@dataclass(frozen=True, slots=True)
+class VoicemailGreeting:
+    """ "Leave a message for <name>" plays; the recording follows."""
+
+    extension: Extension
+
+
+@dataclass(frozen=True, slots=True)
+class VoicemailRecording:
+    """The caller's message is being recorded."""
+
+    extension: Extension
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """The last prompt (goodbye) plays; the caller is hung up when it ends."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """Nothing is held any more; every later event is ignored."""
+
+
+Phase = (
+    NotStarted
+    | Menu
+    | ExtensionEntry
+    | NameEntry
+    | NameLookup
+    | MatchChoice
+    | Announcing
+    | Connecting
+    | Ringing
+    | Bridged
+    | PinEntry
+    | InConference
+    | VoicemailGreeting
+    | VoicemailRecording
+    | Ending
+    | Ended
+)
+
+# --- the call -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The resources a call holds, each released when the call ends."""
+
+    playback: str | None = None
+    timer: int | None = None
+    lookup: str | None = None
+    legs: frozenset[str] = frozenset()
+    bridge: str | None = None
+    recording: str | None = None
+    conference: str | None = None
+
+    @property
+    def nothing(self) -> bool:
+        """Whether the call holds nothing at all."""
+        return self == Held()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call's state: an immutable value that `step` replaces."""
+
+    phase: Phase = field(default_factory=NotStarted)
+    context: CallContext | None = None
+    held: Held = field(default_factory=Held)
+    failures: int = 0
+    heard_announcement: bool = False
+    outcome: Outcome | None = None
+    # Makes every id and timer generation of the call unique.
+    counter: int = 0
+
+    @property
+    def ended(self) -> bool:
+        """Whether the call is over."""
+        return isinstance(self.phase, Ended)
+
+
+def step(call: Call, event: Event) -> tuple[Call, tuple[Command, ...]]:
+    """The call after `event`, and the commands that carry it out."""
+    if isinstance(call.phase, Ended):
+        return call, ()
+    turn = _Turn(call)
+    _dispatch(turn, event)
+    return turn.call, tuple(turn.commands)
+
+
+class _Turn:
+    """One step in the making: the call so far and the commands emitted (local to `step`)."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.commands: list[Command] = []
+
+    @property
+    def context(self) -> CallContext:
+        context = self.call.context
+        if context is None:
+            raise RuntimeError("the call has not started")
+        return context
+
+    @property
+    def config(self) -> TenantConfig:
+        return self.context.config
+
+    @property
+    def settings(self) -> ReceptionistSettings:
+        return self.context.config.receptionist
+
+    @property
+    def options(self) -> FlowOptions:
+        return self.context.options
+
+    def emit(self, *commands: Command) -> None:
+        self.commands.extend(commands)
+
+    def go(self, phase: Phase) -> None:
+        self.call = replace(self.call, phase=phase)
+
+    def hold(self, **changes: object) -> None:
+        self.call = replace(self.call, held=replace(self.call.held, **changes))  # type: ignore[arg-type]
+
+    def next_number(self) -> int:
+        self.call = replace(self.call, counter=self.call.counter + 1)
+        return self.call.counter
+
+    def new_id(self, what: str) -> str:
+        return f"{self.context.call_id}-{what}-{self.next_number()}"
+
+    def say(
+        self, key: SystemPromptKey, name: str | TenantPrompt | None = None, digit: str | None = None
+    ) -> SystemPrompt:
+        return SystemPrompt(key, self.settings.language, name=name, digit=digit)
+
+    def play(self, *prompts: Prompt) -> None:
+        self.stop_playback()
+        playback = self.new_id("playback")
+        self.emit(Play(playback, prompts))
+        self.hold(playback=playback)
+
+    def stop_playback(self) -> None:
+        if self.call.held.playback is not None:
+            self.emit(StopPlayback(self.call.held.playback))
+            self.hold(playback=None)
+
+    def start_timer(self, seconds: float, purpose: str) -> None:
+        self.cancel_timer()
+        generation = self.next_number()
+        self.emit(StartTimer(generation, seconds, purpose))
+        self.hold(timer=generation)
+
+    def cancel_timer(self) -> None:
+        if self.call.held.timer is not None:
+            self.emit(CancelTimer(self.call.held.timer))
+            self.hold(timer=None)
+
+    def trace(self, step: TraceKind, /, **data: TraceValue) -> None:
+        # Enum members become their plain values: the trace is JSON for people and databases.
+        plain = {k: v.value if isinstance(v, Enum) else v for k, v in data.items()}
+        self.emit(PublishTrace(step, plain))
+
+
+# --- dispatch -------------------------------------------------------------------------------
+
+
+def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case per event
+    call = turn.call
+    held = call.held
+    if isinstance(call.phase, NotStarted):
+        if isinstance(event, CallStarted):
+            _start(turn, event.context)
+        elif isinstance(event, Hangup) and event.leg_id is None:
+            turn.go(Ended())
+        return
+    match event:
+        case Hangup(leg_id=None):
+            _end(turn, hang_up_caller=False)
+        case Hangup(leg_id=leg) if leg in held.legs:
+            _leg_gone(turn, leg)
+        case ConfigChanged(config=config):
+            turn.call = replace(call, context=replace(turn.context, config=config))
+        case Digit(digit=digit) if len(digit) == 1 and digit in KEYPAD:
+            _on_digit(turn, digit)
+        case PlaybackFinished(playback_id=playback) if playback == held.playback:
+            turn.hold(playback=None)
+            _on_playback_finished(turn)
+        case TimerFired(generation=generation) if generation == held.timer:
+            turn.hold(timer=None)
+            _on_timer(turn)
+        case LookupResult(request_id=request) if request == held.lookup:
+            turn.hold(lookup=None)
+            if isinstance(call.phase, NameLookup):
+                _on_matches(turn, call.phase, event)
+        case LookupFailed(request_id=request) if request == held.lookup:
+            turn.hold(lookup=None)
+            turn.trace(TraceKind.LOOKUP_RESULT, failed=event.reason)
+            _menu(turn, "lookup_failed", (turn.say(SystemPromptKey.SERVICE_UNAVAILABLE),))
+        case DialResult(leg_id=leg) if leg in held.legs and isinstance(call.phase, Ringing):
+            _on_dial_result(turn, call.phase, leg, event.status)
+        case RecordingFinished(recording=recording) if recording == held.recording:
+            turn.hold(recording=None)
+            if isinstance(call.phase, VoicemailRecording):
+                _on_recorded(turn, call.phase, recording, event.duration_s)
+        case RecordingFailed(recording=recording) if recording == held.recording:
+            turn.hold(recording=None)
+            turn.trace(TraceKind.RECORDING, saved=False, failed=event.reason)
+            _goodbye(turn, Outcome.FAILED, (turn.say(SystemPromptKey.SERVICE_UNAVAILABLE),))
+        case _:
+            pass  # stale, repeated, or meaningless here
+
+
+def _on_digit(turn: _Turn, digit: str) -> None:
+    match turn.call.phase:
+        case Menu() | Announcing():
+            turn.stop_playback()  # DTMF does not stop an ARI playback by itself
+            turn.cancel_timer()
+            _menu_digit(turn, digit)
+        case ExtensionEntry() as phase:
+            _extension_digit(turn, phase, digit)
+        case NameEntry() as phase:
+            _name_digit(turn, phase, digit)
+        case NameLookup() if digit == "*":
+            turn.hold(lookup=None)
+            _menu(turn, "back")
+        case MatchChoice() as phase:
+            _choice_digit(turn, phase, digit)
+        case Connecting() if digit == "*":
+            _menu(turn, "back")
+        case PinEntry() as phase:
+            _pin_digit(turn, phase, digit)
+        case VoicemailGreeting(extension=extension):
+            _record(turn, extension)
+        case _:
+            pass  # ringing, bridged, in conference, recording (# ends it in Asterisk), ending
+
+
+def _on_playback_finished(turn: _Turn) -> None:
+    match turn.call.phase:
+        case Menu():
+            turn.go(Menu(playing=False))
+            turn.start_timer(turn.settings.menu_timeout_s, NO_INPUT)
+        case NameEntry() | MatchChoice() | PinEntry():
+            turn.start_timer(turn.settings.menu_timeout_s, NO_INPUT)
+        case Announcing():
+            _menu(turn, "after_announcement")
+        case Connecting(extension=extension):
+            _transfer_to_extension(turn, extension, then=None)
+        case VoicemailGreeting(extension=extension):
+            _record(turn, extension)
+        case Ending():
+            _end(turn, hang_up_caller=True)
+        case _:
+            pass  # ringback ended by itself: nothing to do
+
+
+def _on_timer(turn: _Turn) -> None:
+    match turn.call.phase:
+        case Menu():
+            _failure(turn, NO_INPUT)
+        case ExtensionEntry(digits=digits, key=key):
+            _complete_extension(turn, digits, key)
+        case NameEntry(digits=digits, tries=tries):
+            if digits:
+                _look_up(turn, digits, 0, tries)
+            else:
+                _name_retry(turn, tries + 1, ())
+        case MatchChoice() as phase:
+            _choice_miss(turn, phase, invalid=False)
+        case Ringing() as phase:
+            _ring_timeout(turn, phase)
+        case PinEntry() as phase:
+            if phase.digits:
+                _check_pin(turn, phase)
+            else:
+                _pin_failed(turn, phase, wrong=False)
+        case _:
+            pass
+
+
+# --- start, menu, failures, end ------------------------------------------------------------
+
+
+def _start(turn: _Turn, context: CallContext) -> None:
+    turn.call = replace(turn.call, context=context)
+    turn.trace(
+        TraceKind.STARTED,
+        called_number=context.called_number,
+        caller_number=context.caller_number,
+        language=context.config.receptionist.language,
+    )
+    turn.emit(Answer())
+    turn.trace(TraceKind.ANSWERED)
+    _menu(turn, "greeting")
+
+
+def _menu(turn: _Turn, reason: str, prefix: tuple[Prompt, ...] = ()) -> None:
+    """Play the menu (after `prefix`) and wait for the caller's choice."""
+    turn.cancel_timer()
+    turn.go(Menu(playing=True))
+    turn.play(*prefix, *_menu_prompts(turn))
+    turn.trace(TraceKind.MENU, reason=reason, failures=turn.call.failures)
+
+
+def _menu_prompts(turn: _Turn) -> tuple[Prompt, ...]:
+    """The tenant's greeting; without one, a menu spoken from the keys themselves."""
+    settings, config = turn.settings, turn.config
+    if settings.greeting_prompt_id is not None:
+        return (TenantPrompt(settings.greeting_prompt_id),)
+    prompts: list[Prompt] = [turn.say(SystemPromptKey.WELCOME, name=config.name)]
+    for digit in sorted(config.keys, key=lambda d: (d == "0", d)):  # 0 last, as on a keypad
+        match config.keys[digit]:
+            case DialByName():
+                prompts.append(turn.say(SystemPromptKey.MENU_DIAL_BY_NAME, digit=digit))
+            case PlayAnnouncement():
+                prompts.append(turn.say(SystemPromptKey.MENU_ANNOUNCEMENT, digit=digit))
+            case Transfer() as transfer:
+                name = _target_name(config, transfer)
+                prompts.append(turn.say(SystemPromptKey.FOR_NAME_PRESS, name=name, digit=digit))
+    if settings.dial_extension_enabled:
+        prompts.append(turn.say(SystemPromptKey.MENU_DIAL_EXTENSION))
+    return tuple(prompts)
+
+
+def _target_name(config: TenantConfig, transfer: Transfer) -> str:
+    target = (
+        config.ring_groups.get(transfer.number)
+        if transfer.kind is TargetKind.RING_GROUP
+        else config.conference_rooms.get(transfer.number)
+        if transfer.kind is TargetKind.CONFERENCE
+        else config.extensions.get(transfer.number)
+    )
+    return target.name if target is not None and target.name else transfer.number
+
+
+def _failure(turn: _Turn, reason: str) -> None:
+    """No input or invalid input: the menu again, or the end once the retries are spent."""
+    failures = turn.call.failures + 1
+    turn.call = replace(turn.call, failures=failures)
+    invalid = (turn.say(SystemPromptKey.INVALID),) if reason == INVALID else ()
+    if failures <= turn.settings.menu_max_retries:
+        _menu(turn, reason, invalid)
+        return
+    outcome = Outcome.NO_INPUT if reason == NO_INPUT else Outcome.INVALID_INPUT
+    turn.trace(TraceKind.MENU, reason="retries_exhausted", failures=failures)
+    target = turn.settings.exhausted_extension
+    extension = turn.config.extensions.get(target) if target is not None else None
+    if extension is not None:
+        _transfer_to_extension(turn, extension, then=outcome)
+    else:
+        _goodbye(turn, outcome, invalid)
+
+
+def _goodbye(turn: _Turn, outcome: Outcome, prefix: tuple[Prompt, ...] = ()) -> None:
+    """Say goodbye (after `prefix`), then hang up with `outcome`."""
+    turn.cancel_timer()
+    turn.call = replace(turn.call, outcome=outcome)
+    turn.go(Ending())
+    turn.play(*prefix, turn.say(SystemPromptKey.GOODBYE))
+
+
+def _end(turn: _Turn, *, hang_up_caller: bool) -> None:
+    """Release everything the call holds, and end it."""
+    call, held = turn.call, turn.call.held
+    turn.stop_playback()
+    turn.cancel_timer()
+    outcome = call.outcome
+    if held.recording is not None:
+        turn.emit(StopRecording(held.recording))
+        if isinstance(call.phase, VoicemailRecording):  # hanging up ends a message: keep it
+            turn.emit(
+                SaveVoicemail(
+                    held.recording, call.phase.extension.number, turn.context.caller_number
+                )
+            )
+            turn.trace(TraceKind.RECORDING, saved=True, by_hangup=True)
+            outcome = Outcome.VOICEMAIL
+    turn.emit(*(HangUpLeg(leg) for leg in sorted(held.legs)))
+    if held.bridge is not None:
+        turn.emit(DestroyBridge(held.bridge))
+    if held.conference is not None:
+        turn.emit(LeaveConference(held.conference))
+    if hang_up_caller:
+        turn.emit(HangUp())
+    if outcome is None:
+        outcome = Outcome.ANNOUNCEMENT if call.heard_announcement else Outcome.CALLER_HANGUP
+    turn.trace(TraceKind.ENDED, outcome=outcome, by="receptionist" if hang_up_caller else "caller")
+    turn.call = replace(turn.call, phase=Ended(), held=Held(), outcome=outcome)
+
+
+def _leg_gone(turn: _Turn, leg: str) -> None:
+    match turn.call.phase:
+        case Bridged(leg_id=bridged) if bridged == leg:
+            turn.hold(legs=turn.call.held.legs - {leg})
+            _end(turn, hang_up_caller=True)
+        case Ringing() as phase:
+            _on_dial_result(turn, phase, leg, DialStatus.FAILED)
+        case _:
+            turn.hold(legs=turn.call.held.legs - {leg})
+
+
+# --- keys and extension numbers -------------------------------------------------------------
+
+
+def _menu_digit(turn: _Turn, digit: str) -> None:
+    if digit == "*":
+        turn.trace(TraceKind.KEY, digit=digit, action="replay")
+        _menu(turn, "replay")
+        return
+    action = turn.config.keys.get(digit)
+    if turn.settings.dial_extension_enabled and turn.config.begins_a_number(digit):
+        # A key digit that also begins a number waits for the next digit before it acts.
+        turn.go(ExtensionEntry(digit, key=digit if action is not None else None))
+        turn.start_timer(turn.settings.inter_digit_timeout_s, "inter_digit")
+        return
+    if action is None:
+        turn.trace(TraceKind.KEY, digit=digit, action=None)
+        _failure(turn, INVALID)
+        return
+    _act(turn, digit, action)
+
+
+def _extension_digit(turn: _Turn, phase: ExtensionEntry, digit: str) -> None:
+    turn.cancel_timer()
+    if digit == "*":
+        turn.trace(TraceKind.KEY, digit=digit, action="replay")
+        _menu(turn, "replay")
+    elif digit == "#":
+        _complete_extension(turn, phase.digits, phase.key)
+    elif len(digits := phase.digits + digit) >= turn.options.max_extension_digits:
+        _complete_extension(turn, digits, None)
+    else:
+        turn.go(ExtensionEntry(digits, key=None))
+        turn.start_timer(turn.settings.inter_digit_timeout_s, "inter_digit")
+
+
+def _complete_extension(turn: _Turn, digits: str, key: str | None) -> None:
+    config = turn.config
+    action = config.keys.get(key) if key is not None else None
+    if digits == key and action is not None:
+        _act(turn, digits, action)
+        return
+    target = config.dialable(digits)
+    kind = None if target is None else type(target).__name__
+    turn.trace(TraceKind.EXTENSION, number=digits, found=kind)
+    match target:
+        case None:
+            _failure(turn, INVALID)
+        case Extension():
+            turn.call = replace(turn.call, failures=0)
+            _transfer_to_extension(turn, target, then=None)
+        case RingGroup():
+            turn.call = replace(turn.call, failures=0)
+            _ring_group(turn, target, then=None)
+        case ConferenceRoom():
+            turn.call = replace(turn.call, failures=0)
+            _conference(turn, target)
+
+
+def _act(turn: _Turn, digit: str, action: KeyAction) -> None:
+    """What a key does, now."""
+    turn.call = replace(turn.call, failures=0)
+    match action:
+        case DialByName():
+            turn.trace(TraceKind.KEY, digit=digit, action="dial_by_name")
+            _name_entry(turn, tries=0)
+        case PlayAnnouncement(prompt_id=prompt_id):
+            turn.trace(TraceKind.KEY, digit=digit, action="play_announcement")
+            turn.trace(TraceKind.ANNOUNCEMENT, prompt_id=str(prompt_id))
+            turn.go(Announcing())
+            turn.call = replace(turn.call, heard_announcement=True)
+            turn.play(TenantPrompt(prompt_id))
+        case Transfer(kind=kind, number=number):
+            turn.trace(TraceKind.KEY, digit=digit, action="transfer", kind=kind, number=number)
+            _transfer(turn, kind, number)
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+
+def _transfer(turn: _Turn, kind: TargetKind, number: str) -> None:
+    config = turn.config
+    match kind:
+        case TargetKind.EXTENSION | TargetKind.VIRTUAL_EXTENSION if number in config.extensions:
+            _transfer_to_extension(turn, config.extensions[number], then=None)
+        case TargetKind.RING_GROUP if number in config.ring_groups:
+            _ring_group(turn, config.ring_groups[number], then=None)
+        case TargetKind.CONFERENCE if number in config.conference_rooms:
+            _conference(turn, config.conference_rooms[number])
+        case TargetKind.VOICEMAIL if number in config.extensions:
+            _voicemail(turn, config.extensions[number], then=None)
+        case _:  # the key points at something the configuration no longer has
+            _unavailable(turn, then=None)
+
+
+def _endpoint(options: FlowOptions, extension: Extension) -> str | None:
+    """How Asterisk dials an extension: its dial string, or its outside number via the trunk."""
+    if extension.kind is ExtensionKind.PHYSICAL:
+        return extension.dial_string
+    if extension.external_number is None:
+        return None
+    return options.trunk_dial_template.format(number=extension.external_number)
+
+
+def _transfer_to_extension(turn: _Turn, extension: Extension, then: Outcome | None) -> None:
+    kind = "extension" if extension.kind is ExtensionKind.PHYSICAL else "virtual_extension"
+    plan = NoAnswerPlan(NoAnswerAction.VOICEMAIL, extension, then)
+    _ring(turn, kind, extension.number, (extension,), RingStrategy.SIMULTANEOUS, plan)
+
+
+def _ring_group(turn: _Turn, group: RingGroup, then: Outcome | None) -> None:
+    config = turn.config
+    members = tuple(config.extensions[m] for m in group.members if m in config.extensions)
+    fallback = (
+        config.extensions.get(group.no_answer_extension) if group.no_answer_extension else None
+    )
+    plan = NoAnswerPlan(group.no_answer_action, fallback, then)
+    _ring(turn, "ring_group", group.number, members, group.strategy, plan, group.ring_seconds)
+
+
+def _ring(
+    turn: _Turn,
+    kind: str,
+    number: str,
+    members: tuple[Extension, ...],
+    strategy: RingStrategy,
+    plan: NoAnswerPlan,
+    ring_s: int | None = None,
+) -> None:
+    """Ring `members` (all at once, or in turn) while the caller hears ringback."""
+    turn.cancel_timer()
+    reachable = tuple(m for m in members if _endpoint(turn.options, m) is not None)
+    turn.trace(
+        TraceKind.TRANSFER,
+        kind=kind,
+        number=number,
+        strategy=strategy,
+        members=",".join(m.number for m in reachable),
+    )
+    if not reachable:
+        _no_answer(turn, plan)
+        return
+    seconds = turn.settings.transfer_ring_s if ring_s is None else ring_s
+    turn.play(Tone.RINGBACK)
+    now, later = (
+        (reachable, ()) if strategy is RingStrategy.SIMULTANEOUS else (reachable[:1], reachable[1:])
+    )
+    legs = tuple((_dial(turn, member, seconds), member.number) for member in now)
+    turn.go(Ringing(kind, number, legs, later, seconds, plan))
+    _start_ring_timer(turn, seconds)
+
+
+def _start_ring_timer(turn: _Turn, seconds: int) -> None:
+    # Asterisk ends the dial after `seconds` itself; this timer only rescues a call whose
+    # dial results were lost (events are dropped while the ARI connection is down).
+    turn.start_timer(seconds + RING_GRACE_S, "ring_timeout")
+
+
+def _dial(turn: _Turn, extension: Extension, seconds: int) -> str:
+    leg = turn.new_id("leg")
+    endpoint = _endpoint(turn.options, extension)
+    assert endpoint is not None  # noqa: S101 - only reachable members are dialled
+    turn.emit(Dial(leg, endpoint, seconds, caller_id=turn.context.caller_number))
+    turn.hold(legs=turn.call.held.legs | {leg})
+    return leg
+
+
+def _on_dial_result(turn: _Turn, phase: Ringing, leg: str, status: DialStatus) -> None:
+    number = dict(phase.legs)[leg]
+    turn.trace(TraceKind.TRANSFER_RESULT, number=number, result=status)
+    if status is DialStatus.ANSWERED:
+        turn.stop_playback()
+        turn.cancel_timer()
+        turn.emit(*(HangUpLeg(other) for other, _ in phase.legs if other != leg))
+        bridge = turn.new_id("bridge")
+        turn.emit(Bridge(bridge, leg))
+        turn.hold(legs=frozenset({leg}), bridge=bridge)
+        turn.call = replace(turn.call, outcome=Outcome.TRANSFERRED)
+        turn.go(Bridged(leg, number))
+        turn.trace(TraceKind.BRIDGED, number=number)
+        return
+    turn.hold(legs=turn.call.held.legs - {leg})
+    ringing = tuple(pair for pair in phase.legs if pair[0] != leg)
+    if ringing:
+        turn.go(replace(phase, legs=ringing))
+    else:
+        _next_member(turn, phase)
+
+
+def _next_member(turn: _Turn, phase: Ringing) -> None:
+    """Nobody rings any more: the next member in turn, or what follows no answer."""
+    if not phase.waiting:
+        _no_answer(turn, phase.no_answer)
+        return
+    member, *rest = phase.waiting
+    leg = _dial(turn, member, phase.ring_s)
+    turn.go(replace(phase, legs=((leg, member.number),), waiting=tuple(rest)))
+    _start_ring_timer(turn, phase.ring_s)
+
+
+def _ring_timeout(turn: _Turn, phase: Ringing) -> None:
+    for leg, number in phase.legs:
+        turn.emit(HangUpLeg(leg))
+        turn.trace(TraceKind.TRANSFER_RESULT, number=number, result=DialStatus.NO_ANSWER)
+    turn.hold(legs=turn.call.held.legs - {leg for leg, _ in phase.legs})
+    _next_member(turn, replace(phase, legs=()))
+
+
+def _no_answer(turn: _Turn, plan: NoAnswerPlan) -> None:
+    turn.stop_playback()
+    match plan.action:
+        case NoAnswerAction.HANGUP:
+            _goodbye(turn, plan.then or Outcome.FAILED, (turn.say(SystemPromptKey.UNAVAILABLE),))
+        case NoAnswerAction.VOICEMAIL if plan.extension is not None:
+            _voicemail(turn, plan.extension, plan.then)
+        case NoAnswerAction.EXTENSION if plan.extension is not None:
+            _transfer_to_extension(turn, plan.extension, plan.then)
+        case _:
+            _unavailable(turn, plan.then)
+
+
+def _unavailable(turn: _Turn, then: Outcome | None) -> None:
+    """Nobody there: "unavailable", then the menu (or a goodbye when nothing else is left)."""
+    unavailable = (turn.say(SystemPromptKey.UNAVAILABLE),)
+    if then is None:
+        _menu(turn, "unavailable", unavailable)
+    else:
+        _goodbye(turn, then, unavailable)
+
+
+# --- dial by name ---------------------------------------------------------------------------
+
+
+def _name_entry(turn: _Turn, tries: int, prefix: tuple[Prompt, ...] = ()) -> None:
+    turn.cancel_timer()
+    turn.go(NameEntry("", tries))
+    turn.play(*prefix, turn.say(SystemPromptKey.ENTER_NAME))
+
+
+def _name_digit(turn: _Turn, phase: NameEntry, digit: str) -> None:
+    if digit == "#" and not phase.digits:
+        return
+    turn.stop_playback()
+    turn.cancel_timer()
+    if digit == "*":
+        _menu(turn, "back")
+    elif digit == "#":
+        _look_up(turn, phase.digits, 0, phase.tries)
+    elif len(digits := phase.digits + digit) >= turn.options.name_digits:
+        _look_up(turn, digits, 0, phase.tries)
+    else:
+        turn.go(NameEntry(digits, phase.tries))
+        turn.start_timer(turn.settings.inter_digit_timeout_s, "inter_digit")
+
+
+def _name_retry(turn: _Turn, tries: int, prefix: tuple[Prompt, ...]) -> None:
+    if tries >= turn.settings.name_max_retries:
+        _menu(turn, "name_not_found", prefix)
+    else:
+        _name_entry(turn, tries, prefix)
+
+
+def _look_up(turn: _Turn, digits: str, page: int, tries: int) -> None:
+    turn.cancel_timer()
+    turn.stop_playback()
+    request = turn.new_id("lookup")
+    turn.emit(LookUpNames(request, digits, page))
+    turn.hold(lookup=request)
+    turn.go(NameLookup(digits, page, tries))
+    turn.trace(TraceKind.LOOKUP, digits=digits, page=page)
+
+
+def _on_matches(turn: _Turn, phase: NameLookup, result: LookupResult) -> None:
+    matches = result.matches[: turn.options.matches_per_page]
+    turn.trace(TraceKind.LOOKUP_RESULT, total=result.total, page=phase.page, heard=len(matches))
+    if not matches:
+        _name_retry(turn, phase.tries + 1, (turn.say(SystemPromptKey.NO_MATCH),))
+    elif len(matches) == 1 and phase.page == 0 and result.next_page is None:
+        _connect(turn, matches[0])
+    else:
+        choice = MatchChoice(
+            phase.digits, phase.page, phase.tries, matches, result.next_page, misses=0
+        )
+        _offer(turn, choice)
+
+
+def _spoken_name(match: NameMatch) -> str | TenantPrompt:
+    return TenantPrompt(match.name_prompt_id) if match.name_prompt_id else match.name
+
+
+def _offer(turn: _Turn, choice: MatchChoice, prefix: tuple[Prompt, ...] = ()) -> None:
+    """Read the matches out: "for <name>, press 1", ..., 9 for more, * for the menu."""
+    turn.cancel_timer()
+    turn.go(choice)
+    offers = [
+        turn.say(SystemPromptKey.FOR_NAME_PRESS, name=_spoken_name(match), digit=str(number))
+        for number, match in enumerate(choice.matches, start=1)
+    ]
+    if choice.next_page is not None:
+        offers.append(turn.say(SystemPromptKey.MORE_MATCHES))
+    offers.append(turn.say(SystemPromptKey.BACK_TO_MENU))
+    turn.play(*prefix, *offers)
+
+
+def _choice_digit(turn: _Turn, phase: MatchChoice, digit: str) -> None:
+    turn.stop_playback()
+    turn.cancel_timer()
+    if digit == "*":
+        _menu(turn, "back")
+    elif digit.isdigit() and 1 <= int(digit) <= len(phase.matches):
+        match = phase.matches[int(digit) - 1]
+        turn.trace(TraceKind.CHOICE, digit=digit, number=match.number)
+        _connect(turn, match)
+    elif digit == "9" and phase.next_page is not None:
+        _look_up(turn, phase.digits, phase.next_page, phase.tries)
+    else:
+        _choice_miss(turn, phase, invalid=True)
+
+
+def _choice_miss(turn: _Turn, phase: MatchChoice, *, invalid: bool) -> None:
+    misses = phase.misses + 1
+    prefix = (turn.say(SystemPromptKey.INVALID),) if invalid else ()
+    if misses >= turn.settings.name_max_retries:
+        _menu(turn, "no_choice", prefix)
+    else:
+        _offer(turn, replace(phase, misses=misses), prefix)
+
+
+def _connect(turn: _Turn, match: NameMatch) -> None:
+    """Say the chosen name (recorded, else spoken), then transfer."""
+    extension = turn.config.extensions.get(match.number)
+    if extension is None or not extension.reachable_by_name:
+        _unavailable(turn, then=None)
+        return
+    prompt_id = extension.name_prompt_id or match.name_prompt_id
+    name = TenantPrompt(prompt_id) if prompt_id else (extension.name or match.name)
+    turn.go(Connecting(extension))
+    turn.play(turn.say(SystemPromptKey.CONNECTING, name=name))
+
+
+# --- conference rooms -----------------------------------------------------------------------
+
+
+def _conference(turn: _Turn, room: ConferenceRoom) -> None:
+    if room.pin:
+        _pin_entry(turn, room, tries=0)
+    else:
+        _join(turn, room)
+
+
+def _pin_entry(
+    turn: _Turn, room: ConferenceRoom, tries: int, prefix: tuple[Prompt, ...] = ()
+) -> None:
+    turn.cancel_timer()
+    turn.go(PinEntry(room, "", tries))
+    turn.play(*prefix, turn.say(SystemPromptKey.ENTER_PIN))
+
+
+MAX_PIN_DIGITS = 12
+
+
+def _pin_digit(turn: _Turn, phase: PinEntry, digit: str) -> None:
+    turn.stop_playback()
+    turn.cancel_timer()
+    if digit == "*":
+        _menu(turn, "back")
+    elif digit == "#":
+        _check_pin(turn, phase)
+    elif len(digits := phase.digits + digit) >= MAX_PIN_DIGITS:
+        _check_pin(turn, replace(phase, digits=digits))
+    else:
+        turn.go(replace(phase, digits=digits))
+        turn.start_timer(turn.settings.inter_digit_timeout_s, "inter_digit")
+
+
+def _check_pin(turn: _Turn, phase: PinEntry) -> None:
+    correct = phase.digits == phase.room.pin
+    turn.trace(TraceKind.PIN, number=phase.room.number, correct=correct)
+    if correct:
+        _join(turn, phase.room)
+    else:
+        _pin_failed(turn, phase, wrong=True)
+
+
+def _pin_failed(turn: _Turn, phase: PinEntry, *, wrong: bool) -> None:
+    tries = phase.tries + 1
+    prefix = (turn.say(SystemPromptKey.WRONG_PIN),) if wrong else ()
+    if tries >= turn.options.pin_max_tries:
+        _goodbye(turn, Outcome.INVALID_INPUT if wrong else Outcome.NO_INPUT, prefix)
+    else:
+        _pin_entry(turn, phase.room, tries, prefix)
+
+
+def _join(turn: _Turn, room: ConferenceRoom) -> None:
+    turn.stop_playback()
+    turn.cancel_timer()
+    conference = f"{turn.config.tenant_id}-conference-{room.number}"
+    turn.emit(JoinConference(conference, room.number))
+    turn.hold(conference=conference)
+    turn.call = replace(turn.call, outcome=Outcome.CONFERENCE)
+    turn.go(InConference(room))
+    turn.trace(TraceKind.CONFERENCE, number=room.number)
+
+
+# --- voicemail ------------------------------------------------------------------------------
+
+
+def _voicemail(turn: _Turn, extension: Extension, then: Outcome | None) -> None:
+    if not extension.voicemail_enabled:
+        _unavailable(turn, then)
+        return
+    turn.cancel_timer()
+    name = TenantPrompt(extension.name_prompt_id) if extension.name_prompt_id else extension.name
+    turn.trace(TraceKind.VOICEMAIL, number=extension.number)
+    turn.go(VoicemailGreeting(extension))
+    turn.play(turn.say(SystemPromptKey.LEAVE_MESSAGE_FOR, name=name))
+
+
+def _record(turn: _Turn, extension: Extension) -> None:
+    """Record the message: a beep, then until #, silence or the length limit."""
+    turn.stop_playback()
+    recording = turn.new_id("voicemail")
+    options = turn.options
+    turn.emit(Record(recording, options.voicemail_max_s, options.voicemail_silence_s))
+    turn.hold(recording=recording)
+    turn.go(VoicemailRecording(extension))
+
+
+def _on_recorded(turn: _Turn, phase: VoicemailRecording, recording: str, duration_s: float) -> None:
+    if duration_s < turn.options.voicemail_min_s:
+        turn.trace(TraceKind.RECORDING, saved=False, duration_s=duration_s)
+        _goodbye(turn, Outcome.NO_INPUT, (turn.say(SystemPromptKey.NO_MESSAGE),))
+        return
+    number = phase.extension.number
+    turn.emit(SaveVoicemail(recording, number, turn.context.caller_number))
+    turn.trace(TraceKind.RECORDING, saved=True, duration_s=duration_s)
+    _goodbye(turn, Outcome.VOICEMAIL, (turn.say(SystemPromptKey.MESSAGE_SAVED),))

@@ -1,0 +1,296 @@
+"""The ARI adapter on the real Asterisk 22 of the local stack, with Local channels.
+
+The adapter runs an application name of its own; the caller's phone is the `test-phones`
+application, held by the test (see stasis_ari_support). If another run takes test-phones
+over meanwhile, a test fails with PhonesTakenOver: rerun it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from rcp_devstack.settings import StackSettings
+from rcp_stasis.ari import CALL_EVENT_TYPES, AriError, AriNotFound, query_value
+from rcp_stasis.ports import AriEvent
+from stasis_ari_support import (
+    CALLED,
+    Phones,
+    Receptionist,
+    TcpRelay,
+    eventually,
+    next_event,
+    owned_by,
+    phones,
+    receptionist,
+    unique_app,
+    unique_number,
+)
+
+pytestmark = pytest.mark.asterisk
+
+FAST_RETRY: dict[str, Any] = {"reconnect_min_s": 0.1, "reconnect_max_s": 0.5}
+LONG_PROMPT = ["sound:hello-world"] * 6
+
+
+@pytest.fixture
+async def phone_app(asterisk: StackSettings) -> AsyncIterator[Phones]:
+    async with phones(asterisk) as held:
+        yield held
+
+
+@pytest.fixture
+async def adapter(asterisk: StackSettings) -> AsyncIterator[Receptionist]:
+    async with receptionist(asterisk, unique_app("receptionist"), **FAST_RETRY) as running:
+        async with asyncio.timeout(20):
+            await running.connection.wait_connected()
+        yield running
+
+
+async def test_a_call_is_handed_over_with_its_arguments_and_answered(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    _, channel = await phone_app.call(adapter.connection.app, None, "+33612345678")
+    call = await adapter.next_call()
+    assert call.channel_id == channel
+    assert call.args == (CALLED, "+33612345678")
+    await call.answer()
+    state = await phone_app.probe.request("GET", f"/channels/{channel}")
+    assert state["state"] == "Up"
+    assert channel in await adapter.connection.channels_in_app()
+
+
+async def test_a_prompt_is_heard_by_the_caller_and_its_end_arrives(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    phone, _ = await phone_app.call(adapter.connection.app)
+    call = await adapter.next_call()
+    heard = unique_app("heard")
+    await phone_app.probe.request(
+        "POST", f"/channels/{phone}/record", name=heard, format="wav", ifExists="overwrite"
+    )
+    await call.play("prompt-1", ["sound:hello-world"])
+    finished = await next_event(call, lambda e: e.type == "PlaybackFinished")
+    assert finished.playback_id == "prompt-1"
+    await phone_app.probe.request("POST", f"/recordings/live/{heard}/stop")
+    await asyncio.sleep(0.2)  # the file is closed once the stop is processed
+    assert await phone_app.recorded_loudness(heard) > 100  # speech, not silence
+
+
+async def test_a_digit_arrives_and_stops_the_playback_even_if_it_just_finished(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    phone, _ = await phone_app.call(adapter.connection.app)
+    call = await adapter.next_call()
+    await call.play("greeting-1", LONG_PROMPT)
+    await next_event(call, lambda e: e.type == "PlaybackStarted")
+    await phone_app.press(phone, "7")
+    digit = await next_event(call, lambda e: e.type == "ChannelDtmfReceived")
+    assert digit.digit == "7"
+    assert await call.stop_playback("greeting-1") is True
+    finished = await next_event(call, lambda e: e.type == "PlaybackFinished")
+    assert finished.playback_id == "greeting-1"
+    assert await call.stop_playback("greeting-1") is False  # 404: already over, no error
+
+
+async def test_a_dialled_leg_reports_its_answer_and_is_bridged_with_the_caller(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    _, _ = await phone_app.call(adapter.connection.app)
+    call = await adapter.next_call()
+    number = unique_number()
+    leg = f"{call.channel_id}-leg-1"
+    await call.dial(leg, f"Local/{number}@test-phones/n", 20, caller_id="+33612345678")
+    ringing = await phone_app.ringing(number)
+    await phone_app.probe.request("POST", f"/channels/{ringing}/answer")
+    answer = await next_event(call, lambda e: e.type == "Dial" and e.dial_status == "ANSWER")
+    assert answer.channel_id == leg
+    bridge = f"{call.channel_id}-bridge-2"
+    await call.bridge(bridge, leg)
+    state = await phone_app.probe.request("GET", f"/bridges/{bridge}")
+    assert sorted(state["channels"]) == sorted([call.channel_id, leg])
+
+
+async def test_a_hangup_releases_every_channel_bridge_and_playback_of_the_call(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    phone, _ = await phone_app.call(adapter.connection.app)
+    call = await adapter.next_call()
+    await call.play("greeting-2", LONG_PROMPT)
+    await next_event(call, lambda e: e.type == "PlaybackStarted")
+    number = unique_number()
+    leg = f"{call.channel_id}-leg-3"
+    await call.dial(leg, f"Local/{number}@test-phones/n", 60)  # rings, nobody answers
+    ringing = await phone_app.ringing(number)
+    conference = unique_app("conference")
+    await call.join_conference(conference)
+    await phone_app.hang_up(phone)  # the caller hangs up
+    await next_event(call, lambda e: e.type == "StasisEnd" and e.channel_id == call.channel_id)
+    adapter.finish[call.channel_id].set()  # the call's task ends; the adapter releases the rest
+    async with asyncio.timeout(20):
+        async for _ in call.events():
+            pass  # the stream ends once everything is released
+    for path in (
+        f"/channels/{call.channel_id}",
+        f"/channels/{leg}",
+        f"/bridges/{conference}",
+        "/playbacks/greeting-2",
+    ):
+        assert not await phone_app.exists(path), f"{path} is left over"
+    gone = await phone_app.wait_for(
+        lambda e: e.get("type") == "StasisEnd" and e["channel"]["id"] == ringing
+    )
+    assert gone["channel"]["id"] == ringing  # the ringing phone stopped ringing
+
+
+async def test_a_slow_call_does_not_delay_another(adapter: Receptionist, phone_app: Phones) -> None:
+    await phone_app.call(adapter.connection.app)
+    stuck = await adapter.next_call()  # its task waits; nobody reads its events
+    phone, _ = await phone_app.call(adapter.connection.app)
+    lively = await adapter.next_call()
+    assert lively.channel_id != stuck.channel_id
+    await phone_app.press(phone, "3")
+    digit = await next_event(lively, lambda e: e.type == "ChannelDtmfReceived")
+    assert digit.digit == "3"
+
+
+async def test_event_listeners_do_not_grow_with_calls(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    before = adapter.connection.listener_count
+    for _ in range(3):
+        phone, _ = await phone_app.call(adapter.connection.app)
+        call = await adapter.next_call()
+        await phone_app.hang_up(phone)
+        await next_event(call, lambda e: e.type == "StasisEnd")
+        adapter.finish[call.channel_id].set()
+    assert adapter.connection.listener_count == before == 1
+
+
+async def test_ari_errors_come_back_as_our_own_error_types(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    phone, _ = await phone_app.call(adapter.connection.app)
+    call = owned_by(await adapter.next_call())
+    with pytest.raises(AriNotFound) as missing:
+        await adapter.connection.operation("channels", "answer", channelId="no-such-channel")
+    assert missing.value.status == 404
+    with pytest.raises(AriError) as refused:
+        await adapter.connection.operation(
+            "channels", "record", channelId=call.channel_id, name="x", format="no-such-format"
+        )
+    assert refused.value.status == 422
+    for error in (missing.value, refused.value):
+        assert not isinstance(error, web.HTTPException)  # aioari's own would be these
+    await phone_app.hang_up(phone)
+
+
+async def test_boolean_parameters_reach_asterisk_as_words(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    assert (query_value(True), query_value(False), query_value(["a", 2])) == (
+        "true",
+        "false",
+        "a,2",
+    )
+    await phone_app.call(adapter.connection.app)
+    call = await adapter.next_call()
+    name = unique_app("message")
+    await call.record(name, max_duration_s=2, max_silence_s=1, beep=True, terminate_on="#")
+    started = await next_event(call, lambda e: e.type in ("RecordingStarted", "RecordingFailed"))
+    assert started.type == "RecordingStarted"
+    assert started.recording_name == name
+    assert await call.stop_recording(name) is True
+    await next_event(call, lambda e: e.type == "RecordingFinished")
+    await call.hang_up()
+    await phone_app.probe.request("DELETE", f"/recordings/stored/{name}", missing_ok=True)
+
+
+async def test_it_reconnects_after_the_websocket_drops_and_serves_old_and_new_calls(
+    asterisk: StackSettings, phone_app: Phones
+) -> None:
+    host, port = asterisk.ari_url.removeprefix("http://").split(":")
+    async with (
+        TcpRelay(host, int(port)) as relay,
+        receptionist(
+            asterisk, unique_app("reconnect"), url=f"http://127.0.0.1:{relay.port}", **FAST_RETRY
+        ) as running,
+    ):
+        connection = running.connection
+        async with asyncio.timeout(20):
+            await connection.wait_connected()
+        phone, _ = await phone_app.call(connection.app)
+        before = await running.next_call()
+
+        await relay.cut()  # the TCP connections break, the WebSocket with them
+        await eventually(lambda: connection.connections >= 2 and connection.connected)
+
+        await phone_app.press(phone, "5")  # a call from before the drop still reports
+        digit = await next_event(before, lambda e: e.type == "ChannelDtmfReceived")
+        assert digit.digit == "5"
+        await phone_app.call(connection.app)  # and a new call arrives
+        after = await running.next_call()
+        assert after.channel_id != before.channel_id
+
+
+async def test_it_retries_with_backoff_until_asterisk_answers(
+    asterisk: StackSettings, phone_app: Phones
+) -> None:
+    host, port = asterisk.ari_url.removeprefix("http://").split(":")
+    async with TcpRelay(host, int(port)) as relay:
+        relay.refusing = True  # as if Asterisk were down
+        async with receptionist(
+            asterisk, unique_app("backoff"), url=f"http://127.0.0.1:{relay.port}", **FAST_RETRY
+        ) as running:
+            await asyncio.sleep(1.0)
+            assert not running.connection.connected
+            relay.refusing = False
+            async with asyncio.timeout(20):
+                await running.connection.wait_connected()
+            await phone_app.call(running.connection.app)
+            await running.next_call()
+
+
+async def test_credentials_travel_in_a_header_never_in_a_url(asterisk: StackSettings) -> None:
+    host, port = asterisk.ari_url.removeprefix("http://").split(":")
+    async with TcpRelay(host, int(port)) as relay:
+        async with receptionist(
+            asterisk, unique_app("auth"), url=f"http://127.0.0.1:{relay.port}"
+        ) as running:
+            async with asyncio.timeout(20):
+                await running.connection.wait_connected()
+        sent = bytes(relay.sent)
+    token = base64.b64encode(f"{asterisk.ari_user}:{asterisk.ari_password}".encode())
+    assert b"GET /ari/events?" in sent
+    assert asterisk.ari_password.encode() not in sent
+    assert b"api_key" not in sent
+    assert b"Authorization: Basic " + token in sent
+
+
+def test_events_name_what_they_are_about() -> None:
+    dial = AriEvent("Dial", "leg", {"dialstatus": "BUSY"})
+    recording = AriEvent("RecordingFinished", "c", {"recording": {"name": "m", "duration": 4}})
+    assert dial.dial_status == "BUSY"
+    assert (recording.recording_name, recording.recording_duration_s) == ("m", 4.0)
+    assert AriEvent("StasisEnd", "c", {}).digit is None
+
+
+async def test_asterisk_is_asked_for_the_events_a_call_needs_only(
+    adapter: Receptionist, phone_app: Phones
+) -> None:
+    path = f"/applications/{adapter.connection.app}"
+    allowed: list[str] = []
+
+    async def read() -> None:
+        application = await phone_app.probe.request("GET", path)
+        allowed[:] = [entry["type"] for entry in application["events_allowed"]]
+
+    async with asyncio.timeout(20):
+        while not allowed:  # the filter is set right after connecting, by another task
+            await read()
+            await asyncio.sleep(0.05)
+    assert tuple(allowed) == CALL_EVENT_TYPES

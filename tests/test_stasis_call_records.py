@@ -1,0 +1,242 @@
+"""The call-events consumer on real NATS JetStream and PostgreSQL: events in, call_records out.
+
+Each test has a tenant of its own (through the admin API, which also reads the rows back),
+and a durable consumer of its own filtered on that tenant's call events, deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from admin_support import Admin
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from rcp import subjects
+from rcp.contracts import CallEvent
+from rcp.messaging import ensure_streams, publish_event
+from rcp_stasis.call_records import CallRecords, CallRecordsConsumer, consumer_config
+from stasis_ari_support import eventually
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+CALLED = "+33199000001"
+
+
+def event(tenant: uuid.UUID, call_id: str, kind: str, second: int, /, **data: Any) -> CallEvent:
+    return CallEvent(
+        tenant_id=tenant, call_id=call_id, kind=kind, at=T0 + timedelta(seconds=second), data=data
+    )
+
+
+def a_call(tenant: uuid.UUID, call_id: str) -> list[CallEvent]:
+    """A call transferred to 101: the events the call flow publishes for it."""
+    return [
+        event(tenant, call_id, "started", 0, called_number=CALLED, caller_number="+33612345678"),
+        event(tenant, call_id, "answered", 0),
+        event(tenant, call_id, "menu", 1, reason="greeting", failures=0),
+        event(tenant, call_id, "key", 4, digit="0", action="transfer"),
+        event(tenant, call_id, "transfer", 4, kind="extension", number="101"),
+        event(tenant, call_id, "transfer_result", 9, number="101", result="answered"),
+        event(tenant, call_id, "ended", 95, outcome="transferred", by="caller"),
+    ]
+
+
+async def publish(js: JetStreamContext, events: list[CallEvent]) -> None:
+    for item in events:
+        await publish_event(js, subjects.call_event(item.tenant_id, item.kind), item)
+
+
+@asynccontextmanager
+async def consumer(
+    js: JetStreamContext, pool: asyncpg.Pool, tenant: uuid.UUID, durable: str, **options: Any
+) -> AsyncIterator[CallRecordsConsumer]:
+    running = CallRecordsConsumer(
+        js,
+        CallRecords(pool),
+        durable=durable,
+        filter_subject=subjects.tenant_call_events(tenant),
+        retry_delay_s=0.2,
+        **options,
+    )
+    async with running:
+        yield running
+
+
+async def record_of(
+    pool: asyncpg.Pool, tenant: uuid.UUID, call_id: str, ready: Callable[[Any], bool]
+) -> Any:
+    """The call's row once `ready(row)` holds (polled; fails after 30 s)."""
+    async with asyncio.timeout(30):
+        while True:
+            row = await pool.fetchrow(
+                "SELECT * FROM call_records WHERE tenant_id = $1 AND call_id = $2", tenant, call_id
+            )
+            if row is not None and ready(row):
+                return row
+            await asyncio.sleep(0.1)
+
+
+async def new_tenant(admin: Admin) -> uuid.UUID:
+    tenant_id, _ = await admin.tenant("calls")
+    return uuid.UUID(tenant_id)
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:10]}"
+
+
+async def _delete_consumer(js: JetStreamContext, durable: str) -> None:
+    await js.delete_consumer(subjects.EVENTS_STREAM, durable)
+
+
+def ended(row: Any) -> bool:
+    return row["ended_at"] is not None
+
+
+async def test_a_calls_events_become_one_call_record(admin: Admin, nats_client: NatsClient) -> None:
+    js = nats_client.jetstream()
+    tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
+    await ensure_streams(js)
+    await publish(js, a_call(tenant, call_id))
+    try:
+        async with consumer(js, admin.pool, tenant, durable):
+            row = await record_of(admin.pool, tenant, call_id, ended)
+    finally:
+        await _delete_consumer(js, durable)
+    assert (row["called_number"], row["caller_number"]) == (CALLED, "+33612345678")
+    assert (row["started_at"], row["answered_at"]) == (T0, T0)
+    assert row["ended_at"] == T0 + timedelta(seconds=95)
+    assert row["outcome"] == "transferred"
+    kinds = [entry["kind"] for entry in row["trace"]]
+    assert kinds == ["started", "answered", "menu", "key", "transfer", "transfer_result", "ended"]
+    assert row["trace"][3]["data"] == {"digit": "0", "action": "transfer"}
+    sequences = [entry["seq"] for entry in row["trace"]]
+    assert sequences == sorted(sequences)
+
+    calls = await admin.carrier.ok("GET", f"/v1/tenants/{tenant}/calls?outcome=transferred")
+    assert [c["call_id"] for c in calls["items"]] == [call_id]
+
+
+async def test_redelivered_events_are_written_once(admin: Admin, nats_client: NatsClient) -> None:
+    js = nats_client.jetstream()
+    tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
+    events = a_call(tenant, call_id)
+    await ensure_streams(js)
+    await publish(js, events)
+    records = CallRecords(admin.pool)
+    try:
+        # An instance writes every event and dies before acknowledging any of them...
+        subscription = await js.pull_subscribe(
+            subjects.tenant_call_events(tenant),
+            durable=durable,
+            stream=subjects.EVENTS_STREAM,
+            config=consumer_config(durable, subjects.tenant_call_events(tenant), ack_wait_s=1.0),
+        )
+        messages = await subscription.fetch(len(events), timeout=10)
+        for message in messages:
+            parsed = CallEvent.model_validate_json(message.data)
+            await records.apply(parsed, message.metadata.sequence.stream)
+        await subscription.unsubscribe()
+        # ...so JetStream delivers them all again to the next one.
+        async with consumer(js, admin.pool, tenant, durable, ack_wait_s=1.0) as running:
+            await eventually(lambda: running.applied >= len(events))
+    finally:
+        await _delete_consumer(js, durable)
+    assert running.redelivered == len(events)
+    row = await record_of(admin.pool, tenant, call_id, ended)
+    assert len(row["trace"]) == len(events)
+    assert row["outcome"] == "transferred"
+
+
+async def test_events_that_arrive_before_the_start_wait_for_it(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    js = nats_client.jetstream()
+    tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
+    started, answered, *_, last = a_call(tenant, call_id)
+    await ensure_streams(js)
+    try:
+        async with consumer(js, admin.pool, tenant, durable):
+            await publish(js, [answered, last])  # another instance is slow with `started`
+            await asyncio.sleep(0.5)
+            await publish(js, [started])
+            row = await record_of(admin.pool, tenant, call_id, ended)
+    finally:
+        await _delete_consumer(js, durable)
+    assert (row["answered_at"], row["outcome"]) == (T0, "transferred")
+    assert {entry["kind"] for entry in row["trace"]} == {"started", "answered", "ended"}
+
+
+async def test_an_outcome_outside_the_list_is_recorded_as_failed(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    js = nats_client.jetstream()
+    tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
+    started, *_ = a_call(tenant, call_id)
+    await ensure_streams(js)
+    await publish(js, [started, event(tenant, call_id, "ended", 3, outcome="vanished")])
+    try:
+        async with consumer(js, admin.pool, tenant, durable):
+            row = await record_of(admin.pool, tenant, call_id, ended)
+    finally:
+        await _delete_consumer(js, durable)
+    assert row["outcome"] == "failed"
+
+
+async def test_events_that_can_never_be_written_are_dropped_and_the_rest_flows(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    js = nats_client.jetstream()
+    tenant, durable = await new_tenant(admin), unique("records")
+    ghost = uuid.uuid4()  # no such tenant: the row would break a foreign key
+    await ensure_streams(js)
+    subject = subjects.call_event(tenant, "started")
+    await nats_client.publish(subject, b"not json at all")
+    await js.publish(subject, b'{"tenant_id": "' + str(tenant).encode() + b'", "kind": "x"}')
+    bad_number = event(tenant, unique("call"), "started", 0, called_number="0612345678")
+    await publish(js, [bad_number])
+    good = unique("call")
+    await publish(js, a_call(tenant, good))
+    try:
+        async with consumer(js, admin.pool, tenant, durable):
+            row = await record_of(admin.pool, tenant, good, ended)
+        records = CallRecords(admin.pool)
+        orphan = event(ghost, unique("call"), "started", 0, called_number=CALLED)
+        refused = await records.apply(orphan, 1)
+    finally:
+        await _delete_consumer(js, durable)
+    assert row["outcome"] == "transferred"
+    assert refused == "refused"
+    count = await admin.pool.fetchval(
+        "SELECT count(*) FROM call_records WHERE tenant_id = $1", tenant
+    )
+    assert count == 1
+
+
+def test_call_event_subjects_put_the_tenant_first() -> None:
+    tenant = uuid.UUID("6f1c1f3e-2d4b-4c55-9a77-0c9d7f0e1a01")
+    assert subjects.tenant_call_events(tenant) == f"rcp.events.{tenant}.call.*"
+    assert subjects.CALL_EVENTS_ALL == "rcp.events.*.call.*"
+
+
+async def test_the_consumer_outlives_idle_time_and_keeps_writing(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    js = nats_client.jetstream()
+    tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
+    await ensure_streams(js)
+    try:
+        async with consumer(js, admin.pool, tenant, durable, fetch_timeout_s=0.05) as running:
+            await asyncio.sleep(2)  # many fetches come back empty meanwhile
+            await running.check()
+            await publish(js, a_call(tenant, call_id))
+            row = await record_of(admin.pool, tenant, call_id, ended)
+            await running.check()
+    finally:
+        await _delete_consumer(js, durable)
+    assert row["outcome"] == "transferred"

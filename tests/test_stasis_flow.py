@@ -1,0 +1,714 @@
+"""The call flow, one row per path a caller can take: pure, synchronous, microseconds each.
+
+Each row plays a caller's script against the demo-like tenant of `stasis_flow_support` and
+checks the transcript (the commands as readable lines, in order, others allowed between),
+what must not happen, how the transcript ends, and the outcome once the call is over.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+from rcp.contracts import CallEvent
+from rcp_stasis.commands import Outcome, PublishTrace, TraceKind
+from rcp_stasis.config import PlayAnnouncement, TargetKind, Transfer
+from rcp_stasis.events import FlowOptions, Hangup, NameMatch
+from rcp_stasis.flow import Call, step
+from stasis_flow_support import (
+    AMELIE,
+    BASE,
+    DIALPLAN,
+    FINISH,
+    HANGUP,
+    HECTOR,
+    HOURS,
+    JEAN_PIERRE,
+    LOOKUP_FAILS,
+    RECORDING_FAILS,
+    SEAN,
+    STALE_PLAYBACK,
+    STALE_TIMER,
+    TIMEOUT,
+    NewConfig,
+    Script,
+    answered,
+    busy,
+    configured,
+    found,
+    leg_hangs_up,
+    no_answer,
+    play_through,
+    press,
+    recorded,
+    unreachable,
+)
+
+GREETING = "play greeting"
+INVALID_MENU = "play invalid + greeting"
+WAIT_CHOICE = "wait 5s for no_input"
+WAIT_DIGIT = "wait 3s for inter_digit"
+RINGBACK = "play ringback"
+RECORD = "record (beep, max 120s, silence 5s, stop on #)"
+VOICEMAIL_101 = "play leave_message_for(<recorded name of 101>)"
+NO_ANSWER_5 = (FINISH, TIMEOUT)
+ENTER_NAME = "play enter_name"
+OFFER_2 = (
+    "play for_name_press(<recorded name of 101>,1) + for_name_press(Jean-Pierre Lefèvre,2)"
+    " + back_to_menu"
+)
+EIGHT = tuple(NameMatch(f"1{n:02d}", f"Nom {n}") for n in range(8))
+NO_GREETING = configured(keys={"0": Transfer(TargetKind.EXTENSION, "101")}, greeting_prompt_id=None)
+
+
+@dataclass(frozen=True)
+class Path:
+    """One way through the call flow."""
+
+    name: str
+    script: Script
+    heard: tuple[str, ...] = ()
+    outcome: Outcome | None = None  # None: the call is still going on
+    config: object = BASE
+    absent: tuple[str, ...] = ()
+    ends_with: tuple[str, ...] = ()
+    options: FlowOptions | None = None
+
+
+PATHS = [
+    # --- greeting and menu -----------------------------------------------------------------
+    Path("call is answered and the greeting played", (), ("answer", GREETING)),
+    Path("after the greeting the caller's choice is awaited", (FINISH,), (GREETING, WAIT_CHOICE)),
+    Path(
+        "a digit stops the greeting at once and acts",
+        (press("2"),),
+        (GREETING, "stop playback", "play hours"),
+    ),
+    Path(
+        "a key with an action acts at once",
+        (FINISH, press("2")),
+        (WAIT_CHOICE, "cancel timer", "play hours"),
+        absent=(WAIT_DIGIT,),
+    ),
+    Path("an unassigned key gets invalid and the menu again", (press("8"),), (INVALID_MENU,)),
+    Path("star replays the menu", (FINISH, press("*")), (GREETING, WAIT_CHOICE, GREETING)),
+    Path(
+        "no input replays the menu three times then says goodbye and hangs up",
+        (*NO_ANSWER_5 * 4, FINISH),
+        (GREETING, GREETING, GREETING, GREETING, "play goodbye", "hang up"),
+        Outcome.NO_INPUT,
+    ),
+    Path(
+        "invalid input counts toward the same limit",
+        (press("8888"), FINISH),
+        (GREETING, INVALID_MENU, INVALID_MENU, INVALID_MENU, "play invalid + goodbye", "hang up"),
+        Outcome.INVALID_INPUT,
+    ),
+    Path(
+        "no input and invalid input add up",
+        (*NO_ANSWER_5, press("8"), *NO_ANSWER_5, press("8")),
+        (GREETING, INVALID_MENU, GREETING, "play invalid + goodbye"),
+        absent=("hang up",),
+    ),
+    Path(
+        "a chosen action starts the count of failures again",
+        (press("888"), press("2"), FINISH, press("8")),
+        (INVALID_MENU, "play hours", GREETING, INVALID_MENU),
+        absent=("play invalid + goodbye",),
+    ),
+    Path(
+        "spent retries transfer to the configured exhausted target",
+        NO_ANSWER_5 * 4,
+        (GREETING, RINGBACK, "dial Local/102@phones for 20s"),
+        config=configured(exhausted_extension="102"),
+        absent=("play goodbye",),
+    ),
+    Path(
+        "an exhausted target that does not answer and has no voicemail ends with goodbye",
+        (*NO_ANSWER_5 * 4, no_answer(0), FINISH),
+        ("dial Local/103@phones for 20s", "play unavailable + goodbye", "hang up"),
+        Outcome.NO_INPUT,
+        config=configured(exhausted_extension="103"),
+    ),
+    Path(
+        "a timer that fires after being replaced is ignored",
+        (FINISH, press("*"), STALE_TIMER),
+        ends_with=("cancel timer", GREETING),
+    ),
+    Path(
+        "a playback end reported after being replaced is ignored",
+        (press("*"), STALE_PLAYBACK),
+        ends_with=("stop playback", GREETING),
+        absent=(WAIT_CHOICE,),
+    ),
+    Path(
+        "without a greeting the menu is spoken from the keys",
+        (),
+        (
+            "play welcome(Démo SARL) + menu_dial_by_name(1) + menu_announcement(2)"
+            " + for_name_press(Salle Renoir,4) + for_name_press(Françoise Le Gall,6)"
+            " + for_name_press(Amélie Poulain,0) + menu_dial_extension",
+        ),
+        config=configured(
+            NO_GREETING,
+            keys=dict.fromkeys("35798"),
+            dial_extension_enabled=True,
+        ),
+    ),
+    Path(
+        "a key reassigned during the call acts with the new configuration",
+        (FINISH, NewConfig(configured(keys={"8": PlayAnnouncement(HOURS)})), press("8")),
+        ("play hours",),
+        absent=(INVALID_MENU,),
+    ),
+    # --- dial-extension ----------------------------------------------------------------------
+    Path(
+        "digits then # dial an extension",
+        (FINISH, press("102#")),
+        (WAIT_DIGIT, RINGBACK, "dial Local/102@phones for 20s"),
+        config=DIALPLAN,
+    ),
+    Path(
+        "three seconds without a digit end an extension number",
+        (press("102"), TIMEOUT),
+        ("dial Local/102@phones for 20s",),
+        config=DIALPLAN,
+    ),
+    Path(
+        "a key digit that begins no number acts at once",
+        (press("5"),),
+        (VOICEMAIL_101,),
+        config=DIALPLAN,
+        absent=(WAIT_DIGIT,),
+    ),
+    Path(
+        "a key digit that begins a number waits the inter-digit time then acts as the key",
+        (press("1"), TIMEOUT),
+        (WAIT_DIGIT, ENTER_NAME),
+        config=DIALPLAN,
+    ),
+    Path(
+        "a key digit followed by more digits dials the extension",
+        (press("101#"),),
+        ("dial Local/101@phones for 20s",),
+        config=DIALPLAN,
+        absent=(ENTER_NAME,),
+    ),
+    Path(
+        "a key digit followed by # acts as the key",
+        (press("1#"),),
+        (ENTER_NAME,),
+        config=DIALPLAN,
+    ),
+    Path(
+        "a digit that is no key but begins a number collects an extension",
+        (press("901#"),),
+        (WAIT_DIGIT, "dial Local/901@phones for 20s"),
+        config=DIALPLAN,
+    ),
+    Path(
+        "an unknown extension gets invalid and the menu again",
+        (press("199#"),),
+        (INVALID_MENU,),
+        config=DIALPLAN,
+        absent=("dial",),
+    ),
+    Path(
+        "an extension hidden from dialling gets invalid and the menu again",
+        (press("150#"),),
+        (INVALID_MENU,),
+        config=DIALPLAN,
+        absent=("dial Local/150@phones for 20s",),
+    ),
+    Path(
+        "a digit that is no key and begins no number is invalid at once",
+        (press("8"),),
+        (INVALID_MENU,),
+        config=DIALPLAN,
+        absent=(WAIT_DIGIT,),
+    ),
+    Path(
+        "without dial-extension a digit that only begins a number is invalid",
+        (press("9"),),
+        (INVALID_MENU,),
+        config=configured(DIALPLAN, dial_extension_enabled=False),
+        absent=(WAIT_DIGIT,),
+    ),
+    Path(
+        "dialling a ring group's number rings the group",
+        (press("200#"),),
+        ("dial Local/101@phones for 20s", "dial Local/102@phones for 20s"),
+        config=DIALPLAN,
+    ),
+    Path(
+        "dialling a conference room's number joins the room",
+        (press("300#"),),
+        ("join conference 300",),
+        config=DIALPLAN,
+    ),
+    Path(
+        "star while dialling replays the menu",
+        (press("10*"),),
+        ends_with=("cancel timer", GREETING),
+        config=DIALPLAN,
+    ),
+    Path(
+        "the tenth digit ends an extension number at once",
+        (press("1234567890"),),
+        ends_with=("cancel timer", INVALID_MENU),
+        config=DIALPLAN,
+    ),
+    # --- dial by name ------------------------------------------------------------------------
+    Path(
+        "dial by name asks for letters and looks up three digits",
+        (press("1"), FINISH, press("526")),
+        (ENTER_NAME, WAIT_CHOICE, WAIT_DIGIT, WAIT_DIGIT, "look up 526 page 0"),
+    ),
+    Path("# looks up fewer digits", (press("152#"),), ("look up 52 page 0",)),
+    Path(
+        "the inter-digit time looks up the digits typed",
+        (press("152"), TIMEOUT),
+        ("look up 52 page 0",),
+    ),
+    Path(
+        "one match says the name and transfers",
+        (press("1526"), found(JEAN_PIERRE), FINISH),
+        (
+            "play connecting(Jean-Pierre Lefèvre)",
+            RINGBACK,
+            "dial Local/102@phones for 20s",
+        ),
+    ),
+    Path(
+        "one match with a recorded name says the recording",
+        (press("1263"), found(AMELIE)),
+        ("play connecting(<recorded name of 101>)",),
+    ),
+    Path(
+        "no match says so and asks again",
+        (press("1999"), found()),
+        ("play no_match + enter_name",),
+    ),
+    Path(
+        "a third time without a match returns to the menu",
+        (press("1999"), found(), press("999"), found(), press("999"), found()),
+        ("play no_match + enter_name", "play no_match + enter_name", "play no_match + greeting"),
+    ),
+    Path(
+        "several matches are offered by number and a digit chooses one",
+        (press("1526"), found(AMELIE, JEAN_PIERRE), press("2"), FINISH),
+        (OFFER_2, "play connecting(Jean-Pierre Lefèvre)", "dial Local/102@phones for 20s"),
+    ),
+    Path(
+        "a full page of matches offers 9 for the next page",
+        (press("1526"), found(*EIGHT, total=10, next_page=1), press("9")),
+        ("+ for_name_press(Nom 7,8) + more_matches + back_to_menu", "look up 526 page 1"),
+    ),
+    Path(
+        "a later page offers its own matches",
+        (press("1526"), found(*EIGHT, total=10, next_page=1), press("9"), found(SEAN, total=10)),
+        ("play for_name_press(Seán O'Brien,1) + back_to_menu",),
+    ),
+    Path(
+        "star among the matches returns to the menu",
+        (press("1526"), found(AMELIE, JEAN_PIERRE), press("*")),
+        (OFFER_2, GREETING),
+    ),
+    Path(
+        "an invalid choice is refused and the matches offered again",
+        (press("1526"), found(AMELIE, JEAN_PIERRE), press("7")),
+        (OFFER_2, "play invalid + for_name_press(<recorded name of 101>,1)"),
+    ),
+    Path(
+        "no choice after three offers returns to the menu",
+        (press("1526"), found(AMELIE, JEAN_PIERRE), *NO_ANSWER_5 * 3),
+        (OFFER_2, OFFER_2, OFFER_2, GREETING),
+    ),
+    Path(
+        "the directory failing says so and returns to the menu",
+        (press("1526"), LOOKUP_FAILS),
+        ("play service_unavailable + greeting",),
+    ),
+    Path(
+        "no letters typed asks again, then returns to the menu",
+        (press("1"), *NO_ANSWER_5 * 3),
+        (ENTER_NAME, ENTER_NAME, ENTER_NAME, GREETING),
+    ),
+    Path("star while spelling returns to the menu", (press("15*"),), (ENTER_NAME, GREETING)),
+    Path(
+        "a match hidden from name dialling is unavailable",
+        (press("1437"), found(HECTOR)),
+        ("play unavailable + greeting",),
+        absent=("dial Local/150@phones for 20s",),
+    ),
+    Path(
+        "a directory answer after star is ignored",
+        (press("1526"), press("*"), found(JEAN_PIERRE)),
+        ends_with=(GREETING,),
+    ),
+    # --- announcements -----------------------------------------------------------------------
+    Path(
+        "an announcement plays, then the menu again",
+        (press("2"), FINISH),
+        ("play hours", GREETING),
+    ),
+    Path(
+        "a digit during an announcement acts on the menu",
+        (press("2"), press("8")),
+        ("play hours", "stop playback", INVALID_MENU),
+    ),
+    Path(
+        "hanging up after an announcement ends as announcement",
+        (press("2"), FINISH, HANGUP),
+        ("play hours", GREETING),
+        Outcome.ANNOUNCEMENT,
+    ),
+    # --- transfers ---------------------------------------------------------------------------
+    Path(
+        "a transfer plays ringback and rings the extension for the ring time",
+        (press("0"),),
+        (RINGBACK, "dial Local/101@phones for 20s"),
+    ),
+    Path(
+        "an answered transfer stops ringback and bridges the caller",
+        (press("0"), answered(0)),
+        (RINGBACK, "stop playback", "bridge with Local/101@phones"),
+    ),
+    Path(
+        "the callee hanging up ends the call and destroys the bridge",
+        (press("0"), answered(0), leg_hangs_up(0)),
+        ("bridge with Local/101@phones", "destroy bridge", "hang up"),
+        Outcome.TRANSFERRED,
+    ),
+    Path(
+        "the caller hanging up while bridged hangs up the callee and destroys the bridge",
+        (press("0"), answered(0), HANGUP),
+        ("hang up Local/101@phones", "destroy bridge"),
+        Outcome.TRANSFERRED,
+    ),
+    Path(
+        "no answer goes to the extension's voicemail",
+        (press("0"), no_answer(0)),
+        ("stop playback", VOICEMAIL_101),
+    ),
+    Path("busy goes to the extension's voicemail", (press("0"), busy(0)), (VOICEMAIL_101,)),
+    Path(
+        "an unreachable extension goes to its voicemail",
+        (press("0"), unreachable(0)),
+        (VOICEMAIL_101,),
+    ),
+    Path(
+        "no answer without voicemail says unavailable and plays the menu",
+        (press("9"), no_answer(0)),
+        ("dial Local/103@phones for 20s", "play unavailable + greeting"),
+    ),
+    Path(
+        "a virtual extension is dialled through the trunk",
+        (press("6"),),
+        ("dial PJSIP/+33199000104@carrier for 20s",),
+    ),
+    Path(
+        "the configured trunk dial string template is used",
+        (press("6"),),
+        ("dial SIP/trunk/+33199000104 for 20s",),
+        options=FlowOptions(trunk_dial_template="SIP/trunk/{number}"),
+    ),
+    Path(
+        "the tenant's ring time is used",
+        (press("0"),),
+        ("dial Local/101@phones for 45s",),
+        config=configured(transfer_ring_s=45),
+    ),
+    Path(
+        "a simultaneous ring group rings every member at once",
+        (press("3"),),
+        (RINGBACK, "dial Local/101@phones for 20s", "dial Local/102@phones for 20s"),
+    ),
+    Path(
+        "the first member to answer wins and the others stop ringing",
+        (press("3"), answered(1)),
+        ("stop playback", "hang up Local/101@phones", "bridge with Local/102@phones"),
+    ),
+    Path(
+        "one member failing leaves the others ringing",
+        (press("3"), busy(0)),
+        ends_with=("dial Local/102@phones for 20s", "wait 25s for ring_timeout"),
+    ),
+    Path(
+        "dial results that never come end the ringing after a grace time",
+        (press("7"), TIMEOUT, TIMEOUT),
+        (
+            "dial Local/101@phones for 15s",
+            "wait 20s for ring_timeout",
+            "hang up Local/101@phones",
+            "dial Local/102@phones for 15s",
+            "wait 20s for ring_timeout",
+            "hang up Local/102@phones",
+            "dial Local/103@phones for 15s",
+        ),
+    ),
+    Path(
+        "a ring group nobody answers follows its no-answer action: the menu",
+        (press("3"), no_answer(0), busy(1)),
+        ("play unavailable + greeting",),
+    ),
+    Path(
+        "a sequential ring group rings each member in turn",
+        (press("7"), no_answer(0), answered(1)),
+        (
+            "dial Local/101@phones for 15s",
+            "dial Local/102@phones for 15s",
+            "bridge with Local/102@phones",
+        ),
+        absent=("dial Local/103@phones for 15s",),
+    ),
+    Path(
+        "a sequential ring group nobody answers goes to its voicemail target",
+        (press("7"), no_answer(0), busy(1), no_answer(2)),
+        (
+            "dial Local/103@phones for 15s",
+            "play leave_message_for(Jean-Pierre Lefèvre)",
+        ),
+    ),
+    Path(
+        "a ring group whose no-answer action is hang up says goodbye",
+        (press("202#"), no_answer(0), FINISH),
+        ("play unavailable + goodbye", "hang up"),
+        Outcome.FAILED,
+        config=DIALPLAN,
+    ),
+    Path(
+        "a ring group whose no-answer action is an extension transfers there",
+        (press("203#"), no_answer(0)),
+        ("dial Local/103@phones for 20s", "dial Local/102@phones for 20s"),
+        config=DIALPLAN,
+    ),
+    Path(
+        "a ring group without members goes straight to its fallback",
+        (press("204#"),),
+        ("play unavailable + greeting",),
+        config=DIALPLAN,
+        absent=(RINGBACK,),
+    ),
+    Path(
+        "digits while ringing are ignored",
+        (press("0"), press("5")),
+        ends_with=("dial Local/101@phones for 20s", "wait 25s for ring_timeout"),
+    ),
+    Path(
+        "a ringing leg that hangs up counts as failed",
+        (press("0"), leg_hangs_up(0)),
+        (VOICEMAIL_101,),
+    ),
+    # --- conference rooms --------------------------------------------------------------------
+    Path(
+        "a room without a PIN is joined at once and left on hangup",
+        (press("300#"), HANGUP),
+        ("join conference 300", "leave conference"),
+        Outcome.CONFERENCE,
+        config=DIALPLAN,
+    ),
+    Path(
+        "a room with a PIN asks for it and the right PIN joins",
+        (press("4"), FINISH, press("4321#")),
+        ("play enter_pin", WAIT_CHOICE, "join conference 301"),
+    ),
+    Path(
+        "a wrong PIN is refused and asked again",
+        (press("4"), press("1111#"), press("4321#")),
+        ("play wrong_pin + enter_pin", "join conference 301"),
+    ),
+    Path(
+        "three wrong PINs say goodbye",
+        (press("4"), press("1111#1111#1111#"), FINISH),
+        ("play wrong_pin + enter_pin", "play wrong_pin + goodbye", "hang up"),
+        Outcome.INVALID_INPUT,
+        absent=("join conference 301",),
+    ),
+    Path(
+        "a PIN ends after the inter-digit time",
+        (press("4"), press("4321"), TIMEOUT),
+        ("join conference 301",),
+    ),
+    # --- voicemail ---------------------------------------------------------------------------
+    Path(
+        "voicemail greets with the recorded name, then records after a beep",
+        (press("5"), FINISH),
+        (VOICEMAIL_101, RECORD),
+    ),
+    Path(
+        "a finished message is saved and the caller thanked",
+        (press("5"), FINISH, recorded(12.5), FINISH),
+        ("save voicemail for 101", "play message_saved + goodbye", "hang up"),
+        Outcome.VOICEMAIL,
+    ),
+    Path(
+        "a recording too short is not saved",
+        (press("5"), FINISH, recorded(0.4), FINISH),
+        ("play no_message + goodbye", "hang up"),
+        Outcome.NO_INPUT,
+        absent=("save voicemail for 101",),
+    ),
+    Path(
+        "a failed recording says so and hangs up",
+        (press("5"), FINISH, RECORDING_FAILS, FINISH),
+        ("play service_unavailable + goodbye", "hang up"),
+        Outcome.FAILED,
+    ),
+    Path(
+        "hanging up while recording keeps the message",
+        (press("5"), FINISH, HANGUP),
+        ("stop recording", "save voicemail for 101"),
+        Outcome.VOICEMAIL,
+    ),
+    Path(
+        "a digit during the voicemail greeting starts the recording at once",
+        (press("5#"),),
+        (VOICEMAIL_101, "stop playback", RECORD),
+    ),
+    Path(
+        "voicemail of an extension without voicemail says unavailable",
+        (press("5"),),
+        ("play unavailable + greeting",),
+        config=configured(keys={"5": Transfer(TargetKind.VOICEMAIL, "103")}),
+        absent=(RECORD,),
+    ),
+    Path(
+        "a key pointing at something deleted says unavailable",
+        (press("0"),),
+        ("play unavailable + greeting",),
+        config=configured(keys={"0": Transfer(TargetKind.EXTENSION, "999")}),
+    ),
+    # --- hanging up, in every phase ----------------------------------------------------------
+    Path(
+        "hanging up during the greeting stops it",
+        (HANGUP,),
+        (GREETING, "stop playback"),
+        Outcome.CALLER_HANGUP,
+    ),
+    Path(
+        "hanging up while the menu waits cancels the timer",
+        (FINISH, HANGUP),
+        (WAIT_CHOICE, "cancel timer"),
+        Outcome.CALLER_HANGUP,
+    ),
+    Path(
+        "hanging up while dialling an extension cancels the inter-digit timer",
+        (press("10"), HANGUP),
+        (WAIT_DIGIT, "cancel timer"),
+        Outcome.CALLER_HANGUP,
+        config=DIALPLAN,
+    ),
+    Path(
+        "hanging up while a ring group rings hangs up every leg and stops ringback",
+        (press("3"), HANGUP),
+        ("stop playback", "hang up Local/101@phones", "hang up Local/102@phones"),
+        Outcome.CALLER_HANGUP,
+    ),
+    Path(
+        "hanging up during a look-up leaves nothing pending",
+        (press("1526"), HANGUP, found(JEAN_PIERRE)),
+        ("look up 526 page 0",),
+        Outcome.CALLER_HANGUP,
+        absent=("play connecting(Jean-Pierre Lefèvre)",),
+    ),
+    Path(
+        "hanging up while a PIN is asked stops the prompt",
+        (press("4"), HANGUP),
+        ("play enter_pin", "stop playback"),
+        Outcome.CALLER_HANGUP,
+    ),
+    Path(
+        "events after the end change nothing",
+        (press("0"), HANGUP, answered(0), press("1")),
+        ends_with=("stop playback", "cancel timer", "hang up Local/101@phones"),
+        outcome=Outcome.CALLER_HANGUP,
+    ),
+    Path(
+        "hanging up during the goodbye keeps the outcome decided",
+        (press("8888"), HANGUP),
+        ("play invalid + goodbye", "stop playback"),
+        Outcome.INVALID_INPUT,
+    ),
+]
+
+
+def _contains_in_order(lines: list[str], expected: tuple[str, ...]) -> bool:
+    position = 0
+    for line in lines:
+        if position < len(expected) and expected[position] in line:
+            position += 1
+    return position == len(expected)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
+def test_call_flow_path(path: Path) -> None:
+    run = play_through(path.script, path.config, path.options)  # type: ignore[arg-type]
+    shown = "\n  ".join(run.transcript)
+    assert _contains_in_order(run.transcript, path.heard), f"transcript:\n  {shown}"
+    for line in path.absent:
+        assert not any(line in heard for heard in run.transcript), f"{line!r} happened:\n  {shown}"
+    if path.ends_with:
+        assert tuple(run.transcript[-len(path.ends_with) :]) == path.ends_with, shown
+    if path.outcome is None:
+        assert not run.call.ended, shown
+    else:
+        assert run.call.ended, shown
+        assert run.call.outcome is path.outcome
+        assert run.call.held.nothing
+        ended = [t for t in run.traces if t.kind is TraceKind.ENDED]
+        assert [t.data["outcome"] for t in ended] == [path.outcome]
+
+
+def test_a_transferred_call_publishes_its_decisions_in_order() -> None:
+    run = play_through((FINISH, press("0"), answered(0), HANGUP))
+    assert [t.kind for t in run.traces] == [
+        TraceKind.STARTED,
+        TraceKind.ANSWERED,
+        TraceKind.MENU,
+        TraceKind.KEY,
+        TraceKind.TRANSFER,
+        TraceKind.TRANSFER_RESULT,
+        TraceKind.BRIDGED,
+        TraceKind.ENDED,
+    ]
+    started, *_, result, _, ended = run.traces
+    assert started.data == {
+        "called_number": "+33199000001",
+        "caller_number": "+33612345678",
+        "language": "fr-FR",
+    }
+    assert result.data == {"number": "101", "result": "answered"}
+    assert ended.data == {"outcome": "transferred", "by": "caller"}
+
+
+def test_every_trace_fits_the_call_event_contract() -> None:
+    run = play_through((press("1526"), found(AMELIE, JEAN_PIERRE), press("2"), FINISH, HANGUP))
+    for trace in run.traces:
+        assert isinstance(trace, PublishTrace)
+        CallEvent(tenant_id=BASE.tenant_id, call_id="c", kind=trace.kind, data=dict(trace.data))
+
+
+def test_a_hangup_before_the_call_started_ends_it_without_commands() -> None:
+    call, commands = step(Call(), Hangup())
+    assert call.ended
+    assert commands == ()
+
+
+def test_the_first_step_answers_then_plays() -> None:
+    run = play_through(())
+    assert run.transcript == ["answer", GREETING]
+
+
+def test_the_call_flow_imports_no_io_library() -> None:
+    code = (
+        "import sys, rcp_stasis.flow, rcp_stasis.prompts;"
+        "print(sorted(m for m in ('asyncio', 'aiohttp', 'aioari', 'nats', 'asyncpg')"
+        " if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

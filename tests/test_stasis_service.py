@@ -1,0 +1,109 @@
+"""The stasis service as its composition root builds it, on the real stack, and its settings."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pydantic
+import pytest
+from nats.aio.client import Client as NatsClient
+from rcp import subjects
+from rcp.messaging import ensure_streams
+from rcp_devstack.settings import StackSettings
+from rcp_stasis.app import serve
+from rcp_stasis.events import FlowOptions
+from rcp_stasis.settings import Settings
+from stasis_ari_support import phones, unique_app
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def running_stasis(migrated_url: str, **overrides: Any) -> AsyncIterator[tuple[int, str]]:
+    """The service on the test database with a durable of its own; yields (ops port, durable)."""
+    port = _free_port()
+    durable = f"records-{uuid.uuid4().hex[:10]}"
+    settings = Settings(
+        database_url=migrated_url,
+        ops_port=port,
+        stasis_call_records_durable=durable,
+        **overrides,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop))
+    try:
+        yield port, durable
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def readiness(port: int) -> dict[str, str]:
+    """/readyz's checks once every one of them passes (polled; fails after 30 s)."""
+    async with aiohttp.ClientSession() as session, asyncio.timeout(30):
+        while True:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
+                    body = await response.json()
+                    if response.status == 200:
+                        return dict(body["checks"])
+            except aiohttp.ClientConnectionError:
+                pass  # not listening yet
+            await asyncio.sleep(0.2)
+
+
+async def test_the_service_is_ready_and_takes_no_calls_by_default(
+    migrated_url: str, nats_client: NatsClient, asterisk: StackSettings
+) -> None:
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    async with running_stasis(migrated_url) as (port, durable):
+        checks = await readiness(port)
+        consumer = await js.consumer_info(subjects.EVENTS_STREAM, durable)
+    await js.delete_consumer(subjects.EVENTS_STREAM, durable)
+    # No "ari_events": the service does not connect to the ARI app by default.
+    assert checks == {"nats": "ok", "postgres": "ok", "ari": "ok", "call_records": "ok"}
+    assert consumer.config.filter_subject == subjects.CALL_EVENTS_ALL
+
+
+@pytest.mark.asterisk
+async def test_taking_calls_connects_the_app_and_hands_each_call_back(
+    migrated_url: str, nats_client: NatsClient, asterisk: StackSettings
+) -> None:
+    app = unique_app("service")
+    js = nats_client.jetstream()
+    async with running_stasis(migrated_url, stasis_take_calls=True, ari_app=app) as (port, durable):
+        checks = await readiness(port)
+        async with phones(asterisk) as phone_app:
+            phone, _ = await phone_app.call(app)
+            # Handed back, the call leaves the app and ends: the caller's phone hangs up.
+            ended = await phone_app.wait_for(
+                lambda e: e.get("type") == "StasisEnd" and e["channel"]["id"] == phone
+            )
+    await js.delete_consumer(subjects.EVENTS_STREAM, durable)
+    assert checks["ari_events"] == "ok"
+    assert ended["channel"]["id"] == phone
+
+
+def test_the_flow_options_come_from_the_settings() -> None:
+    settings = Settings(stasis_trunk_dial_template="SIP/{number}@up", stasis_voicemail_max_s=60)
+    assert settings.flow_options() == FlowOptions(
+        trunk_dial_template="SIP/{number}@up", voicemail_max_s=60
+    )
+    assert not Settings().stasis_take_calls
+
+
+@pytest.mark.parametrize("template", ["PJSIP/carrier", "PJSIP/{number}/{other}", "PJSIP/{0}"])
+def test_a_trunk_template_without_exactly_its_number_is_refused(template: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="must contain"):
+        Settings(stasis_trunk_dial_template=template)
