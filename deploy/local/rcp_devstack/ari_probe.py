@@ -49,6 +49,20 @@ class AriProbe:
             await self._changed.wait_for(seen)
         return found[0]
 
+    async def wait_for_all(
+        self, match: Callable[[Event], bool], count: int, timeout_s: float = 15.0
+    ) -> list[Event]:
+        """The first `count` events (already received or later) that `match` accepts."""
+        found: list[Event] = []
+
+        def enough() -> bool:
+            found[:] = [event for event in self.events if match(event)][:count]
+            return len(found) == count
+
+        async with asyncio.timeout(timeout_s), self._changed:
+            await self._changed.wait_for(enough)
+        return found
+
     async def request(
         self, method: str, path: str, *, missing_ok: bool = False, **params: str
     ) -> Any:

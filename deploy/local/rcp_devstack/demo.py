@@ -14,7 +14,11 @@ from dataclasses import dataclass
 import aiohttp
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from rcp import media_client, subjects
+from rcp.contracts.directory import SearchRequest, SearchResult
+from rcp.contracts.media import EnsurePrompt
 from rcp.db.pool import create_pool
+from rcp.messaging import connect_nats, request
 from rcp.tokens import issue_token
 
 from rcp_devstack.ari_probe import Event, ari_probe
@@ -42,6 +46,19 @@ class DemoTenant:
 
     tenant_id: uuid.UUID
     number: str
+    greeting_prompt_id: uuid.UUID | None = None
+
+
+async def demo_tenant(pool: asyncpg.Pool) -> DemoTenant:
+    """The seeded demo tenant."""
+    row = await pool.fetchrow(
+        """SELECT t.id, r.greeting_prompt_id FROM tenants t JOIN receptionists r ON r.tenant_id = t.id
+            WHERE t.slug = $1""",
+        DEMO_SLUG,
+    )
+    if row is None:
+        raise LookupError("the demo tenant is not there: run rcp-stack up")
+    return DemoTenant(row["id"], DEMO_NUMBER, row["greeting_prompt_id"])
 
 
 async def seed_demo(pool: asyncpg.Pool) -> DemoTenant:
@@ -183,16 +200,18 @@ async def demo_call(settings: StackSettings, number: str) -> list[str]:
     """Call the demo number through Asterisk's from-carrier context; return what happened.
 
     The stack itself answers as the `receptionist` application here (the stasis service's
-    call flow is not connected to it yet): the point is the path a real call takes, from
-    the dialplan into Stasis with the number, and a keypad digit coming back as an event.
+    call flow is not connected to it yet): the call takes the path a real call takes, from
+    the dialplan into Stasis with the number; the greeting comes from the media service and
+    the name the caller spells is looked up by the directory service, both over NATS.
     """
     trace: list[str] = []
-    async with ari_probe(
-        settings.ari_url,
-        settings.ari_user,
-        settings.ari_password,
-        [settings.ari_app, DEMO_CALLER_APP],
-    ) as probe:
+    async with create_pool(settings, "rcp-stack") as pool:
+        tenant = await demo_tenant(pool)
+    apps = [settings.ari_app, DEMO_CALLER_APP]
+    async with (
+        connect_nats(settings, "rcp-stack-demo") as nats,
+        ari_probe(settings.ari_url, settings.ari_user, settings.ari_password, apps) as probe,
+    ):
 
         def entered(app: str) -> Callable[[Event], bool]:
             return lambda e: e.get("type") == "StasisStart" and e.get("application") == app
@@ -214,14 +233,40 @@ async def demo_call(settings: StackSettings, number: str) -> list[str]:
         await probe.request("POST", f"/channels/{callee}/answer")
         await probe.wait_for(entered(DEMO_CALLER_APP))
         trace.append("the receptionist side answers")
-        await probe.request("POST", f"/channels/{callee}/play", media="sound:hello-world")
-        await probe.wait_for(lambda e: e.get("type") == "PlaybackFinished")
-        trace.append("a prompt plays to the caller (sound:hello-world) and finishes")
-        await probe.request("POST", f"/channels/{caller['id']}/dtmf", dtmf="2", duration="100")
-        dtmf = await probe.wait_for(
-            lambda e: e.get("type") == "ChannelDtmfReceived" and e["channel"]["id"] == callee
+        greeting = await media_client.ensure_prompt(
+            nats, EnsurePrompt(tenant_id=tenant.tenant_id, prompt_id=tenant.greeting_prompt_id)
         )
-        trace.append(f"the caller presses {dtmf['digit']}: the receptionist receives it")
+        trace.append(
+            f"the media service renders the French greeting ({greeting.duration_ms / 1000:.1f} s, "
+            f"{'rendered now' if greeting.rendered else 'from its cache'})"
+        )
+        await probe.request("POST", f"/channels/{callee}/play", media=f"sound:{greeting.uri}")
+        await probe.wait_for(lambda e: e.get("type") == "PlaybackFinished")
+        trace.append("Asterisk fetches it over HTTP and plays it to the caller, to the end")
+        # One request for the three keys: separate requests would overlap on the line.
+        await probe.request(
+            "POST", f"/channels/{caller['id']}/dtmf", dtmf="533", duration="100", between="150"
+        )
+        received = await probe.wait_for_all(
+            # Each app the probe holds gets its own copy of an event: count the receptionist's.
+            lambda e: (
+                e.get("type") == "ChannelDtmfReceived"
+                and e["channel"]["id"] == callee
+                and e.get("application") == settings.ari_app
+            ),
+            3,
+        )
+        digits = "".join(e["digit"] for e in received)
+        trace.append(f"the caller spells J-E-L on the keypad: the receptionist receives {digits}")
+        found = await request(
+            nats,
+            subjects.DIRECTORY_SEARCH,
+            SearchRequest(tenant_id=tenant.tenant_id, digits="533"),
+            SearchResult,
+            timeout_s=5,
+        )
+        names = ", ".join(f"{m.display_name} ({m.number})" for m in found.matches) or "nobody"
+        trace.append(f"the directory service finds {names}")
         await probe.request("DELETE", f"/channels/{callee}")
         await probe.wait_for(
             lambda e: e.get("type") == "StasisEnd" and e["channel"]["id"] == callee
