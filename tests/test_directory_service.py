@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import aiohttp
 import asyncpg
 import pytest
+from admin_support import Admin
 from nats.aio.client import Client as NatsClient
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
@@ -552,3 +553,36 @@ async def test_a_tenant_being_loaded_holds_up_no_other_tenants_lookups(
         assert numbers(await waiting) == ["702"]
     finally:
         await locker.close()
+
+
+async def test_extension_renamed_through_the_admin_api_is_found_within_a_second(
+    directory: RunningDirectory,
+    service_settings: Settings,
+    nats_client: NatsClient,
+    admin: Admin,
+) -> None:
+    tenant_id, client = await admin.tenant("rename")
+    tenant = uuid.UUID(tenant_id)
+    path = f"/v1/tenants/{tenant_id}/extensions"
+    await client.ok(
+        "POST",
+        path,
+        {
+            "number": "501",
+            "kind": "physical",
+            "first_name": "Jean-Pierre",
+            "last_name": "Lefèvre",
+            "dial_string": "PJSIP/jp",
+        },
+    )
+    assert numbers(await search(nats_client, service_settings, tenant, keys("LEF"))) == ["501"]
+
+    await client.ok("PATCH", f"{path}/501", {"last_name": "Rousseau"})
+
+    async def renamed() -> SearchResult | None:
+        found = await search(nats_client, service_settings, tenant, keys("ROUS"))
+        return found if found.total else None
+
+    found = await eventually(renamed, within_s=1.0)
+    assert found.matches[0].display_name == "Jean-Pierre Rousseau"
+    assert (await search(nats_client, service_settings, tenant, keys("LEF"))).total == 0
