@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from rcp_devstack.settings import REPO_ROOT
 from rcp_ops.dashboards import DASHBOARDS, render
@@ -147,3 +148,108 @@ def test_every_metric_a_rule_or_dashboard_reads_is_exported(exported: dict[str, 
             used |= _used_in(json.loads(f'"{expr}"'))
     assert used, "no metric names were found: the parser is broken"
     assert sorted(used - available) == []
+
+
+def _as_postgres(sql: str, tenant_id: str) -> str:
+    """A Grafana PostgreSQL panel's query with its macros expanded as Grafana does."""
+    units = {"'1h'": "hour", "'1d'": "day"}
+    sql = re.sub(
+        r"\$__timeGroupAlias\((\w+(?:\.\w+)?), ('1[hd]')\)",
+        lambda m: f"date_trunc('{units[m.group(2)]}', {m.group(1)}) AS time",
+        sql,
+    )
+    sql = re.sub(
+        r"\$__timeFilter\((\w+(?:\.\w+)?)\)",
+        r"\1 BETWEEN now() - interval '30 days' AND now() + interval '1 day'",
+        sql,
+    )
+    return sql.replace("$tenant", tenant_id)
+
+
+async def test_tenant_dashboard_queries_count_calls_keys_lookups_and_voicemail(
+    db: asyncpg.Connection,
+) -> None:
+    from rcp_ops.dashboards import TENANT_SQL  # noqa: PLC0415
+
+    tenant_id = await db.fetchval(
+        "INSERT INTO tenants (slug, name) VALUES ('dash-' || substr(md5(random()::text), 1, 8), 'Dash') RETURNING id"
+    )
+    other_id = await db.fetchval(
+        "INSERT INTO tenants (slug, name) VALUES ('dash-' || substr(md5(random()::text), 1, 8), 'Other') RETURNING id"
+    )
+
+    def entry(seq: int, kind: str, **data: object) -> dict[str, object]:
+        return {"seq": seq, "kind": kind, "at": "2026-11-28T09:00:00+00:00", "data": data}
+
+    calls = [
+        (
+            tenant_id,
+            "a",
+            "transferred",
+            [
+                entry(1, "started"),
+                entry(2, "key", digit="1", action="dial_by_name"),
+                entry(3, "lookup_result", total=1, page=0, heard=1),
+            ],
+        ),
+        (
+            tenant_id,
+            "b",
+            "voicemail",
+            [
+                entry(4, "key", digit="1", action="dial_by_name"),
+                entry(5, "lookup_result", total=0, page=0, heard=0),
+                entry(6, "key", digit="3", action="transfer"),
+            ],
+        ),
+        (
+            tenant_id,
+            "c",
+            "announcement",
+            [
+                entry(7, "key", digit="2", action="play_announcement"),
+                entry(8, "lookup_result", failed="unavailable"),
+            ],
+        ),
+        (other_id, "d", "transferred", [entry(9, "key", digit="1", action="dial_by_name")]),
+    ]
+    for owner, call_id, outcome, trace in calls:
+        await db.execute(
+            """INSERT INTO call_records (tenant_id, call_id, called_number, started_at, ended_at, outcome, trace)
+               VALUES ($1, $2, '+33199000001', now() - interval '2 hours', now() - interval '1 hour', $3, $4::jsonb)""",
+            owner,
+            call_id,
+            outcome,
+            json.dumps(trace),
+        )
+    recording = await db.fetchval(
+        """INSERT INTO prompts (tenant_id, source, status, content_hash)
+           VALUES ($1, 'recording', 'ready', repeat('d', 64)) RETURNING id""",
+        tenant_id,
+    )
+    await db.execute(
+        """INSERT INTO voicemail_messages (tenant_id, extension_number, prompt_id, duration_ms)
+                        VALUES ($1, '101', $2, 5000)""",
+        tenant_id,
+        recording,
+    )
+
+    run = {
+        name: await db.fetch(_as_postgres(sql, str(tenant_id))) for name, sql in TENANT_SQL.items()
+    }
+
+    assert sum(row["calls"] for row in run["calls"]) == 3
+    assert sorted((row["metric"], row["value"]) for row in run["outcomes"]) == [
+        ("announcement", 1),
+        ("transferred", 1),
+        ("voicemail", 1),
+    ]
+    assert (run["keys"][0]["action"], run["keys"][0]["presses"]) == ("dial_by_name", 2)
+    assert {row["action"]: row["presses"] for row in run["keys"]} == {
+        "dial_by_name": 2,
+        "transfer": 1,
+        "play_announcement": 1,
+    }
+    lookups = run["dial_by_name"][0]
+    assert (lookups["found"], lookups["no match"], lookups["failed"]) == (1, 1, 1)
+    assert sum(row["messages"] for row in run["voicemail"]) == 1

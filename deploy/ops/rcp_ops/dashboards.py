@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grafana_foundation_sdk.builders import dashboard, prometheus, stat, timeseries
+from grafana_foundation_sdk.builders import barchart, dashboard, prometheus, stat, timeseries
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
@@ -224,7 +227,128 @@ def overview() -> dashboard.Dashboard:
     )
 
 
-DASHBOARDS = {"receptionist-overview": overview, "receptionist-services": services}
+POSTGRES = "grafana-postgresql-datasource"
+
+
+class SqlQuery(cogvariants.Dataquery):
+    """A query of Grafana's PostgreSQL data source (the SDK has no builder for it)."""
+
+    def __init__(self, sql: str, result_format: str) -> None:
+        self.sql = sql
+        self.result_format = result_format
+
+    def to_json(self) -> dict[str, object]:
+        """Grafana's JSON for the query."""
+        return {
+            "refId": "A",
+            "datasource": {"type": POSTGRES, "uid": "${postgres}"},
+            "editorMode": "code",
+            "rawQuery": True,
+            "rawSql": self.sql,
+            "format": self.result_format,
+        }
+
+
+class Sql(cogbuilder.Builder[SqlQuery]):
+    """Builds a `SqlQuery`."""
+
+    def __init__(self, sql: str, result_format: str = "time_series") -> None:
+        self._query = SqlQuery(sql, result_format)
+
+    def build(self) -> SqlQuery:
+        """The query."""
+        return self._query
+
+
+# The per-tenant view reads the call records the stasis service writes to PostgreSQL, so that
+# Prometheus never carries a tenant label (10,000 tenants would be 10,000 series per metric).
+TENANT_SQL = {
+    "calls": """SELECT $__timeGroupAlias(started_at, '1h'), count(*) AS calls
+FROM call_records WHERE tenant_id = '$tenant' AND $__timeFilter(started_at)
+GROUP BY 1 ORDER BY 1""",
+    "outcomes": """SELECT $__timeGroupAlias(started_at, '1h'), outcome AS metric, count(*) AS value
+FROM call_records WHERE tenant_id = '$tenant' AND $__timeFilter(started_at) AND outcome IS NOT NULL
+GROUP BY 1, 2 ORDER BY 1""",
+    "keys": """SELECT coalesce(e->'data'->>'action', 'unassigned key') AS action, count(*) AS presses
+FROM call_records c CROSS JOIN LATERAL jsonb_array_elements(c.trace) AS e
+WHERE c.tenant_id = '$tenant' AND $__timeFilter(c.started_at) AND e->>'kind' = 'key'
+GROUP BY 1 ORDER BY 2 DESC""",
+    "dial_by_name": """SELECT $__timeGroupAlias(c.started_at, '1d'),
+  count(*) FILTER (WHERE (e->'data'->>'total')::int > 0) AS found,
+  count(*) FILTER (WHERE (e->'data'->>'total')::int = 0) AS "no match",
+  count(*) FILTER (WHERE e->'data' ? 'failed') AS failed
+FROM call_records c CROSS JOIN LATERAL jsonb_array_elements(c.trace) AS e
+WHERE c.tenant_id = '$tenant' AND $__timeFilter(c.started_at) AND e->>'kind' = 'lookup_result'
+GROUP BY 1 ORDER BY 1""",
+    "voicemail": """SELECT $__timeGroupAlias(created_at, '1d'), count(*) AS messages
+FROM voicemail_messages WHERE tenant_id = '$tenant' AND $__timeFilter(created_at)
+GROUP BY 1 ORDER BY 1""",
+}
+
+
+def tenant() -> dashboard.Dashboard:
+    """One tenant's calls, key-press funnel, dial-by-name success and voicemail."""
+    return (
+        dashboard.Dashboard("Receptionist / Tenant")
+        .uid("receptionist-tenant")
+        .description("One tenant's calls, from the call records in PostgreSQL.")
+        .tags(["receptionist", "generated"])
+        .refresh("5m")
+        .time("now-7d", "now")
+        .with_variable(dashboard.DatasourceVariable("postgres").label("PostgreSQL").type(POSTGRES))
+        .with_variable(
+            dashboard.QueryVariable("tenant")
+            .label("Tenant")
+            .datasource(DataSourceRef(type_val=POSTGRES, uid="${postgres}"))
+            .query("SELECT slug AS __text, id::text AS __value FROM tenants ORDER BY slug")
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Calls per hour")
+            .unit("short")
+            .height(8)
+            .span(12)
+            .with_target(Sql(TENANT_SQL["calls"]))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Outcomes per hour")
+            .unit("short")
+            .height(8)
+            .span(12)
+            .with_target(Sql(TENANT_SQL["outcomes"]))
+        )
+        .with_panel(
+            barchart.Panel()
+            .title("Key presses by action")
+            .height(8)
+            .span(12)
+            .with_target(Sql(TENANT_SQL["keys"], "table"))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Dial by name: found, no match, failed")
+            .unit("short")
+            .height(8)
+            .span(12)
+            .with_target(Sql(TENANT_SQL["dial_by_name"]))
+        )
+        .with_panel(
+            timeseries.Panel()
+            .title("Voicemail messages per day")
+            .unit("short")
+            .height(8)
+            .span(12)
+            .with_target(Sql(TENANT_SQL["voicemail"]))
+        )
+    )
+
+
+DASHBOARDS = {
+    "receptionist-overview": overview,
+    "receptionist-services": services,
+    "receptionist-tenant": tenant,
+}
 
 
 def render(builder: dashboard.Dashboard) -> dict[str, Any]:
