@@ -407,3 +407,33 @@ async def test_tokens_are_rate_limited_with_retry_after(migrated_url: str) -> No
     assert [a.status for a in statuses] == [200, 200, 200, 429]
     assert statuses[-1].body["code"] == "rate_limited"
     assert int(statuses[-1].headers["Retry-After"]) >= 1
+
+
+async def test_deleting_a_ring_group_or_room_a_key_uses_is_refused(
+    tenant: tuple[str, Client],
+) -> None:
+    t, client = tenant
+    await client.ok(
+        "POST", f"{t}/ring-groups", {"number": "200", "name": "Accueil", "members": ["101"]}
+    )
+    await client.ok(
+        "PUT",
+        f"{t}/receptionist/keys/3",
+        {"action": "transfer", "target": {"kind": "ring_group", "number": "200"}},
+    )
+    await client.ok(
+        "PUT",
+        f"{t}/receptionist/keys/4",
+        {"action": "transfer", "target": {"kind": "conference", "number": "300"}},
+    )
+    group = await client.call("DELETE", f"{t}/ring-groups/200")
+    assert (group.status, group.body["code"], group.body["details"]["used_by"]) == (
+        409,
+        "in_use",
+        ["key 3"],
+    )
+    assert group.body["message"] == "ring group 200 is still used by key 3"
+    room = await client.call("DELETE", f"{t}/conference-rooms/300")
+    assert (room.status, room.body["details"]["used_by"]) == (409, ["key 4"])
+    await client.ok("DELETE", f"{t}/receptionist/keys/4")
+    assert (await client.call("DELETE", f"{t}/conference-rooms/300")).status == 204

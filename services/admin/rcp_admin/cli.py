@@ -41,20 +41,10 @@ from rcp_admin.app import NatsConfigPublisher
 from rcp_admin.auth import Principal
 from rcp_admin.errors import ApiError
 from rcp_admin.handlers import validation_error
-from rcp_admin.service import AdminService
+from rcp_admin.service import EXTENSION_COLUMNS, AdminService
 from rcp_admin.settings import Settings
 
-CSV_COLUMNS = (
-    "number",
-    "kind",
-    "first_name",
-    "last_name",
-    "dial_string",
-    "external_number",
-    "voicemail_enabled",
-    "reachable_by_extension",
-    "reachable_by_name",
-)
+CSV_COLUMNS = EXTENSION_COLUMNS  # one column per field of an extension
 TRUE = {"1", "true", "yes", "y", "oui", "o", "vrai", "x"}
 FALSE = {"0", "false", "no", "n", "non", "faux", ""}
 

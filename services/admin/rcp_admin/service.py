@@ -398,7 +398,7 @@ class AdminService:
             row = await change.connection.fetchrow(
                 INSERT_EXTENSION + " RETURNING *",
                 tenant_id,
-                *(values[k] for k in _EXTENSION_COLUMNS),
+                *(values[k] for k in EXTENSION_COLUMNS),
             )
             extension = s.Extension.model_validate(dict(_returned(row)))
             change.after = _jsonable(extension)
@@ -449,7 +449,7 @@ class AdminService:
                     WHERE tenant_id = $1 AND id = $2 RETURNING *""",
                 tenant_id,
                 current["id"],
-                *(values[k] for k in _EXTENSION_COLUMNS),
+                *(values[k] for k in EXTENSION_COLUMNS),
             )
             after = s.Extension.model_validate(dict(_returned(row)))
             change.key, change.before, change.after = (
@@ -653,19 +653,13 @@ class AdminService:
         ) as change:
             await self._tenant_row(change.connection, actor, tenant_id)
             row = await self._ring_group_row(change.connection, tenant_id, number)
-            digits = await change.connection.fetch(
-                "SELECT digit FROM key_assignments WHERE tenant_id = $1 AND target_ring_group_id = $2 ORDER BY digit",
+            await _refuse_while_keys_use(
+                change.connection,
                 tenant_id,
+                "target_ring_group_id",
                 row["id"],
+                f"ring group {number}",
             )
-            if digits:
-                users = [f"key {d['digit']}" for d in digits]
-                raise ApiError(
-                    IN_USE,
-                    f"ring group {number} is still used by {', '.join(users)}",
-                    "number",
-                    {"used_by": users},
-                )
             change.before = _jsonable(await self._ring_group(change.connection, tenant_id, row))
             await change.connection.execute("DELETE FROM ring_groups WHERE id = $1", row["id"])
 
@@ -757,19 +751,13 @@ class AdminService:
         ) as change:
             await self._tenant_row(change.connection, actor, tenant_id)
             row = await self._room_row(change.connection, tenant_id, number)
-            digits = await change.connection.fetch(
-                "SELECT digit FROM key_assignments WHERE tenant_id = $1 AND target_conference_id = $2 ORDER BY digit",
+            await _refuse_while_keys_use(
+                change.connection,
                 tenant_id,
+                "target_conference_id",
                 row["id"],
+                f"conference room {number}",
             )
-            if digits:
-                users = [f"key {d['digit']}" for d in digits]
-                raise ApiError(
-                    IN_USE,
-                    f"conference room {number} is still used by {', '.join(users)}",
-                    "number",
-                    {"used_by": users},
-                )
             change.before = _jsonable(s.ConferenceRoom.model_validate(dict(row)))
             await change.connection.execute("DELETE FROM conference_rooms WHERE id = $1", row["id"])
 
@@ -1213,7 +1201,7 @@ class AdminService:
                 await connection.execute(
                     INSERT_EXTENSION,
                     tenant_id,
-                    *(values[k] for k in _EXTENSION_COLUMNS),
+                    *(values[k] for k in EXTENSION_COLUMNS),
                 )
             for group in body.ring_groups:
                 await self._write_ring_group(change, tenant_id, None, group.model_dump())
@@ -1277,7 +1265,7 @@ INSERT_EXTENSION = """
                             external_number, voicemail_enabled, reachable_by_extension, reachable_by_name)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"""
 
-_EXTENSION_COLUMNS = (
+EXTENSION_COLUMNS = (
     "number",
     "kind",
     "first_name",
@@ -1364,6 +1352,22 @@ async def _insert_tts_prompt(
     )
     row = _returned(row)
     return _prompt(row)
+
+
+async def _refuse_while_keys_use(
+    connection: Connection, tenant_id: UUID, column: str, target_id: UUID, what: str
+) -> None:
+    """Deleting what a key transfers to is refused, naming the keys (column: a constant)."""
+    digits = await connection.fetch(
+        f"SELECT digit FROM key_assignments WHERE tenant_id = $1 AND {column} = $2 ORDER BY digit",
+        tenant_id,
+        target_id,
+    )
+    if digits:
+        users = [f"key {d['digit']}" for d in digits]
+        raise ApiError(
+            IN_USE, f"{what} is still used by {', '.join(users)}", "number", {"used_by": users}
+        )
 
 
 async def _extension_users(
