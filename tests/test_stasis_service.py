@@ -77,7 +77,7 @@ async def test_the_service_is_ready_and_takes_no_calls_by_default(
 
 
 @pytest.mark.asterisk
-async def test_taking_calls_connects_the_app_and_hands_each_call_back(
+async def test_taking_calls_connects_the_app_and_hangs_up_a_number_of_no_tenant(
     migrated_url: str, nats_client: NatsClient, asterisk: StackSettings
 ) -> None:
     app = unique_app("service")
@@ -86,7 +86,7 @@ async def test_taking_calls_connects_the_app_and_hands_each_call_back(
         checks = await readiness(port)
         async with phones(asterisk) as phone_app:
             phone, _ = await phone_app.call(app)
-            # Handed back, the call leaves the app and ends: the caller's phone hangs up.
+            # No tenant has the number: the call is refused, and the caller's phone hangs up.
             ended = await phone_app.wait_for(
                 lambda e: e.get("type") == "StasisEnd" and e["channel"]["id"] == phone
             )

@@ -49,6 +49,22 @@ class Settings(AriSettings):
         description="How a virtual extension's outside number is dialled; {number} is E.164.",
     )
     stasis_voicemail_max_s: int = Field(default=120, ge=10, le=600)
+    stasis_drain_grace_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long calls under way may go on before they are hung up.",
+    )
+    directory_search_subject: str = Field(
+        default=subjects.DIRECTORY_SEARCH,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subject of the directory's search endpoint (the directory's own setting).",
+    )
+    media_nats_scope: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="The media service's subject scope (the media service's own setting).",
+    )
     ari_reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
     ari_reconnect_max_s: float = Field(default=30.0, gt=0, le=600)
     ari_max_connections: int = Field(default=50, ge=1, le=1000)
