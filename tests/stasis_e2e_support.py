@@ -460,7 +460,7 @@ def _steps(record: asyncpg.Record | None) -> list[dict[str, Any]]:
         return []
     trace = record["trace"]
     loaded = json.loads(trace) if isinstance(trace, str) else trace
-    return [{"kind": step["kind"], **step["data"]} for step in loaded]
+    return [{**step["data"], "step": step["kind"]} for step in loaded]
 
 
 async def call_records(database_url: str, tenant: Tenant) -> list[asyncpg.Record]:
@@ -483,7 +483,7 @@ async def traced(
     timeout_s: float = WAIT_S,
 ) -> list[dict[str, Any]]:
     """The trace of the tenant's (latest) call once a step `match` accepts is in it: each
-    step as one dict (its kind, then its data)."""
+    step as one dict (its data, and its kind as `step`)."""
     steps: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(timeout_s):
@@ -499,7 +499,7 @@ async def traced(
 
 def kind(name: str, **data: Any) -> Callable[[dict[str, Any]], bool]:
     """Matches a trace step of this kind whose data has these values."""
-    return lambda step: step["kind"] == name and all(step.get(k) == v for k, v in data.items())
+    return lambda step: step["step"] == name and all(step.get(k) == v for k, v in data.items())
 
 
 async def ended_call(
@@ -512,5 +512,5 @@ async def ended_call(
 
 
 def steps_of(record: asyncpg.Record) -> list[dict[str, Any]]:
-    """A call record's trace, each step as one dict (its kind, then its data)."""
+    """A call record's trace, each step as one dict (its data, and its kind as `step`)."""
     return _steps(record)

@@ -554,9 +554,9 @@ class AriCall:
             # in Stasis application"): wait for it, briefly.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(entered.wait(), LEG_ENTRY_TIMEOUT_S)
-            await self._call(
-                "channels", "dial", channelId=leg_id, caller=self.channel_id, timeout=timeout_s
-            )
+            # No `caller`: with one, Asterisk forwards the leg's busy or ringing indications to
+            # the caller's channel, and such a frame ends the prompt playing there as "failed".
+            await self._call("channels", "dial", channelId=leg_id, timeout=timeout_s)
         except AriError:
             self._legs_entered.pop(leg_id, None)
             await self.hang_up_leg(leg_id)

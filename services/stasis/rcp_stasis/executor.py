@@ -134,6 +134,7 @@ class _Held:
     lookups: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     cursors: dict[tuple[str, int], str] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
+    recording_since: dict[str, float] = field(default_factory=dict)  # when each one started
 
 
 Inbox = asyncio.Queue[AriEvent | Event]
@@ -387,7 +388,11 @@ class CallRunner:
                 if result is DialStatus.ANSWERED:
                     self._held.answered.add(event.channel_id)
                 await self._step(DialResult(event.channel_id, result))
-            case "StasisEnd" | "ChannelDestroyed" if event.channel_id == caller:
+            case "ChannelHangupRequest" | "StasisEnd" | "ChannelDestroyed" if (
+                event.channel_id == caller
+            ):
+                # The request comes first: the caller is going, whatever its other events say
+                # meanwhile (a playback cut by the hangup reports itself "failed").
                 await self._step(Hangup())
             case "StasisEnd" if event.channel_id in self._held.answered:
                 self._held.answered.discard(event.channel_id)
@@ -401,8 +406,12 @@ class CallRunner:
                 else:
                     status = dial_status_of_cause(event.data.get("cause"))
                     await self._step(DialResult(leg, status))
+            case "RecordingStarted" if event.recording_name:
+                self._held.recording_since[event.recording_name] = event.received
             case "RecordingFinished" if event.recording_name:
-                duration = event.recording_duration_s or 0.0
+                # Asterisk 22 reports a duration of 0 for recordings that are not: measure.
+                since = self._held.recording_since.pop(event.recording_name, event.received)
+                duration = max(event.recording_duration_s or 0.0, event.received - since)
                 await self._step(RecordingFinished(event.recording_name, duration))
             case "RecordingFailed" if event.recording_name:
                 cause = str(event.data.get("recording", {}).get("cause", "failed"))

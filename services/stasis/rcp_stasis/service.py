@@ -94,6 +94,10 @@ class Receptionist:
         """How many calls the flow runs now."""
         return len(self._runners)
 
+    def phases(self) -> dict[str, str]:
+        """Each call's phase now, by its channel (for operators' logs and tests)."""
+        return {channel: type(r.call.phase).__name__ for channel, r in self._runners.items()}
+
     async def handle(self, call: AriCallPort) -> None:
         """Run a call that has just entered the application, unless draining."""
         if self.draining:
