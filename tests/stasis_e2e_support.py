@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import io
 import json
 import random
@@ -30,6 +31,8 @@ from typing import Any
 
 import asyncpg
 from media_support import media_settings, running_media
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from rcp import subjects
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
 from rcp_devstack.settings import StackSettings
@@ -59,16 +62,22 @@ def phone_dial_string(phones_app: str, tag: str, number: str) -> str:
 
 
 @dataclass
-class Stack:
-    """A running stasis, directory and media service of the module's own."""
+class Apps:
+    """The Stasis apps of a test run: the receptionist's, the phones', the callers'."""
 
     settings: StackSettings
-    database_url: str
-    stasis: RunningStasis
-    stasis_settings: StasisSettings
     app: str
     phones_app: str
     caller_app: str
+
+
+@dataclass
+class Stack(Apps):
+    """A running stasis, directory and media service of the module's own."""
+
+    database_url: str
+    stasis: RunningStasis
+    stasis_settings: StasisSettings
 
 
 def stasis_settings(
@@ -85,6 +94,7 @@ def stasis_settings(
         "ari_app": app,
         "stasis_take_calls": True,
         "stasis_call_records_durable": f"records-{uuid.uuid4().hex[:10]}",
+        "stasis_call_records_from_start": False,
         "stasis_trunk_dial_template": phone_dial_string(phones_app, "trunk", "{number}"),
         "directory_search_subject": directory_subject,
         "media_nats_scope": media_scope,
@@ -127,7 +137,25 @@ async def receptionist_stack(
         assert running.ari is not None
         async with asyncio.timeout(WAIT_S):
             await running.ari.wait_connected()
-        yield Stack(settings, database_url, running, stasis, app, phones_app, unique_app("caller"))
+        stack = Stack(
+            settings=settings,
+            app=app,
+            phones_app=phones_app,
+            caller_app=unique_app("caller"),
+            database_url=database_url,
+            stasis=running,
+            stasis_settings=stasis,
+        )
+        try:
+            yield stack
+        finally:
+            await delete_durable(running.infrastructure.jetstream, stasis)
+
+
+async def delete_durable(js: JetStreamContext, settings: StasisSettings) -> None:
+    """Delete a test's call records consumer (the stream outlives the test run)."""
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(subjects.EVENTS_STREAM, settings.stasis_call_records_durable)
 
 
 # --- a tenant -------------------------------------------------------------------------------
@@ -308,7 +336,7 @@ async def _provision(
 class Phones:
     """The module's probe: plays callers (caller app) and extensions' phones (phones app)."""
 
-    def __init__(self, probe: AriProbe, stack: Stack) -> None:
+    def __init__(self, probe: AriProbe, stack: Apps) -> None:
         self.probe = probe
         self.stack = stack
 
@@ -431,6 +459,20 @@ class Phones:
                     return bridge
                 await asyncio.sleep(0.1)
 
+    async def phones_hold_nothing(self, timeout_s: float = WAIT_S) -> None:
+        """Return once no phone rings or talks any more (the phones app holds no channel)."""
+        channels: list[str] = []
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    path = f"/applications/{self.stack.phones_app}"
+                    channels = (await self.probe.request("GET", path))["channel_ids"]
+                    if not channels:
+                        return
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            raise AssertionError(f"phones still up: {channels}") from None
+
     async def stasis_holds_nothing(self, timeout_s: float = WAIT_S) -> None:
         """Return once the stasis app holds no channel and no bridge; fail after `timeout_s`."""
         held: tuple[list[str], list[str]] = ([], [])
@@ -443,7 +485,7 @@ class Phones:
 
 
 @asynccontextmanager
-async def phones(stack: Stack) -> AsyncIterator[Phones]:
+async def phones(stack: Apps) -> AsyncIterator[Phones]:
     """Hold the module's caller and phones apps for the duration of the block."""
     settings = stack.settings
     async with ari_probe(

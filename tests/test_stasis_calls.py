@@ -314,3 +314,99 @@ async def _fetchrow(database_url: str, query: str, *args: object) -> asyncpg.Rec
         return await connection.fetchrow(query, *args)
     finally:
         await connection.close()
+
+
+# --- a hangup in each phase leaves nothing behind --------------------------------------------
+
+
+async def _in_menu(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
+    await traced(stack.database_url, tenant, kind("menu", reason="greeting"))
+
+
+async def _typing_a_name(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
+    await lines.press(caller, "1")
+    await traced(stack.database_url, tenant, kind("key", action="dial_by_name"))
+    await lines.press(caller, "5")
+
+
+async def _choosing_a_name(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
+    await lines.press(caller, "1")
+    await traced(stack.database_url, tenant, kind("key", action="dial_by_name"))
+    await lines.press(caller, "532")
+    await traced(stack.database_url, tenant, kind("lookup_result", total=2))
+
+
+async def _hearing_the_announcement(
+    stack: Stack, lines: Phones, tenant: Tenant, caller: str
+) -> None:
+    await lines.press(caller, "2")
+    await traced(stack.database_url, tenant, kind("announcement"))
+
+
+async def _ringing(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
+    since = lines.mark()
+    await lines.press(caller, "3")
+    await lines.ringing(tenant, "101", since)
+    await lines.ringing(tenant, "102", since)
+
+
+async def _bridged(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
+    since = lines.mark()
+    await lines.press(caller, "0")
+    await lines.answer(await lines.ringing(tenant, "101", since))
+    await lines.stasis_bridge()
+
+
+async def _typing_the_pin(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
+    await lines.press(caller, "4")
+    await traced(stack.database_url, tenant, kind("key", action="transfer"))
+    await lines.press(caller, "43")
+
+
+async def _in_conference(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
+    await lines.press(caller, "4")
+    await traced(stack.database_url, tenant, kind("key", action="transfer"))
+    await lines.press(caller, "4321#")
+    await traced(stack.database_url, tenant, kind("conference"))
+
+
+async def _hearing_the_voicemail_greeting(
+    stack: Stack, lines: Phones, tenant: Tenant, caller: str
+) -> None:
+    await lines.press(caller, "5")
+    await traced(stack.database_url, tenant, kind("voicemail"))
+
+
+async def _leaving_a_message(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
+    await lines.press(caller, "5")
+    await _until_recording(stack)
+    await lines.speak(caller)
+    await asyncio.sleep(2)  # the caller speaks, then hangs up without pressing #
+
+
+PHASES = {
+    "menu": (_in_menu, "caller_hangup"),
+    "typing a name": (_typing_a_name, "caller_hangup"),
+    "choosing among names": (_choosing_a_name, "caller_hangup"),
+    "announcement": (_hearing_the_announcement, "announcement"),
+    "ringing a group": (_ringing, "caller_hangup"),
+    "bridged": (_bridged, "transferred"),
+    "typing a PIN": (_typing_the_pin, "caller_hangup"),
+    "in conference": (_in_conference, "conference"),
+    "voicemail greeting": (_hearing_the_voicemail_greeting, "caller_hangup"),
+    "recording a message": (_leaving_a_message, "voicemail"),
+}
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+async def test_a_hangup_in_any_phase_releases_every_channel_and_bridge(
+    stack: Stack, lines: Phones, tenant: Tenant, phase: str
+) -> None:
+    reach, outcome = PHASES[phase]
+    caller = await lines.call(tenant)
+    await reach(stack, lines, tenant, caller)
+    await lines.hang_up(caller)
+    record = await ended_call(stack.database_url, tenant)
+    assert record["outcome"] == outcome
+    await lines.stasis_holds_nothing()
+    await lines.phones_hold_nothing()

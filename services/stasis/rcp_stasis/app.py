@@ -42,6 +42,11 @@ async def check_events(ari: AriPort) -> None:
         raise ConnectionError("the ARI event WebSocket is down (reconnecting)")
 
 
+async def not_connected_yet() -> None:
+    """Readiness while starting: the application's WebSocket is not there yet."""
+    raise ConnectionError("the ARI application is not connected yet")
+
+
 @dataclass(frozen=True)
 class RunningStasis:
     """A started stasis service: what tests and benchmarks look at."""
@@ -67,12 +72,15 @@ async def running(
             infrastructure(settings, settings.service_name, stop)
         )
         infra.health.add("ari", lambda: check_ari(session, settings))
+        if settings.stasis_take_calls:  # not ready until the app's WebSocket is up
+            infra.health.add("ari_events", not_connected_yet)
         metrics = StasisMetrics(infra.metrics.registry)
         records = await stack.enter_async_context(
             CallRecordsConsumer(
                 infra.jetstream,
                 CallRecords(infra.pool),
                 durable=settings.stasis_call_records_durable,
+                from_start=settings.stasis_call_records_from_start,
             )
         )
         infra.health.add("call_records", records.check)

@@ -317,7 +317,8 @@ class AriConnection:
         """Run `handler` on a channel that is in the application with no call of ours (its
         call was run by a process that died), with what that call held."""
         channel_id = str(channel["id"])
-        call = self._start_call(channel_id, {"channel": channel, "args": stasis_args(channel)})
+        start = {"channel": channel, "args": stasis_args(channel)}
+        call = self._start_call(channel_id, start, handler)
         call.held_already(legs=legs, bridges=bridges, conferences=conferences)
 
     async def _serve(self, call: AriCall, handler: CallHandler) -> None:

@@ -44,6 +44,11 @@ class Settings(AriSettings):
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="The JetStream durable consumer that writes call records.",
     )
+    stasis_call_records_from_start: bool = Field(
+        default=True,
+        description="A call records consumer created anew first writes every event the "
+        "stream retains; off, only those published after it (tests, sharing one NATS).",
+    )
     stasis_trunk_dial_template: str = Field(
         default="PJSIP/{number}@carrier",
         description="How a virtual extension's outside number is dialled; {number} is E.164.",
