@@ -18,7 +18,7 @@ import pytest_asyncio
 from nats.aio.client import Client as NatsClient
 from rcp.db.migrate import upgrade
 from rcp.messaging import connect_nats
-from rcp_devstack.asterisk import ari_answers
+from rcp_devstack.asterisk import ari_answers, ensure_dialplan
 from rcp_devstack.postgres import Dsn
 from rcp_devstack.settings import StackSettings
 
@@ -106,11 +106,17 @@ async def nats_client(settings: StackSettings) -> AsyncIterator[NatsClient]:
         yield client
 
 
+# Contexts the tests dial into: a checkout sharing the Asterisk may have rendered a dialplan
+# from before them, so they are put back if missing.
+TEST_CONTEXTS = ("test-phones", "test-carrier", "test-apps")
+
+
 @pytest.fixture(scope="session")
 def asterisk(settings: StackSettings) -> StackSettings:
     """The stack's Asterisk, which must be up (./rcp test starts it)."""
     if not ari_answers(settings):
         pytest.fail(f"Asterisk ARI does not answer at {settings.ari_url}: run ./rcp infra first")
+    ensure_dialplan(settings, TEST_CONTEXTS)
     return settings
 
 

@@ -64,6 +64,7 @@ from rcp_stasis.events import (
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
+    Resumed,
     TimerFired,
 )
 from rcp_stasis.flow import Call, step
@@ -240,6 +241,7 @@ Happening = (
     | NewConfig
     | Digit
     | Hangup
+    | Resumed
 )
 FINISH = Finish()
 TIMEOUT = Timeout()
@@ -247,6 +249,7 @@ STALE_TIMER = StaleTimer()
 STALE_PLAYBACK = StalePlayback()
 HANGUP = Hangup()
 LOOKUP_FAILS = LookupFails()
+RESUMED = Resumed()
 
 
 def press(keys: str) -> tuple[Digit, ...]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from rcp.contracts import CallEvent
-from rcp_stasis.commands import Outcome, PublishTrace, TraceKind
+from rcp_stasis.commands import Outcome, Play, PublishTrace, TraceKind
 from rcp_stasis.config import PlayAnnouncement, TargetKind, Transfer
-from rcp_stasis.events import FlowOptions, Hangup, NameMatch
+from rcp_stasis.events import CallStarted, FlowOptions, Hangup, NameMatch
 from rcp_stasis.flow import Call, step
 from stasis_flow_support import (
     AMELIE,
@@ -28,11 +28,13 @@ from stasis_flow_support import (
     JEAN_PIERRE,
     LOOKUP_FAILS,
     RECORDING_FAILS,
+    RESUMED,
     SEAN,
     STALE_PLAYBACK,
     STALE_TIMER,
     TIMEOUT,
     NewConfig,
+    Run,
     Script,
     answered,
     busy,
@@ -43,6 +45,7 @@ from stasis_flow_support import (
     play_through,
     press,
     recorded,
+    start,
     unreachable,
 )
 
@@ -632,6 +635,41 @@ PATHS = [
         ("play invalid + goodbye", "stop playback"),
         Outcome.INVALID_INPUT,
     ),
+    # --- picked up again after the ARI connection broke ------------------------------------
+    Path(
+        "resumed during the greeting the menu starts over",
+        (RESUMED, FINISH),
+        (GREETING, "stop playback", GREETING, WAIT_CHOICE),
+    ),
+    Path(
+        "resumed while a name is typed the menu starts over",
+        (press("15"), RESUMED, FINISH, press("2")),
+        (ENTER_NAME, "cancel timer", GREETING, WAIT_CHOICE, "play hours"),
+    ),
+    Path(
+        "resumed during a look-up the late answer is ignored",
+        (press("1526"), RESUMED, found(JEAN_PIERRE)),
+        ("look up 526 page 0", GREETING),
+        absent=("play connecting(Jean-Pierre Lefèvre)",),
+    ),
+    Path(
+        "resumed while ringing the legs ring on",
+        (press("0"), RESUMED, answered(0)),
+        (RINGBACK, "bridge with Local/101@phones"),
+        absent=("hang up Local/101@phones",),
+    ),
+    Path(
+        "resumed while bridged nothing changes",
+        (press("0"), answered(0), RESUMED, HANGUP),
+        ("bridge with Local/101@phones", "destroy bridge"),
+        Outcome.TRANSFERRED,
+    ),
+    Path(
+        "resumed during the goodbye the call ends",
+        (press("8888"), RESUMED),
+        ("play invalid + goodbye", "stop playback", "hang up"),
+        Outcome.INVALID_INPUT,
+    ),
 ]
 
 
@@ -689,6 +727,17 @@ def test_every_trace_fits_the_call_event_contract() -> None:
     for trace in run.traces:
         assert isinstance(trace, PublishTrace)
         CallEvent(tenant_id=BASE.tenant_id, call_id="c", kind=trace.kind, data=dict(trace.data))
+
+
+def test_a_resumed_call_makes_ids_from_its_new_prefix() -> None:
+    run = start(BASE)
+    context = run.call.context
+    assert context is not None
+    resumed = Run(Call())
+    resumed.feed(CallStarted(replace(context, id_prefix="call-1-r7")))
+    played = [c for c in resumed.commands if isinstance(c, Play)]
+    assert played[0].playback_id == "call-1-r7-playback-1"
+    assert next(c for c in run.commands if isinstance(c, Play)).playback_id == "call-1-playback-1"
 
 
 def test_a_hangup_before_the_call_started_ends_it_without_commands() -> None:

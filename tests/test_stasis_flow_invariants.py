@@ -44,6 +44,7 @@ from rcp_stasis.events import (
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
+    Resumed,
     TimerFired,
 )
 from rcp_stasis.flow import Call
@@ -176,6 +177,8 @@ class World:
             return PlaybackFinished(rng.choice(self.ended_playbacks))  # a late end
         if roll < 0.98:
             return ConfigChanged(rng.choice(CONFIGS))
+        if roll < 0.99:
+            return Resumed()
         return Digit(rng.choice("0123456789*#"))
 
 

@@ -15,11 +15,13 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from rcp import subjects
 from rcp.messaging import ensure_streams
+from rcp_devstack.ari_probe import ari_probe
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.app import serve
 from rcp_stasis.events import FlowOptions
 from rcp_stasis.settings import Settings
-from stasis_ari_support import phones, unique_app
+from stasis_ari_support import unique_app
+from stasis_e2e_support import unique_e164
 
 
 def _free_port() -> int:
@@ -77,22 +79,32 @@ async def test_the_service_is_ready_and_takes_no_calls_by_default(
 
 
 @pytest.mark.asterisk
-async def test_taking_calls_connects_the_app_and_hands_each_call_back(
+async def test_taking_calls_connects_the_app_and_refuses_a_number_of_no_tenant(
     migrated_url: str, nats_client: NatsClient, asterisk: StackSettings
 ) -> None:
-    app = unique_app("service")
+    app, caller_app = unique_app("service"), unique_app("caller")
     js = nats_client.jetstream()
-    async with running_stasis(migrated_url, stasis_take_calls=True, ari_app=app) as (port, durable):
+    overrides = {"stasis_take_calls": True, "ari_app": app, "stasis_drain_grace_s": 5}
+    async with (
+        running_stasis(migrated_url, **overrides) as (port, durable),
+        ari_probe(
+            asterisk.ari_url, asterisk.ari_user, asterisk.ari_password, [caller_app]
+        ) as probe,
+    ):
         checks = await readiness(port)
-        async with phones(asterisk) as phone_app:
-            phone, _ = await phone_app.call(app)
-            # Handed back, the call leaves the app and ends: the caller's phone hangs up.
-            ended = await phone_app.wait_for(
-                lambda e: e.get("type") == "StasisEnd" and e["channel"]["id"] == phone
-            )
+        async with probe._session.post(
+            f"{asterisk.ari_url}/ari/channels",
+            params={"endpoint": f"Local/{unique_e164()}@test-carrier/n", "app": caller_app},
+            json={"variables": {"RCP_APP": app}},
+        ) as response:
+            caller = (await response.json())["id"]
+        # No tenant has the number: the call is refused as an unallocated number.
+        ended = await probe.wait_for(
+            lambda e: e.get("type") == "ChannelDestroyed" and e["channel"]["id"] == caller
+        )
     await js.delete_consumer(subjects.EVENTS_STREAM, durable)
     assert checks["ari_events"] == "ok"
-    assert ended["channel"]["id"] == phone
+    assert ended["cause"] == 1
 
 
 def test_the_flow_options_come_from_the_settings() -> None:

@@ -70,6 +70,11 @@ def tenant_call_events(tenant_id: UUID) -> str:
     return f"{PREFIX}.events.{_token(tenant_id)}.call.*"
 
 
+def voicemail_left(tenant_id: UUID) -> str:
+    """A caller left a voicemail message (`rcp.contracts.VoicemailLeft`)."""
+    return f"{PREFIX}.events.{_token(tenant_id)}.voicemail.left"
+
+
 # The durable consumer that turns call events into call_records rows (shared by every stasis).
 CALL_RECORDS_CONSUMER = "call-records"
 

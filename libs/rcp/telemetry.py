@@ -113,7 +113,7 @@ class Health:
     async def run(self) -> dict[str, str]:
         """Each check's outcome: "ok" or the reason it failed."""
         results: dict[str, str] = {}
-        for name, check in self.checks.items():
+        for name, check in list(self.checks.items()):  # checks may be added meanwhile
             try:
                 await asyncio.wait_for(check(), self.timeout_s)
             except TimeoutError:

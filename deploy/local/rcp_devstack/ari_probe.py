@@ -36,13 +36,24 @@ class AriProbe:
                 self.events.append(json.loads(message.data))
                 self._changed.notify_all()
 
-    async def wait_for(self, match: Callable[[Event], bool], timeout_s: float = 15.0) -> Event:
-        """The first event received (already or later) that `match` accepts."""
+    def mark(self) -> int:
+        """Where the event history is now: `wait_for(since=...)` then looks only after it."""
+        return len(self.events)
+
+    async def wait_for(
+        self, match: Callable[[Event], bool], timeout_s: float = 15.0, since: int = 0
+    ) -> Event:
+        """The first event received (already or later, after `since`) that `match` accepts."""
 
         found: list[Event] = []
+        position = since
 
         def seen() -> bool:
-            found.extend(event for event in self.events if match(event))
+            nonlocal position
+            while not found and position < len(self.events):
+                if match(self.events[position]):
+                    found.append(self.events[position])
+                position += 1
             return bool(found)
 
         async with asyncio.timeout(timeout_s), self._changed:

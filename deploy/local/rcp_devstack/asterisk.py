@@ -203,6 +203,21 @@ def asterisk_cli(settings: StackSettings, command: str) -> str:
     )
 
 
+def ensure_dialplan(settings: StackSettings, contexts: tuple[str, ...]) -> bool:
+    """Render and reload the dialplan if one of `contexts` is missing from the running
+    Asterisk (another checkout sharing it may have rendered an older one); True if reloaded."""
+    missing = [
+        context
+        for context in contexts
+        if f"Context '{context}'" not in asterisk_cli(settings, f"dialplan show {context}")
+    ]
+    if not missing:
+        return False
+    render_config(settings)
+    asterisk_cli(settings, "dialplan reload")
+    return True
+
+
 def stop_asterisk(settings: StackSettings) -> str:
     """Stop Asterisk now (calls are cut: this is the developer's stack) and unmount /proc."""
     pid_file = settings.run_dir / "asterisk.pid"

@@ -92,3 +92,15 @@ class CallEvent(TenantMessage):
     kind: str = Field(pattern=r"^[a-z_]{1,32}$")
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class VoicemailLeft(TenantMessage):
+    """A caller left a voicemail message: stored, and listed in the tenant's voicemail."""
+
+    message_id: UUID
+    call_id: str = Field(min_length=1, max_length=128)
+    extension_number: str = Field(pattern=r"^[0-9]{2,10}$")
+    caller_number: str | None = Field(default=None, max_length=64)
+    prompt_id: UUID = Field(description="The message's audio (play it through the media service).")
+    duration_ms: int = Field(ge=0)
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))

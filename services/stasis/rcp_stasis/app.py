@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from http import HTTPStatus
 
 import aiohttp
 import structlog
-from rcp.runtime import infrastructure
+from nats.aio.msg import Msg
+from rcp import subjects
+from rcp.runtime import Infrastructure, infrastructure
 
-from rcp_stasis.ari import AriConnection
+from rcp_stasis.ari import AriConnection, AriRecordings
 from rcp_stasis.call_records import CallRecords, CallRecordsConsumer
-from rcp_stasis.ports import AriCallPort, AriPort
+from rcp_stasis.directory import NatsDirectory
+from rcp_stasis.executor import CallServices
+from rcp_stasis.media import NatsPrompts
+from rcp_stasis.metrics import StasisMetrics
+from rcp_stasis.ports import AriPort
+from rcp_stasis.service import Receptionist, Voicemails
 from rcp_stasis.settings import AriSettings, Settings
+from rcp_stasis.tenants import PostgresTenants, TenantConfigs
+from rcp_stasis.voicemail import VoicemailStore
 
 log = structlog.get_logger(__name__)
 
@@ -31,48 +42,119 @@ async def check_events(ari: AriPort) -> None:
         raise ConnectionError("the ARI event WebSocket is down (reconnecting)")
 
 
-async def hand_back_to_dialplan(call: AriCallPort) -> None:
-    """Until the call flow's executor runs calls, give each one back to the dialplan.
-
-    The dialplan's next priority is its fallback (in the local stack: cause 34, so that the
-    carrier retries another node), exactly as if no stasis service were connected.
-    """
-    log.warning("stasis.call_handed_back", channel=call.channel_id, args=call.args)
-    await call.continue_in_dialplan()
+async def not_connected_yet() -> None:
+    """Readiness while starting: the application's WebSocket is not there yet."""
+    raise ConnectionError("the ARI application is not connected yet")
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Build the service, run it until `stop` is set, then unwind every lifetime."""
+@dataclass(frozen=True)
+class RunningStasis:
+    """A started stasis service: what tests and benchmarks look at."""
+
+    infrastructure: Infrastructure
+    metrics: StasisMetrics
+    receptionist: Receptionist | None
+    ari: AriConnection | None
+    configs: TenantConfigs | None
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, stop: asyncio.Event | None = None
+) -> AsyncIterator[RunningStasis]:
+    """Start the service; on the way out, drain the calls under way and unwind."""
     headers = {"Authorization": aiohttp.encode_basic_auth(settings.ari_user, settings.ari_password)}
     async with AsyncExitStack() as stack:
         session = await stack.enter_async_context(
-            aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=5))
+            aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=30))
         )
         infra = await stack.enter_async_context(
             infrastructure(settings, settings.service_name, stop)
         )
         infra.health.add("ari", lambda: check_ari(session, settings))
+        if settings.stasis_take_calls:  # not ready until the app's WebSocket is up
+            infra.health.add("ari_events", not_connected_yet)
+        metrics = StasisMetrics(infra.metrics.registry)
         records = await stack.enter_async_context(
             CallRecordsConsumer(
                 infra.jetstream,
                 CallRecords(infra.pool),
                 durable=settings.stasis_call_records_durable,
+                from_start=settings.stasis_call_records_from_start,
             )
         )
         infra.health.add("call_records", records.check)
-        if settings.stasis_take_calls:
-            ari = await stack.enter_async_context(
-                AriConnection(
-                    url=settings.ari_url,
-                    user=settings.ari_user,
-                    password=settings.ari_password,
-                    app=settings.ari_app,
-                    handle_call=hand_back_to_dialplan,
-                    reconnect_min_s=settings.ari_reconnect_min_s,
-                    reconnect_max_s=settings.ari_reconnect_max_s,
-                    max_connections=settings.ari_max_connections,
-                    request_timeout_s=settings.ari_request_timeout_s,
-                )
-            )
-            infra.health.add("ari_events", lambda: check_events(ari))
+        if not settings.stasis_take_calls:
+            yield RunningStasis(infra, metrics, None, None, None)
+            return
+        receptionist, ari, configs = await _take_calls(stack, settings, infra, session, metrics)
+        try:
+            yield RunningStasis(infra, metrics, receptionist, ari, configs)
+        finally:
+            # The way out starts by letting the calls under way end (SIGTERM), new ones going
+            # back to the dialplan meanwhile; those still up after the grace time are hung up
+            # as the ARI connection closes.
+            await receptionist.drain(settings.stasis_drain_grace_s)
+
+
+async def _take_calls(
+    stack: AsyncExitStack,
+    settings: Settings,
+    infra: Infrastructure,
+    session: aiohttp.ClientSession,
+    metrics: StasisMetrics,
+) -> tuple[Receptionist, AriConnection, TenantConfigs]:
+    configs = await stack.enter_async_context(TenantConfigs(PostgresTenants(infra.pool)))
+    prompts = NatsPrompts(infra.nats, scope=settings.media_nats_scope)
+    configs.on_changed(prompts.forget)
+
+    async def config_changed(msg: Msg) -> None:
+        tenant_id = subjects.config_changed_tenant(msg.subject)
+        if tenant_id is not None:
+            configs.changed(tenant_id)
+
+    # No queue group: every instance caches configurations, so every one hears every change.
+    changes = await infra.nats.subscribe(subjects.CONFIG_CHANGED_ALL, cb=config_changed)
+    stack.push_async_callback(changes.unsubscribe)
+    store = VoicemailStore(
+        AriRecordings(session, settings.ari_url),
+        infra.nats,
+        infra.jetstream,
+        infra.pool,
+        media_scope=settings.media_nats_scope,
+    )
+    voicemails = Voicemails(store, metrics)
+    stack.push_async_callback(voicemails.drain)
+    services = CallServices(
+        prompts=prompts,
+        directory=NatsDirectory(
+            infra.nats, settings.directory_search_subject, settings.nats_request_timeout_s
+        ),
+        jetstream=infra.jetstream,
+        save_voicemail=voicemails.save,
+        metrics=metrics,
+    )
+    receptionist = Receptionist(configs, services, settings.flow_options())
+    ari = await stack.enter_async_context(
+        AriConnection(
+            url=settings.ari_url,
+            user=settings.ari_user,
+            password=settings.ari_password,
+            app=settings.ari_app,
+            handle_call=receptionist.handle,
+            reconnect_min_s=settings.ari_reconnect_min_s,
+            reconnect_max_s=settings.ari_reconnect_max_s,
+            max_connections=settings.ari_max_connections,
+            request_timeout_s=settings.ari_request_timeout_s,
+            on_connected=receptionist.reconcile,
+        )
+    )
+    metrics.watch_ari(lambda: ari.connected)
+    infra.health.add("ari_events", lambda: check_events(ari))
+    return receptionist, ari, configs
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Build the service, run it until `stop` is set, then unwind every lifetime."""
+    async with running(settings, stop):
         await stop.wait()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -57,6 +57,9 @@ CALL_EVENT_TYPES = (
 )
 END_OF_CALL = object()
 LEG_ENTRY_TIMEOUT_S = 5.0
+
+ConnectedHook = Callable[["AriConnection", int], Awaitable[None]]
+"""Called each time the event WebSocket is up (with how many times it has been so far)."""
 
 
 class AriError(ReceptionistError):
@@ -153,8 +156,10 @@ class AriConnection:
         max_connections: int = 50,
         request_timeout_s: float = 10.0,
         heartbeat_s: float = 20.0,
+        on_connected: ConnectedHook | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self._on_connected = on_connected
         self.app = app
         self._credentials = aiohttp.encode_basic_auth(user, password)
         self._handle_call = handle_call
@@ -258,6 +263,11 @@ class AriConnection:
             await self.rest("PUT", f"/applications/{self.app}/eventFilter", json=body)
         except AriError as error:  # every event then comes: more work, same behaviour
             log.warning("ari.event_filter_failed", app=self.app, error=error.message)
+        if self._on_connected is not None:
+            try:
+                await self._on_connected(self, self.connections)
+            except Exception:  # reconciling is best effort: calls go on either way
+                log.exception("ari.on_connected_failed", app=self.app)
 
     # --- events -----------------------------------------------------------------------------
 
@@ -279,16 +289,41 @@ class AriConnection:
         if kind == "ChannelDestroyed" and channel_id != owner.channel_id:
             self._owners.pop(channel_id, None)  # a leg is gone for good
 
-    def _start_call(self, channel_id: str, message: dict[str, Any]) -> None:
+    def _start_call(
+        self, channel_id: str, message: Mapping[str, Any], handler: CallHandler | None = None
+    ) -> AriCall:
         call = AriCall(self, channel_id, message)
         self._owners[channel_id] = call
-        task = asyncio.create_task(self._serve(call), name=f"call-{channel_id}")
+        task = asyncio.create_task(
+            self._serve(call, handler or self._handle_call), name=f"call-{channel_id}"
+        )
         self._call_tasks.add(task)
         task.add_done_callback(self._call_tasks.discard)
+        return call
 
-    async def _serve(self, call: AriCall) -> None:
+    def owns(self, channel_id: str) -> bool:
+        """Whether one of our calls holds the channel (as its caller or as one of its legs)."""
+        return channel_id in self._owners
+
+    def take_over(
+        self,
+        channel: Mapping[str, Any],
+        handler: CallHandler,
+        *,
+        legs: Iterable[str] = (),
+        bridges: Iterable[str] = (),
+        conferences: Iterable[str] = (),
+    ) -> None:
+        """Run `handler` on a channel that is in the application with no call of ours (its
+        call was run by a process that died), with what that call held."""
+        channel_id = str(channel["id"])
+        start = {"channel": channel, "args": stasis_args(channel)}
+        call = self._start_call(channel_id, start, handler)
+        call.held_already(legs=legs, bridges=bridges, conferences=conferences)
+
+    async def _serve(self, call: AriCall, handler: CallHandler) -> None:
         try:
-            await self._handle_call(call)
+            await handler(call)
         except asyncio.CancelledError:  # shutting down: release before the session closes
             await call.release()
             raise
@@ -329,6 +364,60 @@ class AriConnection:
         application = await self.operation("applications", "get", applicationName=self.app)
         return [str(channel) for channel in application.get("channel_ids", [])]
 
+    async def channel(self, channel_id: str) -> dict[str, Any] | None:
+        """A channel's state, or None if it is gone."""
+        try:
+            found: dict[str, Any] = await self.rest("GET", f"/channels/{channel_id}")
+        except AriNotFound:
+            return None
+        return found
+
+    async def bridges(self) -> list[dict[str, Any]]:
+        """Every bridge Asterisk has now."""
+        found: list[dict[str, Any]] = await self.rest("GET", "/bridges")
+        return found
+
+    async def hang_up_channel(self, channel_id: str) -> None:
+        """Hang up a channel no call of ours holds; one already gone is no error."""
+        with contextlib.suppress(AriNotFound):
+            await self.rest("DELETE", f"/channels/{channel_id}")
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        """Destroy a bridge no call of ours holds; one already gone is no error."""
+        with contextlib.suppress(AriNotFound):
+            await self.rest("DELETE", f"/bridges/{bridge_id}")
+
+
+class AriRecordings:
+    """Asterisk's stored recordings, over ARI's REST API with a session of the caller's."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self._session = session
+        self._base = f"{url.rstrip('/')}/ari/recordings/stored"
+
+    async def recording_file(self, name: str) -> bytes | None:
+        """A stored recording's file, or None if Asterisk has none by that name."""
+        async with self._session.get(f"{self._base}/{name}/file") as response:
+            if response.status == HTTPStatus.NOT_FOUND:
+                return None
+            if response.status >= HTTPStatus.BAD_REQUEST:
+                raise AriError(response.status, f"ARI GET recording {name}: {response.status}")
+            return await response.read()
+
+    async def delete_recording(self, name: str) -> None:
+        """Delete a stored recording; one already gone is no error."""
+        async with self._session.delete(f"{self._base}/{name}") as response:
+            if response.status not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_FOUND):
+                raise AriError(response.status, f"ARI DELETE recording {name}: {response.status}")
+
+
+def stasis_args(channel: Mapping[str, Any]) -> list[str]:
+    """The arguments a channel entered the application with, read from where its dialplan is
+    (`Stasis(app,+33...)`): what its StasisStart said, for a channel found later."""
+    dialplan = channel.get("dialplan")
+    data = str(dialplan.get("app_data", "")) if isinstance(dialplan, Mapping) else ""
+    return data.split(",")[1:] if "," in data else []
+
 
 def _channel_of(message: Mapping[str, Any]) -> str | None:
     """The channel an event is about: the dialled leg for Dial, the target of media events."""
@@ -365,6 +454,20 @@ class AriCall:
         self._caller_gone = False
         self._handed_back = False
         self._released = False
+
+    def held_already(
+        self,
+        *,
+        legs: Iterable[str] = (),
+        bridges: Iterable[str] = (),
+        conferences: Iterable[str] = (),
+    ) -> None:
+        """Take on what the call held before we had it: released with the call."""
+        for leg in legs:
+            self._legs.add(leg)
+            self._connection._adopt(self, leg)
+        self._bridges.update(bridges)
+        self._conferences.update(conferences)
 
     def deliver(self, event: AriEvent) -> None:
         """Queue an event for the call's task, and keep track of what has gone by itself."""
@@ -452,9 +555,9 @@ class AriCall:
             # in Stasis application"): wait for it, briefly.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(entered.wait(), LEG_ENTRY_TIMEOUT_S)
-            await self._call(
-                "channels", "dial", channelId=leg_id, caller=self.channel_id, timeout=timeout_s
-            )
+            # No `caller`: with one, Asterisk forwards the leg's busy or ringing indications to
+            # the caller's channel, and such a frame ends the prompt playing there as "failed".
+            await self._call("channels", "dial", channelId=leg_id, timeout=timeout_s)
         except AriError:
             self._legs_entered.pop(leg_id, None)
             await self.hang_up_leg(leg_id)
@@ -534,9 +637,9 @@ class AriCall:
         self._handed_back = self._handed_back or handed
         return handed
 
-    async def hang_up(self) -> bool:
-        """Hang up the caller; False if already gone."""
-        return await self._gone_ok("channels", "hangup", channelId=self.channel_id, reason="normal")
+    async def hang_up(self, reason: str = "normal") -> bool:
+        """Hang up the caller (`reason`: normal, unallocated, busy...); False if already gone."""
+        return await self._gone_ok("channels", "hangup", channelId=self.channel_id, reason=reason)
 
     async def release(self) -> None:
         """Stop, hang up and destroy everything the call still holds; end its event stream.

@@ -141,14 +141,20 @@ class CallRecords:
 
 
 def consumer_config(
-    durable: str, filter_subject: str, ack_wait_s: float = 30.0, max_deliver: int = 20
+    durable: str,
+    filter_subject: str,
+    ack_wait_s: float = 30.0,
+    max_deliver: int = 20,
+    *,
+    from_start: bool = True,
 ) -> ConsumerConfig:
-    """The durable consumer's settings: explicit acks, every retained event from the start."""
+    """The durable consumer's settings: explicit acks, every retained event from the start
+    (or, when the consumer is created with `from_start` off, the events published after)."""
     return ConsumerConfig(
         durable_name=durable,
         filter_subject=filter_subject,
         ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
+        deliver_policy=DeliverPolicy.ALL if from_start else DeliverPolicy.NEW,
         ack_wait=ack_wait_s,
         max_deliver=max_deliver,
     )
@@ -173,11 +179,14 @@ class CallRecordsConsumer:
         ack_wait_s: float = 30.0,
         max_deliver: int = 20,
         retry_delay_s: float = 2.0,
+        from_start: bool = True,
     ) -> None:
         self._js = jetstream
         self._records = records
         self.durable = durable
-        self._config = consumer_config(durable, filter_subject, ack_wait_s, max_deliver)
+        self._config = consumer_config(
+            durable, filter_subject, ack_wait_s, max_deliver, from_start=from_start
+        )
         self._filter_subject = filter_subject
         self._batch = batch
         self._fetch_timeout_s = fetch_timeout_s

@@ -39,6 +39,9 @@ class CallContext:
     caller_number: str | None
     config: TenantConfig
     options: FlowOptions = field(default_factory=FlowOptions)
+    # Begins the ids of what the call makes (playbacks, legs...); the call id when empty. A call
+    # picked up again after a restart gets another, so its new ids never meet its old ones.
+    id_prefix: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,11 @@ class ConfigChanged:
     config: TenantConfig
 
 
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The ARI connection is back after a break in which this call's events may have been lost."""
+
+
 Event = (
     CallStarted
     | Digit
@@ -155,4 +163,5 @@ Event = (
     | RecordingFailed
     | Hangup
     | ConfigChanged
+    | Resumed
 )

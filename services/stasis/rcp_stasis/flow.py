@@ -77,6 +77,7 @@ from rcp_stasis.events import (
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
+    Resumed,
     TimerFired,
 )
 from rcp_stasis.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPrompt, Tone
@@ -330,7 +331,8 @@ class _Turn:
         return self.call.counter
 
     def new_id(self, what: str) -> str:
-        return f"{self.context.call_id}-{what}-{self.next_number()}"
+        prefix = self.context.id_prefix or self.context.call_id
+        return f"{prefix}-{what}-{self.next_number()}"
 
     def say(
         self, key: SystemPromptKey, name: str | TenantPrompt | None = None, digit: str | None = None
@@ -384,6 +386,8 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case pe
             _leg_gone(turn, leg)
         case ConfigChanged(config=config):
             turn.call = replace(call, context=replace(turn.context, config=config))
+        case Resumed():
+            _resume(turn)
         case Digit(digit=digit) if len(digit) == 1 and digit in KEYPAD:
             _on_digit(turn, digit)
         case PlaybackFinished(playback_id=playback) if playback == held.playback:
@@ -480,6 +484,23 @@ def _on_timer(turn: _Turn) -> None:
                 _pin_failed(turn, phase, wrong=False)
         case _:
             pass
+
+
+def _resume(turn: _Turn) -> None:
+    """After a break in the event stream: what waited for a lost event starts over.
+
+    A caller choosing something hears the menu again (a lost PlaybackFinished would otherwise
+    leave them in silence); a goodbye ends. Ringing has its grace timer, and a bridge, a
+    conference or a recording goes on by itself.
+    """
+    match turn.call.phase:
+        case Ringing() | Bridged() | InConference() | VoicemailRecording():
+            pass
+        case Ending():
+            _end(turn, hang_up_caller=True)
+        case _:
+            turn.hold(lookup=None)
+            _menu(turn, "resumed")
 
 
 # --- start, menu, failures, end ------------------------------------------------------------

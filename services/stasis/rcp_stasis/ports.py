@@ -1,12 +1,12 @@
 """The stasis service's ports: what it needs from Asterisk, the directory and the media service.
 
-Each is a Protocol with its real adapter beside it (ARI: `rcp_stasis.ari`). The directory and
-media adapters speak their services' NATS contracts; until those exist the call flow only
-depends on these shapes.
+Each is a Protocol with its real adapter beside it (ARI: `rcp_stasis.ari`; the directory, media
+and voicemail adapters speak those services' NATS contracts).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +25,8 @@ class AriEvent:
     type: str
     channel_id: str | None
     data: Mapping[str, Any] = field(repr=False)
+    # When the event reached the service (time.monotonic()), to measure what follows it.
+    received: float = field(default_factory=time.monotonic, compare=False, repr=False)
 
     @property
     def digit(self) -> str | None:
@@ -124,8 +126,8 @@ class AriCallPort(Protocol):
     async def continue_in_dialplan(self) -> bool:
         """Hand the caller back to the dialplan at the next priority."""
 
-    async def hang_up(self) -> bool:
-        """Hang up the caller; False if already gone."""
+    async def hang_up(self, reason: str = "normal") -> bool:
+        """Hang up the caller (`reason` as ARI names causes); False if already gone."""
 
     async def release(self) -> None:
         """Stop, hang up and destroy everything the call still holds, the caller included."""
@@ -151,23 +153,26 @@ class AriPort(Protocol):
         ...
 
 
-# --- directory and media (their NATS adapters come with those services' contracts) -----------
+# --- directory, media, voicemail (their adapters: directory.py, media.py, voicemail.py) ------
 
 
 @dataclass(frozen=True, slots=True)
 class DirectoryPage:
-    """One page of dial-by-name matches."""
+    """One page of dial-by-name matches, and where the next page starts (None: no more)."""
 
     matches: tuple[NameMatch, ...]
     total: int
-    next_page: int | None
+    next_cursor: str | None = None
 
 
 class DirectoryPort(Protocol):
     """Dial by name: the extensions of a tenant whose name matches keypad digits."""
 
-    async def search(self, tenant_id: UUID, digits: str, page: int) -> DirectoryPage:
-        """One page of matches; raises ReceptionistError when the directory cannot answer."""
+    async def search(
+        self, tenant_id: UUID, digits: str, page_size: int, cursor: str | None = None
+    ) -> DirectoryPage:
+        """One page of matches (none for digits that spell nothing); raises ReceptionistError
+        when the directory cannot answer."""
         ...
 
 
@@ -178,10 +183,24 @@ class PromptPort(Protocol):
         """A `sound:http://...` (or `tone:...`) URI; raises ReceptionistError on failure."""
         ...
 
+    def forget(self, tenant_id: UUID) -> None:
+        """Drop what is cached for a tenant's own prompts (they may have changed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoicemailMessage:
+    """A message a caller left: the recording Asterisk holds, for whom, from whom."""
+
+    tenant_id: UUID
+    call_id: str
+    recording: str
+    extension_number: str
+    caller_number: str | None
+
 
 class RecordingPort(Protocol):
-    """Stores a recording Asterisk made as a tenant prompt (a voicemail message's audio)."""
+    """Stores a voicemail: the recording's audio through the media service, then its message."""
 
-    async def ingest(self, tenant_id: UUID, recording_name: str) -> UUID:
-        """The prompt id the recording is stored under."""
+    async def save(self, message: VoicemailMessage) -> UUID:
+        """The new voicemail message's id; raises ReceptionistError when it cannot be stored."""
         ...

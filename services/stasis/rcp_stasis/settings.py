@@ -44,11 +44,32 @@ class Settings(AriSettings):
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="The JetStream durable consumer that writes call records.",
     )
+    stasis_call_records_from_start: bool = Field(
+        default=True,
+        description="A call records consumer created anew first writes every event the "
+        "stream retains; off, only those published after it (tests, sharing one NATS).",
+    )
     stasis_trunk_dial_template: str = Field(
         default="PJSIP/{number}@carrier",
         description="How a virtual extension's outside number is dialled; {number} is E.164.",
     )
     stasis_voicemail_max_s: int = Field(default=120, ge=10, le=600)
+    stasis_drain_grace_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long calls under way may go on before they are hung up.",
+    )
+    directory_search_subject: str = Field(
+        default=subjects.DIRECTORY_SEARCH,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subject of the directory's search endpoint (the directory's own setting).",
+    )
+    media_nats_scope: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="The media service's subject scope (the media service's own setting).",
+    )
     ari_reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
     ari_reconnect_max_s: float = Field(default=30.0, gt=0, le=600)
     ari_max_connections: int = Field(default=50, ge=1, le=1000)

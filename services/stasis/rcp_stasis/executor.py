@@ -1,0 +1,487 @@
+"""The executor: runs one call's flow on Asterisk, the directory and the media service.
+
+One `CallRunner` per call, in the call's own task. Everything that happens to the call comes
+through one inbox, in order: ARI events (from the adapter's per-call queue), timers firing,
+directory answers, and what the service tells it (a new configuration, a reconnection). The
+runner turns each into a flow event, `step`s the flow, and carries out the commands one after
+the other before taking the next item; so the flow sees a strict sequence of events and
+Asterisk gets its requests in the order the flow decided them.
+
+ARI behaviour the runner absorbs (see shared/notes/asterisk.md):
+- a leg that rings out, is busy or is unreachable is hung up by Asterisk without a final
+  `Dial` event: the leg's `ChannelDestroyed` cause says which (17 busy, 19 no answer...);
+- two first plays of the same new media URI at once can fail (asterisk/asterisk#1689): a
+  playback that fails is played again once before the flow hears that it ended;
+- DTMF does not stop a playback: the flow asks for it, and a 404 (just finished) is no error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import structlog
+from nats.js import JetStreamContext
+from rcp import subjects
+from rcp.contracts import CallEvent
+from rcp.errors import ReceptionistError
+from rcp.messaging import publish_event
+
+from rcp_stasis.ari import AriError, AriNotFound
+from rcp_stasis.commands import (
+    Answer,
+    Bridge,
+    CancelTimer,
+    Command,
+    DestroyBridge,
+    Dial,
+    HangUp,
+    HangUpLeg,
+    JoinConference,
+    LeaveConference,
+    LookUpNames,
+    Play,
+    PublishTrace,
+    Record,
+    SaveVoicemail,
+    StartTimer,
+    StopPlayback,
+    StopRecording,
+    TraceKind,
+)
+from rcp_stasis.events import (
+    CallContext,
+    CallStarted,
+    DialResult,
+    DialStatus,
+    Digit,
+    Event,
+    Hangup,
+    LookupFailed,
+    LookupResult,
+    PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
+    TimerFired,
+)
+from rcp_stasis.flow import Call, step
+from rcp_stasis.metrics import StasisMetrics
+from rcp_stasis.ports import (
+    AriCallPort,
+    AriEvent,
+    DirectoryPort,
+    PromptPort,
+    VoicemailMessage,
+)
+from rcp_stasis.prompts import Prompt, render
+
+log = structlog.get_logger(__name__)
+
+# Q.850 causes of a leg that ended before it answered.
+BUSY_CAUSES = frozenset({17, 21})  # user busy, call rejected
+NO_ANSWER_CAUSES = frozenset({18, 19})  # no user responding, no answer
+DIAL_STATUSES = {
+    "ANSWER": DialStatus.ANSWERED,
+    "BUSY": DialStatus.BUSY,
+    "NOANSWER": DialStatus.NO_ANSWER,
+}
+# Still ringing, or ended by us: nothing for the flow.
+QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
+PUBLISH_DRAIN_S = 10.0
+
+
+def dial_status_of_cause(cause: object) -> DialStatus:
+    """How a leg that hung up before answering ended, from its hangup cause."""
+    if cause in BUSY_CAUSES:
+        return DialStatus.BUSY
+    if cause in NO_ANSWER_CAUSES:
+        return DialStatus.NO_ANSWER
+    return DialStatus.FAILED
+
+
+@dataclass(frozen=True)
+class CallServices:
+    """What every call shares: the ports, the trace publisher, voicemail, metrics."""
+
+    prompts: PromptPort
+    directory: DirectoryPort
+    jetstream: JetStreamContext
+    save_voicemail: Callable[[VoicemailMessage], None]
+    metrics: StasisMetrics
+    matches_per_page: int = 8
+
+
+@dataclass
+class _Playback:
+    """A playback Asterisk runs for the flow: the flow's id, its media, whether retried."""
+
+    flow_id: str
+    media: list[str]
+    retried: bool = False
+
+
+@dataclass
+class _Held:
+    """What the runner keeps beside the flow to translate ARI's answers back."""
+
+    playbacks: dict[str, _Playback] = field(default_factory=dict)  # by ARI playback id
+    playing: dict[str, str] = field(default_factory=dict)  # flow id -> ARI id
+    timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
+    lookups: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    cursors: dict[tuple[str, int], str] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
+    recording_since: dict[str, float] = field(default_factory=dict)  # when each one started
+
+
+Inbox = asyncio.Queue[AriEvent | Event]
+
+
+class CallRunner:
+    """Runs one call from CallStarted to its end (use `run`, once)."""
+
+    def __init__(self, port: AriCallPort, context: CallContext, services: CallServices) -> None:
+        self.port = port
+        self.context = context
+        self.call = Call()
+        self._services = services
+        self._inbox: Inbox = asyncio.Queue()
+        self._held = _Held()
+        self._traces: asyncio.Queue[PublishTrace | None] = asyncio.Queue()
+        self._published = 0
+        self._transfer_kind = "extension"
+
+    @property
+    def tenant_id(self) -> UUID:
+        """The tenant the call belongs to."""
+        return self.context.config.tenant_id
+
+    def tell(self, event: Event) -> None:
+        """Hand the call an event from outside (a new configuration, a reconnection)."""
+        self._inbox.put_nowait(event)
+
+    async def run(self) -> Call:
+        """Run the call until the flow ends it; return its last state."""
+        metrics = self._services.metrics
+        metrics.active_calls.inc()
+        pump = asyncio.create_task(self._pump(), name=f"events-{self.port.channel_id}")
+        publisher = asyncio.create_task(self._publish(), name=f"trace-{self.port.channel_id}")
+        try:
+            await self._step(CallStarted(self.context))
+            while not self.call.ended:
+                item = await self._inbox.get()
+                if isinstance(item, AriEvent):
+                    await self._on_ari(item)
+                else:
+                    await self._step(item)
+            return self.call
+        finally:
+            metrics.active_calls.dec()
+            pump.cancel()
+            self._cancel_pending()
+            self._traces.put_nowait(None)
+            try:
+                async with asyncio.timeout(PUBLISH_DRAIN_S):
+                    await asyncio.shield(publisher)
+            except TimeoutError:
+                publisher.cancel()
+                log.warning("call.trace_lost", call_id=self.context.call_id)
+
+    def _cancel_pending(self) -> None:
+        for timer in self._held.timers.values():
+            timer.cancel()
+        for lookup in self._held.lookups.values():
+            lookup.cancel()
+        self._held.timers.clear()
+        self._held.lookups.clear()
+
+    async def _pump(self) -> None:
+        async for event in self.port.events():
+            self._inbox.put_nowait(event)
+
+    # --- the flow ---------------------------------------------------------------------------
+
+    async def _step(self, event: Event, received: float | None = None) -> None:
+        self.call, commands = step(self.call, event)
+        for command in commands:
+            await self._execute(command)
+        if received is not None and commands:
+            self._services.metrics.dtmf_to_action.observe(time.monotonic() - received)
+
+    async def _execute(self, command: Command) -> None:  # noqa: PLR0912 - one case per command
+        port = self.port
+        try:
+            match command:
+                case PublishTrace():
+                    self._count(command)
+                    self._traces.put_nowait(command)
+                case Answer():
+                    await port.answer()
+                case Play(playback_id=playback, prompts=prompts):
+                    await self._play(playback, prompts)
+                case StopPlayback(playback_id=playback):
+                    await self._stop_playback(playback)
+                case StartTimer(generation=generation, seconds=seconds):
+                    loop = asyncio.get_running_loop()
+                    self._held.timers[generation] = loop.call_later(
+                        seconds, self._inbox.put_nowait, TimerFired(generation)
+                    )
+                case CancelTimer(generation=generation):
+                    if (timer := self._held.timers.pop(generation, None)) is not None:
+                        timer.cancel()
+                case LookUpNames(request_id=request, digits=digits, page=page):
+                    task = asyncio.create_task(self._look_up(request, digits, page))
+                    self._held.lookups[request] = task
+                case Dial(leg_id=leg, endpoint=endpoint, timeout_s=timeout, caller_id=caller):
+                    await self._dial(leg, endpoint, timeout, caller)
+                case HangUpLeg(leg_id=leg):
+                    self._held.answered.discard(leg)
+                    await port.hang_up_leg(leg)
+                case Bridge(bridge_id=bridge, leg_id=leg):
+                    await self._bridge(bridge, leg)
+                case DestroyBridge(bridge_id=bridge):
+                    await port.destroy_bridge(bridge)
+                case JoinConference(conference_id=conference):
+                    await self._join(conference)
+                case LeaveConference(conference_id=conference):
+                    await port.leave_conference(conference)
+                case Record():
+                    await self._record(command)
+                case StopRecording(recording=recording):
+                    await port.stop_recording(recording)
+                case SaveVoicemail(recording=recording, extension_number=number, caller_number=by):
+                    call_id = self.context.call_id
+                    message = VoicemailMessage(self.tenant_id, call_id, recording, number, by)
+                    self._services.save_voicemail(message)
+                case HangUp():
+                    await port.hang_up()
+        except AriNotFound:
+            pass  # the caller or what was acted on has just gone: its own event follows
+        except AriError as error:
+            log.warning(
+                "call.ari_failed",
+                call_id=self.context.call_id,
+                command=type(command).__name__,
+                error=error.message,
+            )
+
+    async def _stop_playback(self, playback: str) -> None:
+        ari_id = self._held.playing.pop(playback, None)
+        if ari_id is not None:
+            self._held.playbacks.pop(ari_id, None)
+            await self.port.stop_playback(ari_id)
+
+    async def _play(self, playback: str, prompts: tuple[Prompt, ...]) -> None:
+        media = await self._media(prompts)
+        if not media:  # nothing could be made playable: as if it had played
+            self._inbox.put_nowait(PlaybackFinished(playback))
+            return
+        await self._start_playback(playback, playback, media, retried=False)
+
+    async def _start_playback(
+        self, flow_id: str, ari_id: str, media: list[str], *, retried: bool
+    ) -> None:
+        self._held.playbacks[ari_id] = _Playback(flow_id, media, retried)
+        self._held.playing[flow_id] = ari_id
+        try:
+            await self.port.play(ari_id, media)
+        except AriError:
+            self._held.playbacks.pop(ari_id, None)
+            self._held.playing.pop(flow_id, None)
+            self._inbox.put_nowait(PlaybackFinished(flow_id))
+            raise
+
+    async def _media(self, prompts: tuple[Prompt, ...]) -> list[str]:
+        """The URIs of every piece of the prompts; a piece that cannot be had is left out."""
+        pieces = [piece for prompt in prompts for piece in render(prompt)]
+        uris = await asyncio.gather(
+            *(self._services.prompts.uri_for(self.tenant_id, piece) for piece in pieces),
+            return_exceptions=True,
+        )
+        media = []
+        for piece, uri in zip(pieces, uris, strict=True):
+            if isinstance(uri, str):
+                media.append(uri)
+            elif isinstance(uri, Exception):
+                log.warning(
+                    "call.prompt_unavailable",
+                    call_id=self.context.call_id,
+                    piece=repr(piece),
+                    error=repr(uri),
+                )
+            else:
+                raise uri
+        return media
+
+    async def _look_up(self, request: str, digits: str, page: int) -> None:
+        cursor = self._held.cursors.get((digits, page)) if page else None
+        try:
+            found = await self._services.directory.search(
+                self.tenant_id, digits, self._services.matches_per_page, cursor
+            )
+        except ReceptionistError as error:
+            self._inbox.put_nowait(LookupFailed(request, error.code))
+            return
+        except Exception as error:  # a bug or a broken connection: the caller hears "sorry"
+            log.exception("call.lookup_failed", call_id=self.context.call_id)
+            self._inbox.put_nowait(LookupFailed(request, type(error).__name__))
+            return
+        finally:
+            self._held.lookups.pop(request, None)
+        next_page = None
+        if found.next_cursor is not None:
+            next_page = page + 1
+            self._held.cursors[(digits, next_page)] = found.next_cursor
+        self._inbox.put_nowait(LookupResult(request, found.matches, found.total, next_page))
+
+    async def _dial(self, leg: str, endpoint: str, timeout_s: int, caller: str | None) -> None:
+        try:
+            await self.port.dial(leg, endpoint, timeout_s, caller_id=caller)
+        except AriError:
+            self._inbox.put_nowait(DialResult(leg, DialStatus.FAILED))
+            raise
+
+    async def _bridge(self, bridge: str, leg: str) -> None:
+        try:
+            await self.port.bridge(bridge, leg)
+        except AriError:
+            self._inbox.put_nowait(Hangup(leg))
+            raise
+
+    async def _join(self, conference: str) -> None:
+        try:
+            await self.port.join_conference(conference)
+        except AriError:
+            self._inbox.put_nowait(Hangup())
+            raise
+
+    async def _record(self, record: Record) -> None:
+        try:
+            await self.port.record(
+                record.recording,
+                max_duration_s=record.max_duration_s,
+                max_silence_s=record.max_silence_s,
+                beep=record.beep,
+                terminate_on=record.terminate_on,
+            )
+        except AriError as error:
+            self._inbox.put_nowait(RecordingFailed(record.recording, f"HTTP {error.status}"))
+            raise
+
+    # --- ARI events -------------------------------------------------------------------------
+
+    async def _on_ari(self, event: AriEvent) -> None:  # noqa: PLR0912 - one case per event
+        caller = self.port.channel_id
+        match event.type:
+            case "ChannelDtmfReceived" if event.channel_id == caller and event.digit:
+                await self._step(Digit(event.digit), received=event.received)
+            case "PlaybackFinished" if event.playback_id:
+                await self._playback_finished(event)
+            case "Dial" if event.channel_id and event.channel_id != caller:
+                status = event.dial_status or ""
+                if status in QUIET_DIAL_STATUSES:
+                    return
+                result = DIAL_STATUSES.get(status, DialStatus.FAILED)
+                if result is DialStatus.ANSWERED:
+                    self._held.answered.add(event.channel_id)
+                await self._step(DialResult(event.channel_id, result))
+            case "ChannelHangupRequest" | "StasisEnd" | "ChannelDestroyed" if (
+                event.channel_id == caller
+            ):
+                # The request comes first: the caller is going, whatever its other events say
+                # meanwhile (a playback cut by the hangup reports itself "failed").
+                await self._step(Hangup())
+            case "StasisEnd" if event.channel_id in self._held.answered:
+                self._held.answered.discard(event.channel_id)
+                await self._step(Hangup(event.channel_id))
+            case "ChannelDestroyed" if event.channel_id:
+                # A leg that ends before answering: its cause says why (no final Dial event).
+                leg = event.channel_id
+                if leg in self._held.answered:
+                    self._held.answered.discard(leg)
+                    await self._step(Hangup(leg))
+                else:
+                    status = dial_status_of_cause(event.data.get("cause"))
+                    await self._step(DialResult(leg, status))
+            case "RecordingStarted" if event.recording_name:
+                self._held.recording_since[event.recording_name] = event.received
+            case "RecordingFinished" if event.recording_name:
+                # Asterisk 22 reports a duration of 0 for recordings that are not: measure.
+                since = self._held.recording_since.pop(event.recording_name, event.received)
+                duration = max(event.recording_duration_s or 0.0, event.received - since)
+                await self._step(RecordingFinished(event.recording_name, duration))
+            case "RecordingFailed" if event.recording_name:
+                cause = str(event.data.get("recording", {}).get("cause", "failed"))
+                await self._step(RecordingFailed(event.recording_name, cause))
+            case _:
+                pass
+
+    async def _playback_finished(self, event: AriEvent) -> None:
+        ari_id = event.playback_id or ""
+        playback = self._held.playbacks.pop(ari_id, None)
+        if playback is None:
+            return  # one we stopped, or played again
+        state = event.data.get("playback", {}).get("state")
+        if state == "failed" and not playback.retried:
+            # Asterisk's media cache can fail two simultaneous first plays of one URI.
+            log.info("call.playback_retried", call_id=self.context.call_id, playback=ari_id)
+            with contextlib.suppress(AriError):
+                await self._start_playback(
+                    playback.flow_id, f"{playback.flow_id}-again", playback.media, retried=True
+                )
+                return
+        if self._held.playing.get(playback.flow_id) == ari_id:
+            del self._held.playing[playback.flow_id]
+        await self._step(PlaybackFinished(playback.flow_id))
+
+    # --- the decision trace and metrics -----------------------------------------------------
+
+    def _count(self, trace: PublishTrace) -> None:
+        metrics, data = self._services.metrics, trace.data
+        match trace.kind:
+            case TraceKind.KEY:
+                action = data.get("action")
+                metrics.key_presses.labels(action=str(action) if action else "invalid").inc()
+            case TraceKind.EXTENSION:
+                metrics.key_presses.labels(action="extension").inc()
+            case TraceKind.TRANSFER:
+                self._transfer_kind = str(data.get("kind"))
+            case TraceKind.TRANSFER_RESULT:
+                result = str(data.get("result"))
+                metrics.transfers.labels(kind=self._transfer_kind, result=result).inc()
+            case TraceKind.CONFERENCE:
+                metrics.transfers.labels(kind="conference", result="joined").inc()
+            case TraceKind.ENDED:
+                metrics.calls.labels(outcome=str(data.get("outcome"))).inc()
+            case _:
+                pass
+
+    async def _publish(self) -> None:
+        """Publish the call's trace steps one after the other, in the order they were made."""
+        subject_of = subjects.call_event
+        prefix = self.context.id_prefix or self.context.call_id
+        while (trace := await self._traces.get()) is not None:
+            self._published += 1
+            event = CallEvent(
+                tenant_id=self.tenant_id,
+                call_id=self.context.call_id,
+                kind=trace.kind.value,
+                data=dict(trace.data),
+            )
+            try:
+                await publish_event(
+                    self._services.jetstream,
+                    subject_of(self.tenant_id, trace.kind.value),
+                    event,
+                    message_id=f"{prefix}:{self._published}",
+                )
+            except Exception as error:  # NATS down: the call goes on without its record
+                log.warning(
+                    "call.trace_publish_failed",
+                    call_id=self.context.call_id,
+                    kind=trace.kind.value,
+                    error=repr(error),
+                )

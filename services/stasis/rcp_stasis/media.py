@@ -1,0 +1,91 @@
+"""Prompts made playable by the media service (`rcp.media.ensure`): the PromptPort.
+
+A URI the media service gives names its content, so it never changes meaning: the URI of a
+piece of spoken text is kept for good (in a bounded cache), while those of a tenant's own
+prompts (a greeting can be edited) are dropped whenever the tenant's configuration changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from uuid import UUID
+
+from nats.aio.client import Client as NatsClient
+from rcp.contracts.media import EnsurePrompt
+from rcp.media_client import ENSURE_TIMEOUT_S, ensure_prompt
+
+from rcp_stasis.prompts import Playable, SpokenText, TenantPrompt, Tone
+
+_CacheKey = tuple[UUID, TenantPrompt | SpokenText]
+
+
+class NatsPrompts:
+    """Asks the media service for each prompt's URI, once per tenant and piece."""
+
+    def __init__(
+        self,
+        nc: NatsClient,
+        *,
+        scope: str = "",
+        timeout_s: float = ENSURE_TIMEOUT_S,
+        max_entries: int = 100_000,
+    ) -> None:
+        self._nc = nc
+        self._scope = scope
+        self._timeout_s = timeout_s
+        self._max_entries = max_entries
+        self._uris: OrderedDict[_CacheKey, str] = OrderedDict()
+        self._asking: dict[_CacheKey, asyncio.Future[str]] = {}
+        self.requests = 0
+        """How many requests went to the media service (for tests and logs)."""
+
+    async def uri_for(self, tenant_id: UUID, piece: Playable) -> str:
+        """What ARI's `play` takes for one piece: `sound:<url>`, or `tone:<name>`."""
+        if isinstance(piece, Tone):
+            return f"tone:{piece.value}"
+        key: _CacheKey = (tenant_id, piece)
+        uri = self._uris.get(key)
+        if uri is not None:
+            self._uris.move_to_end(key)
+            return uri
+        asking = self._asking.get(key)
+        if asking is not None:  # the same piece asked by several calls at once: one request
+            try:
+                return await asyncio.shield(asking)
+            except asyncio.CancelledError:
+                if asking.cancelled():  # the asker hung up, not us: ask ourselves
+                    return await self.uri_for(tenant_id, piece)
+                raise
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._asking[key] = future
+        try:
+            uri = await self._ask(tenant_id, piece)
+        except asyncio.CancelledError:  # this call hung up: the others ask again
+            future.cancel()
+            raise
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # marked as retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self._asking[key]
+        future.set_result(uri)
+        self._uris[key] = uri
+        if len(self._uris) > self._max_entries:
+            self._uris.popitem(last=False)
+        return uri
+
+    async def _ask(self, tenant_id: UUID, piece: TenantPrompt | SpokenText) -> str:
+        self.requests += 1
+        if isinstance(piece, TenantPrompt):
+            ask = EnsurePrompt(tenant_id=tenant_id, prompt_id=piece.prompt_id)
+        else:
+            ask = EnsurePrompt(tenant_id=tenant_id, text=piece.text, language=piece.language)
+        playable = await ensure_prompt(self._nc, ask, scope=self._scope, timeout_s=self._timeout_s)
+        return playable.media
+
+    def forget(self, tenant_id: UUID) -> None:
+        """Drop the URIs of the tenant's own prompts: the next play asks again."""
+        for key in [k for k in self._uris if k[0] == tenant_id and isinstance(k[1], TenantPrompt)]:
+            del self._uris[key]

@@ -1,0 +1,74 @@
+"""The stasis service's Prometheus metrics, registered in the service's own registry.
+
+No label names a caller or a tenant: label values come from small fixed sets (outcomes,
+actions, transfer kinds and results), so the number of series never grows with traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from rcp.telemetry import METRIC_PREFIX
+
+# From a few milliseconds (a cached prompt) to seconds (a prompt rendered on the spot).
+_DTMF_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class StasisMetrics:
+    """Calls under way and by outcome, key presses, transfers, DTMF latency, ARI link."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        prefix = f"{METRIC_PREFIX}_stasis"
+        self.active_calls = Gauge(
+            f"{prefix}_active_calls", "Calls the call flow runs now.", registry=registry
+        )
+        self.calls = Counter(
+            f"{prefix}_calls_total",
+            "Calls ended, by outcome (transferred, voicemail, conference, announcement, "
+            "caller_hangup, no_input, invalid_input, failed).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.refused = Counter(
+            f"{prefix}_calls_refused_total",
+            "Calls not taken, by reason (unknown_number, draining, error).",
+            ["reason"],
+            registry=registry,
+        )
+        self.key_presses = Counter(
+            f"{prefix}_key_presses_total",
+            "Choices made in the menu, by action (dial_by_name, play_announcement, transfer, "
+            "replay, extension, invalid).",
+            ["action"],
+            registry=registry,
+        )
+        self.transfers = Counter(
+            f"{prefix}_transfers_total",
+            "Transfer attempts by kind (extension, virtual_extension, ring_group, conference) "
+            "and result (answered, busy, no_answer, failed, joined), one per leg rung.",
+            ["kind", "result"],
+            registry=registry,
+        )
+        self.dtmf_to_action = Histogram(
+            f"{prefix}_dtmf_to_action_seconds",
+            "From a key press reaching the service to the end of what it set off "
+            "(the next prompt asked to play, the leg dialled...).",
+            buckets=_DTMF_BUCKETS,
+            registry=registry,
+        )
+        self.voicemails = Counter(
+            f"{prefix}_voicemails_total",
+            "Voicemail messages stored (result saved) or lost (result failed).",
+            ["result"],
+            registry=registry,
+        )
+        self.ari_connected = Gauge(
+            f"{prefix}_ari_connected",
+            "1 while the ARI event WebSocket is connected, else 0.",
+            registry=registry,
+        )
+
+    def watch_ari(self, connected: Callable[[], bool]) -> None:
+        """Read the ARI link's state at each scrape."""
+        self.ari_connected.set_function(lambda: 1.0 if connected() else 0.0)

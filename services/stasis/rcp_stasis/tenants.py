@@ -1,0 +1,297 @@
+"""Tenants' configurations: read from PostgreSQL, cached, refreshed when the admin changes them.
+
+A call finds its tenant by the number it dialled (`phone_numbers`) and runs on the tenant's
+`TenantConfig`, loaded in one transaction on the tenant's first call and kept in memory. Every
+`rcp.config.<tenant>.changed` drops what is cached for that tenant; if the tenant has calls
+under way, its configuration is loaded again at once and handed to each of them (the flow's
+`ConfigChanged`), so that their next decisions use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeAlias
+from uuid import UUID
+
+import asyncpg
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+
+from rcp_stasis.config import (
+    ConferenceRoom,
+    DialByName,
+    Extension,
+    ExtensionKind,
+    KeyAction,
+    NoAnswerAction,
+    PlayAnnouncement,
+    ReceptionistSettings,
+    RingGroup,
+    RingStrategy,
+    TargetKind,
+    TenantConfig,
+    Transfer,
+)
+
+log = structlog.get_logger(__name__)
+
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+
+TENANT_OF_NUMBER = """
+    SELECT t.id, t.status FROM phone_numbers n JOIN tenants t ON t.id = n.tenant_id
+     WHERE n.e164 = $1"""
+
+TENANT = "SELECT name, locale, status FROM tenants WHERE id = $1"
+
+RECEPTIONIST = """
+    SELECT r.greeting_prompt_id, r.language, r.dial_extension_enabled, r.menu_timeout_s,
+           r.inter_digit_timeout_s, r.menu_max_retries, r.name_max_retries, r.transfer_ring_s,
+           e.number AS exhausted_number
+      FROM receptionists r
+      LEFT JOIN extensions e ON e.tenant_id = r.tenant_id AND e.id = r.exhausted_extension_id
+     WHERE r.tenant_id = $1"""
+
+KEYS = """
+    SELECT k.digit, k.action, k.prompt_id, k.target_kind,
+           COALESCE(e.number, g.number, c.number) AS target_number
+      FROM key_assignments k
+      LEFT JOIN extensions e ON e.tenant_id = k.tenant_id AND e.id = k.target_extension_id
+      LEFT JOIN ring_groups g ON g.tenant_id = k.tenant_id AND g.id = k.target_ring_group_id
+      LEFT JOIN conference_rooms c ON c.tenant_id = k.tenant_id AND c.id = k.target_conference_id
+     WHERE k.tenant_id = $1"""
+
+EXTENSIONS = """
+    SELECT number, kind, first_name, last_name, dial_string, external_number, voicemail_enabled,
+           reachable_by_extension, reachable_by_name, name_prompt_id
+      FROM extensions WHERE tenant_id = $1"""
+
+RING_GROUPS = """
+    SELECT g.number, g.name, g.strategy, g.ring_seconds, g.no_answer_action,
+           f.number AS no_answer_number,
+           COALESCE(ARRAY(SELECT e.number FROM ring_group_members m
+                            JOIN extensions e ON e.tenant_id = m.tenant_id AND e.id = m.extension_id
+                           WHERE m.tenant_id = g.tenant_id AND m.ring_group_id = g.id
+                           ORDER BY m.position), '{}') AS members
+      FROM ring_groups g
+      LEFT JOIN extensions f ON f.tenant_id = g.tenant_id AND f.id = g.no_answer_extension_id
+     WHERE g.tenant_id = $1"""
+
+ROOMS = "SELECT number, name, pin FROM conference_rooms WHERE tenant_id = $1"
+
+
+class PostgresTenants:
+    """Reads numbers and configurations from the tables the admin service writes."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def tenant_of(self, number: str) -> UUID | None:
+        """The active tenant a phone number is routed to, or None."""
+        row = await self._pool.fetchrow(TENANT_OF_NUMBER, number)
+        if row is None or row["status"] != "active":
+            return None
+        tenant_id: UUID = row["id"]
+        return tenant_id
+
+    async def load(self, tenant_id: UUID) -> TenantConfig | None:
+        """The tenant's whole configuration as one snapshot; None if it is gone or suspended."""
+        async with (
+            self._pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await _load(connection, tenant_id)
+
+
+async def _load(connection: Connection, tenant_id: UUID) -> TenantConfig | None:
+    tenant = await connection.fetchrow(TENANT, tenant_id)
+    if tenant is None or tenant["status"] != "active":
+        return None
+    row = await connection.fetchrow(RECEPTIONIST, tenant_id)
+    receptionist = (
+        ReceptionistSettings(language=tenant["locale"])
+        if row is None
+        else ReceptionistSettings(
+            greeting_prompt_id=row["greeting_prompt_id"],
+            language=row["language"],
+            dial_extension_enabled=row["dial_extension_enabled"],
+            menu_timeout_s=row["menu_timeout_s"],
+            inter_digit_timeout_s=row["inter_digit_timeout_s"],
+            menu_max_retries=row["menu_max_retries"],
+            name_max_retries=row["name_max_retries"],
+            transfer_ring_s=row["transfer_ring_s"],
+            exhausted_extension=row["exhausted_number"],
+        )
+    )
+    keys: dict[str, KeyAction] = {}
+    for key in await connection.fetch(KEYS, tenant_id):
+        action = _key_action(key)
+        if action is not None:
+            keys[key["digit"]] = action
+    extensions = [
+        Extension(
+            number=e["number"],
+            kind=ExtensionKind(e["kind"]),
+            first_name=e["first_name"],
+            last_name=e["last_name"],
+            dial_string=e["dial_string"],
+            external_number=e["external_number"],
+            voicemail_enabled=e["voicemail_enabled"],
+            reachable_by_extension=e["reachable_by_extension"],
+            reachable_by_name=e["reachable_by_name"],
+            name_prompt_id=e["name_prompt_id"],
+        )
+        for e in await connection.fetch(EXTENSIONS, tenant_id)
+    ]
+    groups = [
+        RingGroup(
+            number=g["number"],
+            name=g["name"],
+            members=tuple(g["members"]),
+            strategy=RingStrategy(g["strategy"]),
+            ring_seconds=g["ring_seconds"],
+            no_answer_action=NoAnswerAction(g["no_answer_action"]),
+            no_answer_extension=g["no_answer_number"],
+        )
+        for g in await connection.fetch(RING_GROUPS, tenant_id)
+    ]
+    rooms = [
+        ConferenceRoom(number=r["number"], name=r["name"], pin=r["pin"])
+        for r in await connection.fetch(ROOMS, tenant_id)
+    ]
+    return TenantConfig.build(
+        tenant_id, tenant["name"], receptionist, keys, extensions, groups, rooms
+    )
+
+
+def _key_action(row: asyncpg.Record) -> KeyAction | None:
+    match row["action"]:
+        case "dial_by_name":
+            return DialByName()
+        case "play_announcement":
+            return PlayAnnouncement(row["prompt_id"])
+        case "transfer" if row["target_number"] is not None:
+            return Transfer(TargetKind(row["target_kind"]), row["target_number"])
+        case _:
+            return None
+
+
+ConfigListener = Callable[[TenantConfig], None]
+
+
+class TenantConfigs:
+    """The configurations of the tenants that have calls, cached; an async context manager.
+
+    `max_tenants` bounds the cache: the least recently used tenants without calls under way
+    are forgotten and loaded again when they next get a call.
+    """
+
+    def __init__(self, source: PostgresTenants, max_tenants: int = 10_000) -> None:
+        self._source = source
+        self._max_tenants = max_tenants
+        self._configs: OrderedDict[UUID, TenantConfig] = OrderedDict()
+        self._numbers: dict[str, UUID] = {}
+        self._loading: dict[UUID, asyncio.Task[TenantConfig | None]] = {}
+        self._watchers: dict[UUID, dict[object, ConfigListener]] = {}
+        self._refreshes: set[asyncio.Task[None]] = set()
+        self._changed_listeners: list[Callable[[UUID], None]] = []
+        self.loads = 0
+        """How many configurations were read from the database (for tests and logs)."""
+
+    async def __aenter__(self) -> TenantConfigs:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        tasks = [*self._refreshes, *self._loading.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def on_changed(self, listener: Callable[[UUID], None]) -> None:
+        """Call `listener(tenant_id)` whenever a tenant's configuration changes."""
+        self._changed_listeners.append(listener)
+
+    async def for_number(self, number: str) -> TenantConfig | None:
+        """The configuration of the tenant a dialled number belongs to, or None."""
+        tenant_id = self._numbers.get(number)
+        if tenant_id is None:
+            tenant_id = await self._source.tenant_of(number)
+            if tenant_id is None:
+                return None
+            self._numbers[number] = tenant_id
+        return await self.get(tenant_id)
+
+    async def get(self, tenant_id: UUID) -> TenantConfig | None:
+        """The tenant's configuration, loaded on first use (one load for concurrent callers)."""
+        config = self._configs.get(tenant_id)
+        if config is not None:
+            self._configs.move_to_end(tenant_id)
+            return config
+        loading = self._loading.get(tenant_id)
+        if loading is None:
+            loading = asyncio.create_task(self._load(tenant_id))
+            self._loading[tenant_id] = loading
+        # Shielded: a caller who hangs up does not cancel a load others wait for.
+        return await asyncio.shield(loading)
+
+    async def _load(self, tenant_id: UUID) -> TenantConfig | None:
+        try:
+            config = await self._source.load(tenant_id)
+            self.loads += 1
+        finally:
+            self._loading.pop(tenant_id, None)
+        if config is not None:
+            self._configs[tenant_id] = config
+            self._evict()
+        return config
+
+    def _evict(self) -> None:
+        for tenant_id in list(self._configs):
+            if len(self._configs) <= self._max_tenants:
+                return
+            if tenant_id not in self._watchers:
+                del self._configs[tenant_id]
+
+    def watch(self, tenant_id: UUID, key: object, listener: ConfigListener) -> None:
+        """Tell `listener` of each new configuration of the tenant until `unwatch(key)`."""
+        self._watchers.setdefault(tenant_id, {})[key] = listener
+
+    def unwatch(self, tenant_id: UUID, key: object) -> None:
+        """Stop telling a call of new configurations."""
+        listeners = self._watchers.get(tenant_id)
+        if listeners is not None:
+            listeners.pop(key, None)
+            if not listeners:
+                del self._watchers[tenant_id]
+
+    def changed(self, tenant_id: UUID) -> None:
+        """The tenant's configuration changed: forget it, and reload it for its calls."""
+        self._configs.pop(tenant_id, None)
+        for number in [n for n, t in self._numbers.items() if t == tenant_id]:
+            del self._numbers[number]
+        for listener in self._changed_listeners:
+            listener(tenant_id)
+        if tenant_id in self._watchers:
+            task = asyncio.create_task(self._refresh(tenant_id))
+            self._refreshes.add(task)
+            task.add_done_callback(self._refreshes.discard)
+
+    async def _refresh(self, tenant_id: UUID) -> None:
+        # A load already under way may have read the rows from before the change: wait for
+        # it, then read again.
+        loading = self._loading.get(tenant_id)
+        if loading is not None:
+            with contextlib.suppress(Exception):
+                await loading
+            self._configs.pop(tenant_id, None)
+        try:
+            config = await self.get(tenant_id)
+        except (asyncpg.PostgresError, OSError) as error:
+            log.warning("tenants.reload_failed", tenant_id=str(tenant_id), error=repr(error))
+            return
+        if config is None:  # suspended or deleted: calls under way keep what they have
+            return
+        for listener in list(self._watchers.get(tenant_id, {}).values()):
+            listener(config)

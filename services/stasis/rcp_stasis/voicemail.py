@@ -1,0 +1,124 @@
+"""Voicemail messages: the RecordingPort.
+
+A message is stored in three steps once the caller is done: the recording's audio is fetched
+from Asterisk (`GET /recordings/stored/{name}/file`) and handed to the media service, which
+keeps it as a prompt of the tenant; the `voicemail_messages` row names that prompt; the event
+`rcp.events.<tenant>.voicemail.left` is published. Asterisk's copy is then deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+from uuid import UUID
+
+import asyncpg
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from rcp import subjects
+from rcp.contracts import VoicemailLeft
+from rcp.errors import ErrorCode, ReceptionistError
+from rcp.media_client import INGEST_TIMEOUT_S, ingest_recording
+from rcp.messaging import publish_event
+
+from rcp_stasis.ports import VoicemailMessage
+
+log = structlog.get_logger(__name__)
+
+MAX_CALLER_NUMBER = 64
+# A recording that was just stopped may take a moment to be found under its name.
+FETCH_TRIES = 10
+FETCH_RETRY_S = 0.3
+
+INSERT_MESSAGE = """
+    INSERT INTO voicemail_messages
+           (tenant_id, extension_id, extension_number, caller_number, prompt_id, duration_ms,
+            call_id)
+    VALUES ($1, (SELECT id FROM extensions WHERE tenant_id = $1 AND number = $2), $2, $3, $4,
+            $5, $6)
+    RETURNING id"""
+
+
+class StoredRecordings(Protocol):
+    """Asterisk's stored recordings (the ARI adapter)."""
+
+    async def recording_file(self, name: str) -> bytes | None:
+        """The recording's file, or None if Asterisk has none by that name."""
+        ...
+
+    async def delete_recording(self, name: str) -> None:
+        """Delete a stored recording (gone already is fine)."""
+
+
+class VoicemailStore:
+    """Stores voicemail messages through the media service, PostgreSQL and JetStream."""
+
+    def __init__(
+        self,
+        recordings: StoredRecordings,
+        nc: NatsClient,
+        jetstream: JetStreamContext,
+        pool: asyncpg.Pool,
+        *,
+        media_scope: str = "",
+        ingest_timeout_s: float = INGEST_TIMEOUT_S,
+    ) -> None:
+        self._recordings = recordings
+        self._nc = nc
+        self._js = jetstream
+        self._pool = pool
+        self._media_scope = media_scope
+        self._ingest_timeout_s = ingest_timeout_s
+
+    async def save(self, message: VoicemailMessage) -> UUID:
+        """Store the message; its recording is deleted from Asterisk once stored."""
+        audio = await self._fetch(message.recording)
+        stored = await ingest_recording(
+            self._nc,
+            message.tenant_id,
+            audio,
+            name=f"{message.recording}.wav",
+            scope=self._media_scope,
+            timeout_s=self._ingest_timeout_s,
+        )
+        assert stored.prompt_id is not None  # noqa: S101 - an ingested file is a stored prompt
+        caller = (message.caller_number or "")[:MAX_CALLER_NUMBER] or None
+        message_id: UUID = await self._pool.fetchval(
+            INSERT_MESSAGE,
+            message.tenant_id,
+            message.extension_number,
+            caller,
+            stored.prompt_id,
+            stored.duration_ms,
+            message.call_id,
+        )
+        left = VoicemailLeft(
+            tenant_id=message.tenant_id,
+            message_id=message_id,
+            call_id=message.call_id,
+            extension_number=message.extension_number,
+            caller_number=caller,
+            prompt_id=stored.prompt_id,
+            duration_ms=stored.duration_ms,
+        )
+        await publish_event(
+            self._js, subjects.voicemail_left(message.tenant_id), left, str(message_id)
+        )
+        await self._recordings.delete_recording(message.recording)
+        log.info(
+            "voicemail.saved",
+            tenant_id=str(message.tenant_id),
+            message_id=str(message_id),
+            extension=message.extension_number,
+            duration_ms=stored.duration_ms,
+        )
+        return message_id
+
+    async def _fetch(self, name: str) -> bytes:
+        for _ in range(FETCH_TRIES):
+            audio = await self._recordings.recording_file(name)
+            if audio is not None:
+                return audio
+            await asyncio.sleep(FETCH_RETRY_S)
+        raise ReceptionistError(ErrorCode.NOT_FOUND, f"Asterisk has no stored recording {name!r}")

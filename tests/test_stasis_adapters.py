@@ -1,0 +1,165 @@
+"""The stasis service's adapters on the real stack: tenants' configurations from PostgreSQL,
+the directory and the media service over NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from media_support import media_settings, running_media
+from nats.aio.client import Client as NatsClient
+from rcp import subjects
+from rcp_devstack.settings import StackSettings
+from rcp_directory.app import running as running_directory
+from rcp_directory.settings import Settings as DirectorySettings
+from rcp_stasis.config import (
+    DialByName,
+    ExtensionKind,
+    NoAnswerAction,
+    PlayAnnouncement,
+    RingStrategy,
+    TargetKind,
+    TenantConfig,
+    Transfer,
+)
+from rcp_stasis.directory import NatsDirectory
+from rcp_stasis.media import NatsPrompts
+from rcp_stasis.prompts import SpokenText, TenantPrompt, Tone
+from rcp_stasis.tenants import PostgresTenants, TenantConfigs
+from stasis_e2e_support import Tenant, provision, unique_app, unique_e164
+
+
+@pytest.fixture
+async def tenant(migrated_url: str) -> Tenant:
+    return await provision(migrated_url, unique_app("phones"))
+
+
+@pytest.fixture
+async def pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(migrated_url, min_size=1, max_size=4) as created:
+        yield created
+
+
+async def test_a_tenants_whole_configuration_is_read_from_the_admin_tables(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    source = PostgresTenants(pool)
+    assert await source.tenant_of(tenant.number) == tenant.id
+    config = await source.load(tenant.id)
+    assert config is not None
+    assert config.name == "Test SARL"
+    settings = config.receptionist
+    assert (settings.greeting_prompt_id, settings.language) == (tenant.ids["greeting"], "fr-FR")
+    assert (settings.menu_timeout_s, settings.inter_digit_timeout_s) == (5, 2)
+    assert config.keys["1"] == DialByName()
+    assert config.keys["2"] == PlayAnnouncement(tenant.ids["hours"])
+    assert config.keys["3"] == Transfer(TargetKind.RING_GROUP, "200")
+    assert config.keys["4"] == Transfer(TargetKind.CONFERENCE, "300")
+    assert config.keys["5"] == Transfer(TargetKind.VOICEMAIL, "101")
+    assert config.keys["6"] == Transfer(TargetKind.VIRTUAL_EXTENSION, "104")
+    assert "9" not in config.keys
+    amelie = config.extensions["101"]
+    assert (amelie.name, amelie.kind, amelie.voicemail_enabled) == (
+        "Amélie Poulain",
+        ExtensionKind.PHYSICAL,
+        True,
+    )
+    assert amelie.dial_string is not None
+    assert amelie.dial_string.endswith("@test-apps/n")
+    assert config.extensions["103"].voicemail_enabled is False
+    assert config.extensions["104"].external_number == tenant.external_number
+    support = config.ring_groups["201"]
+    assert support.members == ("101", "102")
+    assert (support.strategy, support.no_answer_action, support.no_answer_extension) == (
+        RingStrategy.SEQUENTIAL,
+        NoAnswerAction.VOICEMAIL,
+        "102",
+    )
+    assert config.conference_rooms["300"].pin == "4321"
+
+
+async def test_unknown_numbers_and_suspended_tenants_have_no_configuration(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    source = PostgresTenants(pool)
+    assert await source.tenant_of(unique_e164()) is None
+    await pool.execute("UPDATE tenants SET status = 'suspended' WHERE id = $1", tenant.id)
+    assert await source.tenant_of(tenant.number) is None
+    assert await source.load(tenant.id) is None
+
+
+async def test_a_configuration_is_loaded_once_then_again_for_calls_when_it_changes(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    async with TenantConfigs(PostgresTenants(pool)) as configs:
+        first, second = await asyncio.gather(
+            configs.for_number(tenant.number), configs.for_number(tenant.number)
+        )
+        assert first is second
+        assert configs.loads == 1
+        received: asyncio.Queue[TenantConfig] = asyncio.Queue()
+        forgotten: list[uuid.UUID] = []
+        configs.on_changed(forgotten.append)
+        configs.watch(tenant.id, "a call", received.put_nowait)
+        await pool.execute(
+            "UPDATE receptionists SET menu_timeout_s = 9 WHERE tenant_id = $1", tenant.id
+        )
+        configs.changed(tenant.id)
+        async with asyncio.timeout(10):
+            fresh = await received.get()
+        assert fresh.receptionist.menu_timeout_s == 9
+        assert forgotten == [tenant.id]
+        configs.unwatch(tenant.id, "a call")
+        assert await configs.get(tenant.id) is fresh
+        assert configs.loads == 2
+
+
+@pytest.fixture
+async def directory(settings: StackSettings, migrated_url: str) -> AsyncIterator[NatsDirectory]:
+    run = uuid.uuid4().hex[:12]
+    service = DirectorySettings(
+        database_url=migrated_url,
+        ops_port=0,
+        directory_search_subject=f"{subjects.DIRECTORY_SEARCH}.{run}",
+        directory_reverse_subject=f"{subjects.DIRECTORY_REVERSE}.{run}",
+    )
+    async with running_directory(service) as running:
+        yield NatsDirectory(running.infrastructure.nats, service.directory_search_subject)
+
+
+async def test_the_directory_finds_names_in_pages_and_keys_that_spell_nothing_find_nobody(
+    directory: NatsDirectory, tenant: Tenant
+) -> None:
+    one = await directory.search(tenant.id, "768", 8)  # POU: Poulain
+    assert [(m.number, m.name) for m in one.matches] == [("101", "Amélie Poulain")]
+    several = await directory.search(tenant.id, "532", 1)  # JEA: Jean-Pierre, Jean
+    assert (len(several.matches), several.total) == (1, 2)
+    assert several.next_cursor is not None
+    rest = await directory.search(tenant.id, "532", 1, several.next_cursor)
+    assert {several.matches[0].number, rest.matches[0].number} == {"102", "105"}
+    assert rest.next_cursor is None
+    nothing = await directory.search(tenant.id, "10", 8)  # 1 and 0 spell no letter
+    assert (nothing.matches, nothing.total) == ((), 0)
+
+
+async def test_prompts_become_sound_uris_asked_once_and_a_tenants_own_are_forgotten_on_change(
+    migrated_url: str, tmp_path: Path, nats_client: NatsClient, tenant: Tenant
+) -> None:
+    media = media_settings(migrated_url, tmp_path / "media")
+    async with running_media(media):
+        prompts = NatsPrompts(nats_client, scope=media.media_nats_scope)
+        greeting = TenantPrompt(tenant.ids["greeting"])
+        words = SpokenText("Bonjour.", "fr-FR")
+        uris = [await prompts.uri_for(tenant.id, piece) for piece in (greeting, words, words)]
+        assert all(uri.startswith("sound:http://") and uri.endswith(".wav") for uri in uris)
+        assert prompts.requests == 2
+        assert await prompts.uri_for(tenant.id, Tone.RINGBACK) == "tone:ring"
+        prompts.forget(tenant.id)
+        await prompts.uri_for(tenant.id, words)
+        assert prompts.requests == 2  # spoken text keeps its URI
+        await prompts.uri_for(tenant.id, greeting)
+        assert prompts.requests == 3  # the tenant's prompt is asked again
