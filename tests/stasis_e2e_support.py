@@ -425,6 +425,12 @@ class Phones:
     async def heard(self, name: str) -> float:
         """Stop a recording of what a phone heard; its loudness (root mean square, 0 silent)."""
         await self.probe.request("POST", f"/recordings/live/{name}/stop", missing_ok=True)
+        await self.wait_for(  # the file is complete once Asterisk says so
+            lambda e: (
+                e.get("type") in ("RecordingFinished", "RecordingFailed")
+                and e["recording"]["name"] == name
+            )
+        )
         session = self.probe._session
         url = f"{self.stack.settings.ari_url}/ari/recordings/stored/{name}/file"
         for _ in range(50):
@@ -447,17 +453,26 @@ class Phones:
         application = await self.probe.request("GET", f"/applications/{self.stack.app}")
         return list(application["channel_ids"]), list(application["bridge_ids"])
 
-    async def stasis_bridge(self, timeout_s: float = WAIT_S) -> dict[str, Any]:
-        """The first bridge the stasis app holds, once it holds one."""
+    async def stasis_bridge(self, channels: int = 2, timeout_s: float = WAIT_S) -> dict[str, Any]:
+        """The first bridge the stasis app holds, once it holds one with `channels` in it."""
         async with asyncio.timeout(timeout_s):
             while True:
                 _, bridges = await self.stasis_holds()
                 if bridges:
-                    bridge: dict[str, Any] = await self.probe.request(
-                        "GET", f"/bridges/{bridges[0]}"
+                    path = f"/bridges/{bridges[0]}"
+                    bridge: dict[str, Any] | None = await self.probe.request(
+                        "GET", path, missing_ok=True
                     )
-                    return bridge
+                    if bridge is not None and len(bridge["channels"]) >= channels:
+                        return bridge
                 await asyncio.sleep(0.1)
+
+    async def hang_up_everything(self) -> None:
+        """Hang up every caller and phone still up (after a test, so that none outlives it)."""
+        for app in (self.stack.caller_app, self.stack.phones_app):
+            application = await self.probe.request("GET", f"/applications/{app}")
+            for channel in application["channel_ids"]:
+                await self.hang_up(channel)
 
     async def phones_hold_nothing(self, timeout_s: float = WAIT_S) -> None:
         """Return once no phone rings or talks any more (the phones app holds no channel)."""

@@ -1,12 +1,21 @@
-"""Calls through the real Asterisk 22 of the local stack, with Local channels (no SIP)."""
+"""Calls through the real Asterisk 22 of the local stack, with Local channels (no SIP).
+
+The stack's own `receptionist` app belongs to the running rcp-stasis: these tests never
+connect to it. They dial `test-carrier`, the same dialplan as `from-carrier` (a test below
+holds them to it) with the Stasis app named by the channel variable RCP_APP, and play both
+the caller and the receptionist in apps of their own.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
+from rcp_devstack.asterisk import TEMPLATES
 from rcp_devstack.settings import StackSettings
 
 NUMBER = "+33199000001"
@@ -22,12 +31,33 @@ def caller_app() -> str:
 
 
 @pytest.fixture
-async def probe(asterisk: StackSettings, caller_app: str) -> AsyncIterator[AriProbe]:
-    """Plays both the caller (its own app) and the receptionist app."""
+def receptionist_app() -> str:
+    return f"test-receptionist-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def probe(
+    asterisk: StackSettings, caller_app: str, receptionist_app: str
+) -> AsyncIterator[AriProbe]:
+    """Plays both the caller and the receptionist, each in an app of the test's own."""
     async with ari_probe(
-        asterisk.ari_url, asterisk.ari_user, asterisk.ari_password, [asterisk.ari_app, caller_app]
+        asterisk.ari_url, asterisk.ari_user, asterisk.ari_password, [receptionist_app, caller_app]
     ) as connected:
         yield connected
+
+
+async def dial(
+    probe: AriProbe, settings: StackSettings, dialled: str, caller_app: str, app: str
+) -> dict[str, Any]:
+    """A call to `dialled` as the carrier sends it, into the Stasis app `app`."""
+    async with probe._session.post(
+        f"{settings.ari_url}/ari/channels",
+        params={"endpoint": f"Local/{dialled}@test-carrier/n", "app": caller_app},
+        json={"variables": {"RCP_APP": app}},
+    ) as response:
+        response.raise_for_status()
+        channel: dict[str, Any] = await response.json()
+        return channel
 
 
 async def _hang_up_all(probe: AriProbe, *channel_ids: str) -> None:
@@ -35,32 +65,46 @@ async def _hang_up_all(probe: AriProbe, *channel_ids: str) -> None:
         await probe.request("DELETE", f"/channels/{channel_id}", missing_ok=True)
 
 
+def _context(name: str) -> list[str]:
+    """The lines of one context of the dialplan template."""
+    text = (TEMPLATES / "extensions.conf").read_text()
+    block = re.search(rf"^\[{re.escape(name)}\]\n(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
+    assert block is not None, name
+    return [line for line in block.group(1).splitlines() if line and not line.startswith(";")]
+
+
+def test_the_test_carrier_context_is_from_carrier_with_the_app_from_a_variable() -> None:
+    carrier = _context("from-carrier")
+    assert carrier
+    assert [line.replace("@{app}", "${RCP_APP}") for line in carrier] == _context("test-carrier")
+
+
 @pytest.mark.asterisk
 @pytest.mark.parametrize(
     "dialled", ["+33199000001", "33199000001"], ids=["with-plus", "without-plus"]
 )
-async def test_carrier_call_enters_receptionist_app_with_e164_number(
-    probe: AriProbe, asterisk: StackSettings, caller_app: str, dialled: str
+async def test_carrier_call_enters_the_receptionist_app_with_e164_number(
+    probe: AriProbe,
+    asterisk: StackSettings,
+    caller_app: str,
+    receptionist_app: str,
+    dialled: str,
 ) -> None:
-    caller = await probe.request(
-        "POST", "/channels", endpoint=f"Local/{dialled}@from-carrier/n", app=caller_app
-    )
-    start = await probe.wait_for(started_in(asterisk.ari_app))
+    caller = await dial(probe, asterisk, dialled, caller_app, receptionist_app)
+    start = await probe.wait_for(started_in(receptionist_app))
     try:
         assert start["args"] == [NUMBER]
-        assert start["channel"]["dialplan"]["context"] == "from-carrier"
+        assert start["channel"]["dialplan"]["context"] == "test-carrier"
     finally:
         await _hang_up_all(probe, start["channel"]["id"], caller["id"])
 
 
 @pytest.mark.asterisk
 async def test_digit_pressed_by_caller_arrives_as_channel_dtmf_received(
-    probe: AriProbe, asterisk: StackSettings, caller_app: str
+    probe: AriProbe, asterisk: StackSettings, caller_app: str, receptionist_app: str
 ) -> None:
-    caller = await probe.request(
-        "POST", "/channels", endpoint=f"Local/{NUMBER}@from-carrier/n", app=caller_app
-    )
-    start = await probe.wait_for(started_in(asterisk.ari_app))
+    caller = await dial(probe, asterisk, NUMBER, caller_app, receptionist_app)
+    start = await probe.wait_for(started_in(receptionist_app))
     receptionist = start["channel"]["id"]
     try:
         await probe.request("POST", f"/channels/{receptionist}/answer")
@@ -77,16 +121,15 @@ async def test_digit_pressed_by_caller_arrives_as_channel_dtmf_received(
 
 
 @pytest.mark.asterisk
-async def test_call_is_refused_with_cause_34_when_receptionist_app_is_not_connected(
-    asterisk: StackSettings, caller_app: str
+async def test_call_is_refused_with_cause_34_when_the_receptionist_app_is_not_connected(
+    asterisk: StackSettings, caller_app: str, receptionist_app: str
 ) -> None:
-    # Only the caller's app is connected: Stasis(receptionist) fails and the fallback runs.
+    # Only the caller's app is connected: Stasis(<receptionist app>) fails and the fallback
+    # of from-carrier (the same context, receptionist-unavailable) runs.
     async with ari_probe(
         asterisk.ari_url, asterisk.ari_user, asterisk.ari_password, [caller_app]
     ) as caller_only:
-        caller = await caller_only.request(
-            "POST", "/channels", endpoint=f"Local/{NUMBER}@from-carrier/n", app=caller_app
-        )
+        caller = await dial(caller_only, asterisk, NUMBER, caller_app, receptionist_app)
         gone = await caller_only.wait_for(
             lambda e: e.get("type") == "ChannelDestroyed" and e["channel"]["id"] == caller["id"]
         )

@@ -79,6 +79,11 @@ def exported(
                 "RCP_MEDIA_HTTP_PORT": "0",
                 "RCP_MEDIA_DIR": str(folder / "media"),
                 "RCP_MEDIA_NATS_SCOPE": "ops" + str(ports[service]),
+                # Stasis takes calls on an app of its own and writes call records with a
+                # consumer of its own: the running stack's are never touched.
+                "RCP_ARI_APP": f"ops-{ports[service]}",
+                "RCP_STASIS_CALL_RECORDS_DURABLE": f"ops-{ports[service]}",
+                "RCP_STASIS_CALL_RECORDS_FROM_START": "false",
                 "RCP_LOG_LEVEL": "WARNING",
             }
             with (folder / f"{service}.log").open("wb") as log:

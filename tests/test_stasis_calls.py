@@ -11,9 +11,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
 from rcp.contracts import VoicemailLeft
 from rcp_devstack.settings import StackSettings
@@ -52,8 +54,9 @@ async def lines(stack: Stack) -> AsyncIterator[Phones]:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def tenant(stack: Stack) -> Tenant:
-    return await provision(stack.database_url, stack.phones_app)
+async def tenant(stack: Stack, lines: Phones) -> AsyncIterator[Tenant]:
+    yield await provision(stack.database_url, stack.phones_app)
+    await lines.hang_up_everything()  # a test that failed half way leaves no call to the next
 
 
 async def test_the_caller_hears_the_greeting_then_the_announcement_and_the_menu_again(
@@ -226,7 +229,7 @@ async def test_a_conference_room_asks_its_pin_and_lets_the_caller_in_once_right(
     await traced(stack.database_url, tenant, kind("pin", correct=False))
     await lines.press(caller, "4321#")
     await traced(stack.database_url, tenant, kind("conference", number="300"))
-    room = await lines.stasis_bridge()
+    room = await lines.stasis_bridge(channels=1)
     assert room["id"] == f"{tenant.id}-conference-300"
     assert len(room["channels"]) == 1
     await lines.hang_up(caller)
@@ -410,3 +413,44 @@ async def test_a_hangup_in_any_phase_releases_every_channel_and_bridge(
     assert record["outcome"] == outcome
     await lines.stasis_holds_nothing()
     await lines.phones_hold_nothing()
+
+
+async def test_calls_are_counted_in_the_service_metrics_without_caller_or_tenant_labels(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    caller = await lines.call(tenant)
+    await traced(stack.database_url, tenant, kind("menu", reason="greeting"))
+    await lines.press(caller, "2")
+    await traced(stack.database_url, tenant, kind("menu", reason="after_announcement"))
+    since = lines.mark()
+    await lines.press(caller, "0")
+    await lines.answer(await lines.ringing(tenant, "101", since))
+    await lines.stasis_bridge()
+    await lines.hang_up(caller)
+    await ended_call(stack.database_url, tenant)
+    await lines.stasis_holds_nothing()
+    samples = await _scrape(stack)
+    assert samples[("rcp_stasis_ari_connected", ())] == 1
+    assert samples[("rcp_stasis_active_calls", ())] == 0
+    assert samples[("rcp_stasis_calls_total", (("outcome", "transferred"),))] >= 1
+    assert samples[("rcp_stasis_key_presses_total", (("action", "play_announcement"),))] >= 1
+    assert samples[("rcp_stasis_dtmf_to_action_seconds_count", ())] >= 1
+    assert samples[("rcp_stasis_transfers_total", (("kind", "extension"), ("result", "answered")))]
+    allowed = {"outcome", "action", "kind", "result", "reason", "le"}
+    for name, labels in samples:
+        if name.startswith("rcp_stasis_"):
+            assert {label for label, _ in labels} <= allowed, name
+
+
+async def _scrape(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    port = stack.stasis.infrastructure.ops_port
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples

@@ -78,6 +78,15 @@ class StasisProcess:
         assert self.process is not None
         self.process.send_signal(number)
 
+    async def draining(self) -> None:
+        """Once /readyz reports that the service is draining."""
+        async with aiohttp.ClientSession() as session, asyncio.timeout(WAIT_S):
+            while True:
+                async with session.get(f"http://127.0.0.1:{self.port}/readyz") as response:
+                    if "draining" in (await response.json())["checks"]:
+                        return
+                await asyncio.sleep(0.1)
+
     async def wait(self, timeout_s: float = WAIT_S) -> int:
         assert self.process is not None
         process = self.process
@@ -250,6 +259,7 @@ async def test_sigterm_lets_the_call_under_way_finish_and_sends_new_calls_back(
         await lines.stasis_bridge()
 
         stasis.signal(signal.SIGTERM)
+        await stasis.draining()
         # Draining: a new call goes back to the dialplan, whose fallback refuses it.
         late = await lines.request_json(
             "POST",

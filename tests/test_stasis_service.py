@@ -39,6 +39,7 @@ async def running_stasis(migrated_url: str, **overrides: Any) -> AsyncIterator[t
         database_url=migrated_url,
         ops_port=port,
         stasis_call_records_durable=durable,
+        stasis_call_records_from_start=False,
         **overrides,
     )
     stop = asyncio.Event()
@@ -64,16 +65,16 @@ async def readiness(port: int) -> dict[str, str]:
             await asyncio.sleep(0.2)
 
 
-async def test_the_service_is_ready_and_takes_no_calls_by_default(
+async def test_told_to_take_no_calls_the_service_only_writes_call_records(
     migrated_url: str, nats_client: NatsClient, asterisk: StackSettings
 ) -> None:
     js = nats_client.jetstream()
     await ensure_streams(js)
-    async with running_stasis(migrated_url) as (port, durable):
+    async with running_stasis(migrated_url, stasis_take_calls=False) as (port, durable):
         checks = await readiness(port)
         consumer = await js.consumer_info(subjects.EVENTS_STREAM, durable)
     await js.delete_consumer(subjects.EVENTS_STREAM, durable)
-    # No "ari_events": the service does not connect to the ARI app by default.
+    # No "ari_events": the service does not connect to the ARI app.
     assert checks == {"nats": "ok", "postgres": "ok", "ari": "ok", "call_records": "ok"}
     assert consumer.config.filter_subject == subjects.CALL_EVENTS_ALL
 
@@ -112,7 +113,8 @@ def test_the_flow_options_come_from_the_settings() -> None:
     assert settings.flow_options() == FlowOptions(
         trunk_dial_template="SIP/{number}@up", voicemail_max_s=60
     )
-    assert not Settings().stasis_take_calls
+    assert Settings().stasis_take_calls  # the stack's app, `receptionist`, by default
+    assert Settings().ari_app == "receptionist"
 
 
 @pytest.mark.parametrize("template", ["PJSIP/carrier", "PJSIP/{number}/{other}", "PJSIP/{0}"])

@@ -60,9 +60,8 @@ def _up(settings: StackSettings) -> None:
     print("Demo tenant's keys, read through the admin API", flush=True)
     for line in asyncio.run(demo.demo_keys_through_api(settings, services.ADMIN_API)):
         _say(line)
-    print("Demo call", flush=True)
-    for line in demo.run_demo_call(settings, seeded.number):
-        _say(line)
+    print("Demo call, through the stasis service (what happens at each step)", flush=True)
+    demo.run_demo_call(settings, seeded.number)
     _status(settings)
     print("Admin token: ./rcp token                 (carrier scope, shown once)", flush=True)
     print("             ./rcp token --tenant demo   (the demo tenant's admin only)", flush=True)
@@ -132,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             _status(settings)
         elif args.command == "demo-call":
-            for line in demo.run_demo_call(settings, demo.DEMO_NUMBER):
-                _say(line)
+            demo.run_demo_call(settings, demo.DEMO_NUMBER)
         else:
             print(asyncio.run(_token(settings, args.name, args.tenant)))
     except (StackError, LookupError) as error:

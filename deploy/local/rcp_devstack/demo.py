@@ -1,4 +1,4 @@
-"""The demo tenant of the local stack, and the demo call that proves the path through Asterisk.
+"""The demo tenant of the local stack, and the demo call: a real call through the stasis service.
 
 The tenant is written straight into the database because the stack must work before any
 service does; it is upserted, so running `rcp-stack up` again changes nothing.
@@ -6,22 +6,24 @@ service does; it is upserted, so running `rcp-stack up` again changes nothing.
 
 from __future__ import annotations
 
+import array
 import asyncio
+import io
+import json
 import uuid
-from collections.abc import Callable
+import wave
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
 
 import aiohttp
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from rcp import media_client, subjects
-from rcp.contracts.directory import SearchRequest, SearchResult
-from rcp.contracts.media import EnsurePrompt
 from rcp.db.pool import create_pool
-from rcp.messaging import connect_nats, request
 from rcp.tokens import issue_token
 
-from rcp_devstack.ari_probe import Event, ari_probe
+from rcp_devstack.ari_probe import AriProbe, ari_probe
 from rcp_devstack.settings import StackSettings
 
 DEMO_SLUG = "demo"
@@ -46,19 +48,6 @@ class DemoTenant:
 
     tenant_id: uuid.UUID
     number: str
-    greeting_prompt_id: uuid.UUID | None = None
-
-
-async def demo_tenant(pool: asyncpg.Pool) -> DemoTenant:
-    """The seeded demo tenant."""
-    row = await pool.fetchrow(
-        """SELECT t.id, r.greeting_prompt_id FROM tenants t JOIN receptionists r ON r.tenant_id = t.id
-            WHERE t.slug = $1""",
-        DEMO_SLUG,
-    )
-    if row is None:
-        raise LookupError("the demo tenant is not there: run rcp-stack up")
-    return DemoTenant(row["id"], DEMO_NUMBER, row["greeting_prompt_id"])
 
 
 async def seed_demo(pool: asyncpg.Pool) -> DemoTenant:
@@ -196,88 +185,204 @@ async def issue_admin_token(
     return issued.token
 
 
-async def demo_call(settings: StackSettings, number: str) -> list[str]:
-    """Call the demo number through Asterisk's from-carrier context; return what happened.
+DEMO_CALLER = "+33199000999"
+SPEECH_RMS = 100.0  # what a line carries when nothing is said stays far below
 
-    The stack itself answers as the `receptionist` application here (the stasis service's
-    call flow is not connected to it yet): the call takes the path a real call takes, from
-    the dialplan into Stasis with the number; the greeting comes from the media service and
-    the name the caller spells is looked up by the directory service, both over NATS.
-    """
-    trace: list[str] = []
-    async with create_pool(settings, "rcp-stack") as pool:
-        tenant = await demo_tenant(pool)
-    apps = [settings.ari_app, DEMO_CALLER_APP]
-    async with (
-        connect_nats(settings, "rcp-stack-demo") as nats,
-        ari_probe(settings.ari_url, settings.ari_user, settings.ari_password, apps) as probe,
-    ):
 
-        def entered(app: str) -> Callable[[Event], bool]:
-            return lambda e: e.get("type") == "StasisStart" and e.get("application") == app
+@dataclass
+class DemoCall:
+    """The caller's side of the demo call: its phone, what it hears, the call's trace."""
 
-        caller = await probe.request(
-            "POST",
-            "/channels",
-            endpoint=f"Local/{number}@from-carrier/n",
-            app=DEMO_CALLER_APP,
-            callerId="Demo <+33199000999>",
+    probe: AriProbe
+    settings: StackSettings
+    database: asyncpg.Connection
+    tenant_id: uuid.UUID
+    started: datetime
+    lines: list[str]
+    channel: str = ""
+    shown: int = 0
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+        print(f"  {line}", flush=True)
+
+    async def trace(self) -> list[dict[str, Any]]:
+        """The call's decision trace so far, as the stasis service published it."""
+        trace = await self.database.fetchval(
+            """SELECT trace FROM call_records WHERE tenant_id = $1 AND caller_number = $2
+                 AND started_at >= $3 ORDER BY started_at DESC LIMIT 1""",
+            self.tenant_id,
+            DEMO_CALLER,
+            self.started,
         )
-        trace.append(f"caller dials {number} (channel {caller['id']})")
-        start = await probe.wait_for(entered(settings.ari_app))
-        callee = start["channel"]["id"]
-        trace.append(
-            f"Asterisk hands the call to Stasis app '{settings.ari_app}' "
-            f"with argument {start['args']}"
+        steps: list[dict[str, Any]] = json.loads(trace) if isinstance(trace, str) else []
+        return steps
+
+    async def until(self, kind: str, timeout_s: float = 30.0, **data: object) -> None:
+        """Show the trace's new steps until one of `kind` (with `data`) is among them."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                steps = await self.trace()
+                for step in steps[self.shown :]:
+                    details = ", ".join(f"{k}={v}" for k, v in step["data"].items())
+                    self.say(
+                        f"    receptionist: {step['kind']}" + (f" ({details})" if details else "")
+                    )
+                self.shown = len(steps)
+                if any(
+                    s["kind"] == kind and all(s["data"].get(k) == v for k, v in data.items())
+                    for s in steps
+                ):
+                    return
+                await asyncio.sleep(0.2)
+
+    async def press(self, keys: str) -> None:
+        self.say(f"caller presses {' '.join(keys)}")
+        for key in keys:
+            await self.probe.request(
+                "POST", f"/channels/{self.channel}/dtmf", dtmf=key, duration="100"
+            )
+            await asyncio.sleep(0.2)
+
+    async def listen(self) -> str:
+        name = f"demo-heard-{uuid.uuid4().hex[:8]}"
+        await self.probe.request(
+            "POST", f"/channels/{self.channel}/record", name=name, format="wav"
         )
-        await probe.request("POST", f"/channels/{callee}/answer")
-        await probe.wait_for(entered(DEMO_CALLER_APP))
-        trace.append("the receptionist side answers")
-        greeting = await media_client.ensure_prompt(
-            nats, EnsurePrompt(tenant_id=tenant.tenant_id, prompt_id=tenant.greeting_prompt_id)
-        )
-        trace.append(
-            f"the media service renders the French greeting ({greeting.duration_ms / 1000:.1f} s, "
-            f"{'rendered now' if greeting.rendered else 'from its cache'})"
-        )
-        await probe.request("POST", f"/channels/{callee}/play", media=f"sound:{greeting.uri}")
-        await probe.wait_for(lambda e: e.get("type") == "PlaybackFinished")
-        trace.append("Asterisk fetches it over HTTP and plays it to the caller, to the end")
-        # One request for the three keys: separate requests would overlap on the line.
-        await probe.request(
-            "POST", f"/channels/{caller['id']}/dtmf", dtmf="533", duration="100", between="150"
-        )
-        received = await probe.wait_for_all(
-            # Each app the probe holds gets its own copy of an event: count the receptionist's.
+        return name
+
+    async def heard(self, name: str, what: str) -> None:
+        """Say how much the caller heard since `listen` (speech or silence)."""
+        mark = self.probe.mark()
+        await self.probe.request("POST", f"/recordings/live/{name}/stop", missing_ok=True)
+        await self.probe.wait_for(  # the file is complete once Asterisk says so
             lambda e: (
-                e.get("type") == "ChannelDtmfReceived"
-                and e["channel"]["id"] == callee
-                and e.get("application") == settings.ari_app
+                e.get("type") in ("RecordingFinished", "RecordingFailed")
+                and e["recording"]["name"] == name
             ),
-            3,
+            10,
+            mark,
         )
-        digits = "".join(e["digit"] for e in received)
-        trace.append(f"the caller spells J-E-L on the keypad: the receptionist receives {digits}")
-        found = await request(
-            nats,
-            subjects.DIRECTORY_SEARCH,
-            SearchRequest(tenant_id=tenant.tenant_id, digits="533"),
-            SearchResult,
-            timeout_s=5,
+        url = f"{self.settings.ari_url}/ari/recordings/stored/{name}/file"
+        body = b""
+        for _ in range(30):
+            async with self.probe._session.get(url) as response:
+                if response.status == HTTPStatus.OK:
+                    body = await response.read()
+                    break
+            await asyncio.sleep(0.1)
+        await self.probe.request("DELETE", f"/recordings/stored/{name}", missing_ok=True)
+        seconds, loudness = _measure(body)
+        sound = "speech" if loudness > SPEECH_RMS else "silence"
+        self.say(f"caller hears {what}: {seconds:.1f} s of {sound}")
+
+
+def _measure(wav: bytes) -> tuple[float, float]:
+    """A WAV's length in seconds and its loudness (root mean square of the samples)."""
+    if not wav:
+        return 0.0, 0.0
+    with wave.open(io.BytesIO(wav)) as audio:
+        frames = audio.getnframes()
+        samples = array.array("h", audio.readframes(frames))
+        seconds = frames / audio.getframerate()
+    if not samples:
+        return seconds, 0.0
+    return seconds, float((sum(s * s for s in samples) / len(samples)) ** 0.5)
+
+
+async def demo_call(
+    settings: StackSettings,
+    number: str,
+    *,
+    context: str = "from-carrier",
+    variables: dict[str, str] | None = None,
+) -> list[str]:
+    """Call the demo number as the carrier would, through the running stasis service.
+
+    The caller is a Local channel whose near half is played here (its own Stasis app): it
+    presses keys and records what it hears, while the call's decision trace is read as the
+    stasis service publishes it. It hears the greeting, asks for the opening hours (2), then
+    dials by name (1, then L-E-F for Lefèvre), and hangs up once the transfer has an answer
+    (in the local stack no phone answers 102: its voicemail greets the caller).
+    """
+    lines: list[str] = []
+    database = await asyncpg.connect(settings.database_url)
+    try:
+        tenant_id = await database.fetchval(
+            "SELECT tenant_id FROM phone_numbers WHERE e164 = $1", number
         )
-        names = ", ".join(f"{m.display_name} ({m.number})" for m in found.matches) or "nobody"
-        trace.append(f"the directory service finds {names}")
-        await probe.request("DELETE", f"/channels/{callee}")
-        await probe.wait_for(
-            lambda e: e.get("type") == "StasisEnd" and e["channel"]["id"] == callee
+        if tenant_id is None:
+            raise LookupError(f"no tenant has the number {number}")
+        async with ari_probe(
+            settings.ari_url, settings.ari_user, settings.ari_password, [DEMO_CALLER_APP]
+        ) as probe:
+            call = DemoCall(probe, settings, database, tenant_id, datetime.now(UTC), lines)
+            await _place_demo_call(call, number, context, variables or {})
+    finally:
+        await database.close()
+    return lines
+
+
+async def _place_demo_call(
+    call: DemoCall, number: str, context: str, variables: dict[str, str]
+) -> None:
+    probe = call.probe
+    async with probe._session.post(
+        f"{call.settings.ari_url}/ari/channels",
+        params={
+            "endpoint": f"Local/{number}@{context}/n",
+            "app": DEMO_CALLER_APP,
+            "callerId": f"Demo <{DEMO_CALLER}>",
+        },
+        json={"variables": variables},
+    ) as response:
+        response.raise_for_status()
+        call.channel = str((await response.json())["id"])
+    call.say(f"caller {DEMO_CALLER} dials {number} (Asterisk context {context})")
+    answered = await probe.wait_for(
+        lambda e: (
+            e.get("channel", {}).get("id") == call.channel
+            and e.get("type") in ("StasisStart", "ChannelDestroyed")
+        ),
+        30,
+    )
+    if answered["type"] == "ChannelDestroyed":
+        call.say(
+            f"the call is refused (cause {answered.get('cause')}): is rcp-stasis running and "
+            "connected to Asterisk? (./rcp status)"
         )
-        trace.append("the call is hung up and leaves Stasis")
-    return trace
+        return
+    call.say("the receptionist answers")
+    listening = await call.listen()
+    await call.until("menu", reason="greeting")
+    await asyncio.sleep(3)
+    await call.heard(listening, "the greeting")
+
+    await call.press("2")
+    listening = await call.listen()
+    await call.until("menu", reason="after_announcement")
+    await call.heard(listening, "the opening hours")
+
+    await call.press("1")
+    await call.until("key", action="dial_by_name")
+    listening = await call.listen()
+    await asyncio.sleep(2)
+    await call.heard(listening, '"the first three letters of the name"')
+    await call.press("533")
+    listening = await call.listen()
+    await call.until("transfer")
+    await call.until("transfer_result", timeout_s=40)  # 102 answers, or not (no phone here)
+    await asyncio.sleep(2)
+    await call.heard(listening, "the name, then what follows")
+
+    call.say("caller hangs up")
+    await probe.request("DELETE", f"/channels/{call.channel}", missing_ok=True)
+    await call.until("ended")
 
 
 def run_demo_call(settings: StackSettings, number: str) -> list[str]:
-    """Blocking wrapper of `demo_call`."""
-    return asyncio.run(asyncio.wait_for(demo_call(settings, number), 60))
+    """Blocking wrapper of `demo_call` (its lines are printed as they happen)."""
+    return asyncio.run(asyncio.wait_for(demo_call(settings, number), 180))
 
 
 async def demo_keys_through_api(settings: StackSettings, api: str) -> list[str]:

@@ -639,7 +639,11 @@ class AriCall:
 
     async def hang_up(self, reason: str = "normal") -> bool:
         """Hang up the caller (`reason`: normal, unallocated, busy...); False if already gone."""
-        return await self._gone_ok("channels", "hangup", channelId=self.channel_id, reason=reason)
+        hung_up = await self._gone_ok(
+            "channels", "hangup", channelId=self.channel_id, reason=reason
+        )
+        self._caller_gone = True  # releasing the call must not hang it up again, as "normal"
+        return hung_up
 
     async def release(self) -> None:
         """Stop, hang up and destroy everything the call still holds; end its event stream.

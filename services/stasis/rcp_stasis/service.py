@@ -132,7 +132,13 @@ class Receptionist:
         self._idle.clear()
         self._configs.watch(tenant_id, runner, _config_listener(runner))
         try:
-            await runner.run()
+            ended = await runner.run()
+            log.info(
+                "call.ended",
+                call_id=context.call_id,
+                tenant_id=str(tenant_id),
+                outcome=ended.outcome.value if ended.outcome else None,
+            )
         finally:
             self._configs.unwatch(tenant_id, runner)
             del self._runners[call.channel_id]
@@ -148,6 +154,8 @@ class Receptionist:
                 await self._idle.wait()
         except TimeoutError:
             log.warning("stasis.grace_over", calls=self.active_calls)
+        else:
+            log.info("stasis.drained")
 
     # --- reconciling after (re)connecting ---------------------------------------------------
 

@@ -35,9 +35,9 @@ class Settings(AriSettings):
     default_ops_port: ClassVar[int] = 9101
 
     stasis_take_calls: bool = Field(
-        default=False,
-        description="Connect to the Stasis app RCP_ARI_APP and take its calls. Off until the "
-        "call flow's executor exists: while on, every call is handed back to the dialplan.",
+        default=True,
+        description="Connect to the Stasis app RCP_ARI_APP and take its calls (off: only the "
+        "call records consumer runs, e.g. for an instance beside no Asterisk).",
     )
     stasis_call_records_durable: str = Field(
         default=subjects.CALL_RECORDS_CONSUMER,
