@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="rcp-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("up", "infra", "down", "status", "demo-call"):
+    for name in ("up", "infra", "down", "services-down", "status", "demo-call"):
         sub.add_parser(name)
     token = sub.add_parser("token")
     token.add_argument(
@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             _infra(settings)
         elif args.command == "down":
             _down(settings)
+        elif args.command == "services-down":
+            for line in services.stop_services(settings):
+                _say(line)
         elif args.command == "status":
             _status(settings)
         elif args.command == "demo-call":
