@@ -8,9 +8,14 @@ the caller and the receptionist in apps of their own.
 
 from __future__ import annotations
 
+import array
+import asyncio
+import io
 import re
 import uuid
+import wave
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -134,3 +139,71 @@ async def test_call_is_refused_with_cause_34_when_the_receptionist_app_is_not_co
             lambda e: e.get("type") == "ChannelDestroyed" and e["channel"]["id"] == caller["id"]
         )
         assert gone["cause"] == 34
+
+
+@pytest.mark.asterisk
+async def test_fallback_dial_answers_plays_the_sorry_prompt_and_sends_the_caller_there(
+    asterisk: StackSettings, caller_app: str, receptionist_app: str
+) -> None:
+    # No stasis service on receptionist_app, and a fallback dial string on the call (the
+    # channel variable overrides the global rendered from RCP_FALLBACK_DIAL): the caller is
+    # answered, hears the sorry prompt, then the fallback rings (a phone of the test's app).
+    phone_app = f"test-fallback-{uuid.uuid4().hex[:8]}"
+    async with ari_probe(
+        asterisk.ari_url, asterisk.ari_user, asterisk.ari_password, [caller_app, phone_app]
+    ) as probe:
+        async with probe._session.post(
+            f"{asterisk.ari_url}/ari/channels",
+            params={"endpoint": f"Local/{NUMBER}@test-carrier/n", "app": caller_app},
+            json={
+                "variables": {
+                    "RCP_APP": receptionist_app,
+                    "RCP_FALLBACK_DIAL": f"Local/{phone_app}~0612345678@test-apps",
+                }
+            },
+        ) as response:
+            response.raise_for_status()
+            caller = (await response.json())["id"]
+        try:
+            await probe.wait_for(started_in(caller_app), 30)  # answered by the fallback
+            name = f"fallback-heard-{uuid.uuid4().hex[:8]}"
+            await probe.request(
+                "POST",
+                f"/channels/{caller}/record",
+                name=name,
+                format="wav",
+                maxDurationSeconds="30",
+            )
+            rung = await probe.wait_for(started_in(phone_app), 60)
+            assert rung["args"] == ["0612345678"]
+            assert await _stop_and_measure(probe, asterisk, name) > SPEECH_RMS
+        finally:
+            await _hang_up_all(probe, caller)
+
+
+SPEECH_RMS = 100.0  # a line that carries no speech stays far below
+
+
+async def _stop_and_measure(probe: AriProbe, settings: StackSettings, name: str) -> float:
+    """Stop a recording; the loudness (root mean square of the samples) of what it holds."""
+    await probe.request("POST", f"/recordings/live/{name}/stop", missing_ok=True)
+    await probe.wait_for(
+        lambda e: (
+            e.get("type") in ("RecordingFinished", "RecordingFailed")
+            and e["recording"]["name"] == name
+        )
+    )
+    body = b""
+    for _ in range(50):
+        async with probe._session.get(
+            f"{settings.ari_url}/ari/recordings/stored/{name}/file"
+        ) as response:
+            if response.status == HTTPStatus.OK:
+                body = await response.read()
+                break
+        await asyncio.sleep(0.1)
+    await probe.request("DELETE", f"/recordings/stored/{name}", missing_ok=True)
+    assert body, f"no recording {name}"
+    with wave.open(io.BytesIO(body)) as audio:
+        samples = array.array("h", audio.readframes(audio.getnframes()))
+    return float((sum(x * x for x in samples) / max(len(samples), 1)) ** 0.5)

@@ -14,6 +14,7 @@ for template in /usr/share/receptionist/asterisk/*.conf; do
         -e "s|@{carrier_host}|${RCP_CARRIER_HOST:-127.0.0.1}|g" \
         -e "s|@{rtp_start}|${RCP_ASTERISK_RTP_START:-10000}|g" \
         -e "s|@{rtp_end}|${RCP_ASTERISK_RTP_END:-10199}|g" \
+        -e "s|@{fallback_dial}|${RCP_FALLBACK_DIAL:-}|g" \
         "$template" >"/etc/asterisk/$(basename "$template")"
 done
 exec asterisk -f -n -U asterisk -G asterisk

@@ -30,6 +30,7 @@ class ConfigTemplate(string.Template):
 
 
 TEMPLATES = REPO_ROOT / "deploy" / "asterisk"
+SOUNDS = TEMPLATES / "sounds"
 PACKAGES = "asterisk,asterisk-modules,asterisk-core-sounds-en,ca-certificates"
 
 
@@ -90,6 +91,16 @@ def ensure_root(settings: StackSettings) -> str:
 
 def render_config(settings: StackSettings) -> list[str]:
     """Render deploy/asterisk/*.conf into the root's /etc/asterisk; return the file names."""
+    etc = settings.asterisk_dir / "etc" / "asterisk"
+    written = []
+    for template in sorted(TEMPLATES.glob("*.conf")):
+        (etc / template.name).write_text(_rendered(settings, template))
+        written.append(template.name)
+    render_sounds(settings)
+    return written
+
+
+def _rendered(settings: StackSettings, template: Path) -> str:
     values = {
         "http_host": "127.0.0.1",
         "http_port": str(_ari_port(settings)),
@@ -102,14 +113,23 @@ def render_config(settings: StackSettings) -> list[str]:
         "carrier_host": "127.0.0.1",
         "rtp_start": str(settings.asterisk_rtp_start),
         "rtp_end": str(settings.asterisk_rtp_end),
+        "fallback_dial": settings.fallback_dial,
     }
-    etc = settings.asterisk_dir / "etc" / "asterisk"
-    written = []
-    for template in sorted(TEMPLATES.glob("*.conf")):
-        text = ConfigTemplate(template.read_text()).substitute(values)
-        (etc / template.name).write_text(text)
-        written.append(template.name)
-    return written
+    return ConfigTemplate(template.read_text()).substitute(values)
+
+
+def render_sounds(settings: StackSettings) -> None:
+    """Speak deploy/asterisk/sounds/*.txt into the root's sounds (when a text is newer)."""
+    out = settings.asterisk_dir / "usr" / "share" / "asterisk" / "sounds" / "rcp"
+    texts = list(SOUNDS.glob("*.txt"))  # <name>.<lang>.txt -> rcp/<name>-<lang>.wav
+    newest = max(text.stat().st_mtime for text in texts)
+    rendered = [out / (text.stem.replace(".", "-") + ".wav") for text in texts]
+    if all(wav.exists() and wav.stat().st_mtime >= newest for wav in rendered):
+        return
+    run(
+        ["sh", str(SOUNDS / "render.sh"), str(out.parent)],
+        "rendering Asterisk's fallback prompts (espeak-ng, sox)",
+    )
 
 
 def _ari_port(settings: StackSettings) -> int:
@@ -204,14 +224,18 @@ def asterisk_cli(settings: StackSettings, command: str) -> str:
 
 
 def ensure_dialplan(settings: StackSettings, contexts: tuple[str, ...]) -> bool:
-    """Render and reload the dialplan if one of `contexts` is missing from the running
-    Asterisk (another checkout sharing it may have rendered an older one); True if reloaded."""
+    """Render and reload the dialplan if the running Asterisk's differs from this checkout's
+    (another checkout sharing it may have rendered its own) or lacks one of `contexts`;
+    True if reloaded."""
+    template = TEMPLATES / "extensions.conf"
+    current = settings.asterisk_dir / "etc" / "asterisk" / template.name
+    same = current.exists() and current.read_text() == _rendered(settings, template)
     missing = [
         context
         for context in contexts
         if f"Context '{context}'" not in asterisk_cli(settings, f"dialplan show {context}")
     ]
-    if not missing:
+    if same and not missing:
         return False
     render_config(settings)
     asterisk_cli(settings, "dialplan reload")

@@ -35,6 +35,12 @@ class StackSettings(AriSettings, TokenSettings):
     asterisk_rtp_start: int = Field(default=10000, ge=1024, le=65535)
     asterisk_rtp_end: int = Field(default=10199, ge=1024, le=65535)
     test_phones_app: str = Field(default="test-phones", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    fallback_dial: str = Field(
+        default="",
+        pattern=r"^([A-Za-z][A-Za-z0-9]*/[A-Za-z0-9_@.:+~&/;#=*-]{1,200})?$",
+        description="Where Asterisk sends callers while no stasis service takes them (an "
+        "Asterisk dial string such as PJSIP/0612345678@carrier); empty: refuse with cause 34.",
+    )
     nats_monitor_port: int = Field(default=8222, ge=1, le=65535)
 
     @property

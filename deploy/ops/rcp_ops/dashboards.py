@@ -53,7 +53,7 @@ def services() -> dashboard.Dashboard:
         _base(
             "receptionist-services",
             "Receptionist / Services",
-            "Readiness, errors and latency of directory, media and admin.",
+            "Readiness, errors and latency of stasis, directory, media and admin.",
         )
         .with_row(dashboard.Row("Health"))
         .with_panel(
@@ -72,6 +72,49 @@ def services() -> dashboard.Dashboard:
                 (
                     "sum by (service) (rate(rcp_db_errors_total[$__rate_interval]))",
                     "DB {{service}}",
+                ),
+            )
+        )
+        .with_row(dashboard.Row("Stasis"))
+        .with_panel(
+            _series(
+                "Active calls and ARI link per pod",
+                "short",
+                ("sum by (pod) (rcp_stasis_active_calls)", "calls {{pod}}"),
+                ("min by (pod) (rcp_stasis_ari_connected)", "ARI connected {{pod}}"),
+            )
+        )
+        .with_panel(
+            _series(
+                "Key press to action",
+                "s",
+                (
+                    "histogram_quantile(0.5, sum by (le) (rate(rcp_stasis_dtmf_to_action_seconds_bucket[$__rate_interval])))",
+                    "p50",
+                ),
+                (
+                    "histogram_quantile(0.99, sum by (le) (rate(rcp_stasis_dtmf_to_action_seconds_bucket[$__rate_interval])))",
+                    "p99",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Transfers by result",
+                "ops",
+                (
+                    "sum by (result) (rate(rcp_stasis_transfers_total[$__rate_interval]))",
+                    "{{result}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Voicemails",
+                "ops",
+                (
+                    "sum by (result) (rate(rcp_stasis_voicemails_total[$__rate_interval]))",
+                    "{{result}}",
                 ),
             )
         )
@@ -176,9 +219,53 @@ def overview() -> dashboard.Dashboard:
         _base(
             "receptionist-overview",
             "Receptionist / Overview",
-            "Is the receptionist answering: services ready, errors, latency.",
+            "Is the receptionist answering: calls, outcomes, services ready, errors, latency.",
+        )
+        .with_panel(_stat("Active calls", "short", "sum(rcp_stasis_active_calls)"))
+        .with_panel(
+            _stat(
+                "ARI links down",
+                "short",
+                "count(rcp_stasis_ari_connected == 0) or vector(0)",
+            )
+        )
+        .with_panel(
+            _stat(
+                "Failed calls (5m)",
+                "percentunit",
+                'sum(rate(rcp_stasis_calls_total{outcome="failed"}[5m])) '
+                "/ sum(rate(rcp_stasis_calls_total[5m]))",
+            )
         )
         .with_panel(_stat("Ready instances", "short", "sum(rcp_service_ready)"))
+        .with_panel(
+            _series(
+                "Calls by outcome",
+                "ops",
+                (
+                    "sum by (outcome) (rate(rcp_stasis_calls_total[$__rate_interval]))",
+                    "{{outcome}}",
+                ),
+                (
+                    "sum by (reason) (rate(rcp_stasis_calls_refused_total[$__rate_interval]))",
+                    "refused: {{reason}}",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Key presses and transfers",
+                "ops",
+                (
+                    "sum by (action) (rate(rcp_stasis_key_presses_total[$__rate_interval]))",
+                    "key: {{action}}",
+                ),
+                (
+                    "sum by (kind, result) (rate(rcp_stasis_transfers_total[$__rate_interval]))",
+                    "transfer {{kind}}: {{result}}",
+                ),
+            )
+        )
         .with_panel(
             _stat("Directory lookups/s", "ops", "sum(rate(rcp_directory_lookups_total[5m]))")
         )
@@ -188,6 +275,13 @@ def overview() -> dashboard.Dashboard:
                 "Admin 5xx/s",
                 "reqps",
                 'sum(rate(rcp_admin_http_requests_total{status=~"5.."}[5m]))',
+            )
+        )
+        .with_panel(
+            _stat(
+                "Voicemails lost (1h)",
+                "short",
+                'sum(increase(rcp_stasis_voicemails_total{result="failed"}[1h])) or vector(0)',
             )
         )
         .with_panel(
@@ -214,6 +308,10 @@ def overview() -> dashboard.Dashboard:
             _series(
                 "Latency p99",
                 "s",
+                (
+                    "histogram_quantile(0.99, sum by (le) (rate(rcp_stasis_dtmf_to_action_seconds_bucket[$__rate_interval])))",
+                    "key press to action",
+                ),
                 (
                     "histogram_quantile(0.99, sum by (le) (rate(rcp_directory_lookup_duration_seconds_bucket[$__rate_interval])))",
                     "directory lookup",

@@ -66,6 +66,53 @@ GROUPS: dict[str, list[Alert]] = {
             description="{{ $labels.service }} has counted NATS client errors for 5 minutes.",
         ),
     ],
+    "receptionist.calls": [
+        Alert(
+            name="ReceptionistAriDisconnected",
+            expr="rcp_stasis_ari_connected == 0",
+            duration="1m",
+            severity="critical",
+            summary="A stasis service has lost its Asterisk",
+            description="{{ $labels.pod }} has had no ARI event connection for a minute: "
+            "its Asterisk refuses every new call.",
+        ),
+        Alert(
+            name="ReceptionistCallsFailing",
+            expr='sum(rate(rcp_stasis_calls_total{outcome="failed"}[10m])) '
+            "/ sum(rate(rcp_stasis_calls_total[10m])) > 0.05",
+            duration="10m",
+            severity="critical",
+            summary="Calls end in failure",
+            description="More than 5% of calls ended with the outcome failed for 10 minutes.",
+        ),
+        Alert(
+            name="ReceptionistCallsRefused",
+            expr='sum(rate(rcp_stasis_calls_refused_total{reason="error"}[5m])) > 0.01',
+            duration="5m",
+            severity="critical",
+            summary="Calls are refused on an error",
+            description="The stasis service could not take calls (tenant configuration "
+            "unreadable) for 5 minutes.",
+        ),
+        Alert(
+            name="ReceptionistTransfersFailing",
+            expr='sum(rate(rcp_stasis_transfers_total{result="failed"}[10m])) '
+            "/ sum(rate(rcp_stasis_transfers_total[10m])) > 0.2",
+            duration="15m",
+            severity="warning",
+            summary="Transfers cannot reach their targets",
+            description="More than 20% of transfer legs failed (not busy, not unanswered: "
+            "unreachable) for 15 minutes.",
+        ),
+        Alert(
+            name="ReceptionistVoicemailLost",
+            expr='increase(rcp_stasis_voicemails_total{result="failed"}[10m]) > 0',
+            duration="0m",
+            severity="critical",
+            summary="A voicemail message could not be stored",
+            description="{{ $labels.pod }} recorded a message it could not store.",
+        ),
+    ],
     "receptionist.directory": [
         Alert(
             name="ReceptionistDirectoryErrors",

@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import structlog
 
 from rcp_stasis.ari import AriConnection
@@ -112,7 +113,15 @@ class Receptionist:
 
     async def _run(self, call: AriCallPort, id_prefix: str) -> None:
         number = call.args[0] if call.args else ""
-        config = await self._configs.for_number(number) if number else None
+        try:
+            config = await self._configs.for_number(number) if number else None
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            # Not cached and the database does not answer: the dialplan's fallback (sorry
+            # prompt, then the configured fallback) serves the caller better than silence.
+            log.exception("call.config_unreadable", channel=call.channel_id)
+            self._services.metrics.refused.labels(reason="error").inc()
+            await call.continue_in_dialplan()
+            return
         if config is None:
             log.warning("call.unknown_number", channel=call.channel_id, number=number)
             self._services.metrics.refused.labels(reason="unknown_number").inc()
