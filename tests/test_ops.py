@@ -3,6 +3,8 @@ that the running services really export."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import re
@@ -11,15 +13,23 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 
 import asyncpg
+import nats
 import pytest
-from rcp_devstack.settings import REPO_ROOT
+from nats.js.errors import NotFoundError
+from prometheus_client.parser import text_string_to_metric_families
+from rcp import subjects
+from rcp_devstack.settings import REPO_ROOT, StackSettings
 from rcp_ops.dashboards import DASHBOARDS, render
 from rcp_ops.generate import main as generate
 from rcp_ops.rules import EXTERNAL_METRICS, GROUPS
+from stasis_e2e_support import Apps, ended_call, kind, phones, provision, traced
 
 PROMTOOL = "promtool"
 SERVICES = ("stasis", "directory", "media", "admin")
@@ -59,18 +69,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Running:
+    """The four services started for real as one system of their own: their ops ports and
+    the Stasis apps of their calls."""
+
+    ops_ports: dict[str, int]
+    apps: Apps
+
+
 @pytest.fixture(scope="module")
-def exported(
-    migrated_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, str]]:
-    """Each service started for real, and the text of its /metrics."""
+def running(
+    migrated_url: str, asterisk: StackSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Running]:
+    """Each service started as its own process, wired to the others on subjects and a
+    Stasis app of this module's own: the running stack's are never touched."""
     folder = tmp_path_factory.mktemp("ops")
+    run = uuid.uuid4().hex[:10]
+    apps = Apps(
+        settings=asterisk,
+        app=f"ops-{run}",
+        phones_app=f"ops-phones-{run}",
+        caller_app=f"ops-caller-{run}",
+    )
     processes = []
-    texts: dict[str, str] = {}
+    ports = {service: _free_port() for service in SERVICES}
     try:
-        ports = {}
         for service in SERVICES:
-            ports[service] = _free_port()
             env = {
                 **os.environ,
                 "RCP_DATABASE_URL": migrated_url,
@@ -78,11 +103,11 @@ def exported(
                 "RCP_ADMIN_HTTP_PORT": "0",
                 "RCP_MEDIA_HTTP_PORT": "0",
                 "RCP_MEDIA_DIR": str(folder / "media"),
-                "RCP_MEDIA_NATS_SCOPE": "ops" + str(ports[service]),
-                # Stasis takes calls on an app of its own and writes call records with a
-                # consumer of its own: the running stack's are never touched.
-                "RCP_ARI_APP": f"ops-{ports[service]}",
-                "RCP_STASIS_CALL_RECORDS_DURABLE": f"ops-{ports[service]}",
+                "RCP_MEDIA_NATS_SCOPE": f"ops{run}",
+                "RCP_DIRECTORY_SEARCH_SUBJECT": f"rcp.directory.search.ops{run}",
+                "RCP_DIRECTORY_REVERSE_SUBJECT": f"rcp.directory.reverse.ops{run}",
+                "RCP_ARI_APP": apps.app,
+                "RCP_STASIS_CALL_RECORDS_DURABLE": f"ops-{run}",
                 "RCP_STASIS_CALL_RECORDS_FROM_START": "false",
                 "RCP_LOG_LEVEL": "WARNING",
             }
@@ -99,21 +124,43 @@ def exported(
             for _ in range(300):
                 try:
                     with urllib.request.urlopen(
-                        f"http://127.0.0.1:{port}/metrics", timeout=2
+                        f"http://127.0.0.1:{port}/readyz", timeout=2
                     ) as response:
-                        texts[service] = response.read().decode()
-                        break
+                        if response.status == HTTPStatus.OK:
+                            break
                 except OSError:
-                    time.sleep(0.1)
+                    pass
+                time.sleep(0.1)
             else:
                 pytest.fail(
-                    f"{service} did not serve /metrics: {(folder / f'{service}.log').read_text()}"
+                    f"{service} did not get ready: {(folder / f'{service}.log').read_text()}"
                 )
-        yield texts
+        yield Running(ports, apps)
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
+        asyncio.run(_delete_durable(f"ops-{run}"))
+
+
+async def _delete_durable(durable: str) -> None:
+    nc = await nats.connect(StackSettings().nats_url)
+    try:
+        with contextlib.suppress(NotFoundError):
+            await nc.jetstream().delete_consumer(subjects.EVENTS_STREAM, durable)
+    finally:
+        await nc.close()
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())
+
+
+@pytest.fixture(scope="module")
+def exported(running: Running) -> dict[str, str]:
+    """The text of each service's /metrics."""
+    return {service: _scrape(port) for service, port in running.ops_ports.items()}
 
 
 def test_exported_metrics_pass_promtool_check_metrics(exported: dict[str, str]) -> None:
@@ -258,3 +305,44 @@ async def test_tenant_dashboard_queries_count_calls_keys_lookups_and_voicemail(
     lookups = run["dial_by_name"][0]
     assert (lookups["found"], lookups["no match"], lookups["failed"]) == (1, 1, 1)
     assert sum(row["messages"] for row in run["voicemail"]) == 1
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The sum of the series of `name` whose labels include `labels` (0 if none)."""
+    return sum(
+        float(sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
+
+
+async def test_a_real_call_is_counted_by_outcome_key_action_and_lookup_result(
+    running: Running, migrated_url: str
+) -> None:
+    # A caller dials the tenant through Asterisk, presses 1 (dial by name), spells P-O-U:
+    # the directory finds Amélie Poulain alone, her phone answers, the caller hangs up.
+    tenant = await provision(migrated_url, running.apps.phones_app)
+    async with phones(running.apps) as lines:
+        caller = await lines.call(tenant)
+        since = lines.mark()
+        await traced(migrated_url, tenant, kind("menu", reason="greeting"))
+        await lines.press(caller, "1")
+        await traced(migrated_url, tenant, kind("key", action="dial_by_name"))
+        await lines.press(caller, "768")
+        await lines.answer(await lines.ringing(tenant, "101", since))
+        await lines.stasis_bridge()
+        await lines.hang_up(caller)
+        await ended_call(migrated_url, tenant)
+        await lines.stasis_holds_nothing()
+    stasis = _scrape(running.ops_ports["stasis"])
+    assert _sample(stasis, "rcp_stasis_calls_total", outcome="transferred") == 1
+    assert _sample(stasis, "rcp_stasis_key_presses_total", action="dial_by_name") == 1
+    assert _sample(stasis, "rcp_stasis_transfers_total", kind="extension", result="answered") == 1
+    assert _sample(stasis, "rcp_stasis_dtmf_to_action_seconds_count") >= 1
+    assert _sample(stasis, "rcp_stasis_active_calls") == 0
+    directory = _scrape(running.ops_ports["directory"])
+    assert _sample(directory, "rcp_directory_lookups_total", endpoint="search", result="one") == 1
+    media = _scrape(running.ops_ports["media"])
+    # Asterisk fetched this call's prompts (greeting, "first letters", the name) from media.
+    assert _sample(media, "rcp_media_http_requests_total", status="200") >= 3
