@@ -1,32 +1,42 @@
-"""The demo call `./rcp up` ends with, through a stasis service on the demo tenant."""
+"""The demo `./rcp up` ends with (`receptionist demo`): demo tenants in French and English,
+each called through a stasis service."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
 from rcp.db.migrate import upgrade
-from rcp_devstack.demo import DEMO_NUMBER, demo_call, seed_demo
+from rcp_devstack.demo import DEMOS, DemoSpec, demo_call, seed_demo
 from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import receptionist_stack
 
 pytestmark = pytest.mark.asterisk
 
 
+@pytest.mark.parametrize("spec", DEMOS.values(), ids=DEMOS.keys())
 async def test_the_demo_call_goes_through_the_menu_and_dials_by_name(
-    asterisk: StackSettings, make_database: object, tmp_path: Path
+    spec: DemoSpec, asterisk: StackSettings, make_database: object, tmp_path: Path
 ) -> None:
     assert callable(make_database)
     url: str = await asyncio.to_thread(make_database)
     await asyncio.to_thread(upgrade, url, configure_logging=False)
     async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
-        await seed_demo(pool)
+        seeded = await seed_demo(pool, spec)
+        assert await seed_demo(pool, spec) == seeded  # provisioning twice changes nothing
+        language = await pool.fetchval(
+            "SELECT language FROM receptionists WHERE tenant_id = $1", seeded.tenant_id
+        )
+    assert language == spec.locale
     async with receptionist_stack(asterisk, url, tmp_path / "media") as stack:
         settings = asterisk.model_copy(update={"database_url": url})
         lines = await demo_call(
-            settings, DEMO_NUMBER, context="test-carrier", variables={"RCP_APP": stack.app}
+            settings, spec.number, context="test-carrier", variables={"RCP_APP": stack.app}
         )
     said = "\n".join(lines)
     assert "the receptionist answers" in said
@@ -36,3 +46,25 @@ async def test_the_demo_call_goes_through_the_menu_and_dials_by_name(
     assert "receptionist: lookup_result" in said
     assert "receptionist: transfer (kind=extension, number=102" in said
     assert "receptionist: ended" in said
+
+
+def test_receptionist_demo_says_clearly_when_no_receptionist_takes_the_call(
+    asterisk: StackSettings, make_database: object
+) -> None:
+    # ./rcp test stops the stack's services: nobody runs the stack's Stasis app, so
+    # Asterisk's fallback refuses the demo call, and the command must say so and fail.
+    assert callable(make_database)
+    url: str = make_database()
+    upgrade(url, configure_logging=False)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "receptionist"), "demo", "--language", "en"],
+        env={**os.environ, "RCP_DATABASE_URL": url, "RCP_ARI_APP": "rcp-demo-nobody"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Demo call to Demo Ltd (en-GB" in done.stdout
+    assert "was refused" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -39,11 +39,6 @@ def _infra(settings: StackSettings) -> None:
     _say("Schema: migrated to the latest revision (alembic head)")
 
 
-async def _seed(settings: StackSettings) -> demo.DemoTenant:
-    async with create_pool(settings, "rcp-stack") as pool:
-        return await demo.seed_demo(pool)
-
-
 async def _token(settings: StackSettings, name: str | None, tenant: str | None) -> str:
     async with create_pool(settings, "rcp-stack") as pool:
         return await demo.issue_admin_token(
@@ -55,13 +50,15 @@ def _up(settings: StackSettings) -> None:
     _infra(settings)
     for line in services.start_services(settings):
         _say(line)
-    seeded = asyncio.run(_seed(settings))
-    _say(f"Demo tenant 'demo' ({seeded.tenant_id}) answers on {seeded.number}")
+    specs = list(demo.DEMOS.values())
+    for spec, seeded in zip(specs, asyncio.run(demo.seed_demos(settings, specs)), strict=True):
+        _say(
+            f"Demo tenant '{spec.slug}' ({spec.locale}, {seeded.tenant_id}) answers on {seeded.number}"
+        )
     print("Demo tenant's keys, read through the admin API", flush=True)
     for line in asyncio.run(demo.demo_keys_through_api(settings, services.ADMIN_API)):
         _say(line)
-    print("Demo call, through the stasis service (what happens at each step)", flush=True)
-    demo.run_demo_call(settings, seeded.number)
+    demo.run_demo(settings, list(demo.DEMOS))  # what `receptionist demo` does
     _status(settings)
     print("Admin token: ./rcp token                 (carrier scope, shown once)", flush=True)
     print("             ./rcp token --tenant demo   (the demo tenant's admin only)", flush=True)
@@ -134,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             _status(settings)
         elif args.command == "demo-call":
-            demo.run_demo_call(settings, demo.DEMO_NUMBER)
+            demo.run_demo(settings, list(demo.DEMOS))
         else:
             print(asyncio.run(_token(settings, args.name, args.tenant)))
     except (StackError, LookupError) as error:

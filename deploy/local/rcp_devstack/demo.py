@@ -31,6 +31,44 @@ DEMO_SLUG = "demo"
 DEMO_NUMBER = "+33199000001"
 DEMO_CALLER_APP = "rcp-demo-caller"
 
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """One demo tenant: who it is, the number it answers on, what its receptionist says."""
+
+    slug: str
+    name: str
+    locale: str
+    timezone: str
+    number: str
+    greeting: str
+    hours: str
+
+
+FRENCH = DemoSpec(
+    slug=DEMO_SLUG,
+    name="Démo SARL",
+    locale="fr-FR",
+    timezone="Europe/Paris",
+    number=DEMO_NUMBER,
+    greeting="Bienvenue chez Démo SARL. Pour joindre un collaborateur par son nom, tapez 1. "
+    "Pour nos horaires, tapez 2. Pour l'accueil, tapez 3. Pour la salle de conférence, "
+    "tapez 4.",
+    hours="Nous sommes ouverts du lundi au vendredi, de 9 heures à 18 heures.",
+)
+ENGLISH = DemoSpec(
+    slug="demo-en",
+    name="Demo Ltd",
+    locale="en-GB",
+    timezone="Europe/London",
+    # +44 1632 960xxx is set aside in the United Kingdom for drama: it rings nobody real.
+    number="+441632960001",
+    greeting="Welcome to Demo Limited. To reach someone by name, press 1. For our opening "
+    "hours, press 2. For reception, press 3. For the meeting room, press 4.",
+    hours="We are open Monday to Friday, from 9 am to 6 pm.",
+)
+DEMOS = {"fr": FRENCH, "en": ENGLISH}
+
 MaybeId = uuid.UUID | None
 
 EXTENSIONS = [
@@ -50,20 +88,28 @@ class DemoTenant:
     number: str
 
 
-async def seed_demo(pool: asyncpg.Pool) -> DemoTenant:
-    """Create (or leave as it is) the demo tenant with extensions, a ring group, a room, keys."""
+async def seed_demo(pool: asyncpg.Pool, spec: DemoSpec = FRENCH) -> DemoTenant:
+    """Create (or leave as it is) a demo tenant with extensions, a ring group, a room, keys."""
     async with pool.acquire() as connection, connection.transaction():
         tenant_id = await connection.fetchval(
-            """INSERT INTO tenants (slug, name, locale, timezone) VALUES ($1, $2, 'fr-FR', 'Europe/Paris')
+            """INSERT INTO tenants (slug, name, locale, timezone) VALUES ($1, $2, $3, $4)
                ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING id""",
-            DEMO_SLUG,
-            "Démo SARL",
+            spec.slug,
+            spec.name,
+            spec.locale,
+            spec.timezone,
         )
-        await connection.execute(
-            "INSERT INTO phone_numbers (e164, tenant_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            DEMO_NUMBER,
-            tenant_id,
+        owner = await connection.fetchval(
+            "SELECT tenant_id FROM phone_numbers WHERE e164 = $1", spec.number
         )
+        if owner is None:
+            await connection.execute(
+                "INSERT INTO phone_numbers (e164, tenant_id) VALUES ($1, $2)",
+                spec.number,
+                tenant_id,
+            )
+        elif owner != tenant_id:
+            raise LookupError(f"{spec.number} already belongs to another tenant than {spec.slug}")
         for number, kind, first, last, dial, outside in EXTENSIONS:
             await connection.execute(
                 """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name,
@@ -96,23 +142,14 @@ async def seed_demo(pool: asyncpg.Pool) -> DemoTenant:
                ON CONFLICT (tenant_id, number) DO UPDATE SET name = conference_rooms.name RETURNING id""",
             tenant_id,
         )
-        greeting_id = await _tts_prompt(
-            connection,
-            tenant_id,
-            "Bienvenue chez Démo SARL. Pour joindre un collaborateur par son nom, tapez 1. "
-            "Pour nos horaires, tapez 2. Pour l'accueil, tapez 3. Pour la salle de conférence, "
-            "tapez 4.",
-        )
-        hours_id = await _tts_prompt(
-            connection,
-            tenant_id,
-            "Nous sommes ouverts du lundi au vendredi, de 9 heures à 18 heures.",
-        )
+        greeting_id = await _tts_prompt(connection, tenant_id, spec.greeting, spec.locale)
+        hours_id = await _tts_prompt(connection, tenant_id, spec.hours, spec.locale)
         await connection.execute(
             """INSERT INTO receptionists (tenant_id, greeting_prompt_id, language, dial_extension_enabled)
-               VALUES ($1, $2, 'fr-FR', true) ON CONFLICT (tenant_id) DO NOTHING""",
+               VALUES ($1, $2, $3, true) ON CONFLICT (tenant_id) DO NOTHING""",
             tenant_id,
             greeting_id,
+            spec.locale,
         )
         amelie = await connection.fetchval(
             "SELECT id FROM extensions WHERE tenant_id = $1 AND number = '101'", tenant_id
@@ -138,11 +175,14 @@ async def seed_demo(pool: asyncpg.Pool) -> DemoTenant:
                 group,
                 room,
             )
-    return DemoTenant(tenant_id=tenant_id, number=DEMO_NUMBER)
+    return DemoTenant(tenant_id=tenant_id, number=spec.number)
 
 
 async def _tts_prompt(
-    connection: PoolConnectionProxy[asyncpg.Record], tenant_id: uuid.UUID, text: str
+    connection: PoolConnectionProxy[asyncpg.Record],
+    tenant_id: uuid.UUID,
+    text: str,
+    language: str,
 ) -> uuid.UUID:
     existing: uuid.UUID | None = await connection.fetchval(
         "SELECT id FROM prompts WHERE tenant_id = $1 AND source = 'tts' AND tts_text = $2",
@@ -152,10 +192,11 @@ async def _tts_prompt(
     if existing is not None:
         return existing
     created: uuid.UUID = await connection.fetchval(
-        """INSERT INTO prompts (tenant_id, source, tts_text, language) VALUES ($1, 'tts', $2, 'fr-FR')
+        """INSERT INTO prompts (tenant_id, source, tts_text, language) VALUES ($1, 'tts', $2, $3)
            RETURNING id""",
         tenant_id,
         text,
+        language,
     )
     return created
 
@@ -347,11 +388,10 @@ async def _place_demo_call(
         30,
     )
     if answered["type"] == "ChannelDestroyed":
-        call.say(
-            f"the call is refused (cause {answered.get('cause')}): is rcp-stasis running and "
-            "connected to Asterisk? (./rcp status)"
+        raise LookupError(
+            f"the demo call to {number} was refused (cause {answered.get('cause')}): is "
+            "rcp-stasis running and connected to Asterisk? (./rcp status)"
         )
-        return
     call.say("the receptionist answers")
     listening = await call.listen()
     await call.until("menu", reason="greeting")
@@ -383,6 +423,27 @@ async def _place_demo_call(
 def run_demo_call(settings: StackSettings, number: str) -> list[str]:
     """Blocking wrapper of `demo_call` (its lines are printed as they happen)."""
     return asyncio.run(asyncio.wait_for(demo_call(settings, number), 180))
+
+
+async def seed_demos(settings: StackSettings, specs: list[DemoSpec]) -> list[DemoTenant]:
+    """Provision the demo tenants (each left as it is if it exists)."""
+    async with create_pool(settings, "rcp-demo") as pool:
+        return [await seed_demo(pool, spec) for spec in specs]
+
+
+def run_demo(settings: StackSettings, languages: list[str]) -> list[str]:
+    """`receptionist demo`, and the end of `rcp-stack up`: provision the demo tenants of
+    `languages` (fr, en) and call each through the running stack, printing each step."""
+    specs = [DEMOS[language] for language in languages]
+    lines: list[str] = []
+    for spec, seeded in zip(specs, asyncio.run(seed_demos(settings, specs)), strict=True):
+        print(
+            f"Demo call to {spec.name} ({spec.locale}, tenant '{spec.slug}', {seeded.number}), "
+            "through the stasis service: what happens at each step",
+            flush=True,
+        )
+        lines += run_demo_call(settings, seeded.number)
+    return lines
 
 
 async def demo_keys_through_api(settings: StackSettings, api: str) -> list[str]:

@@ -7,6 +7,7 @@
     receptionist extensions import --tenant SLUG FILE.csv
     receptionist export --tenant SLUG [--output FILE]
     receptionist import --tenant SLUG FILE
+    receptionist demo [--language fr|en|all]
 
 Every change is audited under the name `cli:<user>` and announced on NATS like an API
 change. Settings come from the same RCP_* environment variables as the services.
@@ -268,12 +269,39 @@ def parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--tenant", required=True)
     restore.add_argument("file")
+    demo = commands.add_parser(
+        "demo",
+        help="provision the demo tenants and call them through the running stack's Asterisk, "
+        "printing what the caller hears and what happens at each step",
+    )
+    demo.add_argument("--language", choices=["fr", "en", "all"], default="all")
     return root
+
+
+def _demo(language: str) -> int:
+    """`receptionist demo`: needs the stack running (Asterisk, stasis, directory, media)."""
+    from rcp_devstack import demo  # noqa: PLC0415 - only this command needs ARI and the stack
+    from rcp_devstack.processes import StackError  # noqa: PLC0415
+    from rcp_devstack.settings import StackSettings  # noqa: PLC0415
+
+    languages = list(demo.DEMOS) if language == "all" else [language]
+    try:
+        demo.run_demo(StackSettings(), languages)
+    except ValidationError as error:
+        problem = validation_error(error)
+        print(f"receptionist: {problem.message} ({problem.field})", file=sys.stderr)
+        return 1
+    except (StackError, LookupError, OSError) as error:  # TimeoutError is an OSError
+        print(f"receptionist: demo: {error or type(error).__name__}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `receptionist`."""
     args = parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo(args.language)
     try:
         settings = Settings()
         return asyncio.run(run(args, settings, sys.stdout, sys.stderr))
