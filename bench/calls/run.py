@@ -448,6 +448,7 @@ class Result:
     metrics_before: dict[str, float] = field(default_factory=dict)
     metrics_after: dict[str, float] = field(default_factory=dict)
     stray_rings: int = 0
+    dialplan_reloads: int = 0
 
     def per_call_ms(self, process: str) -> float:
         return 1000 * self.cpu_s.get(process, 0.0) / max(self.calls, 1)
@@ -457,6 +458,7 @@ class Result:
 class Bench:
     """What the phases share: the ARI probe, the processes to watch, the stasis service."""
 
+    settings: StackSettings
     session: aiohttp.ClientSession
     ari: Ari
     pids: dict[str, int]
@@ -464,9 +466,16 @@ class Bench:
     database_url: str
     tenant: Tenant
     press_after_s: float
+    press_spread_s: float
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     placed: int = 0  # calls placed so far: each gets a channel id and a number of its own
     records_due: int = 0  # calls the stasis service answered: each ends in a call record
+
+    def spreads(self, count: int) -> list[float]:
+        """When each caller presses, after the first: evenly over the spread, shuffled."""
+        spreads = [self.press_spread_s * i / max(count - 1, 1) for i in range(count)]
+        random.shuffle(spreads)
+        return spreads
 
     def cpu(self) -> dict[str, float]:
         return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
@@ -496,6 +505,9 @@ class Bench:
 
     async def phase(self, flow: Flow, count: int, result: Result) -> None:
         """Place `count` concurrent calls through `flow`; add what they cost to `result`."""
+        # Another checkout sharing this Asterisk may have reloaded a dialplan without ours.
+        if await asyncio.to_thread(ensure_dialplan, self.settings, CONTEXTS):
+            result.dialplan_reloads += 1
         result.asterisk_idle_ms_per_s.append(await self.idle_rate())
         calls = [
             Call(f"bench-{self.run}-{self.placed + i}", f"+336{self.placed + i:08d}")
@@ -508,7 +520,10 @@ class Bench:
             result.metrics_before = result.metrics_before or await scrape(self.session, self.stasis)
         cpu_before, started = self.cpu(), time.monotonic()
         await asyncio.gather(
-            *(place(self.ari, flow, phase, call, self.press_after_s) for call in calls)
+            *(
+                place(self.ari, flow, phase, call, self.press_after_s + spread)
+                for call, spread in zip(calls, self.spreads(count), strict=True)
+            )
         )
         if flow.name == "stasis":
             self.records_due += phase.answered
@@ -545,10 +560,11 @@ def quantiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.99 + 0.5) - 1)]
 
 
-def report(count: int, ivr: Result, stasis: Result, hold_s: float) -> list[str]:
+def report(count: int, ivr: Result, stasis: Result, args: argparse.Namespace) -> list[str]:
     lines = [
-        f"{count} concurrent calls: menu (greeting, key 1), transfer to a phone that answers "
-        f"and hangs up after {hold_s:g} s",
+        f"{count} concurrent calls x {args.rounds} round(s): menu (greeting; key 1 pressed by "
+        f"all over {args.press_spread:g} s once all are up), transfer to a phone that answers "
+        f"and hangs up after {args.hold:g} s",
         f"  {'flow':<14} {'calls':>5} {'done':>5} {'failed':>6} {'peak':>5} {'wall s':>7} "
         f"{'Asterisk':>9} {'stasis':>7} {'media':>6} {'bench':>6}  (CPU ms per call)",
     ]
@@ -599,6 +615,12 @@ def report(count: int, ivr: Result, stasis: Result, hold_s: float) -> list[str]:
         + " CPU ms/s"
     )
     for result in (ivr, stasis):
+        if result.dialplan_reloads:
+            lines.append(
+                f"  ({result.flow}: the dialplan was missing {', '.join(CONTEXTS)} before "
+                f"{result.dialplan_reloads} phase(s), rendered from this checkout and reloaded: "
+                "another checkout shares this Asterisk)"
+            )
         if result.errors or result.stray_rings:
             lines.append(
                 f"  FAILURES ({result.flow}): {result.errors}, stray rings {result.stray_rings}"
@@ -742,7 +764,17 @@ async def measure(
         ),
         "stasis": Flow("stasis", f"Local/{tenant.number}@test-carrier/n", {"RCP_APP": stasis_app}),
     }
-    bench = Bench(session, ari, pids, stasis, database_url, tenant, args.press_after)
+    bench = Bench(
+        settings,
+        session,
+        ari,
+        pids,
+        stasis,
+        database_url,
+        tenant,
+        args.press_after,
+        args.press_spread,
+    )
     print(
         f"bench/calls: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
         f"Asterisk pid {asterisk}, stasis pid {stasis.pid}, app {stasis_app}"
@@ -762,7 +794,7 @@ async def measure(
         for _ in range(args.rounds):
             for name, flow in flows.items():
                 await bench.phase(flow, count, results[name])
-        print("\n".join(report(count, results["dialplan IVR"], results["stasis"], args.hold)))
+        print("\n".join(report(count, results["dialplan IVR"], results["stasis"], args)))
         ok = ok and all(
             r.completed == r.calls and not r.errors and not r.stray_rings for r in results.values()
         )
@@ -781,6 +813,12 @@ async def main() -> int:
         type=float,
         default=0.5,
         help="seconds after every call is up before each caller presses 1",
+    )
+    parser.add_argument(
+        "--press-spread",
+        type=float,
+        default=2.0,
+        help="callers press 1 one after the other over this many seconds (0: all at once)",
     )
     parser.add_argument("--warm-up", type=int, default=3, help="unmeasured calls per flow first")
     parser.add_argument("--connections", type=int, default=50, help="the bench's ARI pool")
