@@ -449,6 +449,7 @@ class Result:
     metrics_after: dict[str, float] = field(default_factory=dict)
     stray_rings: int = 0
     dialplan_reloads: int = 0
+    left_up: int = 0  # channels of the run still up once settled (or given up on)
 
     def per_call_ms(self, process: str) -> float:
         return 1000 * self.cpu_s.get(process, 0.0) / max(self.calls, 1)
@@ -463,6 +464,7 @@ class Bench:
     ari: Ari
     pids: dict[str, int]
     stasis: Service
+    stasis_app: str
     database_url: str
     tenant: Tenant
     press_after_s: float
@@ -494,6 +496,9 @@ class Bench:
                 await asyncio.sleep(0.2)
             if flow.name != "stasis":
                 return
+            path = f"/applications/{self.stasis_app}"
+            while (await self.ari.request("GET", path))["channel_ids"]:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
             # Its work per call ends with the call record written from its trace.
             db = await asyncpg.connect(self.database_url)
             try:
@@ -502,6 +507,15 @@ class Bench:
                     await asyncio.sleep(0.2)
             finally:
                 await db.close()
+
+    async def sweep(self) -> int:
+        """Hang up every channel of this run still up (callers and the legs rung for them);
+        how many there were."""
+        channels = await self.ari.request("GET", "/channels")
+        left = [c["id"] for c in channels if c["id"].startswith(f"bench-{self.run}-")]
+        for channel in left:
+            await self.ari.request("DELETE", f"/channels/{channel}", missing_ok=True)
+        return len(left)
 
     async def phase(self, flow: Flow, count: int, result: Result) -> None:
         """Place `count` concurrent calls through `flow`; add what they cost to `result`."""
@@ -532,6 +546,7 @@ class Bench:
         except TimeoutError:
             result.errors["not settled"] = result.errors.get("not settled", 0) + 1
         cpu_after, ended = self.cpu(), time.monotonic()
+        result.left_up += await self.sweep()
         if flow.name == "stasis":
             result.metrics_after = await scrape(self.session, self.stasis)
         result.calls += count
@@ -620,6 +635,11 @@ def report(count: int, ivr: Result, stasis: Result, args: argparse.Namespace) ->
                 f"  ({result.flow}: the dialplan was missing {', '.join(CONTEXTS)} before "
                 f"{result.dialplan_reloads} phase(s), rendered from this checkout and reloaded: "
                 "another checkout shares this Asterisk)"
+            )
+        if result.left_up:
+            lines.append(
+                f"  ({result.flow}: {result.left_up} channels of the run were still up after "
+                "the calls ended, and were hung up by the bench)"
             )
         if result.errors or result.stray_rings:
             lines.append(
@@ -770,6 +790,7 @@ async def measure(
         ari,
         pids,
         stasis,
+        stasis_app,
         database_url,
         tenant,
         args.press_after,
