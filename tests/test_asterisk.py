@@ -84,6 +84,20 @@ def test_the_test_carrier_context_is_from_carrier_with_the_app_from_a_variable()
     assert [line.replace("@{app}", "${RCP_APP}") for line in carrier] == _context("test-carrier")
 
 
+def test_the_bench_ivr_context_is_the_menu_then_transfer_with_one_digit_keys_only() -> None:
+    """bench/calls' baseline: what it originates into and the variables it sets."""
+    lines = _context("bench-ivr")
+    assert lines[:3] == [
+        "exten => s,1,Answer()",
+        " same => n,Background(${RCP_BENCH_GREETING})",
+        " same => n,WaitExten(${RCP_BENCH_WAIT_S})",
+    ]
+    assert "exten => 1,1,Dial(${RCP_BENCH_PHONE},${RCP_BENCH_RING_S},r)" in lines
+    # A pattern would make a pressed key wait for more digits before it acts.
+    extensions = {line.split(",")[0].removeprefix("exten => ") for line in lines if "exten" in line}
+    assert extensions == {"s", "1", "i", "t"}
+
+
 @pytest.mark.asterisk
 @pytest.mark.parametrize(
     "dialled", ["+33199000001", "33199000001"], ids=["with-plus", "without-plus"]
