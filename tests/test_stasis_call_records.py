@@ -218,6 +218,20 @@ async def test_events_that_can_never_be_written_are_dropped_and_the_rest_flows(
     assert count == 1
 
 
+async def test_events_of_a_tenant_that_does_not_exist_are_dropped_at_once(
+    admin: Admin,
+) -> None:
+    # Without its tenant, a call's `started` never lands: its later events must not wait for
+    # it (they would hold the consumer's pending slots, redelivered again and again), while
+    # those of an existing tenant whose `started` is late do wait.
+    records = CallRecords(admin.pool)
+    ghost, tenant = uuid.uuid4(), await new_tenant(admin)
+    late = await records.apply(event(ghost, unique("call"), "menu", 1, reason="greeting"), 1)
+    early = await records.apply(event(tenant, unique("call"), "menu", 1, reason="greeting"), 2)
+    assert late == "refused"
+    assert early == "not_started"
+
+
 def test_call_event_subjects_put_the_tenant_first() -> None:
     tenant = uuid.UUID("6f1c1f3e-2d4b-4c55-9a77-0c9d7f0e1a01")
     assert subjects.tenant_call_events(tenant) == f"rcp.events.{tenant}.call.*"

@@ -75,6 +75,9 @@ ADD_EVENT = f"""
     RETURNING 1"""
 
 
+TENANT_EXISTS = "SELECT 1 FROM tenants WHERE id = $1"
+
+
 class Applied(StrEnum):
     """What became of one event."""
 
@@ -117,7 +120,15 @@ class CallRecords:
         except (asyncpg.ForeignKeyViolationError, asyncpg.CheckViolationError) as error:
             log.warning("call_records.refused", call_id=event.call_id, error=str(error))
             return Applied.REFUSED
-        return Applied.WRITTEN if found else Applied.NOT_STARTED
+        if found:
+            return Applied.WRITTEN
+        # No row yet. For a tenant that exists, its `started` event is still to come; for one
+        # that does not (deleted, or of another system publishing on the same NATS), it never
+        # will: waiting for it would hold the consumer's pending slots for nothing.
+        if await self._pool.fetchval(TENANT_EXISTS, event.tenant_id) is None:
+            log.warning("call_records.unknown_tenant", call_id=event.call_id)
+            return Applied.REFUSED
+        return Applied.NOT_STARTED
 
     async def _start(self, event: CallEvent, entry: dict[str, Any], sequence: int) -> Applied:
         called = event.data.get("called_number")
