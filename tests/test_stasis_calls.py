@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
 from rcp.contracts import VoicemailLeft
 from rcp_devstack.settings import StackSettings
+from rcp_stasis.service import LEG_MARK
 from stasis_e2e_support import (
     Phones,
     Stack,
@@ -454,3 +455,32 @@ async def _scrape(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]],
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
+
+
+async def test_a_leg_left_in_the_app_by_no_call_is_hung_up_at_the_second_sweep(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    # A ringing leg whose call lost hold of it (as when its hang-up failed under load): the
+    # first sweep only notes it, the second hangs it up; the caller's own channel, in the
+    # app with no leg mark, is never touched.
+    receptionist, ari = stack.stasis.receptionist, stack.stasis.ari
+    assert receptionist is not None
+    assert ari is not None
+    caller = await lines.call(tenant)
+    since = lines.mark()
+    await lines.press(caller, "0")
+    phone = await lines.ringing(tenant, "101", since)
+    channels, _ = await lines.stasis_holds()
+    legs = [c for c in channels if LEG_MARK in c]
+    assert len(legs) == 1
+    assert await receptionist.sweep(ari) == []  # owned by its call: nothing to do
+    ari._forget(legs[0])
+    assert await receptionist.sweep(ari) == []  # unowned once: maybe being set up
+    assert await receptionist.sweep(ari) == legs
+    await lines.gone(phone)
+    channels, _ = await lines.stasis_holds()
+    assert len(channels) == 1  # the caller's side, still in the call
+    assert LEG_MARK not in channels[0]
+    await lines.hang_up(caller)
+    await ended_call(stack.database_url, tenant)
+    await lines.stasis_holds_nothing()

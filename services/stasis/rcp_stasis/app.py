@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -151,6 +152,16 @@ async def _take_calls(
     )
     metrics.watch_ari(lambda: ari.connected)
     infra.health.add("ari_events", lambda: check_events(ari))
+    sweeper = asyncio.create_task(
+        receptionist.sweep_every(ari, settings.stasis_sweep_interval_s), name="orphan-sweep"
+    )
+
+    async def stop_sweeping() -> None:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+
+    stack.push_async_callback(stop_sweeping)
     return receptionist, ari, configs
 
 

@@ -57,6 +57,8 @@ CALL_EVENT_TYPES = (
 )
 END_OF_CALL = object()
 LEG_ENTRY_TIMEOUT_S = 5.0
+RELEASE_ATTEMPTS = 3  # each failed release step is tried again after 1 s, then 2 s
+RELEASE_RETRY_S = 1.0
 
 ConnectedHook = Callable[["AriConnection", int], Awaitable[None]]
 """Called each time the event WebSocket is up (with how many times it has been so far)."""
@@ -337,6 +339,12 @@ class AriConnection:
     def _forget(self, channel_id: str) -> None:
         self._owners.pop(channel_id, None)
 
+    def _forget_call(self, call: AriCall) -> None:
+        """Drop every channel the call owned: its own and every leg it ever dialled (a leg
+        whose hang-up failed must not stay owned by a call that has ended)."""
+        for channel_id in [c for c, owner in self._owners.items() if owner is call]:
+            del self._owners[channel_id]
+
     # --- REST -------------------------------------------------------------------------------
 
     async def operation(self, resource: str, operation: str, /, **params: Any) -> Any:
@@ -560,13 +568,17 @@ class AriCall:
             await self._call("channels", "dial", channelId=leg_id, timeout=timeout_s)
         except AriError:
             self._legs_entered.pop(leg_id, None)
-            await self.hang_up_leg(leg_id)
+            # Kept among the call's legs if this fails too: releasing the call tries again.
+            with contextlib.suppress(AriError):
+                await self.hang_up_leg(leg_id)
             raise
 
     async def hang_up_leg(self, leg_id: str) -> bool:
-        """Hang up a leg, ringing or connected; False if it was gone."""
+        """Hang up a leg, ringing or connected; False if it was gone. A leg whose hang-up
+        fails (ARI too slow to answer) stays the call's, so that releasing it tries again."""
+        gone = await self._gone_ok("channels", "hangup", channelId=leg_id, reason="normal")
         self._legs.discard(leg_id)
-        return await self._gone_ok("channels", "hangup", channelId=leg_id, reason="normal")
+        return gone
 
     async def bridge(self, bridge_id: str, leg_id: str) -> None:
         """Put the caller and a leg together in a new mixing bridge."""
@@ -663,14 +675,26 @@ class AriCall:
         if not (self._caller_gone or self._handed_back):
             steps.append(("channels", "hangup", {"channelId": self.channel_id}))
         for resource, operation, params in steps:
+            await self._release_one(resource, operation, params)
+        for conference in list(self._conferences):
+            await self.leave_conference(conference)
+        self._connection._forget_call(self)
+        self._queue.put_nowait(END_OF_CALL)
+
+    async def _release_one(self, resource: str, operation: str, params: dict[str, Any]) -> None:
+        """One release step, tried again after a failure (an overloaded Asterisk answers
+        late); what still fails is left to the orphan sweep (`Receptionist.sweep`)."""
+        for attempt in range(1, RELEASE_ATTEMPTS + 1):
             try:
                 await self._gone_ok(resource, operation, **params)
             except AriError as error:
                 log.warning(
-                    "ari.release_failed", what=f"{resource}.{operation}", error=error.message
+                    "ari.release_failed",
+                    what=f"{resource}.{operation}",
+                    attempt=attempt,
+                    error=error.message,
                 )
-        for conference in list(self._conferences):
-            await self.leave_conference(conference)
-        for channel_id in (self.channel_id, *self._legs):
-            self._connection._forget(channel_id)
-        self._queue.put_nowait(END_OF_CALL)
+                if attempt < RELEASE_ATTEMPTS:
+                    await asyncio.sleep(RELEASE_RETRY_S * attempt)
+            else:
+                return

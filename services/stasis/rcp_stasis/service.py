@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from rcp_stasis.ari import AriConnection
+from rcp_stasis.ari import AriConnection, AriError
 from rcp_stasis.config import TenantConfig
 from rcp_stasis.events import CallContext, ConfigChanged, FlowOptions, Hangup, Resumed
 from rcp_stasis.executor import CallRunner, CallServices
@@ -89,6 +89,7 @@ class Receptionist:
         self._idle = asyncio.Event()
         self._idle.set()
         self.draining = False
+        self._suspects: set[str] = set()
 
     @property
     def active_calls(self) -> int:
@@ -201,6 +202,29 @@ class Receptionist:
             else:
                 others = [c for c in bridges[bridge_id]["channels"] if c != channel_id]
                 ari.take_over(channel, wait_for_hangup, legs=others, bridges=[bridge_id])
+
+    async def sweep(self, ari: AriConnection) -> list[str]:
+        """Hang up the legs left in the application with no call of ours, seen so at two
+        sweeps in a row (a leg whose hang-up failed under load, or one Asterisk created after
+        its call had given up on it); return them. Every leg is owned from before it exists
+        until its call ends, so one unowned twice is a leak, never a leg being set up."""
+        if not ari.connected:
+            return []
+        unowned = {c for c in await ari.channels_in_app() if LEG_MARK in c and not ari.owns(c)}
+        stale, self._suspects = unowned & self._suspects, unowned - self._suspects
+        for leg in sorted(stale):
+            log.warning("stasis.orphan_leg_hung_up", channel=leg)
+            await ari.hang_up_channel(leg)
+        return sorted(stale)
+
+    async def sweep_every(self, ari: AriConnection, interval_s: float) -> None:
+        """Sweep orphan legs every `interval_s`, until cancelled."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.sweep(ari)
+            except AriError as error:  # the next sweep tries again
+                log.warning("stasis.sweep_failed", error=error.message)
 
     async def _orphan_leg(
         self, ari: AriConnection, leg: str, bridge: dict[str, Any] | None

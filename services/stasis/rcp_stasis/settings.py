@@ -54,6 +54,13 @@ class Settings(AriSettings):
         description="How a virtual extension's outside number is dialled; {number} is E.164.",
     )
     stasis_voicemail_max_s: int = Field(default=120, ge=10, le=600)
+    stasis_sweep_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often legs left in the application by no call are looked for; one "
+        "seen at two sweeps in a row is hung up.",
+    )
     stasis_drain_grace_s: float = Field(
         default=60.0,
         ge=0,
