@@ -3,8 +3,12 @@ the directory and the media service over NATS."""
 
 from __future__ import annotations
 
+import array
 import asyncio
+import io
+import math
 import uuid
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,8 +32,10 @@ from rcp_stasis.config import (
 )
 from rcp_stasis.directory import NatsDirectory
 from rcp_stasis.media import NatsPrompts
+from rcp_stasis.ports import VoicemailMessage
 from rcp_stasis.prompts import SpokenText, TenantPrompt, Tone
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
+from rcp_stasis.voicemail import VoicemailStore
 from stasis_e2e_support import Tenant, provision, unique_app, unique_e164
 
 
@@ -163,3 +169,63 @@ async def test_prompts_become_sound_uris_asked_once_and_a_tenants_own_are_forgot
         assert prompts.requests == 2  # spoken text keeps its URI
         await prompts.uri_for(tenant.id, greeting)
         assert prompts.requests == 3  # the tenant's prompt is asked again
+
+
+class _OneStoredRecording:
+    """Asterisk's stored recordings, reduced to one file. Asterisk cannot be made to store a
+    recording of zero frames on demand (a caller hanging up exactly at the beep), so this
+    stands in for it; the media service, NATS and PostgreSQL behind it are real."""
+
+    def __init__(self, audio: bytes) -> None:
+        self.audio = audio
+        self.deleted: list[str] = []
+
+    async def recording_file(self, name: str) -> bytes | None:
+        return self.audio
+
+    async def delete_recording(self, name: str) -> None:
+        self.deleted.append(name)
+
+
+def _wav(frames: int) -> bytes:
+    """A WAV of a 440 Hz tone at 8 kHz, `frames` samples long."""
+    tone = array.array(
+        "h", (int(8000 * math.sin(2 * math.pi * 440 * n / 8000)) for n in range(frames))
+    )
+    out = io.BytesIO()
+    with wave.open(out, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(tone.tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("frames", "kept"), [(0, False), (8000, True)])
+async def test_a_recording_without_audio_leaves_no_message_and_one_with_audio_does(
+    frames: int,
+    kept: bool,
+    migrated_url: str,
+    tmp_path: Path,
+    nats_client: NatsClient,
+    tenant: Tenant,
+    pool: asyncpg.Pool,
+) -> None:
+    recordings = _OneStoredRecording(_wav(frames))
+    media = media_settings(migrated_url, tmp_path / "media")
+    async with running_media(media):
+        store = VoicemailStore(
+            recordings,
+            nats_client,
+            nats_client.jetstream(),
+            pool,
+            media_scope=media.media_nats_scope,
+        )
+        message = VoicemailMessage(tenant.id, f"call-{frames}", f"rec-{frames}", "101", None)
+        saved = await store.save(message)
+    assert (saved is not None) == kept
+    assert recordings.deleted == [f"rec-{frames}"]  # kept in the media store, or nothing to keep
+    count = await pool.fetchval(
+        "SELECT count(*) FROM voicemail_messages WHERE tenant_id = $1", tenant.id
+    )
+    assert count == (1 if kept else 0)

@@ -59,7 +59,8 @@ class StasisMetrics:
         )
         self.voicemails = Counter(
             f"{prefix}_voicemails_total",
-            "Voicemail messages stored (result saved) or lost (result failed).",
+            "Voicemail recordings stored (result saved), lost (result failed), or holding no "
+            "audio, so no message (result empty: the caller hung up at the beep).",
             ["result"],
             registry=registry,
         )

@@ -201,6 +201,7 @@ class VoicemailMessage:
 class RecordingPort(Protocol):
     """Stores a voicemail: the recording's audio through the media service, then its message."""
 
-    async def save(self, message: VoicemailMessage) -> UUID:
-        """The new voicemail message's id; raises ReceptionistError when it cannot be stored."""
+    async def save(self, message: VoicemailMessage) -> UUID | None:
+        """The new voicemail message's id, or None if the recording held no audio (nothing to
+        keep); raises ReceptionistError when it cannot be stored."""
         ...

@@ -52,7 +52,7 @@ class Voicemails:
 
     async def _save(self, message: VoicemailMessage) -> None:
         try:
-            await self._store.save(message)
+            saved = await self._store.save(message)
         except Exception:
             self._metrics.voicemails.labels(result="failed").inc()
             log.exception(
@@ -62,7 +62,7 @@ class Voicemails:
                 extension=message.extension_number,
             )
         else:
-            self._metrics.voicemails.labels(result="saved").inc()
+            self._metrics.voicemails.labels(result="saved" if saved else "empty").inc()
 
     async def drain(self, timeout_s: float = 60.0) -> None:
         """Wait for the messages being stored (at most `timeout_s`)."""

@@ -18,7 +18,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from rcp import subjects
 from rcp.contracts import VoicemailLeft
-from rcp.errors import ErrorCode, ReceptionistError
+from rcp.errors import ErrorCode, ReceptionistError, RemoteError
 from rcp.media_client import INGEST_TIMEOUT_S, ingest_recording
 from rcp.messaging import publish_event
 
@@ -71,17 +71,25 @@ class VoicemailStore:
         self._media_scope = media_scope
         self._ingest_timeout_s = ingest_timeout_s
 
-    async def save(self, message: VoicemailMessage) -> UUID:
-        """Store the message; its recording is deleted from Asterisk once stored."""
+    async def save(self, message: VoicemailMessage) -> UUID | None:
+        """Store the message; its recording is deleted from Asterisk once stored. None when
+        the recording holds no audio at all (the caller hung up at the beep): no message."""
         audio = await self._fetch(message.recording)
-        stored = await ingest_recording(
-            self._nc,
-            message.tenant_id,
-            audio,
-            name=f"{message.recording}.wav",
-            scope=self._media_scope,
-            timeout_s=self._ingest_timeout_s,
-        )
+        try:
+            stored = await ingest_recording(
+                self._nc,
+                message.tenant_id,
+                audio,
+                name=f"{message.recording}.wav",
+                scope=self._media_scope,
+                timeout_s=self._ingest_timeout_s,
+            )
+        except RemoteError as error:
+            if error.code != ErrorCode.EMPTY_AUDIO:
+                raise
+            await self._recordings.delete_recording(message.recording)
+            log.info("voicemail.empty", call_id=message.call_id, recording=message.recording)
+            return None
         assert stored.prompt_id is not None  # noqa: S101 - an ingested file is a stored prompt
         caller = (message.caller_number or "")[:MAX_CALLER_NUMBER] or None
         message_id: UUID = await self._pool.fetchval(
