@@ -359,6 +359,7 @@ class Phones:
             endpoint=f"Local/{tenant.number}@test-carrier/n",
             app=self.stack.caller_app,
             callerId=f"Test <{caller_number}>",
+            formats="ulaw",  # as a carrier's trunk delivers calls (see rcp_devstack.demo)
         )
         caller = str(channel["id"])
         await self.wait_for(

@@ -374,6 +374,9 @@ async def _place_demo_call(
             "endpoint": f"Local/{number}@{context}/n",
             "app": DEMO_CALLER_APP,
             "callerId": f"Demo <{DEMO_CALLER}>",
+            # G.711, as a carrier's trunk delivers calls (a Local channel left to itself takes
+            # slin at 192 kHz, and Asterisk resamples every 8 kHz prompt frame for it).
+            "formats": "ulaw",
         },
         json={"variables": variables},
     ) as response:
