@@ -12,7 +12,7 @@ import io
 import json
 import uuid
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -242,6 +242,7 @@ class DemoCall:
     lines: list[str]
     channel: str = ""
     shown: int = 0
+    listening: dict[str, int] = field(default_factory=dict)
 
     def say(self, line: str) -> None:
         self.lines.append(line)
@@ -286,7 +287,9 @@ class DemoCall:
             await asyncio.sleep(0.2)
 
     async def listen(self) -> str:
+        """Start recording what the caller hears."""
         name = f"demo-heard-{uuid.uuid4().hex[:8]}"
+        self.listening[name] = self.probe.mark()
         await self.probe.request(
             "POST", f"/channels/{self.channel}/record", name=name, format="wav"
         )
@@ -294,7 +297,6 @@ class DemoCall:
 
     async def heard(self, name: str, what: str) -> None:
         """Say how much the caller heard since `listen` (speech or silence)."""
-        mark = self.probe.mark()
         await self.probe.request("POST", f"/recordings/live/{name}/stop", missing_ok=True)
         await self.probe.wait_for(  # the file is complete once Asterisk says so
             lambda e: (
@@ -302,7 +304,9 @@ class DemoCall:
                 and e["recording"]["name"] == name
             ),
             10,
-            mark,
+            # Looked for since the recording began: Asterisk ends one by itself after a few
+            # seconds without a frame (a pause between prompts), before it is asked to.
+            self.listening.pop(name),
         )
         url = f"{self.settings.ari_url}/ari/recordings/stored/{name}/file"
         body = b""
@@ -374,9 +378,6 @@ async def _place_demo_call(
             "endpoint": f"Local/{number}@{context}/n",
             "app": DEMO_CALLER_APP,
             "callerId": f"Demo <{DEMO_CALLER}>",
-            # G.711, as a carrier's trunk delivers calls (a Local channel left to itself takes
-            # slin at 192 kHz, and Asterisk resamples every 8 kHz prompt frame for it).
-            "formats": "ulaw",
         },
         json={"variables": variables},
     ) as response:
