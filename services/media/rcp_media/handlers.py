@@ -154,6 +154,9 @@ async def serve_requests(
             await service.add_endpoint(
                 name=name, subject=subjects.scoped(subject, scope), handler=requests.wrap(handler)
             )
+        # The subscriptions are on the server once it answers this ping: a request sent the
+        # moment the service says it is up finds a responder (not "no responders").
+        await nc.flush()
         yield
     finally:
         await service.stop()
