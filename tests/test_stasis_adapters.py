@@ -36,6 +36,7 @@ from rcp_stasis.ports import VoicemailMessage
 from rcp_stasis.prompts import SpokenText, TenantPrompt, Tone
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
 from rcp_stasis.voicemail import VoicemailStore
+from stasis_ari_support import eventually
 from stasis_e2e_support import Tenant, provision, unique_app, unique_e164
 
 
@@ -229,3 +230,37 @@ async def test_a_recording_without_audio_leaves_no_message_and_one_with_audio_do
         "SELECT count(*) FROM voicemail_messages WHERE tenant_id = $1", tenant.id
     )
     assert count == (1 if kept else 0)
+
+
+async def test_a_message_is_stored_once_the_media_service_comes_up_and_written_once(
+    migrated_url: str,
+    tmp_path: Path,
+    nats_client: NatsClient,
+    tenant: Tenant,
+    pool: asyncpg.Pool,
+) -> None:
+    # No media service answers at first (NATS says "no responders", for real): the store
+    # tries again, and the message is written once the service is up, exactly once.
+    recordings = _OneStoredRecording(_wav(8000))
+    media = media_settings(migrated_url, tmp_path / "media")
+    store = VoicemailStore(
+        recordings,
+        nats_client,
+        nats_client.jetstream(),
+        pool,
+        media_scope=media.media_nats_scope,
+        retry_delays_s=(0.5,) * 40,
+    )
+    message = VoicemailMessage(tenant.id, "call-late-media", "rec-late-media", "102", None)
+    saving = asyncio.create_task(store.save(message))
+    await eventually(lambda: store.retries > 0)
+    async with running_media(media):
+        saved = await asyncio.wait_for(saving, 60)
+    assert saved is not None
+    rows = await pool.fetch(
+        "SELECT id FROM voicemail_messages WHERE tenant_id = $1 AND call_id = $2",
+        tenant.id,
+        "call-late-media",
+    )
+    assert [row["id"] for row in rows] == [saved]
+    assert recordings.deleted == ["rec-late-media"]

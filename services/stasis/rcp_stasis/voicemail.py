@@ -9,16 +9,19 @@ keeps it as a prompt of the tenant; the `voicemail_messages` row names that prom
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
 import asyncpg
+import nats.errors
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from rcp import subjects
 from rcp.contracts import VoicemailLeft
-from rcp.errors import ErrorCode, ReceptionistError, RemoteError
+from rcp.contracts.media import PlayableMedia
+from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavailable
 from rcp.media_client import INGEST_TIMEOUT_S, ingest_recording
 from rcp.messaging import publish_event
 
@@ -30,6 +33,21 @@ MAX_CALLER_NUMBER = 64
 # A recording that was just stopped may take a moment to be found under its name.
 FETCH_TRIES = 10
 FETCH_RETRY_S = 0.3
+
+# A message whose storing fails for a passing reason is tried again after each of these
+# (about two minutes in all); the recording stays in Asterisk meanwhile.
+SAVE_RETRY_DELAYS_S = (1.0, 4.0, 15.0, 30.0, 60.0)
+
+
+@dataclass
+class _Progress:
+    """The steps of storing one message that are done already (kept across retries)."""
+
+    audio: bytes | None = None
+    stored: PlayableMedia | None = None
+    message_id: UUID | None = None
+    announced: bool = False
+
 
 INSERT_MESSAGE = """
     INSERT INTO voicemail_messages
@@ -63,6 +81,7 @@ class VoicemailStore:
         *,
         media_scope: str = "",
         ingest_timeout_s: float = INGEST_TIMEOUT_S,
+        retry_delays_s: tuple[float, ...] = SAVE_RETRY_DELAYS_S,
     ) -> None:
         self._recordings = recordings
         self._nc = nc
@@ -70,49 +89,90 @@ class VoicemailStore:
         self._pool = pool
         self._media_scope = media_scope
         self._ingest_timeout_s = ingest_timeout_s
+        self._retry_delays_s = retry_delays_s
+        self.retries = 0
+        """How many times a save was tried again (for tests and logs)."""
 
     async def save(self, message: VoicemailMessage) -> UUID | None:
         """Store the message; its recording is deleted from Asterisk once stored. None when
-        the recording holds no audio at all (the caller hung up at the beep): no message."""
-        audio = await self._fetch(message.recording)
-        try:
-            stored = await ingest_recording(
-                self._nc,
-                message.tenant_id,
-                audio,
-                name=f"{message.recording}.wav",
-                scope=self._media_scope,
-                timeout_s=self._ingest_timeout_s,
-            )
-        except RemoteError as error:
-            if error.code != ErrorCode.EMPTY_AUDIO:
-                raise
-            await self._recordings.delete_recording(message.recording)
-            log.info("voicemail.empty", call_id=message.call_id, recording=message.recording)
-            return None
+        the recording holds no audio at all (the caller hung up at the beep): no message.
+
+        A step that fails for a passing reason (media or PostgreSQL not answering, NATS
+        down) is tried again after each of `retry_delays_s`, resuming where it failed: the
+        audio is stored once, the message written once, the event deduplicated by its id.
+        """
+        done = _Progress()
+        delays = iter(self._retry_delays_s)
+        while True:
+            try:
+                return await self._save(message, done)
+            except (
+                ServiceUnavailable,
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                nats.errors.Error,
+            ) as error:
+                delay = next(delays, None)
+                if delay is None:
+                    raise
+                self.retries += 1
+                log.warning(
+                    "voicemail.save_retry",
+                    call_id=message.call_id,
+                    recording=message.recording,
+                    error=repr(error),
+                    in_s=delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _save(self, message: VoicemailMessage, done: _Progress) -> UUID | None:
+        if done.audio is None:
+            done.audio = await self._fetch(message.recording)
+        if done.stored is None:
+            try:
+                done.stored = await ingest_recording(
+                    self._nc,
+                    message.tenant_id,
+                    done.audio,
+                    name=f"{message.recording}.wav",
+                    scope=self._media_scope,
+                    timeout_s=self._ingest_timeout_s,
+                )
+            except RemoteError as error:
+                if error.code != ErrorCode.EMPTY_AUDIO:
+                    raise
+                await self._recordings.delete_recording(message.recording)
+                log.info("voicemail.empty", call_id=message.call_id, recording=message.recording)
+                return None
+        stored = done.stored
         assert stored.prompt_id is not None  # noqa: S101 - an ingested file is a stored prompt
         caller = (message.caller_number or "")[:MAX_CALLER_NUMBER] or None
-        message_id: UUID = await self._pool.fetchval(
-            INSERT_MESSAGE,
-            message.tenant_id,
-            message.extension_number,
-            caller,
-            stored.prompt_id,
-            stored.duration_ms,
-            message.call_id,
-        )
-        left = VoicemailLeft(
-            tenant_id=message.tenant_id,
-            message_id=message_id,
-            call_id=message.call_id,
-            extension_number=message.extension_number,
-            caller_number=caller,
-            prompt_id=stored.prompt_id,
-            duration_ms=stored.duration_ms,
-        )
-        await publish_event(
-            self._js, subjects.voicemail_left(message.tenant_id), left, str(message_id)
-        )
+        if done.message_id is None:
+            done.message_id = await self._pool.fetchval(
+                INSERT_MESSAGE,
+                message.tenant_id,
+                message.extension_number,
+                caller,
+                stored.prompt_id,
+                stored.duration_ms,
+                message.call_id,
+            )
+        message_id = done.message_id
+        if not done.announced:
+            left = VoicemailLeft(
+                tenant_id=message.tenant_id,
+                message_id=message_id,
+                call_id=message.call_id,
+                extension_number=message.extension_number,
+                caller_number=caller,
+                prompt_id=stored.prompt_id,
+                duration_ms=stored.duration_ms,
+            )
+            await publish_event(
+                self._js, subjects.voicemail_left(message.tenant_id), left, str(message_id)
+            )
+            done.announced = True
         await self._recordings.delete_recording(message.recording)
         log.info(
             "voicemail.saved",
