@@ -27,6 +27,7 @@ def test_config_templates_fill_placeholders_and_keep_asterisk_variables(tmp_path
     assert "same => n,Stasis(rcp-x,+${EXTEN})" in extensions
     assert "password = s3cret-password" in (etc / "ari.conf").read_text()
     assert "bindaddr = 127.0.0.1" in (etc / "http.conf").read_text()
+    assert asterisk_stack.render_config(settings) == []  # unchanged: Asterisk needs no reload
 
 
 def test_debian_mirror_comes_from_the_environment_override(monkeypatch: pytest.MonkeyPatch) -> None:
