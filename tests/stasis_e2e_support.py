@@ -33,6 +33,7 @@ import asyncpg
 from media_support import media_settings, running_media
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
 from rcp_devstack.settings import StackSettings
@@ -149,13 +150,25 @@ async def receptionist_stack(
         try:
             yield stack
         finally:
-            await delete_durable(running.infrastructure.jetstream, stasis)
+            await delete_durable(
+                running.infrastructure.jetstream, stasis.stasis_call_records_durable
+            )
 
 
-async def delete_durable(js: JetStreamContext, settings: StasisSettings) -> None:
+async def delete_durable(js: JetStreamContext, durable: str) -> None:
     """Delete a test's call records consumer (the stream outlives the test run)."""
     with contextlib.suppress(NotFoundError):
-        await js.delete_consumer(subjects.EVENTS_STREAM, settings.stasis_call_records_durable)
+        await js.delete_consumer(subjects.EVENTS_STREAM, durable)
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """The sum of the series of `name` in a /metrics text whose labels include `labels`."""
+    return sum(
+        float(sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
 
 
 # --- a tenant -------------------------------------------------------------------------------

@@ -8,19 +8,15 @@ the caller and the receptionist in apps of their own.
 
 from __future__ import annotations
 
-import array
-import asyncio
-import io
 import re
 import uuid
-import wave
 from collections.abc import AsyncIterator
-from http import HTTPStatus
 from typing import Any
 
 import pytest
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
 from rcp_devstack.asterisk import TEMPLATES
+from rcp_devstack.demo import SPEECH_RMS, length_and_loudness
 from rcp_devstack.settings import StackSettings
 
 NUMBER = "+33199000001"
@@ -190,34 +186,7 @@ async def test_fallback_dial_answers_plays_the_sorry_prompt_and_sends_the_caller
             )
             rung = await probe.wait_for(started_in(phone_app), 60)
             assert rung["args"] == ["0612345678"]
-            assert await _stop_and_measure(probe, asterisk, name) > SPEECH_RMS
+            heard = await probe.stop_recording(name)
+            assert length_and_loudness(heard)[1] > SPEECH_RMS
         finally:
             await _hang_up_all(probe, caller)
-
-
-SPEECH_RMS = 100.0  # a line that carries no speech stays far below
-
-
-async def _stop_and_measure(probe: AriProbe, settings: StackSettings, name: str) -> float:
-    """Stop a recording; the loudness (root mean square of the samples) of what it holds."""
-    await probe.request("POST", f"/recordings/live/{name}/stop", missing_ok=True)
-    await probe.wait_for(
-        lambda e: (
-            e.get("type") in ("RecordingFinished", "RecordingFailed")
-            and e["recording"]["name"] == name
-        )
-    )
-    body = b""
-    for _ in range(50):
-        async with probe._session.get(
-            f"{settings.ari_url}/ari/recordings/stored/{name}/file"
-        ) as response:
-            if response.status == HTTPStatus.OK:
-                body = await response.read()
-                break
-        await asyncio.sleep(0.1)
-    await probe.request("DELETE", f"/recordings/stored/{name}", missing_ok=True)
-    assert body, f"no recording {name}"
-    with wave.open(io.BytesIO(body)) as audio:
-        samples = array.array("h", audio.readframes(audio.getnframes()))
-    return float((sum(x * x for x in samples) / max(len(samples), 1)) ** 0.5)

@@ -4,7 +4,6 @@ that the running services really export."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -22,14 +21,21 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
-from nats.js.errors import NotFoundError
-from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
 from rcp_devstack.settings import REPO_ROOT, StackSettings
 from rcp_ops.dashboards import DASHBOARDS, render
 from rcp_ops.generate import main as generate
 from rcp_ops.rules import EXTERNAL_METRICS, GROUPS
-from stasis_e2e_support import Apps, ended_call, kind, phones, provision, traced
+from stasis_e2e_support import (
+    Apps,
+    delete_durable,
+    ended_call,
+    kind,
+    metric_sum,
+    phones,
+    provision,
+    traced,
+)
 
 PROMTOOL = "promtool"
 SERVICES = ("stasis", "directory", "media", "admin")
@@ -104,8 +110,8 @@ def running(
                 "RCP_MEDIA_HTTP_PORT": "0",
                 "RCP_MEDIA_DIR": str(folder / "media"),
                 "RCP_MEDIA_NATS_SCOPE": f"ops{run}",
-                "RCP_DIRECTORY_SEARCH_SUBJECT": f"rcp.directory.search.ops{run}",
-                "RCP_DIRECTORY_REVERSE_SUBJECT": f"rcp.directory.reverse.ops{run}",
+                "RCP_DIRECTORY_SEARCH_SUBJECT": f"{subjects.DIRECTORY_SEARCH}.ops{run}",
+                "RCP_DIRECTORY_REVERSE_SUBJECT": f"{subjects.DIRECTORY_REVERSE}.ops{run}",
                 "RCP_ARI_APP": apps.app,
                 "RCP_STASIS_CALL_RECORDS_DURABLE": f"ops-{run}",
                 "RCP_STASIS_CALL_RECORDS_FROM_START": "false",
@@ -140,14 +146,13 @@ def running(
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
-        asyncio.run(_delete_durable(f"ops-{run}"))
+        asyncio.run(_delete_durable(asterisk, f"ops-{run}"))
 
 
-async def _delete_durable(durable: str) -> None:
-    nc = await nats.connect(StackSettings().nats_url)
+async def _delete_durable(settings: StackSettings, durable: str) -> None:
+    nc = await nats.connect(settings.nats_url)
     try:
-        with contextlib.suppress(NotFoundError):
-            await nc.jetstream().delete_consumer(subjects.EVENTS_STREAM, durable)
+        await delete_durable(nc.jetstream(), durable)
     finally:
         await nc.close()
 
@@ -307,16 +312,6 @@ async def test_tenant_dashboard_queries_count_calls_keys_lookups_and_voicemail(
     assert sum(row["messages"] for row in run["voicemail"]) == 1
 
 
-def _sample(text: str, name: str, **labels: str) -> float:
-    """The sum of the series of `name` whose labels include `labels` (0 if none)."""
-    return sum(
-        float(sample.value)
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
-
-
 async def test_a_real_call_is_counted_by_outcome_key_action_and_lookup_result(
     running: Running, migrated_url: str
 ) -> None:
@@ -336,13 +331,17 @@ async def test_a_real_call_is_counted_by_outcome_key_action_and_lookup_result(
         await ended_call(migrated_url, tenant)
         await lines.stasis_holds_nothing()
     stasis = _scrape(running.ops_ports["stasis"])
-    assert _sample(stasis, "rcp_stasis_calls_total", outcome="transferred") == 1
-    assert _sample(stasis, "rcp_stasis_key_presses_total", action="dial_by_name") == 1
-    assert _sample(stasis, "rcp_stasis_transfers_total", kind="extension", result="answered") == 1
-    assert _sample(stasis, "rcp_stasis_dtmf_to_action_seconds_count") >= 1
-    assert _sample(stasis, "rcp_stasis_active_calls") == 0
+    assert metric_sum(stasis, "rcp_stasis_calls_total", outcome="transferred") == 1
+    assert metric_sum(stasis, "rcp_stasis_key_presses_total", action="dial_by_name") == 1
+    assert (
+        metric_sum(stasis, "rcp_stasis_transfers_total", kind="extension", result="answered") == 1
+    )
+    assert metric_sum(stasis, "rcp_stasis_dtmf_to_action_seconds_count") >= 1
+    assert metric_sum(stasis, "rcp_stasis_active_calls") == 0
     directory = _scrape(running.ops_ports["directory"])
-    assert _sample(directory, "rcp_directory_lookups_total", endpoint="search", result="one") == 1
+    assert (
+        metric_sum(directory, "rcp_directory_lookups_total", endpoint="search", result="one") == 1
+    )
     media = _scrape(running.ops_ports["media"])
     # Asterisk fetched this call's prompts (greeting, "first letters", the name) from media.
-    assert _sample(media, "rcp_media_http_requests_total", status="200") >= 3
+    assert metric_sum(media, "rcp_media_http_requests_total", status="200") >= 3

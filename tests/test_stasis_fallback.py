@@ -15,12 +15,12 @@ import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
-from prometheus_client.parser import text_string_to_metric_families
 from rcp.db.migrate import upgrade
 from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
     Stack,
     Tenant,
+    metric_sum,
     phone_dial_string,
     phones,
     provision,
@@ -67,13 +67,7 @@ async def _refused_on_error(stack: Stack) -> float:
         session.get(f"http://127.0.0.1:{port}/metrics") as response,
     ):
         text = await response.text()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "rcp_stasis_calls_refused_total" and sample.labels == {
-                "reason": "error"
-            }:
-                return float(sample.value)
-    return 0.0
+    return metric_sum(text, "rcp_stasis_calls_refused_total", reason="error")
 
 
 async def test_a_call_whose_tenant_cannot_be_read_goes_to_the_dialplan_fallback(

@@ -88,6 +88,28 @@ class AriProbe:
                 return None
             return await response.json()
 
+    async def stop_recording(self, name: str, since: int = 0) -> bytes:
+        """Stop a live recording (begun after `since`) and return its file, deleted from
+        Asterisk; empty if Asterisk kept none."""
+        await self.request("POST", f"/recordings/live/{name}/stop", missing_ok=True)
+        await self.wait_for(  # the file is complete once Asterisk says so
+            lambda e: (
+                e.get("type") in ("RecordingFinished", "RecordingFailed")
+                and e["recording"]["name"] == name
+            ),
+            10,
+            since,
+        )
+        body = b""
+        for _ in range(30):  # the stored file may take a moment to appear under its name
+            async with self._session.get(f"{self._base}/recordings/stored/{name}/file") as got:
+                if got.status == HTTPStatus.OK:
+                    body = await got.read()
+                    break
+            await asyncio.sleep(0.1)
+        await self.request("DELETE", f"/recordings/stored/{name}", missing_ok=True)
+        return body
+
 
 @asynccontextmanager
 async def ari_probe(

@@ -14,7 +14,6 @@ import uuid
 import wave
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 
 import aiohttp
@@ -297,32 +296,15 @@ class DemoCall:
 
     async def heard(self, name: str, what: str) -> None:
         """Say how much the caller heard since `listen` (speech or silence)."""
-        await self.probe.request("POST", f"/recordings/live/{name}/stop", missing_ok=True)
-        await self.probe.wait_for(  # the file is complete once Asterisk says so
-            lambda e: (
-                e.get("type") in ("RecordingFinished", "RecordingFailed")
-                and e["recording"]["name"] == name
-            ),
-            10,
-            # Looked for since the recording began: Asterisk ends one by itself after a few
-            # seconds without a frame (a pause between prompts), before it is asked to.
-            self.listening.pop(name),
-        )
-        url = f"{self.settings.ari_url}/ari/recordings/stored/{name}/file"
-        body = b""
-        for _ in range(30):
-            async with self.probe._session.get(url) as response:
-                if response.status == HTTPStatus.OK:
-                    body = await response.read()
-                    break
-            await asyncio.sleep(0.1)
-        await self.probe.request("DELETE", f"/recordings/stored/{name}", missing_ok=True)
-        seconds, loudness = _measure(body)
+        # Looked for since the recording began: Asterisk ends one by itself after a few
+        # seconds without a frame (a pause between prompts), before it is asked to.
+        body = await self.probe.stop_recording(name, self.listening.pop(name))
+        seconds, loudness = length_and_loudness(body)
         sound = "speech" if loudness > SPEECH_RMS else "silence"
         self.say(f"caller hears {what}: {seconds:.1f} s of {sound}")
 
 
-def _measure(wav: bytes) -> tuple[float, float]:
+def length_and_loudness(wav: bytes) -> tuple[float, float]:
     """A WAV's length in seconds and its loudness (root mean square of the samples)."""
     if not wav:
         return 0.0, 0.0

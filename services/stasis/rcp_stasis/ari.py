@@ -339,12 +339,6 @@ class AriConnection:
     def _forget(self, channel_id: str) -> None:
         self._owners.pop(channel_id, None)
 
-    def _forget_call(self, call: AriCall) -> None:
-        """Drop every channel the call owned: its own and every leg it ever dialled (a leg
-        whose hang-up failed must not stay owned by a call that has ended)."""
-        for channel_id in [c for c, owner in self._owners.items() if owner is call]:
-            del self._owners[channel_id]
-
     # --- REST -------------------------------------------------------------------------------
 
     async def operation(self, resource: str, operation: str, /, **params: Any) -> Any:
@@ -462,6 +456,14 @@ class AriCall:
         self._caller_gone = False
         self._handed_back = False
         self._released = False
+        self._owned: set[str] = {channel_id}
+        """Every channel routed to this call: its own and every leg it ever dialled (a leg
+        whose hang-up failed must not stay owned by a call that has ended)."""
+
+    def _own(self, leg_id: str) -> None:
+        """Route a leg's events to this call until it is released (hung up or not)."""
+        self._owned.add(leg_id)
+        self._connection._adopt(self, leg_id)
 
     def held_already(
         self,
@@ -473,7 +475,7 @@ class AriCall:
         """Take on what the call held before we had it: released with the call."""
         for leg in legs:
             self._legs.add(leg)
-            self._connection._adopt(self, leg)
+            self._own(leg)
         self._bridges.update(bridges)
         self._conferences.update(conferences)
 
@@ -544,7 +546,7 @@ class AriCall:
         a Local channel does not inherit it).
         """
         # Registered first: the leg's StasisStart may arrive before the answer to `create`.
-        self._connection._adopt(self, leg_id)
+        self._own(leg_id)
         self._legs.add(leg_id)
         entered = self._legs_entered.setdefault(leg_id, asyncio.Event())
         # aioswagger refuses a parameter passed as None: leave `variables` out instead.
@@ -678,7 +680,8 @@ class AriCall:
             await self._release_one(resource, operation, params)
         for conference in list(self._conferences):
             await self.leave_conference(conference)
-        self._connection._forget_call(self)
+        for channel_id in self._owned:
+            self._connection._forget(channel_id)
         self._queue.put_nowait(END_OF_CALL)
 
     async def _release_one(self, resource: str, operation: str, params: dict[str, Any]) -> None:
