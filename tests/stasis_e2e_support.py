@@ -130,28 +130,24 @@ async def receptionist_stack(
         media.media_nats_scope,
         **overrides,
     )
-    async with (
-        running_directory(directory),
-        running_media(media),
-        running_stasis(stasis) as running,
-    ):
-        assert running.ari is not None
-        async with asyncio.timeout(WAIT_S):
-            await running.ari.wait_connected()
-        stack = Stack(
-            settings=settings,
-            app=app,
-            phones_app=phones_app,
-            caller_app=unique_app("caller"),
-            database_url=database_url,
-            stasis=running,
-            stasis_settings=stasis,
-        )
+    async with running_directory(directory) as started:
         try:
-            yield stack
-        finally:
+            async with running_media(media), running_stasis(stasis) as running:
+                assert running.ari is not None
+                async with asyncio.timeout(WAIT_S):
+                    await running.ari.wait_connected()
+                yield Stack(
+                    settings=settings,
+                    app=app,
+                    phones_app=phones_app,
+                    caller_app=unique_app("caller"),
+                    database_url=database_url,
+                    stasis=running,
+                    stasis_settings=stasis,
+                )
+        finally:  # once stasis has stopped: a running consumer would create it again
             await delete_durable(
-                running.infrastructure.jetstream, stasis.stasis_call_records_durable
+                started.infrastructure.jetstream, stasis.stasis_call_records_durable
             )
 
 

@@ -254,3 +254,27 @@ async def test_the_consumer_outlives_idle_time_and_keeps_writing(
     finally:
         await _delete_consumer(js, durable)
     assert row["outcome"] == "transferred"
+
+
+async def test_a_deleted_durable_consumer_is_created_again_and_no_event_is_lost(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    # An operator deletes the consumer (or JetStream loses it): the pulls meet no responders.
+    # The consumer binds again, which creates it anew, and the calls of meanwhile are written.
+    js = nats_client.jetstream()
+    tenant, durable = await new_tenant(admin), unique("records")
+    before, after = unique("call"), unique("call")
+    await ensure_streams(js)
+    try:
+        async with consumer(js, admin.pool, tenant, durable, fetch_timeout_s=0.2) as running:
+            await publish(js, a_call(tenant, before))
+            await record_of(admin.pool, tenant, before, ended)
+            await _delete_consumer(js, durable)
+            await publish(js, a_call(tenant, after))
+            row = await record_of(admin.pool, tenant, after, ended)
+            await running.check()
+        info = await js.consumer_info(subjects.EVENTS_STREAM, durable)
+    finally:
+        await _delete_consumer(js, durable)
+    assert row["outcome"] == "transferred"
+    assert info.config.filter_subject == subjects.tenant_call_events(tenant)

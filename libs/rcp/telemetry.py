@@ -115,7 +115,8 @@ class Health:
         results: dict[str, str] = {}
         for name, check in list(self.checks.items()):  # checks may be added meanwhile
             try:
-                await asyncio.wait_for(check(), self.timeout_s)
+                async with asyncio.timeout(self.timeout_s):  # wait_for may eat a cancel
+                    await check()
             except TimeoutError:
                 results[name] = f"no answer within {self.timeout_s:g} s"
             except Exception as error:  # a failing check is reported, never raised

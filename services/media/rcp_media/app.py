@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
+from rcp import tasks
 from rcp.media_client import media_inbox
 from rcp.runtime import Infrastructure, infrastructure
 from rcp.telemetry import serve_app
@@ -109,7 +109,7 @@ async def run_media(settings: Settings, infra: Infrastructure) -> AsyncIterator[
         maintenance = asyncio.create_task(
             _maintain_forever(service, settings.media_maintenance_interval_s)
         )
-        stack.push_async_callback(_cancel, maintenance)
+        stack.push_async_callback(tasks.stop, maintenance)
         log.info(
             "media.listening",
             http=f"{settings.media_http_host}:{port}",
@@ -129,12 +129,6 @@ async def _maintain_forever(service: MediaService, interval_s: float) -> None:
             log.exception("media.maintenance_failed")
         rounds += 1
         await asyncio.sleep(interval_s)
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:

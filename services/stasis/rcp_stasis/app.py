@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from http import HTTPStatus
 import aiohttp
 import structlog
 from nats.aio.msg import Msg
-from rcp import subjects
+from rcp import subjects, tasks
 from rcp.runtime import Infrastructure, infrastructure
 
 from rcp_stasis.ari import AriConnection, AriRecordings
@@ -156,12 +155,7 @@ async def _take_calls(
         receptionist.sweep_every(ari, settings.stasis_sweep_interval_s), name="orphan-sweep"
     )
 
-    async def stop_sweeping() -> None:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
-
-    stack.push_async_callback(stop_sweeping)
+    stack.push_async_callback(tasks.stop, sweeper)
     return receptionist, ari, configs
 
 

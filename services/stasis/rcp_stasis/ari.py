@@ -32,6 +32,7 @@ from typing import Any
 import aioari
 import aiohttp
 import structlog
+from rcp import tasks
 from rcp.errors import ReceptionistError
 
 from rcp_stasis.ports import AriEvent, CallHandler
@@ -195,13 +196,9 @@ class AriConnection:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-        tasks = [*self._call_tasks, *self._background]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            await tasks.stop(self._runner)
+        pending = [*self._call_tasks, *self._background]
+        await asyncio.gather(*(tasks.stop(task) for task in pending))
         if self._client is not None:
             await self._client.close()
         if self._session is not None:
@@ -564,7 +561,8 @@ class AriCall:
             # Dialling a created channel before its StasisStart fails with 409 ("Channel not
             # in Stasis application"): wait for it, briefly.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(entered.wait(), LEG_ENTRY_TIMEOUT_S)
+                async with asyncio.timeout(LEG_ENTRY_TIMEOUT_S):
+                    await entered.wait()
             # No `caller`: with one, Asterisk forwards the leg's busy or ringing indications to
             # the caller's channel, and such a frame ends the prompt playing there as "failed".
             await self._call("channels", "dial", channelId=leg_id, timeout=timeout_s)

@@ -28,8 +28,9 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
 from pydantic import ValidationError
-from rcp import subjects
+from rcp import subjects, tasks
 from rcp.contracts import CallEvent
 from rcp.messaging import ensure_streams
 
@@ -210,20 +211,22 @@ class CallRecordsConsumer:
 
     async def __aenter__(self) -> CallRecordsConsumer:
         await ensure_streams(self._js)
-        subscription = await self._js.pull_subscribe(
-            self._filter_subject,
-            durable=self.durable,
-            stream=subjects.EVENTS_STREAM,
-            config=self._config,
-        )
+        subscription = await self._subscribe()
         self._task = asyncio.create_task(self._run(subscription), name="call-records")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await tasks.stop(self._task)
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        """Bind to the durable consumer, creating it if it does not exist."""
+        return await self._js.pull_subscribe(
+            self._filter_subject,
+            durable=self.durable,
+            stream=subjects.EVENTS_STREAM,
+            config=self._config,
+        )
 
     async def check(self) -> None:
         """Readiness: the consumer's task is still running."""
@@ -240,6 +243,8 @@ class CallRecordsConsumer:
                 except nats.errors.Error as error:  # disconnected: the client reconnects
                     log.warning("call_records.fetch_failed", error=repr(error))
                     await asyncio.sleep(self._retry_delay_s)
+                    if isinstance(error, ServiceUnavailableError):
+                        subscription = await self._resubscribe(subscription)
                     continue
                 for message in messages:
                     try:
@@ -249,6 +254,23 @@ class CallRecordsConsumer:
         finally:
             with contextlib.suppress(nats.errors.Error):
                 await subscription.unsubscribe()
+
+    async def _resubscribe(
+        self, subscription: JetStreamContext.PullSubscription
+    ) -> JetStreamContext.PullSubscription:
+        """No one answers the consumer's pull requests: it was deleted (an operator, a
+        stream restored from backup) or JetStream is between leaders. Bind again, which
+        creates the consumer anew if it is gone; on failure keep the old subscription and
+        try again after the next failed fetch."""
+        try:
+            fresh = await self._subscribe()
+        except nats.errors.Error as error:
+            log.warning("call_records.resubscribe_failed", error=repr(error))
+            return subscription
+        with contextlib.suppress(nats.errors.Error):
+            await subscription.unsubscribe()
+        log.info("call_records.resubscribed", durable=self.durable)
+        return fresh
 
     async def _handle(self, message: Msg) -> None:
         if message.metadata.num_delivered > 1:
