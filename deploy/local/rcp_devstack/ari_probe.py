@@ -7,7 +7,6 @@ named applications, records every event in order, and lets a caller wait for a m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 import aiohttp
+from rcp import tasks
 
 Event = dict[str, Any]
 
@@ -129,6 +129,4 @@ async def ari_probe(
             yield probe
         finally:
             await socket.close()
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await tasks.stop(pump)
