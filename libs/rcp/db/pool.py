@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import structlog
 
 from rcp.settings import CommonSettings
+
+log = structlog.get_logger(__name__)
+
+CLOSE_PATIENCE_S = 10.0
+"""How long closing waits for connections still held (a query under way) before cutting them."""
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -21,9 +28,13 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
 
 @asynccontextmanager
 async def create_pool(
-    settings: CommonSettings, application_name: str
+    settings: CommonSettings, application_name: str, close_patience_s: float = CLOSE_PATIENCE_S
 ) -> AsyncIterator[asyncpg.Pool]:
-    """A pool sized by the settings; closed when the block exits."""
+    """A pool sized by the settings; closed when the block exits.
+
+    Closing waits for the connections still held, for `close_patience_s` at most, then
+    terminates them: a stuck holder never keeps a service from stopping.
+    """
     pool = await asyncpg.create_pool(
         dsn=settings.database_url,
         min_size=settings.database_pool_min,
@@ -35,7 +46,12 @@ async def create_pool(
     try:
         yield pool
     finally:
-        await pool.close()
+        try:
+            async with asyncio.timeout(close_patience_s):
+                await pool.close()
+        except TimeoutError:
+            log.warning("db.pool_close_cut", patience_s=close_patience_s)
+            pool.terminate()
 
 
 async def check_pool(pool: asyncpg.Pool) -> None:

@@ -1,0 +1,38 @@
+"""The services' PostgreSQL pool on the real server: closing it never waits for ever."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import structlog
+from rcp.db.pool import create_pool
+from rcp.settings import CommonSettings
+
+
+async def test_closing_the_pool_cuts_a_connection_held_past_the_patience(
+    migrated_url: str,
+) -> None:
+    # A query stuck behind a lock, or a holder that never releases: the service's shutdown
+    # must go on. Here the holder sleeps in the server for far longer than the patience.
+    settings = CommonSettings(database_url=migrated_url)
+    loop = asyncio.get_running_loop()
+    with structlog.testing.capture_logs() as logs:
+        async with create_pool(settings, "tests", close_patience_s=1.0) as pool:
+            connection = await pool.acquire()
+            stuck = asyncio.create_task(connection.execute("SELECT pg_sleep(300)"))
+            await asyncio.sleep(0.3)  # the query is under way
+            closing_started = loop.time()
+    closed_in = loop.time() - closing_started
+    (outcome,) = await asyncio.gather(stuck, return_exceptions=True)
+    assert closed_in < 60  # far below the query's 300 s: the patience bounded it
+    assert [entry["event"] for entry in logs] == ["db.pool_close_cut"]
+    assert isinstance(outcome, asyncpg.ConnectionDoesNotExistError)  # cut, not finished
+
+
+async def test_closing_an_idle_pool_is_quiet(migrated_url: str) -> None:
+    settings = CommonSettings(database_url=migrated_url)
+    with structlog.testing.capture_logs() as logs:
+        async with create_pool(settings, "tests", close_patience_s=1.0) as pool:
+            assert await pool.fetchval("SELECT 1") == 1
+    assert logs == []
