@@ -74,3 +74,21 @@ async def test_stopping_a_finished_task_returns_at_once() -> None:
     task = asyncio.create_task(quick())
     await task
     assert await tasks.stop(task, patience_s=0) is True
+
+
+async def test_a_task_cleaning_up_is_left_to_finish_within_its_recancel_time() -> None:
+    # A call's task hangs up its channels when cancelled: that must not be cut short.
+    steps: list[str] = []
+
+    async def releases_when_cancelled() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            for step in ("hang up the phone", "hang up the caller", "destroy the bridge"):
+                await asyncio.sleep(0.4)
+                steps.append(step)
+
+    task = asyncio.create_task(releases_when_cancelled())
+    await asyncio.sleep(0)
+    assert await tasks.stop(task, recancel_after_s=10, patience_s=30) is True
+    assert steps == ["hang up the phone", "hang up the caller", "destroy the bridge"]

@@ -60,6 +60,8 @@ END_OF_CALL = object()
 LEG_ENTRY_TIMEOUT_S = 5.0
 RELEASE_ATTEMPTS = 3  # each failed release step is tried again after 1 s, then 2 s
 RELEASE_RETRY_S = 1.0
+CALL_STOP = {"recancel_after_s": 20.0, "patience_s": 60.0}
+"""Stopping a call's task on the way out: time to release what it holds, within a bound."""
 
 ConnectedHook = Callable[["AriConnection", int], Awaitable[None]]
 """Called each time the event WebSocket is up (with how many times it has been so far)."""
@@ -197,8 +199,12 @@ class AriConnection:
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
             await tasks.stop(self._runner)
-        pending = [*self._call_tasks, *self._background]
-        await asyncio.gather(*(tasks.stop(task) for task in pending))
+        # A cancelled call releases what it holds (hang-ups, destroys): it is given the time
+        # for that before being cancelled again.
+        await asyncio.gather(
+            *(tasks.stop(task, **CALL_STOP) for task in self._call_tasks),
+            *(tasks.stop(task) for task in self._background),
+        )
         if self._client is not None:
             await self._client.close()
         if self._session is not None:
