@@ -277,3 +277,26 @@ async def test_sigterm_lets_the_call_under_way_finish_and_sends_new_calls_back(
         await lines.hang_up(phone)
         assert await stasis.wait() == 0
         await lines.gone(caller)
+
+
+async def test_a_call_outlasting_the_grace_time_is_hung_up_whole_when_the_service_stops(
+    apps: Apps, migrated_url: str, tmp_path: Path, log_file: Path
+) -> None:
+    tenant = await provision(migrated_url, apps.phones_app)
+    async with (
+        services(apps, migrated_url, tmp_path / "media", log_file, grace_s=2) as stasis,
+        phones(apps) as lines,
+    ):
+        caller = await lines.call(tenant)
+        since = lines.mark()
+        await lines.press(caller, "0")
+        phone = await lines.ringing(tenant, "101", since)
+        await lines.answer(phone)
+        bridge = await lines.stasis_bridge()
+
+        stasis.signal(signal.SIGTERM)
+        assert await stasis.wait() == 0
+        # Nobody hung up, yet nothing is left: both people's channels and their bridge.
+        await lines.gone(caller)
+        await lines.gone(phone)
+        assert await lines.probe.request("GET", f"/bridges/{bridge['id']}", missing_ok=True) is None
