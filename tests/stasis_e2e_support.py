@@ -408,6 +408,15 @@ class Phones:
         )
         return str(event["channel"]["id"])
 
+    async def transfer_answered(self, tenant: Tenant, caller: str) -> tuple[str, dict[str, Any]]:
+        """The caller presses 0 (transfer to 101) and 101 answers: the phone's channel and the
+        bridge that holds the two."""
+        since = self.mark()
+        await self.press(caller, "0")
+        phone = await self.ringing(tenant, "101", since)
+        await self.answer(phone)
+        return phone, await self.stasis_bridge()
+
     async def answer(self, channel: str) -> None:
         await self.probe.request("POST", f"/channels/{channel}/answer")
 

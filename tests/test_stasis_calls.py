@@ -84,11 +84,7 @@ async def test_a_transfer_to_an_extension_that_answers_bridges_the_caller_with_i
     stack: Stack, lines: Phones, tenant: Tenant
 ) -> None:
     caller = await lines.call(tenant)
-    since = lines.mark()
-    await lines.press(caller, "0")
-    phone = await lines.ringing(tenant, "101", since)
-    await lines.answer(phone)
-    bridge = await lines.stasis_bridge()
+    phone, bridge = await lines.transfer_answered(tenant, caller)
     assert len(bridge["channels"]) == 2
     await lines.hang_up(phone)
     await lines.gone(caller)
@@ -355,10 +351,7 @@ async def _ringing(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> 
 
 
 async def _bridged(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
-    since = lines.mark()
-    await lines.press(caller, "0")
-    await lines.answer(await lines.ringing(tenant, "101", since))
-    await lines.stasis_bridge()
+    await lines.transfer_answered(tenant, caller)
 
 
 async def _typing_the_pin(stack: Stack, lines: Phones, tenant: Tenant, caller: str) -> None:
@@ -423,10 +416,7 @@ async def test_calls_are_counted_in_the_service_metrics_without_caller_or_tenant
     await traced(stack.database_url, tenant, kind("menu", reason="greeting"))
     await lines.press(caller, "2")
     await traced(stack.database_url, tenant, kind("menu", reason="after_announcement"))
-    since = lines.mark()
-    await lines.press(caller, "0")
-    await lines.answer(await lines.ringing(tenant, "101", since))
-    await lines.stasis_bridge()
+    await lines.transfer_answered(tenant, caller)
     await lines.hang_up(caller)
     await ended_call(stack.database_url, tenant)
     await lines.stasis_holds_nothing()

@@ -252,11 +252,7 @@ async def test_sigterm_lets_the_call_under_way_finish_and_sends_new_calls_back(
         phones(apps) as lines,
     ):
         caller = await lines.call(tenant)
-        since = lines.mark()
-        await lines.press(caller, "0")
-        phone = await lines.ringing(tenant, "101", since)
-        await lines.answer(phone)
-        await lines.stasis_bridge()
+        phone, _ = await lines.transfer_answered(tenant, caller)
 
         stasis.signal(signal.SIGTERM)
         await stasis.draining()
@@ -288,11 +284,7 @@ async def test_a_call_outlasting_the_grace_time_is_hung_up_whole_when_the_servic
         phones(apps) as lines,
     ):
         caller = await lines.call(tenant)
-        since = lines.mark()
-        await lines.press(caller, "0")
-        phone = await lines.ringing(tenant, "101", since)
-        await lines.answer(phone)
-        bridge = await lines.stasis_bridge()
+        phone, bridge = await lines.transfer_answered(tenant, caller)
 
         stasis.signal(signal.SIGTERM)
         assert await stasis.wait() == 0
