@@ -368,6 +368,25 @@ PATHS = [
         ("play hours", GREETING),
         Outcome.ANNOUNCEMENT,
     ),
+    Path(
+        "hanging up after an announcement, then a transfer, is a caller hangup",
+        (press("2"), FINISH, press("0"), HANGUP),
+        ("play hours", GREETING, RINGBACK),
+        Outcome.CALLER_HANGUP,
+    ),
+    Path(
+        "hanging up after an announcement, then a dialled extension, is a caller hangup",
+        (press("2"), TIMEOUT, FINISH, press("102#"), HANGUP),
+        ("play hours", RINGBACK, "dial Local/102@phones for 20s"),
+        Outcome.CALLER_HANGUP,
+        config=DIALPLAN,
+    ),
+    Path(
+        "an announcement heard last ends as announcement, whatever came before",
+        (press("15*"), press("2"), FINISH, HANGUP),
+        (ENTER_NAME, GREETING, "play hours", GREETING),
+        Outcome.ANNOUNCEMENT,
+    ),
     # --- transfers ---------------------------------------------------------------------------
     Path(
         "a transfer plays ringback and rings the extension for the ring time",

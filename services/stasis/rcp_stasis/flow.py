@@ -271,6 +271,8 @@ class Call:
     context: CallContext | None = None
     held: Held = field(default_factory=Held)
     failures: int = 0
+    # The caller's last action was an announcement: hanging up then ends as "announcement"
+    # (they had what they called for); any other action clears it.
     heard_announcement: bool = False
     outcome: Outcome | None = None
     # Makes every id and timer generation of the call unique.
@@ -668,23 +670,22 @@ def _complete_extension(turn: _Turn, digits: str, key: str | None) -> None:
     target = config.dialable(digits)
     kind = None if target is None else type(target).__name__
     turn.trace(TraceKind.EXTENSION, number=digits, found=kind)
+    if target is None:
+        _failure(turn, INVALID)
+        return
+    turn.call = replace(turn.call, failures=0, heard_announcement=False)
     match target:
-        case None:
-            _failure(turn, INVALID)
         case Extension():
-            turn.call = replace(turn.call, failures=0)
             _transfer_to_extension(turn, target, then=None)
         case RingGroup():
-            turn.call = replace(turn.call, failures=0)
             _ring_group(turn, target, then=None)
         case ConferenceRoom():
-            turn.call = replace(turn.call, failures=0)
             _conference(turn, target)
 
 
 def _act(turn: _Turn, digit: str, action: KeyAction) -> None:
     """What a key does, now."""
-    turn.call = replace(turn.call, failures=0)
+    turn.call = replace(turn.call, failures=0, heard_announcement=False)
     match action:
         case DialByName():
             turn.trace(TraceKind.KEY, digit=digit, action="dial_by_name")
