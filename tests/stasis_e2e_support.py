@@ -157,6 +157,22 @@ async def delete_durable(js: JetStreamContext, durable: str) -> None:
         await js.delete_consumer(subjects.EVENTS_STREAM, durable)
 
 
+async def refuse_connections(admin_url: str, database_url: str, allow: bool) -> None:
+    """Make PostgreSQL refuse (or accept again) connections to the database of
+    `database_url`, cutting those open: the database is unreachable for real."""
+    name = database_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allow).lower()}')
+        if not allow:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                name,
+            )
+    finally:
+        await admin.close()
+
+
 def metric_sum(text: str, name: str, **labels: str) -> float:
     """The sum of the series of `name` in a /metrics text whose labels include `labels`."""
     return sum(

@@ -14,14 +14,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 from admin_support import Admin
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry
 from rcp import subjects
 from rcp.contracts import CallEvent
+from rcp.db.migrate import upgrade
+from rcp.db.pool import create_pool
 from rcp.messaging import ensure_streams, publish_event
+from rcp.settings import CommonSettings
+from rcp_devstack.settings import StackSettings
 from rcp_stasis.call_records import CallRecords, CallRecordsConsumer, consumer_config
+from rcp_stasis.metrics import StasisMetrics
 from stasis_ari_support import eventually
+from stasis_e2e_support import provision, refuse_connections
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 CALLED = "+33199000001"
@@ -278,3 +286,78 @@ async def test_a_deleted_durable_consumer_is_created_again_and_no_event_is_lost(
         await _delete_consumer(js, durable)
     assert row["outcome"] == "transferred"
     assert info.config.filter_subject == subjects.tenant_call_events(tenant)
+
+
+def _count(registry: CollectorRegistry, result: str) -> float:
+    value = registry.get_sample_value("rcp_stasis_call_events_total", {"result": result})
+    return value or 0.0
+
+
+@pytest.fixture
+def own_url(make_database: Callable[[], str]) -> str:
+    """A migrated database of the test's own, since the test takes it away for a while."""
+    url = make_database()
+    upgrade(url, configure_logging=False)
+    return url
+
+
+async def test_a_database_outage_longer_than_any_delivery_limit_loses_no_call_record(
+    settings: StackSettings, own_url: str, nats_client: NatsClient
+) -> None:
+    # PostgreSQL refuses connections while a call's events come in. The events are handed
+    # back again and again, well past the 20 deliveries JetStream used to allow, and are all
+    # written once the database is back.
+    url = own_url
+    tenant = (await provision(url, "phones-unused")).id
+    js = nats_client.jetstream()
+    registry = CollectorRegistry()
+    metrics = StasisMetrics(registry)
+    call_id, durable = unique("call"), unique("records")
+    await ensure_streams(js)
+    try:
+        async with create_pool(CommonSettings(database_url=url), "tests") as pool:
+            running = CallRecordsConsumer(
+                js,
+                CallRecords(pool),
+                durable=durable,
+                filter_subject=subjects.tenant_call_events(tenant),
+                retry_delay_s=0.02,
+                max_pause_s=0.05,
+                counted=metrics.call_events,
+            )
+            async with running:
+                await refuse_connections(settings.database_url, url, allow=False)
+                try:
+                    await publish(js, a_call(tenant, call_id))
+                    # each of the 7 events handed back 25 times
+                    await eventually(lambda: _count(registry, "write_failed") >= 25 * 7, 60)
+                finally:
+                    await refuse_connections(settings.database_url, url, allow=True)
+                row = await record_of(pool, tenant, call_id, ended)
+    finally:
+        await _delete_consumer(js, durable)
+    assert row["outcome"] == "transferred"
+    assert len(row["trace"]) == 7
+    assert _count(registry, "written") == 7
+    assert _count(registry, "refused") == _count(registry, "never_started") == 0
+
+
+async def test_an_event_whose_call_never_started_is_dropped_after_waiting_its_deliveries(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    js = nats_client.jetstream()
+    tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
+    registry = CollectorRegistry()
+    metrics = StasisMetrics(registry)
+    await ensure_streams(js)
+    try:
+        async with consumer(
+            js, admin.pool, tenant, durable, wait_for_start=3, counted=metrics.call_events
+        ):
+            await publish(js, [event(tenant, call_id, "menu", 1, reason="greeting")])
+            await eventually(lambda: _count(registry, "never_started") == 1, 30)
+            info = await js.consumer_info(subjects.EVENTS_STREAM, durable)
+    finally:
+        await _delete_consumer(js, durable)
+    assert _count(registry, "waiting") == 2  # delivered 3 times: waited twice, then dropped
+    assert (info.num_pending, info.num_ack_pending) == (0, 0)

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 import pytest
 import pytest_asyncio
 from rcp.db.migrate import upgrade
@@ -25,6 +24,7 @@ from stasis_e2e_support import (
     phones,
     provision,
     receptionist_stack,
+    refuse_connections,
 )
 
 pytestmark = [pytest.mark.asterisk]
@@ -47,17 +47,7 @@ async def stack(asterisk: StackSettings, own_url: str, tmp_path: Path) -> AsyncI
 
 
 async def _refuse_connections(stack: Stack, allow: bool) -> None:
-    name = stack.database_url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(stack.settings.database_url, timeout=10)
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allow).lower()}')
-        if not allow:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-                name,
-            )
-    finally:
-        await admin.close()
+    await refuse_connections(stack.settings.database_url, stack.database_url, allow)
 
 
 async def _refused_on_error(stack: Stack) -> float:

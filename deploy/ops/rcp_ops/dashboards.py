@@ -118,6 +118,16 @@ def services() -> dashboard.Dashboard:
                 ),
             )
         )
+        .with_panel(
+            _series(
+                "Call events to call records, by result",
+                "ops",
+                (
+                    "sum by (result) (rate(rcp_stasis_call_events_total[$__rate_interval]))",
+                    "{{result}}",
+                ),
+            )
+        )
         .with_row(dashboard.Row("Directory"))
         .with_panel(
             _series(

@@ -112,6 +112,16 @@ GROUPS: dict[str, list[Alert]] = {
             summary="A voicemail message could not be stored",
             description="{{ $labels.pod }} recorded a message it could not store.",
         ),
+        Alert(
+            name="ReceptionistCallRecordsNotWritten",
+            expr='sum(rate(rcp_stasis_call_events_total{result="write_failed"}[5m])) > 0 '
+            'and sum(rate(rcp_stasis_call_events_total{result="written"}[5m])) == 0',
+            duration="10m",
+            severity="warning",
+            summary="Call records are not being written",
+            description="For 10 minutes every call event failed to reach PostgreSQL; they "
+            "wait in JetStream and are written once it is back.",
+        ),
     ],
     "receptionist.directory": [
         Alert(

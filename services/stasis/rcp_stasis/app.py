@@ -81,6 +81,7 @@ async def running(
                 CallRecords(infra.pool),
                 durable=settings.stasis_call_records_durable,
                 from_start=settings.stasis_call_records_from_start,
+                counted=metrics.call_events,
             )
         )
         infra.health.add("call_records", records.check)

@@ -11,13 +11,19 @@ by one statement that is idempotent and order-free:
 - answered_at, ended_at and outcome keep the first value written.
 
 An event that can never be written (malformed, unknown tenant, impossible values) is
-terminated and logged, so that it does not come back forever.
+terminated and logged, so that it does not come back forever; so is one whose call's
+`started` has not come after `wait_for_start` deliveries (counted once the database is
+writable again). While PostgreSQL cannot be written,
+events are handed back and the consumer pauses between pulls, longer each time (up to a
+minute): JetStream sets no delivery limit on this consumer, so an outage of any length
+loses no call record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import re
 from enum import StrEnum
 from typing import Any
@@ -29,6 +35,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import ServiceUnavailableError
+from prometheus_client import Counter
 from pydantic import ValidationError
 from rcp import subjects, tasks
 from rcp.contracts import CallEvent
@@ -156,12 +163,13 @@ def consumer_config(
     durable: str,
     filter_subject: str,
     ack_wait_s: float = 30.0,
-    max_deliver: int = 20,
+    max_deliver: int = -1,
     *,
     from_start: bool = True,
 ) -> ConsumerConfig:
     """The durable consumer's settings: explicit acks, every retained event from the start
-    (or, when the consumer is created with `from_start` off, the events published after)."""
+    (or, when the consumer is created with `from_start` off, the events published after),
+    and by default no delivery limit (the consumer itself drops what can never be written)."""
     return ConsumerConfig(
         durable_name=durable,
         filter_subject=filter_subject,
@@ -189,9 +197,12 @@ class CallRecordsConsumer:
         batch: int = 64,
         fetch_timeout_s: float = 1.0,
         ack_wait_s: float = 30.0,
-        max_deliver: int = 20,
+        max_deliver: int = -1,
+        wait_for_start: int = 20,
         retry_delay_s: float = 2.0,
+        max_pause_s: float = 60.0,
         from_start: bool = True,
+        counted: Counter | None = None,
     ) -> None:
         self._js = jetstream
         self._records = records
@@ -203,6 +214,16 @@ class CallRecordsConsumer:
         self._batch = batch
         self._fetch_timeout_s = fetch_timeout_s
         self._retry_delay_s = retry_delay_s
+        self._wait_for_start = wait_for_start
+        self._max_pause_s = max_pause_s
+        self._pause_s = 0.0  # between pulls while PostgreSQL cannot be written
+        self._write_failed = False
+        self._last_failure = -math.inf  # loop time of the last failed write
+        # After PostgreSQL comes back, a call's `started` may come after its other events
+        # (each was handed back on its own delay): they wait this long again before any of
+        # them counts as never started.
+        self._settle_s = max_pause_s + wait_for_start * retry_delay_s
+        self._counted = counted
         self._task: asyncio.Task[None] | None = None
         self.applied = 0
         """How many events were written (duplicates included), for tests and logs."""
@@ -251,6 +272,14 @@ class CallRecordsConsumer:
                         await self._handle(message)
                     except nats.errors.Error as error:  # the ack is lost: it comes back
                         log.warning("call_records.ack_failed", error=repr(error))
+                if self._write_failed:  # PostgreSQL failed: pull again later, not at once
+                    self._write_failed = False
+                    self._pause_s = min(
+                        max(self._pause_s * 2, self._retry_delay_s), self._max_pause_s
+                    )
+                    await asyncio.sleep(self._pause_s)
+                elif messages:
+                    self._pause_s = 0.0
         finally:
             with contextlib.suppress(nats.errors.Error):
                 await subscription.unsubscribe()
@@ -273,24 +302,46 @@ class CallRecordsConsumer:
         return fresh
 
     async def _handle(self, message: Msg) -> None:
-        if message.metadata.num_delivered > 1:
+        deliveries = message.metadata.num_delivered
+        if deliveries > 1:
             self.redelivered += 1
         try:
             event = CallEvent.model_validate_json(message.data)
         except ValidationError:
             log.warning("call_records.malformed", subject=message.subject)
+            self._count("malformed")
             await message.term()
             return
         try:
             applied = await self._records.apply(event, message.metadata.sequence.stream)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
             log.warning("call_records.write_failed", call_id=event.call_id, error=repr(error))
-            await message.nak(delay=self._retry_delay_s)
+            self._write_failed = True
+            self._last_failure = asyncio.get_running_loop().time()
+            self._count("write_failed")
+            await message.nak(delay=max(self._pause_s, self._retry_delay_s))
             return
         if applied is Applied.WRITTEN:
             self.applied += 1
+            self._count("written")
             await message.ack()
-        elif applied is Applied.NOT_STARTED:
+        elif applied is Applied.NOT_STARTED and not self._waited_enough(deliveries):
+            self._count("waiting")
             await message.nak(delay=self._retry_delay_s)
-        else:
+        elif applied is Applied.NOT_STARTED:
+            log.warning("call_records.never_started", call_id=event.call_id, kind=event.kind)
+            self._count("never_started")
             await message.term()
+        else:
+            self._count("refused")
+            await message.term()
+
+    def _waited_enough(self, deliveries: int) -> bool:
+        """Whether an event of a call with no row yet has waited long enough for `started`:
+        `wait_for_start` deliveries, and none of them spoilt by a database failure."""
+        settled = asyncio.get_running_loop().time() - self._last_failure > self._settle_s
+        return deliveries >= self._wait_for_start and settled
+
+    def _count(self, result: str) -> None:
+        if self._counted is not None:
+            self._counted.labels(result=result).inc()

@@ -64,6 +64,14 @@ class StasisMetrics:
             ["result"],
             registry=registry,
         )
+        self.call_events = Counter(
+            f"{prefix}_call_events_total",
+            "Call events taken from JetStream by the call records consumer, by result: "
+            "written, waiting (for the call's start), write_failed (PostgreSQL; handed back), "
+            "refused, malformed, never_started (these three are dropped).",
+            ["result"],
+            registry=registry,
+        )
         self.ari_connected = Gauge(
             f"{prefix}_ari_connected",
             "1 while the ARI event WebSocket is connected, else 0.",
