@@ -63,12 +63,12 @@ async def publish(js: JetStreamContext, events: list[CallEvent]) -> None:
 async def consumer(
     js: JetStreamContext, pool: asyncpg.Pool, tenant: uuid.UUID, durable: str, **options: Any
 ) -> AsyncIterator[CallRecordsConsumer]:
+    options.setdefault("retry_delay_s", 0.2)
     running = CallRecordsConsumer(
         js,
         CallRecords(pool),
         durable=durable,
         filter_subject=subjects.tenant_call_events(tenant),
-        retry_delay_s=0.2,
         **options,
     )
     async with running:
@@ -315,25 +315,19 @@ async def test_a_database_outage_longer_than_any_delivery_limit_loses_no_call_re
     call_id, durable = unique("call"), unique("records")
     await ensure_streams(js)
     try:
-        async with create_pool(CommonSettings(database_url=url), "tests") as pool:
-            running = CallRecordsConsumer(
-                js,
-                CallRecords(pool),
-                durable=durable,
-                filter_subject=subjects.tenant_call_events(tenant),
-                retry_delay_s=0.02,
-                max_pause_s=0.05,
-                counted=metrics.call_events,
-            )
-            async with running:
-                await refuse_connections(settings.database_url, url, allow=False)
-                try:
-                    await publish(js, a_call(tenant, call_id))
-                    # each of the 7 events handed back 25 times
-                    await eventually(lambda: _count(registry, "write_failed") >= 25 * 7, 60)
-                finally:
-                    await refuse_connections(settings.database_url, url, allow=True)
-                row = await record_of(pool, tenant, call_id, ended)
+        options = {"retry_delay_s": 0.02, "max_pause_s": 0.05, "counted": metrics.call_events}
+        async with (
+            create_pool(CommonSettings(database_url=url), "tests") as pool,
+            consumer(js, pool, tenant, durable, **options),
+        ):
+            await refuse_connections(settings.database_url, url, allow=False)
+            try:
+                await publish(js, a_call(tenant, call_id))
+                # each of the 7 events handed back 25 times
+                await eventually(lambda: _count(registry, "write_failed") >= 25 * 7, 60)
+            finally:
+                await refuse_connections(settings.database_url, url, allow=True)
+            row = await record_of(pool, tenant, call_id, ended)
     finally:
         await _delete_consumer(js, durable)
     assert row["outcome"] == "transferred"
