@@ -35,7 +35,7 @@ from rcp_stasis.media import NatsPrompts
 from rcp_stasis.ports import VoicemailMessage
 from rcp_stasis.prompts import SpokenText, TenantPrompt, Tone
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
-from rcp_stasis.voicemail import VoicemailStore
+from rcp_stasis.voicemail import SAVE_RETRY_DELAYS_S, VoicemailStore
 from stasis_ari_support import eventually
 from stasis_e2e_support import Tenant, provision, unique_app, unique_e164
 
@@ -202,6 +202,24 @@ def _wav(frames: int) -> bytes:
     return out.getvalue()
 
 
+def _store(
+    recordings: _OneStoredRecording,
+    nats_client: NatsClient,
+    pool: asyncpg.Pool,
+    media_scope: str,
+    retry_delays_s: tuple[float, ...] = SAVE_RETRY_DELAYS_S,
+) -> VoicemailStore:
+    """The voicemail store on the real NATS and PostgreSQL, with a recording stood in for."""
+    return VoicemailStore(
+        recordings,
+        nats_client,
+        nats_client.jetstream(),
+        pool,
+        media_scope=media_scope,
+        retry_delays_s=retry_delays_s,
+    )
+
+
 @pytest.mark.parametrize(("frames", "kept"), [(0, False), (8000, True)])
 async def test_a_recording_without_audio_leaves_no_message_and_one_with_audio_does(
     frames: int,
@@ -215,13 +233,7 @@ async def test_a_recording_without_audio_leaves_no_message_and_one_with_audio_do
     recordings = _OneStoredRecording(_wav(frames))
     media = media_settings(migrated_url, tmp_path / "media")
     async with running_media(media):
-        store = VoicemailStore(
-            recordings,
-            nats_client,
-            nats_client.jetstream(),
-            pool,
-            media_scope=media.media_nats_scope,
-        )
+        store = _store(recordings, nats_client, pool, media.media_nats_scope)
         message = VoicemailMessage(tenant.id, f"call-{frames}", f"rec-{frames}", "101", None)
         saved = await store.save(message)
     assert (saved is not None) == kept
@@ -243,14 +255,7 @@ async def test_a_message_is_stored_once_the_media_service_comes_up_and_written_o
     # tries again, and the message is written once the service is up, exactly once.
     recordings = _OneStoredRecording(_wav(8000))
     media = media_settings(migrated_url, tmp_path / "media")
-    store = VoicemailStore(
-        recordings,
-        nats_client,
-        nats_client.jetstream(),
-        pool,
-        media_scope=media.media_nats_scope,
-        retry_delays_s=(0.5,) * 40,
-    )
+    store = _store(recordings, nats_client, pool, media.media_nats_scope, (0.5,) * 40)
     message = VoicemailMessage(tenant.id, "call-late-media", "rec-late-media", "102", None)
     saving = asyncio.create_task(store.save(message))
     await eventually(lambda: store.retries > 0)

@@ -13,10 +13,9 @@ by one statement that is idempotent and order-free:
 An event that can never be written (malformed, unknown tenant, impossible values) is
 terminated and logged, so that it does not come back forever; so is one whose call's
 `started` has not come after `wait_for_start` deliveries (counted once the database is
-writable again). While PostgreSQL cannot be written,
-events are handed back and the consumer pauses between pulls, longer each time (up to a
-minute): JetStream sets no delivery limit on this consumer, so an outage of any length
-loses no call record.
+writable again). While PostgreSQL cannot be written, events are handed back and the
+consumer pauses between pulls, longer each time (up to a minute): JetStream sets no
+delivery limit on this consumer, so an outage of any length loses no call record.
 """
 
 from __future__ import annotations
@@ -217,7 +216,6 @@ class CallRecordsConsumer:
         self._wait_for_start = wait_for_start
         self._max_pause_s = max_pause_s
         self._pause_s = 0.0  # between pulls while PostgreSQL cannot be written
-        self._write_failed = False
         self._last_failure = -math.inf  # loop time of the last failed write
         # After PostgreSQL comes back, a call's `started` may come after its other events
         # (each was handed back on its own delay): they wait this long again before any of
@@ -267,13 +265,13 @@ class CallRecordsConsumer:
                     if isinstance(error, ServiceUnavailableError):
                         subscription = await self._resubscribe(subscription)
                     continue
+                batch_began = asyncio.get_running_loop().time()
                 for message in messages:
                     try:
                         await self._handle(message)
                     except nats.errors.Error as error:  # the ack is lost: it comes back
                         log.warning("call_records.ack_failed", error=repr(error))
-                if self._write_failed:  # PostgreSQL failed: pull again later, not at once
-                    self._write_failed = False
+                if self._last_failure >= batch_began:  # PostgreSQL failed: pull again later
                     self._pause_s = min(
                         max(self._pause_s * 2, self._retry_delay_s), self._max_pause_s
                     )
@@ -316,7 +314,6 @@ class CallRecordsConsumer:
             applied = await self._records.apply(event, message.metadata.sequence.stream)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
             log.warning("call_records.write_failed", call_id=event.call_id, error=repr(error))
-            self._write_failed = True
             self._last_failure = asyncio.get_running_loop().time()
             self._count("write_failed")
             await message.nak(delay=max(self._pause_s, self._retry_delay_s))
