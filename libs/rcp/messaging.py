@@ -1,5 +1,11 @@
 """NATS: connecting, typed request/reply over `nats.micro`, and the JetStream events stream.
 
+The connection is checked by `NatsProbe` (a message sent round the server to the service's
+own inbox), never by `flush()` with a time-out: nats-py leaves a client deaf for good when a
+PONG arrives after its `flush` gave up (docs/nats-client.md). A stalled server is detected by
+the client's own pings (`RCP_NATS_PING_INTERVAL_S`, `RCP_NATS_MAX_OUTSTANDING_PINGS`): the
+connection is then dropped and replaced.
+
 Requesters call `request()`, which returns the typed result or raises `RemoteError` (the
 service's typed error) or `ServiceUnavailable` (nobody answered). Responders wrap their
 handlers with `endpoint()`, which decodes and validates the request, and maps every failure
@@ -17,6 +23,8 @@ from typing import Any, TypeVar
 import nats
 import structlog
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -67,6 +75,8 @@ async def connect_nats(
         connect_timeout=settings.nats_connect_timeout_s,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        ping_interval=settings.nats_ping_interval_s,
+        max_outstanding_pings=settings.nats_max_outstanding_pings,
         error_cb=on_error,
         disconnected_cb=on_disconnected,
         reconnected_cb=on_reconnected,
@@ -77,6 +87,65 @@ async def connect_nats(
         closing = True
         if not client.is_closed:
             await client.drain()
+
+
+class NatsProbe:
+    """Proves that a NATS connection carries messages: one goes round the server and back.
+
+    It replaces `flush(timeout=...)` as a readiness check. A flush that times out cancels
+    the future its PONG would complete; when the late PONG comes, nats-py's read loop fails
+    on the cancelled future and stops for good, and every later `flush()` returns at once
+    (docs/nats-client.md). A probe that times out here only leaves an unanswered future of
+    our own, which the late echo finds done and leaves alone.
+    """
+
+    def __init__(self, client: NatsClient) -> None:
+        self._client = client
+        self._inbox = client.new_inbox()
+        self._waiting: dict[bytes, asyncio.Future[None]] = {}
+        self._subscription: Subscription | None = None
+        self._sent = 0
+
+    async def _echoed(self, msg: Msg) -> None:
+        waiter = self._waiting.pop(msg.data, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def check(self, timeout_s: float) -> None:
+        """Return once a message sent now has come back; raise TimeoutError after `timeout_s`."""
+        if not self._client.is_connected:
+            raise ConnectionError("not connected to NATS (reconnecting)")
+        if self._subscription is None:
+            self._subscription = await self._client.subscribe(self._inbox, cb=self._echoed)
+        self._sent += 1
+        token = str(self._sent).encode()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[token] = waiter
+        try:
+            await self._client.publish(self._inbox, token)
+            async with asyncio.timeout(timeout_s):
+                await waiter
+        except TimeoutError:
+            message = f"no message came back through NATS within {timeout_s:g} s"
+            raise TimeoutError(message) from None
+        finally:
+            self._waiting.pop(token, None)
+
+    async def close(self) -> None:
+        """Drop the probe's subscription."""
+        if self._subscription is not None and not self._client.is_closed:
+            await self._subscription.unsubscribe()
+        self._subscription = None
+
+
+async def reached_server(client: NatsClient, timeout_s: float = 10.0) -> None:
+    """Return once what the client sent before (subscriptions too) is on the server: what
+    `flush()` is for, without its risk (see `NatsProbe`)."""
+    probe = NatsProbe(client)
+    try:
+        await probe.check(timeout_s)
+    finally:
+        await probe.close()
 
 
 async def request(

@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from rcp.db.pool import check_pool, create_pool
-from rcp.messaging import connect_nats
+from rcp.messaging import NatsProbe, connect_nats
 from rcp.settings import CommonSettings
 from rcp.telemetry import Health, Metrics, configure_logging, ops_app, serve_app
 
@@ -100,10 +100,7 @@ async def infrastructure(
         nc = await stack.enter_async_context(connect_nats(settings, service, metrics))
         pool = await stack.enter_async_context(create_pool(settings, service))
 
-        async def nats_connected() -> None:
-            if not nc.is_connected:
-                raise ConnectionError("not connected to NATS")
-            await nc.flush(timeout=1)
+        probe = NatsProbe(nc)
 
         async def database() -> None:
             try:
@@ -112,7 +109,7 @@ async def infrastructure(
                 metrics.db_errors.labels(kind=type(error).__name__).inc()
                 raise
 
-        health.add("nats", nats_connected)
+        health.add("nats", lambda: probe.check(settings.nats_probe_timeout_s))
         health.add("postgres", database)
         port = await stack.enter_async_context(
             serve_app(ops_app(metrics, health), settings.ops_host, settings.effective_ops_port)

@@ -55,6 +55,21 @@ class CommonSettings(BaseSettings):
     )
     nats_request_timeout_s: float = Field(default=2.0, gt=0, le=60)
     nats_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    nats_ping_interval_s: int = Field(
+        default=5,
+        ge=1,
+        le=600,
+        description="How often the client pings the server; a connection whose pings go "
+        "unanswered RCP_NATS_MAX_OUTSTANDING_PINGS times in a row is dropped and replaced.",
+    )
+    nats_max_outstanding_pings: int = Field(default=2, ge=1, le=100)
+    nats_probe_timeout_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="Readiness: how long a message sent to the service's own inbox through "
+        "the server may take to come back.",
+    )
 
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.JSON

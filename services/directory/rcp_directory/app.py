@@ -14,7 +14,7 @@ from nats.micro import add_service
 from nats.micro.service import Service
 from rcp import subjects
 from rcp.contracts.directory import ReverseRequest, SearchRequest
-from rcp.messaging import endpoint
+from rcp.messaging import endpoint, reached_server
 from rcp.runtime import Infrastructure, infrastructure
 
 from rcp_directory.handlers import DirectoryHandlers, InFlight
@@ -87,7 +87,7 @@ async def running(
             handler=in_flight.concurrent(endpoint(ReverseRequest, handlers.reverse)),
         )
         # The endpoints' subscriptions reach the server before the service reports ready.
-        await infra.nats.flush()
+        await reached_server(infra.nats)
 
         async def serving() -> None:
             if service.stopped.is_set():

@@ -14,7 +14,7 @@ from nats.micro import add_service
 from rcp import subjects
 from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
 from rcp.errors import ErrorCode
-from rcp.messaging import ConcurrentRequests, endpoint
+from rcp.messaging import ConcurrentRequests, endpoint, reached_server
 
 from rcp_media.errors import InboxObjectMissing, MediaError
 from rcp_media.inbox import Inbox
@@ -156,7 +156,7 @@ async def serve_requests(
             )
         # The subscriptions are on the server once it answers this ping: a request sent the
         # moment the service says it is up finds a responder (not "no responders").
-        await nc.flush()
+        await reached_server(nc)
         yield
     finally:
         await service.stop()
