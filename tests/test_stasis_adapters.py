@@ -7,6 +7,7 @@ import array
 import asyncio
 import io
 import math
+import time
 import uuid
 import wave
 from collections.abc import AsyncIterator
@@ -16,7 +17,10 @@ import asyncpg
 import pytest
 from media_support import media_settings, running_media
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from rcp import subjects
+from rcp.errors import ErrorCode, ServiceUnavailable
+from rcp.messaging import reached_server
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
@@ -269,3 +273,56 @@ async def test_a_message_is_stored_once_the_media_service_comes_up_and_written_o
     )
     assert [row["id"] for row in rows] == [saved]
     assert recordings.deleted == ["rec-late-media"]
+
+
+async def _deaf_service(nats_client: NatsClient, subject: str) -> list[bytes]:
+    """A responder that takes every request on `subject` and answers none (a stalled
+    service); returns the list the requests it took are kept in."""
+    taken: list[bytes] = []
+
+    async def swallow(msg: Msg) -> None:
+        taken.append(msg.data)
+
+    await nats_client.subscribe(subject, cb=swallow)
+    await reached_server(nats_client)
+    return taken
+
+
+async def test_a_directory_that_does_not_answer_is_asked_twice_within_the_callers_budget(
+    nats_client: NatsClient,
+) -> None:
+    subject = f"{subjects.DIRECTORY_SEARCH}.deaf-{uuid.uuid4().hex[:8]}"
+    taken = await _deaf_service(nats_client, subject)
+    directory = NatsDirectory(nats_client, subject, timeout_s=1.5, budget_s=2.5)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as caught:
+        await directory.search(uuid.uuid4(), "768", 8)
+    waited = time.monotonic() - started
+    assert caught.value.code == ErrorCode.TIMEOUT
+    assert len(taken) == 2  # one retry, the second attempt cut to what the budget left
+    assert waited < 2.5 + 0.5  # a bound on the time-outs, not a speed measurement
+
+
+async def test_a_media_service_that_does_not_answer_costs_a_prompt_at_most_the_budget(
+    nats_client: NatsClient,
+) -> None:
+    scope = f"deaf{uuid.uuid4().hex[:8]}"
+    taken = await _deaf_service(nats_client, subjects.scoped(subjects.MEDIA_ENSURE_PROMPT, scope))
+    prompts = NatsPrompts(nats_client, scope=scope, timeout_s=2.0, budget_s=2.5)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable):
+        await prompts.uri_for(uuid.uuid4(), SpokenText("Bonjour", "fr-FR"))
+    assert len(taken) == 2
+    assert time.monotonic() - started < 2.5 + 0.5
+
+
+async def test_with_no_directory_at_all_the_search_fails_at_once_after_one_retry(
+    nats_client: NatsClient,
+) -> None:
+    subject = f"{subjects.DIRECTORY_SEARCH}.none-{uuid.uuid4().hex[:8]}"
+    directory = NatsDirectory(nats_client, subject, timeout_s=1.5, budget_s=2.5)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as caught:
+        await directory.search(uuid.uuid4(), "768", 8)
+    assert caught.value.code == ErrorCode.UNAVAILABLE
+    assert time.monotonic() - started < 1.0

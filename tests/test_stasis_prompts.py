@@ -13,12 +13,14 @@ from rcp_stasis.config import Extension, ExtensionKind
 from rcp_stasis.prompts import (
     CATALOGUE,
     PLACEHOLDERS,
+    STAND_IN,
     SpokenText,
     SystemPrompt,
     SystemPromptKey,
     TenantPrompt,
     Tone,
     catalogue_language,
+    local_sound,
     render,
 )
 from stasis_flow_support import BASE, DIALPLAN, EXTENSIONS
@@ -143,3 +145,14 @@ def test_a_digit_begins_a_number_only_if_something_dialable_starts_with_it() -> 
 def test_the_configuration_cannot_be_changed_in_place() -> None:
     with pytest.raises(TypeError):
         BASE.keys["8"] = BASE.keys["1"]  # type: ignore[index]
+
+
+def test_the_stand_in_is_a_sound_asterisk_keeps_in_every_catalogue_language() -> None:
+    sounds = Path(__file__).parent.parent / "deploy" / "asterisk" / "sounds"
+    for language in CATALOGUE:
+        uri = local_sound(STAND_IN, language)
+        name, _, spoken = uri.removeprefix("sound:rcp/").rpartition("-")
+        text = sounds / f"{name}.{spoken}.txt"
+        assert text.read_text().strip(), f"nothing to render for {language}: {text}"
+    assert local_sound(STAND_IN, "fr-CA") == "sound:rcp/degraded-fr"
+    assert local_sound(STAND_IN, "ja-JP") == "sound:rcp/degraded-en"

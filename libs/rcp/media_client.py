@@ -19,7 +19,7 @@ from nats.js.object_store import ObjectStore
 
 from rcp import subjects
 from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
-from rcp.messaging import request
+from rcp.messaging import request, request_within
 
 # Objects nobody ingested (their requester died in between) expire after an hour.
 INBOX_TTL_S = 3600.0
@@ -46,11 +46,23 @@ async def media_inbox(nc: NatsClient) -> ObjectStore:
 
 
 async def ensure_prompt(
-    nc: NatsClient, ask: EnsurePrompt, *, scope: str = "", timeout_s: float = ENSURE_TIMEOUT_S
+    nc: NatsClient,
+    ask: EnsurePrompt,
+    *,
+    scope: str = "",
+    timeout_s: float = ENSURE_TIMEOUT_S,
+    budget_s: float | None = None,
 ) -> PlayableMedia:
-    """A URL Asterisk can play for a stored prompt or for text, rendered first if needed."""
+    """A URL Asterisk can play for a stored prompt or for text, rendered first if needed.
+
+    With `budget_s` (a caller waits): each attempt waits `timeout_s`, and one more is made
+    if the first got no answer and the budget allows."""
     subject = subjects.scoped(subjects.MEDIA_ENSURE_PROMPT, scope)
-    return await request(nc, subject, ask, PlayableMedia, timeout_s)
+    if budget_s is None:
+        return await request(nc, subject, ask, PlayableMedia, timeout_s)
+    return await request_within(
+        nc, subject, ask, PlayableMedia, attempt_s=timeout_s, budget_s=budget_s
+    )
 
 
 async def upload_prompt(

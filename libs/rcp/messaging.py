@@ -181,6 +181,37 @@ async def request(
     return reply.result
 
 
+# A second attempt needs at least this much of the budget left to be worth sending.
+MIN_RETRY_S = 0.3
+
+
+async def request_within(
+    client: NatsClient,
+    subject: str,
+    message: Message,
+    result_type: type[ResultT],
+    *,
+    attempt_s: float,
+    budget_s: float,
+) -> ResultT:
+    """`request()` for an idempotent request on a caller's path: each attempt waits at most
+    `attempt_s`, and one that finds no responder or no reply is sent once more, if the whole
+    stays within `budget_s`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget_s
+    try:
+        return await request(client, subject, message, result_type, min(attempt_s, budget_s))
+    except ServiceUnavailable as error:
+        # "No responders" comes back at once: a pause gives another instance time to appear.
+        pause_s = 0.1 if error.code == ErrorCode.UNAVAILABLE else 0.0
+        remaining = deadline - loop.time() - pause_s
+        if remaining < MIN_RETRY_S:
+            raise
+        log.info("nats.request_retried", subject=subject, error=error.code)
+        await asyncio.sleep(pause_s)
+        return await request(client, subject, message, result_type, min(attempt_s, remaining))
+
+
 def endpoint(
     request_type: type[RequestT],
     handle: Callable[[RequestT], Awaitable[BaseModel]],

@@ -106,7 +106,12 @@ async def _take_calls(
     metrics: StasisMetrics,
 ) -> tuple[Receptionist, AriConnection, TenantConfigs]:
     configs = await stack.enter_async_context(TenantConfigs(PostgresTenants(infra.pool)))
-    prompts = NatsPrompts(infra.nats, scope=settings.media_nats_scope)
+    prompts = NatsPrompts(
+        infra.nats,
+        scope=settings.media_nats_scope,
+        timeout_s=settings.stasis_media_timeout_s,
+        budget_s=settings.request_budget_s,
+    )
     configs.on_changed(prompts.forget)
 
     async def config_changed(msg: Msg) -> None:
@@ -129,7 +134,10 @@ async def _take_calls(
     services = CallServices(
         prompts=prompts,
         directory=NatsDirectory(
-            infra.nats, settings.directory_search_subject, settings.nats_request_timeout_s
+            infra.nats,
+            settings.directory_search_subject,
+            timeout_s=settings.stasis_directory_timeout_s,
+            budget_s=settings.request_budget_s,
         ),
         jetstream=infra.jetstream,
         save_voicemail=voicemails.save,

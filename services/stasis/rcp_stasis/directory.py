@@ -8,7 +8,7 @@ from nats.aio.client import Client as NatsClient
 from rcp import subjects
 from rcp.contracts.directory import SearchRequest, SearchResult
 from rcp.errors import ErrorCode, RemoteError
-from rcp.messaging import request
+from rcp.messaging import request_within
 
 from rcp_stasis.events import NameMatch
 from rcp_stasis.ports import DirectoryPage
@@ -24,11 +24,16 @@ class NatsDirectory:
     """Asks the directory service over NATS request/reply."""
 
     def __init__(
-        self, nc: NatsClient, subject: str = subjects.DIRECTORY_SEARCH, timeout_s: float = 2.0
+        self,
+        nc: NatsClient,
+        subject: str = subjects.DIRECTORY_SEARCH,
+        timeout_s: float = 1.5,
+        budget_s: float = 2.5,
     ) -> None:
         self._nc = nc
         self._subject = subject
         self._timeout_s = timeout_s
+        self._budget_s = budget_s
 
     async def search(
         self, tenant_id: UUID, digits: str, page_size: int, cursor: str | None = None
@@ -42,7 +47,14 @@ class NatsDirectory:
             cursor=cursor,
         )
         try:
-            result = await request(self._nc, self._subject, ask, SearchResult, self._timeout_s)
+            result = await request_within(
+                self._nc,
+                self._subject,
+                ask,
+                SearchResult,
+                attempt_s=self._timeout_s,
+                budget_s=self._budget_s,
+            )
         except RemoteError as error:
             if error.code in SPELLS_NOTHING:
                 return DirectoryPage((), 0)

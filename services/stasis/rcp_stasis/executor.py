@@ -13,6 +13,10 @@ ARI behaviour the runner absorbs (see shared/notes/asterisk.md):
 - two first plays of the same new media URI at once can fail (asterisk/asterisk#1689): a
   playback that fails is played again once before the flow hears that it ended;
 - DTMF does not stop a playback: the flow asks for it, and a 404 (just finished) is no error.
+
+A prompt that cannot be had (the media service slow or down, or Asterisk unable to fetch it)
+is replaced by a stand-in Asterisk keeps itself ("this service is unavailable..." in the
+tenant's language): the caller hears speech, never a silent menu.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ from rcp_stasis.ports import (
     PromptPort,
     VoicemailMessage,
 )
-from rcp_stasis.prompts import Prompt, render
+from rcp_stasis.prompts import STAND_IN, Prompt, local_sound, render
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +126,7 @@ class _Playback:
     flow_id: str
     media: list[str]
     retried: bool = False
+    stand_in: bool = False  # the stand-in itself, played in place of `media`
 
 
 @dataclass
@@ -153,6 +158,7 @@ class CallRunner:
         self._traces: asyncio.Queue[PublishTrace | None] = asyncio.Queue()
         self._published = 0
         self._transfer_kind = "extension"
+        self._stand_in = local_sound(STAND_IN, context.config.receptionist.language)
 
     @property
     def tenant_id(self) -> UUID:
@@ -282,9 +288,9 @@ class CallRunner:
         await self._start_playback(playback, playback, media, retried=False)
 
     async def _start_playback(
-        self, flow_id: str, ari_id: str, media: list[str], *, retried: bool
+        self, flow_id: str, ari_id: str, media: list[str], *, retried: bool, stand_in: bool = False
     ) -> None:
-        self._held.playbacks[ari_id] = _Playback(flow_id, media, retried)
+        self._held.playbacks[ari_id] = _Playback(flow_id, media, retried, stand_in)
         self._held.playing[flow_id] = ari_id
         try:
             await self.port.play(ari_id, media)
@@ -312,6 +318,9 @@ class CallRunner:
                     piece=repr(piece),
                     error=repr(uri),
                 )
+                if self._stand_in not in media:  # said once, where the first piece is missing
+                    self._services.metrics.stand_ins.labels(reason="not_ready").inc()
+                    media.append(self._stand_in)
             else:
                 raise uri
         return media
@@ -431,6 +440,20 @@ class CallRunner:
             with contextlib.suppress(AriError):
                 await self._start_playback(
                     playback.flow_id, f"{playback.flow_id}-again", playback.media, retried=True
+                )
+                return
+        if state == "failed" and not playback.stand_in:
+            # Failed twice: Asterisk cannot fetch it (the media service is down and its cache
+            # does not hold the file). The caller hears the stand-in, not silence.
+            log.warning("call.playback_failed", call_id=self.context.call_id, playback=ari_id)
+            self._services.metrics.stand_ins.labels(reason="playback_failed").inc()
+            with contextlib.suppress(AriError):
+                await self._start_playback(
+                    playback.flow_id,
+                    f"{playback.flow_id}-stand-in",
+                    [self._stand_in],
+                    retried=True,
+                    stand_in=True,
                 )
                 return
         if self._held.playing.get(playback.flow_id) == ari_id:

@@ -29,11 +29,13 @@ class NatsPrompts:
         *,
         scope: str = "",
         timeout_s: float = ENSURE_TIMEOUT_S,
+        budget_s: float | None = None,
         max_entries: int = 100_000,
     ) -> None:
         self._nc = nc
         self._scope = scope
         self._timeout_s = timeout_s
+        self._budget_s = budget_s
         self._max_entries = max_entries
         self._uris: OrderedDict[_CacheKey, str] = OrderedDict()
         self._asking: dict[_CacheKey, asyncio.Future[str]] = {}
@@ -82,7 +84,9 @@ class NatsPrompts:
             ask = EnsurePrompt(tenant_id=tenant_id, prompt_id=piece.prompt_id)
         else:
             ask = EnsurePrompt(tenant_id=tenant_id, text=piece.text, language=piece.language)
-        playable = await ensure_prompt(self._nc, ask, scope=self._scope, timeout_s=self._timeout_s)
+        playable = await ensure_prompt(
+            self._nc, ask, scope=self._scope, timeout_s=self._timeout_s, budget_s=self._budget_s
+        )
         return playable.media
 
     def forget(self, tenant_id: UUID) -> None:

@@ -72,6 +72,14 @@ class StasisMetrics:
             ["result"],
             registry=registry,
         )
+        self.stand_ins = Counter(
+            f"{prefix}_stand_in_prompts_total",
+            'Prompts replaced by the stand-in Asterisk keeps itself ("this service is '
+            'unavailable"), by reason: not_ready (the media service gave no URI in time), '
+            "playback_failed (Asterisk could not fetch or play the prompt).",
+            ["reason"],
+            registry=registry,
+        )
         self.ari_connected = Gauge(
             f"{prefix}_ari_connected",
             "1 while the ARI event WebSocket is connected, else 0.",

@@ -238,6 +238,20 @@ def catalogue_language(language: str) -> tuple[str, str]:
     return FALLBACK_LANGUAGE, FALLBACK_LANGUAGE
 
 
+STAND_IN = "degraded"
+"""Said in place of a prompt that cannot be had (media service down, prompt not cached)."""
+
+
+def local_sound(name: str, language: str) -> str:
+    """The `sound:` URI of a prompt Asterisk keeps itself, in the tenant's language.
+
+    These are rendered when Asterisk's image (or the local stack's Asterisk root) is built,
+    from deploy/asterisk/sounds/<name>.<language>.txt: they play with the media service down.
+    """
+    catalogue, _ = catalogue_language(language)
+    return f"sound:rcp/{name}-{catalogue.split('-', maxsplit=1)[0]}"
+
+
 def sentence(key: SystemPromptKey, language: str) -> str:
     """The catalogue's sentence for `key` in (the nearest catalogue to) `language`."""
     catalogue, _ = catalogue_language(language)

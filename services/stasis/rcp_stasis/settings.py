@@ -11,6 +11,9 @@ from rcp.settings import CommonSettings
 
 from rcp_stasis.events import FlowOptions
 
+# What it takes Asterisk to start a playback once asked (a local file; generous).
+PLAYBACK_START_S = 0.5
+
 
 class AriSettings(CommonSettings):
     """Where Asterisk's ARI is and how to log in: shared by stasis, the local stack and tests."""
@@ -77,6 +80,23 @@ class Settings(AriSettings):
         pattern=r"^[A-Za-z0-9_-]{0,64}$",
         description="The media service's subject scope (the media service's own setting).",
     )
+    stasis_wait_budget_s: float = Field(
+        default=3.0,
+        ge=0.5,
+        le=30,
+        description="The longest a caller may hear silence because a dependency (directory, "
+        "media) is slow or down: a request and its retry fit in it, with time left to start "
+        "what the caller hears next (a stand-in prompt Asterisk has locally, if need be).",
+    )
+    stasis_directory_timeout_s: float = Field(
+        default=1.5, gt=0, le=30, description="How long one directory search may take."
+    )
+    stasis_media_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How long one request for a prompt (rendered on the spot if new) may take.",
+    )
     ari_reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
     ari_reconnect_max_s: float = Field(default=30.0, gt=0, le=600)
     ari_max_connections: int = Field(default=50, ge=1, le=1000)
@@ -89,6 +109,12 @@ class Settings(AriSettings):
         if fields != ["number"]:
             raise ValueError("must contain {number} once and no other {field}")
         return value
+
+    @property
+    def request_budget_s(self) -> float:
+        """What a request on a caller's path may take, retry included: the wait budget less
+        the time to start playing what comes next."""
+        return max(self.stasis_wait_budget_s - PLAYBACK_START_S, 0.2)
 
     def flow_options(self) -> FlowOptions:
         """The call flow's service-wide knobs."""
