@@ -65,6 +65,7 @@ from rcp_stasis.events import (
     RecordingFailed,
     RecordingFinished,
     Resumed,
+    Shutdown,
     TimerFired,
 )
 from rcp_stasis.flow import Call, step
@@ -242,6 +243,7 @@ Happening = (
     | Digit
     | Hangup
     | Resumed
+    | Shutdown
 )
 FINISH = Finish()
 TIMEOUT = Timeout()
@@ -250,6 +252,7 @@ STALE_PLAYBACK = StalePlayback()
 HANGUP = Hangup()
 LOOKUP_FAILS = LookupFails()
 RESUMED = Resumed()
+SHUTDOWN = Shutdown()
 
 
 def press(keys: str) -> tuple[Digit, ...]:

@@ -30,6 +30,7 @@ from stasis_flow_support import (
     RECORDING_FAILS,
     RESUMED,
     SEAN,
+    SHUTDOWN,
     STALE_PLAYBACK,
     STALE_TIMER,
     TIMEOUT,
@@ -602,6 +603,25 @@ PATHS = [
         (press("0"),),
         ("play unavailable + greeting",),
         config=configured(keys={"0": Transfer(TargetKind.EXTENSION, "999")}),
+    ),
+    # --- the service stopping after its drain grace ------------------------------------------
+    Path(
+        "a call in the menu at the end of the drain grace is hung up and ends as failed",
+        (FINISH, SHUTDOWN),
+        (GREETING, "cancel timer", "hang up"),
+        Outcome.FAILED,
+    ),
+    Path(
+        "a ringing call at the end of the drain grace hangs up its legs and the caller",
+        (press("0"), SHUTDOWN),
+        (RINGBACK, "stop playback", "hang up Local/101@phones", "hang up"),
+        Outcome.FAILED,
+    ),
+    Path(
+        "a bridged call at the end of the drain grace is hung up and stays transferred",
+        (press("0"), answered(0), SHUTDOWN),
+        ("hang up Local/101@phones", "destroy bridge", "hang up"),
+        Outcome.TRANSFERRED,
     ),
     # --- hanging up, in every phase ----------------------------------------------------------
     Path(

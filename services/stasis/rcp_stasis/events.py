@@ -151,6 +151,11 @@ class Resumed:
     """The ARI connection is back after a break in which this call's events may have been lost."""
 
 
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """The service stops and the call outlasted the drain grace: it is ended by the service."""
+
+
 Event = (
     CallStarted
     | Digit
@@ -164,4 +169,5 @@ Event = (
     | Hangup
     | ConfigChanged
     | Resumed
+    | Shutdown
 )

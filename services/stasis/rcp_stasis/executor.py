@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ from rcp_stasis.ports import (
     PromptPort,
     VoicemailMessage,
 )
-from rcp_stasis.prompts import STAND_IN, Prompt, local_sound, render
+from rcp_stasis.prompts import STAND_IN, Prompt, Tone, local_sound, render
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +96,19 @@ DIAL_STATUSES = {
 }
 # Still ringing, or ended by us: nothing for the flow.
 QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
-PUBLISH_DRAIN_S = 10.0
+# A trace step that cannot be published (NATS stalled or down) is tried again this often,
+# for this long: the call's record closes once NATS is back, however long the call was.
+PUBLISH_RETRY_S = (0.5, 1.0, 2.0, 5.0)
+PUBLISH_GIVE_UP_S = 15 * 60.0
+
+
+def ringback_playbacks(channel_id: str) -> tuple[str, str]:
+    """The ARI ids a caller's ringback plays under: two, used in turn, so that a new ringback
+    never takes the id of one Asterisk may still be stopping. Fixed per channel, so that a
+    process that takes a call over from a dead one can stop the ringback it left: a tone
+    plays until stopped, and holds every later request on the channel (answer, play) behind
+    it."""
+    return f"{channel_id}-ringback-a", f"{channel_id}-ringback-b"
 
 
 def dial_status_of_cause(cause: object) -> DialStatus:
@@ -117,6 +130,16 @@ class CallServices:
     save_voicemail: Callable[[VoicemailMessage], None]
     metrics: StasisMetrics
     matches_per_page: int = 8
+    publishing: set[asyncio.Task[None]] = field(default_factory=set)
+    """Calls' trace publishers still at work after their calls ended (NATS was away)."""
+
+    async def drain_publishing(self, timeout_s: float) -> None:
+        """Wait (at most `timeout_s`) for the trace steps of ended calls to be published."""
+        if self.publishing:
+            _, late = await asyncio.wait(set(self.publishing), timeout=timeout_s)
+            for task in late:
+                task.cancel()
+                log.warning("call.trace_lost", task=task.get_name())
 
 
 @dataclass
@@ -155,10 +178,12 @@ class CallRunner:
         self._services = services
         self._inbox: Inbox = asyncio.Queue()
         self._held = _Held()
-        self._traces: asyncio.Queue[PublishTrace | None] = asyncio.Queue()
+        # Made when the step is taken, so that its time is the step's, however late NATS is.
+        self._traces: asyncio.Queue[CallEvent | None] = asyncio.Queue()
         self._published = 0
         self._transfer_kind = "extension"
         self._stand_in = local_sound(STAND_IN, context.config.receptionist.language)
+        self._ringbacks = 0
 
     @property
     def tenant_id(self) -> UUID:
@@ -189,12 +214,9 @@ class CallRunner:
             pump.cancel()
             self._cancel_pending()
             self._traces.put_nowait(None)
-            try:
-                async with asyncio.timeout(PUBLISH_DRAIN_S):
-                    await asyncio.shield(publisher)
-            except TimeoutError:
-                publisher.cancel()
-                log.warning("call.trace_lost", call_id=self.context.call_id)
+            if not publisher.done():  # NATS is slow or away: it goes on after the call
+                self._services.publishing.add(publisher)
+                publisher.add_done_callback(self._services.publishing.discard)
 
     def _cancel_pending(self) -> None:
         for timer in self._held.timers.values():
@@ -223,7 +245,14 @@ class CallRunner:
             match command:
                 case PublishTrace():
                     self._count(command)
-                    self._traces.put_nowait(command)
+                    self._traces.put_nowait(
+                        CallEvent(
+                            tenant_id=self.tenant_id,
+                            call_id=self.context.call_id,
+                            kind=command.kind.value,
+                            data=dict(command.data),
+                        )
+                    )
                 case Answer():
                     await port.answer()
                 case Play(playback_id=playback, prompts=prompts):
@@ -285,7 +314,11 @@ class CallRunner:
         if not media:  # nothing could be made playable: as if it had played
             self._inbox.put_nowait(PlaybackFinished(playback))
             return
-        await self._start_playback(playback, playback, media, retried=False)
+        ari_id = playback
+        if all(isinstance(prompt, Tone) for prompt in prompts):
+            self._ringbacks += 1
+            ari_id = ringback_playbacks(self.port.channel_id)[self._ringbacks % 2]
+        await self._start_playback(playback, ari_id, media, retried=False)
 
     async def _start_playback(
         self, flow_id: str, ari_id: str, media: list[str], *, retried: bool, stand_in: bool = False
@@ -484,27 +517,33 @@ class CallRunner:
 
     async def _publish(self) -> None:
         """Publish the call's trace steps one after the other, in the order they were made."""
-        subject_of = subjects.call_event
         prefix = self.context.id_prefix or self.context.call_id
-        while (trace := await self._traces.get()) is not None:
+        while (event := await self._traces.get()) is not None:
             self._published += 1
-            event = CallEvent(
-                tenant_id=self.tenant_id,
-                call_id=self.context.call_id,
-                kind=trace.kind.value,
-                data=dict(trace.data),
+            await publish_step(self._services, event, f"{prefix}:{self._published}")
+
+
+async def publish_step(services: CallServices, event: CallEvent, message_id: str) -> None:
+    """Publish one step of a call's trace, trying again while NATS fails (the message id makes
+    a step that was stored after all count once), until PUBLISH_GIVE_UP_S."""
+    subject = subjects.call_event(event.tenant_id, event.kind)
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + PUBLISH_GIVE_UP_S
+    for attempt in itertools.count():
+        try:
+            await publish_event(services.jetstream, subject, event, message_id)
+        except Exception as error:  # NATS stalled or down: the call goes on meanwhile
+            services.metrics.trace_publish_failures.inc()
+            log.warning(
+                "call.trace_publish_failed",
+                call_id=event.call_id,
+                kind=event.kind,
+                attempt=attempt + 1,
+                error=repr(error),
             )
-            try:
-                await publish_event(
-                    self._services.jetstream,
-                    subject_of(self.tenant_id, trace.kind.value),
-                    event,
-                    message_id=f"{prefix}:{self._published}",
-                )
-            except Exception as error:  # NATS down: the call goes on without its record
-                log.warning(
-                    "call.trace_publish_failed",
-                    call_id=self.context.call_id,
-                    kind=trace.kind.value,
-                    error=repr(error),
-                )
+            if loop.time() >= give_up:
+                log.exception("call.trace_lost", call_id=event.call_id, kind=event.kind)
+                return
+            await asyncio.sleep(PUBLISH_RETRY_S[min(attempt, len(PUBLISH_RETRY_S) - 1)])
+        else:
+            return

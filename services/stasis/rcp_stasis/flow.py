@@ -78,6 +78,7 @@ from rcp_stasis.events import (
     RecordingFailed,
     RecordingFinished,
     Resumed,
+    Shutdown,
     TimerFired,
 )
 from rcp_stasis.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPrompt, Tone
@@ -378,12 +379,15 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case pe
     if isinstance(call.phase, NotStarted):
         if isinstance(event, CallStarted):
             _start(turn, event.context)
-        elif isinstance(event, Hangup) and event.leg_id is None:
+        elif isinstance(event, Shutdown) or (isinstance(event, Hangup) and event.leg_id is None):
             turn.go(Ended())
         return
     match event:
         case Hangup(leg_id=None):
             _end(turn, hang_up_caller=False)
+        case Shutdown():
+            # A bridged call keeps its outcome (transferred, conference); any other was cut.
+            _end(turn, hang_up_caller=True, by="service", unless=Outcome.FAILED)
         case Hangup(leg_id=leg) if leg in held.legs:
             _leg_gone(turn, leg)
         case ConfigChanged(config=config):
@@ -586,8 +590,11 @@ def _goodbye(turn: _Turn, outcome: Outcome, prefix: tuple[Prompt, ...] = ()) -> 
     turn.play(*prefix, turn.say(SystemPromptKey.GOODBYE))
 
 
-def _end(turn: _Turn, *, hang_up_caller: bool) -> None:
-    """Release everything the call holds, and end it."""
+def _end(
+    turn: _Turn, *, hang_up_caller: bool, by: str | None = None, unless: Outcome | None = None
+) -> None:
+    """Release everything the call holds, and end it (with `unless` as the outcome when the
+    call has none yet, instead of how far the caller got)."""
     call, held = turn.call, turn.call.held
     turn.stop_playback()
     turn.cancel_timer()
@@ -610,8 +617,11 @@ def _end(turn: _Turn, *, hang_up_caller: bool) -> None:
     if hang_up_caller:
         turn.emit(HangUp())
     if outcome is None:
+        outcome = unless
+    if outcome is None:
         outcome = Outcome.ANNOUNCEMENT if call.heard_announcement else Outcome.CALLER_HANGUP
-    turn.trace(TraceKind.ENDED, outcome=outcome, by="receptionist" if hang_up_caller else "caller")
+    by = by or ("receptionist" if hang_up_caller else "caller")
+    turn.trace(TraceKind.ENDED, outcome=outcome, by=by)
     turn.call = replace(turn.call, phase=Ended(), held=Held(), outcome=outcome)
 
 

@@ -80,6 +80,12 @@ class StasisMetrics:
             ["reason"],
             registry=registry,
         )
+        self.trace_publish_failures = Counter(
+            f"{prefix}_trace_publish_failures_total",
+            "Attempts to publish a call's trace step to JetStream that failed (NATS stalled or "
+            "down); each is tried again until it is stored.",
+            registry=registry,
+        )
         self.ari_connected = Gauge(
             f"{prefix}_ari_connected",
             "1 while the ARI event WebSocket is connected, else 0.",

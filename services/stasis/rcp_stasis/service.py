@@ -8,32 +8,41 @@
   hears the menu again, a caller bridged or in a conference is left talking (and cleaned up
   once they hang up), a ringing leg of a call nobody runs is hung up;
 - drains: once `drain()` is called, new calls go back to the dialplan (whose fallback refuses
-  them, so that the carrier tries another node) while the calls under way finish;
+  them, so that the carrier tries another node) while the calls under way finish; those
+  still up when the grace time is over are ended by the service (`Shutdown`), so that each
+  call's record is closed with an outcome;
+- closes the record of a call it took over bridged or in a conference once it ends;
 - stores voicemail messages in the background, so that a caller who hangs up is not held.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import structlog
+from rcp.contracts import CallEvent
 
 from rcp_stasis.ari import AriConnection, AriError
+from rcp_stasis.commands import Outcome, TraceKind
 from rcp_stasis.config import TenantConfig
-from rcp_stasis.events import CallContext, ConfigChanged, FlowOptions, Hangup, Resumed
-from rcp_stasis.executor import CallRunner, CallServices
+from rcp_stasis.events import CallContext, ConfigChanged, FlowOptions, Hangup, Resumed, Shutdown
+from rcp_stasis.executor import CallRunner, CallServices, publish_step, ringback_playbacks
 from rcp_stasis.metrics import StasisMetrics
-from rcp_stasis.ports import AriCallPort, RecordingPort, VoicemailMessage
+from rcp_stasis.ports import AriCallPort, AriEvent, CallHandler, RecordingPort, VoicemailMessage
 from rcp_stasis.tenants import TenantConfigs
 
 log = structlog.get_logger(__name__)
 
 LEG_MARK = "-leg-"
 CONFERENCE_MARK = "-conference-"
+# After the drain grace: how long the calls ended by the service take to hang up and publish.
+SHUTDOWN_S = 5.0
+PUBLISH_DRAIN_S = 10.0
 
 
 class Voicemails:
@@ -86,6 +95,7 @@ class Receptionist:
         self._services = services
         self._options = options
         self._runners: dict[str, CallRunner] = {}
+        self._kept: dict[str, AriCallPort] = {}  # calls taken over bridged or in a conference
         self._idle = asyncio.Event()
         self._idle.set()
         self.draining = False
@@ -110,6 +120,10 @@ class Receptionist:
 
     async def resume(self, call: AriCallPort) -> None:
         """Run again, from its menu, a call whose process died."""
+        # A caller who was hearing ringback when the process died hears it until it is
+        # stopped, and Asterisk holds every request on the channel behind it.
+        for playback in ringback_playbacks(call.channel_id):
+            await call.stop_playback(playback)
         await self._run(call, id_prefix=f"{call.channel_id}-r{secrets.token_hex(3)}")
 
     async def _run(self, call: AriCallPort, id_prefix: str) -> None:
@@ -152,20 +166,72 @@ class Receptionist:
         finally:
             self._configs.unwatch(tenant_id, runner)
             del self._runners[call.channel_id]
-            if not self._runners:
-                self._idle.set()
+            self._settle()
+
+    def _settle(self) -> None:
+        if not self._runners and not self._kept:
+            self._idle.set()
+
+    def _keep(self, outcome: Outcome) -> CallHandler:
+        """A handler for a call taken over bridged or in a conference: it is left as it is
+        until someone hangs up, and its record is then closed with `outcome`."""
+
+        async def keep(call: AriCallPort) -> None:
+            self._kept[call.channel_id] = call
+            self._idle.clear()
+            try:
+                ended = await wait_for_hangup(call)
+                by = "caller" if ended is None or ended.channel_id == call.channel_id else "callee"
+                await self._close_record(call, outcome, by)
+            finally:
+                del self._kept[call.channel_id]
+                self._settle()
+
+        return keep
+
+    async def _close_record(self, call: AriCallPort, outcome: Outcome, by: str) -> None:
+        number = call.args[0] if call.args else ""
+        try:
+            config = await self._configs.for_number(number) if number else None
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            config = None
+        if config is None:
+            log.error("call.record_not_closed", call_id=call.channel_id, number=number)
+            return
+        event = CallEvent(
+            tenant_id=config.tenant_id,
+            call_id=call.channel_id,
+            kind=TraceKind.ENDED.value,
+            data={"outcome": outcome.value, "by": by, "taken_over": True},
+        )
+        task = asyncio.create_task(
+            publish_step(self._services, event, f"{call.channel_id}:ended-taken-over"),
+            name=f"trace-{call.channel_id}",
+        )
+        self._services.publishing.add(task)
+        task.add_done_callback(self._services.publishing.discard)
 
     async def drain(self, grace_s: float) -> None:
-        """Take no more calls; wait up to `grace_s` for those under way to end."""
+        """Take no more calls; wait up to `grace_s` for those under way to end, then end the
+        rest, and wait for the last steps of their records to be published."""
         self.draining = True
         log.info("stasis.draining", calls=self.active_calls, grace_s=grace_s)
         try:
             async with asyncio.timeout(grace_s):
                 await self._idle.wait()
         except TimeoutError:
-            log.warning("stasis.grace_over", calls=self.active_calls)
+            log.warning("stasis.grace_over", calls=self.active_calls + len(self._kept))
+            for runner in self._runners.values():
+                runner.tell(Shutdown())
+            for kept in list(self._kept.values()):
+                with contextlib.suppress(AriError):
+                    await kept.hang_up()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_S):
+                    await self._idle.wait()
         else:
             log.info("stasis.drained")
+        await self._services.drain_publishing(PUBLISH_DRAIN_S)
 
     # --- reconciling after (re)connecting ---------------------------------------------------
 
@@ -198,10 +264,12 @@ class Receptionist:
                 log.info("stasis.call_resumed", channel=channel_id)
                 ari.take_over(channel, self.resume)
             elif CONFERENCE_MARK in bridge_id:
-                ari.take_over(channel, wait_for_hangup, conferences=[bridge_id])
+                keep = self._keep(Outcome.CONFERENCE)
+                ari.take_over(channel, keep, conferences=[bridge_id])
             else:
                 others = [c for c in bridges[bridge_id]["channels"] if c != channel_id]
-                ari.take_over(channel, wait_for_hangup, legs=others, bridges=[bridge_id])
+                keep = self._keep(Outcome.TRANSFERRED)
+                ari.take_over(channel, keep, legs=others, bridges=[bridge_id])
 
     async def sweep(self, ari: AriConnection) -> list[str]:
         """Hang up the legs left in the application with no call of ours, seen so at two
@@ -243,9 +311,11 @@ def _config_listener(runner: CallRunner) -> Callable[[TenantConfig], None]:
     return lambda config: runner.tell(ConfigChanged(config))
 
 
-async def wait_for_hangup(call: AriCallPort) -> None:
-    """Keep a call we took over until its caller or the other party leaves; the adapter then
-    releases the rest (hangs up the other party, destroys the bridge, leaves the room)."""
+async def wait_for_hangup(call: AriCallPort) -> AriEvent | None:
+    """Keep a call we took over until its caller or the other party leaves (that event); the
+    adapter then releases the rest (hangs up the other party, destroys the bridge, leaves the
+    room)."""
     async for event in call.events():
         if event.type in ("StasisEnd", "ChannelDestroyed"):
-            return
+            return event
+    return None
