@@ -20,6 +20,7 @@ from rcp_stasis.commands import (
     Command,
     DestroyBridge,
     Dial,
+    DiscardRecording,
     HangUp,
     HangUpLeg,
     JoinConference,
@@ -444,6 +445,8 @@ def describe(command: Command, so_far: Sequence[Command]) -> str | None:  # noqa
             return "stop recording"
         case SaveVoicemail(extension_number=number):
             return f"save voicemail for {number}"
+        case DiscardRecording():
+            return "discard recording"
         case HangUp():
             return "hang up"
         case _:

@@ -568,11 +568,16 @@ PATHS = [
         Outcome.VOICEMAIL,
     ),
     Path(
-        "a recording too short is not saved",
-        (press("5"), FINISH, recorded(0.4), FINISH),
-        ("play no_message + goodbye", "hang up"),
-        Outcome.NO_INPUT,
-        absent=("save voicemail for 101",),
+        "a recording too short (# at once) is discarded and the caller is back in the menu",
+        (press("5"), FINISH, recorded(0.4)),
+        ("discard recording", "play no_message + greeting"),
+        absent=("save voicemail for 101", "hang up"),
+    ),
+    Path(
+        "after a message too short the caller can choose again and leave one",
+        (press("5"), FINISH, recorded(0.4), press("5"), FINISH, recorded(8.0), FINISH),
+        ("discard recording", "save voicemail for 101", "play message_saved + goodbye"),
+        Outcome.VOICEMAIL,
     ),
     Path(
         "a failed recording says so and hangs up",

@@ -141,6 +141,7 @@ async def _take_calls(
         ),
         jetstream=infra.jetstream,
         save_voicemail=voicemails.save,
+        discard_recording=voicemails.discard,
         metrics=metrics,
     )
     receptionist = Receptionist(configs, services, settings.flow_options())

@@ -162,6 +162,13 @@ class StopRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscardRecording:
+    """Delete a recording that is no message (too short): nothing is left in Asterisk."""
+
+    recording: str
+
+
+@dataclass(frozen=True, slots=True)
 class SaveVoicemail:
     """Store a recording through the media service as a voicemail message, and announce it."""
 
@@ -199,6 +206,7 @@ Command = (
     | Record
     | StopRecording
     | SaveVoicemail
+    | DiscardRecording
     | PublishTrace
     | HangUp
 )

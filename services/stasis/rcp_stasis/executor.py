@@ -44,6 +44,7 @@ from rcp_stasis.commands import (
     Command,
     DestroyBridge,
     Dial,
+    DiscardRecording,
     HangUp,
     HangUpLeg,
     JoinConference,
@@ -128,6 +129,7 @@ class CallServices:
     directory: DirectoryPort
     jetstream: JetStreamContext
     save_voicemail: Callable[[VoicemailMessage], None]
+    discard_recording: Callable[[str], None]
     metrics: StasisMetrics
     matches_per_page: int = 8
     publishing: set[asyncio.Task[None]] = field(default_factory=set)
@@ -239,7 +241,7 @@ class CallRunner:
         if received is not None and commands:
             self._services.metrics.dtmf_to_action.observe(time.monotonic() - received)
 
-    async def _execute(self, command: Command) -> None:  # noqa: PLR0912 - one case per command
+    async def _execute(self, command: Command) -> None:  # noqa: PLR0912, PLR0915 - one case per command
         port = self.port
         try:
             match command:
@@ -291,6 +293,8 @@ class CallRunner:
                     call_id = self.context.call_id
                     message = VoicemailMessage(self.tenant_id, call_id, recording, number, by)
                     self._services.save_voicemail(message)
+                case DiscardRecording(recording=recording):
+                    self._services.discard_recording(recording)
                 case HangUp():
                     await port.hang_up()
         except AriNotFound:

@@ -29,6 +29,7 @@ from rcp_stasis.commands import (
     Command,
     DestroyBridge,
     Dial,
+    DiscardRecording,
     HangUp,
     HangUpLeg,
     JoinConference,
@@ -418,6 +419,7 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case pe
                 _on_recorded(turn, call.phase, recording, event.duration_s)
         case RecordingFailed(recording=recording) if recording == held.recording:
             turn.hold(recording=None)
+            turn.emit(DiscardRecording(recording))
             turn.trace(TraceKind.RECORDING, saved=False, failed=event.reason)
             _goodbye(turn, Outcome.FAILED, (turn.say(SystemPromptKey.SERVICE_UNAVAILABLE),))
         case _:
@@ -1064,8 +1066,11 @@ def _record(turn: _Turn, extension: Extension) -> None:
 
 def _on_recorded(turn: _Turn, phase: VoicemailRecording, recording: str, duration_s: float) -> None:
     if duration_s < turn.options.voicemail_min_s:
+        # Ended (by # or silence) before saying anything: no message, and the caller, who
+        # did make a choice, is back in the menu rather than cut off as "no input".
+        turn.emit(DiscardRecording(recording))
         turn.trace(TraceKind.RECORDING, saved=False, duration_s=duration_s)
-        _goodbye(turn, Outcome.NO_INPUT, (turn.say(SystemPromptKey.NO_MESSAGE),))
+        _menu(turn, "no_message", (turn.say(SystemPromptKey.NO_MESSAGE),))
         return
     number = phase.extension.number
     turn.emit(SaveVoicemail(recording, number, turn.context.caller_number))

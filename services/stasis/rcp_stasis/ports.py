@@ -201,6 +201,9 @@ class VoicemailMessage:
 class RecordingPort(Protocol):
     """Stores a voicemail: the recording's audio through the media service, then its message."""
 
+    async def discard(self, recording: str) -> None:
+        """Delete a recording that is no message (gone already is fine)."""
+
     async def save(self, message: VoicemailMessage) -> UUID | None:
         """The new voicemail message's id, or None if the recording held no audio (nothing to
         keep); raises ReceptionistError when it cannot be stored."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import asyncpg
@@ -55,7 +55,10 @@ class Voicemails:
 
     def save(self, message: VoicemailMessage) -> None:
         """Start storing a message."""
-        task = asyncio.create_task(self._save(message), name=f"voicemail-{message.recording}")
+        self._start(self._save(message), f"voicemail-{message.recording}")
+
+    def _start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
         self._saving.add(task)
         task.add_done_callback(self._saving.discard)
 
@@ -72,6 +75,16 @@ class Voicemails:
             )
         else:
             self._metrics.voicemails.labels(result="saved" if saved else "empty").inc()
+
+    def discard(self, recording: str) -> None:
+        """Start deleting a recording that is no message."""
+        self._start(self._discard(recording), f"discard-{recording}")
+
+    async def _discard(self, recording: str) -> None:
+        try:
+            await self._store.discard(recording)
+        except Exception:  # a leftover file, not a lost message: logged, not raised
+            log.exception("voicemail.discard_failed", recording=recording)
 
     async def drain(self, timeout_s: float = 60.0) -> None:
         """Wait for the messages being stored (at most `timeout_s`)."""

@@ -93,6 +93,10 @@ class VoicemailStore:
         self.retries = 0
         """How many times a save was tried again (for tests and logs)."""
 
+    async def discard(self, recording: str) -> None:
+        """Delete a recording that is no message."""
+        await self._recordings.delete_recording(recording)
+
     async def save(self, message: VoicemailMessage) -> UUID | None:
         """Store the message; its recording is deleted from Asterisk once stored. None when
         the recording holds no audio at all (the caller hung up at the beep): no message.
