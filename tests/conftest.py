@@ -88,6 +88,16 @@ def migrated_url(make_database: object) -> str:
     return url
 
 
+@pytest.fixture
+def own_url(make_database: object) -> str:
+    """A migrated database of the test's own, for a test that takes it away (refuses its
+    connections) and must not disturb the others."""
+    assert callable(make_database)
+    url: str = make_database()
+    upgrade(url, configure_logging=False)
+    return url
+
+
 @pytest_asyncio.fixture
 async def db(migrated_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to the session's migrated database (each statement commits on its own;

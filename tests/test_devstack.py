@@ -10,6 +10,7 @@ import pytest
 from rcp.db.pool import create_pool
 from rcp_devstack import asterisk as asterisk_stack
 from rcp_devstack.demo import DEMO_NUMBER, seed_demo
+from rcp_devstack.services import stop_timeout_s
 from rcp_devstack.settings import StackSettings
 
 
@@ -64,3 +65,11 @@ async def test_demo_seed_is_idempotent(settings: StackSettings, make_database: o
     assert first.number == DEMO_NUMBER
     assert await _counts(url) == counts
     assert counts == (1, 4, 5, 2, 2)
+
+
+@pytest.mark.parametrize("grace", ["60", "300"])
+def test_the_stack_waits_at_least_the_drain_grace_before_killing_a_service(
+    monkeypatch: pytest.MonkeyPatch, grace: str
+) -> None:
+    monkeypatch.setenv("RCP_STASIS_DRAIN_GRACE_S", grace)
+    assert stop_timeout_s() > float(grace)

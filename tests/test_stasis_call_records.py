@@ -14,14 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 from admin_support import Admin
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 from rcp import subjects
 from rcp.contracts import CallEvent
-from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 from rcp.messaging import ensure_streams, publish_event
 from rcp.settings import CommonSettings
@@ -291,14 +289,6 @@ async def test_a_deleted_durable_consumer_is_created_again_and_no_event_is_lost(
 def _count(registry: CollectorRegistry, result: str) -> float:
     value = registry.get_sample_value("rcp_stasis_call_events_total", {"result": result})
     return value or 0.0
-
-
-@pytest.fixture
-def own_url(make_database: Callable[[], str]) -> str:
-    """A migrated database of the test's own, since the test takes it away for a while."""
-    url = make_database()
-    upgrade(url, configure_logging=False)
-    return url
 
 
 async def test_a_database_outage_longer_than_any_delivery_limit_loses_no_call_record(

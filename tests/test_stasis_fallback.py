@@ -8,13 +8,12 @@ caller to the fallback dial string.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from rcp.db.migrate import upgrade
 from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
     Stack,
@@ -30,14 +29,6 @@ from stasis_e2e_support import (
 pytestmark = [pytest.mark.asterisk]
 
 FALLBACK_NUMBER = "0612000000"
-
-
-@pytest.fixture
-def own_url(make_database: Callable[[], str]) -> str:
-    """A migrated database of this test's own, since the test takes it away."""
-    url = make_database()
-    upgrade(url, configure_logging=False)
-    return url
 
 
 @pytest_asyncio.fixture

@@ -11,8 +11,14 @@ import urllib.request
 from http import HTTPStatus
 from pathlib import Path
 
+from rcp_stasis.settings import Settings as StasisSettings
+
 from rcp_devstack.processes import read_pid, start_detached, stop_pid, wait_until
 from rcp_devstack.settings import StackSettings
+
+# Beyond the drain grace, what stopping takes: calls ended by the service hang up and publish
+# their last steps, NATS drains, pools close.
+STOP_MARGIN_S = 30.0
 
 # name -> ops port (the services' defaults; see each service's settings)
 ADMIN_API = "http://127.0.0.1:8080"  # rcp-admin's default RCP_ADMIN_HTTP_PORT
@@ -45,6 +51,12 @@ def service_env(name: str, settings: StackSettings) -> dict[str, str]:
     return {}
 
 
+def stop_timeout_s() -> float:
+    """How long a service is given to stop (SIGTERM) before it is killed: at least the
+    stasis service's drain grace, so that calls under way are not cut by the stack itself."""
+    return float(StasisSettings().stasis_drain_grace_s) + STOP_MARGIN_S
+
+
 def start_services(settings: StackSettings) -> list[str]:
     """(Re)start every service so that it runs the code of this checkout; wait until ready."""
     lines = []
@@ -55,7 +67,7 @@ def start_services(settings: StackSettings) -> list[str]:
         log_file = settings.run_dir / f"{name}.log"
         old = read_pid(pid_file)
         if old is not None:
-            stop_pid(old)
+            stop_pid(old, stop_timeout_s())
         start_detached(
             [str(bin_dir / f"rcp-{name}")],
             pid_file,
@@ -77,7 +89,7 @@ def stop_services(settings: StackSettings) -> list[str]:
         pid_file = settings.run_dir / f"{name}.pid"
         pid = read_pid(pid_file)
         if pid is not None:
-            stop_pid(pid)
+            stop_pid(pid, stop_timeout_s())
             lines.append(f"{name}: stopped")
         pid_file.unlink(missing_ok=True)
     return lines

@@ -58,3 +58,24 @@ async def check_pool(pool: asyncpg.Pool) -> None:
     """Readiness: the database answers a trivial query."""
     async with pool.acquire() as connection:
         await connection.fetchval("SELECT 1")
+
+
+# SQLSTATE classes that say the server cannot be used now, not that a query was wrong:
+# connection exceptions, insufficient resources, operator intervention (shutting down,
+# starting up).
+_UNREACHABLE_CLASSES = frozenset({"08", "53", "57"})
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether an error means PostgreSQL cannot be reached now (try again later), rather than
+    a fault of the request or of our own code."""
+    if isinstance(error, OSError | asyncpg.InterfaceError | TimeoutError):
+        return True  # refused, reset, timed out, or a connection that was cut
+    if isinstance(error, asyncpg.PostgresError):
+        state = str(getattr(error, "sqlstate", "") or "")
+        if state[:2] in _UNREACHABLE_CLASSES:
+            return True
+        # A database whose ALLOW_CONNECTIONS is off refuses with 55000 ("not currently
+        # accepting connections"), a state shared with query errors: told apart by the text.
+        return state == "55000" and "accepting connections" in str(error)
+    return False

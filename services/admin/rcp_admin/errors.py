@@ -25,6 +25,10 @@ PAYLOAD_TOO_LARGE = "payload_too_large"
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 TENANT_ACTIVE = "tenant_active"
 METHOD_NOT_ALLOWED = "method_not_allowed"
+DATABASE_UNAVAILABLE = "database_unavailable"
+
+# While the database cannot be reached: when a client should try again (Retry-After).
+DATABASE_RETRY_AFTER_S = 5
 
 STATUS_BY_CODE: dict[str, HTTPStatus] = {
     ErrorCode.INVALID_REQUEST: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -54,6 +58,7 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     ErrorCode.FILE_TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     ErrorCode.MEDIA_LOST: HTTPStatus.GONE,
     ErrorCode.UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
+    DATABASE_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
     ErrorCode.TIMEOUT: HTTPStatus.GATEWAY_TIMEOUT,
     ErrorCode.INTERNAL: HTTPStatus.INTERNAL_SERVER_ERROR,
 }

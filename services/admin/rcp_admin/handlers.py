@@ -21,12 +21,15 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from rcp.db.pool import database_unreachable
 from rcp.errors import ErrorCode
 from rcp.telemetry import METRIC_PREFIX, Metrics
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal, RateLimiter, authenticate
 from rcp_admin.errors import (
+    DATABASE_RETRY_AFTER_S,
+    DATABASE_UNAVAILABLE,
     MALFORMED_BODY,
     MALFORMED_JSON,
     METHOD_NOT_ALLOWED,
@@ -982,9 +985,19 @@ def make_middleware(metrics: Metrics) -> Any:
             response = _error_response(
                 ApiError(ErrorCode.NOT_FOUND, "no such resource"), request_id
             )
-        except Exception:
-            log.exception("admin.request_failed", route=route, method=request.method)
-            response = _error_response(ApiError(ErrorCode.INTERNAL, "internal error"), request_id)
+        except Exception as error:
+            if database_unreachable(error):  # tokens are checked there too: every route
+                log.warning("admin.database_unavailable", route=route, error=repr(error))
+                unavailable = ApiError(
+                    DATABASE_UNAVAILABLE,
+                    "the database cannot be reached; nothing was changed, try again shortly",
+                    headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+                )
+                response = _error_response(unavailable, request_id)
+            else:
+                log.exception("admin.request_failed", route=route, method=request.method)
+                internal = ApiError(ErrorCode.INTERNAL, "internal error")
+                response = _error_response(internal, request_id)
         response.headers["X-Request-Id"] = request_id
         requests.labels(route=route, method=request.method, status=str(response.status)).inc()
         latency.labels(route=route, method=request.method).observe(time.perf_counter() - started)

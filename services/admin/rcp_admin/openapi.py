@@ -19,6 +19,8 @@ REF = "#/components/schemas/{model}"
 COMMON_ERRORS = {
     HTTPStatus.UNAUTHORIZED: "No token, or an unknown, revoked or expired one",
     HTTPStatus.TOO_MANY_REQUESTS: "Too many requests for this token (see Retry-After)",
+    HTTPStatus.SERVICE_UNAVAILABLE: "The database cannot be reached (code "
+    "database_unavailable): nothing was changed; try again after Retry-After seconds",
 }
 
 
