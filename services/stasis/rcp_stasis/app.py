@@ -142,6 +142,7 @@ async def _take_calls(
         jetstream=infra.jetstream,
         save_voicemail=voicemails.save,
         discard_recording=voicemails.discard,
+        wait_budget_s=settings.request_budget_s,
         metrics=metrics,
     )
     receptionist = Receptionist(configs, services, settings.flow_options())

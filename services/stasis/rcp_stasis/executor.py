@@ -103,6 +103,9 @@ PUBLISH_RETRY_S = (0.5, 1.0, 2.0, 5.0)
 PUBLISH_GIVE_UP_S = 15 * 60.0
 
 
+MIN_PROMPT_BUDGET_S = 0.3
+
+
 def ringback_playbacks(channel_id: str) -> tuple[str, str]:
     """The ARI ids a caller's ringback plays under: two, used in turn, so that a new ringback
     never takes the id of one Asterisk may still be stopping. Fixed per channel, so that a
@@ -132,6 +135,9 @@ class CallServices:
     discard_recording: Callable[[str], None]
     metrics: StasisMetrics
     matches_per_page: int = 8
+    wait_budget_s: float = 2.5
+    """What a caller waiting on the directory and the media service may wait in all, from
+    the moment they start waiting to the request for what they hear next."""
     publishing: set[asyncio.Task[None]] = field(default_factory=set)
     """Calls' trace publishers still at work after their calls ended (NATS was away)."""
 
@@ -186,6 +192,7 @@ class CallRunner:
         self._transfer_kind = "extension"
         self._stand_in = local_sound(STAND_IN, context.config.receptionist.language)
         self._ringbacks = 0
+        self._waiting_since: float | None = None  # a lookup under way: the caller waits
 
     @property
     def tenant_id(self) -> UUID:
@@ -270,6 +277,7 @@ class CallRunner:
                     if (timer := self._held.timers.pop(generation, None)) is not None:
                         timer.cancel()
                 case LookUpNames(request_id=request, digits=digits, page=page):
+                    self._waiting_since = asyncio.get_running_loop().time()
                     task = asyncio.create_task(self._look_up(request, digits, page))
                     self._held.lookups[request] = task
                 case Dial(leg_id=leg, endpoint=endpoint, timeout_s=timeout, caller_id=caller):
@@ -338,10 +346,17 @@ class CallRunner:
             raise
 
     async def _media(self, prompts: tuple[Prompt, ...]) -> list[str]:
-        """The URIs of every piece of the prompts; a piece that cannot be had is left out."""
+        """The URIs of every piece of the prompts; in place of those that cannot be had in
+        what is left of the caller's wait, the stand-in (once)."""
+        loop = asyncio.get_running_loop()
+        waited = 0.0 if self._waiting_since is None else loop.time() - self._waiting_since
+        self._waiting_since = None
+        # A caller who waited on a failed lookup already: the prompt that follows gets what
+        # is left of the budget (a moment at least, enough for a cached or quick one).
+        budget = max(self._services.wait_budget_s - waited, MIN_PROMPT_BUDGET_S)
         pieces = [piece for prompt in prompts for piece in render(prompt)]
         uris = await asyncio.gather(
-            *(self._services.prompts.uri_for(self.tenant_id, piece) for piece in pieces),
+            *(self._services.prompts.uri_for(self.tenant_id, piece, budget) for piece in pieces),
             return_exceptions=True,
         )
         media = []

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
 from rcp.contracts.media import EnsurePrompt
+from rcp.errors import ErrorCode, ServiceUnavailable
 from rcp.media_client import ENSURE_TIMEOUT_S, ensure_prompt
 
 from rcp_stasis.prompts import Playable, SpokenText, TenantPrompt, Tone
@@ -42,8 +43,9 @@ class NatsPrompts:
         self.requests = 0
         """How many requests went to the media service (for tests and logs)."""
 
-    async def uri_for(self, tenant_id: UUID, piece: Playable) -> str:
-        """What ARI's `play` takes for one piece: `sound:<url>`, or `tone:<name>`."""
+    async def uri_for(self, tenant_id: UUID, piece: Playable, budget_s: float | None = None) -> str:
+        """What ARI's `play` takes for one piece: `sound:<url>`, or `tone:<name>`; asked
+        within `budget_s` when given (what the caller's wait leaves), else the adapter's."""
         if isinstance(piece, Tone):
             return f"tone:{piece.value}"
         key: _CacheKey = (tenant_id, piece)
@@ -51,18 +53,24 @@ class NatsPrompts:
         if uri is not None:
             self._uris.move_to_end(key)
             return uri
+        budget_s = self._budget_s if budget_s is None else budget_s
         asking = self._asking.get(key)
         if asking is not None:  # the same piece asked by several calls at once: one request
             try:
-                return await asyncio.shield(asking)
+                async with asyncio.timeout(budget_s):
+                    return await asyncio.shield(asking)
+            except TimeoutError:
+                raise ServiceUnavailable(
+                    ErrorCode.TIMEOUT, f"no prompt within {budget_s:g} s"
+                ) from None
             except asyncio.CancelledError:
                 if asking.cancelled():  # the asker hung up, not us: ask ourselves
-                    return await self.uri_for(tenant_id, piece)
+                    return await self.uri_for(tenant_id, piece, budget_s)
                 raise
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._asking[key] = future
         try:
-            uri = await self._ask(tenant_id, piece)
+            uri = await self._ask(tenant_id, piece, budget_s)
         except asyncio.CancelledError:  # this call hung up: the others ask again
             future.cancel()
             raise
@@ -78,14 +86,16 @@ class NatsPrompts:
             self._uris.popitem(last=False)
         return uri
 
-    async def _ask(self, tenant_id: UUID, piece: TenantPrompt | SpokenText) -> str:
+    async def _ask(
+        self, tenant_id: UUID, piece: TenantPrompt | SpokenText, budget_s: float | None
+    ) -> str:
         self.requests += 1
         if isinstance(piece, TenantPrompt):
             ask = EnsurePrompt(tenant_id=tenant_id, prompt_id=piece.prompt_id)
         else:
             ask = EnsurePrompt(tenant_id=tenant_id, text=piece.text, language=piece.language)
         playable = await ensure_prompt(
-            self._nc, ask, scope=self._scope, timeout_s=self._timeout_s, budget_s=self._budget_s
+            self._nc, ask, scope=self._scope, timeout_s=self._timeout_s, budget_s=budget_s
         )
         return playable.media
 

@@ -179,8 +179,9 @@ class DirectoryPort(Protocol):
 class PromptPort(Protocol):
     """Makes prompts playable: a URI Asterisk can play for each piece of a prompt."""
 
-    async def uri_for(self, tenant_id: UUID, piece: Playable) -> str:
-        """A `sound:http://...` (or `tone:...`) URI; raises ReceptionistError on failure."""
+    async def uri_for(self, tenant_id: UUID, piece: Playable, budget_s: float | None = None) -> str:
+        """A `sound:http://...` (or `tone:...`) URI; raises ReceptionistError on failure, or
+        when it cannot be had within `budget_s` (the adapter's own budget when None)."""
         ...
 
     def forget(self, tenant_id: UUID) -> None:
