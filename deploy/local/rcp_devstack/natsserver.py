@@ -139,7 +139,7 @@ def private_nats(directory: Path) -> Iterator[PrivateNats]:
     config.write_text(
         f"listen: 127.0.0.1:{port}\n"
         f'jetstream {{\n  store_dir: "{store}"\n  max_memory_store: 64MB\n'
-        "  max_file_store: 512MB\n}\n"
+        "  max_file_store: 4GB\n}\n"
     )
     log_file = directory / "nats.log"
     with log_file.open("ab") as log:

@@ -1,0 +1,133 @@
+"""Faults a carrier will meet, with a call in every phase (menu, name entry, ringing, bridged,
+voicemail): what the callers hear, that their keys work once it is over, that every call's
+record is closed with an outcome, and that no channel, bridge or recording is left behind.
+
+Each test runs a receptionist of its own (fault_support): its own nats-server, database and
+service processes, so that pausing NATS or refusing the database disturbs nobody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from fault_support import (
+    BUDGET_S,
+    SLACK_S,
+    Caller,
+    FaultStack,
+    Listeners,
+    fault_stack,
+    open_records,
+    outcomes,
+    paused,
+    speech_after,
+    voicemails,
+)
+from rcp_devstack.settings import StackSettings
+from stasis_e2e_support import Phones, phones
+
+pytestmark = pytest.mark.asterisk
+
+INTER_DIGIT_S = 2.0  # the test tenant's inter-digit time-out (stasis_e2e_support.provision)
+HOURS = "2"
+LEF = "533"  # L-E-F: Lefèvre
+
+
+@pytest.fixture
+async def stack(asterisk: StackSettings, own_url: str, tmp_path: Path) -> AsyncIterator[FaultStack]:
+    async with fault_stack(asterisk, own_url, tmp_path) as running:
+        yield running
+
+
+async def heard_within_budget(
+    ears: Listeners, caller: Caller, moment_s: float, waited_s: float = 0.0
+) -> float:
+    """Seconds from `moment_s` to the next speech the caller heard; fails past the budget
+    (plus `waited_s`, the flow's own wait for the caller, such as the inter-digit time)."""
+    heard = await ears.stop_listening(caller)
+    silence = speech_after(heard, moment_s)
+    assert silence is not None, f"{caller.phase}: nothing heard after {moment_s:.1f} s"
+    assert silence <= waited_s + BUDGET_S + SLACK_S, (
+        f"{caller.phase}: {silence:.2f} s of silence after {moment_s:.1f} s"
+    )
+    return silence
+
+
+async def finish_calls(ears: Listeners, calls: dict[str, Caller]) -> dict[str, float]:
+    """Once the fault is over: every caller's keys work (each heard within the budget), the
+    ringing extension answers, the bridged one hangs up, the message is left; then the
+    callers hang up. Returns each caller's silence after their key."""
+    lines = ears.lines
+    after = {phase: await ears.press(calls[phase], HOURS) for phase in ("menu", "name")}
+    ringing = calls["ringing"]
+    assert ringing.extension is not None
+    await lines.answer(ringing.extension)
+    await ears.bridged(ringing)
+    await lines.hang_up(ringing.extension)
+    bridged = calls["bridged"]
+    assert bridged.extension is not None
+    await lines.hang_up(bridged.extension)
+    await ears.stop_speaking(calls["voicemail"])  # silence ends the message, the
+    await lines.gone(calls["voicemail"].phone)  # receptionist thanks and hangs up
+    await asyncio.sleep(BUDGET_S + SLACK_S)
+    silences = {
+        phase: await heard_within_budget(ears, calls[phase], moment)
+        for phase, moment in after.items()
+    }
+    for caller in calls.values():
+        await ears.stop_listening(caller)
+        await lines.hang_up(caller.phone)
+    return silences
+
+
+async def nothing_left(stack: FaultStack, lines: Phones, calls: dict[str, Caller]) -> None:
+    """No channel, bridge or recording left, and every call's record closed."""
+    await lines.stasis_holds_nothing()
+    await lines.phones_hold_nothing()
+    stored = await lines.probe.request("GET", "/recordings/stored")
+    ours = [
+        r["name"] for r in stored if any(r["name"].startswith(c.call_id) for c in calls.values())
+    ]
+    assert ours == []
+    for _ in range(150):  # the last steps of the traces reach the database within 30 s
+        if not await open_records(stack.database_url, stack.tenant):
+            break
+        await asyncio.sleep(0.2)
+    assert await open_records(stack.database_url, stack.tenant) == []
+
+
+async def saved_messages(stack: FaultStack, expected: int) -> int:
+    """The tenant's voicemail messages, once there are `expected` (stored in the background
+    after the call) or after 30 s."""
+    for _ in range(150):
+        if (count := await voicemails(stack.database_url, stack.tenant)) >= expected:
+            return count
+        await asyncio.sleep(0.2)
+    return await voicemails(stack.database_url, stack.tenant)
+
+
+async def test_a_5_s_nats_stall_costs_callers_at_most_the_budget_and_everything_recovers(
+    stack: FaultStack,
+) -> None:
+    async with phones(stack.apps) as lines:
+        ears = Listeners(lines, stack.tenant)
+        calls = await ears.in_phases()
+        with paused(stack.nats):
+            hours_asked = await ears.press(calls["menu"], HOURS)
+            spelled = await ears.press(calls["name"], LEF)
+            await asyncio.sleep(5.0)
+        after = await finish_calls(ears, calls)
+        during = {
+            "menu": await heard_within_budget(ears, calls["menu"], hours_asked),
+            "name": await heard_within_budget(ears, calls["name"], spelled, INTER_DIGIT_S),
+        }
+        await nothing_left(stack, lines, calls)
+    ended = await outcomes(stack.database_url, stack.tenant)
+    assert ended[calls["bridged"].call_id] == "transferred"
+    assert ended[calls["ringing"].call_id] == "transferred"
+    assert ended[calls["voicemail"].call_id] == "voicemail"
+    assert await saved_messages(stack, 1) == 1
+    print(f"nats stall 5 s: silence during {during}, after {after}")  # noqa: T201
