@@ -56,16 +56,21 @@ async def heard_within_budget(
     return silence
 
 
-async def finish_calls(ears: Listeners, calls: dict[str, Caller]) -> dict[str, float]:
+async def finish_calls(
+    ears: Listeners, calls: dict[str, Caller], *, still_ringing: bool = True
+) -> dict[str, float]:
     """Once the fault is over: every caller's keys work (each heard within the budget), the
-    ringing extension answers, the bridged one hangs up, the message is left; then the
-    callers hang up. Returns each caller's silence after their key."""
+    ringing extension answers (or, `still_ringing` False, that caller is in the menu again),
+    the bridged one hangs up, the message is left; then the callers hang up. Returns each
+    caller's silence after their key."""
     lines = ears.lines
-    after = {phase: await ears.press(calls[phase], HOURS) for phase in ("menu", "name")}
+    in_menu = ("menu", "name") if still_ringing else ("menu", "name", "ringing")
+    after = {phase: await ears.press(calls[phase], HOURS) for phase in in_menu}
     ringing = calls["ringing"]
     assert ringing.extension is not None
-    await lines.answer(ringing.extension)
-    await ears.bridged(ringing)
+    if still_ringing:
+        await lines.answer(ringing.extension)
+        await ears.bridged(ringing)
     await lines.hang_up(ringing.extension)
     bridged = calls["bridged"]
     assert bridged.extension is not None
@@ -131,3 +136,27 @@ async def test_a_5_s_nats_stall_costs_callers_at_most_the_budget_and_everything_
     assert ended[calls["voicemail"].call_id] == "voicemail"
     assert await saved_messages(stack, 1) == 1
     print(f"nats stall 5 s: silence during {during}, after {after}")  # noqa: T201
+
+
+async def test_stasis_killed_with_calls_in_every_phase_the_next_process_serves_them_all(
+    stack: FaultStack,
+) -> None:
+    async with phones(stack.apps) as lines:
+        ears = Listeners(lines, stack.tenant)
+        calls = await ears.in_phases()
+        await stack.stasis.kill()
+        killed = {phase: caller.now() for phase, caller in calls.items()}
+        stack.stasis.start()
+        back_s = await stack.stasis.ready()
+        after = await finish_calls(ears, calls, still_ringing=False)
+        # Those who were in the menu, spelling a name or hearing ringback hear the menu again.
+        again = {
+            phase: await heard_within_budget(ears, calls[phase], killed[phase], back_s)
+            for phase in ("menu", "name", "ringing")
+        }
+        await nothing_left(stack, lines, calls)
+    ended = await outcomes(stack.database_url, stack.tenant)
+    assert ended[calls["bridged"].call_id] == "transferred"
+    assert ended[calls["voicemail"].call_id] == "voicemail"
+    assert await saved_messages(stack, 1) == 1
+    print(f"stasis SIGKILL: ready again in {back_s:.1f} s, menu again after {again}, keys {after}")  # noqa: T201

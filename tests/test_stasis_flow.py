@@ -15,7 +15,7 @@ import pytest
 from rcp.contracts import CallEvent
 from rcp_stasis.commands import Outcome, Play, PublishTrace, TraceKind
 from rcp_stasis.config import PlayAnnouncement, TargetKind, Transfer
-from rcp_stasis.events import CallStarted, FlowOptions, Hangup, NameMatch
+from rcp_stasis.events import CallStarted, FlowOptions, Hangup, NameMatch, PlaybackFinished
 from rcp_stasis.flow import Call, step
 from stasis_flow_support import (
     AMELIE,
@@ -805,3 +805,16 @@ def test_the_call_flow_imports_no_io_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_call_taken_over_while_its_message_was_recorded_is_thanked_and_ends_as_voicemail() -> (
+    None
+):
+    context = start(BASE).call.context
+    assert context is not None
+    resumed = Run(Call())
+    resumed.feed(CallStarted(replace(context, id_prefix="call-1-r7", message_saved=True)))
+    assert resumed.transcript == ["answer", "play message_saved + goodbye"]
+    resumed.feed(PlaybackFinished(resumed.call.held.playback or ""))
+    assert resumed.transcript[-1] == "hang up"
+    assert resumed.call.outcome is Outcome.VOICEMAIL

@@ -649,6 +649,23 @@ class AriCall:
         self._recordings.discard(name)
         return await self._gone_ok("recordings", "stop", recordingName=name)
 
+    async def variable(self, name: str) -> str | None:
+        """A channel variable of the caller's channel (None when unset or empty)."""
+        try:
+            found = await self._call(
+                "channels", "getChannelVar", channelId=self.channel_id, variable=name
+            )
+        except AriNotFound:
+            return None
+        value = found.get("value") if isinstance(found, dict) else None
+        return str(value) if value else None
+
+    async def set_variable(self, name: str, value: str) -> None:
+        """Set a channel variable on the caller's channel ("" clears it)."""
+        await self._call(
+            "channels", "setChannelVar", channelId=self.channel_id, variable=name, value=value
+        )
+
     async def continue_in_dialplan(self) -> bool:
         """Hand the caller back to the dialplan at the next priority."""
         handed = await self._gone_ok("channels", "continueInDialplan", channelId=self.channel_id)

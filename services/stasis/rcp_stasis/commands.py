@@ -152,6 +152,7 @@ class Record:
     max_silence_s: int
     beep: bool = True
     terminate_on: str = "#"
+    voicemail_for: str | None = None  # the extension whose voicemail this is
 
 
 @dataclass(frozen=True, slots=True)

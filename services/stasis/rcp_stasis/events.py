@@ -42,6 +42,9 @@ class CallContext:
     # Begins the ids of what the call makes (playbacks, legs...); the call id when empty. A call
     # picked up again after a restart gets another, so its new ids never meet its old ones.
     id_prefix: str = ""
+    # Taken over from a dead process while the caller was leaving a message, which has been
+    # saved since: the caller is thanked and the call ends, rather than the menu again.
+    message_saved: bool = False
 
 
 @dataclass(frozen=True, slots=True)

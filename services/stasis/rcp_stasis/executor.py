@@ -105,6 +105,16 @@ PUBLISH_GIVE_UP_S = 15 * 60.0
 
 MIN_PROMPT_BUDGET_S = 0.3
 
+# Set on the caller's channel while a message is being recorded ("<recording>|<extension>"):
+# a process that takes the call over from a dead one finds the message there and saves it.
+RECORDING_VARIABLE = "RCP_VOICEMAIL_RECORDING"
+
+
+def recording_in_progress(value: str | None) -> tuple[str, str] | None:
+    """(recording, extension number) from RECORDING_VARIABLE's value, if it names one."""
+    recording, _, extension = (value or "").partition("|")
+    return (recording, extension) if recording and extension else None
+
 
 def ringback_playbacks(channel_id: str) -> tuple[str, str]:
     """The ARI ids a caller's ringback plays under: two, used in turn, so that a new ringback
@@ -301,8 +311,10 @@ class CallRunner:
                     call_id = self.context.call_id
                     message = VoicemailMessage(self.tenant_id, call_id, recording, number, by)
                     self._services.save_voicemail(message)
+                    await port.set_variable(RECORDING_VARIABLE, "")  # handled: forget it
                 case DiscardRecording(recording=recording):
                     self._services.discard_recording(recording)
+                    await port.set_variable(RECORDING_VARIABLE, "")
                 case HangUp():
                     await port.hang_up()
         except AriNotFound:
@@ -421,6 +433,9 @@ class CallRunner:
 
     async def _record(self, record: Record) -> None:
         try:
+            if record.voicemail_for is not None:
+                value = f"{record.recording}|{record.voicemail_for}"
+                await self.port.set_variable(RECORDING_VARIABLE, value)
             await self.port.record(
                 record.recording,
                 max_duration_s=record.max_duration_s,

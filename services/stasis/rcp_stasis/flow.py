@@ -524,6 +524,10 @@ def _start(turn: _Turn, context: CallContext) -> None:
     )
     turn.emit(Answer())
     turn.trace(TraceKind.ANSWERED)
+    if context.message_saved:  # taken over while recording a message, now saved: done
+        turn.trace(TraceKind.RECORDING, saved=True, taken_over=True)
+        _goodbye(turn, Outcome.VOICEMAIL, (turn.say(SystemPromptKey.MESSAGE_SAVED),))
+        return
     _menu(turn, "greeting")
 
 
@@ -1059,7 +1063,14 @@ def _record(turn: _Turn, extension: Extension) -> None:
     turn.stop_playback()
     recording = turn.new_id("voicemail")
     options = turn.options
-    turn.emit(Record(recording, options.voicemail_max_s, options.voicemail_silence_s))
+    turn.emit(
+        Record(
+            recording,
+            options.voicemail_max_s,
+            options.voicemail_silence_s,
+            voicemail_for=extension.number,
+        )
+    )
     turn.hold(recording=recording)
     turn.go(VoicemailRecording(extension))
 

@@ -123,6 +123,14 @@ class AriCallPort(Protocol):
     async def stop_recording(self, name: str) -> bool:
         """Stop a recording and keep it; False if it had already stopped."""
 
+    async def variable(self, name: str) -> str | None:
+        """A channel variable of the caller's channel (None when unset or empty)."""
+        ...
+
+    async def set_variable(self, name: str, value: str) -> None:
+        """Set a channel variable on the caller's channel ("" clears it)."""
+        ...
+
     async def continue_in_dialplan(self) -> bool:
         """Hand the caller back to the dialplan at the next priority."""
 

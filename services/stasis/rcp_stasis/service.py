@@ -31,7 +31,14 @@ from rcp_stasis.ari import AriConnection, AriError
 from rcp_stasis.commands import Outcome, TraceKind
 from rcp_stasis.config import TenantConfig
 from rcp_stasis.events import CallContext, ConfigChanged, FlowOptions, Hangup, Resumed, Shutdown
-from rcp_stasis.executor import CallRunner, CallServices, publish_step, ringback_playbacks
+from rcp_stasis.executor import (
+    RECORDING_VARIABLE,
+    CallRunner,
+    CallServices,
+    publish_step,
+    recording_in_progress,
+    ringback_playbacks,
+)
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriCallPort, AriEvent, CallHandler, RecordingPort, VoicemailMessage
 from rcp_stasis.tenants import TenantConfigs
@@ -132,14 +139,21 @@ class Receptionist:
         await self._run(call, id_prefix="")
 
     async def resume(self, call: AriCallPort) -> None:
-        """Run again, from its menu, a call whose process died."""
-        # A caller who was hearing ringback when the process died hears it until it is
-        # stopped, and Asterisk holds every request on the channel behind it.
+        """Run again, from its menu, a call whose process died; one that was leaving a
+        message has it saved and ends."""
+        # A caller hearing ringback or leaving a message when the process died goes on
+        # doing so until it is stopped, and Asterisk holds every request on the channel
+        # (answer, play) behind it.
         for playback in ringback_playbacks(call.channel_id):
             await call.stop_playback(playback)
-        await self._run(call, id_prefix=f"{call.channel_id}-r{secrets.token_hex(3)}")
+        message = recording_in_progress(await call.variable(RECORDING_VARIABLE))
+        if message is not None and not await call.stop_recording(message[0]):
+            message = None  # it never started, or it ended and its file is gone: no message
+        await self._run(call, f"{call.channel_id}-r{secrets.token_hex(3)}", message)
 
-    async def _run(self, call: AriCallPort, id_prefix: str) -> None:
+    async def _run(
+        self, call: AriCallPort, id_prefix: str, message: tuple[str, str] | None = None
+    ) -> None:
         number = call.args[0] if call.args else ""
         try:
             config = await self._configs.for_number(number) if number else None
@@ -155,6 +169,14 @@ class Receptionist:
             self._services.metrics.refused.labels(reason="unknown_number").inc()
             await call.hang_up("unallocated")
             return
+        if message is not None:
+            recording, extension = message
+            self._services.save_voicemail(
+                VoicemailMessage(
+                    config.tenant_id, call.channel_id, recording, extension, call.caller_number
+                )
+            )
+            await call.set_variable(RECORDING_VARIABLE, "")
         context = CallContext(
             call_id=call.channel_id,
             called_number=number,
@@ -162,6 +184,7 @@ class Receptionist:
             config=config,
             options=self._options,
             id_prefix=id_prefix,
+            message_saved=message is not None,
         )
         runner = CallRunner(call, context, self._services)
         tenant_id = config.tenant_id
