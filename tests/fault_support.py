@@ -57,6 +57,11 @@ SPEECH_RMS = 300.0  # of 32767: louder than line noise, far below any prompt
 WINDOW_S = 0.05
 
 
+def report(line: str) -> None:
+    """A measurement, printed for the run's log (pytest -s, or the report of a failure)."""
+    print(line)  # noqa: T201
+
+
 def env_of(settings: BaseSettings) -> dict[str, str]:
     """The environment variables that give a service these settings."""
     env = {}

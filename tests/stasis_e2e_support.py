@@ -485,7 +485,10 @@ class Phones:
 
     async def stasis_holds(self) -> tuple[list[str], list[str]]:
         """The channels and bridges the stasis app holds now."""
-        application = await self.probe.request("GET", f"/applications/{self.stack.app}")
+        path = f"/applications/{self.stack.app}"
+        application = await self.probe.request("GET", path, missing_ok=True)
+        if application is None:  # no stasis connected for a while: Asterisk forgot the app
+            return [], []
         return list(application["channel_ids"]), list(application["bridge_ids"])
 
     async def stasis_bridge(self, channels: int = 2, timeout_s: float = WAIT_S) -> dict[str, Any]:

@@ -9,6 +9,7 @@ service processes, so that pausing NATS or refusing the database disturbs nobody
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,11 +24,12 @@ from fault_support import (
     open_records,
     outcomes,
     paused,
+    report,
     speech_after,
     voicemails,
 )
 from rcp_devstack.settings import StackSettings
-from stasis_e2e_support import Phones, phones
+from stasis_e2e_support import WAIT_S, Phones, phones
 
 pytestmark = pytest.mark.asterisk
 
@@ -135,7 +137,7 @@ async def test_a_5_s_nats_stall_costs_callers_at_most_the_budget_and_everything_
     assert ended[calls["ringing"].call_id] == "transferred"
     assert ended[calls["voicemail"].call_id] == "voicemail"
     assert await saved_messages(stack, 1) == 1
-    print(f"nats stall 5 s: silence during {during}, after {after}")  # noqa: T201
+    report(f"nats stall 5 s: silence during {during}, after {after}")
 
 
 async def test_stasis_killed_with_calls_in_every_phase_the_next_process_serves_them_all(
@@ -159,4 +161,38 @@ async def test_stasis_killed_with_calls_in_every_phase_the_next_process_serves_t
     assert ended[calls["bridged"].call_id] == "transferred"
     assert ended[calls["voicemail"].call_id] == "voicemail"
     assert await saved_messages(stack, 1) == 1
-    print(f"stasis SIGKILL: ready again in {back_s:.1f} s, menu again after {again}, keys {after}")  # noqa: T201
+    report(f"stasis SIGKILL: ready again in {back_s:.1f} s, menu again after {again}, keys {after}")
+
+
+async def test_stasis_stopped_with_sigterm_serves_its_calls_for_the_grace_then_ends_each_with_an_outcome(
+    stack: FaultStack,
+) -> None:
+    grace_s = float(stack.stasis.env["RCP_STASIS_DRAIN_GRACE_S"])
+    async with phones(stack.apps) as lines:
+        ears = Listeners(lines, stack.tenant)
+        calls = await ears.in_phases()
+        stack.stasis.signal(signal.SIGTERM)
+        stopping = calls["menu"].now()
+        keys = await ears.press(calls["menu"], HOURS)  # calls go on meanwhile
+        assert await stack.stasis.wait(grace_s + WAIT_S) == 0
+        stopped_s = calls["menu"].now() - stopping
+        during = await heard_within_budget(ears, calls["menu"], keys)
+        for caller in calls.values():  # every caller was hung up by the service
+            await lines.gone(caller.phone)
+            await ears.stop_listening(caller)
+        for caller in calls.values():
+            if caller.extension is not None:
+                await lines.gone(caller.extension)
+        await nothing_left(stack, lines, calls)
+    ended = await outcomes(stack.database_url, stack.tenant)
+    assert {phase: ended[caller.call_id] for phase, caller in calls.items()} == {
+        "menu": "failed",
+        "name": "failed",
+        "ringing": "failed",
+        "bridged": "transferred",
+        "voicemail": "voicemail",  # what was said until then is kept
+    }
+    assert await saved_messages(stack, 1) == 1
+    report(
+        f"stasis SIGTERM: stopped {stopped_s:.1f} s after (grace {grace_s:g} s), key {during:.2f} s"
+    )
