@@ -366,14 +366,20 @@ def speech_windows(samples: array.array[int]) -> list[bool]:
     return windows
 
 
-def speech_after(samples: array.array[int], moment_s: float) -> float | None:
-    """Seconds from `moment_s` (into the recording) to the first speech after it."""
+def silence_after(samples: array.array[int], moment_s: float) -> float | None:
+    """The silence the caller heard after `moment_s` (into the recording) until speech began
+    again: a key stops the prompt playing then, and what answers it follows the silence.
+    None if nothing was heard after it."""
     windows = speech_windows(samples)
-    first = int(moment_s / WINDOW_S)
-    for index in range(first, len(windows)):
-        if windows[index]:
-            return max(0.0, index * WINDOW_S - moment_s)
-    return None
+    index = int(moment_s / WINDOW_S)
+    while index < len(windows) and windows[index]:  # the prompt the key stopped, ending
+        index += 1
+    silent_from = index
+    while index < len(windows) and not windows[index]:
+        index += 1
+    if index >= len(windows):
+        return None
+    return (index - silent_from) * WINDOW_S
 
 
 def speech_s(samples: array.array[int], start_s: float = 0.0, end_s: float | None = None) -> float:
@@ -411,6 +417,18 @@ async def outcomes(database_url: str, tenant: Tenant) -> dict[str, str | None]:
         tenant.id,
     )
     return {row["call_id"]: row["outcome"] for row in rows}
+
+
+async def key_steps(database_url: str, call_id: str, digit: str) -> int:
+    """How many times the call's record shows the key `digit` pressed in the menu."""
+    rows = await _fetch(
+        database_url,
+        """SELECT 1 FROM call_records r, jsonb_array_elements(r.trace) AS step
+            WHERE r.call_id = $1 AND step->>'kind' = 'key' AND step->'data'->>'digit' = $2""",
+        call_id,
+        digit,
+    )
+    return len(rows)
 
 
 async def voicemails(database_url: str, tenant: Tenant) -> int:

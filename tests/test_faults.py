@@ -13,6 +13,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from fault_support import (
     BUDGET_S,
@@ -21,21 +22,21 @@ from fault_support import (
     FaultStack,
     Listeners,
     fault_stack,
+    key_steps,
     open_records,
     outcomes,
     paused,
     report,
-    speech_after,
+    silence_after,
     voicemails,
 )
 from rcp_devstack.settings import StackSettings
-from stasis_e2e_support import WAIT_S, Phones, phones
+from stasis_e2e_support import WAIT_S, Phones, metric_sum, phones
 
 pytestmark = pytest.mark.asterisk
 
-INTER_DIGIT_S = 2.0  # the test tenant's inter-digit time-out (stasis_e2e_support.provision)
 HOURS = "2"
-LEF = "533"  # L-E-F: Lefèvre
+LEF = "533"  # L-E-F: Lefèvre; the third key starts the search
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ async def heard_within_budget(
     """Seconds from `moment_s` to the next speech the caller heard; fails past the budget
     (plus `waited_s`, the flow's own wait for the caller, such as the inter-digit time)."""
     heard = await ears.stop_listening(caller)
-    silence = speech_after(heard, moment_s)
+    silence = silence_after(heard, moment_s)
     assert silence is not None, f"{caller.phase}: nothing heard after {moment_s:.1f} s"
     assert silence <= waited_s + BUDGET_S + SLACK_S, (
         f"{caller.phase}: {silence:.2f} s of silence after {moment_s:.1f} s"
@@ -59,14 +60,18 @@ async def heard_within_budget(
 
 
 async def finish_calls(
-    ears: Listeners, calls: dict[str, Caller], *, still_ringing: bool = True
+    ears: Listeners,
+    calls: dict[str, Caller],
+    *,
+    still_ringing: bool = True,
+    in_menu: tuple[str, ...] = ("menu", "name"),
 ) -> dict[str, float]:
     """Once the fault is over: every caller's keys work (each heard within the budget), the
     ringing extension answers (or, `still_ringing` False, that caller is in the menu again),
     the bridged one hangs up, the message is left; then the callers hang up. Returns each
     caller's silence after their key."""
     lines = ears.lines
-    in_menu = ("menu", "name") if still_ringing else ("menu", "name", "ringing")
+    in_menu = in_menu if still_ringing else (*in_menu, "ringing")
     after = {phase: await ears.press(calls[phase], HOURS) for phase in in_menu}
     ringing = calls["ringing"]
     assert ringing.extension is not None
@@ -104,6 +109,9 @@ async def nothing_left(stack: FaultStack, lines: Phones, calls: dict[str, Caller
             break
         await asyncio.sleep(0.2)
     assert await open_records(stack.database_url, stack.tenant) == []
+    for caller in calls.values():  # every key reached the flow, and its trace step the record
+        pressed = sum(keys.count(HOURS) for _, keys in caller.keys)
+        assert await key_steps(stack.database_url, caller.call_id, HOURS) == pressed, caller
 
 
 async def saved_messages(stack: FaultStack, expected: int) -> int:
@@ -129,7 +137,7 @@ async def test_a_5_s_nats_stall_costs_callers_at_most_the_budget_and_everything_
         after = await finish_calls(ears, calls)
         during = {
             "menu": await heard_within_budget(ears, calls["menu"], hours_asked),
-            "name": await heard_within_budget(ears, calls["name"], spelled, INTER_DIGIT_S),
+            "name": await heard_within_budget(ears, calls["name"], spelled),
         }
         await nothing_left(stack, lines, calls)
     ended = await outcomes(stack.database_url, stack.tenant)
@@ -195,4 +203,79 @@ async def test_stasis_stopped_with_sigterm_serves_its_calls_for_the_grace_then_e
     assert await saved_messages(stack, 1) == 1
     report(
         f"stasis SIGTERM: stopped {stopped_s:.1f} s after (grace {grace_s:g} s), key {during:.2f} s"
+    )
+
+
+async def test_directory_killed_dial_by_name_says_it_is_unavailable_at_once_and_works_once_back(
+    stack: FaultStack,
+) -> None:
+    async with phones(stack.apps) as lines:
+        ears = Listeners(lines, stack.tenant)
+        calls = await ears.in_phases()
+        name = calls["name"]
+        await stack.directory.kill()
+        spelled = await ears.press(name, LEF)
+        await asyncio.sleep(BUDGET_S + SLACK_S)
+        stack.directory.start()
+        back_s = await stack.directory.ready()
+        await ears.press(name, "1")
+        await asyncio.sleep(1.0)
+        respelled = await ears.press(name, LEF)  # Lefèvre, found: his name, then a transfer
+        since = lines.mark()
+        name.extension = await lines.ringing(stack.tenant, "102", since)
+        after = await finish_calls(ears, calls, in_menu=("menu",))
+        during = await heard_within_budget(ears, name, spelled)
+        found = await heard_within_budget(ears, name, respelled)
+        await nothing_left(stack, lines, calls)
+    ended = await outcomes(stack.database_url, stack.tenant)
+    assert ended[calls["bridged"].call_id] == "transferred"
+    assert ended[calls["voicemail"].call_id] == "voicemail"
+    assert await saved_messages(stack, 1) == 1
+    report(
+        f"directory killed: unavailable said {during:.2f} s after the last digit, "
+        f"back in {back_s:.1f} s, name found {found:.2f} s after it; keys {after}"
+    )
+
+
+async def stand_ins(stack: FaultStack) -> float:
+    """How many prompts the stasis service has replaced by the stand-in so far."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{stack.stasis.port}/metrics") as response,
+    ):
+        text = await response.text()
+    return metric_sum(text, "rcp_stasis_stand_in_prompts_total")
+
+
+async def test_media_killed_cached_prompts_still_play_and_new_ones_give_way_to_the_stand_in(
+    stack: FaultStack,
+) -> None:
+    async with phones(stack.apps) as lines:
+        ears = Listeners(lines, stack.tenant)
+        calls = await ears.in_phases()
+        menu, name = calls["menu"], calls["name"]
+        await ears.press(menu, HOURS)  # heard once: cached from now on
+        await asyncio.sleep(BUDGET_S)
+        await stack.media.kill()
+        before = await stand_ins(stack)
+        cached_key = await ears.press(menu, HOURS)
+        await asyncio.sleep(BUDGET_S)
+        assert await stand_ins(stack) == before  # played from the caches
+        spelled = await ears.press(name, LEF)  # Lefèvre's name: never said, so never cached
+        since = lines.mark()
+        name.extension = await lines.ringing(stack.tenant, "102", since)
+        assert await stand_ins(stack) > before
+        stack.media.start()
+        back_s = await stack.media.ready()
+        after = await finish_calls(ears, calls, in_menu=("menu",))
+        cached = await heard_within_budget(ears, menu, cached_key)
+        stand_in = await heard_within_budget(ears, name, spelled)
+        await nothing_left(stack, lines, calls)
+    ended = await outcomes(stack.database_url, stack.tenant)
+    assert ended[calls["bridged"].call_id] == "transferred"
+    assert ended[calls["voicemail"].call_id] == "voicemail"
+    assert await saved_messages(stack, 1) == 1
+    report(
+        f"media killed: cached prompt {cached:.2f} s after the key, stand-in {stand_in:.2f} s "
+        f"after the last digit; media back in {back_s:.1f} s; keys {after}"
     )

@@ -17,7 +17,7 @@ from rcp.runtime import Infrastructure, infrastructure
 from rcp_stasis.ari import AriConnection, AriRecordings
 from rcp_stasis.call_records import CallRecords, CallRecordsConsumer
 from rcp_stasis.directory import NatsDirectory
-from rcp_stasis.executor import CallServices
+from rcp_stasis.executor import MIN_PROMPT_BUDGET_S, CallServices
 from rcp_stasis.media import NatsPrompts
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriPort
@@ -137,7 +137,8 @@ async def _take_calls(
             infra.nats,
             settings.directory_search_subject,
             timeout_s=settings.stasis_directory_timeout_s,
-            budget_s=settings.request_budget_s,
+            # What the lookup leaves is enough for the prompt that follows (the stand-in).
+            budget_s=settings.request_budget_s - MIN_PROMPT_BUDGET_S,
         ),
         jetstream=infra.jetstream,
         save_voicemail=voicemails.save,

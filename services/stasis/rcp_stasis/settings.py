@@ -82,7 +82,7 @@ class Settings(AriSettings):
     )
     stasis_wait_budget_s: float = Field(
         default=3.0,
-        ge=0.5,
+        ge=1.0,
         le=30,
         description="The longest a caller may hear silence because a dependency (directory, "
         "media) is slow or down: a request and its retry fit in it, with time left to start "
@@ -114,7 +114,7 @@ class Settings(AriSettings):
     def request_budget_s(self) -> float:
         """What a request on a caller's path may take, retry included: the wait budget less
         the time to start playing what comes next."""
-        return max(self.stasis_wait_budget_s - PLAYBACK_START_S, 0.2)
+        return self.stasis_wait_budget_s - PLAYBACK_START_S
 
     def flow_options(self) -> FlowOptions:
         """The call flow's service-wide knobs."""
