@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import nats
 import pytest
 from fault_support import (
     BUDGET_S,
@@ -30,8 +31,11 @@ from fault_support import (
     silence_after,
     voicemails,
 )
+from rcp import subjects
+from rcp.contracts.directory import SearchRequest, SearchResult
+from rcp.messaging import request
 from rcp_devstack.settings import StackSettings
-from stasis_e2e_support import WAIT_S, Phones, metric_sum, phones
+from stasis_e2e_support import WAIT_S, Phones, metric_sum, phones, refuse_connections
 
 pytestmark = pytest.mark.asterisk
 
@@ -278,4 +282,93 @@ async def test_media_killed_cached_prompts_still_play_and_new_ones_give_way_to_t
     report(
         f"media killed: cached prompt {cached:.2f} s after the key, stand-in {stand_in:.2f} s "
         f"after the last digit; media back in {back_s:.1f} s; keys {after}"
+    )
+
+
+async def until_ready(stack: FaultStack) -> float:
+    """Seconds until every service says it is ready again."""
+    started = asyncio.get_running_loop().time()
+    for service in stack.services:
+        await service.ready()
+    return asyncio.get_running_loop().time() - started
+
+
+async def test_a_30_s_nats_stall_is_reported_not_ready_and_every_service_recovers_by_itself(
+    stack: FaultStack,
+) -> None:
+    async with phones(stack.apps) as lines:
+        ears = Listeners(lines, stack.tenant)
+        calls = await ears.in_phases()
+        with paused(stack.nats):
+            hours_asked = await ears.press(calls["menu"], HOURS)
+            spelled = await ears.press(calls["name"], LEF)
+            await asyncio.sleep(BUDGET_S + SLACK_S)
+            for service in stack.services:  # readiness tells the truth, and costs nothing
+                checks = await service.readiness()
+                assert checks["nats"] != "ok", (service.name, checks)
+            await asyncio.sleep(30.0 - BUDGET_S - SLACK_S)
+        recovered_s = await until_ready(stack)
+        after = await finish_calls(ears, calls)
+        during = {
+            "menu": await heard_within_budget(ears, calls["menu"], hours_asked),
+            "name": await heard_within_budget(ears, calls["name"], spelled),
+        }
+        await nothing_left(stack, lines, calls)
+    ended = await outcomes(stack.database_url, stack.tenant)
+    assert ended[calls["bridged"].call_id] == "transferred"
+    assert ended[calls["ringing"].call_id] == "transferred"
+    assert ended[calls["voicemail"].call_id] == "voicemail"
+    assert await saved_messages(stack, 1) == 1
+    report(
+        f"nats stall 30 s: silence during {during}, all ready {recovered_s:.1f} s after "
+        f"SIGCONT, keys after {after}"
+    )
+
+
+async def warm_directory(stack: FaultStack) -> None:
+    """Have the directory load the tenant's names, as calls of the day would have."""
+    client = await nats.connect(stack.nats.url)
+    try:
+        ask = SearchRequest(tenant_id=stack.tenant.id, digits=LEF, complete=True)
+        await request(client, subjects.DIRECTORY_SEARCH, ask, SearchResult, 10)
+    finally:
+        await client.close()
+
+
+async def test_postgresql_refusing_connections_for_30_s_leaves_calls_served_and_loses_no_record(
+    stack: FaultStack, settings: StackSettings
+) -> None:
+    await warm_directory(stack)
+    async with phones(stack.apps) as lines:
+        ears = Listeners(lines, stack.tenant)
+        calls = await ears.in_phases()
+        name = calls["name"]
+        await refuse_connections(settings.database_url, stack.database_url, allow=False)
+        try:
+            hours_asked = await ears.press(calls["menu"], HOURS)
+            spelled = await ears.press(name, LEF)  # found in the directory's memory
+            since = lines.mark()
+            name.extension = await lines.ringing(stack.tenant, "102", since)
+            late = await ears.call("late")  # a new call of a tenant whose settings are cached
+            late_key = await ears.press(late, HOURS)
+            await asyncio.sleep(30.0)
+        finally:
+            await refuse_connections(settings.database_url, stack.database_url, allow=True)
+        recovered_s = await until_ready(stack)
+        calls["late"] = late
+        after = await finish_calls(ears, calls, in_menu=("menu", "late"))
+        during = {
+            "menu": await heard_within_budget(ears, calls["menu"], hours_asked),
+            "name": await heard_within_budget(ears, name, spelled),
+            "late": await heard_within_budget(ears, late, late_key),
+        }
+        await nothing_left(stack, lines, calls)
+    ended = await outcomes(stack.database_url, stack.tenant)
+    assert ended[calls["bridged"].call_id] == "transferred"
+    assert ended[calls["ringing"].call_id] == "transferred"
+    assert ended[calls["voicemail"].call_id] == "voicemail"
+    assert await saved_messages(stack, 1) == 1
+    report(
+        f"postgres refused 30 s: silence during {during}, all ready {recovered_s:.1f} s after, "
+        f"keys after {after}"
     )
