@@ -39,6 +39,7 @@ from rcp_devstack.natsserver import PrivateNats, private_nats
 from rcp_devstack.processes import free_port
 from rcp_devstack.settings import StackSettings
 from rcp_directory.settings import Settings as DirectorySettings
+from rcp_stasis.executor import RECORDING_VARIABLE
 from stasis_e2e_support import (
     WAIT_S,
     Apps,
@@ -180,6 +181,7 @@ async def fault_stack(
             "",
             nats_url=nats.url,
             ops_port=free_port(),
+            ari_url=settings.ari_url,
             **stasis_overrides,
         )
         stack = FaultStack(
@@ -300,6 +302,21 @@ class Listeners:
                         return dict(bridge)
                 await asyncio.sleep(0.1)
 
+    async def recording(self, caller: Caller) -> str:
+        """The name of the message the receptionist records from the caller, once it does
+        (the stasis service names it in a channel variable of the call, for its successor)."""
+        path = f"/channels/{caller.call_id}/variable"
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                found = await self.lines.probe.request(
+                    "GET", path, missing_ok=True, variable=RECORDING_VARIABLE
+                )
+                name = (found or {}).get("value", "").partition("|")[0]
+                live = f"/recordings/live/{name}"
+                if name and await self.lines.probe.request("GET", live, missing_ok=True):
+                    return str(name)
+                await asyncio.sleep(0.1)
+
     async def stop_speaking(self, caller: Caller) -> None:
         """The caller stops speaking."""
         await self.lines.probe.request("DELETE", f"/playbacks/{caller.phone}", missing_ok=True)
@@ -316,7 +333,7 @@ class Listeners:
         """One call in each phase: menu, name entry, ringing, bridged, voicemail."""
         calls = {phase: await self.call(phase) for phase in PHASES}
         lines, tenant = self.lines, self.tenant
-        voicemail_asked = await self.press(calls["voicemail"], "5")
+        await self.press(calls["voicemail"], "5")
         await self.press(calls["name"], "1")
         since = lines.mark()
         await self.press(calls["ringing"], "0")
@@ -326,9 +343,9 @@ class Listeners:
         calls["bridged"].extension = await lines.ringing(tenant, "103", since)
         await lines.answer(calls["bridged"].extension)
         await self.bridged(calls["bridged"])
-        # "Leave a message for Amélie Poulain after the beep" lasts about 4 s; then it records.
+        # "Leave a message for Amélie Poulain after the beep", then it records.
         voicemail = calls["voicemail"]
-        await asyncio.sleep(max(0.0, voicemail_asked + VOICEMAIL_GREETING_S - voicemail.now()))
+        await self.recording(voicemail)
         # The caller speaks for as long as the message lasts (a minute of Asterisk's own
         # sound files: a tone would not do, a Local channel only sends it when it gets audio).
         # A playback holds the caller's keys behind it: this one starts after the last.
@@ -342,7 +359,6 @@ class Listeners:
 
 
 PHASES = ("menu", "name", "ringing", "bridged", "voicemail")
-VOICEMAIL_GREETING_S = 6.0
 
 
 def _samples(body: bytes) -> array.array[int]:

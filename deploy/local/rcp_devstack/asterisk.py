@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import string
+import subprocess
 import urllib.error
 import urllib.request
 from http import HTTPStatus
@@ -265,3 +266,101 @@ def stop_asterisk(settings: StackSettings) -> str:
     pid_file.unlink(missing_ok=True)
     _unmount_proc(settings.asterisk_dir)
     return "Asterisk: stopped"
+
+
+PRIVATE_DIRS = ("var/lib", "var/spool", "run", "var/log", "var/cache")
+
+
+class PrivateAsterisk:
+    """A second Asterisk in the same root, with a configuration, ports and folders of its own:
+    for the tests that restart Asterisk, which must never do that to the shared one.
+
+    It reads the root's /etc/asterisk (copied, then this checkout's templates rendered over
+    it) from /etc/asterisk-<name>, keeps its database, spool (recordings), control socket,
+    logs and media cache in folders named after it, and listens on the ports of `settings`
+    (ARI from its `ari_url`, SIP, RTP).
+    """
+
+    def __init__(self, settings: StackSettings, name: str, log_file: Path) -> None:
+        self.settings = settings
+        self.name = name
+        self.log_file = log_file
+        self.root = settings.asterisk_dir
+        self.etc = f"/etc/asterisk-{name}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _inside(self, path: str) -> Path:
+        return self.root / path.lstrip("/")
+
+    def prepare(self) -> None:
+        """Write its configuration and make its folders (as root)."""
+        etc = self._inside(self.etc)
+        shutil.copytree(self._inside("/etc/asterisk"), etc, dirs_exist_ok=True)
+        for template in sorted(TEMPLATES.glob("*.conf")):
+            (etc / template.name).write_text(_rendered(self.settings, template))
+        folders = {
+            "astetcdir": self.etc,
+            "astdbdir": f"/var/lib/asterisk-{self.name}",
+            "astspooldir": f"/var/spool/asterisk-{self.name}",
+            "astrundir": f"/run/asterisk-{self.name}",
+            "astlogdir": f"/var/log/asterisk-{self.name}",
+            "astcachedir": f"/var/cache/asterisk-{self.name}",
+        }
+        lines = [f"{key} => {value}" for key, value in folders.items()]
+        (etc / "asterisk.conf").write_text(
+            "; Written by rcp_devstack.asterisk.PrivateAsterisk.\n[directories]\n"
+            + "\n".join(lines)
+            + "\nastmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules\n"
+            "astvarlibdir => /var/lib/asterisk\nastkeydir => /var/lib/asterisk\n"
+            "astdatadir => /usr/share/asterisk\nastagidir => /usr/share/asterisk/agi-bin\n"
+            "astsbindir => /usr/sbin\n[options]\n"
+        )
+        owned = list(folders.values())  # its configuration too: copied, it is root's
+        owned.append(f"{folders['astspooldir']}/recording")
+        for folder in owned:
+            self._inside(folder).mkdir(parents=True, exist_ok=True)
+        run(["chroot", str(self.root), "chown", "-R", "asterisk:asterisk", *owned], "chown")
+
+    def start(self) -> None:
+        """Start it (return at once; `ready` says when ARI answers)."""
+        _mount_proc(self.root)
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    "chroot",
+                    str(self.root),
+                    "asterisk",
+                    "-C",
+                    f"{self.etc}/asterisk.conf",
+                    "-f",
+                    "-n",
+                    "-U",
+                    "asterisk",
+                    "-G",
+                    "asterisk",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def answers(self) -> bool:
+        """Whether its ARI answers."""
+        return ari_answers(self.settings)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop it (SIGTERM, then SIGKILL); every call on it is cut."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def remove(self) -> None:
+        """Delete its configuration and folders (once stopped)."""
+        shutil.rmtree(self._inside(self.etc), ignore_errors=True)
+        for folder in PRIVATE_DIRS:
+            shutil.rmtree(self._inside(f"/{folder}/asterisk-{self.name}"), ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Protocol
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavail
 from rcp.media_client import INGEST_TIMEOUT_S, ingest_recording
 from rcp.messaging import publish_event
 
+from rcp_stasis.ari import AriError
 from rcp_stasis.ports import VoicemailMessage
 
 log = structlog.get_logger(__name__)
@@ -56,6 +58,10 @@ INSERT_MESSAGE = """
     VALUES ($1, (SELECT id FROM extensions WHERE tenant_id = $1 AND number = $2), $2, $3, $4,
             $5, $6)
     RETURNING id"""
+
+
+class RecordingNotFound(ReceptionistError):
+    """Asterisk has no stored recording by that name (yet: it may be starting up)."""
 
 
 class StoredRecordings(Protocol):
@@ -102,8 +108,9 @@ class VoicemailStore:
         the recording holds no audio at all (the caller hung up at the beep): no message.
 
         A step that fails for a passing reason (media or PostgreSQL not answering, NATS
-        down) is tried again after each of `retry_delays_s`, resuming where it failed: the
-        audio is stored once, the message written once, the event deduplicated by its id.
+        down, Asterisk restarting) is tried again after each of `retry_delays_s`, resuming
+        where it failed: the audio is stored once, the message written once, the event
+        deduplicated by its id.
         """
         done = _Progress()
         delays = iter(self._retry_delays_s)
@@ -116,7 +123,14 @@ class VoicemailStore:
                 asyncpg.PostgresError,
                 asyncpg.InterfaceError,
                 nats.errors.Error,
+                AriError,
+                RecordingNotFound,  # Asterisk restarting answers 404 until ARI is loaded
             ) as error:
+                if (
+                    isinstance(error, AriError)
+                    and 0 < error.status < HTTPStatus.INTERNAL_SERVER_ERROR
+                ):
+                    raise  # Asterisk refused the request itself: trying again changes nothing
                 delay = next(delays, None)
                 if delay is None:
                     raise
@@ -193,4 +207,4 @@ class VoicemailStore:
             if audio is not None:
                 return audio
             await asyncio.sleep(FETCH_RETRY_S)
-        raise ReceptionistError(ErrorCode.NOT_FOUND, f"Asterisk has no stored recording {name!r}")
+        raise RecordingNotFound(ErrorCode.NOT_FOUND, f"Asterisk has no stored recording {name!r}")
