@@ -113,6 +113,25 @@ GROUPS: dict[str, list[Alert]] = {
             description="{{ $labels.pod }} recorded a message it could not store.",
         ),
         Alert(
+            name="ReceptionistCallersToldUnavailable",
+            expr="sum by (dependency) (rate(rcp_stasis_dependency_failures_total[5m])) > 0",
+            duration="2m",
+            severity="critical",
+            summary="Callers are told a service is unavailable",
+            description="For 2 minutes requests of calls to the {{ $labels.dependency }} "
+            "service have failed or timed out: callers hear that the service is unavailable "
+            "(or a stand-in prompt) instead of what they asked for.",
+        ),
+        Alert(
+            name="ReceptionistCallTracesDelayed",
+            expr="sum(rate(rcp_stasis_trace_publish_failures_total[5m])) > 0",
+            duration="5m",
+            severity="warning",
+            summary="Calls' decision traces cannot reach JetStream",
+            description="For 5 minutes the stasis service has failed to publish call events "
+            "(NATS stalled or down): call records stay open until they get through.",
+        ),
+        Alert(
             name="ReceptionistCallRecordsNotWritten",
             expr='sum(rate(rcp_stasis_call_events_total{result="write_failed"}[5m])) > 0 '
             'and sum(rate(rcp_stasis_call_events_total{result="written"}[5m])) == 0',

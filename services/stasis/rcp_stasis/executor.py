@@ -376,6 +376,7 @@ class CallRunner:
             if isinstance(uri, str):
                 media.append(uri)
             elif isinstance(uri, Exception):
+                self._services.metrics.dependency_failures.labels(dependency="media").inc()
                 log.warning(
                     "call.prompt_unavailable",
                     call_id=self.context.call_id,
@@ -396,9 +397,11 @@ class CallRunner:
                 self.tenant_id, digits, self._services.matches_per_page, cursor
             )
         except ReceptionistError as error:
+            self._services.metrics.dependency_failures.labels(dependency="directory").inc()
             self._inbox.put_nowait(LookupFailed(request, error.code))
             return
         except Exception as error:  # a bug or a broken connection: the caller hears "sorry"
+            self._services.metrics.dependency_failures.labels(dependency="directory").inc()
             log.exception("call.lookup_failed", call_id=self.context.call_id)
             self._inbox.put_nowait(LookupFailed(request, type(error).__name__))
             return

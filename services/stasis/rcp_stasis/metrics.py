@@ -72,6 +72,13 @@ class StasisMetrics:
             ["result"],
             registry=registry,
         )
+        self.dependency_failures = Counter(
+            f"{prefix}_dependency_failures_total",
+            "Requests on a caller's path that failed or timed out, by dependency (directory, "
+            "media): each left a caller told the service is unavailable, or a stand-in.",
+            ["dependency"],
+            registry=registry,
+        )
         self.stand_ins = Counter(
             f"{prefix}_stand_in_prompts_total",
             'Prompts replaced by the stand-in Asterisk keeps itself ("this service is '
