@@ -75,10 +75,11 @@ async def running(
         if settings.stasis_take_calls:  # not ready until the app's WebSocket is up
             infra.health.add("ari_events", not_connected_yet)
         metrics = StasisMetrics(infra.metrics.registry)
+        call_records = CallRecords(infra.pool)
         records = await stack.enter_async_context(
             CallRecordsConsumer(
                 infra.jetstream,
-                CallRecords(infra.pool),
+                call_records,
                 durable=settings.stasis_call_records_durable,
                 from_start=settings.stasis_call_records_from_start,
                 counted=metrics.call_events,
@@ -88,7 +89,9 @@ async def running(
         if not settings.stasis_take_calls:
             yield RunningStasis(infra, metrics, None, None, None)
             return
-        receptionist, ari, configs = await _take_calls(stack, settings, infra, session, metrics)
+        receptionist, ari, configs = await _take_calls(
+            stack, settings, infra, session, metrics, call_records
+        )
         try:
             yield RunningStasis(infra, metrics, receptionist, ari, configs)
         finally:
@@ -104,6 +107,7 @@ async def _take_calls(
     infra: Infrastructure,
     session: aiohttp.ClientSession,
     metrics: StasisMetrics,
+    call_records: CallRecords,
 ) -> tuple[Receptionist, AriConnection, TenantConfigs]:
     configs = await stack.enter_async_context(TenantConfigs(PostgresTenants(infra.pool)))
     prompts = NatsPrompts(
@@ -144,9 +148,12 @@ async def _take_calls(
         save_voicemail=voicemails.save,
         discard_recording=voicemails.discard,
         wait_budget_s=settings.request_budget_s,
+        node=settings.ari_app,
         metrics=metrics,
     )
-    receptionist = Receptionist(configs, services, settings.flow_options())
+    receptionist = Receptionist(
+        configs, services, settings.flow_options(), open_calls=call_records.open_calls
+    )
     ari = await stack.enter_async_context(
         AriConnection(
             url=settings.ari_url,

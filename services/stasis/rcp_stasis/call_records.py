@@ -24,8 +24,10 @@ import asyncio
 import contextlib
 import math
 import re
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import nats.errors
@@ -84,6 +86,12 @@ ADD_EVENT = f"""
 
 TENANT_EXISTS = "SELECT 1 FROM tenants WHERE id = $1"
 
+# Calls of one Asterisk (the `node` of their `started` step) still open, started in a window.
+OPEN_CALLS = """
+    SELECT tenant_id, call_id FROM call_records
+     WHERE ended_at IS NULL AND started_at BETWEEN $2 AND $3
+       AND trace -> 0 -> 'data' ->> 'node' = $1"""
+
 
 class Applied(StrEnum):
     """What became of one event."""
@@ -136,6 +144,14 @@ class CallRecords:
             log.warning("call_records.unknown_tenant", call_id=event.call_id)
             return Applied.REFUSED
         return Applied.NOT_STARTED
+
+    async def open_calls(
+        self, node: str, since: datetime, before: datetime
+    ) -> list[tuple[UUID, str]]:
+        """(tenant, call id) of the calls of `node` started in [since, before] whose record
+        is still open."""
+        rows = await self._pool.fetch(OPEN_CALLS, node, since, before)
+        return [(row["tenant_id"], row["call_id"]) for row in rows]
 
     async def _start(self, event: CallEvent, entry: dict[str, Any], sequence: int) -> Applied:
         called = event.data.get("called_number")

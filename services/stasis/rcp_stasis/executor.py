@@ -146,6 +146,9 @@ class CallServices:
     metrics: StasisMetrics
     matches_per_page: int = 8
     wait_budget_s: float = 2.5
+    node: str = ""
+    """Names the Asterisk whose calls these are (its Stasis app) in each call's `started`
+    step, so that a successor can close the records of calls lost with a dead process."""
     """What a caller waiting on the directory and the media service may wait in all, from
     the moment they start waiting to the request for what they hear next."""
     publishing: set[asyncio.Task[None]] = field(default_factory=set)
@@ -264,12 +267,15 @@ class CallRunner:
             match command:
                 case PublishTrace():
                     self._count(command)
+                    data = dict(command.data)
+                    if command.kind is TraceKind.STARTED and self._services.node:
+                        data["node"] = self._services.node
                     self._traces.put_nowait(
                         CallEvent(
                             tenant_id=self.tenant_id,
                             call_id=self.context.call_id,
                             kind=command.kind.value,
-                            data=dict(command.data),
+                            data=data,
                         )
                     )
                 case Answer():

@@ -11,7 +11,9 @@
   them, so that the carrier tries another node) while the calls under way finish; those
   still up when the grace time is over are ended by the service (`Shutdown`), so that each
   call's record is closed with an outcome;
-- closes the record of a call it took over bridged or in a conference once it ends;
+- closes the record of a call it took over bridged or in a conference once it ends, and,
+  when it starts, those of calls a dead process of its Asterisk left whose callers hung up
+  before anyone took them over;
 - stores voicemail messages in the background, so that a caller who hangs up is not held.
 """
 
@@ -20,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -50,6 +54,11 @@ CONFERENCE_MARK = "-conference-"
 # After the drain grace: how long the calls ended by the service take to hang up and publish.
 SHUTDOWN_S = 5.0
 PUBLISH_DRAIN_S = 10.0
+# How far back a starting process looks for calls lost with a dead one (no call lasts longer).
+LOST_CALLS_WINDOW = timedelta(days=1)
+
+OpenCalls = Callable[[str, datetime, datetime], Awaitable[list[tuple[UUID, str]]]]
+"""(node, since, before) -> (tenant, call id) of the node's calls whose record is open."""
 
 
 class Voicemails:
@@ -110,10 +119,13 @@ class Receptionist:
         configs: TenantConfigs,
         services: CallServices,
         options: FlowOptions,
+        open_calls: OpenCalls | None = None,
     ) -> None:
         self._configs = configs
         self._services = services
         self._options = options
+        self._open_calls = open_calls
+        self._started_at = datetime.now(UTC)  # calls of this process start after it
         self._runners: dict[str, CallRunner] = {}
         self._kept: dict[str, AriCallPort] = {}  # calls taken over bridged or in a conference
         self._idle = asyncio.Event()
@@ -234,18 +246,38 @@ class Receptionist:
         if config is None:
             log.error("call.record_not_closed", call_id=call.channel_id, number=number)
             return
+        self._publish_end(config.tenant_id, call.channel_id, outcome, by)
+
+    def _publish_end(self, tenant_id: UUID, call_id: str, outcome: Outcome, by: str) -> None:
+        """Close the record of a call no flow of ours ran to its end (in the background)."""
         event = CallEvent(
-            tenant_id=config.tenant_id,
-            call_id=call.channel_id,
+            tenant_id=tenant_id,
+            call_id=call_id,
             kind=TraceKind.ENDED.value,
             data={"outcome": outcome.value, "by": by, "taken_over": True},
         )
         task = asyncio.create_task(
-            publish_step(self._services, event, f"{call.channel_id}:ended-taken-over"),
-            name=f"trace-{call.channel_id}",
+            publish_step(self._services, event, f"{call_id}:ended-{by}"), name=f"trace-{call_id}"
         )
         self._services.publishing.add(task)
         task.add_done_callback(self._services.publishing.discard)
+
+    async def _close_lost(self, ari: AriConnection) -> None:
+        """Close the records of the calls a dead process of this Asterisk left whose channels
+        are gone (their callers hung up before anyone took them over): outcome failed."""
+        if self._open_calls is None:
+            return
+        before = self._started_at
+        try:
+            found = await self._open_calls(ari.app, before - LOST_CALLS_WINDOW, before)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("stasis.lost_calls_unread", error=repr(error))  # the next start will
+            return
+        for tenant_id, call_id in found:
+            if ari.owns(call_id) or await ari.channel(call_id) is not None:
+                continue  # taken over: its own end closes it
+            log.info("stasis.lost_call_closed", call_id=call_id, tenant_id=str(tenant_id))
+            self._publish_end(tenant_id, call_id, Outcome.FAILED, "lost")
 
     async def drain(self, grace_s: float) -> None:
         """Take no more calls; wait up to `grace_s` for those under way to end, then end the
@@ -277,6 +309,11 @@ class Receptionist:
             for channel_id, runner in list(self._runners.items()):
                 gone = await ari.channel(channel_id) is None
                 runner.tell(Hangup() if gone else Resumed())
+        await self._take_over_orphans(ari)
+        if connections == 1:  # a start: did a process before this one die with calls?
+            await self._close_lost(ari)
+
+    async def _take_over_orphans(self, ari: AriConnection) -> None:
         orphans = [c for c in await ari.channels_in_app() if not ari.owns(c)]
         if not orphans:
             return
