@@ -343,19 +343,22 @@ class Listeners:
         calls["bridged"].extension = await lines.ringing(tenant, "103", since)
         await lines.answer(calls["bridged"].extension)
         await self.bridged(calls["bridged"])
-        # "Leave a message for Amélie Poulain after the beep", then it records.
-        voicemail = calls["voicemail"]
-        await self.recording(voicemail)
-        # The caller speaks for as long as the message lasts (a minute of Asterisk's own
-        # sound files: a tone would not do, a Local channel only sends it when it gets audio).
-        # A playback holds the caller's keys behind it: this one starts after the last.
-        await lines.probe.request(
-            "POST",
-            f"/channels/{voicemail.phone}/play",
-            media=",".join(["sound:demo-congrats"] * 6),
-            playbackId=voicemail.phone,
-        )
+        await self.speak_message(calls["voicemail"])
         return calls
+
+    async def speak_message(self, caller: Caller) -> None:
+        """Once the receptionist records the caller's message ("Leave a message for Amélie
+        Poulain after the beep"), the caller speaks, for as long as the message lasts (a
+        minute of Asterisk's own sound files: a tone would not do, a Local channel only sends
+        it when it gets audio). A playback holds the caller's keys behind it: this one starts
+        after the last."""
+        await self.recording(caller)
+        await self.lines.probe.request(
+            "POST",
+            f"/channels/{caller.phone}/play",
+            media=",".join(["sound:demo-congrats"] * 6),
+            playbackId=caller.phone,
+        )
 
 
 PHASES = ("menu", "name", "ringing", "bridged", "voicemail")

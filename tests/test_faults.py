@@ -43,6 +43,7 @@ from stasis_e2e_support import WAIT_S, Phones, metric_sum, phones, refuse_connec
 pytestmark = pytest.mark.asterisk
 
 HOURS = "2"
+VOICEMAIL_SILENCE_S = 5  # the silence that ends a message (FlowOptions.voicemail_silence_s)
 LEF = "533"  # L-E-F: Lefèvre; the third key starts the search
 
 
@@ -131,6 +132,14 @@ async def saved_messages(stack: FaultStack, expected: int) -> int:
     return await voicemails(stack.database_url, stack.tenant)
 
 
+async def records_open(stack: FaultStack, *callers: Caller) -> None:
+    """Once the calls' records exist (their starts written), within 30 s."""
+    for _ in range(150):
+        if {c.call_id for c in callers} <= set(await outcomes(stack.database_url, stack.tenant)):
+            return
+        await asyncio.sleep(0.2)
+
+
 async def test_a_5_s_nats_stall_costs_callers_at_most_the_budget_and_everything_recovers(
     stack: FaultStack,
 ) -> None:
@@ -161,30 +170,38 @@ async def test_stasis_killed_with_calls_in_every_phase_the_next_process_serves_t
     async with phones(stack.apps) as lines:
         ears = Listeners(lines, stack.tenant)
         calls = await ears.in_phases()
+        # A caller who hangs up while no stasis runs (nobody takes the call over), and one
+        # whose message ends meanwhile (silence) and who waits on the line.
         lost = await ears.call("lost")
-        for _ in range(150):  # its record is open (its start written) within 30 s
-            if lost.call_id in await outcomes(stack.database_url, stack.tenant):
-                break
-            await asyncio.sleep(0.2)
+        said = await ears.call("said")
+        await ears.press(said, "5")
+        await ears.speak_message(said)
+        await records_open(stack, lost, said)
+        await asyncio.sleep(4.0)  # what the caller says lasts a while
         await stack.stasis.kill()
         killed = {phase: caller.now() for phase, caller in calls.items()}
         await ears.stop_listening(lost)
-        await lines.hang_up(lost.phone)  # while no stasis runs: nobody will take it over
+        await lines.hang_up(lost.phone)
         await lines.gone(lost.phone)
+        await ears.stop_speaking(said)
+        await asyncio.sleep(VOICEMAIL_SILENCE_S + 1)  # the recording ends on silence
+        down_s = calls["menu"].now() - killed["menu"]
         stack.stasis.start()
         back_s = await stack.stasis.ready()
         after = await finish_calls(ears, calls, still_ringing=False)
         # Those who were in the menu, spelling a name or hearing ringback hear the menu again.
         again = {
-            phase: await heard_within_budget(ears, calls[phase], killed[phase], back_s)
+            phase: await heard_within_budget(ears, calls[phase], killed[phase], down_s + back_s)
             for phase in ("menu", "name", "ringing")
         }
-        await nothing_left(stack, lines, {**calls, "lost": lost})
+        await lines.gone(said.phone)  # "message saved, goodbye"
+        await nothing_left(stack, lines, {**calls, "lost": lost, "said": said})
     ended = await outcomes(stack.database_url, stack.tenant)
     assert ended[lost.call_id] == "failed"  # closed by the next process
+    assert ended[said.call_id] == "voicemail"  # its message saved by the next process
     assert ended[calls["bridged"].call_id] == "transferred"
     assert ended[calls["voicemail"].call_id] == "voicemail"
-    assert await saved_messages(stack, 1) == 1
+    assert await saved_messages(stack, 2) == 2
     report(f"stasis SIGKILL: ready again in {back_s:.1f} s, menu again after {again}, keys {after}")
 
 

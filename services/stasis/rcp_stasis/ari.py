@@ -649,6 +649,14 @@ class AriCall:
         self._recordings.discard(name)
         return await self._gone_ok("recordings", "stop", recordingName=name)
 
+    async def recording_stored(self, name: str) -> bool:
+        """Whether Asterisk holds a finished recording by that name."""
+        try:
+            await self._connection.rest("GET", f"/recordings/stored/{name}")
+        except AriNotFound:
+            return False
+        return True
+
     async def variable(self, name: str) -> str | None:
         """A channel variable of the caller's channel (None when unset or empty)."""
         try:

@@ -123,6 +123,10 @@ class AriCallPort(Protocol):
     async def stop_recording(self, name: str) -> bool:
         """Stop a recording and keep it; False if it had already stopped."""
 
+    async def recording_stored(self, name: str) -> bool:
+        """Whether Asterisk holds a finished recording by that name."""
+        ...
+
     async def variable(self, name: str) -> str | None:
         """A channel variable of the caller's channel (None when unset or empty)."""
         ...

@@ -159,8 +159,11 @@ class Receptionist:
         for playback in ringback_playbacks(call.channel_id):
             await call.stop_playback(playback)
         message = recording_in_progress(await call.variable(RECORDING_VARIABLE))
-        if message is not None and not await call.stop_recording(message[0]):
-            message = None  # it never started, or it ended and its file is gone: no message
+        if message is not None:
+            recording = message[0]
+            live = await call.stop_recording(recording)
+            if not live and not await call.recording_stored(recording):
+                message = None  # it never started: no message
         await self._run(call, f"{call.channel_id}-r{secrets.token_hex(3)}", message)
 
     async def _run(
@@ -273,6 +276,8 @@ class Receptionist:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("stasis.lost_calls_unread", error=repr(error))  # the next start will
             return
+        # (A caller who hung up while leaving a message leaves no file: Asterisk drops the
+        # recording of a channel that hangs up while its application is not connected.)
         for tenant_id, call_id in found:
             if ari.owns(call_id) or await ari.channel(call_id) is not None:
                 continue  # taken over: its own end closes it
