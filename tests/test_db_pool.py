@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 import structlog
-from rcp.db.pool import create_pool
+from rcp.db.pool import create_pool, database_unreachable
 from rcp.settings import CommonSettings
 
 
@@ -36,3 +37,30 @@ async def test_closing_an_idle_pool_is_quiet(migrated_url: str) -> None:
         async with create_pool(settings, "tests", close_patience_s=1.0) as pool:
             assert await pool.fetchval("SELECT 1") == 1
     assert logs == []
+
+
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        (ConnectionRefusedError(111, "refused"), True),
+        (asyncpg.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.TooManyConnectionsError("too many clients"), True),
+        (asyncpg.ConnectionDoesNotExistError("closed"), True),
+        (
+            asyncpg.ObjectNotInPrerequisiteStateError(
+                'database "x" is not currently accepting connections'
+            ),
+            True,
+        ),
+        (
+            asyncpg.ObjectNotInPrerequisiteStateError("currval of sequence is not yet defined"),
+            False,
+        ),
+        (asyncpg.UniqueViolationError("duplicate key"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_only_errors_of_reaching_the_database_count_as_unreachable(
+    error: Exception, unreachable: bool
+) -> None:
+    assert database_unreachable(error) is unreachable

@@ -71,6 +71,10 @@ def database_unreachable(error: BaseException) -> bool:
     a fault of the request or of our own code."""
     if isinstance(error, OSError | asyncpg.InterfaceError | TimeoutError):
         return True  # refused, reset, timed out, or a connection that was cut
+    if isinstance(error, asyncpg.InternalClientError):
+        # A connection cut by the server in the middle of a query ("cannot switch to state
+        # ...; another operation is in progress"): it is thrown away, the next one is new.
+        return True
     if isinstance(error, asyncpg.PostgresError):
         state = str(getattr(error, "sqlstate", "") or "")
         if state[:2] in _UNREACHABLE_CLASSES:
