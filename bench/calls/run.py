@@ -62,6 +62,10 @@ CODE_FOLDERS = (
 CONTEXTS = ("bench-ivr", "test-carrier", "test-apps")
 GREETING = "Bienvenue chez Banc d'Essai SARL. Pour joindre l'accueil, tapez 1."
 EXTENSION = "101"
+# With --outside, key 1 rings this virtual extension's outside number through the trunk (a
+# French fixed-line number of the range set aside for fiction): the path the outbound policy
+# and caps guard.
+VIRTUAL_EXTENSION, OUTSIDE_NUMBER = "104", "+33199000101"
 MENU_TIMEOUT_S = 60  # the schema's maximum: callers wait for each other before pressing
 RING_S = 30
 DTMF_MS = 100
@@ -185,8 +189,14 @@ class Tenant:
     phone_dial_string: str
 
 
-async def provision(database_url: str, phones_app: str) -> Tenant:
-    """One tenant: a greeting, and key 1 transferring to extension 101 (a phone of ours)."""
+def trunk_dial_template(phones_app: str) -> str:
+    """The stasis service's trunk for --outside: outside numbers ring the bench's phone."""
+    return f"Local/{phones_app}~bench.{{number}}@test-apps/n"
+
+
+async def provision(database_url: str, phones_app: str, *, outside: bool) -> Tenant:
+    """One tenant: a greeting, and key 1 transferring to extension 101 (a phone of ours), or
+    with `outside` to virtual extension 104 (an outside number, through the trunk)."""
     number = f"+3319{random.randint(10_000_000, 99_999_999)}"
     dial_string = f"Local/{phones_app}~bench.{EXTENSION}@test-apps/n"
     db = await asyncpg.connect(database_url)
@@ -211,6 +221,16 @@ async def provision(database_url: str, phones_app: str) -> Tenant:
                 EXTENSION,
                 dial_string,
             )
+            if outside:
+                extension_id = await db.fetchval(
+                    "INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, "
+                    "external_number) VALUES ($1, $2, 'virtual', 'Françoise', 'Le Gall', $3) "
+                    "RETURNING id",
+                    tenant_id,
+                    VIRTUAL_EXTENSION,
+                    OUTSIDE_NUMBER,
+                )
+                dial_string = trunk_dial_template(phones_app).format(number=OUTSIDE_NUMBER)
             await db.execute(
                 "INSERT INTO receptionists (tenant_id, greeting_prompt_id, language, "
                 "menu_timeout_s, transfer_ring_s) VALUES ($1, $2, 'fr-FR', $3, $4)",
@@ -221,8 +241,9 @@ async def provision(database_url: str, phones_app: str) -> Tenant:
             )
             await db.execute(
                 "INSERT INTO key_assignments (tenant_id, digit, action, target_kind, "
-                "target_extension_id) VALUES ($1, '1', 'transfer', 'extension', $2)",
+                "target_extension_id) VALUES ($1, '1', 'transfer', $2, $3)",
                 tenant_id,
+                "virtual_extension" if outside else "extension",
                 extension_id,
             )
     finally:
@@ -671,7 +692,7 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
     logs: list[IO[bytes]] = []
     services: list[Service] = []
     try:
-        tenant = await provision(database_url, phones_app)
+        tenant = await provision(database_url, phones_app, outside=args.outside)
         common = {"database_url": database_url}
         media = start_service(
             "rcp_media.main",
@@ -697,6 +718,11 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
                 "stasis_call_records_from_start": "false",
                 "media_nats_scope": media_scope,
                 "stasis_drain_grace_s": "5",
+                **(
+                    {"stasis_trunk_dial_template": trunk_dial_template(phones_app)}
+                    if args.outside
+                    else {}
+                ),
             },
             logs,
         )
@@ -849,6 +875,12 @@ async def main() -> int:
     )
     parser.add_argument("--warm-up", type=int, default=3, help="unmeasured calls per flow first")
     parser.add_argument("--connections", type=int, default=50, help="the bench's ARI pool")
+    parser.add_argument(
+        "--outside",
+        action="store_true",
+        help="key 1 rings a virtual extension's outside number through the trunk (the path "
+        "the outbound policy and caps guard) instead of extension 101",
+    )
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args()
     settings = StackSettings()
