@@ -4,7 +4,7 @@ A script is a list of caller-side happenings (`press("102#")`, `FINISH`, `TIMEOU
 `answered(0)`, `found(...)`, `HANGUP`...). The driver turns each into the event the executor
 would build, naming the playback, timer, leg, look-up or recording the flow itself created,
 and records every command as one readable transcript line ("play invalid + greeting",
-"dial Local/101@phones for 20s", "hang up").
+"dial PJSIP/phone-101 for 20s", "hang up").
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def phone(number: str, first: str, last: str, **extra: object) -> Extension:
         ExtensionKind.PHYSICAL,
         first,
         last,
-        dial_string=f"Local/{number}@phones",
+        dial_string=f"PJSIP/phone-{number}",
         **extra,  # type: ignore[arg-type]
     )
 

@@ -111,7 +111,7 @@ def test_the_deny_list_always_wins() -> None:
 
 def test_a_verdict_details_give_the_reason_type_and_country() -> None:
     assert check(FRANCE, "+448712345678").details() == {
-        "reason": "international",
+        "refusal": "international",
         "number_type": "premium_rate",
         "country": "GB",
         "prefix": None,

@@ -164,9 +164,10 @@ class Verdict:
         return self.refusal is None
 
     def details(self) -> dict[str, str | None]:
-        """What an error or a trace says about it: the reason, the number's type and country."""
+        """What an error or a trace says about it: the rule that refused it, the number's type and
+        country, the prefix that decided."""
         return {
-            "reason": self.refusal.value if self.refusal else None,
+            "refusal": self.refusal.value if self.refusal else None,
             "number_type": self.destination.number_type.value,
             "country": self.destination.region,
             "prefix": self.prefix,

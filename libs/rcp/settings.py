@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,13 @@ class LogFormat(StrEnum):
 
     JSON = "json"
     CONSOLE = "console"
+
+
+class Environment(StrEnum):
+    """Where a service runs: production refuses what only a developer's machine may do."""
+
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
 
 
 class LogLevel(StrEnum):
@@ -74,6 +81,27 @@ class CommonSettings(BaseSettings):
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
         description="Names this instance in logs and metrics (the pod name on Kubernetes).",
     )
+
+    environment: Environment = Field(
+        default=Environment.PRODUCTION,
+        description="production (the default) or development (the local stack, tests).",
+    )
+    allow_test_phones: bool = Field(
+        default=False,
+        description="Development only: extensions may ring the local stack's phones "
+        "(Local/<n>@test-phones, Local/<app>~<n>@test-apps); production refuses to start "
+        "with it.",
+    )
+
+    @model_validator(mode="after")
+    def _test_phones_in_development_only(self) -> CommonSettings:
+        if self.allow_test_phones and self.environment is not Environment.DEVELOPMENT:
+            raise ValueError(
+                "RCP_ALLOW_TEST_PHONES is for development only: it lets extensions ring Local "
+                "channels into the dialplan; unset it, or set RCP_ENVIRONMENT=development on a "
+                "developer's machine"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -48,6 +48,7 @@ class TraceKind(StrEnum):
     CONFERENCE = "conference"
     VOICEMAIL = "voicemail"
     RECORDING = "recording"
+    LIMIT = "limit"
     ENDED = "ended"
 
 
@@ -98,12 +99,16 @@ class LookUpNames:
 
 @dataclass(frozen=True, slots=True)
 class Dial:
-    """Create a leg to `endpoint` and ring it for at most `timeout_s`; report a DialResult."""
+    """Create a leg to `endpoint` and ring it for at most `timeout_s`; report a DialResult.
+
+    An `outside` leg goes through the carrier's trunk: the tenant's and the node's outbound
+    caps apply to it (the executor refuses it with DialStatus.REFUSED past them)."""
 
     leg_id: str
     endpoint: str
     timeout_s: int
     caller_id: str | None = None
+    outside: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID
 
+from rcp.outbound import OutboundPolicy, TenantLimits, Verdict, check
+
 DIALPAD_DIGITS = "0123456789"
 
 
@@ -144,8 +146,15 @@ class TenantConfig:
     extensions: Mapping[str, Extension] = field(default_factory=dict)
     ring_groups: Mapping[str, RingGroup] = field(default_factory=dict)
     conference_rooms: Mapping[str, ConferenceRoom] = field(default_factory=dict)
+    # The carrier's outbound policy (None: the default one, the language's country only) and
+    # the tenant's call limits.
+    outbound: OutboundPolicy | None = None
+    limits: TenantLimits = field(default_factory=TenantLimits)
     # Every prefix of a number a caller may dial: decides at once whether a digit can begin one.
     _prefixes: frozenset[str] = field(init=False, repr=False, compare=False)
+    # The policy's verdict on each virtual extension's outside number, decided once per
+    # configuration (so a call pays nothing for it), by extension number.
+    _verdicts: Mapping[str, Verdict] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("keys", "extensions", "ring_groups", "conference_rooms"):
@@ -154,6 +163,27 @@ class TenantConfig:
             number[:end] for number in self._dialable_numbers() for end in range(1, len(number))
         }
         object.__setattr__(self, "_prefixes", frozenset(prefixes))
+        if self.outbound is None:
+            object.__setattr__(
+                self, "outbound", OutboundPolicy.default_for(self.receptionist.language)
+            )
+        policy = self.policy
+        verdicts = {
+            e.number: check(policy, e.external_number)
+            for e in self.extensions.values()
+            if e.kind is ExtensionKind.VIRTUAL and e.external_number is not None
+        }
+        object.__setattr__(self, "_verdicts", MappingProxyType(verdicts))
+
+    @property
+    def policy(self) -> OutboundPolicy:
+        """The outbound policy in force."""
+        assert self.outbound is not None  # noqa: S101 - set in __post_init__
+        return self.outbound
+
+    def verdict(self, extension: Extension) -> Verdict | None:
+        """The outbound policy's verdict on a virtual extension's outside number."""
+        return self._verdicts.get(extension.number)
 
     @classmethod
     def build(
@@ -165,6 +195,8 @@ class TenantConfig:
         extensions: Iterable[Extension] = (),
         ring_groups: Iterable[RingGroup] = (),
         conference_rooms: Iterable[ConferenceRoom] = (),
+        outbound: OutboundPolicy | None = None,
+        limits: TenantLimits | None = None,
     ) -> TenantConfig:
         """A configuration from lists of extensions, groups and rooms."""
         return cls(
@@ -175,6 +207,8 @@ class TenantConfig:
             extensions={e.number: e for e in extensions},
             ring_groups={g.number: g for g in ring_groups},
             conference_rooms={r.number: r for r in conference_rooms},
+            outbound=outbound,
+            limits=limits or TenantLimits(),
         )
 
     def _dialable_numbers(self) -> Iterable[str]:

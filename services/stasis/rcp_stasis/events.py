@@ -20,6 +20,10 @@ class FlowOptions:
 
     # How a virtual extension's outside number is dialled; {number} is its E.164 number.
     trunk_dial_template: str = "PJSIP/{number}@carrier"
+    # Development only: physical extensions may ring the local stack's Local test phones.
+    allow_test_phones: bool = False
+    # PJSIP endpoints no extension may ring (the carrier trunk).
+    reserved_endpoints: frozenset[str] = frozenset({"carrier"})
     name_digits: int = 3
     matches_per_page: int = 8
     pin_max_tries: int = 3
@@ -106,14 +110,18 @@ class DialStatus(StrEnum):
     BUSY = "busy"
     NO_ANSWER = "no_answer"
     FAILED = "failed"
+    # Not dialled: a call limit (the tenant's or the node's) refused the leg.
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)
 class DialResult:
-    """A leg the flow dialled answered, was busy, rang out or could not be reached."""
+    """A leg the flow dialled answered, was busy, rang out, could not be reached, or was
+    refused by a call limit (`reason` says which)."""
 
     leg_id: str
     status: DialStatus
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
