@@ -55,6 +55,12 @@ def unique_e164() -> str:
     return f"+3319{random.randint(10_000_000, 99_999_999)}"
 
 
+def unique_outside_number() -> str:
+    """A French fixed-line number (01 99 ..., set aside for fiction): one the default outbound
+    policy of a French tenant allows."""
+    return f"+33199{random.randint(0, 999_999):06d}"
+
+
 def phone_dial_string(phones_app: str, tag: str, number: str) -> str:
     return f"Local/{phones_app}~{tag}.{number}@test-apps/n"
 
@@ -97,6 +103,9 @@ def stasis_settings(
         "stasis_call_records_durable": f"records-{uuid.uuid4().hex[:10]}",
         "stasis_call_records_from_start": False,
         "stasis_trunk_dial_template": phone_dial_string(phones_app, "trunk", "{number}"),
+        # The phones are Local channels into the test-apps context: development only.
+        "environment": "development",
+        "allow_test_phones": True,
         "directory_search_subject": directory_subject,
         "media_nats_scope": media_scope,
         "stasis_drain_grace_s": 5,
@@ -234,7 +243,7 @@ async def provision(
     extension 10 (so that 1 is both a key and the start of a number)."""
     tag = uuid.uuid4().hex[:8]
     number = unique_e164()
-    external = unique_e164()
+    external = unique_outside_number()
     connection = await asyncpg.connect(database_url)
     try:
         async with connection.transaction():

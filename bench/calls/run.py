@@ -718,6 +718,9 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
                 "stasis_call_records_from_start": "false",
                 "media_nats_scope": media_scope,
                 "stasis_drain_grace_s": "5",
+                # The phone is a Local channel into the test-apps context: development only.
+                "environment": "development",
+                "allow_test_phones": "true",
                 **(
                     {"stasis_trunk_dial_template": trunk_dial_template(phones_app)}
                     if args.outside

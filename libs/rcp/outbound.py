@@ -231,6 +231,6 @@ LIMIT_BOUNDS: dict[str, tuple[int, int]] = {
     "max_inbound_calls": (1, 10_000),
     "max_outbound_legs": (0, 10_000),
     "max_outbound_legs_per_minute": (0, 100_000),
-    "max_outbound_call_s": (60, 86_400),
+    "max_outbound_call_s": (10, 86_400),
 }
 """The range of each limit (the migration's check constraints say the same)."""

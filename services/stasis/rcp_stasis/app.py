@@ -18,6 +18,7 @@ from rcp_stasis.ari import AriConnection, AriRecordings
 from rcp_stasis.call_records import CallRecords, CallRecordsConsumer
 from rcp_stasis.directory import NatsDirectory
 from rcp_stasis.executor import CallServices
+from rcp_stasis.limits import CallLimits
 from rcp_stasis.media import NatsPrompts
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriPort
@@ -105,7 +106,11 @@ async def _take_calls(
     session: aiohttp.ClientSession,
     metrics: StasisMetrics,
 ) -> tuple[Receptionist, AriConnection, TenantConfigs]:
-    configs = await stack.enter_async_context(TenantConfigs(PostgresTenants(infra.pool)))
+    configs = await stack.enter_async_context(
+        TenantConfigs(
+            PostgresTenants(infra.pool), country_changed=metrics.destination_country_changes.inc
+        )
+    )
     prompts = NatsPrompts(infra.nats, scope=settings.media_nats_scope)
     configs.on_changed(prompts.forget)
 
@@ -126,6 +131,8 @@ async def _take_calls(
     )
     voicemails = Voicemails(store, metrics)
     stack.push_async_callback(voicemails.drain)
+    limits = CallLimits(settings.stasis_max_outbound_legs)
+    metrics.watch_outbound_legs(lambda: limits.outbound_legs)
     services = CallServices(
         prompts=prompts,
         directory=NatsDirectory(
@@ -134,6 +141,7 @@ async def _take_calls(
         jetstream=infra.jetstream,
         save_voicemail=voicemails.save,
         metrics=metrics,
+        limits=limits,
     )
     receptionist = Receptionist(configs, services, settings.flow_options())
     ari = await stack.enter_async_context(

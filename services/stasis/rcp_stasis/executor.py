@@ -69,6 +69,7 @@ from rcp_stasis.events import (
     TimerFired,
 )
 from rcp_stasis.flow import Call, step
+from rcp_stasis.limits import CallLimits
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import (
     AriCallPort,
@@ -112,6 +113,7 @@ class CallServices:
     jetstream: JetStreamContext
     save_voicemail: Callable[[VoicemailMessage], None]
     metrics: StasisMetrics
+    limits: CallLimits
     matches_per_page: int = 8
 
 
@@ -134,6 +136,7 @@ class _Held:
     lookups: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     cursors: dict[tuple[str, int], str] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
+    outside: set[str] = field(default_factory=set)  # outside legs counted by the limits
     recording_since: dict[str, float] = field(default_factory=dict)  # when each one started
 
 
@@ -182,6 +185,8 @@ class CallRunner:
             metrics.active_calls.dec()
             pump.cancel()
             self._cancel_pending()
+            for leg in list(self._held.outside):  # the adapter hangs them up as the call ends
+                self._leg_ended(leg)
             self._traces.put_nowait(None)
             try:
                 async with asyncio.timeout(PUBLISH_DRAIN_S):
@@ -235,8 +240,8 @@ class CallRunner:
                 case LookUpNames(request_id=request, digits=digits, page=page):
                     task = asyncio.create_task(self._look_up(request, digits, page))
                     self._held.lookups[request] = task
-                case Dial(leg_id=leg, endpoint=endpoint, timeout_s=timeout, caller_id=caller):
-                    await self._dial(leg, endpoint, timeout, caller)
+                case Dial():
+                    await self._dial(command)
                 case HangUpLeg(leg_id=leg):
                     self._held.answered.discard(leg)
                     await port.hang_up_leg(leg)
@@ -337,12 +342,34 @@ class CallRunner:
             self._held.cursors[(digits, next_page)] = found.next_cursor
         self._inbox.put_nowait(LookupResult(request, found.matches, found.total, next_page))
 
-    async def _dial(self, leg: str, endpoint: str, timeout_s: int, caller: str | None) -> None:
+    async def _dial(self, dial: Dial) -> None:
+        leg = dial.leg_id
+        if dial.outside:
+            config = self.call.context.config if self.call.context else self.context.config
+            refusal = self._services.limits.take_leg(self.tenant_id, config.limits)
+            if refusal is not None:
+                log.warning(
+                    "call.outside_leg_refused",
+                    call_id=self.context.call_id,
+                    tenant_id=str(self.tenant_id),
+                    reason=refusal.value,
+                )
+                self._inbox.put_nowait(DialResult(leg, DialStatus.REFUSED, refusal.value))
+                return
+            self._held.outside.add(leg)
+            self._services.metrics.outbound_legs_dialled.inc()
         try:
-            await self.port.dial(leg, endpoint, timeout_s, caller_id=caller)
+            await self.port.dial(leg, dial.endpoint, dial.timeout_s, caller_id=dial.caller_id)
         except AriError:
+            self._leg_ended(leg)
             self._inbox.put_nowait(DialResult(leg, DialStatus.FAILED))
             raise
+
+    def _leg_ended(self, leg: str) -> None:
+        """An outside leg is gone: the limits count it out (once)."""
+        if leg in self._held.outside:
+            self._held.outside.discard(leg)
+            self._services.limits.leg_ended(self.tenant_id)
 
     async def _bridge(self, bridge: str, leg: str) -> None:
         try:
@@ -400,6 +427,7 @@ class CallRunner:
             case "ChannelDestroyed" if event.channel_id:
                 # A leg that ends before answering: its cause says why (no final Dial event).
                 leg = event.channel_id
+                self._leg_ended(leg)
                 if leg in self._held.answered:
                     self._held.answered.discard(leg)
                     await self._step(Hangup(leg))
@@ -452,6 +480,10 @@ class CallRunner:
             case TraceKind.TRANSFER_RESULT:
                 result = str(data.get("result"))
                 metrics.transfers.labels(kind=self._transfer_kind, result=result).inc()
+                if result == "refused":
+                    metrics.transfers_refused.labels(reason=str(data.get("reason"))).inc()
+            case TraceKind.LIMIT:
+                metrics.outbound_calls_cut.inc()
             case TraceKind.CONFERENCE:
                 metrics.transfers.labels(kind="conference", result="joined").inc()
             case TraceKind.ENDED:

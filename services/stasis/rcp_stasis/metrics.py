@@ -32,7 +32,8 @@ class StasisMetrics:
         )
         self.refused = Counter(
             f"{prefix}_calls_refused_total",
-            "Calls not taken, by reason (unknown_number, draining, error).",
+            "Calls not taken, by reason (unknown_number, draining, error, tenant_inbound_calls: "
+            "the tenant has its cap of calls on this node, the caller hears busy).",
             ["reason"],
             registry=registry,
         )
@@ -48,6 +49,36 @@ class StasisMetrics:
             "Transfer attempts by kind (extension, virtual_extension, ring_group, conference) "
             "and result (answered, busy, no_answer, failed, joined), one per leg rung.",
             ["kind", "result"],
+            registry=registry,
+        )
+        self.transfers_refused = Counter(
+            f"{prefix}_transfers_refused_total",
+            "Legs not dialled, by reason: destination_not_allowed (the carrier's outbound "
+            "policy), endpoint_not_allowed (a dial string that is no device), "
+            "tenant_outbound_legs, tenant_outbound_rate, node_outbound_legs (call limits).",
+            ["reason"],
+            registry=registry,
+        )
+        self.outbound_legs = Gauge(
+            f"{prefix}_outbound_legs",
+            "Outside legs (through the carrier's trunk) ringing or bridged on this node now.",
+            registry=registry,
+        )
+        self.outbound_legs_dialled = Counter(
+            f"{prefix}_outbound_legs_dialled_total",
+            "Outside legs dialled through the carrier's trunk.",
+            registry=registry,
+        )
+        self.outbound_calls_cut = Counter(
+            f"{prefix}_outbound_calls_cut_total",
+            "Calls to an outside number hung up at the tenant's longest outbound call.",
+            registry=registry,
+        )
+        self.destination_country_changes = Counter(
+            f"{prefix}_destination_country_changes_total",
+            "Virtual extensions whose outside number was found in another country than "
+            "before (the tenant and extension are in the log, tenants.destination_country_"
+            "changed).",
             registry=registry,
         )
         self.dtmf_to_action = Histogram(
@@ -77,6 +108,10 @@ class StasisMetrics:
             "1 while the ARI event WebSocket is connected, else 0.",
             registry=registry,
         )
+
+    def watch_outbound_legs(self, legs: Callable[[], int]) -> None:
+        """Read the node's outside legs at each scrape."""
+        self.outbound_legs.set_function(lambda: float(legs()))
 
     def watch_ari(self, connected: Callable[[], bool]) -> None:
         """Read the ARI link's state at each scrape."""

@@ -109,10 +109,10 @@ class Receptionist:
         await self._run(call, id_prefix="")
 
     async def resume(self, call: AriCallPort) -> None:
-        """Run again, from its menu, a call whose process died."""
-        await self._run(call, id_prefix=f"{call.channel_id}-r{secrets.token_hex(3)}")
+        """Run again, from its menu, a call whose process died (counted in whatever the caps)."""
+        await self._run(call, id_prefix=f"{call.channel_id}-r{secrets.token_hex(3)}", resumed=True)
 
-    async def _run(self, call: AriCallPort, id_prefix: str) -> None:
+    async def _run(self, call: AriCallPort, id_prefix: str, *, resumed: bool = False) -> None:
         number = call.args[0] if call.args else ""
         try:
             config = await self._configs.for_number(number) if number else None
@@ -128,6 +128,28 @@ class Receptionist:
             self._services.metrics.refused.labels(reason="unknown_number").inc()
             await call.hang_up("unallocated")
             return
+        tenant_id = config.tenant_id
+        limits = self._services.limits
+        if not limits.admit_call(tenant_id, config.limits, force=resumed):
+            # The tenant has its cap of calls here: the caller hears busy (SIP 486), so that
+            # the carrier's switch can say so or try elsewhere.
+            log.warning(
+                "call.tenant_inbound_cap",
+                channel=call.channel_id,
+                tenant_id=str(tenant_id),
+                cap=config.limits.max_inbound_calls,
+            )
+            self._services.metrics.refused.labels(reason="tenant_inbound_calls").inc()
+            await call.hang_up("busy")
+            return
+        try:
+            await self._run_admitted(call, config, number, id_prefix)
+        finally:
+            limits.call_ended(tenant_id)
+
+    async def _run_admitted(
+        self, call: AriCallPort, config: TenantConfig, number: str, id_prefix: str
+    ) -> None:
         context = CallContext(
             call_id=call.channel_id,
             called_number=number,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import string
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from rcp import subjects
+from rcp.endpoints import trunk_endpoint
 from rcp.settings import CommonSettings
 
 from rcp_stasis.events import FlowOptions
@@ -54,6 +55,13 @@ class Settings(AriSettings):
         description="How a virtual extension's outside number is dialled; {number} is E.164.",
     )
     stasis_voicemail_max_s: int = Field(default=120, ge=10, le=600)
+    stasis_max_outbound_legs: int = Field(
+        default=200,
+        ge=0,
+        le=100_000,
+        description="Outside legs (through the carrier's trunk) this node may have ringing or "
+        "bridged at once, all tenants together; past it an outside leg is not dialled.",
+    )
     stasis_sweep_interval_s: float = Field(
         default=30.0,
         gt=0,
@@ -90,9 +98,21 @@ class Settings(AriSettings):
             raise ValueError("must contain {number} once and no other {field}")
         return value
 
+    @model_validator(mode="after")
+    def _local_trunk_in_development_only(self) -> Settings:
+        if self.stasis_trunk_dial_template.startswith("Local/") and not self.allow_test_phones:
+            raise ValueError(
+                "RCP_STASIS_TRUNK_DIAL_TEMPLATE: a Local channel trunk (the local stack's test "
+                "phones) needs RCP_ALLOW_TEST_PHONES, which is for development only"
+            )
+        return self
+
     def flow_options(self) -> FlowOptions:
         """The call flow's service-wide knobs."""
+        trunk = trunk_endpoint(self.stasis_trunk_dial_template)
         return FlowOptions(
             trunk_dial_template=self.stasis_trunk_dial_template,
             voicemail_max_s=self.stasis_voicemail_max_s,
+            allow_test_phones=self.allow_test_phones,
+            reserved_endpoints=frozenset({"carrier", *([trunk] if trunk else [])}),
         )

@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
+from rcp.outbound import LIMIT_BOUNDS, NumberType, OutboundPolicy, TenantLimits, region_of_locale
 
 from rcp_stasis.config import (
     ConferenceRoom,
@@ -80,6 +81,14 @@ RING_GROUPS = """
      WHERE g.tenant_id = $1"""
 
 ROOMS = "SELECT number, name, pin FROM conference_rooms WHERE tenant_id = $1"
+
+POLICY = """
+    SELECT home_region, allowed_regions, allowed_number_types, allowed_prefixes, denied_prefixes
+      FROM outbound_policies WHERE tenant_id = $1"""
+
+LIMITS = """
+    SELECT max_inbound_calls, max_outbound_legs, max_outbound_legs_per_minute, max_outbound_call_s
+      FROM tenant_limits WHERE tenant_id = $1"""
 
 
 class PostgresTenants:
@@ -161,8 +170,24 @@ async def _load(connection: Connection, tenant_id: UUID) -> TenantConfig | None:
         ConferenceRoom(number=r["number"], name=r["name"], pin=r["pin"])
         for r in await connection.fetch(ROOMS, tenant_id)
     ]
+    policy = _policy(await connection.fetchrow(POLICY, tenant_id), tenant["locale"])
+    row = await connection.fetchrow(LIMITS, tenant_id)
+    limits = TenantLimits(**{name: row[name] for name in LIMIT_BOUNDS}) if row else TenantLimits()
     return TenantConfig.build(
-        tenant_id, tenant["name"], receptionist, keys, extensions, groups, rooms
+        tenant_id, tenant["name"], receptionist, keys, extensions, groups, rooms, policy, limits
+    )
+
+
+def _policy(row: asyncpg.Record | None, locale: str) -> OutboundPolicy:
+    """The carrier's policy for the tenant; without a row, the default (its own country)."""
+    if row is None:
+        return OutboundPolicy.default_for(locale)
+    return OutboundPolicy(
+        home_region=row["home_region"] or region_of_locale(locale),
+        allowed_regions=frozenset(row["allowed_regions"]),
+        allowed_types=frozenset(NumberType(t) for t in row["allowed_number_types"]),
+        allowed_prefixes=tuple(row["allowed_prefixes"]),
+        denied_prefixes=tuple(row["denied_prefixes"]),
     )
 
 
@@ -188,9 +213,18 @@ class TenantConfigs:
     are forgotten and loaded again when they next get a call.
     """
 
-    def __init__(self, source: PostgresTenants, max_tenants: int = 10_000) -> None:
+    def __init__(
+        self,
+        source: PostgresTenants,
+        max_tenants: int = 10_000,
+        country_changed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._source = source
         self._max_tenants = max_tenants
+        self._country_changed = country_changed
+        # The country of each virtual extension's outside number when its tenant was last
+        # loaded: a number moved to another country is logged and counted (an alert).
+        self._countries: dict[UUID, dict[str, str | None]] = {}
         self._configs: OrderedDict[UUID, TenantConfig] = OrderedDict()
         self._numbers: dict[str, UUID] = {}
         self._loading: dict[UUID, asyncio.Task[TenantConfig | None]] = {}
@@ -245,7 +279,27 @@ class TenantConfigs:
         if config is not None:
             self._configs[tenant_id] = config
             self._evict()
+            self._compare_countries(config)
         return config
+
+    def _compare_countries(self, config: TenantConfig) -> None:
+        countries = {
+            e.number: verdict.destination.region
+            for e in config.extensions.values()
+            if (verdict := config.verdict(e)) is not None
+        }
+        before = self._countries.get(config.tenant_id, {})
+        for number, country in countries.items():
+            if number in before and before[number] != country:
+                log.warning(
+                    "tenants.destination_country_changed",
+                    tenant_id=str(config.tenant_id),
+                    extension=number,
+                    before=before[number],
+                    after=country,
+                )
+                self._country_changed()
+        self._countries[config.tenant_id] = countries
 
     def _evict(self) -> None:
         for tenant_id in list(self._configs):
@@ -253,6 +307,7 @@ class TenantConfigs:
                 return
             if tenant_id not in self._watchers:
                 del self._configs[tenant_id]
+                self._countries.pop(tenant_id, None)
 
     def watch(self, tenant_id: UUID, key: object, listener: ConfigListener) -> None:
         """Tell `listener` of each new configuration of the tenant until `unwatch(key)`."""

@@ -58,7 +58,7 @@ CREATE TABLE tenant_limits (
     max_outbound_legs_per_minute  integer NOT NULL DEFAULT 20
                                   CHECK (max_outbound_legs_per_minute BETWEEN 0 AND 100000),
     max_outbound_call_s           integer NOT NULL DEFAULT 3600
-                                  CHECK (max_outbound_call_s BETWEEN 60 AND 86400),
+                                  CHECK (max_outbound_call_s BETWEEN 10 AND 86400),
     updated_at                    timestamptz NOT NULL DEFAULT now()
 );
 
