@@ -27,7 +27,7 @@ TEMPLATES = REPO_ROOT / "deploy" / "asterisk"
 # The local stack's own contexts (tests, benchmarks), appended to the production dialplan.
 DEV_DIALPLAN = REPO_ROOT / "deploy" / "local" / "asterisk" / "extensions.conf"
 SOUNDS = TEMPLATES / "sounds"
-# baresip-core: a real SIP phone for the tests of the carrier trunk (docs/asterisk.md).
+# baresip-core: a real SIP phone for the tests of the carrier trunk (tests/sip_support.py).
 PACKAGES = "asterisk,asterisk-modules,asterisk-core-sounds-en,ca-certificates,baresip-core"
 APT_IN_ROOT = ("apt-get", "-o", "Acquire::Check-Valid-Until=false", "-q", "-y")
 

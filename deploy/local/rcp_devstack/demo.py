@@ -42,6 +42,9 @@ class DemoSpec:
     number: str
     greeting: str
     hours: str
+    # Virtual extension 104's outside number: a fixed line of the tenant's own country (the
+    # only kind the default outbound policy allows), in a range set aside for fiction.
+    outside_number: str
 
 
 FRENCH = DemoSpec(
@@ -54,6 +57,7 @@ FRENCH = DemoSpec(
     "Pour nos horaires, tapez 2. Pour l'accueil, tapez 3. Pour la salle de conférence, "
     "tapez 4.",
     hours="Nous sommes ouverts du lundi au vendredi, de 9 heures à 18 heures.",
+    outside_number="+33199000104",
 )
 ENGLISH = DemoSpec(
     slug="demo-en",
@@ -65,6 +69,8 @@ ENGLISH = DemoSpec(
     greeting="Welcome to Demo Limited. To reach someone by name, press 1. For our opening "
     "hours, press 2. For reception, press 3. For the meeting room, press 4.",
     hours="We are open Monday to Friday, from 9 am to 6 pm.",
+    # 020 7946 0xxx is set aside in the United Kingdom for drama.
+    outside_number="+442079460104",
 )
 DEMOS = {"fr": FRENCH, "en": ENGLISH}
 
@@ -75,7 +81,7 @@ EXTENSIONS = [
     ("101", "physical", "Amélie", "Poulain", "Local/101@test-phones", None),
     ("102", "physical", "Jean-Pierre", "Lefèvre", "Local/102@test-phones", None),
     ("103", "physical", "Seán", "O'Brien", "Local/103@test-phones", None),
-    ("104", "virtual", "Françoise", "Le Gall", None, "+33199000104"),
+    ("104", "virtual", "Françoise", "Le Gall", None, None),  # the spec's outside number
 ]
 
 
@@ -120,7 +126,7 @@ async def seed_demo(pool: asyncpg.Pool, spec: DemoSpec = FRENCH) -> DemoTenant:
                 first,
                 last,
                 dial,
-                outside,
+                spec.outside_number if kind == "virtual" else outside,
             )
         group_id = await connection.fetchval(
             """INSERT INTO ring_groups (tenant_id, number, name, strategy, ring_seconds)
