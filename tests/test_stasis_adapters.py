@@ -17,6 +17,7 @@ import pytest
 from media_support import media_settings, running_media
 from nats.aio.client import Client as NatsClient
 from rcp import subjects
+from rcp.outbound import NumberType, OutboundPolicy, TenantLimits
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
@@ -123,6 +124,68 @@ async def test_a_configuration_is_loaded_once_then_again_for_calls_when_it_chang
         configs.unwatch(tenant.id, "a call")
         assert await configs.get(tenant.id) is fresh
         assert configs.loads == 2
+
+
+async def test_the_carriers_policy_and_limits_are_read_with_the_configuration(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    source = PostgresTenants(pool)
+    default = await source.load(tenant.id)
+    assert default is not None
+    assert default.policy == OutboundPolicy.default_for("fr-FR")
+    assert default.limits == TenantLimits()
+    await pool.execute(
+        """INSERT INTO outbound_policies (tenant_id, allowed_regions, allowed_number_types,
+               allowed_prefixes, denied_prefixes)
+           VALUES ($1, '{IE}', '{fixed_line,mobile,toll_free}', '{+8816}', '{+3361}')""",
+        tenant.id,
+    )
+    await pool.execute(
+        "INSERT INTO tenant_limits (tenant_id, max_inbound_calls, max_outbound_call_s) "
+        "VALUES ($1, 5, 600)",
+        tenant.id,
+    )
+    config = await source.load(tenant.id)
+    assert config is not None
+    assert config.policy == OutboundPolicy(
+        home_region="FR",
+        allowed_regions=frozenset({"IE"}),
+        allowed_types=frozenset({NumberType.FIXED_LINE, NumberType.MOBILE, NumberType.TOLL_FREE}),
+        allowed_prefixes=("+8816",),
+        denied_prefixes=("+3361",),
+    )
+    assert config.limits == TenantLimits(max_inbound_calls=5, max_outbound_call_s=600)
+    verdict = config.verdict(config.extensions["104"])
+    assert verdict is not None
+    assert verdict.allowed
+
+
+async def test_a_virtual_extension_moved_to_another_country_is_counted_when_next_loaded(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    moved: list[None] = []
+    async with TenantConfigs(
+        PostgresTenants(pool), country_changed=lambda: moved.append(None)
+    ) as configs:
+        await configs.get(tenant.id)
+        await pool.execute(
+            "UPDATE extensions SET external_number = '+33612345678' WHERE tenant_id = $1 AND number = '104'",
+            tenant.id,
+        )
+        configs.changed(tenant.id)
+        await configs.get(tenant.id)
+        assert moved == []  # another number, the same country
+        await pool.execute(
+            "UPDATE extensions SET external_number = '+5355123456' WHERE tenant_id = $1 AND number = '104'",
+            tenant.id,
+        )
+        configs.changed(tenant.id)
+        config = await configs.get(tenant.id)
+        assert moved == [None]
+        assert config is not None
+        verdict = config.verdict(config.extensions["104"])
+        assert verdict is not None
+        assert (verdict.destination.region, verdict.allowed) == ("CU", False)
 
 
 @pytest.fixture
