@@ -239,6 +239,13 @@ async def provision(database_url: str, phones_app: str, *, outside: bool) -> Ten
                 MENU_TIMEOUT_S,
                 RING_S,
             )
+            # The carrier's caps are checked on every call and outside leg, but set far above
+            # what the bench places: it measures what the checks cost, not their refusals.
+            await db.execute(
+                "INSERT INTO tenant_limits (tenant_id, max_inbound_calls, max_outbound_legs, "
+                "max_outbound_legs_per_minute) VALUES ($1, 10000, 10000, 100000)",
+                tenant_id,
+            )
             await db.execute(
                 "INSERT INTO key_assignments (tenant_id, digit, action, target_kind, "
                 "target_extension_id) VALUES ($1, '1', 'transfer', $2, $3)",
