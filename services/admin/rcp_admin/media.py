@@ -1,4 +1,4 @@
-"""The admin API's way to the media service: uploads in, playable audio out.
+"""The media service as the admin API uses it (`ports.MediaGateway`): uploads in, audio out.
 
 Prompts' audio lives in the media service; the admin API hands uploads to it over NATS
 and streams audio back from its HTTP server (whose URLs are internal to the cluster).
@@ -7,7 +7,6 @@ and streams audio back from its HTTP server (whose URLs are internal to the clus
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
 from uuid import UUID
 
 import aiohttp
@@ -29,16 +28,6 @@ UPLOAD_REFUSALS = frozenset(
         ErrorCode.FILE_TOO_LARGE,
     }
 )
-
-
-class MediaGateway(Protocol):
-    """What the admin API needs of the media service."""
-
-    async def upload(self, tenant_id: UUID, data: bytes, filename: str | None) -> UUID:
-        """Store an uploaded file as a new prompt; return its id."""
-
-    def audio(self, tenant_id: UUID, prompt_id: UUID) -> AsyncIterator[bytes]:
-        """A prompt's audio (8 kHz WAV), rendered first if needed, in chunks."""
 
 
 class NatsMediaGateway:

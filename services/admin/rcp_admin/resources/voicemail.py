@@ -1,0 +1,101 @@
+"""Voicemail: the messages callers left, listed, played and deleted by the tenant's admins."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+from uuid import UUID
+
+from aiohttp import web
+
+from rcp_admin import schemas as s
+from rcp_admin.auth import Principal
+from rcp_admin.errors import not_found
+from rcp_admin.routing import TENANT, Call, Route, answer, no_content, stream_audio
+from rcp_admin.unit_of_work import Store, jsonable
+
+
+async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.VoicemailList:
+    """The tenant's messages, newest first."""
+    await store.tenant_row(actor, tenant_id)
+    rows = await store.pool.fetch(
+        "SELECT * FROM voicemail_messages WHERE tenant_id = $1 ORDER BY created_at DESC",
+        tenant_id,
+    )
+    return s.VoicemailList(items=[s.VoicemailMessage.model_validate(dict(r)) for r in rows])
+
+
+async def delete(
+    store: Store, actor: Principal, tenant_id: UUID, message_id: UUID, request_id: str | None
+) -> None:
+    """Delete one message."""
+    async with store.write(
+        actor, tenant_id, "voicemail", "delete", str(message_id), request_id
+    ) as change:
+        await store.tenant_row(actor, tenant_id, change.connection)
+        row = await change.connection.fetchrow(
+            "DELETE FROM voicemail_messages WHERE tenant_id = $1 AND id = $2 RETURNING *",
+            tenant_id,
+            message_id,
+        )
+        if row is None:
+            raise not_found("voicemail message", "id")
+        change.before = jsonable(s.VoicemailMessage.model_validate(dict(row)))
+
+
+async def audio(
+    store: Store, actor: Principal, tenant_id: UUID, message_id: UUID
+) -> AsyncIterator[bytes]:
+    """A message's recording."""
+    await store.tenant_row(actor, tenant_id)
+    prompt_id = await store.pool.fetchval(
+        "SELECT prompt_id FROM voicemail_messages WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        message_id,
+    )
+    if prompt_id is None:
+        raise not_found("voicemail message", "message_id")
+    return store.media_gateway().audio(tenant_id, prompt_id)
+
+
+def _message_id(c: Call) -> UUID:
+    return c.path_uuid("message_id", "voicemail message")
+
+
+async def list_voicemail(c: Call) -> web.Response:
+    return answer(await list_all(c.store, c.principal, c.tenant_id))
+
+
+async def delete_voicemail(c: Call) -> web.Response:
+    await delete(c.store, c.principal, c.tenant_id, _message_id(c), c.request_id)
+    return no_content()
+
+
+async def get_voicemail_audio(c: Call) -> web.StreamResponse:
+    message_id = _message_id(c)
+    return await stream_audio(c, await audio(c.store, c.principal, c.tenant_id, message_id))
+
+
+ROUTES = [
+    Route(
+        "GET",
+        f"{TENANT}/voicemail",
+        list_voicemail,
+        "List voicemail messages",
+        response=s.VoicemailList,
+    ),
+    Route(
+        "DELETE",
+        f"{TENANT}/voicemail/{{message_id}}",
+        delete_voicemail,
+        "Delete a voicemail message",
+        status=HTTPStatus.NO_CONTENT,
+    ),
+    Route(
+        "GET",
+        f"{TENANT}/voicemail/{{message_id}}/audio",
+        get_voicemail_audio,
+        "A voicemail message's recording (8 kHz WAV)",
+        audio=True,
+    ),
+]
