@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 
 import pytest
 from rcp.contracts import CallEvent
-from rcp_stasis.commands import Outcome, Play, PublishTrace, TraceKind
-from rcp_stasis.config import PlayAnnouncement, TargetKind, Transfer
+from rcp.vocabulary import Outcome, TargetKind
+from rcp_stasis.commands import Play, PublishTrace, TraceKind
+from rcp_stasis.config import PlayAnnouncement, Transfer
 from rcp_stasis.events import CallStarted, FlowOptions, Hangup, NameMatch
 from rcp_stasis.flow import Call, step
 from stasis_flow_support import (

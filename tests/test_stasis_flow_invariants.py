@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from rcp.vocabulary import TargetKind
 from rcp_stasis.commands import (
     Bridge,
     CancelTimer,
@@ -30,7 +31,7 @@ from rcp_stasis.commands import (
     StopRecording,
     TraceKind,
 )
-from rcp_stasis.config import TargetKind, Transfer
+from rcp_stasis.config import Transfer
 from rcp_stasis.events import (
     ConfigChanged,
     DialResult,

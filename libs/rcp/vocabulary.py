@@ -8,7 +8,6 @@ migrated database to exactly these values. Wire values: never renamed once publi
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 
 class TenantStatus(StrEnum):
@@ -100,8 +99,3 @@ class Outcome(StrEnum):
     NO_INPUT = "no_input"
     INVALID_INPUT = "invalid_input"
     FAILED = "failed"
-
-
-def json_schema(vocabulary: type[StrEnum]) -> dict[str, Any]:
-    """A set of values as JSON Schema writes a closed set of strings, inline."""
-    return {"enum": [member.value for member in vocabulary], "type": "string"}

@@ -9,44 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID
 
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
+
 DIALPAD_DIGITS = "0123456789"
-
-
-class ExtensionKind(StrEnum):
-    """A phone of the tenant's own (physical) or an outside number (virtual)."""
-
-    PHYSICAL = "physical"
-    VIRTUAL = "virtual"
-
-
-class RingStrategy(StrEnum):
-    """How a ring group rings its members."""
-
-    SIMULTANEOUS = "simultaneous"
-    SEQUENTIAL = "sequential"
-
-
-class NoAnswerAction(StrEnum):
-    """What a ring group does when nobody answered."""
-
-    MENU = "menu"
-    HANGUP = "hangup"
-    VOICEMAIL = "voicemail"
-    EXTENSION = "extension"
-
-
-class TargetKind(StrEnum):
-    """What a transfer key points at (key_assignments.target_kind)."""
-
-    EXTENSION = "extension"
-    VIRTUAL_EXTENSION = "virtual_extension"
-    RING_GROUP = "ring_group"
-    CONFERENCE = "conference"
-    VOICEMAIL = "voicemail"
 
 
 @dataclass(frozen=True, slots=True)

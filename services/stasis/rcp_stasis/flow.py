@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, Outcome, RingStrategy, TargetKind
+
 from rcp_stasis.commands import (
     Answer,
     Bridge,
@@ -34,7 +36,6 @@ from rcp_stasis.commands import (
     JoinConference,
     LeaveConference,
     LookUpNames,
-    Outcome,
     Play,
     PublishTrace,
     Record,
@@ -50,14 +51,10 @@ from rcp_stasis.config import (
     ConferenceRoom,
     DialByName,
     Extension,
-    ExtensionKind,
     KeyAction,
-    NoAnswerAction,
     PlayAnnouncement,
     ReceptionistSettings,
     RingGroup,
-    RingStrategy,
-    TargetKind,
     TenantConfig,
     Transfer,
 )

@@ -19,19 +19,17 @@ from uuid import UUID
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
+from rcp.db import receptionists
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
 from rcp_stasis.config import (
     ConferenceRoom,
     DialByName,
     Extension,
-    ExtensionKind,
     KeyAction,
-    NoAnswerAction,
     PlayAnnouncement,
     ReceptionistSettings,
     RingGroup,
-    RingStrategy,
-    TargetKind,
     TenantConfig,
     Transfer,
 )
@@ -45,14 +43,6 @@ TENANT_OF_NUMBER = """
      WHERE n.e164 = $1"""
 
 TENANT = "SELECT name, locale, status FROM tenants WHERE id = $1"
-
-RECEPTIONIST = """
-    SELECT r.greeting_prompt_id, r.language, r.dial_extension_enabled, r.menu_timeout_s,
-           r.inter_digit_timeout_s, r.menu_max_retries, r.name_max_retries, r.transfer_ring_s,
-           e.number AS exhausted_number
-      FROM receptionists r
-      LEFT JOIN extensions e ON e.tenant_id = r.tenant_id AND e.id = r.exhausted_extension_id
-     WHERE r.tenant_id = $1"""
 
 KEYS = """
     SELECT k.digit, k.action, k.prompt_id, k.target_kind,
@@ -109,20 +99,12 @@ async def _load(connection: Connection, tenant_id: UUID) -> TenantConfig | None:
     tenant = await connection.fetchrow(TENANT, tenant_id)
     if tenant is None or tenant["status"] != "active":
         return None
-    row = await connection.fetchrow(RECEPTIONIST, tenant_id)
+    row = await connection.fetchrow(receptionists.SELECT, tenant_id)
     receptionist = (
         ReceptionistSettings(language=tenant["locale"])
         if row is None
         else ReceptionistSettings(
-            greeting_prompt_id=row["greeting_prompt_id"],
-            language=row["language"],
-            dial_extension_enabled=row["dial_extension_enabled"],
-            menu_timeout_s=row["menu_timeout_s"],
-            inter_digit_timeout_s=row["inter_digit_timeout_s"],
-            menu_max_retries=row["menu_max_retries"],
-            name_max_retries=row["name_max_retries"],
-            transfer_ring_s=row["transfer_ring_s"],
-            exhausted_extension=row["exhausted_number"],
+            greeting_prompt_id=row["greeting_prompt_id"], **receptionists.settings_of(row)
         )
     )
     keys: dict[str, KeyAction] = {}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from aiohttp import web
+from rcp.db import receptionists
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
@@ -38,12 +39,7 @@ TABLE_NOUNS = {
 
 async def settings(reader: Reader, tenant_id: UUID) -> s.Receptionist:
     """The receptionist's settings as the API shows them."""
-    row = await reader.fetchrow(
-        """SELECT r.*, e.number AS exhausted_number FROM receptionists r
-             LEFT JOIN extensions e ON e.tenant_id = r.tenant_id AND e.id = r.exhausted_extension_id
-            WHERE r.tenant_id = $1""",
-        tenant_id,
-    )
+    row = await reader.fetchrow(receptionists.SELECT, tenant_id)
     if row is None:
         raise not_found("receptionist", "tenant_id")
     greeting = None
@@ -54,17 +50,7 @@ async def settings(reader: Reader, tenant_id: UUID) -> s.Receptionist:
             row["greeting_prompt_id"],
         )
         greeting = None if prompt_row is None else prompts.model(prompt_row)
-    return s.Receptionist(
-        greeting=greeting,
-        language=row["language"],
-        dial_extension_enabled=row["dial_extension_enabled"],
-        menu_timeout_s=row["menu_timeout_s"],
-        inter_digit_timeout_s=row["inter_digit_timeout_s"],
-        menu_max_retries=row["menu_max_retries"],
-        name_max_retries=row["name_max_retries"],
-        transfer_ring_s=row["transfer_ring_s"],
-        exhausted_extension=row["exhausted_number"],
-    )
+    return s.Receptionist(greeting=greeting, **receptionists.settings_of(row))
 
 
 async def greeting_id(
