@@ -38,6 +38,7 @@ from rcp_stasis.config import (
     ConferenceRoom,
     DialByName,
     Extension,
+    FlowOptions,
     KeyAction,
     PlayAnnouncement,
     ReceptionistSettings,
@@ -48,12 +49,11 @@ from rcp_stasis.config import (
 from rcp_stasis.events import (
     CallContext,
     CallStarted,
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
     Event,
-    FlowOptions,
     Hangup,
     LookupFailed,
     LookupResult,
@@ -356,7 +356,7 @@ class Run:
                     return RecordingFailed(record.recording, "HTTP 500")
                 return RecordingFinished(record.recording, seconds)
             case NewConfig(config=config):
-                return ConfigChanged(config)
+                return ConfigReloaded(config)
             case _:
                 return happening
 

@@ -15,8 +15,8 @@ import pytest
 from rcp.contracts import CallEvent
 from rcp.vocabulary import Outcome, TargetKind
 from rcp_stasis.commands import Play, PublishTrace, TraceKind
-from rcp_stasis.config import PlayAnnouncement, Transfer
-from rcp_stasis.events import CallStarted, FlowOptions, Hangup, NameMatch
+from rcp_stasis.config import FlowOptions, PlayAnnouncement, Transfer
+from rcp_stasis.events import CallStarted, Hangup, NameMatch
 from rcp_stasis.flow import Call, step
 from stasis_flow_support import (
     AMELIE,

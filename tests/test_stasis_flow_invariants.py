@@ -33,7 +33,7 @@ from rcp_stasis.commands import (
 )
 from rcp_stasis.config import Transfer
 from rcp_stasis.events import (
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
@@ -177,7 +177,7 @@ class World:
         if roll < 0.97 and self.ended_playbacks:
             return PlaybackFinished(rng.choice(self.ended_playbacks))  # a late end
         if roll < 0.98:
-            return ConfigChanged(rng.choice(CONFIGS))
+            return ConfigReloaded(rng.choice(CONFIGS))
         if roll < 0.99:
             return Resumed()
         return Digit(rng.choice("0123456789*#"))

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import structlog
-from nats.aio.msg import Msg
 from nats.micro import add_service
 from nats.micro.service import Service
 from rcp import subjects
+from rcp.config_events import subscribe_config_changes
 from rcp.contracts.directory import ReverseRequest, SearchRequest
 from rcp.messaging import endpoint
 from rcp.runtime import Infrastructure, infrastructure
@@ -54,15 +54,9 @@ async def running(
         )
         stack.push_async_callback(cache.aclose)
 
-        async def config_changed(msg: Msg) -> None:
-            tenant_id = subjects.config_changed_tenant(msg.subject)
-            if tenant_id is None:
-                log.warning("directory.unexpected_subject", subject=msg.subject)
-                return
-            cache.invalidate(tenant_id)
-
-        # No queue group: every instance keeps its own indexes, so every one hears every change.
-        events = await infra.nats.subscribe(subjects.CONFIG_CHANGED_ALL, cb=config_changed)
+        events = await subscribe_config_changes(
+            infra.nats, lambda event: cache.invalidate(event.tenant_id)
+        )
         stack.push_async_callback(events.unsubscribe)
 
         handlers = DirectoryHandlers(Directory(cache, settings.directory_min_digits), metrics)

@@ -18,6 +18,22 @@ DIALPAD_DIGITS = "0123456789"
 
 
 @dataclass(frozen=True, slots=True)
+class FlowOptions:
+    """Service-wide knobs of the call flow (the tenant's own are in its configuration)."""
+
+    # How a virtual extension's outside number is dialled; {number} is its E.164 number.
+    trunk_dial_template: str = "PJSIP/{number}@carrier"
+    name_digits: int = 3
+    matches_per_page: int = 8
+    pin_max_tries: int = 3
+    max_extension_digits: int = 10
+    voicemail_max_s: int = 120
+    voicemail_silence_s: int = 5
+    # A shorter recording is taken for a caller who said nothing.
+    voicemail_min_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class Extension:
     """One extension of the numbering plan."""
 

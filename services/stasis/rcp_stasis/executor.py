@@ -112,7 +112,6 @@ class CallServices:
     jetstream: JetStreamContext
     save_voicemail: Callable[[VoicemailMessage], None]
     metrics: StasisMetrics
-    matches_per_page: int = 8
 
 
 @dataclass
@@ -320,7 +319,7 @@ class CallRunner:
         cursor = self._held.cursors.get((digits, page)) if page else None
         try:
             found = await self._services.directory.search(
-                self.tenant_id, digits, self._services.matches_per_page, cursor
+                self.tenant_id, digits, self.context.options.matches_per_page, cursor
             )
         except ReceptionistError as error:
             self._inbox.put_nowait(LookupFailed(request, error.code))

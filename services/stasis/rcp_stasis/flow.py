@@ -51,6 +51,7 @@ from rcp_stasis.config import (
     ConferenceRoom,
     DialByName,
     Extension,
+    FlowOptions,
     KeyAction,
     PlayAnnouncement,
     ReceptionistSettings,
@@ -61,12 +62,11 @@ from rcp_stasis.config import (
 from rcp_stasis.events import (
     CallContext,
     CallStarted,
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
     Event,
-    FlowOptions,
     Hangup,
     LookupFailed,
     LookupResult,
@@ -383,7 +383,7 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case pe
             _end(turn, hang_up_caller=False)
         case Hangup(leg_id=leg) if leg in held.legs:
             _leg_gone(turn, leg)
-        case ConfigChanged(config=config):
+        case ConfigReloaded(config=config):
             turn.call = replace(call, context=replace(turn.context, config=config))
         case Resumed():
             _resume(turn)

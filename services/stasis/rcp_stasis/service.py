@@ -23,8 +23,8 @@ import asyncpg
 import structlog
 
 from rcp_stasis.ari import AriConnection, AriError
-from rcp_stasis.config import TenantConfig
-from rcp_stasis.events import CallContext, ConfigChanged, FlowOptions, Hangup, Resumed
+from rcp_stasis.config import FlowOptions, TenantConfig
+from rcp_stasis.events import CallContext, ConfigReloaded, Hangup, Resumed
 from rcp_stasis.executor import CallRunner, CallServices
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriCallPort, RecordingPort, VoicemailMessage
@@ -240,7 +240,7 @@ class Receptionist:
 
 
 def _config_listener(runner: CallRunner) -> Callable[[TenantConfig], None]:
-    return lambda config: runner.tell(ConfigChanged(config))
+    return lambda config: runner.tell(ConfigReloaded(config))
 
 
 async def wait_for_hangup(call: AriCallPort) -> None:

@@ -4,7 +4,7 @@ A call finds its tenant by the number it dialled (`phone_numbers`) and runs on t
 `TenantConfig`, loaded in one transaction on the tenant's first call and kept in memory. Every
 `rcp.config.<tenant>.changed` drops what is cached for that tenant; if the tenant has calls
 under way, its configuration is loaded again at once and handed to each of them (the flow's
-`ConfigChanged`), so that their next decisions use it.
+`ConfigReloaded`), so that their next decisions use it.
 """
 
 from __future__ import annotations
