@@ -7,10 +7,12 @@
     receptionist extensions import --tenant SLUG FILE.csv
     receptionist export --tenant SLUG [--output FILE]
     receptionist import --tenant SLUG FILE
-    receptionist demo [--language fr|en|all]
 
 Every change is audited under the name `cli:<user>` and announced on NATS like an API
 change. Settings come from the same RCP_* environment variables as the services.
+
+Other installed packages may add commands through the entry point group
+`receptionist.commands` (the local stack adds `receptionist demo`); see `Command`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from uuid import UUID
 
 import asyncpg
@@ -273,39 +276,37 @@ def parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--tenant", required=True)
     restore.add_argument("file")
-    demo = commands.add_parser(
-        "demo",
-        help="provision the demo tenants and call them through the running stack's Asterisk, "
-        "printing what the caller hears and what happens at each step",
-    )
-    demo.add_argument("--language", choices=["fr", "en", "all"], default="all")
+    for name, command in plugged_commands().items():
+        command.add_arguments(commands.add_parser(name, help=command.help))
     return root
 
 
-def _demo(language: str) -> int:
-    """`receptionist demo`: needs the stack running (Asterisk, stasis, directory, media)."""
-    from rcp_devstack import demo  # noqa: PLC0415 - only this command needs ARI and the stack
-    from rcp_devstack.processes import StackError  # noqa: PLC0415
-    from rcp_devstack.settings import StackSettings  # noqa: PLC0415
+class Command(Protocol):
+    """A command another package adds to `receptionist` (entry point group below)."""
 
-    languages = list(demo.DEMOS) if language == "all" else [language]
-    try:
-        demo.run_demo(StackSettings(), languages)
-    except ValidationError as error:
-        problem = validation_error(error)
-        print(f"receptionist: {problem.message} ({problem.field})", file=sys.stderr)
-        return 1
-    except (StackError, LookupError, OSError) as error:  # TimeoutError is an OSError
-        print(f"receptionist: demo: {error or type(error).__name__}", file=sys.stderr)
-        return 1
-    return 0
+    help: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        """Carry the command out, printing its problems as `receptionist: NAME: ...`."""
+
+
+COMMANDS_GROUP = "receptionist.commands"
+
+
+def plugged_commands() -> dict[str, Command]:
+    """The commands installed packages add, by name (loaded only when the CLI starts)."""
+    return {entry.name: entry.load() for entry in entry_points(group=COMMANDS_GROUP)}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `receptionist`."""
     args = parser().parse_args(argv)
-    if args.command == "demo":
-        return _demo(args.language)
+    plugged = plugged_commands().get(args.command)
+    if plugged is not None:
+        return plugged.run(args)
     try:
         settings = Settings()
         return asyncio.run(run(args, settings, sys.stdout, sys.stderr))
