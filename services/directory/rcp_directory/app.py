@@ -14,10 +14,10 @@ from nats.micro.service import Service
 from rcp import subjects
 from rcp.config_events import subscribe_config_changes
 from rcp.contracts.directory import ReverseRequest, SearchRequest
-from rcp.messaging import endpoint
+from rcp.messaging import ConcurrentRequests, endpoint
 from rcp.runtime import Infrastructure, infrastructure
 
-from rcp_directory.handlers import DirectoryHandlers, InFlight
+from rcp_directory.handlers import DirectoryHandlers
 from rcp_directory.metrics import DirectoryMetrics
 from rcp_directory.service import Directory, IndexCache
 from rcp_directory.settings import Settings
@@ -60,7 +60,7 @@ async def running(
         stack.push_async_callback(events.unsubscribe)
 
         handlers = DirectoryHandlers(Directory(cache, settings.directory_min_digits), metrics)
-        in_flight = InFlight(settings.directory_max_in_flight)
+        in_flight = ConcurrentRequests(settings.directory_max_in_flight)
         stack.push_async_callback(in_flight.drain)
         service = await add_service(
             infra.nats,
@@ -73,12 +73,12 @@ async def running(
         await service.add_endpoint(
             name="search",
             subject=settings.directory_search_subject,
-            handler=in_flight.concurrent(endpoint(SearchRequest, handlers.search)),
+            handler=in_flight.wrap(endpoint(SearchRequest, handlers.search)),
         )
         await service.add_endpoint(
             name="reverse",
             subject=settings.directory_reverse_subject,
-            handler=in_flight.concurrent(endpoint(ReverseRequest, handlers.reverse)),
+            handler=in_flight.wrap(endpoint(ReverseRequest, handlers.reverse)),
         )
         # The endpoints' subscriptions reach the server before the service reports ready.
         await infra.nats.flush()

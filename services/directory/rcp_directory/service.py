@@ -23,7 +23,7 @@ from rcp_directory.errors import NoSuchTenant, TenantSuspended, TooFewDigits
 from rcp_directory.index import Listing, Mode, Page, Position, TenantIndex
 from rcp_directory.keypad import parse_digits
 from rcp_directory.metrics import DirectoryMetrics
-from rcp_directory.source import DirectorySource, TenantState
+from rcp_directory.ports import DirectorySource, TenantState
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,6 @@ import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from rcp_media.errors import (
     AudioTooLong,
@@ -90,21 +89,6 @@ class Playable:
     def path(self, audio_format: AudioFormat) -> Path:
         """The file of one format."""
         return self.narrowband if audio_format is AudioFormat.NARROWBAND else self.wideband
-
-
-class AudioTools(Protocol):
-    """Turns speech and uploads into the files Asterisk plays."""
-
-    async def convert_speech(self, source: Path, out: Playable, timeout_s: float) -> None:
-        """Resample a TTS engine's WAV into both formats (no other processing)."""
-        ...
-
-    async def process_upload(
-        self, source: Path, work: Path, out: Playable, max_s: float, timeout_s: float
-    ) -> None:
-        """Recognise, check, decode, trim silence, normalise loudness, write both formats;
-        raises NotAudio, UnsupportedAudioFormat, CorruptAudio, EmptyAudio or AudioTooLong."""
-        ...
 
 
 def wav_duration_ms(path: Path) -> int:

@@ -17,9 +17,9 @@ from rcp.errors import ErrorCode
 from rcp.messaging import ConcurrentRequests, endpoint
 
 from rcp_media.errors import InboxObjectMissing, MediaError
-from rcp_media.inbox import Inbox
 from rcp_media.keys import AudioFormat, Kind, UrlSigner
 from rcp_media.metrics import MediaMetrics
+from rcp_media.ports import Inbox
 from rcp_media.service import MediaService, Ready
 from rcp_media.store import FileStore
 

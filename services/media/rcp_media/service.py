@@ -22,7 +22,7 @@ from typing import TypeGuard
 
 import structlog
 
-from rcp_media.audio import AudioTools, Playable, wav_duration_ms
+from rcp_media.audio import Playable, wav_duration_ms
 from rcp_media.errors import (
     EmptyAudio,
     EmptyText,
@@ -36,8 +36,8 @@ from rcp_media.errors import (
 )
 from rcp_media.keys import AudioFormat, Kind, content_key, normalise_text, tts_key
 from rcp_media.metrics import MediaMetrics
+from rcp_media.ports import AudioTools, TtsEngine
 from rcp_media.store import CacheIndex, Entry, FileStore, StoredPrompt, TtsRecipe
-from rcp_media.tts import TtsEngine
 
 log = structlog.get_logger(__name__)
 

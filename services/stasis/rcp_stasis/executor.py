@@ -31,6 +31,7 @@ from rcp.contracts import CallEvent
 from rcp.errors import ReceptionistError
 from rcp.messaging import publish_event
 
+from rcp_stasis import ids
 from rcp_stasis.ari import AriError, AriNotFound
 from rcp_stasis.commands import (
     Answer,
@@ -461,7 +462,7 @@ class CallRunner:
     async def _publish(self) -> None:
         """Publish the call's trace steps one after the other, in the order they were made."""
         subject_of = subjects.call_event
-        prefix = self.context.id_prefix or self.context.call_id
+        prefix = ids.call_prefix(self.context.call_id, self.context.id_prefix)
         while (trace := await self._traces.get()) is not None:
             self._published += 1
             event = CallEvent(

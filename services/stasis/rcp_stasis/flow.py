@@ -24,6 +24,7 @@ from enum import Enum
 
 from rcp.vocabulary import ExtensionKind, NoAnswerAction, Outcome, RingStrategy, TargetKind
 
+from rcp_stasis import ids
 from rcp_stasis.commands import (
     Answer,
     Bridge,
@@ -330,8 +331,8 @@ class _Turn:
         return self.call.counter
 
     def new_id(self, what: str) -> str:
-        prefix = self.context.id_prefix or self.context.call_id
-        return f"{prefix}-{what}-{self.next_number()}"
+        prefix = ids.call_prefix(self.context.call_id, self.context.id_prefix)
+        return ids.of_call(prefix, what, self.next_number())
 
     def say(
         self, key: SystemPromptKey, name: str | TenantPrompt | None = None, digit: str | None = None
@@ -780,7 +781,7 @@ def _start_ring_timer(turn: _Turn, seconds: int) -> None:
 
 
 def _dial(turn: _Turn, extension: Extension, seconds: int) -> str:
-    leg = turn.new_id("leg")
+    leg = turn.new_id(ids.LEG)
     endpoint = _endpoint(turn.options, extension)
     assert endpoint is not None  # noqa: S101 - only reachable members are dialled
     turn.emit(Dial(leg, endpoint, seconds, caller_id=turn.context.caller_number))
@@ -1017,7 +1018,7 @@ def _pin_failed(turn: _Turn, phase: PinEntry, *, wrong: bool) -> None:
 def _join(turn: _Turn, room: ConferenceRoom) -> None:
     turn.stop_playback()
     turn.cancel_timer()
-    conference = f"{turn.config.tenant_id}-conference-{room.number}"
+    conference = ids.conference(turn.config.tenant_id, room.number)
     turn.emit(JoinConference(conference, room.number))
     turn.hold(conference=conference)
     turn.call = replace(turn.call, outcome=Outcome.CONFERENCE)
