@@ -7,7 +7,7 @@ runner turns each into a flow event, `step`s the flow, and carries out the comma
 the other before taking the next item; so the flow sees a strict sequence of events and
 Asterisk gets its requests in the order the flow decided them.
 
-ARI behaviour the runner absorbs (see shared/notes/asterisk.md):
+ARI behaviour the runner absorbs (see docs/asterisk.md):
 - a leg that rings out, is busy or is unreachable is hung up by Asterisk without a final
   `Dial` event: the leg's `ChannelDestroyed` cause says which (17 busy, 19 no answer...);
 - two first plays of the same new media URI at once can fail (asterisk/asterisk#1689): a

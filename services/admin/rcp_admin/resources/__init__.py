@@ -5,7 +5,7 @@ and the tenant), its HTTP handlers (functions taking a `Call`), and its `ROUTES`
 goes through `Store.write` (`rcp_admin.unit_of_work`): one transaction with its audit entry,
 then config-changed once committed.
 
-To add a resource (see docs/admin-resources.md for a worked example):
+To add a resource (docs/admin-resources.md has a worked example):
 
 1. Its wire models in `rcp_admin.schemas`; its table in a new migration.
 2. A module here with its logic, handlers and `ROUTES`. A thing known by a number in the
