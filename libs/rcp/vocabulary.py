@@ -2,100 +2,49 @@
 
 The admin API's schemas, the call flow and its configuration, and the database's CHECK
 constraints all speak these words; `tests/test_vocabulary.py` holds the constraints of the
-migrated database to exactly these values. Wire values: never renamed once published.
+migrated database to exactly these values.
+
+Each is a `StrEnum` whose values are its members' names in lower case
+(`ExtensionKind.PHYSICAL == "physical"`). They are wire and database values: a member is
+never renamed once published.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+# Whether a tenant's receptionist answers (a suspended one can be deleted).
+TenantStatus = StrEnum("TenantStatus", "ACTIVE SUSPENDED")
 
-class TenantStatus(StrEnum):
-    """Whether a tenant's receptionist answers (a suspended one can be deleted)."""
+# What an admin token reaches: every tenant, or one.
+TokenScope = StrEnum("TokenScope", "CARRIER TENANT")
 
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
+# A phone of the tenant's own (physical) or an outside number (virtual).
+ExtensionKind = StrEnum("ExtensionKind", "PHYSICAL VIRTUAL")
 
+# How a ring group rings its members.
+RingStrategy = StrEnum("RingStrategy", "SIMULTANEOUS SEQUENTIAL")
 
-class TokenScope(StrEnum):
-    """What an admin token reaches: every tenant, or one."""
+# What a ring group does when nobody answered.
+NoAnswerAction = StrEnum("NoAnswerAction", "MENU HANGUP VOICEMAIL EXTENSION")
 
-    CARRIER = "carrier"
-    TENANT = "tenant"
+# What pressing a key of the menu does.
+KeyAction = StrEnum("KeyAction", "DIAL_BY_NAME PLAY_ANNOUNCEMENT TRANSFER")
 
+# What a transfer key points at (key_assignments.target_kind).
+TargetKind = StrEnum("TargetKind", "EXTENSION VIRTUAL_EXTENSION RING_GROUP CONFERENCE VOICEMAIL")
 
-class ExtensionKind(StrEnum):
-    """A phone of the tenant's own (physical) or an outside number (virtual)."""
+# Where a prompt's audio comes from.
+PromptSource = StrEnum("PromptSource", "TTS UPLOAD RECORDING")
 
-    PHYSICAL = "physical"
-    VIRTUAL = "virtual"
+# Whether a prompt's audio can be played.
+PromptStatus = StrEnum("PromptStatus", "PENDING READY FAILED")
 
+# Whether a voicemail message was listened to.
+VoicemailStatus = StrEnum("VoicemailStatus", "NEW READ")
 
-class RingStrategy(StrEnum):
-    """How a ring group rings its members."""
-
-    SIMULTANEOUS = "simultaneous"
-    SEQUENTIAL = "sequential"
-
-
-class NoAnswerAction(StrEnum):
-    """What a ring group does when nobody answered."""
-
-    MENU = "menu"
-    HANGUP = "hangup"
-    VOICEMAIL = "voicemail"
-    EXTENSION = "extension"
-
-
-class KeyAction(StrEnum):
-    """What pressing a key of the menu does."""
-
-    DIAL_BY_NAME = "dial_by_name"
-    PLAY_ANNOUNCEMENT = "play_announcement"
-    TRANSFER = "transfer"
-
-
-class TargetKind(StrEnum):
-    """What a transfer key points at (key_assignments.target_kind)."""
-
-    EXTENSION = "extension"
-    VIRTUAL_EXTENSION = "virtual_extension"
-    RING_GROUP = "ring_group"
-    CONFERENCE = "conference"
-    VOICEMAIL = "voicemail"
-
-
-class PromptSource(StrEnum):
-    """Where a prompt's audio comes from."""
-
-    TTS = "tts"
-    UPLOAD = "upload"
-    RECORDING = "recording"
-
-
-class PromptStatus(StrEnum):
-    """Whether a prompt's audio can be played."""
-
-    PENDING = "pending"
-    READY = "ready"
-    FAILED = "failed"
-
-
-class VoicemailStatus(StrEnum):
-    """Whether a voicemail message was listened to."""
-
-    NEW = "new"
-    READ = "read"
-
-
-class Outcome(StrEnum):
-    """How a call ended."""
-
-    TRANSFERRED = "transferred"
-    VOICEMAIL = "voicemail"
-    CONFERENCE = "conference"
-    ANNOUNCEMENT = "announcement"
-    CALLER_HANGUP = "caller_hangup"
-    NO_INPUT = "no_input"
-    INVALID_INPUT = "invalid_input"
-    FAILED = "failed"
+# How a call ended.
+Outcome = StrEnum(
+    "Outcome",
+    "TRANSFERRED VOICEMAIL CONFERENCE ANNOUNCEMENT CALLER_HANGUP NO_INPUT INVALID_INPUT FAILED",
+)

@@ -13,21 +13,9 @@ import aiohttp
 from nats.aio.client import Client as NatsClient
 from rcp import media_client
 from rcp.contracts.media import EnsurePrompt
-from rcp.errors import ErrorCode, RemoteError, ServiceUnavailable
+from rcp.errors import AUDIO_REFUSALS, ErrorCode, RemoteError, ServiceUnavailable
 
 from rcp_admin.errors import ApiError
-
-# The media service's refusals of an upload: answered on the `file` field, with their code.
-UPLOAD_REFUSALS = frozenset(
-    {
-        ErrorCode.NOT_AUDIO,
-        ErrorCode.UNSUPPORTED_AUDIO_FORMAT,
-        ErrorCode.CORRUPT_AUDIO,
-        ErrorCode.EMPTY_AUDIO,
-        ErrorCode.AUDIO_TOO_LONG,
-        ErrorCode.FILE_TOO_LARGE,
-    }
-)
 
 
 class NatsMediaGateway:
@@ -49,7 +37,7 @@ class NatsMediaGateway:
                 ErrorCode.UNAVAILABLE, "the media service does not answer: try again"
             ) from error
         except RemoteError as error:
-            if error.code not in UPLOAD_REFUSALS:
+            if error.code not in AUDIO_REFUSALS:
                 raise
             raise ApiError(error.code, error.message, "file") from error
         if media.prompt_id is None:

@@ -8,13 +8,14 @@ authenticated caller and the `Store` every resource's logic works through.
 
 from __future__ import annotations
 
+import inspect
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -33,6 +34,7 @@ from rcp_admin.errors import (
 from rcp_admin.unit_of_work import Store, etag_of
 
 Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
+HandlerT = TypeVar("HandlerT", bound=Handler)
 
 STORE_KEY = web.AppKey("store", Store)
 POOL_KEY = web.AppKey("pool", asyncpg.Pool)
@@ -43,6 +45,7 @@ UPLOAD_LIMIT_KEY = web.AppKey("upload_limit", int)
 MAX_JSON_BYTES = 1024 * 1024
 Scope = Literal["public", "carrier", "tenant"]
 TENANT = "/v1/tenants/{tenant_id}"  # the root of every tenant's resources
+CREATED, NO_CONTENT = HTTPStatus.CREATED, HTTPStatus.NO_CONTENT
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,45 @@ class Route:
     etag: bool = False
     upload: bool = False  # also takes a multipart/form-data body with a `file` part
     audio: bool = False  # answers audio/wav rather than JSON
+
+
+class Routes(list[Route]):
+    """A resource's routes, each declared on its handler (`@routes.get("/things")`), whose
+    docstring is the operation's summary in the API's documentation."""
+
+    def __init__(self, root: str = "") -> None:
+        super().__init__()
+        self.root = root
+
+    def _declare(self, method: str, path: str, details: Any) -> Callable[[HandlerT], HandlerT]:
+        def declare(handler: HandlerT) -> HandlerT:
+            summary = inspect.getdoc(handler)
+            if not summary:
+                raise TypeError(f"{handler.__name__} needs a docstring: the API documents it")
+            self.append(Route(method, self.root + path, handler, summary, **details))
+            return handler
+
+        return declare
+
+    def get(self, path: str, **details: Any) -> Callable[[HandlerT], HandlerT]:
+        """Declare a GET."""
+        return self._declare("GET", path, details)
+
+    def post(self, path: str, **details: Any) -> Callable[[HandlerT], HandlerT]:
+        """Declare a POST."""
+        return self._declare("POST", path, details)
+
+    def put(self, path: str, **details: Any) -> Callable[[HandlerT], HandlerT]:
+        """Declare a PUT."""
+        return self._declare("PUT", path, details)
+
+    def patch(self, path: str, **details: Any) -> Callable[[HandlerT], HandlerT]:
+        """Declare a PATCH."""
+        return self._declare("PATCH", path, details)
+
+    def delete(self, path: str, **details: Any) -> Callable[[HandlerT], HandlerT]:
+        """Declare a DELETE."""
+        return self._declare("DELETE", path, details)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 from uuid import UUID
 
 import asyncpg
@@ -39,6 +39,8 @@ if TYPE_CHECKING:  # asyncpg's proxy is generic for type checkers only
 
 Reader = Any  # where reads go: the write's connection, or the pool
 
+OutT = TypeVar("OutT", bound=s.Out)
+
 # Tokens and voicemail are not configuration: nobody caches them, so no event is published.
 CONFIG_ENTITIES = frozenset(get_args(ConfigChanged.model_fields["entity"].annotation))
 
@@ -55,6 +57,16 @@ class Change:
     before: Any = None
     after: Any = None
     extra_events: list[tuple[str, str | None]] = field(default_factory=list)
+
+    async def delete_one(
+        self, model: type[s.Out], missing: tuple[str, str], query: str, *args: Any
+    ) -> None:
+        """Run a `DELETE ... RETURNING *` and keep what it removed; if it removed nothing,
+        404 (`missing`: what was not found, and the field that named it)."""
+        row = await self.connection.fetchrow(query, *args)
+        if row is None:
+            raise not_found(*missing)
+        self.before = jsonable(model.model_validate(dict(row)))
 
     def record(self, before: s.Out | None, after: s.Out | None, key: str | None = None) -> None:
         """Keep the representations before and after the write (and the key, if it moved)."""
@@ -123,6 +135,14 @@ class Store:
             raise not_found("tenant", "tenant_id")
         return row
 
+    async def tenant_rows(
+        self, actor: Principal, tenant_id: UUID, query: str, *args: Any
+    ) -> list[asyncpg.Record]:
+        """The rows of a query on one tenant's data (`$1` is the tenant), if the actor may."""
+        await self.tenant_row(actor, tenant_id)
+        rows: list[asyncpg.Record] = await self.pool.fetch(query, tenant_id, *args)
+        return rows
+
     def media_gateway(self) -> MediaGateway:
         """The media service, or 503 where this process has none."""
         if self.media is None:
@@ -154,6 +174,14 @@ def check_if_match(if_match: str | None, current: s.Out) -> None:
 def jsonable(model: s.Out | None) -> Any:
     """A response model as the audit log keeps it."""
     return None if model is None else json.loads(model.model_dump_json())
+
+
+def page(
+    rows: list[asyncpg.Record], limit: int, model: type[OutT]
+) -> tuple[list[OutT], OutT | None]:
+    """A page of at most `limit` items from `limit + 1` rows, and its last item if more follow."""
+    items = [model.model_validate(dict(r)) for r in rows[:limit]]
+    return items, items[-1] if len(rows) > limit else None
 
 
 def returned(row: asyncpg.Record | None) -> asyncpg.Record:

@@ -13,7 +13,7 @@ from nats.aio.client import Client as NatsClient
 from nats.micro import add_service
 from rcp import subjects
 from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
-from rcp.errors import ErrorCode
+from rcp.errors import AUDIO_REFUSALS, TEXT_REFUSALS
 from rcp.messaging import ConcurrentRequests, endpoint
 
 from rcp_media.errors import InboxObjectMissing, MediaError
@@ -27,20 +27,7 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 # Codes that mean "this text or audio is refused", as opposed to the service failing.
-REFUSALS = frozenset(
-    {
-        ErrorCode.EMPTY_TEXT,
-        ErrorCode.TEXT_TOO_LONG,
-        ErrorCode.UNSUPPORTED_LANGUAGE,
-        ErrorCode.UNSUPPORTED_VOICE,
-        ErrorCode.NOT_AUDIO,
-        ErrorCode.UNSUPPORTED_AUDIO_FORMAT,
-        ErrorCode.CORRUPT_AUDIO,
-        ErrorCode.EMPTY_AUDIO,
-        ErrorCode.AUDIO_TOO_LONG,
-        ErrorCode.FILE_TOO_LARGE,
-    }
-)
+REFUSALS = TEXT_REFUSALS | AUDIO_REFUSALS
 
 
 class Handlers:

@@ -22,17 +22,7 @@ from asyncpg.pool import PoolConnectionProxy
 from rcp.db import receptionists
 from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
-from rcp_stasis.config import (
-    ConferenceRoom,
-    DialByName,
-    Extension,
-    KeyAction,
-    PlayAnnouncement,
-    ReceptionistSettings,
-    RingGroup,
-    TenantConfig,
-    Transfer,
-)
+from rcp_stasis import config
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +76,7 @@ class PostgresTenants:
         tenant_id: UUID = row["id"]
         return tenant_id
 
-    async def load(self, tenant_id: UUID) -> TenantConfig | None:
+    async def load(self, tenant_id: UUID) -> config.TenantConfig | None:
         """The tenant's whole configuration as one snapshot; None if it is gone or suspended."""
         async with (
             self._pool.acquire() as connection,
@@ -95,25 +85,25 @@ class PostgresTenants:
             return await _load(connection, tenant_id)
 
 
-async def _load(connection: Connection, tenant_id: UUID) -> TenantConfig | None:
+async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig | None:
     tenant = await connection.fetchrow(TENANT, tenant_id)
     if tenant is None or tenant["status"] != "active":
         return None
     row = await connection.fetchrow(receptionists.SELECT, tenant_id)
     receptionist = (
-        ReceptionistSettings(language=tenant["locale"])
+        config.ReceptionistSettings(language=tenant["locale"])
         if row is None
-        else ReceptionistSettings(
+        else config.ReceptionistSettings(
             greeting_prompt_id=row["greeting_prompt_id"], **receptionists.settings_of(row)
         )
     )
-    keys: dict[str, KeyAction] = {}
+    keys: dict[str, config.KeyAction] = {}
     for key in await connection.fetch(KEYS, tenant_id):
         action = _key_action(key)
         if action is not None:
             keys[key["digit"]] = action
     extensions = [
-        Extension(
+        config.Extension(
             number=e["number"],
             kind=ExtensionKind(e["kind"]),
             first_name=e["first_name"],
@@ -128,7 +118,7 @@ async def _load(connection: Connection, tenant_id: UUID) -> TenantConfig | None:
         for e in await connection.fetch(EXTENSIONS, tenant_id)
     ]
     groups = [
-        RingGroup(
+        config.RingGroup(
             number=g["number"],
             name=g["name"],
             members=tuple(g["members"]),
@@ -140,27 +130,27 @@ async def _load(connection: Connection, tenant_id: UUID) -> TenantConfig | None:
         for g in await connection.fetch(RING_GROUPS, tenant_id)
     ]
     rooms = [
-        ConferenceRoom(number=r["number"], name=r["name"], pin=r["pin"])
+        config.ConferenceRoom(number=r["number"], name=r["name"], pin=r["pin"])
         for r in await connection.fetch(ROOMS, tenant_id)
     ]
-    return TenantConfig.build(
+    return config.TenantConfig.build(
         tenant_id, tenant["name"], receptionist, keys, extensions, groups, rooms
     )
 
 
-def _key_action(row: asyncpg.Record) -> KeyAction | None:
+def _key_action(row: asyncpg.Record) -> config.KeyAction | None:
     match row["action"]:
         case "dial_by_name":
-            return DialByName()
+            return config.DialByName()
         case "play_announcement":
-            return PlayAnnouncement(row["prompt_id"])
+            return config.PlayAnnouncement(row["prompt_id"])
         case "transfer" if row["target_number"] is not None:
-            return Transfer(TargetKind(row["target_kind"]), row["target_number"])
+            return config.Transfer(TargetKind(row["target_kind"]), row["target_number"])
         case _:
             return None
 
 
-ConfigListener = Callable[[TenantConfig], None]
+ConfigListener = Callable[[config.TenantConfig], None]
 
 
 class TenantConfigs:
@@ -173,9 +163,9 @@ class TenantConfigs:
     def __init__(self, source: PostgresTenants, max_tenants: int = 10_000) -> None:
         self._source = source
         self._max_tenants = max_tenants
-        self._configs: OrderedDict[UUID, TenantConfig] = OrderedDict()
+        self._configs: OrderedDict[UUID, config.TenantConfig] = OrderedDict()
         self._numbers: dict[str, UUID] = {}
-        self._loading: dict[UUID, asyncio.Task[TenantConfig | None]] = {}
+        self._loading: dict[UUID, asyncio.Task[config.TenantConfig | None]] = {}
         self._watchers: dict[UUID, dict[object, ConfigListener]] = {}
         self._refreshes: set[asyncio.Task[None]] = set()
         self._changed_listeners: list[Callable[[UUID], None]] = []
@@ -195,7 +185,7 @@ class TenantConfigs:
         """Call `listener(tenant_id)` whenever a tenant's configuration changes."""
         self._changed_listeners.append(listener)
 
-    async def for_number(self, number: str) -> TenantConfig | None:
+    async def for_number(self, number: str) -> config.TenantConfig | None:
         """The configuration of the tenant a dialled number belongs to, or None."""
         tenant_id = self._numbers.get(number)
         if tenant_id is None:
@@ -205,12 +195,12 @@ class TenantConfigs:
             self._numbers[number] = tenant_id
         return await self.get(tenant_id)
 
-    async def get(self, tenant_id: UUID) -> TenantConfig | None:
+    async def get(self, tenant_id: UUID) -> config.TenantConfig | None:
         """The tenant's configuration, loaded on first use (one load for concurrent callers)."""
-        config = self._configs.get(tenant_id)
-        if config is not None:
+        found = self._configs.get(tenant_id)
+        if found is not None:
             self._configs.move_to_end(tenant_id)
-            return config
+            return found
         loading = self._loading.get(tenant_id)
         if loading is None:
             loading = asyncio.create_task(self._load(tenant_id))
@@ -218,16 +208,16 @@ class TenantConfigs:
         # Shielded: a caller who hangs up does not cancel a load others wait for.
         return await asyncio.shield(loading)
 
-    async def _load(self, tenant_id: UUID) -> TenantConfig | None:
+    async def _load(self, tenant_id: UUID) -> config.TenantConfig | None:
         try:
-            config = await self._source.load(tenant_id)
+            found = await self._source.load(tenant_id)
             self.loads += 1
         finally:
             self._loading.pop(tenant_id, None)
-        if config is not None:
-            self._configs[tenant_id] = config
+        if found is not None:
+            self._configs[tenant_id] = found
             self._evict()
-        return config
+        return found
 
     def _evict(self) -> None:
         for tenant_id in list(self._configs):
@@ -269,11 +259,11 @@ class TenantConfigs:
                 await loading
             self._configs.pop(tenant_id, None)
         try:
-            config = await self.get(tenant_id)
+            found = await self.get(tenant_id)
         except (asyncpg.PostgresError, OSError) as error:
             log.warning("tenants.reload_failed", tenant_id=str(tenant_id), error=repr(error))
             return
-        if config is None:  # suspended or deleted: calls under way keep what they have
+        if found is None:  # suspended or deleted: calls under way keep what they have
             return
         for listener in list(self._watchers.get(tenant_id, {}).values()):
-            listener(config)
+            listener(found)

@@ -11,8 +11,11 @@ from rcp.vocabulary import Outcome
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import VALIDATION_FAILED, ApiError
-from rcp_admin.routing import TENANT, Call, Route, answer
-from rcp_admin.unit_of_work import Store
+from rcp_admin.routing import TENANT, Call, Routes, answer
+from rcp_admin.unit_of_work import Store, page
+
+ROUTES = Routes(TENANT)
+
 
 OUTCOMES = ", ".join(Outcome)
 
@@ -27,44 +30,38 @@ async def list_some(
     limit: int,
 ) -> s.CallList:
     """Up to `limit` calls started in [since, before), with this outcome if given."""
-    await store.tenant_row(actor, tenant_id)
-    rows = await store.pool.fetch(
+    rows = await store.tenant_rows(
+        actor,
+        tenant_id,
         """SELECT * FROM call_records WHERE tenant_id = $1
               AND ($2::timestamptz IS NULL OR started_at >= $2)
               AND ($3::timestamptz IS NULL OR started_at < $3)
               AND ($4::text IS NULL OR outcome = $4)
             ORDER BY started_at DESC LIMIT $5""",
-        tenant_id,
         since,
         before,
         outcome,
         limit + 1,
     )
-    items = [s.CallRecord.model_validate(dict(r)) for r in rows[:limit]]
-    return s.CallList(items=items, next_before=items[-1].started_at if len(rows) > limit else None)
+    items, last = page(rows, limit, s.CallRecord)
+    return s.CallList(items=items, next_before=None if last is None else last.started_at)
 
 
+@ROUTES.get(
+    "/calls",
+    response=s.CallList,
+    query={
+        "since": "ISO 8601 time, inclusive",
+        "before": "ISO 8601 time, exclusive",
+        "outcome": f"one of {OUTCOMES}",
+        "limit": "1 to 1000 (100)",
+    },
+)
 async def list_calls(c: Call) -> web.Response:
+    """Call records, newest first"""
     outcome = c.request.query.get("outcome")
     if outcome is not None and outcome not in set(Outcome):
         raise ApiError(VALIDATION_FAILED, f"outcome must be one of {OUTCOMES}", "outcome")
     limit = c.query_int("limit", 100, 1, 1000)
     since, before = c.query_datetime("since"), c.query_datetime("before")
     return answer(await list_some(c.store, c.principal, c.tenant_id, since, before, outcome, limit))
-
-
-ROUTES = [
-    Route(
-        "GET",
-        f"{TENANT}/calls",
-        list_calls,
-        "Call records, newest first",
-        response=s.CallList,
-        query={
-            "since": "ISO 8601 time, inclusive",
-            "before": "ISO 8601 time, exclusive",
-            "outcome": f"one of {OUTCOMES}",
-            "limit": "1 to 1000 (100)",
-        },
-    ),
-]

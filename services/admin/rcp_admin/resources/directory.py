@@ -10,15 +10,16 @@ from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import VALIDATION_FAILED, ApiError
 from rcp_admin.resources.extensions import EXTENSIONS
-from rcp_admin.routing import TENANT, Call, Route, answer
+from rcp_admin.routing import TENANT, Call, Routes, answer
 from rcp_admin.unit_of_work import Store, jsonable, returned
+
+ROUTES = Routes(TENANT)
 
 
 async def read(store: Store, actor: Principal, tenant_id: UUID) -> s.DirectoryList:
     """Every extension's reachability."""
-    await store.tenant_row(actor, tenant_id)
-    rows = await store.pool.fetch(
-        "SELECT * FROM extensions WHERE tenant_id = $1 ORDER BY number", tenant_id
+    rows = await store.tenant_rows(
+        actor, tenant_id, "SELECT * FROM extensions WHERE tenant_id = $1 ORDER BY number"
     )
     return s.DirectoryList(items=[s.DirectoryEntry.model_validate(dict(r)) for r in rows])
 
@@ -56,29 +57,14 @@ async def update(
     return await read(store, actor, tenant_id)
 
 
+@ROUTES.get("/directory", response=s.DirectoryList)
 async def get_directory(c: Call) -> web.Response:
+    """Every extension's reachability"""
     return answer(await read(c.store, c.principal, c.tenant_id))
 
 
+@ROUTES.patch("/directory", body=s.DirectoryPatch, response=s.DirectoryList)
 async def patch_directory(c: Call) -> web.Response:
+    """Change reachability in bulk, all or nothing"""
     body = await c.body(s.DirectoryPatch)
     return answer(await update(c.store, c.principal, c.tenant_id, body, c.request_id))
-
-
-ROUTES = [
-    Route(
-        "GET",
-        f"{TENANT}/directory",
-        get_directory,
-        "Every extension's reachability",
-        response=s.DirectoryList,
-    ),
-    Route(
-        "PATCH",
-        f"{TENANT}/directory",
-        patch_directory,
-        "Change reachability in bulk, all or nothing",
-        body=s.DirectoryPatch,
-        response=s.DirectoryList,
-    ),
-]

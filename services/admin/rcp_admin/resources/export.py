@@ -16,8 +16,10 @@ from rcp_admin.resources import extensions, prompts, receptionist
 from rcp_admin.resources.conference_rooms import CONFERENCE_ROOMS
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.resources.ring_groups import RING_GROUPS
-from rcp_admin.routing import TENANT, Call, Route, answer
+from rcp_admin.routing import TENANT, Call, Routes, answer
 from rcp_admin.unit_of_work import Change, Store
+
+ROUTES = Routes(TENANT)
 
 
 async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExport:
@@ -99,7 +101,7 @@ async def _replace(change: Change, tenant_id: UUID, body: s.TenantExport) -> Non
 
 async def import_(
     store: Store, actor: Principal, tenant_id: UUID, body: s.TenantExport, request_id: str | None
-) -> s.TenantExport:
+) -> None:
     """Replace the tenant's receptionist, keys, extensions, groups and rooms, atomically."""
     async with store.write(
         actor, tenant_id, "tenant", "import", str(tenant_id), request_id
@@ -112,32 +114,17 @@ async def import_(
             "conference_rooms": len(body.conference_rooms),
             "keys": len(body.keys),
         }
-    return await export(store, actor, tenant_id)
 
 
+@ROUTES.get("/export", response=s.TenantExport)
 async def export_tenant(c: Call) -> web.Response:
+    """The whole receptionist as one document"""
     return answer(await export(c.store, c.principal, c.tenant_id))
 
 
+@ROUTES.post("/import", body=s.TenantExport, response=s.TenantExport)
 async def import_tenant(c: Call) -> web.Response:
+    """Replace the receptionist with a document, atomically"""
     body = await c.body(s.TenantExport)
-    return answer(await import_(c.store, c.principal, c.tenant_id, body, c.request_id))
-
-
-ROUTES = [
-    Route(
-        "GET",
-        f"{TENANT}/export",
-        export_tenant,
-        "The whole receptionist as one document",
-        response=s.TenantExport,
-    ),
-    Route(
-        "POST",
-        f"{TENANT}/import",
-        import_tenant,
-        "Replace the receptionist with a document, atomically",
-        body=s.TenantExport,
-        response=s.TenantExport,
-    ),
-]
+    await import_(c.store, c.principal, c.tenant_id, body, c.request_id)
+    return answer(await export(c.store, c.principal, c.tenant_id))  # what it now is

@@ -26,10 +26,6 @@ COLUMNS = (
     "reachable_by_extension",
     "reachable_by_name",
 )
-INSERT = """
-    INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string,
-                            external_number, voicemail_enabled, reachable_by_extension, reachable_by_name)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *"""
 
 
 def _invalid(message: str, field: str) -> ApiError:
@@ -73,44 +69,6 @@ async def id_of(
     return found
 
 
-async def _model(_: Reader, __: UUID, row: asyncpg.Record) -> s.Extension:
-    return s.Extension.model_validate(dict(row))
-
-
-async def insert(connection: Connection, tenant_id: UUID, values: dict[str, Any]) -> asyncpg.Record:
-    """Insert checked values."""
-    row = await connection.fetchrow(INSERT, tenant_id, *(values[k] for k in COLUMNS))
-    return returned(row)
-
-
-async def _update(
-    connection: Connection,
-    tenant_id: UUID,
-    current: asyncpg.Record,
-    before: s.Extension,
-    body: s.ExtensionPatch,
-) -> asyncpg.Record:
-    merged = before.model_dump() | body.model_dump(exclude_unset=True)
-    if "kind" in body.model_fields_set and body.kind != before.kind:
-        # Changing kind drops the other kind's destination unless the patch gives it.
-        other = "external_number" if body.kind == "physical" else "dial_string"
-        if other not in body.model_fields_set:
-            merged[other] = None
-    values = checked(merged)
-    if values["kind"] != before.kind:
-        await _refuse_kind_change_while_targeted(connection, tenant_id, current["id"], before.kind)
-    row = await connection.fetchrow(
-        """UPDATE extensions SET number = $3, kind = $4, first_name = $5, last_name = $6,
-                  dial_string = $7, external_number = $8, voicemail_enabled = $9,
-                  reachable_by_extension = $10, reachable_by_name = $11
-            WHERE tenant_id = $1 AND id = $2 RETURNING *""",
-        tenant_id,
-        current["id"],
-        *(values[k] for k in COLUMNS),
-    )
-    return returned(row)
-
-
 async def _refuse_kind_change_while_targeted(
     connection: Connection, tenant_id: UUID, extension_id: UUID, kind: str
 ) -> None:
@@ -135,49 +93,84 @@ async def _refuse_kind_change_while_targeted(
         )
 
 
-async def _users(connection: Connection, tenant_id: UUID, extension_id: UUID) -> list[str]:
-    """What still points at an extension, in words an admin understands."""
-    users = await keys_using(connection, tenant_id, "target_extension_id", extension_id)
-    users += [
-        f"ring group {r['number']}"
-        for r in await connection.fetch(
-            """SELECT DISTINCT g.number FROM ring_groups g
-             LEFT JOIN ring_group_members m ON m.tenant_id = g.tenant_id AND m.ring_group_id = g.id
-            WHERE g.tenant_id = $1 AND (m.extension_id = $2 OR g.no_answer_extension_id = $2)
-            ORDER BY g.number""",
+class Extensions(NumberedEntity):
+    """Extensions: checked as a whole, and never deleted while something points at them."""
+
+    entity = "extension"
+    models = (s.ExtensionCreate, s.ExtensionPatch, s.Extension, s.ExtensionList)
+    unused = "nothing uses any more"
+    in_use_hint = ": change those first"
+
+    def prepare(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The rules that tie an extension's fields together hold."""
+        return checked(values)
+
+    async def insert(
+        self, connection: Connection, tenant_id: UUID, values: dict[str, Any]
+    ) -> asyncpg.Record:
+        """Insert checked values."""
+        row = await connection.fetchrow(
+            """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string,
+                                       external_number, voicemail_enabled, reachable_by_extension,
+                                       reachable_by_name)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *""",
             tenant_id,
-            extension_id,
+            *(values[k] for k in COLUMNS),
         )
-    ]
-    if await connection.fetchval(
-        "SELECT 1 FROM receptionists WHERE tenant_id = $1 AND exhausted_extension_id = $2",
-        tenant_id,
-        extension_id,
-    ):
-        users.append("the receptionist's last-retry target")
-    return users
+        return returned(row)
+
+    async def update(
+        self,
+        connection: Connection,
+        tenant_id: UUID,
+        current: asyncpg.Record,
+        before: s.Extension,
+        body: s.ExtensionPatch,
+    ) -> asyncpg.Record:
+        """Apply a patch; a new kind drops the other kind's destination unless given."""
+        merged = before.model_dump() | body.model_dump(exclude_unset=True)
+        if "kind" in body.model_fields_set and body.kind != before.kind:
+            other = "external_number" if body.kind == "physical" else "dial_string"
+            if other not in body.model_fields_set:
+                merged[other] = None
+        values = checked(merged)
+        if values["kind"] != before.kind:
+            await _refuse_kind_change_while_targeted(
+                connection, tenant_id, current["id"], before.kind
+            )
+        row = await connection.fetchrow(
+            """UPDATE extensions SET number = $3, kind = $4, first_name = $5, last_name = $6,
+                      dial_string = $7, external_number = $8, voicemail_enabled = $9,
+                      reachable_by_extension = $10, reachable_by_name = $11
+                WHERE tenant_id = $1 AND id = $2 RETURNING *""",
+            tenant_id,
+            current["id"],
+            *(values[k] for k in COLUMNS),
+        )
+        return returned(row)
+
+    async def users(self, connection: Connection, tenant_id: UUID, row_id: UUID) -> list[str]:
+        """Keys, ring groups (as members or fallback) and the receptionist's last retry."""
+        users = await keys_using(connection, tenant_id, "target_extension_id", row_id)
+        users += [
+            f"ring group {r['number']}"
+            for r in await connection.fetch(
+                """SELECT DISTINCT g.number FROM ring_groups g
+                 LEFT JOIN ring_group_members m ON m.tenant_id = g.tenant_id AND m.ring_group_id = g.id
+                WHERE g.tenant_id = $1 AND (m.extension_id = $2 OR g.no_answer_extension_id = $2)
+                ORDER BY g.number""",
+                tenant_id,
+                row_id,
+            )
+        ]
+        if await connection.fetchval(
+            "SELECT 1 FROM receptionists WHERE tenant_id = $1 AND exhausted_extension_id = $2",
+            tenant_id,
+            row_id,
+        ):
+            users.append("the receptionist's last-retry target")
+        return users
 
 
-EXTENSIONS = NumberedEntity(
-    entity="extension",
-    table="extensions",
-    noun="extension",
-    path="extensions",
-    operation=("extension", "extensions"),
-    bodies=(s.ExtensionCreate, s.ExtensionPatch),
-    models=(s.Extension, s.ExtensionList),
-    summaries=(
-        "Create an extension",
-        "List extensions",
-        "Read an extension",
-        "Change an extension",
-        "Delete an extension nothing uses any more",
-    ),
-    to_model=_model,
-    insert=insert,
-    update=_update,
-    users=_users,
-    in_use_hint=": change those first",
-    prepare=checked,
-)
+EXTENSIONS = Extensions()
 ROUTES = EXTENSIONS.routes()

@@ -1,16 +1,15 @@
 """What extensions, ring groups and conference rooms share: a number in the tenant's plan.
 
-Each is one `NumberedEntity`: its table, its wire models, and the few steps that differ (how
-a row becomes its model, how it is inserted and updated, what still uses it). Create, list,
-read, change and delete, their handlers and their routes are written once, here.
+Each is a `NumberedEntity` subclass: its entity name (from which its table, its path and its
+words are made), its wire models, and the few steps that differ (how a row becomes its model,
+how it is inserted and updated, what still uses it). Create, list, read, change and delete,
+their handlers and their routes are written once, here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 import asyncpg
@@ -20,15 +19,10 @@ from pydantic import BaseModel
 from rcp_admin.auth import Principal
 from rcp_admin.errors import IN_USE, ApiError, not_found
 from rcp_admin.routing import TENANT, Call, Handler, Route, answer, created, no_content
-from rcp_admin.unit_of_work import Reader, Store, jsonable
+from rcp_admin.unit_of_work import Change, Reader, Store, jsonable
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
-
-ToModel = Callable[[Reader, UUID, asyncpg.Record], Awaitable[Any]]
-Insert = Callable[["Connection", UUID, dict[str, Any]], Awaitable[asyncpg.Record]]
-Update = Callable[["Connection", UUID, asyncpg.Record, Any, Any], Awaitable[asyncpg.Record]]
-Users = Callable[["Connection", UUID, UUID], Awaitable[list[str]]]
 
 
 async def keys_using(
@@ -43,28 +37,64 @@ async def keys_using(
     return [f"key {d['digit']}" for d in digits]
 
 
-def _same(values: dict[str, Any]) -> dict[str, Any]:
-    return values
-
-
-@dataclass(frozen=True)
 class NumberedEntity:
     """One kind of numbered thing of a tenant, and its five operations."""
 
-    entity: str  # in the audit log and config-changed: extension, ring_group, conference_room
-    table: str
-    noun: str  # in messages: "extension 101", "ring group 200"
-    path: str  # under the tenant's path
-    operation: tuple[str, str]  # names of its operations: ("ring_group", "ring_groups")
-    bodies: tuple[type[BaseModel], type[BaseModel]]  # (create, patch)
-    models: tuple[type[BaseModel], type[BaseModel]]  # (one, list)
-    summaries: tuple[str, str, str, str, str]  # create, list, read, change, delete
-    to_model: ToModel
-    insert: Insert
-    update: Update
-    users: Users
-    in_use_hint: str = ""
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_same)
+    entity: ClassVar[str]  # in the audit log and config-changed: ring_group
+    # The wire models: create body, patch body, one, a list.
+    models: ClassVar[tuple[type[BaseModel], type[BaseModel], type[BaseModel], type[BaseModel]]]
+    unused: ClassVar[str]  # ends the summary of its delete: "no key uses"
+    operations: ClassVar[str] = ""  # its operations' names, if not its entity's: "room"
+    in_use_hint: ClassVar[str] = ""
+    patch_keeps_nulls: ClassVar[bool] = True  # a null in a patch clears the field
+
+    @property
+    def table(self) -> str:
+        """Its table: ring_groups."""
+        return f"{self.entity}s"
+
+    @property
+    def noun(self) -> str:
+        """Its name in messages and summaries: ring group."""
+        return self.entity.replace("_", " ")
+
+    def prepare(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A create body's values, checked before the write begins."""
+        return values
+
+    async def to_model(self, reader: Reader, tenant_id: UUID, row: asyncpg.Record) -> Any:
+        """A row as the API shows it."""
+        return self.models[2].model_validate(dict(row))
+
+    async def insert(
+        self, connection: Connection, tenant_id: UUID, values: dict[str, Any]
+    ) -> asyncpg.Record:
+        """Insert one from a create body's values."""
+        raise NotImplementedError
+
+    async def update(
+        self,
+        connection: Connection,
+        tenant_id: UUID,
+        current: asyncpg.Record,
+        before: Any,
+        body: Any,
+    ) -> asyncpg.Record:
+        """Apply a patch body to the current row: its fields over what was there."""
+        patched = body.model_dump(exclude_unset=True, exclude_none=not self.patch_keeps_nulls)
+        return await self.replace(
+            connection, tenant_id, current["id"], before.model_dump() | patched
+        )
+
+    async def replace(
+        self, connection: Connection, tenant_id: UUID, row_id: UUID, values: dict[str, Any]
+    ) -> asyncpg.Record:
+        """Write all the values of one."""
+        raise NotImplementedError
+
+    async def users(self, connection: Connection, tenant_id: UUID, row_id: UUID) -> list[str]:
+        """What still uses one, in words an admin understands."""
+        raise NotImplementedError
 
     async def row(
         self, reader: Reader, tenant_id: UUID, number: str, field_name: str = "number"
@@ -76,6 +106,12 @@ class NumberedEntity:
         if found is None:
             raise not_found(f"{self.noun} {number}", field_name)
         return found
+
+    async def _current(
+        self, store: Store, actor: Principal, tenant_id: UUID, number: str, change: Change
+    ) -> asyncpg.Record:
+        await store.tenant_row(actor, tenant_id, change.connection)
+        return await self.row(change.connection, tenant_id, number)
 
     async def create(
         self, store: Store, actor: Principal, tenant_id: UUID, body: Any, request_id: str | None
@@ -93,9 +129,8 @@ class NumberedEntity:
 
     async def list_all(self, store: Store, actor: Principal, tenant_id: UUID) -> list[Any]:
         """All of the tenant's, by number."""
-        await store.tenant_row(actor, tenant_id)
-        rows = await store.pool.fetch(
-            f"SELECT * FROM {self.table} WHERE tenant_id = $1 ORDER BY number", tenant_id
+        rows = await store.tenant_rows(
+            actor, tenant_id, f"SELECT * FROM {self.table} WHERE tenant_id = $1 ORDER BY number"
         )
         return [await self.to_model(store.pool, tenant_id, r) for r in rows]
 
@@ -116,27 +151,21 @@ class NumberedEntity:
         request_id: str | None,
     ) -> Any:
         """Change one (its number too)."""
-        async with store.write(
-            actor, tenant_id, self.entity, "update", number, request_id
-        ) as change:
-            await store.tenant_row(actor, tenant_id, change.connection)
-            current = await self.row(change.connection, tenant_id, number)
-            before = await self.to_model(change.connection, tenant_id, current)
-            row = await self.update(change.connection, tenant_id, current, before, body)
-            after = await self.to_model(change.connection, tenant_id, row)
-            change.record(before, after, key=after.number)
+        async with store.write(actor, tenant_id, self.entity, "update", number, request_id) as c:
+            current = await self._current(store, actor, tenant_id, number, c)
+            before = await self.to_model(c.connection, tenant_id, current)
+            row = await self.update(c.connection, tenant_id, current, before, body)
+            after = await self.to_model(c.connection, tenant_id, row)
+            c.record(before, after, key=after.number)
         return after
 
     async def delete(
         self, store: Store, actor: Principal, tenant_id: UUID, number: str, request_id: str | None
     ) -> None:
         """Delete one that nothing uses any more."""
-        async with store.write(
-            actor, tenant_id, self.entity, "delete", number, request_id
-        ) as change:
-            await store.tenant_row(actor, tenant_id, change.connection)
-            row = await self.row(change.connection, tenant_id, number)
-            users = await self.users(change.connection, tenant_id, row["id"])
+        async with store.write(actor, tenant_id, self.entity, "delete", number, request_id) as c:
+            row = await self._current(store, actor, tenant_id, number, c)
+            users = await self.users(c.connection, tenant_id, row["id"])
             if users:
                 raise ApiError(
                     IN_USE,
@@ -144,14 +173,12 @@ class NumberedEntity:
                     "number",
                     {"used_by": users},
                 )
-            change.before = jsonable(await self.to_model(change.connection, tenant_id, row))
-            await change.connection.execute(f"DELETE FROM {self.table} WHERE id = $1", row["id"])
+            c.before = jsonable(await self.to_model(c.connection, tenant_id, row))
+            await c.connection.execute(f"DELETE FROM {self.table} WHERE id = $1", row["id"])
 
     def routes(self) -> list[Route]:
         """Its five routes, in the order the API documents them."""
-        one, many = self.operation
-        create_body, patch_body = self.bodies
-        model, listing = self.models
+        create_body, patch_body, model, listing = self.models
 
         async def create(c: Call) -> web.Response:
             body = await c.body(create_body)
@@ -165,39 +192,41 @@ class NumberedEntity:
 
         async def patch(c: Call) -> web.Response:
             body = await c.body(patch_body)
-            after = await self.change(
-                c.store, c.principal, c.tenant_id, c.number, body, c.request_id
+            return answer(
+                await self.change(c.store, c.principal, c.tenant_id, c.number, body, c.request_id)
             )
-            return answer(after)
 
         async def delete(c: Call) -> web.Response:
             await self.delete(c.store, c.principal, c.tenant_id, c.number, c.request_id)
             return no_content()
 
+        one = self.operations or self.entity
         handlers: dict[str, Handler] = {
             f"create_{one}": create,
-            f"list_{many}": list_,
+            f"list_{one}s": list_,
             f"get_{one}": get,
             f"patch_{one}": patch,
             f"delete_{one}": delete,
         }
         for name, handler in handlers.items():
             handler.__name__ = handler.__qualname__ = name  # the OpenAPI operation ids
-        create_, list_all, get_, patch_, delete_ = handlers.values()
-        s_create, s_list, s_read, s_change, s_delete = self.summaries
-        path, item = f"{TENANT}/{self.path}", f"{TENANT}/{self.path}/{{number}}"
+        a = f"an {self.noun}" if self.noun[0] in "aeiou" else f"a {self.noun}"
+        path = f"{TENANT}/{self.table.replace('_', '-')}"
+        item = f"{path}/{{number}}"
         return [
             Route(
                 "POST",
                 path,
-                create_,
-                s_create,
+                create,
+                f"Create {a}",
                 body=create_body,
                 response=model,
                 status=HTTPStatus.CREATED,
             ),
-            Route("GET", path, list_all, s_list, response=listing),
-            Route("GET", item, get_, s_read, response=model),
-            Route("PATCH", item, patch_, s_change, body=patch_body, response=model),
-            Route("DELETE", item, delete_, s_delete, status=HTTPStatus.NO_CONTENT),
+            Route("GET", path, list_, f"List {self.noun}s", response=listing),
+            Route("GET", item, get, f"Read {a}", response=model),
+            Route("PATCH", item, patch, f"Change {a}", body=patch_body, response=model),
+            Route(
+                "DELETE", item, delete, f"Delete {a} {self.unused}", status=HTTPStatus.NO_CONTENT
+            ),
         ]

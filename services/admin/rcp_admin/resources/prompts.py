@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from http import HTTPStatus
 from uuid import UUID
 
 import asyncpg
@@ -15,31 +14,23 @@ from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import MALFORMED_BODY, UNKNOWN_TARGET, VALIDATION_FAILED, ApiError, not_found
 from rcp_admin.routing import (
+    CREATED,
     TENANT,
     UPLOAD_LIMIT_KEY,
     Call,
-    Route,
+    Routes,
     answer,
     created,
     stream_audio,
 )
 from rcp_admin.unit_of_work import Reader, Store, jsonable, returned
 
+ROUTES = Routes(TENANT)
+
 
 def model(row: asyncpg.Record) -> s.Prompt:
     """A prompt's row as the API shows it."""
-    return s.Prompt(
-        id=row["id"],
-        source=row["source"],
-        text=row["tts_text"],
-        language=row["language"],
-        voice=row["voice"],
-        original_filename=row["original_filename"],
-        status=row["status"],
-        error_code=row["error_code"],
-        duration_ms=row["duration_ms"],
-        created_at=row["created_at"],
-    )
+    return s.Prompt.model_validate({**dict(row), "text": row["tts_text"]})
 
 
 async def insert_tts(connection: Reader, tenant_id: UUID, body: s.TtsPrompt) -> s.Prompt:
@@ -109,10 +100,10 @@ async def upload(
 
 async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.PromptList:
     """The tenant's prompts (voicemail recordings are not prompts to choose)."""
-    await store.tenant_row(actor, tenant_id)
-    rows = await store.pool.fetch(
-        "SELECT * FROM prompts WHERE tenant_id = $1 AND source <> 'recording' ORDER BY created_at",
+    rows = await store.tenant_rows(
+        actor,
         tenant_id,
+        "SELECT * FROM prompts WHERE tenant_id = $1 AND source <> 'recording' ORDER BY created_at",
     )
     return s.PromptList(items=[model(r) for r in rows])
 
@@ -158,7 +149,9 @@ async def _uploaded_file(request: web.Request) -> tuple[bytes, str | None]:
     raise ApiError(VALIDATION_FAILED, "send the audio in a multipart field named file", "file")
 
 
+@ROUTES.post("/prompts", upload=True, body=s.TtsPrompt, response=s.Prompt, status=CREATED)
 async def create_prompt(c: Call) -> web.Response:
+    """Create a prompt: JSON text to speak, or a multipart upload (field `file`)"""
     if c.request.content_type == "multipart/form-data":
         data, filename = await _uploaded_file(c.request)
         return created(
@@ -168,37 +161,20 @@ async def create_prompt(c: Call) -> web.Response:
     return created(await create_tts(c.store, c.principal, c.tenant_id, body, c.request_id))
 
 
+@ROUTES.get("/prompts", response=s.PromptList)
 async def list_prompts(c: Call) -> web.Response:
+    """List prompts"""
     return answer(await list_all(c.store, c.principal, c.tenant_id))
 
 
+@ROUTES.get("/prompts/{prompt_id}", response=s.Prompt)
 async def get_prompt(c: Call) -> web.Response:
+    """Read a prompt"""
     return answer(await read(c.store, c.principal, c.tenant_id, c.path_uuid("prompt_id", "prompt")))
 
 
+@ROUTES.get("/prompts/{prompt_id}/audio", audio=True)
 async def get_prompt_audio(c: Call) -> web.StreamResponse:
+    """A prompt's audio (8 kHz WAV), rendered first if needed"""
     prompt_id = c.path_uuid("prompt_id", "prompt")
     return await stream_audio(c, await audio(c.store, c.principal, c.tenant_id, prompt_id))
-
-
-ROUTES = [
-    Route(
-        "POST",
-        f"{TENANT}/prompts",
-        create_prompt,
-        "Create a prompt: JSON text to speak, or a multipart upload (field `file`)",
-        upload=True,
-        body=s.TtsPrompt,
-        response=s.Prompt,
-        status=HTTPStatus.CREATED,
-    ),
-    Route("GET", f"{TENANT}/prompts", list_prompts, "List prompts", response=s.PromptList),
-    Route("GET", f"{TENANT}/prompts/{{prompt_id}}", get_prompt, "Read a prompt", response=s.Prompt),
-    Route(
-        "GET",
-        f"{TENANT}/prompts/{{prompt_id}}/audio",
-        get_prompt_audio,
-        "A prompt's audio (8 kHz WAV), rendered first if needed",
-        audio=True,
-    ),
-]

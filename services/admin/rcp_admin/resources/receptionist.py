@@ -16,13 +16,16 @@ from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError, not_found
 from rcp_admin.resources import extensions, prompts
-from rcp_admin.routing import TENANT, Call, Route, with_etag
+from rcp_admin.routing import TENANT, Call, Routes, with_etag
 from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
 
 # Where a transfer key's target lives: its table, and the key's column pointing at it.
+ROUTES = Routes(TENANT)
+
+
 KEY_TARGET_TABLES = {
     "extension": ("extensions", "target_extension_id"),
     "virtual_extension": ("extensions", "target_extension_id"),
@@ -291,22 +294,30 @@ async def set_key(
     return after
 
 
+@ROUTES.get("/receptionist", response=s.Receptionist, etag=True)
 async def get_receptionist(c: Call) -> web.Response:
+    """Read the receptionist's settings (with ETag)"""
     return with_etag(await read(c.store, c.principal, c.tenant_id))
 
 
+@ROUTES.patch("/receptionist", body=s.ReceptionistPatch, response=s.Receptionist, etag=True)
 async def patch_receptionist(c: Call) -> web.Response:
+    """Change greeting, dial-extension, timeouts, retries (If-Match)"""
     body = await c.body(s.ReceptionistPatch)
     return with_etag(
         await update(c.store, c.principal, c.tenant_id, body, c.if_match, c.request_id)
     )
 
 
+@ROUTES.get("/receptionist/keys", response=s.KeyList, etag=True)
 async def get_keys(c: Call) -> web.Response:
+    """All ten keys (with ETag)"""
     return with_etag(await read_keys(c.store, c.principal, c.tenant_id))
 
 
+@ROUTES.put("/receptionist/keys/{digit}", body=s.KeyAssignment, response=s.KeyList, etag=True)
 async def put_key(c: Call) -> web.Response:
+    """Assign a key (If-Match)"""
     digit = c.digit
     body = await c.body(s.KeyAssignment)
     return with_etag(
@@ -314,53 +325,9 @@ async def put_key(c: Call) -> web.Response:
     )
 
 
+@ROUTES.delete("/receptionist/keys/{digit}", response=s.KeyList, etag=True)
 async def delete_key(c: Call) -> web.Response:
+    """Unassign a key (If-Match)"""
     return with_etag(
         await set_key(c.store, c.principal, c.tenant_id, c.digit, None, c.if_match, c.request_id)
     )
-
-
-ROUTES = [
-    Route(
-        "GET",
-        f"{TENANT}/receptionist",
-        get_receptionist,
-        "Read the receptionist's settings (with ETag)",
-        response=s.Receptionist,
-        etag=True,
-    ),
-    Route(
-        "PATCH",
-        f"{TENANT}/receptionist",
-        patch_receptionist,
-        "Change greeting, dial-extension, timeouts, retries (If-Match)",
-        body=s.ReceptionistPatch,
-        response=s.Receptionist,
-        etag=True,
-    ),
-    Route(
-        "GET",
-        f"{TENANT}/receptionist/keys",
-        get_keys,
-        "All ten keys (with ETag)",
-        response=s.KeyList,
-        etag=True,
-    ),
-    Route(
-        "PUT",
-        f"{TENANT}/receptionist/keys/{{digit}}",
-        put_key,
-        "Assign a key (If-Match)",
-        body=s.KeyAssignment,
-        response=s.KeyList,
-        etag=True,
-    ),
-    Route(
-        "DELETE",
-        f"{TENANT}/receptionist/keys/{{digit}}",
-        delete_key,
-        "Unassign a key (If-Match)",
-        response=s.KeyList,
-        etag=True,
-    ),
-]

@@ -125,44 +125,34 @@ async def _write(
     return row
 
 
-async def insert(connection: Connection, tenant_id: UUID, values: dict[str, Any]) -> asyncpg.Record:
-    """A new group with its members."""
-    return await _write(connection, tenant_id, None, values)
+class RingGroups(NumberedEntity):
+    """Ring groups: their members in order, and a fallback when nobody answers."""
+
+    entity = "ring_group"
+    models = (s.RingGroupCreate, s.RingGroupPatch, s.RingGroup, s.RingGroupList)
+    unused = "no key uses"
+    patch_keeps_nulls = False
+
+    async def to_model(self, reader: Reader, tenant_id: UUID, row: asyncpg.Record) -> s.RingGroup:
+        """A group with its members' and fallback's numbers."""
+        return await _model(reader, tenant_id, row)
+
+    async def insert(
+        self, connection: Connection, tenant_id: UUID, values: dict[str, Any]
+    ) -> asyncpg.Record:
+        """A new group with its members."""
+        return await _write(connection, tenant_id, None, values)
+
+    async def replace(
+        self, connection: Connection, tenant_id: UUID, row_id: UUID, values: dict[str, Any]
+    ) -> asyncpg.Record:
+        """Rewrite a group, members replaced as a whole."""
+        return await _write(connection, tenant_id, row_id, values)
+
+    async def users(self, connection: Connection, tenant_id: UUID, row_id: UUID) -> list[str]:
+        """The keys that transfer to it."""
+        return await keys_using(connection, tenant_id, "target_ring_group_id", row_id)
 
 
-async def _update(
-    connection: Connection,
-    tenant_id: UUID,
-    current: asyncpg.Record,
-    before: s.RingGroup,
-    body: s.RingGroupPatch,
-) -> asyncpg.Record:
-    values = before.model_dump() | body.model_dump(exclude_unset=True, exclude_none=True)
-    return await _write(connection, tenant_id, current["id"], values)
-
-
-async def _users(connection: Connection, tenant_id: UUID, group_id: UUID) -> list[str]:
-    return await keys_using(connection, tenant_id, "target_ring_group_id", group_id)
-
-
-RING_GROUPS = NumberedEntity(
-    entity="ring_group",
-    table="ring_groups",
-    noun="ring group",
-    path="ring-groups",
-    operation=("ring_group", "ring_groups"),
-    bodies=(s.RingGroupCreate, s.RingGroupPatch),
-    models=(s.RingGroup, s.RingGroupList),
-    summaries=(
-        "Create a ring group",
-        "List ring groups",
-        "Read a ring group",
-        "Change a ring group",
-        "Delete a ring group no key uses",
-    ),
-    to_model=_model,
-    insert=insert,
-    update=_update,
-    users=_users,
-)
+RING_GROUPS = RingGroups()
 ROUTES = RING_GROUPS.routes()

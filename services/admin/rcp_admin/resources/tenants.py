@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from uuid import UUID
 
 from aiohttp import web
@@ -10,8 +9,10 @@ from aiohttp import web
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import TENANT_ACTIVE, ApiError
-from rcp_admin.routing import TENANT, Call, Route, answer, created, no_content
+from rcp_admin.routing import CREATED, NO_CONTENT, TENANT, Call, Routes, answer, created, no_content
 from rcp_admin.unit_of_work import Store, jsonable, returned
+
+ROUTES = Routes()
 
 
 async def create(
@@ -95,64 +96,34 @@ async def delete(store: Store, actor: Principal, tenant_id: UUID, request_id: st
         await change.connection.execute("DELETE FROM tenants WHERE id = $1", tenant_id)
 
 
+@ROUTES.post("/v1/tenants", scope="carrier", body=s.TenantCreate, response=s.Tenant, status=CREATED)
 async def create_tenant(c: Call) -> web.Response:
+    """Create a tenant (with its receptionist)"""
     body = await c.body(s.TenantCreate)
     return created(await create(c.store, c.principal, body, c.request_id))
 
 
+@ROUTES.get("/v1/tenants", response=s.TenantList)
 async def list_tenants(c: Call) -> web.Response:
+    """List tenants (a tenant token sees its own)"""
     return answer(await list_all(c.store, c.principal))
 
 
+@ROUTES.get(TENANT, response=s.Tenant)
 async def get_tenant(c: Call) -> web.Response:
+    """Read a tenant"""
     return answer(await read(c.store, c.principal, c.tenant_id))
 
 
+@ROUTES.patch(TENANT, scope="carrier", body=s.TenantPatch, response=s.Tenant)
 async def patch_tenant(c: Call) -> web.Response:
+    """Change a tenant's name, locale, time zone or status"""
     body = await c.body(s.TenantPatch)
     return answer(await update(c.store, c.principal, c.tenant_id, body, c.request_id))
 
 
+@ROUTES.delete(TENANT, scope="carrier", status=NO_CONTENT)
 async def delete_tenant(c: Call) -> web.Response:
+    """Delete a suspended tenant and everything it owns"""
     await delete(c.store, c.principal, c.tenant_id, c.request_id)
     return no_content()
-
-
-ROUTES = [
-    Route(
-        "POST",
-        "/v1/tenants",
-        create_tenant,
-        "Create a tenant (with its receptionist)",
-        "carrier",
-        s.TenantCreate,
-        s.Tenant,
-        HTTPStatus.CREATED,
-    ),
-    Route(
-        "GET",
-        "/v1/tenants",
-        list_tenants,
-        "List tenants (a tenant token sees its own)",
-        "tenant",
-        response=s.TenantList,
-    ),
-    Route("GET", TENANT, get_tenant, "Read a tenant", response=s.Tenant),
-    Route(
-        "PATCH",
-        TENANT,
-        patch_tenant,
-        "Change a tenant's name, locale, time zone or status",
-        "carrier",
-        s.TenantPatch,
-        s.Tenant,
-    ),
-    Route(
-        "DELETE",
-        TENANT,
-        delete_tenant,
-        "Delete a suspended tenant and everything it owns",
-        "carrier",
-        status=HTTPStatus.NO_CONTENT,
-    ),
-]

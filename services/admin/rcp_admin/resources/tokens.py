@@ -22,17 +22,7 @@ from rcp_admin.unit_of_work import Store, jsonable, returned
 
 def _token(row: asyncpg.Record | None) -> s.Token:
     row = returned(row)
-    return s.Token(
-        id=row["id"],
-        scope=row["scope"],
-        tenant_id=row["tenant_id"],
-        name=row["name"],
-        prefix=row["token_prefix"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        last_used_at=row["last_used_at"],
-        revoked_at=row["revoked_at"],
-    )
+    return s.Token.model_validate({**dict(row), "prefix": row["token_prefix"]})
 
 
 async def issue(

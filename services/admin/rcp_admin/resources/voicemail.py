@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from http import HTTPStatus
 from uuid import UUID
 
 from aiohttp import web
@@ -11,16 +10,18 @@ from aiohttp import web
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import not_found
-from rcp_admin.routing import TENANT, Call, Route, answer, no_content, stream_audio
-from rcp_admin.unit_of_work import Store, jsonable
+from rcp_admin.routing import NO_CONTENT, TENANT, Call, Routes, answer, no_content, stream_audio
+from rcp_admin.unit_of_work import Store
+
+ROUTES = Routes(TENANT)
 
 
 async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.VoicemailList:
     """The tenant's messages, newest first."""
-    await store.tenant_row(actor, tenant_id)
-    rows = await store.pool.fetch(
-        "SELECT * FROM voicemail_messages WHERE tenant_id = $1 ORDER BY created_at DESC",
+    rows = await store.tenant_rows(
+        actor,
         tenant_id,
+        "SELECT * FROM voicemail_messages WHERE tenant_id = $1 ORDER BY created_at DESC",
     )
     return s.VoicemailList(items=[s.VoicemailMessage.model_validate(dict(r)) for r in rows])
 
@@ -33,14 +34,13 @@ async def delete(
         actor, tenant_id, "voicemail", "delete", str(message_id), request_id
     ) as change:
         await store.tenant_row(actor, tenant_id, change.connection)
-        row = await change.connection.fetchrow(
+        await change.delete_one(
+            s.VoicemailMessage,
+            ("voicemail message", "id"),
             "DELETE FROM voicemail_messages WHERE tenant_id = $1 AND id = $2 RETURNING *",
             tenant_id,
             message_id,
         )
-        if row is None:
-            raise not_found("voicemail message", "id")
-        change.before = jsonable(s.VoicemailMessage.model_validate(dict(row)))
 
 
 async def audio(
@@ -62,40 +62,21 @@ def _message_id(c: Call) -> UUID:
     return c.path_uuid("message_id", "voicemail message")
 
 
+@ROUTES.get("/voicemail", response=s.VoicemailList)
 async def list_voicemail(c: Call) -> web.Response:
+    """List voicemail messages"""
     return answer(await list_all(c.store, c.principal, c.tenant_id))
 
 
+@ROUTES.delete("/voicemail/{message_id}", status=NO_CONTENT)
 async def delete_voicemail(c: Call) -> web.Response:
+    """Delete a voicemail message"""
     await delete(c.store, c.principal, c.tenant_id, _message_id(c), c.request_id)
     return no_content()
 
 
+@ROUTES.get("/voicemail/{message_id}/audio", audio=True)
 async def get_voicemail_audio(c: Call) -> web.StreamResponse:
-    message_id = _message_id(c)
-    return await stream_audio(c, await audio(c.store, c.principal, c.tenant_id, message_id))
-
-
-ROUTES = [
-    Route(
-        "GET",
-        f"{TENANT}/voicemail",
-        list_voicemail,
-        "List voicemail messages",
-        response=s.VoicemailList,
-    ),
-    Route(
-        "DELETE",
-        f"{TENANT}/voicemail/{{message_id}}",
-        delete_voicemail,
-        "Delete a voicemail message",
-        status=HTTPStatus.NO_CONTENT,
-    ),
-    Route(
-        "GET",
-        f"{TENANT}/voicemail/{{message_id}}/audio",
-        get_voicemail_audio,
-        "A voicemail message's recording (8 kHz WAV)",
-        audio=True,
-    ),
-]
+    """A voicemail message's recording (8 kHz WAV)"""
+    chunks = await audio(c.store, c.principal, c.tenant_id, _message_id(c))
+    return await stream_audio(c, chunks)
