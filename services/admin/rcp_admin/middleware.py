@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 from rcp.errors import ErrorCode
-from rcp.telemetry import METRIC_PREFIX, Metrics
+from rcp.telemetry import Metrics, MetricsOf
 
 from rcp_admin import schemas as s
 from rcp_admin.errors import METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, ApiError
@@ -31,17 +31,15 @@ def _error_response(error: ApiError, request_id: str) -> web.Response:
 
 
 def _http_metrics(metrics: Metrics) -> tuple[Counter, Histogram]:
-    requests = Counter(
-        f"{METRIC_PREFIX}_admin_http_requests_total",
-        "Admin API requests.",
-        ["route", "method", "status"],
-        registry=metrics.registry,
+    new = MetricsOf(metrics.registry, "admin")
+    requests = new.counter(
+        "http_requests_total", "Admin API requests.", "route", "method", "status"
     )
-    latency = Histogram(
-        f"{METRIC_PREFIX}_admin_http_request_duration_seconds",
+    latency = new.histogram(
+        "http_request_duration_seconds",
         "Admin API latency.",
-        ["route", "method"],
-        registry=metrics.registry,
+        "route",
+        "method",
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
     )
     return requests, latency

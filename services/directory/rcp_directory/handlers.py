@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import time
+from typing import Any
 
 from rcp.contracts.directory import (
     DirectoryEntry,
@@ -53,26 +54,23 @@ def decode_cursor(cursor: str) -> Position:
     return (kind, last, first, number)
 
 
+def _fields(listing: Listing) -> dict[str, Any]:
+    """What an answer says of an extension."""
+    return {
+        "number": listing.number,
+        "first_name": listing.first_name,
+        "last_name": listing.last_name,
+        "display_name": listing.display_name,
+        "name_prompt_id": listing.name_prompt_id,
+    }
+
+
 def _entry(listing: Listing) -> DirectoryEntry:
-    return DirectoryEntry(
-        number=listing.number,
-        first_name=listing.first_name,
-        last_name=listing.last_name,
-        display_name=listing.display_name,
-        name_prompt_id=listing.name_prompt_id,
-    )
+    return DirectoryEntry(**_fields(listing))
 
 
 def _match(match: Match) -> SearchMatch:
-    listing = match.listing
-    return SearchMatch(
-        number=listing.number,
-        first_name=listing.first_name,
-        last_name=listing.last_name,
-        display_name=listing.display_name,
-        name_prompt_id=listing.name_prompt_id,
-        whole_name=match.kind is Kind.WHOLE,
-    )
+    return SearchMatch(**_fields(match.listing), whole_name=match.kind is Kind.WHOLE)
 
 
 def _result_of(count: int) -> LookupResult:

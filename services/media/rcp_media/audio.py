@@ -68,6 +68,7 @@ _SILENCE_START = re.compile(r"silence_start: (-?[0-9.]+)")
 _SILENCE_END = re.compile(r"silence_end: (-?[0-9.]+)")
 _PCM_OUT = ["-c:a", "pcm_s16le", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
 _NO_METADATA = ["-map_metadata", "-1", "-f", "wav"]
+_BATCH = ["-nostdin", "-hide_banner", "-nostats"]  # no prompt, banner or progress lines
 
 
 @dataclass(frozen=True)
@@ -209,9 +210,7 @@ class FfmpegTools:
         done = await run(
             [
                 self._ffmpeg,
-                "-nostdin",
-                "-hide_banner",
-                "-nostats",
+                *_BATCH,
                 "-v",
                 "level+info",
                 "-protocol_whitelist",
@@ -270,9 +269,7 @@ class FfmpegTools:
         done = await run(
             [
                 self._ffmpeg,
-                "-nostdin",
-                "-hide_banner",
-                "-nostats",
+                *_BATCH,
                 "-v",
                 "error",
                 "-i",

@@ -348,9 +348,9 @@ class CallRunner:
         match event.type:
             case "ChannelDtmfReceived" if event.channel_id == caller and event.digit:
                 await self._step(events.Digit(event.digit), received=event.received)
-            case "events.PlaybackFinished" if event.playback_id:
+            case "PlaybackFinished" if event.playback_id:
                 await self._playback_finished(event)
-            case "commands.Dial" if event.channel_id and event.channel_id != caller:
+            case "Dial" if event.channel_id and event.channel_id != caller:
                 status = event.dial_status or ""
                 if status in QUIET_DIAL_STATUSES:
                     return
@@ -378,12 +378,12 @@ class CallRunner:
                     await self._step(events.DialResult(leg, status))
             case "RecordingStarted" if event.recording_name:
                 self._held.recording_since[event.recording_name] = event.received
-            case "events.RecordingFinished" if event.recording_name:
+            case "RecordingFinished" if event.recording_name:
                 # Asterisk 22 reports a duration of 0 for recordings that are not: measure.
                 since = self._held.recording_since.pop(event.recording_name, event.received)
                 duration = max(event.recording_duration_s or 0.0, event.received - since)
                 await self._step(events.RecordingFinished(event.recording_name, duration))
-            case "events.RecordingFailed" if event.recording_name:
+            case "RecordingFailed" if event.recording_name:
                 cause = str(event.data.get("recording", {}).get("cause", "failed"))
                 await self._step(events.RecordingFailed(event.recording_name, cause))
             case _:

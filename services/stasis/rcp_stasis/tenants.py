@@ -103,18 +103,8 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
         if action is not None:
             keys[key["digit"]] = action
     extensions = [
-        config.Extension(
-            number=e["number"],
-            kind=ExtensionKind(e["kind"]),
-            first_name=e["first_name"],
-            last_name=e["last_name"],
-            dial_string=e["dial_string"],
-            external_number=e["external_number"],
-            voicemail_enabled=e["voicemail_enabled"],
-            reachable_by_extension=e["reachable_by_extension"],
-            reachable_by_name=e["reachable_by_name"],
-            name_prompt_id=e["name_prompt_id"],
-        )
+        # EXTENSIONS selects exactly the fields of an Extension.
+        config.Extension(**dict(e) | {"kind": ExtensionKind(e["kind"])})
         for e in await connection.fetch(EXTENSIONS, tenant_id)
     ]
     groups = [
