@@ -6,6 +6,7 @@ import importlib.metadata
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
@@ -30,25 +31,16 @@ log = structlog.get_logger(__name__)
 REFUSALS = TEXT_REFUSALS | AUDIO_REFUSALS
 
 
+@dataclass(frozen=True, kw_only=True)
 class Handlers:
     """The typed handlers behind the service's NATS endpoints."""
 
-    def __init__(
-        self,
-        *,
-        service: MediaService,
-        inbox: Inbox,
-        files: FileStore,
-        signer: UrlSigner,
-        base_url: str,
-        metrics: MediaMetrics,
-    ) -> None:
-        self._service = service
-        self._inbox = inbox
-        self._files = files
-        self._signer = signer
-        self._base_url = base_url
-        self._metrics = metrics
+    service: MediaService
+    inbox: Inbox
+    files: FileStore
+    signer: UrlSigner
+    base_url: str  # what Asterisk reaches the HTTP server at
+    metrics: MediaMetrics
 
     def playable(self, tenant_id: uuid.UUID, ready: Ready) -> PlayableMedia:
         """The reply naming an entry's signed URLs for this tenant."""
@@ -62,15 +54,15 @@ class Handlers:
         )
 
     def _url(self, tenant_id: uuid.UUID, key: str, audio_format: AudioFormat) -> str:
-        return self._base_url + self._signer.path(tenant_id, key, audio_format)
+        return self.base_url + self.signer.path(tenant_id, key, audio_format)
 
     async def ensure(self, ask: EnsurePrompt) -> PlayableMedia:
         """rcp.media.ensure"""
         if ask.prompt_id is not None:
-            ready = await self._counted(self._service.ensure_prompt(ask.tenant_id, ask.prompt_id))
+            ready = await self._counted(self.service.ensure_prompt(ask.tenant_id, ask.prompt_id))
         else:  # the contract holds one or the other
             ready = await self._counted(
-                self._service.ensure_text(ask.tenant_id, ask.text or "", ask.language, ask.voice)
+                self.service.ensure_text(ask.tenant_id, ask.text or "", ask.language, ask.voice)
             )
         return self.playable(ask.tenant_id, ready)
 
@@ -84,21 +76,21 @@ class Handlers:
 
     async def _ingest(self, ask: IngestAudio, source: Kind) -> PlayableMedia:
         try:
-            size = await self._inbox.size(ask.object_name)
+            size = await self.inbox.size(ask.object_name)
             if size is None:
                 raise InboxObjectMissing(
                     "no such object in the media inbox (expired?)", object_name=ask.object_name
                 )
-            self._service.check_size(size)  # before reading any of it
-            with self._files.work_folder() as work:
+            self.service.check_size(size)  # before reading any of it
+            with self.files.work_folder() as work:
                 audio = work / "incoming"
-                await self._inbox.fetch(ask.object_name, audio)
-                ready = await self._service.ingest(
+                await self.inbox.fetch(ask.object_name, audio)
+                ready = await self.service.ingest(
                     ask.tenant_id, source, audio, ask.original_filename
                 )
         finally:
             try:
-                await self._inbox.remove(ask.object_name)
+                await self.inbox.remove(ask.object_name)
             except Exception:  # it expires with the inbox's TTL; the answer matters more
                 log.warning("media.inbox_remove_failed", object_name=ask.object_name, exc_info=True)
         return self.playable(ask.tenant_id, ready)
@@ -108,7 +100,7 @@ class Handlers:
             return await call
         except MediaError as error:
             if error.code in REFUSALS:
-                self._metrics.refusals.labels(code=error.code).inc()
+                self.metrics.refusals.labels(code=error.code).inc()
             raise
 
 

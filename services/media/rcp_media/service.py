@@ -119,13 +119,13 @@ class MediaService:
         metrics: MediaMetrics,
         render_concurrency: int,
     ) -> None:
+        self.limits = limits
+        self._render_slots = asyncio.Semaphore(render_concurrency)  # renders at once, here
         self._index = index
         self._files = files
         self._engine = engine
         self._audio = audio
-        self.limits = limits
         self._metrics = metrics
-        self._render_slots = asyncio.Semaphore(render_concurrency)
         self._inflight: dict[str, asyncio.Task[Ready]] = {}
         self._known: OrderedDict[str, _Known] = OrderedDict()
         self._untouched: set[str] = set()
