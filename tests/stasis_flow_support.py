@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from uuid import UUID
 
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 from rcp_stasis.commands import (
     Answer,
     Bridge,
@@ -37,26 +38,22 @@ from rcp_stasis.config import (
     ConferenceRoom,
     DialByName,
     Extension,
-    ExtensionKind,
+    FlowOptions,
     KeyAction,
-    NoAnswerAction,
     PlayAnnouncement,
     ReceptionistSettings,
     RingGroup,
-    RingStrategy,
-    TargetKind,
     TenantConfig,
     Transfer,
 )
 from rcp_stasis.events import (
     CallContext,
     CallStarted,
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
     Event,
-    FlowOptions,
     Hangup,
     LookupFailed,
     LookupResult,
@@ -359,7 +356,7 @@ class Run:
                     return RecordingFailed(record.recording, "HTTP 500")
                 return RecordingFinished(record.recording, seconds)
             case NewConfig(config=config):
-                return ConfigChanged(config)
+                return ConfigReloaded(config)
             case _:
                 return happening
 

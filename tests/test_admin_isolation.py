@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from admin_support import Admin, Client
 from media_support import speech
-from rcp_admin.handlers import ROUTES, Route
+from rcp_admin.resources import ROUTES
+from rcp_admin.routing import Route
 
 TENANT_ROUTES = [route for route in ROUTES if "{tenant_id}" in route.path]
 

@@ -30,9 +30,10 @@ from rcp.messaging import request
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import RunningDirectory, running
 from rcp_directory.metrics import DirectoryMetrics
+from rcp_directory.ports import TenantState
 from rcp_directory.service import IndexCache
 from rcp_directory.settings import Settings
-from rcp_directory.source import PostgresDirectory, TenantState
+from rcp_directory.source import PostgresDirectory
 
 T = TypeVar("T")
 

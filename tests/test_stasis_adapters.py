@@ -18,19 +18,11 @@ from media_support import media_settings, running_media
 from nats.aio.client import Client as NatsClient
 from rcp import subjects
 from rcp.outbound import NumberType, OutboundPolicy, TenantLimits
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
-from rcp_stasis.config import (
-    DialByName,
-    ExtensionKind,
-    NoAnswerAction,
-    PlayAnnouncement,
-    RingStrategy,
-    TargetKind,
-    TenantConfig,
-    Transfer,
-)
+from rcp_stasis.config import DialByName, PlayAnnouncement, TenantConfig, Transfer
 from rcp_stasis.directory import NatsDirectory
 from rcp_stasis.media import NatsPrompts
 from rcp_stasis.ports import VoicemailMessage

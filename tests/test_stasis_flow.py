@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 from rcp.contracts import CallEvent
-from rcp_stasis.commands import Outcome, Play, PublishTrace, TraceKind
-from rcp_stasis.config import PlayAnnouncement, TargetKind, Transfer
-from rcp_stasis.events import CallStarted, FlowOptions, Hangup, NameMatch
+from rcp.vocabulary import Outcome, TargetKind
+from rcp_stasis.commands import Play, PublishTrace, TraceKind
+from rcp_stasis.config import FlowOptions, PlayAnnouncement, Transfer
+from rcp_stasis.events import CallStarted, Hangup, NameMatch
 from rcp_stasis.flow import Call, step
 from stasis_flow_support import (
     AMELIE,

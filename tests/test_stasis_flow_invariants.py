@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from rcp.vocabulary import TargetKind
 from rcp_stasis.commands import (
     Bridge,
     CancelTimer,
@@ -30,9 +31,9 @@ from rcp_stasis.commands import (
     StopRecording,
     TraceKind,
 )
-from rcp_stasis.config import TargetKind, Transfer
+from rcp_stasis.config import Transfer
 from rcp_stasis.events import (
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
@@ -176,7 +177,7 @@ class World:
         if roll < 0.97 and self.ended_playbacks:
             return PlaybackFinished(rng.choice(self.ended_playbacks))  # a late end
         if roll < 0.98:
-            return ConfigChanged(rng.choice(CONFIGS))
+            return ConfigReloaded(rng.choice(CONFIGS))
         if roll < 0.99:
             return Resumed()
         return Digit(rng.choice("0123456789*#"))

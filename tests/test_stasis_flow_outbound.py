@@ -7,16 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 from rcp.outbound import OutboundPolicy, TenantLimits
-from rcp_stasis.commands import Dial, Outcome, PublishTrace, TraceKind
-from rcp_stasis.config import (
-    Extension,
-    ExtensionKind,
-    RingGroup,
-    TargetKind,
-    TenantConfig,
-    Transfer,
-)
-from rcp_stasis.events import DialResult, DialStatus, FlowOptions, TimerFired
+from rcp.vocabulary import ExtensionKind, Outcome, TargetKind
+from rcp_stasis.commands import Dial, PublishTrace, TraceKind
+from rcp_stasis.config import Extension, FlowOptions, RingGroup, TenantConfig, Transfer
+from rcp_stasis.events import DialResult, DialStatus, TimerFired
 from stasis_flow_support import (
     BASE,
     EXTENSIONS,

@@ -132,3 +132,25 @@ class CommonSettings(BaseSettings):
     def effective_ops_port(self) -> int:
         """The ops port: the setting, or this service's default when unset."""
         return self.default_ops_port if self.ops_port is None else self.ops_port
+
+
+class AriSettings(CommonSettings):
+    """Where Asterisk's ARI is and how to log in: shared by stasis, the local stack and tests."""
+
+    ari_url: str = Field(default="http://127.0.0.1:8088", description="Asterisk HTTP base URL.")
+    ari_user: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    ari_password: str = Field(default="receptionist-dev", min_length=8, max_length=128)
+    ari_app: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    @field_validator("ari_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class TokenSettings(CommonSettings):
+    """The pepper of admin tokens' stored hashes: a Secret in production."""
+
+    token_pepper: str = Field(default="receptionist-dev-pepper", min_length=16, max_length=256)

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
-from rcp_admin.settings import TokenSettings
-from rcp_stasis.settings import AriSettings
+from rcp.settings import AriSettings, TokenSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

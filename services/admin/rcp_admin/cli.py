@@ -7,10 +7,12 @@
     receptionist extensions import --tenant SLUG FILE.csv
     receptionist export --tenant SLUG [--output FILE]
     receptionist import --tenant SLUG FILE
-    receptionist demo [--language fr|en|all]
 
 Every change is audited under the name `cli:<user>` and announced on NATS like an API
 change. Settings come from the same RCP_* environment variables as the services.
+
+Other installed packages may add commands through the entry point group
+`receptionist.commands` (the local stack adds `receptionist demo`); see `Command`.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
+from rcp.config_events import NatsConfigPublisher
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 from rcp.messaging import connect_nats
@@ -38,14 +42,15 @@ from rcp.telemetry import Metrics
 from tqdm import tqdm
 
 from rcp_admin import schemas as s
-from rcp_admin.app import NatsConfigPublisher
 from rcp_admin.auth import Principal
 from rcp_admin.errors import ApiError
-from rcp_admin.handlers import validation_error
-from rcp_admin.service import EXTENSION_COLUMNS, AdminService
+from rcp_admin.resources import export, extensions, tenants, tokens
+from rcp_admin.resources.extensions import EXTENSIONS
+from rcp_admin.routing import validation_error
 from rcp_admin.settings import Settings
+from rcp_admin.unit_of_work import Store
 
-CSV_COLUMNS = EXTENSION_COLUMNS  # one column per field of an extension
+CSV_COLUMNS = extensions.COLUMNS  # one column per field of an extension
 TRUE = {"1", "true", "yes", "y", "oui", "o", "vrai", "x"}
 FALSE = {"0", "false", "no", "n", "non", "faux", ""}
 
@@ -132,7 +137,7 @@ def _row_values(row: dict[str | None, Any]) -> dict[str, Any]:
 
 
 async def import_extensions(
-    service: AdminService, actor: Principal, tenant_id: UUID, text: str, progress: TextIO | None
+    store: Store, actor: Principal, tenant_id: UUID, text: str, progress: TextIO | None
 ) -> ImportReport:
     """Create one extension per CSV row; good rows are kept, bad rows reported."""
     rows = list(read_extension_rows(text))
@@ -145,7 +150,7 @@ async def import_extensions(
             continue
         try:
             body = s.ExtensionCreate.model_validate(parsed)
-            await service.create_extension(actor, tenant_id, body, None)
+            await EXTENSIONS.create(store, actor, tenant_id, body, None)
         except ValidationError as error:
             problem = validation_error(error)
             report.errors.append(RowError(line, problem.field, problem.message))
@@ -157,14 +162,14 @@ async def import_extensions(
 
 
 @asynccontextmanager
-async def admin_service(settings: Settings) -> AsyncIterator[tuple[AdminService, asyncpg.Pool]]:
-    """The same service the API uses, with config-changed published on NATS."""
+async def admin_store(settings: Settings) -> AsyncIterator[Store]:
+    """The same store the API uses, with config-changed published on NATS."""
     metrics = Metrics("admin-cli")
     async with (
         create_pool(settings, "receptionist-cli") as pool,
         connect_nats(settings, "receptionist-cli", metrics) as nats,
     ):
-        yield AdminService(pool, NatsConfigPublisher(nats, metrics), settings.token_pepper), pool
+        yield Store(pool, NatsConfigPublisher(nats, metrics), settings.token_pepper)
 
 
 async def tenant_by_slug(pool: asyncpg.Pool, slug: str) -> UUID:
@@ -183,9 +188,11 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
     if args.command == "migrate":
         await asyncio.to_thread(upgrade, settings.database_url, args.revision)
         return 0
-    async with admin_service(settings) as (service, pool):
+    async with admin_store(settings) as store:
+        pool = store.pool
         if args.command == "tenant" and args.action == "create":
-            tenant = await service.create_tenant(
+            tenant = await tenants.create(
+                store,
                 actor,
                 s.TenantCreate(
                     slug=args.slug, name=args.name, locale=args.locale, timezone=args.timezone
@@ -194,18 +201,18 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
             )
             print(tenant.model_dump_json(indent=2), file=out)
         elif args.command == "tenant":
-            for tenant in (await service.list_tenants(actor)).items:
+            for tenant in (await tenants.list_all(store, actor)).items:
                 print(f"{tenant.id}  {tenant.slug:<24} {tenant.status:<9} {tenant.name}", file=out)
         elif args.command == "token":
             tenant_id = None if args.tenant is None else await tenant_by_slug(pool, args.tenant)
-            issued = await service.issue_token(
-                actor, tenant_id, s.TokenCreate(name=args.name), None
+            issued = await tokens.issue(
+                store, actor, tenant_id, s.TokenCreate(name=args.name), None
             )
             print(issued.token, file=out)
         elif args.command == "extensions":
             tenant_id = await tenant_by_slug(pool, args.tenant)
             report = await import_extensions(
-                service,
+                store,
                 actor,
                 tenant_id,
                 await asyncio.to_thread(Path(args.file).read_text, "utf-8"),
@@ -219,7 +226,7 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
                 print(f"  {problem}", file=out)
             return 1 if report.errors else 0
         elif args.command == "export":
-            document = await service.export_tenant(actor, await tenant_by_slug(pool, args.tenant))
+            document = await export.export(store, actor, await tenant_by_slug(pool, args.tenant))
             text = document.model_dump_json(indent=2, exclude_none=True)
             if args.output:
                 await asyncio.to_thread(Path(args.output).write_text, text + "\n", "utf-8")
@@ -230,7 +237,7 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
             document = s.TenantExport.model_validate(
                 json.loads(await asyncio.to_thread(Path(args.file).read_text, "utf-8"))
             )
-            await service.import_tenant(actor, tenant_id, document, None)
+            await export.import_(store, actor, tenant_id, document, None)
             print(f"imported into {args.tenant}", file=out)
     return 0
 
@@ -269,39 +276,37 @@ def parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--tenant", required=True)
     restore.add_argument("file")
-    demo = commands.add_parser(
-        "demo",
-        help="provision the demo tenants and call them through the running stack's Asterisk, "
-        "printing what the caller hears and what happens at each step",
-    )
-    demo.add_argument("--language", choices=["fr", "en", "all"], default="all")
+    for name, command in plugged_commands().items():
+        command.add_arguments(commands.add_parser(name, help=command.help))
     return root
 
 
-def _demo(language: str) -> int:
-    """`receptionist demo`: needs the stack running (Asterisk, stasis, directory, media)."""
-    from rcp_devstack import demo  # noqa: PLC0415 - only this command needs ARI and the stack
-    from rcp_devstack.processes import StackError  # noqa: PLC0415
-    from rcp_devstack.settings import StackSettings  # noqa: PLC0415
+class Command(Protocol):
+    """A command another package adds to `receptionist` (entry point group below)."""
 
-    languages = list(demo.DEMOS) if language == "all" else [language]
-    try:
-        demo.run_demo(StackSettings(), languages)
-    except ValidationError as error:
-        problem = validation_error(error)
-        print(f"receptionist: {problem.message} ({problem.field})", file=sys.stderr)
-        return 1
-    except (StackError, LookupError, OSError) as error:  # TimeoutError is an OSError
-        print(f"receptionist: demo: {error or type(error).__name__}", file=sys.stderr)
-        return 1
-    return 0
+    help: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        """Carry the command out, printing its problems as `receptionist: NAME: ...`."""
+
+
+COMMANDS_GROUP = "receptionist.commands"
+
+
+def plugged_commands() -> dict[str, Command]:
+    """The commands installed packages add, by name (loaded only when the CLI starts)."""
+    return {entry.name: entry.load() for entry in entry_points(group=COMMANDS_GROUP)}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `receptionist`."""
     args = parser().parse_args(argv)
-    if args.command == "demo":
-        return _demo(args.language)
+    plugged = plugged_commands().get(args.command)
+    if plugged is not None:
+        return plugged.run(args)
     try:
         settings = Settings()
         return asyncio.run(run(args, settings, sys.stdout, sys.stderr))

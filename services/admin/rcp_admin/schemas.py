@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import available_timezones
@@ -18,13 +19,28 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetPydanticSchema,
     StringConstraints,
     field_validator,
 )
+from pydantic_core import core_schema
+from rcp import vocabulary as v
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TIMEZONES = frozenset(available_timezones())
+
+
+def closed(vocabulary: type[StrEnum]) -> GetPydanticSchema:
+    """A field of one of the domain's vocabularies (`rcp.vocabulary`): checked and documented
+    as its literal values (the same schema and messages as `Literal[...]`), handed to the
+    code as the enum member."""
+    values = [member.value for member in vocabulary]
+    return GetPydanticSchema(
+        lambda _source, _handler: core_schema.no_info_after_validator_function(
+            vocabulary, core_schema.literal_schema(values)
+        )
+    )
 
 
 def _not_null(value: object) -> object:
@@ -115,7 +131,7 @@ class Error(Out):
 
 # --- tenants -------------------------------------------------------------------------------
 
-TenantStatus = Literal["active", "suspended"]
+TenantStatus = Annotated[v.TenantStatus, closed(v.TenantStatus)]
 
 
 class TenantCreate(Body):
@@ -173,7 +189,7 @@ class TokenCreate(Body):
 
 class Token(Out):
     id: UUID
-    scope: Literal["carrier", "tenant"]
+    scope: Annotated[v.TokenScope, closed(v.TokenScope)]
     tenant_id: UUID | None
     name: str
     prefix: str
@@ -209,7 +225,7 @@ class NumberList(Out):
 
 # --- extensions ----------------------------------------------------------------------------
 
-ExtensionKind = Literal["physical", "virtual"]
+ExtensionKind = Annotated[v.ExtensionKind, closed(v.ExtensionKind)]
 
 
 class ExtensionFields(Body):
@@ -270,13 +286,14 @@ class ExtensionList(Out):
 
 # --- ring groups ---------------------------------------------------------------------------
 
-NoAnswerAction = Literal["menu", "hangup", "voicemail", "extension"]
+NoAnswerAction = Annotated[v.NoAnswerAction, closed(v.NoAnswerAction)]
+RingStrategy = Annotated[v.RingStrategy, closed(v.RingStrategy)]
 
 
 class NoAnswer(Body):
     """What happens when nobody in the group answers."""
 
-    action: NoAnswerAction = "menu"
+    action: NoAnswerAction = v.NoAnswerAction.MENU
     extension: LocalNumber | None = Field(
         default=None, description="For voicemail and extension: whose voicemail, or which extension"
     )
@@ -285,7 +302,7 @@ class NoAnswer(Body):
 class RingGroupCreate(Body):
     number: LocalNumber
     name: RequiredName
-    strategy: Literal["simultaneous", "sequential"] = "simultaneous"
+    strategy: RingStrategy = v.RingStrategy.SIMULTANEOUS
     ring_seconds: int = Field(default=20, ge=5, le=300)
     members: list[LocalNumber] = Field(default_factory=list, max_length=100)
     no_answer: NoAnswer = NoAnswer()
@@ -298,7 +315,7 @@ class RingGroupPatch(Body):
 
     number: LocalNumber | None = None
     name: RequiredName | None = None
-    strategy: Literal["simultaneous", "sequential"] | None = None
+    strategy: RingStrategy | None = None
     ring_seconds: int | None = Field(default=None, ge=5, le=300)
     members: list[LocalNumber] | None = Field(default=None, max_length=100)
     no_answer: NoAnswer | None = None
@@ -307,7 +324,7 @@ class RingGroupPatch(Body):
 class RingGroup(Out):
     number: str
     name: str
-    strategy: Literal["simultaneous", "sequential"]
+    strategy: RingStrategy
     ring_seconds: int
     members: list[str]
     no_answer: NoAnswer
@@ -361,12 +378,12 @@ class TtsPrompt(Body):
 
 class Prompt(Out):
     id: UUID
-    source: Literal["tts", "upload", "recording"]
+    source: Annotated[v.PromptSource, closed(v.PromptSource)]
     text: str | None
     language: str | None
     voice: str | None
     original_filename: str | None
-    status: Literal["pending", "ready", "failed"]
+    status: Annotated[v.PromptStatus, closed(v.PromptStatus)]
     error_code: str | None
     duration_ms: int | None
     created_at: datetime
@@ -411,7 +428,7 @@ class ReceptionistPatch(Body):
     exhausted_extension: LocalNumber | None = None
 
 
-TargetKind = Literal["extension", "virtual_extension", "ring_group", "conference", "voicemail"]
+TargetKind = Annotated[v.TargetKind, closed(v.TargetKind)]
 
 
 class TransferTarget(Body):
@@ -446,7 +463,7 @@ class KeyTarget(Out):
 class Key(Out):
     digit: str
     assigned: bool
-    action: Literal["dial_by_name", "play_announcement", "transfer"] | None = None
+    action: Annotated[v.KeyAction, closed(v.KeyAction)] | None = None
     prompt: Prompt | None = None
     target: KeyTarget | None = None
 
@@ -492,7 +509,7 @@ class VoicemailMessage(Out):
     caller_number: str | None
     caller_name: str | None
     duration_ms: int
-    status: Literal["new", "read"]
+    status: Annotated[v.VoicemailStatus, closed(v.VoicemailStatus)]
     created_at: datetime
 
 

@@ -10,9 +10,10 @@ from http import HTTPStatus
 
 import aiohttp
 import structlog
-from nats.aio.msg import Msg
-from rcp import subjects, tasks
+from rcp import tasks
+from rcp.config_events import subscribe_config_changes
 from rcp.runtime import Infrastructure, infrastructure
+from rcp.settings import AriSettings
 
 from rcp_stasis.ari import AriConnection, AriRecordings
 from rcp_stasis.call_records import CallRecords, CallRecordsConsumer
@@ -23,7 +24,7 @@ from rcp_stasis.media import NatsPrompts
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriPort
 from rcp_stasis.service import Receptionist, Voicemails
-from rcp_stasis.settings import AriSettings, Settings
+from rcp_stasis.settings import Settings
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
 from rcp_stasis.voicemail import VoicemailStore
 
@@ -114,13 +115,9 @@ async def _take_calls(
     prompts = NatsPrompts(infra.nats, scope=settings.media_nats_scope)
     configs.on_changed(prompts.forget)
 
-    async def config_changed(msg: Msg) -> None:
-        tenant_id = subjects.config_changed_tenant(msg.subject)
-        if tenant_id is not None:
-            configs.changed(tenant_id)
-
-    # No queue group: every instance caches configurations, so every one hears every change.
-    changes = await infra.nats.subscribe(subjects.CONFIG_CHANGED_ALL, cb=config_changed)
+    changes = await subscribe_config_changes(
+        infra.nats, lambda event: configs.changed(event.tenant_id)
+    )
     stack.push_async_callback(changes.unsubscribe)
     store = VoicemailStore(
         AriRecordings(session, settings.ari_url),

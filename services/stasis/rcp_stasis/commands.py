@@ -16,19 +16,6 @@ from rcp_stasis.prompts import Prompt
 TraceValue = str | int | float | bool | None
 
 
-class Outcome(StrEnum):
-    """How a call ended: exactly the values call_records.outcome accepts."""
-
-    TRANSFERRED = "transferred"
-    VOICEMAIL = "voicemail"
-    CONFERENCE = "conference"
-    ANNOUNCEMENT = "announcement"
-    CALLER_HANGUP = "caller_hangup"
-    NO_INPUT = "no_input"
-    INVALID_INPUT = "invalid_input"
-    FAILED = "failed"
-
-
 class TraceKind(StrEnum):
     """The steps of a call's decision trace (the kind of each published call event)."""
 

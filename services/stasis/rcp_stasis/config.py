@@ -9,46 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID
 
 from rcp.outbound import OutboundPolicy, TenantLimits, Verdict, check
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
 DIALPAD_DIGITS = "0123456789"
 
 
-class ExtensionKind(StrEnum):
-    """A phone of the tenant's own (physical) or an outside number (virtual)."""
+@dataclass(frozen=True, slots=True)
+class FlowOptions:
+    """Service-wide knobs of the call flow (the tenant's own are in its configuration)."""
 
-    PHYSICAL = "physical"
-    VIRTUAL = "virtual"
-
-
-class RingStrategy(StrEnum):
-    """How a ring group rings its members."""
-
-    SIMULTANEOUS = "simultaneous"
-    SEQUENTIAL = "sequential"
-
-
-class NoAnswerAction(StrEnum):
-    """What a ring group does when nobody answered."""
-
-    MENU = "menu"
-    HANGUP = "hangup"
-    VOICEMAIL = "voicemail"
-    EXTENSION = "extension"
-
-
-class TargetKind(StrEnum):
-    """What a transfer key points at (key_assignments.target_kind)."""
-
-    EXTENSION = "extension"
-    VIRTUAL_EXTENSION = "virtual_extension"
-    RING_GROUP = "ring_group"
-    CONFERENCE = "conference"
-    VOICEMAIL = "voicemail"
+    # How a virtual extension's outside number is dialled; {number} is its E.164 number.
+    trunk_dial_template: str = "PJSIP/{number}@carrier"
+    # Development only: physical extensions may ring the local stack's Local test phones.
+    allow_test_phones: bool = False
+    # PJSIP endpoints no extension may ring (the carrier trunk).
+    reserved_endpoints: frozenset[str] = frozenset({"carrier"})
+    name_digits: int = 3
+    matches_per_page: int = 8
+    pin_max_tries: int = 3
+    max_extension_digits: int = 10
+    voicemail_max_s: int = 120
+    voicemail_silence_s: int = 5
+    # A shorter recording is taken for a caller who said nothing.
+    voicemail_min_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,27 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
-from rcp_stasis.config import TenantConfig
-
-
-@dataclass(frozen=True, slots=True)
-class FlowOptions:
-    """Service-wide knobs of the call flow (the tenant's own are in its configuration)."""
-
-    # How a virtual extension's outside number is dialled; {number} is its E.164 number.
-    trunk_dial_template: str = "PJSIP/{number}@carrier"
-    # Development only: physical extensions may ring the local stack's Local test phones.
-    allow_test_phones: bool = False
-    # PJSIP endpoints no extension may ring (the carrier trunk).
-    reserved_endpoints: frozenset[str] = frozenset({"carrier"})
-    name_digits: int = 3
-    matches_per_page: int = 8
-    pin_max_tries: int = 3
-    max_extension_digits: int = 10
-    voicemail_max_s: int = 120
-    voicemail_silence_s: int = 5
-    # A shorter recording is taken for a caller who said nothing.
-    voicemail_min_s: float = 1.0
+from rcp_stasis.config import FlowOptions, TenantConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +128,8 @@ class Hangup:
 
 
 @dataclass(frozen=True, slots=True)
-class ConfigChanged:
-    """The tenant's configuration changed: later decisions use the new one."""
+class ConfigReloaded:
+    """The tenant's configuration was changed and read again: later decisions use it."""
 
     config: TenantConfig
 
@@ -170,6 +150,6 @@ Event = (
     | RecordingFinished
     | RecordingFailed
     | Hangup
-    | ConfigChanged
+    | ConfigReloaded
     | Resumed
 )

@@ -7,7 +7,7 @@ runner turns each into a flow event, `step`s the flow, and carries out the comma
 the other before taking the next item; so the flow sees a strict sequence of events and
 Asterisk gets its requests in the order the flow decided them.
 
-ARI behaviour the runner absorbs (see shared/notes/asterisk.md):
+ARI behaviour the runner absorbs (see docs/asterisk.md):
 - a leg that rings out, is busy or is unreachable is hung up by Asterisk without a final
   `Dial` event: the leg's `ChannelDestroyed` cause says which (17 busy, 19 no answer...);
 - two first plays of the same new media URI at once can fail (asterisk/asterisk#1689): a
@@ -31,43 +31,8 @@ from rcp.contracts import CallEvent
 from rcp.errors import ReceptionistError
 from rcp.messaging import publish_event
 
+from rcp_stasis import commands, events, ids
 from rcp_stasis.ari import AriError, AriNotFound
-from rcp_stasis.commands import (
-    Answer,
-    Bridge,
-    CancelTimer,
-    Command,
-    DestroyBridge,
-    Dial,
-    HangUp,
-    HangUpLeg,
-    JoinConference,
-    LeaveConference,
-    LookUpNames,
-    Play,
-    PublishTrace,
-    Record,
-    SaveVoicemail,
-    StartTimer,
-    StopPlayback,
-    StopRecording,
-    TraceKind,
-)
-from rcp_stasis.events import (
-    CallContext,
-    CallStarted,
-    DialResult,
-    DialStatus,
-    Digit,
-    Event,
-    Hangup,
-    LookupFailed,
-    LookupResult,
-    PlaybackFinished,
-    RecordingFailed,
-    RecordingFinished,
-    TimerFired,
-)
 from rcp_stasis.flow import Call, step
 from rcp_stasis.limits import CallLimits
 from rcp_stasis.metrics import StasisMetrics
@@ -86,22 +51,22 @@ log = structlog.get_logger(__name__)
 BUSY_CAUSES = frozenset({17, 21})  # user busy, call rejected
 NO_ANSWER_CAUSES = frozenset({18, 19})  # no user responding, no answer
 DIAL_STATUSES = {
-    "ANSWER": DialStatus.ANSWERED,
-    "BUSY": DialStatus.BUSY,
-    "NOANSWER": DialStatus.NO_ANSWER,
+    "ANSWER": events.DialStatus.ANSWERED,
+    "BUSY": events.DialStatus.BUSY,
+    "NOANSWER": events.DialStatus.NO_ANSWER,
 }
 # Still ringing, or ended by us: nothing for the flow.
 QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
 PUBLISH_DRAIN_S = 10.0
 
 
-def dial_status_of_cause(cause: object) -> DialStatus:
+def dial_status_of_cause(cause: object) -> events.DialStatus:
     """How a leg that hung up before answering ended, from its hangup cause."""
     if cause in BUSY_CAUSES:
-        return DialStatus.BUSY
+        return events.DialStatus.BUSY
     if cause in NO_ANSWER_CAUSES:
-        return DialStatus.NO_ANSWER
-    return DialStatus.FAILED
+        return events.DialStatus.NO_ANSWER
+    return events.DialStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -114,7 +79,6 @@ class CallServices:
     save_voicemail: Callable[[VoicemailMessage], None]
     metrics: StasisMetrics
     limits: CallLimits
-    matches_per_page: int = 8
 
 
 @dataclass
@@ -140,20 +104,22 @@ class _Held:
     recording_since: dict[str, float] = field(default_factory=dict)  # when each one started
 
 
-Inbox = asyncio.Queue[AriEvent | Event]
+Inbox = asyncio.Queue[AriEvent | events.Event]
 
 
 class CallRunner:
-    """Runs one call from CallStarted to its end (use `run`, once)."""
+    """Runs one call from `CallStarted` to its end (use `run`, once)."""
 
-    def __init__(self, port: AriCallPort, context: CallContext, services: CallServices) -> None:
+    def __init__(
+        self, port: AriCallPort, context: events.CallContext, services: CallServices
+    ) -> None:
         self.port = port
         self.context = context
         self.call = Call()
         self._services = services
         self._inbox: Inbox = asyncio.Queue()
         self._held = _Held()
-        self._traces: asyncio.Queue[PublishTrace | None] = asyncio.Queue()
+        self._traces: asyncio.Queue[commands.PublishTrace | None] = asyncio.Queue()
         self._published = 0
         self._transfer_kind = "extension"
 
@@ -162,7 +128,7 @@ class CallRunner:
         """The tenant the call belongs to."""
         return self.context.config.tenant_id
 
-    def tell(self, event: Event) -> None:
+    def tell(self, event: events.Event) -> None:
         """Hand the call an event from outside (a new configuration, a reconnection)."""
         self._inbox.put_nowait(event)
 
@@ -173,7 +139,7 @@ class CallRunner:
         pump = asyncio.create_task(self._pump(), name=f"events-{self.port.channel_id}")
         publisher = asyncio.create_task(self._publish(), name=f"trace-{self.port.channel_id}")
         try:
-            await self._step(CallStarted(self.context))
+            await self._step(events.CallStarted(self.context))
             while not self.call.ended:
                 item = await self._inbox.get()
                 if isinstance(item, AriEvent):
@@ -209,59 +175,61 @@ class CallRunner:
 
     # --- the flow ---------------------------------------------------------------------------
 
-    async def _step(self, event: Event, received: float | None = None) -> None:
-        self.call, commands = step(self.call, event)
-        for command in commands:
+    async def _step(self, event: events.Event, received: float | None = None) -> None:
+        self.call, to_do = step(self.call, event)
+        for command in to_do:
             await self._execute(command)
-        if received is not None and commands:
+        if received is not None and to_do:
             self._services.metrics.dtmf_to_action.observe(time.monotonic() - received)
 
-    async def _execute(self, command: Command) -> None:  # noqa: PLR0912 - one case per command
+    async def _execute(self, command: commands.Command) -> None:  # noqa: PLR0912 - one case per command
         port = self.port
         try:
             match command:
-                case PublishTrace():
+                case commands.PublishTrace():
                     self._count(command)
                     self._traces.put_nowait(command)
-                case Answer():
+                case commands.Answer():
                     await port.answer()
-                case Play(playback_id=playback, prompts=prompts):
+                case commands.Play(playback_id=playback, prompts=prompts):
                     await self._play(playback, prompts)
-                case StopPlayback(playback_id=playback):
+                case commands.StopPlayback(playback_id=playback):
                     await self._stop_playback(playback)
-                case StartTimer(generation=generation, seconds=seconds):
+                case commands.StartTimer(generation=generation, seconds=seconds):
                     loop = asyncio.get_running_loop()
                     self._held.timers[generation] = loop.call_later(
-                        seconds, self._inbox.put_nowait, TimerFired(generation)
+                        seconds, self._inbox.put_nowait, events.TimerFired(generation)
                     )
-                case CancelTimer(generation=generation):
+                case commands.CancelTimer(generation=generation):
                     if (timer := self._held.timers.pop(generation, None)) is not None:
                         timer.cancel()
-                case LookUpNames(request_id=request, digits=digits, page=page):
+                case commands.LookUpNames(request_id=request, digits=digits, page=page):
                     task = asyncio.create_task(self._look_up(request, digits, page))
                     self._held.lookups[request] = task
-                case Dial():
+                case commands.Dial():
                     await self._dial(command)
-                case HangUpLeg(leg_id=leg):
+                case commands.HangUpLeg(leg_id=leg):
                     self._held.answered.discard(leg)
                     await port.hang_up_leg(leg)
-                case Bridge(bridge_id=bridge, leg_id=leg):
+                case commands.Bridge(bridge_id=bridge, leg_id=leg):
                     await self._bridge(bridge, leg)
-                case DestroyBridge(bridge_id=bridge):
+                case commands.DestroyBridge(bridge_id=bridge):
                     await port.destroy_bridge(bridge)
-                case JoinConference(conference_id=conference):
+                case commands.JoinConference(conference_id=conference):
                     await self._join(conference)
-                case LeaveConference(conference_id=conference):
+                case commands.LeaveConference(conference_id=conference):
                     await port.leave_conference(conference)
-                case Record():
+                case commands.Record():
                     await self._record(command)
-                case StopRecording(recording=recording):
+                case commands.StopRecording(recording=recording):
                     await port.stop_recording(recording)
-                case SaveVoicemail(recording=recording, extension_number=number, caller_number=by):
+                case commands.SaveVoicemail(
+                    recording=recording, extension_number=number, caller_number=by
+                ):
                     call_id = self.context.call_id
                     message = VoicemailMessage(self.tenant_id, call_id, recording, number, by)
                     self._services.save_voicemail(message)
-                case HangUp():
+                case commands.HangUp():
                     await port.hang_up()
         except AriNotFound:
             pass  # the caller or what was acted on has just gone: its own event follows
@@ -282,7 +250,7 @@ class CallRunner:
     async def _play(self, playback: str, prompts: tuple[Prompt, ...]) -> None:
         media = await self._media(prompts)
         if not media:  # nothing could be made playable: as if it had played
-            self._inbox.put_nowait(PlaybackFinished(playback))
+            self._inbox.put_nowait(events.PlaybackFinished(playback))
             return
         await self._start_playback(playback, playback, media, retried=False)
 
@@ -296,7 +264,7 @@ class CallRunner:
         except AriError:
             self._held.playbacks.pop(ari_id, None)
             self._held.playing.pop(flow_id, None)
-            self._inbox.put_nowait(PlaybackFinished(flow_id))
+            self._inbox.put_nowait(events.PlaybackFinished(flow_id))
             raise
 
     async def _media(self, prompts: tuple[Prompt, ...]) -> list[str]:
@@ -325,14 +293,14 @@ class CallRunner:
         cursor = self._held.cursors.get((digits, page)) if page else None
         try:
             found = await self._services.directory.search(
-                self.tenant_id, digits, self._services.matches_per_page, cursor
+                self.tenant_id, digits, self.context.options.matches_per_page, cursor
             )
         except ReceptionistError as error:
-            self._inbox.put_nowait(LookupFailed(request, error.code))
+            self._inbox.put_nowait(events.LookupFailed(request, error.code))
             return
         except Exception as error:  # a bug or a broken connection: the caller hears "sorry"
             log.exception("call.lookup_failed", call_id=self.context.call_id)
-            self._inbox.put_nowait(LookupFailed(request, type(error).__name__))
+            self._inbox.put_nowait(events.LookupFailed(request, type(error).__name__))
             return
         finally:
             self._held.lookups.pop(request, None)
@@ -340,9 +308,9 @@ class CallRunner:
         if found.next_cursor is not None:
             next_page = page + 1
             self._held.cursors[(digits, next_page)] = found.next_cursor
-        self._inbox.put_nowait(LookupResult(request, found.matches, found.total, next_page))
+        self._inbox.put_nowait(events.LookupResult(request, found.matches, found.total, next_page))
 
-    async def _dial(self, dial: Dial) -> None:
+    async def _dial(self, dial: commands.Dial) -> None:
         leg = dial.leg_id
         if dial.outside:
             config = self.call.context.config if self.call.context else self.context.config
@@ -354,7 +322,9 @@ class CallRunner:
                     tenant_id=str(self.tenant_id),
                     reason=refusal.value,
                 )
-                self._inbox.put_nowait(DialResult(leg, DialStatus.REFUSED, refusal.value))
+                self._inbox.put_nowait(
+                    events.DialResult(leg, events.DialStatus.REFUSED, refusal.value)
+                )
                 return
             self._held.outside.add(leg)
             self._services.metrics.outbound_legs_dialled.inc()
@@ -362,7 +332,7 @@ class CallRunner:
             await self.port.dial(leg, dial.endpoint, dial.timeout_s, caller_id=dial.caller_id)
         except AriError:
             self._leg_ended(leg)
-            self._inbox.put_nowait(DialResult(leg, DialStatus.FAILED))
+            self._inbox.put_nowait(events.DialResult(leg, events.DialStatus.FAILED))
             raise
 
     def _leg_ended(self, leg: str) -> None:
@@ -375,17 +345,17 @@ class CallRunner:
         try:
             await self.port.bridge(bridge, leg)
         except AriError:
-            self._inbox.put_nowait(Hangup(leg))
+            self._inbox.put_nowait(events.Hangup(leg))
             raise
 
     async def _join(self, conference: str) -> None:
         try:
             await self.port.join_conference(conference)
         except AriError:
-            self._inbox.put_nowait(Hangup())
+            self._inbox.put_nowait(events.Hangup())
             raise
 
-    async def _record(self, record: Record) -> None:
+    async def _record(self, record: commands.Record) -> None:
         try:
             await self.port.record(
                 record.recording,
@@ -395,7 +365,7 @@ class CallRunner:
                 terminate_on=record.terminate_on,
             )
         except AriError as error:
-            self._inbox.put_nowait(RecordingFailed(record.recording, f"HTTP {error.status}"))
+            self._inbox.put_nowait(events.RecordingFailed(record.recording, f"HTTP {error.status}"))
             raise
 
     # --- ARI events -------------------------------------------------------------------------
@@ -404,46 +374,46 @@ class CallRunner:
         caller = self.port.channel_id
         match event.type:
             case "ChannelDtmfReceived" if event.channel_id == caller and event.digit:
-                await self._step(Digit(event.digit), received=event.received)
+                await self._step(events.Digit(event.digit), received=event.received)
             case "PlaybackFinished" if event.playback_id:
                 await self._playback_finished(event)
             case "Dial" if event.channel_id and event.channel_id != caller:
                 status = event.dial_status or ""
                 if status in QUIET_DIAL_STATUSES:
                     return
-                result = DIAL_STATUSES.get(status, DialStatus.FAILED)
-                if result is DialStatus.ANSWERED:
+                result = DIAL_STATUSES.get(status, events.DialStatus.FAILED)
+                if result is events.DialStatus.ANSWERED:
                     self._held.answered.add(event.channel_id)
-                await self._step(DialResult(event.channel_id, result))
+                await self._step(events.DialResult(event.channel_id, result))
             case "ChannelHangupRequest" | "StasisEnd" | "ChannelDestroyed" if (
                 event.channel_id == caller
             ):
                 # The request comes first: the caller is going, whatever its other events say
                 # meanwhile (a playback cut by the hangup reports itself "failed").
-                await self._step(Hangup())
+                await self._step(events.Hangup())
             case "StasisEnd" if event.channel_id in self._held.answered:
                 self._held.answered.discard(event.channel_id)
-                await self._step(Hangup(event.channel_id))
+                await self._step(events.Hangup(event.channel_id))
             case "ChannelDestroyed" if event.channel_id:
                 # A leg that ends before answering: its cause says why (no final Dial event).
                 leg = event.channel_id
                 self._leg_ended(leg)
                 if leg in self._held.answered:
                     self._held.answered.discard(leg)
-                    await self._step(Hangup(leg))
+                    await self._step(events.Hangup(leg))
                 else:
                     status = dial_status_of_cause(event.data.get("cause"))
-                    await self._step(DialResult(leg, status))
+                    await self._step(events.DialResult(leg, status))
             case "RecordingStarted" if event.recording_name:
                 self._held.recording_since[event.recording_name] = event.received
             case "RecordingFinished" if event.recording_name:
                 # Asterisk 22 reports a duration of 0 for recordings that are not: measure.
                 since = self._held.recording_since.pop(event.recording_name, event.received)
                 duration = max(event.recording_duration_s or 0.0, event.received - since)
-                await self._step(RecordingFinished(event.recording_name, duration))
+                await self._step(events.RecordingFinished(event.recording_name, duration))
             case "RecordingFailed" if event.recording_name:
                 cause = str(event.data.get("recording", {}).get("cause", "failed"))
-                await self._step(RecordingFailed(event.recording_name, cause))
+                await self._step(events.RecordingFailed(event.recording_name, cause))
             case _:
                 pass
 
@@ -463,30 +433,30 @@ class CallRunner:
                 return
         if self._held.playing.get(playback.flow_id) == ari_id:
             del self._held.playing[playback.flow_id]
-        await self._step(PlaybackFinished(playback.flow_id))
+        await self._step(events.PlaybackFinished(playback.flow_id))
 
     # --- the decision trace and metrics -----------------------------------------------------
 
-    def _count(self, trace: PublishTrace) -> None:
+    def _count(self, trace: commands.PublishTrace) -> None:
         metrics, data = self._services.metrics, trace.data
         match trace.kind:
-            case TraceKind.KEY:
+            case commands.TraceKind.KEY:
                 action = data.get("action")
                 metrics.key_presses.labels(action=str(action) if action else "invalid").inc()
-            case TraceKind.EXTENSION:
+            case commands.TraceKind.EXTENSION:
                 metrics.key_presses.labels(action="extension").inc()
-            case TraceKind.TRANSFER:
+            case commands.TraceKind.TRANSFER:
                 self._transfer_kind = str(data.get("kind"))
-            case TraceKind.TRANSFER_RESULT:
+            case commands.TraceKind.TRANSFER_RESULT:
                 result = str(data.get("result"))
                 metrics.transfers.labels(kind=self._transfer_kind, result=result).inc()
                 if result == "refused":
                     metrics.transfers_refused.labels(reason=str(data.get("reason"))).inc()
-            case TraceKind.LIMIT:
+            case commands.TraceKind.LIMIT:
                 metrics.outbound_calls_cut.inc()
-            case TraceKind.CONFERENCE:
+            case commands.TraceKind.CONFERENCE:
                 metrics.transfers.labels(kind="conference", result="joined").inc()
-            case TraceKind.ENDED:
+            case commands.TraceKind.ENDED:
                 metrics.calls.labels(outcome=str(data.get("outcome"))).inc()
             case _:
                 pass
@@ -494,7 +464,7 @@ class CallRunner:
     async def _publish(self) -> None:
         """Publish the call's trace steps one after the other, in the order they were made."""
         subject_of = subjects.call_event
-        prefix = self.context.id_prefix or self.context.call_id
+        prefix = ids.call_prefix(self.context.call_id, self.context.id_prefix)
         while (trace := await self._traces.get()) is not None:
             self._published += 1
             event = CallEvent(

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from rcp.endpoints import endpoint_allowed
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, Outcome, RingStrategy, TargetKind
 
+from rcp_stasis import ids
 from rcp_stasis.commands import (
     Answer,
     Bridge,
@@ -37,7 +39,6 @@ from rcp_stasis.commands import (
     JoinConference,
     LeaveConference,
     LookUpNames,
-    Outcome,
     Play,
     PublishTrace,
     Record,
@@ -53,26 +54,22 @@ from rcp_stasis.config import (
     ConferenceRoom,
     DialByName,
     Extension,
-    ExtensionKind,
+    FlowOptions,
     KeyAction,
-    NoAnswerAction,
     PlayAnnouncement,
     ReceptionistSettings,
     RingGroup,
-    RingStrategy,
-    TargetKind,
     TenantConfig,
     Transfer,
 )
 from rcp_stasis.events import (
     CallContext,
     CallStarted,
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
     Event,
-    FlowOptions,
     Hangup,
     LookupFailed,
     LookupResult,
@@ -338,8 +335,8 @@ class _Turn:
         return self.call.counter
 
     def new_id(self, what: str) -> str:
-        prefix = self.context.id_prefix or self.context.call_id
-        return f"{prefix}-{what}-{self.next_number()}"
+        prefix = ids.call_prefix(self.context.call_id, self.context.id_prefix)
+        return ids.of_call(prefix, what, self.next_number())
 
     def say(
         self, key: SystemPromptKey, name: str | TenantPrompt | None = None, digit: str | None = None
@@ -391,7 +388,7 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case pe
             _end(turn, hang_up_caller=False)
         case Hangup(leg_id=leg) if leg in held.legs:
             _leg_gone(turn, leg)
-        case ConfigChanged(config=config):
+        case ConfigReloaded(config=config):
             turn.call = replace(call, context=replace(turn.context, config=config))
         case Resumed():
             _resume(turn)
@@ -848,7 +845,7 @@ def _dial(turn: _Turn, extension: Extension, seconds: int) -> str | None:
     if not isinstance(endpoint, str):
         _trace_refused(turn, extension.number, endpoint or Unreachable("no_endpoint"))
         return None
-    leg = turn.new_id("leg")
+    leg = turn.new_id(ids.LEG)
     outside = extension.kind is ExtensionKind.VIRTUAL
     turn.emit(Dial(leg, endpoint, seconds, caller_id=turn.context.caller_number, outside=outside))
     turn.hold(legs=turn.call.held.legs | {leg})
@@ -1093,7 +1090,7 @@ def _pin_failed(turn: _Turn, phase: PinEntry, *, wrong: bool) -> None:
 def _join(turn: _Turn, room: ConferenceRoom) -> None:
     turn.stop_playback()
     turn.cancel_timer()
-    conference = f"{turn.config.tenant_id}-conference-{room.number}"
+    conference = ids.conference(turn.config.tenant_id, room.number)
     turn.emit(JoinConference(conference, room.number))
     turn.hold(conference=conference)
     turn.call = replace(turn.call, outcome=Outcome.CONFERENCE)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from rcp.telemetry import METRIC_PREFIX
+from prometheus_client import CollectorRegistry
+from rcp.telemetry import MetricsOf
 
 # From a few milliseconds (a cached prompt) to seconds (a prompt rendered on the spot).
 _DTMF_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -19,94 +19,78 @@ class StasisMetrics:
     """Calls under way and by outcome, key presses, transfers, DTMF latency, ARI link."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        prefix = f"{METRIC_PREFIX}_stasis"
-        self.active_calls = Gauge(
-            f"{prefix}_active_calls", "Calls the call flow runs now.", registry=registry
-        )
-        self.calls = Counter(
-            f"{prefix}_calls_total",
+        new = MetricsOf(registry, "stasis")
+        self.active_calls = new.gauge("active_calls", "Calls the call flow runs now.")
+        self.calls = new.counter(
+            "calls_total",
             "Calls ended, by outcome (transferred, voicemail, conference, announcement, "
             "caller_hangup, no_input, invalid_input, failed).",
-            ["outcome"],
-            registry=registry,
+            "outcome",
         )
-        self.refused = Counter(
-            f"{prefix}_calls_refused_total",
+        self.refused = new.counter(
+            "calls_refused_total",
             "Calls not taken, by reason (unknown_number, draining, error, tenant_inbound_calls: "
             "the tenant has its cap of calls on this node, the caller hears busy).",
-            ["reason"],
-            registry=registry,
+            "reason",
         )
-        self.key_presses = Counter(
-            f"{prefix}_key_presses_total",
+        self.key_presses = new.counter(
+            "key_presses_total",
             "Choices made in the menu, by action (dial_by_name, play_announcement, transfer, "
             "replay, extension, invalid).",
-            ["action"],
-            registry=registry,
+            "action",
         )
-        self.transfers = Counter(
-            f"{prefix}_transfers_total",
+        self.transfers = new.counter(
+            "transfers_total",
             "Transfer attempts by kind (extension, virtual_extension, ring_group, conference) "
             "and result (answered, busy, no_answer, failed, joined), one per leg rung.",
-            ["kind", "result"],
-            registry=registry,
+            "kind",
+            "result",
         )
-        self.transfers_refused = Counter(
-            f"{prefix}_transfers_refused_total",
+        self.transfers_refused = new.counter(
+            "transfers_refused_total",
             "Legs not dialled, by reason: destination_not_allowed (the carrier's outbound "
             "policy), endpoint_not_allowed (a dial string that is no device), "
             "tenant_outbound_legs, tenant_outbound_rate, node_outbound_legs (call limits).",
-            ["reason"],
-            registry=registry,
+            "reason",
         )
-        self.outbound_legs = Gauge(
-            f"{prefix}_outbound_legs",
+        self.outbound_legs = new.gauge(
+            "outbound_legs",
             "Outside legs (through the carrier's trunk) ringing or bridged on this node now.",
-            registry=registry,
         )
-        self.outbound_legs_dialled = Counter(
-            f"{prefix}_outbound_legs_dialled_total",
-            "Outside legs dialled through the carrier's trunk.",
-            registry=registry,
+        self.outbound_legs_dialled = new.counter(
+            "outbound_legs_dialled_total", "Outside legs dialled through the carrier's trunk."
         )
-        self.outbound_calls_cut = Counter(
-            f"{prefix}_outbound_calls_cut_total",
+        self.outbound_calls_cut = new.counter(
+            "outbound_calls_cut_total",
             "Calls to an outside number hung up at the tenant's longest outbound call.",
-            registry=registry,
         )
-        self.destination_country_changes = Counter(
-            f"{prefix}_destination_country_changes_total",
+        self.destination_country_changes = new.counter(
+            "destination_country_changes_total",
             "Virtual extensions whose outside number was found in another country than "
             "before (the tenant and extension are in the log, tenants.destination_country_"
             "changed).",
-            registry=registry,
         )
-        self.dtmf_to_action = Histogram(
-            f"{prefix}_dtmf_to_action_seconds",
+        self.dtmf_to_action = new.histogram(
+            "dtmf_to_action_seconds",
             "From a key press reaching the service to the end of what it set off "
             "(the next prompt asked to play, the leg dialled...).",
             buckets=_DTMF_BUCKETS,
-            registry=registry,
         )
-        self.voicemails = Counter(
-            f"{prefix}_voicemails_total",
+        self.voicemails = new.counter(
+            "voicemails_total",
             "Voicemail recordings stored (result saved), lost (result failed), or holding no "
             "audio, so no message (result empty: the caller hung up at the beep).",
-            ["result"],
-            registry=registry,
+            "result",
         )
-        self.call_events = Counter(
-            f"{prefix}_call_events_total",
+        self.call_events = new.counter(
+            "call_events_total",
             "Call events taken from JetStream by the call records consumer, by result: "
             "written, waiting (for the call's start), write_failed (PostgreSQL; handed back), "
             "refused, malformed, never_started (these three are dropped).",
-            ["result"],
-            registry=registry,
+            "result",
         )
-        self.ari_connected = Gauge(
-            f"{prefix}_ari_connected",
-            "1 while the ARI event WebSocket is connected, else 0.",
-            registry=registry,
+        self.ari_connected = new.gauge(
+            "ari_connected", "1 while the ARI event WebSocket is connected, else 0."
         )
 
     def watch_outbound_legs(self, legs: Callable[[], int]) -> None:

@@ -22,18 +22,16 @@ from typing import Any
 import asyncpg
 import structlog
 
+from rcp_stasis import ids
 from rcp_stasis.ari import AriConnection, AriError
-from rcp_stasis.config import TenantConfig
-from rcp_stasis.events import CallContext, ConfigChanged, FlowOptions, Hangup, Resumed
+from rcp_stasis.config import FlowOptions, TenantConfig
+from rcp_stasis.events import CallContext, ConfigReloaded, Hangup, Resumed
 from rcp_stasis.executor import CallRunner, CallServices
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriCallPort, RecordingPort, VoicemailMessage
 from rcp_stasis.tenants import TenantConfigs
 
 log = structlog.get_logger(__name__)
-
-LEG_MARK = "-leg-"
-CONFERENCE_MARK = "-conference-"
 
 
 class Voicemails:
@@ -110,7 +108,9 @@ class Receptionist:
 
     async def resume(self, call: AriCallPort) -> None:
         """Run again, from its menu, a call whose process died (counted in whatever the caps)."""
-        await self._run(call, id_prefix=f"{call.channel_id}-r{secrets.token_hex(3)}", resumed=True)
+        await self._run(
+            call, id_prefix=ids.resumed_prefix(call.channel_id, secrets.token_hex(3)), resumed=True
+        )
 
     async def _run(self, call: AriCallPort, id_prefix: str, *, resumed: bool = False) -> None:
         number = call.args[0] if call.args else ""
@@ -214,12 +214,12 @@ class Receptionist:
             if channel is None:
                 continue
             bridge_id = bridge_of.get(channel_id)
-            if LEG_MARK in channel_id:
+            if ids.is_leg(channel_id):
                 await self._orphan_leg(ari, channel_id, bridges.get(bridge_id or ""))
             elif bridge_id is None:
                 log.info("stasis.call_resumed", channel=channel_id)
                 ari.take_over(channel, self.resume)
-            elif CONFERENCE_MARK in bridge_id:
+            elif ids.is_conference(bridge_id):
                 ari.take_over(channel, wait_for_hangup, conferences=[bridge_id])
             else:
                 others = [c for c in bridges[bridge_id]["channels"] if c != channel_id]
@@ -232,7 +232,7 @@ class Receptionist:
         until its call ends, so one unowned twice is a leak, never a leg being set up."""
         if not ari.connected:
             return []
-        unowned = {c for c in await ari.channels_in_app() if LEG_MARK in c and not ari.owns(c)}
+        unowned = {c for c in await ari.channels_in_app() if ids.is_leg(c) and not ari.owns(c)}
         stale, self._suspects = unowned & self._suspects, unowned - self._suspects
         for leg in sorted(stale):
             log.warning("stasis.orphan_leg_hung_up", channel=leg)
@@ -253,7 +253,7 @@ class Receptionist:
     ) -> None:
         """A leg whose caller nobody runs: ringing (hang it up), or bridged with its caller
         (taken over with the caller), or left alone in a bridge (hang up, destroy)."""
-        if bridge is not None and any(LEG_MARK not in c for c in bridge.get("channels", [])):
+        if bridge is not None and any(not ids.is_leg(c) for c in bridge.get("channels", [])):
             return
         log.info("stasis.orphan_leg_hung_up", channel=leg)
         await ari.hang_up_channel(leg)
@@ -262,7 +262,7 @@ class Receptionist:
 
 
 def _config_listener(runner: CallRunner) -> Callable[[TenantConfig], None]:
-    return lambda config: runner.tell(ConfigChanged(config))
+    return lambda config: runner.tell(ConfigReloaded(config))
 
 
 async def wait_for_hangup(call: AriCallPort) -> None:

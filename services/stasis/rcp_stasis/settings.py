@@ -8,25 +8,12 @@ from typing import ClassVar
 from pydantic import Field, field_validator, model_validator
 from rcp import subjects
 from rcp.endpoints import trunk_endpoint
-from rcp.settings import CommonSettings
+from rcp.settings import AriSettings
 
-from rcp_stasis.events import FlowOptions
+from rcp_stasis.config import FlowOptions
 
-
-class AriSettings(CommonSettings):
-    """Where Asterisk's ARI is and how to log in: shared by stasis, the local stack and tests."""
-
-    ari_url: str = Field(default="http://127.0.0.1:8088", description="Asterisk HTTP base URL.")
-    ari_user: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    ari_password: str = Field(default="receptionist-dev", min_length=8, max_length=128)
-    ari_app: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-
-    @field_validator("ari_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
+# The flow's own defaults are the settings' defaults.
+FLOW_DEFAULTS = FlowOptions()
 
 
 class Settings(AriSettings):
@@ -51,10 +38,10 @@ class Settings(AriSettings):
         "stream retains; off, only those published after it (tests, sharing one NATS).",
     )
     stasis_trunk_dial_template: str = Field(
-        default="PJSIP/{number}@carrier",
+        default=FLOW_DEFAULTS.trunk_dial_template,
         description="How a virtual extension's outside number is dialled; {number} is E.164.",
     )
-    stasis_voicemail_max_s: int = Field(default=120, ge=10, le=600)
+    stasis_voicemail_max_s: int = Field(default=FLOW_DEFAULTS.voicemail_max_s, ge=10, le=600)
     stasis_max_outbound_legs: int = Field(
         default=200,
         ge=0,

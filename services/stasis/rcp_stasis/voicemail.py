@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -25,7 +24,7 @@ from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavail
 from rcp.media_client import INGEST_TIMEOUT_S, ingest_recording
 from rcp.messaging import publish_event
 
-from rcp_stasis.ports import VoicemailMessage
+from rcp_stasis.ports import StoredRecordings, VoicemailMessage
 
 log = structlog.get_logger(__name__)
 
@@ -56,17 +55,6 @@ INSERT_MESSAGE = """
     VALUES ($1, (SELECT id FROM extensions WHERE tenant_id = $1 AND number = $2), $2, $3, $4,
             $5, $6)
     RETURNING id"""
-
-
-class StoredRecordings(Protocol):
-    """Asterisk's stored recordings (the ARI adapter)."""
-
-    async def recording_file(self, name: str) -> bytes | None:
-        """The recording's file, or None if Asterisk has none by that name."""
-        ...
-
-    async def delete_recording(self, name: str) -> None:
-        """Delete a stored recording (gone already is fine)."""
 
 
 class VoicemailStore:
