@@ -35,6 +35,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
+from rcp.pins import hash_pin
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
@@ -217,6 +218,7 @@ class Tenant:
 
 
 GREETING = "Bienvenue chez Test SARL. Pour nos horaires, tapez 2."
+ROOM_PIN = "4321"
 HOURS = "Nous sommes ouverts du lundi au vendredi."
 
 # number, first name, last name, voicemail
@@ -280,14 +282,20 @@ async def _provision(
         )
     extensions = [*PHONES, *((("10", "Dix", "Poste", True),) if dial_extension else ())]
     for ext, first, last, voicemail in extensions:
+        device = await db.fetchval(
+            "INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, $2, $3) RETURNING id",
+            tenant_id,
+            f"phone-{ext}",
+            phone_dial_string(phones_app, tag, ext),
+        )
         ids[ext] = await db.fetchval(
-            """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string, voicemail_enabled)
+            """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id, voicemail_enabled)
                VALUES ($1, $2, 'physical', $3, $4, $5, $6) RETURNING id""",
             tenant_id,
             ext,
             first,
             last,
-            phone_dial_string(phones_app, tag, ext),
+            device,
             voicemail,
         )
     ids["104"] = await db.fetchval(
@@ -321,9 +329,10 @@ async def _provision(
                 position,
             )
     ids["300"] = await db.fetchval(
-        """INSERT INTO conference_rooms (tenant_id, number, name, pin)
-           VALUES ($1, '300', 'Salle Monet', '4321') RETURNING id""",
+        """INSERT INTO conference_rooms (tenant_id, number, name, pin_hash)
+           VALUES ($1, '300', 'Salle Monet', $2) RETURNING id""",
         tenant_id,
+        hash_pin(ROOM_PIN),
     )
     await db.execute(
         """INSERT INTO receptionists (tenant_id, greeting_prompt_id, language, dial_extension_enabled,

@@ -70,6 +70,17 @@ class StasisMetrics:
             "before (the tenant and extension are in the log, tenants.destination_country_"
             "changed).",
         )
+        self.conference_pins = new.counter(
+            "conference_pins_total",
+            "Conference PINs typed, by result: correct, wrong, locked (refused unchecked: the "
+            "room had too many wrong PINs lately).",
+            "result",
+        )
+        self.conference_rooms_locked = new.counter(
+            "conference_rooms_locked_total",
+            "Conference rooms locked after too many wrong PINs (the tenant and room are in the "
+            "log, conference.room_locked; the PINs never are).",
+        )
         self.dtmf_to_action = new.histogram(
             "dtmf_to_action_seconds",
             "From a key press reaching the service to the end of what it set off "
