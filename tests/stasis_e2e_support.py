@@ -43,6 +43,7 @@ from rcp_directory.settings import Settings as DirectorySettings
 from rcp_stasis.app import RunningStasis
 from rcp_stasis.app import running as running_stasis
 from rcp_stasis.settings import Settings as StasisSettings
+from schema_support import insert_device
 
 WAIT_S = 30.0
 
@@ -282,11 +283,8 @@ async def _provision(
         )
     extensions = [*PHONES, *((("10", "Dix", "Poste", True),) if dial_extension else ())]
     for ext, first, last, voicemail in extensions:
-        device = await db.fetchval(
-            "INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, $2, $3) RETURNING id",
-            tenant_id,
-            f"phone-{ext}",
-            phone_dial_string(phones_app, tag, ext),
+        device = await insert_device(
+            db, tenant_id, f"phone-{ext}", phone_dial_string(phones_app, tag, ext)
         )
         ids[ext] = await db.fetchval(
             """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id, voicemail_enabled)

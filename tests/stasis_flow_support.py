@@ -85,7 +85,7 @@ def phone(number: str, first: str, last: str, **extra: object) -> Extension:
         ExtensionKind.PHYSICAL,
         first,
         last,
-        dial_string=f"PJSIP/phone-{number}",
+        endpoint=f"PJSIP/phone-{number}",
         **extra,  # type: ignore[arg-type]
     )
 

@@ -18,9 +18,9 @@ from media_support import media_settings, running_media
 from nats.aio.client import Client as NatsClient
 from rcp import subjects
 from rcp.endpoints import endpoint_allowed
-from rcp.outbound import NumberType, OutboundPolicy, TenantLimits
+from rcp.outbound import OutboundPolicy, TenantLimits
 from rcp.pins import verify_pin
-from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, NumberType, RingStrategy, TargetKind
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
@@ -70,8 +70,8 @@ async def test_a_tenants_whole_configuration_is_read_from_the_admin_tables(
         ExtensionKind.PHYSICAL,
         True,
     )
-    assert amelie.dial_string is not None
-    assert amelie.dial_string.endswith("@test-apps/n")
+    assert amelie.endpoint is not None
+    assert amelie.endpoint.endswith("@test-apps/n")
     assert config.extensions["103"].voicemail_enabled is False
     assert config.extensions["104"].external_number == tenant.external_number
     support = config.ring_groups["201"]
@@ -98,7 +98,7 @@ async def test_an_extension_left_with_a_dial_string_from_before_devices_keeps_it
     )
     config = await PostgresTenants(pool).load(tenant.id)
     assert config is not None
-    assert config.extensions["103"].dial_string == legacy  # kept, and still no device:
+    assert config.extensions["103"].endpoint == legacy  # kept, and still no device:
     assert not endpoint_allowed(legacy, test_phones=True, reserved={"carrier"})
 
 

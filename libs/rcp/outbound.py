@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from rcp.vocabulary import NumberType as NumberType
+from rcp.vocabulary import NumberType
 
 NON_GEOGRAPHIC_REGION = "001"
 """phonenumbers' region of the non-geographic country codes."""

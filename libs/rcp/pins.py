@@ -30,8 +30,7 @@ LEGACY_MIN_DIGITS = 3
 
 PIN = re.compile(rf"^[0-9]{{{MIN_DIGITS},{MAX_DIGITS}}}$")
 HASHED = re.compile(
-    r"^scrypt\$(?P<log_n>[0-9]{2})\$(?P<r>[0-9]{1,2})\$(?P<p>[0-9]{1,2})"
-    r"\$(?P<salt>[A-Za-z0-9+/]{22})\$(?P<hash>[A-Za-z0-9+/]{43})$"
+    r"^scrypt\$[0-9]{2}\$[0-9]{1,2}\$[0-9]{1,2}\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$"
 )
 """A stored PIN hash (the database's check constraint says the same)."""
 
@@ -65,11 +64,10 @@ def hash_pin(pin: str) -> str:
 
 def verify_pin(pin: str, stored: str) -> bool:
     """Whether `pin` is the PIN `stored` was made from (False for a malformed hash)."""
-    found = HASHED.match(stored)
-    if found is None or not pin.isascii() or not pin.isdigit() or len(pin) > MAX_DIGITS:
+    if not HASHED.match(stored) or not pin.isascii() or not pin.isdigit() or len(pin) > MAX_DIGITS:
         return False
-    log_n, r, p = int(found["log_n"]), int(found["r"]), int(found["p"])
-    if log_n not in LOG_N_RANGE:
+    _, log_n, r, p, salt, digest = stored.split("$")
+    if int(log_n) not in LOG_N_RANGE:
         return False
-    digest = _scrypt(pin, _unb64(found["salt"]), log_n, r, p)
-    return hmac.compare_digest(digest, _unb64(found["hash"]))
+    typed = _scrypt(pin, _unb64(salt), int(log_n), int(r), int(p))
+    return hmac.compare_digest(typed, _unb64(digest))

@@ -47,7 +47,9 @@ class Extension:
     kind: ExtensionKind
     first_name: str = ""
     last_name: str = ""
-    dial_string: str | None = None
+    # The Asterisk endpoint of its device (or a dial string saved before devices existed,
+    # which the call flow rings only if it is a device's endpoint).
+    endpoint: str | None = None
     external_number: str | None = None
     voicemail_enabled: bool = True
     reachable_by_extension: bool = True

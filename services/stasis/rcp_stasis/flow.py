@@ -756,13 +756,13 @@ def _reach(turn: _Turn, extension: Extension) -> str | Unreachable | None:
     of the tenant's, an outside number the carrier's policy refuses)."""
     options = turn.options
     if extension.kind is ExtensionKind.PHYSICAL:
-        dial = extension.dial_string
-        if dial is None:
+        endpoint = extension.endpoint
+        if endpoint is None:
             return None
         allowed = endpoint_allowed(
-            dial, test_phones=options.allow_test_phones, reserved=options.reserved_endpoints
+            endpoint, test_phones=options.allow_test_phones, reserved=options.reserved_endpoints
         )
-        return dial if allowed else Unreachable("endpoint_not_allowed")
+        return endpoint if allowed else Unreachable("endpoint_not_allowed")
     if extension.external_number is None:
         return None
     verdict = turn.config.verdict(extension)

@@ -48,7 +48,7 @@ KEYS = """
 # devices (revision 0004) keeps it, and the call flow rings it only if it is a device's.
 EXTENSIONS = """
     SELECT e.number, e.kind, e.first_name, e.last_name,
-           COALESCE(d.endpoint, e.legacy_dial_string) AS dial_string, e.external_number,
+           COALESCE(d.endpoint, e.legacy_dial_string) AS endpoint, e.external_number,
            e.voicemail_enabled, e.reachable_by_extension, e.reachable_by_name, e.name_prompt_id
       FROM extensions e
       LEFT JOIN devices d ON d.tenant_id = e.tenant_id AND d.id = e.device_id
