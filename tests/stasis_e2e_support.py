@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 from media_support import media_settings, running_media
 from nats.js import JetStreamContext
@@ -182,6 +183,16 @@ async def refuse_connections(admin_url: str, database_url: str, allow: bool) -> 
             )
     finally:
         await admin.close()
+
+
+async def stasis_metrics(stack: Stack) -> str:
+    """The stack's stasis service's /metrics text."""
+    port = stack.stasis.infrastructure.ops_port
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        return await response.text()
 
 
 def metric_sum(text: str, name: str, **labels: str) -> float:

@@ -17,8 +17,9 @@ from rcp.outbound import LIMIT_BOUNDS, TenantLimits, limits_of
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import VALIDATION_FAILED, ApiError
+from rcp_admin.resources import carrier_rows
 from rcp_admin.routing import NO_CONTENT, TENANT, Call, Routes, answer, no_content
-from rcp_admin.unit_of_work import Reader, Store, jsonable
+from rcp_admin.unit_of_work import Reader, Store
 
 ROUTES = Routes(TENANT)
 
@@ -54,13 +55,8 @@ async def update(
             TenantLimits(**values)
         except ValueError as error:
             raise ApiError(VALIDATION_FAILED, str(error)) from error
-        await c.connection.execute(
-            f"""INSERT INTO tenant_limits (tenant_id, {", ".join(LIMIT_BOUNDS)})
-                VALUES ($1, $2, $3, $4, $5)
-                ON CONFLICT (tenant_id) DO UPDATE SET
-                    {", ".join(f"{k} = EXCLUDED.{k}" for k in LIMIT_BOUNDS)}""",
-            tenant_id,
-            *(values[k] for k in LIMIT_BOUNDS),
+        await carrier_rows.upsert(
+            c.connection, "tenant_limits", list(LIMIT_BOUNDS), tenant_id, values
         )
         after = await _model(c.connection, tenant_id)
         c.record(before, after)
@@ -69,11 +65,9 @@ async def update(
 
 async def reset(store: Store, actor: Principal, tenant_id: UUID, request_id: str | None) -> None:
     """Give the tenant the default limits again."""
-    actor.require_carrier()
-    async with store.write(actor, tenant_id, "tenant_limits", "delete", None, request_id) as c:
-        await store.tenant_row(actor, tenant_id, c.connection, lock=True)
-        c.before = jsonable(await _model(c.connection, tenant_id))
-        await c.connection.execute("DELETE FROM tenant_limits WHERE tenant_id = $1", tenant_id)
+    await carrier_rows.reset(
+        store, actor, tenant_id, request_id, "tenant_limits", "tenant_limits", _model
+    )
 
 
 @ROUTES.get("/limits", response=s.TenantLimits)

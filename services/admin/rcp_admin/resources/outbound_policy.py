@@ -25,8 +25,9 @@ from rcp.outbound import (
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import DESTINATION_NOT_ALLOWED, VALIDATION_FAILED, ApiError
+from rcp_admin.resources import carrier_rows
 from rcp_admin.routing import NO_CONTENT, TENANT, Call, Routes, answer, no_content
-from rcp_admin.unit_of_work import Reader, Store, jsonable
+from rcp_admin.unit_of_work import Reader, Store
 
 ROUTES = Routes(TENANT)
 
@@ -136,13 +137,8 @@ async def update(
             )
         except ValueError as error:
             raise ApiError(VALIDATION_FAILED, str(error)) from error
-        await c.connection.execute(
-            f"""INSERT INTO outbound_policies (tenant_id, {", ".join(POLICY_COLUMNS)})
-                VALUES ($1, $2, $3, $4, $5, $6)
-                ON CONFLICT (tenant_id) DO UPDATE SET
-                    {", ".join(f"{k} = EXCLUDED.{k}" for k in POLICY_COLUMNS)}""",
-            tenant_id,
-            *(values[k] for k in POLICY_COLUMNS),
+        await carrier_rows.upsert(
+            c.connection, "outbound_policies", POLICY_COLUMNS, tenant_id, values
         )
         after = await _model(c.connection, tenant_id)
         c.record(before, after)
@@ -151,11 +147,9 @@ async def update(
 
 async def reset(store: Store, actor: Principal, tenant_id: UUID, request_id: str | None) -> None:
     """Give the tenant the default policy again (its own country, fixed lines and mobiles)."""
-    actor.require_carrier()
-    async with store.write(actor, tenant_id, "outbound_policy", "delete", None, request_id) as c:
-        await store.tenant_row(actor, tenant_id, c.connection, lock=True)
-        c.before = jsonable(await _model(c.connection, tenant_id))
-        await c.connection.execute("DELETE FROM outbound_policies WHERE tenant_id = $1", tenant_id)
+    await carrier_rows.reset(
+        store, actor, tenant_id, request_id, "outbound_policy", "outbound_policies", _model
+    )
 
 
 @ROUTES.get("/outbound-policy", response=s.OutboundPolicy)
