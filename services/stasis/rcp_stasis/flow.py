@@ -752,7 +752,7 @@ class Unreachable:
 
 def _reach(turn: _Turn, extension: Extension) -> str | Unreachable | None:
     """How Asterisk dials an extension: its device, or its outside number via the trunk; None
-    when it has neither; Unreachable when it may not be rung (a dial string that is no device
+    when it has neither; Unreachable when it may not be rung (an endpoint that is no device
     of the tenant's, an outside number the carrier's policy refuses)."""
     options = turn.options
     if extension.kind is ExtensionKind.PHYSICAL:

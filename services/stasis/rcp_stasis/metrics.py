@@ -49,7 +49,7 @@ class StasisMetrics:
         self.transfers_refused = new.counter(
             "transfers_refused_total",
             "Legs not dialled, by reason: destination_not_allowed (the carrier's outbound "
-            "policy), endpoint_not_allowed (a dial string that is no device), "
+            "policy), endpoint_not_allowed (an endpoint that is no device: a dial string of old), "
             "tenant_outbound_legs, tenant_outbound_rate, node_outbound_legs (call limits).",
             "reason",
         )
