@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-import asyncpg
 from aiohttp import web
 
 from rcp_admin import schemas as s
@@ -117,15 +116,16 @@ async def update(
     return after
 
 
-async def _users(connection: Connection, tenant_id: UUID, name: str) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await connection.fetch(
+async def _users(connection: Connection, tenant_id: UUID, name: str) -> list[str]:
+    """The extensions that ring a device, in words an admin understands."""
+    rows = await connection.fetch(
         """SELECT e.number FROM extensions e JOIN devices d
                ON d.tenant_id = e.tenant_id AND d.id = e.device_id
             WHERE e.tenant_id = $1 AND d.name = $2 ORDER BY e.number""",
         tenant_id,
         name,
     )
-    return rows
+    return [f"extension {row['number']}" for row in rows]
 
 
 async def delete(
@@ -135,9 +135,7 @@ async def delete(
     actor.require_carrier()
     async with store.write(actor, tenant_id, "device", "delete", name, request_id) as change:
         await store.tenant_row(actor, tenant_id, change.connection)
-        users = [
-            f"extension {r['number']}" for r in await _users(change.connection, tenant_id, name)
-        ]
+        users = await _users(change.connection, tenant_id, name)
         if users:
             raise ApiError(
                 IN_USE,
