@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from rcp.outbound import (
     LIMIT_BOUNDS,
-    NumberType,
     OutboundPolicy,
     Refusal,
     TenantLimits,
@@ -14,6 +13,7 @@ from rcp.outbound import (
     classify,
     region_of_locale,
 )
+from rcp.vocabulary import NumberType
 
 FRANCE = OutboundPolicy.default_for("fr-FR")
 

@@ -17,8 +17,10 @@ import pytest
 from media_support import media_settings, running_media
 from nats.aio.client import Client as NatsClient
 from rcp import subjects
-from rcp.outbound import NumberType, OutboundPolicy, TenantLimits
-from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
+from rcp.endpoints import endpoint_allowed
+from rcp.outbound import OutboundPolicy, TenantLimits
+from rcp.pins import verify_pin
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, NumberType, RingStrategy, TargetKind
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
@@ -30,7 +32,7 @@ from rcp_stasis.prompts import SpokenText, TenantPrompt, Tone
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
 from rcp_stasis.voicemail import SAVE_RETRY_DELAYS_S, VoicemailStore
 from stasis_ari_support import eventually
-from stasis_e2e_support import Tenant, provision, unique_app, unique_e164
+from stasis_e2e_support import ROOM_PIN, Tenant, provision, unique_app, unique_e164
 
 
 @pytest.fixture
@@ -68,8 +70,8 @@ async def test_a_tenants_whole_configuration_is_read_from_the_admin_tables(
         ExtensionKind.PHYSICAL,
         True,
     )
-    assert amelie.dial_string is not None
-    assert amelie.dial_string.endswith("@test-apps/n")
+    assert amelie.endpoint is not None
+    assert amelie.endpoint.endswith("@test-apps/n")
     assert config.extensions["103"].voicemail_enabled is False
     assert config.extensions["104"].external_number == tenant.external_number
     support = config.ring_groups["201"]
@@ -79,7 +81,25 @@ async def test_a_tenants_whole_configuration_is_read_from_the_admin_tables(
         NoAnswerAction.VOICEMAIL,
         "102",
     )
-    assert config.conference_rooms["300"].pin == "4321"
+    pin_hash = config.conference_rooms["300"].pin_hash
+    assert pin_hash is not None
+    assert verify_pin(ROOM_PIN, pin_hash)
+
+
+async def test_an_extension_left_with_a_dial_string_from_before_devices_keeps_it_unrung(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    legacy = "PJSIP/+88212345678@carrier"
+    await pool.execute(
+        """UPDATE extensions SET device_id = NULL, legacy_dial_string = $2
+            WHERE tenant_id = $1 AND number = '103'""",
+        tenant.id,
+        legacy,
+    )
+    config = await PostgresTenants(pool).load(tenant.id)
+    assert config is not None
+    assert config.extensions["103"].endpoint == legacy  # kept, and still no device:
+    assert not endpoint_allowed(legacy, test_phones=True, reserved={"carrier"})
 
 
 async def test_unknown_numbers_and_suspended_tenants_have_no_configuration(

@@ -127,21 +127,21 @@ def test_outside_numbers_whose_policy_refuses_them_never_reach_the_trunk_even_as
 
 
 def test_a_physical_extension_rings_only_a_device_never_a_raw_dial_string() -> None:
-    for dial_string in (
+    for endpoint in (
         "PJSIP/carrier/sip:x@any-host",
         "Local/+33199000001@from-carrier",
         "Local/app~x@test-apps",
         "PJSIP/carrier",  # the trunk itself
         "SIP/anything",
     ):
-        phone = Extension("101", ExtensionKind.PHYSICAL, "Amélie", dial_string=dial_string)
+        phone = Extension("101", ExtensionKind.PHYSICAL, "Amélie", endpoint=endpoint)
         run = play_through((press("0"),), _with(phone))
-        assert not any(isinstance(c, Dial) for c in run.commands), dial_string
+        assert not any(isinstance(c, Dial) for c in run.commands), endpoint
         assert _refusals(run.traces)[0]["reason"] == "endpoint_not_allowed"
 
 
 def test_test_phones_ring_only_where_development_allows_them() -> None:
-    phone = Extension("101", ExtensionKind.PHYSICAL, "Amélie", dial_string="Local/101@test-phones")
+    phone = Extension("101", ExtensionKind.PHYSICAL, "Amélie", endpoint="Local/101@test-phones")
     config = _with(phone)
     refused = play_through((press("0"),), config)
     assert not any(isinstance(c, Dial) for c in refused.commands)

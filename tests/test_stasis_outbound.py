@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
@@ -29,9 +28,11 @@ from stasis_e2e_support import (
     ended_call,
     kind,
     metric_sum,
+    phone_dial_string,
     phones,
     provision,
     receptionist_stack,
+    stasis_metrics,
     steps_of,
     traced,
 )
@@ -88,17 +89,8 @@ async def _limits(stack: Stack, tenant: Tenant, **limits: int) -> None:
     )
 
 
-async def _metrics(stack: Stack) -> str:
-    port = stack.stasis.infrastructure.ops_port
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}/metrics") as response,
-    ):
-        return await response.text()
-
-
 async def _refused(stack: Stack, reason: str) -> float:
-    text = await _metrics(stack)
+    text = await stasis_metrics(stack)
     return metric_sum(text, "rcp_stasis_transfers_refused_total", reason=reason)
 
 
@@ -147,9 +139,7 @@ async def test_a_policy_the_carrier_tightens_applies_to_a_virtual_extension_save
         tenant.id,
         [tenant.external_number[:7]],
     )
-    change = ConfigChanged(tenant_id=tenant.id, entity="tenant")
-    await nats.publish(subjects.config_changed(tenant.id), change.model_dump_json().encode())
-    await asyncio.sleep(1)  # the call under way gets the new configuration
+    await _changed(nats, tenant, "outbound_policy")  # the call under way gets it
     await lines.press(caller, "6")
     steps = await traced(stack.database_url, tenant, kind("menu", reason="not_reachable"))
     refused = next(s for s in steps if s["step"] == "transfer_result")
@@ -179,7 +169,7 @@ async def test_a_call_past_the_tenants_inbound_cap_hears_busy_and_is_counted(
         since,
     )
     assert gone["cause"] == 17  # user busy
-    text = await _metrics(stack)
+    text = await stasis_metrics(stack)
     assert metric_sum(text, "rcp_stasis_calls_refused_total", reason="tenant_inbound_calls") >= 1
     records = await asyncpg.connect(stack.database_url)
     try:
@@ -259,6 +249,57 @@ async def test_an_outside_call_is_cut_at_the_tenants_longest_outbound_call(
     assert record["outcome"] == "transferred"
     bridged = next(s for s in steps if s["step"] == "bridged")
     assert bridged["number"] == "104"
-    text = await _metrics(stack)
+    text = await stasis_metrics(stack)
     assert metric_sum(text, "rcp_stasis_outbound_calls_cut_total") >= 1
     await lines.stasis_holds_nothing()
+
+
+async def _changed(nats: NatsClient, tenant: Tenant, entity: str) -> None:
+    """Announce a change as the admin service does, and give the calls under way time to
+    read the configuration again."""
+    change = ConfigChanged(tenant_id=tenant.id, entity=entity)  # type: ignore[arg-type]
+    await nats.publish(subjects.config_changed(tenant.id), change.model_dump_json().encode())
+    await asyncio.sleep(1)
+
+
+async def test_an_extension_rings_its_device_and_follows_it_when_the_carrier_moves_it(
+    stack: Stack, lines: Phones, tenant: Tenant, nats: NatsClient
+) -> None:
+    caller = await lines.call(tenant)  # the configuration is loaded and cached now
+    await traced(stack.database_url, tenant, kind("menu", reason="greeting"))
+    await _execute(
+        stack,
+        "UPDATE devices SET endpoint = $2 WHERE tenant_id = $1 AND name = 'phone-101'",
+        tenant.id,
+        phone_dial_string(stack.phones_app, tenant.tag, "moved"),
+    )
+    await _changed(nats, tenant, "device")
+    since = lines.mark()
+    await lines.press(caller, "0")
+    phone = await lines.ringing(tenant, "moved", since)  # the device's new endpoint rings
+    await lines.hang_up(phone)
+    await lines.hang_up(caller)
+    await ended_call(stack.database_url, tenant)
+    await lines.stasis_holds_nothing()
+
+
+async def test_a_dial_string_of_old_that_is_no_device_is_never_dialled(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    await _execute(
+        stack,
+        """UPDATE extensions SET device_id = NULL, legacy_dial_string = 'PJSIP/carrier'
+            WHERE tenant_id = $1 AND number = '103'""",
+        tenant.id,
+    )
+    caller = await lines.call(tenant)
+    await traced(stack.database_url, tenant, kind("menu", reason="greeting"))
+    listening = await lines.start_listening(caller)
+    await lines.press(caller, "8")
+    steps = await traced(stack.database_url, tenant, kind("menu", reason="not_reachable"))
+    assert await lines.heard(listening) > AUDIBLE
+    refused = next(s for s in steps if s["step"] == "transfer_result")
+    assert (refused["number"], refused["reason"]) == ("103", "endpoint_not_allowed")
+    await lines.phones_hold_nothing(timeout_s=2)
+    await lines.hang_up(caller)
+    await ended_call(stack.database_url, tenant)

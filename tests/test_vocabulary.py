@@ -27,6 +27,7 @@ COLUMNS: list[tuple[str, str, type[StrEnum]]] = [
     ("prompts", "status", v.PromptStatus),
     ("voicemail_messages", "status", v.VoicemailStatus),
     ("call_records", "outcome", v.Outcome),
+    ("outbound_policies", "allowed_number_types", v.NumberType),
 ]
 
 # The CHECK constraints on one column alone, as PostgreSQL holds them.
@@ -39,9 +40,10 @@ CONSTRAINTS = """
 
 
 async def allowed_values(db: asyncpg.Connection, table: str, column: str) -> set[str]:
-    """The values the column's CHECK constraint lists (`column = ANY (ARRAY['a'::text, ...])`)."""
+    """The values the column's CHECK constraint lists (`column = ANY (ARRAY['a'::text, ...])`,
+    or for an array column `column <@ ARRAY['a'::text, ...]`)."""
     definitions = [r["definition"] for r in await db.fetch(CONSTRAINTS, table, column)]
-    lists = [d for d in definitions if "ANY (ARRAY[" in d]
+    lists = [d for d in definitions if "ANY (ARRAY[" in d or "<@ ARRAY[" in d]
     assert len(lists) == 1, definitions
     return set(re.findall(r"'([^']*)'::text", lists[0]))
 

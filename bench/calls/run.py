@@ -186,7 +186,7 @@ class Tenant:
     id: uuid.UUID
     number: str
     greeting_id: uuid.UUID
-    phone_dial_string: str
+    phone_endpoint: str
 
 
 def trunk_dial_template(phones_app: str) -> str:
@@ -198,7 +198,7 @@ async def provision(database_url: str, phones_app: str, *, outside: bool) -> Ten
     """One tenant: a greeting, and key 1 transferring to extension 101 (a phone of ours), or
     with `outside` to virtual extension 104 (an outside number, through the trunk)."""
     number = f"+3319{random.randint(10_000_000, 99_999_999)}"
-    dial_string = f"Local/{phones_app}~bench.{EXTENSION}@test-apps/n"
+    phone = f"Local/{phones_app}~bench.{EXTENSION}@test-apps/n"
     db = await asyncpg.connect(database_url)
     try:
         async with db.transaction():
@@ -214,12 +214,18 @@ async def provision(database_url: str, phones_app: str, *, outside: bool) -> Ten
                 tenant_id,
                 GREETING,
             )
+            device_id = await db.fetchval(
+                "INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, 'phone', $2) "
+                "RETURNING id",
+                tenant_id,
+                phone,
+            )
             extension_id = await db.fetchval(
                 "INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, "
-                "dial_string) VALUES ($1, $2, 'physical', 'Amélie', 'Poulain', $3) RETURNING id",
+                "device_id) VALUES ($1, $2, 'physical', 'Amélie', 'Poulain', $3) RETURNING id",
                 tenant_id,
                 EXTENSION,
-                dial_string,
+                device_id,
             )
             if outside:
                 extension_id = await db.fetchval(
@@ -230,7 +236,7 @@ async def provision(database_url: str, phones_app: str, *, outside: bool) -> Ten
                     VIRTUAL_EXTENSION,
                     OUTSIDE_NUMBER,
                 )
-                dial_string = trunk_dial_template(phones_app).format(number=OUTSIDE_NUMBER)
+                phone = trunk_dial_template(phones_app).format(number=OUTSIDE_NUMBER)
             await db.execute(
                 "INSERT INTO receptionists (tenant_id, greeting_prompt_id, language, "
                 "menu_timeout_s, transfer_ring_s) VALUES ($1, $2, 'fr-FR', $3, $4)",
@@ -255,7 +261,7 @@ async def provision(database_url: str, phones_app: str, *, outside: bool) -> Ten
             )
     finally:
         await db.close()
-    return Tenant(tenant_id, number, greeting_id, dial_string)
+    return Tenant(tenant_id, number, greeting_id, phone)
 
 
 # --- callers and the phone, on ARI ------------------------------------------------------------
@@ -817,7 +823,7 @@ async def measure(
             "Local/s@bench-ivr/n",
             {
                 "RCP_BENCH_GREETING": greeting.removeprefix("sound:"),
-                "RCP_BENCH_PHONE": tenant.phone_dial_string,
+                "RCP_BENCH_PHONE": tenant.phone_endpoint,
                 "RCP_BENCH_WAIT_S": str(MENU_TIMEOUT_S),
                 "RCP_BENCH_RING_S": str(RING_S),
             },

@@ -26,9 +26,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, Protocol
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
+
+from rcp.vocabulary import NumberType
 
 NON_GEOGRAPHIC_REGION = "001"
 """phonenumbers' region of the non-geographic country codes."""
@@ -37,23 +40,6 @@ REGION = re.compile(r"^[A-Z]{2}$")
 PREFIX = re.compile(r"^\+[0-9]{1,15}$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 MAX_LIST = 1000
-
-
-class NumberType(StrEnum):
-    """What a number is, as phonenumbers tells (`PhoneNumberType`, in lower case)."""
-
-    FIXED_LINE = "fixed_line"
-    MOBILE = "mobile"
-    FIXED_LINE_OR_MOBILE = "fixed_line_or_mobile"
-    TOLL_FREE = "toll_free"
-    PREMIUM_RATE = "premium_rate"
-    SHARED_COST = "shared_cost"
-    VOIP = "voip"
-    PERSONAL_NUMBER = "personal_number"
-    PAGER = "pager"
-    UAN = "uan"
-    VOICEMAIL = "voicemail"
-    UNKNOWN = "unknown"
 
 
 _TYPES = {
@@ -234,3 +220,40 @@ LIMIT_BOUNDS: dict[str, tuple[int, int]] = {
     "max_outbound_call_s": (10, 86_400),
 }
 """The range of each limit (the migration's check constraints say the same)."""
+
+
+class Row(Protocol):
+    """A database row read by column name (an asyncpg Record, a dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+POLICY_COLUMNS = (
+    "home_region",
+    "allowed_regions",
+    "allowed_number_types",
+    "allowed_prefixes",
+    "denied_prefixes",
+)
+"""The columns of `outbound_policies` that make a policy."""
+
+
+def policy_of(row: Row | None, locale: str) -> OutboundPolicy:
+    """A tenant's policy from its `outbound_policies` row (POLICY_COLUMNS); without a row, the
+    default; a NULL home region is the country of the tenant's locale."""
+    if row is None:
+        return OutboundPolicy.default_for(locale)
+    return OutboundPolicy(
+        home_region=row["home_region"] or region_of_locale(locale),
+        allowed_regions=frozenset(row["allowed_regions"]),
+        allowed_types=frozenset(NumberType(t) for t in row["allowed_number_types"]),
+        allowed_prefixes=tuple(row["allowed_prefixes"]),
+        denied_prefixes=tuple(row["denied_prefixes"]),
+    )
+
+
+def limits_of(row: Row | None) -> TenantLimits:
+    """A tenant's limits from its `tenant_limits` row; without a row, the defaults."""
+    if row is None:
+        return TenantLimits()
+    return TenantLimits(**{name: row[name] for name in LIMIT_BOUNDS})

@@ -6,11 +6,14 @@ Every field has a default that works on a developer's machine with the local sta
 
 from __future__ import annotations
 
+import string
 from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE, trunk_endpoint
 
 
 class LogFormat(StrEnum):
@@ -154,3 +157,37 @@ class TokenSettings(CommonSettings):
     """The pepper of admin tokens' stored hashes: a Secret in production."""
 
     token_pepper: str = Field(default="receptionist-dev-pepper", min_length=16, max_length=256)
+
+
+class TrunkSettings(CommonSettings):
+    """How outside numbers are dialled (the stasis service's setting); the admin service reads
+    it too, so that the trunk's endpoint is never a tenant's device."""
+
+    stasis_trunk_dial_template: str = Field(
+        default=DEFAULT_TRUNK_DIAL_TEMPLATE,
+        description="How a virtual extension's outside number is dialled; {number} is E.164.",
+    )
+
+    @field_validator("stasis_trunk_dial_template")
+    @classmethod
+    def _one_number_field(cls, value: str) -> str:
+        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        if fields != ["number"]:
+            raise ValueError("must contain {number} once and no other {field}")
+        return value
+
+    @model_validator(mode="after")
+    def _local_trunk_in_development_only(self) -> TrunkSettings:
+        if self.stasis_trunk_dial_template.startswith("Local/") and not self.allow_test_phones:
+            raise ValueError(
+                "RCP_STASIS_TRUNK_DIAL_TEMPLATE: a Local channel trunk (the local stack's test "
+                "phones) needs RCP_ALLOW_TEST_PHONES, which is for development only"
+            )
+        return self
+
+    @property
+    def reserved_endpoints(self) -> frozenset[str]:
+        """The PJSIP endpoints no extension may ring: the carrier trunk, and the trunk the
+        dial template goes through."""
+        trunk = trunk_endpoint(self.stasis_trunk_dial_template)
+        return frozenset({"carrier", *([trunk] if trunk else [])})

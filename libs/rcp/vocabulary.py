@@ -48,3 +48,11 @@ Outcome = StrEnum(
     "Outcome",
     "TRANSFERRED VOICEMAIL CONFERENCE ANNOUNCEMENT CALLER_HANGUP NO_INPUT INVALID_INPUT FAILED",
 )
+
+# What an outside number is, as the numbering plan tells (phonenumbers' `PhoneNumberType`, in
+# lower case): the carrier's outbound policy allows some of them (`rcp.outbound`).
+NumberType = StrEnum(
+    "NumberType",
+    "FIXED_LINE MOBILE FIXED_LINE_OR_MOBILE TOLL_FREE PREMIUM_RATE SHARED_COST VOIP "
+    "PERSONAL_NUMBER PAGER UAN VOICEMAIL UNKNOWN",
+)

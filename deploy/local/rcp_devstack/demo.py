@@ -77,11 +77,12 @@ DEMOS = {"fr": FRENCH, "en": ENGLISH}
 MaybeId = uuid.UUID | None
 
 EXTENSIONS = [
-    # number, kind, first name, last name, dial string, outside number
-    ("101", "physical", "Amélie", "Poulain", "Local/101@test-phones", None),
-    ("102", "physical", "Jean-Pierre", "Lefèvre", "Local/102@test-phones", None),
-    ("103", "physical", "Seán", "O'Brien", "Local/103@test-phones", None),
-    ("104", "virtual", "Françoise", "Le Gall", None, None),  # the spec's outside number
+    # number, kind, first name, last name, device (a phone of the local stack's test-phones
+    # context, which only the local stack's dialplan has)
+    ("101", "physical", "Amélie", "Poulain", "phone-101"),
+    ("102", "physical", "Jean-Pierre", "Lefèvre", "phone-102"),
+    ("103", "physical", "Seán", "O'Brien", "phone-103"),
+    ("104", "virtual", "Françoise", "Le Gall", None),  # rings the spec's outside number
 ]
 
 
@@ -115,18 +116,19 @@ async def seed_demo(pool: asyncpg.Pool, spec: DemoSpec = FRENCH) -> DemoTenant:
             )
         elif owner != tenant_id:
             raise LookupError(f"{spec.number} already belongs to another tenant than {spec.slug}")
-        for number, kind, first, last, dial, outside in EXTENSIONS:
+        for number, kind, first, last, device in EXTENSIONS:
+            device_id = None if device is None else await _device(connection, tenant_id, device)
             await connection.execute(
                 """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name,
-                                           dial_string, external_number)
+                                           device_id, external_number)
                    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, number) DO NOTHING""",
                 tenant_id,
                 number,
                 kind,
                 first,
                 last,
-                dial,
-                spec.outside_number if kind == "virtual" else outside,
+                device_id,
+                spec.outside_number if kind == "virtual" else None,
             )
         group_id = await connection.fetchval(
             """INSERT INTO ring_groups (tenant_id, number, name, strategy, ring_seconds)
@@ -181,6 +183,23 @@ async def seed_demo(pool: asyncpg.Pool, spec: DemoSpec = FRENCH) -> DemoTenant:
                 room,
             )
     return DemoTenant(tenant_id=tenant_id, number=spec.number)
+
+
+async def _device(
+    connection: PoolConnectionProxy[asyncpg.Record], tenant_id: uuid.UUID, name: str
+) -> uuid.UUID:
+    """The demo phone `phone-<n>` of the tenant, `Local/<n>@test-phones` (kept as it is if a
+    database of before devices already made it a device, under another name)."""
+    endpoint = f"Local/{name.removeprefix('phone-')}@test-phones"
+    found: uuid.UUID = await connection.fetchval(
+        """INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, $2, $3)
+           ON CONFLICT (tenant_id, endpoint) DO UPDATE SET endpoint = EXCLUDED.endpoint
+           RETURNING id""",
+        tenant_id,
+        name,
+        endpoint,
+    )
+    return found
 
 
 async def _tts_prompt(

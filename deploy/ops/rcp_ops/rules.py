@@ -156,6 +156,15 @@ GROUPS: dict[str, list[Alert]] = {
             description="A virtual extension's outside number was changed to a number of "
             "another country: the first step of many toll frauds.",
         ),
+        Alert(
+            name="ReceptionistConferenceRoomLocked",
+            expr="sum(increase(rcp_stasis_conference_rooms_locked_total[15m])) > 0",
+            duration="0m",
+            severity="warning",
+            summary="A conference room was locked after wrong PINs",
+            description="A conference room got too many wrong PINs across calls and refuses "
+            "every PIN for a while: someone may be guessing it.",
+        ),
     ],
     "receptionist.directory": [
         Alert(

@@ -30,7 +30,7 @@ from rcp_admin.routing import (
     add_routes,
 )
 from rcp_admin.settings import Settings
-from rcp_admin.unit_of_work import Store
+from rcp_admin.unit_of_work import EndpointRules, Store
 from rcp_admin.web import add_web_routes
 
 log = structlog.get_logger(__name__)
@@ -53,7 +53,13 @@ def build_app(
     app[PEPPER_KEY] = settings.token_pepper
     app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
-    app[STORE_KEY] = Store(pool, NatsConfigPublisher(nats, metrics), settings.token_pepper, media)
+    app[STORE_KEY] = Store(
+        pool,
+        NatsConfigPublisher(nats, metrics),
+        settings.token_pepper,
+        media,
+        EndpointRules.of(settings),
+    )
     document = openapi_document()
     page = docs_page()
 

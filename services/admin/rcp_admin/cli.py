@@ -5,6 +5,10 @@
     receptionist tenant list
     receptionist token issue --name NAME [--tenant SLUG]
     receptionist extensions import --tenant SLUG FILE.csv
+    receptionist device list --tenant SLUG
+    receptionist device add --tenant SLUG --name NAME --endpoint PJSIP/ENDPOINT
+    receptionist device change --tenant SLUG NAME [--name NEW] [--endpoint PJSIP/ENDPOINT]
+    receptionist device remove --tenant SLUG NAME
     receptionist export --tenant SLUG [--output FILE]
     receptionist import --tenant SLUG FILE
 
@@ -44,11 +48,11 @@ from tqdm import tqdm
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import ApiError
-from rcp_admin.resources import export, extensions, tenants, tokens
+from rcp_admin.resources import devices, export, extensions, tenants, tokens
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.routing import validation_error
 from rcp_admin.settings import Settings
-from rcp_admin.unit_of_work import Store
+from rcp_admin.unit_of_work import EndpointRules, Store
 
 CSV_COLUMNS = extensions.COLUMNS  # one column per field of an extension
 TRUE = {"1", "true", "yes", "y", "oui", "o", "vrai", "x"}
@@ -108,6 +112,11 @@ def read_extension_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | RowEr
         problems = ([f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + (
             [f"missing column(s) {', '.join(missing)}"] if missing else []
         )
+        if "dial_string" in unknown:
+            problems.append(
+                "extensions ring a device now, never a dial string: name one of the tenant's "
+                "devices in a device column (receptionist device list --tenant SLUG)"
+            )
         raise CliError(f"header: {'; '.join(problems)}; columns are {', '.join(CSV_COLUMNS)}")
     reader.fieldnames = header
     for row in reader:
@@ -118,7 +127,7 @@ def read_extension_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | RowEr
 
 
 BOOLEAN_COLUMNS = ("voicemail_enabled", "reachable_by_extension", "reachable_by_name")
-OPTIONAL_COLUMNS = ("dial_string", "external_number")
+OPTIONAL_COLUMNS = ("device", "external_number")
 
 
 def _row_values(row: dict[str | None, Any]) -> dict[str, Any]:
@@ -161,6 +170,29 @@ async def import_extensions(
     return report
 
 
+async def _device(store: Store, actor: Principal, args: argparse.Namespace, out: TextIO) -> None:
+    """List, add, change or remove a tenant's devices."""
+    tenant_id = await tenant_by_slug(store.pool, args.tenant)
+    if args.action == "list":
+        for device in (await devices.list_all(store, actor, tenant_id)).items:
+            used = ", ".join(device.extensions) or "-"
+            print(f"{device.name:<24} {device.endpoint:<40} {used}", file=out)
+        return
+    if args.action == "remove":
+        await devices.delete(store, actor, tenant_id, args.device, None)
+        print(f"device {args.device} removed", file=out)
+        return
+    if args.action == "add":
+        body = s.DeviceCreate(name=args.name, endpoint=args.endpoint)
+        made = await devices.create(store, actor, tenant_id, body, None)
+    else:
+        changes = {k: v for k, v in (("name", args.name), ("endpoint", args.endpoint)) if v}
+        made = await devices.update(
+            store, actor, tenant_id, args.device, s.DevicePatch(**changes), None
+        )
+    print(made.model_dump_json(indent=2), file=out)
+
+
 @asynccontextmanager
 async def admin_store(settings: Settings) -> AsyncIterator[Store]:
     """The same store the API uses, with config-changed published on NATS."""
@@ -169,7 +201,8 @@ async def admin_store(settings: Settings) -> AsyncIterator[Store]:
         create_pool(settings, "receptionist-cli") as pool,
         connect_nats(settings, "receptionist-cli", metrics) as nats,
     ):
-        yield Store(pool, NatsConfigPublisher(nats, metrics), settings.token_pepper)
+        publisher = NatsConfigPublisher(nats, metrics)
+        yield Store(pool, publisher, settings.token_pepper, endpoints=EndpointRules.of(settings))
 
 
 async def tenant_by_slug(pool: asyncpg.Pool, slug: str) -> UUID:
@@ -225,6 +258,8 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
             for problem in report.errors:
                 print(f"  {problem}", file=out)
             return 1 if report.errors else 0
+        elif args.command == "device":
+            await _device(store, actor, args, out)
         elif args.command == "export":
             document = await export.export(store, actor, await tenant_by_slug(pool, args.tenant))
             text = document.model_dump_json(indent=2, exclude_none=True)
@@ -268,6 +303,16 @@ def parser() -> argparse.ArgumentParser:
     extensions.add_argument("action", choices=["import"])
     extensions.add_argument("--tenant", required=True)
     extensions.add_argument("file")
+    device = commands.add_parser("device", help="list or provision a tenant's devices")
+    device_actions = device.add_subparsers(dest="action", required=True)
+    for action in ("list", "add", "change", "remove"):
+        one = device_actions.add_parser(action)
+        one.add_argument("--tenant", required=True)
+        if action in ("change", "remove"):
+            one.add_argument("device", help="the device's name")
+        if action in ("add", "change"):
+            one.add_argument("--name", required=action == "add")
+            one.add_argument("--endpoint", required=action == "add", help="PJSIP/<endpoint>")
     export = commands.add_parser("export", help="write a tenant's receptionist as JSON")
     export.add_argument("--tenant", required=True)
     export.add_argument("--output")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal, RateLimiter, authenticate
 from rcp_admin.errors import (
+    DIAL_STRING_NOT_ALLOWED,
     MALFORMED_JSON,
     PAYLOAD_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
@@ -200,7 +201,7 @@ class Call:
 
 def validation_error(error: ValidationError) -> ApiError:
     """The first problem, with its field, and every problem in details."""
-    problems = []
+    problems, codes = [], []
     for item in error.errors(include_url=False):
         location = [str(part) for part in item["loc"]]
         # A discriminated union puts the tag first (e.g. "transfer"): the client never wrote it.
@@ -208,14 +209,23 @@ def validation_error(error: ValidationError) -> ApiError:
             location = location[1:]
         if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
             location = [*location, "action"]
-        problems.append(
-            {
-                "field": ".".join(location) or None,
-                "message": _message(item),
-            }
-        )
+        code, message = _code_and_message(item, location)
+        codes.append(code)
+        problems.append({"field": ".".join(location) or None, "message": message})
     first = problems[0]
-    return ApiError(VALIDATION_FAILED, str(first["message"]), first["field"], {"errors": problems})
+    return ApiError(codes[0], str(first["message"]), first["field"], {"errors": problems})
+
+
+# A problem that is more than a malformed value answers with a code of its own.
+CODES_BY_TYPE = {s.DIAL_STRING_NOT_ALLOWED: DIAL_STRING_NOT_ALLOWED}
+# Fields that no longer exist, and what to send instead.
+REFUSED_FIELDS = {"dial_string": (DIAL_STRING_NOT_ALLOWED, s.DIAL_STRING_REFUSED)}
+
+
+def _code_and_message(item: Any, location: list[str]) -> tuple[str, str]:
+    if item["type"] == "extra_forbidden" and location and location[-1] in REFUSED_FIELDS:
+        return REFUSED_FIELDS[location[-1]]
+    return CODES_BY_TYPE.get(item["type"], VALIDATION_FAILED), _message(item)
 
 
 MESSAGES_BY_TYPE = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import Field
-from rcp.settings import TokenSettings
+from rcp.settings import TokenSettings, TrunkSettings
 
 
-class Settings(TokenSettings):
+class Settings(TokenSettings, TrunkSettings):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"

@@ -19,11 +19,15 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from rcp.contracts import ConfigChanged
+from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
 from rcp.errors import ErrorCode
+from rcp.settings import TrunkSettings
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import (
+    ENDPOINT_NOT_ALLOWED,
+    ENDPOINT_TAKEN,
     IN_USE,
     NUMBER_IN_USE,
     NUMBER_TAKEN,
@@ -76,6 +80,32 @@ class Change:
 
 
 @dataclass(frozen=True)
+class EndpointRules:
+    """Which Asterisk endpoints a device may be, where this service runs (its settings)."""
+
+    # Development only: the local stack's test phones (Local/<n>@test-phones...).
+    test_phones: bool = False
+    # PJSIP endpoints that are no device (the carrier trunk).
+    reserved: frozenset[str] = frozenset({"carrier"})
+
+    @classmethod
+    def of(cls, settings: TrunkSettings) -> EndpointRules:
+        """The rules the settings make: test phones in development, the trunk reserved."""
+        return cls(settings.allow_test_phones, settings.reserved_endpoints)
+
+    def check(self, endpoint: str, field_name: str = "endpoint") -> None:
+        """Refuse an endpoint no extension may ring, saying why."""
+        refusal = endpoint_refusal(endpoint, test_phones=self.test_phones, reserved=self.reserved)
+        if refusal is not None:
+            raise ApiError(
+                ENDPOINT_NOT_ALLOWED,
+                REFUSAL_MESSAGES[refusal],
+                field_name,
+                {"refusal": refusal.value},
+            )
+
+
+@dataclass(frozen=True)
 class Store:
     """What every resource's logic works through: the database, the bus, the media service."""
 
@@ -83,6 +113,7 @@ class Store:
     publisher: ConfigPublisher
     token_pepper: str
     media: MediaGateway | None = None
+    endpoints: EndpointRules = field(default_factory=EndpointRules)
 
     @asynccontextmanager
     async def write(
@@ -211,6 +242,16 @@ def database_errors() -> Iterator[None]:
             ) from error
         if constraint == "tenants_slug_key":
             raise ApiError(ErrorCode.CONFLICT, "a tenant already has this slug", "slug") from error
+        if constraint in ("devices_endpoint_one_tenant", "devices_tenant_id_endpoint_key"):
+            raise ApiError(
+                ENDPOINT_TAKEN,
+                "this endpoint is already a device (a phone rings for one tenant)",
+                "endpoint",
+            ) from error
+        if constraint == "devices_tenant_id_name_key":
+            raise ApiError(
+                ErrorCode.CONFLICT, "the tenant already has a device of this name", "name"
+            ) from error
         raise ApiError(ErrorCode.CONFLICT, "this conflicts with an existing entry") from error
     except asyncpg.NotNullViolationError as error:
         raise ApiError(

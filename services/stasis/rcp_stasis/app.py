@@ -23,6 +23,7 @@ from rcp_stasis.limits import CallLimits
 from rcp_stasis.media import NatsPrompts
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriPort
+from rcp_stasis.room_locks import RoomLocks
 from rcp_stasis.service import Receptionist, Voicemails
 from rcp_stasis.settings import Settings
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
@@ -139,6 +140,7 @@ async def _take_calls(
         save_voicemail=voicemails.save,
         metrics=metrics,
         limits=limits,
+        room_locks=RoomLocks(settings.lock_policy()),
     )
     receptionist = Receptionist(configs, services, settings.flow_options())
     ari = await stack.enter_async_context(

@@ -8,7 +8,7 @@ events that come back can name them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from rcp_stasis.prompts import Prompt
@@ -82,6 +82,18 @@ class LookUpNames:
     request_id: str
     digits: str
     page: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPin:
+    """Check the digits a caller typed against a conference room's PIN hash, unless the room
+    is locked after too many failures; report a PinChecked. The digits go nowhere else (no
+    trace, no log)."""
+
+    request_id: str
+    room_number: str
+    digits: str = field(repr=False)
+    pin_hash: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +194,7 @@ Command = (
     | StartTimer
     | CancelTimer
     | LookUpNames
+    | CheckPin
     | Dial
     | HangUpLeg
     | Bridge

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from uuid import UUID
 
+from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE
 from rcp.outbound import OutboundPolicy, TenantLimits, Verdict, check
 from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
@@ -23,7 +24,7 @@ class FlowOptions:
     """Service-wide knobs of the call flow (the tenant's own are in its configuration)."""
 
     # How a virtual extension's outside number is dialled; {number} is its E.164 number.
-    trunk_dial_template: str = "PJSIP/{number}@carrier"
+    trunk_dial_template: str = DEFAULT_TRUNK_DIAL_TEMPLATE
     # Development only: physical extensions may ring the local stack's Local test phones.
     allow_test_phones: bool = False
     # PJSIP endpoints no extension may ring (the carrier trunk).
@@ -46,7 +47,9 @@ class Extension:
     kind: ExtensionKind
     first_name: str = ""
     last_name: str = ""
-    dial_string: str | None = None
+    # The Asterisk endpoint of its device (or a dial string saved before devices existed,
+    # which the call flow rings only if it is a device's endpoint).
+    endpoint: str | None = None
     external_number: str | None = None
     voicemail_enabled: bool = True
     reachable_by_extension: bool = True
@@ -74,11 +77,11 @@ class RingGroup:
 
 @dataclass(frozen=True, slots=True)
 class ConferenceRoom:
-    """A mixing bridge callers join, behind a PIN when it has one."""
+    """A mixing bridge callers join, behind a PIN when it has one (stored hashed: `rcp.pins`)."""
 
     number: str
     name: str
-    pin: str | None = None
+    pin_hash: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

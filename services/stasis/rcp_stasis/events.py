@@ -83,6 +83,23 @@ class LookupFailed:
     reason: str
 
 
+class PinResult(StrEnum):
+    """What checking a conference room's PIN found."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"
+    # Not checked: the room has had too many wrong PINs lately and is locked for a while.
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True, slots=True)
+class PinChecked:
+    """The answer to a CheckPin."""
+
+    request_id: str
+    result: PinResult
+
+
 class DialStatus(StrEnum):
     """How ringing one leg ended."""
 
@@ -146,6 +163,7 @@ Event = (
     | TimerFired
     | LookupResult
     | LookupFailed
+    | PinChecked
     | DialResult
     | RecordingFinished
     | RecordingFailed

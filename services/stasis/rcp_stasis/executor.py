@@ -30,6 +30,7 @@ from rcp import subjects
 from rcp.contracts import CallEvent
 from rcp.errors import ReceptionistError
 from rcp.messaging import publish_event
+from rcp.pins import verify_pin
 
 from rcp_stasis import commands, events, ids
 from rcp_stasis.ari import AriError, AriNotFound
@@ -44,6 +45,7 @@ from rcp_stasis.ports import (
     VoicemailMessage,
 )
 from rcp_stasis.prompts import Prompt, render
+from rcp_stasis.room_locks import RoomLocks
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +81,7 @@ class CallServices:
     save_voicemail: Callable[[VoicemailMessage], None]
     metrics: StasisMetrics
     limits: CallLimits
+    room_locks: RoomLocks
 
 
 @dataclass
@@ -182,7 +185,7 @@ class CallRunner:
         if received is not None and to_do:
             self._services.metrics.dtmf_to_action.observe(time.monotonic() - received)
 
-    async def _execute(self, command: commands.Command) -> None:  # noqa: PLR0912 - one case per command
+    async def _execute(self, command: commands.Command) -> None:  # noqa: PLR0912, PLR0915 - one case per command
         port = self.port
         try:
             match command:
@@ -206,6 +209,8 @@ class CallRunner:
                 case commands.LookUpNames(request_id=request, digits=digits, page=page):
                     task = asyncio.create_task(self._look_up(request, digits, page))
                     self._held.lookups[request] = task
+                case commands.CheckPin():
+                    await self._check_pin(command)
                 case commands.Dial():
                     await self._dial(command)
                 case commands.HangUpLeg(leg_id=leg):
@@ -309,6 +314,31 @@ class CallRunner:
             next_page = page + 1
             self._held.cursors[(digits, next_page)] = found.next_cursor
         self._inbox.put_nowait(events.LookupResult(request, found.matches, found.total, next_page))
+
+    async def _check_pin(self, check: commands.CheckPin) -> None:
+        """Check a PIN off the event loop (about 50 ms of hashing) and count a wrong one
+        against its room. Awaited in the call's own task: the call waits for the answer, its
+        hangup is taken after, so hanging up at once does not escape the count."""
+        locks, metrics, room = self._services.room_locks, self._services.metrics, check.room_number
+        if locks.locked(self.tenant_id, room):
+            result = events.PinResult.LOCKED
+        elif await asyncio.to_thread(verify_pin, check.digits, check.pin_hash):
+            result = events.PinResult.CORRECT
+        else:
+            result = events.PinResult.WRONG
+            if locks.failed(self.tenant_id, room):
+                metrics.conference_rooms_locked.inc()
+                log.warning(
+                    "conference.room_locked",
+                    call_id=self.context.call_id,
+                    tenant_id=str(self.tenant_id),
+                    room=room,
+                    failures=locks.policy.max_failures,
+                    window_s=locks.policy.window_s,
+                    lock_s=locks.policy.lock_s,
+                )
+        metrics.conference_pins.labels(result=result.value).inc()
+        self._inbox.put_nowait(events.PinChecked(check.request_id, result))
 
     async def _dial(self, dial: commands.Dial) -> None:
         leg = dial.leg_id

@@ -31,6 +31,7 @@ from rcp_stasis.commands import (
     Answer,
     Bridge,
     CancelTimer,
+    CheckPin,
     Command,
     DestroyBridge,
     Dial,
@@ -74,6 +75,8 @@ from rcp_stasis.events import (
     LookupFailed,
     LookupResult,
     NameMatch,
+    PinChecked,
+    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -195,6 +198,14 @@ class PinEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class PinChecking:
+    """The PIN typed is being checked (against its hash, and the room's lock)."""
+
+    room: ConferenceRoom
+    tries: int
+
+
+@dataclass(frozen=True, slots=True)
 class InConference:
     """The caller is in a conference room."""
 
@@ -237,6 +248,7 @@ Phase = (
     | Ringing
     | Bridged
     | PinEntry
+    | PinChecking
     | InConference
     | VoicemailGreeting
     | VoicemailRecording
@@ -254,6 +266,7 @@ class Held:
     playback: str | None = None
     timer: int | None = None
     lookup: str | None = None
+    pin_check: str | None = None
     legs: frozenset[str] = frozenset()
     bridge: str | None = None
     recording: str | None = None
@@ -404,6 +417,10 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case pe
             turn.hold(lookup=None)
             if isinstance(call.phase, NameLookup):
                 _on_matches(turn, call.phase, event)
+        case PinChecked(request_id=request) if request == held.pin_check:
+            turn.hold(pin_check=None)
+            if isinstance(call.phase, PinChecking):
+                _on_pin_checked(turn, call.phase, event.result)
         case LookupFailed(request_id=request) if request == held.lookup:
             turn.hold(lookup=None)
             turn.trace(TraceKind.LOOKUP_RESULT, failed=event.reason)
@@ -489,7 +506,7 @@ def _on_timer(turn: _Turn) -> None:
             if phase.digits:
                 _check_pin(turn, phase)
             else:
-                _pin_failed(turn, phase, wrong=False)
+                _pin_failed(turn, phase.room, phase.tries, wrong=False)
         case _:
             pass
 
@@ -507,7 +524,7 @@ def _resume(turn: _Turn) -> None:
         case Ending():
             _end(turn, hang_up_caller=True)
         case _:
-            turn.hold(lookup=None)
+            turn.hold(lookup=None, pin_check=None)
             _menu(turn, "resumed")
 
 
@@ -735,17 +752,17 @@ class Unreachable:
 
 def _reach(turn: _Turn, extension: Extension) -> str | Unreachable | None:
     """How Asterisk dials an extension: its device, or its outside number via the trunk; None
-    when it has neither; Unreachable when it may not be rung (a dial string that is no device
+    when it has neither; Unreachable when it may not be rung (an endpoint that is no device
     of the tenant's, an outside number the carrier's policy refuses)."""
     options = turn.options
     if extension.kind is ExtensionKind.PHYSICAL:
-        dial = extension.dial_string
-        if dial is None:
+        endpoint = extension.endpoint
+        if endpoint is None:
             return None
         allowed = endpoint_allowed(
-            dial, test_phones=options.allow_test_phones, reserved=options.reserved_endpoints
+            endpoint, test_phones=options.allow_test_phones, reserved=options.reserved_endpoints
         )
-        return dial if allowed else Unreachable("endpoint_not_allowed")
+        return endpoint if allowed else Unreachable("endpoint_not_allowed")
     if extension.external_number is None:
         return None
     verdict = turn.config.verdict(extension)
@@ -1038,7 +1055,7 @@ def _connect(turn: _Turn, match: NameMatch) -> None:
 
 
 def _conference(turn: _Turn, room: ConferenceRoom) -> None:
-    if room.pin:
+    if room.pin_hash:
         _pin_entry(turn, room, tries=0)
     else:
         _join(turn, room)
@@ -1070,21 +1087,35 @@ def _pin_digit(turn: _Turn, phase: PinEntry, digit: str) -> None:
 
 
 def _check_pin(turn: _Turn, phase: PinEntry) -> None:
-    correct = phase.digits == phase.room.pin
-    turn.trace(TraceKind.PIN, number=phase.room.number, correct=correct)
-    if correct:
-        _join(turn, phase.room)
-    else:
-        _pin_failed(turn, phase, wrong=True)
+    """Have the PIN checked (hashing it takes a while, off the call flow) and wait."""
+    room = phase.room
+    assert room.pin_hash is not None  # noqa: S101 - PinEntry is only entered for rooms with one
+    turn.cancel_timer()
+    request = turn.new_id("pin")
+    turn.emit(CheckPin(request, room.number, phase.digits, room.pin_hash))
+    turn.hold(pin_check=request)
+    turn.go(PinChecking(room, phase.tries))
 
 
-def _pin_failed(turn: _Turn, phase: PinEntry, *, wrong: bool) -> None:
-    tries = phase.tries + 1
+def _on_pin_checked(turn: _Turn, phase: PinChecking, result: PinResult) -> None:
+    correct = result is PinResult.CORRECT
+    turn.trace(TraceKind.PIN, number=phase.room.number, correct=correct, result=result)
+    match result:
+        case PinResult.CORRECT:
+            _join(turn, phase.room)
+        case PinResult.LOCKED:
+            _menu(turn, "room_locked", (turn.say(SystemPromptKey.ROOM_LOCKED),))
+        case PinResult.WRONG:
+            _pin_failed(turn, phase.room, phase.tries, wrong=True)
+
+
+def _pin_failed(turn: _Turn, room: ConferenceRoom, tries: int, *, wrong: bool) -> None:
+    tries += 1
     prefix = (turn.say(SystemPromptKey.WRONG_PIN),) if wrong else ()
     if tries >= turn.options.pin_max_tries:
         _goodbye(turn, Outcome.INVALID_INPUT if wrong else Outcome.NO_INPUT, prefix)
     else:
-        _pin_entry(turn, phase.room, tries, prefix)
+        _pin_entry(turn, room, tries, prefix)
 
 
 def _join(turn: _Turn, room: ConferenceRoom) -> None:

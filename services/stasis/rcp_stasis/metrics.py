@@ -49,7 +49,7 @@ class StasisMetrics:
         self.transfers_refused = new.counter(
             "transfers_refused_total",
             "Legs not dialled, by reason: destination_not_allowed (the carrier's outbound "
-            "policy), endpoint_not_allowed (a dial string that is no device), "
+            "policy), endpoint_not_allowed (an endpoint that is no device: a dial string of old), "
             "tenant_outbound_legs, tenant_outbound_rate, node_outbound_legs (call limits).",
             "reason",
         )
@@ -69,6 +69,17 @@ class StasisMetrics:
             "Virtual extensions whose outside number was found in another country than "
             "before (the tenant and extension are in the log, tenants.destination_country_"
             "changed).",
+        )
+        self.conference_pins = new.counter(
+            "conference_pins_total",
+            "Conference PINs typed, by result: correct, wrong, locked (refused unchecked: the "
+            "room had too many wrong PINs lately).",
+            "result",
+        )
+        self.conference_rooms_locked = new.counter(
+            "conference_rooms_locked_total",
+            "Conference rooms locked after too many wrong PINs (the tenant and room are in the "
+            "log, conference.room_locked; the PINs never are).",
         )
         self.dtmf_to_action = new.histogram(
             "dtmf_to_action_seconds",

@@ -34,6 +34,7 @@ class SystemPromptKey(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"
     ENTER_PIN = "enter_pin"
     WRONG_PIN = "wrong_pin"
+    ROOM_LOCKED = "room_locked"
     LEAVE_MESSAGE_FOR = "leave_message_for"
     MESSAGE_SAVED = "message_saved"
     NO_MESSAGE = "no_message"
@@ -110,6 +111,8 @@ _FRENCH = {
     _K.SERVICE_UNAVAILABLE: "Ce service est momentanément indisponible.",
     _K.ENTER_PIN: "Veuillez saisir le code d'accès de la conférence, suivi de la touche dièse.",
     _K.WRONG_PIN: "Ce code n'est pas le bon.",
+    _K.ROOM_LOCKED: "Cette salle de conférence est verrouillée pour le moment. Veuillez "
+    "réessayer plus tard.",
     _K.LEAVE_MESSAGE_FOR: "Vous êtes bien sur la messagerie de {name}. Laissez votre message "
     "après le bip, puis raccrochez ou tapez dièse.",
     _K.MESSAGE_SAVED: "Votre message a bien été enregistré.",
@@ -137,6 +140,7 @@ def _english(pound: str) -> dict[SystemPromptKey, str]:
         _K.SERVICE_UNAVAILABLE: "This service is temporarily unavailable.",
         _K.ENTER_PIN: f"Please enter the conference PIN, followed by the {pound} key.",
         _K.WRONG_PIN: "That PIN is not correct.",
+        _K.ROOM_LOCKED: "This conference room is locked for now. Please try again later.",
         _K.LEAVE_MESSAGE_FOR: "You have reached the voicemail of {name}. Please leave a message "
         f"after the tone, then hang up or press {pound}.",
         _K.MESSAGE_SAVED: "Your message has been saved.",
@@ -162,6 +166,8 @@ _GERMAN = {
     _K.SERVICE_UNAVAILABLE: "Dieser Dienst ist vorübergehend nicht verfügbar.",
     _K.ENTER_PIN: "Bitte geben Sie die PIN der Konferenz ein, gefolgt von der Rautetaste.",
     _K.WRONG_PIN: "Diese PIN ist nicht korrekt.",
+    _K.ROOM_LOCKED: "Dieser Konferenzraum ist vorübergehend gesperrt. Bitte versuchen Sie es "
+    "später noch einmal.",
     _K.LEAVE_MESSAGE_FOR: "Sie sind mit der Mailbox von {name} verbunden. Bitte hinterlassen Sie "
     "nach dem Signalton eine Nachricht und legen Sie dann auf oder drücken Sie die Rautetaste.",
     _K.MESSAGE_SAVED: "Ihre Nachricht wurde gespeichert.",
@@ -187,6 +193,8 @@ _SPANISH = {
     _K.SERVICE_UNAVAILABLE: "Este servicio no está disponible en este momento.",
     _K.ENTER_PIN: "Marque el código de la conferencia, seguido de la tecla almohadilla.",
     _K.WRONG_PIN: "El código no es correcto.",
+    _K.ROOM_LOCKED: "Esta sala de conferencias está bloqueada por el momento. Inténtelo de "
+    "nuevo más tarde.",
     _K.LEAVE_MESSAGE_FOR: "Ha llamado al buzón de voz de {name}. Deje su mensaje después de la "
     "señal y cuelgue o pulse la tecla almohadilla.",
     _K.MESSAGE_SAVED: "Su mensaje se ha guardado.",
@@ -211,6 +219,7 @@ _DUTCH = {
     _K.SERVICE_UNAVAILABLE: "Deze dienst is tijdelijk niet beschikbaar.",
     _K.ENTER_PIN: "Toets de pincode van de vergadering in, gevolgd door het hekje.",
     _K.WRONG_PIN: "Deze pincode is niet juist.",
+    _K.ROOM_LOCKED: "Deze vergaderruimte is op dit moment vergrendeld. Probeer het later opnieuw.",
     _K.LEAVE_MESSAGE_FOR: "U bent verbonden met de voicemail van {name}. Spreek na de pieptoon "
     "uw bericht in en hang op of toets het hekje.",
     _K.MESSAGE_SAVED: "Uw bericht is opgeslagen.",

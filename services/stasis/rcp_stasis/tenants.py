@@ -20,7 +20,7 @@ import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 from rcp.db import receptionists
-from rcp.outbound import LIMIT_BOUNDS, NumberType, OutboundPolicy, TenantLimits, region_of_locale
+from rcp.outbound import LIMIT_BOUNDS, POLICY_COLUMNS, limits_of, policy_of
 from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
 from rcp_stasis import config
@@ -44,10 +44,15 @@ KEYS = """
       LEFT JOIN conference_rooms c ON c.tenant_id = k.tenant_id AND c.id = k.target_conference_id
      WHERE k.tenant_id = $1"""
 
+# A physical extension rings its device's endpoint; one left with a dial string from before
+# devices (revision 0004) keeps it, and the call flow rings it only if it is a device's.
 EXTENSIONS = """
-    SELECT number, kind, first_name, last_name, dial_string, external_number, voicemail_enabled,
-           reachable_by_extension, reachable_by_name, name_prompt_id
-      FROM extensions WHERE tenant_id = $1"""
+    SELECT e.number, e.kind, e.first_name, e.last_name,
+           COALESCE(d.endpoint, e.legacy_dial_string) AS endpoint, e.external_number,
+           e.voicemail_enabled, e.reachable_by_extension, e.reachable_by_name, e.name_prompt_id
+      FROM extensions e
+      LEFT JOIN devices d ON d.tenant_id = e.tenant_id AND d.id = e.device_id
+     WHERE e.tenant_id = $1"""
 
 RING_GROUPS = """
     SELECT g.number, g.name, g.strategy, g.ring_seconds, g.no_answer_action,
@@ -60,15 +65,11 @@ RING_GROUPS = """
       LEFT JOIN extensions f ON f.tenant_id = g.tenant_id AND f.id = g.no_answer_extension_id
      WHERE g.tenant_id = $1"""
 
-ROOMS = "SELECT number, name, pin FROM conference_rooms WHERE tenant_id = $1"
+ROOMS = "SELECT number, name, pin_hash FROM conference_rooms WHERE tenant_id = $1"
 
-POLICY = """
-    SELECT home_region, allowed_regions, allowed_number_types, allowed_prefixes, denied_prefixes
-      FROM outbound_policies WHERE tenant_id = $1"""
+POLICY = f"SELECT {', '.join(POLICY_COLUMNS)} FROM outbound_policies WHERE tenant_id = $1"
 
-LIMITS = """
-    SELECT max_inbound_calls, max_outbound_legs, max_outbound_legs_per_minute, max_outbound_call_s
-      FROM tenant_limits WHERE tenant_id = $1"""
+LIMITS = f"SELECT {', '.join(LIMIT_BOUNDS)} FROM tenant_limits WHERE tenant_id = $1"
 
 
 class PostgresTenants:
@@ -129,27 +130,13 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
         for g in await connection.fetch(RING_GROUPS, tenant_id)
     ]
     rooms = [
-        config.ConferenceRoom(number=r["number"], name=r["name"], pin=r["pin"])
+        config.ConferenceRoom(number=r["number"], name=r["name"], pin_hash=r["pin_hash"])
         for r in await connection.fetch(ROOMS, tenant_id)
     ]
-    policy = _policy(await connection.fetchrow(POLICY, tenant_id), tenant["locale"])
-    row = await connection.fetchrow(LIMITS, tenant_id)
-    limits = TenantLimits(**{name: row[name] for name in LIMIT_BOUNDS}) if row else TenantLimits()
+    policy = policy_of(await connection.fetchrow(POLICY, tenant_id), tenant["locale"])
+    limits = limits_of(await connection.fetchrow(LIMITS, tenant_id))
     return config.TenantConfig.build(
         tenant_id, tenant["name"], receptionist, keys, extensions, groups, rooms, policy, limits
-    )
-
-
-def _policy(row: asyncpg.Record | None, locale: str) -> OutboundPolicy:
-    """The carrier's policy for the tenant; without a row, the default (its own country)."""
-    if row is None:
-        return OutboundPolicy.default_for(locale)
-    return OutboundPolicy(
-        home_region=row["home_region"] or region_of_locale(locale),
-        allowed_regions=frozenset(row["allowed_regions"]),
-        allowed_types=frozenset(NumberType(t) for t in row["allowed_number_types"]),
-        allowed_prefixes=tuple(row["allowed_prefixes"]),
-        denied_prefixes=tuple(row["denied_prefixes"]),
     )
 
 

@@ -21,6 +21,10 @@ from rcp_admin.unit_of_work import Change, Store
 
 ROUTES = Routes(TENANT)
 
+# Rooms with their PINs as stored (hashed): an import gives them back as they were.
+ROOMS = """SELECT number, name, pin_hash, pin_too_short FROM conference_rooms
+            WHERE tenant_id = $1 ORDER BY number"""
+
 
 async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExport:
     """The tenant's receptionist as a document an import takes back."""
@@ -42,8 +46,8 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
             for g in groups
         ],
         conference_rooms=[
-            s.ConferenceRoomCreate(**r.model_dump(include=set(s.ConferenceRoomCreate.model_fields)))
-            for r in await CONFERENCE_ROOMS.list_all(store, actor, tenant_id)
+            s.ExportConferenceRoom.model_validate(dict(r))
+            for r in await store.pool.fetch(ROOMS, tenant_id)
         ],
         keys=[
             s.ExportKey(digit=k.digit, assignment=receptionist.assignment_of(k))
@@ -63,8 +67,9 @@ async def _replace(change: Change, tenant_id: UUID, body: s.TenantExport) -> Non
     )
     await connection.execute("DELETE FROM extensions WHERE tenant_id = $1", tenant_id)
     for index, extension in enumerate(body.extensions):
-        values = extensions.checked(extension.model_dump(), f"extensions[{index}].")
-        await EXTENSIONS.insert(connection, tenant_id, values)
+        prefix = f"extensions[{index}]."
+        values = extensions.checked(extension.model_dump(), prefix)
+        await EXTENSIONS.insert(connection, tenant_id, values, prefix)
     for group in body.ring_groups:
         await RING_GROUPS.insert(connection, tenant_id, group.model_dump())
     for room in body.conference_rooms:
