@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -88,14 +88,31 @@ class Admin:
     pool: asyncpg.Pool
     settings: AdminSettings
 
-    async def tenant(self, name: str = "acme") -> tuple[str, Client]:
-        """A new tenant and a client holding that tenant's own token."""
+    async def tenant(self, name: str = "acme", devices: Iterable[str] = ()) -> tuple[str, Client]:
+        """A new tenant (with the devices named, provisioned by the carrier) and a client
+        holding that tenant's own token."""
         slug = f"{name}-{uuid.uuid4().hex[:8]}"
         tenant = await self.carrier.ok("POST", "/v1/tenants", {"slug": slug, "name": name.title()})
         token = await self.carrier.ok(
             "POST", f"/v1/tenants/{tenant['id']}/tokens", {"name": f"{name} admin"}
         )
+        await self.devices(tenant["id"], *devices)
         return tenant["id"], self.carrier.as_(token["token"])
+
+    async def devices(self, tenant_id: str, *names: str) -> None:
+        """Provision devices for a tenant, as the carrier does: each a PJSIP endpoint of its
+        own (an endpoint rings for one tenant only)."""
+        for name in names:
+            await self.carrier.ok(
+                "POST",
+                f"/v1/tenants/{tenant_id}/devices",
+                {"name": name, "endpoint": device_endpoint(tenant_id, name)},
+            )
+
+
+def device_endpoint(tenant_id: str, name: str) -> str:
+    """The PJSIP endpoint the tests give a tenant's device."""
+    return f"PJSIP/t{tenant_id[:8]}-{name}"
 
 
 async def carrier_token(pool: asyncpg.Pool, pepper: str) -> str:

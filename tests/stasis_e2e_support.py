@@ -29,12 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 from media_support import media_settings, running_media
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
+from rcp.pins import hash_pin
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
@@ -42,6 +44,7 @@ from rcp_directory.settings import Settings as DirectorySettings
 from rcp_stasis.app import RunningStasis
 from rcp_stasis.app import running as running_stasis
 from rcp_stasis.settings import Settings as StasisSettings
+from schema_support import insert_device
 
 WAIT_S = 30.0
 
@@ -53,6 +56,12 @@ def unique_app(role: str) -> str:
 def unique_e164() -> str:
     """A number of the French range set aside for fiction, unused by other tests."""
     return f"+3319{random.randint(10_000_000, 99_999_999)}"
+
+
+def unique_outside_number() -> str:
+    """A French fixed-line number (01 99 ..., set aside for fiction): one the default outbound
+    policy of a French tenant allows."""
+    return f"+33199{random.randint(0, 999_999):06d}"
 
 
 def phone_dial_string(phones_app: str, tag: str, number: str) -> str:
@@ -97,6 +106,9 @@ def stasis_settings(
         "stasis_call_records_durable": f"records-{uuid.uuid4().hex[:10]}",
         "stasis_call_records_from_start": False,
         "stasis_trunk_dial_template": phone_dial_string(phones_app, "trunk", "{number}"),
+        # The phones are Local channels into the test-apps context: development only.
+        "environment": "development",
+        "allow_test_phones": True,
         "directory_search_subject": directory_subject,
         "media_nats_scope": media_scope,
         "stasis_drain_grace_s": 5,
@@ -173,6 +185,16 @@ async def refuse_connections(admin_url: str, database_url: str, allow: bool) -> 
         await admin.close()
 
 
+async def stasis_metrics(stack: Stack) -> str:
+    """The stack's stasis service's /metrics text."""
+    port = stack.stasis.infrastructure.ops_port
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        return await response.text()
+
+
 def metric_sum(text: str, name: str, **labels: str) -> float:
     """The sum of the series of `name` in a /metrics text whose labels include `labels`."""
     return sum(
@@ -208,6 +230,7 @@ class Tenant:
 
 
 GREETING = "Bienvenue chez Test SARL. Pour nos horaires, tapez 2."
+ROOM_PIN = "4321"
 HOURS = "Nous sommes ouverts du lundi au vendredi."
 
 # number, first name, last name, voicemail
@@ -234,7 +257,7 @@ async def provision(
     extension 10 (so that 1 is both a key and the start of a number)."""
     tag = uuid.uuid4().hex[:8]
     number = unique_e164()
-    external = unique_e164()
+    external = unique_outside_number()
     connection = await asyncpg.connect(database_url)
     try:
         async with connection.transaction():
@@ -271,14 +294,17 @@ async def _provision(
         )
     extensions = [*PHONES, *((("10", "Dix", "Poste", True),) if dial_extension else ())]
     for ext, first, last, voicemail in extensions:
+        device = await insert_device(
+            db, tenant_id, f"phone-{ext}", phone_dial_string(phones_app, tag, ext)
+        )
         ids[ext] = await db.fetchval(
-            """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string, voicemail_enabled)
+            """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id, voicemail_enabled)
                VALUES ($1, $2, 'physical', $3, $4, $5, $6) RETURNING id""",
             tenant_id,
             ext,
             first,
             last,
-            phone_dial_string(phones_app, tag, ext),
+            device,
             voicemail,
         )
     ids["104"] = await db.fetchval(
@@ -312,9 +338,10 @@ async def _provision(
                 position,
             )
     ids["300"] = await db.fetchval(
-        """INSERT INTO conference_rooms (tenant_id, number, name, pin)
-           VALUES ($1, '300', 'Salle Monet', '4321') RETURNING id""",
+        """INSERT INTO conference_rooms (tenant_id, number, name, pin_hash)
+           VALUES ($1, '300', 'Salle Monet', $2) RETURNING id""",
         tenant_id,
+        hash_pin(ROOM_PIN),
     )
     await db.execute(
         """INSERT INTO receptionists (tenant_id, greeting_prompt_id, language, dial_extension_enabled,

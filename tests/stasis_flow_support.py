@@ -4,7 +4,7 @@ A script is a list of caller-side happenings (`press("102#")`, `FINISH`, `TIMEOU
 `answered(0)`, `found(...)`, `HANGUP`...). The driver turns each into the event the executor
 would build, naming the playback, timer, leg, look-up or recording the flow itself created,
 and records every command as one readable transcript line ("play invalid + greeting",
-"dial Local/101@phones for 20s", "hang up").
+"dial PJSIP/phone-101 for 20s", "hang up").
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from uuid import UUID
 
+from rcp.pins import hash_pin, verify_pin
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 from rcp_stasis.commands import (
     Answer,
     Bridge,
     CancelTimer,
+    CheckPin,
     Command,
     DestroyBridge,
     Dial,
@@ -38,30 +41,28 @@ from rcp_stasis.config import (
     ConferenceRoom,
     DialByName,
     Extension,
-    ExtensionKind,
+    FlowOptions,
     KeyAction,
-    NoAnswerAction,
     PlayAnnouncement,
     ReceptionistSettings,
     RingGroup,
-    RingStrategy,
-    TargetKind,
     TenantConfig,
     Transfer,
 )
 from rcp_stasis.events import (
     CallContext,
     CallStarted,
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
     Event,
-    FlowOptions,
     Hangup,
     LookupFailed,
     LookupResult,
     NameMatch,
+    PinChecked,
+    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -86,7 +87,7 @@ def phone(number: str, first: str, last: str, **extra: object) -> Extension:
         ExtensionKind.PHYSICAL,
         first,
         last,
-        dial_string=f"Local/{number}@phones",
+        endpoint=f"PJSIP/phone-{number}",
         **extra,  # type: ignore[arg-type]
     )
 
@@ -120,7 +121,11 @@ RING_GROUPS = (
     ),
     RingGroup("204", "Vide", ()),
 )
-ROOMS = (ConferenceRoom("300", "Salle Monet"), ConferenceRoom("301", "Salle Renoir", pin="4321"))
+ROOM_PIN = "4321"
+ROOMS = (
+    ConferenceRoom("300", "Salle Monet"),
+    ConferenceRoom("301", "Salle Renoir", pin_hash=hash_pin(ROOM_PIN)),
+)
 KEYS: dict[str, KeyAction] = {
     "0": Transfer(TargetKind.EXTENSION, "101"),
     "1": DialByName(),
@@ -312,6 +317,9 @@ class Run:
     commands: list[Command] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    # As the executor would: a PIN to check is checked at once, against its hash; a room
+    # listed here is locked (every PIN refused unchecked). None: the script answers itself.
+    locked_rooms: frozenset[str] | None = frozenset()
 
     @property
     def traces(self) -> list[PublishTrace]:
@@ -324,7 +332,17 @@ class Run:
         self.transcript.extend(
             line for line in (describe(c, self.commands) for c in commands) if line
         )
+        if self.locked_rooms is not None:
+            for check in [c for c in commands if isinstance(c, CheckPin)]:
+                commands += self.feed(PinChecked(check.request_id, self.pin_result(check)))
         return commands
+
+    def pin_result(self, check: CheckPin) -> PinResult:
+        """What the executor answers a CheckPin."""
+        if self.locked_rooms and check.room_number in self.locked_rooms:
+            return PinResult.LOCKED
+        correct = verify_pin(check.digits, check.pin_hash)
+        return PinResult.CORRECT if correct else PinResult.WRONG
 
     def _of(self, kind: type[Command]) -> list[Command]:
         return [c for c in self.commands if isinstance(c, kind)]
@@ -363,7 +381,7 @@ class Run:
                     return RecordingFailed(record.recording, "HTTP 500")
                 return RecordingFinished(record.recording, seconds)
             case NewConfig(config=config):
-                return ConfigChanged(config)
+                return ConfigReloaded(config)
             case _:
                 return happening
 
@@ -374,18 +392,24 @@ class Run:
 
 
 def start(
-    config: TenantConfig = BASE, options: FlowOptions | None = None, caller: str = "+33612345678"
+    config: TenantConfig = BASE,
+    options: FlowOptions | None = None,
+    caller: str = "+33612345678",
+    locked_rooms: frozenset[str] | None = frozenset(),
 ) -> Run:
-    run = Run(Call())
+    run = Run(Call(), locked_rooms=locked_rooms)
     context = CallContext("call-1", "+33199000001", caller, config, options or FlowOptions())
     run.feed(CallStarted(context))
     return run
 
 
 def play_through(
-    script: Script, config: TenantConfig = BASE, options: FlowOptions | None = None
+    script: Script,
+    config: TenantConfig = BASE,
+    options: FlowOptions | None = None,
+    locked_rooms: frozenset[str] = frozenset(),
 ) -> Run:
-    run = start(config, options)
+    run = start(config, options, locked_rooms=locked_rooms)
     for happening in _flatten(script):
         run.feed(run.event_for(happening))
     return run
@@ -425,6 +449,8 @@ def describe(command: Command, so_far: Sequence[Command]) -> str | None:  # noqa
             return "cancel timer"
         case LookUpNames(digits=digits, page=page):
             return f"look up {digits} page {page}"
+        case CheckPin(room_number=room):
+            return f"check the PIN of {room}"
         case Dial(endpoint=target, timeout_s=timeout):
             return f"dial {target} for {timeout}s"
         case HangUpLeg(leg_id=leg):

@@ -7,18 +7,23 @@ from pathlib import Path
 
 import pytest
 from admin_support import Admin
-from rcp_admin.cli import parse_bool, parser, run
+from rcp_admin.cli import CliError, parse_bool, parser, run
+from rcp_admin.errors import ApiError
 from rcp_admin.settings import Settings as AdminSettings
 
-CSV_TEXT = """\ufeffnumber;kind;first_name;last_name;dial_string;external_number;reachable_by_name
-101;physical;Amélie;Poulain;PJSIP/amelie;;oui
-102;physical;Jean-Pierre;Lefèvre;PJSIP/jp;;non
-103;virtual;Seán;O'Brien;;+353861234567;yes
-1;physical;Too;Short;PJSIP/x;;yes
+CSV_TEXT = """\ufeffnumber;kind;first_name;last_name;device;external_number;reachable_by_name
+101;physical;Amélie;Poulain;amelie;;oui
+102;physical;Jean-Pierre;Lefèvre;jp;;non
+103;virtual;Seán;O'Brien;;+33612345678;yes
+1;physical;Too;Short;amelie;;yes
 104;virtual;No;Number;;0612345678;yes
-101;physical;Dup;Licate;PJSIP/dup;;yes
-105;physical;Bad;Flag;PJSIP/y;;perhaps
-106;physical;Zoë;Ærø;PJSIP/zoe;;
+101;physical;Dup;Licate;jp;;yes
+105;physical;Bad;Flag;jp;;perhaps
+106;physical;Zoë;Ærø;zoe;;
+107;physical;Raw;Dial;PJSIP/zoe;;
+108;physical;No;Device;nobody;;
+109;virtual;Premium;Rate;;+33899123456;
+110;virtual;Far;Away;;+353861234567;
 """
 
 
@@ -32,7 +37,7 @@ async def _cli(admin: Admin, *argv: str) -> tuple[int, str]:
 async def test_csv_import_keeps_good_rows_and_reports_each_bad_one(
     admin: Admin, tmp_path: Path
 ) -> None:
-    tenant_id, client = await admin.tenant("csv")
+    tenant_id, client = await admin.tenant("csv", devices=("amelie", "jp", "zoe"))
     slug = (await client.ok("GET", f"/v1/tenants/{tenant_id}"))["slug"]
     source = tmp_path / "extensions.csv"
     source.write_text(CSV_TEXT, "utf-8")
@@ -40,19 +45,23 @@ async def test_csv_import_keeps_good_rows_and_reports_each_bad_one(
     status, output = await _cli(admin, "extensions", "import", "--tenant", slug, str(source))
 
     assert status == 1
-    assert "4 extension(s) imported, 4 row(s) refused" in output
+    assert "4 extension(s) imported, 8 row(s) refused" in output
     assert "line 5 (number): a number here is 2 to 10 digits" in output
     assert "line 6 (external_number): not an E.164 number" in output
     assert "line 7 (number): this number is already used in the tenant's numbering plan" in output
     assert "line 8: reachable_by_name must be yes or no" in output
+    assert "line 10 (device): extensions ring a device your carrier provisioned" in output
+    assert "line 11 (device): the tenant has no device nobody" in output
+    assert "line 12 (external_number): premium rate numbers are not allowed" in output
+    assert "line 13 (external_number): numbers of IE are not allowed" in output
     extensions = {
         e["number"]: e
         for e in (await client.ok("GET", f"/v1/tenants/{tenant_id}/extensions"))["items"]
     }
     assert sorted(extensions) == ["101", "102", "103", "106"]
     assert extensions["102"]["reachable_by_name"] is False
-    assert extensions["103"]["external_number"] == "+353861234567"
-    assert extensions["106"]["last_name"] == "Ærø"
+    assert extensions["103"]["external_number"] == "+33612345678"
+    assert (extensions["106"]["last_name"], extensions["106"]["device"]) == ("Ærø", "zoe")
 
 
 async def test_csv_with_unknown_columns_is_refused_before_any_row(
@@ -67,6 +76,53 @@ async def test_csv_with_unknown_columns_is_refused_before_any_row(
     assert (await client.ok("GET", f"/v1/tenants/{tenant_id}/extensions"))["items"] == []
 
 
+async def test_a_csv_of_dial_strings_is_refused_and_told_to_name_devices(
+    admin: Admin, tmp_path: Path
+) -> None:
+    tenant_id, client = await admin.tenant("csv")
+    slug = (await client.ok("GET", f"/v1/tenants/{tenant_id}"))["slug"]
+    source = tmp_path / "old.csv"
+    source.write_text("number,kind,last_name,dial_string\n101,physical,X,PJSIP/x\n", "utf-8")
+    with pytest.raises(CliError, match=r"unknown column.s. dial_string.*in a device column"):
+        await _cli(admin, "extensions", "import", "--tenant", slug, str(source))
+    assert (await client.ok("GET", f"/v1/tenants/{tenant_id}/extensions"))["items"] == []
+
+
+async def test_the_command_line_provisions_changes_lists_and_removes_devices(admin: Admin) -> None:
+    tenant_id, client = await admin.tenant("devices")
+    slug = (await client.ok("GET", f"/v1/tenants/{tenant_id}"))["slug"]
+    endpoint = f"PJSIP/cli-{tenant_id[:8]}"
+    status, output = await _cli(
+        admin, "device", "add", "--tenant", slug, "--name", "desk", "--endpoint", endpoint
+    )
+    assert status == 0
+    assert f'"endpoint": "{endpoint}"' in output
+    with pytest.raises(ApiError, match="never an @host"):
+        await _cli(
+            admin, "device", "add", "--tenant", slug, "--name", "x", "--endpoint", "PJSIP/a@b.c"
+        )
+    await client.ok(
+        "POST",
+        f"/v1/tenants/{tenant_id}/extensions",
+        {"number": "101", "kind": "physical", "last_name": "Poulain", "device": "desk"},
+    )
+    status, _ = await _cli(admin, "device", "change", "--tenant", slug, "desk", "--name", "lobby")
+    assert status == 0
+    status, listing = await _cli(admin, "device", "list", "--tenant", slug)
+    assert listing.split() == ["lobby", endpoint, "101"]
+    with pytest.raises(ApiError, match="still rung by extension 101"):
+        await _cli(admin, "device", "remove", "--tenant", slug, "lobby")
+    await client.ok("DELETE", f"/v1/tenants/{tenant_id}/extensions/101")
+    status, output = await _cli(admin, "device", "remove", "--tenant", slug, "lobby")
+    assert (status, output.strip()) == (0, "device lobby removed")
+    audit = (await admin.carrier.ok("GET", f"/v1/tenants/{tenant_id}/audit"))["items"]
+    assert [a["action"] for a in audit if a["entity"] == "device"] == [
+        "device.delete",
+        "device.update",
+        "device.create",
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("Oui", True), ("non", False), ("1", True), ("", False), ("TRUE", True), ("x", True)],
@@ -78,7 +134,7 @@ def test_csv_booleans_read_english_and_french(text: str, expected: bool) -> None
 async def test_export_then_import_into_a_new_tenant_reproduces_it(
     admin: Admin, tmp_path: Path
 ) -> None:
-    source_id, source = await admin.tenant("source")
+    source_id, source = await admin.tenant("source", devices=("amelie",))
     t = f"/v1/tenants/{source_id}"
     await source.ok(
         "POST",
@@ -88,7 +144,7 @@ async def test_export_then_import_into_a_new_tenant_reproduces_it(
             "kind": "physical",
             "first_name": "Amélie",
             "last_name": "Poulain",
-            "dial_string": "PJSIP/amelie",
+            "device": "amelie",
             "reachable_by_name": False,
         },
     )
@@ -135,11 +191,13 @@ async def test_export_then_import_into_a_new_tenant_reproduces_it(
         await source.ok("PUT", f"{t}/receptionist/keys/{digit}", body)
     exported = await source.ok("GET", f"{t}/export")
 
-    target_id, target = await admin.tenant("target")
+    assert exported["conference_rooms"][0]["pin_hash"].startswith("scrypt$")
+    assert "4242" not in str(exported)
+    target_id, target = await admin.tenant("target", devices=("amelie", "g"))
     await target.ok(
         "POST",
         f"/v1/tenants/{target_id}/extensions",
-        {"number": "999", "kind": "physical", "last_name": "Gone", "dial_string": "PJSIP/g"},
+        {"number": "999", "kind": "physical", "last_name": "Gone", "device": "g"},
     )
     status, _ = await _cli(
         admin, "export", "--tenant", source_id, "--output", str(tmp_path / "export.json")
@@ -158,18 +216,16 @@ async def test_export_then_import_into_a_new_tenant_reproduces_it(
 
 
 async def test_import_is_atomic_when_the_document_is_wrong(admin: Admin) -> None:
-    tenant_id, client = await admin.tenant("atomic")
+    tenant_id, client = await admin.tenant("atomic", devices=("k", "n"))
     t = f"/v1/tenants/{tenant_id}"
     await client.ok(
         "POST",
         f"{t}/extensions",
-        {"number": "101", "kind": "physical", "last_name": "Keep", "dial_string": "PJSIP/k"},
+        {"number": "101", "kind": "physical", "last_name": "Keep", "device": "k"},
     )
     document = {
         "receptionist": {},
-        "extensions": [
-            {"number": "102", "kind": "physical", "last_name": "New", "dial_string": "PJSIP/n"}
-        ],
+        "extensions": [{"number": "102", "kind": "physical", "last_name": "New", "device": "n"}],
         "keys": [
             {
                 "digit": "1",

@@ -55,7 +55,7 @@ async def test_numbers_route_to_a_tenant_and_can_be_removed(admin: Admin) -> Non
 
 
 async def test_extension_create_read_patch_delete(admin: Admin) -> None:
-    tenant_id, tenant = await admin.tenant()
+    tenant_id, tenant = await admin.tenant(devices=("amelie",))
     base = f"/v1/tenants/{tenant_id}/extensions"
     created = await tenant.ok(
         "POST",
@@ -65,9 +65,10 @@ async def test_extension_create_read_patch_delete(admin: Admin) -> None:
             "kind": "physical",
             "first_name": "Amélie",
             "last_name": "Poulain",
-            "dial_string": "PJSIP/amelie",
+            "device": "amelie",
         },
     )
+    assert (created["device"], created["legacy_dial_string"]) == ("amelie", None)
     assert created["voicemail_enabled"] is True
     assert created["reachable_by_name"] is True
     await tenant.ok(
@@ -85,15 +86,16 @@ async def test_extension_create_read_patch_delete(admin: Admin) -> None:
     assert (patched["number"], patched["reachable_by_name"]) == ("111", False)
     assert (await tenant.call("GET", f"{base}/101")).status == 404
     virtual = await tenant.ok(
-        "PATCH", f"{base}/111", {"kind": "virtual", "external_number": "+33700000001"}
+        "PATCH", f"{base}/111", {"kind": "virtual", "external_number": "+33612345679"}
     )
-    assert (virtual["kind"], virtual["dial_string"]) == ("virtual", None)
+    assert (virtual["kind"], virtual["device"]) == ("virtual", None)
+    assert (virtual["destination_allowed"], virtual["destination_refusal"]) == (True, None)
     assert (await tenant.call("DELETE", f"{base}/111")).status == 204
     assert [e["number"] for e in (await tenant.ok("GET", base))["items"]] == ["150"]
 
 
 async def test_ring_group_keeps_member_order_and_fallback(admin: Admin) -> None:
-    tenant_id, tenant = await admin.tenant()
+    tenant_id, tenant = await admin.tenant(devices=("d101", "d102", "d103"))
     t = f"/v1/tenants/{tenant_id}"
     for number in ("101", "102", "103"):
         await tenant.ok(
@@ -103,7 +105,7 @@ async def test_ring_group_keeps_member_order_and_fallback(admin: Admin) -> None:
                 "number": number,
                 "kind": "physical",
                 "last_name": f"N{number}",
-                "dial_string": f"PJSIP/{number}",
+                "device": f"d{number}",
             },
         )
     group = await tenant.ok(
@@ -138,9 +140,13 @@ async def test_ring_group_keeps_member_order_and_fallback(admin: Admin) -> None:
 async def test_conference_room_create_patch_delete(admin: Admin) -> None:
     tenant_id, tenant = await admin.tenant()
     base = f"/v1/tenants/{tenant_id}/conference-rooms"
-    await tenant.ok("POST", base, {"number": "300", "name": "Salle Monet", "pin": "1234"})
+    made = await tenant.ok("POST", base, {"number": "300", "name": "Salle Monet", "pin": "1234"})
+    assert (made["has_pin"], made["pin_too_short"]) == (True, False)
+    assert "pin" not in made
+    renamed = await tenant.ok("PATCH", f"{base}/300", {"name": "Salle Degas"})
+    assert renamed["has_pin"] is True  # a PIN left out is kept
     patched = await tenant.ok("PATCH", f"{base}/300", {"pin": None, "name": "Salle Renoir"})
-    assert (patched["pin"], patched["name"]) == (None, "Salle Renoir")
+    assert (patched["has_pin"], patched["name"]) == (False, "Salle Renoir")
     assert (await tenant.call("DELETE", f"{base}/300")).status == 204
 
 
@@ -168,7 +174,7 @@ async def test_receptionist_settings_and_tts_greeting(admin: Admin) -> None:
 async def test_keys_list_all_ten_and_each_action_can_be_assigned_and_unassigned(
     admin: Admin,
 ) -> None:
-    tenant_id, tenant = await admin.tenant()
+    tenant_id, tenant = await admin.tenant(devices=("amelie",))
     t = f"/v1/tenants/{tenant_id}"
     await tenant.ok(
         "POST",
@@ -177,7 +183,7 @@ async def test_keys_list_all_ten_and_each_action_can_be_assigned_and_unassigned(
             "number": "101",
             "kind": "physical",
             "last_name": "Poulain",
-            "dial_string": "PJSIP/amelie",
+            "device": "amelie",
         },
     )
     await tenant.ok(
@@ -231,7 +237,7 @@ async def test_keys_list_all_ten_and_each_action_can_be_assigned_and_unassigned(
 
 
 async def test_directory_lists_every_extension_and_patches_in_bulk(admin: Admin) -> None:
-    tenant_id, tenant = await admin.tenant()
+    tenant_id, tenant = await admin.tenant(devices=("d101", "d102"))
     t = f"/v1/tenants/{tenant_id}"
     for number in ("101", "102"):
         await tenant.ok(
@@ -241,7 +247,7 @@ async def test_directory_lists_every_extension_and_patches_in_bulk(admin: Admin)
                 "number": number,
                 "kind": "physical",
                 "last_name": f"N{number}",
-                "dial_string": f"PJSIP/{number}",
+                "device": f"d{number}",
             },
         )
     await tenant.ok(

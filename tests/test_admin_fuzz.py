@@ -22,6 +22,7 @@ from admin_support import carrier_token
 from hypothesis import HealthCheck, settings
 from rcp_admin.openapi import openapi_document
 from rcp_admin.settings import Settings as AdminSettings
+from schema_support import insert_device
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -53,10 +54,12 @@ async def _prepare(url: str, pepper: str) -> tuple[str, str]:
             "INSERT INTO tenants (slug, name) VALUES ('fuzz-' || substr(md5(random()::text), 1, 8), 'Fuzz') RETURNING id"
         )
         await pool.execute("INSERT INTO receptionists (tenant_id) VALUES ($1)", tenant_id)
+        device = await insert_device(pool, tenant_id, "desk")
         await pool.execute(
-            """INSERT INTO extensions (tenant_id, number, kind, last_name, dial_string)
-               VALUES ($1, '101', 'physical', 'Dupont', 'PJSIP/x')""",
+            """INSERT INTO extensions (tenant_id, number, kind, last_name, device_id)
+               VALUES ($1, '101', 'physical', 'Dupont', $2)""",
             tenant_id,
+            device,
         )
     finally:
         await pool.close()

@@ -13,14 +13,15 @@ import aiohttp
 import pytest
 from admin_support import Admin, Client
 from media_support import speech
-from rcp_admin.handlers import ROUTES, Route
+from rcp_admin.resources import ROUTES
+from rcp_admin.routing import Route
 
 TENANT_ROUTES = [route for route in ROUTES if "{tenant_id}" in route.path]
 
 
 async def _populate(admin: Admin, name: str) -> dict[str, str]:
     """A tenant with one of everything; returns the values for its path parameters."""
-    tenant_id, tenant = await admin.tenant(name)
+    tenant_id, tenant = await admin.tenant(name, devices=("desk-101", "desk-102", "spare"))
     t = f"/v1/tenants/{tenant_id}"
     e164 = f"+3319{uuid.uuid4().int % 10**8:08d}"
     await admin.carrier.ok("POST", f"{t}/numbers", {"e164": e164})
@@ -28,7 +29,12 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         await tenant.ok(
             "POST",
             f"{t}/extensions",
-            {"number": number, "kind": "physical", "last_name": "Dupont", "dial_string": "PJSIP/x"},
+            {
+                "number": number,
+                "kind": "physical",
+                "last_name": "Dupont",
+                "device": f"desk-{number}",
+            },
         )
     await tenant.ok(
         "POST", f"{t}/ring-groups", {"number": "200", "name": "Accueil", "members": ["101"]}
@@ -51,6 +57,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         "prompt_id": prompt["id"],
         "message_id": str(message),
         "token_id": tokens["items"][0]["id"],
+        "name": "spare",
     }
 
 
@@ -98,13 +105,17 @@ BODIES: dict[tuple[str, str], Any] = {
         "number": "103",
         "kind": "physical",
         "last_name": "Z",
-        "dial_string": "PJSIP/z",
+        "device": "desk-101",
     },
     ("PATCH", "/v1/tenants/{tenant_id}/extensions/{number}"): {"first_name": "Zoé"},
     ("POST", "/v1/tenants/{tenant_id}/ring-groups"): {"number": "201", "name": "Ventes"},
     ("PATCH", "/v1/tenants/{tenant_id}/ring-groups/{number}"): {"ring_seconds": 30},
     ("POST", "/v1/tenants/{tenant_id}/conference-rooms"): {"number": "301", "name": "Salle 2"},
     ("PATCH", "/v1/tenants/{tenant_id}/conference-rooms/{number}"): {"pin": "4321"},
+    ("POST", "/v1/tenants/{tenant_id}/devices"): {"name": "lobby", "endpoint": "PJSIP/lobby"},
+    ("PATCH", "/v1/tenants/{tenant_id}/devices/{name}"): {"endpoint": "PJSIP/spare-moved"},
+    ("PATCH", "/v1/tenants/{tenant_id}/outbound-policy"): {"allowed_number_types": ["mobile"]},
+    ("PATCH", "/v1/tenants/{tenant_id}/limits"): {"max_inbound_calls": 5},
     ("PATCH", "/v1/tenants/{tenant_id}/receptionist"): {"menu_timeout_s": 6},
     ("PUT", "/v1/tenants/{tenant_id}/receptionist/keys/{digit}"): {"action": "dial_by_name"},
     ("PATCH", "/v1/tenants/{tenant_id}/directory"): {
@@ -114,7 +125,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/tenants/{tenant_id}/import"): {
         "receptionist": {},
         "extensions": [
-            {"number": "101", "kind": "physical", "last_name": "Dupont", "dial_string": "PJSIP/x"}
+            {"number": "101", "kind": "physical", "last_name": "Dupont", "device": "desk-101"}
         ],
     },
 }
@@ -124,6 +135,9 @@ DELETE_ORDER = [
     "ring-groups",
     "conference-rooms",
     "extensions",
+    "devices",
+    "outbound-policy",
+    "limits",
     "numbers",
     "tokens",
     "{tenant_id}",
@@ -174,6 +188,7 @@ async def test_no_token_gets_401_on_every_endpoint(admin: Admin) -> None:
         "prompt_id": str(uuid.uuid4()),
         "message_id": str(uuid.uuid4()),
         "token_id": str(uuid.uuid4()),
+        "name": "spare",
     }
     anonymous = admin.carrier.as_(None)
     for route in ROUTES:

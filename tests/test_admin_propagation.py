@@ -43,12 +43,12 @@ async def test_stale_if_match_on_receptionist_gets_412(admin: Admin) -> None:
 
 
 async def test_every_change_is_audited_with_who_before_and_after(admin: Admin) -> None:
-    tenant_id, client = await admin.tenant()
+    tenant_id, client = await admin.tenant(devices=("a",))
     t = f"/v1/tenants/{tenant_id}"
     await client.ok(
         "POST",
         f"{t}/extensions",
-        {"number": "101", "kind": "physical", "last_name": "Poulain", "dial_string": "PJSIP/a"},
+        {"number": "101", "kind": "physical", "last_name": "Poulain", "device": "a"},
     )
     await client.ok("PATCH", f"{t}/extensions/101", {"first_name": "Amélie"})
     entry = (await client.ok("GET", f"{t}/audit"))["items"][0]
@@ -65,7 +65,7 @@ async def test_every_change_is_audited_with_who_before_and_after(admin: Admin) -
 async def test_config_changed_is_published_after_each_kind_of_write(
     admin: Admin, nats_client: NatsClient
 ) -> None:
-    tenant_id, client = await admin.tenant()
+    tenant_id, client = await admin.tenant(devices=("p",))
     t = f"/v1/tenants/{tenant_id}"
     received: asyncio.Queue[ConfigChanged] = asyncio.Queue()
 
@@ -80,7 +80,7 @@ async def test_config_changed_is_published_after_each_kind_of_write(
         (
             "POST",
             f"{t}/extensions",
-            {"number": "101", "kind": "physical", "last_name": "P", "dial_string": "PJSIP/p"},
+            {"number": "101", "kind": "physical", "last_name": "P", "device": "p"},
             "extension",
         ),
         ("PATCH", f"{t}/extensions/101", {"last_name": "Poulain"}, "extension"),
@@ -102,12 +102,18 @@ async def test_config_changed_is_published_after_each_kind_of_write(
         ),
         ("POST", f"{t}/prompts", {"text": "Bonjour", "language": "fr-FR"}, "prompt"),
         ("DELETE", f"{t}/conference-rooms/300", None, "conference_room"),
+        ("POST", f"{t}/devices", {"name": "q", "endpoint": f"PJSIP/q-{tenant_id}"}, "device"),
+        ("PATCH", f"{t}/devices/p", {"endpoint": f"PJSIP/p2-{tenant_id}"}, "device"),
+        ("PATCH", f"{t}/outbound-policy", {"allowed_regions": ["BE"]}, "outbound_policy"),
+        ("DELETE", f"{t}/outbound-policy", None, "outbound_policy"),
+        ("PATCH", f"{t}/limits", {"max_outbound_legs": 2}, "tenant_limits"),
+        ("DELETE", f"{t}/limits", None, "tenant_limits"),
     ]
+    carrier = ("/numbers", "/devices", "/devices/p", "/outbound-policy", "/limits")
     try:
         for method, path, body, entity in writes:
-            await (admin.carrier if path.endswith("/numbers") or path == t else client).ok(
-                method, path, body
-            )
+            by_carrier = path == t or path.endswith(carrier)
+            await (admin.carrier if by_carrier else client).ok(method, path, body)
             event = await asyncio.wait_for(received.get(), timeout=10)
             assert (event.entity, str(event.tenant_id)) == (entity, tenant_id), (method, path)
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
-from rcp_devstack.asterisk import TEMPLATES
+from rcp_devstack.asterisk import DEV_DIALPLAN, TEMPLATES
 from rcp_devstack.demo import SPEECH_RMS, length_and_loudness
 from rcp_devstack.settings import StackSettings
 
@@ -67,8 +67,9 @@ async def _hang_up_all(probe: AriProbe, *channel_ids: str) -> None:
 
 
 def _context(name: str) -> list[str]:
-    """The lines of one context of the dialplan template."""
-    text = (TEMPLATES / "extensions.conf").read_text()
+    """The lines of one context of the dialplan templates (production's and the local
+    stack's)."""
+    text = (TEMPLATES / "extensions.conf").read_text() + "\n" + DEV_DIALPLAN.read_text()
     block = re.search(rf"^\[{re.escape(name)}\]\n(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
     assert block is not None, name
     return [line for line in block.group(1).splitlines() if line and not line.startswith(";")]

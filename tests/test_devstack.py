@@ -26,6 +26,13 @@ def test_config_templates_fill_placeholders_and_keep_asterisk_variables(tmp_path
         assert "@{" not in (etc / name).read_text(), name
     extensions = (etc / "extensions.conf").read_text()
     assert "same => n,Stasis(rcp-x,+${EXTEN})" in extensions
+    # The local stack adds its tests' and benchmarks' contexts to the production dialplan.
+    for context in ("[from-carrier]", "[test-phones]", "[test-carrier]", "[test-apps]"):
+        assert context in extensions
+    assert "[bench-ivr]" in extensions
+    pjsip = (etc / "pjsip.conf").read_text()
+    assert "permit = 127.0.0.1/32" in pjsip
+    assert "match = 127.0.0.1/32" in pjsip
     assert "password = s3cret-password" in (etc / "ari.conf").read_text()
     assert "bindaddr = 127.0.0.1" in (etc / "http.conf").read_text()
     assert asterisk_stack.render_config(settings) == []  # unchanged: Asterisk needs no reload

@@ -30,9 +30,11 @@ from rcp.messaging import request
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import RunningDirectory, running
 from rcp_directory.metrics import DirectoryMetrics
+from rcp_directory.ports import TenantState
 from rcp_directory.service import IndexCache
 from rcp_directory.settings import Settings
-from rcp_directory.source import PostgresDirectory, TenantState
+from rcp_directory.source import PostgresDirectory
+from schema_support import insert_device
 
 T = TypeVar("T")
 
@@ -103,7 +105,7 @@ async def add_extension(
     prompt_id: uuid.UUID | None = None,
 ) -> None:
     await db.execute(
-        """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string,
+        """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id,
                                    reachable_by_name, name_prompt_id)
            VALUES ($1, $2, 'physical', $3, $4, $7, $5, $6)""",
         tenant_id,
@@ -112,7 +114,7 @@ async def add_extension(
         last,
         reachable_by_name,
         prompt_id,
-        f"PJSIP/{number}",
+        await insert_device(db, tenant_id, f"desk-{number}-{uuid.uuid4().hex[:6]}"),
     )
 
 
@@ -561,7 +563,7 @@ async def test_extension_renamed_through_the_admin_api_is_found_within_a_second(
     nats_client: NatsClient,
     admin: Admin,
 ) -> None:
-    tenant_id, client = await admin.tenant("rename")
+    tenant_id, client = await admin.tenant("rename", devices=("jp",))
     tenant = uuid.UUID(tenant_id)
     path = f"/v1/tenants/{tenant_id}/extensions"
     await client.ok(
@@ -572,7 +574,7 @@ async def test_extension_renamed_through_the_admin_api_is_found_within_a_second(
             "kind": "physical",
             "first_name": "Jean-Pierre",
             "last_name": "Lefèvre",
-            "dial_string": "PJSIP/jp",
+            "device": "jp",
         },
     )
     assert numbers(await search(nats_client, service_settings, tenant, keys("LEF"))) == ["501"]

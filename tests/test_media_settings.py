@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pydantic
 import pytest
-from rcp_devstack.services import service_env
+from rcp_devstack.services import DEVELOPMENT, service_env
 from rcp_devstack.settings import StackSettings
 from rcp_media.settings import MIB, Settings
 
@@ -50,8 +50,13 @@ def test_local_stack_keeps_media_files_under_its_state_folder(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("RCP_MEDIA_DIR", raising=False)
+    for name in DEVELOPMENT:
+        monkeypatch.delenv(name, raising=False)
     stack = StackSettings(state_dir=tmp_path)
-    assert service_env("media", stack) == {"RCP_MEDIA_DIR": str(tmp_path / "media")}
-    assert service_env("stasis", stack) == {}
+    assert service_env("media", stack) == {
+        **DEVELOPMENT,
+        "RCP_MEDIA_DIR": str(tmp_path / "media"),
+    }
+    assert service_env("stasis", stack) == DEVELOPMENT
     monkeypatch.setenv("RCP_MEDIA_DIR", "/srv/media")
-    assert service_env("media", stack) == {}
+    assert service_env("media", stack) == DEVELOPMENT

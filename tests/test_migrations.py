@@ -24,8 +24,11 @@ OUR_TABLES = {
     "admin_tokens",
     "audit_log",
     "media_files",
+    "outbound_policies",
+    "tenant_limits",
+    "devices",
 }
-HEAD = ["0002"]
+HEAD = ["0004"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -62,7 +65,12 @@ def test_upgrade_downgrade_upgrade_round_trip(make_database: Callable[[], str]) 
     upgrade(url, configure_logging=False)
     tables, functions, versions = asyncio.run(_schema(url))
     assert tables >= OUR_TABLES
-    assert {"rcp_claim_number", "rcp_release_number", "rcp_is_timezone"} <= functions
+    assert {
+        "rcp_claim_number",
+        "rcp_release_number",
+        "rcp_is_timezone",
+        "rcp_all_match",
+    } <= functions
     assert versions == HEAD
 
     downgrade(url, "base", configure_logging=False)
@@ -83,7 +91,7 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
 
     downgrade(url, "0001", configure_logging=False)
     tables, _, versions = asyncio.run(_schema(url))
-    assert tables >= OUR_TABLES - {"media_files"}
+    assert tables >= OUR_TABLES - {"media_files", "outbound_policies", "tenant_limits", "devices"}
     assert "media_files" not in tables
     assert versions == ["0001"]
 
@@ -91,6 +99,18 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
     tables, _, versions = asyncio.run(_schema(url))
     assert "media_files" in tables
     assert versions == HEAD
+
+
+def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callable[[], str]) -> None:
+    url = make_database()
+    upgrade(url, configure_logging=False)
+
+    downgrade(url, "0002", configure_logging=False)
+    tables, functions, versions = asyncio.run(_schema(url))
+    assert tables >= OUR_TABLES - {"outbound_policies", "tenant_limits", "devices"}
+    assert not tables & {"outbound_policies", "tenant_limits"}
+    assert "rcp_all_match" not in functions
+    assert versions == ["0002"]
 
 
 def test_upgrade_twice_changes_nothing(make_database: Callable[[], str]) -> None:

@@ -116,6 +116,9 @@ def running(
                 "RCP_STASIS_CALL_RECORDS_DURABLE": f"ops-{run}",
                 "RCP_STASIS_CALL_RECORDS_FROM_START": "false",
                 "RCP_LOG_LEVEL": "WARNING",
+                # The phones are Local channels into the test-apps context: development only.
+                "RCP_ENVIRONMENT": "development",
+                "RCP_ALLOW_TEST_PHONES": "true",
             }
             with (folder / f"{service}.log").open("wb") as log:
                 processes.append(

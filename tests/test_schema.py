@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 import pytest
+from schema_support import insert_device
 
 
 async def tenant(db: asyncpg.Connection, name: str) -> uuid.UUID:
@@ -22,15 +23,18 @@ async def tenant(db: asyncpg.Connection, name: str) -> uuid.UUID:
 async def extension(
     db: asyncpg.Connection, tenant_id: uuid.UUID, number: str, kind: str = "physical"
 ) -> uuid.UUID:
-    dial, outside = ("PJSIP/alice", None) if kind == "physical" else (None, "+33612345678")
+    physical = kind == "physical"
+    name = f"desk-{number}-{uuid.uuid4().hex[:6]}"
+    device = await insert_device(db, tenant_id, name) if physical else None
+    outside = None if physical else "+33612345678"
     extension_id: uuid.UUID = await db.fetchval(
-        """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, dial_string,
+        """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id,
                                    external_number)
            VALUES ($1, $2, $3, 'Amélie', 'Poulain', $4, $5) RETURNING id""",
         tenant_id,
         number,
         kind,
-        dial,
+        device,
         outside,
     )
     return extension_id
@@ -225,11 +229,13 @@ async def test_virtual_extension_needs_an_e164_outside_number(db: asyncpg.Connec
                VALUES ($1, '150', 'virtual', 'Dupont', '0612345678')""",
             acme,
         )
+    device = await insert_device(db, acme, "bob")
     with pytest.raises(asyncpg.CheckViolationError, match="extensions_kind_target"):
         await db.execute(
-            """INSERT INTO extensions (tenant_id, number, kind, last_name, dial_string)
-               VALUES ($1, '150', 'virtual', 'Dupont', 'PJSIP/bob')""",
+            """INSERT INTO extensions (tenant_id, number, kind, last_name, device_id)
+               VALUES ($1, '150', 'virtual', 'Dupont', $2)""",
             acme,
+            device,
         )
 
 
@@ -322,10 +328,11 @@ async def test_duplicate_extension_number_is_refused_and_upsert_still_works(
     with pytest.raises(asyncpg.UniqueViolationError):
         await extension(db, acme, "101")
     await db.execute(
-        """INSERT INTO extensions (tenant_id, number, kind, last_name, dial_string)
-           VALUES ($1, '101', 'physical', 'Martin', 'PJSIP/carol')
+        """INSERT INTO extensions (tenant_id, number, kind, last_name, device_id)
+           VALUES ($1, '101', 'physical', 'Martin', $2)
            ON CONFLICT (tenant_id, number) DO UPDATE SET last_name = EXCLUDED.last_name""",
         acme,
+        await insert_device(db, acme, "carol"),
     )
     rows = await db.fetch("SELECT last_name FROM extensions WHERE tenant_id = $1", acme)
     assert [row["last_name"] for row in rows] == ["Martin"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pydantic
 import pytest
 from rcp.runtime import public_settings
-from rcp.settings import DEFAULT_DATABASE_URL, CommonSettings, LogFormat
+from rcp.settings import DEFAULT_DATABASE_URL, CommonSettings, Environment, LogFormat
 from rcp_admin.settings import Settings as AdminSettings
 from rcp_stasis.settings import Settings as StasisSettings
 
@@ -93,3 +93,44 @@ def test_logged_settings_mask_secrets_and_url_passwords_only() -> None:
     assert shown["database_url"] == "postgresql://rcp:***@db:5432/rcp"
     assert shown["token_pepper"] == "***"
     assert shown["nats_url"] == "nats://127.0.0.1:4222"
+
+
+def test_test_phones_are_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RCP_ENVIRONMENT", "RCP_ALLOW_TEST_PHONES"):
+        monkeypatch.delenv(name, raising=False)
+    assert CommonSettings().environment is Environment.PRODUCTION  # the default
+    with pytest.raises(pydantic.ValidationError, match="RCP_ALLOW_TEST_PHONES is for development"):
+        CommonSettings(allow_test_phones=True)
+    assert CommonSettings(environment=Environment.DEVELOPMENT, allow_test_phones=True)
+
+
+def test_a_local_channel_trunk_needs_the_development_setting() -> None:
+    local = "Local/phones~trunk.{number}@test-apps/n"
+    with pytest.raises(pydantic.ValidationError, match="a Local channel trunk"):
+        StasisSettings(stasis_trunk_dial_template=local)
+    allowed = StasisSettings(
+        stasis_trunk_dial_template=local,
+        environment=Environment.DEVELOPMENT,
+        allow_test_phones=True,
+    )
+    assert allowed.flow_options().allow_test_phones
+
+
+def test_a_production_stasis_refuses_to_start_with_test_phones() -> None:
+    binary = Path(sys.executable).parent / "rcp-stasis"
+    result = subprocess.run(
+        [str(binary)],
+        env={**os.environ, "RCP_ENVIRONMENT": "production", "RCP_ALLOW_TEST_PHONES": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "RCP_ALLOW_TEST_PHONES is for development only" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_flow_never_rings_the_trunk_as_a_device() -> None:
+    options = StasisSettings(stasis_trunk_dial_template="PJSIP/{number}@sbc").flow_options()
+    assert options.reserved_endpoints == {"carrier", "sbc"}

@@ -19,21 +19,16 @@ from media_support import media_settings, running_media
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from rcp import subjects
+from rcp.endpoints import endpoint_allowed
 from rcp.errors import ErrorCode, ServiceUnavailable
 from rcp.messaging import reached_server
+from rcp.outbound import OutboundPolicy, TenantLimits
+from rcp.pins import verify_pin
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, NumberType, RingStrategy, TargetKind
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
-from rcp_stasis.config import (
-    DialByName,
-    ExtensionKind,
-    NoAnswerAction,
-    PlayAnnouncement,
-    RingStrategy,
-    TargetKind,
-    TenantConfig,
-    Transfer,
-)
+from rcp_stasis.config import DialByName, PlayAnnouncement, TenantConfig, Transfer
 from rcp_stasis.directory import NatsDirectory
 from rcp_stasis.media import NatsPrompts
 from rcp_stasis.ports import VoicemailMessage
@@ -41,7 +36,7 @@ from rcp_stasis.prompts import SpokenText, TenantPrompt, Tone
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
 from rcp_stasis.voicemail import SAVE_RETRY_DELAYS_S, VoicemailStore
 from stasis_ari_support import eventually
-from stasis_e2e_support import Tenant, provision, unique_app, unique_e164
+from stasis_e2e_support import ROOM_PIN, Tenant, provision, unique_app, unique_e164
 
 
 @pytest.fixture
@@ -79,8 +74,8 @@ async def test_a_tenants_whole_configuration_is_read_from_the_admin_tables(
         ExtensionKind.PHYSICAL,
         True,
     )
-    assert amelie.dial_string is not None
-    assert amelie.dial_string.endswith("@test-apps/n")
+    assert amelie.endpoint is not None
+    assert amelie.endpoint.endswith("@test-apps/n")
     assert config.extensions["103"].voicemail_enabled is False
     assert config.extensions["104"].external_number == tenant.external_number
     support = config.ring_groups["201"]
@@ -90,7 +85,25 @@ async def test_a_tenants_whole_configuration_is_read_from_the_admin_tables(
         NoAnswerAction.VOICEMAIL,
         "102",
     )
-    assert config.conference_rooms["300"].pin == "4321"
+    pin_hash = config.conference_rooms["300"].pin_hash
+    assert pin_hash is not None
+    assert verify_pin(ROOM_PIN, pin_hash)
+
+
+async def test_an_extension_left_with_a_dial_string_from_before_devices_keeps_it_unrung(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    legacy = "PJSIP/+88212345678@carrier"
+    await pool.execute(
+        """UPDATE extensions SET device_id = NULL, legacy_dial_string = $2
+            WHERE tenant_id = $1 AND number = '103'""",
+        tenant.id,
+        legacy,
+    )
+    config = await PostgresTenants(pool).load(tenant.id)
+    assert config is not None
+    assert config.extensions["103"].endpoint == legacy  # kept, and still no device:
+    assert not endpoint_allowed(legacy, test_phones=True, reserved={"carrier"})
 
 
 async def test_unknown_numbers_and_suspended_tenants_have_no_configuration(
@@ -127,6 +140,68 @@ async def test_a_configuration_is_loaded_once_then_again_for_calls_when_it_chang
         configs.unwatch(tenant.id, "a call")
         assert await configs.get(tenant.id) is fresh
         assert configs.loads == 2
+
+
+async def test_the_carriers_policy_and_limits_are_read_with_the_configuration(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    source = PostgresTenants(pool)
+    default = await source.load(tenant.id)
+    assert default is not None
+    assert default.policy == OutboundPolicy.default_for("fr-FR")
+    assert default.limits == TenantLimits()
+    await pool.execute(
+        """INSERT INTO outbound_policies (tenant_id, allowed_regions, allowed_number_types,
+               allowed_prefixes, denied_prefixes)
+           VALUES ($1, '{IE}', '{fixed_line,mobile,toll_free}', '{+8816}', '{+3361}')""",
+        tenant.id,
+    )
+    await pool.execute(
+        "INSERT INTO tenant_limits (tenant_id, max_inbound_calls, max_outbound_call_s) "
+        "VALUES ($1, 5, 600)",
+        tenant.id,
+    )
+    config = await source.load(tenant.id)
+    assert config is not None
+    assert config.policy == OutboundPolicy(
+        home_region="FR",
+        allowed_regions=frozenset({"IE"}),
+        allowed_types=frozenset({NumberType.FIXED_LINE, NumberType.MOBILE, NumberType.TOLL_FREE}),
+        allowed_prefixes=("+8816",),
+        denied_prefixes=("+3361",),
+    )
+    assert config.limits == TenantLimits(max_inbound_calls=5, max_outbound_call_s=600)
+    verdict = config.verdict(config.extensions["104"])
+    assert verdict is not None
+    assert verdict.allowed
+
+
+async def test_a_virtual_extension_moved_to_another_country_is_counted_when_next_loaded(
+    pool: asyncpg.Pool, tenant: Tenant
+) -> None:
+    moved: list[None] = []
+    async with TenantConfigs(
+        PostgresTenants(pool), country_changed=lambda: moved.append(None)
+    ) as configs:
+        await configs.get(tenant.id)
+        await pool.execute(
+            "UPDATE extensions SET external_number = '+33612345678' WHERE tenant_id = $1 AND number = '104'",
+            tenant.id,
+        )
+        configs.changed(tenant.id)
+        await configs.get(tenant.id)
+        assert moved == []  # another number, the same country
+        await pool.execute(
+            "UPDATE extensions SET external_number = '+5355123456' WHERE tenant_id = $1 AND number = '104'",
+            tenant.id,
+        )
+        configs.changed(tenant.id)
+        config = await configs.get(tenant.id)
+        assert moved == [None]
+        assert config is not None
+        verdict = config.verdict(config.extensions["104"])
+        assert verdict is not None
+        assert (verdict.destination.region, verdict.allowed) == ("CU", False)
 
 
 @pytest.fixture

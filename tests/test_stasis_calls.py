@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
 from rcp.contracts import VoicemailLeft
 from rcp_devstack.settings import StackSettings
-from rcp_stasis.service import LEG_MARK
+from rcp_stasis.ids import LEG_MARK
 from stasis_e2e_support import (
     Phones,
     Stack,

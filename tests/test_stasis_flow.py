@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 from rcp.contracts import CallEvent
-from rcp_stasis.commands import Outcome, Play, PublishTrace, TraceKind
-from rcp_stasis.config import PlayAnnouncement, TargetKind, Transfer
-from rcp_stasis.events import CallStarted, FlowOptions, Hangup, NameMatch, PlaybackFinished
+from rcp.vocabulary import Outcome, TargetKind
+from rcp_stasis.commands import Play, PublishTrace, TraceKind
+from rcp_stasis.config import FlowOptions, PlayAnnouncement, Transfer
+from rcp_stasis.events import CallStarted, Hangup, NameMatch, PlaybackFinished
 from rcp_stasis.flow import Call, step
 from stasis_flow_support import (
     AMELIE,
@@ -125,14 +126,14 @@ PATHS = [
     Path(
         "spent retries transfer to the configured exhausted target",
         NO_ANSWER_5 * 4,
-        (GREETING, RINGBACK, "dial Local/102@phones for 20s"),
+        (GREETING, RINGBACK, "dial PJSIP/phone-102 for 20s"),
         config=configured(exhausted_extension="102"),
         absent=("play goodbye",),
     ),
     Path(
         "an exhausted target that does not answer and has no voicemail ends with goodbye",
         (*NO_ANSWER_5 * 4, no_answer(0), FINISH),
-        ("dial Local/103@phones for 20s", "play unavailable + goodbye", "hang up"),
+        ("dial PJSIP/phone-103 for 20s", "play unavailable + goodbye", "hang up"),
         Outcome.NO_INPUT,
         config=configured(exhausted_extension="103"),
     ),
@@ -171,13 +172,13 @@ PATHS = [
     Path(
         "digits then # dial an extension",
         (FINISH, press("102#")),
-        (WAIT_DIGIT, RINGBACK, "dial Local/102@phones for 20s"),
+        (WAIT_DIGIT, RINGBACK, "dial PJSIP/phone-102 for 20s"),
         config=DIALPLAN,
     ),
     Path(
         "three seconds without a digit end an extension number",
         (press("102"), TIMEOUT),
-        ("dial Local/102@phones for 20s",),
+        ("dial PJSIP/phone-102 for 20s",),
         config=DIALPLAN,
     ),
     Path(
@@ -196,7 +197,7 @@ PATHS = [
     Path(
         "a key digit followed by more digits dials the extension",
         (press("101#"),),
-        ("dial Local/101@phones for 20s",),
+        ("dial PJSIP/phone-101 for 20s",),
         config=DIALPLAN,
         absent=(ENTER_NAME,),
     ),
@@ -209,7 +210,7 @@ PATHS = [
     Path(
         "a digit that is no key but begins a number collects an extension",
         (press("901#"),),
-        (WAIT_DIGIT, "dial Local/901@phones for 20s"),
+        (WAIT_DIGIT, "dial PJSIP/phone-901 for 20s"),
         config=DIALPLAN,
     ),
     Path(
@@ -224,7 +225,7 @@ PATHS = [
         (press("150#"),),
         (INVALID_MENU,),
         config=DIALPLAN,
-        absent=("dial Local/150@phones for 20s",),
+        absent=("dial PJSIP/phone-150 for 20s",),
     ),
     Path(
         "a digit that is no key and begins no number is invalid at once",
@@ -243,7 +244,7 @@ PATHS = [
     Path(
         "dialling a ring group's number rings the group",
         (press("200#"),),
-        ("dial Local/101@phones for 20s", "dial Local/102@phones for 20s"),
+        ("dial PJSIP/phone-101 for 20s", "dial PJSIP/phone-102 for 20s"),
         config=DIALPLAN,
     ),
     Path(
@@ -282,7 +283,7 @@ PATHS = [
         (
             "play connecting(Jean-Pierre Lefèvre)",
             RINGBACK,
-            "dial Local/102@phones for 20s",
+            "dial PJSIP/phone-102 for 20s",
         ),
     ),
     Path(
@@ -303,7 +304,7 @@ PATHS = [
     Path(
         "several matches are offered by number and a digit chooses one",
         (press("1526"), found(AMELIE, JEAN_PIERRE), press("2"), FINISH),
-        (OFFER_2, "play connecting(Jean-Pierre Lefèvre)", "dial Local/102@phones for 20s"),
+        (OFFER_2, "play connecting(Jean-Pierre Lefèvre)", "dial PJSIP/phone-102 for 20s"),
     ),
     Path(
         "a full page of matches offers 9 for the next page",
@@ -345,7 +346,7 @@ PATHS = [
         "a match hidden from name dialling is unavailable",
         (press("1437"), found(HECTOR)),
         ("play unavailable + greeting",),
-        absent=("dial Local/150@phones for 20s",),
+        absent=("dial PJSIP/phone-150 for 20s",),
     ),
     Path(
         "a directory answer after star is ignored",
@@ -378,7 +379,7 @@ PATHS = [
     Path(
         "hanging up after an announcement, then a dialled extension, is a caller hangup",
         (press("2"), TIMEOUT, FINISH, press("102#"), HANGUP),
-        ("play hours", RINGBACK, "dial Local/102@phones for 20s"),
+        ("play hours", RINGBACK, "dial PJSIP/phone-102 for 20s"),
         Outcome.CALLER_HANGUP,
         config=DIALPLAN,
     ),
@@ -392,23 +393,23 @@ PATHS = [
     Path(
         "a transfer plays ringback and rings the extension for the ring time",
         (press("0"),),
-        (RINGBACK, "dial Local/101@phones for 20s"),
+        (RINGBACK, "dial PJSIP/phone-101 for 20s"),
     ),
     Path(
         "an answered transfer stops ringback and bridges the caller",
         (press("0"), answered(0)),
-        (RINGBACK, "stop playback", "bridge with Local/101@phones"),
+        (RINGBACK, "stop playback", "bridge with PJSIP/phone-101"),
     ),
     Path(
         "the callee hanging up ends the call and destroys the bridge",
         (press("0"), answered(0), leg_hangs_up(0)),
-        ("bridge with Local/101@phones", "destroy bridge", "hang up"),
+        ("bridge with PJSIP/phone-101", "destroy bridge", "hang up"),
         Outcome.TRANSFERRED,
     ),
     Path(
         "the caller hanging up while bridged hangs up the callee and destroys the bridge",
         (press("0"), answered(0), HANGUP),
-        ("hang up Local/101@phones", "destroy bridge"),
+        ("hang up PJSIP/phone-101", "destroy bridge"),
         Outcome.TRANSFERRED,
     ),
     Path(
@@ -425,7 +426,7 @@ PATHS = [
     Path(
         "no answer without voicemail says unavailable and plays the menu",
         (press("9"), no_answer(0)),
-        ("dial Local/103@phones for 20s", "play unavailable + greeting"),
+        ("dial PJSIP/phone-103 for 20s", "play unavailable + greeting"),
     ),
     Path(
         "a virtual extension is dialled through the trunk",
@@ -441,35 +442,35 @@ PATHS = [
     Path(
         "the tenant's ring time is used",
         (press("0"),),
-        ("dial Local/101@phones for 45s",),
+        ("dial PJSIP/phone-101 for 45s",),
         config=configured(transfer_ring_s=45),
     ),
     Path(
         "a simultaneous ring group rings every member at once",
         (press("3"),),
-        (RINGBACK, "dial Local/101@phones for 20s", "dial Local/102@phones for 20s"),
+        (RINGBACK, "dial PJSIP/phone-101 for 20s", "dial PJSIP/phone-102 for 20s"),
     ),
     Path(
         "the first member to answer wins and the others stop ringing",
         (press("3"), answered(1)),
-        ("stop playback", "hang up Local/101@phones", "bridge with Local/102@phones"),
+        ("stop playback", "hang up PJSIP/phone-101", "bridge with PJSIP/phone-102"),
     ),
     Path(
         "one member failing leaves the others ringing",
         (press("3"), busy(0)),
-        ends_with=("dial Local/102@phones for 20s", "wait 25s for ring_timeout"),
+        ends_with=("dial PJSIP/phone-102 for 20s", "wait 25s for ring_timeout"),
     ),
     Path(
         "dial results that never come end the ringing after a grace time",
         (press("7"), TIMEOUT, TIMEOUT),
         (
-            "dial Local/101@phones for 15s",
+            "dial PJSIP/phone-101 for 15s",
             "wait 20s for ring_timeout",
-            "hang up Local/101@phones",
-            "dial Local/102@phones for 15s",
+            "hang up PJSIP/phone-101",
+            "dial PJSIP/phone-102 for 15s",
             "wait 20s for ring_timeout",
-            "hang up Local/102@phones",
-            "dial Local/103@phones for 15s",
+            "hang up PJSIP/phone-102",
+            "dial PJSIP/phone-103 for 15s",
         ),
     ),
     Path(
@@ -481,17 +482,17 @@ PATHS = [
         "a sequential ring group rings each member in turn",
         (press("7"), no_answer(0), answered(1)),
         (
-            "dial Local/101@phones for 15s",
-            "dial Local/102@phones for 15s",
-            "bridge with Local/102@phones",
+            "dial PJSIP/phone-101 for 15s",
+            "dial PJSIP/phone-102 for 15s",
+            "bridge with PJSIP/phone-102",
         ),
-        absent=("dial Local/103@phones for 15s",),
+        absent=("dial PJSIP/phone-103 for 15s",),
     ),
     Path(
         "a sequential ring group nobody answers goes to its voicemail target",
         (press("7"), no_answer(0), busy(1), no_answer(2)),
         (
-            "dial Local/103@phones for 15s",
+            "dial PJSIP/phone-103 for 15s",
             "play leave_message_for(Jean-Pierre Lefèvre)",
         ),
     ),
@@ -505,7 +506,7 @@ PATHS = [
     Path(
         "a ring group whose no-answer action is an extension transfers there",
         (press("203#"), no_answer(0)),
-        ("dial Local/103@phones for 20s", "dial Local/102@phones for 20s"),
+        ("dial PJSIP/phone-103 for 20s", "dial PJSIP/phone-102 for 20s"),
         config=DIALPLAN,
     ),
     Path(
@@ -518,7 +519,7 @@ PATHS = [
     Path(
         "digits while ringing are ignored",
         (press("0"), press("5")),
-        ends_with=("dial Local/101@phones for 20s", "wait 25s for ring_timeout"),
+        ends_with=("dial PJSIP/phone-101 for 20s", "wait 25s for ring_timeout"),
     ),
     Path(
         "a ringing leg that hangs up counts as failed",
@@ -619,13 +620,13 @@ PATHS = [
     Path(
         "a ringing call at the end of the drain grace hangs up its legs and the caller",
         (press("0"), SHUTDOWN),
-        (RINGBACK, "stop playback", "hang up Local/101@phones", "hang up"),
+        (RINGBACK, "stop playback", "hang up PJSIP/phone-101", "hang up"),
         Outcome.FAILED,
     ),
     Path(
         "a bridged call at the end of the drain grace is hung up and stays transferred",
         (press("0"), answered(0), SHUTDOWN),
-        ("hang up Local/101@phones", "destroy bridge", "hang up"),
+        ("hang up PJSIP/phone-101", "destroy bridge", "hang up"),
         Outcome.TRANSFERRED,
     ),
     # --- hanging up, in every phase ----------------------------------------------------------
@@ -651,7 +652,7 @@ PATHS = [
     Path(
         "hanging up while a ring group rings hangs up every leg and stops ringback",
         (press("3"), HANGUP),
-        ("stop playback", "hang up Local/101@phones", "hang up Local/102@phones"),
+        ("stop playback", "hang up PJSIP/phone-101", "hang up PJSIP/phone-102"),
         Outcome.CALLER_HANGUP,
     ),
     Path(
@@ -670,7 +671,7 @@ PATHS = [
     Path(
         "events after the end change nothing",
         (press("0"), HANGUP, answered(0), press("1")),
-        ends_with=("stop playback", "cancel timer", "hang up Local/101@phones"),
+        ends_with=("stop playback", "cancel timer", "hang up PJSIP/phone-101"),
         outcome=Outcome.CALLER_HANGUP,
     ),
     Path(
@@ -699,13 +700,13 @@ PATHS = [
     Path(
         "resumed while ringing the legs ring on",
         (press("0"), RESUMED, answered(0)),
-        (RINGBACK, "bridge with Local/101@phones"),
-        absent=("hang up Local/101@phones",),
+        (RINGBACK, "bridge with PJSIP/phone-101"),
+        absent=("hang up PJSIP/phone-101",),
     ),
     Path(
         "resumed while bridged nothing changes",
         (press("0"), answered(0), RESUMED, HANGUP),
-        ("bridge with Local/101@phones", "destroy bridge"),
+        ("bridge with PJSIP/phone-101", "destroy bridge"),
         Outcome.TRANSFERRED,
     ),
     Path(

@@ -11,9 +11,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from rcp.vocabulary import TargetKind
 from rcp_stasis.commands import (
     Bridge,
     CancelTimer,
+    CheckPin,
     Command,
     DestroyBridge,
     Dial,
@@ -30,9 +32,9 @@ from rcp_stasis.commands import (
     StopRecording,
     TraceKind,
 )
-from rcp_stasis.config import TargetKind, Transfer
+from rcp_stasis.config import Transfer
 from rcp_stasis.events import (
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
@@ -41,6 +43,8 @@ from rcp_stasis.events import (
     LookupFailed,
     LookupResult,
     NameMatch,
+    PinChecked,
+    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -82,6 +86,7 @@ class World:
     ringing: set[str] = field(default_factory=set)
     answered: set[str] = field(default_factory=set)
     lookups: list[str] = field(default_factory=list)
+    pin_checks: list[str] = field(default_factory=list)
     recording: set[str] = field(default_factory=set)
     bridges: set[str] = field(default_factory=set)
     conferences: set[str] = field(default_factory=set)
@@ -130,6 +135,9 @@ class World:
             case LookUpNames(request_id=request):
                 self._new(request)
                 self.lookups.append(request)
+            case CheckPin(request_id=request):
+                self._new(request)
+                self.pin_checks.append(request)
             case _:
                 pass
 
@@ -166,6 +174,8 @@ class World:
                 return LookupFailed(request, "timeout")
             matches = tuple(rng.sample(NAMES, rng.randint(0, 3)))
             return LookupResult(request, matches, len(matches))
+        if roll < 0.9 and self.pin_checks:  # answered at random: no hashing in the walk
+            return PinChecked(rng.choice(self.pin_checks), rng.choice(list(PinResult)))
         if roll < 0.93 and self.recording:
             recording = self.recording.pop()
             if rng.random() < 0.2:
@@ -176,7 +186,7 @@ class World:
         if roll < 0.97 and self.ended_playbacks:
             return PlaybackFinished(rng.choice(self.ended_playbacks))  # a late end
         if roll < 0.98:
-            return ConfigChanged(rng.choice(CONFIGS))
+            return ConfigReloaded(rng.choice(CONFIGS))
         if roll < 0.99:
             return Resumed()
         return Digit(rng.choice("0123456789*#"))
@@ -191,12 +201,13 @@ def _check_holdings(call: Call, world: World) -> None:
     assert {held.recording} - {None} == world.recording
     assert {held.conference} - {None} == world.conferences
     assert held.lookup is None or held.lookup in world.lookups
+    assert held.pin_check is None or held.pin_check in world.pin_checks
 
 
 def _walk(seed: int) -> None:
     rng = random.Random(seed)
     world = World()
-    run = start(rng.choice(CONFIGS))
+    run = start(rng.choice(CONFIGS), locked_rooms=None)
     for command in run.commands:
         world.apply(command)
     for _ in range(STEPS):

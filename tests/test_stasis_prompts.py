@@ -8,8 +8,9 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from rcp_stasis.commands import Outcome, TraceKind
-from rcp_stasis.config import Extension, ExtensionKind
+from rcp.vocabulary import ExtensionKind, Outcome
+from rcp_stasis.commands import TraceKind
+from rcp_stasis.config import Extension
 from rcp_stasis.prompts import (
     CATALOGUE,
     PLACEHOLDERS,

@@ -125,6 +125,8 @@ async def services(
         "RCP_STASIS_CALL_RECORDS_DURABLE": f"records-{run}",
         "RCP_STASIS_CALL_RECORDS_FROM_START": "false",
         "RCP_STASIS_TRUNK_DIAL_TEMPLATE": phone_dial_string(apps.phones_app, "trunk", "{number}"),
+        "RCP_ENVIRONMENT": "development",
+        "RCP_ALLOW_TEST_PHONES": "true",
         "RCP_DIRECTORY_SEARCH_SUBJECT": directory.directory_search_subject,
         "RCP_MEDIA_NATS_SCOPE": media.media_nats_scope,
         "RCP_STASIS_DRAIN_GRACE_S": str(grace_s),

@@ -18,7 +18,7 @@ from rcp.messaging import ensure_streams
 from rcp_devstack.ari_probe import ari_probe
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.app import serve
-from rcp_stasis.events import FlowOptions
+from rcp_stasis.config import FlowOptions
 from rcp_stasis.settings import Settings
 from stasis_ari_support import unique_app
 from stasis_e2e_support import unique_e164

@@ -12,6 +12,7 @@ import aiohttp
 from admin_support import Client
 from media_support import speech
 from playwright.async_api import Page, expect
+from rcp.pins import verify_pin
 from web_support import PHONE, Web, key_box, screenshot, seed_numbering_plan
 
 
@@ -68,7 +69,7 @@ async def test_a_carrier_token_chooses_the_tenant_from_a_picker(web: Web) -> Non
 
 async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("francais")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     keys = f"/v1/tenants/{tenant_id}/receptionist/keys"
     await tenant.ok("PUT", f"{keys}/1", {"action": "dial_by_name"})
     await tenant.ok(
@@ -168,7 +169,7 @@ async def test_a_browser_asking_for_english_gets_english(web: Web) -> None:
 
 async def test_settings_are_saved_and_a_bad_value_is_refused_on_its_field(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("settings")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     path = f"/v1/tenants/{tenant_id}/receptionist"
     async with web.page() as page:
         await web.signed_in(page, tenant)
@@ -201,7 +202,7 @@ async def test_settings_are_saved_and_a_bad_value_is_refused_on_its_field(web: W
 
 async def test_directory_checkboxes_are_saved_in_bulk_and_persist(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("directory")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     async with web.page() as page:
         await web.signed_in(page, tenant)
         await page.get_by_role("navigation").get_by_role("link", name="Settings").click()
@@ -237,7 +238,7 @@ async def test_directory_checkboxes_are_saved_in_bulk_and_persist(web: Web) -> N
 
 async def test_extensions_are_created_edited_and_deleted(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("extensions")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     base = f"/v1/tenants/{tenant_id}/extensions"
     async with web.page() as page:
         await web.signed_in(page, tenant)
@@ -247,7 +248,7 @@ async def test_extensions_are_created_edited_and_deleted(web: Web) -> None:
         await dialog.get_by_label("Number", exact=True).fill("101")
         await dialog.get_by_label("First name").fill("Zoé")
         await dialog.get_by_label("Last name").fill("Durand")
-        await dialog.get_by_label("Dial string").fill("PJSIP/zoe")
+        await dialog.get_by_label("Device").select_option("reception")
         await dialog.get_by_role("button", name="Save").click()
         # The numbering plan refuses a number already used, on the number field.
         number = dialog.get_by_label("Number", exact=True)
@@ -268,7 +269,7 @@ async def test_extensions_are_created_edited_and_deleted(web: Web) -> None:
         await expect(page.get_by_role("status")).to_have_text("Extension 105 saved.")
         await screenshot(page, "extensions")
         saved = await tenant.ok("GET", f"{base}/105")
-        assert (saved["kind"], saved["external_number"], saved["dial_string"]) == (
+        assert (saved["kind"], saved["external_number"], saved["device"]) == (
             "virtual",
             "+33698765432",
             None,
@@ -288,9 +289,9 @@ async def test_extensions_are_created_edited_and_deleted(web: Web) -> None:
     assert (await tenant.call("GET", f"{base}/101")).status == 200
 
 
-async def test_ring_groups_and_conference_rooms_are_created_edited_and_deleted(web: Web) -> None:
+async def test_ring_groups_are_created_edited_and_deleted(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("groups")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     t = f"/v1/tenants/{tenant_id}"
     async with web.page() as page:
         await web.signed_in(page, tenant)
@@ -320,12 +321,22 @@ async def test_ring_groups_and_conference_rooms_are_created_edited_and_deleted(w
         await expect(page.get_by_role("status")).to_have_text("Ring group 201 deleted.")
         assert (await tenant.call("GET", f"{t}/ring-groups/201")).status == 404
 
+
+async def test_conference_rooms_suggest_a_six_digit_pin_and_never_show_it_again(web: Web) -> None:
+    tenant_id, tenant = await web.admin.tenant("rooms")
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
+    t = f"/v1/tenants/{tenant_id}"
+    async with web.page() as page:
+        await web.signed_in(page, tenant)
         await page.get_by_role("navigation").get_by_role("link", name="Conference rooms").click()
         await page.get_by_role("button", name="Add a conference room").click()
         dialog = page.get_by_role("dialog")
         await dialog.get_by_label("Number", exact=True).fill("301")
         await dialog.get_by_label("Name", exact=True).fill("Salle Renoir")
-        await dialog.get_by_label("PIN", exact=True).fill("12")
+        await dialog.get_by_label("Ask callers for a PIN").check()
+        suggested = await dialog.get_by_label("PIN", exact=True).input_value()
+        assert re.fullmatch(r"[0-9]{6}", suggested), suggested  # six digits by default
+        await dialog.get_by_label("PIN", exact=True).fill("123")
         await dialog.get_by_role("button", name="Save").click()
         await expect(dialog.get_by_label("PIN", exact=True)).to_have_attribute(
             "aria-invalid", "true"
@@ -334,7 +345,25 @@ async def test_ring_groups_and_conference_rooms_are_created_edited_and_deleted(w
         await dialog.get_by_role("button", name="Save").click()
         await expect(page.get_by_role("status")).to_have_text("Conference room 301 saved.")
         await screenshot(page, "conference-rooms")
-        assert (await tenant.ok("GET", f"{t}/conference-rooms/301"))["pin"] == "1234"
+        assert (await tenant.ok("GET", f"{t}/conference-rooms/301"))["has_pin"] is True
+        stored = await web.admin.pool.fetchval(
+            "SELECT pin_hash FROM conference_rooms WHERE tenant_id = $1 AND number = '301'",
+            tenant_id,
+        )
+        assert verify_pin("1234", stored)
+        await page.get_by_role("button", name="Edit conference room 301").click()
+        dialog = page.get_by_role("dialog")
+        await expect(dialog.get_by_label("PIN", exact=True)).to_have_value("")  # never shown
+        await dialog.get_by_label("Name", exact=True).fill("Salle Renoir 2")
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("status")).to_have_text("Conference room 301 saved.")
+        assert verify_pin(
+            "1234",
+            await web.admin.pool.fetchval(
+                "SELECT pin_hash FROM conference_rooms WHERE tenant_id = $1 AND number = '301'",
+                tenant_id,
+            ),
+        )  # an empty PIN field keeps the PIN
         await page.get_by_role("button", name="Delete conference room 301").click()
         await page.get_by_role("dialog").get_by_role("button", name="Delete").click()
         await expect(page.get_by_role("status")).to_have_text("Conference room 301 deleted.")
@@ -390,7 +419,7 @@ async def test_voicemail_and_the_call_log_are_listed(web_with_media: Web, tmp_pa
 
 async def test_every_page_fits_a_phone_sized_screen(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("phone")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     await tenant.ok(
         "PUT",
         f"/v1/tenants/{tenant_id}/receptionist/keys/3",

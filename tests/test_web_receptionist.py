@@ -32,7 +32,7 @@ async def test_each_action_assigned_to_a_key_shows_on_its_box_and_through_the_ap
     web: Web,
 ) -> None:
     tenant_id, tenant = await web.admin.tenant("keys")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     async with web.page() as page:
         await web.signed_in(page, tenant)
         await expect(key_box(page, "1")).to_contain_text("Unassigned")
@@ -99,7 +99,7 @@ async def test_each_action_assigned_to_a_key_shows_on_its_box_and_through_the_ap
 
 async def test_an_opened_key_shows_its_assignment_and_cancel_changes_nothing(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("cancel")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     t = f"/v1/tenants/{tenant_id}/receptionist/keys"
     await tenant.ok(
         "PUT", f"{t}/4", {"action": "transfer", "target": {"kind": "ring_group", "number": "200"}}
@@ -126,12 +126,12 @@ async def test_the_target_picker_lists_only_this_tenants_targets_of_the_chosen_k
     web: Web,
 ) -> None:
     tenant_id, tenant = await web.admin.tenant("picker")
-    await seed_numbering_plan(tenant_id, tenant)
-    other_id, other = await web.admin.tenant("other")
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
+    other_id, other = await web.admin.tenant("other", devices=("v",))
     await other.ok(
         "POST",
         f"/v1/tenants/{other_id}/extensions",
-        {"number": "555", "kind": "physical", "last_name": "Voisin", "dial_string": "PJSIP/v"},
+        {"number": "555", "kind": "physical", "last_name": "Voisin", "device": "v"},
     )
     expected = {
         "extension": ["101 Alice Martin", "102 Jean-Pierre Lefèvre"],
@@ -179,7 +179,7 @@ async def test_a_validation_error_from_the_api_is_shown_on_its_field(web: Web) -
 
 async def test_a_key_is_assigned_with_the_keyboard_alone(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("keyboard")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     async with web.page() as page:
         await web.signed_in(page, tenant)
         # Tab from the top of the page to the box of key 5 (bounded: the page has few stops).
@@ -213,7 +213,7 @@ async def test_a_key_is_assigned_with_the_keyboard_alone(web: Web) -> None:
 
 async def test_a_stale_page_reloads_the_keys_and_says_so(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("stale")
-    await seed_numbering_plan(tenant_id, tenant)
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
     async with web.page() as page:
         await web.signed_in(page, tenant)
         await open_key(page, "1")

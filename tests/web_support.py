@@ -113,8 +113,14 @@ def key_box(page: Page, digit: str) -> Any:
     return page.locator(f"#key-{digit}")
 
 
-async def seed_numbering_plan(tenant_id: str, tenant: Client) -> None:
-    """Extensions of both kinds, a ring group and a conference room for one tenant."""
+DEVICES = ("alice", "jp", "reception")
+"""The devices the carrier provisions for a seeded tenant (reception rings nobody yet)."""
+
+
+async def seed_numbering_plan(admin: Admin, tenant_id: str, tenant: Client) -> None:
+    """Devices (by the carrier), extensions of both kinds, a ring group and a conference room
+    for one tenant."""
+    await admin.devices(tenant_id, *DEVICES)
     base = f"/v1/tenants/{tenant_id}"
     await tenant.ok(
         "POST",
@@ -124,7 +130,7 @@ async def seed_numbering_plan(tenant_id: str, tenant: Client) -> None:
             "kind": "physical",
             "first_name": "Alice",
             "last_name": "Martin",
-            "dial_string": "PJSIP/alice",
+            "device": "alice",
         },
     )
     await tenant.ok(
@@ -135,7 +141,7 @@ async def seed_numbering_plan(tenant_id: str, tenant: Client) -> None:
             "kind": "physical",
             "first_name": "Jean-Pierre",
             "last_name": "Lefèvre",
-            "dial_string": "PJSIP/jp",
+            "device": "jp",
             "voicemail_enabled": False,
         },
     )

@@ -108,12 +108,18 @@ async def main() -> None:
             "INSERT INTO tenants (slug, name) VALUES ('bench', 'Bench') RETURNING id"
         )
         await pool.execute("INSERT INTO receptionists (tenant_id) VALUES ($1)", tenant_id)
+        device_id = await pool.fetchval(
+            "INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, 'desk', 'PJSIP/desk') "
+            "RETURNING id",
+            tenant_id,
+        )
         for number in range(100, 140):
             await pool.execute(
-                """INSERT INTO extensions (tenant_id, number, kind, last_name, dial_string)
-                   VALUES ($1, $2, 'physical', 'Dupont', 'PJSIP/x')""",
+                """INSERT INTO extensions (tenant_id, number, kind, last_name, device_id)
+                   VALUES ($1, $2, 'physical', 'Dupont', $3)""",
                 tenant_id,
                 str(number),
+                device_id,
             )
         await pool.close()
 

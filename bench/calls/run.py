@@ -62,6 +62,10 @@ CODE_FOLDERS = (
 CONTEXTS = ("bench-ivr", "test-carrier", "test-apps")
 GREETING = "Bienvenue chez Banc d'Essai SARL. Pour joindre l'accueil, tapez 1."
 EXTENSION = "101"
+# With --outside, key 1 rings this virtual extension's outside number through the trunk (a
+# French fixed-line number of the range set aside for fiction): the path the outbound policy
+# and caps guard.
+VIRTUAL_EXTENSION, OUTSIDE_NUMBER = "104", "+33199000101"
 MENU_TIMEOUT_S = 60  # the schema's maximum: callers wait for each other before pressing
 RING_S = 30
 DTMF_MS = 100
@@ -182,13 +186,19 @@ class Tenant:
     id: uuid.UUID
     number: str
     greeting_id: uuid.UUID
-    phone_dial_string: str
+    phone_endpoint: str
 
 
-async def provision(database_url: str, phones_app: str) -> Tenant:
-    """One tenant: a greeting, and key 1 transferring to extension 101 (a phone of ours)."""
+def trunk_dial_template(phones_app: str) -> str:
+    """The stasis service's trunk for --outside: outside numbers ring the bench's phone."""
+    return f"Local/{phones_app}~bench.{{number}}@test-apps/n"
+
+
+async def provision(database_url: str, phones_app: str, *, outside: bool) -> Tenant:
+    """One tenant: a greeting, and key 1 transferring to extension 101 (a phone of ours), or
+    with `outside` to virtual extension 104 (an outside number, through the trunk)."""
     number = f"+3319{random.randint(10_000_000, 99_999_999)}"
-    dial_string = f"Local/{phones_app}~bench.{EXTENSION}@test-apps/n"
+    phone = f"Local/{phones_app}~bench.{EXTENSION}@test-apps/n"
     db = await asyncpg.connect(database_url)
     try:
         async with db.transaction():
@@ -204,13 +214,29 @@ async def provision(database_url: str, phones_app: str) -> Tenant:
                 tenant_id,
                 GREETING,
             )
+            device_id = await db.fetchval(
+                "INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, 'phone', $2) "
+                "RETURNING id",
+                tenant_id,
+                phone,
+            )
             extension_id = await db.fetchval(
                 "INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, "
-                "dial_string) VALUES ($1, $2, 'physical', 'Amélie', 'Poulain', $3) RETURNING id",
+                "device_id) VALUES ($1, $2, 'physical', 'Amélie', 'Poulain', $3) RETURNING id",
                 tenant_id,
                 EXTENSION,
-                dial_string,
+                device_id,
             )
+            if outside:
+                extension_id = await db.fetchval(
+                    "INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, "
+                    "external_number) VALUES ($1, $2, 'virtual', 'Françoise', 'Le Gall', $3) "
+                    "RETURNING id",
+                    tenant_id,
+                    VIRTUAL_EXTENSION,
+                    OUTSIDE_NUMBER,
+                )
+                phone = trunk_dial_template(phones_app).format(number=OUTSIDE_NUMBER)
             await db.execute(
                 "INSERT INTO receptionists (tenant_id, greeting_prompt_id, language, "
                 "menu_timeout_s, transfer_ring_s) VALUES ($1, $2, 'fr-FR', $3, $4)",
@@ -219,15 +245,23 @@ async def provision(database_url: str, phones_app: str) -> Tenant:
                 MENU_TIMEOUT_S,
                 RING_S,
             )
+            # The carrier's caps are checked on every call and outside leg, but set far above
+            # what the bench places: it measures what the checks cost, not their refusals.
+            await db.execute(
+                "INSERT INTO tenant_limits (tenant_id, max_inbound_calls, max_outbound_legs, "
+                "max_outbound_legs_per_minute) VALUES ($1, 10000, 10000, 100000)",
+                tenant_id,
+            )
             await db.execute(
                 "INSERT INTO key_assignments (tenant_id, digit, action, target_kind, "
-                "target_extension_id) VALUES ($1, '1', 'transfer', 'extension', $2)",
+                "target_extension_id) VALUES ($1, '1', 'transfer', $2, $3)",
                 tenant_id,
+                "virtual_extension" if outside else "extension",
                 extension_id,
             )
     finally:
         await db.close()
-    return Tenant(tenant_id, number, greeting_id, dial_string)
+    return Tenant(tenant_id, number, greeting_id, phone)
 
 
 # --- callers and the phone, on ARI ------------------------------------------------------------
@@ -671,7 +705,7 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
     logs: list[IO[bytes]] = []
     services: list[Service] = []
     try:
-        tenant = await provision(database_url, phones_app)
+        tenant = await provision(database_url, phones_app, outside=args.outside)
         common = {"database_url": database_url}
         media = start_service(
             "rcp_media.main",
@@ -697,6 +731,14 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
                 "stasis_call_records_from_start": "false",
                 "media_nats_scope": media_scope,
                 "stasis_drain_grace_s": "5",
+                # The phone is a Local channel into the test-apps context: development only.
+                "environment": "development",
+                "allow_test_phones": "true",
+                **(
+                    {"stasis_trunk_dial_template": trunk_dial_template(phones_app)}
+                    if args.outside
+                    else {}
+                ),
             },
             logs,
         )
@@ -781,7 +823,7 @@ async def measure(
             "Local/s@bench-ivr/n",
             {
                 "RCP_BENCH_GREETING": greeting.removeprefix("sound:"),
-                "RCP_BENCH_PHONE": tenant.phone_dial_string,
+                "RCP_BENCH_PHONE": tenant.phone_endpoint,
                 "RCP_BENCH_WAIT_S": str(MENU_TIMEOUT_S),
                 "RCP_BENCH_RING_S": str(RING_S),
             },
@@ -849,6 +891,12 @@ async def main() -> int:
     )
     parser.add_argument("--warm-up", type=int, default=3, help="unmeasured calls per flow first")
     parser.add_argument("--connections", type=int, default=50, help="the bench's ARI pool")
+    parser.add_argument(
+        "--outside",
+        action="store_true",
+        help="key 1 rings a virtual extension's outside number through the trunk (the path "
+        "the outbound policy and caps guard) instead of extension 101",
+    )
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args()
     settings = StackSettings()

@@ -124,14 +124,23 @@ async def insert(url: str, tenants: list[Tenant]) -> None:
             records=[(t.tenant_id, f"bench-{n}", f"Bench {n}") for n, t in enumerate(tenants)],
             columns=["id", "slug", "name"],
         )
-        for tenant in tenants:
+        for n, tenant in enumerate(tenants):
+            devices = {number: uuid.uuid4() for number, _, _ in tenant.people}
+            await connection.copy_records_to_table(
+                "devices",
+                records=[
+                    (devices[number], tenant.tenant_id, number, f"PJSIP/b{n}-{number}")
+                    for number in devices
+                ],
+                columns=["id", "tenant_id", "name", "endpoint"],
+            )
             await connection.copy_records_to_table(
                 "extensions",
                 records=[
-                    (tenant.tenant_id, number, "physical", first, last, f"PJSIP/{number}")
+                    (tenant.tenant_id, number, "physical", first, last, devices[number])
                     for number, first, last in tenant.people
                 ],
-                columns=["tenant_id", "number", "kind", "first_name", "last_name", "dial_string"],
+                columns=["tenant_id", "number", "kind", "first_name", "last_name", "device_id"],
             )
     finally:
         await connection.close()

@@ -46,6 +46,27 @@ class ErrorCode(StrEnum):
     MEDIA_LOST = "media_lost"
 
 
+# The media service's refusals of what it was given, as opposed to the service failing.
+TEXT_REFUSALS = frozenset(
+    {
+        ErrorCode.EMPTY_TEXT,
+        ErrorCode.TEXT_TOO_LONG,
+        ErrorCode.UNSUPPORTED_LANGUAGE,
+        ErrorCode.UNSUPPORTED_VOICE,
+    }
+)
+AUDIO_REFUSALS = frozenset(
+    {
+        ErrorCode.NOT_AUDIO,
+        ErrorCode.UNSUPPORTED_AUDIO_FORMAT,
+        ErrorCode.CORRUPT_AUDIO,
+        ErrorCode.EMPTY_AUDIO,
+        ErrorCode.AUDIO_TOO_LONG,
+        ErrorCode.FILE_TOO_LARGE,
+    }
+)
+
+
 class ReceptionistError(Exception):
     """An error with a code, a human-readable message and optional structured details."""
 

@@ -75,9 +75,8 @@ async def upload_prompt(
     timeout_s: float = INGEST_TIMEOUT_S,
 ) -> PlayableMedia:
     """Store an uploaded audio file (any supported format) as a new prompt of the tenant."""
-    subject = subjects.scoped(subjects.MEDIA_INGEST_UPLOAD, scope)
-    return await _ingest(
-        nc, subject=subject, tenant_id=tenant_id, data=data, filename=filename, timeout_s=timeout_s
+    return await _send(
+        nc, subjects.MEDIA_INGEST_UPLOAD, scope, tenant_id, data, filename, timeout_s
     )
 
 
@@ -86,26 +85,24 @@ async def ingest_recording(
     tenant_id: uuid.UUID,
     data: bytes,
     *,
-    name: str | None = None,
     scope: str = "",
+    name: str | None = None,
     timeout_s: float = INGEST_TIMEOUT_S,
 ) -> PlayableMedia:
     """Store a recording Asterisk made (a voicemail) as a new prompt of the tenant."""
-    subject = subjects.scoped(subjects.MEDIA_INGEST_RECORDING, scope)
-    return await _ingest(
-        nc, subject=subject, tenant_id=tenant_id, data=data, filename=name, timeout_s=timeout_s
-    )
+    return await _send(nc, subjects.MEDIA_INGEST_RECORDING, scope, tenant_id, data, name, timeout_s)
 
 
-async def _ingest(
+async def _send(
     nc: NatsClient,
-    *,
-    subject: str,
+    endpoint: str,
+    scope: str,
     tenant_id: uuid.UUID,
     data: bytes,
     filename: str | None,
     timeout_s: float,
 ) -> PlayableMedia:
+    subject = subjects.scoped(endpoint, scope)
     inbox = await media_inbox(nc)
     name = f"{tenant_id}/{uuid.uuid4().hex}"
     await inbox.put(name, data)

@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from rcp.db.pool import check_pool, create_pool
+from rcp.interpreter import guard_ast_parse
 from rcp.messaging import NatsProbe, connect_nats
 from rcp.settings import CommonSettings
 from rcp.telemetry import Health, Metrics, configure_logging, ops_app, serve_app
@@ -35,6 +36,7 @@ def run_service(
 
     Invalid settings stop the process with exit status 2 and one line per bad variable.
     """
+    guard_ast_parse()
     try:
         settings = settings_type()
     except ValidationError as error:

@@ -6,11 +6,14 @@ Every field has a default that works on a developer's machine with the local sta
 
 from __future__ import annotations
 
+import string
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE, trunk_endpoint
 
 
 class LogFormat(StrEnum):
@@ -18,6 +21,13 @@ class LogFormat(StrEnum):
 
     JSON = "json"
     CONSOLE = "console"
+
+
+class Environment(StrEnum):
+    """Where a service runs: production refuses what only a developer's machine may do."""
+
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
 
 
 class LogLevel(StrEnum):
@@ -90,6 +100,27 @@ class CommonSettings(BaseSettings):
         description="Names this instance in logs and metrics (the pod name on Kubernetes).",
     )
 
+    environment: Environment = Field(
+        default=Environment.PRODUCTION,
+        description="production (the default) or development (the local stack, tests).",
+    )
+    allow_test_phones: bool = Field(
+        default=False,
+        description="Development only: extensions may ring the local stack's phones "
+        "(Local/<n>@test-phones, Local/<app>~<n>@test-apps); production refuses to start "
+        "with it.",
+    )
+
+    @model_validator(mode="after")
+    def _test_phones_in_development_only(self) -> CommonSettings:
+        if self.allow_test_phones and self.environment is not Environment.DEVELOPMENT:
+            raise ValueError(
+                "RCP_ALLOW_TEST_PHONES is for development only: it lets extensions ring Local "
+                "channels into the dialplan; unset it, or set RCP_ENVIRONMENT=development on a "
+                "developer's machine"
+            )
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _postgres_dsn(cls, value: str) -> str:
@@ -119,3 +150,59 @@ class CommonSettings(BaseSettings):
     def effective_ops_port(self) -> int:
         """The ops port: the setting, or this service's default when unset."""
         return self.default_ops_port if self.ops_port is None else self.ops_port
+
+
+class AriSettings(CommonSettings):
+    """Where Asterisk's ARI is and how to log in: shared by stasis, the local stack and tests."""
+
+    ari_url: str = Field(default="http://127.0.0.1:8088", description="Asterisk HTTP base URL.")
+    ari_user: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    ari_password: str = Field(default="receptionist-dev", min_length=8, max_length=128)
+    ari_app: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    @field_validator("ari_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class TokenSettings(CommonSettings):
+    """The pepper of admin tokens' stored hashes: a Secret in production."""
+
+    token_pepper: str = Field(default="receptionist-dev-pepper", min_length=16, max_length=256)
+
+
+class TrunkSettings(CommonSettings):
+    """How outside numbers are dialled (the stasis service's setting); the admin service reads
+    it too, so that the trunk's endpoint is never a tenant's device."""
+
+    stasis_trunk_dial_template: str = Field(
+        default=DEFAULT_TRUNK_DIAL_TEMPLATE,
+        description="How a virtual extension's outside number is dialled; {number} is E.164.",
+    )
+
+    @field_validator("stasis_trunk_dial_template")
+    @classmethod
+    def _one_number_field(cls, value: str) -> str:
+        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        if fields != ["number"]:
+            raise ValueError("must contain {number} once and no other {field}")
+        return value
+
+    @model_validator(mode="after")
+    def _local_trunk_in_development_only(self) -> TrunkSettings:
+        if self.stasis_trunk_dial_template.startswith("Local/") and not self.allow_test_phones:
+            raise ValueError(
+                "RCP_STASIS_TRUNK_DIAL_TEMPLATE: a Local channel trunk (the local stack's test "
+                "phones) needs RCP_ALLOW_TEST_PHONES, which is for development only"
+            )
+        return self
+
+    @property
+    def reserved_endpoints(self) -> frozenset[str]:
+        """The PJSIP endpoints no extension may ring: the carrier trunk, and the trunk the
+        dial template goes through."""
+        trunk = trunk_endpoint(self.stasis_trunk_dial_template)
+        return frozenset({"carrier", *([trunk] if trunk else [])})

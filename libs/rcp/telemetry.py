@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from rcp.settings import CommonSettings, LogFormat
@@ -25,6 +25,31 @@ METRIC_PREFIX = "rcp"
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Returns when the dependency is usable; raises (with a reason) when it is not."""
+
+
+@dataclass(frozen=True)
+class MetricsOf:
+    """Declares one part's metrics in a registry, each named `rcp_<part>_<name>`."""
+
+    registry: CollectorRegistry
+    part: str
+
+    def _name(self, name: str) -> str:
+        return f"{METRIC_PREFIX}_{self.part}_{name}" if self.part else f"{METRIC_PREFIX}_{name}"
+
+    def counter(self, name: str, text: str, *labels: str) -> Counter:
+        """A counter (`name` ends in `_total`)."""
+        return Counter(self._name(name), text, labels, registry=self.registry)
+
+    def gauge(self, name: str, text: str, *labels: str) -> Gauge:
+        """A gauge."""
+        return Gauge(self._name(name), text, labels, registry=self.registry)
+
+    def histogram(
+        self, name: str, text: str, *labels: str, buckets: tuple[float, ...]
+    ) -> Histogram:
+        """A histogram with its buckets (`name` ends in its unit)."""
+        return Histogram(self._name(name), text, labels, buckets=buckets, registry=self.registry)
 
 
 def configure_logging(settings: CommonSettings, service: str) -> None:
@@ -71,29 +96,14 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
-        self.up = Gauge(
-            f"{METRIC_PREFIX}_service_up",
-            "1 while the service runs.",
-            ["service"],
-            registry=self.registry,
+        service, errors = MetricsOf(self.registry, "service"), MetricsOf(self.registry, "")
+        self.up = service.gauge("up", "1 while the service runs.", "service")
+        self.ready = service.gauge("ready", "1 when the last readiness check passed.", "service")
+        self.nats_errors = errors.counter(
+            "nats_errors_total", "NATS client errors, by exception type.", "kind"
         )
-        self.ready = Gauge(
-            f"{METRIC_PREFIX}_service_ready",
-            "1 when the last readiness check passed.",
-            ["service"],
-            registry=self.registry,
-        )
-        self.nats_errors = Counter(
-            f"{METRIC_PREFIX}_nats_errors_total",
-            "NATS client errors, by exception type.",
-            ["kind"],
-            registry=self.registry,
-        )
-        self.db_errors = Counter(
-            f"{METRIC_PREFIX}_db_errors_total",
-            "Database errors, by exception type.",
-            ["kind"],
-            registry=self.registry,
+        self.db_errors = errors.counter(
+            "db_errors_total", "Database errors, by exception type.", "kind"
         )
         self.up.labels(service=self.service).set(1)
 

@@ -5,6 +5,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { type Messages, useI18n } from "./i18n";
+import type { DestinationRefusal } from "./types";
 
 export type FieldErrors = Record<string, string>;
 
@@ -12,6 +13,9 @@ export type FieldErrors = Record<string, string>;
 export function errorText(t: Messages, error: unknown): string {
   if (error instanceof ApiError) {
     if (error.code === "network") return t.networkError;
+    if (error.code === "destination_not_allowed" && typeof error.details.refusal === "string") {
+      return t.refusal(error.details as unknown as DestinationRefusal);
+    }
     return t.errorByCode[error.code] ?? serverMessage(t, error.message);
   }
   return String(error);

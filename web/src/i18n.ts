@@ -3,7 +3,7 @@
 
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
-import type { NoAnswerAction, TargetKind } from "./types";
+import type { DestinationRefusal, NoAnswerAction, NumberType, TargetKind } from "./types";
 
 export type Lang = "en" | "fr";
 export const LANGS: Lang[] = ["fr", "en"];
@@ -141,8 +141,42 @@ const en = {
   firstName: "First name",
   lastName: "Last name",
   name: "Name",
-  dialString: "Dial string",
-  dialStringHint: "How Asterisk reaches the phone, e.g. PJSIP/alice.",
+  device: "Device",
+  deviceHint: "The phone it rings: one of the devices your carrier provisioned.",
+  chooseDevice: "Choose a device",
+  noDevices: "Your carrier has not provisioned any device yet: ask them for one.",
+  deviceChoice: (name: string, endpoint: string) => `${name} (${endpoint})`,
+  legacyDialString: (dial: string) => `Saved before devices: ${dial}. Choose a device to replace it.`,
+  notAllowed: "Not allowed by your carrier's policy",
+  notAllowedHint: "Saved, but callers hear that this number cannot be reached.",
+  numberTypes: {
+    fixed_line: "fixed line",
+    mobile: "mobile",
+    fixed_line_or_mobile: "fixed line or mobile",
+    toll_free: "toll free",
+    premium_rate: "premium rate",
+    shared_cost: "shared cost",
+    voip: "VoIP",
+    personal_number: "personal",
+    pager: "pager",
+    uan: "universal access (UAN)",
+    voicemail: "voicemail access",
+    unknown: "unknown type",
+  } as Record<NumberType, string>,
+  refusal(details: DestinationRefusal): string {
+    switch (details.refusal) {
+      case "denied_prefix":
+        return `Numbers beginning ${details.prefix ?? ""} are not allowed by your carrier's policy.`;
+      case "invalid_number":
+        return "This is not a valid phone number.";
+      case "non_geographic":
+        return "Satellite and international network numbers are not allowed by your carrier's policy.";
+      case "international":
+        return `Numbers of ${details.country ?? "that country"} are not allowed by your carrier's policy.`;
+      default:
+        return `${capitalize(this.numberTypes[details.number_type] ?? details.number_type)} numbers are not allowed by your carrier's policy.`;
+    }
+  },
   externalNumber: "Outside number",
   externalNumberHint: "E.164, e.g. +33612345678.",
   voicemailEnabled: "Voicemail",
@@ -181,7 +215,10 @@ const en = {
   addRoom: "Add a conference room",
   editRoom: (number: string) => `Edit conference room ${number}`,
   pin: "PIN",
-  pinHint: "3 to 12 digits; leave empty for no PIN.",
+  askPin: "Ask callers for a PIN",
+  pinHint: "4 to 12 digits (6 suggested); callers type it, then #. It is never shown again: note it now.",
+  pinKeepHint: "Leave empty to keep the current PIN; 4 to 12 digits to change it.",
+  pinTooShort: "PIN too short: set one of 4 digits or more",
   roomSaved: (number: string) => `Conference room ${number} saved.`,
   roomDeleted: (number: string) => `Conference room ${number} deleted.`,
   roomNoun: (number: string) => `conference room ${number}`,
@@ -230,10 +267,14 @@ const en = {
   formHasErrors: "The form has errors: see the highlighted fields.",
   networkError: "The server cannot be reached. Check your connection and try again.",
   loadFailed: "This page could not be loaded.",
-  errorByCode: {} as Record<string, string>,
+  errorByCode: {
+    dial_string_not_allowed: "Choose one of the devices your carrier provisioned, not a dial string.",
+    unknown_device: "Your company has no such device: choose one from the list.",
+  } as Record<string, string>,
   // The API's own words, except the few generic ones of its validation library.
   serverMessages: {
     "String should have at least 1 character": "This field cannot be empty.",
+    "String should match pattern '^[0-9]{4,12}$'": "A PIN is 4 to 12 digits.",
     "Input should be a valid integer, unable to parse string as an integer": "Enter a whole number.",
     "Input should be a valid integer": "Enter a whole number.",
   } as Record<string, string>,
@@ -370,8 +411,42 @@ const fr: Messages = {
   firstName: "Prénom",
   lastName: "Nom",
   name: "Nom",
-  dialString: "Chaîne de numérotation",
-  dialStringHint: "Comment Asterisk joint le téléphone, par exemple PJSIP/alice.",
+  device: "Appareil",
+  deviceHint: "Le téléphone qu’il fait sonner : l’un des appareils fournis par votre opérateur.",
+  chooseDevice: "Choisir un appareil",
+  noDevices: "Votre opérateur ne vous a encore fourni aucun appareil : demandez-lui-en un.",
+  deviceChoice: (name, endpoint) => `${name} (${endpoint})`,
+  legacyDialString: (dial) => `Enregistré avant les appareils : ${dial}. Choisissez un appareil pour le remplacer.`,
+  notAllowed: "Non autorisé par la politique de votre opérateur",
+  notAllowedHint: "Enregistré, mais les appelants entendent que ce numéro ne peut pas être joint.",
+  numberTypes: {
+    fixed_line: "fixes",
+    mobile: "mobiles",
+    fixed_line_or_mobile: "fixes ou mobiles",
+    toll_free: "gratuits",
+    premium_rate: "surtaxés",
+    shared_cost: "à coût partagé",
+    voip: "VoIP",
+    personal_number: "personnels",
+    pager: "de radiomessagerie",
+    uan: "universels (UAN)",
+    voicemail: "d’accès à une messagerie",
+    unknown: "de type inconnu",
+  },
+  refusal(details) {
+    switch (details.refusal) {
+      case "denied_prefix":
+        return `Les numéros commençant par ${details.prefix ?? ""} ne sont pas autorisés par la politique de votre opérateur.`;
+      case "invalid_number":
+        return "Ce numéro de téléphone n’est pas valide.";
+      case "non_geographic":
+        return "Les numéros satellites et de réseaux internationaux ne sont pas autorisés par la politique de votre opérateur.";
+      case "international":
+        return `Les numéros de ce pays (${details.country ?? "?"}) ne sont pas autorisés par la politique de votre opérateur.`;
+      default:
+        return `Les numéros ${this.numberTypes[details.number_type] ?? details.number_type} ne sont pas autorisés par la politique de votre opérateur.`;
+    }
+  },
   externalNumber: "Numéro extérieur",
   externalNumberHint: "Au format E.164, par exemple +33612345678.",
   voicemailEnabled: "Messagerie vocale",
@@ -408,7 +483,10 @@ const fr: Messages = {
   addRoom: "Ajouter une salle de conférence",
   editRoom: (number) => `Modifier la salle de conférence ${number}`,
   pin: "Code PIN",
-  pinHint: "3 à 12 chiffres ; laissez vide pour ne pas en demander.",
+  askPin: "Demander un code PIN aux appelants",
+  pinHint: "4 à 12 chiffres (6 conseillés), suivis de la touche dièse. Il ne sera plus jamais affiché : notez-le maintenant.",
+  pinKeepHint: "Laissez vide pour garder le code actuel ; 4 à 12 chiffres pour le changer.",
+  pinTooShort: "Code PIN trop court : choisissez-en un de 4 chiffres ou plus",
   roomSaved: (number) => `Salle de conférence ${number} enregistrée.`,
   roomDeleted: (number) => `Salle de conférence ${number} supprimée.`,
   roomNoun: (number) => `la salle de conférence ${number}`,
@@ -461,6 +539,8 @@ const fr: Messages = {
     payload_too_large: "Le fichier est trop volumineux.",
     unsupported_media_type: "Ce type de fichier n’est pas accepté.",
     forbidden: "Ce jeton ne permet pas cette opération.",
+    dial_string_not_allowed: "Choisissez l’un des appareils fournis par votre opérateur, pas une chaîne de numérotation.",
+    unknown_device: "Votre entreprise n’a pas cet appareil : choisissez-en un dans la liste.",
     unauthorized: "Ce jeton est inconnu, révoqué ou expiré.",
     internal: "Erreur interne du serveur. Réessayez plus tard.",
   },
@@ -473,16 +553,14 @@ const fr: Messages = {
     "say which action: dial_by_name, play_announcement or transfer": "Choisissez une action.",
     "unknown action: use dial_by_name, play_announcement or transfer": "Choisissez une action.",
     "give either prompt (text to speak) or prompt_id": "Saisissez le texte de l’annonce ou choisissez un fichier audio.",
-    "a physical extension needs a dial_string, e.g. PJSIP/alice":
-      "Un poste physique a besoin d’une chaîne de numérotation, par exemple PJSIP/alice.",
+    "a physical extension needs a device: choose one of the tenant's devices":
+      "Un poste physique a besoin d’un appareil : choisissez-en un.",
     "a virtual extension needs an external_number (E.164)":
       "Un poste virtuel a besoin d’un numéro extérieur (E.164).",
     "an extension needs a first or a last name": "Un poste a besoin d’un prénom ou d’un nom.",
     "this number is already used in the tenant's numbering plan":
       "Ce numéro est déjà utilisé dans le plan de numérotation de l’entreprise.",
-    "String should match pattern '^[0-9]{3,12}$'": "Le code PIN compte de 3 à 12 chiffres.",
-    "String should match pattern '^[A-Za-z][A-Za-z0-9_]*/[^\\s,&|]{1,200}$'":
-      "Chaîne de numérotation invalide : par exemple PJSIP/alice.",
+    "String should match pattern '^[0-9]{4,12}$'": "Le code PIN compte de 4 à 12 chiffres.",
     "Input should be greater than or equal to 1": "La valeur doit être au moins 1.",
     "Input should be greater than or equal to 5": "La valeur doit être au moins 5.",
     "Input should be less than or equal to 10": "La valeur doit être au plus 10.",
@@ -495,6 +573,10 @@ const fr: Messages = {
 };
 
 const MESSAGES: Record<Lang, Messages> = { en, fr };
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 export function messages(lang: Lang): Messages {
   return MESSAGES[lang];

@@ -50,13 +50,38 @@ export interface Receptionist {
   exhausted_extension: string | null;
 }
 
+export type NumberType =
+  | "fixed_line"
+  | "mobile"
+  | "fixed_line_or_mobile"
+  | "toll_free"
+  | "premium_rate"
+  | "shared_cost"
+  | "voip"
+  | "personal_number"
+  | "pager"
+  | "uan"
+  | "voicemail"
+  | "unknown";
+
+/** Why the carrier's outbound policy refuses an outside number. */
+export interface DestinationRefusal {
+  refusal: "denied_prefix" | "invalid_number" | "non_geographic" | "international" | "number_type";
+  number_type: NumberType;
+  country: string | null;
+  prefix: string | null;
+}
+
 export interface Extension {
   number: string;
   kind: ExtensionKind;
   first_name: string;
   last_name: string;
-  dial_string: string | null;
+  device: string | null;
+  legacy_dial_string: string | null;
   external_number: string | null;
+  destination_allowed: boolean | null;
+  destination_refusal: DestinationRefusal | null;
   voicemail_enabled: boolean;
   reachable_by_extension: boolean;
   reachable_by_name: boolean;
@@ -76,7 +101,15 @@ export interface RingGroup {
 export interface ConferenceRoom {
   number: string;
   name: string;
-  pin: string | null;
+  has_pin: boolean;
+  pin_too_short: boolean;
+}
+
+/** A phone the carrier provisioned for the tenant. */
+export interface Device {
+  name: string;
+  endpoint: string;
+  extensions: string[];
 }
 
 export interface DirectoryEntry {

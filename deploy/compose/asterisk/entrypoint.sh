@@ -1,20 +1,10 @@
 #!/bin/sh
-# Render deploy/asterisk/*.conf (@{name} placeholders) from the environment, then run Asterisk.
+# Render deploy/asterisk/*.conf from the environment (RCP_ARI_PASSWORD, RCP_CARRIER_HOST,
+# RCP_CARRIER_ADDRESSES, ...: see deploy/asterisk/README.md) with the one renderer the local
+# stack uses too, then run Asterisk. A bad setting stops here, with a message naming it.
 set -eu
-: "${RCP_ARI_PASSWORD:?set RCP_ARI_PASSWORD}"
-for template in /usr/share/receptionist/asterisk/*.conf; do
-    sed -e "s|@{http_host}|${RCP_ASTERISK_HTTP_HOST:-0.0.0.0}|g" \
-        -e "s|@{http_port}|8088|g" \
-        -e "s|@{ari_user}|${RCP_ARI_USER:-receptionist}|g" \
-        -e "s|@{ari_password}|${RCP_ARI_PASSWORD}|g" \
-        -e "s|@{app}|${RCP_ARI_APP:-receptionist}|g" \
-        -e "s|@{test_phones_app}|test-phones|g" \
-        -e "s|@{sip_host}|0.0.0.0|g" \
-        -e "s|@{sip_port}|${RCP_ASTERISK_SIP_PORT:-5060}|g" \
-        -e "s|@{carrier_host}|${RCP_CARRIER_HOST:-127.0.0.1}|g" \
-        -e "s|@{rtp_start}|${RCP_ASTERISK_RTP_START:-10000}|g" \
-        -e "s|@{rtp_end}|${RCP_ASTERISK_RTP_END:-10199}|g" \
-        -e "s|@{fallback_dial}|${RCP_FALLBACK_DIAL:-}|g" \
-        "$template" >"/etc/asterisk/$(basename "$template")"
-done
+: "${RCP_ASTERISK_HTTP_HOST:=0.0.0.0}"
+: "${RCP_ASTERISK_SIP_HOST:=0.0.0.0}"
+export RCP_ASTERISK_HTTP_HOST RCP_ASTERISK_SIP_HOST
+PYTHONPATH=/usr/lib/receptionist python3 -m rcp_asterisk /usr/share/receptionist/asterisk /etc/asterisk
 exec asterisk -f -n -U asterisk -G asterisk

@@ -12,27 +12,25 @@ import base64
 import os
 import re
 import shutil
-import string
 import subprocess
 import urllib.error
 import urllib.request
 from http import HTTPStatus
 from pathlib import Path
 
+from rcp_asterisk import AsteriskValues, carrier_networks, render_folder
+from rcp_asterisk.render import rendered_files
+
 from rcp_devstack.processes import StackError, read_pid, run, start_detached, stop_pid, wait_until
 from rcp_devstack.settings import REPO_ROOT, StackSettings
 
-
-class ConfigTemplate(string.Template):
-    """`@{name}` placeholders, so that Asterisk's own `${VAR}` syntax passes through."""
-
-    delimiter = "@"
-    pattern = r"@(?:(?P<escaped>@)|\{(?P<braced>[a-z_]+)\}|(?P<named>(?!x)x)|(?P<invalid>(?!x)x))"  # type: ignore[assignment]
-
-
 TEMPLATES = REPO_ROOT / "deploy" / "asterisk"
+# The local stack's own contexts (tests, benchmarks), appended to the production dialplan.
+DEV_DIALPLAN = REPO_ROOT / "deploy" / "local" / "asterisk" / "extensions.conf"
 SOUNDS = TEMPLATES / "sounds"
-PACKAGES = "asterisk,asterisk-modules,asterisk-core-sounds-en,ca-certificates"
+# baresip-core: a real SIP phone for the tests of the carrier trunk (tests/sip_support.py).
+PACKAGES = "asterisk,asterisk-modules,asterisk-core-sounds-en,ca-certificates,baresip-core"
+APT_IN_ROOT = ("apt-get", "-o", "Acquire::Check-Valid-Until=false", "-q", "-y")
 
 
 def debian_mirror() -> str:
@@ -61,10 +59,11 @@ def debian_mirror() -> str:
 
 
 def ensure_root(settings: StackSettings) -> str:
-    """Build the sid root with Asterisk unless it is already there."""
+    """Build the sid root with Asterisk unless it is already there (adding baresip to a root
+    built before the tests needed it)."""
     root = settings.asterisk_dir
     if (root / "usr" / "sbin" / "asterisk").exists():
-        return f"Asterisk root: reusing {root}"
+        return f"Asterisk root: reusing {root}" + ensure_baresip(settings)
     if os.geteuid() != 0:
         raise StackError("building the Asterisk root needs root (debootstrap, chroot): use sudo")
     if shutil.which("debootstrap") is None:
@@ -90,36 +89,53 @@ def ensure_root(settings: StackSettings) -> str:
     return f"Asterisk root: built {root} (Debian {settings.asterisk_suite})"
 
 
+def ensure_baresip(settings: StackSettings) -> str:
+    """Install baresip-core in the root if missing (the SIP tests' phone); '' if it was there."""
+    root = settings.asterisk_dir
+    if (root / "usr" / "bin" / "baresip").exists():
+        return ""
+    if os.geteuid() != 0:
+        raise StackError("installing baresip in the Asterisk root needs root (chroot): use sudo")
+    # The sid index served here may carry an expired Release date: apt refuses it otherwise.
+    try:
+        run(["chroot", str(root), *APT_IN_ROOT, "install", "baresip-core"], "baresip-core")
+    except StackError:
+        run(["chroot", str(root), *APT_IN_ROOT, "update"], "apt-get update in the Asterisk root")
+        run(["chroot", str(root), *APT_IN_ROOT, "install", "baresip-core"], "baresip-core")
+    return ", baresip-core installed"
+
+
+def asterisk_values(settings: StackSettings) -> AsteriskValues:
+    """The local stack's settings as the renderer's values (everything on 127.0.0.1)."""
+    return AsteriskValues(
+        ari_password=settings.ari_password,
+        ari_user=settings.ari_user,
+        ari_app=settings.ari_app,
+        asterisk_http_host="127.0.0.1",
+        asterisk_http_port=_ari_port(settings),
+        asterisk_sip_host="127.0.0.1",
+        asterisk_sip_port=settings.asterisk_sip_port,
+        asterisk_rtp_start=settings.asterisk_rtp_start,
+        asterisk_rtp_end=settings.asterisk_rtp_end,
+        carrier_host=settings.carrier_host,
+        carrier_addresses=carrier_networks(settings.carrier_addresses),
+        fallback_dial=settings.fallback_dial,
+        test_phones_app=settings.test_phones_app,
+    )
+
+
+def rendered(settings: StackSettings) -> dict[str, str]:
+    """This checkout's configuration, file name to text, as the local stack renders it."""
+    return rendered_files(TEMPLATES, asterisk_values(settings), [DEV_DIALPLAN])
+
+
 def render_config(settings: StackSettings) -> list[str]:
-    """Render deploy/asterisk/*.conf into the root's /etc/asterisk; return the names of the
-    files whose content changed (all of them the first time)."""
+    """Render deploy/asterisk/*.conf (and the local stack's test contexts) into the root's
+    /etc/asterisk; return the names of the files whose content changed (all the first time)."""
     etc = settings.asterisk_dir / "etc" / "asterisk"
-    changed = []
-    for template in sorted(TEMPLATES.glob("*.conf")):
-        target, text = etc / template.name, _rendered(settings, template)
-        if not target.exists() or target.read_text() != text:
-            target.write_text(text)
-            changed.append(template.name)
+    changed = render_folder(TEMPLATES, etc, asterisk_values(settings), [DEV_DIALPLAN])
     render_sounds(settings)
     return changed
-
-
-def _rendered(settings: StackSettings, template: Path) -> str:
-    values = {
-        "http_host": "127.0.0.1",
-        "http_port": str(_ari_port(settings)),
-        "ari_user": settings.ari_user,
-        "ari_password": settings.ari_password,
-        "app": settings.ari_app,
-        "test_phones_app": settings.test_phones_app,
-        "sip_host": "127.0.0.1",
-        "sip_port": str(settings.asterisk_sip_port),
-        "carrier_host": "127.0.0.1",
-        "rtp_start": str(settings.asterisk_rtp_start),
-        "rtp_end": str(settings.asterisk_rtp_end),
-        "fallback_dial": settings.fallback_dial,
-    }
-    return ConfigTemplate(template.read_text()).substitute(values)
 
 
 def render_sounds(settings: StackSettings) -> None:
@@ -232,22 +248,41 @@ def asterisk_cli(settings: StackSettings, command: str) -> str:
     )
 
 
-def ensure_dialplan(settings: StackSettings, contexts: tuple[str, ...]) -> bool:
-    """Render and reload the dialplan if the running Asterisk's differs from this checkout's
-    (another checkout sharing it may have rendered its own) or lacks one of `contexts`;
-    True if reloaded."""
-    template = TEMPLATES / "extensions.conf"
-    current = settings.asterisk_dir / "etc" / "asterisk" / template.name
-    same = current.exists() and current.read_text() == _rendered(settings, template)
+# How each file is reloaded on a running Asterisk.
+RELOADS = {
+    "extensions.conf": "dialplan reload",
+    "pjsip.conf": "module reload res_pjsip.so",
+    "logger.conf": "logger reload",
+}
+
+
+def ensure_dialplan(
+    settings: StackSettings,
+    contexts: tuple[str, ...],
+    files: tuple[str, ...] = ("extensions.conf",),
+) -> bool:
+    """Render and reload `files` (the dialplan, by default) if the running Asterisk's differ
+    from this checkout's (another checkout sharing it may have rendered its own) or the
+    dialplan lacks one of `contexts`; True if reloaded."""
+    etc = settings.asterisk_dir / "etc" / "asterisk"
+    wanted = rendered(settings)
+    stale = [
+        name
+        for name in files
+        if not (etc / name).exists() or (etc / name).read_text() != wanted[name]
+    ]
     missing = [
         context
         for context in contexts
         if f"Context '{context}'" not in asterisk_cli(settings, f"dialplan show {context}")
     ]
-    if same and not missing:
+    if missing and "extensions.conf" not in stale:
+        stale.append("extensions.conf")
+    if not stale:
         return False
     render_config(settings)
-    asterisk_cli(settings, "dialplan reload")
+    for name in stale:
+        asterisk_cli(settings, RELOADS[name])
     return True
 
 
@@ -296,8 +331,8 @@ class PrivateAsterisk:
         """Write its configuration and make its folders (as root)."""
         etc = self._inside(self.etc)
         shutil.copytree(self._inside("/etc/asterisk"), etc, dirs_exist_ok=True)
-        for template in sorted(TEMPLATES.glob("*.conf")):
-            (etc / template.name).write_text(_rendered(self.settings, template))
+        for name, text in rendered(self.settings).items():
+            (etc / name).write_text(text)
         folders = {
             "astetcdir": self.etc,
             "astdbdir": f"/var/lib/asterisk-{self.name}",

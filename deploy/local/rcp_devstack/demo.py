@@ -42,6 +42,9 @@ class DemoSpec:
     number: str
     greeting: str
     hours: str
+    # Virtual extension 104's outside number: a fixed line of the tenant's own country (the
+    # only kind the default outbound policy allows), in a range set aside for fiction.
+    outside_number: str
 
 
 FRENCH = DemoSpec(
@@ -54,6 +57,7 @@ FRENCH = DemoSpec(
     "Pour nos horaires, tapez 2. Pour l'accueil, tapez 3. Pour la salle de conférence, "
     "tapez 4.",
     hours="Nous sommes ouverts du lundi au vendredi, de 9 heures à 18 heures.",
+    outside_number="+33199000104",
 )
 ENGLISH = DemoSpec(
     slug="demo-en",
@@ -65,17 +69,20 @@ ENGLISH = DemoSpec(
     greeting="Welcome to Demo Limited. To reach someone by name, press 1. For our opening "
     "hours, press 2. For reception, press 3. For the meeting room, press 4.",
     hours="We are open Monday to Friday, from 9 am to 6 pm.",
+    # 020 7946 0xxx is set aside in the United Kingdom for drama.
+    outside_number="+442079460104",
 )
 DEMOS = {"fr": FRENCH, "en": ENGLISH}
 
 MaybeId = uuid.UUID | None
 
 EXTENSIONS = [
-    # number, kind, first name, last name, dial string, outside number
-    ("101", "physical", "Amélie", "Poulain", "Local/101@test-phones", None),
-    ("102", "physical", "Jean-Pierre", "Lefèvre", "Local/102@test-phones", None),
-    ("103", "physical", "Seán", "O'Brien", "Local/103@test-phones", None),
-    ("104", "virtual", "Françoise", "Le Gall", None, "+33199000104"),
+    # number, kind, first name, last name, device (a phone of the local stack's test-phones
+    # context, which only the local stack's dialplan has)
+    ("101", "physical", "Amélie", "Poulain", "phone-101"),
+    ("102", "physical", "Jean-Pierre", "Lefèvre", "phone-102"),
+    ("103", "physical", "Seán", "O'Brien", "phone-103"),
+    ("104", "virtual", "Françoise", "Le Gall", None),  # rings the spec's outside number
 ]
 
 
@@ -109,18 +116,19 @@ async def seed_demo(pool: asyncpg.Pool, spec: DemoSpec = FRENCH) -> DemoTenant:
             )
         elif owner != tenant_id:
             raise LookupError(f"{spec.number} already belongs to another tenant than {spec.slug}")
-        for number, kind, first, last, dial, outside in EXTENSIONS:
+        for number, kind, first, last, device in EXTENSIONS:
+            device_id = None if device is None else await _device(connection, tenant_id, device)
             await connection.execute(
                 """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name,
-                                           dial_string, external_number)
+                                           device_id, external_number)
                    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, number) DO NOTHING""",
                 tenant_id,
                 number,
                 kind,
                 first,
                 last,
-                dial,
-                outside,
+                device_id,
+                spec.outside_number if kind == "virtual" else None,
             )
         group_id = await connection.fetchval(
             """INSERT INTO ring_groups (tenant_id, number, name, strategy, ring_seconds)
@@ -175,6 +183,23 @@ async def seed_demo(pool: asyncpg.Pool, spec: DemoSpec = FRENCH) -> DemoTenant:
                 room,
             )
     return DemoTenant(tenant_id=tenant_id, number=spec.number)
+
+
+async def _device(
+    connection: PoolConnectionProxy[asyncpg.Record], tenant_id: uuid.UUID, name: str
+) -> uuid.UUID:
+    """The demo phone `phone-<n>` of the tenant, `Local/<n>@test-phones` (kept as it is if a
+    database of before devices already made it a device, under another name)."""
+    endpoint = f"Local/{name.removeprefix('phone-')}@test-phones"
+    found: uuid.UUID = await connection.fetchval(
+        """INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, $2, $3)
+           ON CONFLICT (tenant_id, endpoint) DO UPDATE SET endpoint = EXCLUDED.endpoint
+           RETURNING id""",
+        tenant_id,
+        name,
+        endpoint,
+    )
+    return found
 
 
 async def _tts_prompt(

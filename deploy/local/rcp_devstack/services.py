@@ -44,11 +44,16 @@ def readiness(port: int) -> dict[str, str]:
         return {"ops endpoint": str(error)}
 
 
+# The local stack is a developer's: its extensions ring the test-phones context's phones.
+DEVELOPMENT = {"RCP_ENVIRONMENT": "development", "RCP_ALLOW_TEST_PHONES": "true"}
+
+
 def service_env(name: str, settings: StackSettings) -> dict[str, str]:
     """Settings one service gets from the stack unless the environment sets them."""
-    if name == "media" and "RCP_MEDIA_DIR" not in os.environ:
-        return {"RCP_MEDIA_DIR": str(settings.state_dir / "media")}
-    return {}
+    wanted = dict(DEVELOPMENT)
+    if name == "media":
+        wanted["RCP_MEDIA_DIR"] = str(settings.state_dir / "media")
+    return {key: value for key, value in wanted.items() if key not in os.environ}
 
 
 def stop_timeout_s() -> float:

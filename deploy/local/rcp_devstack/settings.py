@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
-from rcp_admin.settings import TokenSettings
-from rcp_stasis.settings import AriSettings
+from rcp.settings import AriSettings, TokenSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -35,6 +34,16 @@ class StackSettings(AriSettings, TokenSettings):
     asterisk_rtp_start: int = Field(default=10000, ge=1024, le=65535)
     asterisk_rtp_end: int = Field(default=10199, ge=1024, le=65535)
     test_phones_app: str = Field(default="test-phones", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    carrier_host: str = Field(
+        default="127.0.0.1",
+        pattern=r"^[A-Za-z0-9.:\[\]-]{1,255}$",
+        description="The carrier's SIP proxy: where outside calls are sent.",
+    )
+    carrier_addresses: str = Field(
+        default="127.0.0.1/32",
+        description="The only addresses SIP is accepted from (CIDRs, comma-separated): the "
+        "carrier's; calls from them enter from-carrier, anything else is refused.",
+    )
     fallback_dial: str = Field(
         default="",
         pattern=r"^([A-Za-z][A-Za-z0-9]*/[A-Za-z0-9_@.:+~&/;#=*-]{1,200})?$",

@@ -128,6 +128,35 @@ def services() -> dashboard.Dashboard:
                 ),
             )
         )
+        .with_panel(
+            _series(
+                "Outside calls (through the trunk)",
+                "short",
+                ("sum(rcp_stasis_outbound_legs)", "legs up"),
+                (
+                    "sum(rate(rcp_stasis_outbound_legs_dialled_total[$__rate_interval])) * 60",
+                    "dialled a minute",
+                ),
+                (
+                    "sum(rate(rcp_stasis_outbound_calls_cut_total[$__rate_interval])) * 60",
+                    "cut at the longest call, a minute",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
+                "Refused: legs and calls, by reason",
+                "ops",
+                (
+                    "sum by (reason) (rate(rcp_stasis_transfers_refused_total[$__rate_interval]))",
+                    "leg {{reason}}",
+                ),
+                (
+                    "sum by (reason) (rate(rcp_stasis_calls_refused_total[$__rate_interval]))",
+                    "call {{reason}}",
+                ),
+            )
+        )
         .with_row(dashboard.Row("Directory"))
         .with_panel(
             _series(

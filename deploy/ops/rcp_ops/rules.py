@@ -142,6 +142,49 @@ GROUPS: dict[str, list[Alert]] = {
             "wait in JetStream and are written once it is back.",
         ),
     ],
+    "receptionist.fraud": [
+        Alert(
+            name="ReceptionistOutboundSurge",
+            expr="sum(rate(rcp_stasis_outbound_legs_dialled_total[15m])) "
+            "> 3 * sum(rate(rcp_stasis_outbound_legs_dialled_total[15m] offset 1d)) "
+            "and sum(rate(rcp_stasis_outbound_legs_dialled_total[15m])) > 1 / 60",
+            duration="10m",
+            severity="critical",
+            summary="Outside calls surge: possible toll fraud",
+            description="Calls dialled out through the carrier's trunk (virtual extensions, "
+            "ring groups) run at more than three times their rate of the same time yesterday, "
+            "and above one a minute, for 10 minutes.",
+        ),
+        Alert(
+            name="ReceptionistOutboundCapsReached",
+            expr="sum by (reason) (rate(rcp_stasis_transfers_refused_total"
+            '{reason=~"tenant_outbound_legs|tenant_outbound_rate|node_outbound_legs"}[10m])) '
+            "> 0",
+            duration="5m",
+            severity="warning",
+            summary="Outside calls are refused by the call limits",
+            description="Outside legs have been refused for 5 minutes ({{ $labels.reason }}): "
+            "a tenant (or the node) keeps reaching its cap of outside calls.",
+        ),
+        Alert(
+            name="ReceptionistVirtualExtensionNewCountry",
+            expr="sum(increase(rcp_stasis_destination_country_changes_total[15m])) > 0",
+            duration="0m",
+            severity="warning",
+            summary="A virtual extension now rings another country",
+            description="A virtual extension's outside number was changed to a number of "
+            "another country: the first step of many toll frauds.",
+        ),
+        Alert(
+            name="ReceptionistConferenceRoomLocked",
+            expr="sum(increase(rcp_stasis_conference_rooms_locked_total[15m])) > 0",
+            duration="0m",
+            severity="warning",
+            summary="A conference room was locked after wrong PINs",
+            description="A conference room got too many wrong PINs across calls and refuses "
+            "every PIN for a while: someone may be guessing it.",
+        ),
+    ],
     "receptionist.directory": [
         Alert(
             name="ReceptionistDirectoryErrors",

@@ -80,6 +80,9 @@ class ConfigChanged(TenantMessage):
         "key",
         "directory",
         "prompt",
+        "device",
+        "outbound_policy",
+        "tenant_limits",
     ]
     key: str | None = Field(default=None, description="The changed entity's number or id.")
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -5,56 +5,35 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from uuid import UUID
 
 import aiohttp
 import asyncpg
 import structlog
 from aiohttp import web
 from nats.aio.client import Client as NatsClient
-from rcp import subjects
-from rcp.contracts import ConfigChanged
+from rcp.config_events import NatsConfigPublisher
 from rcp.runtime import infrastructure
 from rcp.telemetry import Metrics, serve_app
 
 from rcp_admin.auth import RateLimiter
-from rcp_admin.handlers import (
+from rcp_admin.media import NatsMediaGateway
+from rcp_admin.middleware import make_middleware
+from rcp_admin.openapi import docs_page, openapi_document
+from rcp_admin.ports import MediaGateway
+from rcp_admin.resources import ROUTES
+from rcp_admin.routing import (
     LIMITER_KEY,
     PEPPER_KEY,
     POOL_KEY,
-    SERVICE_KEY,
+    STORE_KEY,
     UPLOAD_LIMIT_KEY,
     add_routes,
-    make_middleware,
 )
-from rcp_admin.media import MediaGateway, NatsMediaGateway
-from rcp_admin.openapi import docs_page, openapi_document
-from rcp_admin.service import AdminService
 from rcp_admin.settings import Settings
+from rcp_admin.unit_of_work import EndpointRules, Store
 from rcp_admin.web import add_web_routes
 
 log = structlog.get_logger(__name__)
-
-
-class NatsConfigPublisher:
-    """Publishes config-changed on NATS; a failure is logged and counted, never fatal."""
-
-    def __init__(self, nats: NatsClient, metrics: Metrics) -> None:
-        self._nats = nats
-        self._metrics = metrics
-
-    async def changed(self, tenant_id: UUID, entity: str, key: str | None) -> None:
-        """Announce a committed change of one tenant's configuration."""
-        event = ConfigChanged(tenant_id=tenant_id, entity=entity, key=key)  # type: ignore[arg-type]
-        try:
-            await self._nats.publish(
-                subjects.config_changed(tenant_id), event.model_dump_json().encode()
-            )
-        except Exception as error:  # the write is committed; readers also refresh periodically
-            self._metrics.nats_errors.labels(kind=type(error).__name__).inc()
-            log.warning(
-                "admin.config_changed_not_published", tenant_id=str(tenant_id), error=repr(error)
-            )
 
 
 def build_app(
@@ -74,8 +53,12 @@ def build_app(
     app[PEPPER_KEY] = settings.token_pepper
     app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
-    app[SERVICE_KEY] = AdminService(
-        pool, NatsConfigPublisher(nats, metrics), settings.token_pepper, media
+    app[STORE_KEY] = Store(
+        pool,
+        NatsConfigPublisher(nats, metrics),
+        settings.token_pepper,
+        media,
+        EndpointRules.of(settings),
     )
     document = openapi_document()
     page = docs_page()
@@ -88,7 +71,7 @@ def build_app(
 
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)
-    add_routes(app)
+    add_routes(app, ROUTES)
     add_web_routes(app)
     return app
 

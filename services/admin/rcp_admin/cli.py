@@ -5,12 +5,18 @@
     receptionist tenant list
     receptionist token issue --name NAME [--tenant SLUG]
     receptionist extensions import --tenant SLUG FILE.csv
+    receptionist device list --tenant SLUG
+    receptionist device add --tenant SLUG --name NAME --endpoint PJSIP/ENDPOINT
+    receptionist device change --tenant SLUG NAME [--name NEW] [--endpoint PJSIP/ENDPOINT]
+    receptionist device remove --tenant SLUG NAME
     receptionist export --tenant SLUG [--output FILE]
     receptionist import --tenant SLUG FILE
-    receptionist demo [--language fr|en|all]
 
 Every change is audited under the name `cli:<user>` and announced on NATS like an API
 change. Settings come from the same RCP_* environment variables as the services.
+
+Other installed packages may add commands through the entry point group
+`receptionist.commands` (the local stack adds `receptionist demo`); see `Command`.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
+from rcp.config_events import NatsConfigPublisher
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 from rcp.messaging import connect_nats
@@ -38,14 +46,15 @@ from rcp.telemetry import Metrics
 from tqdm import tqdm
 
 from rcp_admin import schemas as s
-from rcp_admin.app import NatsConfigPublisher
 from rcp_admin.auth import Principal
 from rcp_admin.errors import ApiError
-from rcp_admin.handlers import validation_error
-from rcp_admin.service import EXTENSION_COLUMNS, AdminService
+from rcp_admin.resources import devices, export, extensions, tenants, tokens
+from rcp_admin.resources.extensions import EXTENSIONS
+from rcp_admin.routing import validation_error
 from rcp_admin.settings import Settings
+from rcp_admin.unit_of_work import EndpointRules, Store
 
-CSV_COLUMNS = EXTENSION_COLUMNS  # one column per field of an extension
+CSV_COLUMNS = extensions.COLUMNS  # one column per field of an extension
 TRUE = {"1", "true", "yes", "y", "oui", "o", "vrai", "x"}
 FALSE = {"0", "false", "no", "n", "non", "faux", ""}
 
@@ -103,6 +112,11 @@ def read_extension_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | RowEr
         problems = ([f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + (
             [f"missing column(s) {', '.join(missing)}"] if missing else []
         )
+        if "dial_string" in unknown:
+            problems.append(
+                "extensions ring a device now, never a dial string: name one of the tenant's "
+                "devices in a device column (receptionist device list --tenant SLUG)"
+            )
         raise CliError(f"header: {'; '.join(problems)}; columns are {', '.join(CSV_COLUMNS)}")
     reader.fieldnames = header
     for row in reader:
@@ -113,7 +127,7 @@ def read_extension_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | RowEr
 
 
 BOOLEAN_COLUMNS = ("voicemail_enabled", "reachable_by_extension", "reachable_by_name")
-OPTIONAL_COLUMNS = ("dial_string", "external_number")
+OPTIONAL_COLUMNS = ("device", "external_number")
 
 
 def _row_values(row: dict[str | None, Any]) -> dict[str, Any]:
@@ -132,7 +146,7 @@ def _row_values(row: dict[str | None, Any]) -> dict[str, Any]:
 
 
 async def import_extensions(
-    service: AdminService, actor: Principal, tenant_id: UUID, text: str, progress: TextIO | None
+    store: Store, actor: Principal, tenant_id: UUID, text: str, progress: TextIO | None
 ) -> ImportReport:
     """Create one extension per CSV row; good rows are kept, bad rows reported."""
     rows = list(read_extension_rows(text))
@@ -145,7 +159,7 @@ async def import_extensions(
             continue
         try:
             body = s.ExtensionCreate.model_validate(parsed)
-            await service.create_extension(actor, tenant_id, body, None)
+            await EXTENSIONS.create(store, actor, tenant_id, body, None)
         except ValidationError as error:
             problem = validation_error(error)
             report.errors.append(RowError(line, problem.field, problem.message))
@@ -156,15 +170,39 @@ async def import_extensions(
     return report
 
 
+async def _device(store: Store, actor: Principal, args: argparse.Namespace, out: TextIO) -> None:
+    """List, add, change or remove a tenant's devices."""
+    tenant_id = await tenant_by_slug(store.pool, args.tenant)
+    if args.action == "list":
+        for device in (await devices.list_all(store, actor, tenant_id)).items:
+            used = ", ".join(device.extensions) or "-"
+            print(f"{device.name:<24} {device.endpoint:<40} {used}", file=out)
+        return
+    if args.action == "remove":
+        await devices.delete(store, actor, tenant_id, args.device, None)
+        print(f"device {args.device} removed", file=out)
+        return
+    if args.action == "add":
+        body = s.DeviceCreate(name=args.name, endpoint=args.endpoint)
+        made = await devices.create(store, actor, tenant_id, body, None)
+    else:
+        changes = {k: v for k, v in (("name", args.name), ("endpoint", args.endpoint)) if v}
+        made = await devices.update(
+            store, actor, tenant_id, args.device, s.DevicePatch(**changes), None
+        )
+    print(made.model_dump_json(indent=2), file=out)
+
+
 @asynccontextmanager
-async def admin_service(settings: Settings) -> AsyncIterator[tuple[AdminService, asyncpg.Pool]]:
-    """The same service the API uses, with config-changed published on NATS."""
+async def admin_store(settings: Settings) -> AsyncIterator[Store]:
+    """The same store the API uses, with config-changed published on NATS."""
     metrics = Metrics("admin-cli")
     async with (
         create_pool(settings, "receptionist-cli") as pool,
         connect_nats(settings, "receptionist-cli", metrics) as nats,
     ):
-        yield AdminService(pool, NatsConfigPublisher(nats, metrics), settings.token_pepper), pool
+        publisher = NatsConfigPublisher(nats, metrics)
+        yield Store(pool, publisher, settings.token_pepper, endpoints=EndpointRules.of(settings))
 
 
 async def tenant_by_slug(pool: asyncpg.Pool, slug: str) -> UUID:
@@ -183,9 +221,11 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
     if args.command == "migrate":
         await asyncio.to_thread(upgrade, settings.database_url, args.revision)
         return 0
-    async with admin_service(settings) as (service, pool):
+    async with admin_store(settings) as store:
+        pool = store.pool
         if args.command == "tenant" and args.action == "create":
-            tenant = await service.create_tenant(
+            tenant = await tenants.create(
+                store,
                 actor,
                 s.TenantCreate(
                     slug=args.slug, name=args.name, locale=args.locale, timezone=args.timezone
@@ -194,18 +234,18 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
             )
             print(tenant.model_dump_json(indent=2), file=out)
         elif args.command == "tenant":
-            for tenant in (await service.list_tenants(actor)).items:
+            for tenant in (await tenants.list_all(store, actor)).items:
                 print(f"{tenant.id}  {tenant.slug:<24} {tenant.status:<9} {tenant.name}", file=out)
         elif args.command == "token":
             tenant_id = None if args.tenant is None else await tenant_by_slug(pool, args.tenant)
-            issued = await service.issue_token(
-                actor, tenant_id, s.TokenCreate(name=args.name), None
+            issued = await tokens.issue(
+                store, actor, tenant_id, s.TokenCreate(name=args.name), None
             )
             print(issued.token, file=out)
         elif args.command == "extensions":
             tenant_id = await tenant_by_slug(pool, args.tenant)
             report = await import_extensions(
-                service,
+                store,
                 actor,
                 tenant_id,
                 await asyncio.to_thread(Path(args.file).read_text, "utf-8"),
@@ -218,8 +258,10 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
             for problem in report.errors:
                 print(f"  {problem}", file=out)
             return 1 if report.errors else 0
+        elif args.command == "device":
+            await _device(store, actor, args, out)
         elif args.command == "export":
-            document = await service.export_tenant(actor, await tenant_by_slug(pool, args.tenant))
+            document = await export.export(store, actor, await tenant_by_slug(pool, args.tenant))
             text = document.model_dump_json(indent=2, exclude_none=True)
             if args.output:
                 await asyncio.to_thread(Path(args.output).write_text, text + "\n", "utf-8")
@@ -230,7 +272,7 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
             document = s.TenantExport.model_validate(
                 json.loads(await asyncio.to_thread(Path(args.file).read_text, "utf-8"))
             )
-            await service.import_tenant(actor, tenant_id, document, None)
+            await export.import_(store, actor, tenant_id, document, None)
             print(f"imported into {args.tenant}", file=out)
     return 0
 
@@ -261,6 +303,16 @@ def parser() -> argparse.ArgumentParser:
     extensions.add_argument("action", choices=["import"])
     extensions.add_argument("--tenant", required=True)
     extensions.add_argument("file")
+    device = commands.add_parser("device", help="list or provision a tenant's devices")
+    device_actions = device.add_subparsers(dest="action", required=True)
+    for action in ("list", "add", "change", "remove"):
+        one = device_actions.add_parser(action)
+        one.add_argument("--tenant", required=True)
+        if action in ("change", "remove"):
+            one.add_argument("device", help="the device's name")
+        if action in ("add", "change"):
+            one.add_argument("--name", required=action == "add")
+            one.add_argument("--endpoint", required=action == "add", help="PJSIP/<endpoint>")
     export = commands.add_parser("export", help="write a tenant's receptionist as JSON")
     export.add_argument("--tenant", required=True)
     export.add_argument("--output")
@@ -269,39 +321,37 @@ def parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--tenant", required=True)
     restore.add_argument("file")
-    demo = commands.add_parser(
-        "demo",
-        help="provision the demo tenants and call them through the running stack's Asterisk, "
-        "printing what the caller hears and what happens at each step",
-    )
-    demo.add_argument("--language", choices=["fr", "en", "all"], default="all")
+    for name, command in plugged_commands().items():
+        command.add_arguments(commands.add_parser(name, help=command.help))
     return root
 
 
-def _demo(language: str) -> int:
-    """`receptionist demo`: needs the stack running (Asterisk, stasis, directory, media)."""
-    from rcp_devstack import demo  # noqa: PLC0415 - only this command needs ARI and the stack
-    from rcp_devstack.processes import StackError  # noqa: PLC0415
-    from rcp_devstack.settings import StackSettings  # noqa: PLC0415
+class Command(Protocol):
+    """A command another package adds to `receptionist` (entry point group below)."""
 
-    languages = list(demo.DEMOS) if language == "all" else [language]
-    try:
-        demo.run_demo(StackSettings(), languages)
-    except ValidationError as error:
-        problem = validation_error(error)
-        print(f"receptionist: {problem.message} ({problem.field})", file=sys.stderr)
-        return 1
-    except (StackError, LookupError, OSError) as error:  # TimeoutError is an OSError
-        print(f"receptionist: demo: {error or type(error).__name__}", file=sys.stderr)
-        return 1
-    return 0
+    help: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Declare the command's arguments."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        """Carry the command out, printing its problems as `receptionist: NAME: ...`."""
+
+
+COMMANDS_GROUP = "receptionist.commands"
+
+
+def plugged_commands() -> dict[str, Command]:
+    """The commands installed packages add, by name (loaded only when the CLI starts)."""
+    return {entry.name: entry.load() for entry in entry_points(group=COMMANDS_GROUP)}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `receptionist`."""
     args = parser().parse_args(argv)
-    if args.command == "demo":
-        return _demo(args.language)
+    plugged = plugged_commands().get(args.command)
+    if plugged is not None:
+        return plugged.run(args)
     try:
         settings = Settings()
         return asyncio.run(run(args, settings, sys.stdout, sys.stderr))

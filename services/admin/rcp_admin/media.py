@@ -1,4 +1,4 @@
-"""The admin API's way to the media service: uploads in, playable audio out.
+"""The media service as the admin API uses it (`ports.MediaGateway`): uploads in, audio out.
 
 Prompts' audio lives in the media service; the admin API hands uploads to it over NATS
 and streams audio back from its HTTP server (whose URLs are internal to the cluster).
@@ -7,38 +7,15 @@ and streams audio back from its HTTP server (whose URLs are internal to the clus
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
 from uuid import UUID
 
 import aiohttp
 from nats.aio.client import Client as NatsClient
 from rcp import media_client
 from rcp.contracts.media import EnsurePrompt
-from rcp.errors import ErrorCode, RemoteError, ServiceUnavailable
+from rcp.errors import AUDIO_REFUSALS, ErrorCode, RemoteError, ServiceUnavailable
 
 from rcp_admin.errors import ApiError
-
-# The media service's refusals of an upload: answered on the `file` field, with their code.
-UPLOAD_REFUSALS = frozenset(
-    {
-        ErrorCode.NOT_AUDIO,
-        ErrorCode.UNSUPPORTED_AUDIO_FORMAT,
-        ErrorCode.CORRUPT_AUDIO,
-        ErrorCode.EMPTY_AUDIO,
-        ErrorCode.AUDIO_TOO_LONG,
-        ErrorCode.FILE_TOO_LARGE,
-    }
-)
-
-
-class MediaGateway(Protocol):
-    """What the admin API needs of the media service."""
-
-    async def upload(self, tenant_id: UUID, data: bytes, filename: str | None) -> UUID:
-        """Store an uploaded file as a new prompt; return its id."""
-
-    def audio(self, tenant_id: UUID, prompt_id: UUID) -> AsyncIterator[bytes]:
-        """A prompt's audio (8 kHz WAV), rendered first if needed, in chunks."""
 
 
 class NatsMediaGateway:
@@ -60,7 +37,7 @@ class NatsMediaGateway:
                 ErrorCode.UNAVAILABLE, "the media service does not answer: try again"
             ) from error
         except RemoteError as error:
-            if error.code not in UPLOAD_REFUSALS:
+            if error.code not in AUDIO_REFUSALS:
                 raise
             raise ApiError(error.code, error.message, "file") from error
         if media.prompt_id is None:

@@ -11,7 +11,8 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from rcp_admin import schemas as s
-from rcp_admin.handlers import OUTCOMES, ROUTES, Route
+from rcp_admin.resources import ROUTES
+from rcp_admin.routing import Route
 
 REF = "#/components/schemas/{model}"
 
@@ -21,15 +22,6 @@ COMMON_ERRORS = {
     HTTPStatus.TOO_MANY_REQUESTS: "Too many requests for this token (see Retry-After)",
     HTTPStatus.SERVICE_UNAVAILABLE: "The database cannot be reached (code "
     "database_unavailable): nothing was changed; try again after Retry-After seconds",
-}
-
-
-QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
-    "since": {"type": "string", "format": "date-time"},
-    "before": {"type": "string", "format": "date-time"},
-    "outcome": {"type": "string", "enum": list(OUTCOMES)},
-    "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
-    "before_id": {"type": "integer", "minimum": 1},
 }
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import available_timezones
 
@@ -18,13 +19,32 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetPydanticSchema,
     StringConstraints,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError, core_schema
+from rcp import pins
+from rcp import vocabulary as v
+from rcp.endpoints import DEVICE_NAME
+from rcp.outbound import LIMIT_BOUNDS, MAX_LIST, PREFIX, REGION
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TIMEZONES = frozenset(available_timezones())
+
+
+def closed(vocabulary: type[StrEnum]) -> GetPydanticSchema:
+    """A field of one of the domain's vocabularies (`rcp.vocabulary`): checked and documented
+    as its literal values (the same schema and messages as `Literal[...]`), handed to the
+    code as the enum member."""
+    values = [member.value for member in vocabulary]
+    return GetPydanticSchema(
+        lambda _source, _handler: core_schema.no_info_after_validator_function(
+            vocabulary, core_schema.literal_schema(values)
+        )
+    )
 
 
 def _not_null(value: object) -> object:
@@ -71,17 +91,72 @@ RequiredName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(_no_control),
 ]
-DialString = Annotated[
+DIAL_STRING_NOT_ALLOWED = "dial_string_not_allowed"
+DIAL_STRING_REFUSED = (
+    "extensions ring a device your carrier provisioned, never a dial string: give the "
+    "device's name (GET /v1/tenants/{tenant_id}/devices lists them)"
+)
+
+
+def _device_name(value: str) -> str:
+    if any(sign in value for sign in "/@:"):
+        raise PydanticCustomError(DIAL_STRING_NOT_ALLOWED, DIAL_STRING_REFUSED)
+    if not DEVICE_NAME.match(value):
+        raise PydanticCustomError(
+            "device_name",
+            "a device name is 1 to 64 letters, digits, _ . or -, beginning with a letter or digit",
+        )
+    return value
+
+
+DeviceName = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*/[^\s,&|]{1,200}$"),
-    Field(description="An Asterisk dial string", examples=["PJSIP/alice", "Local/101@test-phones"]),
+    AfterValidator(_device_name),
+    Field(
+        description="A device of the tenant, by name (the carrier provisions them)",
+        examples=["desk-101"],
+        json_schema_extra={"pattern": DEVICE_NAME.pattern},
+    ),
+]
+Endpoint = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    Field(
+        description="The Asterisk endpoint the device is: PJSIP/<endpoint> (letters, digits, "
+        "_ . -; no @host, no URI, never the carrier's trunk); in development also a test phone "
+        "of the local stack, Local/<n>@test-phones",
+        examples=["PJSIP/acme-desk-101"],
+    ),
 ]
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
     Field(examples=["demo"]),
 ]
-Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{3,12}$")]
+Pin = Annotated[
+    str,
+    StringConstraints(pattern=pins.PIN.pattern),
+    Field(
+        description=f"{pins.MIN_DIGITS} to {pins.MAX_DIGITS} digits; stored hashed, never shown "
+        "again",
+        examples=["482913"],
+    ),
+]
+PinHash = Annotated[
+    str,
+    StringConstraints(pattern=pins.HASHED.pattern),
+    Field(description="A PIN as stored (salted scrypt), from an export"),
+]
+Region = Annotated[
+    str,
+    StringConstraints(pattern=REGION.pattern),
+    Field(description="A country, ISO 3166 alpha-2", examples=["FR"]),
+]
+Prefix = Annotated[
+    str,
+    StringConstraints(pattern=PREFIX.pattern),
+    Field(description="A number prefix: + and 1 to 15 digits", examples=["+3389"]),
+]
 TtsText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
@@ -115,7 +190,7 @@ class Error(Out):
 
 # --- tenants -------------------------------------------------------------------------------
 
-TenantStatus = Literal["active", "suspended"]
+TenantStatus = Annotated[v.TenantStatus, closed(v.TenantStatus)]
 
 
 class TenantCreate(Body):
@@ -173,7 +248,7 @@ class TokenCreate(Body):
 
 class Token(Out):
     id: UUID
-    scope: Literal["carrier", "tenant"]
+    scope: Annotated[v.TokenScope, closed(v.TokenScope)]
     tenant_id: UUID | None
     name: str
     prefix: str
@@ -209,13 +284,15 @@ class NumberList(Out):
 
 # --- extensions ----------------------------------------------------------------------------
 
-ExtensionKind = Literal["physical", "virtual"]
+ExtensionKind = Annotated[v.ExtensionKind, closed(v.ExtensionKind)]
 
 
 class ExtensionFields(Body):
     first_name: Name = ""
     last_name: Name = ""
-    dial_string: DialString | None = None
+    device: DeviceName | None = Field(
+        default=None, description="A physical extension's device, by name"
+    )
     external_number: E164 | None = None
     voicemail_enabled: bool = True
     reachable_by_extension: bool = True
@@ -242,11 +319,23 @@ class ExtensionPatch(Body):
     kind: ExtensionKind | None = None
     first_name: Name | None = None
     last_name: Name | None = None
-    dial_string: DialString | None = None
+    device: DeviceName | None = None
     external_number: E164 | None = None
     voicemail_enabled: bool | None = None
     reachable_by_extension: bool | None = None
     reachable_by_name: bool | None = None
+
+
+class DestinationRefusal(Out):
+    """Why the carrier's outbound policy refuses an outside number."""
+
+    refusal: Annotated[str, Field(examples=["number_type"])] = Field(
+        description="The rule that refused it: denied_prefix, invalid_number, non_geographic, "
+        "international or number_type"
+    )
+    number_type: Annotated[v.NumberType, closed(v.NumberType)]
+    country: str | None = Field(description="ISO 3166 alpha-2; 001: non-geographic")
+    prefix: str | None = Field(description="The denied prefix that decided, if one did")
 
 
 class Extension(Out):
@@ -254,8 +343,18 @@ class Extension(Out):
     kind: ExtensionKind
     first_name: str
     last_name: str
-    dial_string: str | None
+    device: str | None = Field(description="The device a physical extension rings, by name")
+    legacy_dial_string: str | None = Field(
+        description="A dial string saved before devices existed, kept as it was: the extension "
+        "rings it only if it is a device's endpoint; choose a device to replace it"
+    )
     external_number: str | None
+    destination_allowed: bool | None = Field(
+        description="A virtual extension: whether the carrier's outbound policy allows its "
+        "number now (a refused one stays saved, and calls to it hear that it cannot be "
+        "reached); null for a physical extension"
+    )
+    destination_refusal: DestinationRefusal | None
     voicemail_enabled: bool
     reachable_by_extension: bool
     reachable_by_name: bool
@@ -268,15 +367,103 @@ class ExtensionList(Out):
     items: list[Extension]
 
 
+# --- devices -------------------------------------------------------------------------------
+
+
+class DeviceCreate(Body):
+    name: DeviceName
+    endpoint: Endpoint
+
+
+class DevicePatch(Body):
+    _required = field_validator("name", "endpoint")(_not_null)
+
+    name: DeviceName | None = None
+    endpoint: Endpoint | None = None
+
+
+class Device(Out):
+    name: str
+    endpoint: str
+    extensions: list[str] = Field(description="The extensions that ring it, by number")
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeviceList(Out):
+    items: list[Device]
+
+
+# --- the carrier's outbound policy and limits ---------------------------------------------
+
+NumberType = Annotated[v.NumberType, closed(v.NumberType)]
+
+
+class OutboundPolicyPatch(Body):
+    _required = field_validator(
+        "allowed_regions", "allowed_number_types", "allowed_prefixes", "denied_prefixes"
+    )(_not_null)
+
+    home_region: Region | None = Field(
+        default=None, description="The tenant's own country; null: its locale's"
+    )
+    allowed_regions: list[Region] | None = Field(default=None, max_length=MAX_LIST)
+    allowed_number_types: list[NumberType] | None = Field(default=None, max_length=20)
+    allowed_prefixes: list[Prefix] | None = Field(default=None, max_length=MAX_LIST)
+    denied_prefixes: list[Prefix] | None = Field(default=None, max_length=MAX_LIST)
+
+
+class RefusedExtension(Out):
+    number: str
+    external_number: str
+    refusal: DestinationRefusal
+
+
+class OutboundPolicy(Out):
+    home_region: str | None = Field(description="As set; null: the country of the tenant's locale")
+    country: str = Field(description="The tenant's own country in force")
+    allowed_regions: list[str]
+    allowed_number_types: list[NumberType]
+    allowed_prefixes: list[str]
+    denied_prefixes: list[str] = Field(description="Always refused, whatever else allows")
+    refused_extensions: list[RefusedExtension] = Field(
+        description="The tenant's virtual extensions whose number this policy refuses"
+    )
+    updated_at: datetime | None = Field(description="null: the defaults, never changed")
+
+
+def _limit(name: str) -> Any:
+    low, high = LIMIT_BOUNDS[name]
+    return Field(default=None, ge=low, le=high)
+
+
+class TenantLimitsPatch(Body):
+    _required = field_validator(*LIMIT_BOUNDS)(_not_null)
+
+    max_inbound_calls: int | None = _limit("max_inbound_calls")
+    max_outbound_legs: int | None = _limit("max_outbound_legs")
+    max_outbound_legs_per_minute: int | None = _limit("max_outbound_legs_per_minute")
+    max_outbound_call_s: int | None = _limit("max_outbound_call_s")
+
+
+class TenantLimits(Out):
+    max_inbound_calls: int = Field(description="Calls in the receptionist at once, per node")
+    max_outbound_legs: int = Field(description="Outside legs at once, per node")
+    max_outbound_legs_per_minute: int = Field(description="New outside legs a minute, per node")
+    max_outbound_call_s: int = Field(description="The longest call to an outside number")
+    updated_at: datetime | None = Field(description="null: the defaults, never changed")
+
+
 # --- ring groups ---------------------------------------------------------------------------
 
-NoAnswerAction = Literal["menu", "hangup", "voicemail", "extension"]
+NoAnswerAction = Annotated[v.NoAnswerAction, closed(v.NoAnswerAction)]
+RingStrategy = Annotated[v.RingStrategy, closed(v.RingStrategy)]
 
 
 class NoAnswer(Body):
     """What happens when nobody in the group answers."""
 
-    action: NoAnswerAction = "menu"
+    action: NoAnswerAction = v.NoAnswerAction.MENU
     extension: LocalNumber | None = Field(
         default=None, description="For voicemail and extension: whose voicemail, or which extension"
     )
@@ -285,7 +472,7 @@ class NoAnswer(Body):
 class RingGroupCreate(Body):
     number: LocalNumber
     name: RequiredName
-    strategy: Literal["simultaneous", "sequential"] = "simultaneous"
+    strategy: RingStrategy = v.RingStrategy.SIMULTANEOUS
     ring_seconds: int = Field(default=20, ge=5, le=300)
     members: list[LocalNumber] = Field(default_factory=list, max_length=100)
     no_answer: NoAnswer = NoAnswer()
@@ -298,7 +485,7 @@ class RingGroupPatch(Body):
 
     number: LocalNumber | None = None
     name: RequiredName | None = None
-    strategy: Literal["simultaneous", "sequential"] | None = None
+    strategy: RingStrategy | None = None
     ring_seconds: int | None = Field(default=None, ge=5, le=300)
     members: list[LocalNumber] | None = Field(default=None, max_length=100)
     no_answer: NoAnswer | None = None
@@ -307,7 +494,7 @@ class RingGroupPatch(Body):
 class RingGroup(Out):
     number: str
     name: str
-    strategy: Literal["simultaneous", "sequential"]
+    strategy: RingStrategy
     ring_seconds: int
     members: list[str]
     no_answer: NoAnswer
@@ -328,6 +515,19 @@ class ConferenceRoomCreate(Body):
     pin: Pin | None = None
 
 
+class ExportConferenceRoom(ConferenceRoomCreate):
+    """A room in an export: its PIN as stored (a plain `pin` is taken too, on import)."""
+
+    pin_hash: PinHash | None = None
+    pin_too_short: bool = False
+
+    @model_validator(mode="after")
+    def _one_pin(self) -> ExportConferenceRoom:
+        if self.pin is not None and self.pin_hash is not None:
+            raise ValueError("give the room's pin or its pin_hash, not both")
+        return self
+
+
 class ConferenceRoomPatch(Body):
     _required = field_validator("number", "name")(_not_null)
 
@@ -339,7 +539,11 @@ class ConferenceRoomPatch(Body):
 class ConferenceRoom(Out):
     number: str
     name: str
-    pin: str | None
+    has_pin: bool = Field(description="Whether callers must type a PIN (never shown)")
+    pin_too_short: bool = Field(
+        description="The PIN has fewer than 4 digits (saved before they were required): "
+        "it still works; set a longer one"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -361,12 +565,12 @@ class TtsPrompt(Body):
 
 class Prompt(Out):
     id: UUID
-    source: Literal["tts", "upload", "recording"]
+    source: Annotated[v.PromptSource, closed(v.PromptSource)]
     text: str | None
     language: str | None
     voice: str | None
     original_filename: str | None
-    status: Literal["pending", "ready", "failed"]
+    status: Annotated[v.PromptStatus, closed(v.PromptStatus)]
     error_code: str | None
     duration_ms: int | None
     created_at: datetime
@@ -411,7 +615,7 @@ class ReceptionistPatch(Body):
     exhausted_extension: LocalNumber | None = None
 
 
-TargetKind = Literal["extension", "virtual_extension", "ring_group", "conference", "voicemail"]
+TargetKind = Annotated[v.TargetKind, closed(v.TargetKind)]
 
 
 class TransferTarget(Body):
@@ -446,7 +650,7 @@ class KeyTarget(Out):
 class Key(Out):
     digit: str
     assigned: bool
-    action: Literal["dial_by_name", "play_announcement", "transfer"] | None = None
+    action: Annotated[v.KeyAction, closed(v.KeyAction)] | None = None
     prompt: Prompt | None = None
     target: KeyTarget | None = None
 
@@ -492,7 +696,7 @@ class VoicemailMessage(Out):
     caller_number: str | None
     caller_name: str | None
     duration_ms: int
-    status: Literal["new", "read"]
+    status: Annotated[v.VoicemailStatus, closed(v.VoicemailStatus)]
     created_at: datetime
 
 
@@ -560,5 +764,5 @@ class TenantExport(Body):
     receptionist: ExportReceptionist
     extensions: list[ExtensionCreate] = Field(default_factory=list)
     ring_groups: list[RingGroupCreate] = Field(default_factory=list)
-    conference_rooms: list[ConferenceRoomCreate] = Field(default_factory=list)
+    conference_rooms: list[ExportConferenceRoom] = Field(default_factory=list)
     keys: list[ExportKey] = Field(default_factory=list)

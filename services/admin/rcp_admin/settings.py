@@ -5,16 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import Field
-from rcp.settings import CommonSettings
+from rcp.settings import TokenSettings, TrunkSettings
 
 
-class TokenSettings(CommonSettings):
-    """The pepper of admin tokens' stored hashes: a Secret in production."""
-
-    token_pepper: str = Field(default="receptionist-dev-pepper", min_length=16, max_length=256)
-
-
-class Settings(TokenSettings):
+class Settings(TokenSettings, TrunkSettings):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import structlog
-from nats.aio.msg import Msg
 from nats.micro import add_service
 from nats.micro.service import Service
 from rcp import subjects
+from rcp.config_events import subscribe_config_changes
 from rcp.contracts.directory import ReverseRequest, SearchRequest
-from rcp.messaging import endpoint, reached_server
+from rcp.messaging import ConcurrentRequests, endpoint, reached_server
 from rcp.runtime import Infrastructure, infrastructure
 
-from rcp_directory.handlers import DirectoryHandlers, InFlight
+from rcp_directory.handlers import DirectoryHandlers
 from rcp_directory.metrics import DirectoryMetrics
 from rcp_directory.service import Directory, IndexCache
 from rcp_directory.settings import Settings
@@ -54,19 +54,13 @@ async def running(
         )
         stack.push_async_callback(cache.aclose)
 
-        async def config_changed(msg: Msg) -> None:
-            tenant_id = subjects.config_changed_tenant(msg.subject)
-            if tenant_id is None:
-                log.warning("directory.unexpected_subject", subject=msg.subject)
-                return
-            cache.invalidate(tenant_id)
-
-        # No queue group: every instance keeps its own indexes, so every one hears every change.
-        events = await infra.nats.subscribe(subjects.CONFIG_CHANGED_ALL, cb=config_changed)
+        events = await subscribe_config_changes(
+            infra.nats, lambda event: cache.invalidate(event.tenant_id)
+        )
         stack.push_async_callback(events.unsubscribe)
 
         handlers = DirectoryHandlers(Directory(cache, settings.directory_min_digits), metrics)
-        in_flight = InFlight(settings.directory_max_in_flight)
+        in_flight = ConcurrentRequests(settings.directory_max_in_flight)
         stack.push_async_callback(in_flight.drain)
         service = await add_service(
             infra.nats,
@@ -79,12 +73,12 @@ async def running(
         await service.add_endpoint(
             name="search",
             subject=settings.directory_search_subject,
-            handler=in_flight.concurrent(endpoint(SearchRequest, handlers.search)),
+            handler=in_flight.wrap(endpoint(SearchRequest, handlers.search)),
         )
         await service.add_endpoint(
             name="reverse",
             subject=settings.directory_reverse_subject,
-            handler=in_flight.concurrent(endpoint(ReverseRequest, handlers.reverse)),
+            handler=in_flight.wrap(endpoint(ReverseRequest, handlers.reverse)),
         )
         # The endpoints' subscriptions reach the server before the service reports ready.
         await reached_server(infra.nats)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
-from nats.micro.request import Request
 from rcp.contracts.directory import (
     DirectoryEntry,
     ReverseRequest,
@@ -56,26 +54,23 @@ def decode_cursor(cursor: str) -> Position:
     return (kind, last, first, number)
 
 
+def _fields(listing: Listing) -> dict[str, Any]:
+    """What an answer says of an extension."""
+    return {
+        "number": listing.number,
+        "first_name": listing.first_name,
+        "last_name": listing.last_name,
+        "display_name": listing.display_name,
+        "name_prompt_id": listing.name_prompt_id,
+    }
+
+
 def _entry(listing: Listing) -> DirectoryEntry:
-    return DirectoryEntry(
-        number=listing.number,
-        first_name=listing.first_name,
-        last_name=listing.last_name,
-        display_name=listing.display_name,
-        name_prompt_id=listing.name_prompt_id,
-    )
+    return DirectoryEntry(**_fields(listing))
 
 
 def _match(match: Match) -> SearchMatch:
-    listing = match.listing
-    return SearchMatch(
-        number=listing.number,
-        first_name=listing.first_name,
-        last_name=listing.last_name,
-        display_name=listing.display_name,
-        name_prompt_id=listing.name_prompt_id,
-        whole_name=match.kind is Kind.WHOLE,
-    )
+    return SearchMatch(**_fields(match.listing), whole_name=match.kind is Kind.WHOLE)
 
 
 def _result_of(count: int) -> LookupResult:
@@ -137,41 +132,3 @@ class DirectoryHandlers:
     def _count(self, endpoint: str, result: LookupResult, started: float) -> None:
         self._lookups[endpoint, result].inc()
         self._durations[endpoint].observe(time.perf_counter() - started)
-
-
-MicroHandler = Callable[[Request], Awaitable[None]]
-
-
-class InFlight:
-    """Runs each request in a task of its own, up to a bound.
-
-    A `nats.micro` endpoint awaits its handler before it takes the next message, so one
-    tenant's first lookup, which reads PostgreSQL, would hold up lookups of every other
-    tenant. Past the bound, the endpoint waits, and NATS keeps the rest.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._slots = asyncio.Semaphore(limit)
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def concurrent(self, handler: MicroHandler) -> MicroHandler:
-        """The handler, run in its own task for each request."""
-
-        async def answer(request: Request) -> None:
-            await handler(request)
-
-        async def dispatch(request: Request) -> None:
-            await self._slots.acquire()
-            task = asyncio.create_task(answer(request))
-            self._tasks.add(task)
-            task.add_done_callback(self._finished)
-
-        return dispatch
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._slots.release()
-
-    async def drain(self) -> None:
-        """Wait for the requests under way to be answered."""
-        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from rcp.telemetry import METRIC_PREFIX
+from prometheus_client import CollectorRegistry
+from rcp.telemetry import MetricsOf
 
 # From a fraction of a millisecond (an index in memory) to seconds (a cold load under load).
 _LATENCY_BUCKETS = (
@@ -39,52 +39,38 @@ class DirectoryMetrics:
     """Lookups by endpoint and result, their latency, and the indexes held in memory."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        prefix = f"{METRIC_PREFIX}_directory"
-        self.lookups = Counter(
-            f"{prefix}_lookups_total",
+        new = MetricsOf(registry, "directory")
+        self.lookups = new.counter(
+            "lookups_total",
             "Lookups answered, by endpoint (search, reverse) and result "
             "(none, one, several, error).",
-            ["endpoint", "result"],
-            registry=registry,
+            "endpoint",
+            "result",
         )
-        self.lookup_duration = Histogram(
-            f"{prefix}_lookup_duration_seconds",
+        self.lookup_duration = new.histogram(
+            "lookup_duration_seconds",
             "Time to answer a lookup, from the decoded request to the reply.",
-            ["endpoint"],
+            "endpoint",
             buckets=_LATENCY_BUCKETS,
-            registry=registry,
         )
-        self.index_entries = Gauge(
-            f"{prefix}_index_entries",
-            "Extensions held in the in-memory indexes.",
-            registry=registry,
-        )
-        self.index_tenants = Gauge(
-            f"{prefix}_index_tenants",
+        self.index_entries = new.gauge("index_entries", "Extensions held in the in-memory indexes.")
+        self.index_tenants = new.gauge(
+            "index_tenants",
             "Tenants whose index is held in memory (including unknown and suspended ones).",
-            registry=registry,
         )
-        self.index_bytes = Gauge(
-            f"{prefix}_index_bytes",
-            "Memory held by the in-memory indexes.",
-            registry=registry,
-        )
-        self.index_loads = Counter(
-            f"{prefix}_index_loads_total",
+        self.index_bytes = new.gauge("index_bytes", "Memory held by the in-memory indexes.")
+        self.index_loads = new.counter(
+            "index_loads_total",
             "Tenant index loads from PostgreSQL, by result (ok, failed).",
-            ["result"],
-            registry=registry,
+            "result",
         )
-        self.index_load_duration = Histogram(
-            f"{prefix}_index_load_duration_seconds",
+        self.index_load_duration = new.histogram(
+            "index_load_duration_seconds",
             "Time to read a tenant's extensions and build its index.",
             buckets=_LATENCY_BUCKETS,
-            registry=registry,
         )
-        self.index_evictions = Counter(
-            f"{prefix}_index_evictions_total",
-            "Tenant indexes dropped to stay within the memory bound.",
-            registry=registry,
+        self.index_evictions = new.counter(
+            "index_evictions_total", "Tenant indexes dropped to stay within the memory bound."
         )
         for endpoint in ("search", "reverse"):
             for result in LookupResult:

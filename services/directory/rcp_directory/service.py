@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from uuid import UUID
 
 import structlog
@@ -23,7 +23,7 @@ from rcp_directory.errors import NoSuchTenant, TenantSuspended, TooFewDigits
 from rcp_directory.index import Listing, Mode, Page, Position, TenantIndex
 from rcp_directory.keypad import parse_digits
 from rcp_directory.metrics import DirectoryMetrics
-from rcp_directory.source import DirectorySource, TenantState
+from rcp_directory.ports import DirectorySource, TenantState
 
 log = structlog.get_logger(__name__)
 
@@ -46,28 +46,21 @@ class _Slot:
     nbytes: int
 
 
+@dataclass(eq=False)
 class IndexCache:
     """Tenants' indexes in memory: loaded once per tenant at a time, bounded, refreshed."""
 
-    def __init__(
-        self,
-        source: DirectorySource,
-        metrics: DirectoryMetrics,
-        *,
-        max_bytes: int,
-        max_age_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._source = source
-        self._metrics = metrics
-        self._max_bytes = max_bytes
-        self._max_age_s = max_age_s
-        self._clock = clock
-        self._slots: OrderedDict[UUID, _Slot] = OrderedDict()
-        self._loads: dict[UUID, asyncio.Task[_Slot]] = {}
-        self._dirty: set[UUID] = set()
-        self._bytes = 0
-        self._entries = 0
+    source: DirectorySource
+    metrics: DirectoryMetrics
+    _: KW_ONLY
+    max_bytes: int
+    max_age_s: float
+    clock: Callable[[], float] = time.monotonic
+    _slots: OrderedDict[UUID, _Slot] = field(default_factory=OrderedDict, init=False)
+    _loads: dict[UUID, asyncio.Task[_Slot]] = field(default_factory=dict, init=False)
+    _dirty: set[UUID] = field(default_factory=set, init=False)
+    _bytes: int = field(default=0, init=False)
+    _entries: int = field(default=0, init=False)
 
     @property
     def tenants(self) -> int:
@@ -89,7 +82,7 @@ class IndexCache:
         slot = self._slots.get(tenant_id)
         if slot is not None:
             self._slots.move_to_end(tenant_id)
-            if self._clock() < slot.expires_at:
+            if self.clock() < slot.expires_at:
                 return slot.state, slot.index
             if slot.state is TenantState.ACTIVE:
                 self._start_load(tenant_id)  # stale while it revalidates
@@ -131,42 +124,42 @@ class IndexCache:
             self._dirty.discard(tenant_id)
             started = time.perf_counter()
             try:
-                loaded = await self._source.load(tenant_id)
+                loaded = await self.source.load(tenant_id)
                 # Building a large tenant's index takes a while: off the event loop, so that
                 # other tenants' lookups are answered meanwhile.
                 index = await asyncio.to_thread(TenantIndex, loaded.listings)
             except Exception as error:
-                self._metrics.index_loads.labels(result="failed").inc()
+                self.metrics.index_loads.labels(result="failed").inc()
                 log.exception("directory.load_failed", tenant_id=str(tenant_id))
                 stale = self._slots.get(tenant_id)
                 if stale is not None:
-                    stale.expires_at = self._clock() + RETRY_AFTER_S
+                    stale.expires_at = self.clock() + RETRY_AFTER_S
                 raise ReceptionistError(
                     ErrorCode.UNAVAILABLE,
                     "the tenant's directory cannot be read now",
                     {"tenant_id": str(tenant_id)},
                 ) from error
-            self._metrics.index_loads.labels(result="ok").inc()
-            self._metrics.index_load_duration.observe(time.perf_counter() - started)
+            self.metrics.index_loads.labels(result="ok").inc()
+            self.metrics.index_load_duration.observe(time.perf_counter() - started)
             if tenant_id not in self._dirty:
                 break
         log.debug("directory.loaded", tenant_id=str(tenant_id), entries=len(index))
         return self._store(tenant_id, loaded.state, index)
 
     def _store(self, tenant_id: UUID, state: TenantState, index: TenantIndex) -> _Slot:
-        ttl = self._max_age_s if state is TenantState.ACTIVE else UNSERVED_TTL_S
-        slot = _Slot(state, index, self._clock() + ttl, index.nbytes + _SLOT_BYTES)
+        ttl = self.max_age_s if state is TenantState.ACTIVE else UNSERVED_TTL_S
+        slot = _Slot(state, index, self.clock() + ttl, index.nbytes + _SLOT_BYTES)
         self._drop(tenant_id)
         self._slots[tenant_id] = slot
         self._bytes += slot.nbytes
         self._entries += len(index)
-        while self._bytes > self._max_bytes and len(self._slots) > 1:
+        while self._bytes > self.max_bytes and len(self._slots) > 1:
             oldest = next(iter(self._slots))
             self._drop(oldest)
-            self._metrics.index_evictions.inc()
-        self._metrics.index_tenants.set(len(self._slots))
-        self._metrics.index_entries.set(self._entries)
-        self._metrics.index_bytes.set(self._bytes)
+            self.metrics.index_evictions.inc()
+        self.metrics.index_tenants.set(len(self._slots))
+        self.metrics.index_entries.set(self._entries)
+        self.metrics.index_bytes.set(self._bytes)
         return slot
 
     def _drop(self, tenant_id: UUID) -> None:

@@ -1,40 +1,13 @@
-"""Where the directory reads tenants' extensions: the port and its PostgreSQL adapter."""
+"""Where the directory reads tenants' extensions: PostgreSQL (`ports.DirectorySource`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
 from uuid import UUID
 
 import asyncpg
 
 from rcp_directory.index import Listing
-
-
-class TenantState(StrEnum):
-    """Whether a tenant's directory is served."""
-
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class TenantListings:
-    """A tenant's state and its extensions that are reachable by name."""
-
-    state: TenantState
-    listings: tuple[Listing, ...] = ()
-
-
-class DirectorySource(Protocol):
-    """Reads one tenant's directory as it is now."""
-
-    async def load(self, tenant_id: UUID) -> TenantListings:
-        """The tenant's state and listings (UNKNOWN with none if it does not exist)."""
-        ...
-
+from rcp_directory.ports import TenantListings, TenantState
 
 # One round trip: the tenant row, joined to its extensions that are reachable by name
 # (none: one row of NULLs; no tenant: no row).

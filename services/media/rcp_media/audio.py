@@ -14,7 +14,6 @@ import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from rcp_media.errors import (
     AudioTooLong,
@@ -69,6 +68,7 @@ _SILENCE_START = re.compile(r"silence_start: (-?[0-9.]+)")
 _SILENCE_END = re.compile(r"silence_end: (-?[0-9.]+)")
 _PCM_OUT = ["-c:a", "pcm_s16le", "-fflags", "+bitexact", "-flags:a", "+bitexact"]
 _NO_METADATA = ["-map_metadata", "-1", "-f", "wav"]
+_BATCH = ["-nostdin", "-hide_banner", "-nostats"]  # no prompt, banner or progress lines
 
 
 @dataclass(frozen=True)
@@ -90,21 +90,6 @@ class Playable:
     def path(self, audio_format: AudioFormat) -> Path:
         """The file of one format."""
         return self.narrowband if audio_format is AudioFormat.NARROWBAND else self.wideband
-
-
-class AudioTools(Protocol):
-    """Turns speech and uploads into the files Asterisk plays."""
-
-    async def convert_speech(self, source: Path, out: Playable, timeout_s: float) -> None:
-        """Resample a TTS engine's WAV into both formats (no other processing)."""
-        ...
-
-    async def process_upload(
-        self, source: Path, work: Path, out: Playable, max_s: float, timeout_s: float
-    ) -> None:
-        """Recognise, check, decode, trim silence, normalise loudness, write both formats;
-        raises NotAudio, UnsupportedAudioFormat, CorruptAudio, EmptyAudio or AudioTooLong."""
-        ...
 
 
 def wav_duration_ms(path: Path) -> int:
@@ -225,9 +210,7 @@ class FfmpegTools:
         done = await run(
             [
                 self._ffmpeg,
-                "-nostdin",
-                "-hide_banner",
-                "-nostats",
+                *_BATCH,
                 "-v",
                 "level+info",
                 "-protocol_whitelist",
@@ -286,9 +269,7 @@ class FfmpegTools:
         done = await run(
             [
                 self._ffmpeg,
-                "-nostdin",
-                "-hide_banner",
-                "-nostats",
+                *_BATCH,
                 "-v",
                 "error",
                 "-i",

@@ -6,6 +6,7 @@ import importlib.metadata
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
@@ -13,13 +14,13 @@ from nats.aio.client import Client as NatsClient
 from nats.micro import add_service
 from rcp import subjects
 from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
-from rcp.errors import ErrorCode
+from rcp.errors import AUDIO_REFUSALS, TEXT_REFUSALS
 from rcp.messaging import ConcurrentRequests, endpoint, reached_server
 
 from rcp_media.errors import InboxObjectMissing, MediaError
-from rcp_media.inbox import Inbox
 from rcp_media.keys import AudioFormat, Kind, UrlSigner
 from rcp_media.metrics import MediaMetrics
+from rcp_media.ports import Inbox
 from rcp_media.service import MediaService, Ready
 from rcp_media.store import FileStore
 
@@ -27,41 +28,19 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 # Codes that mean "this text or audio is refused", as opposed to the service failing.
-REFUSALS = frozenset(
-    {
-        ErrorCode.EMPTY_TEXT,
-        ErrorCode.TEXT_TOO_LONG,
-        ErrorCode.UNSUPPORTED_LANGUAGE,
-        ErrorCode.UNSUPPORTED_VOICE,
-        ErrorCode.NOT_AUDIO,
-        ErrorCode.UNSUPPORTED_AUDIO_FORMAT,
-        ErrorCode.CORRUPT_AUDIO,
-        ErrorCode.EMPTY_AUDIO,
-        ErrorCode.AUDIO_TOO_LONG,
-        ErrorCode.FILE_TOO_LARGE,
-    }
-)
+REFUSALS = TEXT_REFUSALS | AUDIO_REFUSALS
 
 
+@dataclass(frozen=True, kw_only=True)
 class Handlers:
     """The typed handlers behind the service's NATS endpoints."""
 
-    def __init__(
-        self,
-        *,
-        service: MediaService,
-        inbox: Inbox,
-        files: FileStore,
-        signer: UrlSigner,
-        base_url: str,
-        metrics: MediaMetrics,
-    ) -> None:
-        self._service = service
-        self._inbox = inbox
-        self._files = files
-        self._signer = signer
-        self._base_url = base_url
-        self._metrics = metrics
+    service: MediaService
+    inbox: Inbox
+    files: FileStore
+    signer: UrlSigner
+    base_url: str  # what Asterisk reaches the HTTP server at
+    metrics: MediaMetrics
 
     def playable(self, tenant_id: uuid.UUID, ready: Ready) -> PlayableMedia:
         """The reply naming an entry's signed URLs for this tenant."""
@@ -75,15 +54,15 @@ class Handlers:
         )
 
     def _url(self, tenant_id: uuid.UUID, key: str, audio_format: AudioFormat) -> str:
-        return self._base_url + self._signer.path(tenant_id, key, audio_format)
+        return self.base_url + self.signer.path(tenant_id, key, audio_format)
 
     async def ensure(self, ask: EnsurePrompt) -> PlayableMedia:
         """rcp.media.ensure"""
         if ask.prompt_id is not None:
-            ready = await self._counted(self._service.ensure_prompt(ask.tenant_id, ask.prompt_id))
+            ready = await self._counted(self.service.ensure_prompt(ask.tenant_id, ask.prompt_id))
         else:  # the contract holds one or the other
             ready = await self._counted(
-                self._service.ensure_text(ask.tenant_id, ask.text or "", ask.language, ask.voice)
+                self.service.ensure_text(ask.tenant_id, ask.text or "", ask.language, ask.voice)
             )
         return self.playable(ask.tenant_id, ready)
 
@@ -97,21 +76,21 @@ class Handlers:
 
     async def _ingest(self, ask: IngestAudio, source: Kind) -> PlayableMedia:
         try:
-            size = await self._inbox.size(ask.object_name)
+            size = await self.inbox.size(ask.object_name)
             if size is None:
                 raise InboxObjectMissing(
                     "no such object in the media inbox (expired?)", object_name=ask.object_name
                 )
-            self._service.check_size(size)  # before reading any of it
-            with self._files.work_folder() as work:
+            self.service.check_size(size)  # before reading any of it
+            with self.files.work_folder() as work:
                 audio = work / "incoming"
-                await self._inbox.fetch(ask.object_name, audio)
-                ready = await self._service.ingest(
+                await self.inbox.fetch(ask.object_name, audio)
+                ready = await self.service.ingest(
                     ask.tenant_id, source, audio, ask.original_filename
                 )
         finally:
             try:
-                await self._inbox.remove(ask.object_name)
+                await self.inbox.remove(ask.object_name)
             except Exception:  # it expires with the inbox's TTL; the answer matters more
                 log.warning("media.inbox_remove_failed", object_name=ask.object_name, exc_info=True)
         return self.playable(ask.tenant_id, ready)
@@ -121,7 +100,7 @@ class Handlers:
             return await call
         except MediaError as error:
             if error.code in REFUSALS:
-                self._metrics.refusals.labels(code=error.code).inc()
+                self.metrics.refusals.labels(code=error.code).inc()
             raise
 
 

@@ -4,26 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Protocol
 
 from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
-
-
-class Inbox(Protocol):
-    """Objects put by requesters, read once by the service."""
-
-    async def size(self, name: str) -> int | None:
-        """An object's size in bytes, or None if there is no such object."""
-        ...
-
-    async def fetch(self, name: str, destination: Path) -> None:
-        """Write an object to a file."""
-        ...
-
-    async def remove(self, name: str) -> None:
-        """Delete an object (nothing happens if it is gone already)."""
-        ...
 
 
 class NatsInbox:

@@ -22,7 +22,7 @@ from typing import TypeGuard
 
 import structlog
 
-from rcp_media.audio import AudioTools, Playable, wav_duration_ms
+from rcp_media.audio import Playable, wav_duration_ms
 from rcp_media.errors import (
     EmptyAudio,
     EmptyText,
@@ -36,8 +36,8 @@ from rcp_media.errors import (
 )
 from rcp_media.keys import AudioFormat, Kind, content_key, normalise_text, tts_key
 from rcp_media.metrics import MediaMetrics
+from rcp_media.ports import AudioTools, TtsEngine
 from rcp_media.store import CacheIndex, Entry, FileStore, StoredPrompt, TtsRecipe
-from rcp_media.tts import TtsEngine
 
 log = structlog.get_logger(__name__)
 
@@ -85,6 +85,18 @@ class Ready:
     prompt_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """An entry to have on disk: its key and kind, its owner, and how to make it (if it can
+    be made again: a TTS render can, a lost upload cannot)."""
+
+    key: str
+    kind: Kind
+    tenant_id: uuid.UUID | None
+    produce: Produce | None = None
+    recipe: TtsRecipe | None = None
+
+
 @dataclass
 class _Known:
     tenant_id: uuid.UUID | None  # None: a TTS render, shared
@@ -107,13 +119,13 @@ class MediaService:
         metrics: MediaMetrics,
         render_concurrency: int,
     ) -> None:
+        self.limits = limits
+        self._render_slots = asyncio.Semaphore(render_concurrency)  # renders at once, here
         self._index = index
         self._files = files
         self._engine = engine
         self._audio = audio
-        self.limits = limits
         self._metrics = metrics
-        self._render_slots = asyncio.Semaphore(render_concurrency)
         self._inflight: dict[str, asyncio.Task[Ready]] = {}
         self._known: OrderedDict[str, _Known] = OrderedDict()
         self._untouched: set[str] = set()
@@ -139,9 +151,7 @@ class MediaService:
         else:
             if not prompt.ready or prompt.content_hash is None:
                 raise PromptNotFound(f"prompt {prompt_id} has no audio", prompt_id=str(prompt_id))
-            ready = await self._materialize(
-                prompt.content_hash, prompt.source, tenant_id, None, None
-            )
+            ready = await self._materialize(_Wanted(prompt.content_hash, prompt.source, tenant_id))
         return replace(ready, prompt_id=prompt_id)
 
     async def ingest(
@@ -152,7 +162,9 @@ class MediaService:
         size, digest = await asyncio.to_thread(_size_and_sha256, audio)
         self.check_size(size)
         key = content_key(source, tenant_id, digest)
-        ready = await self._materialize(key, source, tenant_id, partial(self._process, audio), None)
+        ready = await self._materialize(
+            _Wanted(key, source, tenant_id, partial(self._process, audio))
+        )
         prompt_id = await self._index.create_prompt(
             tenant_id,
             source=source,
@@ -198,7 +210,7 @@ class MediaService:
             recipe = replace(recipe, engine=self._engine.name, engine_version=self._engine.version)
         produce = None if recipe is None else partial(self._speak_into, recipe)
         try:
-            await self._materialize(key, entry.kind, entry.tenant_id, produce, recipe)
+            await self._materialize(_Wanted(key, entry.kind, entry.tenant_id, produce, recipe))
         except MediaError:
             log.warning("media.http_unavailable", key=key, exc_info=True)
             return None
@@ -225,7 +237,7 @@ class MediaService:
             recipe.engine, recipe.engine_version, recipe.voice, recipe.language, recipe.text
         )
         return await self._materialize(
-            key, Kind.TTS, None, partial(self._speak_into, recipe), recipe
+            _Wanted(key, Kind.TTS, None, partial(self._speak_into, recipe), recipe)
         )
 
     async def _speak_into(self, recipe: TtsRecipe, work: Path, out: Playable) -> None:
@@ -266,15 +278,9 @@ class MediaService:
 
     # --- the cache ---------------------------------------------------------------------------
 
-    async def _materialize(
-        self,
-        key: str,
-        kind: Kind,
-        tenant_id: uuid.UUID | None,
-        produce: Produce | None,
-        recipe: TtsRecipe | None,
-    ) -> Ready:
+    async def _materialize(self, wanted: _Wanted) -> Ready:
         """The entry on disk: a hit, or one render shared by every concurrent request."""
+        key, kind = wanted.key, wanted.kind
         known = self._known.get(key)
         if known is not None and self._files.present(key):
             self._used(key)
@@ -282,7 +288,7 @@ class MediaService:
             return Ready(key, known.duration_ms, known.size_bytes, rendered=False)
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.create_task(self._load_or_render(key, kind, tenant_id, produce, recipe))
+            task = asyncio.create_task(self._load_or_render(wanted))
             self._inflight[key] = task
             task.add_done_callback(partial(self._settled, key))
         # Shielded: a requester that gives up does not cancel the others' render.
@@ -297,14 +303,8 @@ class MediaService:
         if not task.cancelled():
             task.exception()  # retrieved here too: every waiter may have gone
 
-    async def _load_or_render(
-        self,
-        key: str,
-        kind: Kind,
-        tenant_id: uuid.UUID | None,
-        produce: Produce | None,
-        recipe: TtsRecipe | None,
-    ) -> Ready:
+    async def _load_or_render(self, wanted: _Wanted) -> Ready:
+        key, kind, tenant_id, produce = wanted.key, wanted.kind, wanted.tenant_id, wanted.produce
         entry = await self._index.entry(key)
         if self._usable(entry):
             await self._index.touch([key])
@@ -323,7 +323,7 @@ class MediaService:
                         if self._usable(entry):  # another instance finished just before
                             return self._remember(entry, rendered=True)
                         duration_ms, size_bytes = await self._render(key, kind, produce)
-                        await locked.record(kind, tenant_id, recipe, duration_ms, size_bytes)
+                        await locked.record(kind, tenant_id, wanted.recipe, duration_ms, size_bytes)
                         made = _Known(tenant_id, duration_ms, size_bytes, time.monotonic())
                         return self._remember_known(key, made, rendered=True)
                 # Another instance renders this key: wait for it rather than render twice.

@@ -10,19 +10,22 @@ from http import HTTPStatus
 
 import aiohttp
 import structlog
-from nats.aio.msg import Msg
-from rcp import subjects, tasks
+from rcp import tasks
+from rcp.config_events import subscribe_config_changes
 from rcp.runtime import Infrastructure, infrastructure
+from rcp.settings import AriSettings
 
 from rcp_stasis.ari import AriConnection, AriRecordings
 from rcp_stasis.call_records import CallRecords, CallRecordsConsumer
 from rcp_stasis.directory import NatsDirectory
 from rcp_stasis.executor import MIN_PROMPT_BUDGET_S, CallServices
+from rcp_stasis.limits import CallLimits
 from rcp_stasis.media import NatsPrompts
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriPort
+from rcp_stasis.room_locks import RoomLocks
 from rcp_stasis.service import Receptionist, Voicemails
-from rcp_stasis.settings import AriSettings, Settings
+from rcp_stasis.settings import Settings
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
 from rcp_stasis.voicemail import VoicemailStore
 
@@ -109,7 +112,11 @@ async def _take_calls(
     metrics: StasisMetrics,
     call_records: CallRecords,
 ) -> tuple[Receptionist, AriConnection, TenantConfigs]:
-    configs = await stack.enter_async_context(TenantConfigs(PostgresTenants(infra.pool)))
+    configs = await stack.enter_async_context(
+        TenantConfigs(
+            PostgresTenants(infra.pool), country_changed=metrics.destination_country_changes.inc
+        )
+    )
     prompts = NatsPrompts(
         infra.nats,
         scope=settings.media_nats_scope,
@@ -118,13 +125,9 @@ async def _take_calls(
     )
     configs.on_changed(prompts.forget)
 
-    async def config_changed(msg: Msg) -> None:
-        tenant_id = subjects.config_changed_tenant(msg.subject)
-        if tenant_id is not None:
-            configs.changed(tenant_id)
-
-    # No queue group: every instance caches configurations, so every one hears every change.
-    changes = await infra.nats.subscribe(subjects.CONFIG_CHANGED_ALL, cb=config_changed)
+    changes = await subscribe_config_changes(
+        infra.nats, lambda event: configs.changed(event.tenant_id)
+    )
     stack.push_async_callback(changes.unsubscribe)
     store = VoicemailStore(
         AriRecordings(session, settings.ari_url),
@@ -135,6 +138,8 @@ async def _take_calls(
     )
     voicemails = Voicemails(store, metrics)
     stack.push_async_callback(voicemails.drain)
+    limits = CallLimits(settings.stasis_max_outbound_legs)
+    metrics.watch_outbound_legs(lambda: limits.outbound_legs)
     services = CallServices(
         prompts=prompts,
         directory=NatsDirectory(
@@ -150,6 +155,8 @@ async def _take_calls(
         wait_budget_s=settings.request_budget_s,
         node=settings.ari_app,
         metrics=metrics,
+        limits=limits,
+        room_locks=RoomLocks(settings.lock_policy()),
     )
     receptionist = Receptionist(
         configs, services, settings.flow_options(), open_calls=call_records.open_calls

@@ -1,7 +1,7 @@
 """Asterisk ARI through aioari, behind `AriPort` and `AriCallPort` (rcp_stasis.ports).
 
 aioari 0.10.2 is the client the design asks for; nothing outside this module sees it. Its
-defects (shared/notes/asterisk.md) are worked around here:
+defects (docs/asterisk.md, "The ARI client") are worked around here:
 
 - it puts `user:password` unencoded into the WebSocket URL: our HTTP client sends credentials
   in an Authorization header only, for REST and the WebSocket alike;
@@ -40,7 +40,7 @@ from rcp_stasis.ports import AriEvent, CallHandler
 log = structlog.get_logger(__name__)
 
 # The only events a call needs; Asterisk is asked not to send the others (each event costs
-# it CPU, see the load facts in shared/notes/asterisk.md).
+# it CPU: see "Load facts" in docs/asterisk.md).
 CALL_EVENT_TYPES = (
     "StasisStart",
     "StasisEnd",

@@ -41,8 +41,9 @@ from pydantic import ValidationError
 from rcp import subjects, tasks
 from rcp.contracts import CallEvent
 from rcp.messaging import ensure_streams
+from rcp.vocabulary import Outcome
 
-from rcp_stasis.commands import Outcome, TraceKind
+from rcp_stasis.commands import TraceKind
 
 log = structlog.get_logger(__name__)
 

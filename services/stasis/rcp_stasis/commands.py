@@ -8,25 +8,12 @@ events that come back can name them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from rcp_stasis.prompts import Prompt
 
 TraceValue = str | int | float | bool | None
-
-
-class Outcome(StrEnum):
-    """How a call ended: exactly the values call_records.outcome accepts."""
-
-    TRANSFERRED = "transferred"
-    VOICEMAIL = "voicemail"
-    CONFERENCE = "conference"
-    ANNOUNCEMENT = "announcement"
-    CALLER_HANGUP = "caller_hangup"
-    NO_INPUT = "no_input"
-    INVALID_INPUT = "invalid_input"
-    FAILED = "failed"
 
 
 class TraceKind(StrEnum):
@@ -48,6 +35,7 @@ class TraceKind(StrEnum):
     CONFERENCE = "conference"
     VOICEMAIL = "voicemail"
     RECORDING = "recording"
+    LIMIT = "limit"
     ENDED = "ended"
 
 
@@ -97,13 +85,29 @@ class LookUpNames:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckPin:
+    """Check the digits a caller typed against a conference room's PIN hash, unless the room
+    is locked after too many failures; report a PinChecked. The digits go nowhere else (no
+    trace, no log)."""
+
+    request_id: str
+    room_number: str
+    digits: str = field(repr=False)
+    pin_hash: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Dial:
-    """Create a leg to `endpoint` and ring it for at most `timeout_s`; report a DialResult."""
+    """Create a leg to `endpoint` and ring it for at most `timeout_s`; report a DialResult.
+
+    An `outside` leg goes through the carrier's trunk: the tenant's and the node's outbound
+    caps apply to it (the executor refuses it with DialStatus.REFUSED past them)."""
 
     leg_id: str
     endpoint: str
     timeout_s: int
     caller_id: str | None = None
+    outside: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +202,7 @@ Command = (
     | StartTimer
     | CancelTimer
     | LookUpNames
+    | CheckPin
     | Dial
     | HangUpLeg
     | Bridge

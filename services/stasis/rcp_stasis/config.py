@@ -9,44 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID
+
+from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE
+from rcp.outbound import OutboundPolicy, TenantLimits, Verdict, check
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
 DIALPAD_DIGITS = "0123456789"
 
 
-class ExtensionKind(StrEnum):
-    """A phone of the tenant's own (physical) or an outside number (virtual)."""
+@dataclass(frozen=True, slots=True)
+class FlowOptions:
+    """Service-wide knobs of the call flow (the tenant's own are in its configuration)."""
 
-    PHYSICAL = "physical"
-    VIRTUAL = "virtual"
-
-
-class RingStrategy(StrEnum):
-    """How a ring group rings its members."""
-
-    SIMULTANEOUS = "simultaneous"
-    SEQUENTIAL = "sequential"
-
-
-class NoAnswerAction(StrEnum):
-    """What a ring group does when nobody answered."""
-
-    MENU = "menu"
-    HANGUP = "hangup"
-    VOICEMAIL = "voicemail"
-    EXTENSION = "extension"
-
-
-class TargetKind(StrEnum):
-    """What a transfer key points at (key_assignments.target_kind)."""
-
-    EXTENSION = "extension"
-    VIRTUAL_EXTENSION = "virtual_extension"
-    RING_GROUP = "ring_group"
-    CONFERENCE = "conference"
-    VOICEMAIL = "voicemail"
+    # How a virtual extension's outside number is dialled; {number} is its E.164 number.
+    trunk_dial_template: str = DEFAULT_TRUNK_DIAL_TEMPLATE
+    # Development only: physical extensions may ring the local stack's Local test phones.
+    allow_test_phones: bool = False
+    # PJSIP endpoints no extension may ring (the carrier trunk).
+    reserved_endpoints: frozenset[str] = frozenset({"carrier"})
+    name_digits: int = 3
+    matches_per_page: int = 8
+    pin_max_tries: int = 3
+    max_extension_digits: int = 10
+    voicemail_max_s: int = 120
+    voicemail_silence_s: int = 5
+    # A shorter recording is taken for a caller who said nothing.
+    voicemail_min_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +47,9 @@ class Extension:
     kind: ExtensionKind
     first_name: str = ""
     last_name: str = ""
-    dial_string: str | None = None
+    # The Asterisk endpoint of its device (or a dial string saved before devices existed,
+    # which the call flow rings only if it is a device's endpoint).
+    endpoint: str | None = None
     external_number: str | None = None
     voicemail_enabled: bool = True
     reachable_by_extension: bool = True
@@ -85,11 +77,11 @@ class RingGroup:
 
 @dataclass(frozen=True, slots=True)
 class ConferenceRoom:
-    """A mixing bridge callers join, behind a PIN when it has one."""
+    """A mixing bridge callers join, behind a PIN when it has one (stored hashed: `rcp.pins`)."""
 
     number: str
     name: str
-    pin: str | None = None
+    pin_hash: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +136,15 @@ class TenantConfig:
     extensions: Mapping[str, Extension] = field(default_factory=dict)
     ring_groups: Mapping[str, RingGroup] = field(default_factory=dict)
     conference_rooms: Mapping[str, ConferenceRoom] = field(default_factory=dict)
+    # The carrier's outbound policy (None: the default one, the language's country only) and
+    # the tenant's call limits.
+    outbound: OutboundPolicy | None = None
+    limits: TenantLimits = field(default_factory=TenantLimits)
     # Every prefix of a number a caller may dial: decides at once whether a digit can begin one.
     _prefixes: frozenset[str] = field(init=False, repr=False, compare=False)
+    # The policy's verdict on each virtual extension's outside number, decided once per
+    # configuration (so a call pays nothing for it), by extension number.
+    _verdicts: Mapping[str, Verdict] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("keys", "extensions", "ring_groups", "conference_rooms"):
@@ -154,6 +153,27 @@ class TenantConfig:
             number[:end] for number in self._dialable_numbers() for end in range(1, len(number))
         }
         object.__setattr__(self, "_prefixes", frozenset(prefixes))
+        if self.outbound is None:
+            object.__setattr__(
+                self, "outbound", OutboundPolicy.default_for(self.receptionist.language)
+            )
+        policy = self.policy
+        verdicts = {
+            e.number: check(policy, e.external_number)
+            for e in self.extensions.values()
+            if e.kind is ExtensionKind.VIRTUAL and e.external_number is not None
+        }
+        object.__setattr__(self, "_verdicts", MappingProxyType(verdicts))
+
+    @property
+    def policy(self) -> OutboundPolicy:
+        """The outbound policy in force."""
+        assert self.outbound is not None  # noqa: S101 - set in __post_init__
+        return self.outbound
+
+    def verdict(self, extension: Extension) -> Verdict | None:
+        """The outbound policy's verdict on a virtual extension's outside number."""
+        return self._verdicts.get(extension.number)
 
     @classmethod
     def build(
@@ -165,6 +185,8 @@ class TenantConfig:
         extensions: Iterable[Extension] = (),
         ring_groups: Iterable[RingGroup] = (),
         conference_rooms: Iterable[ConferenceRoom] = (),
+        outbound: OutboundPolicy | None = None,
+        limits: TenantLimits | None = None,
     ) -> TenantConfig:
         """A configuration from lists of extensions, groups and rooms."""
         return cls(
@@ -175,6 +197,8 @@ class TenantConfig:
             extensions={e.number: e for e in extensions},
             ring_groups={g.number: g for g in ring_groups},
             conference_rooms={r.number: r for r in conference_rooms},
+            outbound=outbound,
+            limits=limits or TenantLimits(),
         )
 
     def _dialable_numbers(self) -> Iterable[str]:

@@ -11,23 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
-from rcp_stasis.config import TenantConfig
-
-
-@dataclass(frozen=True, slots=True)
-class FlowOptions:
-    """Service-wide knobs of the call flow (the tenant's own are in its configuration)."""
-
-    # How a virtual extension's outside number is dialled; {number} is its E.164 number.
-    trunk_dial_template: str = "PJSIP/{number}@carrier"
-    name_digits: int = 3
-    matches_per_page: int = 8
-    pin_max_tries: int = 3
-    max_extension_digits: int = 10
-    voicemail_max_s: int = 120
-    voicemail_silence_s: int = 5
-    # A shorter recording is taken for a caller who said nothing.
-    voicemail_min_s: float = 1.0
+from rcp_stasis.config import FlowOptions, TenantConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +86,23 @@ class LookupFailed:
     reason: str
 
 
+class PinResult(StrEnum):
+    """What checking a conference room's PIN found."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"
+    # Not checked: the room has had too many wrong PINs lately and is locked for a while.
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True, slots=True)
+class PinChecked:
+    """The answer to a CheckPin."""
+
+    request_id: str
+    result: PinResult
+
+
 class DialStatus(StrEnum):
     """How ringing one leg ended."""
 
@@ -109,14 +110,18 @@ class DialStatus(StrEnum):
     BUSY = "busy"
     NO_ANSWER = "no_answer"
     FAILED = "failed"
+    # Not dialled: a call limit (the tenant's or the node's) refused the leg.
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)
 class DialResult:
-    """A leg the flow dialled answered, was busy, rang out or could not be reached."""
+    """A leg the flow dialled answered, was busy, rang out, could not be reached, or was
+    refused by a call limit (`reason` says which)."""
 
     leg_id: str
     status: DialStatus
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +148,8 @@ class Hangup:
 
 
 @dataclass(frozen=True, slots=True)
-class ConfigChanged:
-    """The tenant's configuration changed: later decisions use the new one."""
+class ConfigReloaded:
+    """The tenant's configuration was changed and read again: later decisions use it."""
 
     config: TenantConfig
 
@@ -166,11 +171,12 @@ Event = (
     | TimerFired
     | LookupResult
     | LookupFailed
+    | PinChecked
     | DialResult
     | RecordingFinished
     | RecordingFailed
     | Hangup
-    | ConfigChanged
+    | ConfigReloaded
     | Resumed
     | Shutdown
 )

@@ -7,7 +7,7 @@ runner turns each into a flow event, `step`s the flow, and carries out the comma
 the other before taking the next item; so the flow sees a strict sequence of events and
 Asterisk gets its requests in the order the flow decided them.
 
-ARI behaviour the runner absorbs (see shared/notes/asterisk.md):
+ARI behaviour the runner absorbs (see docs/asterisk.md):
 - a leg that rings out, is busy or is unreachable is hung up by Asterisk without a final
   `Dial` event: the leg's `ChannelDestroyed` cause says which (17 busy, 19 no answer...);
 - two first plays of the same new media URI at once can fail (asterisk/asterisk#1689): a
@@ -35,46 +35,12 @@ from rcp import subjects
 from rcp.contracts import CallEvent
 from rcp.errors import ReceptionistError
 from rcp.messaging import publish_event
+from rcp.pins import verify_pin
 
+from rcp_stasis import commands, events, ids
 from rcp_stasis.ari import AriError, AriNotFound
-from rcp_stasis.commands import (
-    Answer,
-    Bridge,
-    CancelTimer,
-    Command,
-    DestroyBridge,
-    Dial,
-    DiscardRecording,
-    HangUp,
-    HangUpLeg,
-    JoinConference,
-    LeaveConference,
-    LookUpNames,
-    Play,
-    PublishTrace,
-    Record,
-    SaveVoicemail,
-    StartTimer,
-    StopPlayback,
-    StopRecording,
-    TraceKind,
-)
-from rcp_stasis.events import (
-    CallContext,
-    CallStarted,
-    DialResult,
-    DialStatus,
-    Digit,
-    Event,
-    Hangup,
-    LookupFailed,
-    LookupResult,
-    PlaybackFinished,
-    RecordingFailed,
-    RecordingFinished,
-    TimerFired,
-)
 from rcp_stasis.flow import Call, step
+from rcp_stasis.limits import CallLimits
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import (
     AriCallPort,
@@ -84,6 +50,7 @@ from rcp_stasis.ports import (
     VoicemailMessage,
 )
 from rcp_stasis.prompts import STAND_IN, Prompt, Tone, local_sound, render
+from rcp_stasis.room_locks import RoomLocks
 
 log = structlog.get_logger(__name__)
 
@@ -91,9 +58,9 @@ log = structlog.get_logger(__name__)
 BUSY_CAUSES = frozenset({17, 21})  # user busy, call rejected
 NO_ANSWER_CAUSES = frozenset({18, 19})  # no user responding, no answer
 DIAL_STATUSES = {
-    "ANSWER": DialStatus.ANSWERED,
-    "BUSY": DialStatus.BUSY,
-    "NOANSWER": DialStatus.NO_ANSWER,
+    "ANSWER": events.DialStatus.ANSWERED,
+    "BUSY": events.DialStatus.BUSY,
+    "NOANSWER": events.DialStatus.NO_ANSWER,
 }
 # Still ringing, or ended by us: nothing for the flow.
 QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
@@ -125,13 +92,13 @@ def ringback_playbacks(channel_id: str) -> tuple[str, str]:
     return f"{channel_id}-ringback-a", f"{channel_id}-ringback-b"
 
 
-def dial_status_of_cause(cause: object) -> DialStatus:
+def dial_status_of_cause(cause: object) -> events.DialStatus:
     """How a leg that hung up before answering ended, from its hangup cause."""
     if cause in BUSY_CAUSES:
-        return DialStatus.BUSY
+        return events.DialStatus.BUSY
     if cause in NO_ANSWER_CAUSES:
-        return DialStatus.NO_ANSWER
-    return DialStatus.FAILED
+        return events.DialStatus.NO_ANSWER
+    return events.DialStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -144,13 +111,14 @@ class CallServices:
     save_voicemail: Callable[[VoicemailMessage], None]
     discard_recording: Callable[[str], None]
     metrics: StasisMetrics
-    matches_per_page: int = 8
+    limits: CallLimits
+    room_locks: RoomLocks
     wait_budget_s: float = 2.5
+    """What a caller waiting on the directory and the media service may wait in all, from
+    the moment they start waiting to the request for what they hear next."""
     node: str = ""
     """Names the Asterisk whose calls these are (its Stasis app) in each call's `started`
     step, so that a successor can close the records of calls lost with a dead process."""
-    """What a caller waiting on the directory and the media service may wait in all, from
-    the moment they start waiting to the request for what they hear next."""
     publishing: set[asyncio.Task[None]] = field(default_factory=set)
     """Calls' trace publishers still at work after their calls ended (NATS was away)."""
 
@@ -183,16 +151,19 @@ class _Held:
     lookups: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     cursors: dict[tuple[str, int], str] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
+    outside: set[str] = field(default_factory=set)  # outside legs counted by the limits
     recording_since: dict[str, float] = field(default_factory=dict)  # when each one started
 
 
-Inbox = asyncio.Queue[AriEvent | Event]
+Inbox = asyncio.Queue[AriEvent | events.Event]
 
 
 class CallRunner:
-    """Runs one call from CallStarted to its end (use `run`, once)."""
+    """Runs one call from `CallStarted` to its end (use `run`, once)."""
 
-    def __init__(self, port: AriCallPort, context: CallContext, services: CallServices) -> None:
+    def __init__(
+        self, port: AriCallPort, context: events.CallContext, services: CallServices
+    ) -> None:
         self.port = port
         self.context = context
         self.call = Call()
@@ -212,7 +183,7 @@ class CallRunner:
         """The tenant the call belongs to."""
         return self.context.config.tenant_id
 
-    def tell(self, event: Event) -> None:
+    def tell(self, event: events.Event) -> None:
         """Hand the call an event from outside (a new configuration, a reconnection)."""
         self._inbox.put_nowait(event)
 
@@ -223,7 +194,7 @@ class CallRunner:
         pump = asyncio.create_task(self._pump(), name=f"events-{self.port.channel_id}")
         publisher = asyncio.create_task(self._publish(), name=f"trace-{self.port.channel_id}")
         try:
-            await self._step(CallStarted(self.context))
+            await self._step(events.CallStarted(self.context))
             while not self.call.ended:
                 item = await self._inbox.get()
                 if isinstance(item, AriEvent):
@@ -235,6 +206,8 @@ class CallRunner:
             metrics.active_calls.dec()
             pump.cancel()
             self._cancel_pending()
+            for leg in list(self._held.outside):  # the adapter hangs them up as the call ends
+                self._leg_ended(leg)
             self._traces.put_nowait(None)
             if not publisher.done():  # NATS is slow or away: it goes on after the call
                 self._services.publishing.add(publisher)
@@ -254,21 +227,21 @@ class CallRunner:
 
     # --- the flow ---------------------------------------------------------------------------
 
-    async def _step(self, event: Event, received: float | None = None) -> None:
-        self.call, commands = step(self.call, event)
-        for command in commands:
+    async def _step(self, event: events.Event, received: float | None = None) -> None:
+        self.call, to_do = step(self.call, event)
+        for command in to_do:
             await self._execute(command)
-        if received is not None and commands:
+        if received is not None and to_do:
             self._services.metrics.dtmf_to_action.observe(time.monotonic() - received)
 
-    async def _execute(self, command: Command) -> None:  # noqa: PLR0912, PLR0915 - one case per command
+    async def _execute(self, command: commands.Command) -> None:  # noqa: PLR0912, PLR0915 - one case per command
         port = self.port
         try:
             match command:
-                case PublishTrace():
+                case commands.PublishTrace():
                     self._count(command)
                     data = dict(command.data)
-                    if command.kind is TraceKind.STARTED and self._services.node:
+                    if command.kind is commands.TraceKind.STARTED and self._services.node:
                         data["node"] = self._services.node
                     self._traces.put_nowait(
                         CallEvent(
@@ -278,50 +251,54 @@ class CallRunner:
                             data=data,
                         )
                     )
-                case Answer():
+                case commands.Answer():
                     await port.answer()
-                case Play(playback_id=playback, prompts=prompts):
+                case commands.Play(playback_id=playback, prompts=prompts):
                     await self._play(playback, prompts)
-                case StopPlayback(playback_id=playback):
+                case commands.StopPlayback(playback_id=playback):
                     await self._stop_playback(playback)
-                case StartTimer(generation=generation, seconds=seconds):
+                case commands.StartTimer(generation=generation, seconds=seconds):
                     loop = asyncio.get_running_loop()
                     self._held.timers[generation] = loop.call_later(
-                        seconds, self._inbox.put_nowait, TimerFired(generation)
+                        seconds, self._inbox.put_nowait, events.TimerFired(generation)
                     )
-                case CancelTimer(generation=generation):
+                case commands.CancelTimer(generation=generation):
                     if (timer := self._held.timers.pop(generation, None)) is not None:
                         timer.cancel()
-                case LookUpNames(request_id=request, digits=digits, page=page):
+                case commands.LookUpNames(request_id=request, digits=digits, page=page):
                     self._waiting_since = asyncio.get_running_loop().time()
                     task = asyncio.create_task(self._look_up(request, digits, page))
                     self._held.lookups[request] = task
-                case Dial(leg_id=leg, endpoint=endpoint, timeout_s=timeout, caller_id=caller):
-                    await self._dial(leg, endpoint, timeout, caller)
-                case HangUpLeg(leg_id=leg):
+                case commands.CheckPin():
+                    await self._check_pin(command)
+                case commands.Dial():
+                    await self._dial(command)
+                case commands.HangUpLeg(leg_id=leg):
                     self._held.answered.discard(leg)
                     await port.hang_up_leg(leg)
-                case Bridge(bridge_id=bridge, leg_id=leg):
+                case commands.Bridge(bridge_id=bridge, leg_id=leg):
                     await self._bridge(bridge, leg)
-                case DestroyBridge(bridge_id=bridge):
+                case commands.DestroyBridge(bridge_id=bridge):
                     await port.destroy_bridge(bridge)
-                case JoinConference(conference_id=conference):
+                case commands.JoinConference(conference_id=conference):
                     await self._join(conference)
-                case LeaveConference(conference_id=conference):
+                case commands.LeaveConference(conference_id=conference):
                     await port.leave_conference(conference)
-                case Record():
+                case commands.Record():
                     await self._record(command)
-                case StopRecording(recording=recording):
+                case commands.StopRecording(recording=recording):
                     await port.stop_recording(recording)
-                case SaveVoicemail(recording=recording, extension_number=number, caller_number=by):
+                case commands.SaveVoicemail(
+                    recording=recording, extension_number=number, caller_number=by
+                ):
                     call_id = self.context.call_id
                     message = VoicemailMessage(self.tenant_id, call_id, recording, number, by)
                     self._services.save_voicemail(message)
                     await port.set_variable(RECORDING_VARIABLE, "")  # handled: forget it
-                case DiscardRecording(recording=recording):
+                case commands.DiscardRecording(recording=recording):
                     self._services.discard_recording(recording)
                     await port.set_variable(RECORDING_VARIABLE, "")
-                case HangUp():
+                case commands.HangUp():
                     await port.hang_up()
         except AriNotFound:
             pass  # the caller or what was acted on has just gone: its own event follows
@@ -342,7 +319,7 @@ class CallRunner:
     async def _play(self, playback: str, prompts: tuple[Prompt, ...]) -> None:
         media = await self._media(prompts)
         if not media:  # nothing could be made playable: as if it had played
-            self._inbox.put_nowait(PlaybackFinished(playback))
+            self._inbox.put_nowait(events.PlaybackFinished(playback))
             return
         ari_id = playback
         if all(isinstance(prompt, Tone) for prompt in prompts):
@@ -360,7 +337,7 @@ class CallRunner:
         except AriError:
             self._held.playbacks.pop(ari_id, None)
             self._held.playing.pop(flow_id, None)
-            self._inbox.put_nowait(PlaybackFinished(flow_id))
+            self._inbox.put_nowait(events.PlaybackFinished(flow_id))
             raise
 
     async def _media(self, prompts: tuple[Prompt, ...]) -> list[str]:
@@ -400,16 +377,16 @@ class CallRunner:
         cursor = self._held.cursors.get((digits, page)) if page else None
         try:
             found = await self._services.directory.search(
-                self.tenant_id, digits, self._services.matches_per_page, cursor
+                self.tenant_id, digits, self.context.options.matches_per_page, cursor
             )
         except ReceptionistError as error:
             self._services.metrics.dependency_failures.labels(dependency="directory").inc()
-            self._inbox.put_nowait(LookupFailed(request, error.code))
+            self._inbox.put_nowait(events.LookupFailed(request, error.code))
             return
         except Exception as error:  # a bug or a broken connection: the caller hears "sorry"
             self._services.metrics.dependency_failures.labels(dependency="directory").inc()
             log.exception("call.lookup_failed", call_id=self.context.call_id)
-            self._inbox.put_nowait(LookupFailed(request, type(error).__name__))
+            self._inbox.put_nowait(events.LookupFailed(request, type(error).__name__))
             return
         finally:
             self._held.lookups.pop(request, None)
@@ -417,30 +394,79 @@ class CallRunner:
         if found.next_cursor is not None:
             next_page = page + 1
             self._held.cursors[(digits, next_page)] = found.next_cursor
-        self._inbox.put_nowait(LookupResult(request, found.matches, found.total, next_page))
+        self._inbox.put_nowait(events.LookupResult(request, found.matches, found.total, next_page))
 
-    async def _dial(self, leg: str, endpoint: str, timeout_s: int, caller: str | None) -> None:
+    async def _check_pin(self, check: commands.CheckPin) -> None:
+        """Check a PIN off the event loop (about 50 ms of hashing) and count a wrong one
+        against its room. Awaited in the call's own task: the call waits for the answer, its
+        hangup is taken after, so hanging up at once does not escape the count."""
+        locks, metrics, room = self._services.room_locks, self._services.metrics, check.room_number
+        if locks.locked(self.tenant_id, room):
+            result = events.PinResult.LOCKED
+        elif await asyncio.to_thread(verify_pin, check.digits, check.pin_hash):
+            result = events.PinResult.CORRECT
+        else:
+            result = events.PinResult.WRONG
+            if locks.failed(self.tenant_id, room):
+                metrics.conference_rooms_locked.inc()
+                log.warning(
+                    "conference.room_locked",
+                    call_id=self.context.call_id,
+                    tenant_id=str(self.tenant_id),
+                    room=room,
+                    failures=locks.policy.max_failures,
+                    window_s=locks.policy.window_s,
+                    lock_s=locks.policy.lock_s,
+                )
+        metrics.conference_pins.labels(result=result.value).inc()
+        self._inbox.put_nowait(events.PinChecked(check.request_id, result))
+
+    async def _dial(self, dial: commands.Dial) -> None:
+        leg = dial.leg_id
+        if dial.outside:
+            config = self.call.context.config if self.call.context else self.context.config
+            refusal = self._services.limits.take_leg(self.tenant_id, config.limits)
+            if refusal is not None:
+                log.warning(
+                    "call.outside_leg_refused",
+                    call_id=self.context.call_id,
+                    tenant_id=str(self.tenant_id),
+                    reason=refusal.value,
+                )
+                self._inbox.put_nowait(
+                    events.DialResult(leg, events.DialStatus.REFUSED, refusal.value)
+                )
+                return
+            self._held.outside.add(leg)
+            self._services.metrics.outbound_legs_dialled.inc()
         try:
-            await self.port.dial(leg, endpoint, timeout_s, caller_id=caller)
+            await self.port.dial(leg, dial.endpoint, dial.timeout_s, caller_id=dial.caller_id)
         except AriError:
-            self._inbox.put_nowait(DialResult(leg, DialStatus.FAILED))
+            self._leg_ended(leg)
+            self._inbox.put_nowait(events.DialResult(leg, events.DialStatus.FAILED))
             raise
+
+    def _leg_ended(self, leg: str) -> None:
+        """An outside leg is gone: the limits count it out (once)."""
+        if leg in self._held.outside:
+            self._held.outside.discard(leg)
+            self._services.limits.leg_ended(self.tenant_id)
 
     async def _bridge(self, bridge: str, leg: str) -> None:
         try:
             await self.port.bridge(bridge, leg)
         except AriError:
-            self._inbox.put_nowait(Hangup(leg))
+            self._inbox.put_nowait(events.Hangup(leg))
             raise
 
     async def _join(self, conference: str) -> None:
         try:
             await self.port.join_conference(conference)
         except AriError:
-            self._inbox.put_nowait(Hangup())
+            self._inbox.put_nowait(events.Hangup())
             raise
 
-    async def _record(self, record: Record) -> None:
+    async def _record(self, record: commands.Record) -> None:
         try:
             if record.voicemail_for is not None:
                 value = f"{record.recording}|{record.voicemail_for}"
@@ -453,7 +479,7 @@ class CallRunner:
                 terminate_on=record.terminate_on,
             )
         except AriError as error:
-            self._inbox.put_nowait(RecordingFailed(record.recording, f"HTTP {error.status}"))
+            self._inbox.put_nowait(events.RecordingFailed(record.recording, f"HTTP {error.status}"))
             raise
 
     # --- ARI events -------------------------------------------------------------------------
@@ -462,45 +488,46 @@ class CallRunner:
         caller = self.port.channel_id
         match event.type:
             case "ChannelDtmfReceived" if event.channel_id == caller and event.digit:
-                await self._step(Digit(event.digit), received=event.received)
+                await self._step(events.Digit(event.digit), received=event.received)
             case "PlaybackFinished" if event.playback_id:
                 await self._playback_finished(event)
             case "Dial" if event.channel_id and event.channel_id != caller:
                 status = event.dial_status or ""
                 if status in QUIET_DIAL_STATUSES:
                     return
-                result = DIAL_STATUSES.get(status, DialStatus.FAILED)
-                if result is DialStatus.ANSWERED:
+                result = DIAL_STATUSES.get(status, events.DialStatus.FAILED)
+                if result is events.DialStatus.ANSWERED:
                     self._held.answered.add(event.channel_id)
-                await self._step(DialResult(event.channel_id, result))
+                await self._step(events.DialResult(event.channel_id, result))
             case "ChannelHangupRequest" | "StasisEnd" | "ChannelDestroyed" if (
                 event.channel_id == caller
             ):
                 # The request comes first: the caller is going, whatever its other events say
                 # meanwhile (a playback cut by the hangup reports itself "failed").
-                await self._step(Hangup())
+                await self._step(events.Hangup())
             case "StasisEnd" if event.channel_id in self._held.answered:
                 self._held.answered.discard(event.channel_id)
-                await self._step(Hangup(event.channel_id))
+                await self._step(events.Hangup(event.channel_id))
             case "ChannelDestroyed" if event.channel_id:
                 # A leg that ends before answering: its cause says why (no final Dial event).
                 leg = event.channel_id
+                self._leg_ended(leg)
                 if leg in self._held.answered:
                     self._held.answered.discard(leg)
-                    await self._step(Hangup(leg))
+                    await self._step(events.Hangup(leg))
                 else:
                     status = dial_status_of_cause(event.data.get("cause"))
-                    await self._step(DialResult(leg, status))
+                    await self._step(events.DialResult(leg, status))
             case "RecordingStarted" if event.recording_name:
                 self._held.recording_since[event.recording_name] = event.received
             case "RecordingFinished" if event.recording_name:
                 # Asterisk 22 reports a duration of 0 for recordings that are not: measure.
                 since = self._held.recording_since.pop(event.recording_name, event.received)
                 duration = max(event.recording_duration_s or 0.0, event.received - since)
-                await self._step(RecordingFinished(event.recording_name, duration))
+                await self._step(events.RecordingFinished(event.recording_name, duration))
             case "RecordingFailed" if event.recording_name:
                 cause = str(event.data.get("recording", {}).get("cause", "failed"))
-                await self._step(RecordingFailed(event.recording_name, cause))
+                await self._step(events.RecordingFailed(event.recording_name, cause))
             case _:
                 pass
 
@@ -534,33 +561,37 @@ class CallRunner:
                 return
         if self._held.playing.get(playback.flow_id) == ari_id:
             del self._held.playing[playback.flow_id]
-        await self._step(PlaybackFinished(playback.flow_id))
+        await self._step(events.PlaybackFinished(playback.flow_id))
 
     # --- the decision trace and metrics -----------------------------------------------------
 
-    def _count(self, trace: PublishTrace) -> None:
+    def _count(self, trace: commands.PublishTrace) -> None:
         metrics, data = self._services.metrics, trace.data
         match trace.kind:
-            case TraceKind.KEY:
+            case commands.TraceKind.KEY:
                 action = data.get("action")
                 metrics.key_presses.labels(action=str(action) if action else "invalid").inc()
-            case TraceKind.EXTENSION:
+            case commands.TraceKind.EXTENSION:
                 metrics.key_presses.labels(action="extension").inc()
-            case TraceKind.TRANSFER:
+            case commands.TraceKind.TRANSFER:
                 self._transfer_kind = str(data.get("kind"))
-            case TraceKind.TRANSFER_RESULT:
+            case commands.TraceKind.TRANSFER_RESULT:
                 result = str(data.get("result"))
                 metrics.transfers.labels(kind=self._transfer_kind, result=result).inc()
-            case TraceKind.CONFERENCE:
+                if result == "refused":
+                    metrics.transfers_refused.labels(reason=str(data.get("reason"))).inc()
+            case commands.TraceKind.LIMIT:
+                metrics.outbound_calls_cut.inc()
+            case commands.TraceKind.CONFERENCE:
                 metrics.transfers.labels(kind="conference", result="joined").inc()
-            case TraceKind.ENDED:
+            case commands.TraceKind.ENDED:
                 metrics.calls.labels(outcome=str(data.get("outcome"))).inc()
             case _:
                 pass
 
     async def _publish(self) -> None:
         """Publish the call's trace steps one after the other, in the order they were made."""
-        prefix = self.context.id_prefix or self.context.call_id
+        prefix = ids.call_prefix(self.context.call_id, self.context.id_prefix)
         while (event := await self._traces.get()) is not None:
             self._published += 1
             await publish_step(self._services, event, f"{prefix}:{self._published}")

@@ -19,13 +19,19 @@ the menu plays again after each, and the failure after `menu_max_retries` of the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from rcp.endpoints import endpoint_allowed
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, Outcome, RingStrategy, TargetKind
+
+from rcp_stasis import ids
 from rcp_stasis.commands import (
     Answer,
     Bridge,
     CancelTimer,
+    CheckPin,
     Command,
     DestroyBridge,
     Dial,
@@ -35,7 +41,6 @@ from rcp_stasis.commands import (
     JoinConference,
     LeaveConference,
     LookUpNames,
-    Outcome,
     Play,
     PublishTrace,
     Record,
@@ -51,30 +56,28 @@ from rcp_stasis.config import (
     ConferenceRoom,
     DialByName,
     Extension,
-    ExtensionKind,
+    FlowOptions,
     KeyAction,
-    NoAnswerAction,
     PlayAnnouncement,
     ReceptionistSettings,
     RingGroup,
-    RingStrategy,
-    TargetKind,
     TenantConfig,
     Transfer,
 )
 from rcp_stasis.events import (
     CallContext,
     CallStarted,
-    ConfigChanged,
+    ConfigReloaded,
     DialResult,
     DialStatus,
     Digit,
     Event,
-    FlowOptions,
     Hangup,
     LookupFailed,
     LookupResult,
     NameMatch,
+    PinChecked,
+    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -179,10 +182,12 @@ class Ringing:
 
 @dataclass(frozen=True, slots=True)
 class Bridged:
-    """The caller talks with an answered leg."""
+    """The caller talks with an answered leg (`outside`: an outside number, whose call has a
+    maximum duration)."""
 
     leg_id: str
     number: str
+    outside: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +196,14 @@ class PinEntry:
 
     room: ConferenceRoom
     digits: str
+    tries: int
+
+
+@dataclass(frozen=True, slots=True)
+class PinChecking:
+    """The PIN typed is being checked (against its hash, and the room's lock)."""
+
+    room: ConferenceRoom
     tries: int
 
 
@@ -237,6 +250,7 @@ Phase = (
     | Ringing
     | Bridged
     | PinEntry
+    | PinChecking
     | InConference
     | VoicemailGreeting
     | VoicemailRecording
@@ -254,6 +268,7 @@ class Held:
     playback: str | None = None
     timer: int | None = None
     lookup: str | None = None
+    pin_check: str | None = None
     legs: frozenset[str] = frozenset()
     bridge: str | None = None
     recording: str | None = None
@@ -335,8 +350,8 @@ class _Turn:
         return self.call.counter
 
     def new_id(self, what: str) -> str:
-        prefix = self.context.id_prefix or self.context.call_id
-        return f"{prefix}-{what}-{self.next_number()}"
+        prefix = ids.call_prefix(self.context.call_id, self.context.id_prefix)
+        return ids.of_call(prefix, what, self.next_number())
 
     def say(
         self, key: SystemPromptKey, name: str | TenantPrompt | None = None, digit: str | None = None
@@ -374,7 +389,7 @@ class _Turn:
 # --- dispatch -------------------------------------------------------------------------------
 
 
-def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case per event
+def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912, PLR0915 - one case per event
     call = turn.call
     held = call.held
     if isinstance(call.phase, NotStarted):
@@ -391,7 +406,7 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case pe
             _end(turn, hang_up_caller=True, by="service", unless=Outcome.FAILED)
         case Hangup(leg_id=leg) if leg in held.legs:
             _leg_gone(turn, leg)
-        case ConfigChanged(config=config):
+        case ConfigReloaded(config=config):
             turn.call = replace(call, context=replace(turn.context, config=config))
         case Resumed():
             _resume(turn)
@@ -407,12 +422,16 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912 - one case pe
             turn.hold(lookup=None)
             if isinstance(call.phase, NameLookup):
                 _on_matches(turn, call.phase, event)
+        case PinChecked(request_id=request) if request == held.pin_check:
+            turn.hold(pin_check=None)
+            if isinstance(call.phase, PinChecking):
+                _on_pin_checked(turn, call.phase, event.result)
         case LookupFailed(request_id=request) if request == held.lookup:
             turn.hold(lookup=None)
             turn.trace(TraceKind.LOOKUP_RESULT, failed=event.reason)
             _menu(turn, "lookup_failed", (turn.say(SystemPromptKey.SERVICE_UNAVAILABLE),))
         case DialResult(leg_id=leg) if leg in held.legs and isinstance(call.phase, Ringing):
-            _on_dial_result(turn, call.phase, leg, event.status)
+            _on_dial_result(turn, call.phase, leg, event.status, event.reason)
         case RecordingFinished(recording=recording) if recording == held.recording:
             turn.hold(recording=None)
             if isinstance(call.phase, VoicemailRecording):
@@ -485,11 +504,15 @@ def _on_timer(turn: _Turn) -> None:
             _choice_miss(turn, phase, invalid=False)
         case Ringing() as phase:
             _ring_timeout(turn, phase)
+        case Bridged(outside=True):
+            limit = turn.config.limits.max_outbound_call_s
+            turn.trace(TraceKind.LIMIT, reason="max_outbound_call_s", seconds=limit)
+            _end(turn, hang_up_caller=True)
         case PinEntry() as phase:
             if phase.digits:
                 _check_pin(turn, phase)
             else:
-                _pin_failed(turn, phase, wrong=False)
+                _pin_failed(turn, phase.room, phase.tries, wrong=False)
         case _:
             pass
 
@@ -507,7 +530,7 @@ def _resume(turn: _Turn) -> None:
         case Ending():
             _end(turn, hang_up_caller=True)
         case _:
-            turn.hold(lookup=None)
+            turn.hold(lookup=None, pin_check=None)
             _menu(turn, "resumed")
 
 
@@ -735,12 +758,32 @@ def _transfer(turn: _Turn, kind: TargetKind, number: str) -> None:
             _unavailable(turn, then=None)
 
 
-def _endpoint(options: FlowOptions, extension: Extension) -> str | None:
-    """How Asterisk dials an extension: its dial string, or its outside number via the trunk."""
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """An extension the call may not ring: why (a trace reason), and what the policy said."""
+
+    reason: str
+    details: Mapping[str, TraceValue] = field(default_factory=dict)
+
+
+def _reach(turn: _Turn, extension: Extension) -> str | Unreachable | None:
+    """How Asterisk dials an extension: its device, or its outside number via the trunk; None
+    when it has neither; Unreachable when it may not be rung (an endpoint that is no device
+    of the tenant's, an outside number the carrier's policy refuses)."""
+    options = turn.options
     if extension.kind is ExtensionKind.PHYSICAL:
-        return extension.dial_string
+        endpoint = extension.endpoint
+        if endpoint is None:
+            return None
+        allowed = endpoint_allowed(
+            endpoint, test_phones=options.allow_test_phones, reserved=options.reserved_endpoints
+        )
+        return endpoint if allowed else Unreachable("endpoint_not_allowed")
     if extension.external_number is None:
         return None
+    verdict = turn.config.verdict(extension)
+    if verdict is not None and not verdict.allowed:
+        return Unreachable("destination_not_allowed", verdict.details())
     return options.trunk_dial_template.format(number=extension.external_number)
 
 
@@ -769,9 +812,12 @@ def _ring(
     plan: NoAnswerPlan,
     ring_s: int | None = None,
 ) -> None:
-    """Ring `members` (all at once, or in turn) while the caller hears ringback."""
+    """Ring `members` (all at once, or in turn) while the caller hears ringback; members
+    that may not be rung are left out (and the trace says why); when that leaves nobody, the
+    caller hears that the number cannot be reached."""
     turn.cancel_timer()
-    reachable = tuple(m for m in members if _endpoint(turn.options, m) is not None)
+    reach = {m.number: _reach(turn, m) for m in members}
+    reachable = tuple(m for m in members if isinstance(reach[m.number], str))
     turn.trace(
         TraceKind.TRANSFER,
         kind=kind,
@@ -779,17 +825,44 @@ def _ring(
         strategy=strategy,
         members=",".join(m.number for m in reachable),
     )
+    refused = [(m.number, why) for m in members if isinstance(why := reach[m.number], Unreachable)]
+    for member, why in refused:
+        _trace_refused(turn, member, why)
     if not reachable:
-        _no_answer(turn, plan)
+        if refused:
+            _not_reachable(turn, plan.then)
+        else:
+            _no_answer(turn, plan)
         return
     seconds = turn.settings.transfer_ring_s if ring_s is None else ring_s
     turn.play(Tone.RINGBACK)
     now, later = (
         (reachable, ()) if strategy is RingStrategy.SIMULTANEOUS else (reachable[:1], reachable[1:])
     )
-    legs = tuple((_dial(turn, member, seconds), member.number) for member in now)
+    # Each of them was just found reachable, so each is dialled.
+    legs = tuple((leg, member.number) for member in now if (leg := _dial(turn, member, seconds)))
     turn.go(Ringing(kind, number, legs, later, seconds, plan))
     _start_ring_timer(turn, seconds)
+
+
+def _trace_refused(turn: _Turn, number: str, why: Unreachable) -> None:
+    turn.trace(
+        TraceKind.TRANSFER_RESULT,
+        number=number,
+        result=DialStatus.REFUSED,
+        reason=why.reason,
+        **why.details,
+    )
+
+
+def _not_reachable(turn: _Turn, then: Outcome | None) -> None:
+    """ "This number cannot be reached", then the menu (or a goodbye when nothing is left)."""
+    turn.stop_playback()
+    not_reachable = (turn.say(SystemPromptKey.NOT_REACHABLE),)
+    if then is None:
+        _menu(turn, "not_reachable", not_reachable)
+    else:
+        _goodbye(turn, then, not_reachable)
 
 
 def _start_ring_timer(turn: _Turn, seconds: int) -> None:
@@ -798,18 +871,26 @@ def _start_ring_timer(turn: _Turn, seconds: int) -> None:
     turn.start_timer(seconds + RING_GRACE_S, "ring_timeout")
 
 
-def _dial(turn: _Turn, extension: Extension, seconds: int) -> str:
-    leg = turn.new_id("leg")
-    endpoint = _endpoint(turn.options, extension)
-    assert endpoint is not None  # noqa: S101 - only reachable members are dialled
-    turn.emit(Dial(leg, endpoint, seconds, caller_id=turn.context.caller_number))
+def _dial(turn: _Turn, extension: Extension, seconds: int) -> str | None:
+    """Dial one member; None (and the refusal traced) if it may no longer be rung: the
+    configuration may have changed since the transfer began."""
+    endpoint = _reach(turn, extension)
+    if not isinstance(endpoint, str):
+        _trace_refused(turn, extension.number, endpoint or Unreachable("no_endpoint"))
+        return None
+    leg = turn.new_id(ids.LEG)
+    outside = extension.kind is ExtensionKind.VIRTUAL
+    turn.emit(Dial(leg, endpoint, seconds, caller_id=turn.context.caller_number, outside=outside))
     turn.hold(legs=turn.call.held.legs | {leg})
     return leg
 
 
-def _on_dial_result(turn: _Turn, phase: Ringing, leg: str, status: DialStatus) -> None:
+def _on_dial_result(
+    turn: _Turn, phase: Ringing, leg: str, status: DialStatus, reason: str | None = None
+) -> None:
     number = dict(phase.legs)[leg]
-    turn.trace(TraceKind.TRANSFER_RESULT, number=number, result=status)
+    why = {"reason": reason} if reason else {}
+    turn.trace(TraceKind.TRANSFER_RESULT, number=number, result=status, **why)
     if status is DialStatus.ANSWERED:
         turn.stop_playback()
         turn.cancel_timer()
@@ -818,8 +899,12 @@ def _on_dial_result(turn: _Turn, phase: Ringing, leg: str, status: DialStatus) -
         turn.emit(Bridge(bridge, leg))
         turn.hold(legs=frozenset({leg}), bridge=bridge)
         turn.call = replace(turn.call, outcome=Outcome.TRANSFERRED)
-        turn.go(Bridged(leg, number))
+        extension = turn.config.extensions.get(number)
+        outside = extension is not None and extension.kind is ExtensionKind.VIRTUAL
+        turn.go(Bridged(leg, number, outside))
         turn.trace(TraceKind.BRIDGED, number=number)
+        if outside:  # the longest a caller may stay on an outside number
+            turn.start_timer(turn.config.limits.max_outbound_call_s, "max_outbound_call")
         return
     turn.hold(legs=turn.call.held.legs - {leg})
     ringing = tuple(pair for pair in phase.legs if pair[0] != leg)
@@ -831,13 +916,15 @@ def _on_dial_result(turn: _Turn, phase: Ringing, leg: str, status: DialStatus) -
 
 def _next_member(turn: _Turn, phase: Ringing) -> None:
     """Nobody rings any more: the next member in turn, or what follows no answer."""
-    if not phase.waiting:
-        _no_answer(turn, phase.no_answer)
-        return
-    member, *rest = phase.waiting
-    leg = _dial(turn, member, phase.ring_s)
-    turn.go(replace(phase, legs=((leg, member.number),), waiting=tuple(rest)))
-    _start_ring_timer(turn, phase.ring_s)
+    waiting = list(phase.waiting)
+    while waiting:
+        member = waiting.pop(0)
+        leg = _dial(turn, member, phase.ring_s)
+        if leg is not None:
+            turn.go(replace(phase, legs=((leg, member.number),), waiting=tuple(waiting)))
+            _start_ring_timer(turn, phase.ring_s)
+            return
+    _no_answer(turn, phase.no_answer)
 
 
 def _ring_timeout(turn: _Turn, phase: Ringing) -> None:
@@ -984,7 +1071,7 @@ def _connect(turn: _Turn, match: NameMatch) -> None:
 
 
 def _conference(turn: _Turn, room: ConferenceRoom) -> None:
-    if room.pin:
+    if room.pin_hash:
         _pin_entry(turn, room, tries=0)
     else:
         _join(turn, room)
@@ -1016,27 +1103,41 @@ def _pin_digit(turn: _Turn, phase: PinEntry, digit: str) -> None:
 
 
 def _check_pin(turn: _Turn, phase: PinEntry) -> None:
-    correct = phase.digits == phase.room.pin
-    turn.trace(TraceKind.PIN, number=phase.room.number, correct=correct)
-    if correct:
-        _join(turn, phase.room)
-    else:
-        _pin_failed(turn, phase, wrong=True)
+    """Have the PIN checked (hashing it takes a while, off the call flow) and wait."""
+    room = phase.room
+    assert room.pin_hash is not None  # noqa: S101 - PinEntry is only entered for rooms with one
+    turn.cancel_timer()
+    request = turn.new_id("pin")
+    turn.emit(CheckPin(request, room.number, phase.digits, room.pin_hash))
+    turn.hold(pin_check=request)
+    turn.go(PinChecking(room, phase.tries))
 
 
-def _pin_failed(turn: _Turn, phase: PinEntry, *, wrong: bool) -> None:
-    tries = phase.tries + 1
+def _on_pin_checked(turn: _Turn, phase: PinChecking, result: PinResult) -> None:
+    correct = result is PinResult.CORRECT
+    turn.trace(TraceKind.PIN, number=phase.room.number, correct=correct, result=result)
+    match result:
+        case PinResult.CORRECT:
+            _join(turn, phase.room)
+        case PinResult.LOCKED:
+            _menu(turn, "room_locked", (turn.say(SystemPromptKey.ROOM_LOCKED),))
+        case PinResult.WRONG:
+            _pin_failed(turn, phase.room, phase.tries, wrong=True)
+
+
+def _pin_failed(turn: _Turn, room: ConferenceRoom, tries: int, *, wrong: bool) -> None:
+    tries += 1
     prefix = (turn.say(SystemPromptKey.WRONG_PIN),) if wrong else ()
     if tries >= turn.options.pin_max_tries:
         _goodbye(turn, Outcome.INVALID_INPUT if wrong else Outcome.NO_INPUT, prefix)
     else:
-        _pin_entry(turn, phase.room, tries, prefix)
+        _pin_entry(turn, room, tries, prefix)
 
 
 def _join(turn: _Turn, room: ConferenceRoom) -> None:
     turn.stop_playback()
     turn.cancel_timer()
-    conference = f"{turn.config.tenant_id}-conference-{room.number}"
+    conference = ids.conference(turn.config.tenant_id, room.number)
     turn.emit(JoinConference(conference, room.number))
     turn.hold(conference=conference)
     turn.call = replace(turn.call, outcome=Outcome.CONFERENCE)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from rcp.telemetry import METRIC_PREFIX
+from prometheus_client import CollectorRegistry
+from rcp.telemetry import MetricsOf
 
 # From a few milliseconds (a cached prompt) to seconds (a prompt rendered on the spot).
 _DTMF_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -19,85 +19,112 @@ class StasisMetrics:
     """Calls under way and by outcome, key presses, transfers, DTMF latency, ARI link."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        prefix = f"{METRIC_PREFIX}_stasis"
-        self.active_calls = Gauge(
-            f"{prefix}_active_calls", "Calls the call flow runs now.", registry=registry
-        )
-        self.calls = Counter(
-            f"{prefix}_calls_total",
+        new = MetricsOf(registry, "stasis")
+        self.active_calls = new.gauge("active_calls", "Calls the call flow runs now.")
+        self.calls = new.counter(
+            "calls_total",
             "Calls ended, by outcome (transferred, voicemail, conference, announcement, "
             "caller_hangup, no_input, invalid_input, failed).",
-            ["outcome"],
-            registry=registry,
+            "outcome",
         )
-        self.refused = Counter(
-            f"{prefix}_calls_refused_total",
-            "Calls not taken, by reason (unknown_number, draining, error).",
-            ["reason"],
-            registry=registry,
+        self.refused = new.counter(
+            "calls_refused_total",
+            "Calls not taken, by reason (unknown_number, draining, error, tenant_inbound_calls: "
+            "the tenant has its cap of calls on this node, the caller hears busy).",
+            "reason",
         )
-        self.key_presses = Counter(
-            f"{prefix}_key_presses_total",
+        self.key_presses = new.counter(
+            "key_presses_total",
             "Choices made in the menu, by action (dial_by_name, play_announcement, transfer, "
             "replay, extension, invalid).",
-            ["action"],
-            registry=registry,
+            "action",
         )
-        self.transfers = Counter(
-            f"{prefix}_transfers_total",
+        self.transfers = new.counter(
+            "transfers_total",
             "Transfer attempts by kind (extension, virtual_extension, ring_group, conference) "
             "and result (answered, busy, no_answer, failed, joined), one per leg rung.",
-            ["kind", "result"],
-            registry=registry,
+            "kind",
+            "result",
         )
-        self.dtmf_to_action = Histogram(
-            f"{prefix}_dtmf_to_action_seconds",
+        self.transfers_refused = new.counter(
+            "transfers_refused_total",
+            "Legs not dialled, by reason: destination_not_allowed (the carrier's outbound "
+            "policy), endpoint_not_allowed (an endpoint that is no device: a dial string of old), "
+            "tenant_outbound_legs, tenant_outbound_rate, node_outbound_legs (call limits).",
+            "reason",
+        )
+        self.outbound_legs = new.gauge(
+            "outbound_legs",
+            "Outside legs (through the carrier's trunk) ringing or bridged on this node now.",
+        )
+        self.outbound_legs_dialled = new.counter(
+            "outbound_legs_dialled_total", "Outside legs dialled through the carrier's trunk."
+        )
+        self.outbound_calls_cut = new.counter(
+            "outbound_calls_cut_total",
+            "Calls to an outside number hung up at the tenant's longest outbound call.",
+        )
+        self.destination_country_changes = new.counter(
+            "destination_country_changes_total",
+            "Virtual extensions whose outside number was found in another country than "
+            "before (the tenant and extension are in the log, tenants.destination_country_"
+            "changed).",
+        )
+        self.conference_pins = new.counter(
+            "conference_pins_total",
+            "Conference PINs typed, by result: correct, wrong, locked (refused unchecked: the "
+            "room had too many wrong PINs lately).",
+            "result",
+        )
+        self.conference_rooms_locked = new.counter(
+            "conference_rooms_locked_total",
+            "Conference rooms locked after too many wrong PINs (the tenant and room are in the "
+            "log, conference.room_locked; the PINs never are).",
+        )
+        self.dtmf_to_action = new.histogram(
+            "dtmf_to_action_seconds",
             "From a key press reaching the service to the end of what it set off "
             "(the next prompt asked to play, the leg dialled...).",
             buckets=_DTMF_BUCKETS,
-            registry=registry,
         )
-        self.voicemails = Counter(
-            f"{prefix}_voicemails_total",
+        self.voicemails = new.counter(
+            "voicemails_total",
             "Voicemail recordings stored (result saved), lost (result failed), or holding no "
             "audio, so no message (result empty: the caller hung up at the beep).",
-            ["result"],
-            registry=registry,
+            "result",
         )
-        self.call_events = Counter(
-            f"{prefix}_call_events_total",
+        self.call_events = new.counter(
+            "call_events_total",
             "Call events taken from JetStream by the call records consumer, by result: "
             "written, waiting (for the call's start), write_failed (PostgreSQL; handed back), "
             "refused, malformed, never_started (these three are dropped).",
-            ["result"],
-            registry=registry,
+            "result",
         )
-        self.dependency_failures = Counter(
-            f"{prefix}_dependency_failures_total",
+        self.dependency_failures = new.counter(
+            "dependency_failures_total",
             "Requests on a caller's path that failed or timed out, by dependency (directory, "
             "media): each left a caller told the service is unavailable, or a stand-in.",
-            ["dependency"],
-            registry=registry,
+            "dependency",
         )
-        self.stand_ins = Counter(
-            f"{prefix}_stand_in_prompts_total",
+        self.stand_ins = new.counter(
+            "stand_in_prompts_total",
             'Prompts replaced by the stand-in Asterisk keeps itself ("this service is '
             'unavailable"), by reason: not_ready (the media service gave no URI in time), '
             "playback_failed (Asterisk could not fetch or play the prompt).",
-            ["reason"],
-            registry=registry,
+            "reason",
         )
-        self.trace_publish_failures = Counter(
-            f"{prefix}_trace_publish_failures_total",
+        self.trace_publish_failures = new.counter(
+            "trace_publish_failures_total",
             "Attempts to publish a call's trace step to JetStream that failed (NATS stalled or "
             "down); each is tried again until it is stored.",
-            registry=registry,
         )
-        self.ari_connected = Gauge(
-            f"{prefix}_ari_connected",
-            "1 while the ARI event WebSocket is connected, else 0.",
-            registry=registry,
+        self.ari_connected = new.gauge(
+            "ari_connected", "1 while the ARI event WebSocket is connected, else 0."
         )
+
+    def watch_outbound_legs(self, legs: Callable[[], int]) -> None:
+        """Read the node's outside legs at each scrape."""
+        self.outbound_legs.set_function(lambda: float(legs()))
 
     def watch_ari(self, connected: Callable[[], bool]) -> None:
         """Read the ARI link's state at each scrape."""

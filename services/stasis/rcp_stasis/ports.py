@@ -221,3 +221,14 @@ class RecordingPort(Protocol):
         """The new voicemail message's id, or None if the recording held no audio (nothing to
         keep); raises ReceptionistError when it cannot be stored."""
         ...
+
+
+class StoredRecordings(Protocol):
+    """Asterisk's stored recordings (the ARI adapter)."""
+
+    async def recording_file(self, name: str) -> bytes | None:
+        """The recording's file, or None if Asterisk has none by that name."""
+        ...
+
+    async def delete_recording(self, name: str) -> None:
+        """Delete a stored recording (gone already is fine)."""

@@ -30,9 +30,11 @@ class SystemPromptKey(StrEnum):
     BACK_TO_MENU = "back_to_menu"
     CONNECTING = "connecting"
     UNAVAILABLE = "unavailable"
+    NOT_REACHABLE = "not_reachable"
     SERVICE_UNAVAILABLE = "service_unavailable"
     ENTER_PIN = "enter_pin"
     WRONG_PIN = "wrong_pin"
+    ROOM_LOCKED = "room_locked"
     LEAVE_MESSAGE_FOR = "leave_message_for"
     MESSAGE_SAVED = "message_saved"
     NO_MESSAGE = "no_message"
@@ -105,9 +107,12 @@ _FRENCH = {
     _K.BACK_TO_MENU: "Pour revenir au menu principal, tapez étoile.",
     _K.CONNECTING: "Je vous mets en relation avec {name}.",
     _K.UNAVAILABLE: "Votre correspondant n'est pas disponible pour le moment.",
+    _K.NOT_REACHABLE: "Ce numéro ne peut pas être joint.",
     _K.SERVICE_UNAVAILABLE: "Ce service est momentanément indisponible.",
     _K.ENTER_PIN: "Veuillez saisir le code d'accès de la conférence, suivi de la touche dièse.",
     _K.WRONG_PIN: "Ce code n'est pas le bon.",
+    _K.ROOM_LOCKED: "Cette salle de conférence est verrouillée pour le moment. Veuillez "
+    "réessayer plus tard.",
     _K.LEAVE_MESSAGE_FOR: "Vous êtes bien sur la messagerie de {name}. Laissez votre message "
     "après le bip, puis raccrochez ou tapez dièse.",
     _K.MESSAGE_SAVED: "Votre message a bien été enregistré.",
@@ -131,9 +136,11 @@ def _english(pound: str) -> dict[SystemPromptKey, str]:
         _K.BACK_TO_MENU: "To return to the main menu, press star.",
         _K.CONNECTING: "Please hold while I connect you to {name}.",
         _K.UNAVAILABLE: "The person you are calling is not available right now.",
+        _K.NOT_REACHABLE: "This number cannot be reached.",
         _K.SERVICE_UNAVAILABLE: "This service is temporarily unavailable.",
         _K.ENTER_PIN: f"Please enter the conference PIN, followed by the {pound} key.",
         _K.WRONG_PIN: "That PIN is not correct.",
+        _K.ROOM_LOCKED: "This conference room is locked for now. Please try again later.",
         _K.LEAVE_MESSAGE_FOR: "You have reached the voicemail of {name}. Please leave a message "
         f"after the tone, then hang up or press {pound}.",
         _K.MESSAGE_SAVED: "Your message has been saved.",
@@ -155,9 +162,12 @@ _GERMAN = {
     _K.BACK_TO_MENU: "Zurück zum Hauptmenü mit der Sterntaste.",
     _K.CONNECTING: "Ich verbinde Sie mit {name}.",
     _K.UNAVAILABLE: "Ihr Gesprächspartner ist zurzeit nicht erreichbar.",
+    _K.NOT_REACHABLE: "Diese Nummer kann nicht erreicht werden.",
     _K.SERVICE_UNAVAILABLE: "Dieser Dienst ist vorübergehend nicht verfügbar.",
     _K.ENTER_PIN: "Bitte geben Sie die PIN der Konferenz ein, gefolgt von der Rautetaste.",
     _K.WRONG_PIN: "Diese PIN ist nicht korrekt.",
+    _K.ROOM_LOCKED: "Dieser Konferenzraum ist vorübergehend gesperrt. Bitte versuchen Sie es "
+    "später noch einmal.",
     _K.LEAVE_MESSAGE_FOR: "Sie sind mit der Mailbox von {name} verbunden. Bitte hinterlassen Sie "
     "nach dem Signalton eine Nachricht und legen Sie dann auf oder drücken Sie die Rautetaste.",
     _K.MESSAGE_SAVED: "Ihre Nachricht wurde gespeichert.",
@@ -179,9 +189,12 @@ _SPANISH = {
     _K.BACK_TO_MENU: "Para volver al menú principal, pulse asterisco.",
     _K.CONNECTING: "Le paso con {name}.",
     _K.UNAVAILABLE: "La persona a la que llama no está disponible en este momento.",
+    _K.NOT_REACHABLE: "No se puede llamar a este número.",
     _K.SERVICE_UNAVAILABLE: "Este servicio no está disponible en este momento.",
     _K.ENTER_PIN: "Marque el código de la conferencia, seguido de la tecla almohadilla.",
     _K.WRONG_PIN: "El código no es correcto.",
+    _K.ROOM_LOCKED: "Esta sala de conferencias está bloqueada por el momento. Inténtelo de "
+    "nuevo más tarde.",
     _K.LEAVE_MESSAGE_FOR: "Ha llamado al buzón de voz de {name}. Deje su mensaje después de la "
     "señal y cuelgue o pulse la tecla almohadilla.",
     _K.MESSAGE_SAVED: "Su mensaje se ha guardado.",
@@ -202,9 +215,11 @@ _DUTCH = {
     _K.BACK_TO_MENU: "Om terug te gaan naar het hoofdmenu, toets sterretje.",
     _K.CONNECTING: "Ik verbind u door met {name}.",
     _K.UNAVAILABLE: "Uw gesprekspartner is op dit moment niet bereikbaar.",
+    _K.NOT_REACHABLE: "Dit nummer is niet bereikbaar.",
     _K.SERVICE_UNAVAILABLE: "Deze dienst is tijdelijk niet beschikbaar.",
     _K.ENTER_PIN: "Toets de pincode van de vergadering in, gevolgd door het hekje.",
     _K.WRONG_PIN: "Deze pincode is niet juist.",
+    _K.ROOM_LOCKED: "Deze vergaderruimte is op dit moment vergrendeld. Probeer het later opnieuw.",
     _K.LEAVE_MESSAGE_FOR: "U bent verbonden met de voicemail van {name}. Spreek na de pieptoon "
     "uw bericht in en hang op of toets het hekje.",
     _K.MESSAGE_SAVED: "Uw bericht is opgeslagen.",

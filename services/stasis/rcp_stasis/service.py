@@ -30,11 +30,13 @@ from uuid import UUID
 import asyncpg
 import structlog
 from rcp.contracts import CallEvent
+from rcp.vocabulary import Outcome
 
+from rcp_stasis import ids
 from rcp_stasis.ari import AriConnection, AriError
-from rcp_stasis.commands import Outcome, TraceKind
-from rcp_stasis.config import TenantConfig
-from rcp_stasis.events import CallContext, ConfigChanged, FlowOptions, Hangup, Resumed, Shutdown
+from rcp_stasis.commands import TraceKind
+from rcp_stasis.config import FlowOptions, TenantConfig
+from rcp_stasis.events import CallContext, ConfigReloaded, Hangup, Resumed, Shutdown
 from rcp_stasis.executor import (
     RECORDING_VARIABLE,
     CallRunner,
@@ -49,8 +51,6 @@ from rcp_stasis.tenants import TenantConfigs
 
 log = structlog.get_logger(__name__)
 
-LEG_MARK = "-leg-"
-CONFERENCE_MARK = "-conference-"
 # After the drain grace: how long the calls ended by the service take to hang up and publish.
 SHUTDOWN_S = 5.0
 PUBLISH_DRAIN_S = 10.0
@@ -151,8 +151,8 @@ class Receptionist:
         await self._run(call, id_prefix="")
 
     async def resume(self, call: AriCallPort) -> None:
-        """Run again, from its menu, a call whose process died; one that was leaving a
-        message has it saved and ends."""
+        """Run again, from its menu, a call whose process died (counted in whatever the
+        caps); one that was leaving a message has it saved and ends."""
         # A caller hearing ringback or leaving a message when the process died goes on
         # doing so until it is stopped, and Asterisk holds every request on the channel
         # (answer, play) behind it.
@@ -164,10 +164,16 @@ class Receptionist:
             live = await call.stop_recording(recording)
             if not live and not await call.recording_stored(recording):
                 message = None  # it never started: no message
-        await self._run(call, f"{call.channel_id}-r{secrets.token_hex(3)}", message)
+        prefix = ids.resumed_prefix(call.channel_id, secrets.token_hex(3))
+        await self._run(call, prefix, message, resumed=True)
 
     async def _run(
-        self, call: AriCallPort, id_prefix: str, message: tuple[str, str] | None = None
+        self,
+        call: AriCallPort,
+        id_prefix: str,
+        message: tuple[str, str] | None = None,
+        *,
+        resumed: bool = False,
     ) -> None:
         number = call.args[0] if call.args else ""
         try:
@@ -184,6 +190,33 @@ class Receptionist:
             self._services.metrics.refused.labels(reason="unknown_number").inc()
             await call.hang_up("unallocated")
             return
+        tenant_id = config.tenant_id
+        limits = self._services.limits
+        if not limits.admit_call(tenant_id, config.limits, force=resumed):
+            # The tenant has its cap of calls here: the caller hears busy (SIP 486), so that
+            # the carrier's switch can say so or try elsewhere.
+            log.warning(
+                "call.tenant_inbound_cap",
+                channel=call.channel_id,
+                tenant_id=str(tenant_id),
+                cap=config.limits.max_inbound_calls,
+            )
+            self._services.metrics.refused.labels(reason="tenant_inbound_calls").inc()
+            await call.hang_up("busy")
+            return
+        try:
+            await self._run_admitted(call, config, number, id_prefix, message)
+        finally:
+            limits.call_ended(tenant_id)
+
+    async def _run_admitted(
+        self,
+        call: AriCallPort,
+        config: TenantConfig,
+        number: str,
+        id_prefix: str,
+        message: tuple[str, str] | None,
+    ) -> None:
         if message is not None:
             recording, extension = message
             self._services.save_voicemail(
@@ -336,12 +369,12 @@ class Receptionist:
             if channel is None:
                 continue
             bridge_id = bridge_of.get(channel_id)
-            if LEG_MARK in channel_id:
+            if ids.is_leg(channel_id):
                 await self._orphan_leg(ari, channel_id, bridges.get(bridge_id or ""))
             elif bridge_id is None:
                 log.info("stasis.call_resumed", channel=channel_id)
                 ari.take_over(channel, self.resume)
-            elif CONFERENCE_MARK in bridge_id:
+            elif ids.is_conference(bridge_id):
                 keep = self._keep(Outcome.CONFERENCE)
                 ari.take_over(channel, keep, conferences=[bridge_id])
             else:
@@ -356,7 +389,7 @@ class Receptionist:
         until its call ends, so one unowned twice is a leak, never a leg being set up."""
         if not ari.connected:
             return []
-        unowned = {c for c in await ari.channels_in_app() if LEG_MARK in c and not ari.owns(c)}
+        unowned = {c for c in await ari.channels_in_app() if ids.is_leg(c) and not ari.owns(c)}
         stale, self._suspects = unowned & self._suspects, unowned - self._suspects
         for leg in sorted(stale):
             log.warning("stasis.orphan_leg_hung_up", channel=leg)
@@ -377,7 +410,7 @@ class Receptionist:
     ) -> None:
         """A leg whose caller nobody runs: ringing (hang it up), or bridged with its caller
         (taken over with the caller), or left alone in a bridge (hang up, destroy)."""
-        if bridge is not None and any(LEG_MARK not in c for c in bridge.get("channels", [])):
+        if bridge is not None and any(not ids.is_leg(c) for c in bridge.get("channels", [])):
             return
         log.info("stasis.orphan_leg_hung_up", channel=leg)
         await ari.hang_up_channel(leg)
@@ -386,7 +419,7 @@ class Receptionist:
 
 
 def _config_listener(runner: CallRunner) -> Callable[[TenantConfig], None]:
-    return lambda config: runner.tell(ConfigChanged(config))
+    return lambda config: runner.tell(ConfigReloaded(config))
 
 
 async def wait_for_hangup(call: AriCallPort) -> AriEvent | None:

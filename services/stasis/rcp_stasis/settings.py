@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import string
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from rcp import subjects
-from rcp.settings import CommonSettings
+from rcp.settings import AriSettings, TrunkSettings
 
-from rcp_stasis.events import FlowOptions
+from rcp_stasis.config import FlowOptions
+from rcp_stasis.room_locks import LockPolicy
+
+# The flow's and the room locks' own defaults are the settings' defaults.
+FLOW_DEFAULTS = FlowOptions()
+LOCK_DEFAULTS = LockPolicy()
 
 # What it takes Asterisk to start a playback once asked (a local file; generous).
 PLAYBACK_START_S = 0.5
 
 
-class AriSettings(CommonSettings):
-    """Where Asterisk's ARI is and how to log in: shared by stasis, the local stack and tests."""
-
-    ari_url: str = Field(default="http://127.0.0.1:8088", description="Asterisk HTTP base URL.")
-    ari_user: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    ari_password: str = Field(default="receptionist-dev", min_length=8, max_length=128)
-    ari_app: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-
-    @field_validator("ari_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-
-class Settings(AriSettings):
+class Settings(AriSettings, TrunkSettings):
     """The stasis service's settings."""
 
     service_name: ClassVar[str] = "stasis"
@@ -52,11 +40,32 @@ class Settings(AriSettings):
         description="A call records consumer created anew first writes every event the "
         "stream retains; off, only those published after it (tests, sharing one NATS).",
     )
-    stasis_trunk_dial_template: str = Field(
-        default="PJSIP/{number}@carrier",
-        description="How a virtual extension's outside number is dialled; {number} is E.164.",
+    stasis_voicemail_max_s: int = Field(default=FLOW_DEFAULTS.voicemail_max_s, ge=10, le=600)
+    stasis_max_outbound_legs: int = Field(
+        default=200,
+        ge=0,
+        le=100_000,
+        description="Outside legs (through the carrier's trunk) this node may have ringing or "
+        "bridged at once, all tenants together; past it an outside leg is not dialled.",
     )
-    stasis_voicemail_max_s: int = Field(default=120, ge=10, le=600)
+    stasis_pin_lock_failures: int = Field(
+        default=LOCK_DEFAULTS.max_failures,
+        ge=3,
+        le=1000,
+        description="Wrong PINs (across calls) that lock a conference room on this node.",
+    )
+    stasis_pin_lock_window_s: float = Field(
+        default=LOCK_DEFAULTS.window_s,
+        ge=10,
+        le=86_400,
+        description="The time over which a room's wrong PINs are counted.",
+    )
+    stasis_pin_lock_s: float = Field(
+        default=LOCK_DEFAULTS.lock_s,
+        ge=10,
+        le=86_400,
+        description="How long a locked room refuses every PIN.",
+    )
     stasis_sweep_interval_s: float = Field(
         default=30.0,
         gt=0,
@@ -102,14 +111,6 @@ class Settings(AriSettings):
     ari_max_connections: int = Field(default=50, ge=1, le=1000)
     ari_request_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
-    @field_validator("stasis_trunk_dial_template")
-    @classmethod
-    def _one_number_field(cls, value: str) -> str:
-        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-        if fields != ["number"]:
-            raise ValueError("must contain {number} once and no other {field}")
-        return value
-
     @property
     def request_budget_s(self) -> float:
         """What a request on a caller's path may take, retry included: the wait budget less
@@ -121,4 +122,14 @@ class Settings(AriSettings):
         return FlowOptions(
             trunk_dial_template=self.stasis_trunk_dial_template,
             voicemail_max_s=self.stasis_voicemail_max_s,
+            allow_test_phones=self.allow_test_phones,
+            reserved_endpoints=self.reserved_endpoints,
+        )
+
+    def lock_policy(self) -> LockPolicy:
+        """When a conference room that keeps getting wrong PINs is locked."""
+        return LockPolicy(
+            max_failures=self.stasis_pin_lock_failures,
+            window_s=self.stasis_pin_lock_window_s,
+            lock_s=self.stasis_pin_lock_s,
         )

@@ -4,7 +4,7 @@ A call finds its tenant by the number it dialled (`phone_numbers`) and runs on t
 `TenantConfig`, loaded in one transaction on the tenant's first call and kept in memory. Every
 `rcp.config.<tenant>.changed` drops what is cached for that tenant; if the tenant has calls
 under way, its configuration is loaded again at once and handed to each of them (the flow's
-`ConfigChanged`), so that their next decisions use it.
+`ConfigReloaded`), so that their next decisions use it.
 """
 
 from __future__ import annotations
@@ -19,22 +19,11 @@ from uuid import UUID
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
+from rcp.db import receptionists
+from rcp.outbound import LIMIT_BOUNDS, POLICY_COLUMNS, limits_of, policy_of
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
-from rcp_stasis.config import (
-    ConferenceRoom,
-    DialByName,
-    Extension,
-    ExtensionKind,
-    KeyAction,
-    NoAnswerAction,
-    PlayAnnouncement,
-    ReceptionistSettings,
-    RingGroup,
-    RingStrategy,
-    TargetKind,
-    TenantConfig,
-    Transfer,
-)
+from rcp_stasis import config
 
 log = structlog.get_logger(__name__)
 
@@ -46,14 +35,6 @@ TENANT_OF_NUMBER = """
 
 TENANT = "SELECT name, locale, status FROM tenants WHERE id = $1"
 
-RECEPTIONIST = """
-    SELECT r.greeting_prompt_id, r.language, r.dial_extension_enabled, r.menu_timeout_s,
-           r.inter_digit_timeout_s, r.menu_max_retries, r.name_max_retries, r.transfer_ring_s,
-           e.number AS exhausted_number
-      FROM receptionists r
-      LEFT JOIN extensions e ON e.tenant_id = r.tenant_id AND e.id = r.exhausted_extension_id
-     WHERE r.tenant_id = $1"""
-
 KEYS = """
     SELECT k.digit, k.action, k.prompt_id, k.target_kind,
            COALESCE(e.number, g.number, c.number) AS target_number
@@ -63,10 +44,15 @@ KEYS = """
       LEFT JOIN conference_rooms c ON c.tenant_id = k.tenant_id AND c.id = k.target_conference_id
      WHERE k.tenant_id = $1"""
 
+# A physical extension rings its device's endpoint; one left with a dial string from before
+# devices (revision 0004) keeps it, and the call flow rings it only if it is a device's.
 EXTENSIONS = """
-    SELECT number, kind, first_name, last_name, dial_string, external_number, voicemail_enabled,
-           reachable_by_extension, reachable_by_name, name_prompt_id
-      FROM extensions WHERE tenant_id = $1"""
+    SELECT e.number, e.kind, e.first_name, e.last_name,
+           COALESCE(d.endpoint, e.legacy_dial_string) AS endpoint, e.external_number,
+           e.voicemail_enabled, e.reachable_by_extension, e.reachable_by_name, e.name_prompt_id
+      FROM extensions e
+      LEFT JOIN devices d ON d.tenant_id = e.tenant_id AND d.id = e.device_id
+     WHERE e.tenant_id = $1"""
 
 RING_GROUPS = """
     SELECT g.number, g.name, g.strategy, g.ring_seconds, g.no_answer_action,
@@ -79,7 +65,11 @@ RING_GROUPS = """
       LEFT JOIN extensions f ON f.tenant_id = g.tenant_id AND f.id = g.no_answer_extension_id
      WHERE g.tenant_id = $1"""
 
-ROOMS = "SELECT number, name, pin FROM conference_rooms WHERE tenant_id = $1"
+ROOMS = "SELECT number, name, pin_hash FROM conference_rooms WHERE tenant_id = $1"
+
+POLICY = f"SELECT {', '.join(POLICY_COLUMNS)} FROM outbound_policies WHERE tenant_id = $1"
+
+LIMITS = f"SELECT {', '.join(LIMIT_BOUNDS)} FROM tenant_limits WHERE tenant_id = $1"
 
 
 class PostgresTenants:
@@ -96,7 +86,7 @@ class PostgresTenants:
         tenant_id: UUID = row["id"]
         return tenant_id
 
-    async def load(self, tenant_id: UUID) -> TenantConfig | None:
+    async def load(self, tenant_id: UUID) -> config.TenantConfig | None:
         """The tenant's whole configuration as one snapshot; None if it is gone or suspended."""
         async with (
             self._pool.acquire() as connection,
@@ -105,48 +95,30 @@ class PostgresTenants:
             return await _load(connection, tenant_id)
 
 
-async def _load(connection: Connection, tenant_id: UUID) -> TenantConfig | None:
+async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig | None:
     tenant = await connection.fetchrow(TENANT, tenant_id)
     if tenant is None or tenant["status"] != "active":
         return None
-    row = await connection.fetchrow(RECEPTIONIST, tenant_id)
+    row = await connection.fetchrow(receptionists.SELECT, tenant_id)
     receptionist = (
-        ReceptionistSettings(language=tenant["locale"])
+        config.ReceptionistSettings(language=tenant["locale"])
         if row is None
-        else ReceptionistSettings(
-            greeting_prompt_id=row["greeting_prompt_id"],
-            language=row["language"],
-            dial_extension_enabled=row["dial_extension_enabled"],
-            menu_timeout_s=row["menu_timeout_s"],
-            inter_digit_timeout_s=row["inter_digit_timeout_s"],
-            menu_max_retries=row["menu_max_retries"],
-            name_max_retries=row["name_max_retries"],
-            transfer_ring_s=row["transfer_ring_s"],
-            exhausted_extension=row["exhausted_number"],
+        else config.ReceptionistSettings(
+            greeting_prompt_id=row["greeting_prompt_id"], **receptionists.settings_of(row)
         )
     )
-    keys: dict[str, KeyAction] = {}
+    keys: dict[str, config.KeyAction] = {}
     for key in await connection.fetch(KEYS, tenant_id):
         action = _key_action(key)
         if action is not None:
             keys[key["digit"]] = action
     extensions = [
-        Extension(
-            number=e["number"],
-            kind=ExtensionKind(e["kind"]),
-            first_name=e["first_name"],
-            last_name=e["last_name"],
-            dial_string=e["dial_string"],
-            external_number=e["external_number"],
-            voicemail_enabled=e["voicemail_enabled"],
-            reachable_by_extension=e["reachable_by_extension"],
-            reachable_by_name=e["reachable_by_name"],
-            name_prompt_id=e["name_prompt_id"],
-        )
+        # EXTENSIONS selects exactly the fields of an Extension.
+        config.Extension(**dict(e) | {"kind": ExtensionKind(e["kind"])})
         for e in await connection.fetch(EXTENSIONS, tenant_id)
     ]
     groups = [
-        RingGroup(
+        config.RingGroup(
             number=g["number"],
             name=g["name"],
             members=tuple(g["members"]),
@@ -158,27 +130,29 @@ async def _load(connection: Connection, tenant_id: UUID) -> TenantConfig | None:
         for g in await connection.fetch(RING_GROUPS, tenant_id)
     ]
     rooms = [
-        ConferenceRoom(number=r["number"], name=r["name"], pin=r["pin"])
+        config.ConferenceRoom(number=r["number"], name=r["name"], pin_hash=r["pin_hash"])
         for r in await connection.fetch(ROOMS, tenant_id)
     ]
-    return TenantConfig.build(
-        tenant_id, tenant["name"], receptionist, keys, extensions, groups, rooms
+    policy = policy_of(await connection.fetchrow(POLICY, tenant_id), tenant["locale"])
+    limits = limits_of(await connection.fetchrow(LIMITS, tenant_id))
+    return config.TenantConfig.build(
+        tenant_id, tenant["name"], receptionist, keys, extensions, groups, rooms, policy, limits
     )
 
 
-def _key_action(row: asyncpg.Record) -> KeyAction | None:
+def _key_action(row: asyncpg.Record) -> config.KeyAction | None:
     match row["action"]:
         case "dial_by_name":
-            return DialByName()
+            return config.DialByName()
         case "play_announcement":
-            return PlayAnnouncement(row["prompt_id"])
+            return config.PlayAnnouncement(row["prompt_id"])
         case "transfer" if row["target_number"] is not None:
-            return Transfer(TargetKind(row["target_kind"]), row["target_number"])
+            return config.Transfer(TargetKind(row["target_kind"]), row["target_number"])
         case _:
             return None
 
 
-ConfigListener = Callable[[TenantConfig], None]
+ConfigListener = Callable[[config.TenantConfig], None]
 
 
 class TenantConfigs:
@@ -188,12 +162,21 @@ class TenantConfigs:
     are forgotten and loaded again when they next get a call.
     """
 
-    def __init__(self, source: PostgresTenants, max_tenants: int = 10_000) -> None:
+    def __init__(
+        self,
+        source: PostgresTenants,
+        max_tenants: int = 10_000,
+        country_changed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._source = source
         self._max_tenants = max_tenants
-        self._configs: OrderedDict[UUID, TenantConfig] = OrderedDict()
+        self._country_changed = country_changed
+        # The country of each virtual extension's outside number when its tenant was last
+        # loaded: a number moved to another country is logged and counted (an alert).
+        self._countries: dict[UUID, dict[str, str | None]] = {}
+        self._configs: OrderedDict[UUID, config.TenantConfig] = OrderedDict()
         self._numbers: dict[str, UUID] = {}
-        self._loading: dict[UUID, asyncio.Task[TenantConfig | None]] = {}
+        self._loading: dict[UUID, asyncio.Task[config.TenantConfig | None]] = {}
         self._watchers: dict[UUID, dict[object, ConfigListener]] = {}
         self._refreshes: set[asyncio.Task[None]] = set()
         self._changed_listeners: list[Callable[[UUID], None]] = []
@@ -213,7 +196,7 @@ class TenantConfigs:
         """Call `listener(tenant_id)` whenever a tenant's configuration changes."""
         self._changed_listeners.append(listener)
 
-    async def for_number(self, number: str) -> TenantConfig | None:
+    async def for_number(self, number: str) -> config.TenantConfig | None:
         """The configuration of the tenant a dialled number belongs to, or None."""
         tenant_id = self._numbers.get(number)
         if tenant_id is None:
@@ -223,12 +206,12 @@ class TenantConfigs:
             self._numbers[number] = tenant_id
         return await self.get(tenant_id)
 
-    async def get(self, tenant_id: UUID) -> TenantConfig | None:
+    async def get(self, tenant_id: UUID) -> config.TenantConfig | None:
         """The tenant's configuration, loaded on first use (one load for concurrent callers)."""
-        config = self._configs.get(tenant_id)
-        if config is not None:
+        found = self._configs.get(tenant_id)
+        if found is not None:
             self._configs.move_to_end(tenant_id)
-            return config
+            return found
         loading = self._loading.get(tenant_id)
         if loading is None:
             loading = asyncio.create_task(self._load(tenant_id))
@@ -236,16 +219,36 @@ class TenantConfigs:
         # Shielded: a caller who hangs up does not cancel a load others wait for.
         return await asyncio.shield(loading)
 
-    async def _load(self, tenant_id: UUID) -> TenantConfig | None:
+    async def _load(self, tenant_id: UUID) -> config.TenantConfig | None:
         try:
-            config = await self._source.load(tenant_id)
+            found = await self._source.load(tenant_id)
             self.loads += 1
         finally:
             self._loading.pop(tenant_id, None)
-        if config is not None:
-            self._configs[tenant_id] = config
+        if found is not None:
+            self._configs[tenant_id] = found
             self._evict()
-        return config
+            self._compare_countries(found)
+        return found
+
+    def _compare_countries(self, tenant: config.TenantConfig) -> None:
+        countries = {
+            e.number: verdict.destination.region
+            for e in tenant.extensions.values()
+            if (verdict := tenant.verdict(e)) is not None
+        }
+        before = self._countries.get(tenant.tenant_id, {})
+        for number, country in countries.items():
+            if number in before and before[number] != country:
+                log.warning(
+                    "tenants.destination_country_changed",
+                    tenant_id=str(tenant.tenant_id),
+                    extension=number,
+                    before=before[number],
+                    after=country,
+                )
+                self._country_changed()
+        self._countries[tenant.tenant_id] = countries
 
     def _evict(self) -> None:
         for tenant_id in list(self._configs):
@@ -253,6 +256,7 @@ class TenantConfigs:
                 return
             if tenant_id not in self._watchers:
                 del self._configs[tenant_id]
+                self._countries.pop(tenant_id, None)
 
     def watch(self, tenant_id: UUID, key: object, listener: ConfigListener) -> None:
         """Tell `listener` of each new configuration of the tenant until `unwatch(key)`."""
@@ -287,11 +291,11 @@ class TenantConfigs:
                 await loading
             self._configs.pop(tenant_id, None)
         try:
-            config = await self.get(tenant_id)
+            found = await self.get(tenant_id)
         except (asyncpg.PostgresError, OSError) as error:
             log.warning("tenants.reload_failed", tenant_id=str(tenant_id), error=repr(error))
             return
-        if config is None:  # suspended or deleted: calls under way keep what they have
+        if found is None:  # suspended or deleted: calls under way keep what they have
             return
         for listener in list(self._watchers.get(tenant_id, {}).values()):
-            listener(config)
+            listener(found)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -27,7 +26,7 @@ from rcp.media_client import INGEST_TIMEOUT_S, ingest_recording
 from rcp.messaging import publish_event
 
 from rcp_stasis.ari import AriError
-from rcp_stasis.ports import VoicemailMessage
+from rcp_stasis.ports import StoredRecordings, VoicemailMessage
 
 log = structlog.get_logger(__name__)
 
@@ -62,17 +61,6 @@ INSERT_MESSAGE = """
 
 class RecordingNotFound(ReceptionistError):
     """Asterisk has no stored recording by that name (yet: it may be starting up)."""
-
-
-class StoredRecordings(Protocol):
-    """Asterisk's stored recordings (the ARI adapter)."""
-
-    async def recording_file(self, name: str) -> bytes | None:
-        """The recording's file, or None if Asterisk has none by that name."""
-        ...
-
-    async def delete_recording(self, name: str) -> None:
-        """Delete a stored recording (gone already is fine)."""
 
 
 class VoicemailStore:

@@ -19,6 +19,7 @@ import { useI18n } from "../i18n";
 import { type Session, useSession } from "../session";
 import {
   type ConferenceRoom,
+  type Device,
   type Extension,
   type ExtensionKind,
   type Items,
@@ -112,12 +113,44 @@ function intOrText(value: string): number | string {
 
 // --- extensions ----------------------------------------------------------------------------
 
+/** What an extension rings, and what stops it: its device or outside number, with a flag when
+ *  it is a dial string of old or a number the carrier's policy now refuses. */
+function Destination({ extension }: { extension: Extension }) {
+  const { t } = useI18n();
+  if (extension.kind === "physical") {
+    if (extension.device !== null) return <code>{extension.device}</code>;
+    return (
+      <span class="flag" id={`extension-${extension.number}-flag`}>
+        {t.legacyDialString(extension.legacy_dial_string ?? "")}
+      </span>
+    );
+  }
+  return (
+    <>
+      <code>{extension.external_number}</code>
+      {extension.destination_allowed === false ? (
+        <span
+          class="flag"
+          id={`extension-${extension.number}-flag`}
+          title={extension.destination_refusal ? t.refusal(extension.destination_refusal) : undefined}
+        >
+          {t.notAllowed}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
 export function ExtensionsPage() {
   const session = useSession();
   const { t } = useI18n();
   const list = useList<Extension>("/extensions");
+  const devices = useList<Device>("/devices");
   const [editing, setEditing] = useState<Editing<Extension>>(null);
-  if (list.items === null) return list.failure ? <LoadError error={list.failure} onRetry={list.reload} /> : <Loading />;
+  if (list.items === null || devices.items === null) {
+    const failure = list.failure ?? devices.failure;
+    return failure ? <LoadError error={failure} onRetry={() => void list.reload().then(devices.reload)} /> : <Loading />;
+  }
   return (
     <>
       <ListFrame
@@ -147,7 +180,7 @@ export function ExtensionsPage() {
                 <td>{personName(extension)}</td>
                 <td class="optional">{extension.kind === "physical" ? t.physical : t.virtual}</td>
                 <td class="optional">
-                  <code>{extension.dial_string ?? extension.external_number}</code>
+                  <Destination extension={extension} />
                 </td>
                 <td class="optional">{extension.voicemail_enabled ? t.yes : t.no}</td>
                 <RowActions
@@ -164,6 +197,7 @@ export function ExtensionsPage() {
       {editing?.mode === "create" || editing?.mode === "edit" ? (
         <ExtensionDialog
           extension={editing.mode === "edit" ? editing.item : null}
+          devices={devices.items}
           onClose={() => setEditing(null)}
           onSaved={async (saved) => {
             setEditing(null);
@@ -190,10 +224,12 @@ export function ExtensionsPage() {
 
 function ExtensionDialog({
   extension,
+  devices,
   onClose,
   onSaved,
 }: {
   extension: Extension | null;
+  devices: Device[];
   onClose: () => void;
   onSaved: (extension: Extension) => Promise<void>;
 }) {
@@ -205,7 +241,7 @@ function ExtensionDialog({
     kind: extension?.kind ?? ("physical" as ExtensionKind),
     first_name: extension?.first_name ?? "",
     last_name: extension?.last_name ?? "",
-    dial_string: extension?.dial_string ?? "",
+    device: extension?.device ?? "",
     external_number: extension?.external_number ?? "",
     voicemail_enabled: extension?.voicemail_enabled ?? true,
     reachable_by_extension: extension?.reachable_by_extension ?? true,
@@ -226,7 +262,7 @@ function ExtensionDialog({
       reachable_by_extension: draft.reachable_by_extension,
       reachable_by_name: draft.reachable_by_name,
     };
-    if (draft.kind === "physical") body.dial_string = blankToNull(draft.dial_string);
+    if (draft.kind === "physical") body.device = blankToNull(draft.device);
     else body.external_number = blankToNull(draft.external_number);
     try {
       await onSaved(await saveItem(session, "/extensions", extension, (e) => e.number, body));
@@ -260,19 +296,33 @@ function ExtensionDialog({
           <TextField id="last_name" label={t.lastName} autoComplete="off" value={draft.last_name} onValue={set("last_name")} error={form.fieldErrors.last_name} />
         </div>
         {draft.kind === "physical" ? (
-          <TextField
-            id="dial_string"
-            label={t.dialString}
-            hint={t.dialStringHint}
-            value={draft.dial_string}
-            onValue={set("dial_string")}
-            error={form.fieldErrors.dial_string}
+          <SelectField
+            id="device"
+            label={t.device}
+            hint={
+              devices.length === 0
+                ? t.noDevices
+                : extension?.legacy_dial_string && draft.device === ""
+                  ? t.legacyDialString(extension.legacy_dial_string)
+                  : t.deviceHint
+            }
+            value={draft.device}
+            onValue={set("device")}
+            choices={[
+              { value: "", label: t.chooseDevice, disabled: true },
+              ...devices.map((device) => ({ value: device.name, label: t.deviceChoice(device.name, device.endpoint) })),
+            ]}
+            error={form.fieldErrors.device}
           />
         ) : (
           <TextField
             id="external_number"
             label={t.externalNumber}
-            hint={t.externalNumberHint}
+            hint={
+              extension?.destination_allowed === false && draft.external_number === extension.external_number && extension.destination_refusal
+                ? `${t.refusal(extension.destination_refusal)} ${t.notAllowedHint}`
+                : t.externalNumberHint
+            }
             inputMode="tel"
             value={draft.external_number}
             onValue={set("external_number")}
@@ -572,7 +622,14 @@ export function RoomsPage() {
               <tr key={room.number}>
                 <th scope="row">{room.number}</th>
                 <td>{room.name}</td>
-                <td class="optional">{room.pin ? t.yes : t.no}</td>
+                <td class="optional">
+                  {room.has_pin ? t.yes : t.no}
+                  {room.pin_too_short ? (
+                    <span class="flag" id={`room-${room.number}-flag`}>
+                      {t.pinTooShort}
+                    </span>
+                  ) : null}
+                </td>
                 <RowActions
                   id={`room-${room.number}`}
                   name={t.roomNoun(room.number)}
@@ -623,14 +680,23 @@ function RoomDialog({
   const session = useSession();
   const { t } = useI18n();
   const form = useFormState();
-  const [draft, setDraft] = useState({ number: room?.number ?? "", name: room?.name ?? "", pin: room?.pin ?? "" });
+  // A PIN is never shown again once saved: a room that has one starts with the field empty
+  // ("keep it"); asking for one where there was none suggests six random digits.
+  const [draft, setDraft] = useState({ number: room?.number ?? "", name: room?.name ?? "", askPin: room?.has_pin ?? false, pin: "" });
+  const keepsPin = room?.has_pin === true && draft.askPin;
+
+  function askPin(on: boolean) {
+    setDraft((d) => ({ ...d, askPin: on, pin: on && !room?.has_pin && d.pin === "" ? randomPin() : d.pin }));
+  }
 
   async function save(event: Event) {
     event.preventDefault();
     form.clear();
     form.setBusy(true);
     try {
-      const body = { number: draft.number.trim(), name: draft.name, pin: blankToNull(draft.pin) };
+      const body: Record<string, unknown> = { number: draft.number.trim(), name: draft.name };
+      if (!draft.askPin) body.pin = null;
+      else if (!(keepsPin && draft.pin.trim() === "")) body.pin = draft.pin.trim();
       await onSaved(await saveItem(session, "/conference-rooms", room, (r) => r.number, body));
     } catch (error) {
       const split = splitError(t, error, { number: "number", name: "name", pin: "pin" });
@@ -648,18 +714,28 @@ function RoomDialog({
           <TextField id="number" label={t.number} inputMode="numeric" value={draft.number} onValue={(number) => setDraft((d) => ({ ...d, number }))} error={form.fieldErrors.number} />
           <TextField id="name" label={t.name} autoComplete="off" value={draft.name} onValue={(name) => setDraft((d) => ({ ...d, name }))} error={form.fieldErrors.name} />
         </div>
-        <TextField
-          id="pin"
-          label={t.pin}
-          hint={t.pinHint}
-          inputMode="numeric"
-          autoComplete="off"
-          value={draft.pin}
-          onValue={(pin) => setDraft((d) => ({ ...d, pin }))}
-          error={form.fieldErrors.pin}
-        />
+        <CheckboxField id="ask_pin" label={t.askPin} checked={draft.askPin} onChecked={askPin} />
+        {draft.askPin ? (
+          <TextField
+            id="pin"
+            label={t.pin}
+            hint={keepsPin ? (room?.pin_too_short ? `${t.pinTooShort}. ${t.pinKeepHint}` : t.pinKeepHint) : t.pinHint}
+            inputMode="numeric"
+            autoComplete="off"
+            value={draft.pin}
+            onValue={(pin) => setDraft((d) => ({ ...d, pin }))}
+            error={form.fieldErrors.pin}
+          />
+        ) : null}
         <DialogButtons busy={form.busy} onClose={onClose} />
       </form>
     </Dialog>
   );
+}
+
+/** Six random digits: the PIN the form suggests (4 to 12 are accepted). */
+function randomPin(): string {
+  const digits = new Uint32Array(6);
+  crypto.getRandomValues(digits);
+  return Array.from(digits, (n) => String(n % 10)).join("");
 }

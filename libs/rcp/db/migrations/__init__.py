@@ -1,9 +1,22 @@
-"""Alembic migrations of Receptionist's schema, and the helper they share."""
+"""Alembic migrations of Receptionist's schema, and the helpers they share."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
 from alembic import op
 from sqlalchemy.util import await_only
+
+
+def _driver() -> asyncpg.Connection:
+    """The migration's own asyncpg connection (inside its transaction)."""
+    driver = op.get_bind().connection.dbapi_connection
+    if driver is None:
+        raise RuntimeError("the migration's connection is closed")
+    connection: asyncpg.Connection = driver.driver_connection
+    return connection
 
 
 def execute_script(sql: str) -> None:
@@ -12,7 +25,15 @@ def execute_script(sql: str) -> None:
     asyncpg runs each SQLAlchemy statement as a prepared statement, which refuses more than
     one command; its plain `execute` takes a whole script, so go to the driver directly.
     """
-    driver = op.get_bind().connection.dbapi_connection
-    if driver is None:
-        raise RuntimeError("the migration's connection is closed")
-    await_only(driver.driver_connection.execute(sql))
+    await_only(_driver().execute(sql))
+
+
+def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    """The rows of one query, inside the migration's transaction (for data migrations)."""
+    rows: list[asyncpg.Record] = await_only(_driver().fetch(sql, *args))
+    return rows
+
+
+def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Run one statement for each row of arguments, inside the migration's transaction."""
+    await_only(_driver().executemany(sql, rows))

@@ -1,4 +1,4 @@
-"""Text-to-speech engines: the port, and where each engine's module is found.
+"""Text-to-speech engines (the port is `rcp_media.ports.TtsEngine`): where each one is found.
 
 Adding an engine (a local neural voice, a cloud API) means writing one module with an
 `async def create() -> TtsEngine` and naming it in `ENGINES`; `RCP_MEDIA_TTS_ENGINE` picks one.
@@ -9,34 +9,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Protocol
 
-
-class TtsEngine(Protocol):
-    """Speaks text to a WAV file."""
-
-    @property
-    def name(self) -> str:
-        """The engine's name, part of every cache key it renders."""
-        ...
-
-    @property
-    def version(self) -> str:
-        """The engine's version: a new version renders new files rather than reuse old ones."""
-        ...
-
-    def voice_for(self, language: str, voice: str | None) -> str:
-        """The voice that speaks `language`: `voice` when given and known, else the language's
-        default; raises `UnsupportedLanguage` or `UnsupportedVoice`."""
-        ...
-
-    async def synthesize(
-        self, text: str, voice: str, language: str, destination: Path, timeout_s: float
-    ) -> None:
-        """Write `text` spoken by `voice` to `destination`: a mono WAV file at any rate."""
-        ...
-
+from rcp_media.ports import TtsEngine
 
 EngineFactory = Callable[[], Awaitable[TtsEngine]]
 

@@ -1,0 +1,58 @@
+"""The domain's vocabulary: every closed set of values the services and the database share.
+
+The admin API's schemas, the call flow and its configuration, and the database's CHECK
+constraints all speak these words; `tests/test_vocabulary.py` holds the constraints of the
+migrated database to exactly these values.
+
+Each is a `StrEnum` whose values are its members' names in lower case
+(`ExtensionKind.PHYSICAL == "physical"`). They are wire and database values: a member is
+never renamed once published.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+# Whether a tenant's receptionist answers (a suspended one can be deleted).
+TenantStatus = StrEnum("TenantStatus", "ACTIVE SUSPENDED")
+
+# What an admin token reaches: every tenant, or one.
+TokenScope = StrEnum("TokenScope", "CARRIER TENANT")
+
+# A phone of the tenant's own (physical) or an outside number (virtual).
+ExtensionKind = StrEnum("ExtensionKind", "PHYSICAL VIRTUAL")
+
+# How a ring group rings its members.
+RingStrategy = StrEnum("RingStrategy", "SIMULTANEOUS SEQUENTIAL")
+
+# What a ring group does when nobody answered.
+NoAnswerAction = StrEnum("NoAnswerAction", "MENU HANGUP VOICEMAIL EXTENSION")
+
+# What pressing a key of the menu does.
+KeyAction = StrEnum("KeyAction", "DIAL_BY_NAME PLAY_ANNOUNCEMENT TRANSFER")
+
+# What a transfer key points at (key_assignments.target_kind).
+TargetKind = StrEnum("TargetKind", "EXTENSION VIRTUAL_EXTENSION RING_GROUP CONFERENCE VOICEMAIL")
+
+# Where a prompt's audio comes from.
+PromptSource = StrEnum("PromptSource", "TTS UPLOAD RECORDING")
+
+# Whether a prompt's audio can be played.
+PromptStatus = StrEnum("PromptStatus", "PENDING READY FAILED")
+
+# Whether a voicemail message was listened to.
+VoicemailStatus = StrEnum("VoicemailStatus", "NEW READ")
+
+# How a call ended.
+Outcome = StrEnum(
+    "Outcome",
+    "TRANSFERRED VOICEMAIL CONFERENCE ANNOUNCEMENT CALLER_HANGUP NO_INPUT INVALID_INPUT FAILED",
+)
+
+# What an outside number is, as the numbering plan tells (phonenumbers' `PhoneNumberType`, in
+# lower case): the carrier's outbound policy allows some of them (`rcp.outbound`).
+NumberType = StrEnum(
+    "NumberType",
+    "FIXED_LINE MOBILE FIXED_LINE_OR_MOBILE TOLL_FREE PREMIUM_RATE SHARED_COST VOIP "
+    "PERSONAL_NUMBER PAGER UAN VOICEMAIL UNKNOWN",
+)

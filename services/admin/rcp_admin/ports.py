@@ -1,0 +1,27 @@
+"""What the admin service needs of the world, as Protocols; the adapters stand beside them.
+
+- `MediaGateway`: the media service (uploads in, playable audio out); adapter
+  `rcp_admin.media.NatsMediaGateway`.
+- `ConfigPublisher`: tells the other services that a tenant's configuration changed; adapter
+  `rcp.config_events.NatsConfigPublisher`, shared with every publisher of such events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+from uuid import UUID
+
+from rcp.config_events import ConfigPublisher
+
+__all__ = ["ConfigPublisher", "MediaGateway"]
+
+
+class MediaGateway(Protocol):
+    """What the admin API needs of the media service."""
+
+    async def upload(self, tenant_id: UUID, data: bytes, filename: str | None) -> UUID:
+        """Store an uploaded file as a new prompt; return its id."""
+
+    def audio(self, tenant_id: UUID, prompt_id: UUID) -> AsyncIterator[bytes]:
+        """A prompt's audio (8 kHz WAV), rendered first if needed, in chunks."""

@@ -1,0 +1,135 @@
+"""Export and import: a tenant's whole receptionist as one JSON document.
+
+An import replaces the receptionist, its keys, extensions, ring groups and conference rooms
+in one transaction: it all applies, or nothing does.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from aiohttp import web
+
+from rcp_admin import schemas as s
+from rcp_admin.auth import Principal
+from rcp_admin.resources import extensions, prompts, receptionist
+from rcp_admin.resources.conference_rooms import CONFERENCE_ROOMS
+from rcp_admin.resources.extensions import EXTENSIONS
+from rcp_admin.resources.ring_groups import RING_GROUPS
+from rcp_admin.routing import TENANT, Call, Routes, answer
+from rcp_admin.unit_of_work import Change, Store
+
+ROUTES = Routes(TENANT)
+
+# Rooms with their PINs as stored (hashed): an import gives them back as they were.
+ROOMS = """SELECT number, name, pin_hash, pin_too_short FROM conference_rooms
+            WHERE tenant_id = $1 ORDER BY number"""
+
+
+async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExport:
+    """The tenant's receptionist as a document an import takes back."""
+    await store.tenant_row(actor, tenant_id)
+    settings = await receptionist.settings(store.pool, tenant_id)
+    groups = await RING_GROUPS.list_all(store, actor, tenant_id)
+    keys = (await receptionist.keys(store.pool, tenant_id)).items
+    return s.TenantExport(
+        receptionist=s.ExportReceptionist(
+            greeting=prompts.tts_of(settings.greeting),
+            **settings.model_dump(exclude={"greeting"}),
+        ),
+        extensions=[
+            s.ExtensionCreate(**e.model_dump(include=set(s.ExtensionCreate.model_fields)))
+            for e in await EXTENSIONS.list_all(store, actor, tenant_id)
+        ],
+        ring_groups=[
+            s.RingGroupCreate(**g.model_dump(include=set(s.RingGroupCreate.model_fields)))
+            for g in groups
+        ],
+        conference_rooms=[
+            s.ExportConferenceRoom.model_validate(dict(r))
+            for r in await store.pool.fetch(ROOMS, tenant_id)
+        ],
+        keys=[
+            s.ExportKey(digit=k.digit, assignment=receptionist.assignment_of(k))
+            for k in keys
+            if k.assigned
+        ],
+    )
+
+
+async def _replace(change: Change, tenant_id: UUID, body: s.TenantExport) -> None:
+    connection = change.connection
+    for table in ("key_assignments", "ring_groups", "conference_rooms"):
+        await connection.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant_id)
+    await connection.execute(
+        "UPDATE receptionists SET exhausted_extension_id = NULL WHERE tenant_id = $1",
+        tenant_id,
+    )
+    await connection.execute("DELETE FROM extensions WHERE tenant_id = $1", tenant_id)
+    for index, extension in enumerate(body.extensions):
+        prefix = f"extensions[{index}]."
+        values = extensions.checked(extension.model_dump(), prefix)
+        await EXTENSIONS.insert(connection, tenant_id, values, prefix)
+    for group in body.ring_groups:
+        await RING_GROUPS.insert(connection, tenant_id, group.model_dump())
+    for room in body.conference_rooms:
+        await CONFERENCE_ROOMS.insert(connection, tenant_id, room.model_dump())
+    settings = body.receptionist
+    exhausted = (
+        None
+        if settings.exhausted_extension is None
+        else await extensions.id_of(
+            connection, tenant_id, settings.exhausted_extension, "receptionist.exhausted_extension"
+        )
+    )
+    await connection.execute(
+        """UPDATE receptionists SET greeting_prompt_id = $2, language = $3, dial_extension_enabled = $4,
+                  menu_timeout_s = $5, inter_digit_timeout_s = $6, menu_max_retries = $7,
+                  name_max_retries = $8, transfer_ring_s = $9, exhausted_extension_id = $10
+            WHERE tenant_id = $1""",
+        tenant_id,
+        await receptionist.greeting_id(connection, tenant_id, settings.greeting),
+        settings.language,
+        settings.dial_extension_enabled,
+        settings.menu_timeout_s,
+        settings.inter_digit_timeout_s,
+        settings.menu_max_retries,
+        settings.name_max_retries,
+        settings.transfer_ring_s,
+        exhausted,
+    )
+    for key in body.keys:
+        await receptionist.assign(
+            connection, tenant_id, key.digit, key.assignment, f"keys[{key.digit}]."
+        )
+
+
+async def import_(
+    store: Store, actor: Principal, tenant_id: UUID, body: s.TenantExport, request_id: str | None
+) -> None:
+    """Replace the tenant's receptionist, keys, extensions, groups and rooms, atomically."""
+    async with store.write(
+        actor, tenant_id, "tenant", "import", str(tenant_id), request_id
+    ) as change:
+        await store.tenant_row(actor, tenant_id, change.connection, lock=True)
+        await _replace(change, tenant_id, body)
+        change.after = {
+            "extensions": len(body.extensions),
+            "ring_groups": len(body.ring_groups),
+            "conference_rooms": len(body.conference_rooms),
+            "keys": len(body.keys),
+        }
+
+
+@ROUTES.get("/export", response=s.TenantExport)
+async def export_tenant(c: Call) -> web.Response:
+    """The whole receptionist as one document"""
+    return answer(await export(c.store, c.principal, c.tenant_id))
+
+
+@ROUTES.post("/import", body=s.TenantExport, response=s.TenantExport)
+async def import_tenant(c: Call) -> web.Response:
+    """Replace the receptionist with a document, atomically"""
+    body = await c.body(s.TenantExport)
+    await import_(c.store, c.principal, c.tenant_id, body, c.request_id)
+    return answer(await export(c.store, c.principal, c.tenant_id))  # what it now is

@@ -1,0 +1,180 @@
+"""Prompts: what callers hear, spoken from text (TTS) or uploaded; their audio on demand."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import asyncpg
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from rcp.errors import ErrorCode
+
+from rcp_admin import schemas as s
+from rcp_admin.auth import Principal
+from rcp_admin.errors import MALFORMED_BODY, UNKNOWN_TARGET, VALIDATION_FAILED, ApiError, not_found
+from rcp_admin.routing import (
+    CREATED,
+    TENANT,
+    UPLOAD_LIMIT_KEY,
+    Call,
+    Routes,
+    answer,
+    created,
+    stream_audio,
+)
+from rcp_admin.unit_of_work import Reader, Store, jsonable, returned
+
+ROUTES = Routes(TENANT)
+
+
+def model(row: asyncpg.Record) -> s.Prompt:
+    """A prompt's row as the API shows it."""
+    return s.Prompt.model_validate({**dict(row), "text": row["tts_text"]})
+
+
+async def insert_tts(connection: Reader, tenant_id: UUID, body: s.TtsPrompt) -> s.Prompt:
+    """A new prompt spoken from text (rendered when first needed)."""
+    row = await connection.fetchrow(
+        """INSERT INTO prompts (tenant_id, source, tts_text, language, voice)
+           VALUES ($1, 'tts', $2, $3, $4) RETURNING *""",
+        tenant_id,
+        body.text,
+        body.language,
+        body.voice,
+    )
+    return model(returned(row))
+
+
+async def id_of(connection: Reader, tenant_id: UUID, prompt_id: UUID, field_name: str) -> UUID:
+    """The id of a prompt that something points at (never a voicemail recording)."""
+    found: UUID | None = await connection.fetchval(
+        "SELECT id FROM prompts WHERE tenant_id = $1 AND id = $2 AND source <> 'recording'",
+        tenant_id,
+        prompt_id,
+    )
+    if found is None:
+        raise ApiError(UNKNOWN_TARGET, "there is no such prompt", field_name)
+    return found
+
+
+def tts_of(prompt: s.Prompt | None) -> s.TtsPrompt | None:
+    """The text a prompt speaks, to write it again elsewhere (None: not a TTS prompt)."""
+    if prompt is None or prompt.source != "tts" or prompt.text is None or prompt.language is None:
+        return None
+    return s.TtsPrompt(text=prompt.text, language=prompt.language, voice=prompt.voice)
+
+
+async def create_tts(
+    store: Store, actor: Principal, tenant_id: UUID, body: s.TtsPrompt, request_id: str | None
+) -> s.Prompt:
+    """A prompt spoken from text."""
+    async with store.write(actor, tenant_id, "prompt", "create", None, request_id) as change:
+        await store.tenant_row(actor, tenant_id, change.connection)
+        prompt = await insert_tts(change.connection, tenant_id, body)
+        change.key, change.after = str(prompt.id), jsonable(prompt)
+    return prompt
+
+
+async def upload(
+    store: Store,
+    actor: Principal,
+    tenant_id: UUID,
+    data: bytes,
+    filename: str | None,
+    request_id: str | None,
+) -> s.Prompt:
+    """Hand an uploaded audio file to the media service; it becomes a ready prompt."""
+    await store.tenant_row(actor, tenant_id)
+    prompt_id = await store.media_gateway().upload(tenant_id, data, filename)
+    async with store.write(
+        actor, tenant_id, "prompt", "upload", str(prompt_id), request_id
+    ) as change:
+        row = await change.connection.fetchrow(
+            "SELECT * FROM prompts WHERE tenant_id = $1 AND id = $2", tenant_id, prompt_id
+        )
+        prompt = model(returned(row))
+        change.after = jsonable(prompt)
+    return prompt
+
+
+async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.PromptList:
+    """The tenant's prompts (voicemail recordings are not prompts to choose)."""
+    rows = await store.tenant_rows(
+        actor,
+        tenant_id,
+        "SELECT * FROM prompts WHERE tenant_id = $1 AND source <> 'recording' ORDER BY created_at",
+    )
+    return s.PromptList(items=[model(r) for r in rows])
+
+
+async def read(store: Store, actor: Principal, tenant_id: UUID, prompt_id: UUID) -> s.Prompt:
+    """One prompt."""
+    await store.tenant_row(actor, tenant_id)
+    row = await store.pool.fetchrow(
+        "SELECT * FROM prompts WHERE tenant_id = $1 AND id = $2", tenant_id, prompt_id
+    )
+    if row is None:
+        raise not_found("prompt", "prompt_id")
+    return model(row)
+
+
+async def audio(
+    store: Store, actor: Principal, tenant_id: UUID, prompt_id: UUID
+) -> AsyncIterator[bytes]:
+    """A prompt's audio, after checking the prompt is this tenant's."""
+    await read(store, actor, tenant_id, prompt_id)
+    return store.media_gateway().audio(tenant_id, prompt_id)
+
+
+async def _uploaded_file(request: web.Request) -> tuple[bytes, str | None]:
+    """The multipart part named `file`, read up to the upload limit."""
+    limit = request.app[UPLOAD_LIMIT_KEY]
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader) or part.name != "file":
+                continue
+            data = bytearray()
+            while chunk := await part.read_chunk(256 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    raise ApiError(
+                        ErrorCode.FILE_TOO_LARGE, f"the file is larger than {limit} bytes", "file"
+                    )
+            return bytes(data), part.filename
+    except (ValueError, AssertionError, UnicodeDecodeError, HttpProcessingError) as error:
+        # aiohttp's multipart reader signals a malformed body (no boundary, bad headers) so.
+        raise ApiError(MALFORMED_BODY, f"malformed multipart body: {error}") from error
+    raise ApiError(VALIDATION_FAILED, "send the audio in a multipart field named file", "file")
+
+
+@ROUTES.post("/prompts", upload=True, body=s.TtsPrompt, response=s.Prompt, status=CREATED)
+async def create_prompt(c: Call) -> web.Response:
+    """Create a prompt: JSON text to speak, or a multipart upload (field `file`)"""
+    if c.request.content_type == "multipart/form-data":
+        data, filename = await _uploaded_file(c.request)
+        return created(
+            await upload(c.store, c.principal, c.tenant_id, data, filename, c.request_id)
+        )
+    body = await c.body(s.TtsPrompt)
+    return created(await create_tts(c.store, c.principal, c.tenant_id, body, c.request_id))
+
+
+@ROUTES.get("/prompts", response=s.PromptList)
+async def list_prompts(c: Call) -> web.Response:
+    """List prompts"""
+    return answer(await list_all(c.store, c.principal, c.tenant_id))
+
+
+@ROUTES.get("/prompts/{prompt_id}", response=s.Prompt)
+async def get_prompt(c: Call) -> web.Response:
+    """Read a prompt"""
+    return answer(await read(c.store, c.principal, c.tenant_id, c.path_uuid("prompt_id", "prompt")))
+
+
+@ROUTES.get("/prompts/{prompt_id}/audio", audio=True)
+async def get_prompt_audio(c: Call) -> web.StreamResponse:
+    """A prompt's audio (8 kHz WAV), rendered first if needed"""
+    prompt_id = c.path_uuid("prompt_id", "prompt")
+    return await stream_audio(c, await audio(c.store, c.principal, c.tenant_id, prompt_id))

@@ -1,0 +1,333 @@
+"""The receptionist: its greeting, timeouts and retries, and what each of its ten keys does.
+
+Both are read with an ETag and written with If-Match, so that two admins editing the menu at
+once never overwrite each other unknowingly.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from aiohttp import web
+from rcp.db import receptionists
+
+from rcp_admin import schemas as s
+from rcp_admin.auth import Principal
+from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError, not_found
+from rcp_admin.resources import extensions, prompts
+from rcp_admin.routing import TENANT, Call, Routes, with_etag
+from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match
+
+if TYPE_CHECKING:
+    from rcp_admin.unit_of_work import Connection
+
+# Where a transfer key's target lives: its table, and the key's column pointing at it.
+ROUTES = Routes(TENANT)
+
+
+KEY_TARGET_TABLES = {
+    "extension": ("extensions", "target_extension_id"),
+    "virtual_extension": ("extensions", "target_extension_id"),
+    "voicemail": ("extensions", "target_extension_id"),
+    "ring_group": ("ring_groups", "target_ring_group_id"),
+    "conference": ("conference_rooms", "target_conference_id"),
+}
+TABLE_NOUNS = {
+    "extensions": "extension",
+    "ring_groups": "ring group",
+    "conference_rooms": "conference room",
+}
+
+
+async def settings(reader: Reader, tenant_id: UUID) -> s.Receptionist:
+    """The receptionist's settings as the API shows them."""
+    row = await reader.fetchrow(receptionists.SELECT, tenant_id)
+    if row is None:
+        raise not_found("receptionist", "tenant_id")
+    greeting = None
+    if row["greeting_prompt_id"] is not None:
+        prompt_row = await reader.fetchrow(
+            "SELECT * FROM prompts WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            row["greeting_prompt_id"],
+        )
+        greeting = None if prompt_row is None else prompts.model(prompt_row)
+    return s.Receptionist(greeting=greeting, **receptionists.settings_of(row))
+
+
+async def greeting_id(
+    connection: Connection, tenant_id: UUID, greeting: s.TtsPrompt | s.GreetingRef | None
+) -> UUID | None:
+    """The prompt a greeting names, created first if it is text to speak."""
+    if greeting is None:
+        return None
+    if isinstance(greeting, s.TtsPrompt):
+        return (await prompts.insert_tts(connection, tenant_id, greeting)).id
+    return await prompts.id_of(connection, tenant_id, greeting.prompt_id, "greeting.prompt_id")
+
+
+async def read(store: Store, actor: Principal, tenant_id: UUID) -> s.Receptionist:
+    """The receptionist's settings."""
+    await store.tenant_row(actor, tenant_id)
+    return await settings(store.pool, tenant_id)
+
+
+async def _locked(store: Store, actor: Principal, tenant_id: UUID, change: Change) -> Connection:
+    """The write's connection, holding the receptionist's row until it commits."""
+    await store.tenant_row(actor, tenant_id, change.connection)
+    await change.connection.execute(
+        "SELECT 1 FROM receptionists WHERE tenant_id = $1 FOR UPDATE", tenant_id
+    )
+    return change.connection
+
+
+async def update(
+    store: Store,
+    actor: Principal,
+    tenant_id: UUID,
+    body: s.ReceptionistPatch,
+    if_match: str | None,
+    request_id: str | None,
+) -> s.Receptionist:
+    """Change the receptionist's settings (If-Match: only if unchanged since read)."""
+    async with store.write(actor, tenant_id, "receptionist", "update", None, request_id) as change:
+        connection = await _locked(store, actor, tenant_id, change)
+        before = await settings(connection, tenant_id)
+        check_if_match(if_match, before)
+        fields = body.model_fields_set
+        updates: dict[str, Any] = {
+            name: getattr(body, name)
+            for name in fields
+            if name not in ("greeting", "exhausted_extension")
+        }
+        for name, value in updates.items():
+            if value is None:
+                raise ApiError(VALIDATION_FAILED, f"{name} cannot be null", name)
+        if "greeting" in fields:
+            updates["greeting_prompt_id"] = await greeting_id(connection, tenant_id, body.greeting)
+        if "exhausted_extension" in fields:
+            updates["exhausted_extension_id"] = (
+                None
+                if body.exhausted_extension is None
+                else await extensions.id_of(
+                    connection, tenant_id, body.exhausted_extension, "exhausted_extension"
+                )
+            )
+        if updates:
+            columns = list(updates)
+            assignments = ", ".join(f"{column} = ${i + 2}" for i, column in enumerate(columns))
+            await connection.execute(
+                f"UPDATE receptionists SET {assignments} WHERE tenant_id = $1",
+                tenant_id,
+                *(updates[c] for c in columns),
+            )
+        after = await settings(connection, tenant_id)
+        change.record(before, after)
+    return after
+
+
+async def keys(reader: Reader, tenant_id: UUID) -> s.KeyList:
+    """All ten keys, assigned or not."""
+    rows = await reader.fetch(
+        """SELECT k.*, e.number AS e_number, concat_ws(' ', nullif(e.first_name, ''), nullif(e.last_name, '')) AS e_name,
+                  g.number AS g_number, g.name AS g_name, c.number AS c_number, c.name AS c_name
+             FROM key_assignments k
+             LEFT JOIN extensions e ON e.tenant_id = k.tenant_id AND e.id = k.target_extension_id
+             LEFT JOIN ring_groups g ON g.tenant_id = k.tenant_id AND g.id = k.target_ring_group_id
+             LEFT JOIN conference_rooms c ON c.tenant_id = k.tenant_id AND c.id = k.target_conference_id
+            WHERE k.tenant_id = $1""",
+        tenant_id,
+    )
+    key_prompts = {
+        r["id"]: prompts.model(r)
+        for r in await reader.fetch(
+            """SELECT * FROM prompts WHERE tenant_id = $1 AND id IN
+               (SELECT prompt_id FROM key_assignments WHERE tenant_id = $1)""",
+            tenant_id,
+        )
+    }
+    by_digit = {r["digit"]: r for r in rows}
+    items = []
+    for digit in "0123456789":
+        row = by_digit.get(digit)
+        if row is None:
+            items.append(s.Key(digit=digit, assigned=False))
+            continue
+        target = None
+        if row["target_kind"] is not None:
+            prefix = {"ring_group": "g", "conference": "c"}.get(row["target_kind"], "e")
+            target = s.KeyTarget(
+                kind=row["target_kind"],
+                number=row[f"{prefix}_number"],
+                name=row[f"{prefix}_name"],
+            )
+        items.append(
+            s.Key(
+                digit=digit,
+                assigned=True,
+                action=row["action"],
+                prompt=key_prompts.get(row["prompt_id"]),
+                target=target,
+            )
+        )
+    return s.KeyList(items=items)
+
+
+async def _transfer_target(
+    connection: Connection, tenant_id: UUID, body: s.Transfer, prefix: str
+) -> tuple[str, UUID]:
+    """The key's column and the id of what it transfers to; 422 if that is not there."""
+    target_kind = body.target.kind
+    table, column = KEY_TARGET_TABLES[target_kind]
+    row = await connection.fetchrow(
+        f"SELECT id, {'kind' if table == 'extensions' else 'NULL AS kind'} FROM {table} "
+        "WHERE tenant_id = $1 AND number = $2",
+        tenant_id,
+        body.target.number,
+    )
+    if row is None:
+        raise ApiError(
+            UNKNOWN_TARGET,
+            f"there is no {TABLE_NOUNS[table]} {body.target.number}",
+            f"{prefix}target.number",
+        )
+    wanted = {"extension": "physical", "virtual_extension": "virtual"}.get(target_kind)
+    if wanted is not None and row["kind"] != wanted:
+        raise ApiError(
+            UNKNOWN_TARGET,
+            f"extension {body.target.number} is {row['kind']}, not {wanted}: "
+            f"use kind {'extension' if row['kind'] == 'physical' else 'virtual_extension'}",
+            f"{prefix}target.kind",
+        )
+    return column, row["id"]
+
+
+async def assign(
+    connection: Connection, tenant_id: UUID, digit: str, body: s.KeyAssignment, prefix: str = ""
+) -> None:
+    """Set what one key does (`prefix` names the fields in errors, e.g. in an import)."""
+    prompt_id = target_kind = None
+    targets: dict[str, UUID | None] = {
+        "target_extension_id": None,
+        "target_ring_group_id": None,
+        "target_conference_id": None,
+    }
+    if isinstance(body, s.PlayAnnouncement):
+        if (body.prompt is None) == (body.prompt_id is None):
+            raise ApiError(
+                VALIDATION_FAILED,
+                "give either prompt (text to speak) or prompt_id",
+                f"{prefix}prompt",
+            )
+        prompt_id = (
+            (await prompts.insert_tts(connection, tenant_id, body.prompt)).id
+            if body.prompt is not None
+            else await prompts.id_of(connection, tenant_id, body.prompt_id, f"{prefix}prompt_id")  # type: ignore[arg-type]
+        )
+    elif isinstance(body, s.Transfer):
+        target_kind = body.target.kind
+        column, target_id = await _transfer_target(connection, tenant_id, body, prefix)
+        targets[column] = target_id
+    await connection.execute(
+        """INSERT INTO key_assignments (tenant_id, digit, action, prompt_id, target_kind,
+                                        target_extension_id, target_ring_group_id, target_conference_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (tenant_id, digit) DO UPDATE SET
+               action = EXCLUDED.action, prompt_id = EXCLUDED.prompt_id, target_kind = EXCLUDED.target_kind,
+               target_extension_id = EXCLUDED.target_extension_id,
+               target_ring_group_id = EXCLUDED.target_ring_group_id,
+               target_conference_id = EXCLUDED.target_conference_id""",
+        tenant_id,
+        digit,
+        body.action,
+        prompt_id,
+        target_kind,
+        *targets.values(),
+    )
+
+
+def assignment_of(key: s.Key) -> s.DialByName | s.PlayAnnouncement | s.Transfer:
+    """What a key does, as one would assign it again."""
+    if key.action == "transfer" and key.target is not None:
+        return s.Transfer(
+            action="transfer",
+            target=s.TransferTarget(kind=key.target.kind, number=key.target.number),
+        )
+    if key.action == "play_announcement" and key.prompt is not None:
+        tts = prompts.tts_of(key.prompt)
+        if tts is not None:
+            return s.PlayAnnouncement(action="play_announcement", prompt=tts)
+        return s.PlayAnnouncement(action="play_announcement", prompt_id=key.prompt.id)
+    return s.DialByName(action="dial_by_name")
+
+
+async def read_keys(store: Store, actor: Principal, tenant_id: UUID) -> s.KeyList:
+    """All ten keys."""
+    await store.tenant_row(actor, tenant_id)
+    return await keys(store.pool, tenant_id)
+
+
+async def set_key(
+    store: Store,
+    actor: Principal,
+    tenant_id: UUID,
+    digit: str,
+    body: s.KeyAssignment | None,
+    if_match: str | None,
+    request_id: str | None,
+) -> s.KeyList:
+    """Assign a key (None: unassign it), if the keys are unchanged since read (If-Match)."""
+    action = "unassign" if body is None else "assign"
+    async with store.write(actor, tenant_id, "key", action, digit, request_id) as change:
+        connection = await _locked(store, actor, tenant_id, change)
+        before = await keys(connection, tenant_id)
+        check_if_match(if_match, before)
+        if body is None:
+            await connection.execute(
+                "DELETE FROM key_assignments WHERE tenant_id = $1 AND digit = $2", tenant_id, digit
+            )
+        else:
+            await assign(connection, tenant_id, digit, body)
+        after = await keys(connection, tenant_id)
+        change.record(before.items[int(digit)], None if body is None else after.items[int(digit)])
+    return after
+
+
+@ROUTES.get("/receptionist", response=s.Receptionist, etag=True)
+async def get_receptionist(c: Call) -> web.Response:
+    """Read the receptionist's settings (with ETag)"""
+    return with_etag(await read(c.store, c.principal, c.tenant_id))
+
+
+@ROUTES.patch("/receptionist", body=s.ReceptionistPatch, response=s.Receptionist, etag=True)
+async def patch_receptionist(c: Call) -> web.Response:
+    """Change greeting, dial-extension, timeouts, retries (If-Match)"""
+    body = await c.body(s.ReceptionistPatch)
+    return with_etag(
+        await update(c.store, c.principal, c.tenant_id, body, c.if_match, c.request_id)
+    )
+
+
+@ROUTES.get("/receptionist/keys", response=s.KeyList, etag=True)
+async def get_keys(c: Call) -> web.Response:
+    """All ten keys (with ETag)"""
+    return with_etag(await read_keys(c.store, c.principal, c.tenant_id))
+
+
+@ROUTES.put("/receptionist/keys/{digit}", body=s.KeyAssignment, response=s.KeyList, etag=True)
+async def put_key(c: Call) -> web.Response:
+    """Assign a key (If-Match)"""
+    digit = c.digit
+    body = await c.body(s.KeyAssignment)
+    return with_etag(
+        await set_key(c.store, c.principal, c.tenant_id, digit, body, c.if_match, c.request_id)
+    )
+
+
+@ROUTES.delete("/receptionist/keys/{digit}", response=s.KeyList, etag=True)
+async def delete_key(c: Call) -> web.Response:
+    """Unassign a key (If-Match)"""
+    return with_etag(
+        await set_key(c.store, c.principal, c.tenant_id, c.digit, None, c.if_match, c.request_id)
+    )

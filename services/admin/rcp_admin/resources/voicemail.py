@@ -1,0 +1,82 @@
+"""Voicemail: the messages callers left, listed, played and deleted by the tenant's admins."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from aiohttp import web
+
+from rcp_admin import schemas as s
+from rcp_admin.auth import Principal
+from rcp_admin.errors import not_found
+from rcp_admin.routing import NO_CONTENT, TENANT, Call, Routes, answer, no_content, stream_audio
+from rcp_admin.unit_of_work import Store
+
+ROUTES = Routes(TENANT)
+
+
+async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.VoicemailList:
+    """The tenant's messages, newest first."""
+    rows = await store.tenant_rows(
+        actor,
+        tenant_id,
+        "SELECT * FROM voicemail_messages WHERE tenant_id = $1 ORDER BY created_at DESC",
+    )
+    return s.VoicemailList(items=[s.VoicemailMessage.model_validate(dict(r)) for r in rows])
+
+
+async def delete(
+    store: Store, actor: Principal, tenant_id: UUID, message_id: UUID, request_id: str | None
+) -> None:
+    """Delete one message."""
+    async with store.write(
+        actor, tenant_id, "voicemail", "delete", str(message_id), request_id
+    ) as change:
+        await store.tenant_row(actor, tenant_id, change.connection)
+        await change.delete_one(
+            s.VoicemailMessage,
+            ("voicemail message", "id"),
+            "DELETE FROM voicemail_messages WHERE tenant_id = $1 AND id = $2 RETURNING *",
+            tenant_id,
+            message_id,
+        )
+
+
+async def audio(
+    store: Store, actor: Principal, tenant_id: UUID, message_id: UUID
+) -> AsyncIterator[bytes]:
+    """A message's recording."""
+    await store.tenant_row(actor, tenant_id)
+    prompt_id = await store.pool.fetchval(
+        "SELECT prompt_id FROM voicemail_messages WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        message_id,
+    )
+    if prompt_id is None:
+        raise not_found("voicemail message", "message_id")
+    return store.media_gateway().audio(tenant_id, prompt_id)
+
+
+def _message_id(c: Call) -> UUID:
+    return c.path_uuid("message_id", "voicemail message")
+
+
+@ROUTES.get("/voicemail", response=s.VoicemailList)
+async def list_voicemail(c: Call) -> web.Response:
+    """List voicemail messages"""
+    return answer(await list_all(c.store, c.principal, c.tenant_id))
+
+
+@ROUTES.delete("/voicemail/{message_id}", status=NO_CONTENT)
+async def delete_voicemail(c: Call) -> web.Response:
+    """Delete a voicemail message"""
+    await delete(c.store, c.principal, c.tenant_id, _message_id(c), c.request_id)
+    return no_content()
+
+
+@ROUTES.get("/voicemail/{message_id}/audio", audio=True)
+async def get_voicemail_audio(c: Call) -> web.StreamResponse:
+    """A voicemail message's recording (8 kHz WAV)"""
+    chunks = await audio(c.store, c.principal, c.tenant_id, _message_id(c))
+    return await stream_audio(c, chunks)

@@ -1,0 +1,270 @@
+"""The unit of work every write of the admin API goes through.
+
+A write runs in one transaction that also records its audit entry; the config-changed event
+is published only after the commit, so that a service refreshing on it reads what was
+written. What the database refuses becomes an API error here, once (`database_errors`), and
+optimistic concurrency (ETag / If-Match) is checked here too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
+from uuid import UUID
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from rcp.contracts import ConfigChanged
+from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
+from rcp.errors import ErrorCode
+from rcp.settings import TrunkSettings
+
+from rcp_admin import schemas as s
+from rcp_admin.auth import Principal
+from rcp_admin.errors import (
+    ENDPOINT_NOT_ALLOWED,
+    ENDPOINT_TAKEN,
+    IN_USE,
+    NUMBER_IN_USE,
+    NUMBER_TAKEN,
+    PRECONDITION_FAILED,
+    VALIDATION_FAILED,
+    ApiError,
+    not_found,
+)
+from rcp_admin.ports import ConfigPublisher, MediaGateway
+
+if TYPE_CHECKING:  # asyncpg's proxy is generic for type checkers only
+    Connection = PoolConnectionProxy[asyncpg.Record]
+
+Reader = Any  # where reads go: the write's connection, or the pool
+
+OutT = TypeVar("OutT", bound=s.Out)
+
+# Tokens and voicemail are not configuration: nobody caches them, so no event is published.
+CONFIG_ENTITIES = frozenset(get_args(ConfigChanged.model_fields["entity"].annotation))
+
+
+@dataclass
+class Change:
+    """What one write did, for its audit entry and its config-changed event."""
+
+    connection: Connection
+    tenant_id: UUID | None
+    entity: str
+    action: str
+    key: str | None = None
+    before: Any = None
+    after: Any = None
+    extra_events: list[tuple[str, str | None]] = field(default_factory=list)
+
+    async def delete_one(
+        self, model: type[s.Out], missing: tuple[str, str], query: str, *args: Any
+    ) -> None:
+        """Run a `DELETE ... RETURNING *` and keep what it removed; if it removed nothing,
+        404 (`missing`: what was not found, and the field that named it)."""
+        row = await self.connection.fetchrow(query, *args)
+        if row is None:
+            raise not_found(*missing)
+        self.before = jsonable(model.model_validate(dict(row)))
+
+    def record(self, before: s.Out | None, after: s.Out | None, key: str | None = None) -> None:
+        """Keep the representations before and after the write (and the key, if it moved)."""
+        self.before, self.after = jsonable(before), jsonable(after)
+        if key is not None:
+            self.key = key
+
+
+@dataclass(frozen=True)
+class EndpointRules:
+    """Which Asterisk endpoints a device may be, where this service runs (its settings)."""
+
+    # Development only: the local stack's test phones (Local/<n>@test-phones...).
+    test_phones: bool = False
+    # PJSIP endpoints that are no device (the carrier trunk).
+    reserved: frozenset[str] = frozenset({"carrier"})
+
+    @classmethod
+    def of(cls, settings: TrunkSettings) -> EndpointRules:
+        """The rules the settings make: test phones in development, the trunk reserved."""
+        return cls(settings.allow_test_phones, settings.reserved_endpoints)
+
+    def check(self, endpoint: str, field_name: str = "endpoint") -> None:
+        """Refuse an endpoint no extension may ring, saying why."""
+        refusal = endpoint_refusal(endpoint, test_phones=self.test_phones, reserved=self.reserved)
+        if refusal is not None:
+            raise ApiError(
+                ENDPOINT_NOT_ALLOWED,
+                REFUSAL_MESSAGES[refusal],
+                field_name,
+                {"refusal": refusal.value},
+            )
+
+
+@dataclass(frozen=True)
+class Store:
+    """What every resource's logic works through: the database, the bus, the media service."""
+
+    pool: asyncpg.Pool
+    publisher: ConfigPublisher
+    token_pepper: str
+    media: MediaGateway | None = None
+    endpoints: EndpointRules = field(default_factory=EndpointRules)
+
+    @asynccontextmanager
+    async def write(
+        self,
+        actor: Principal,
+        tenant_id: UUID | None,
+        entity: str,
+        action: str,
+        key: str | None = None,
+        request_id: str | None = None,
+    ) -> AsyncIterator[Change]:
+        """One transaction, its audit entry, then (after the commit) config-changed."""
+        with database_errors():
+            async with self.pool.acquire() as connection, connection.transaction():
+                change = Change(connection, tenant_id, entity, action, key)
+                yield change
+                await connection.execute(
+                    """INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity,
+                                              entity_key, before, after, request_id)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                    change.tenant_id,
+                    actor.token_id,
+                    actor.name,
+                    f"{entity}.{change.action}",
+                    entity,
+                    change.key,
+                    change.before,
+                    change.after,
+                    request_id,
+                )
+        if change.tenant_id is not None and entity in CONFIG_ENTITIES:
+            await self.publisher.changed(change.tenant_id, entity, change.key)
+            for other_entity, other_key in change.extra_events:
+                await self.publisher.changed(change.tenant_id, other_entity, other_key)
+
+    async def tenant_row(
+        self,
+        actor: Principal,
+        tenant_id: UUID,
+        connection: Connection | None = None,
+        lock: bool = False,
+    ) -> asyncpg.Record:
+        """The tenant's row, if the actor may see it (on `connection`, else the pool)."""
+        actor.require_tenant(tenant_id)
+        reader = self.pool if connection is None else connection
+        row = await reader.fetchrow(
+            "SELECT * FROM tenants WHERE id = $1" + (" FOR UPDATE" if lock else ""), tenant_id
+        )
+        if row is None:
+            raise not_found("tenant", "tenant_id")
+        return row
+
+    async def tenant_rows(
+        self, actor: Principal, tenant_id: UUID, query: str, *args: Any
+    ) -> list[asyncpg.Record]:
+        """The rows of a query on one tenant's data (`$1` is the tenant), if the actor may."""
+        await self.tenant_row(actor, tenant_id)
+        rows: list[asyncpg.Record] = await self.pool.fetch(query, tenant_id, *args)
+        return rows
+
+    def media_gateway(self) -> MediaGateway:
+        """The media service, or 503 where this process has none."""
+        if self.media is None:
+            raise ApiError(
+                ErrorCode.UNAVAILABLE, "audio needs the media service, not connected here"
+            )
+        return self.media
+
+
+def etag_of(model: s.Out) -> str:
+    """A strong ETag: the hash of the representation the client saw."""
+    digest = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def check_if_match(if_match: str | None, current: s.Out) -> None:
+    """Refuse a write based on a stale read (no If-Match: no check)."""
+    if if_match is None:
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    if "*" not in wanted and etag_of(current) not in wanted:
+        raise ApiError(
+            PRECONDITION_FAILED,
+            "this was changed since you read it: reload, then apply your change again",
+            "If-Match",
+        )
+
+
+def jsonable(model: s.Out | None) -> Any:
+    """A response model as the audit log keeps it."""
+    return None if model is None else json.loads(model.model_dump_json())
+
+
+def page(
+    rows: list[asyncpg.Record], limit: int, model: type[OutT]
+) -> tuple[list[OutT], OutT | None]:
+    """A page of at most `limit` items from `limit + 1` rows, and its last item if more follow."""
+    items = [model.model_validate(dict(r)) for r in rows[:limit]]
+    return items, items[-1] if len(rows) > limit else None
+
+
+def returned(row: asyncpg.Record | None) -> asyncpg.Record:
+    """The row a statement with RETURNING gave back: it always gives one when it ran."""
+    if row is None:
+        raise RuntimeError("the statement returned no row")
+    return row
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn what the database refused into errors that name the field to fix."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as error:
+        constraint = error.constraint_name or ""
+        if constraint == "numbering_plan_pkey" or constraint.endswith("tenant_id_number_key"):
+            detail = error.message if constraint == "numbering_plan_pkey" else ""
+            raise ApiError(
+                NUMBER_IN_USE,
+                detail or "this number is already used in the tenant's numbering plan",
+                "number",
+            ) from error
+        if constraint == "phone_numbers_pkey":
+            raise ApiError(
+                NUMBER_TAKEN, "this number is already routed to a tenant", "e164"
+            ) from error
+        if constraint == "tenants_slug_key":
+            raise ApiError(ErrorCode.CONFLICT, "a tenant already has this slug", "slug") from error
+        if constraint in ("devices_endpoint_one_tenant", "devices_tenant_id_endpoint_key"):
+            raise ApiError(
+                ENDPOINT_TAKEN,
+                "this endpoint is already a device (a phone rings for one tenant)",
+                "endpoint",
+            ) from error
+        if constraint == "devices_tenant_id_name_key":
+            raise ApiError(
+                ErrorCode.CONFLICT, "the tenant already has a device of this name", "name"
+            ) from error
+        raise ApiError(ErrorCode.CONFLICT, "this conflicts with an existing entry") from error
+    except asyncpg.NotNullViolationError as error:
+        raise ApiError(
+            VALIDATION_FAILED, f"{error.column_name} cannot be null", error.column_name
+        ) from error
+    except asyncpg.CheckViolationError as error:
+        raise ApiError(
+            VALIDATION_FAILED, f"the value breaks the rule {error.constraint_name}", None
+        ) from error
+    except asyncpg.ForeignKeyViolationError as error:
+        raise ApiError(
+            IN_USE,
+            "this is still used by something else",
+            None,
+            {"constraint": error.constraint_name},
+        ) from error
