@@ -31,6 +31,7 @@ from rcp_admin.resources import (
     outbound_policy,
     prompts,
     receptionist,
+    retention,
     ring_groups,
     tenants,
     tokens,
@@ -53,6 +54,7 @@ ROUTES: list[Route] = [
     *prompts.ROUTES,
     *voicemail.ROUTES,
     *calls.ROUTES,
+    *retention.ROUTES,
     *audit.ROUTES,
     *export.ROUTES,
 ]
