@@ -132,6 +132,7 @@ BODIES: dict[tuple[str, str], Any] = {
 DELETE_ORDER = [
     "keys",
     "voicemail",
+    "prompts",
     "ring-groups",
     "conference-rooms",
     "extensions",
