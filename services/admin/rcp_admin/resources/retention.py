@@ -20,7 +20,7 @@ from aiohttp import web
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.resources import carrier_rows, prompts
+from rcp_admin.resources import prompts
 from rcp_admin.routing import TENANT, Call, Routes, answer
 from rcp_admin.unit_of_work import Reader, Store
 
@@ -64,7 +64,16 @@ async def update(
         await store.tenant_row(actor, tenant_id, c.connection, lock=True)
         before = await _model(c.connection, tenant_id)
         values = before.model_dump(include=set(COLUMNS)) | body.model_dump(exclude_unset=True)
-        await carrier_rows.upsert(c.connection, "retention_settings", COLUMNS, tenant_id, values)
+        await c.connection.execute(
+            """INSERT INTO retention_settings (tenant_id, call_records_days, voicemail_days)
+               VALUES ($1, $2, $3)
+               ON CONFLICT (tenant_id) DO UPDATE SET
+                   call_records_days = EXCLUDED.call_records_days,
+                   voicemail_days = EXCLUDED.voicemail_days""",
+            tenant_id,
+            values["call_records_days"],
+            values["voicemail_days"],
+        )
         after = await _model(c.connection, tenant_id)
         c.record(before, after)
     return after

@@ -2,24 +2,17 @@
 
 `retention_settings` holds a tenant's choice; a tenant without a row keeps call records 365
 days and voicemail messages 90 days (the columns' defaults here,
-`rcp_admin.resources.retention`'s in code).
-The retention job (`receptionist retention apply`) deletes what is older, voicemail
-recordings included. An index lets it find old messages of a tenant without reading the
-others. Additive only.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-10
+`rcp_admin.resources.retention`'s in code). The retention job (`receptionist retention
+apply`) deletes what is older, voicemail recordings included. An index lets it find old
+messages of a tenant without reading the others. Additive only.
 """
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script
+from rcp.db.migrations import execute_script, touch_updated_at
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 UPGRADE = r"""
 CREATE TABLE retention_settings (
@@ -28,10 +21,8 @@ CREATE TABLE retention_settings (
     voicemail_days     integer NOT NULL DEFAULT 90 CHECK (voicemail_days BETWEEN 1 AND 3650),
     updated_at         timestamptz NOT NULL DEFAULT now()
 );
-CREATE TRIGGER retention_settings_touch BEFORE UPDATE ON retention_settings
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
 CREATE INDEX voicemail_messages_by_time ON voicemail_messages (tenant_id, created_at);
-"""
+""" + touch_updated_at("retention_settings")
 
 DOWNGRADE = r"""
 DROP INDEX voicemail_messages_by_time;
