@@ -41,6 +41,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
     )
     await tenant.ok("POST", f"{t}/conference-rooms", {"number": "300", "name": "Salle"})
     await tenant.ok("PUT", f"{t}/receptionist/keys/1", {"action": "dial_by_name"})
+    menu = await tenant.ok("POST", f"{t}/menus", {"name": "Ventes"})
     prompt = await tenant.ok("POST", f"{t}/prompts", {"text": "Bonjour", "language": "fr-FR"})
     recording = await _recording(admin, tenant_id, tenant)
     message = await admin.pool.fetchval(
@@ -58,6 +59,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         "message_id": str(message),
         "token_id": tokens["items"][0]["id"],
         "name": "spare",
+        "menu_id": menu["id"],
     }
 
 
@@ -118,6 +120,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/tenants/{tenant_id}/limits"): {"max_inbound_calls": 5},
     ("PATCH", "/v1/tenants/{tenant_id}/receptionist"): {"menu_timeout_s": 6},
     ("PUT", "/v1/tenants/{tenant_id}/receptionist/keys/{digit}"): {"action": "dial_by_name"},
+    ("POST", "/v1/tenants/{tenant_id}/menus"): {"name": "Sales", "language": "en-GB"},
+    ("PATCH", "/v1/tenants/{tenant_id}/menus/{menu_id}"): {"menu_timeout_s": 8},
+    ("PUT", "/v1/tenants/{tenant_id}/menus/{menu_id}/keys/{digit}"): {"action": "dial_by_name"},
     ("PATCH", "/v1/tenants/{tenant_id}/directory"): {
         "entries": [{"number": "101", "reachable_by_name": False}]
     },
@@ -131,6 +136,7 @@ BODIES: dict[tuple[str, str], Any] = {
 }
 DELETE_ORDER = [
     "keys",
+    "menus",
     "voicemail",
     "ring-groups",
     "conference-rooms",
@@ -189,6 +195,7 @@ async def test_no_token_gets_401_on_every_endpoint(admin: Admin) -> None:
         "message_id": str(uuid.uuid4()),
         "token_id": str(uuid.uuid4()),
         "name": "spare",
+        "menu_id": str(uuid.uuid4()),
     }
     anonymous = admin.carrier.as_(None)
     for route in ROUTES:

@@ -27,8 +27,9 @@ OUR_TABLES = {
     "outbound_policies",
     "tenant_limits",
     "devices",
+    "menus",
 }
-HEAD = ["0004"]
+HEAD = ["0005"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -91,7 +92,13 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
 
     downgrade(url, "0001", configure_logging=False)
     tables, _, versions = asyncio.run(_schema(url))
-    assert tables >= OUR_TABLES - {"media_files", "outbound_policies", "tenant_limits", "devices"}
+    assert tables >= OUR_TABLES - {
+        "media_files",
+        "outbound_policies",
+        "tenant_limits",
+        "devices",
+        "menus",
+    }
     assert "media_files" not in tables
     assert versions == ["0001"]
 
@@ -107,7 +114,7 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
 
     downgrade(url, "0002", configure_logging=False)
     tables, functions, versions = asyncio.run(_schema(url))
-    assert tables >= OUR_TABLES - {"outbound_policies", "tenant_limits", "devices"}
+    assert tables >= OUR_TABLES - {"outbound_policies", "tenant_limits", "devices", "menus"}
     assert not tables & {"outbound_policies", "tenant_limits"}
     assert "rcp_all_match" not in functions
     assert versions == ["0002"]
