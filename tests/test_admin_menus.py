@@ -146,3 +146,48 @@ async def test_a_sub_menu_setting_set_to_null_inherits_again(admin: Admin) -> No
     assert patched["language"] is None
     assert patched["effective"]["language"] == "fr-FR"
     assert patched["greeting"]["text"] == "Sales."
+
+
+async def test_menus_and_their_keys_export_and_import_into_another_tenant_by_name(
+    admin: Admin,
+) -> None:
+    tenant_id, tenant = await admin.tenant()
+    t = f"/v1/tenants/{tenant_id}"
+    sales = await tenant.ok(
+        "POST",
+        f"{t}/menus",
+        {"name": "Sales", "language": "en-GB", "greeting": {"text": "Sales.", "language": "en-GB"}},
+    )
+    quotes = await tenant.ok("POST", f"{t}/menus", {"name": "Devis", "menu_timeout_s": 7})
+    await tenant.ok(
+        "PUT", f"{t}/receptionist/keys/9", {"action": "open_menu", "menu_id": sales["id"]}
+    )
+    await tenant.ok(
+        "PUT", f"{t}/menus/{sales['id']}/keys/1", {"action": "open_menu", "menu_id": quotes["id"]}
+    )
+    await tenant.ok("PUT", f"{t}/menus/{quotes['id']}/keys/3", {"action": "dial_by_name"})
+    exported = await tenant.ok("GET", f"{t}/export")
+    assert exported["keys"] == [
+        {"digit": "9", "assignment": {"action": "open_menu", "menu": "Sales"}}
+    ]
+    assert [m["name"] for m in exported["menus"]] == ["Devis", "Sales"]
+
+    other_id, other = await admin.tenant("other")
+    o = f"/v1/tenants/{other_id}"
+    await other.ok("POST", f"{o}/menus", {"name": "Old"})
+    imported = await other.ok("POST", f"{o}/import", exported)
+    assert imported == exported
+    listed = {m["name"]: m for m in (await other.ok("GET", f"{o}/menus"))["items"]}
+    assert set(listed) == {"Menu principal", "Sales", "Devis"}
+    assert listed["Sales"]["keys"][1]["menu"]["id"] == listed["Devis"]["id"]
+    assert listed["Sales"]["greeting"]["text"] == "Sales."
+    assert listed["Devis"]["effective"]["menu_timeout_s"] == 7
+
+    broken = {
+        **exported,
+        "keys": [{"digit": "9", "assignment": {"action": "open_menu", "menu": "Nope"}}],
+    }
+    refused = await other.call("POST", f"{o}/import", broken)
+    assert refused.status == 422
+    assert refused.body["field"] == "keys[9].menu"
+    assert await other.ok("GET", f"{o}/export") == exported  # nothing of it applied

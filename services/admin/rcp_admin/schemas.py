@@ -817,9 +817,33 @@ class AuditList(Out):
 # --- export / import -----------------------------------------------------------------------
 
 
+class ExportOpenMenu(Body):
+    """An open_menu key in an export: the menu by name (ids differ between tenants)."""
+
+    action: Literal["open_menu"]
+    menu: RequiredName
+
+
+ExportAssignment = Annotated[
+    DialByName | PlayAnnouncement | Transfer | ExportOpenMenu, Field(discriminator="action")
+]
+
+
 class ExportKey(Body):
     digit: Digit
-    assignment: KeyAssignment
+    assignment: ExportAssignment
+
+
+class ExportMenu(Body):
+    """A menu other than the first: its name, own settings (null inherits) and keys."""
+
+    name: RequiredName
+    language: Locale | None = None
+    greeting: TtsPrompt | None = None
+    dial_extension_enabled: bool | None = None
+    menu_timeout_s: int | None = Field(default=None, ge=1, le=60)
+    inter_digit_timeout_s: int | None = Field(default=None, ge=1, le=20)
+    keys: list[ExportKey] = Field(default_factory=list)
 
 
 class ExportReceptionist(Body):
@@ -842,4 +866,8 @@ class TenantExport(Body):
     extensions: list[ExtensionCreate] = Field(default_factory=list)
     ring_groups: list[RingGroupCreate] = Field(default_factory=list)
     conference_rooms: list[ExportConferenceRoom] = Field(default_factory=list)
-    keys: list[ExportKey] = Field(default_factory=list)
+    keys: list[ExportKey] = Field(
+        default_factory=list, description="The first menu's keys (the receptionist's)"
+    )
+    first_menu_name: RequiredName | None = None
+    menus: list[ExportMenu] = Field(default_factory=list, description="The other menus")
