@@ -138,6 +138,7 @@ DELETE_ORDER = [
     "keys",
     "menus",
     "voicemail",
+    "prompts",
     "ring-groups",
     "conference-rooms",
     "extensions",

@@ -5,6 +5,10 @@ stasis service stores a voicemail: both put the bytes in the JetStream object st
 `subjects.MEDIA_INBOX_BUCKET`, then ask the service to ingest that object. The service reads,
 checks, transcodes and stores it, deletes the object and answers with the new prompt; any
 refusal comes back as a `RemoteError` with its code (`not_audio`, `file_too_large`...).
+
+`forget_audio` asks the service to delete the audio of prompts that were deleted (the admin
+API and the retention job call it once their deletions have committed): the files belong to
+the media service, which alone removes them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.object_store import ObjectStore
 
 from rcp import subjects
-from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
+from rcp.contracts.media import (
+    MAX_KEYS_TO_FORGET,
+    AudioForgotten,
+    EnsurePrompt,
+    ForgetAudio,
+    IngestAudio,
+    PlayableMedia,
+)
 from rcp.messaging import request, request_within
 
 # Objects nobody ingested (their requester died in between) expire after an hour.
@@ -28,6 +39,7 @@ INBOX_MAX_BYTES = 2 * 1024**3
 # A miss renders or transcodes before answering: more than a plain request/reply needs.
 ENSURE_TIMEOUT_S = 30.0
 INGEST_TIMEOUT_S = 120.0
+FORGET_TIMEOUT_S = 30.0
 
 
 async def media_inbox(nc: NatsClient) -> ObjectStore:
@@ -91,6 +103,27 @@ async def ingest_recording(
 ) -> PlayableMedia:
     """Store a recording Asterisk made (a voicemail) as a new prompt of the tenant."""
     return await _send(nc, subjects.MEDIA_INGEST_RECORDING, scope, tenant_id, data, name, timeout_s)
+
+
+async def forget_audio(
+    nc: NatsClient,
+    tenant_id: uuid.UUID,
+    keys: list[str],
+    *,
+    scope: str = "",
+    timeout_s: float = FORGET_TIMEOUT_S,
+) -> AudioForgotten:
+    """Delete the tenant's audio under `keys` that no prompt plays any more (in batches)."""
+    subject = subjects.scoped(subjects.MEDIA_FORGET, scope)
+    removed: list[str] = []
+    kept: list[str] = []
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), MAX_KEYS_TO_FORGET):
+        ask = ForgetAudio(tenant_id=tenant_id, keys=unique[start : start + MAX_KEYS_TO_FORGET])
+        done = await request(nc, subject, ask, AudioForgotten, timeout_s)
+        removed += done.removed
+        kept += done.kept
+    return AudioForgotten(removed=removed, kept=kept)
 
 
 async def _send(

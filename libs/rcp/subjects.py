@@ -89,6 +89,7 @@ MEDIA_SERVICE = "media"
 MEDIA_ENSURE_PROMPT = f"{PREFIX}.media.ensure"
 MEDIA_INGEST_RECORDING = f"{PREFIX}.media.ingest"
 MEDIA_INGEST_UPLOAD = f"{PREFIX}.media.upload"
+MEDIA_FORGET = f"{PREFIX}.media.forget"
 # The JetStream object store where requesters put audio for the media service to ingest
 # (uploads reach 20 MB, beyond a NATS message's limit); objects expire if nobody takes them.
 MEDIA_INBOX_BUCKET = "rcp-media-inbox"

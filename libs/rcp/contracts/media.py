@@ -1,4 +1,5 @@
-"""Contracts of the media service (`rcp.media.*`): make a prompt playable, ingest audio.
+"""Contracts of the media service (`rcp.media.*`): make a prompt playable, ingest audio,
+forget audio nothing plays any more.
 
 A playable prompt is an HTTP URL Asterisk fetches with `play?media=sound:<uri>`. URLs are
 immutable (they name the content) and signed (one tenant cannot enumerate another's), so
@@ -12,7 +13,7 @@ the request naming that object; `rcp.media_client` does both.
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import Field, model_validator
@@ -29,6 +30,8 @@ INBOX_OBJECT_PATTERN = (
 # The wire bound only keeps messages small; the service's own limit (a setting) is lower and
 # is refused with `text_too_long`.
 MAX_TEXT_ON_WIRE = 65536
+# Keys one `ForgetAudio` names at most (a tenant's erasure sends several requests).
+MAX_KEYS_TO_FORGET = 500
 
 
 class EnsurePrompt(TenantMessage):
@@ -67,6 +70,31 @@ class IngestAudio(TenantMessage):
         if not self.object_name.startswith(f"{self.tenant_id}/"):
             raise ValueError("the object must be named under the request's tenant")
         return self
+
+
+class ForgetAudio(TenantMessage):
+    """Delete now the files and rows of the tenant's uploads and recordings that no prompt
+    plays any more (sent once their prompts are deleted: a prompt, a voicemail message, a
+    tenant, by the admin API or the retention job).
+
+    A key still played by a prompt, another tenant's, or a text-to-speech render (shared by
+    every tenant) is kept; a key with files but no row any more (its tenant was erased) has
+    its files removed.
+    """
+
+    keys: list[Annotated[str, Field(pattern=KEY_PATTERN)]] = Field(
+        min_length=1, max_length=MAX_KEYS_TO_FORGET
+    )
+
+
+class AudioForgotten(Message):
+    """What `ForgetAudio` did."""
+
+    removed: list[str] = Field(description="Keys whose files (and row) were deleted.")
+    kept: list[str] = Field(
+        description="Keys kept: still played by a prompt, another tenant's, shared, or "
+        "being written by another request (the service's daily purge takes those later)."
+    )
 
 
 class PlayableMedia(Message):

@@ -1,4 +1,5 @@
-"""The media service as the admin API uses it (`ports.MediaGateway`): uploads in, audio out.
+"""The media service as the admin API uses it (`ports.MediaGateway`): uploads in, audio out,
+the audio of deleted prompts forgotten.
 
 Prompts' audio lives in the media service; the admin API hands uploads to it over NATS
 and streams audio back from its HTTP server (whose URLs are internal to the cluster).
@@ -43,6 +44,11 @@ class NatsMediaGateway:
         if media.prompt_id is None:
             raise ApiError(ErrorCode.INTERNAL, "the media service stored no prompt")
         return media.prompt_id
+
+    async def forget(self, tenant_id: UUID, keys: list[str]) -> list[str]:
+        """Delete the audio of deleted prompts (content keys); return the keys kept."""
+        done = await media_client.forget_audio(self._nats, tenant_id, keys, scope=self._scope)
+        return done.kept
 
     async def audio(self, tenant_id: UUID, prompt_id: UUID) -> AsyncIterator[bytes]:
         """A prompt's audio (8 kHz WAV), rendered first if needed, in chunks."""

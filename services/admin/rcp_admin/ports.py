@@ -1,6 +1,7 @@
 """What the admin service needs of the world, as Protocols; the adapters stand beside them.
 
-- `MediaGateway`: the media service (uploads in, playable audio out); adapter
+- `MediaGateway`: the media service (uploads in, playable audio out, deleted audio forgotten);
+  adapter
   `rcp_admin.media.NatsMediaGateway`.
 - `ConfigPublisher`: tells the other services that a tenant's configuration changed; adapter
   `rcp.config_events.NatsConfigPublisher`, shared with every publisher of such events.
@@ -25,3 +26,6 @@ class MediaGateway(Protocol):
 
     def audio(self, tenant_id: UUID, prompt_id: UUID) -> AsyncIterator[bytes]:
         """A prompt's audio (8 kHz WAV), rendered first if needed, in chunks."""
+
+    async def forget(self, tenant_id: UUID, keys: list[str]) -> list[str]:
+        """Delete the audio of deleted prompts (content keys); return the keys kept."""

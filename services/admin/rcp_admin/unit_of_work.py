@@ -3,7 +3,9 @@
 A write runs in one transaction that also records its audit entry; the config-changed event
 is published only after the commit, so that a service refreshing on it reads what was
 written. What the database refuses becomes an API error here, once (`database_errors`), and
-optimistic concurrency (ETag / If-Match) is checked here too.
+optimistic concurrency (ETag / If-Match) is checked here too. The audio of prompts a write
+deleted is forgotten by the media service after the commit too (its files are the media
+service's: only it removes them).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args
 from uuid import UUID
 
 import asyncpg
+import nats.errors
+import structlog
 from asyncpg.pool import PoolConnectionProxy
 from rcp.contracts import ConfigChanged
 from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
-from rcp.errors import ErrorCode
+from rcp.errors import ErrorCode, ReceptionistError
 from rcp.settings import TrunkSettings
 
 from rcp_admin import schemas as s
@@ -45,6 +49,8 @@ Reader = Any  # where reads go: the write's connection, or the pool
 
 OutT = TypeVar("OutT", bound=s.Out)
 
+log = structlog.get_logger(__name__)
+
 # Tokens and voicemail are not configuration: nobody caches them, so no event is published.
 CONFIG_ENTITIES = frozenset(get_args(ConfigChanged.model_fields["entity"].annotation))
 
@@ -61,6 +67,8 @@ class Change:
     before: Any = None
     after: Any = None
     extra_events: list[tuple[str, str | None]] = field(default_factory=list)
+    # Content keys of the uploads and recordings whose prompts this write deleted.
+    audio_to_forget: list[str] = field(default_factory=list)
 
     async def delete_one(
         self, model: type[s.Out], missing: tuple[str, str], query: str, *args: Any
@@ -144,10 +152,25 @@ class Store:
                     change.after,
                     request_id,
                 )
+        if change.tenant_id is not None and change.audio_to_forget:
+            await self.forget_audio(change.tenant_id, change.audio_to_forget)
         if change.tenant_id is not None and entity in CONFIG_ENTITIES:
             await self.publisher.changed(change.tenant_id, entity, change.key)
             for other_entity, other_key in change.extra_events:
                 await self.publisher.changed(change.tenant_id, other_entity, other_key)
+
+    async def forget_audio(self, tenant_id: UUID, keys: list[str]) -> None:
+        """Ask the media service to delete the audio of deleted prompts now. Should it not
+        answer, nothing is lost: its own purge deletes audio no prompt plays within a day."""
+        if self.media is None or not keys:
+            return
+        try:
+            kept = await self.media.forget(tenant_id, keys)
+        except (ReceptionistError, nats.errors.Error) as error:
+            log.warning("admin.forget_audio_failed", tenant_id=str(tenant_id), error=repr(error))
+            return
+        if kept:
+            log.info("admin.audio_kept", tenant_id=str(tenant_id), kept=len(kept))
 
     async def tenant_row(
         self,

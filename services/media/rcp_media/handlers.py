@@ -13,7 +13,13 @@ import structlog
 from nats.aio.client import Client as NatsClient
 from nats.micro import add_service
 from rcp import subjects
-from rcp.contracts.media import EnsurePrompt, IngestAudio, PlayableMedia
+from rcp.contracts.media import (
+    AudioForgotten,
+    EnsurePrompt,
+    ForgetAudio,
+    IngestAudio,
+    PlayableMedia,
+)
 from rcp.errors import AUDIO_REFUSALS, TEXT_REFUSALS
 from rcp.messaging import ConcurrentRequests, endpoint, reached_server
 
@@ -74,6 +80,11 @@ class Handlers:
         """rcp.media.ingest"""
         return await self._counted(self._ingest(ask, Kind.RECORDING))
 
+    async def forget(self, ask: ForgetAudio) -> AudioForgotten:
+        """rcp.media.forget"""
+        removed, kept = await self.service.forget(ask.tenant_id, ask.keys)
+        return AudioForgotten(removed=removed, kept=kept)
+
     async def _ingest(self, ask: IngestAudio, source: Kind) -> PlayableMedia:
         try:
             size = await self.inbox.size(ask.object_name)
@@ -108,7 +119,7 @@ class Handlers:
 async def serve_requests(
     nc: NatsClient, handlers: Handlers, *, scope: str, concurrency: int
 ) -> AsyncIterator[None]:
-    """The `media` nats.micro service with its three endpoints, until the block exits.
+    """The `media` nats.micro service with its four endpoints, until the block exits.
 
     Each request runs in its own task, so that hits are answered while a render runs.
     """
@@ -116,7 +127,7 @@ async def serve_requests(
         nc,
         name=subjects.MEDIA_SERVICE,
         version=importlib.metadata.version("receptionist"),
-        description="Playable prompts: text to speech, uploads, recordings",
+        description="Playable prompts: text to speech, uploads, recordings; forgetting audio",
     )
     requests = ConcurrentRequests(concurrency)
     routes = [
@@ -127,6 +138,7 @@ async def serve_requests(
             subjects.MEDIA_INGEST_RECORDING,
             endpoint(IngestAudio, handlers.ingest_recording),
         ),
+        ("forget", subjects.MEDIA_FORGET, endpoint(ForgetAudio, handlers.forget)),
     ]
     try:
         for name, subject, handler in routes:

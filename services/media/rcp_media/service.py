@@ -173,8 +173,30 @@ class MediaService:
             duration_ms=ready.duration_ms,
             size_bytes=ready.size_bytes,
         )
+        if not self._files.present(key):
+            # The same bytes' older prompt was deleted and its audio forgotten between the
+            # render and the new prompt's row: make it again (the upload is still here).
+            self._known.pop(key, None)
+            await self._materialize(_Wanted(key, source, tenant_id, partial(self._process, audio)))
         log.info("media.ingested", tenant_id=str(tenant_id), source=source.value, key=key)
         return replace(ready, prompt_id=prompt_id)
+
+    async def forget(self, tenant_id: uuid.UUID, keys: list[str]) -> tuple[list[str], list[str]]:
+        """Delete the files and rows of the tenant's uploads and recordings no prompt plays
+        any more (and files no row describes); return the keys removed and the keys kept."""
+        removed: list[str] = []
+        kept: list[str] = []
+        for key in dict.fromkeys(keys):
+            async with self._index.exclusive(key) as locked:
+                if locked is None or not await locked.forget(tenant_id):
+                    kept.append(key)
+                    continue
+                self._files.remove(key)  # under the lock: no render of it is under way
+            self._known.pop(key, None)
+            removed.append(key)
+        if removed:
+            log.info("media.forgotten", tenant_id=str(tenant_id), removed=len(removed))
+        return removed, kept
 
     def check_size(self, size: int) -> None:
         """Refuse an empty or over-size file before reading it."""

@@ -235,6 +235,24 @@ class LockedKey:
         )
         return bool(purged)
 
+    async def forget(self, tenant_id: uuid.UUID) -> bool:
+        """Delete the key's row if it is the tenant's upload or recording and no prompt plays
+        it; True if its files may go then (the row is gone, or there never was one)."""
+        deleted = await self._connection.fetchval(
+            """DELETE FROM media_files m
+                WHERE key = $1 AND tenant_id = $2 AND kind <> 'tts'
+                  AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.content_hash = m.key)
+               RETURNING true""",
+            self.key,
+            tenant_id,
+        )
+        if deleted:
+            return True
+        described = await self._connection.fetchval(
+            "SELECT true FROM media_files WHERE key = $1", self.key
+        )
+        return not described
+
 
 class CacheIndex:
     """The metadata of entries and the prompts that play them, in Postgres."""

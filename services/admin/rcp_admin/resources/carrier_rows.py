@@ -1,50 +1,150 @@
-"""What the carrier sets for a tenant in a row of its own (its outbound policy, its call limits):
-upserted when changed, deleted to give the tenant the defaults again."""
+"""What the carrier sets for a tenant in a row of its own (its outbound policy, its call limits).
+
+Each is a `CarrierRow` subclass: its entity name, table, columns, path and wire models, how its
+row becomes its model and how new values are checked. Reading, changing (upserted, audited and
+announced) and going back to the defaults (the row deleted), their handlers and their routes
+are written once, here. The carrier writes; a tenant token may read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
-from rcp_admin import schemas as s
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel
+
 from rcp_admin.auth import Principal
+from rcp_admin.errors import VALIDATION_FAILED, ApiError
+from rcp_admin.routing import TENANT, Call, Handler, Route, answer, no_content
 from rcp_admin.unit_of_work import Reader, Store, jsonable
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
 
 
-async def upsert(
-    connection: Connection,
-    table: str,
-    columns: Sequence[str],
-    tenant_id: UUID,
-    values: Mapping[str, Any],
-) -> None:
-    """Write the tenant's row of `table` (a constant), creating it if it has none."""
-    places = ", ".join(f"${n}" for n in range(2, len(columns) + 2))
-    await connection.execute(
-        f"""INSERT INTO {table} (tenant_id, {", ".join(columns)}) VALUES ($1, {places})
-            ON CONFLICT (tenant_id) DO UPDATE SET
-                {", ".join(f"{k} = EXCLUDED.{k}" for k in columns)}""",
-        tenant_id,
-        *(values[k] for k in columns),
-    )
+class CarrierRow:
+    """One kind of row the carrier sets for a tenant, and its three operations."""
+
+    entity: ClassVar[str]  # in the audit log and config-changed: outbound_policy
+    table: ClassVar[str]  # outbound_policies
+    columns: ClassVar[tuple[str, ...]]  # what a patch may change
+    path: ClassVar[str]  # under the tenant: /outbound-policy
+    noun: ClassVar[str]  # in its summaries: outbound policy
+    # The wire models: patch body, one.
+    models: ClassVar[tuple[type[BaseModel], type[BaseModel]]]
+    read_summary: ClassVar[str]  # "The carrier's outbound policy of the tenant"
+
+    @property
+    def select(self) -> str:
+        """The query of the tenant's row ($1: the tenant)."""
+        return (
+            f"SELECT {', '.join(self.columns)}, updated_at FROM {self.table} WHERE tenant_id = $1"
+        )
+
+    async def to_model(self, reader: Reader, tenant_id: UUID) -> Any:
+        """The tenant's row (or the defaults without one) as the API shows it."""
+        raise NotImplementedError
+
+    def check(self, tenant: asyncpg.Record, values: dict[str, Any]) -> None:
+        """Refuse values that do not make a valid row (ValueError, saying why)."""
+        raise NotImplementedError
+
+    async def read(self, store: Store, actor: Principal, tenant_id: UUID) -> Any:
+        """The tenant's row, or the defaults."""
+        await store.tenant_row(actor, tenant_id)
+        return await self.to_model(store.pool, tenant_id)
+
+    async def update(
+        self, store: Store, actor: Principal, tenant_id: UUID, body: Any, request_id: str | None
+    ) -> Any:
+        """Change the fields given (a list replaces the one before; repeats are dropped)."""
+        actor.require_carrier()
+        async with store.write(actor, tenant_id, self.entity, "update", None, request_id) as c:
+            tenant = await store.tenant_row(actor, tenant_id, c.connection, lock=True)
+            before = await self.to_model(c.connection, tenant_id)
+            values = before.model_dump(mode="json", include=set(self.columns)) | body.model_dump(
+                mode="json", exclude_unset=True
+            )
+            values = {k: _unique(v) if isinstance(v, list) else v for k, v in values.items()}
+            try:
+                self.check(tenant, values)
+            except ValueError as error:
+                raise ApiError(VALIDATION_FAILED, str(error)) from error
+            await self._upsert(c.connection, tenant_id, values)
+            after = await self.to_model(c.connection, tenant_id)
+            c.record(before, after)
+        return after
+
+    async def _upsert(
+        self, connection: Connection, tenant_id: UUID, values: dict[str, Any]
+    ) -> None:
+        places = ", ".join(f"${n}" for n in range(2, len(self.columns) + 2))
+        await connection.execute(
+            f"""INSERT INTO {self.table} (tenant_id, {", ".join(self.columns)}) VALUES ($1, {places})
+                ON CONFLICT (tenant_id) DO UPDATE SET
+                    {", ".join(f"{k} = EXCLUDED.{k}" for k in self.columns)}""",
+            tenant_id,
+            *(values[k] for k in self.columns),
+        )
+
+    async def reset(
+        self, store: Store, actor: Principal, tenant_id: UUID, request_id: str | None
+    ) -> None:
+        """Give the tenant the defaults again: its row is deleted."""
+        actor.require_carrier()
+        async with store.write(actor, tenant_id, self.entity, "delete", None, request_id) as c:
+            await store.tenant_row(actor, tenant_id, c.connection, lock=True)
+            c.before = jsonable(await self.to_model(c.connection, tenant_id))
+            await c.connection.execute(f"DELETE FROM {self.table} WHERE tenant_id = $1", tenant_id)
+
+    def routes(self) -> list[Route]:
+        """Its three routes, in the order the API documents them."""
+        patch_body, model = self.models
+
+        async def get(c: Call) -> web.Response:
+            return answer(await self.read(c.store, c.principal, c.tenant_id))
+
+        async def patch(c: Call) -> web.Response:
+            body = await c.body(patch_body)
+            return answer(await self.update(c.store, c.principal, c.tenant_id, body, c.request_id))
+
+        async def delete(c: Call) -> web.Response:
+            await self.reset(c.store, c.principal, c.tenant_id, c.request_id)
+            return no_content()
+
+        name = self.path.strip("/").replace("-", "_")
+        handlers: dict[str, Handler] = {
+            f"get_{name}": get,
+            f"patch_{name}": patch,
+            f"delete_{name}": delete,
+        }
+        for operation, handler in handlers.items():
+            handler.__name__ = handler.__qualname__ = operation  # the OpenAPI operation ids
+        path = TENANT + self.path
+        return [
+            Route("GET", path, get, self.read_summary, response=model),
+            Route(
+                "PATCH",
+                path,
+                patch,
+                f"Change the tenant's {self.noun}",
+                scope="carrier",
+                body=patch_body,
+                response=model,
+            ),
+            Route(
+                "DELETE",
+                path,
+                delete,
+                f"Give the tenant the default {self.noun} again",
+                scope="carrier",
+                status=HTTPStatus.NO_CONTENT,
+            ),
+        ]
 
 
-async def reset(
-    store: Store,
-    actor: Principal,
-    tenant_id: UUID,
-    request_id: str | None,
-    entity: str,
-    table: str,
-    model: Callable[[Reader, UUID], Awaitable[s.Out]],
-) -> None:
-    """Delete the tenant's row of `table` (a constant), audited and announced as `entity`."""
-    actor.require_carrier()
-    async with store.write(actor, tenant_id, entity, "delete", None, request_id) as change:
-        await store.tenant_row(actor, tenant_id, change.connection, lock=True)
-        change.before = jsonable(await model(change.connection, tenant_id))
-        await change.connection.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant_id)
+def _unique(items: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(items))

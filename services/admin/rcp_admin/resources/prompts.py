@@ -1,4 +1,8 @@
-"""Prompts: what callers hear, spoken from text (TTS) or uploaded; their audio on demand."""
+"""Prompts: what callers hear, spoken from text (TTS) or uploaded; their audio on demand.
+
+A prompt is deleted once nothing plays it (409 `in_use` names what still does); the audio of
+an upload goes with it, deleted by the media service, which owns the files.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,24 @@ from rcp.errors import ErrorCode
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.errors import MALFORMED_BODY, UNKNOWN_TARGET, VALIDATION_FAILED, ApiError, not_found
+from rcp_admin.errors import (
+    IN_USE,
+    MALFORMED_BODY,
+    UNKNOWN_TARGET,
+    VALIDATION_FAILED,
+    ApiError,
+    not_found,
+)
 from rcp_admin.routing import (
     CREATED,
+    NO_CONTENT,
     TENANT,
     UPLOAD_LIMIT_KEY,
     Call,
     Routes,
     answer,
     created,
+    no_content,
     stream_audio,
 )
 from rcp_admin.unit_of_work import Reader, Store, jsonable, returned
@@ -119,6 +132,83 @@ async def read(store: Store, actor: Principal, tenant_id: UUID, prompt_id: UUID)
     return model(row)
 
 
+async def users(connection: Reader, tenant_id: UUID, prompt_id: UUID) -> list[str]:
+    """What still plays a prompt, in words an admin understands."""
+    found: list[str] = []
+    if await connection.fetchval(
+        "SELECT true FROM receptionists WHERE tenant_id = $1 AND greeting_prompt_id = $2",
+        tenant_id,
+        prompt_id,
+    ):
+        found.append("the greeting")
+    digits = await connection.fetch(
+        """SELECT digit FROM key_assignments WHERE tenant_id = $1 AND prompt_id = $2
+            ORDER BY digit""",
+        tenant_id,
+        prompt_id,
+    )
+    found += [f"key {row['digit']}" for row in digits]
+    numbers = await connection.fetch(
+        """SELECT number FROM extensions WHERE tenant_id = $1 AND name_prompt_id = $2
+            ORDER BY number""",
+        tenant_id,
+        prompt_id,
+    )
+    found += [f"the recorded name of extension {row['number']}" for row in numbers]
+    return found
+
+
+async def delete(
+    store: Store, actor: Principal, tenant_id: UUID, prompt_id: UUID, request_id: str | None
+) -> None:
+    """Delete a prompt nothing plays any more; an upload's audio goes with it."""
+    async with store.write(
+        actor, tenant_id, "prompt", "delete", str(prompt_id), request_id
+    ) as change:
+        await store.tenant_row(actor, tenant_id, change.connection)
+        # FOR UPDATE: a key being pointed at it meanwhile waits, then finds it gone.
+        row = await change.connection.fetchrow(
+            """SELECT * FROM prompts WHERE tenant_id = $1 AND id = $2 AND source <> 'recording'
+               FOR UPDATE""",
+            tenant_id,
+            prompt_id,
+        )
+        if row is None:
+            raise not_found("prompt", "prompt_id")
+        used_by = await users(change.connection, tenant_id, prompt_id)
+        if used_by:
+            raise ApiError(
+                IN_USE,
+                f"this prompt is still played by {', '.join(used_by)}: "
+                "choose another prompt there first",
+                "prompt_id",
+                {"used_by": used_by},
+            )
+        change.before = jsonable(model(row))
+        await change.connection.execute(
+            "DELETE FROM prompts WHERE tenant_id = $1 AND id = $2", tenant_id, prompt_id
+        )
+        if row["source"] == "upload" and row["content_hash"] is not None:
+            change.audio_to_forget.append(row["content_hash"])
+
+
+async def delete_recordings(
+    connection: Reader, tenant_id: UUID, prompt_ids: list[UUID]
+) -> list[str]:
+    """Delete the recordings of deleted voicemail messages; return their audio's content keys
+    (for the media service to forget once the deletion commits)."""
+    rows = await connection.fetch(
+        """DELETE FROM prompts p
+            WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND source = 'recording'
+              AND NOT EXISTS (SELECT 1 FROM voicemail_messages v
+                               WHERE v.tenant_id = p.tenant_id AND v.prompt_id = p.id)
+           RETURNING content_hash""",
+        tenant_id,
+        prompt_ids,
+    )
+    return [row["content_hash"] for row in rows if row["content_hash"] is not None]
+
+
 async def audio(
     store: Store, actor: Principal, tenant_id: UUID, prompt_id: UUID
 ) -> AsyncIterator[bytes]:
@@ -171,6 +261,14 @@ async def list_prompts(c: Call) -> web.Response:
 async def get_prompt(c: Call) -> web.Response:
     """Read a prompt"""
     return answer(await read(c.store, c.principal, c.tenant_id, c.path_uuid("prompt_id", "prompt")))
+
+
+@ROUTES.delete("/prompts/{prompt_id}", status=NO_CONTENT)
+async def delete_prompt(c: Call) -> web.Response:
+    """Delete a prompt nothing plays (an upload's audio goes with it)"""
+    prompt_id = c.path_uuid("prompt_id", "prompt")
+    await delete(c.store, c.principal, c.tenant_id, prompt_id, c.request_id)
+    return no_content()
 
 
 @ROUTES.get("/prompts/{prompt_id}/audio", audio=True)

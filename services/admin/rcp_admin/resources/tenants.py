@@ -1,4 +1,10 @@
-"""Tenants: created, changed and deleted by the carrier; each tenant's admins read their own."""
+"""Tenants: created, changed and deleted by the carrier; each tenant's admins read their own.
+
+Deleting a tenant erases it: its rows go (the schema cascades), its audio files go (the media
+service deletes them once the deletion commits), and its audit entries are redacted (their
+before and after, the keys they name and the names of its own tokens), so that the audit log
+keeps that something was done, when and by which carrier token, and nothing of the tenant.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import TENANT_ACTIVE, ApiError
 from rcp_admin.routing import CREATED, NO_CONTENT, TENANT, Call, Routes, answer, created, no_content
-from rcp_admin.unit_of_work import Store, jsonable, returned
+from rcp_admin.unit_of_work import Reader, Store, jsonable, returned
 
 ROUTES = Routes()
 
@@ -79,7 +85,7 @@ async def update(
 
 
 async def delete(store: Store, actor: Principal, tenant_id: UUID, request_id: str | None) -> None:
-    """Delete a suspended tenant with everything it owns."""
+    """Erase a suspended tenant: everything it owns, its audio files, its audit entries' data."""
     actor.require_carrier()
     async with store.write(
         actor, tenant_id, "tenant", "delete", str(tenant_id), request_id
@@ -92,8 +98,42 @@ async def delete(store: Store, actor: Principal, tenant_id: UUID, request_id: st
                 "suspend it first (PATCH status=suspended), then delete it",
                 "status",
             )
-        change.before = jsonable(s.Tenant.model_validate(dict(row)))
-        await change.connection.execute("DELETE FROM tenants WHERE id = $1", tenant_id)
+        connection = change.connection
+        change.audio_to_forget = [
+            r["content_hash"]
+            for r in await connection.fetch(
+                """SELECT DISTINCT content_hash FROM prompts
+                    WHERE tenant_id = $1 AND source <> 'tts' AND content_hash IS NOT NULL""",
+                tenant_id,
+            )
+        ]
+        counts = await connection.fetchrow(
+            """SELECT (SELECT count(*) FROM extensions WHERE tenant_id = $1) AS extensions,
+                      (SELECT count(*) FROM prompts WHERE tenant_id = $1) AS prompts,
+                      (SELECT count(*) FROM voicemail_messages WHERE tenant_id = $1) AS voicemail,
+                      (SELECT count(*) FROM call_records WHERE tenant_id = $1) AS call_records""",
+            tenant_id,
+        )
+        await redact_audit(connection, tenant_id)
+        # What was erased, and nothing of the tenant: not even its name (a sole trader's).
+        change.before = {"erased": dict(returned(counts))}
+        await connection.execute("DELETE FROM tenants WHERE id = $1", tenant_id)
+
+
+async def redact_audit(connection: Reader, tenant_id: UUID) -> None:
+    """Strip a tenant's audit entries of its data: what was written (before, after), the keys
+    they name (numbers, names) and the names of the tenant's own tokens that acted. Kept: when,
+    which action on which kind of thing, carrier and command-line actors, request ids."""
+    await connection.execute(
+        """UPDATE audit_log
+              SET before = NULL, after = NULL,
+                  entity_key = CASE WHEN entity = 'tenant' THEN entity_key END,
+                  actor = CASE WHEN actor_token_id IN (SELECT id FROM admin_tokens
+                                                        WHERE tenant_id = $1)
+                               THEN 'erased tenant admin' ELSE actor END
+            WHERE tenant_id = $1""",
+        tenant_id,
+    )
 
 
 @ROUTES.post("/v1/tenants", scope="carrier", body=s.TenantCreate, response=s.Tenant, status=CREATED)

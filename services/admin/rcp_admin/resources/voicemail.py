@@ -1,4 +1,8 @@
-"""Voicemail: the messages callers left, listed, played and deleted by the tenant's admins."""
+"""Voicemail: the messages callers left, listed, played and deleted by the tenant's admins.
+
+Deleting a message deletes its recording: its prompt row here, its audio file by the media
+service once the deletion commits.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from aiohttp import web
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import not_found
+from rcp_admin.resources import prompts
 from rcp_admin.routing import NO_CONTENT, TENANT, Call, Routes, answer, no_content, stream_audio
-from rcp_admin.unit_of_work import Store
+from rcp_admin.unit_of_work import Store, jsonable
 
 ROUTES = Routes(TENANT)
 
@@ -29,17 +34,21 @@ async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.Voicema
 async def delete(
     store: Store, actor: Principal, tenant_id: UUID, message_id: UUID, request_id: str | None
 ) -> None:
-    """Delete one message."""
+    """Delete one message and its recording."""
     async with store.write(
         actor, tenant_id, "voicemail", "delete", str(message_id), request_id
     ) as change:
         await store.tenant_row(actor, tenant_id, change.connection)
-        await change.delete_one(
-            s.VoicemailMessage,
-            ("voicemail message", "id"),
+        row = await change.connection.fetchrow(
             "DELETE FROM voicemail_messages WHERE tenant_id = $1 AND id = $2 RETURNING *",
             tenant_id,
             message_id,
+        )
+        if row is None:
+            raise not_found("voicemail message", "message_id")
+        change.before = jsonable(s.VoicemailMessage.model_validate(dict(row)))
+        change.audio_to_forget += await prompts.delete_recordings(
+            change.connection, tenant_id, [row["prompt_id"]]
         )
 
 
