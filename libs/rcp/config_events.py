@@ -8,7 +8,8 @@ schedule, so a lost event delays a change, it never loses it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Protocol
 from uuid import UUID
 
@@ -67,10 +68,12 @@ def parse_config_changed(subject: str, data: bytes) -> ConfigChanged | None:
     return event
 
 
-async def subscribe_config_changes(
+@asynccontextmanager
+async def config_changes(
     nats: NatsClient, on_change: Callable[[ConfigChanged], None]
-) -> Subscription:
-    """Call `on_change` with every tenant's config-changed events (no queue group)."""
+) -> AsyncIterator[Subscription]:
+    """Call `on_change` with every tenant's config-changed events (no queue group) until the
+    block ends, then unsubscribe."""
 
     async def received(msg: Msg) -> None:
         event = parse_config_changed(msg.subject, msg.data)
@@ -80,4 +83,8 @@ async def subscribe_config_changes(
             )
             on_change(event)
 
-    return await nats.subscribe(subjects.CONFIG_CHANGED_ALL, cb=received)
+    subscription = await nats.subscribe(subjects.CONFIG_CHANGED_ALL, cb=received)
+    try:
+        yield subscription
+    finally:
+        await subscription.unsubscribe()

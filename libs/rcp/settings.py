@@ -13,6 +13,7 @@ from typing import ClassVar
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rcp import subjects
 from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE, trunk_endpoint
 
 
@@ -41,6 +42,8 @@ class LogLevel(StrEnum):
 
 DEFAULT_DATABASE_URL = "postgresql://receptionist:receptionist@127.0.0.1:55432/receptionist"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+# A NATS subject a setting names: dot-separated tokens, no wildcards.
+SUBJECT_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 
 
 class CommonSettings(BaseSettings):
@@ -206,3 +209,25 @@ class TrunkSettings(CommonSettings):
         dial template goes through."""
         trunk = trunk_endpoint(self.stasis_trunk_dial_template)
         return frozenset({"carrier", *([trunk] if trunk else [])})
+
+
+class MediaScopeSettings(CommonSettings):
+    """The media service's subject scope: its own setting, read by the services that call it."""
+
+    media_nats_scope: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="Appended to the media service's subjects (empty in production; tests and "
+        "parallel stacks on one NATS set one).",
+    )
+
+
+class DirectorySearchSettings(CommonSettings):
+    """Where the directory answers searches: its own setting, read by stasis, which asks."""
+
+    directory_search_subject: str = Field(
+        default=subjects.DIRECTORY_SEARCH,
+        pattern=SUBJECT_PATTERN,
+        description="Subject of the directory's search endpoint (tests give each instance its "
+        "own).",
+    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import Field
-from rcp.settings import TokenSettings, TrunkSettings
+from rcp.settings import MediaScopeSettings, TokenSettings, TrunkSettings
 
 
-class Settings(TokenSettings, TrunkSettings):
+class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"
@@ -21,11 +21,6 @@ class Settings(TokenSettings, TrunkSettings):
     )
     admin_upload_max_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, le=1024**3, description="Largest prompt upload accepted."
-    )
-    media_nats_scope: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9_-]{0,64}$",
-        description="The media service's subject scope (empty in production; tests set one).",
     )
     admin_rate_burst: int = Field(
         default=60, ge=1, le=100000, description="Requests a token may burst."

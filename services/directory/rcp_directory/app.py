@@ -12,7 +12,7 @@ import structlog
 from nats.micro import add_service
 from nats.micro.service import Service
 from rcp import subjects
-from rcp.config_events import subscribe_config_changes
+from rcp.config_events import config_changes
 from rcp.contracts.directory import ReverseRequest, SearchRequest
 from rcp.messaging import ConcurrentRequests, endpoint, reached_server
 from rcp.runtime import Infrastructure, infrastructure
@@ -54,10 +54,9 @@ async def running(
         )
         stack.push_async_callback(cache.aclose)
 
-        events = await subscribe_config_changes(
-            infra.nats, lambda event: cache.invalidate(event.tenant_id)
+        await stack.enter_async_context(
+            config_changes(infra.nats, lambda event: cache.invalidate(event.tenant_id))
         )
-        stack.push_async_callback(events.unsubscribe)
 
         handlers = DirectoryHandlers(Directory(cache, settings.directory_min_digits), metrics)
         in_flight = ConcurrentRequests(settings.directory_max_in_flight)

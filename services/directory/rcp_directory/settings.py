@@ -6,23 +6,18 @@ from typing import ClassVar
 
 from pydantic import Field
 from rcp import subjects
-from rcp.settings import CommonSettings
+from rcp.settings import SUBJECT_PATTERN, DirectorySearchSettings
 
 
-class Settings(CommonSettings):
+class Settings(DirectorySearchSettings):
     """The directory service's settings."""
 
     service_name: ClassVar[str] = "directory"
     default_ops_port: ClassVar[int] = 9102
 
-    directory_search_subject: str = Field(
-        default=subjects.DIRECTORY_SEARCH,
-        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
-        description="Subject of the search endpoint (tests give each instance its own).",
-    )
     directory_reverse_subject: str = Field(
         default=subjects.DIRECTORY_REVERSE,
-        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        pattern=SUBJECT_PATTERN,
         description="Subject of the reverse lookup endpoint.",
     )
     directory_min_digits: int = Field(

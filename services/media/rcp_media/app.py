@@ -6,7 +6,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import structlog
 from rcp import tasks
@@ -46,14 +46,9 @@ class RunningMedia:
 
 
 def limits_of(settings: Settings) -> Limits:
-    """The service's limits from its settings."""
+    """The service's limits from its settings: each limit is the setting `media_<limit>`."""
     return Limits(
-        tts_max_chars=settings.media_tts_max_chars,
-        upload_max_bytes=settings.media_upload_max_bytes,
-        upload_max_s=settings.media_upload_max_s,
-        render_timeout_s=settings.media_render_timeout_s,
-        cache_max_bytes=settings.media_cache_max_bytes,
-        cache_min_idle_s=settings.media_cache_min_idle_s,
+        **{limit.name: getattr(settings, f"media_{limit.name}") for limit in fields(Limits)}
     )
 
 

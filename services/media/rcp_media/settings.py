@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, field_validator
-from rcp.settings import CommonSettings
+from rcp.settings import MediaScopeSettings
 
 MIB = 1024 * 1024
 
@@ -20,7 +20,7 @@ def _default_media_dir() -> Path:
     return Path(base) / "receptionist" / "media"
 
 
-class Settings(CommonSettings):
+class Settings(MediaScopeSettings):
     """The media service's settings."""
 
     service_name: ClassVar[str] = "media"
@@ -64,11 +64,6 @@ class Settings(CommonSettings):
     media_render_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     media_maintenance_interval_s: float = Field(
         default=60.0, gt=0, description="How often eviction and clean-up run."
-    )
-    media_nats_scope: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9_-]{0,64}$",
-        description="Appended to the service's subjects (tests and parallel stacks on one NATS).",
     )
 
     @field_validator("media_base_url")

@@ -11,7 +11,7 @@ from http import HTTPStatus
 import aiohttp
 import structlog
 from rcp import tasks
-from rcp.config_events import subscribe_config_changes
+from rcp.config_events import config_changes
 from rcp.runtime import Infrastructure, infrastructure
 from rcp.settings import AriSettings
 
@@ -125,10 +125,9 @@ async def _take_calls(
     )
     configs.on_changed(prompts.forget)
 
-    changes = await subscribe_config_changes(
-        infra.nats, lambda event: configs.changed(event.tenant_id)
+    await stack.enter_async_context(
+        config_changes(infra.nats, lambda event: configs.changed(event.tenant_id))
     )
-    stack.push_async_callback(changes.unsubscribe)
     store = VoicemailStore(
         AriRecordings(session, settings.ari_url),
         infra.nats,

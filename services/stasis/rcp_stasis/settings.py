@@ -6,7 +6,12 @@ from typing import ClassVar
 
 from pydantic import Field
 from rcp import subjects
-from rcp.settings import AriSettings, TrunkSettings
+from rcp.settings import (
+    AriSettings,
+    DirectorySearchSettings,
+    MediaScopeSettings,
+    TrunkSettings,
+)
 
 from rcp_stasis.config import FlowOptions
 from rcp_stasis.room_locks import LockPolicy
@@ -19,7 +24,7 @@ LOCK_DEFAULTS = LockPolicy()
 PLAYBACK_START_S = 0.5
 
 
-class Settings(AriSettings, TrunkSettings):
+class Settings(AriSettings, TrunkSettings, MediaScopeSettings, DirectorySearchSettings):
     """The stasis service's settings."""
 
     service_name: ClassVar[str] = "stasis"
@@ -78,16 +83,6 @@ class Settings(AriSettings, TrunkSettings):
         ge=0,
         le=3600,
         description="On SIGTERM, how long calls under way may go on before they are hung up.",
-    )
-    directory_search_subject: str = Field(
-        default=subjects.DIRECTORY_SEARCH,
-        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
-        description="Subject of the directory's search endpoint (the directory's own setting).",
-    )
-    media_nats_scope: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9_-]{0,64}$",
-        description="The media service's subject scope (the media service's own setting).",
     )
     stasis_wait_budget_s: float = Field(
         default=3.0,

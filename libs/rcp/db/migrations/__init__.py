@@ -37,3 +37,14 @@ def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
 def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> None:
     """Run one statement for each row of arguments, inside the migration's transaction."""
     await_only(_driver().executemany(sql, rows))
+
+
+def touch_updated_at(*tables: str) -> str:
+    """SQL giving each table a trigger that sets its `updated_at` on every UPDATE (through
+    `rcp_touch_updated_at()`, revision 0001's). Applied revisions call it: its SQL never changes.
+    """
+    return "".join(
+        f"CREATE TRIGGER {table}_touch BEFORE UPDATE ON {table}\n"
+        "    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();\n"
+        for table in tables
+    )

@@ -7,20 +7,14 @@ tenant pointing at another tenant's row. Check constraints refuse invalid values
 Extensions, ring groups and conference rooms share one numbering plan per tenant: triggers
 keep `numbering_plan` in step with them, and its primary key refuses a second owner of a
 number.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-28
 """
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script
+from rcp.db.migrations import execute_script, touch_updated_at
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 UPGRADE = r"""
 CREATE FUNCTION rcp_is_timezone(name text) RETURNS boolean
@@ -353,21 +347,15 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, at DESC);
 
-CREATE TRIGGER tenants_touch BEFORE UPDATE ON tenants
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-CREATE TRIGGER prompts_touch BEFORE UPDATE ON prompts
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-CREATE TRIGGER extensions_touch BEFORE UPDATE ON extensions
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-CREATE TRIGGER ring_groups_touch BEFORE UPDATE ON ring_groups
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-CREATE TRIGGER conference_rooms_touch BEFORE UPDATE ON conference_rooms
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-CREATE TRIGGER receptionists_touch BEFORE UPDATE ON receptionists
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-CREATE TRIGGER key_assignments_touch BEFORE UPDATE ON key_assignments
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-"""
+""" + touch_updated_at(
+    "tenants",
+    "prompts",
+    "extensions",
+    "ring_groups",
+    "conference_rooms",
+    "receptionists",
+    "key_assignments",
+)
 
 DOWNGRADE = r"""
 DROP TABLE audit_log;

@@ -5,10 +5,6 @@ normalised text, or of an upload's or recording's bytes). Text-to-speech renders
 by every tenant (the same words in the same voice sound the same) and keep what is needed to
 render them again; uploads and recordings belong to one tenant and are never evicted, which
 a check constraint holds. `prompts.content_hash` names the row a prompt plays.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-28
 """
 
 from __future__ import annotations
@@ -17,8 +13,6 @@ from rcp.db.migrations import execute_script
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 UPGRADE = r"""
 CREATE TABLE media_files (

@@ -7,20 +7,14 @@ only once the carrier allows them; a deny-list that always wins: see `rcp.outbou
 legs a minute, the longest outbound call). Both belong to the carrier, never to the tenant;
 a tenant without a row gets the defaults, which are the columns' defaults here and
 `rcp.outbound`'s in code. Additive only: no existing column changes.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-04
 """
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script
+from rcp.db.migrations import execute_script, touch_updated_at
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 UPGRADE = r"""
 CREATE FUNCTION rcp_all_match(items text[], pattern text) RETURNS boolean
@@ -62,11 +56,7 @@ CREATE TABLE tenant_limits (
     updated_at                    timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE TRIGGER outbound_policies_touch BEFORE UPDATE ON outbound_policies
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-CREATE TRIGGER tenant_limits_touch BEFORE UPDATE ON tenant_limits
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
-"""
+""" + touch_updated_at("outbound_policies", "tenant_limits")
 
 DOWNGRADE = r"""
 DROP TABLE tenant_limits;

@@ -21,10 +21,6 @@ them. PINs already written into the audit log are masked.
 
 The downgrade restores dial strings (a device's endpoint, or the legacy dial string); it
 refuses to run while a room has a PIN, which cannot be recovered from its hash.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-09
 """
 
 from __future__ import annotations
@@ -38,8 +34,6 @@ from rcp.pins import hash_pin
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 # Frozen copies of the rules of this revision (rcp.endpoints and rcp.pins hold the live ones).
 DEVICE_ENDPOINT = r"^PJSIP/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
