@@ -10,20 +10,14 @@ A trigger gives every receptionist its first menu, whichever code creates the ro
 the upgrade creates, so a configuration saved before comes through unchanged; an insert that
 names no menu still lands on the first one) and a fourth action, `open_menu`, whose target is
 `target_menu_id`, one of the tenant's own menus. A menu a key opens cannot be deleted.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-20
 """
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script
+from rcp.db.migrations import execute_script, touch_updated_at
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 UPGRADE = r"""
 CREATE TABLE menus (
@@ -48,8 +42,6 @@ CREATE TABLE menus (
         ON DELETE SET NULL (greeting_prompt_id)
 );
 CREATE UNIQUE INDEX menus_one_first ON menus (tenant_id) WHERE is_first;
-CREATE TRIGGER menus_touch BEFORE UPDATE ON menus
-    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();
 
 -- Every receptionist has its first menu, named in its language.
 CREATE FUNCTION rcp_first_menu() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -119,7 +111,7 @@ DROP TABLE menus;
 
 
 def upgrade() -> None:
-    execute_script(UPGRADE)
+    execute_script(UPGRADE + touch_updated_at("menus"))
 
 
 def downgrade() -> None:
