@@ -27,9 +27,10 @@ OUR_TABLES = {
     "outbound_policies",
     "tenant_limits",
     "devices",
+    "menus",
     "retention_settings",
 }
-HEAD = ["0005"]
+HEAD = ["0006"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -97,6 +98,7 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "outbound_policies",
         "tenant_limits",
         "devices",
+        "menus",
         "retention_settings",
     }
     assert "media_files" not in tables
@@ -118,6 +120,7 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
         "outbound_policies",
         "tenant_limits",
         "devices",
+        "menus",
         "retention_settings",
     }
     assert not tables & {"outbound_policies", "tenant_limits"}

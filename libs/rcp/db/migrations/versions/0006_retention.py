@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from rcp.db.migrations import execute_script, touch_updated_at
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 
 UPGRADE = r"""
 CREATE TABLE retention_settings (
