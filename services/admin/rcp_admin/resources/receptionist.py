@@ -14,10 +14,10 @@ from rcp.db import receptionists
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError, not_found
+from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError
 from rcp_admin.resources import extensions, prompts
 from rcp_admin.routing import TENANT, Call, Routes, with_etag
-from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match
+from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match, fetch_one
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
@@ -42,9 +42,7 @@ TABLE_NOUNS = {
 
 async def settings(reader: Reader, tenant_id: UUID) -> s.Receptionist:
     """The receptionist's settings as the API shows them."""
-    row = await reader.fetchrow(receptionists.SELECT, tenant_id)
-    if row is None:
-        raise not_found("receptionist", "tenant_id")
+    row = await fetch_one(reader, ("receptionist", "tenant_id"), receptionists.SELECT, tenant_id)
     greeting = None
     if row["greeting_prompt_id"] is not None:
         prompt_row = await reader.fetchrow(
