@@ -27,8 +27,10 @@ OUR_TABLES = {
     "outbound_policies",
     "tenant_limits",
     "devices",
+    "menus",
+    "retention_settings",
 }
-HEAD = ["0004"]
+HEAD = ["0006"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -91,7 +93,14 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
 
     downgrade(url, "0001", configure_logging=False)
     tables, _, versions = asyncio.run(_schema(url))
-    assert tables >= OUR_TABLES - {"media_files", "outbound_policies", "tenant_limits", "devices"}
+    assert tables >= OUR_TABLES - {
+        "media_files",
+        "outbound_policies",
+        "tenant_limits",
+        "devices",
+        "menus",
+        "retention_settings",
+    }
     assert "media_files" not in tables
     assert versions == ["0001"]
 
@@ -107,7 +116,13 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
 
     downgrade(url, "0002", configure_logging=False)
     tables, functions, versions = asyncio.run(_schema(url))
-    assert tables >= OUR_TABLES - {"outbound_policies", "tenant_limits", "devices"}
+    assert tables >= OUR_TABLES - {
+        "outbound_policies",
+        "tenant_limits",
+        "devices",
+        "menus",
+        "retention_settings",
+    }
     assert not tables & {"outbound_policies", "tenant_limits"}
     assert "rcp_all_match" not in functions
     assert versions == ["0002"]

@@ -29,7 +29,7 @@ RingStrategy = StrEnum("RingStrategy", "SIMULTANEOUS SEQUENTIAL")
 NoAnswerAction = StrEnum("NoAnswerAction", "MENU HANGUP VOICEMAIL EXTENSION")
 
 # What pressing a key of the menu does.
-KeyAction = StrEnum("KeyAction", "DIAL_BY_NAME PLAY_ANNOUNCEMENT TRANSFER")
+KeyAction = StrEnum("KeyAction", "DIAL_BY_NAME PLAY_ANNOUNCEMENT TRANSFER OPEN_MENU")
 
 # What a transfer key points at (key_assignments.target_kind).
 TargetKind = StrEnum("TargetKind", "EXTENSION VIRTUAL_EXTENSION RING_GROUP CONFERENCE VOICEMAIL")

@@ -172,7 +172,8 @@ async def seed_demo(pool: asyncpg.Pool, spec: DemoSpec = FRENCH) -> DemoTenant:
             await connection.execute(
                 """INSERT INTO key_assignments (tenant_id, digit, action, prompt_id, target_kind,
                        target_extension_id, target_ring_group_id, target_conference_id)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, digit) DO NOTHING""",
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   ON CONFLICT (tenant_id, menu_id, digit) DO NOTHING""",
                 tenant_id,
                 digit,
                 action,

@@ -77,6 +77,7 @@ class ConfigChanged(TenantMessage):
         "ring_group",
         "conference_room",
         "receptionist",
+        "menu",
         "key",
         "directory",
         "prompt",

@@ -1,10 +1,16 @@
-"""A tenant's receptionists row, read the same way by the admin API and the call flow."""
+"""A tenant's receptionist, read the same way by the admin API and the call flow: its row,
+and the whole of it (settings, menus, keys) as one document."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import asyncpg
+
+from rcp.contracts.receptionist import KeyDoc, MenuDoc, ReceptionistDocument, SettingsDoc
+
+Reader = Any  # a connection or a pool: anything with fetch and fetchrow
 
 # The row, with its last-retry target resolved to the extension's number.
 SELECT = """
@@ -29,3 +35,43 @@ SETTINGS = (
 def settings_of(row: asyncpg.Record) -> dict[str, Any]:
     """The settings a row read with `SELECT` holds, by name (the greeting apart)."""
     return {name: row[name] for name in SETTINGS} | {"exhausted_extension": row["exhausted_number"]}
+
+
+SETTINGS_ROW = """
+    SELECT greeting_prompt_id, language, dial_extension_enabled, menu_timeout_s,
+           inter_digit_timeout_s, menu_max_retries, name_max_retries, transfer_ring_s,
+           exhausted_extension_id
+      FROM receptionists WHERE tenant_id = $1"""
+
+MENUS = """
+    SELECT id, name, is_first AS first, language, greeting_prompt_id, dial_extension_enabled,
+           menu_timeout_s, inter_digit_timeout_s
+      FROM menus WHERE tenant_id = $1 ORDER BY NOT is_first, name"""
+
+KEYS = """
+    SELECT menu_id, digit, action, prompt_id, target_kind,
+           COALESCE(target_extension_id, target_ring_group_id, target_conference_id) AS target_id,
+           target_menu_id
+      FROM key_assignments WHERE tenant_id = $1 ORDER BY digit"""
+
+
+async def read_document(connection: Reader, tenant_id: UUID) -> ReceptionistDocument | None:
+    """The receptionist's rows as one document (in one transaction, for a consistent read);
+    None if the tenant has no receptionist."""
+    row = await connection.fetchrow(SETTINGS_ROW, tenant_id)
+    if row is None:
+        return None
+    keys: dict[UUID, dict[str, KeyDoc]] = {}
+    for key in await connection.fetch(KEYS, tenant_id):
+        keys.setdefault(key["menu_id"], {})[key["digit"]] = KeyDoc(
+            action=key["action"],
+            prompt_id=key["prompt_id"],
+            target_kind=key["target_kind"],
+            target_id=key["target_id"],
+            menu_id=key["target_menu_id"],
+        )
+    menus = [
+        MenuDoc(**dict(menu), keys=keys.get(menu["id"], {}))
+        for menu in await connection.fetch(MENUS, tenant_id)
+    ]
+    return ReceptionistDocument(settings=SettingsDoc(**dict(row)), menus=menus)

@@ -638,7 +638,21 @@ class Transfer(Body):
     target: TransferTarget
 
 
-KeyAssignment = Annotated[DialByName | PlayAnnouncement | Transfer, Field(discriminator="action")]
+class OpenMenu(Body):
+    """Take the caller to another of the tenant's menus (`*` there comes back)."""
+
+    action: Literal["open_menu"]
+    menu_id: UUID
+
+
+KeyAssignment = Annotated[
+    DialByName | PlayAnnouncement | Transfer | OpenMenu, Field(discriminator="action")
+]
+
+
+class MenuRef(Out):
+    id: UUID
+    name: str
 
 
 class KeyTarget(Out):
@@ -653,12 +667,75 @@ class Key(Out):
     action: Annotated[v.KeyAction, closed(v.KeyAction)] | None = None
     prompt: Prompt | None = None
     target: KeyTarget | None = None
+    menu: MenuRef | None = Field(default=None, description="The menu an open_menu key opens")
 
 
 class KeyList(Out):
     items: list[Key] = Field(
         description="All ten keys, 0 to 9; unassigned ones have assigned=false"
     )
+
+
+# --- menus ---------------------------------------------------------------------------------
+
+
+class MenuFields(Body):
+    """A menu's own settings; null (or left out) inherits the receptionist's."""
+
+    language: Locale | None = None
+    greeting: TtsPrompt | GreetingRef | None = None
+    dial_extension_enabled: bool | None = None
+    menu_timeout_s: int | None = Field(default=None, ge=1, le=60)
+    inter_digit_timeout_s: int | None = Field(default=None, ge=1, le=20)
+
+
+class MenuCreate(MenuFields):
+    name: RequiredName
+
+
+class MenuPatch(MenuFields):
+    name: Annotated[RequiredName | None, AfterValidator(_not_null)] = None
+
+
+class MenuSettings(Out):
+    language: str
+    dial_extension_enabled: bool
+    menu_timeout_s: int
+    inter_digit_timeout_s: int
+
+
+class ApiWarning(Out):
+    code: str = Field(examples=["menu_unreachable"])
+    message: str
+
+
+class OpenedBy(Out):
+    menu_id: UUID
+    menu_name: str
+    digit: str
+
+
+class Menu(Out):
+    id: UUID
+    name: str
+    first: bool = Field(
+        description="The receptionist's first menu: its settings are the receptionist's"
+    )
+    language: str | None = Field(description="null: the receptionist's language")
+    greeting: Prompt | None
+    dial_extension_enabled: bool | None
+    menu_timeout_s: int | None
+    inter_digit_timeout_s: int | None
+    effective: MenuSettings = Field(description="What callers get, inherited settings resolved")
+    keys: list[Key] = Field(description="All ten keys, 0 to 9")
+    opened_by: list[OpenedBy] = Field(description="The keys that open this menu")
+    warnings: list[ApiWarning] = Field(
+        description="menu_unreachable: no entry point or key leads to it (saved all the same)"
+    )
+
+
+class MenuList(Out):
+    items: list[Menu]
 
 
 # --- directory -----------------------------------------------------------------------------
@@ -685,6 +762,31 @@ class DirectoryChange(Body):
 
 class DirectoryPatch(Body):
     entries: list[DirectoryChange] = Field(min_length=1, max_length=10000)
+
+
+# --- retention -----------------------------------------------------------------------------
+
+# How long personal data may be kept, at most (days): ten years.
+RETENTION_MAX_DAYS = 3650
+
+
+class RetentionPatch(Body):
+    _required = field_validator("call_records_days", "voicemail_days")(_not_null)
+
+    call_records_days: int | None = Field(default=None, ge=1, le=RETENTION_MAX_DAYS)
+    voicemail_days: int | None = Field(default=None, ge=1, le=RETENTION_MAX_DAYS)
+
+
+class Retention(Out):
+    call_records_days: int = Field(
+        description="Call records (caller numbers, what callers did) are deleted this many "
+        "days after the call"
+    )
+    voicemail_days: int = Field(
+        description="Voicemail messages and their recordings are deleted this many days "
+        "after they were left"
+    )
+    updated_at: datetime | None = Field(description="null: the defaults, never changed")
 
 
 # --- voicemail, calls, audit ---------------------------------------------------------------
@@ -740,9 +842,33 @@ class AuditList(Out):
 # --- export / import -----------------------------------------------------------------------
 
 
+class ExportOpenMenu(Body):
+    """An open_menu key in an export: the menu by name (ids differ between tenants)."""
+
+    action: Literal["open_menu"]
+    menu: RequiredName
+
+
+ExportAssignment = Annotated[
+    DialByName | PlayAnnouncement | Transfer | ExportOpenMenu, Field(discriminator="action")
+]
+
+
 class ExportKey(Body):
     digit: Digit
-    assignment: KeyAssignment
+    assignment: ExportAssignment
+
+
+class ExportMenu(Body):
+    """A menu other than the first: its name, own settings (null inherits) and keys."""
+
+    name: RequiredName
+    language: Locale | None = None
+    greeting: TtsPrompt | None = None
+    dial_extension_enabled: bool | None = None
+    menu_timeout_s: int | None = Field(default=None, ge=1, le=60)
+    inter_digit_timeout_s: int | None = Field(default=None, ge=1, le=20)
+    keys: list[ExportKey] = Field(default_factory=list)
 
 
 class ExportReceptionist(Body):
@@ -765,4 +891,8 @@ class TenantExport(Body):
     extensions: list[ExtensionCreate] = Field(default_factory=list)
     ring_groups: list[RingGroupCreate] = Field(default_factory=list)
     conference_rooms: list[ExportConferenceRoom] = Field(default_factory=list)
-    keys: list[ExportKey] = Field(default_factory=list)
+    keys: list[ExportKey] = Field(
+        default_factory=list, description="The first menu's keys (the receptionist's)"
+    )
+    first_menu_name: RequiredName | None = None
+    menus: list[ExportMenu] = Field(default_factory=list, description="The other menus")

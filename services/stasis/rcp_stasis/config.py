@@ -1,7 +1,8 @@
 """A tenant's receptionist configuration as the call flow sees it: immutable, shared by calls.
 
-It mirrors the tables the admin service writes (receptionists, key_assignments, extensions,
-ring_groups and their members, conference_rooms), with references resolved to numbers. A call
+It mirrors the tables the admin service writes (receptionists, menus, key_assignments,
+extensions, ring_groups and their members, conference_rooms), with references resolved to
+numbers. A call
 keeps the configuration it started with until a config-changed event hands it a new one.
 """
 
@@ -104,7 +105,14 @@ class Transfer:
     number: str
 
 
-KeyAction = DialByName | PlayAnnouncement | Transfer
+@dataclass(frozen=True, slots=True)
+class OpenMenu:
+    """The key takes the caller to another menu (`*` there comes back)."""
+
+    menu_id: str
+
+
+KeyAction = DialByName | PlayAnnouncement | Transfer | OpenMenu
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,48 @@ class ReceptionistSettings:
     exhausted_extension: str | None = None
 
 
+FIRST_MENU = "first"
+"""The first menu's id when a configuration names none (tests, a receptionist of old)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """One menu as callers hear it: its keys, and its settings with the inherited ones resolved.
+
+    The first menu is the receptionist itself (its greeting, language and keys); any other
+    takes from the receptionist whatever it does not set.
+    """
+
+    id: str
+    name: str
+    keys: Mapping[str, KeyAction]
+    language: str = "fr-FR"
+    greeting_prompt_id: UUID | None = None
+    dial_extension_enabled: bool = False
+    menu_timeout_s: int = 5
+    inter_digit_timeout_s: int = 3
+
+    @classmethod
+    def first(
+        cls,
+        settings: ReceptionistSettings,
+        keys: Mapping[str, KeyAction],
+        menu_id: str = FIRST_MENU,
+        name: str = "",
+    ) -> Menu:
+        """The first menu: the receptionist's own settings and keys."""
+        return cls(
+            id=menu_id,
+            name=name,
+            keys=MappingProxyType(dict(keys)),
+            language=settings.language,
+            greeting_prompt_id=settings.greeting_prompt_id,
+            dial_extension_enabled=settings.dial_extension_enabled,
+            menu_timeout_s=settings.menu_timeout_s,
+            inter_digit_timeout_s=settings.inter_digit_timeout_s,
+        )
+
+
 Dialable = Extension | RingGroup | ConferenceRoom
 
 
@@ -132,7 +182,12 @@ class TenantConfig:
     tenant_id: UUID
     name: str
     receptionist: ReceptionistSettings = field(default_factory=ReceptionistSettings)
+    # The first menu's keys (its settings are the receptionist's).
     keys: Mapping[str, KeyAction] = field(default_factory=dict)
+    # The other menus, by id.
+    menus: Mapping[str, Menu] = field(default_factory=dict)
+    first_menu_id: str = FIRST_MENU
+    first_menu_name: str = ""
     extensions: Mapping[str, Extension] = field(default_factory=dict)
     ring_groups: Mapping[str, RingGroup] = field(default_factory=dict)
     conference_rooms: Mapping[str, ConferenceRoom] = field(default_factory=dict)
@@ -140,6 +195,8 @@ class TenantConfig:
     # the tenant's call limits.
     outbound: OutboundPolicy | None = None
     limits: TenantLimits = field(default_factory=TenantLimits)
+    # The first menu, made of the receptionist's settings and `keys`.
+    _first: Menu = field(init=False, repr=False, compare=False)
     # Every prefix of a number a caller may dial: decides at once whether a digit can begin one.
     _prefixes: frozenset[str] = field(init=False, repr=False, compare=False)
     # The policy's verdict on each virtual extension's outside number, decided once per
@@ -147,8 +204,10 @@ class TenantConfig:
     _verdicts: Mapping[str, Verdict] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("keys", "extensions", "ring_groups", "conference_rooms"):
+        for name in ("keys", "menus", "extensions", "ring_groups", "conference_rooms"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        first = Menu.first(self.receptionist, self.keys, self.first_menu_id, self.first_menu_name)
+        object.__setattr__(self, "_first", first)
         prefixes = {
             number[:end] for number in self._dialable_numbers() for end in range(1, len(number))
         }
@@ -171,6 +230,17 @@ class TenantConfig:
         assert self.outbound is not None  # noqa: S101 - set in __post_init__
         return self.outbound
 
+    @property
+    def first_menu(self) -> Menu:
+        """The menu a call starts in (when the schedule names no other)."""
+        return self._first
+
+    def menu(self, menu_id: str | None) -> Menu | None:
+        """The menu of this id (None: the first one), or None if there is no such menu."""
+        if menu_id is None or menu_id == self.first_menu_id:
+            return self._first
+        return self.menus.get(menu_id)
+
     def verdict(self, extension: Extension) -> Verdict | None:
         """The outbound policy's verdict on a virtual extension's outside number."""
         return self._verdicts.get(extension.number)
@@ -187,8 +257,11 @@ class TenantConfig:
         conference_rooms: Iterable[ConferenceRoom] = (),
         outbound: OutboundPolicy | None = None,
         limits: TenantLimits | None = None,
+        menus: Iterable[Menu] = (),
+        first_menu: tuple[str, str] = (FIRST_MENU, ""),
     ) -> TenantConfig:
-        """A configuration from lists of extensions, groups and rooms."""
+        """A configuration from lists of extensions, groups, rooms and menus (`first_menu`:
+        the first menu's id and name)."""
         return cls(
             tenant_id=tenant_id,
             name=name,
@@ -199,6 +272,9 @@ class TenantConfig:
             conference_rooms={r.number: r for r in conference_rooms},
             outbound=outbound,
             limits=limits or TenantLimits(),
+            menus={m.id: m for m in menus},
+            first_menu_id=first_menu[0],
+            first_menu_name=first_menu[1],
         )
 
     def _dialable_numbers(self) -> Iterable[str]:

@@ -15,6 +15,10 @@ Rules every phase follows:
 The menu counts failures (no input, invalid input) since the last action the caller chose:
 the menu plays again after each, and the failure after `menu_max_retries` of them ends the call
 (goodbye, or the tenant's exhausted target).
+
+A key may open another menu; the call keeps the path of menus opened since the first one, and
+`*` goes back one step (on the first menu it plays it again). Opening a menu already on the path
+goes back to it, so the path never holds a menu twice. Prompts speak the current menu's language.
 """
 
 from __future__ import annotations
@@ -58,12 +62,14 @@ from rcp_stasis.config import (
     Extension,
     FlowOptions,
     KeyAction,
+    OpenMenu,
     PlayAnnouncement,
     ReceptionistSettings,
     RingGroup,
     TenantConfig,
     Transfer,
 )
+from rcp_stasis.config import Menu as TenantMenu
 from rcp_stasis.events import (
     CallContext,
     CallStarted,
@@ -296,6 +302,8 @@ class Call:
     # The caller's last action was an announcement: hanging up then ends as "announcement"
     # (they had what they called for); any other action clears it.
     heard_announcement: bool = False
+    # The menus opened since the call's first menu, by id, the current one last.
+    menus: tuple[str, ...] = ()
     outcome: Outcome | None = None
     # Makes every id and timer generation of the call unique.
     counter: int = 0
@@ -338,6 +346,18 @@ class _Turn:
         return self.context.config.receptionist
 
     @property
+    def path(self) -> tuple[str, ...]:
+        """The menus opened since the first one that the configuration still has."""
+        return tuple(m for m in self.call.menus if self.config.menu(m) is not None)
+
+    @property
+    def menu(self) -> TenantMenu:
+        """The menu the caller is in: the last one opened that the configuration still has."""
+        path = self.path
+        current = self.config.menu(path[-1]) if path else None
+        return current or self.config.first_menu
+
+    @property
     def options(self) -> FlowOptions:
         return self.context.options
 
@@ -361,7 +381,7 @@ class _Turn:
     def say(
         self, key: SystemPromptKey, name: str | TenantPrompt | None = None, digit: str | None = None
     ) -> SystemPrompt:
-        return SystemPrompt(key, self.settings.language, name=name, digit=digit)
+        return SystemPrompt(key, self.menu.language, name=name, digit=digit)
 
     def play(self, *prompts: Prompt) -> None:
         self.stop_playback()
@@ -479,9 +499,9 @@ def _on_playback_finished(turn: _Turn) -> None:
     match turn.call.phase:
         case Menu():
             turn.go(Menu(playing=False))
-            turn.start_timer(turn.settings.menu_timeout_s, NO_INPUT)
+            turn.start_timer(turn.menu.menu_timeout_s, NO_INPUT)
         case NameEntry() | MatchChoice() | PinEntry():
-            turn.start_timer(turn.settings.menu_timeout_s, NO_INPUT)
+            turn.start_timer(turn.menu.menu_timeout_s, NO_INPUT)
         case Announcing():
             _menu(turn, "after_announcement")
         case Connecting(extension=extension):
@@ -564,17 +584,20 @@ def _menu(turn: _Turn, reason: str, prefix: tuple[Prompt, ...] = ()) -> None:
     turn.cancel_timer()
     turn.go(Menu(playing=True))
     turn.play(*prefix, *_menu_prompts(turn))
-    turn.trace(TraceKind.MENU, reason=reason, failures=turn.call.failures)
+    turn.trace(TraceKind.MENU, reason=reason, failures=turn.call.failures, menu=turn.menu.name)
 
 
 def _menu_prompts(turn: _Turn) -> tuple[Prompt, ...]:
-    """The tenant's greeting; without one, a menu spoken from the keys themselves."""
-    settings, config = turn.settings, turn.config
-    if settings.greeting_prompt_id is not None:
-        return (TenantPrompt(settings.greeting_prompt_id),)
-    prompts: list[Prompt] = [turn.say(SystemPromptKey.WELCOME, name=config.name)]
-    for digit in sorted(config.keys, key=lambda d: (d == "0", d)):  # 0 last, as on a keypad
-        match config.keys[digit]:
+    """The menu's greeting; without one, a menu spoken from the keys themselves (welcoming
+    the caller on the first menu, offering `*` back on the others)."""
+    menu, config = turn.menu, turn.config
+    if menu.greeting_prompt_id is not None:
+        return (TenantPrompt(menu.greeting_prompt_id),)
+    prompts: list[Prompt] = []
+    if not turn.path:
+        prompts.append(turn.say(SystemPromptKey.WELCOME, name=config.name))
+    for digit in sorted(menu.keys, key=lambda d: (d == "0", d)):  # 0 last, as on a keypad
+        match menu.keys[digit]:
             case DialByName():
                 prompts.append(turn.say(SystemPromptKey.MENU_DIAL_BY_NAME, digit=digit))
             case PlayAnnouncement():
@@ -582,8 +605,15 @@ def _menu_prompts(turn: _Turn) -> tuple[Prompt, ...]:
             case Transfer() as transfer:
                 name = _target_name(config, transfer)
                 prompts.append(turn.say(SystemPromptKey.FOR_NAME_PRESS, name=name, digit=digit))
-    if settings.dial_extension_enabled:
+            case OpenMenu(menu_id=menu_id):
+                opened = config.menu(menu_id)
+                if opened is not None and opened.name:
+                    say = SystemPromptKey.FOR_NAME_PRESS
+                    prompts.append(turn.say(say, name=opened.name, digit=digit))
+    if menu.dial_extension_enabled:
         prompts.append(turn.say(SystemPromptKey.MENU_DIAL_EXTENSION))
+    if turn.path:
+        prompts.append(turn.say(SystemPromptKey.MENU_BACK))
     return tuple(prompts)
 
 
@@ -673,16 +703,45 @@ def _leg_gone(turn: _Turn, leg: str) -> None:
 # --- keys and extension numbers -------------------------------------------------------------
 
 
-def _menu_digit(turn: _Turn, digit: str) -> None:
-    if digit == "*":
-        turn.trace(TraceKind.KEY, digit=digit, action="replay")
+def _back(turn: _Turn) -> None:
+    """`*` in a menu: the previous menu, or the first menu again."""
+    path = turn.path
+    if not path:
+        turn.trace(TraceKind.KEY, digit="*", action="replay")
         _menu(turn, "replay")
         return
-    action = turn.config.keys.get(digit)
-    if turn.settings.dial_extension_enabled and turn.config.begins_a_number(digit):
+    turn.trace(TraceKind.KEY, digit="*", action="back")
+    turn.call = replace(turn.call, menus=path[:-1], failures=0)
+    _menu(turn, "back")
+
+
+def _open_menu(turn: _Turn, digit: str, menu_id: str) -> None:
+    """Take the caller to another menu (back to it if it is already on the path)."""
+    menu = turn.config.menu(menu_id)
+    turn.trace(TraceKind.KEY, digit=digit, action="open_menu", menu=menu.name if menu else None)
+    if menu is None:  # the key points at a menu the configuration no longer has
+        _unavailable(turn, then=None)
+        return
+    path = turn.path
+    if menu.id == turn.config.first_menu_id:
+        path = ()
+    elif menu.id in path:
+        path = path[: path.index(menu.id) + 1]
+    else:
+        path = (*path, menu.id)
+    turn.call = replace(turn.call, menus=path)
+    _menu(turn, "opened")
+
+
+def _menu_digit(turn: _Turn, digit: str) -> None:
+    if digit == "*":
+        _back(turn)
+        return
+    action = turn.menu.keys.get(digit)
+    if turn.menu.dial_extension_enabled and turn.config.begins_a_number(digit):
         # A key digit that also begins a number waits for the next digit before it acts.
         turn.go(ExtensionEntry(digit, key=digit if action is not None else None))
-        turn.start_timer(turn.settings.inter_digit_timeout_s, "inter_digit")
+        turn.start_timer(turn.menu.inter_digit_timeout_s, "inter_digit")
         return
     if action is None:
         turn.trace(TraceKind.KEY, digit=digit, action=None)
@@ -694,20 +753,19 @@ def _menu_digit(turn: _Turn, digit: str) -> None:
 def _extension_digit(turn: _Turn, phase: ExtensionEntry, digit: str) -> None:
     turn.cancel_timer()
     if digit == "*":
-        turn.trace(TraceKind.KEY, digit=digit, action="replay")
-        _menu(turn, "replay")
+        _back(turn)
     elif digit == "#":
         _complete_extension(turn, phase.digits, phase.key)
     elif len(digits := phase.digits + digit) >= turn.options.max_extension_digits:
         _complete_extension(turn, digits, None)
     else:
         turn.go(ExtensionEntry(digits, key=None))
-        turn.start_timer(turn.settings.inter_digit_timeout_s, "inter_digit")
+        turn.start_timer(turn.menu.inter_digit_timeout_s, "inter_digit")
 
 
 def _complete_extension(turn: _Turn, digits: str, key: str | None) -> None:
     config = turn.config
-    action = config.keys.get(key) if key is not None else None
+    action = turn.menu.keys.get(key) if key is not None else None
     if digits == key and action is not None:
         _act(turn, digits, action)
         return
@@ -743,6 +801,8 @@ def _act(turn: _Turn, digit: str, action: KeyAction) -> None:
         case Transfer(kind=kind, number=number):
             turn.trace(TraceKind.KEY, digit=digit, action="transfer", kind=kind, number=number)
             _transfer(turn, kind, number)
+        case OpenMenu(menu_id=menu_id):
+            _open_menu(turn, digit, menu_id)
 
 
 # --- transfers ------------------------------------------------------------------------------
@@ -984,7 +1044,7 @@ def _name_digit(turn: _Turn, phase: NameEntry, digit: str) -> None:
         _look_up(turn, digits, 0, phase.tries)
     else:
         turn.go(NameEntry(digits, phase.tries))
-        turn.start_timer(turn.settings.inter_digit_timeout_s, "inter_digit")
+        turn.start_timer(turn.menu.inter_digit_timeout_s, "inter_digit")
 
 
 def _name_retry(turn: _Turn, tries: int, prefix: tuple[Prompt, ...]) -> None:
@@ -1104,7 +1164,7 @@ def _pin_digit(turn: _Turn, phase: PinEntry, digit: str) -> None:
         _check_pin(turn, replace(phase, digits=digits))
     else:
         turn.go(replace(phase, digits=digits))
-        turn.start_timer(turn.settings.inter_digit_timeout_s, "inter_digit")
+        turn.start_timer(turn.menu.inter_digit_timeout_s, "inter_digit")
 
 
 def _check_pin(turn: _Turn, phase: PinEntry) -> None:

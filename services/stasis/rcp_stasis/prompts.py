@@ -21,6 +21,7 @@ class SystemPromptKey(StrEnum):
     MENU_DIAL_BY_NAME = "menu_dial_by_name"
     MENU_ANNOUNCEMENT = "menu_announcement"
     MENU_DIAL_EXTENSION = "menu_dial_extension"
+    MENU_BACK = "menu_back"
     INVALID = "invalid"
     GOODBYE = "goodbye"
     ENTER_NAME = "enter_name"
@@ -97,6 +98,7 @@ _FRENCH = {
     _K.MENU_ANNOUNCEMENT: "Pour écouter nos informations, tapez {digit}.",
     _K.MENU_DIAL_EXTENSION: "Si vous connaissez le numéro de poste de votre correspondant, "
     "composez-le à tout moment.",
+    _K.MENU_BACK: "Pour revenir au menu précédent, tapez étoile.",
     _K.INVALID: "Ce choix n'est pas valide.",
     _K.GOODBYE: "Merci de votre appel. Au revoir.",
     _K.ENTER_NAME: "Composez sur votre clavier les trois premières lettres du nom de votre "
@@ -127,6 +129,7 @@ def _english(pound: str) -> dict[SystemPromptKey, str]:
         _K.MENU_DIAL_BY_NAME: "To reach someone by name, press {digit}.",
         _K.MENU_ANNOUNCEMENT: "For information, press {digit}.",
         _K.MENU_DIAL_EXTENSION: "If you know the extension number, you may dial it at any time.",
+        _K.MENU_BACK: "To go back to the previous menu, press star.",
         _K.INVALID: "That is not a valid choice.",
         _K.GOODBYE: "Thank you for calling. Goodbye.",
         _K.ENTER_NAME: "Please enter the first three letters of the person's name on your keypad.",
@@ -153,6 +156,7 @@ _GERMAN = {
     _K.MENU_DIAL_BY_NAME: "Um jemanden über seinen Namen zu erreichen, drücken Sie die {digit}.",
     _K.MENU_ANNOUNCEMENT: "Für unsere Informationen drücken Sie die {digit}.",
     _K.MENU_DIAL_EXTENSION: "Wenn Sie die Durchwahl kennen, können Sie sie jederzeit wählen.",
+    _K.MENU_BACK: "Zurück zum vorigen Menü mit der Sterntaste.",
     _K.INVALID: "Diese Auswahl ist ungültig.",
     _K.GOODBYE: "Vielen Dank für Ihren Anruf. Auf Wiederhören.",
     _K.ENTER_NAME: "Bitte geben Sie über die Tastatur die ersten drei Buchstaben des Namens ein.",
@@ -180,6 +184,7 @@ _SPANISH = {
     _K.MENU_ANNOUNCEMENT: "Para escuchar nuestra información, pulse {digit}.",
     _K.MENU_DIAL_EXTENSION: "Si conoce el número de extensión, puede marcarlo en cualquier "
     "momento.",
+    _K.MENU_BACK: "Para volver al menú anterior, pulse asterisco.",
     _K.INVALID: "Esta opción no es válida.",
     _K.GOODBYE: "Gracias por su llamada. Adiós.",
     _K.ENTER_NAME: "Marque en el teclado las tres primeras letras del nombre de la persona.",
@@ -206,6 +211,7 @@ _DUTCH = {
     _K.MENU_DIAL_BY_NAME: "Om iemand op naam te bereiken, toets {digit}.",
     _K.MENU_ANNOUNCEMENT: "Voor onze informatie, toets {digit}.",
     _K.MENU_DIAL_EXTENSION: "Als u het toestelnummer kent, kunt u het op elk moment intoetsen.",
+    _K.MENU_BACK: "Om terug te gaan naar het vorige menu, toets sterretje.",
     _K.INVALID: "Deze keuze is ongeldig.",
     _K.GOODBYE: "Bedankt voor uw oproep. Tot ziens.",
     _K.ENTER_NAME: "Toets de eerste drie letters van de naam in.",

@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
+from rcp.contracts.receptionist import KeyDoc, ReceptionistDocument, SettingsDoc
 from rcp.db import receptionists
 from rcp.outbound import LIMIT_BOUNDS, POLICY_COLUMNS, limits_of, policy_of
-from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
+from rcp.vocabulary import ExtensionKind, KeyAction, NoAnswerAction, RingStrategy
 
 from rcp_stasis import config
 
@@ -35,19 +36,10 @@ TENANT_OF_NUMBER = """
 
 TENANT = "SELECT name, locale, status FROM tenants WHERE id = $1"
 
-KEYS = """
-    SELECT k.digit, k.action, k.prompt_id, k.target_kind,
-           COALESCE(e.number, g.number, c.number) AS target_number
-      FROM key_assignments k
-      LEFT JOIN extensions e ON e.tenant_id = k.tenant_id AND e.id = k.target_extension_id
-      LEFT JOIN ring_groups g ON g.tenant_id = k.tenant_id AND g.id = k.target_ring_group_id
-      LEFT JOIN conference_rooms c ON c.tenant_id = k.tenant_id AND c.id = k.target_conference_id
-     WHERE k.tenant_id = $1"""
-
 # A physical extension rings its device's endpoint; one left with a dial string from before
 # devices (revision 0004) keeps it, and the call flow rings it only if it is a device's.
 EXTENSIONS = """
-    SELECT e.number, e.kind, e.first_name, e.last_name,
+    SELECT e.id, e.number, e.kind, e.first_name, e.last_name,
            COALESCE(d.endpoint, e.legacy_dial_string) AS endpoint, e.external_number,
            e.voicemail_enabled, e.reachable_by_extension, e.reachable_by_name, e.name_prompt_id
       FROM extensions e
@@ -55,7 +47,7 @@ EXTENSIONS = """
      WHERE e.tenant_id = $1"""
 
 RING_GROUPS = """
-    SELECT g.number, g.name, g.strategy, g.ring_seconds, g.no_answer_action,
+    SELECT g.id, g.number, g.name, g.strategy, g.ring_seconds, g.no_answer_action,
            f.number AS no_answer_number,
            COALESCE(ARRAY(SELECT e.number FROM ring_group_members m
                             JOIN extensions e ON e.tenant_id = m.tenant_id AND e.id = m.extension_id
@@ -65,7 +57,7 @@ RING_GROUPS = """
       LEFT JOIN extensions f ON f.tenant_id = g.tenant_id AND f.id = g.no_answer_extension_id
      WHERE g.tenant_id = $1"""
 
-ROOMS = "SELECT number, name, pin_hash FROM conference_rooms WHERE tenant_id = $1"
+ROOMS = "SELECT id, number, name, pin_hash FROM conference_rooms WHERE tenant_id = $1"
 
 POLICY = f"SELECT {', '.join(POLICY_COLUMNS)} FROM outbound_policies WHERE tenant_id = $1"
 
@@ -99,24 +91,16 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
     tenant = await connection.fetchrow(TENANT, tenant_id)
     if tenant is None or tenant["status"] != "active":
         return None
-    row = await connection.fetchrow(receptionists.SELECT, tenant_id)
-    receptionist = (
-        config.ReceptionistSettings(language=tenant["locale"])
-        if row is None
-        else config.ReceptionistSettings(
-            greeting_prompt_id=row["greeting_prompt_id"], **receptionists.settings_of(row)
-        )
-    )
-    keys: dict[str, config.KeyAction] = {}
-    for key in await connection.fetch(KEYS, tenant_id):
-        action = _key_action(key)
-        if action is not None:
-            keys[key["digit"]] = action
+    document = await receptionists.read_document(connection, tenant_id)
+    extension_rows = await connection.fetch(EXTENSIONS, tenant_id)
     extensions = [
-        # EXTENSIONS selects exactly the fields of an Extension.
-        config.Extension(**dict(e) | {"kind": ExtensionKind(e["kind"])})
-        for e in await connection.fetch(EXTENSIONS, tenant_id)
+        # EXTENSIONS selects the fields of an Extension, and its id.
+        config.Extension(
+            **{k: v for k, v in e.items() if k != "id"} | {"kind": ExtensionKind(e["kind"])}
+        )
+        for e in extension_rows
     ]
+    group_rows = await connection.fetch(RING_GROUPS, tenant_id)
     groups = [
         config.RingGroup(
             number=g["number"],
@@ -127,28 +111,102 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
             no_answer_action=NoAnswerAction(g["no_answer_action"]),
             no_answer_extension=g["no_answer_number"],
         )
-        for g in await connection.fetch(RING_GROUPS, tenant_id)
+        for g in group_rows
     ]
+    room_rows = await connection.fetch(ROOMS, tenant_id)
     rooms = [
         config.ConferenceRoom(number=r["number"], name=r["name"], pin_hash=r["pin_hash"])
-        for r in await connection.fetch(ROOMS, tenant_id)
+        for r in room_rows
     ]
+    numbers = {r["id"]: r["number"] for r in (*extension_rows, *group_rows, *room_rows)}
     policy = policy_of(await connection.fetchrow(POLICY, tenant_id), tenant["locale"])
     limits = limits_of(await connection.fetchrow(LIMITS, tenant_id))
+    if document is None:
+        document = ReceptionistDocument(settings=SettingsDoc(language=tenant["locale"]))
+    receptionist, keys, menus, first = _receptionist(document, numbers)
     return config.TenantConfig.build(
-        tenant_id, tenant["name"], receptionist, keys, extensions, groups, rooms, policy, limits
+        tenant_id,
+        tenant["name"],
+        receptionist,
+        keys,
+        extensions,
+        groups,
+        rooms,
+        policy,
+        limits,
+        menus=menus,
+        first_menu=first,
     )
 
 
-def _key_action(row: asyncpg.Record) -> config.KeyAction | None:
-    match row["action"]:
-        case "dial_by_name":
+def _receptionist(
+    document: ReceptionistDocument, numbers: Mapping[UUID, str]
+) -> tuple[
+    config.ReceptionistSettings,
+    dict[str, config.KeyAction],
+    list[config.Menu],
+    tuple[str, str],
+]:
+    """The call flow's settings, first menu's keys, other menus and first menu's id and name,
+    from a receptionist document (`numbers`: the number of each extension, group and room)."""
+    s = document.settings
+    exhausted = numbers.get(s.exhausted_extension_id) if s.exhausted_extension_id else None
+    receptionist = config.ReceptionistSettings(
+        greeting_prompt_id=s.greeting_prompt_id,
+        language=s.language,
+        dial_extension_enabled=s.dial_extension_enabled,
+        menu_timeout_s=s.menu_timeout_s,
+        inter_digit_timeout_s=s.inter_digit_timeout_s,
+        menu_max_retries=s.menu_max_retries,
+        name_max_retries=s.name_max_retries,
+        transfer_ring_s=s.transfer_ring_s,
+        exhausted_extension=exhausted,
+    )
+    first = document.first_menu
+    first_keys = _keys(first.keys, numbers) if first is not None else {}
+    menus = [
+        config.Menu(
+            id=str(m.id),
+            name=m.name,
+            keys=_keys(m.keys, numbers),
+            language=m.language or s.language,
+            greeting_prompt_id=m.greeting_prompt_id,
+            dial_extension_enabled=(
+                s.dial_extension_enabled
+                if m.dial_extension_enabled is None
+                else m.dial_extension_enabled
+            ),
+            menu_timeout_s=m.menu_timeout_s or s.menu_timeout_s,
+            inter_digit_timeout_s=m.inter_digit_timeout_s or s.inter_digit_timeout_s,
+        )
+        for m in document.menus
+        if not m.first
+    ]
+    named = (str(first.id), first.name) if first is not None else (config.FIRST_MENU, "")
+    return receptionist, first_keys, menus, named
+
+
+def _keys(keys: Mapping[str, KeyDoc], numbers: Mapping[UUID, str]) -> dict[str, config.KeyAction]:
+    actions: dict[str, config.KeyAction] = {}
+    for digit, key in keys.items():
+        action = _key_action(key, numbers)
+        if action is not None:
+            actions[digit] = action
+    return actions
+
+
+def _key_action(key: KeyDoc, numbers: Mapping[UUID, str]) -> config.KeyAction | None:
+    match key.action:
+        case KeyAction.DIAL_BY_NAME:
             return config.DialByName()
-        case "play_announcement":
-            return config.PlayAnnouncement(row["prompt_id"])
-        case "transfer" if row["target_number"] is not None:
-            return config.Transfer(TargetKind(row["target_kind"]), row["target_number"])
-        case _:
+        case KeyAction.PLAY_ANNOUNCEMENT if key.prompt_id is not None:
+            return config.PlayAnnouncement(key.prompt_id)
+        case KeyAction.TRANSFER if key.target_kind and key.target_id in numbers:
+            assert key.target_id is not None  # noqa: S101 - it is in numbers
+            return config.Transfer(key.target_kind, numbers[key.target_id])
+        case KeyAction.OPEN_MENU if key.menu_id is not None:
+            return config.OpenMenu(str(key.menu_id))
+        case _:  # what the key pointed at is gone
             return None
 
 

@@ -1,7 +1,8 @@
 """Export and import: a tenant's whole receptionist as one JSON document.
 
-An import replaces the receptionist, its keys, extensions, ring groups and conference rooms
-in one transaction: it all applies, or nothing does.
+An import replaces the receptionist, its menus and keys, extensions, ring groups and
+conference rooms in one transaction: it all applies, or nothing does. Menus are named, not
+numbered by id, so that a document imports into another tenant.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from aiohttp import web
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.resources import extensions, prompts, receptionist
+from rcp_admin.errors import UNKNOWN_TARGET, ApiError
+from rcp_admin.resources import extensions, menus, prompts, receptionist
 from rcp_admin.resources.conference_rooms import CONFERENCE_ROOMS
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.resources.ring_groups import RING_GROUPS
@@ -32,6 +34,7 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
     settings = await receptionist.settings(store.pool, tenant_id)
     groups = await RING_GROUPS.list_all(store, actor, tenant_id)
     keys = (await receptionist.keys(store.pool, tenant_id)).items
+    all_menus = await menus.list_all(store, actor, tenant_id)
     return s.TenantExport(
         receptionist=s.ExportReceptionist(
             greeting=prompts.tts_of(settings.greeting),
@@ -49,18 +52,71 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
             s.ExportConferenceRoom.model_validate(dict(r))
             for r in await store.pool.fetch(ROOMS, tenant_id)
         ],
-        keys=[
-            s.ExportKey(digit=k.digit, assignment=receptionist.assignment_of(k))
-            for k in keys
-            if k.assigned
+        keys=_export_keys(keys),
+        first_menu_name=all_menus.items[0].name,
+        menus=[
+            s.ExportMenu(
+                name=m.name,
+                language=m.language,
+                greeting=prompts.tts_of(m.greeting),
+                dial_extension_enabled=m.dial_extension_enabled,
+                menu_timeout_s=m.menu_timeout_s,
+                inter_digit_timeout_s=m.inter_digit_timeout_s,
+                keys=_export_keys(m.keys),
+            )
+            for m in all_menus.items
+            if not m.first
         ],
     )
+
+
+def _export_keys(keys: list[s.Key]) -> list[s.ExportKey]:
+    exported = []
+    for key in keys:
+        if not key.assigned:
+            continue
+        if key.menu is not None:
+            assignment: s.ExportAssignment = s.ExportOpenMenu(
+                action="open_menu", menu=key.menu.name
+            )
+        else:
+            assignment = receptionist.assignment_of(key)  # type: ignore[assignment]
+        exported.append(s.ExportKey(digit=key.digit, assignment=assignment))
+    return exported
+
+
+async def _assign_keys(
+    change: Change,
+    tenant_id: UUID,
+    menu_id: UUID,
+    keys: list[s.ExportKey],
+    menu_ids: dict[str, UUID],
+    prefix: str,
+) -> None:
+    for key in keys:
+        field = f"{prefix}keys[{key.digit}]."
+        assignment: s.KeyAssignment
+        if isinstance(key.assignment, s.ExportOpenMenu):
+            target = menu_ids.get(key.assignment.menu)
+            if target is None:
+                raise ApiError(
+                    UNKNOWN_TARGET,
+                    f"there is no menu {key.assignment.menu} in the document",
+                    f"{field}menu",
+                )
+            assignment = s.OpenMenu(action="open_menu", menu_id=target)
+        else:
+            assignment = key.assignment
+        await receptionist.assign(
+            change.connection, tenant_id, key.digit, assignment, field, menu_id=menu_id
+        )
 
 
 async def _replace(change: Change, tenant_id: UUID, body: s.TenantExport) -> None:
     connection = change.connection
     for table in ("key_assignments", "ring_groups", "conference_rooms"):
         await connection.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant_id)
+    await connection.execute("DELETE FROM menus WHERE tenant_id = $1 AND NOT is_first", tenant_id)
     await connection.execute(
         "UPDATE receptionists SET exhausted_extension_id = NULL WHERE tenant_id = $1",
         tenant_id,
@@ -98,9 +154,32 @@ async def _replace(change: Change, tenant_id: UUID, body: s.TenantExport) -> Non
         settings.transfer_ring_s,
         exhausted,
     )
-    for key in body.keys:
-        await receptionist.assign(
-            connection, tenant_id, key.digit, key.assignment, f"keys[{key.digit}]."
+    first = await receptionist.first_menu_id(connection, tenant_id)
+    if body.first_menu_name is not None:
+        await connection.execute(
+            "UPDATE menus SET name = $3 WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            first,
+            body.first_menu_name,
+        )
+    menu_ids = {await connection.fetchval("SELECT name FROM menus WHERE id = $1", first): first}
+    for menu in body.menus:
+        menu_ids[menu.name] = await connection.fetchval(
+            """INSERT INTO menus (tenant_id, name, language, greeting_prompt_id,
+                                  dial_extension_enabled, menu_timeout_s, inter_digit_timeout_s)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+            tenant_id,
+            menu.name,
+            menu.language,
+            await receptionist.greeting_id(connection, tenant_id, menu.greeting),
+            menu.dial_extension_enabled,
+            menu.menu_timeout_s,
+            menu.inter_digit_timeout_s,
+        )
+    await _assign_keys(change, tenant_id, first, body.keys, menu_ids, "")
+    for index, menu in enumerate(body.menus):
+        await _assign_keys(
+            change, tenant_id, menu_ids[menu.name], menu.keys, menu_ids, f"menus[{index}]."
         )
 
 
@@ -117,6 +196,7 @@ async def import_(
             "ring_groups": len(body.ring_groups),
             "conference_rooms": len(body.conference_rooms),
             "keys": len(body.keys),
+            "menus": len(body.menus),
         }
 
 

@@ -30,11 +30,16 @@ async def keys_using(
 ) -> list[str]:
     """The keys that transfer to a target (column: a constant naming the target's kind)."""
     digits = await connection.fetch(
-        f"SELECT digit FROM key_assignments WHERE tenant_id = $1 AND {column} = $2 ORDER BY digit",
+        f"""SELECT k.digit, m.name, m.is_first FROM key_assignments k
+              JOIN menus m ON m.tenant_id = k.tenant_id AND m.id = k.menu_id
+             WHERE k.tenant_id = $1 AND k.{column} = $2 ORDER BY NOT m.is_first, m.name, k.digit""",
         tenant_id,
         target_id,
     )
-    return [f"key {d['digit']}" for d in digits]
+    return [
+        f"key {d['digit']}" if d["is_first"] else f"key {d['digit']} of menu {d['name']}"
+        for d in digits
+    ]
 
 
 class NumberedEntity:

@@ -137,13 +137,23 @@ async def users(connection: Reader, tenant_id: UUID, prompt_id: UUID) -> list[st
         prompt_id,
     ):
         found.append("the greeting")
-    digits = await connection.fetch(
-        """SELECT digit FROM key_assignments WHERE tenant_id = $1 AND prompt_id = $2
-            ORDER BY digit""",
+    menus = await connection.fetch(
+        "SELECT name FROM menus WHERE tenant_id = $1 AND greeting_prompt_id = $2 ORDER BY name",
         tenant_id,
         prompt_id,
     )
-    found += [f"key {row['digit']}" for row in digits]
+    found += [f"the greeting of menu {row['name']}" for row in menus]
+    digits = await connection.fetch(
+        """SELECT k.digit, m.name, m.is_first FROM key_assignments k
+             JOIN menus m ON m.tenant_id = k.tenant_id AND m.id = k.menu_id
+            WHERE k.tenant_id = $1 AND k.prompt_id = $2 ORDER BY NOT m.is_first, m.name, k.digit""",
+        tenant_id,
+        prompt_id,
+    )
+    found += [
+        f"key {row['digit']}" if row["is_first"] else f"key {row['digit']} of menu {row['name']}"
+        for row in digits
+    ]
     numbers = await connection.fetch(
         """SELECT number FROM extensions WHERE tenant_id = $1 AND name_prompt_id = $2
             ORDER BY number""",

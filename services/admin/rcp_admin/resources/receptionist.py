@@ -1,7 +1,9 @@
 """The receptionist: its greeting, timeouts and retries, and what each of its ten keys does.
 
 Both are read with an ETag and written with If-Match, so that two admins editing the menu at
-once never overwrite each other unknowingly.
+once never overwrite each other unknowingly. The receptionist is its first menu: these
+endpoints read and write that menu's settings and keys (`resources.menus` has the others, and
+the same key functions below work on any menu).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ async def read(store: Store, actor: Principal, tenant_id: UUID) -> s.Receptionis
     return await settings(store.pool, tenant_id)
 
 
-async def _locked(store: Store, actor: Principal, tenant_id: UUID, change: Change) -> Connection:
+async def locked(store: Store, actor: Principal, tenant_id: UUID, change: Change) -> Connection:
     """The write's connection, holding the receptionist's row until it commits."""
     await store.tenant_row(actor, tenant_id, change.connection)
     await change.connection.execute(
@@ -90,7 +92,7 @@ async def update(
 ) -> s.Receptionist:
     """Change the receptionist's settings (If-Match: only if unchanged since read)."""
     async with store.write(actor, tenant_id, "receptionist", "update", None, request_id) as change:
-        connection = await _locked(store, actor, tenant_id, change)
+        connection = await locked(store, actor, tenant_id, change)
         before = await settings(connection, tenant_id)
         check_if_match(if_match, before)
         fields = body.model_fields_set
@@ -125,24 +127,40 @@ async def update(
     return after
 
 
-async def keys(reader: Reader, tenant_id: UUID) -> s.KeyList:
-    """All ten keys, assigned or not."""
+async def first_menu_id(reader: Reader, tenant_id: UUID) -> UUID:
+    """The id of the receptionist's first menu."""
+    found: UUID | None = await reader.fetchval(
+        "SELECT id FROM menus WHERE tenant_id = $1 AND is_first", tenant_id
+    )
+    if found is None:
+        raise not_found("receptionist", "tenant_id")
+    return found
+
+
+async def keys(reader: Reader, tenant_id: UUID, menu_id: UUID | None = None) -> s.KeyList:
+    """All ten keys of a menu (None: the first), assigned or not."""
+    if menu_id is None:
+        menu_id = await first_menu_id(reader, tenant_id)
     rows = await reader.fetch(
         """SELECT k.*, e.number AS e_number, concat_ws(' ', nullif(e.first_name, ''), nullif(e.last_name, '')) AS e_name,
-                  g.number AS g_number, g.name AS g_name, c.number AS c_number, c.name AS c_name
+                  g.number AS g_number, g.name AS g_name, c.number AS c_number, c.name AS c_name,
+                  m.name AS m_name
              FROM key_assignments k
              LEFT JOIN extensions e ON e.tenant_id = k.tenant_id AND e.id = k.target_extension_id
              LEFT JOIN ring_groups g ON g.tenant_id = k.tenant_id AND g.id = k.target_ring_group_id
              LEFT JOIN conference_rooms c ON c.tenant_id = k.tenant_id AND c.id = k.target_conference_id
-            WHERE k.tenant_id = $1""",
+             LEFT JOIN menus m ON m.tenant_id = k.tenant_id AND m.id = k.target_menu_id
+            WHERE k.tenant_id = $1 AND k.menu_id = $2""",
         tenant_id,
+        menu_id,
     )
     key_prompts = {
         r["id"]: prompts.model(r)
         for r in await reader.fetch(
             """SELECT * FROM prompts WHERE tenant_id = $1 AND id IN
-               (SELECT prompt_id FROM key_assignments WHERE tenant_id = $1)""",
+               (SELECT prompt_id FROM key_assignments WHERE tenant_id = $1 AND menu_id = $2)""",
             tenant_id,
+            menu_id,
         )
     }
     by_digit = {r["digit"]: r for r in rows}
@@ -167,6 +185,11 @@ async def keys(reader: Reader, tenant_id: UUID) -> s.KeyList:
                 action=row["action"],
                 prompt=key_prompts.get(row["prompt_id"]),
                 target=target,
+                menu=(
+                    s.MenuRef(id=row["target_menu_id"], name=row["m_name"])
+                    if row["target_menu_id"] is not None
+                    else None
+                ),
             )
         )
     return s.KeyList(items=items)
@@ -201,11 +224,35 @@ async def _transfer_target(
     return column, row["id"]
 
 
+async def _menu_target(
+    connection: Connection, tenant_id: UUID, body: s.OpenMenu, prefix: str
+) -> UUID:
+    """The menu an open_menu key opens; 422 if the tenant has no such menu."""
+    found: UUID | None = await connection.fetchval(
+        "SELECT id FROM menus WHERE tenant_id = $1 AND id = $2", tenant_id, body.menu_id
+    )
+    if found is None:
+        raise ApiError(
+            UNKNOWN_TARGET,
+            f"there is no menu {body.menu_id}: list the tenant's menus with GET .../menus",
+            f"{prefix}menu_id",
+        )
+    return found
+
+
 async def assign(
-    connection: Connection, tenant_id: UUID, digit: str, body: s.KeyAssignment, prefix: str = ""
+    connection: Connection,
+    tenant_id: UUID,
+    digit: str,
+    body: s.KeyAssignment,
+    prefix: str = "",
+    menu_id: UUID | None = None,
 ) -> None:
-    """Set what one key does (`prefix` names the fields in errors, e.g. in an import)."""
-    prompt_id = target_kind = None
+    """Set what one key of a menu (None: the first) does (`prefix` names the fields in errors,
+    e.g. in an import)."""
+    if menu_id is None:
+        menu_id = await first_menu_id(connection, tenant_id)
+    prompt_id = target_kind = target_menu_id = None
     targets: dict[str, UUID | None] = {
         "target_extension_id": None,
         "target_ring_group_id": None,
@@ -227,26 +274,34 @@ async def assign(
         target_kind = body.target.kind
         column, target_id = await _transfer_target(connection, tenant_id, body, prefix)
         targets[column] = target_id
+    elif isinstance(body, s.OpenMenu):
+        target_menu_id = await _menu_target(connection, tenant_id, body, prefix)
     await connection.execute(
-        """INSERT INTO key_assignments (tenant_id, digit, action, prompt_id, target_kind,
-                                        target_extension_id, target_ring_group_id, target_conference_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (tenant_id, digit) DO UPDATE SET
+        """INSERT INTO key_assignments (tenant_id, menu_id, digit, action, prompt_id, target_kind,
+                                        target_extension_id, target_ring_group_id,
+                                        target_conference_id, target_menu_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (tenant_id, menu_id, digit) DO UPDATE SET
                action = EXCLUDED.action, prompt_id = EXCLUDED.prompt_id, target_kind = EXCLUDED.target_kind,
                target_extension_id = EXCLUDED.target_extension_id,
                target_ring_group_id = EXCLUDED.target_ring_group_id,
-               target_conference_id = EXCLUDED.target_conference_id""",
+               target_conference_id = EXCLUDED.target_conference_id,
+               target_menu_id = EXCLUDED.target_menu_id""",
         tenant_id,
+        menu_id,
         digit,
         body.action,
         prompt_id,
         target_kind,
         *targets.values(),
+        target_menu_id,
     )
 
 
-def assignment_of(key: s.Key) -> s.DialByName | s.PlayAnnouncement | s.Transfer:
+def assignment_of(key: s.Key) -> s.DialByName | s.PlayAnnouncement | s.Transfer | s.OpenMenu:
     """What a key does, as one would assign it again."""
+    if key.action == "open_menu" and key.menu is not None:
+        return s.OpenMenu(action="open_menu", menu_id=key.menu.id)
     if key.action == "transfer" and key.target is not None:
         return s.Transfer(
             action="transfer",
@@ -274,20 +329,32 @@ async def set_key(
     body: s.KeyAssignment | None,
     if_match: str | None,
     request_id: str | None,
+    menu_id: UUID | None = None,
 ) -> s.KeyList:
-    """Assign a key (None: unassign it), if the keys are unchanged since read (If-Match)."""
+    """Assign a key of a menu (None: the first; body None: unassign it), if the menu's keys are
+    unchanged since read (If-Match)."""
     action = "unassign" if body is None else "assign"
-    async with store.write(actor, tenant_id, "key", action, digit, request_id) as change:
-        connection = await _locked(store, actor, tenant_id, change)
-        before = await keys(connection, tenant_id)
+    key = digit if menu_id is None else f"{menu_id}/{digit}"
+    async with store.write(actor, tenant_id, "key", action, key, request_id) as change:
+        connection = await locked(store, actor, tenant_id, change)
+        if menu_id is None:
+            menu_id = await first_menu_id(connection, tenant_id)
+        elif not await connection.fetchval(
+            "SELECT true FROM menus WHERE tenant_id = $1 AND id = $2", tenant_id, menu_id
+        ):
+            raise not_found("menu", "menu_id")
+        before = await keys(connection, tenant_id, menu_id)
         check_if_match(if_match, before)
         if body is None:
             await connection.execute(
-                "DELETE FROM key_assignments WHERE tenant_id = $1 AND digit = $2", tenant_id, digit
+                "DELETE FROM key_assignments WHERE tenant_id = $1 AND menu_id = $2 AND digit = $3",
+                tenant_id,
+                menu_id,
+                digit,
             )
         else:
-            await assign(connection, tenant_id, digit, body)
-        after = await keys(connection, tenant_id)
+            await assign(connection, tenant_id, digit, body, menu_id=menu_id)
+        after = await keys(connection, tenant_id, menu_id)
         change.record(before.items[int(digit)], None if body is None else after.items[int(digit)])
     return after
 

@@ -1,0 +1,75 @@
+"""A tenant's receptionist configuration as one document: its settings and its menus.
+
+The admin service writes the receptionist in tables (`receptionists`, `menus`,
+`key_assignments`); this document is what those rows say, read in one go
+(`rcp.db.receptionists.read_document`), and what the call flow is built from. Keys name what
+they transfer to by id (an extension renumbered keeps its keys); the reader of the document
+resolves ids to numbers against the tenant's extensions, ring groups and rooms.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rcp.vocabulary import KeyAction, TargetKind
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KeyDoc(_Frozen):
+    """What one key does."""
+
+    action: KeyAction
+    prompt_id: UUID | None = None
+    target_kind: TargetKind | None = None
+    # The extension, ring group or conference room a transfer reaches.
+    target_id: UUID | None = None
+    # The menu an open_menu key opens.
+    menu_id: UUID | None = None
+
+
+class MenuDoc(_Frozen):
+    """One menu: a name, its keys and, on menus but the first, its own settings (None:
+    inherited from the receptionist's)."""
+
+    id: UUID
+    name: str
+    first: bool = False
+    language: str | None = None
+    greeting_prompt_id: UUID | None = None
+    dial_extension_enabled: bool | None = None
+    menu_timeout_s: int | None = None
+    inter_digit_timeout_s: int | None = None
+    keys: dict[str, KeyDoc] = Field(default_factory=dict)
+
+
+class SettingsDoc(_Frozen):
+    """The receptionist's own settings: the first menu's, and the defaults of the others."""
+
+    greeting_prompt_id: UUID | None = None
+    language: str = "fr-FR"
+    dial_extension_enabled: bool = False
+    menu_timeout_s: int = 5
+    inter_digit_timeout_s: int = 3
+    menu_max_retries: int = 3
+    name_max_retries: int = 3
+    transfer_ring_s: int = 20
+    exhausted_extension_id: UUID | None = None
+
+
+class ReceptionistDocument(_Frozen):
+    """A tenant's whole receptionist configuration."""
+
+    format: Literal[1] = 1
+    settings: SettingsDoc = Field(default_factory=SettingsDoc)
+    menus: list[MenuDoc] = Field(default_factory=list)
+
+    @property
+    def first_menu(self) -> MenuDoc | None:
+        """The menu calls start in (unless the schedule names another)."""
+        return next((m for m in self.menus if m.first), None)
