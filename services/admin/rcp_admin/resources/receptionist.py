@@ -129,11 +129,13 @@ async def update(
 
 async def first_menu_id(reader: Reader, tenant_id: UUID) -> UUID:
     """The id of the receptionist's first menu."""
-    found: UUID | None = await reader.fetchval(
-        "SELECT id FROM menus WHERE tenant_id = $1 AND is_first", tenant_id
+    row = await fetch_one(
+        reader,
+        ("receptionist", "tenant_id"),
+        "SELECT id FROM menus WHERE tenant_id = $1 AND is_first",
+        tenant_id,
     )
-    if found is None:
-        raise not_found("receptionist", "tenant_id")
+    found: UUID = row["id"]
     return found
 
 
@@ -339,10 +341,14 @@ async def set_key(
         connection = await locked(store, actor, tenant_id, change)
         if menu_id is None:
             menu_id = await first_menu_id(connection, tenant_id)
-        elif not await connection.fetchval(
-            "SELECT true FROM menus WHERE tenant_id = $1 AND id = $2", tenant_id, menu_id
-        ):
-            raise not_found("menu", "menu_id")
+        else:
+            await fetch_one(
+                connection,
+                ("menu", "menu_id"),
+                "SELECT id FROM menus WHERE tenant_id = $1 AND id = $2",
+                tenant_id,
+                menu_id,
+            )
         before = await keys(connection, tenant_id, menu_id)
         check_if_match(if_match, before)
         if body is None:
