@@ -28,8 +28,10 @@ OUR_TABLES = {
     "tenant_limits",
     "devices",
     "menus",
+    "schedules",
+    "holidays",
 }
-HEAD = ["0005"]
+HEAD = ["0006"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -98,6 +100,8 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "tenant_limits",
         "devices",
         "menus",
+        "schedules",
+        "holidays",
     }
     assert "media_files" not in tables
     assert versions == ["0001"]
@@ -114,7 +118,14 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
 
     downgrade(url, "0002", configure_logging=False)
     tables, functions, versions = asyncio.run(_schema(url))
-    assert tables >= OUR_TABLES - {"outbound_policies", "tenant_limits", "devices", "menus"}
+    assert tables >= OUR_TABLES - {
+        "outbound_policies",
+        "tenant_limits",
+        "devices",
+        "menus",
+        "schedules",
+        "holidays",
+    }
     assert not tables & {"outbound_policies", "tenant_limits"}
     assert "rcp_all_match" not in functions
     assert versions == ["0002"]
