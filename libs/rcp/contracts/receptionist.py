@@ -15,7 +15,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rcp.schedule import OverrideMode
+from rcp.schedule import (
+    WEEKDAYS,
+    Holiday,
+    Override,
+    OverrideMode,
+    Schedule,
+    ScheduleState,
+    TimeRange,
+)
 from rcp.vocabulary import KeyAction, TargetKind
 
 
@@ -91,6 +99,26 @@ class ScheduleDoc(_Frozen):
     closed_menu_id: UUID | None = None
     holiday_menu_id: UUID | None = None
     override_menu_id: UUID | None = None
+
+    def decided_by(self, timezone: str) -> Schedule:
+        """The schedule `rcp.schedule.decide` reads, in the tenant's time zone."""
+        menu = {
+            ScheduleState.CLOSED: self.closed_menu_id,
+            ScheduleState.HOLIDAY: self.holiday_menu_id,
+            ScheduleState.OVERRIDE_CLOSED: self.override_menu_id,
+        }
+        override = self.override_mode
+        return Schedule(
+            timezone=timezone,
+            weekly={
+                WEEKDAYS.index(day): tuple(TimeRange.parse(r.start, r.end) for r in ranges)
+                for day, ranges in self.weekly.items()
+                if day in WEEKDAYS
+            },
+            holidays=tuple(Holiday(h.name, h.start, h.end, h.yearly) for h in self.holidays),
+            override=None if override is None else Override(override, self.override_until),
+            menus={state: str(menu_id) for state, menu_id in menu.items() if menu_id is not None},
+        )
 
 
 class ReceptionistDocument(_Frozen):

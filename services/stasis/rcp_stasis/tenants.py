@@ -19,10 +19,9 @@ from uuid import UUID
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
-from rcp.contracts.receptionist import KeyDoc, ReceptionistDocument, ScheduleDoc, SettingsDoc
+from rcp.contracts.receptionist import KeyDoc, ReceptionistDocument, SettingsDoc
 from rcp.db import receptionists
 from rcp.outbound import LIMIT_BOUNDS, POLICY_COLUMNS, limits_of, policy_of
-from rcp.schedule import WEEKDAYS, Holiday, Override, Schedule, ScheduleState, TimeRange
 from rcp.vocabulary import ExtensionKind, KeyAction, NoAnswerAction, RingStrategy
 
 from rcp_stasis import config
@@ -137,29 +136,7 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
         limits,
         menus=menus,
         first_menu=first,
-        schedule=schedule_of(document.schedule, tenant["timezone"]),
-    )
-
-
-def schedule_of(doc: ScheduleDoc, timezone: str) -> Schedule:
-    """The schedule the executor decides with, from its document."""
-    menu = {
-        ScheduleState.CLOSED: doc.closed_menu_id,
-        ScheduleState.HOLIDAY: doc.holiday_menu_id,
-        ScheduleState.OVERRIDE_CLOSED: doc.override_menu_id,
-    }
-    return Schedule(
-        timezone=timezone,
-        weekly={
-            WEEKDAYS.index(day): tuple(TimeRange.parse(r.start, r.end) for r in ranges)
-            for day, ranges in doc.weekly.items()
-            if day in WEEKDAYS
-        },
-        holidays=tuple(Holiday(h.name, h.start, h.end, h.yearly) for h in doc.holidays),
-        override=(
-            None if doc.override_mode is None else Override(doc.override_mode, doc.override_until)
-        ),
-        menus={state: str(menu_id) for state, menu_id in menu.items() if menu_id is not None},
+        schedule=document.schedule.decided_by(tenant["timezone"]),
     )
 
 
