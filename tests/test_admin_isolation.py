@@ -128,6 +128,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/tenants/{tenant_id}/devices/{name}"): {"endpoint": "PJSIP/spare-moved"},
     ("PATCH", "/v1/tenants/{tenant_id}/outbound-policy"): {"allowed_number_types": ["mobile"]},
     ("PATCH", "/v1/tenants/{tenant_id}/limits"): {"max_inbound_calls": 5},
+    ("PATCH", "/v1/tenants/{tenant_id}/retention"): {"voicemail_days": 30},
     ("PATCH", "/v1/tenants/{tenant_id}/receptionist"): {"menu_timeout_s": 6},
     ("PUT", "/v1/tenants/{tenant_id}/receptionist/keys/{digit}"): {"action": "dial_by_name"},
     ("POST", "/v1/tenants/{tenant_id}/menus"): {"name": "Sales", "language": "en-GB"},

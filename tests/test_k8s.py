@@ -41,6 +41,10 @@ def _pod_specs(resources: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any
         (f"{r['kind']}/{r['metadata']['name']}", r["spec"]["template"]["spec"])
         for r in resources
         if r["kind"] in WORKLOADS
+    ] + [
+        (f"Job/{r['metadata']['name']}", r["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+        for r in resources
+        if r["kind"] == "CronJob"
     ]
 
 
@@ -57,6 +61,7 @@ def test_overlays_validate_against_kubernetes_schemas_offline(
         "NetworkPolicy",
         "Cluster",
         "PodMonitor",
+        "CronJob",
     } <= kinds
     for resource in resources:
         if resource["kind"] in CUSTOM_KINDS:
@@ -106,6 +111,19 @@ def test_services_wait_for_the_migrations_job(resources: list[dict[str, Any]]) -
         if name.startswith("Job/"):
             continue
         assert spec["initContainers"][0]["command"][:2] == ["rcp-migrate", "wait"], name
+
+
+def test_the_retention_job_runs_hourly_once_at_a_time_after_the_migrations(
+    resources: list[dict[str, Any]],
+) -> None:
+    job = next(r for r in resources if r["kind"] == "CronJob")
+    assert job["spec"]["schedule"].split()[1:] == ["*", "*", "*", "*"]
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["initContainers"][0]["command"][:2] == ["rcp-migrate", "wait"]
+    assert pod["containers"][0]["command"] == ["receptionist", "retention", "apply"]
+    labels = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["receptionist/db-client"] == labels["receptionist/nats-client"] == "true"
 
 
 def test_secrets_are_only_referenced_never_inlined(resources: list[dict[str, Any]]) -> None:

@@ -28,10 +28,11 @@ OUR_TABLES = {
     "tenant_limits",
     "devices",
     "menus",
+    "retention_settings",
     "schedules",
     "holidays",
 }
-HEAD = ["0006"]
+HEAD = ["0007"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -100,6 +101,7 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "tenant_limits",
         "devices",
         "menus",
+        "retention_settings",
         "schedules",
         "holidays",
     }
@@ -123,6 +125,7 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
         "tenant_limits",
         "devices",
         "menus",
+        "retention_settings",
         "schedules",
         "holidays",
     }

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import signal
+import sys
 import uuid
 from pathlib import Path
 
@@ -15,6 +18,11 @@ from admin_support import Admin, Client
 from media_support import speech
 from nats.aio.client import Client as NatsClient
 from rcp import media_client
+from rcp.pins import hash_pin
+from rcp_admin.cli import parser, run
+from rcp_admin.settings import Settings as AdminSettings
+from rcp_admin.unit_of_work import masked
+from rcp_devstack.services import SCHEDULED
 
 
 def _files(media_dir: Path, key: str) -> list[Path]:
@@ -265,3 +273,229 @@ async def test_erasing_a_tenant_removes_its_rows_and_files_and_redacts_its_audit
         "erased": {"extensions": 1, "prompts": 2, "voicemail": 1, "call_records": 1}
     }
     assert audit[-1]["entity_key"] == tenant_id
+
+
+def test_the_audit_masks_secret_fields_at_any_depth() -> None:
+    written = {
+        "number": "300",
+        "pin": "482913",
+        "rooms": [{"pin_hash": "scrypt$...", "name": "Monet"}, {"pin": None}],
+        "token": {"token": "rcp_secret"},
+    }
+    assert masked(written) == {
+        "number": "300",
+        "pin": "***",
+        "rooms": [{"pin_hash": "***", "name": "Monet"}, {"pin": None}],
+        "token": "***",
+    }
+
+
+async def test_no_audited_write_holds_a_pin_a_pin_hash_or_a_token(admin: Admin) -> None:
+    tenant_id, tenant = await admin.tenant("secrets")
+    base = f"/v1/tenants/{tenant_id}"
+    pins = ("482913", "271828", "314159", "161803")
+    await tenant.ok(
+        "POST", f"{base}/conference-rooms", {"number": "300", "name": "A", "pin": pins[0]}
+    )
+    await tenant.ok("PATCH", f"{base}/conference-rooms/300", {"pin": pins[1]})
+    await tenant.ok("DELETE", f"{base}/conference-rooms/300")
+    stored_hash = hash_pin(pins[3])
+    await tenant.ok(
+        "POST",
+        f"{base}/import",
+        {
+            "receptionist": {},
+            "conference_rooms": [
+                {"number": "301", "name": "B", "pin": pins[2]},
+                {"number": "302", "name": "C", "pin_hash": stored_hash},
+            ],
+        },
+    )
+    issued = await admin.carrier.ok("POST", f"{base}/tokens", {"name": "second"})
+    await admin.carrier.ok("DELETE", f"{base}/tokens/{issued['id']}")
+    token_hash = await admin.pool.fetchval(
+        "SELECT encode(token_hash, 'hex') FROM admin_tokens WHERE id = $1",
+        uuid.UUID(issued["id"]),
+    )
+
+    rows = await admin.pool.fetch(
+        "SELECT action, before::text, after::text FROM audit_log WHERE tenant_id = $1",
+        uuid.UUID(tenant_id),
+    )
+    assert {row["action"] for row in rows} >= {
+        "conference_room.create",
+        "conference_room.update",
+        "conference_room.delete",
+        "tenant.import",
+        "token.issue",
+        "token.revoke",
+    }
+    written = " ".join(f"{row['before']} {row['after']}" for row in rows)
+    for secret in (*pins, stored_hash, "scrypt$", issued["token"], token_hash):
+        assert secret not in written, secret
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+async def test_retention_has_defaults_that_a_tenant_admin_changes_within_bounds(
+    admin: Admin,
+) -> None:
+    tenant_id, tenant = await admin.tenant("keep")
+    path = f"/v1/tenants/{tenant_id}/retention"
+    assert await tenant.ok("GET", path) == {
+        "call_records_days": 365,
+        "voicemail_days": 90,
+        "updated_at": None,
+    }
+    changed = await tenant.ok("PATCH", path, {"voicemail_days": 30})
+    assert (changed["call_records_days"], changed["voicemail_days"]) == (365, 30)
+    assert changed["updated_at"] is not None
+    for refused in ({"call_records_days": 0}, {"voicemail_days": 3651}, {"voicemail_days": None}):
+        answer = await tenant.call("PATCH", path, refused)
+        assert (answer.status, answer.body["code"]) == (422, "validation_failed"), refused
+    assert (await tenant.ok("GET", path))["voicemail_days"] == 30
+    audit = (await tenant.ok("GET", f"/v1/tenants/{tenant_id}/audit"))["items"][0]
+    assert (
+        audit["action"],
+        audit["before"]["voicemail_days"],
+        audit["after"]["voicemail_days"],
+    ) == (
+        "retention.update",
+        90,
+        30,
+    )
+
+
+async def _call_record(admin: Admin, tenant_id: str, days_ago: float) -> str:
+    call_id = f"ret-{uuid.uuid4().hex}"
+    await admin.pool.execute(
+        """INSERT INTO call_records (tenant_id, call_id, called_number, caller_number, started_at,
+                                     ended_at, outcome)
+           VALUES ($1, $2, '+33199000001', '+33611112222', now() - make_interval(days => $3),
+                   now() - make_interval(days => $3), 'transferred')""",
+        uuid.UUID(tenant_id),
+        call_id,
+        days_ago,
+    )
+    return call_id
+
+
+async def test_the_retention_job_deletes_only_what_is_older_than_each_tenants_setting(
+    admin_with_media: Admin, nats_client: NatsClient, tmp_path: Path
+) -> None:
+    admin, media_dir = admin_with_media, tmp_path / "media"
+    short_id, short = await admin.tenant("short")
+    default_id, _ = await admin.tenant("default")
+    await short.ok(
+        "PATCH",
+        f"/v1/tenants/{short_id}/retention",
+        {"call_records_days": 30, "voicemail_days": 7},
+    )
+    calls = {
+        (short_id, "expired"): await _call_record(admin, short_id, 31),
+        (short_id, "kept"): await _call_record(admin, short_id, 29),
+        (default_id, "kept"): await _call_record(admin, default_id, 31),
+        (default_id, "expired"): await _call_record(admin, default_id, 366),
+    }
+    messages = {}
+    for owner, state, days_ago in (
+        (short_id, "expired", 8),
+        (short_id, "kept", 6),
+        (default_id, "kept", 8),
+        (default_id, "expired", 91),
+    ):
+        audio = speech(tmp_path / f"{owner}-{state}.wav", f"Message {state} {days_ago}.", "fr")
+        message, key = await _voicemail(admin, nats_client, owner, audio, "+33611112222")
+        await admin.pool.execute(
+            "UPDATE voicemail_messages SET created_at = now() - make_interval(days => $2) "
+            "WHERE id = $1",
+            message,
+            days_ago,
+        )
+        messages[owner, state] = (message, key)
+
+    settings = AdminSettings(
+        database_url=admin.settings.database_url,
+        media_nats_scope=admin.settings.media_nats_scope,
+    )
+    out = io.StringIO()
+    status = await run(parser().parse_args(["retention", "apply"]), settings, out, io.StringIO())
+
+    assert status == 0
+    assert f"{short_id}: 1 call record(s), 1 voicemail message(s) deleted" in out.getvalue()
+    assert f"{default_id}: 1 call record(s), 1 voicemail message(s) deleted" in out.getvalue()
+    for (owner, state), call_id in calls.items():
+        left = await admin.pool.fetchval(
+            "SELECT count(*) FROM call_records WHERE call_id = $1", call_id
+        )
+        assert left == (state == "kept"), (owner, state)
+    for (owner, state), (message, key) in messages.items():
+        rows = await admin.pool.fetchval(
+            """SELECT (SELECT count(*) FROM voicemail_messages WHERE id = $1)
+                    + (SELECT count(*) FROM prompts WHERE content_hash = $2)
+                    + (SELECT count(*) FROM media_files WHERE key = $2)""",
+            message,
+            key,
+        )
+        files = _files(media_dir, key)
+        if state == "kept":
+            assert (rows, len(files)) == (3, 2), (owner, state)
+        else:
+            assert (rows, files) == (0, []), (owner, state)
+    entry = await admin.pool.fetchrow(
+        "SELECT actor, after FROM audit_log WHERE tenant_id = $1 AND action = 'retention.apply'",
+        uuid.UUID(short_id),
+    )
+    assert entry is not None
+    assert entry["actor"] == "retention job"
+    assert entry["after"] == {
+        "call_records": 1,
+        "voicemail": 1,
+        "call_records_days": 30,
+        "voicemail_days": 7,
+    }
+
+    again = io.StringIO()
+    await run(parser().parse_args(["retention", "apply"]), settings, again, io.StringIO())
+    assert short_id not in again.getvalue()
+    assert (
+        await admin.pool.fetchval(
+            "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'retention.apply'",
+            uuid.UUID(short_id),
+        )
+        == 1
+    )
+
+
+async def test_the_local_stacks_retention_process_repeats_the_job_and_stops_on_sigterm(
+    admin: Admin,
+) -> None:
+    tenant_id, tenant = await admin.tenant("loop")
+    await tenant.ok("PATCH", f"/v1/tenants/{tenant_id}/retention", {"call_records_days": 1})
+    command = [*SCHEDULED["retention"][:-1], "0.5"]
+    env = {**os.environ, "RCP_DATABASE_URL": admin.settings.database_url}
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / command[0]),
+        *command[1:],
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        first = await asyncio.wait_for(process.stdout.readline(), 30)  # type: ignore[union-attr]
+        assert first.startswith(b"retention applied:"), first
+        call_id = await _call_record(admin, tenant_id, 2)  # expires after the first round
+        said = f"{tenant_id}: 1 call record(s)".encode()
+        async with asyncio.timeout(30):
+            while not (await process.stdout.readline()).startswith(said):  # type: ignore[union-attr]
+                pass
+        assert not await admin.pool.fetchval(
+            "SELECT count(*) FROM call_records WHERE call_id = $1", call_id
+        )
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -90,6 +90,10 @@ def _status(settings: StackSettings) -> None:
             )
         )
         _say(f"{name:<12} ops http://127.0.0.1:{port}   {state}")
+    for name, command in services.SCHEDULED.items():
+        pid = read_pid(settings.run_dir / f"{name}.pid")
+        state = "not running" if pid is None else f"every {command[-1]} s (pid {pid})"
+        _say(f"{name:<12} {' '.join(command[:3])}   {state}")
     _say(f"Admin API    {services.ADMIN_API}/v1   (OpenAPI /openapi.json, docs /docs)")
     _say(f"Logs: {settings.run_dir}")
 

@@ -23,6 +23,12 @@ STOP_MARGIN_S = 30.0
 # name -> ops port (the services' defaults; see each service's settings)
 ADMIN_API = "http://127.0.0.1:8080"  # rcp-admin's default RCP_ADMIN_HTTP_PORT
 SERVICES = {"stasis": 9101, "directory": 9102, "media": 9103, "admin": 9104}
+# Jobs Kubernetes runs as CronJobs, run here by a process that repeats them: name -> command
+# (in the virtual environment's bin) and period.
+RETENTION_EVERY_S = 3600
+SCHEDULED = {
+    "retention": ["receptionist", "retention", "apply", "--every", str(RETENTION_EVERY_S)],
+}
 
 
 def _ready(port: int) -> bool:
@@ -84,13 +90,26 @@ def start_services(settings: StackSettings) -> list[str]:
             f"{name}: ready, ops on http://127.0.0.1:{port} (/metrics /healthz /readyz)"
             f", log {log_file}"
         )
+    for name, command in SCHEDULED.items():
+        pid_file = settings.run_dir / f"{name}.pid"
+        log_file = settings.run_dir / f"{name}.log"
+        old = read_pid(pid_file)
+        if old is not None:
+            stop_pid(old, STOP_MARGIN_S)
+        start_detached(
+            [str(bin_dir / command[0]), *command[1:]],
+            pid_file,
+            log_file,
+            env={**env, **DEVELOPMENT},
+        )
+        lines.append(f"{name}: every {command[-1]} s ({' '.join(command)}), log {log_file}")
     return lines
 
 
 def stop_services(settings: StackSettings) -> list[str]:
     """Stop every service this stack started."""
     lines = []
-    for name in SERVICES:
+    for name in [*SCHEDULED, *SERVICES]:
         pid_file = settings.run_dir / f"{name}.pid"
         pid = read_pid(pid_file)
         if pid is not None:

@@ -11,9 +11,12 @@
     receptionist device remove --tenant SLUG NAME
     receptionist export --tenant SLUG [--output FILE]
     receptionist import --tenant SLUG FILE
+    receptionist retention apply [--every SECONDS]
 
 Every change is audited under the name `cli:<user>` and announced on NATS like an API
-change. Settings come from the same RCP_* environment variables as the services.
+change. `retention apply` deletes the call records and voicemail older than each tenant's
+retention (audited as `retention job`), once or every SECONDS until stopped (SIGTERM).
+Settings come from the same RCP_* environment variables as the services.
 
 Other installed packages may add commands through the entry point group
 `receptionist.commands` (the local stack adds `receptionist demo`); see `Command`.
@@ -23,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import getpass
 import io
 import json
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -36,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 from uuid import UUID
 
+import aiohttp
 import asyncpg
 from pydantic import ValidationError
 from rcp.config_events import NatsConfigPublisher
@@ -48,7 +54,8 @@ from tqdm import tqdm
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import ApiError
-from rcp_admin.resources import devices, export, extensions, tenants, tokens
+from rcp_admin.media import NatsMediaGateway
+from rcp_admin.resources import devices, export, extensions, retention, tenants, tokens
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.routing import validation_error
 from rcp_admin.settings import Settings
@@ -195,14 +202,67 @@ async def _device(store: Store, actor: Principal, args: argparse.Namespace, out:
 
 @asynccontextmanager
 async def admin_store(settings: Settings) -> AsyncIterator[Store]:
-    """The same store the API uses, with config-changed published on NATS."""
+    """The same store the API uses, with config-changed published on NATS (and the media
+    service asked to forget the audio of what is deleted)."""
     metrics = Metrics("admin-cli")
     async with (
         create_pool(settings, "receptionist-cli") as pool,
         connect_nats(settings, "receptionist-cli", metrics) as nats,
+        aiohttp.ClientSession() as http,
     ):
-        publisher = NatsConfigPublisher(nats, metrics)
-        yield Store(pool, publisher, settings.token_pepper, endpoints=EndpointRules.of(settings))
+        yield Store(
+            pool,
+            NatsConfigPublisher(nats, metrics),
+            settings.token_pepper,
+            media=NatsMediaGateway(nats, http, settings.media_nats_scope),
+            endpoints=EndpointRules.of(settings),
+        )
+
+
+async def _retention(store: Store, every_s: float | None, out: TextIO, err: TextIO) -> int:
+    """Apply every tenant's retention once, or every `every_s` seconds until SIGTERM."""
+    stop = asyncio.Event()
+    if every_s is not None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    while True:
+        try:
+            expired = await retention.apply(store)
+        except (asyncpg.PostgresError, OSError, ApiError) as error:
+            if every_s is None:
+                raise
+            print(f"receptionist: retention: {error!r}; next round in {every_s:g} s", file=err)
+        else:
+            records = sum(e.call_records for e in expired)
+            messages = sum(e.voicemail for e in expired)
+            for one in expired:
+                print(
+                    f"{one.tenant_id}: {one.call_records} call record(s), "
+                    f"{one.voicemail} voicemail message(s) deleted",
+                    file=out,
+                )
+            print(
+                f"retention applied: {records} call record(s) and {messages} voicemail "
+                f"message(s) deleted, in {len(expired)} tenant(s)",
+                file=out,
+                flush=True,
+            )
+        if every_s is None:
+            return 0
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+        if stop.is_set():
+            return 0
+
+
+async def _maintain(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """The schema's migrations, or the retention job."""
+    if args.command == "migrate":
+        await asyncio.to_thread(upgrade, settings.database_url, args.revision)
+        return 0
+    async with admin_store(settings) as store:
+        return await _retention(store, args.every, out, err)
 
 
 async def tenant_by_slug(pool: asyncpg.Pool, slug: str) -> UUID:
@@ -218,9 +278,8 @@ async def tenant_by_slug(pool: asyncpg.Pool, slug: str) -> UUID:
 async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     """Carry out one parsed command; return the exit status."""
     actor = Principal(token_id=None, name=f"cli:{getpass.getuser()}", tenant_id=None)
-    if args.command == "migrate":
-        await asyncio.to_thread(upgrade, settings.database_url, args.revision)
-        return 0
+    if args.command in ("migrate", "retention"):
+        return await _maintain(args, settings, out, err)
     async with admin_store(settings) as store:
         pool = store.pool
         if args.command == "tenant" and args.action == "create":
@@ -321,6 +380,17 @@ def parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--tenant", required=True)
     restore.add_argument("file")
+    retention_command = commands.add_parser(
+        "retention",
+        help="delete call records and voicemail older than each tenant's retention",
+    )
+    retention_command.add_argument("action", choices=["apply"])
+    retention_command.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="apply it again every SECONDS until stopped (the local stack's schedule)",
+    )
     for name, command in plugged_commands().items():
         command.add_arguments(commands.add_parser(name, help=command.help))
     return root

@@ -896,6 +896,31 @@ class DirectoryPatch(Body):
     entries: list[DirectoryChange] = Field(min_length=1, max_length=10000)
 
 
+# --- retention -----------------------------------------------------------------------------
+
+# How long personal data may be kept, at most (days): ten years.
+RETENTION_MAX_DAYS = 3650
+
+
+class RetentionPatch(Body):
+    _required = field_validator("call_records_days", "voicemail_days")(_not_null)
+
+    call_records_days: int | None = Field(default=None, ge=1, le=RETENTION_MAX_DAYS)
+    voicemail_days: int | None = Field(default=None, ge=1, le=RETENTION_MAX_DAYS)
+
+
+class Retention(Out):
+    call_records_days: int = Field(
+        description="Call records (caller numbers, what callers did) are deleted this many "
+        "days after the call"
+    )
+    voicemail_days: int = Field(
+        description="Voicemail messages and their recordings are deleted this many days "
+        "after they were left"
+    )
+    updated_at: datetime | None = Field(description="null: the defaults, never changed")
+
+
 # --- voicemail, calls, audit ---------------------------------------------------------------
 
 

@@ -122,29 +122,30 @@ class ExtensionEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class NameEntry:
+class _ByName:
+    """What every phase of dial by name knows: the letters typed (as digits), the tries so far."""
+
+    digits: str
+    tries: int
+
+
+@dataclass(frozen=True, slots=True)
+class NameEntry(_ByName):
     """Dial by name: the caller types the first letters of a name."""
 
-    digits: str
-    tries: int
-
 
 @dataclass(frozen=True, slots=True)
-class NameLookup:
-    """Dial by name: the directory is asked."""
+class NameLookup(_ByName):
+    """Dial by name: the directory is asked for a page of matches."""
 
-    digits: str
     page: int
-    tries: int
 
 
 @dataclass(frozen=True, slots=True)
-class MatchChoice:
+class MatchChoice(_ByName):
     """Dial by name: several matches are read out, "for <name>, press 1" ..."""
 
-    digits: str
     page: int
-    tries: int
     matches: tuple[NameMatch, ...]
     next_page: int | None
     misses: int = 0
@@ -156,10 +157,15 @@ class Announcing:
 
 
 @dataclass(frozen=True, slots=True)
-class Connecting:
-    """The chosen name is said before the transfer starts."""
+class _ForExtension:
+    """What a phase about one extension knows: which one."""
 
     extension: Extension
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting(_ForExtension):
+    """The chosen name is said before the transfer starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,41 +203,40 @@ class Bridged:
 
 
 @dataclass(frozen=True, slots=True)
-class PinEntry:
-    """A conference room asks for its PIN."""
+class _AtRoom:
+    """What a phase about one conference room knows: which one."""
 
     room: ConferenceRoom
+
+
+@dataclass(frozen=True, slots=True)
+class PinEntry(_AtRoom):
+    """A conference room asks for its PIN."""
+
     digits: str
     tries: int
 
 
 @dataclass(frozen=True, slots=True)
-class PinChecking:
+class PinChecking(_AtRoom):
     """The PIN typed is being checked (against its hash, and the room's lock)."""
 
-    room: ConferenceRoom
     tries: int
 
 
 @dataclass(frozen=True, slots=True)
-class InConference:
+class InConference(_AtRoom):
     """The caller is in a conference room."""
 
-    room: ConferenceRoom
-
 
 @dataclass(frozen=True, slots=True)
-class VoicemailGreeting:
+class VoicemailGreeting(_ForExtension):
     """ "Leave a message for <name>" plays; the recording follows."""
 
-    extension: Extension
-
 
 @dataclass(frozen=True, slots=True)
-class VoicemailRecording:
+class VoicemailRecording(_ForExtension):
     """The caller's message is being recorded."""
-
-    extension: Extension
 
 
 @dataclass(frozen=True, slots=True)
@@ -1071,7 +1076,7 @@ def _look_up(turn: _Turn, digits: str, page: int, tries: int) -> None:
     request = turn.new_id("lookup")
     turn.emit(LookUpNames(request, digits, page))
     turn.hold(lookup=request)
-    turn.go(NameLookup(digits, page, tries))
+    turn.go(NameLookup(digits, tries, page))
     turn.trace(TraceKind.LOOKUP, digits=digits, page=page)
 
 
@@ -1084,7 +1089,7 @@ def _on_matches(turn: _Turn, phase: NameLookup, result: LookupResult) -> None:
         _connect(turn, matches[0])
     else:
         choice = MatchChoice(
-            phase.digits, phase.page, phase.tries, matches, result.next_page, misses=0
+            phase.digits, phase.tries, phase.page, matches, result.next_page, misses=0
         )
         _offer(turn, choice)
 

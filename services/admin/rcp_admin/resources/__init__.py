@@ -32,6 +32,7 @@ from rcp_admin.resources import (
     outbound_policy,
     prompts,
     receptionist,
+    retention,
     ring_groups,
     schedule,
     tenants,
@@ -57,6 +58,7 @@ ROUTES: list[Route] = [
     *prompts.ROUTES,
     *voicemail.ROUTES,
     *calls.ROUTES,
+    *retention.ROUTES,
     *audit.ROUTES,
     *export.ROUTES,
 ]

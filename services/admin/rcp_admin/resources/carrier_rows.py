@@ -95,8 +95,9 @@ class CarrierRow:
     ) -> None:
         """Give the tenant the defaults again: its row is deleted."""
         actor.require_carrier()
-        async with store.write(actor, tenant_id, self.entity, "delete", None, request_id) as c:
-            await store.tenant_row(actor, tenant_id, c.connection, lock=True)
+        async with store.tenant_write(
+            actor, tenant_id, self.entity, "delete", None, request_id, lock=True
+        ) as c:
             c.before = jsonable(await self.to_model(c.connection, tenant_id))
             await c.connection.execute(f"DELETE FROM {self.table} WHERE tenant_id = $1", tenant_id)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from rcp.db.migrations import execute_script, touch_updated_at
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 UPGRADE = r"""
 CREATE TABLE schedules (
