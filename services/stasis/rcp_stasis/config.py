@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from uuid import UUID
 
+from rcp.contracts.receptionist import SettingsDoc
 from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE
 from rcp.outbound import OutboundPolicy, TenantLimits, Verdict, check
 from rcp.schedule import Schedule
@@ -116,18 +117,22 @@ class OpenMenu:
 KeyAction = DialByName | PlayAnnouncement | Transfer | OpenMenu
 
 
+# A receptionist's settings when it has none of its own: the receptionist document's.
+_DEFAULT = SettingsDoc()
+
+
 @dataclass(frozen=True, slots=True)
 class ReceptionistSettings:
     """The receptionists row: greeting, language, dial-extension, time-outs and retries."""
 
     greeting_prompt_id: UUID | None = None
-    language: str = "fr-FR"
-    dial_extension_enabled: bool = False
-    menu_timeout_s: int = 5
-    inter_digit_timeout_s: int = 3
-    menu_max_retries: int = 3
-    name_max_retries: int = 3
-    transfer_ring_s: int = 20
+    language: str = _DEFAULT.language
+    dial_extension_enabled: bool = _DEFAULT.dial_extension_enabled
+    menu_timeout_s: int = _DEFAULT.menu_timeout_s
+    inter_digit_timeout_s: int = _DEFAULT.inter_digit_timeout_s
+    menu_max_retries: int = _DEFAULT.menu_max_retries
+    name_max_retries: int = _DEFAULT.name_max_retries
+    transfer_ring_s: int = _DEFAULT.transfer_ring_s
     exhausted_extension: str | None = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -48,3 +48,8 @@ def touch_updated_at(*tables: str) -> str:
         "    FOR EACH ROW EXECUTE FUNCTION rcp_touch_updated_at();\n"
         for table in tables
     )
+
+
+def sql_steps(upgrade: str, downgrade: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The `upgrade` and `downgrade` of a revision that is one SQL script each way."""
+    return lambda: execute_script(upgrade), lambda: execute_script(downgrade)

@@ -31,7 +31,7 @@ from rcp_admin.routing import (
     no_content,
     with_etag,
 )
-from rcp_admin.unit_of_work import Reader, Store, check_if_match, jsonable
+from rcp_admin.unit_of_work import Reader, Store, check_if_match, jsonable, set_columns
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
@@ -236,14 +236,7 @@ async def update(
             await _update_first(connection, tenant_id, body, fields)
         else:
             values = await _own_values(connection, tenant_id, body, fields)
-            if values:
-                assignments = ", ".join(f"{column} = ${i + 3}" for i, column in enumerate(values))
-                await connection.execute(
-                    f"UPDATE menus SET {assignments} WHERE tenant_id = $1 AND id = $2",
-                    tenant_id,
-                    menu_id,
-                    *values.values(),
-                )
+            await set_columns(connection, "menus", values, tenant_id=tenant_id, id=menu_id)
         after = await one(connection, tenant_id, menu_id)
         change.record(before, after)
     return after
@@ -260,13 +253,7 @@ async def _update_first(
                 name,
             )
     values = await _own_values(connection, tenant_id, body, fields)
-    if values:
-        assignments = ", ".join(f"{column} = ${i + 2}" for i, column in enumerate(values))
-        await connection.execute(
-            f"UPDATE receptionists SET {assignments} WHERE tenant_id = $1",
-            tenant_id,
-            *values.values(),
-        )
+    await set_columns(connection, "receptionists", values, tenant_id=tenant_id)
 
 
 async def delete(
