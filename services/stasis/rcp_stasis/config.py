@@ -16,6 +16,7 @@ from uuid import UUID
 from rcp.contracts.receptionist import SettingsDoc
 from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE
 from rcp.outbound import OutboundPolicy, TenantLimits, Verdict, check
+from rcp.schedule import Schedule
 from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
 DIALPAD_DIGITS = "0123456789"
@@ -193,6 +194,8 @@ class TenantConfig:
     menus: Mapping[str, Menu] = field(default_factory=dict)
     first_menu_id: str = FIRST_MENU
     first_menu_name: str = ""
+    # Opening hours, holidays and override: the executor decides the state when a call starts.
+    schedule: Schedule = field(default_factory=Schedule)
     extensions: Mapping[str, Extension] = field(default_factory=dict)
     ring_groups: Mapping[str, RingGroup] = field(default_factory=dict)
     conference_rooms: Mapping[str, ConferenceRoom] = field(default_factory=dict)
@@ -264,6 +267,7 @@ class TenantConfig:
         limits: TenantLimits | None = None,
         menus: Iterable[Menu] = (),
         first_menu: tuple[str, str] = (FIRST_MENU, ""),
+        schedule: Schedule | None = None,
     ) -> TenantConfig:
         """A configuration from lists of extensions, groups, rooms and menus (`first_menu`:
         the first menu's id and name)."""
@@ -280,6 +284,7 @@ class TenantConfig:
             menus={m.id: m for m in menus},
             first_menu_id=first_menu[0],
             first_menu_name=first_menu[1],
+            schedule=schedule or Schedule(),
         )
 
     def _dialable_numbers(self) -> Iterable[str]:

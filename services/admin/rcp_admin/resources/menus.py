@@ -43,8 +43,29 @@ SETTINGS = ("language", "dial_extension_enabled", "menu_timeout_s", "inter_digit
 
 
 async def entry_points(reader: Reader, tenant_id: UUID) -> set[UUID]:
-    """The menus a call may start in: the first one."""
-    return {await reception.first_menu_id(reader, tenant_id)}
+    """The menus a call may start in: the first one, and those the schedule's states name."""
+    named = await reader.fetchrow(
+        """SELECT closed_menu_id, holiday_menu_id, override_menu_id FROM schedules
+            WHERE tenant_id = $1""",
+        tenant_id,
+    )
+    states = {menu for menu in (named.values() if named else ()) if menu is not None}
+    return {await reception.first_menu_id(reader, tenant_id), *states}
+
+
+async def _schedule_users(reader: Reader, tenant_id: UUID, menu_id: UUID) -> list[str]:
+    row = await reader.fetchrow(
+        """SELECT closed_menu_id = $2 AS closed, holiday_menu_id = $2 AS holiday,
+                  override_menu_id = $2 AS override_closed
+             FROM schedules WHERE tenant_id = $1""",
+        tenant_id,
+        menu_id,
+    )
+    return [
+        f"the schedule's {state.replace('_', ' ')} state"
+        for state, used in (row or {}).items()
+        if used
+    ]
 
 
 async def _reachable(reader: Reader, tenant_id: UUID) -> set[UUID]:
@@ -115,8 +136,8 @@ async def _models(reader: Reader, tenant_id: UUID, only: UUID | None = None) -> 
             else [
                 s.ApiWarning(
                     code=UNREACHABLE,
-                    message=f"no key opens menu {row['name']} and calls never start in it: "
-                    "callers cannot reach it (assign a key that opens it)",
+                    message=f"no key opens menu {row['name']} and no state of the schedule "
+                    "starts calls in it: callers cannot reach it",
                 )
             ]
         )
@@ -247,6 +268,7 @@ async def delete(
                 IN_USE, "the first menu is the receptionist itself: it cannot be deleted", None
             )
         openers = [f"key {o.digit} of menu {o.menu_name}" for o in before.opened_by]
+        openers += await _schedule_users(connection, tenant_id, menu_id)
         if openers:
             raise ApiError(
                 IN_USE,
