@@ -30,7 +30,7 @@ OUR_TABLES = {
     "menus",
     "retention_settings",
 }
-HEAD = ["0006"]
+HEAD = ["0007"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
