@@ -1,5 +1,5 @@
 """Each service's database role reaches only what it needs, and row-level security keeps a
-tenant-scoped transaction of the admin role inside its tenant (revision 0007)."""
+tenant-scoped transaction of the admin role inside its tenant (revision 0008)."""
 
 from __future__ import annotations
 
@@ -89,8 +89,13 @@ async def seed_tenants(url: str) -> dict[str, UUID]:
                 tenant,
                 f"call-{n}",
             )
-            for table in ("outbound_policies", "tenant_limits", "retention_settings"):
+            for table in ("outbound_policies", "tenant_limits", "retention_settings", "schedules"):
                 await pool.execute(f"INSERT INTO {table} (tenant_id) VALUES ($1)", tenant)
+            await pool.execute(
+                """INSERT INTO holidays (tenant_id, name, start_date, end_date, yearly)
+                   VALUES ($1, 'Noël', '2026-12-25', '2026-12-25', true)""",
+                tenant,
+            )
             await pool.execute(
                 """INSERT INTO audit_log (tenant_id, actor, action, entity, entity_key, after)
                    VALUES ($1, 'tests', 'extension.create', 'extension', '101', '{"n": 1}')""",
@@ -273,7 +278,7 @@ def test_upgrading_a_database_holding_the_demo_tenants_keeps_every_row_readable(
     make_database: Callable[[], str],
 ) -> None:
     url = make_database()
-    upgrade(url, "0006", configure_logging=False)
+    upgrade(url, "0007", configure_logging=False)
     tenants = asyncio.run(seed_tenants(url))
     before = asyncio.run(snapshot(url))
 

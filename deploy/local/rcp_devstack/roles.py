@@ -1,6 +1,6 @@
 """The services' database roles on the local stack's PostgreSQL: each logs in as its own.
 
-Revision 0007 creates the roles (rcp_admin, rcp_stasis, rcp_directory, rcp_media) without
+Revision 0008 creates the roles (rcp_admin, rcp_stasis, rcp_directory, rcp_media) without
 login; here the stack lets them log in with its development password, and hands each service
 a URL of its own (the stack's URL, another user). Migrations and the demo seeding keep the
 stack's URL: its user owns the tables.
@@ -15,7 +15,7 @@ import asyncpg
 
 from rcp_devstack.postgres import Dsn
 
-# service -> its database role (revision 0007's)
+# service -> its database role (revision 0008's)
 SERVICE_ROLES = {
     "admin": "rcp_admin",
     "stasis": "rcp_stasis",

@@ -34,7 +34,7 @@ TENANT_OF_NUMBER = """
     SELECT t.id, t.status FROM phone_numbers n JOIN tenants t ON t.id = n.tenant_id
      WHERE n.e164 = $1"""
 
-TENANT = "SELECT name, locale, status FROM tenants WHERE id = $1"
+TENANT = "SELECT name, locale, timezone, status FROM tenants WHERE id = $1"
 
 # A physical extension rings its device's endpoint; one left with a dial string from before
 # devices (revision 0004) keeps it, and the call flow rings it only if it is a device's.
@@ -136,6 +136,7 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
         limits,
         menus=menus,
         first_menu=first,
+        schedule=document.schedule.decided_by(tenant["timezone"]),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -50,8 +50,13 @@ def touch_updated_at(*tables: str) -> str:
     )
 
 
+def sql_steps(upgrade: str, downgrade: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The `upgrade` and `downgrade` of a revision that is one SQL script each way."""
+    return lambda: execute_script(upgrade), lambda: execute_script(downgrade)
+
+
 def row_security(table: str, key: str = "tenant_id") -> str:
-    """SQL putting a tenant-owned table under row-level security (revision 0007's rule, which
+    """SQL putting a tenant-owned table under row-level security (revision 0008's rule, which
     every later table with a `tenant_id` follows): enabled and forced, so that its owner obeys
     it too; the owner (the role that migrates) sees every row; the admin role sees the rows
     whose `key` is in its transaction's scope (`rcp_in_scope`). The services get their own

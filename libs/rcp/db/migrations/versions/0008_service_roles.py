@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from rcp.db.migrations import execute_script, row_security, service_policy
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 
 ROLES = ("rcp_admin", "rcp_stasis", "rcp_directory", "rcp_media")
 
@@ -50,6 +50,8 @@ TENANT_TABLES = (
     "devices",
     "menus",
     "retention_settings",
+    "schedules",
+    "holidays",
 )
 # What the stasis service reads of a tenant's configuration.
 STASIS_READS = (
@@ -65,6 +67,8 @@ STASIS_READS = (
     "receptionists",
     "menus",
     "key_assignments",
+    "schedules",
+    "holidays",
 )
 ADMIN_TABLES = ("tenants", *(t for t in TENANT_TABLES if t not in ("media_files", "audit_log")))
 
