@@ -32,7 +32,7 @@ OUR_TABLES = {
     "schedules",
     "holidays",
 }
-HEAD = ["0007"]
+HEAD = ["0008"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
