@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
@@ -55,6 +55,31 @@ log = structlog.get_logger(__name__)
 CONFIG_ENTITIES = frozenset(get_args(ConfigChanged.model_fields["entity"].annotation))
 
 
+async def fetch_one(
+    reader: Reader, missing: tuple[str, str], query: str, *args: Any
+) -> asyncpg.Record:
+    """The one row a query finds; if none, 404 (`missing`: what was not found, and the field
+    that named it)."""
+    row: asyncpg.Record | None = await reader.fetchrow(query, *args)
+    if row is None:
+        raise not_found(*missing)
+    return row
+
+
+async def set_columns(
+    connection: Connection, table: str, values: Mapping[str, Any], **where: Any
+) -> None:
+    """`UPDATE table SET` the columns `values` names (none: nothing is run) on the rows `where`
+    matches; the table's and the columns' names are constants."""
+    if not values:
+        return
+    conditions = " AND ".join(f"{name} = ${n}" for n, name in enumerate(where, start=1))
+    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(values, start=len(where) + 1))
+    await connection.execute(
+        f"UPDATE {table} SET {assignments} WHERE {conditions}", *where.values(), *values.values()
+    )
+
+
 @dataclass
 class Change:
     """What one write did, for its audit entry and its config-changed event."""
@@ -75,9 +100,7 @@ class Change:
     ) -> None:
         """Run a `DELETE ... RETURNING *` and keep what it removed; if it removed nothing,
         404 (`missing`: what was not found, and the field that named it)."""
-        row = await self.connection.fetchrow(query, *args)
-        if row is None:
-            raise not_found(*missing)
+        row = await fetch_one(self.connection, missing, query, *args)
         self.before = jsonable(model.model_validate(dict(row)))
 
     def record(self, before: s.Out | None, after: s.Out | None, key: str | None = None) -> None:
@@ -159,6 +182,24 @@ class Store:
             for other_entity, other_key in change.extra_events:
                 await self.publisher.changed(change.tenant_id, other_entity, other_key)
 
+    @asynccontextmanager
+    async def tenant_write(
+        self,
+        actor: Principal,
+        tenant_id: UUID,
+        entity: str,
+        action: str,
+        key: str | None = None,
+        request_id: str | None = None,
+        *,
+        lock: bool = False,
+    ) -> AsyncIterator[Change]:
+        """A write to one tenant's data (`write`) that first checks the actor may see the tenant,
+        reading its row in the transaction (`lock`: FOR UPDATE)."""
+        async with self.write(actor, tenant_id, entity, action, key, request_id) as change:
+            await self.tenant_row(actor, tenant_id, change.connection, lock=lock)
+            yield change
+
     async def forget_audio(self, tenant_id: UUID, keys: list[str]) -> None:
         """Ask the media service to delete the audio of deleted prompts now. Should it not
         answer, nothing is lost: its own purge deletes audio no prompt plays within a day."""
@@ -181,13 +222,12 @@ class Store:
     ) -> asyncpg.Record:
         """The tenant's row, if the actor may see it (on `connection`, else the pool)."""
         actor.require_tenant(tenant_id)
-        reader = self.pool if connection is None else connection
-        row = await reader.fetchrow(
-            "SELECT * FROM tenants WHERE id = $1" + (" FOR UPDATE" if lock else ""), tenant_id
+        return await fetch_one(
+            self.pool if connection is None else connection,
+            ("tenant", "tenant_id"),
+            "SELECT * FROM tenants WHERE id = $1" + (" FOR UPDATE" if lock else ""),
+            tenant_id,
         )
-        if row is None:
-            raise not_found("tenant", "tenant_id")
-        return row
 
     async def tenant_rows(
         self, actor: Principal, tenant_id: UUID, query: str, *args: Any

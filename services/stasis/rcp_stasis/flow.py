@@ -122,29 +122,30 @@ class ExtensionEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class NameEntry:
+class _ByName:
+    """What every phase of dial by name knows: the letters typed (as digits), the tries so far."""
+
+    digits: str
+    tries: int
+
+
+@dataclass(frozen=True, slots=True)
+class NameEntry(_ByName):
     """Dial by name: the caller types the first letters of a name."""
 
-    digits: str
-    tries: int
-
 
 @dataclass(frozen=True, slots=True)
-class NameLookup:
-    """Dial by name: the directory is asked."""
+class NameLookup(_ByName):
+    """Dial by name: the directory is asked for a page of matches."""
 
-    digits: str
     page: int
-    tries: int
 
 
 @dataclass(frozen=True, slots=True)
-class MatchChoice:
+class MatchChoice(_ByName):
     """Dial by name: several matches are read out, "for <name>, press 1" ..."""
 
-    digits: str
     page: int
-    tries: int
     matches: tuple[NameMatch, ...]
     next_page: int | None
     misses: int = 0
@@ -156,10 +157,15 @@ class Announcing:
 
 
 @dataclass(frozen=True, slots=True)
-class Connecting:
-    """The chosen name is said before the transfer starts."""
+class _ForExtension:
+    """What a phase about one extension knows: which one."""
 
     extension: Extension
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting(_ForExtension):
+    """The chosen name is said before the transfer starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,41 +203,40 @@ class Bridged:
 
 
 @dataclass(frozen=True, slots=True)
-class PinEntry:
-    """A conference room asks for its PIN."""
+class _AtRoom:
+    """What a phase about one conference room knows: which one."""
 
     room: ConferenceRoom
+
+
+@dataclass(frozen=True, slots=True)
+class PinEntry(_AtRoom):
+    """A conference room asks for its PIN."""
+
     digits: str
     tries: int
 
 
 @dataclass(frozen=True, slots=True)
-class PinChecking:
+class PinChecking(_AtRoom):
     """The PIN typed is being checked (against its hash, and the room's lock)."""
 
-    room: ConferenceRoom
     tries: int
 
 
 @dataclass(frozen=True, slots=True)
-class InConference:
+class InConference(_AtRoom):
     """The caller is in a conference room."""
 
-    room: ConferenceRoom
-
 
 @dataclass(frozen=True, slots=True)
-class VoicemailGreeting:
+class VoicemailGreeting(_ForExtension):
     """ "Leave a message for <name>" plays; the recording follows."""
 
-    extension: Extension
-
 
 @dataclass(frozen=True, slots=True)
-class VoicemailRecording:
+class VoicemailRecording(_ForExtension):
     """The caller's message is being recorded."""
-
-    extension: Extension
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,8 +346,16 @@ class _Turn:
         return self.context.config.receptionist
 
     @property
+    def root(self) -> TenantMenu:
+        """The call's first menu: the one the schedule's state named when the call started
+        (the receptionist's first menu when it named none, or one no longer there)."""
+        decision = self.context.schedule
+        named = self.config.menu(decision.menu_id) if decision and decision.menu_id else None
+        return named or self.config.first_menu
+
+    @property
     def path(self) -> tuple[str, ...]:
-        """The menus opened since the first one that the configuration still has."""
+        """The menus opened since the call's first one that the configuration still has."""
         return tuple(m for m in self.call.menus if self.config.menu(m) is not None)
 
     @property
@@ -350,7 +363,7 @@ class _Turn:
         """The menu the caller is in: the last one opened that the configuration still has."""
         path = self.path
         current = self.config.menu(path[-1]) if path else None
-        return current or self.config.first_menu
+        return current or self.root
 
     @property
     def options(self) -> FlowOptions:
@@ -567,6 +580,14 @@ def _start(turn: _Turn, context: CallContext) -> None:
     )
     turn.emit(Answer())
     turn.trace(TraceKind.ANSWERED)
+    if context.schedule is not None:
+        decision = context.schedule
+        turn.trace(
+            TraceKind.SCHEDULE,
+            state=decision.state,
+            reason=decision.reason,
+            menu=turn.root.name,
+        )
     if context.message_saved:  # taken over while recording a message, now saved: done
         turn.trace(TraceKind.RECORDING, saved=True, taken_over=True)
         _goodbye(turn, Outcome.VOICEMAIL, (turn.say(SystemPromptKey.MESSAGE_SAVED),))
@@ -718,7 +739,7 @@ def _open_menu(turn: _Turn, digit: str, menu_id: str) -> None:
         _unavailable(turn, then=None)
         return
     path = turn.path
-    if menu.id == turn.config.first_menu_id:
+    if menu.id == turn.root.id:
         path = ()
     elif menu.id in path:
         path = path[: path.index(menu.id) + 1]
@@ -1055,7 +1076,7 @@ def _look_up(turn: _Turn, digits: str, page: int, tries: int) -> None:
     request = turn.new_id("lookup")
     turn.emit(LookUpNames(request, digits, page))
     turn.hold(lookup=request)
-    turn.go(NameLookup(digits, page, tries))
+    turn.go(NameLookup(digits, tries, page))
     turn.trace(TraceKind.LOOKUP, digits=digits, page=page)
 
 
@@ -1068,7 +1089,7 @@ def _on_matches(turn: _Turn, phase: NameLookup, result: LookupResult) -> None:
         _connect(turn, matches[0])
     else:
         choice = MatchChoice(
-            phase.digits, phase.page, phase.tries, matches, result.next_page, misses=0
+            phase.digits, phase.tries, phase.page, matches, result.next_page, misses=0
         )
         _offer(turn, choice)
 

@@ -17,9 +17,9 @@ from aiohttp import web
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.errors import IN_USE, UNKNOWN_DEVICE, ApiError, not_found
+from rcp_admin.errors import IN_USE, UNKNOWN_DEVICE, ApiError
 from rcp_admin.routing import CREATED, NO_CONTENT, TENANT, Call, Routes, answer, created, no_content
-from rcp_admin.unit_of_work import Reader, Store, jsonable, returned
+from rcp_admin.unit_of_work import Reader, Store, fetch_one, jsonable, returned
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
@@ -34,9 +34,9 @@ SELECT = """
 
 
 async def _one(reader: Reader, tenant_id: UUID, name: str) -> s.Device:
-    row = await reader.fetchrow(SELECT + " AND d.name = $2", tenant_id, name)
-    if row is None:
-        raise not_found(f"device {name}", "name")
+    row = await fetch_one(
+        reader, (f"device {name}", "name"), SELECT + " AND d.name = $2", tenant_id, name
+    )
     return s.Device.model_validate(dict(row))
 
 
@@ -62,8 +62,9 @@ async def create(
     """Provision a device for the tenant."""
     actor.require_carrier()
     store.endpoints.check(body.endpoint)
-    async with store.write(actor, tenant_id, "device", "create", body.name, request_id) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
+    async with store.tenant_write(
+        actor, tenant_id, "device", "create", body.name, request_id
+    ) as change:
         await change.connection.execute(
             "INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, $2, $3)",
             tenant_id,
@@ -99,8 +100,7 @@ async def update(
     actor.require_carrier()
     if body.endpoint is not None:
         store.endpoints.check(body.endpoint)
-    async with store.write(actor, tenant_id, "device", "update", name, request_id) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
+    async with store.tenant_write(actor, tenant_id, "device", "update", name, request_id) as change:
         before = await _one(change.connection, tenant_id, name)
         values = before.model_dump() | body.model_dump(exclude_unset=True)
         row = await change.connection.fetchrow(
@@ -133,8 +133,7 @@ async def delete(
 ) -> None:
     """Delete a device no extension rings any more."""
     actor.require_carrier()
-    async with store.write(actor, tenant_id, "device", "delete", name, request_id) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
+    async with store.tenant_write(actor, tenant_id, "device", "delete", name, request_id) as change:
         users = await _users(change.connection, tenant_id, name)
         if users:
             raise ApiError(

@@ -187,10 +187,9 @@ async def import_(
     store: Store, actor: Principal, tenant_id: UUID, body: s.TenantExport, request_id: str | None
 ) -> None:
     """Replace the tenant's receptionist, keys, extensions, groups and rooms, atomically."""
-    async with store.write(
-        actor, tenant_id, "tenant", "import", str(tenant_id), request_id
+    async with store.tenant_write(
+        actor, tenant_id, "tenant", "import", str(tenant_id), request_id, lock=True
     ) as change:
-        await store.tenant_row(actor, tenant_id, change.connection, lock=True)
         await _replace(change, tenant_id, body)
         change.after = {
             "extensions": len(body.extensions),

@@ -17,9 +17,9 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from rcp_admin.auth import Principal
-from rcp_admin.errors import IN_USE, ApiError, not_found
+from rcp_admin.errors import IN_USE, ApiError
 from rcp_admin.routing import TENANT, Call, Handler, Route, answer, created, no_content
-from rcp_admin.unit_of_work import Change, Reader, Store, jsonable
+from rcp_admin.unit_of_work import Change, Reader, Store, fetch_one, jsonable
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
@@ -105,11 +105,13 @@ class NumberedEntity:
         self, reader: Reader, tenant_id: UUID, number: str, field_name: str = "number"
     ) -> asyncpg.Record:
         """The row of one number; 404 naming `field_name` if there is none."""
-        found: asyncpg.Record | None = await reader.fetchrow(
-            f"SELECT * FROM {self.table} WHERE tenant_id = $1 AND number = $2", tenant_id, number
+        found: asyncpg.Record = await fetch_one(
+            reader,
+            (f"{self.noun} {number}", field_name),
+            f"SELECT * FROM {self.table} WHERE tenant_id = $1 AND number = $2",
+            tenant_id,
+            number,
         )
-        if found is None:
-            raise not_found(f"{self.noun} {number}", field_name)
         return found
 
     async def _current(
@@ -123,10 +125,9 @@ class NumberedEntity:
     ) -> Any:
         """A new one."""
         values = self.prepare(body.model_dump())
-        async with store.write(
+        async with store.tenant_write(
             actor, tenant_id, self.entity, "create", body.number, request_id
         ) as change:
-            await store.tenant_row(actor, tenant_id, change.connection)
             row = await self.insert(change.connection, tenant_id, values)
             made = await self.to_model(change.connection, tenant_id, row)
             change.after = jsonable(made)

@@ -19,8 +19,9 @@ async def add(
 ) -> s.PhoneNumber:
     """Route a number to the tenant."""
     actor.require_carrier()
-    async with store.write(actor, tenant_id, "number", "create", body.e164, request_id) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
+    async with store.tenant_write(
+        actor, tenant_id, "number", "create", body.e164, request_id
+    ) as change:
         row = await change.connection.fetchrow(
             "INSERT INTO phone_numbers (e164, tenant_id) VALUES ($1, $2) RETURNING *",
             body.e164,
@@ -44,8 +45,7 @@ async def remove(
 ) -> None:
     """Stop routing a number to the tenant."""
     actor.require_carrier()
-    async with store.write(actor, tenant_id, "number", "delete", e164, request_id) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
+    async with store.tenant_write(actor, tenant_id, "number", "delete", e164, request_id) as change:
         query = "DELETE FROM phone_numbers WHERE e164 = $1 AND tenant_id = $2 RETURNING *"
         await change.delete_one(s.PhoneNumber, ("number", "e164"), query, e164, tenant_id)
 

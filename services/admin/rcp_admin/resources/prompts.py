@@ -22,7 +22,6 @@ from rcp_admin.errors import (
     UNKNOWN_TARGET,
     VALIDATION_FAILED,
     ApiError,
-    not_found,
 )
 from rcp_admin.routing import (
     CREATED,
@@ -36,9 +35,12 @@ from rcp_admin.routing import (
     no_content,
     stream_audio,
 )
-from rcp_admin.unit_of_work import Reader, Store, jsonable, returned
+from rcp_admin.unit_of_work import Reader, Store, fetch_one, jsonable, returned
 
 ROUTES = Routes(TENANT)
+
+ONE = "SELECT * FROM prompts WHERE tenant_id = $1 AND id = $2"
+MISSING = ("prompt", "prompt_id")
 
 
 def model(row: asyncpg.Record) -> s.Prompt:
@@ -82,8 +84,7 @@ async def create_tts(
     store: Store, actor: Principal, tenant_id: UUID, body: s.TtsPrompt, request_id: str | None
 ) -> s.Prompt:
     """A prompt spoken from text."""
-    async with store.write(actor, tenant_id, "prompt", "create", None, request_id) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
+    async with store.tenant_write(actor, tenant_id, "prompt", "create", None, request_id) as change:
         prompt = await insert_tts(change.connection, tenant_id, body)
         change.key, change.after = str(prompt.id), jsonable(prompt)
     return prompt
@@ -124,12 +125,7 @@ async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.PromptL
 async def read(store: Store, actor: Principal, tenant_id: UUID, prompt_id: UUID) -> s.Prompt:
     """One prompt."""
     await store.tenant_row(actor, tenant_id)
-    row = await store.pool.fetchrow(
-        "SELECT * FROM prompts WHERE tenant_id = $1 AND id = $2", tenant_id, prompt_id
-    )
-    if row is None:
-        raise not_found("prompt", "prompt_id")
-    return model(row)
+    return model(await fetch_one(store.pool, MISSING, ONE, tenant_id, prompt_id))
 
 
 async def users(connection: Reader, tenant_id: UUID, prompt_id: UUID) -> list[str]:
@@ -172,19 +168,17 @@ async def delete(
     store: Store, actor: Principal, tenant_id: UUID, prompt_id: UUID, request_id: str | None
 ) -> None:
     """Delete a prompt nothing plays any more; an upload's audio goes with it."""
-    async with store.write(
+    async with store.tenant_write(
         actor, tenant_id, "prompt", "delete", str(prompt_id), request_id
     ) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
         # FOR UPDATE: a key being pointed at it meanwhile waits, then finds it gone.
-        row = await change.connection.fetchrow(
-            """SELECT * FROM prompts WHERE tenant_id = $1 AND id = $2 AND source <> 'recording'
-               FOR UPDATE""",
+        row = await fetch_one(
+            change.connection,
+            MISSING,
+            ONE + " AND source <> 'recording' FOR UPDATE",
             tenant_id,
             prompt_id,
         )
-        if row is None:
-            raise not_found("prompt", "prompt_id")
         used_by = await users(change.connection, tenant_id, prompt_id)
         if used_by:
             raise ApiError(

@@ -16,10 +16,10 @@ from rcp.db import receptionists
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError, not_found
+from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError
 from rcp_admin.resources import extensions, prompts
 from rcp_admin.routing import TENANT, Call, Routes, with_etag
-from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match
+from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match, fetch_one, set_columns
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
@@ -44,9 +44,7 @@ TABLE_NOUNS = {
 
 async def settings(reader: Reader, tenant_id: UUID) -> s.Receptionist:
     """The receptionist's settings as the API shows them."""
-    row = await reader.fetchrow(receptionists.SELECT, tenant_id)
-    if row is None:
-        raise not_found("receptionist", "tenant_id")
+    row = await fetch_one(reader, ("receptionist", "tenant_id"), receptionists.SELECT, tenant_id)
     greeting = None
     if row["greeting_prompt_id"] is not None:
         prompt_row = await reader.fetchrow(
@@ -116,14 +114,7 @@ async def update(
                     connection, tenant_id, body.exhausted_extension, "exhausted_extension"
                 )
             )
-        if updates:
-            columns = list(updates)
-            assignments = ", ".join(f"{column} = ${i + 2}" for i, column in enumerate(columns))
-            await connection.execute(
-                f"UPDATE receptionists SET {assignments} WHERE tenant_id = $1",
-                tenant_id,
-                *(updates[c] for c in columns),
-            )
+        await set_columns(connection, "receptionists", updates, tenant_id=tenant_id)
         after = await settings(connection, tenant_id)
         change.record(before, after)
     return after
@@ -131,11 +122,13 @@ async def update(
 
 async def first_menu_id(reader: Reader, tenant_id: UUID) -> UUID:
     """The id of the receptionist's first menu."""
-    found: UUID | None = await reader.fetchval(
-        "SELECT id FROM menus WHERE tenant_id = $1 AND is_first", tenant_id
+    row = await fetch_one(
+        reader,
+        ("receptionist", "tenant_id"),
+        "SELECT id FROM menus WHERE tenant_id = $1 AND is_first",
+        tenant_id,
     )
-    if found is None:
-        raise not_found("receptionist", "tenant_id")
+    found: UUID = row["id"]
     return found
 
 
@@ -341,10 +334,14 @@ async def set_key(
         connection = await locked(store, actor, tenant_id, change)
         if menu_id is None:
             menu_id = await first_menu_id(connection, tenant_id)
-        elif not await connection.fetchval(
-            "SELECT true FROM menus WHERE tenant_id = $1 AND id = $2", tenant_id, menu_id
-        ):
-            raise not_found("menu", "menu_id")
+        else:
+            await fetch_one(
+                connection,
+                ("menu", "menu_id"),
+                "SELECT id FROM menus WHERE tenant_id = $1 AND id = $2",
+                tenant_id,
+                menu_id,
+            )
         before = await keys(connection, tenant_id, menu_id)
         check_if_match(if_match, before)
         if body is None:

@@ -15,9 +15,8 @@ from rcp.tokens import issue_token
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.errors import not_found
 from rcp_admin.routing import TENANT, Call, Route, answer, created, no_content
-from rcp_admin.unit_of_work import Store, jsonable, returned
+from rcp_admin.unit_of_work import Store, fetch_one, jsonable, returned
 
 
 def _token(row: asyncpg.Record | None) -> s.Token:
@@ -74,14 +73,14 @@ async def revoke(
     async with store.write(
         actor, tenant_id, "token", "revoke", str(token_id), request_id
     ) as change:
-        row = await change.connection.fetchrow(
+        row = await fetch_one(
+            change.connection,
+            ("token", "token_id"),
             """UPDATE admin_tokens SET revoked_at = coalesce(revoked_at, now())
                 WHERE id = $1 AND tenant_id IS NOT DISTINCT FROM $2 RETURNING *""",
             token_id,
             tenant_id,
         )
-        if row is None:
-            raise not_found("token", "token_id")
         change.after = jsonable(_token(row))
 
 

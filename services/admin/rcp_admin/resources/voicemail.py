@@ -13,12 +13,13 @@ from aiohttp import web
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.errors import not_found
 from rcp_admin.resources import prompts
 from rcp_admin.routing import NO_CONTENT, TENANT, Call, Routes, answer, no_content, stream_audio
-from rcp_admin.unit_of_work import Store, jsonable
+from rcp_admin.unit_of_work import Store, fetch_one, jsonable
 
 ROUTES = Routes(TENANT)
+
+MISSING = ("voicemail message", "message_id")
 
 
 async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.VoicemailList:
@@ -35,17 +36,16 @@ async def delete(
     store: Store, actor: Principal, tenant_id: UUID, message_id: UUID, request_id: str | None
 ) -> None:
     """Delete one message and its recording."""
-    async with store.write(
+    async with store.tenant_write(
         actor, tenant_id, "voicemail", "delete", str(message_id), request_id
     ) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
-        row = await change.connection.fetchrow(
+        row = await fetch_one(
+            change.connection,
+            MISSING,
             "DELETE FROM voicemail_messages WHERE tenant_id = $1 AND id = $2 RETURNING *",
             tenant_id,
             message_id,
         )
-        if row is None:
-            raise not_found("voicemail message", "message_id")
         change.before = jsonable(s.VoicemailMessage.model_validate(dict(row)))
         change.audio_to_forget += await prompts.delete_recordings(
             change.connection, tenant_id, [row["prompt_id"]]
@@ -57,14 +57,14 @@ async def audio(
 ) -> AsyncIterator[bytes]:
     """A message's recording."""
     await store.tenant_row(actor, tenant_id)
-    prompt_id = await store.pool.fetchval(
+    row = await fetch_one(
+        store.pool,
+        MISSING,
         "SELECT prompt_id FROM voicemail_messages WHERE tenant_id = $1 AND id = $2",
         tenant_id,
         message_id,
     )
-    if prompt_id is None:
-        raise not_found("voicemail message", "message_id")
-    return store.media_gateway().audio(tenant_id, prompt_id)
+    return store.media_gateway().audio(tenant_id, row["prompt_id"])
 
 
 def _message_id(c: Call) -> UUID:
