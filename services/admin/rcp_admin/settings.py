@@ -12,6 +12,7 @@ class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"
+    default_nats_user: ClassVar[str] = "admin"
     default_ops_port: ClassVar[int] = 9104
 
     admin_http_host: str = Field(default="127.0.0.1", description="Address of the REST API.")
@@ -25,3 +26,9 @@ class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
     admin_rate_burst: int = Field(
         default=60, ge=1, le=100000, description="Requests a token may burst."
     )
+
+
+class CliSettings(Settings):
+    """The command line's settings: the admin service's, connecting to NATS as `cli`."""
+
+    default_nats_user: ClassVar[str] = "cli"
