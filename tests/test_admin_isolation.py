@@ -52,6 +52,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
     await tenant.ok("POST", f"{t}/conference-rooms", {"number": "300", "name": "Salle"})
     await tenant.ok("PUT", f"{t}/receptionist/keys/1", {"action": "dial_by_name"})
     menu = await tenant.ok("POST", f"{t}/menus", {"name": "Ventes"})
+    holiday = await tenant.ok("POST", f"{t}/holidays", {"name": "Noël", "start": "2027-12-25"})
     prompt = await tenant.ok("POST", f"{t}/prompts", {"text": "Bonjour", "language": "fr-FR"})
     recording = await _recording(admin, tenant_id, tenant)
     message = await admin.pool.fetchval(
@@ -70,6 +71,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         "token_id": tokens["items"][0]["id"],
         "name": "spare",
         "menu_id": menu["id"],
+        "holiday_id": holiday["id"],
     }
 
 
@@ -134,6 +136,16 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/tenants/{tenant_id}/menus"): {"name": "Sales", "language": "en-GB"},
     ("PATCH", "/v1/tenants/{tenant_id}/menus/{menu_id}"): {"menu_timeout_s": 8},
     ("PUT", "/v1/tenants/{tenant_id}/menus/{menu_id}/keys/{digit}"): {"action": "dial_by_name"},
+    ("PUT", "/v1/tenants/{tenant_id}/schedule"): {
+        "weekly": {"mon": [{"start": "09:00", "end": "18:00"}]}
+    },
+    ("PUT", "/v1/tenants/{tenant_id}/schedule/override"): {"mode": "closed"},
+    ("POST", "/v1/tenants/{tenant_id}/holidays"): {"name": "Toussaint", "start": "2027-11-01"},
+    ("POST", "/v1/tenants/{tenant_id}/holidays/public"): {"country": "FR", "year": 2027},
+    ("POST", "/v1/tenants/{tenant_id}/holidays/ical"): {
+        "calendar": "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20270815\n"
+        "SUMMARY:Assomption\nEND:VEVENT\nEND:VCALENDAR\n"
+    },
     ("PATCH", "/v1/tenants/{tenant_id}/directory"): {
         "entries": [{"number": "101", "reachable_by_name": False}]
     },
@@ -147,6 +159,8 @@ BODIES: dict[tuple[str, str], Any] = {
 }
 DELETE_ORDER = [
     "keys",
+    "override",
+    "holidays",
     "menus",
     "voicemail",
     "prompts",
@@ -208,6 +222,7 @@ async def test_no_token_gets_401_on_every_endpoint(admin: Admin) -> None:
         "token_id": str(uuid.uuid4()),
         "name": "spare",
         "menu_id": str(uuid.uuid4()),
+        "holiday_id": str(uuid.uuid4()),
     }
     anonymous = admin.carrier.as_(None)
     for route in ROUTES:

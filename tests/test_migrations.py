@@ -29,8 +29,10 @@ OUR_TABLES = {
     "devices",
     "menus",
     "retention_settings",
+    "schedules",
+    "holidays",
 }
-HEAD = ["0006"]
+HEAD = ["0008"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -100,6 +102,8 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "devices",
         "menus",
         "retention_settings",
+        "schedules",
+        "holidays",
     }
     assert "media_files" not in tables
     assert versions == ["0001"]
@@ -122,6 +126,8 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
         "devices",
         "menus",
         "retention_settings",
+        "schedules",
+        "holidays",
     }
     assert not tables & {"outbound_policies", "tenant_limits"}
     assert "rcp_all_match" not in functions

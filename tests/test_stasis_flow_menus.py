@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rcp.schedule import Decision, ScheduleState
 from rcp.vocabulary import Outcome, TargetKind
 from rcp_stasis.commands import Play, TraceKind
-from rcp_stasis.config import DialByName, Menu, OpenMenu, Transfer
+from rcp_stasis.config import DialByName, FlowOptions, Menu, OpenMenu, TenantConfig, Transfer
+from rcp_stasis.events import CallContext, CallStarted, Digit
+from rcp_stasis.flow import Call
 from rcp_stasis.prompts import SpokenText, SystemPrompt, render
 from stasis_flow_support import (
     BASE,
@@ -159,3 +162,42 @@ def test_a_sub_menu_with_a_greeting_plays_it_instead_of_its_keys() -> None:
     run = play_through((press("8"), HANGUP), config)
     assert "play greeting" in run.transcript[-3:]
     assert run.call.outcome is Outcome.CALLER_HANGUP
+
+
+def _scheduled(decision: Decision, config: TenantConfig = MENUS) -> Run:
+    run = Run(Call())
+    context = CallContext("call-1", "+33199000001", "+33612345678", config, FlowOptions())
+    run.feed(CallStarted(replace(context, schedule=decision)))
+    return run
+
+
+def test_the_schedule_decision_names_the_first_menu_and_the_trace_says_why() -> None:
+    run = _scheduled(Decision(ScheduleState.HOLIDAY, "holiday: Noël", "sales"))
+    schedule = next(t for t in run.traces if t.kind is TraceKind.SCHEDULE)
+    assert schedule.data == {"state": "holiday", "reason": "holiday: Noël", "menu": "Sales"}
+    assert _menu_traces(run) == [("greeting", "Sales")]
+    play = _last_play(run)
+    assert isinstance(play.prompts[0], SystemPrompt)
+    assert play.prompts[0].language == "en-GB"
+    # No "back" offered: this is the call's first menu, and * replays it.
+    assert all(p.key != "menu_back" for p in play.prompts if isinstance(p, SystemPrompt))
+    run.feed(Digit("*"))
+    assert _menu_traces(run)[-1] == ("replay", "Sales")
+
+
+def test_from_the_closed_menu_a_key_may_open_another_and_star_comes_back_to_it() -> None:
+    run = _scheduled(Decision(ScheduleState.CLOSED, "closed: sun 10:00 outside hours", "sales"))
+    for event in (Digit("1"), Digit("*")):
+        run.feed(event)
+    assert [menu for _, menu in _menu_traces(run)] == ["Sales", "Devis", "Sales"]
+
+
+def test_an_open_decision_naming_no_menu_starts_in_the_first_menu() -> None:
+    run = _scheduled(Decision(ScheduleState.OPEN, "open: mon 09:00-12:30"))
+    assert run.transcript[-1] == "play greeting"
+    assert _menu_traces(run) == [("greeting", "")]
+
+
+def test_a_decision_naming_a_menu_that_is_gone_starts_in_the_first_menu() -> None:
+    run = _scheduled(Decision(ScheduleState.CLOSED, "closed", "gone"))
+    assert run.transcript[-1] == "play greeting"

@@ -1,19 +1,23 @@
 """Menus on real calls through the local Asterisk: a sub-menu two levels deep and back with `*`,
-and an English sub-menu whose system prompts are English."""
+an English sub-menu whose system prompts are English, and the schedule (open, closed, holiday,
+override; each built around the current time) choosing the menu a call starts in."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 import pytest_asyncio
 from nats.aio.msg import Msg
 from rcp import subjects
+from rcp.schedule import WEEKDAYS
 from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
     Phones,
@@ -161,3 +165,111 @@ async def test_an_english_sub_menu_says_no_match_in_english(
     finally:
         await watching.unsubscribe()
     await lines.stasis_holds_nothing()
+
+
+# --- the schedule decides the first menu (built around the current time) --------------------
+
+
+async def _schedule(database_url: str, tenant_id: UUID, **values: object) -> None:
+    """Give the tenant a schedule: `weekly` and the menus of its states by menu name."""
+    db = await asyncpg.connect(database_url)
+    try:
+        menus = {
+            r["name"]: r["id"]
+            for r in await db.fetch("SELECT id, name FROM menus WHERE tenant_id = $1", tenant_id)
+        }
+        await db.execute(
+            """INSERT INTO schedules (tenant_id, weekly, closed_menu_id, holiday_menu_id,
+                                      override_menu_id, override_mode, override_until)
+               VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7)""",
+            tenant_id,
+            json.dumps(values.get("weekly", {})),
+            menus.get(str(values.get("closed"))),
+            menus.get(str(values.get("holiday"))),
+            menus.get(str(values.get("override"))),
+            values.get("override_mode"),
+            values.get("override_until"),
+        )
+        for name, day in values.get("holidays", ()):  # type: ignore[attr-defined]
+            await db.execute(
+                """INSERT INTO holidays (tenant_id, name, start_date, end_date)
+                   VALUES ($1, $2, $3, $3)""",
+                tenant_id,
+                name,
+                day,
+            )
+    finally:
+        await db.close()
+
+
+def _paris_now() -> datetime:
+    return datetime.now(ZoneInfo("Europe/Paris"))
+
+
+def _all_day(day: int) -> dict[str, list[dict[str, str]]]:
+    return {WEEKDAYS[day]: [{"start": "00:00", "end": "24:00"}]}
+
+
+async def _first_menu_heard(stack: Stack, lines: Phones, tenant: Tenant) -> dict[str, object]:
+    """Call, and return the trace's schedule step once the first menu has played."""
+    caller = await lines.call(tenant)
+    steps = await traced(stack.database_url, tenant, kind("menu", reason="greeting"))
+    await lines.hang_up(caller)
+    await ended_call(stack.database_url, tenant)
+    schedule = next(s for s in steps if s["step"] == "schedule")
+    menu = next(s for s in steps if s["step"] == "menu")
+    return {**schedule, "first_menu": menu["menu"]}
+
+
+async def test_within_the_hours_a_call_is_open_and_starts_in_the_first_menu(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    today = _paris_now().weekday()
+    await _schedule(stack.database_url, tenant.id, weekly=_all_day(today), closed="Sales")
+    heard = await _first_menu_heard(stack, lines, tenant)
+    assert (heard["state"], heard["first_menu"]) == ("open", "Menu principal")
+    assert heard["reason"] == f"open: {WEEKDAYS[today]} 00:00-24:00"
+
+
+async def test_outside_the_hours_a_call_starts_in_the_closed_menu(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    tomorrow = (_paris_now().weekday() + 1) % 7
+    await _schedule(stack.database_url, tenant.id, weekly=_all_day(tomorrow), closed="Sales")
+    heard = await _first_menu_heard(stack, lines, tenant)
+    assert (heard["state"], heard["first_menu"], heard["menu"]) == ("closed", "Sales", "Sales")
+    assert str(heard["reason"]).endswith("outside hours")
+
+
+async def test_on_a_holiday_a_call_starts_in_the_holiday_menu_and_the_trace_names_it(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    today = _paris_now()
+    await _schedule(
+        stack.database_url,
+        tenant.id,
+        weekly=_all_day(today.weekday()),
+        closed="Sales",
+        holiday="Devis",
+        holidays=[("Inventaire", today.date())],
+    )
+    heard = await _first_menu_heard(stack, lines, tenant)
+    assert (heard["state"], heard["reason"]) == ("holiday", "holiday: Inventaire")
+    assert heard["first_menu"] == "Devis"
+
+
+async def test_the_override_closes_even_within_the_hours_until_its_end(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    until = datetime.now(UTC) + timedelta(hours=1)
+    await _schedule(
+        stack.database_url,
+        tenant.id,
+        weekly=_all_day(_paris_now().weekday()),
+        override="Sales",
+        override_mode="closed",
+        override_until=until,
+    )
+    heard = await _first_menu_heard(stack, lines, tenant)
+    assert (heard["state"], heard["first_menu"]) == ("override_closed", "Sales")
+    assert str(heard["reason"]).startswith("override: closed until ")

@@ -50,6 +50,13 @@ class StackSettings(AriSettings, TokenSettings):
         description="Where Asterisk sends callers while no stasis service takes them (an "
         "Asterisk dial string such as PJSIP/0612345678@carrier); empty: refuse with cause 34.",
     )
+    database_services_password: str = Field(
+        default="receptionist-services",
+        min_length=8,
+        description="Development only: the password the stack gives the services' database "
+        "roles (rcp_admin, rcp_stasis, rcp_directory, rcp_media); RCP_DATABASE_URL's user "
+        "owns the tables and migrates.",
+    )
     nats_monitor_port: int = Field(default=8222, ge=1, le=65535)
 
     @property

@@ -79,6 +79,8 @@ class ConfigChanged(TenantMessage):
         "receptionist",
         "menu",
         "key",
+        "schedule",
+        "holiday",
         "directory",
         "prompt",
         "device",

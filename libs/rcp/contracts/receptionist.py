@@ -9,11 +9,21 @@ resolves ids to numbers against the tenant's extensions, ring groups and rooms.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rcp.schedule import (
+    WEEKDAYS,
+    Holiday,
+    Override,
+    OverrideMode,
+    Schedule,
+    ScheduleState,
+    TimeRange,
+)
 from rcp.vocabulary import KeyAction, TargetKind
 
 
@@ -62,12 +72,62 @@ class SettingsDoc(_Frozen):
     exhausted_extension_id: UUID | None = None
 
 
+class TimeRangeDoc(_Frozen):
+    """Open from `start` to `end`, "HH:MM" wall-clock times ("24:00": midnight)."""
+
+    start: str
+    end: str
+
+
+class HolidayDoc(_Frozen):
+    """Closed from `start` to `end` included; `yearly`: on those dates every year."""
+
+    name: str
+    start: date
+    end: date
+    yearly: bool = False
+
+
+class ScheduleDoc(_Frozen):
+    """Opening hours by weekday (mon..sun; none at all: always open), holidays, the manual
+    override, and the menu of each state (None: the closed menu, then the first)."""
+
+    weekly: dict[str, list[TimeRangeDoc]] = Field(default_factory=dict)
+    holidays: list[HolidayDoc] = Field(default_factory=list)
+    override_mode: OverrideMode | None = None
+    override_until: datetime | None = None
+    closed_menu_id: UUID | None = None
+    holiday_menu_id: UUID | None = None
+    override_menu_id: UUID | None = None
+
+    def decided_by(self, timezone: str) -> Schedule:
+        """The schedule `rcp.schedule.decide` reads, in the tenant's time zone."""
+        menu = {
+            ScheduleState.CLOSED: self.closed_menu_id,
+            ScheduleState.HOLIDAY: self.holiday_menu_id,
+            ScheduleState.OVERRIDE_CLOSED: self.override_menu_id,
+        }
+        override = self.override_mode
+        return Schedule(
+            timezone=timezone,
+            weekly={
+                WEEKDAYS.index(day): tuple(TimeRange.parse(r.start, r.end) for r in ranges)
+                for day, ranges in self.weekly.items()
+                if day in WEEKDAYS
+            },
+            holidays=tuple(Holiday(h.name, h.start, h.end, h.yearly) for h in self.holidays),
+            override=None if override is None else Override(override, self.override_until),
+            menus={state: str(menu_id) for state, menu_id in menu.items() if menu_id is not None},
+        )
+
+
 class ReceptionistDocument(_Frozen):
     """A tenant's whole receptionist configuration."""
 
     format: Literal[1] = 1
     settings: SettingsDoc = Field(default_factory=SettingsDoc)
     menus: list[MenuDoc] = Field(default_factory=list)
+    schedule: ScheduleDoc = Field(default_factory=ScheduleDoc)
 
     @property
     def first_menu(self) -> MenuDoc | None:

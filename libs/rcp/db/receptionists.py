@@ -3,12 +3,20 @@ and the whole of it (settings, menus, keys) as one document."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from rcp.contracts.receptionist import KeyDoc, MenuDoc, ReceptionistDocument, SettingsDoc
+from rcp.contracts.receptionist import (
+    HolidayDoc,
+    KeyDoc,
+    MenuDoc,
+    ReceptionistDocument,
+    ScheduleDoc,
+    SettingsDoc,
+)
 
 Reader = Any  # a connection or a pool: anything with fetch and fetchrow
 
@@ -55,6 +63,31 @@ KEYS = """
       FROM key_assignments WHERE tenant_id = $1 ORDER BY digit"""
 
 
+SCHEDULE = """
+    SELECT weekly, override_mode, override_until, closed_menu_id, holiday_menu_id,
+           override_menu_id
+      FROM schedules WHERE tenant_id = $1"""
+
+HOLIDAYS = """
+    SELECT name, start_date AS start, end_date AS end, yearly
+      FROM holidays WHERE tenant_id = $1 ORDER BY start_date, name"""
+
+
+async def read_schedule(connection: Reader, tenant_id: UUID) -> ScheduleDoc:
+    """The tenant's hours, holidays and override (no row: always open)."""
+    holidays = [HolidayDoc(**dict(row)) for row in await connection.fetch(HOLIDAYS, tenant_id)]
+    row = await connection.fetchrow(SCHEDULE, tenant_id)
+    if row is None:
+        return ScheduleDoc(holidays=holidays)
+    values = dict(row)
+    weekly = values.pop("weekly")
+    return ScheduleDoc(
+        weekly=json.loads(weekly) if isinstance(weekly, str) else weekly,
+        holidays=holidays,
+        **values,
+    )
+
+
 async def read_document(connection: Reader, tenant_id: UUID) -> ReceptionistDocument | None:
     """The receptionist's rows as one document (in one transaction, for a consistent read);
     None if the tenant has no receptionist."""
@@ -74,4 +107,8 @@ async def read_document(connection: Reader, tenant_id: UUID) -> ReceptionistDocu
         MenuDoc(**dict(menu), keys=keys.get(menu["id"], {}))
         for menu in await connection.fetch(MENUS, tenant_id)
     ]
-    return ReceptionistDocument(settings=SettingsDoc(**dict(row)), menus=menus)
+    return ReceptionistDocument(
+        settings=SettingsDoc(**dict(row)),
+        menus=menus,
+        schedule=await read_schedule(connection, tenant_id),
+    )

@@ -8,8 +8,10 @@ message naming its field before it ever reaches SQL.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+import typing
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import available_timezones
@@ -742,6 +744,135 @@ class Menu(Out):
 
 class MenuList(Out):
     items: list[Menu]
+
+
+# --- opening hours, holidays, override ------------------------------------------------------
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAY_NAMES: tuple[str, ...] = typing.get_args(Weekday)
+ClockTime = Annotated[
+    str,
+    StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"),
+    Field(examples=["09:00"]),
+]
+
+
+class OpeningRange(Body):
+    """Open from `start` to `end`, wall-clock times in the tenant's time zone."""
+
+    start: ClockTime
+    end: ClockTime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningRange:
+        if self.start >= self.end:
+            raise ValueError(f"a range ends after it starts: {self.start}-{self.end}")
+        return self
+
+
+def _no_overlap(ranges: list[OpeningRange]) -> list[OpeningRange]:
+    ordered = sorted(ranges, key=lambda r: r.start)
+    for before, after in pairwise(ordered):
+        if after.start < before.end:
+            raise ValueError(
+                f"ranges overlap: {before.start}-{before.end} and {after.start}-{after.end}"
+            )
+    return ordered
+
+
+DayRanges = Annotated[list[OpeningRange], Field(max_length=8), AfterValidator(_no_overlap)]
+
+
+class ScheduleMenus(Body):
+    """The menu each state answers with (null: the closed menu, then the first menu)."""
+
+    closed: UUID | None = None
+    holiday: UUID | None = None
+    override_closed: UUID | None = None
+
+
+class SchedulePut(Body):
+    weekly: dict[Weekday, DayRanges] = Field(
+        default_factory=dict, description="No range on any day: open around the clock"
+    )
+    menus: ScheduleMenus = Field(default_factory=ScheduleMenus)
+
+
+OverrideModeField = Annotated[Literal["open", "closed"], Field(examples=["closed"])]
+
+
+class OverridePut(Body):
+    mode: OverrideModeField
+    until: AwareDatetime | None = Field(
+        default=None, description="When the override ends; null: until switched back"
+    )
+
+
+class ScheduleOverride(Out):
+    mode: OverrideModeField
+    until: datetime | None
+
+
+class ScheduleMenusOut(Out):
+    closed: MenuRef | None
+    holiday: MenuRef | None
+    override_closed: MenuRef | None
+
+
+class Schedule(Out):
+    timezone: str = Field(description="The tenant's time zone: the hours are its wall-clock times")
+    weekly: dict[str, list[OpeningRange]]
+    menus: ScheduleMenusOut
+    override: ScheduleOverride | None
+
+
+class ScheduleNow(Out):
+    state: Literal["open", "closed", "holiday", "override_closed"]
+    reason: str = Field(examples=["holiday: Noël"])
+    menu: MenuRef = Field(description="The menu a call starting now hears first")
+
+
+class HolidayCreate(Body):
+    name: RequiredName
+    start: date
+    end: date | None = Field(default=None, description="The last day (null: one day)")
+    yearly: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HolidayCreate:
+        if self.end is not None and not self.start <= self.end < self.start + timedelta(days=366):
+            raise ValueError("end is a day from start to a year after it")
+        return self
+
+
+class Holiday(Out):
+    id: UUID
+    name: str
+    start: date
+    end: date
+    yearly: bool
+    source: Literal["manual", "public", "ical"]
+
+
+class HolidayList(Out):
+    items: list[Holiday]
+
+
+class PublicHolidays(Body):
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), Field(examples=["FR"])]
+    year: int = Field(ge=1950, le=2100, examples=[2027])
+    subdivision: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{1,10}$")] | None = None
+
+
+class CalendarImport(Body):
+    calendar: Annotated[str, StringConstraints(min_length=1, max_length=900_000)] = Field(
+        description="An iCalendar file's text (.ics): each event becomes a holiday"
+    )
+
+
+class HolidaysAdded(Out):
+    added: list[Holiday]
+    skipped: int = Field(description="Already there (same name and dates)")
 
 
 # --- directory -----------------------------------------------------------------------------

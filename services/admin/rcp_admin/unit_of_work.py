@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
@@ -64,6 +64,20 @@ async def fetch_one(
     if row is None:
         raise not_found(*missing)
     return row
+
+
+async def set_columns(
+    connection: Connection, table: str, values: Mapping[str, Any], **where: Any
+) -> None:
+    """`UPDATE table SET` the columns `values` names (none: nothing is run) on the rows `where`
+    matches; the table's and the columns' names are constants."""
+    if not values:
+        return
+    conditions = " AND ".join(f"{name} = ${n}" for n, name in enumerate(where, start=1))
+    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(values, start=len(where) + 1))
+    await connection.execute(
+        f"UPDATE {table} SET {assignments} WHERE {conditions}", *where.values(), *values.values()
+    )
 
 
 @dataclass

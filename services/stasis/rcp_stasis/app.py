@@ -15,6 +15,7 @@ from rcp.config_events import config_changes
 from rcp.runtime import Infrastructure, infrastructure
 from rcp.settings import AriSettings
 
+from rcp_stasis import asterisk_logs
 from rcp_stasis.ari import AriConnection, AriRecordings
 from rcp_stasis.call_records import CallRecords, CallRecordsConsumer
 from rcp_stasis.directory import NatsDirectory
@@ -181,6 +182,14 @@ async def _take_calls(
     )
 
     stack.push_async_callback(tasks.stop, sweeper)
+    if settings.stasis_asterisk_log_rotation_s > 0:
+        rotation = asyncio.create_task(
+            asterisk_logs.rotate_every(
+                session, settings.ari_url, settings.stasis_asterisk_log_rotation_s
+            ),
+            name="asterisk-log-rotation",
+        )
+        stack.push_async_callback(tasks.stop, rotation)
     return receptionist, ari, configs
 
 

@@ -21,6 +21,7 @@ class TraceKind(StrEnum):
 
     STARTED = "started"
     ANSWERED = "answered"
+    SCHEDULE = "schedule"
     MENU = "menu"
     KEY = "key"
     EXTENSION = "extension"

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from uuid import UUID
 
+from rcp.contracts.receptionist import SettingsDoc
 from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE
 from rcp.outbound import OutboundPolicy, TenantLimits, Verdict, check
+from rcp.schedule import Schedule
 from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
 DIALPAD_DIGITS = "0123456789"
@@ -115,18 +117,22 @@ class OpenMenu:
 KeyAction = DialByName | PlayAnnouncement | Transfer | OpenMenu
 
 
+# A receptionist's settings when it has none of its own: the receptionist document's.
+_DEFAULT = SettingsDoc()
+
+
 @dataclass(frozen=True, slots=True)
 class ReceptionistSettings:
     """The receptionists row: greeting, language, dial-extension, time-outs and retries."""
 
     greeting_prompt_id: UUID | None = None
-    language: str = "fr-FR"
-    dial_extension_enabled: bool = False
-    menu_timeout_s: int = 5
-    inter_digit_timeout_s: int = 3
-    menu_max_retries: int = 3
-    name_max_retries: int = 3
-    transfer_ring_s: int = 20
+    language: str = _DEFAULT.language
+    dial_extension_enabled: bool = _DEFAULT.dial_extension_enabled
+    menu_timeout_s: int = _DEFAULT.menu_timeout_s
+    inter_digit_timeout_s: int = _DEFAULT.inter_digit_timeout_s
+    menu_max_retries: int = _DEFAULT.menu_max_retries
+    name_max_retries: int = _DEFAULT.name_max_retries
+    transfer_ring_s: int = _DEFAULT.transfer_ring_s
     exhausted_extension: str | None = None
 
 
@@ -188,6 +194,8 @@ class TenantConfig:
     menus: Mapping[str, Menu] = field(default_factory=dict)
     first_menu_id: str = FIRST_MENU
     first_menu_name: str = ""
+    # Opening hours, holidays and override: the executor decides the state when a call starts.
+    schedule: Schedule = field(default_factory=Schedule)
     extensions: Mapping[str, Extension] = field(default_factory=dict)
     ring_groups: Mapping[str, RingGroup] = field(default_factory=dict)
     conference_rooms: Mapping[str, ConferenceRoom] = field(default_factory=dict)
@@ -259,6 +267,7 @@ class TenantConfig:
         limits: TenantLimits | None = None,
         menus: Iterable[Menu] = (),
         first_menu: tuple[str, str] = (FIRST_MENU, ""),
+        schedule: Schedule | None = None,
     ) -> TenantConfig:
         """A configuration from lists of extensions, groups, rooms and menus (`first_menu`:
         the first menu's id and name)."""
@@ -275,6 +284,7 @@ class TenantConfig:
             menus={m.id: m for m in menus},
             first_menu_id=first_menu[0],
             first_menu_name=first_menu[1],
+            schedule=schedule or Schedule(),
         )
 
     def _dialable_numbers(self) -> Iterable[str]:

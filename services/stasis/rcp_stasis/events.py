@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
+from rcp.schedule import Decision
+
 from rcp_stasis.config import FlowOptions, TenantConfig
 
 
@@ -29,6 +31,9 @@ class CallContext:
     # Taken over from a dead process while the caller was leaving a message, which has been
     # saved since: the caller is thanked and the call ends, rather than the menu again.
     message_saved: bool = False
+    # The schedule's state when the call started (decided by the executor from the clock):
+    # the menu it names is the call's first. None: the first menu.
+    schedule: Decision | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -346,8 +346,16 @@ class _Turn:
         return self.context.config.receptionist
 
     @property
+    def root(self) -> TenantMenu:
+        """The call's first menu: the one the schedule's state named when the call started
+        (the receptionist's first menu when it named none, or one no longer there)."""
+        decision = self.context.schedule
+        named = self.config.menu(decision.menu_id) if decision and decision.menu_id else None
+        return named or self.config.first_menu
+
+    @property
     def path(self) -> tuple[str, ...]:
-        """The menus opened since the first one that the configuration still has."""
+        """The menus opened since the call's first one that the configuration still has."""
         return tuple(m for m in self.call.menus if self.config.menu(m) is not None)
 
     @property
@@ -355,7 +363,7 @@ class _Turn:
         """The menu the caller is in: the last one opened that the configuration still has."""
         path = self.path
         current = self.config.menu(path[-1]) if path else None
-        return current or self.config.first_menu
+        return current or self.root
 
     @property
     def options(self) -> FlowOptions:
@@ -572,6 +580,14 @@ def _start(turn: _Turn, context: CallContext) -> None:
     )
     turn.emit(Answer())
     turn.trace(TraceKind.ANSWERED)
+    if context.schedule is not None:
+        decision = context.schedule
+        turn.trace(
+            TraceKind.SCHEDULE,
+            state=decision.state,
+            reason=decision.reason,
+            menu=turn.root.name,
+        )
     if context.message_saved:  # taken over while recording a message, now saved: done
         turn.trace(TraceKind.RECORDING, saved=True, taken_over=True)
         _goodbye(turn, Outcome.VOICEMAIL, (turn.say(SystemPromptKey.MESSAGE_SAVED),))
@@ -723,7 +739,7 @@ def _open_menu(turn: _Turn, digit: str, menu_id: str) -> None:
         _unavailable(turn, then=None)
         return
     path = turn.path
-    if menu.id == turn.config.first_menu_id:
+    if menu.id == turn.root.id:
         path = ()
     elif menu.id in path:
         path = path[: path.index(menu.id) + 1]

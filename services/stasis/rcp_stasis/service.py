@@ -30,6 +30,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 from rcp.contracts import CallEvent
+from rcp.schedule import decide
 from rcp.vocabulary import Outcome
 
 from rcp_stasis import ids
@@ -120,11 +121,14 @@ class Receptionist:
         services: CallServices,
         options: FlowOptions,
         open_calls: OpenCalls | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._configs = configs
         self._services = services
         self._options = options
         self._open_calls = open_calls
+        # The flow reads no clock: the schedule's state is decided here, when a call starts.
+        self._clock = clock
         self._started_at = datetime.now(UTC)  # calls of this process start after it
         self._runners: dict[str, CallRunner] = {}
         self._kept: dict[str, AriCallPort] = {}  # calls taken over bridged or in a conference
@@ -233,6 +237,7 @@ class Receptionist:
             options=self._options,
             id_prefix=id_prefix,
             message_saved=message is not None,
+            schedule=decide(config.schedule, self._clock()),
         )
         runner = CallRunner(call, context, self._services)
         tenant_id = config.tenant_id

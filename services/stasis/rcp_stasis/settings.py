@@ -101,6 +101,12 @@ class Settings(AriSettings, TrunkSettings, MediaScopeSettings, DirectorySearchSe
         le=60,
         description="How long one request for a prompt (rendered on the spot if new) may take.",
     )
+    stasis_asterisk_log_rotation_s: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="How often the stasis service has its Asterisk rotate its log files "
+        "(which keep a week of them); 0: never (another tool rotates them).",
+    )
     ari_reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
     ari_reconnect_max_s: float = Field(default=30.0, gt=0, le=600)
     ari_max_connections: int = Field(default=50, ge=1, le=1000)

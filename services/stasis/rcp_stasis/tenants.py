@@ -34,7 +34,7 @@ TENANT_OF_NUMBER = """
     SELECT t.id, t.status FROM phone_numbers n JOIN tenants t ON t.id = n.tenant_id
      WHERE n.e164 = $1"""
 
-TENANT = "SELECT name, locale, status FROM tenants WHERE id = $1"
+TENANT = "SELECT name, locale, timezone, status FROM tenants WHERE id = $1"
 
 # A physical extension rings its device's endpoint; one left with a dial string from before
 # devices (revision 0004) keeps it, and the call flow rings it only if it is a device's.
@@ -136,6 +136,7 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
         limits,
         menus=menus,
         first_menu=first,
+        schedule=document.schedule.decided_by(tenant["timezone"]),
     )
 
 
@@ -151,16 +152,9 @@ def _receptionist(
     from a receptionist document (`numbers`: the number of each extension, group and room)."""
     s = document.settings
     exhausted = numbers.get(s.exhausted_extension_id) if s.exhausted_extension_id else None
+    # The document's settings, field for field, but the exhausted extension by its number.
     receptionist = config.ReceptionistSettings(
-        greeting_prompt_id=s.greeting_prompt_id,
-        language=s.language,
-        dial_extension_enabled=s.dial_extension_enabled,
-        menu_timeout_s=s.menu_timeout_s,
-        inter_digit_timeout_s=s.inter_digit_timeout_s,
-        menu_max_retries=s.menu_max_retries,
-        name_max_retries=s.name_max_retries,
-        transfer_ring_s=s.transfer_ring_s,
-        exhausted_extension=exhausted,
+        **s.model_dump(exclude={"exhausted_extension_id"}), exhausted_extension=exhausted
     )
     first = document.first_menu
     first_keys = _keys(first.keys, numbers) if first is not None else {}

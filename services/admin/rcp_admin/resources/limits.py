@@ -16,19 +16,22 @@ import asyncpg
 from rcp.outbound import LIMIT_BOUNDS, TenantLimits, limits_of
 
 from rcp_admin import schemas as s
-from rcp_admin.resources.carrier_rows import CarrierRow
+from rcp_admin.resources.tenant_rows import TenantRow
 from rcp_admin.unit_of_work import Reader
 
 
-class Limits(CarrierRow):
+class Limits(TenantRow):
     """The tenant's call limits."""
 
     entity = table = "tenant_limits"
     columns = tuple(LIMIT_BOUNDS)
     path = "/limits"
-    noun = "call limits"
     models = (s.TenantLimitsPatch, s.TenantLimits)
-    read_summary = "The carrier's call limits of the tenant"
+    summaries = (
+        "The carrier's call limits of the tenant",
+        "Change the tenant's call limits",
+        "Give the tenant the default call limits again",
+    )
 
     async def to_model(self, reader: Reader, tenant_id: UUID) -> s.TenantLimits:
         """The limits in force (the defaults without a row)."""

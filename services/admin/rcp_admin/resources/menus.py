@@ -31,7 +31,7 @@ from rcp_admin.routing import (
     no_content,
     with_etag,
 )
-from rcp_admin.unit_of_work import Reader, Store, check_if_match, jsonable
+from rcp_admin.unit_of_work import Reader, Store, check_if_match, jsonable, set_columns
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
@@ -43,8 +43,29 @@ SETTINGS = ("language", "dial_extension_enabled", "menu_timeout_s", "inter_digit
 
 
 async def entry_points(reader: Reader, tenant_id: UUID) -> set[UUID]:
-    """The menus a call may start in: the first one."""
-    return {await reception.first_menu_id(reader, tenant_id)}
+    """The menus a call may start in: the first one, and those the schedule's states name."""
+    named = await reader.fetchrow(
+        """SELECT closed_menu_id, holiday_menu_id, override_menu_id FROM schedules
+            WHERE tenant_id = $1""",
+        tenant_id,
+    )
+    states = {menu for menu in (named.values() if named else ()) if menu is not None}
+    return {await reception.first_menu_id(reader, tenant_id), *states}
+
+
+async def _schedule_users(reader: Reader, tenant_id: UUID, menu_id: UUID) -> list[str]:
+    row = await reader.fetchrow(
+        """SELECT closed_menu_id = $2 AS closed, holiday_menu_id = $2 AS holiday,
+                  override_menu_id = $2 AS override_closed
+             FROM schedules WHERE tenant_id = $1""",
+        tenant_id,
+        menu_id,
+    )
+    return [
+        f"the schedule's {state.replace('_', ' ')} state"
+        for state, used in (row or {}).items()
+        if used
+    ]
 
 
 async def _reachable(reader: Reader, tenant_id: UUID) -> set[UUID]:
@@ -115,8 +136,8 @@ async def _models(reader: Reader, tenant_id: UUID, only: UUID | None = None) -> 
             else [
                 s.ApiWarning(
                     code=UNREACHABLE,
-                    message=f"no key opens menu {row['name']} and calls never start in it: "
-                    "callers cannot reach it (assign a key that opens it)",
+                    message=f"no key opens menu {row['name']} and no state of the schedule "
+                    "starts calls in it: callers cannot reach it",
                 )
             ]
         )
@@ -215,14 +236,7 @@ async def update(
             await _update_first(connection, tenant_id, body, fields)
         else:
             values = await _own_values(connection, tenant_id, body, fields)
-            if values:
-                assignments = ", ".join(f"{column} = ${i + 3}" for i, column in enumerate(values))
-                await connection.execute(
-                    f"UPDATE menus SET {assignments} WHERE tenant_id = $1 AND id = $2",
-                    tenant_id,
-                    menu_id,
-                    *values.values(),
-                )
+            await set_columns(connection, "menus", values, tenant_id=tenant_id, id=menu_id)
         after = await one(connection, tenant_id, menu_id)
         change.record(before, after)
     return after
@@ -239,13 +253,7 @@ async def _update_first(
                 name,
             )
     values = await _own_values(connection, tenant_id, body, fields)
-    if values:
-        assignments = ", ".join(f"{column} = ${i + 2}" for i, column in enumerate(values))
-        await connection.execute(
-            f"UPDATE receptionists SET {assignments} WHERE tenant_id = $1",
-            tenant_id,
-            *values.values(),
-        )
+    await set_columns(connection, "receptionists", values, tenant_id=tenant_id)
 
 
 async def delete(
@@ -260,6 +268,7 @@ async def delete(
                 IN_USE, "the first menu is the receptionist itself: it cannot be deleted", None
             )
         openers = [f"key {o.digit} of menu {o.menu_name}" for o in before.opened_by]
+        openers += await _schedule_users(connection, tenant_id, menu_id)
         if openers:
             raise ApiError(
                 IN_USE,

@@ -24,7 +24,7 @@ from rcp.outbound import (
 
 from rcp_admin import schemas as s
 from rcp_admin.errors import DESTINATION_NOT_ALLOWED, ApiError
-from rcp_admin.resources.carrier_rows import CarrierRow
+from rcp_admin.resources.tenant_rows import TenantRow
 from rcp_admin.unit_of_work import Reader
 
 VIRTUAL = """SELECT number, external_number FROM extensions
@@ -73,16 +73,19 @@ async def check_destination(
         raise ApiError(DESTINATION_NOT_ALLOWED, _why(verdict), field_name, verdict.details())
 
 
-class Policies(CarrierRow):
+class Policies(TenantRow):
     """The tenant's outbound policy."""
 
     entity = "outbound_policy"
     table = "outbound_policies"
     columns = POLICY_COLUMNS
     path = "/outbound-policy"
-    noun = "outbound policy"
     models = (s.OutboundPolicyPatch, s.OutboundPolicy)
-    read_summary = "The carrier's outbound policy of the tenant, and what it refuses"
+    summaries = (
+        "The carrier's outbound policy of the tenant, and what it refuses",
+        "Change the tenant's outbound policy",
+        "Give the tenant the default outbound policy again",
+    )
 
     async def to_model(self, reader: Reader, tenant_id: UUID) -> s.OutboundPolicy:
         """The policy in force, and which of the tenant's virtual extensions it refuses."""

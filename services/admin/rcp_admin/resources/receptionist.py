@@ -19,7 +19,7 @@ from rcp_admin.auth import Principal
 from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError
 from rcp_admin.resources import extensions, prompts
 from rcp_admin.routing import TENANT, Call, Routes, with_etag
-from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match, fetch_one
+from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match, fetch_one, set_columns
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
@@ -114,14 +114,7 @@ async def update(
                     connection, tenant_id, body.exhausted_extension, "exhausted_extension"
                 )
             )
-        if updates:
-            columns = list(updates)
-            assignments = ", ".join(f"{column} = ${i + 2}" for i, column in enumerate(columns))
-            await connection.execute(
-                f"UPDATE receptionists SET {assignments} WHERE tenant_id = $1",
-                tenant_id,
-                *(updates[c] for c in columns),
-            )
+        await set_columns(connection, "receptionists", updates, tenant_id=tenant_id)
         after = await settings(connection, tenant_id)
         change.record(before, after)
     return after

@@ -16,67 +16,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from aiohttp import web
-
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.resources import prompts
-from rcp_admin.routing import TENANT, Call, Routes, answer
+from rcp_admin.resources.tenant_rows import TenantRow
 from rcp_admin.unit_of_work import Reader, Store
-
-ROUTES = Routes(TENANT)
 
 DEFAULT_CALL_RECORDS_DAYS = 365
 DEFAULT_VOICEMAIL_DAYS = 90
-COLUMNS = ["call_records_days", "voicemail_days"]
 # Rows deleted per transaction: a tenant with years of calls is emptied in short steps.
 BATCH = 5000
 # Who the audit log says deleted expired data.
 JOB = Principal(token_id=None, name="retention job", tenant_id=None)
 
 
-async def _model(reader: Reader, tenant_id: UUID) -> s.Retention:
-    row = await reader.fetchrow(
-        """SELECT call_records_days, voicemail_days, updated_at FROM retention_settings
-            WHERE tenant_id = $1""",
-        tenant_id,
-    )
-    if row is None:
-        return s.Retention(
-            call_records_days=DEFAULT_CALL_RECORDS_DAYS,
-            voicemail_days=DEFAULT_VOICEMAIL_DAYS,
-            updated_at=None,
-        )
-    return s.Retention.model_validate(dict(row))
-
-
-async def read(store: Store, actor: Principal, tenant_id: UUID) -> s.Retention:
+class Retentions(TenantRow):
     """How long the tenant keeps its call records and voicemail."""
-    await store.tenant_row(actor, tenant_id)
-    return await _model(store.pool, tenant_id)
+
+    entity = "retention"
+    table = "retention_settings"
+    columns = ("call_records_days", "voicemail_days")
+    path = "/retention"
+    models = (s.RetentionPatch, s.Retention)
+    summaries = (
+        "How long the tenant keeps call records and voicemail",
+        "Change how long the tenant keeps call records or voicemail",
+        None,
+    )
+    carrier_writes = False
+
+    async def to_model(self, reader: Reader, tenant_id: UUID) -> s.Retention:
+        """The tenant's retention (the defaults without a row)."""
+        row = await reader.fetchrow(self.select, tenant_id)
+        if row is None:
+            return s.Retention(
+                call_records_days=DEFAULT_CALL_RECORDS_DAYS,
+                voicemail_days=DEFAULT_VOICEMAIL_DAYS,
+                updated_at=None,
+            )
+        return s.Retention.model_validate(dict(row))
 
 
-async def update(
-    store: Store, actor: Principal, tenant_id: UUID, body: s.RetentionPatch, request_id: str | None
-) -> s.Retention:
-    """Change how long the tenant keeps its call records or voicemail."""
-    async with store.write(actor, tenant_id, "retention", "update", None, request_id) as c:
-        await store.tenant_row(actor, tenant_id, c.connection, lock=True)
-        before = await _model(c.connection, tenant_id)
-        values = before.model_dump(include=set(COLUMNS)) | body.model_dump(exclude_unset=True)
-        await c.connection.execute(
-            """INSERT INTO retention_settings (tenant_id, call_records_days, voicemail_days)
-               VALUES ($1, $2, $3)
-               ON CONFLICT (tenant_id) DO UPDATE SET
-                   call_records_days = EXCLUDED.call_records_days,
-                   voicemail_days = EXCLUDED.voicemail_days""",
-            tenant_id,
-            values["call_records_days"],
-            values["voicemail_days"],
-        )
-        after = await _model(c.connection, tenant_id)
-        c.record(before, after)
-    return after
+RETENTIONS = Retentions()
 
 
 @dataclass
@@ -161,14 +142,4 @@ async def apply_to_tenant(
     return expired
 
 
-@ROUTES.get("/retention", response=s.Retention)
-async def get_retention(c: Call) -> web.Response:
-    """How long the tenant keeps call records and voicemail"""
-    return answer(await read(c.store, c.principal, c.tenant_id))
-
-
-@ROUTES.patch("/retention", body=s.RetentionPatch, response=s.Retention)
-async def patch_retention(c: Call) -> web.Response:
-    """Change how long the tenant keeps call records or voicemail"""
-    body = await c.body(s.RetentionPatch)
-    return answer(await update(c.store, c.principal, c.tenant_id, body, c.request_id))
+ROUTES = RETENTIONS.routes()

@@ -11,7 +11,7 @@ number.
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script, touch_updated_at
+from rcp.db.migrations import sql_steps, touch_updated_at
 
 revision = "0001"
 down_revision = None
@@ -382,10 +382,4 @@ DROP FUNCTION rcp_touch_updated_at();
 DROP FUNCTION rcp_is_timezone(text);
 """
 
-
-def upgrade() -> None:
-    execute_script(UPGRADE)
-
-
-def downgrade() -> None:
-    execute_script(DOWNGRADE)
+upgrade, downgrade = sql_steps(UPGRADE, DOWNGRADE)

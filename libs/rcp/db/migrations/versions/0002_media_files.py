@@ -9,7 +9,7 @@ a check constraint holds. `prompts.content_hash` names the row a prompt plays.
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script
+from rcp.db.migrations import sql_steps
 
 revision = "0002"
 down_revision = "0001"
@@ -52,10 +52,4 @@ DROP INDEX prompts_by_content_hash;
 DROP TABLE media_files;
 """
 
-
-def upgrade() -> None:
-    execute_script(UPGRADE)
-
-
-def downgrade() -> None:
-    execute_script(DOWNGRADE)
+upgrade, downgrade = sql_steps(UPGRADE, DOWNGRADE)

@@ -11,7 +11,7 @@ a tenant without a row gets the defaults, which are the columns' defaults here a
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script, touch_updated_at
+from rcp.db.migrations import sql_steps, touch_updated_at
 
 revision = "0003"
 down_revision = "0002"
@@ -64,10 +64,4 @@ DROP TABLE outbound_policies;
 DROP FUNCTION rcp_all_match(text[], text);
 """
 
-
-def upgrade() -> None:
-    execute_script(UPGRADE)
-
-
-def downgrade() -> None:
-    execute_script(DOWNGRADE)
+upgrade, downgrade = sql_steps(UPGRADE, DOWNGRADE)

@@ -9,7 +9,7 @@ messages of a tenant without reading the others. Additive only.
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script, touch_updated_at
+from rcp.db.migrations import sql_steps, touch_updated_at
 
 revision = "0006"
 down_revision = "0005"
@@ -29,10 +29,4 @@ DROP INDEX voicemail_messages_by_time;
 DROP TABLE retention_settings;
 """
 
-
-def upgrade() -> None:
-    execute_script(UPGRADE)
-
-
-def downgrade() -> None:
-    execute_script(DOWNGRADE)
+upgrade, downgrade = sql_steps(UPGRADE, DOWNGRADE)

@@ -1,9 +1,10 @@
-"""What the carrier sets for a tenant in a row of its own (its outbound policy, its call limits).
+"""Settings a tenant has one row of at most, with defaults without it: the carrier's outbound
+policy and call limits of the tenant, the tenant's retention.
 
-Each is a `CarrierRow` subclass: its entity name, table, columns, path and wire models, how its
-row becomes its model and how new values are checked. Reading, changing (upserted, audited and
-announced) and going back to the defaults (the row deleted), their handlers and their routes
-are written once, here. The carrier writes; a tenant token may read.
+Each is a `TenantRow` subclass: its entity name, table, columns, path, wire models and
+summaries, how its row becomes its model and how new values are checked. Reading, changing
+(upserted, audited and announced) and going back to the defaults (the row deleted), their
+handlers and their routes are written once, here.
 """
 
 from __future__ import annotations
@@ -18,24 +19,25 @@ from pydantic import BaseModel
 
 from rcp_admin.auth import Principal
 from rcp_admin.errors import VALIDATION_FAILED, ApiError
-from rcp_admin.routing import TENANT, Call, Handler, Route, answer, no_content
+from rcp_admin.routing import TENANT, Call, Handler, Route, Scope, answer, no_content
 from rcp_admin.unit_of_work import Reader, Store, jsonable
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
 
 
-class CarrierRow:
-    """One kind of row the carrier sets for a tenant, and its three operations."""
+class TenantRow:
+    """One kind of settings row of a tenant, and its operations."""
 
     entity: ClassVar[str]  # in the audit log and config-changed: outbound_policy
     table: ClassVar[str]  # outbound_policies
     columns: ClassVar[tuple[str, ...]]  # what a patch may change
     path: ClassVar[str]  # under the tenant: /outbound-policy
-    noun: ClassVar[str]  # in its summaries: outbound policy
     # The wire models: patch body, one.
     models: ClassVar[tuple[type[BaseModel], type[BaseModel]]]
-    read_summary: ClassVar[str]  # "The carrier's outbound policy of the tenant"
+    # What its read, change and reset do, in the API's documentation (no reset: None).
+    summaries: ClassVar[tuple[str, str, str | None]]
+    carrier_writes: ClassVar[bool] = True  # only the carrier changes it (a tenant token reads)
 
     @property
     def select(self) -> str:
@@ -50,7 +52,6 @@ class CarrierRow:
 
     def check(self, tenant: asyncpg.Record, values: dict[str, Any]) -> None:
         """Refuse values that do not make a valid row (ValueError, saying why)."""
-        raise NotImplementedError
 
     async def read(self, store: Store, actor: Principal, tenant_id: UUID) -> Any:
         """The tenant's row, or the defaults."""
@@ -61,7 +62,8 @@ class CarrierRow:
         self, store: Store, actor: Principal, tenant_id: UUID, body: Any, request_id: str | None
     ) -> Any:
         """Change the fields given (a list replaces the one before; repeats are dropped)."""
-        actor.require_carrier()
+        if self.carrier_writes:
+            actor.require_carrier()
         async with store.write(actor, tenant_id, self.entity, "update", None, request_id) as c:
             tenant = await store.tenant_row(actor, tenant_id, c.connection, lock=True)
             before = await self.to_model(c.connection, tenant_id)
@@ -94,7 +96,8 @@ class CarrierRow:
         self, store: Store, actor: Principal, tenant_id: UUID, request_id: str | None
     ) -> None:
         """Give the tenant the defaults again: its row is deleted."""
-        actor.require_carrier()
+        if self.carrier_writes:
+            actor.require_carrier()
         async with store.tenant_write(
             actor, tenant_id, self.entity, "delete", None, request_id, lock=True
         ) as c:
@@ -102,8 +105,10 @@ class CarrierRow:
             await c.connection.execute(f"DELETE FROM {self.table} WHERE tenant_id = $1", tenant_id)
 
     def routes(self) -> list[Route]:
-        """Its three routes, in the order the API documents them."""
+        """Its routes, in the order the API documents them."""
         patch_body, model = self.models
+        read_summary, change_summary, reset_summary = self.summaries
+        writer: Scope = "carrier" if self.carrier_writes else "tenant"
 
         async def get(c: Call) -> web.Response:
             return answer(await self.read(c.store, c.principal, c.tenant_id))
@@ -125,26 +130,30 @@ class CarrierRow:
         for operation, handler in handlers.items():
             handler.__name__ = handler.__qualname__ = operation  # the OpenAPI operation ids
         path = TENANT + self.path
-        return [
-            Route("GET", path, get, self.read_summary, response=model),
+        routes = [
+            Route("GET", path, get, read_summary, response=model),
             Route(
                 "PATCH",
                 path,
                 patch,
-                f"Change the tenant's {self.noun}",
-                scope="carrier",
+                change_summary,
+                scope=writer,
                 body=patch_body,
                 response=model,
             ),
-            Route(
-                "DELETE",
-                path,
-                delete,
-                f"Give the tenant the default {self.noun} again",
-                scope="carrier",
-                status=HTTPStatus.NO_CONTENT,
-            ),
         ]
+        if reset_summary is not None:
+            routes.append(
+                Route(
+                    "DELETE",
+                    path,
+                    delete,
+                    reset_summary,
+                    scope=writer,
+                    status=HTTPStatus.NO_CONTENT,
+                )
+            )
+        return routes
 
 
 def _unique(items: list[Any]) -> list[Any]:

@@ -1,0 +1,184 @@
+"""Opening hours, holidays and the manual override: which state a tenant is in at an instant.
+
+Pure and clock-free: `decide(schedule, now)` takes the instant. Weekly ranges are wall-clock
+times in the tenant's time zone, so a range of 09:00-18:00 stays 09:00-18:00 on both sides of
+a daylight-saving change (the instant is turned into the zone's local time, never shifted by
+a fixed offset). The order of precedence is the one admins of auto attendants expect: the
+manual override first, then holidays, then the weekly hours.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""The weekly schedule's days, as `datetime.weekday()` numbers them."""
+
+
+class ScheduleState(StrEnum):
+    """The states a tenant's receptionist can be in; each may name the menu that answers."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    HOLIDAY = "holiday"
+    OVERRIDE_CLOSED = "override_closed"
+
+
+class OverrideMode(StrEnum):
+    """What the manual override forces."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """Open from `start` to `end` (wall-clock minutes after midnight; `end` 1440 is midnight)."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end <= DAY_MINUTES:
+            raise ValueError(f"a range goes from 00:00 to 24:00, start before end: {self}")
+
+    @classmethod
+    def parse(cls, start: str, end: str) -> TimeRange:
+        """A range from two "HH:MM" times ("24:00" ends at midnight)."""
+        return cls(minutes(start), minutes(end))
+
+    def contains(self, at: time) -> bool:
+        """Whether the wall-clock time falls in the range (start included, end excluded)."""
+        minute = at.hour * 60 + at.minute
+        return self.start <= minute < self.end
+
+    def __str__(self) -> str:
+        return f"{clock(self.start)}-{clock(self.end)}"
+
+
+_HH_MM = re.compile(r"^([0-9]{1,2}):([0-5][0-9])$")
+DAY_MINUTES = 24 * 60
+
+
+def minutes(text: str) -> int:
+    """Minutes after midnight of an "HH:MM" time, 00:00 to 24:00."""
+    found = _HH_MM.match(text)
+    if found is None:
+        raise ValueError(f"{text!r} is not a time of the day: write HH:MM, e.g. 09:00")
+    value = int(found[1]) * 60 + int(found[2])
+    if value > DAY_MINUTES:
+        raise ValueError(f"{text!r} is not a time of the day (00:00 to 24:00)")
+    return value
+
+
+def clock(minute: int) -> str:
+    """ "HH:MM" of minutes after midnight."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Holiday:
+    """Closed on these days (`end` included); `yearly`: on the same dates every year."""
+
+    name: str
+    start: date
+    end: date
+    yearly: bool = False
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"holiday {self.name!r} ends before it starts")
+
+    def covers(self, day: date) -> bool:
+        """Whether the holiday falls on `day`."""
+        if not self.yearly:
+            return self.start <= day <= self.end
+        first, last = (self.start.month, self.start.day), (self.end.month, self.end.day)
+        today = (day.month, day.day)
+        if self.end.year > self.start.year or last < first:  # crosses the new year
+            return today >= first or today <= last
+        return first <= today <= last
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """The manual switch: open or closed, until an instant (None: until switched back)."""
+
+    mode: OverrideMode
+    until: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        """Whether the override is still in force at `now`."""
+        return self.until is None or now < self.until
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A tenant's opening hours, holidays and override, and the menu each state answers with
+    (None: the first menu)."""
+
+    timezone: str = "Europe/Paris"
+    # Weekly ranges by weekday (0 Monday); no day at all: open around the clock.
+    weekly: Mapping[int, Sequence[TimeRange]] = field(default_factory=dict)
+    holidays: Sequence[Holiday] = ()
+    override: Override | None = None
+    menus: Mapping[ScheduleState, str | None] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The tenant's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The state at an instant, why ("holiday: Noël"), and the menu that answers (None: the
+    first menu)."""
+
+    state: ScheduleState
+    reason: str
+    menu_id: str | None = None
+
+
+def decide(schedule: Schedule, now: datetime) -> Decision:
+    """The state of the schedule at `now` (an aware instant)."""
+    if now.tzinfo is None:
+        raise ValueError("decide needs an aware instant (a datetime with its time zone)")
+    local = now.astimezone(schedule.zone)
+    override = schedule.override
+    if override is not None and override.active(now):
+        until = (
+            "until switched back"
+            if override.until is None
+            else f"until {override.until.astimezone(schedule.zone):%Y-%m-%d %H:%M}"
+        )
+        if override.mode is OverrideMode.CLOSED:
+            return _decision(schedule, ScheduleState.OVERRIDE_CLOSED, f"override: closed {until}")
+        return _decision(schedule, ScheduleState.OPEN, f"override: open {until}")
+    today = local.date()
+    for holiday in schedule.holidays:
+        if holiday.covers(today):
+            return _decision(schedule, ScheduleState.HOLIDAY, f"holiday: {holiday.name}")
+    if not any(schedule.weekly.values()):
+        return _decision(schedule, ScheduleState.OPEN, "open: no opening hours set")
+    day = local.weekday()
+    wall = local.time()
+    for hours in schedule.weekly.get(day, ()):
+        if hours.contains(wall):
+            return _decision(schedule, ScheduleState.OPEN, f"open: {WEEKDAYS[day]} {hours}")
+    return _decision(
+        schedule, ScheduleState.CLOSED, f"closed: {WEEKDAYS[day]} {local:%H:%M} outside hours"
+    )
+
+
+def _decision(schedule: Schedule, state: ScheduleState, reason: str) -> Decision:
+    menu = schedule.menus.get(state)
+    if menu is None and state in (ScheduleState.HOLIDAY, ScheduleState.OVERRIDE_CLOSED):
+        # Without a menu of their own, a holiday and a manual closing answer as closed.
+        menu = schedule.menus.get(ScheduleState.CLOSED)
+    return Decision(state, reason, menu)
