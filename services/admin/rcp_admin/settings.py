@@ -16,6 +16,7 @@ class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"
+    default_nats_user: ClassVar[str] = "admin"
     default_ops_port: ClassVar[int] = 9104
 
     admin_http_host: str = Field(default="127.0.0.1", description="Address of the REST API.")
@@ -95,3 +96,9 @@ class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
             timedelta(days=self.admin_token_default_days),
             timedelta(days=self.admin_token_max_days),
         )
+
+
+class CliSettings(Settings):
+    """The command line's settings: the admin service's, connecting to NATS as `cli`."""
+
+    default_nats_user: ClassVar[str] = "cli"

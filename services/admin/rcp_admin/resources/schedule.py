@@ -253,10 +253,9 @@ async def delete_holiday(
     store: Store, actor: Principal, tenant_id: UUID, holiday_id: UUID, request_id: str | None
 ) -> None:
     """Delete one holiday."""
-    async with store.write(
+    async with store.tenant_write(
         actor, tenant_id, "holiday", "delete", str(holiday_id), request_id
     ) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
         query = (
             "DELETE FROM holidays WHERE tenant_id = $1 AND id = $2"
             " RETURNING id, name, start_date AS start, end_date AS end, yearly, source"
