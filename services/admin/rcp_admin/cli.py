@@ -216,6 +216,7 @@ async def admin_store(settings: Settings) -> AsyncIterator[Store]:
             settings.token_pepper,
             media=NatsMediaGateway(nats, http, settings.media_nats_scope),
             endpoints=EndpointRules.of(settings),
+            token_lifetime=settings.token_lifetime,
         )
 
 
