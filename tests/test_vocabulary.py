@@ -28,6 +28,9 @@ COLUMNS: list[tuple[str, str, type[StrEnum]]] = [
     ("voicemail_messages", "status", v.VoicemailStatus),
     ("call_records", "outcome", v.Outcome),
     ("outbound_policies", "allowed_number_types", v.NumberType),
+    ("users", "role", v.UserRole),
+    ("users", "language", v.UserLanguage),
+    ("user_links", "purpose", v.LinkPurpose),
 ]
 
 # The CHECK constraints on one column alone, as PostgreSQL holds them.

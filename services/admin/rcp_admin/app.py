@@ -19,7 +19,7 @@ from rcp_admin.auth import FailedAuthentications, Gate, RateLimiter
 from rcp_admin.media import NatsMediaGateway
 from rcp_admin.middleware import make_middleware, security_headers
 from rcp_admin.openapi import docs_page, openapi_document
-from rcp_admin.ports import MediaGateway
+from rcp_admin.ports import Mailer, MediaGateway
 from rcp_admin.resources import ROUTES
 from rcp_admin.routing import (
     GATE_KEY,
@@ -41,6 +41,7 @@ def build_app(
     metrics: Metrics,
     settings: Settings,
     media: MediaGateway | None = None,
+    mailer: Mailer | None = None,
 ) -> web.Application:
     """The admin HTTP application: REST API, OpenAPI document, docs page and web manager."""
     # Uploads are read part by part up to their own limit; JSON bodies have theirs.
@@ -57,6 +58,10 @@ def build_app(
             settings.admin_auth_failures_per_minute, settings.admin_auth_failures_burst
         ),
         settings.trusted_proxies,
+        settings.session_rules,
+        FailedAuthentications(
+            settings.admin_sign_in_failures_per_minute, settings.admin_sign_in_failures_burst
+        ),
     )
     app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
@@ -67,6 +72,9 @@ def build_app(
         media,
         EndpointRules.of(settings),
         settings.token_lifetime,
+        settings.session_rules,
+        settings.link_rules,
+        mailer,
     )
     document = openapi_document()
     page = docs_page()
