@@ -69,7 +69,7 @@ SCHEDULE = """
       FROM schedules WHERE tenant_id = $1"""
 
 HOLIDAYS = """
-    SELECT name, start_date AS start, end_date AS end, yearly
+    SELECT id, name, start_date AS start, end_date AS end, yearly
       FROM holidays WHERE tenant_id = $1 ORDER BY start_date, name"""
 
 

@@ -139,9 +139,10 @@ async def write_document(
     await connection.execute("DELETE FROM holidays WHERE tenant_id = $1", tenant_id)
     for holiday in schedule.holidays:
         await connection.execute(
-            """INSERT INTO holidays (tenant_id, name, start_date, end_date, yearly)
-               VALUES ($1, $2, $3, $4, $5)""",
+            """INSERT INTO holidays (tenant_id, id, name, start_date, end_date, yearly)
+               VALUES ($1, coalesce($2, gen_random_uuid()), $3, $4, $5, $6)""",
             tenant_id,
+            holiday.id,
             holiday.name,
             holiday.start,
             holiday.end,
