@@ -87,23 +87,29 @@ def make_database(settings: StackSettings) -> Iterator[object]:
         asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session")
-def migrated_url(make_database: object) -> str:
-    """A database migrated to the latest revision, shared by the session."""
+def _migrated(make_database: object) -> str:
+    from roles_support import ensure_service_logins  # noqa: PLC0415 - tests/ is on the path
+
     assert callable(make_database)
     url: str = make_database()
     upgrade(url, configure_logging=False)
+    asyncio.run(ensure_service_logins(url))
     return url
+
+
+@pytest.fixture(scope="session")
+def migrated_url(make_database: object) -> str:
+    """A database migrated to the latest revision, shared by the session. Its URL is the
+    tables' owner's (tests seed and inspect through it); services get their own roles'
+    (`roles_support.service_url`), which may log in."""
+    return _migrated(make_database)
 
 
 @pytest.fixture
 def own_url(make_database: object) -> str:
     """A migrated database of the test's own, for a test that takes it away (refuses its
     connections) and must not disturb the others."""
-    assert callable(make_database)
-    url: str = make_database()
-    upgrade(url, configure_logging=False)
-    return url
+    return _migrated(make_database)
 
 
 @pytest_asyncio.fixture

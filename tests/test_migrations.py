@@ -33,7 +33,7 @@ OUR_TABLES = {
     "holidays",
     "receptionist_versions",
 }
-HEAD = ["0008"]
+HEAD = ["0009"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:

@@ -143,9 +143,7 @@ async def test_an_english_sub_menu_says_no_match_in_english(
 
     nats = stack.stasis.infrastructure.nats
     scope = stack.stasis_settings.media_nats_scope
-    watching = await nats.subscribe(
-        subjects.scoped(subjects.MEDIA_ENSURE_PROMPT, scope), cb=collect
-    )
+    watching = await nats.subscribe(subjects.MEDIA_ENSURE_PROMPT.every_tenant(scope), cb=collect)
     try:
         caller = await lines.call(tenant)
         url = stack.database_url

@@ -17,12 +17,11 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
-import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from rcp_admin import schemas as s
-from rcp_admin.auth import Principal, RateLimiter, authenticate
+from rcp_admin.auth import Gate, Principal, RateLimiter
 from rcp_admin.errors import (
     DIAL_STRING_NOT_ALLOWED,
     MALFORMED_JSON,
@@ -38,9 +37,8 @@ Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
 HandlerT = TypeVar("HandlerT", bound=Handler)
 
 STORE_KEY = web.AppKey("store", Store)
-POOL_KEY = web.AppKey("pool", asyncpg.Pool)
+GATE_KEY = web.AppKey("gate", Gate)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
-PEPPER_KEY = web.AppKey("pepper", str)
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
 UPLOAD_LIMIT_KEY = web.AppKey("upload_limit", int)
 MAX_JSON_BYTES = 1024 * 1024
@@ -297,9 +295,7 @@ async def stream_audio(c: Call, chunks: AsyncIterator[bytes]) -> web.StreamRespo
 def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         app = request.app
-        principal = await authenticate(
-            app[POOL_KEY], app[PEPPER_KEY], request.headers.get("Authorization")
-        )
+        principal = await app[GATE_KEY].principal(request)
         app[LIMITER_KEY].check(principal.token_id)
         call = Call(request, principal, app[STORE_KEY])
         if "tenant_id" in request.match_info:

@@ -246,7 +246,12 @@ class TenantList(Out):
 
 class TokenCreate(Body):
     name: RequiredName
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the token stops working, with a time zone; none: after the "
+        "default lifetime (90 days unless the carrier set another). At most the longest "
+        "lifetime the carrier allows (365 days unless set otherwise)",
+    )
 
 
 class Token(Out):

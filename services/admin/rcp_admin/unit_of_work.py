@@ -28,7 +28,7 @@ from rcp.errors import ErrorCode, ReceptionistError
 from rcp.settings import TrunkSettings
 
 from rcp_admin import schemas as s
-from rcp_admin.auth import Principal
+from rcp_admin.auth import Principal, TokenLifetime
 from rcp_admin.errors import (
     ENDPOINT_NOT_ALLOWED,
     ENDPOINT_TAKEN,
@@ -145,6 +145,7 @@ class Store:
     token_pepper: str
     media: MediaGateway | None = None
     endpoints: EndpointRules = field(default_factory=EndpointRules)
+    token_lifetime: TokenLifetime = field(default_factory=TokenLifetime)
 
     @asynccontextmanager
     async def write(

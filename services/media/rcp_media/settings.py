@@ -24,6 +24,7 @@ class Settings(MediaScopeSettings):
     """The media service's settings."""
 
     service_name: ClassVar[str] = "media"
+    default_nats_user: ClassVar[str] = "media"
     default_ops_port: ClassVar[int] = 9103
 
     media_http_host: str = Field(

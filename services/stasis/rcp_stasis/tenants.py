@@ -153,16 +153,9 @@ def _receptionist(
     from a receptionist document (`numbers`: the number of each extension, group and room)."""
     s = document.settings
     exhausted = numbers.get(s.exhausted_extension_id) if s.exhausted_extension_id else None
+    # The document's settings, field for field, but the exhausted extension by its number.
     receptionist = config.ReceptionistSettings(
-        greeting_prompt_id=s.greeting_prompt_id,
-        language=s.language,
-        dial_extension_enabled=s.dial_extension_enabled,
-        menu_timeout_s=s.menu_timeout_s,
-        inter_digit_timeout_s=s.inter_digit_timeout_s,
-        menu_max_retries=s.menu_max_retries,
-        name_max_retries=s.name_max_retries,
-        transfer_ring_s=s.transfer_ring_s,
-        exhausted_extension=exhausted,
+        **s.model_dump(exclude={"exhausted_extension_id"}), exhausted_extension=exhausted
     )
     first = document.first_menu
     first_keys = _keys(first.keys, numbers) if first is not None else {}

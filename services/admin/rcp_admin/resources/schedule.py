@@ -256,7 +256,7 @@ async def delete_holiday(
     store: Store, actor: Principal, tenant_id: UUID, holiday_id: UUID, request_id: str | None
 ) -> None:
     """Delete one holiday."""
-    async with store.write(
+    async with store.tenant_write(
         actor, tenant_id, "holiday", "delete", str(holiday_id), request_id
     ) as change:
         connection = await reception.locked(store, actor, tenant_id, change)

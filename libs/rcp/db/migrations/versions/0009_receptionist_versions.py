@@ -9,14 +9,17 @@ a readable summary of what changed. A rollback publishes a copy of an older vers
 the receptionist), as every tenant was before: the first draft-only edit publishes the
 receptionist as it was, as version 1, first. The manual override is not versioned: it acts
 at once.
+
+Row-level security as revision 0008 rules: the admin role reads and writes a tenant's
+versions in its scope; the stasis service reads every tenant's.
 """
 
 from __future__ import annotations
 
-from rcp.db.migrations import execute_script
+from rcp.db.migrations import execute_script, row_security, service_policy
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 
 UPGRADE = r"""
 CREATE TABLE receptionist_versions (
@@ -31,6 +34,8 @@ CREATE TABLE receptionist_versions (
     PRIMARY KEY (tenant_id, number),
     FOREIGN KEY (tenant_id, rolled_back_from) REFERENCES receptionist_versions (tenant_id, number)
 );
+GRANT SELECT, INSERT, UPDATE, DELETE ON receptionist_versions TO rcp_admin;
+GRANT SELECT ON receptionist_versions TO rcp_stasis;
 """
 
 DOWNGRADE = r"""
@@ -39,7 +44,11 @@ DROP TABLE receptionist_versions;
 
 
 def upgrade() -> None:
-    execute_script(UPGRADE)
+    execute_script(
+        UPGRADE
+        + row_security("receptionist_versions")
+        + service_policy("receptionist_versions", "rcp_stasis", "SELECT")
+    )
 
 
 def downgrade() -> None:

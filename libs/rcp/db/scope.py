@@ -1,0 +1,96 @@
+"""Row-level security's scope: which tenants' rows a transaction of the admin role sees.
+
+Every tenant-owned table lets the admin role reach only the rows of the tenant named by the
+transaction-local setting `rcp.tenant_id`, or every row when `rcp.carrier` is `on` (revision
+0007, `rcp_in_scope`). Neither set: no row at all. `ScopedPool` runs each statement, or each
+block of them, in a transaction that sets both first, so a query that forgets its tenant
+filter still sees nothing of another tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+if TYPE_CHECKING:  # asyncpg's proxy is generic for type checkers only
+    Connection = PoolConnectionProxy[asyncpg.Record]
+
+TENANT_SETTING = "rcp.tenant_id"
+CARRIER_SETTING = "rcp.carrier"
+_APPLY = "SELECT set_config($1, $2, true), set_config($3, $4, true)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One tenant's rows, or (tenant None) the carrier's view of every tenant."""
+
+    tenant_id: UUID | None
+
+    @classmethod
+    def carrier(cls) -> Scope:
+        """Every tenant's rows: carrier tokens, the operator's command line, authentication."""
+        return cls(None)
+
+    @classmethod
+    def tenant(cls, tenant_id: UUID) -> Scope:
+        """One tenant's rows only: a tenant token's requests."""
+        return cls(tenant_id)
+
+    async def apply(self, connection: Any) -> None:
+        """Set the scope for the rest of `connection`'s current transaction."""
+        tenant = "" if self.tenant_id is None else str(self.tenant_id)
+        carrier = "on" if self.tenant_id is None else ""
+        await connection.execute(_APPLY, TENANT_SETTING, tenant, CARRIER_SETTING, carrier)
+
+
+class ScopedPool:
+    """A pool whose every statement runs in a transaction of one scope.
+
+    `transaction()` is a block of statements in one transaction; `fetch`, `fetchrow`,
+    `fetchval` and `execute` each run one statement in a transaction of its own.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, scope: Scope) -> None:
+        self.pool = pool
+        self.scope = scope
+
+    def scoped(self, scope: Scope) -> ScopedPool:
+        """The same pool in another scope."""
+        return ScopedPool(self.pool, scope)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection in a transaction of this scope: committed if the block ends well,
+        rolled back if it raises."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            await self.scope.apply(connection)
+            yield connection
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """The rows of one statement."""
+        async with self.transaction() as connection:
+            rows: list[asyncpg.Record] = await connection.fetch(query, *args)
+            return rows
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        """The first row of one statement, or None."""
+        async with self.transaction() as connection:
+            row: asyncpg.Record | None = await connection.fetchrow(query, *args)
+            return row
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        """The first value of one statement's first row, or None."""
+        async with self.transaction() as connection:
+            return await connection.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        """Run one statement; its status (e.g. `UPDATE 1`)."""
+        async with self.transaction() as connection:
+            status: str = await connection.execute(query, *args)
+            return status

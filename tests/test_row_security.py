@@ -1,0 +1,295 @@
+"""Each service's database role reaches only what it needs, and row-level security keeps a
+tenant-scoped transaction of the admin role inside its tenant (revision 0008)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from uuid import UUID
+
+import asyncpg
+import pytest
+from rcp.db.migrate import upgrade
+from rcp.db.scope import Scope
+from rcp.tokens import issue_token
+from rcp_devstack.demo import ENGLISH, FRENCH, issue_admin_token, seed_demo
+from roles_support import connected_as, ensure_service_logins, rows_of
+
+TENANT_OWNED = """
+    SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
+           ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+       AND (c.relname = 'tenants' OR EXISTS (
+            SELECT FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))"""
+
+
+async def _tenant_owned(url: str) -> list[asyncpg.Record]:
+    db = await asyncpg.connect(url)
+    try:
+        return list(await db.fetch(TENANT_OWNED))
+    finally:
+        await db.close()
+
+
+def test_every_table_with_a_tenant_id_has_row_security_forced_and_its_policies(
+    migrated_url: str,
+) -> None:
+    tables = asyncio.run(_tenant_owned(migrated_url))
+
+    assert {t["name"] for t in tables} >= {"tenants", "extensions", "call_records", "audit_log"}
+    for table in tables:
+        name = table["name"]
+        assert table["enabled"], f"{name}: row-level security is not enabled (see docs/schema.md)"
+        assert table["forced"], f"{name}: row-level security is not forced (its owner bypasses it)"
+        assert {f"{name}_owner", f"{name}_admin"} <= set(table["policies"]), (
+            f"{name}: give it rcp.db.migrations.row_security() (see docs/schema.md)"
+        )
+
+
+# Rows of every kind a tenant saves or its calls leave, for two tenants: the demo tenants as
+# the stack seeds them, and what their calls, tokens, carrier and admins add.
+async def seed_tenants(url: str) -> dict[str, UUID]:
+    """The two demo tenants, with a row of theirs in every tenant-owned table."""
+    async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
+        tenants = {spec.slug: (await seed_demo(pool, spec)).tenant_id for spec in (FRENCH, ENGLISH)}
+        await issue_admin_token(pool, "tests-pepper", "demo admin", FRENCH.slug)
+        await issue_admin_token(pool, "tests-pepper", "demo-en admin", ENGLISH.slug)
+        await issue_admin_token(pool, "tests-pepper", "carrier", None)
+        for n, tenant in enumerate(tenants.values()):
+            key = f"{n:064x}"
+            await pool.execute(
+                """INSERT INTO media_files (key, kind, tenant_id, duration_ms, size_bytes)
+                   VALUES ($1, 'recording', $2, 1500, 24000)""",
+                key,
+                tenant,
+            )
+            prompt = await pool.fetchval(
+                """INSERT INTO prompts (tenant_id, source, content_hash, status, duration_ms,
+                                        size_bytes)
+                   VALUES ($1, 'recording', $2, 'ready', 1500, 24000) RETURNING id""",
+                tenant,
+                key,
+            )
+            await pool.execute(
+                """INSERT INTO voicemail_messages (tenant_id, extension_id, extension_number,
+                                                   caller_number, prompt_id, duration_ms)
+                   SELECT $1, id, number, '+33612345678', $2, 1500 FROM extensions
+                    WHERE tenant_id = $1 AND number = '101'""",
+                tenant,
+                prompt,
+            )
+            await pool.execute(
+                """INSERT INTO call_records (tenant_id, call_id, called_number, caller_number,
+                                             started_at, ended_at, outcome, trace)
+                   VALUES ($1, $2, '+33199000001', '+33612345678', now() - interval '1 minute',
+                           now(), 'voicemail', '[{"seq": 1, "kind": "menu"}]')""",
+                tenant,
+                f"call-{n}",
+            )
+            for table in ("outbound_policies", "tenant_limits", "retention_settings", "schedules"):
+                await pool.execute(f"INSERT INTO {table} (tenant_id) VALUES ($1)", tenant)
+            await pool.execute(
+                """INSERT INTO holidays (tenant_id, name, start_date, end_date, yearly)
+                   VALUES ($1, 'Noël', '2026-12-25', '2026-12-25', true)""",
+                tenant,
+            )
+            await pool.execute(
+                """INSERT INTO audit_log (tenant_id, actor, action, entity, entity_key, after)
+                   VALUES ($1, 'tests', 'extension.create', 'extension', '101', '{"n": 1}')""",
+                tenant,
+            )
+        issued = issue_token("tests-pepper")
+        await pool.execute(
+            """INSERT INTO media_files (key, kind, engine, engine_version, voice, language,
+                                        tts_text, duration_ms, size_bytes)
+               VALUES ($1, 'tts', 'espeak-ng', '1.51', 'fr', 'fr-FR', 'Bonjour', 900, 14400)""",
+            issued.digest.hex(),
+        )
+    return tenants
+
+
+async def _tables(url: str) -> list[str]:
+    db = await asyncpg.connect(url)
+    try:
+        rows = await db.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
+        return [r["tablename"] for r in rows if r["tablename"] != "alembic_version"]
+    finally:
+        await db.close()
+
+
+async def snapshot(url: str) -> dict[str, list[str]]:
+    """Every row of every table, as the tables' owner sees them."""
+    db = await asyncpg.connect(url)
+    try:
+        return {table: await rows_of(db, table) for table in await _tables(url)}
+    finally:
+        await db.close()
+
+
+def tenant_of(table: str, row: str) -> str | None:
+    """The tenant a row (as JSON text) belongs to."""
+    fields = json.loads(row)
+    return str(fields["id"] if table == "tenants" else fields.get("tenant_id"))
+
+
+async def seen_in_scope(url: str, service: str, scope: Scope | None) -> dict[str, list[str]]:
+    """Every row of every table the service's role may read, in a transaction of `scope`
+    (None: no scope set), with no tenant filter."""
+    readable = {}
+    async with connected_as(url, service) as db, db.transaction():
+        if scope is not None:
+            await scope.apply(db)
+        for table in await _tables(url):
+            if await db.fetchval("SELECT has_table_privilege($1, 'SELECT')", table):
+                readable[table] = await rows_of(db, table)
+    return readable
+
+
+@pytest.fixture(scope="module")
+def two_tenants(make_database: Callable[[], str]) -> tuple[str, dict[str, UUID]]:
+    url = make_database()
+    upgrade(url, configure_logging=False)
+    asyncio.run(ensure_service_logins(url))
+    return url, asyncio.run(seed_tenants(url))
+
+
+def test_a_tenant_scoped_transaction_sees_none_of_another_tenants_rows(
+    two_tenants: tuple[str, dict[str, UUID]],
+) -> None:
+    url, tenants = two_tenants
+    everything = asyncio.run(snapshot(url))
+
+    for tenant in tenants.values():
+        seen = asyncio.run(seen_in_scope(url, "admin", Scope.tenant(tenant)))
+        assert "extensions" in seen
+        assert "media_files" not in seen
+        for table, rows in seen.items():
+            own = [row for row in everything[table] if tenant_of(table, row) == str(tenant)]
+            assert own, f"the seeding left {table} empty for a tenant: nothing proven there"
+            assert rows == own, table
+
+
+def test_the_admin_role_sees_no_row_without_a_scope_and_every_row_in_carrier_scope(
+    two_tenants: tuple[str, dict[str, UUID]],
+) -> None:
+    url, _ = two_tenants
+    everything = asyncio.run(snapshot(url))
+
+    unscoped = asyncio.run(seen_in_scope(url, "admin", None))
+    carrier = asyncio.run(seen_in_scope(url, "admin", Scope.carrier()))
+
+    assert unscoped
+    assert all(rows == [] for rows in unscoped.values())
+    assert carrier == {table: everything[table] for table in carrier}
+
+
+async def _write_across(url: str, mine: UUID, theirs: UUID) -> tuple[str, str]:
+    async with connected_as(url, "admin") as db, db.transaction():
+        await Scope.tenant(mine).apply(db)
+        updated = await db.execute(
+            "UPDATE extensions SET first_name = 'Mallory' WHERE tenant_id = $1", theirs
+        )
+        try:
+            async with db.transaction():
+                await db.execute(
+                    "INSERT INTO ring_groups (tenant_id, number, name) VALUES ($1, '299', 'X')",
+                    theirs,
+                )
+        except asyncpg.InsufficientPrivilegeError as error:
+            return updated, str(error)
+    return updated, "inserted"
+
+
+def test_a_tenant_scoped_transaction_cannot_write_another_tenants_rows(
+    two_tenants: tuple[str, dict[str, UUID]],
+) -> None:
+    url, tenants = two_tenants
+
+    updated, inserted = asyncio.run(_write_across(url, tenants["demo"], tenants["demo-en"]))
+
+    assert updated == "UPDATE 0"
+    assert "row-level security" in inserted
+
+
+async def _refused(url: str, service: str, statement: str) -> str:
+    async with connected_as(url, service) as db:
+        try:
+            await db.execute(statement)
+        except asyncpg.InsufficientPrivilegeError as error:
+            return str(error)
+    return "allowed"
+
+
+@pytest.mark.parametrize(
+    ("service", "statement", "refusal"),
+    [
+        ("media", "UPDATE extensions SET first_name = 'Mallory'", "table extensions"),
+        ("media", "UPDATE prompts SET tts_text = 'Mallory'", "table prompts"),
+        ("media", "DELETE FROM prompts", "table prompts"),
+        ("media", "SELECT token_hash FROM admin_tokens", "table admin_tokens"),
+        ("directory", "SELECT pin_hash FROM conference_rooms", "table conference_rooms"),
+        ("directory", "SELECT device_id FROM extensions", "table extensions"),
+        ("directory", "UPDATE extensions SET first_name = 'Mallory'", "table extensions"),
+        ("stasis", "UPDATE extensions SET first_name = 'Mallory'", "table extensions"),
+        ("stasis", "DELETE FROM call_records", "table call_records"),
+        ("stasis", "SELECT caller_number FROM voicemail_messages", "table voicemail_messages"),
+        ("stasis", "SELECT token_hash FROM admin_tokens", "table admin_tokens"),
+        ("admin", "SELECT key FROM media_files", "table media_files"),
+        ("admin", "DELETE FROM audit_log", "table audit_log"),
+        ("admin", "CREATE TABLE mallory (id int)", "schema public"),
+        ("stasis", "CREATE TABLE mallory (id int)", "schema public"),
+    ],
+)
+def test_a_service_role_is_refused_what_its_service_never_does(
+    two_tenants: tuple[str, dict[str, UUID]], service: str, statement: str, refusal: str
+) -> None:
+    url, _ = two_tenants
+
+    refused = asyncio.run(_refused(url, service, statement))
+
+    assert refused.startswith("permission denied"), refused
+    assert refusal in refused
+
+
+def test_the_service_roles_read_every_tenant_where_their_service_answers_for_all(
+    two_tenants: tuple[str, dict[str, UUID]],
+) -> None:
+    url, tenants = two_tenants
+    everything = asyncio.run(snapshot(url))
+
+    stasis = asyncio.run(seen_in_scope(url, "stasis", None))
+    media = asyncio.run(seen_in_scope(url, "media", None))
+
+    assert stasis["extensions"] == everything["extensions"]
+    assert stasis["call_records"] == everything["call_records"]
+    assert "admin_tokens" not in stasis
+    assert "audit_log" not in stasis
+    assert media["media_files"] == everything["media_files"]
+    assert media["prompts"] == everything["prompts"]
+    assert len(tenants) == 2
+
+
+def test_upgrading_a_database_holding_the_demo_tenants_keeps_every_row_readable(
+    make_database: Callable[[], str],
+) -> None:
+    url = make_database()
+    upgrade(url, "0007", configure_logging=False)
+    tenants = asyncio.run(seed_tenants(url))
+    before = asyncio.run(snapshot(url))
+
+    upgrade(url, configure_logging=False)
+    asyncio.run(ensure_service_logins(url))
+
+    assert asyncio.run(snapshot(url)) == before
+    assert all(before[table] for table in before), "every table holds rows to keep"
+    for tenant in tenants.values():
+        seen = asyncio.run(seen_in_scope(url, "admin", Scope.tenant(tenant)))
+        for table, rows in seen.items():
+            assert rows == [r for r in before[table] if tenant_of(table, r) == str(tenant)]
+    media = asyncio.run(seen_in_scope(url, "media", None))
+    assert media["media_files"] == before["media_files"]
