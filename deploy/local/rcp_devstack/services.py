@@ -24,11 +24,17 @@ STOP_MARGIN_S = 30.0
 ADMIN_API = "http://127.0.0.1:8080"  # rcp-admin's default RCP_ADMIN_HTTP_PORT
 SERVICES = {"stasis": 9101, "directory": 9102, "media": 9103, "admin": 9104}
 # Jobs Kubernetes runs as CronJobs, run here by a process that repeats them: name -> command
-# (in the virtual environment's bin) and period.
+# (in the virtual environment's bin) and period; each connects to NATS as the user of its name.
 RETENTION_EVERY_S = 3600
 SCHEDULED = {
     "retention": ["receptionist", "retention", "apply", "--every", str(RETENTION_EVERY_S)],
 }
+
+
+def scheduled_env(name: str) -> dict[str, str]:
+    """Settings a scheduled job gets from the stack unless the environment sets them."""
+    wanted = {**DEVELOPMENT, "RCP_NATS_USER": name}
+    return {key: value for key, value in wanted.items() if key not in os.environ}
 
 
 def _ready(port: int) -> bool:
@@ -100,7 +106,7 @@ def start_services(settings: StackSettings) -> list[str]:
             [str(bin_dir / command[0]), *command[1:]],
             pid_file,
             log_file,
-            env={**env, **DEVELOPMENT},
+            env={**env, **scheduled_env(name)},
         )
         lines.append(f"{name}: every {command[-1]} s ({' '.join(command)}), log {log_file}")
     return lines
