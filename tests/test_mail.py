@@ -149,7 +149,6 @@ def test_no_relay_means_no_email_and_no_sender() -> None:
             {"smtp_security": "none", "smtp_username": "u", "smtp_password": "p"},
             "would send RCP_SMTP_PASSWORD in clear to smtp.example.net",
         ),
-        ({"smtp_security": "none"}, "sends voicemail in clear to smtp.example.net"),
         ({"smtp_security": "ssl"}, "smtp_security"),
     ],
 )
@@ -160,17 +159,27 @@ def test_a_relay_is_refused_with_settings_that_cannot_work_or_would_leak(
         SmtpSettings.model_validate({"smtp_host": "smtp.example.net", "smtp_from": SENDER} | values)
 
 
-def test_plain_smtp_is_allowed_to_a_relay_on_this_host_and_in_development() -> None:
-    local = SmtpSettings(smtp_host="127.0.0.1", smtp_from=SENDER, smtp_security=SmtpSecurity.NONE)
-    development = SmtpSettings(
-        smtp_host="mail.lan",
-        smtp_from=SENDER,
-        smtp_security=SmtpSecurity.NONE,
-        environment=Environment.DEVELOPMENT,
-    )
+def test_production_refuses_plain_smtp_to_another_host_but_not_to_a_relay_on_this_one() -> None:
+    def plain(host: str, environment: Environment) -> SmtpSettings:
+        return SmtpSettings(
+            smtp_host=host,
+            smtp_from=SENDER,
+            smtp_security=SmtpSecurity.NONE,
+            environment=environment,
+            nats_password="a-secret-of-production",
+            database_url="postgresql://rcp_media:a-secret@db:5432/receptionist",
+        )
 
+    remote = plain("mail.lan", Environment.PRODUCTION).production_problems()
+    local = plain("127.0.0.1", Environment.PRODUCTION)
+
+    assert remote == [
+        "RCP_SMTP_SECURITY: none sends email in clear to mail.lan: use starttls or tls (plain "
+        "SMTP is for a relay on 127.0.0.1; RCP_ENVIRONMENT=development allows it)"
+    ]
+    assert local.production_problems() == []
     assert local.effective_smtp_port == 25
-    assert development.mail_enabled
+    assert plain("mail.lan", Environment.DEVELOPMENT).production_problems() == []
     assert SmtpSettings(smtp_host="h.example", smtp_from=SENDER).effective_smtp_port == 587
     implicit = SmtpSettings(smtp_host="h.example", smtp_from=SENDER, smtp_security=SmtpSecurity.TLS)
     assert implicit.effective_smtp_port == 465

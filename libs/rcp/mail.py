@@ -9,7 +9,7 @@ Durability is the caller's: this module never queues anything.
 The connection is encrypted unless told otherwise: STARTTLS (port 587) by default, or
 implicit TLS (port 465), with the server's certificate checked against the system's CAs or
 `RCP_SMTP_TLS_CA_FILE`. Plain SMTP (`RCP_SMTP_SECURITY=none`) is for a relay on the same
-host or pod; outside development it is refused for any other host, and a password is never
+host or pod: production refuses to start with it to any other host, and a password is never
 sent in clear.
 """
 
@@ -26,7 +26,7 @@ import aiosmtplib
 from pydantic import Field, model_validator
 
 from rcp.errors import ErrorCode, ReceptionistError
-from rcp.settings import CommonSettings, Environment
+from rcp.settings import CommonSettings
 
 
 class SmtpSecurity(StrEnum):
@@ -106,19 +106,26 @@ class SmtpSettings(CommonSettings):
             )
         if bool(self.smtp_username) != bool(self.smtp_password):
             raise ValueError("RCP_SMTP_USERNAME and RCP_SMTP_PASSWORD go together")
-        if self.smtp_security is SmtpSecurity.NONE and not is_loopback(self.smtp_host):
-            if self.smtp_password:
-                raise ValueError(
-                    "RCP_SMTP_SECURITY=none would send RCP_SMTP_PASSWORD in clear to "
-                    f"{self.smtp_host}: use starttls or tls"
-                )
-            if self.environment is not Environment.DEVELOPMENT:
-                raise ValueError(
-                    f"RCP_SMTP_SECURITY=none sends voicemail in clear to {self.smtp_host}: "
-                    "use starttls or tls (plain SMTP is for a relay on 127.0.0.1, or "
-                    "RCP_ENVIRONMENT=development)"
-                )
+        if self._in_clear() and self.smtp_password:
+            raise ValueError(
+                "RCP_SMTP_SECURITY=none would send RCP_SMTP_PASSWORD in clear to "
+                f"{self.smtp_host}: use starttls or tls"
+            )
         return self
+
+    def _in_clear(self) -> bool:
+        return self.smtp_security is SmtpSecurity.NONE and not is_loopback(self.smtp_host)
+
+    def unfit_for_production(self) -> list[str]:
+        """Plain SMTP to a relay on another host: email would cross the network in clear."""
+        problems = super().unfit_for_production()
+        if self.mail_enabled and self._in_clear():
+            problems.append(
+                f"RCP_SMTP_SECURITY: none sends email in clear to {self.smtp_host}: use "
+                "starttls or tls (plain SMTP is for a relay on 127.0.0.1; "
+                "RCP_ENVIRONMENT=development allows it)"
+            )
+        return problems
 
     @property
     def mail_enabled(self) -> bool:
