@@ -61,6 +61,12 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         tenant_id,
         recording,
     )
+    call = await admin.pool.fetchval(
+        """INSERT INTO call_records (tenant_id, call_id, called_number, started_at)
+           VALUES ($1, 'isolation', $2, now()) RETURNING id""",
+        tenant_id,
+        e164,
+    )
     tokens = await admin.carrier.ok("GET", f"{t}/tokens")
     return {
         "tenant_id": tenant_id,
@@ -72,6 +78,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         "name": "spare",
         "menu_id": menu["id"],
         "holiday_id": holiday["id"],
+        "call_id": str(call),
     }
 
 
@@ -223,6 +230,7 @@ async def test_no_token_gets_401_on_every_endpoint(admin: Admin) -> None:
         "name": "spare",
         "menu_id": str(uuid.uuid4()),
         "holiday_id": str(uuid.uuid4()),
+        "call_id": str(uuid.uuid4()),
     }
     anonymous = admin.carrier.as_(None)
     for route in ROUTES:
