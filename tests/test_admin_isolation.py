@@ -53,6 +53,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
     await tenant.ok("PUT", f"{t}/receptionist/keys/1", {"action": "dial_by_name"})
     menu = await tenant.ok("POST", f"{t}/menus", {"name": "Ventes"})
     holiday = await tenant.ok("POST", f"{t}/holidays", {"name": "Noël", "start": "2027-12-25"})
+    await tenant.ok("POST", f"{t}/receptionist/publish", {})  # version 2, with them
     prompt = await tenant.ok("POST", f"{t}/prompts", {"text": "Bonjour", "language": "fr-FR"})
     recording = await _recording(admin, tenant_id, tenant)
     message = await admin.pool.fetchval(
@@ -109,6 +110,8 @@ def _path(route: Route, params: dict[str, str]) -> str:
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name == "number" and "/versions/" in route.path:
+            return "2"  # the version with the menu and the holiday
         if name == "number":
             collection = route.path.split("/")[-2]
             return numbers[collection]
@@ -147,6 +150,8 @@ BODIES: dict[tuple[str, str], Any] = {
         "weekly": {"mon": [{"start": "09:00", "end": "18:00"}]}
     },
     ("PUT", "/v1/tenants/{tenant_id}/schedule/override"): {"mode": "closed"},
+    ("POST", "/v1/tenants/{tenant_id}/receptionist/publish"): {"comment": "isolation"},
+    ("POST", "/v1/tenants/{tenant_id}/receptionist/versions/{number}/rollback"): {},
     ("POST", "/v1/tenants/{tenant_id}/holidays"): {"name": "Toussaint", "start": "2027-11-01"},
     ("POST", "/v1/tenants/{tenant_id}/holidays/public"): {"country": "FR", "year": 2027},
     ("POST", "/v1/tenants/{tenant_id}/holidays/ical"): {
@@ -165,6 +170,7 @@ BODIES: dict[tuple[str, str], Any] = {
     },
 }
 DELETE_ORDER = [
+    "draft",
     "keys",
     "override",
     "holidays",

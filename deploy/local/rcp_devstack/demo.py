@@ -20,7 +20,7 @@ import aiohttp
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from rcp.db.pool import create_pool
-from rcp.tokens import issue_token
+from rcp.tokens import DEFAULT_LIFETIME, issue_token
 
 from rcp_devstack.ari_probe import AriProbe, ari_probe
 from rcp_devstack.settings import StackSettings
@@ -240,13 +240,15 @@ async def issue_admin_token(
             if tenant_id is None:
                 raise LookupError(f"no tenant with slug {tenant_slug!r}")
         await connection.execute(
-            """INSERT INTO admin_tokens (scope, tenant_id, name, token_hash, token_prefix)
-               VALUES ($1, $2, $3, $4, $5)""",
+            """INSERT INTO admin_tokens (scope, tenant_id, name, token_hash, token_prefix,
+                                         expires_at)
+               VALUES ($1, $2, $3, $4, $5, now() + $6::interval)""",
             "tenant" if tenant_id else "carrier",
             tenant_id,
             name,
             issued.digest,
             issued.prefix,
+            DEFAULT_LIFETIME,
         )
     return issued.token
 

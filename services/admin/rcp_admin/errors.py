@@ -36,6 +36,7 @@ ENDPOINT_TAKEN = "endpoint_taken"
 DESTINATION_NOT_ALLOWED = "destination_not_allowed"
 INVALID_CALENDAR = "invalid_calendar"
 UNKNOWN_COUNTRY = "unknown_country"
+NOTHING_TO_PUBLISH = "nothing_to_publish"
 
 STATUS_BY_CODE: dict[str, HTTPStatus] = {
     ErrorCode.INVALID_REQUEST: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -57,6 +58,7 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     ENDPOINT_TAKEN: HTTPStatus.CONFLICT,
     IN_USE: HTTPStatus.CONFLICT,
     TENANT_ACTIVE: HTTPStatus.CONFLICT,
+    NOTHING_TO_PUBLISH: HTTPStatus.CONFLICT,
     ErrorCode.UNAUTHORIZED: HTTPStatus.UNAUTHORIZED,
     ErrorCode.FORBIDDEN: HTTPStatus.FORBIDDEN,
     ErrorCode.TENANT_SUSPENDED: HTTPStatus.FORBIDDEN,

@@ -875,6 +875,37 @@ class HolidaysAdded(Out):
     skipped: int = Field(description="Already there (same name and dates)")
 
 
+# --- versions ------------------------------------------------------------------------------
+
+
+class Draft(Out):
+    changed: bool = Field(description="The draft differs from the published version")
+    published: int | None = Field(description="The version callers hear (null: never published)")
+    summary: list[str] = Field(description="What publishing would change, one line each")
+    fingerprint: str = Field(description="Changes whenever the draft does")
+
+
+class PublishBody(Body):
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class Version(Out):
+    number: int
+    published_at: datetime
+    published_by: str
+    comment: str | None
+    summary: list[str]
+    rolled_back_from: int | None
+
+
+class VersionList(Out):
+    items: list[Version]
+
+
+class VersionWithDocument(Version):
+    document: dict[str, Any] = Field(description="The receptionist as callers heard it")
+
+
 # --- directory -----------------------------------------------------------------------------
 
 
