@@ -157,7 +157,7 @@ async def test_the_csv_export_streams_every_filtered_call_and_neutralises_formul
 ) -> None:
     tenant_id, tenant, base = await _seeded(admin)
     # A caller id is whatever the calling network says: here, a spreadsheet formula.
-    evil = await record_call(admin.pool, tenant_id, T0, hung_up("=HYPERLINK(\"x\")"))
+    evil = await record_call(admin.pool, tenant_id, T0, hung_up('=HYPERLINK("x")'))
     answered = await record_call(admin.pool, tenant_id, T0 + timedelta(hours=1), transferred())
     # Enough more calls for several batches of the database cursor.
     await admin.pool.execute(
@@ -197,13 +197,11 @@ async def test_the_csv_export_streams_every_filtered_call_and_neutralises_formul
     assert (first["duration_s"], first["outcome"]) == ("66", "transferred")
     assert first["caller_number"] == "'+33612345678"
     second = dict(zip(rows[0], rows[2], strict=True))
-    assert (second["id"], second["caller_number"]) == (str(evil), "'=HYPERLINK(\"x\")")
+    assert (second["id"], second["caller_number"]) == (str(evil), '\'=HYPERLINK("x")')
     assert rows[-1][rows[0].index("call_id")] == "bulk-1200"  # the oldest, last
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
-    filtered = await tenant.call(
-        "GET", f"{base}/calls.csv?outcome=transferred&separator=semicolon"
-    )
+    filtered = await tenant.call("GET", f"{base}/calls.csv?outcome=transferred&separator=semicolon")
     lines = filtered.body.strip().split("\r\n")
     assert len(lines) == 2
     assert lines[1].split(";")[-1] == str(answered)
