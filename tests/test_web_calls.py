@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from admin_support import Client
 from call_log_support import hung_up, record_call, transferred, voicemail_after_dial_by_name
 from playwright.async_api import Page, expect
 from web_support import Web, screenshot, seed_numbering_plan, words
@@ -28,9 +29,8 @@ async def _call_log(page: Page, name: str) -> None:
     await expect(page.get_by_role("heading", level=1)).to_have_text(name)
 
 
-async def test_a_call_opens_into_its_timeline_and_the_log_filters_pages_and_exports(
-    web: Web,
-) -> None:
+async def _seeded(web: Web) -> Client:
+    """A tenant with three calls early in March 2026 and sixty older ones."""
     tenant_id, tenant = await web.admin.tenant("timeline")
     await seed_numbering_plan(web.admin, tenant_id, tenant)
     pool = web.admin.pool
@@ -50,7 +50,13 @@ async def test_a_call_opens_into_its_timeline_and_the_log_filters_pages_and_expo
         tenant_id,
         T0 - timedelta(days=20),
     )
+    return tenant
 
+
+async def test_a_call_opens_into_its_timeline_and_the_log_filters_pages_and_exports(
+    web: Web,
+) -> None:
+    tenant = await _seeded(web)
     async with web.page() as page:
         await web.signed_in(page, tenant)
         await _call_log(page, "Call log")
@@ -95,6 +101,9 @@ async def test_a_call_opens_into_its_timeline_and_the_log_filters_pages_and_expo
         await page.get_by_role("button", name="Filter").click()
         await expect(page.locator("#caller-error")).to_be_visible()
 
+
+async def test_the_timeline_and_the_export_speak_french(web: Web) -> None:
+    tenant = await _seeded(web)
     async with web.page("fr-FR") as page:
         await web.signed_in(page, tenant)
         await _call_log(page, "Journal des appels")
