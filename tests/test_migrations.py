@@ -31,11 +31,12 @@ OUR_TABLES = {
     "retention_settings",
     "schedules",
     "holidays",
+    "receptionist_versions",
     "users",
     "user_sessions",
     "user_links",
 }
-HEAD = ["0009"]
+HEAD = ["0010"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -107,6 +108,7 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "retention_settings",
         "schedules",
         "holidays",
+        "receptionist_versions",
         "users",
         "user_sessions",
         "user_links",
@@ -134,6 +136,7 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
         "retention_settings",
         "schedules",
         "holidays",
+        "receptionist_versions",
         "users",
         "user_sessions",
         "user_links",

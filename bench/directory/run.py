@@ -356,6 +356,7 @@ async def report_nats(
         "RCP_DATABASE_URL": url,
         "RCP_OPS_PORT": str(ops_port),
         "RCP_INSTANCE_ID": "bench",
+        "RCP_ENVIRONMENT": "development",
         "RCP_LOG_LEVEL": "WARNING",
         "RCP_DIRECTORY_NATS_SCOPE": scope,
         "PYTHONPATH": str(REPO_ROOT),

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import string
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +60,19 @@ def _local_nats_credentials() -> Path:
 
 DEFAULT_DATABASE_URL = "postgresql://receptionist:receptionist@127.0.0.1:55432/receptionist"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+# The local stack's secrets, known to anyone who reads this repository: a service refuses to
+# start in production with one (RCP_ENVIRONMENT=development allows them).
+DEVELOPMENT_DATABASE_PASSWORDS = frozenset({"receptionist", "receptionist-services"})
+DEVELOPMENT_ARI_PASSWORD = "receptionist-dev"  # noqa: S105 - the development default
+DEVELOPMENT_TOKEN_PEPPER = "receptionist-dev-pepper"  # noqa: S105 - the development default
+
+
+def unfit(variable: str, why: str = "is the development default") -> str:
+    """One line saying why a secret setting may not run in production."""
+    return (
+        f"{variable}: {why}; production takes it from a Secret "
+        "(RCP_ENVIRONMENT=development allows it)"
+    )
 
 
 class CommonSettings(BaseSettings):
@@ -129,6 +144,12 @@ class CommonSettings(BaseSettings):
     ops_host: str = Field(
         default="127.0.0.1", description="Address of /metrics, /healthz, /readyz."
     )
+    ops_metrics_token: str = Field(
+        default="",
+        max_length=256,
+        description="When set, /metrics answers only `Authorization: Bearer <token>` (an ops "
+        "port on a node's network, which no NetworkPolicy covers; a Secret).",
+    )
     ops_port: int | None = Field(
         default=None,
         ge=0,
@@ -162,6 +183,27 @@ class CommonSettings(BaseSettings):
                 "developer's machine"
             )
         return self
+
+    def production_problems(self) -> list[str]:
+        """What keeps these settings out of production, one line per variable: a secret
+        missing or left at a development value. None in development."""
+        if self.environment is Environment.DEVELOPMENT:
+            return []
+        return self.unfit_for_production()
+
+    def unfit_for_production(self) -> list[str]:
+        """The problems `production_problems` reports; each settings class adds its own."""
+        problems = []
+        try:
+            password = urlsplit(self.database_url).password
+        except ValueError:  # several hosts, or a port that is no number: not for urlsplit
+            password = None
+        if password in DEVELOPMENT_DATABASE_PASSWORDS:
+            problems.append(unfit("RCP_DATABASE_URL", "has a password of the local stack"))
+        if self.effective_nats_user and not self.nats_password_of_user():
+            where = f"RCP_NATS_CREDENTIALS_DIR/{self.effective_nats_user}"
+            problems.append(unfit("RCP_NATS_PASSWORD", f"missing (nor in {where})"))
+        return problems
 
     @field_validator("database_url")
     @classmethod
@@ -213,7 +255,7 @@ class AriSettings(CommonSettings):
 
     ari_url: str = Field(default="http://127.0.0.1:8088", description="Asterisk HTTP base URL.")
     ari_user: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    ari_password: str = Field(default="receptionist-dev", min_length=8, max_length=128)
+    ari_password: str = Field(default=DEVELOPMENT_ARI_PASSWORD, min_length=8, max_length=128)
     ari_app: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
     @field_validator("ari_url")
@@ -223,11 +265,25 @@ class AriSettings(CommonSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
+    def unfit_for_production(self) -> list[str]:
+        """The ARI password is the development one."""
+        problems = super().unfit_for_production()
+        if self.ari_password == DEVELOPMENT_ARI_PASSWORD:
+            problems.append(unfit("RCP_ARI_PASSWORD"))
+        return problems
+
 
 class TokenSettings(CommonSettings):
     """The pepper of admin tokens' stored hashes: a Secret in production."""
 
-    token_pepper: str = Field(default="receptionist-dev-pepper", min_length=16, max_length=256)
+    token_pepper: str = Field(default=DEVELOPMENT_TOKEN_PEPPER, min_length=16, max_length=256)
+
+    def unfit_for_production(self) -> list[str]:
+        """The token pepper is the development one."""
+        problems = super().unfit_for_production()
+        if self.token_pepper == DEVELOPMENT_TOKEN_PEPPER:
+            problems.append(unfit("RCP_TOKEN_PEPPER"))
+        return problems
 
 
 class TrunkSettings(CommonSettings):
@@ -284,3 +340,13 @@ class DirectoryScopeSettings(CommonSettings):
         description="Appended to the directory's subjects (empty in production; tests and "
         "benchmarks give each instance its own).",
     )
+
+
+def refuse_unfit_for_production(settings: CommonSettings, program: str) -> None:
+    """In production, stop with exit status 2 and one line per secret that is missing or
+    left at a development value."""
+    problems = settings.production_problems()
+    for problem in problems:
+        print(f"{program}: refusing to start in production: {problem}", file=sys.stderr)  # noqa: T201
+    if problems:
+        raise SystemExit(2)

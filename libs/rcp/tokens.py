@@ -12,8 +12,13 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 TOKEN_PREFIX = "rcp"  # noqa: S105 - the visible prefix of every token, not a secret
+# How long a token lives unless its issuer says otherwise, and the longest it may (the admin
+# service's settings RCP_ADMIN_TOKEN_DEFAULT_DAYS and RCP_ADMIN_TOKEN_MAX_DAYS).
+DEFAULT_LIFETIME = timedelta(days=90)
+MAX_LIFETIME = timedelta(days=365)
 # What `issue_token` makes: anything else is refused without looking it up.
 TOKEN_SHAPE = re.compile(rf"^{TOKEN_PREFIX}_[0-9a-f]{{8}}_[A-Za-z0-9_-]{{43}}$")
 

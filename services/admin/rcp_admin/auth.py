@@ -19,7 +19,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp import web
 from rcp.errors import ErrorCode
-from rcp.tokens import hash_token, well_formed
+from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, hash_token, well_formed
 from rcp.vocabulary import TenantStatus, UserRole
 
 from rcp_admin.errors import (
@@ -112,8 +112,8 @@ NOBODY = Principal(token_id=None, name="anonymous", tenant_id=None, anonymous=Tr
 class TokenLifetime:
     """How long a new token lives unless asked otherwise, and the longest it may."""
 
-    default: timedelta = timedelta(days=90)
-    maximum: timedelta = timedelta(days=365)
+    default: timedelta = DEFAULT_LIFETIME
+    maximum: timedelta = MAX_LIFETIME
 
     def expiry(self, asked: datetime | None, now: datetime) -> datetime:
         """When a token issued `now` expires: `asked`, or the default; refused past the

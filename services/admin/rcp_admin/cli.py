@@ -48,6 +48,7 @@ from rcp.config_events import NatsConfigPublisher
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 from rcp.messaging import connect_nats
+from rcp.settings import refuse_unfit_for_production
 from rcp.telemetry import Metrics
 from tqdm import tqdm
 
@@ -425,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         return plugged.run(args)
     try:
         settings = CliSettings()
+        refuse_unfit_for_production(settings, "receptionist")
         return asyncio.run(run(args, settings, sys.stdout, sys.stderr))
     except ValidationError as error:
         problem = validation_error(error)

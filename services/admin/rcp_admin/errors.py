@@ -44,6 +44,7 @@ EMAIL_TAKEN = "email_taken"
 LAST_ADMIN = "last_admin"
 LINK_INVALID = "link_invalid"
 WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an error code
+NOTHING_TO_PUBLISH = "nothing_to_publish"
 
 STATUS_BY_CODE: dict[str, HTTPStatus] = {
     ErrorCode.INVALID_REQUEST: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -65,6 +66,7 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     ENDPOINT_TAKEN: HTTPStatus.CONFLICT,
     IN_USE: HTTPStatus.CONFLICT,
     TENANT_ACTIVE: HTTPStatus.CONFLICT,
+    NOTHING_TO_PUBLISH: HTTPStatus.CONFLICT,
     ErrorCode.UNAUTHORIZED: HTTPStatus.UNAUTHORIZED,
     SIGN_IN_FAILED: HTTPStatus.UNAUTHORIZED,
     CSRF_FAILED: HTTPStatus.FORBIDDEN,

@@ -64,6 +64,7 @@ class Route:
     upload: bool = False  # also takes a multipart/form-data body with a `file` part
     audio: bool = False  # answers audio/wav rather than JSON
     access: Access = "member"  # who of the tenant (or carrier) may, beyond the path's scope
+    csv: bool = False  # answers text/csv rather than JSON
 
 
 class Routes(list[Route]):

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
 from rcp.settings import MediaScopeSettings, TokenSettings, TrunkSettings
+from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
 
 from rcp_admin.auth import IpNetwork, LinkRules, SessionRules, TokenLifetime
 
@@ -31,13 +32,13 @@ class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
         default=60, ge=1, le=100000, description="Requests a token may burst."
     )
     admin_token_default_days: int = Field(
-        default=90,
+        default=DEFAULT_LIFETIME.days,
         ge=1,
         le=3650,
         description="How long a new token lives when its issuer names no expiry.",
     )
     admin_token_max_days: int = Field(
-        default=365,
+        default=MAX_LIFETIME.days,
         ge=1,
         le=3650,
         description="The longest a token may live (tokens issued without an expiry before "

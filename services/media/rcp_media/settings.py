@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, field_validator
-from rcp.settings import MediaScopeSettings
+from rcp.settings import MediaScopeSettings, unfit
 
 MIB = 1024 * 1024
+DEVELOPMENT_URL_SECRET = "receptionist-dev-media-url-secret"  # noqa: S105 - the default
 
 
 def _default_media_dir() -> Path:
@@ -50,10 +51,17 @@ class Settings(MediaScopeSettings):
         description="A render used more recently than this is never evicted.",
     )
     media_url_secret: str = Field(
-        default="receptionist-dev-media-url-secret",
+        default=DEVELOPMENT_URL_SECRET,
         min_length=16,
         max_length=256,
         description="Key of the URL signatures (a Secret in production).",
+    )
+    media_recording_url_ttl_s: int = Field(
+        default=300,
+        ge=10,
+        le=86400,
+        description="How long the URL of a recording (a voicemail message) works; prompts' "
+        "URLs never expire (Asterisk's cache keeps them).",
     )
     media_tts_engine: str = Field(default="espeak-ng", pattern=r"^[a-z0-9_.-]{1,32}$")
     media_tts_max_chars: int = Field(default=5000, ge=1, le=65536)
@@ -75,6 +83,19 @@ class Settings(MediaScopeSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    def unfit_for_production(self) -> list[str]:
+        """The URL secret is the development one, or nobody said where Asterisk reaches the
+        service (its own address is a pod's, or a loopback one)."""
+        problems = super().unfit_for_production()
+        if self.media_url_secret == DEVELOPMENT_URL_SECRET:
+            problems.append(unfit("RCP_MEDIA_URL_SECRET"))
+        if self.media_base_url is None:
+            problems.append(
+                "RCP_MEDIA_BASE_URL: missing: say where Asterisk reaches this service "
+                "(the Service's URL, e.g. http://receptionist-media:8090)"
+            )
+        return problems
 
     def base_url(self, bound_port: int) -> str:
         """Where Asterisk fetches from: the setting, or this server's own address."""

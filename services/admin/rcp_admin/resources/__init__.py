@@ -39,6 +39,7 @@ from rcp_admin.resources import (
     tenants,
     tokens,
     users,
+    versions,
     voicemail,
 )
 from rcp_admin.routing import Route
@@ -58,6 +59,7 @@ ROUTES: list[Route] = [
     *receptionist.ROUTES,
     *menus.ROUTES,
     *schedule.ROUTES,
+    *versions.ROUTES,
     *directory.ROUTES,
     *prompts.ROUTES,
     *voicemail.ROUTES,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from rcp.db.migrations import row_security, sql_steps, touch_updated_at
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 
 UPGRADE = (
     r"""
