@@ -175,3 +175,53 @@ def test_the_schema_validator_really_rejects_a_broken_resource() -> None:
     }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+# workload -> the database role it logs in as (docs/schema.md)
+DATABASE_ROLES = {
+    "Deployment/receptionist-admin": "rcp_admin",
+    "Deployment/receptionist-directory": "rcp_directory",
+    "Deployment/receptionist-media": "rcp_media",
+    "StatefulSet/receptionist-telephony": "rcp_stasis",
+    "Job/receptionist-retention": "rcp_admin",
+}
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def test_each_service_logs_in_as_its_own_database_role_and_only_migrations_as_the_owner(
+    resources: list[dict[str, Any]],
+) -> None:
+    seen: dict[str, set[str]] = {}
+    for name, spec in _pod_specs(resources):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            env = _env(container)
+            if "RCP_DATABASE_URL" not in env:
+                continue
+            url = env["RCP_DATABASE_URL"]
+            if name == "Job/receptionist-migrate":
+                assert url["valueFrom"]["secretKeyRef"]["name"] == "receptionist-db-app"
+                continue
+            role = url["value"].removeprefix("postgresql://").split("@")[0]
+            secret = env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert (secret["name"], secret["key"]) == (
+                f"receptionist-db-{role.removeprefix('rcp_')}",
+                "password",
+            ), name
+            seen.setdefault(name, set()).add(role)
+    assert seen == {name: {role} for name, role in DATABASE_ROLES.items()}
+
+
+def test_cloudnativepg_manages_the_service_roles_from_their_secrets(
+    resources: list[dict[str, Any]],
+) -> None:
+    cluster = next(r for r in resources if r["kind"] == "Cluster")
+    roles = {role["name"]: role for role in cluster["spec"]["managed"]["roles"]}
+
+    assert set(roles) == set(DATABASE_ROLES.values())
+    for name, role in roles.items():
+        assert role["login"] is True
+        assert (role["superuser"], role["bypassrls"]) == (False, False), name
+        assert role["passwordSecret"]["name"] == f"receptionist-db-{name.removeprefix('rcp_')}"

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from uuid import UUID
 
 import asyncpg
 import pytest
 from rcp.db.migrate import upgrade
-from rcp.db.scope import Scope
+from rcp.db.scope import Scope, bypasses_row_security
 from rcp.tokens import issue_token
 from rcp_devstack.demo import ENGLISH, FRENCH, issue_admin_token, seed_demo
+from rcp_devstack.postgres import Dsn
+from rcp_devstack.services import SERVICES, job_env, service_env
+from rcp_devstack.settings import StackSettings
+from roles_support import SERVICES as SERVICE_ROLES
 from roles_support import connected_as, ensure_service_logins, rows_of
 
 TENANT_OWNED = """
@@ -293,3 +302,70 @@ def test_upgrading_a_database_holding_the_demo_tenants_keeps_every_row_readable(
             assert rows == [r for r in before[table] if tenant_of(table, r) == str(tenant)]
     media = asyncio.run(seen_in_scope(url, "media", None))
     assert media["media_files"] == before["media_files"]
+
+
+def test_the_local_stack_runs_each_service_and_its_jobs_as_their_own_roles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RCP_DATABASE_URL", "postgresql://owner:secret@127.0.0.1:55432/receptionist")
+    stack = StackSettings(database_services_password="local-only-password")
+
+    urls = {name: Dsn.parse(service_env(name, stack)["RCP_DATABASE_URL"]) for name in SERVICES}
+
+    assert {name: dsn.user for name, dsn in urls.items()} == {
+        "stasis": "rcp_stasis",
+        "directory": "rcp_directory",
+        "media": "rcp_media",
+        "admin": "rcp_admin",
+    }
+    assert {(dsn.host, dsn.port, dsn.database, dsn.password) for dsn in urls.values()} == {
+        ("127.0.0.1", 55432, "receptionist", "local-only-password")
+    }
+    assert Dsn.parse(job_env(stack)["RCP_DATABASE_URL"]) == urls["admin"]
+
+
+async def _escapes(url: str) -> dict[str, bool]:
+    escapes = {}
+    for service in SERVICE_ROLES:
+        async with connected_as(url, service) as db:
+            escapes[service] = await bypasses_row_security(db)
+    owner = await asyncpg.connect(url)
+    try:
+        escapes["owner"] = await bypasses_row_security(owner)
+    finally:
+        await owner.close()
+    return escapes
+
+
+def test_only_the_owner_escapes_row_security(migrated_url: str) -> None:
+    escapes = asyncio.run(_escapes(migrated_url))
+
+    assert escapes == {
+        "owner": True,
+        "admin": False,
+        "stasis": False,
+        "directory": False,
+        "media": False,
+    }
+
+
+def test_the_admin_service_refuses_to_serve_as_the_tables_owner_in_production(
+    migrated_url: str,
+) -> None:
+    env = {
+        **os.environ,
+        "RCP_DATABASE_URL": migrated_url,
+        "RCP_ENVIRONMENT": "production",
+        "RCP_OPS_PORT": "0",
+        "RCP_ADMIN_HTTP_PORT": "0",
+        "RCP_TOKEN_PEPPER": secrets.token_hex(32),
+        "RCP_LOG_LEVEL": "WARNING",
+    }
+    admin = Path(sys.executable).parent / "rcp-admin"
+
+    result = subprocess.run(
+        [str(admin)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert "RCP_DATABASE_URL: its role is a superuser" in result.stderr

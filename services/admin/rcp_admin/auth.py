@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID
 
-import asyncpg
+from rcp.db.scope import Scope, ScopedPool
 from rcp.errors import ErrorCode
 from rcp.tokens import hash_token
 
@@ -26,6 +26,11 @@ class Principal:
     tenant_id: UUID | None  # None: carrier scope, sees every tenant
 
     @property
+    def scope(self) -> Scope:
+        """The rows the caller's statements reach: its tenant's, or (carrier) every one."""
+        return Scope.carrier() if self.tenant_id is None else Scope.tenant(self.tenant_id)
+
+    @property
     def is_carrier(self) -> bool:
         """Whether this is a carrier token."""
         return self.tenant_id is None
@@ -41,8 +46,9 @@ class Principal:
             raise not_found("tenant", "tenant_id")
 
 
-async def authenticate(pool: asyncpg.Pool, pepper: str, header: str | None) -> Principal:
-    """The principal behind an `Authorization: Bearer` header; 401 otherwise."""
+async def authenticate(pool: ScopedPool, pepper: str, header: str | None) -> Principal:
+    """The principal behind an `Authorization: Bearer` header; 401 otherwise. The token is
+    looked up among every tenant's (`pool` in carrier scope): the caller is not known yet."""
     if not header or not header.startswith("Bearer "):
         raise ApiError(
             ErrorCode.UNAUTHORIZED,

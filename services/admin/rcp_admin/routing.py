@@ -17,9 +17,9 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
-import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from rcp.db.scope import Scope as RowScope
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal, RateLimiter, authenticate
@@ -38,7 +38,6 @@ Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
 HandlerT = TypeVar("HandlerT", bound=Handler)
 
 STORE_KEY = web.AppKey("store", Store)
-POOL_KEY = web.AppKey("pool", asyncpg.Pool)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 PEPPER_KEY = web.AppKey("pepper", str)
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
@@ -297,11 +296,14 @@ async def stream_audio(c: Call, chunks: AsyncIterator[bytes]) -> web.StreamRespo
 def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         app = request.app
+        store = app[STORE_KEY]
         principal = await authenticate(
-            app[POOL_KEY], app[PEPPER_KEY], request.headers.get("Authorization")
+            store.pool.scoped(RowScope.carrier()),
+            app[PEPPER_KEY],
+            request.headers.get("Authorization"),
         )
         app[LIMITER_KEY].check(principal.token_id)
-        call = Call(request, principal, app[STORE_KEY])
+        call = Call(request, principal, store.scoped_to(principal))
         if "tenant_id" in request.match_info:
             # Before anything else: another tenant's paths answer 404, whatever follows.
             principal.require_tenant(call.tenant_id)
