@@ -27,6 +27,10 @@ from rcp_devstack.settings import StackSettings
 # failure (see rcp.interpreter): guard the parser before any test runs.
 guard_ast_parse()
 
+# The tests run on a developer's machine: the services they start (in this process or as
+# children) may use the local stack's development secrets, which production refuses.
+os.environ.setdefault("RCP_ENVIRONMENT", "development")
+
 # A test that fails on purpose, run only by test_failure_reports.py in a pytest of its own.
 collect_ignore_glob = [] if os.environ.get("RCP_FAILURE_SAMPLE") == "1" else ["samples/*"]
 

@@ -180,7 +180,7 @@ async def fault_stack(
             database_url,
             apps.app,
             apps.phones_app,
-            directory.directory_search_subject,
+            directory.directory_nats_scope,
             "",
             nats_url=nats.url,
             ops_port=free_port(),

@@ -95,7 +95,7 @@ def stasis_settings(
     database_url: str,
     app: str,
     phones_app: str,
-    directory_subject: str,
+    directory_scope: str,
     media_scope: str,
     **overrides: Any,
 ) -> StasisSettings:
@@ -110,7 +110,7 @@ def stasis_settings(
         # The phones are Local channels into the test-apps context: development only.
         "environment": "development",
         "allow_test_phones": True,
-        "directory_search_subject": directory_subject,
+        "directory_nats_scope": directory_scope,
         "media_nats_scope": media_scope,
         "stasis_drain_grace_s": 5,
         "ari_reconnect_min_s": 0.2,
@@ -130,8 +130,7 @@ async def receptionist_stack(
         database_url=service_url(database_url, "directory"),
         ops_port=0,
         database_pool_max=4,
-        directory_search_subject=f"{subjects.DIRECTORY_SEARCH}.{run}",
-        directory_reverse_subject=f"{subjects.DIRECTORY_REVERSE}.{run}",
+        directory_nats_scope=run,
     )
     media = media_settings(database_url, media_dir)
     app, phones_app = unique_app("rcp"), unique_app("phones")
@@ -139,7 +138,7 @@ async def receptionist_stack(
         database_url,
         app,
         phones_app,
-        directory.directory_search_subject,
+        directory.directory_nats_scope,
         media.media_nats_scope,
         **overrides,
     )

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from admin_support import Admin, Client, running_admin
-from media_support import speech
+from media_support import media_settings, running_media, speech
 from rcp_admin.resources import ROUTES
 from rcp_admin.routing import Route
 
@@ -27,6 +27,23 @@ async def admin(migrated_url: str) -> AsyncIterator[Admin]:
     API has more operations than the default burst of 60)."""
     async with running_admin(migrated_url, admin_rate_burst=1000) as running:
         yield running
+
+
+@pytest_asyncio.fixture
+async def admin_with_media(migrated_url: str, tmp_path: Path) -> AsyncIterator[Admin]:
+    """The admin API with a real media service behind it (audio endpoints), and the same
+    burst."""
+    scope = f"admin{uuid.uuid4().hex[:10]}"
+    async with (
+        running_media(media_settings(migrated_url, tmp_path / "media", media_nats_scope=scope)),
+        running_admin(
+            migrated_url,
+            media_nats_scope=scope,
+            admin_upload_max_bytes=2 * 1024 * 1024,
+            admin_rate_burst=1000,
+        ) as admin,
+    ):
+        yield admin
 
 
 async def _populate(admin: Admin, name: str) -> dict[str, str]:
@@ -53,6 +70,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
     await tenant.ok("PUT", f"{t}/receptionist/keys/1", {"action": "dial_by_name"})
     menu = await tenant.ok("POST", f"{t}/menus", {"name": "Ventes"})
     holiday = await tenant.ok("POST", f"{t}/holidays", {"name": "Noël", "start": "2027-12-25"})
+    await tenant.ok("POST", f"{t}/receptionist/publish", {})  # version 2, with them
     prompt = await tenant.ok("POST", f"{t}/prompts", {"text": "Bonjour", "language": "fr-FR"})
     recording = await _recording(admin, tenant_id, tenant)
     message = await admin.pool.fetchval(
@@ -60,6 +78,12 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
            VALUES ($1, '101', $2, 1000) RETURNING id""",
         tenant_id,
         recording,
+    )
+    call = await admin.pool.fetchval(
+        """INSERT INTO call_records (tenant_id, call_id, called_number, started_at)
+           VALUES ($1, 'isolation', $2, now()) RETURNING id""",
+        tenant_id,
+        e164,
     )
     tokens = await admin.carrier.ok("GET", f"{t}/tokens")
     return {
@@ -72,6 +96,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         "name": "spare",
         "menu_id": menu["id"],
         "holiday_id": holiday["id"],
+        "call_id": str(call),
     }
 
 
@@ -102,6 +127,8 @@ def _path(route: Route, params: dict[str, str]) -> str:
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name == "number" and "/versions/" in route.path:
+            return "2"  # the version with the menu and the holiday
         if name == "number":
             collection = route.path.split("/")[-2]
             return numbers[collection]
@@ -140,6 +167,8 @@ BODIES: dict[tuple[str, str], Any] = {
         "weekly": {"mon": [{"start": "09:00", "end": "18:00"}]}
     },
     ("PUT", "/v1/tenants/{tenant_id}/schedule/override"): {"mode": "closed"},
+    ("POST", "/v1/tenants/{tenant_id}/receptionist/publish"): {"comment": "isolation"},
+    ("POST", "/v1/tenants/{tenant_id}/receptionist/versions/{number}/rollback"): {},
     ("POST", "/v1/tenants/{tenant_id}/holidays"): {"name": "Toussaint", "start": "2027-11-01"},
     ("POST", "/v1/tenants/{tenant_id}/holidays/public"): {"country": "FR", "year": 2027},
     ("POST", "/v1/tenants/{tenant_id}/holidays/ical"): {
@@ -158,6 +187,7 @@ BODIES: dict[tuple[str, str], Any] = {
     },
 }
 DELETE_ORDER = [
+    "draft",
     "keys",
     "override",
     "holidays",
@@ -223,6 +253,7 @@ async def test_no_token_gets_401_on_every_endpoint(admin: Admin) -> None:
         "name": "spare",
         "menu_id": str(uuid.uuid4()),
         "holiday_id": str(uuid.uuid4()),
+        "call_id": str(uuid.uuid4()),
     }
     anonymous = admin.carrier.as_(None)
     for route in ROUTES:

@@ -71,7 +71,7 @@ async def test_demo_seed_is_idempotent(settings: StackSettings, make_database: o
     assert first == second
     assert first.number == DEMO_NUMBER
     assert await _counts(url) == counts
-    assert counts == (1, 4, 5, 2, 2)
+    assert counts == (1, 4, 9, 3, 2)  # keys: 5 of the first menu, 4 of the English one (9 opens it)
 
 
 @pytest.mark.parametrize("grace", ["60", "300"])
@@ -80,3 +80,17 @@ def test_the_stack_waits_at_least_the_drain_grace_before_killing_a_service(
 ) -> None:
     monkeypatch.setenv("RCP_STASIS_DRAIN_GRACE_S", grace)
     assert stop_timeout_s() > float(grace)
+
+
+def test_the_call_detail_records_an_asterisk_of_before_kept_are_deleted(tmp_path: Path) -> None:
+    logs = tmp_path / "var" / "log" / "asterisk"
+    (logs / "cdr-csv").mkdir(parents=True)
+    (logs / "cdr-custom").mkdir()
+    (logs / "cdr-csv" / "Master.csv").write_text('"","+33612345678","+33199000001"\n')
+    (logs / "messages").write_text("kept\n")
+
+    gone = asterisk_stack.remove_call_detail_records(tmp_path)
+
+    assert gone == [logs / "cdr-csv" / "Master.csv"]
+    assert (logs / "messages").exists()
+    assert asterisk_stack.remove_call_detail_records(tmp_path) == []

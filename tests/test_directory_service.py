@@ -69,8 +69,7 @@ def directory_settings(stack: StackSettings, database_url: str, **overrides: Any
         nats_url=stack.nats_url,
         ops_port=0,
         database_pool_max=4,
-        directory_search_subject=f"{subjects.DIRECTORY_SEARCH}.{run}",
-        directory_reverse_subject=f"{subjects.DIRECTORY_REVERSE}.{run}",
+        directory_nats_scope=run,
         **overrides,
     )
 
@@ -124,7 +123,7 @@ async def search(
 ) -> SearchResult:
     return await request(
         nc,
-        settings.directory_search_subject,
+        subjects.DIRECTORY_SEARCH.subject(tenant_id, settings.directory_nats_scope),
         SearchRequest(tenant_id=tenant_id, digits=digits, **fields),
         SearchResult,
         timeout_s=TIMEOUT_S,
@@ -136,7 +135,7 @@ async def reverse(
 ) -> ReverseResult:
     return await request(
         nc,
-        settings.directory_reverse_subject,
+        subjects.DIRECTORY_REVERSE.subject(tenant_id, settings.directory_nats_scope),
         ReverseRequest(tenant_id=tenant_id, number=number),
         ReverseResult,
         timeout_s=TIMEOUT_S,
@@ -274,11 +273,36 @@ async def test_errors_come_back_typed_with_codes_never_as_time_outs(
     with pytest.raises(RemoteError) as caught:
         await reverse(nats_client, service_settings, uuid.uuid4(), "401")
     assert caught.value.code == "no_such_tenant"
+    nameless = subjects.DIRECTORY_SEARCH.every_tenant(service_settings.directory_nats_scope)
     raw = await nats_client.request(
-        service_settings.directory_search_subject, b'{"digits": "533"}', timeout=TIMEOUT_S
+        nameless.replace("*", "no-tenant"), b'{"digits": "533"}', timeout=TIMEOUT_S
     )
     assert b'"code":"invalid_request"' in raw.data
-    assert b"tenant_id" in raw.data
+    assert b"names no tenant" in raw.data
+
+
+async def test_the_tenant_is_the_one_the_subject_names_never_another_in_the_body(
+    directory: RunningDirectory,
+    service_settings: Settings,
+    nats_client: NatsClient,
+    db: asyncpg.Connection,
+) -> None:
+    tenant = await new_tenant(db)
+    other = await new_tenant(db)
+    await add_extension(db, tenant, "401", "Jo", "Lo")
+    await add_extension(db, other, "402", "Jo", "Lo")
+    subject = subjects.DIRECTORY_SEARCH.subject(tenant, service_settings.directory_nats_scope)
+
+    # No tenant in the body: the subject's is searched.
+    raw = await nats_client.request(
+        subject, b'{"digits": "56", "complete": true}', timeout=TIMEOUT_S
+    )
+    assert b'"number":"401"' in raw.data
+    # The subject names one tenant and the body another: refused, nothing of either answered.
+    body = SearchRequest(tenant_id=other, digits="56", complete=True).model_dump_json().encode()
+    raw = await nats_client.request(subject, body, timeout=TIMEOUT_S)
+    assert b'"code":"forbidden"' in raw.data
+    assert b'"number"' not in raw.data
 
 
 async def test_renamed_extension_is_found_under_its_new_name_within_a_second(
@@ -513,8 +537,8 @@ async def test_service_is_a_micro_service_named_directory_in_its_queue_group(
     info = directory.service.info()
     assert info.name == subjects.DIRECTORY_SERVICE
     assert {endpoint.name: endpoint.subject for endpoint in info.endpoints} == {
-        "search": service_settings.directory_search_subject,
-        "reverse": service_settings.directory_reverse_subject,
+        "search": f"rcp.directory.*.search.{service_settings.directory_nats_scope}",
+        "reverse": f"rcp.directory.*.reverse.{service_settings.directory_nats_scope}",
     }
     stats = directory.service.stats()
     assert {endpoint.queue_group for endpoint in stats.endpoints} == {subjects.DIRECTORY_SERVICE}

@@ -359,7 +359,8 @@ async def warm_directory(stack: FaultStack) -> None:
     client = await nats.connect(stack.nats.url)
     try:
         ask = SearchRequest(tenant_id=stack.tenant.id, digits=LEF, complete=True)
-        await request(client, subjects.DIRECTORY_SEARCH, ask, SearchResult, 10)
+        subject = subjects.DIRECTORY_SEARCH.subject(stack.tenant.id)
+        await request(client, subject, ask, SearchResult, 10)
     finally:
         await client.close()
 

@@ -185,7 +185,7 @@ async def test_bad_ensure_requests_get_their_error_code(
 ) -> None:
     tenant = str(uuid.uuid4()) if code == "no_such_tenant" else str(await new_tenant(migrated_url))
     payload = body.replace(b"%s", tenant.encode(), 1).replace(b"%s", str(uuid.uuid4()).encode())
-    subject = subjects.scoped(subjects.MEDIA_ENSURE_PROMPT, settings_.media_nats_scope)
+    subject = subjects.MEDIA_ENSURE_PROMPT.subject(uuid.UUID(tenant), settings_.media_nats_scope)
     reply = await nats_client.request(subject, payload, timeout=30)
     assert f'"code":"{code}"'.encode() in reply.data
 
@@ -197,7 +197,7 @@ async def test_ingest_of_an_object_of_another_tenant_is_refused_by_the_contract(
     body = (
         f'{{"tenant_id": "{tenant}", "object_name": "{uuid.uuid4()}/{uuid.uuid4().hex}"}}'
     ).encode()
-    subject = subjects.scoped(subjects.MEDIA_INGEST_UPLOAD, settings_.media_nats_scope)
+    subject = subjects.MEDIA_INGEST_UPLOAD.subject(tenant, settings_.media_nats_scope)
     reply = await nats_client.request(subject, body, timeout=30)
     assert b'"code":"invalid_request"' in reply.data
 

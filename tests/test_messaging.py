@@ -34,11 +34,13 @@ async def ask(client: NatsClient, subject: str, payload: str) -> EchoResult:
 @pytest.fixture
 async def echo_service(nats_client: NatsClient) -> AsyncIterator[tuple[Service, str]]:
     # A subject of its own per test, so that parallel runs on one server do not answer each other.
-    subject = f"{subjects.ECHO}.{uuid.uuid4().hex}"
+    scope = uuid.uuid4().hex
     service = await add_service(nats_client, name=subjects.ECHO_SERVICE, version="1.0.0")
-    await service.add_endpoint(name="echo", subject=subject, handler=endpoint(EchoRequest, echo))
+    await service.add_endpoint(
+        name="echo", subject=subjects.ECHO.every_tenant(scope), handler=endpoint(EchoRequest, echo)
+    )
     try:
-        yield service, subject
+        yield service, subjects.ECHO.subject(TENANT, scope)
     finally:
         await service.stop()
 
@@ -81,9 +83,9 @@ async def test_request_breaking_the_contract_gets_invalid_request(
     nats_client: NatsClient, echo_service: tuple[Service, str]
 ) -> None:
     _, subject = echo_service
-    reply = await nats_client.request(subject, b'{"payload": "no tenant"}', timeout=5)
+    reply = await nats_client.request(subject, b'{"words": "no payload"}', timeout=5)
     assert b'"code":"invalid_request"' in reply.data
-    assert b"tenant_id" in reply.data
+    assert b"payload" in reply.data
     reply = await nats_client.request(subject, b"not json", timeout=5)
     assert b'"code":"invalid_request"' in reply.data
 
@@ -101,7 +103,7 @@ async def test_request_with_no_service_raises_unavailable_at_once(nats_client: N
     with pytest.raises(ServiceUnavailable) as caught:
         await request(
             nats_client,
-            f"{subjects.ECHO}.{uuid.uuid4().hex}",
+            subjects.ECHO.subject(TENANT, uuid.uuid4().hex),
             EchoRequest(tenant_id=TENANT, payload="x"),
             EchoResult,
             timeout_s=5,

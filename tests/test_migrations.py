@@ -31,8 +31,9 @@ OUR_TABLES = {
     "retention_settings",
     "schedules",
     "holidays",
+    "receptionist_versions",
 }
-HEAD = ["0008"]
+HEAD = ["0009"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -104,6 +105,7 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "retention_settings",
         "schedules",
         "holidays",
+        "receptionist_versions",
     }
     assert "media_files" not in tables
     assert versions == ["0001"]
@@ -128,6 +130,7 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
         "retention_settings",
         "schedules",
         "holidays",
+        "receptionist_versions",
     }
     assert not tables & {"outbound_policies", "tenant_limits"}
     assert "rcp_all_match" not in functions

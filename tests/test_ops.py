@@ -21,7 +21,6 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
-from rcp import subjects
 from rcp_devstack.settings import REPO_ROOT, StackSettings
 from rcp_ops.dashboards import DASHBOARDS, render
 from rcp_ops.generate import main as generate
@@ -110,8 +109,7 @@ def running(
                 "RCP_MEDIA_HTTP_PORT": "0",
                 "RCP_MEDIA_DIR": str(folder / "media"),
                 "RCP_MEDIA_NATS_SCOPE": f"ops{run}",
-                "RCP_DIRECTORY_SEARCH_SUBJECT": f"{subjects.DIRECTORY_SEARCH}.ops{run}",
-                "RCP_DIRECTORY_REVERSE_SUBJECT": f"{subjects.DIRECTORY_REVERSE}.ops{run}",
+                "RCP_DIRECTORY_NATS_SCOPE": f"ops{run}",
                 "RCP_ARI_APP": apps.app,
                 "RCP_STASIS_CALL_RECORDS_DURABLE": f"ops-{run}",
                 "RCP_STASIS_CALL_RECORDS_FROM_START": "false",

@@ -22,7 +22,7 @@ from rcp.pins import hash_pin
 from rcp_admin.cli import parser, run
 from rcp_admin.settings import Settings as AdminSettings
 from rcp_admin.unit_of_work import masked
-from rcp_devstack.services import SCHEDULED
+from rcp_devstack.services import SCHEDULED, scheduled_env
 
 
 def _files(media_dir: Path, key: str) -> list[Path]:
@@ -418,6 +418,7 @@ async def test_the_retention_job_deletes_only_what_is_older_than_each_tenants_se
     settings = AdminSettings(
         database_url=admin.settings.database_url,
         media_nats_scope=admin.settings.media_nats_scope,
+        nats_user="retention",  # as the CronJob and the local stack run it
     )
     out = io.StringIO()
     status = await run(parser().parse_args(["retention", "apply"]), settings, out, io.StringIO())
@@ -474,7 +475,11 @@ async def test_the_local_stacks_retention_process_repeats_the_job_and_stops_on_s
     tenant_id, tenant = await admin.tenant("loop")
     await tenant.ok("PATCH", f"/v1/tenants/{tenant_id}/retention", {"call_records_days": 1})
     command = [*SCHEDULED["retention"][:-1], "0.5"]
-    env = {**os.environ, "RCP_DATABASE_URL": admin.settings.database_url}
+    env = {
+        **os.environ,
+        **scheduled_env("retention"),
+        "RCP_DATABASE_URL": admin.settings.database_url,
+    }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / command[0]),
         *command[1:],

@@ -218,11 +218,10 @@ async def directory(settings: StackSettings, migrated_url: str) -> AsyncIterator
     service = DirectorySettings(
         database_url=service_url(migrated_url, "directory"),
         ops_port=0,
-        directory_search_subject=f"{subjects.DIRECTORY_SEARCH}.{run}",
-        directory_reverse_subject=f"{subjects.DIRECTORY_REVERSE}.{run}",
+        directory_nats_scope=run,
     )
     async with running_directory(service) as running:
-        yield NatsDirectory(running.infrastructure.nats, service.directory_search_subject)
+        yield NatsDirectory(running.infrastructure.nats, service.directory_nats_scope)
 
 
 async def test_the_directory_finds_names_in_pages_and_keys_that_spell_nothing_find_nobody(
@@ -376,9 +375,9 @@ async def _deaf_service(nats_client: NatsClient, subject: str) -> list[bytes]:
 async def test_a_directory_that_does_not_answer_is_asked_twice_within_the_callers_budget(
     nats_client: NatsClient,
 ) -> None:
-    subject = f"{subjects.DIRECTORY_SEARCH}.deaf-{uuid.uuid4().hex[:8]}"
-    taken = await _deaf_service(nats_client, subject)
-    directory = NatsDirectory(nats_client, subject, timeout_s=1.5, budget_s=2.5)
+    scope = f"deaf-{uuid.uuid4().hex[:8]}"
+    taken = await _deaf_service(nats_client, subjects.DIRECTORY_SEARCH.every_tenant(scope))
+    directory = NatsDirectory(nats_client, scope, timeout_s=1.5, budget_s=2.5)
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable) as caught:
         await directory.search(uuid.uuid4(), "768", 8)
@@ -392,7 +391,7 @@ async def test_a_media_service_that_does_not_answer_costs_a_prompt_at_most_the_b
     nats_client: NatsClient,
 ) -> None:
     scope = f"deaf{uuid.uuid4().hex[:8]}"
-    taken = await _deaf_service(nats_client, subjects.scoped(subjects.MEDIA_ENSURE_PROMPT, scope))
+    taken = await _deaf_service(nats_client, subjects.MEDIA_ENSURE_PROMPT.every_tenant(scope))
     prompts = NatsPrompts(nats_client, scope=scope, timeout_s=2.0, budget_s=2.5)
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable):
@@ -404,8 +403,8 @@ async def test_a_media_service_that_does_not_answer_costs_a_prompt_at_most_the_b
 async def test_with_no_directory_at_all_the_search_fails_at_once_after_one_retry(
     nats_client: NatsClient,
 ) -> None:
-    subject = f"{subjects.DIRECTORY_SEARCH}.none-{uuid.uuid4().hex[:8]}"
-    directory = NatsDirectory(nats_client, subject, timeout_s=1.5, budget_s=2.5)
+    scope = f"none-{uuid.uuid4().hex[:8]}"
+    directory = NatsDirectory(nats_client, scope, timeout_s=1.5, budget_s=2.5)
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable) as caught:
         await directory.search(uuid.uuid4(), "768", 8)

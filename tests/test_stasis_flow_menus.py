@@ -174,7 +174,12 @@ def _scheduled(decision: Decision, config: TenantConfig = MENUS) -> Run:
 def test_the_schedule_decision_names_the_first_menu_and_the_trace_says_why() -> None:
     run = _scheduled(Decision(ScheduleState.HOLIDAY, "holiday: Noël", "sales"))
     schedule = next(t for t in run.traces if t.kind is TraceKind.SCHEDULE)
-    assert schedule.data == {"state": "holiday", "reason": "holiday: Noël", "menu": "Sales"}
+    assert schedule.data == {
+        "state": "holiday",
+        "reason": "holiday: Noël",
+        "menu": "Sales",
+        "version": None,
+    }
     assert _menu_traces(run) == [("greeting", "Sales")]
     play = _last_play(run)
     assert isinstance(play.prompts[0], SystemPrompt)
@@ -201,3 +206,28 @@ def test_an_open_decision_naming_no_menu_starts_in_the_first_menu() -> None:
 def test_a_decision_naming_a_menu_that_is_gone_starts_in_the_first_menu() -> None:
     run = _scheduled(Decision(ScheduleState.CLOSED, "closed", "gone"))
     assert run.transcript[-1] == "play greeting"
+
+
+def test_a_call_keeps_the_version_it_started_with_but_follows_extension_changes() -> None:
+    started = replace(MENUS, version=4)
+    published = replace(
+        configured(keys={"8": None, "2": Transfer(TargetKind.EXTENSION, "102")}),
+        menus={},
+        version=5,
+        extensions={
+            **MENUS.extensions,
+            "102": replace(MENUS.extensions["102"], endpoint="PJSIP/phone-102b"),
+        },
+    )
+    run = play_through((press("8"), NewConfig(published), press("2")), started)
+    # Still version 4's menus and keys (Sales, its key 2: ring group 202, whose member 102
+    # now rings its new device).
+    assert run.call.context is not None
+    assert run.call.context.config.version == 4
+    assert "dial PJSIP/phone-102b for 20s" in run.transcript
+
+
+def test_a_new_configuration_of_the_same_version_replaces_it_whole() -> None:
+    same = replace(configured(keys={"8": None}), version=None)
+    run = play_through((NewConfig(same), press("8")), MENUS)
+    assert run.transcript[-1].startswith("play invalid")

@@ -1,6 +1,7 @@
 """Menus on real calls through the local Asterisk: a sub-menu two levels deep and back with `*`,
 an English sub-menu whose system prompts are English, and the schedule (open, closed, holiday,
-override; each built around the current time) choosing the menu a call starts in."""
+override; each built around the current time) choosing the menu a call starts in, and a call
+that keeps its version while another is published."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import pytest
 import pytest_asyncio
 from nats.aio.msg import Msg
 from rcp import subjects
+from rcp.contracts import ConfigChanged
+from rcp.db import receptionists
 from rcp.schedule import WEEKDAYS
 from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
@@ -140,9 +143,7 @@ async def test_an_english_sub_menu_says_no_match_in_english(
 
     nats = stack.stasis.infrastructure.nats
     scope = stack.stasis_settings.media_nats_scope
-    watching = await nats.subscribe(
-        subjects.scoped(subjects.MEDIA_ENSURE_PROMPT, scope), cb=collect
-    )
+    watching = await nats.subscribe(subjects.MEDIA_ENSURE_PROMPT.every_tenant(scope), cb=collect)
     try:
         caller = await lines.call(tenant)
         url = stack.database_url
@@ -273,3 +274,71 @@ async def test_the_override_closes_even_within_the_hours_until_its_end(
     heard = await _first_menu_heard(stack, lines, tenant)
     assert (heard["state"], heard["first_menu"]) == ("override_closed", "Sales")
     assert str(heard["reason"]).startswith("override: closed until ")
+
+
+# --- versions: a call keeps the one it started with -----------------------------------------
+
+
+async def _publish(database_url: str, tenant_id: UUID, number: int) -> None:
+    """Publish the tenant's tables as version `number` (as the admin service does)."""
+    db = await asyncpg.connect(database_url)
+    try:
+        document = await receptionists.read_document(db, tenant_id)
+        assert document is not None
+        await db.execute(
+            """INSERT INTO receptionist_versions (tenant_id, number, document, published_by)
+               VALUES ($1, $2, $3::jsonb, 'test')""",
+            tenant_id,
+            number,
+            document.model_dump_json(),
+        )
+    finally:
+        await db.close()
+
+
+async def _changed(stack: Stack, tenant: Tenant) -> None:
+    event = ConfigChanged(tenant_id=tenant.id, entity="version", key=None)
+    nats = stack.stasis.infrastructure.nats
+    await nats.publish(subjects.config_changed(tenant.id), event.model_dump_json().encode())
+    await nats.flush()
+
+
+async def test_a_call_keeps_its_version_while_another_is_published_and_the_next_call_hears_it(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    url = stack.database_url
+    await _publish(url, tenant.id, 1)  # key 2: the opening hours
+    first = await lines.call(tenant)
+    steps = await traced(url, tenant, kind("menu", reason="greeting"))
+    assert next(s for s in steps if s["step"] == "schedule")["version"] == 1
+    db = await asyncpg.connect(url)
+    try:  # version 2: key 2 dials by name
+        await db.execute(
+            """UPDATE key_assignments SET action = 'dial_by_name', prompt_id = NULL
+                WHERE tenant_id = $1 AND digit = '2'
+                  AND menu_id = (SELECT id FROM menus WHERE tenant_id = $1 AND is_first)""",
+            tenant.id,
+        )
+    finally:
+        await db.close()
+    await _publish(url, tenant.id, 2)
+    configs = stack.stasis.configs
+    assert configs is not None
+    loads = configs.loads
+    await _changed(stack, tenant)
+    async with asyncio.timeout(10):  # version 2 is read and handed to the call under way
+        while configs.loads == loads:  # noqa: ASYNC110 - a counter: no event to wait on
+            await asyncio.sleep(0.05)
+    await lines.press(first, "2")
+    await traced(url, tenant, kind("key", digit="2", action="play_announcement"))
+    await lines.hang_up(first)
+    await ended_call(url, tenant)
+
+    second = await lines.call(tenant)
+    steps = await traced(url, tenant, kind("menu", reason="greeting"))
+    assert next(s for s in steps if s["step"] == "schedule")["version"] == 2
+    await lines.press(second, "2")
+    await traced(url, tenant, kind("key", digit="2", action="dial_by_name"))
+    await lines.hang_up(second)
+    await ended_call(url, tenant)
+    await lines.stasis_holds_nothing()

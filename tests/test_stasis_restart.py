@@ -113,8 +113,7 @@ async def services(
     directory = DirectorySettings(
         database_url=service_url(database_url, "directory"),
         ops_port=0,
-        directory_search_subject=f"{subjects.DIRECTORY_SEARCH}.{run}",
-        directory_reverse_subject=f"{subjects.DIRECTORY_REVERSE}.{run}",
+        directory_nats_scope=run,
     )
     media = media_settings(database_url, media_dir)
     env = {
@@ -128,7 +127,7 @@ async def services(
         "RCP_STASIS_TRUNK_DIAL_TEMPLATE": phone_dial_string(apps.phones_app, "trunk", "{number}"),
         "RCP_ENVIRONMENT": "development",
         "RCP_ALLOW_TEST_PHONES": "true",
-        "RCP_DIRECTORY_SEARCH_SUBJECT": directory.directory_search_subject,
+        "RCP_DIRECTORY_NATS_SCOPE": directory.directory_nats_scope,
         "RCP_MEDIA_NATS_SCOPE": media.media_nats_scope,
         "RCP_STASIS_DRAIN_GRACE_S": str(grace_s),
         "RCP_ARI_RECONNECT_MIN_S": "0.2",

@@ -37,3 +37,27 @@ def test_config_changed_subject_gives_back_its_tenant() -> None:
         f"other.config.{TENANT}.changed",
     ]:
         assert subjects.config_changed_tenant(other) is None, other
+
+
+def test_requests_name_their_tenant_after_the_service_and_give_it_back() -> None:
+    search = subjects.DIRECTORY_SEARCH.subject(TENANT)
+    assert search == f"rcp.directory.{TENANT}.search"
+    assert subjects.MEDIA_ENSURE_PROMPT.subject(TENANT, "t1") == f"rcp.media.{TENANT}.ensure.t1"
+    assert subjects.MEDIA_FORGET.every_tenant("t1") == "rcp.media.*.forget.t1"
+    assert subjects.request_tenant(search) == TENANT
+    assert subjects.request_tenant(f"{search}.t1") == TENANT
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "rcp.directory.*.search",
+        "rcp.directory.search",
+        f"rcp.directory.{TENANT}",
+        f"other.directory.{TENANT}.search",
+        f"rcp.directory.{str(TENANT).upper()}.search",
+        f"rcp.directory.{TENANT.hex}.search",
+    ],
+)
+def test_a_subject_that_does_not_name_a_tenant_canonically_names_none(subject: str) -> None:
+    assert subjects.request_tenant(subject) is None

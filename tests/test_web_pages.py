@@ -200,6 +200,31 @@ async def test_settings_are_saved_and_a_bad_value_is_refused_on_its_field(web: W
     assert saved["exhausted_extension"] == "101"
 
 
+async def test_retention_is_changed_on_the_settings_page_and_a_bad_value_refused(
+    web: Web,
+) -> None:
+    tenant_id, tenant = await web.admin.tenant("retention")
+    path = f"/v1/tenants/{tenant_id}/retention"
+    async with web.page() as page:
+        await web.signed_in(page, tenant)
+        await page.get_by_role("navigation").get_by_role("link", name="Settings").click()
+        records = page.get_by_label("Keep call records (days)")
+        await expect(records).to_have_value("365")
+        await expect(page.get_by_label("Keep voicemail messages (days)")).to_have_value("90")
+        await records.fill("5000")
+        await page.get_by_role("button", name="Update retention").click()
+        await expect(records).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#call_records_days-error")).to_contain_text("3650")
+        assert (await tenant.ok("GET", path))["call_records_days"] == 365
+
+        await records.fill("180")
+        await page.get_by_label("Keep voicemail messages (days)").fill("30")
+        await page.get_by_role("button", name="Update retention").click()
+        await expect(page.get_by_role("status")).to_have_text("Retention saved.")
+    saved = await tenant.ok("GET", path)
+    assert (saved["call_records_days"], saved["voicemail_days"]) == (180, 30)
+
+
 async def test_directory_checkboxes_are_saved_in_bulk_and_persist(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("directory")
     await seed_numbering_plan(web.admin, tenant_id, tenant)

@@ -127,6 +127,7 @@ async def main() -> None:
         env = {
             **os.environ,
             "RCP_DATABASE_URL": url,
+            "RCP_ENVIRONMENT": "development",
             "RCP_ADMIN_HTTP_PORT": str(admin_port),
             "RCP_OPS_PORT": "0",
             "RCP_ADMIN_RATE_PER_S": "10000",

@@ -706,7 +706,8 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
     services: list[Service] = []
     try:
         tenant = await provision(database_url, phones_app, outside=args.outside)
-        common = {"database_url": database_url}
+        # A developer's machine: the local stack's secrets are allowed.
+        common = {"database_url": database_url, "environment": "development"}
         media = start_service(
             "rcp_media.main",
             "media",
@@ -732,7 +733,6 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
                 "media_nats_scope": media_scope,
                 "stasis_drain_grace_s": "5",
                 # The phone is a Local channel into the test-apps context: development only.
-                "environment": "development",
                 "allow_test_phones": "true",
                 **(
                     {"stasis_trunk_dial_template": trunk_dial_template(phones_app)}

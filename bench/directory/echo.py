@@ -1,6 +1,6 @@
 """A bare echo service on `nats.micro`: the baseline the directory's latency is compared to.
 
-Run as its own process, like the directory: `python -m bench.directory.echo SUBJECT`.
+Run as its own process, like the directory: `python -m bench.directory.echo SCOPE`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ async def echo(request: EchoRequest) -> EchoResult:
     return EchoResult(payload=request.payload)
 
 
-async def serve(subject: str) -> None:
-    """Answer echo requests on `subject` until SIGTERM or SIGINT."""
+async def serve(scope: str) -> None:
+    """Answer echo requests (every tenant's, in `scope`) until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -32,7 +32,9 @@ async def serve(subject: str) -> None:
             nc, name=subjects.ECHO_SERVICE, version="1.0.0", queue_group=subjects.ECHO_SERVICE
         )
         await service.add_endpoint(
-            name="echo", subject=subject, handler=endpoint(EchoRequest, echo)
+            name="echo",
+            subject=subjects.ECHO.every_tenant(scope),
+            handler=endpoint(EchoRequest, echo),
         )
         await nc.flush()
         await stop.wait()

@@ -349,17 +349,16 @@ async def report_nats(
     """The directory and echo as processes of their own, measured over the same NATS."""
     settings = Settings()
     run = uuid.uuid4().hex
-    search_subject = f"{subjects.DIRECTORY_SEARCH}.bench.{run}"
-    echo_subject = f"{subjects.ECHO}.bench.{run}"
+    scope = f"bench{run}"
     ops_port = free_port()
     env = {
         **os.environ,
         "RCP_DATABASE_URL": url,
         "RCP_OPS_PORT": str(ops_port),
         "RCP_INSTANCE_ID": "bench",
+        "RCP_ENVIRONMENT": "development",
         "RCP_LOG_LEVEL": "WARNING",
-        "RCP_DIRECTORY_SEARCH_SUBJECT": search_subject,
-        "RCP_DIRECTORY_REVERSE_SUBJECT": f"{subjects.DIRECTORY_REVERSE}.bench.{run}",
+        "RCP_DIRECTORY_NATS_SCOPE": scope,
         "PYTHONPATH": str(REPO_ROOT),
     }
     searches = queries(rng, tenants, lookups)
@@ -368,18 +367,15 @@ async def report_nats(
             async with (
                 connect_nats(settings, "bench") as nc,
                 process([sys.executable, "-m", "rcp_directory.main"], env, log) as directory,
-                process(
-                    [sys.executable, "-m", "bench.directory.echo", echo_subject], env, log
-                ) as echo,
+                process([sys.executable, "-m", "bench.directory.echo", scope], env, log) as echo,
             ):
                 await until(lambda: _ready(ops_port), "the directory", directory)
-                await until(lambda: _echoes(nc, echo_subject), "the echo service", echo)
+                await until(lambda: _echoes(nc, scope), "the echo service", echo)
                 await _measure(
                     nc,
                     tenants=tenants,
                     searches=searches,
-                    search_subject=search_subject,
-                    echo_subject=echo_subject,
+                    scope=scope,
                     ops_port=ops_port,
                     pid=directory.pid,
                     concurrency=concurrency,
@@ -395,9 +391,9 @@ async def _ready(port: int) -> bool:
     return (await get(port, "/readyz"))[0] == 200
 
 
-async def _echoes(nc: NatsClient, subject: str) -> bool:
+async def _echoes(nc: NatsClient, scope: str) -> bool:
     try:
-        await _echo(nc, subject, "ping")
+        await _echo(nc, scope, "ping")
     except ServiceUnavailable:
         return False
     return True
@@ -410,8 +406,9 @@ async def _raw(nc: NatsClient, subject: str, body: bytes) -> None:
         raise SystemExit(f"{subject} answered an error: {reply.data[:300]!r}")
 
 
-async def _echo(nc: NatsClient, subject: str, payload: str) -> EchoResult:
+async def _echo(nc: NatsClient, scope: str, payload: str) -> EchoResult:
     message = EchoRequest(tenant_id=uuid.UUID(int=0), payload=payload)
+    subject = subjects.ECHO.subject(message.tenant_id, scope)
     return await request(nc, subject, message, EchoResult, REQUEST_TIMEOUT_S)
 
 
@@ -420,15 +417,15 @@ async def _measure(
     *,
     tenants: list[Tenant],
     searches: list[SearchRequest],
-    search_subject: str,
-    echo_subject: str,
+    scope: str,
     ops_port: int,
     pid: int,
     concurrency: int,
     rate: float,
 ) -> None:
     async def search(message: SearchRequest) -> SearchResult:
-        return await request(nc, search_subject, message, SearchResult, REQUEST_TIMEOUT_S)
+        subject = subjects.DIRECTORY_SEARCH.subject(message.tenant_id, scope)
+        return await request(nc, subject, message, SearchResult, REQUEST_TIMEOUT_S)
 
     rss_before = rss_bytes(pid)
     first_lookups = [
@@ -455,12 +452,16 @@ async def _measure(
         for message in searches
     ]
     lookups = [message.model_dump_json().encode() for message in searches]
+    echo_subjects = [subjects.ECHO.subject(message.tenant_id, scope) for message in searches]
+    search_subjects = [
+        subjects.DIRECTORY_SEARCH.subject(message.tenant_id, scope) for message in searches
+    ]
 
     def echo_n(n: int) -> Awaitable[None]:
-        return _raw(nc, echo_subject, echoes[n // 2])
+        return _raw(nc, echo_subjects[n // 2], echoes[n // 2])
 
     def search_n(n: int) -> Awaitable[None]:
-        return _raw(nc, search_subject, lookups[n // 2])
+        return _raw(nc, search_subjects[n // 2], lookups[n // 2])
 
     both = [echo_n, search_n]
     # Warm both paths (connections, code) before measuring.

@@ -69,7 +69,7 @@ async def ensure_prompt(
 
     With `budget_s` (a caller waits): each attempt waits `timeout_s`, and one more is made
     if the first got no answer and the budget allows."""
-    subject = subjects.scoped(subjects.MEDIA_ENSURE_PROMPT, scope)
+    subject = subjects.MEDIA_ENSURE_PROMPT.subject(ask.tenant_id, scope)
     if budget_s is None:
         return await request(nc, subject, ask, PlayableMedia, timeout_s)
     return await request_within(
@@ -114,7 +114,7 @@ async def forget_audio(
     timeout_s: float = FORGET_TIMEOUT_S,
 ) -> AudioForgotten:
     """Delete the tenant's audio under `keys` that no prompt plays any more (in batches)."""
-    subject = subjects.scoped(subjects.MEDIA_FORGET, scope)
+    subject = subjects.MEDIA_FORGET.subject(tenant_id, scope)
     removed: list[str] = []
     kept: list[str] = []
     unique = list(dict.fromkeys(keys))
@@ -128,14 +128,14 @@ async def forget_audio(
 
 async def _send(
     nc: NatsClient,
-    endpoint: str,
+    endpoint: subjects.TenantRequest,
     scope: str,
     tenant_id: uuid.UUID,
     data: bytes,
     filename: str | None,
     timeout_s: float,
 ) -> PlayableMedia:
-    subject = subjects.scoped(endpoint, scope)
+    subject = endpoint.subject(tenant_id, scope)
     inbox = await media_inbox(nc)
     name = f"{tenant_id}/{uuid.uuid4().hex}"
     await inbox.put(name, data)

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+from uuid import UUID
 
 import nats
 import structlog
@@ -33,7 +35,7 @@ from nats.js.errors import NotFoundError
 from nats.micro.request import Request
 from pydantic import BaseModel, ValidationError
 
-from rcp import subjects
+from rcp import nats_access, subjects
 from rcp.contracts import SCHEMA_VERSION, ErrorBody, Message, Reply, TenantMessage
 from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavailable
 from rcp.settings import CommonSettings
@@ -47,6 +49,22 @@ ResultT = TypeVar("ResultT", bound=BaseModel)
 # Call events are kept a week, and the stream never outgrows 1 GiB on one node.
 EVENTS_MAX_AGE_S = 7 * 24 * 3600
 EVENTS_MAX_BYTES = 1024**3
+
+
+def nats_options(settings: CommonSettings) -> dict[str, Any]:
+    """How `settings` log in to NATS (`nats.connect` keywords): the process's user and
+    password, its user's inbox prefix (no other user may read its replies), TLS."""
+    options: dict[str, Any] = {}
+    user = settings.effective_nats_user
+    if user:
+        options.update(
+            user=user,
+            password=settings.nats_password_of_user(),
+            inbox_prefix=nats_access.inbox_prefix(user),
+        )
+    if settings.nats_tls_ca_file is not None:
+        options["tls"] = ssl.create_default_context(cafile=str(settings.nats_tls_ca_file))
+    return options
 
 
 @asynccontextmanager
@@ -80,6 +98,7 @@ async def connect_nats(
         error_cb=on_error,
         disconnected_cb=on_disconnected,
         reconnected_cb=on_reconnected,
+        **nats_options(settings),
     )
     try:
         yield client
@@ -216,11 +235,15 @@ def endpoint(
     request_type: type[RequestT],
     handle: Callable[[RequestT], Awaitable[BaseModel]],
 ) -> Callable[[Request], Awaitable[None]]:
-    """Adapt a typed handler to a `nats.micro` endpoint; every error becomes a typed reply."""
+    """Adapt a typed handler to a `nats.micro` endpoint; every error becomes a typed reply.
+
+    A request about a tenant (a `TenantMessage`) is about the tenant its subject names
+    (`subjects.TenantRequest`): a body naming another is refused (`forbidden`), one naming
+    none is given the subject's."""
 
     async def handler(req: Request) -> None:
         try:
-            result = await handle(_parse(request_type, req.data))
+            result = await handle(_parse(request_type, req.data, req.subject))
         except ReceptionistError as error:
             await _respond_error(
                 req, ErrorBody(code=error.code, message=error.message, details=error.details)
@@ -237,7 +260,7 @@ def endpoint(
     return handler
 
 
-def _parse(request_type: type[RequestT], data: bytes) -> RequestT:
+def _parse(request_type: type[RequestT], data: bytes, subject: str) -> RequestT:
     """Decode and validate a request, refusing other schema versions with their own code."""
     payload = _decode(data)
     version = payload.get("schema_version", SCHEMA_VERSION)
@@ -246,6 +269,8 @@ def _parse(request_type: type[RequestT], data: bytes) -> RequestT:
             ErrorCode.UNSUPPORTED_SCHEMA_VERSION,
             f"schema version {version} is not supported (this service speaks {SCHEMA_VERSION})",
         )
+    if issubclass(request_type, TenantMessage):
+        payload["tenant_id"] = str(_subject_tenant(subject, payload.get("tenant_id")))
     try:
         return request_type.model_validate(payload)
     except ValidationError as error:
@@ -254,6 +279,27 @@ def _parse(request_type: type[RequestT], data: bytes) -> RequestT:
             "the request does not match its contract",
             {"errors": _validation_details(error)},
         ) from error
+
+
+def _subject_tenant(subject: str, claimed: object) -> UUID:
+    """The tenant a request's subject names; the body may repeat it, never name another."""
+    tenant_id = subjects.request_tenant(subject)
+    if tenant_id is None:
+        raise ReceptionistError(ErrorCode.INVALID_REQUEST, f"the subject {subject} names no tenant")
+    if claimed is not None and _uuid_or_none(claimed) != tenant_id:
+        raise ReceptionistError(
+            ErrorCode.FORBIDDEN,
+            "the request's tenant_id is not the tenant its subject names",
+            {"subject_tenant_id": str(tenant_id), "tenant_id": str(claimed)},
+        )
+    return tenant_id
+
+
+def _uuid_or_none(value: object) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _decode(data: bytes) -> dict[str, Any]:

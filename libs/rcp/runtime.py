@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from rcp.db.pool import check_pool, create_pool
 from rcp.interpreter import guard_ast_parse
 from rcp.messaging import NatsProbe, connect_nats
-from rcp.settings import CommonSettings
+from rcp.settings import CommonSettings, refuse_unfit_for_production
 from rcp.telemetry import Health, Metrics, configure_logging, ops_app, serve_app
 
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
@@ -34,7 +34,8 @@ def run_service(
 ) -> None:
     """Load settings, configure logging, and run `serve` until SIGTERM or SIGINT.
 
-    Invalid settings stop the process with exit status 2 and one line per bad variable.
+    Invalid settings stop the process with exit status 2 and one line per bad variable, and
+    so do, in production, secrets missing or left at their development values.
     """
     guard_ast_parse()
     try:
@@ -44,6 +45,7 @@ def run_service(
             variable = "RCP_" + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"{settings_type.service_name}: {variable}: {problem['msg']}", file=sys.stderr)  # noqa: T201
         raise SystemExit(2) from None
+    refuse_unfit_for_production(settings, settings_type.service_name)
     configure_logging(settings, settings_type.service_name)
 
     async def main() -> None:

@@ -6,14 +6,17 @@ Every field has a default that works on a developer's machine with the local sta
 
 from __future__ import annotations
 
+import os
 import string
+import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rcp import subjects
 from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE, trunk_endpoint
 
 
@@ -40,10 +43,36 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
+def local_state_dir() -> Path:
+    """Where the local stack keeps its state (`RCP_STATE_DIR`): /var/lib/receptionist as root,
+    else under the user's XDG state folder."""
+    if os.environ.get("RCP_STATE_DIR"):
+        return Path(os.environ["RCP_STATE_DIR"])
+    if os.geteuid() == 0:
+        return Path("/var/lib/receptionist")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "receptionist"
+
+
+def _local_nats_credentials() -> Path:
+    return local_state_dir() / "credentials" / "nats"
+
+
 DEFAULT_DATABASE_URL = "postgresql://receptionist:receptionist@127.0.0.1:55432/receptionist"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
-# A NATS subject a setting names: dot-separated tokens, no wildcards.
-SUBJECT_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+# The local stack's secrets, known to anyone who reads this repository: a service refuses to
+# start in production with one (RCP_ENVIRONMENT=development allows them).
+DEVELOPMENT_DATABASE_PASSWORDS = frozenset({"receptionist", "receptionist-services"})
+DEVELOPMENT_ARI_PASSWORD = "receptionist-dev"  # noqa: S105 - the development default
+DEVELOPMENT_TOKEN_PEPPER = "receptionist-dev-pepper"  # noqa: S105 - the development default
+
+
+def unfit(variable: str, why: str = "is the development default") -> str:
+    """One line saying why a secret setting may not run in production."""
+    return (
+        f"{variable}: {why}; production takes it from a Secret "
+        "(RCP_ENVIRONMENT=development allows it)"
+    )
 
 
 class CommonSettings(BaseSettings):
@@ -53,6 +82,9 @@ class CommonSettings(BaseSettings):
 
     service_name: ClassVar[str] = "receptionist"
     default_ops_port: ClassVar[int] = 9100
+    # The NATS user a service connects as unless RCP_NATS_USER says otherwise (its row of
+    # `rcp.nats_access.USERS`); none here: a process must say who it is.
+    default_nats_user: ClassVar[str] = ""
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
@@ -65,6 +97,28 @@ class CommonSettings(BaseSettings):
     nats_url: str = Field(
         default=DEFAULT_NATS_URL,
         description="One NATS URL, or several separated by commas for a cluster.",
+    )
+    nats_user: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="The NATS user this process connects as; empty: the service's own "
+        "(stasis, directory, media, admin; cli for the command line).",
+    )
+    nats_password: str = Field(
+        default="",
+        max_length=256,
+        description="The NATS user's password (a Secret in production); empty: read from "
+        "RCP_NATS_CREDENTIALS_DIR/<user>, where the local stack writes one per user.",
+    )
+    nats_credentials_dir: Path = Field(
+        default_factory=_local_nats_credentials,
+        description="Where the local stack keeps each NATS user's password (default: "
+        "STATE/credentials/nats).",
+    )
+    nats_tls_ca_file: Path | None = Field(
+        default=None,
+        description="The CA certificate a tls:// server's certificate is checked against "
+        "(default: the system's CAs).",
     )
     nats_request_timeout_s: float = Field(default=2.0, gt=0, le=60)
     nats_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
@@ -124,6 +178,27 @@ class CommonSettings(BaseSettings):
             )
         return self
 
+    def production_problems(self) -> list[str]:
+        """What keeps these settings out of production, one line per variable: a secret
+        missing or left at a development value. None in development."""
+        if self.environment is Environment.DEVELOPMENT:
+            return []
+        return self.unfit_for_production()
+
+    def unfit_for_production(self) -> list[str]:
+        """The problems `production_problems` reports; each settings class adds its own."""
+        problems = []
+        try:
+            password = urlsplit(self.database_url).password
+        except ValueError:  # several hosts, or a port that is no number: not for urlsplit
+            password = None
+        if password in DEVELOPMENT_DATABASE_PASSWORDS:
+            problems.append(unfit("RCP_DATABASE_URL", "has a password of the local stack"))
+        if self.effective_nats_user and not self.nats_password_of_user():
+            where = f"RCP_NATS_CREDENTIALS_DIR/{self.effective_nats_user}"
+            problems.append(unfit("RCP_NATS_PASSWORD", f"missing (nor in {where})"))
+        return problems
+
     @field_validator("database_url")
     @classmethod
     def _postgres_dsn(cls, value: str) -> str:
@@ -150,6 +225,20 @@ class CommonSettings(BaseSettings):
         return self.split_urls(self.nats_url)
 
     @property
+    def effective_nats_user(self) -> str:
+        """The NATS user this process connects as ("": none, anonymous)."""
+        return self.nats_user or self.default_nats_user
+
+    def nats_password_of_user(self) -> str:
+        """The NATS user's password: the setting, else the local stack's file, else ""."""
+        if self.nats_password or not self.effective_nats_user:
+            return self.nats_password
+        try:
+            return (self.nats_credentials_dir / self.effective_nats_user).read_text().strip()
+        except OSError:  # no such file: not the local stack (the server will say no)
+            return ""
+
+    @property
     def effective_ops_port(self) -> int:
         """The ops port: the setting, or this service's default when unset."""
         return self.default_ops_port if self.ops_port is None else self.ops_port
@@ -160,7 +249,7 @@ class AriSettings(CommonSettings):
 
     ari_url: str = Field(default="http://127.0.0.1:8088", description="Asterisk HTTP base URL.")
     ari_user: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    ari_password: str = Field(default="receptionist-dev", min_length=8, max_length=128)
+    ari_password: str = Field(default=DEVELOPMENT_ARI_PASSWORD, min_length=8, max_length=128)
     ari_app: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
     @field_validator("ari_url")
@@ -170,11 +259,25 @@ class AriSettings(CommonSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
+    def unfit_for_production(self) -> list[str]:
+        """The ARI password is the development one."""
+        problems = super().unfit_for_production()
+        if self.ari_password == DEVELOPMENT_ARI_PASSWORD:
+            problems.append(unfit("RCP_ARI_PASSWORD"))
+        return problems
+
 
 class TokenSettings(CommonSettings):
     """The pepper of admin tokens' stored hashes: a Secret in production."""
 
-    token_pepper: str = Field(default="receptionist-dev-pepper", min_length=16, max_length=256)
+    token_pepper: str = Field(default=DEVELOPMENT_TOKEN_PEPPER, min_length=16, max_length=256)
+
+    def unfit_for_production(self) -> list[str]:
+        """The token pepper is the development one."""
+        problems = super().unfit_for_production()
+        if self.token_pepper == DEVELOPMENT_TOKEN_PEPPER:
+            problems.append(unfit("RCP_TOKEN_PEPPER"))
+        return problems
 
 
 class TrunkSettings(CommonSettings):
@@ -222,12 +325,22 @@ class MediaScopeSettings(CommonSettings):
     )
 
 
-class DirectorySearchSettings(CommonSettings):
-    """Where the directory answers searches: its own setting, read by stasis, which asks."""
+class DirectoryScopeSettings(CommonSettings):
+    """The directory's subject scope: its own setting, read by stasis, which asks it."""
 
-    directory_search_subject: str = Field(
-        default=subjects.DIRECTORY_SEARCH,
-        pattern=SUBJECT_PATTERN,
-        description="Subject of the directory's search endpoint (tests give each instance its "
-        "own).",
+    directory_nats_scope: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="Appended to the directory's subjects (empty in production; tests and "
+        "benchmarks give each instance its own).",
     )
+
+
+def refuse_unfit_for_production(settings: CommonSettings, program: str) -> None:
+    """In production, stop with exit status 2 and one line per secret that is missing or
+    left at a development value."""
+    problems = settings.production_problems()
+    for problem in problems:
+        print(f"{program}: refusing to start in production: {problem}", file=sys.stderr)  # noqa: T201
+    if problems:
+        raise SystemExit(2)

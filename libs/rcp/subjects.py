@@ -7,6 +7,7 @@ permissions and wildcards can be scoped per tenant.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from uuid import UUID
 
 PREFIX = "rcp"
@@ -75,32 +76,75 @@ def voicemail_left(tenant_id: UUID) -> str:
     return f"{PREFIX}.events.{_token(tenant_id)}.voicemail.left"
 
 
+VOICEMAIL_LEFT_ALL = f"{PREFIX}.events.*.voicemail.left"
+
+
 # The durable consumer that turns call events into call_records rows (shared by every stasis).
 CALL_RECORDS_CONSUMER = "call-records"
 
 
 # --- request/reply services (nats.micro) ----------------------------------------------------
 
+
+@dataclass(frozen=True)
+class TenantRequest:
+    """A request/reply endpoint about one tenant: `rcp.<service>.<tenant>.<operation>`, with one
+    more token when a scope is set (parallel test runs or stacks sharing one NATS server).
+
+    The responder takes the tenant from the subject, never from the payload (`rcp.messaging.
+    endpoint`), so that what NATS lets a connection publish decides which tenants it can ask
+    about, and a request cannot name one tenant in its subject and another in its body.
+    """
+
+    service: str
+    operation: str
+
+    def subject(self, tenant_id: UUID, scope: str = "") -> str:
+        """Where a request about `tenant_id` is sent."""
+        return self._with(_token(tenant_id), scope)
+
+    def every_tenant(self, scope: str = "") -> str:
+        """What the service subscribes to: this operation for every tenant."""
+        return self._with("*", scope)
+
+    def permitted(self) -> tuple[str, str]:
+        """Subjects a NATS permission names for this operation: every tenant, unscoped and
+        scoped."""
+        return (self.every_tenant(), f"{self.every_tenant()}.*")
+
+    def _with(self, tenant: str, scope: str) -> str:
+        subject = f"{PREFIX}.{self.service}.{tenant}.{self.operation}"
+        return f"{subject}.{_token(scope)}" if scope else subject
+
+
+def request_tenant(subject: str) -> UUID | None:
+    """The tenant a `TenantRequest` subject names, or None if it names none."""
+    prefix, _, rest = subject.partition(".")
+    _service, _, rest = rest.partition(".")
+    tenant, _, operation = rest.partition(".")
+    if prefix != PREFIX or not operation:
+        return None
+    try:
+        tenant_id = UUID(tenant)
+    except ValueError:
+        return None
+    # Only the canonical spelling, the one permissions name (`rcp.*.<tenant>.>`).
+    return tenant_id if str(tenant_id) == tenant else None
+
+
 DIRECTORY_SERVICE = "directory"
-DIRECTORY_SEARCH = f"{PREFIX}.directory.search"
-DIRECTORY_REVERSE = f"{PREFIX}.directory.reverse"
+DIRECTORY_SEARCH = TenantRequest(DIRECTORY_SERVICE, "search")
+DIRECTORY_REVERSE = TenantRequest(DIRECTORY_SERVICE, "reverse")
 
 MEDIA_SERVICE = "media"
-MEDIA_ENSURE_PROMPT = f"{PREFIX}.media.ensure"
-MEDIA_INGEST_RECORDING = f"{PREFIX}.media.ingest"
-MEDIA_INGEST_UPLOAD = f"{PREFIX}.media.upload"
-MEDIA_FORGET = f"{PREFIX}.media.forget"
+MEDIA_ENSURE_PROMPT = TenantRequest(MEDIA_SERVICE, "ensure")
+MEDIA_INGEST_RECORDING = TenantRequest(MEDIA_SERVICE, "ingest")
+MEDIA_INGEST_UPLOAD = TenantRequest(MEDIA_SERVICE, "upload")
+MEDIA_FORGET = TenantRequest(MEDIA_SERVICE, "forget")
 # The JetStream object store where requesters put audio for the media service to ingest
 # (uploads reach 20 MB, beyond a NATS message's limit); objects expire if nobody takes them.
 MEDIA_INBOX_BUCKET = "rcp-media-inbox"
 
-
-def scoped(subject: str, scope: str) -> str:
-    """`subject`, with one more token when `scope` is set, so that parallel test runs (or stacks)
-    sharing one NATS server never answer each other's requests."""
-    return f"{subject}.{_token(scope)}" if scope else subject
-
-
 # A bare echo service: the baseline that request/reply benchmarks and tests compare against.
 ECHO_SERVICE = "echo"
-ECHO = f"{PREFIX}.echo"
+ECHO = TenantRequest(ECHO_SERVICE, "echo")

@@ -119,6 +119,13 @@ const en = {
   exhaustedHangup: "Say goodbye and hang up",
   exhaustedTo: (target: string) => `Transfer to ${target}`,
   settingsSaved: "Settings saved.",
+  retentionTitle: "Personal data retention",
+  retentionIntro:
+    "Call records (callers' numbers) and voicemail messages are deleted automatically once they are older than this.",
+  callRecordsDays: "Keep call records (days)",
+  voicemailDays: "Keep voicemail messages (days)",
+  saveRetention: "Update retention",
+  retentionSaved: "Retention saved.",
   customizeDirectory: "Customize directory settings",
   // directory
   directoryTitle: "Customize directory settings",
@@ -389,6 +396,13 @@ const fr: Messages = {
   exhaustedHangup: "Dire au revoir et raccrocher",
   exhaustedTo: (target) => `Transférer au poste ${target}`,
   settingsSaved: "Paramètres enregistrés.",
+  retentionTitle: "Conservation des données personnelles",
+  retentionIntro:
+    "Le journal des appels (numéros des appelants) et les messages vocaux sont supprimés automatiquement au-delà de cette durée.",
+  callRecordsDays: "Conserver le journal des appels (jours)",
+  voicemailDays: "Conserver les messages vocaux (jours)",
+  saveRetention: "Mettre à jour la conservation",
+  retentionSaved: "Durées de conservation enregistrées.",
   customizeDirectory: "Personnaliser paramètres de l’annuaire",
   directoryTitle: "Personnaliser paramètres de l’annuaire",
   directoryIntro:

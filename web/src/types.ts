@@ -153,3 +153,9 @@ export interface CallList extends Items<CallRecord> {
 export function personName(item: { first_name: string; last_name: string }): string {
   return [item.first_name, item.last_name].filter(Boolean).join(" ");
 }
+
+export interface Retention {
+  call_records_days: number;
+  voicemail_days: number;
+  updated_at: string | null;
+}

@@ -15,6 +15,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 MAX_CARRIER_NETWORKS = 64
+# The local stack's ARI password (rcp.settings.DEVELOPMENT_ARI_PASSWORD: this package uses the
+# standard library only): refused unless RCP_ENVIRONMENT=development.
+DEVELOPMENT_ARI_PASSWORD = "receptionist-dev"  # noqa: S105 - the development default
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -90,7 +93,8 @@ class AsteriskValues:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AsteriskValues:
-        """The values from RCP_* environment variables (the defaults where unset)."""
+        """The values from RCP_* environment variables (the defaults where unset); the
+        development ARI password only with RCP_ENVIRONMENT=development."""
         given: dict[str, object] = {}
         for field in fields(cls):
             raw = env.get(f"RCP_{field.name.upper()}")
@@ -109,6 +113,12 @@ class AsteriskValues:
                 given[field.name] = raw
         if "ari_password" not in given:
             raise ConfigError("RCP_ARI_PASSWORD: set the ARI password")
+        development = env.get("RCP_ENVIRONMENT", "production") == "development"
+        if given["ari_password"] == DEVELOPMENT_ARI_PASSWORD and not development:
+            raise ConfigError(
+                "RCP_ARI_PASSWORD: is the development default; production takes it from a "
+                "Secret (RCP_ENVIRONMENT=development allows it)"
+            )
         return cls(**given)  # type: ignore[arg-type]
 
 

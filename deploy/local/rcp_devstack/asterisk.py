@@ -208,11 +208,23 @@ def _prepare_dirs(root: Path) -> None:
     )
 
 
+def remove_call_detail_records(root: Path) -> list[Path]:
+    """Delete the call detail records an Asterisk of before kept in its root (CSV files with
+    every caller's number, never deleted); cdr.conf now keeps none. Return what went."""
+    gone = []
+    for folder in ("cdr-csv", "cdr-custom"):
+        for record in sorted((root / "var" / "log" / "asterisk" / folder).glob("*.csv")):
+            record.unlink()
+            gone.append(record)
+    return gone
+
+
 def ensure_asterisk(settings: StackSettings) -> str:
     """Start Asterisk in its root (or reload the running one if its configuration changed);
     wait until ARI answers."""
     root = settings.asterisk_dir
     changed = render_config(settings)
+    remove_call_detail_records(root)
     pid_file = settings.run_dir / "asterisk.pid"
     pid = read_pid(pid_file)
     if pid is not None:

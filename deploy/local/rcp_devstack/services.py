@@ -25,12 +25,18 @@ STOP_MARGIN_S = 30.0
 ADMIN_API = "http://127.0.0.1:8080"  # rcp-admin's default RCP_ADMIN_HTTP_PORT
 SERVICES = {"stasis": 9101, "directory": 9102, "media": 9103, "admin": 9104}
 # Jobs Kubernetes runs as CronJobs, run here by a process that repeats them: name -> command
-# (in the virtual environment's bin) and period. They are the admin service's commands: they
-# log in as its role.
+# (in the virtual environment's bin) and period; each connects to NATS as the user of its name,
+# and to PostgreSQL as the admin service's role (they are its command line's).
 RETENTION_EVERY_S = 3600
 SCHEDULED = {
     "retention": ["receptionist", "retention", "apply", "--every", str(RETENTION_EVERY_S)],
 }
+
+
+def scheduled_env(name: str) -> dict[str, str]:
+    """Settings a scheduled job gets from the stack unless the environment sets them."""
+    wanted = {**DEVELOPMENT, "RCP_NATS_USER": name}
+    return {key: value for key, value in wanted.items() if key not in os.environ}
 
 
 def _ready(port: int) -> bool:
@@ -63,15 +69,11 @@ def service_env(name: str, settings: StackSettings) -> dict[str, str]:
     if name == "media":
         wanted["RCP_MEDIA_DIR"] = str(settings.state_dir / "media")
     chosen = {key: value for key, value in wanted.items() if key not in os.environ}
-    return chosen | _database_env(name, settings)
+    return chosen | database_env(name, settings)
 
 
-def job_env(settings: StackSettings) -> dict[str, str]:
-    """Settings of the scheduled jobs: the admin's command line, logged in as its role."""
-    return {**DEVELOPMENT, **_database_env("admin", settings)}
-
-
-def _database_env(service: str, settings: StackSettings) -> dict[str, str]:
+def database_env(service: str, settings: StackSettings) -> dict[str, str]:
+    """RCP_DATABASE_URL for a service's own role on the stack's database."""
     password = settings.database_services_password
     return {"RCP_DATABASE_URL": role_url(settings.database_url, service, password)}
 
@@ -114,7 +116,7 @@ def start_services(settings: StackSettings) -> list[str]:
             [str(bin_dir / command[0]), *command[1:]],
             pid_file,
             log_file,
-            env={**env, **job_env(settings)},
+            env={**env, **scheduled_env(name), **database_env("admin", settings)},
         )
         lines.append(f"{name}: every {command[-1]} s ({' '.join(command)}), log {log_file}")
     return lines

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
-from rcp.settings import AriSettings, TokenSettings
+from rcp.settings import AriSettings, TokenSettings, local_state_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-def _default_state_dir() -> Path:
-    if os.geteuid() == 0:
-        return Path("/var/lib/receptionist")
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "receptionist"
 
 
 class StackSettings(AriSettings, TokenSettings):
     """Where the local stack keeps its state and which ports its pieces use."""
 
     service_name: ClassVar[str] = "stack"
+    default_nats_user: ClassVar[str] = "stack"
 
-    state_dir: Path = Field(default_factory=_default_state_dir)
+    state_dir: Path = Field(default_factory=local_state_dir)
     asterisk_root: Path | None = Field(
         default=None,
         description="The Debian sid root Asterisk runs in (default: STATE/asterisk-root).",

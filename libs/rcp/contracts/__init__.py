@@ -81,6 +81,7 @@ class ConfigChanged(TenantMessage):
         "key",
         "schedule",
         "holiday",
+        "version",
         "directory",
         "prompt",
         "device",

@@ -1,4 +1,5 @@
-"""Contracts of the directory service (dial by name): `rcp.directory.search` and `.reverse`.
+"""Contracts of the directory service (dial by name): `rcp.directory.<tenant>.search` and
+`.reverse`.
 
 Errors come back as typed replies with these codes (`rcp.errors.ErrorCode`): `no_such_tenant`,
 `tenant_suspended`, `empty_input`, `invalid_digits` (details name each key outside 2-9 and

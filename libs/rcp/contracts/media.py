@@ -58,8 +58,9 @@ class EnsurePrompt(TenantMessage):
 class IngestAudio(TenantMessage):
     """Store audio waiting in the media inbox as a new prompt of the tenant.
 
-    Sent to `rcp.media.upload` for an admin's upload (source `upload`) and to `rcp.media.ingest`
-    for a voicemail recording (source `recording`). The service deletes the object once read.
+    Sent to `rcp.media.<tenant>.upload` for an admin's upload (source `upload`) and to
+    `rcp.media.<tenant>.ingest` for a voicemail recording (source `recording`). The service
+    deletes the object once read.
     """
 
     object_name: str = Field(pattern=INBOX_OBJECT_PATTERN)

@@ -86,6 +86,7 @@ class HolidayDoc(_Frozen):
     start: date
     end: date
     yearly: bool = False
+    id: UUID | None = None
 
 
 class ScheduleDoc(_Frozen):

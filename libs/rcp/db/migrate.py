@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from rcp.settings import CommonSettings
+from rcp.settings import CommonSettings, refuse_unfit_for_production
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 
@@ -85,7 +85,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="defaults to RCP_DATABASE_URL")
     parser.add_argument("--timeout", type=float, default=600, help="for wait: seconds")
     args = parser.parse_args()
-    url = args.database_url or CommonSettings().database_url
+    url = args.database_url
+    if url is None:
+        settings = CommonSettings()
+        refuse_unfit_for_production(settings, "rcp-migrate")
+        url = settings.database_url
     config = alembic_config(url)
     if args.action == "check":
         sys.exit(0 if at_head(url) else 1)

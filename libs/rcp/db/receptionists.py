@@ -69,7 +69,7 @@ SCHEDULE = """
       FROM schedules WHERE tenant_id = $1"""
 
 HOLIDAYS = """
-    SELECT name, start_date AS start, end_date AS end, yearly
+    SELECT id, name, start_date AS start, end_date AS end, yearly
       FROM holidays WHERE tenant_id = $1 ORDER BY start_date, name"""
 
 
@@ -112,3 +112,32 @@ async def read_document(connection: Reader, tenant_id: UUID) -> ReceptionistDocu
         menus=menus,
         schedule=await read_schedule(connection, tenant_id),
     )
+
+
+PUBLISHED = """
+    SELECT number, document FROM receptionist_versions
+     WHERE tenant_id = $1 ORDER BY number DESC LIMIT 1"""
+
+OVERRIDE = "SELECT override_mode, override_until FROM schedules WHERE tenant_id = $1"
+
+
+async def read_published(
+    connection: Reader, tenant_id: UUID
+) -> tuple[int | None, ReceptionistDocument | None]:
+    """What callers hear: the latest published version (its number and document), with the
+    manual override as it is now (it is not versioned); with no version yet, the draft
+    (version None): a tenant that never published is heard as its tables say."""
+    row = await connection.fetchrow(PUBLISHED, tenant_id)
+    if row is None:
+        return None, await read_document(connection, tenant_id)
+    raw = row["document"]
+    document = ReceptionistDocument.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
+    override = await connection.fetchrow(OVERRIDE, tenant_id)
+    schedule = document.schedule.model_copy(
+        update={
+            "override_mode": override["override_mode"] if override else None,
+            "override_until": override["override_until"] if override else None,
+        }
+    )
+    number: int = row["number"]
+    return number, document.model_copy(update={"schedule": schedule})

@@ -18,15 +18,15 @@ from rcp.runtime import infrastructure
 from rcp.settings import Environment
 from rcp.telemetry import Metrics, serve_app
 
-from rcp_admin.auth import RateLimiter
+from rcp_admin.auth import FailedAuthentications, Gate, RateLimiter
 from rcp_admin.media import NatsMediaGateway
-from rcp_admin.middleware import make_middleware
+from rcp_admin.middleware import make_middleware, security_headers
 from rcp_admin.openapi import docs_page, openapi_document
 from rcp_admin.ports import MediaGateway
 from rcp_admin.resources import ROUTES
 from rcp_admin.routing import (
+    GATE_KEY,
     LIMITER_KEY,
-    PEPPER_KEY,
     STORE_KEY,
     UPLOAD_LIMIT_KEY,
     add_routes,
@@ -51,7 +51,16 @@ def build_app(
         middlewares=[make_middleware(metrics)],
         client_max_size=settings.admin_upload_max_bytes + 65536,
     )
-    app[PEPPER_KEY] = settings.token_pepper
+    app.on_response_prepare.append(security_headers)
+    app[GATE_KEY] = Gate(
+        ScopedPool(pool, Scope.carrier()),  # the token lookup: the caller is not known yet
+        settings.token_pepper,
+        settings.token_lifetime,
+        FailedAuthentications(
+            settings.admin_auth_failures_per_minute, settings.admin_auth_failures_burst
+        ),
+        settings.trusted_proxies,
+    )
     app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
     # Each request's store is scoped to its caller (routing); this one reaches no row.
@@ -61,6 +70,7 @@ def build_app(
         settings.token_pepper,
         media,
         EndpointRules.of(settings),
+        settings.token_lifetime,
     )
     document = openapi_document()
     page = docs_page()

@@ -1,20 +1,28 @@
-"""Who is calling: bearer tokens, their scope, and a per-token rate limit."""
+"""Who is calling: bearer tokens, their scope and lifetime, a per-token rate limit, and a
+limit on failed authentications per client address."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from aiohttp import web
 from rcp.db.scope import Scope, ScopedPool
 from rcp.errors import ErrorCode
-from rcp.tokens import hash_token
+from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, hash_token, well_formed
+from rcp.vocabulary import TenantStatus
 
-from rcp_admin.errors import RATE_LIMITED, ApiError, not_found
+from rcp_admin.errors import RATE_LIMITED, VALIDATION_FAILED, ApiError, not_found
 
 LAST_USED_PRECISION = timedelta(minutes=1)
+# Addresses whose failures are remembered at once, in this process: past it, those whose
+# bucket is full again are forgotten (they would start full anyway).
+MAX_ADDRESSES = 100_000
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -46,35 +54,162 @@ class Principal:
             raise not_found("tenant", "tenant_id")
 
 
-async def authenticate(pool: ScopedPool, pepper: str, header: str | None) -> Principal:
-    """The principal behind an `Authorization: Bearer` header; 401 otherwise. The token is
-    looked up among every tenant's (`pool` in carrier scope): the caller is not known yet."""
+@dataclass(frozen=True)
+class TokenLifetime:
+    """How long a new token lives unless asked otherwise, and the longest it may."""
+
+    default: timedelta = DEFAULT_LIFETIME
+    maximum: timedelta = MAX_LIFETIME
+
+    def expiry(self, asked: datetime | None, now: datetime) -> datetime:
+        """When a token issued `now` expires: `asked`, or the default; refused past the
+        maximum or in the past."""
+        if asked is None:
+            return now + self.default
+        if asked <= now:
+            raise ApiError(VALIDATION_FAILED, "expires_at must be in the future", "expires_at")
+        if asked > now + self.maximum:
+            raise ApiError(
+                VALIDATION_FAILED,
+                f"a token may live at most {self.maximum.days} days: choose an earlier "
+                "expires_at (or none, for the default)",
+                "expires_at",
+                {"max_days": self.maximum.days},
+            )
+        return asked
+
+
+BAD_TOKEN_CHALLENGE = 'Bearer realm="receptionist", error="invalid_token"'  # noqa: S105 - a header
+
+
+async def authenticate(
+    pool: ScopedPool, pepper: str, header: str | None, lifetime: TokenLifetime
+) -> Principal:
+    """The principal behind an `Authorization: Bearer` header; 401 otherwise, 403 for a
+    token of a suspended tenant. The token is looked up among every tenant's (`pool` in
+    carrier scope): the caller is not known yet.
+
+    A token without an expiry (issued before tokens had one) lives the maximum lifetime from
+    its creation.
+    """
     if not header or not header.startswith("Bearer "):
         raise ApiError(
             ErrorCode.UNAUTHORIZED,
             "send an admin token: Authorization: Bearer <token>",
             headers={"WWW-Authenticate": 'Bearer realm="receptionist"'},
         )
-    digest = hash_token(header.removeprefix("Bearer ").strip(), pepper)
+    token = header.removeprefix("Bearer ").strip()
+    unknown = ApiError(
+        ErrorCode.UNAUTHORIZED,
+        "the token is unknown, revoked or expired",
+        headers={"WWW-Authenticate": BAD_TOKEN_CHALLENGE},
+    )
+    if not well_formed(token):  # no issued token looks like this: no need to look it up
+        raise unknown
     row = await pool.fetchrow(
-        """SELECT id, name, tenant_id, last_used_at < now() - $2::interval AS stale
-             FROM admin_tokens
-            WHERE token_hash = $1 AND revoked_at IS NULL
-              AND (expires_at IS NULL OR expires_at > now())""",
-        digest,
+        """SELECT t.id, t.name, t.tenant_id, n.status AS tenant_status,
+                  t.last_used_at < now() - $2::interval AS stale
+             FROM admin_tokens t LEFT JOIN tenants n ON n.id = t.tenant_id
+            WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+              AND coalesce(t.expires_at, t.created_at + $3::interval) > now()""",
+        hash_token(token, pepper),
         LAST_USED_PRECISION,
+        lifetime.maximum,
     )
     if row is None:
+        raise unknown
+    if row["tenant_status"] == TenantStatus.SUSPENDED:
         raise ApiError(
-            ErrorCode.UNAUTHORIZED,
-            "the token is unknown, revoked or expired",
-            headers={"WWW-Authenticate": 'Bearer realm="receptionist", error="invalid_token"'},
+            ErrorCode.TENANT_SUSPENDED,
+            "this tenant is suspended: its tokens are refused until the carrier reactivates it",
         )
     if row["stale"] is not False:
         # Written at most once a minute per token: an UPDATE on every request would make
         # all requests of one token queue on its row lock.
         await pool.execute("UPDATE admin_tokens SET last_used_at = now() WHERE id = $1", row["id"])
     return Principal(token_id=row["id"], name=row["name"], tenant_id=row["tenant_id"])
+
+
+def client_address(request: web.Request, trusted_proxies: tuple[IpNetwork, ...]) -> str:
+    """The caller's address: the peer's, or, when the peer is a trusted proxy (the ingress
+    controller), the last address of X-Forwarded-For that no trusted proxy added."""
+    peer = request.remote or ""
+    hops = [peer] + [
+        part.strip()
+        for part in reversed(request.headers.get("X-Forwarded-For", "").split(","))
+        if part.strip()
+    ]
+    for hop in hops:
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return hop  # not an address: as good a name for the caller as any
+        if not any(address in network for network in trusted_proxies):
+            return hop
+    return hops[-1]
+
+
+@dataclass
+class FailedAuthentications:
+    """A bucket of failed authentications per client address, in this process: once it is
+    empty, the address is answered 429 before any token of it is looked up."""
+
+    per_minute: float
+    burst: int
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def _level(self, address: str, now: float) -> float:
+        level, last = self._buckets.get(address, (float(self.burst), now))
+        return min(float(self.burst), level + (now - last) * self.per_minute / 60.0)
+
+    def check(self, address: str, now: float | None = None) -> None:
+        """Refuse, with Retry-After, an address that has failed too often."""
+        now = time.monotonic() if now is None else now
+        level = self._level(address, now)
+        if level < 1.0:
+            retry_after = max(1, math.ceil((1.0 - level) * 60.0 / self.per_minute))
+            raise ApiError(
+                RATE_LIMITED,
+                f"too many failed authentications from this address; retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
+
+    def failed(self, address: str, now: float | None = None) -> None:
+        """Count one failed authentication of the address."""
+        now = time.monotonic() if now is None else now
+        if len(self._buckets) >= MAX_ADDRESSES:
+            self._forget_recovered(now)
+        self._buckets[address] = (max(0.0, self._level(address, now) - 1.0), now)
+
+    def _forget_recovered(self, now: float) -> None:
+        for address in [a for a in self._buckets if self._level(a, now) >= self.burst]:
+            del self._buckets[address]
+        while len(self._buckets) >= MAX_ADDRESSES:  # all still failing: the oldest go
+            del self._buckets[next(iter(self._buckets))]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Authenticates a request: its address's failures first, then its token (`pool` in
+    carrier scope)."""
+
+    pool: ScopedPool
+    pepper: str
+    lifetime: TokenLifetime
+    failures: FailedAuthentications
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+
+    async def principal(self, request: web.Request) -> Principal:
+        """The caller, or the error to answer (429 while its address has failed too often)."""
+        address = client_address(request, self.trusted_proxies)
+        self.failures.check(address)
+        header = request.headers.get("Authorization")
+        try:
+            return await authenticate(self.pool, self.pepper, header, self.lifetime)
+        except ApiError as error:
+            if error.code == ErrorCode.UNAUTHORIZED and header:  # a token was tried
+                self.failures.failed(address)
+            raise
 
 
 @dataclass

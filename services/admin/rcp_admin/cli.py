@@ -49,6 +49,7 @@ from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 from rcp.db.scope import Scope, ScopedPool
 from rcp.messaging import connect_nats
+from rcp.settings import refuse_unfit_for_production
 from rcp.telemetry import Metrics
 from tqdm import tqdm
 
@@ -59,7 +60,7 @@ from rcp_admin.media import NatsMediaGateway
 from rcp_admin.resources import devices, export, extensions, retention, tenants, tokens
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.routing import validation_error
-from rcp_admin.settings import Settings
+from rcp_admin.settings import CliSettings, Settings
 from rcp_admin.unit_of_work import EndpointRules, Store
 
 CSV_COLUMNS = extensions.COLUMNS  # one column per field of an extension
@@ -218,6 +219,7 @@ async def admin_store(settings: Settings) -> AsyncIterator[Store]:
             settings.token_pepper,
             media=NatsMediaGateway(nats, http, settings.media_nats_scope),
             endpoints=EndpointRules.of(settings),
+            token_lifetime=settings.token_lifetime,
         )
 
 
@@ -425,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     if plugged is not None:
         return plugged.run(args)
     try:
-        settings = Settings()
+        settings = CliSettings()
+        refuse_unfit_for_production(settings, "receptionist")
         return asyncio.run(run(args, settings, sys.stdout, sys.stderr))
     except ValidationError as error:
         problem = validation_error(error)

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
 from prometheus_client import Counter, Histogram
 from rcp.db.pool import database_unreachable
 from rcp.errors import ErrorCode
@@ -74,6 +74,17 @@ def _api_error(request: web.Request, error: Exception) -> ApiError:
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
         )
     return ApiError(ErrorCode.INTERNAL, "internal error")
+
+
+# What every answer carries: nothing of the API is cached by a browser or a proxy (audio
+# says otherwise itself), and no answer is read as anything but its Content-Type.
+NO_STORE = "no-store"
+
+
+async def security_headers(_: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: the headers every answer of the service carries."""
+    response.headers.setdefault(hdrs.CACHE_CONTROL, NO_STORE)
+    response.headers[hdrs.X_CONTENT_TYPE_OPTIONS] = "nosniff"
 
 
 def make_middleware(metrics: Metrics) -> Any:

@@ -19,7 +19,9 @@ REF = "#/components/schemas/{model}"
 # Which errors each kind of route can answer, and why.
 COMMON_ERRORS = {
     HTTPStatus.UNAUTHORIZED: "No token, or an unknown, revoked or expired one",
-    HTTPStatus.TOO_MANY_REQUESTS: "Too many requests for this token (see Retry-After)",
+    HTTPStatus.FORBIDDEN: "The token's tenant is suspended (tenant_suspended)",
+    HTTPStatus.TOO_MANY_REQUESTS: "Too many requests for this token, or too many failed "
+    "authentications from this address (see Retry-After)",
     HTTPStatus.SERVICE_UNAVAILABLE: "The database cannot be reached (code "
     "database_unavailable): nothing was changed; try again after Retry-After seconds",
 }
@@ -97,6 +99,8 @@ def _success(route: Route, refs: dict[type[Any], str]) -> dict[str, Any]:
         success["content"] = {"application/json": {"schema": {"$ref": refs[route.response]}}}
     if route.audio:
         success["content"] = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
+    if route.csv:
+        success["content"] = {"text/csv": {"schema": {"type": "string"}}}
     if route.etag:
         success["headers"] = {"ETag": {"schema": {"type": "string"}}}
     return success
@@ -108,7 +112,9 @@ def _failures(route: Route) -> dict[HTTPStatus, str]:
     if route.path != "/v1/tenants" or route.method == "POST":
         failures[HTTPStatus.NOT_FOUND] = "No such resource, or another tenant's"
     if route.scope == "carrier":
-        failures[HTTPStatus.FORBIDDEN] = "Needs a carrier token"
+        failures[HTTPStatus.FORBIDDEN] = (
+            "Needs a carrier token (or the token's tenant is suspended: tenant_suspended)"
+        )
     if route.body is not None:
         failures[HTTPStatus.BAD_REQUEST] = "The body is not JSON"
         failures[HTTPStatus.REQUEST_ENTITY_TOO_LARGE] = "The body is too large"

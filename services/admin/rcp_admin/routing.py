@@ -19,10 +19,9 @@ from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from rcp.db.scope import Scope as RowScope
 
 from rcp_admin import schemas as s
-from rcp_admin.auth import Principal, RateLimiter, authenticate
+from rcp_admin.auth import Gate, Principal, RateLimiter
 from rcp_admin.errors import (
     DIAL_STRING_NOT_ALLOWED,
     MALFORMED_JSON,
@@ -38,8 +37,8 @@ Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
 HandlerT = TypeVar("HandlerT", bound=Handler)
 
 STORE_KEY = web.AppKey("store", Store)
+GATE_KEY = web.AppKey("gate", Gate)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
-PEPPER_KEY = web.AppKey("pepper", str)
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
 UPLOAD_LIMIT_KEY = web.AppKey("upload_limit", int)
 MAX_JSON_BYTES = 1024 * 1024
@@ -64,6 +63,7 @@ class Route:
     etag: bool = False
     upload: bool = False  # also takes a multipart/form-data body with a `file` part
     audio: bool = False  # answers audio/wav rather than JSON
+    csv: bool = False  # answers text/csv rather than JSON
 
 
 class Routes(list[Route]):
@@ -296,14 +296,9 @@ async def stream_audio(c: Call, chunks: AsyncIterator[bytes]) -> web.StreamRespo
 def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         app = request.app
-        store = app[STORE_KEY]
-        principal = await authenticate(
-            store.pool.scoped(RowScope.carrier()),
-            app[PEPPER_KEY],
-            request.headers.get("Authorization"),
-        )
+        principal = await app[GATE_KEY].principal(request)
         app[LIMITER_KEY].check(principal.token_id)
-        call = Call(request, principal, store.scoped_to(principal))
+        call = Call(request, principal, app[STORE_KEY].scoped_to(principal))
         if "tenant_id" in request.match_info:
             # Before anything else: another tenant's paths answer 404, whatever follows.
             principal.require_tenant(call.tenant_id)

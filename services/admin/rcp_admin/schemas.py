@@ -246,7 +246,12 @@ class TenantList(Out):
 
 class TokenCreate(Body):
     name: RequiredName
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the token stops working, with a time zone; none: after the "
+        "default lifetime (90 days unless the carrier set another). At most the longest "
+        "lifetime the carrier allows (365 days unless set otherwise)",
+    )
 
 
 class Token(Out):
@@ -870,6 +875,37 @@ class HolidaysAdded(Out):
     skipped: int = Field(description="Already there (same name and dates)")
 
 
+# --- versions ------------------------------------------------------------------------------
+
+
+class Draft(Out):
+    changed: bool = Field(description="The draft differs from the published version")
+    published: int | None = Field(description="The version callers hear (null: never published)")
+    summary: list[str] = Field(description="What publishing would change, one line each")
+    fingerprint: str = Field(description="Changes whenever the draft does")
+
+
+class PublishBody(Body):
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class Version(Out):
+    number: int
+    published_at: datetime
+    published_by: str
+    comment: str | None
+    summary: list[str]
+    rolled_back_from: int | None
+
+
+class VersionList(Out):
+    items: list[Version]
+
+
+class VersionWithDocument(Version):
+    document: dict[str, Any] = Field(description="The receptionist as callers heard it")
+
+
 # --- directory -----------------------------------------------------------------------------
 
 
@@ -951,7 +987,36 @@ class CallRecord(Out):
 
 class CallList(Out):
     items: list[CallRecord]
-    next_before: datetime | None = Field(description="Pass as `before` for the next page")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same filters) for the next page; null: no more"
+    )
+    next_before: datetime | None = Field(
+        description="The last item's start: older clients pass it as `before` for the next "
+        "page (a call started at that very instant on the next page is then missed: prefer "
+        "`next_cursor`)"
+    )
+
+
+class CallStep(Out):
+    """One step of a call's decision trace, as the stasis service published it."""
+
+    kind: str = Field(
+        examples=["key"],
+        description="started, answered, schedule, menu, key, extension, lookup, lookup_result, "
+        "choice, announcement, transfer, transfer_result, bridged, pin, conference, voicemail, "
+        "recording, limit or ended (docs/admin-api.md says what each one's data holds)",
+    )
+    at: datetime
+    offset_ms: int = Field(description="Milliseconds since the call started")
+    data: dict[str, Any]
+
+
+class CallDetail(CallRecord):
+    steps: list[CallStep] = Field(description="The decision trace, in the order it happened")
+    names: dict[str, str] = Field(
+        description="The current name of each extension, ring group and conference room the "
+        "steps name by number"
+    )
 
 
 class AuditEntry(Out):

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
+from datetime import timedelta
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from rcp.settings import MediaScopeSettings, TokenSettings, TrunkSettings
+from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
+
+from rcp_admin.auth import IpNetwork, TokenLifetime
 
 
 class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"
+    default_nats_user: ClassVar[str] = "admin"
     default_ops_port: ClassVar[int] = 9104
 
     admin_http_host: str = Field(default="127.0.0.1", description="Address of the REST API.")
@@ -25,3 +31,75 @@ class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
     admin_rate_burst: int = Field(
         default=60, ge=1, le=100000, description="Requests a token may burst."
     )
+    admin_token_default_days: int = Field(
+        default=DEFAULT_LIFETIME.days,
+        ge=1,
+        le=3650,
+        description="How long a new token lives when its issuer names no expiry.",
+    )
+    admin_token_max_days: int = Field(
+        default=MAX_LIFETIME.days,
+        ge=1,
+        le=3650,
+        description="The longest a token may live (tokens issued without an expiry before "
+        "tokens had one expire this long after their creation).",
+    )
+    admin_auth_failures_burst: int = Field(
+        default=10,
+        ge=1,
+        le=10000,
+        description="Failed authentications a client address may make in a row before it is "
+        "answered 429.",
+    )
+    admin_auth_failures_per_minute: float = Field(
+        default=10.0,
+        gt=0,
+        le=10000,
+        description="Failed authentications a client address may make a minute, after its burst.",
+    )
+    admin_trusted_proxies: str = Field(
+        default="",
+        description="Addresses (CIDRs, comma-separated) of the proxies in front of the API "
+        "(the ingress controller): a request from one is counted against the address it "
+        "names in X-Forwarded-For.",
+    )
+
+    @field_validator("admin_trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as error:
+                    raise ValueError(f"{part.strip()!r} is not an address or a CIDR") from error
+        return value
+
+    @model_validator(mode="after")
+    def _default_within_maximum(self) -> Settings:
+        if self.admin_token_default_days > self.admin_token_max_days:
+            raise ValueError("RCP_ADMIN_TOKEN_DEFAULT_DAYS is longer than RCP_ADMIN_TOKEN_MAX_DAYS")
+        return self
+
+    @property
+    def trusted_proxies(self) -> tuple[IpNetwork, ...]:
+        """The proxies whose X-Forwarded-For is believed."""
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.admin_trusted_proxies.split(",")
+            if part.strip()
+        )
+
+    @property
+    def token_lifetime(self) -> TokenLifetime:
+        """The default and longest lifetime of a token."""
+        return TokenLifetime(
+            timedelta(days=self.admin_token_default_days),
+            timedelta(days=self.admin_token_max_days),
+        )
+
+
+class CliSettings(Settings):
+    """The command line's settings: the admin service's, connecting to NATS as `cli`."""
+
+    default_nats_user: ClassVar[str] = "cli"

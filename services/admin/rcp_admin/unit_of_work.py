@@ -29,7 +29,7 @@ from rcp.errors import ErrorCode, ReceptionistError
 from rcp.settings import TrunkSettings
 
 from rcp_admin import schemas as s
-from rcp_admin.auth import Principal
+from rcp_admin.auth import Principal, TokenLifetime
 from rcp_admin.errors import (
     ENDPOINT_NOT_ALLOWED,
     ENDPOINT_TAKEN,
@@ -150,6 +150,7 @@ class Store:
     token_pepper: str
     media: MediaGateway | None = None
     endpoints: EndpointRules = field(default_factory=EndpointRules)
+    token_lifetime: TokenLifetime = field(default_factory=TokenLifetime)
 
     def scoped_to(self, principal: Principal) -> Store:
         """The same store, in the scope of one caller."""

@@ -71,12 +71,12 @@ async def running(
         stack.push_async_callback(service.stop)
         await service.add_endpoint(
             name="search",
-            subject=settings.directory_search_subject,
+            subject=subjects.DIRECTORY_SEARCH.every_tenant(settings.directory_nats_scope),
             handler=in_flight.wrap(endpoint(SearchRequest, handlers.search)),
         )
         await service.add_endpoint(
             name="reverse",
-            subject=settings.directory_reverse_subject,
+            subject=subjects.DIRECTORY_REVERSE.every_tenant(settings.directory_nats_scope),
             handler=in_flight.wrap(endpoint(ReverseRequest, handlers.reverse)),
         )
         # The endpoints' subscriptions reach the server before the service reports ready.
@@ -92,8 +92,8 @@ async def running(
         stack.callback(setattr, infra.health, "draining", True)
         log.info(
             "directory.serving",
-            search=settings.directory_search_subject,
-            reverse=settings.directory_reverse_subject,
+            search=subjects.DIRECTORY_SEARCH.every_tenant(settings.directory_nats_scope),
+            reverse=subjects.DIRECTORY_REVERSE.every_tenant(settings.directory_nats_scope),
         )
         yield RunningDirectory(infra, service, cache, metrics)
 

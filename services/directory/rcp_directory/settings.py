@@ -5,21 +5,16 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import Field
-from rcp import subjects
-from rcp.settings import SUBJECT_PATTERN, DirectorySearchSettings
+from rcp.settings import DirectoryScopeSettings
 
 
-class Settings(DirectorySearchSettings):
+class Settings(DirectoryScopeSettings):
     """The directory service's settings."""
 
     service_name: ClassVar[str] = "directory"
+    default_nats_user: ClassVar[str] = "directory"
     default_ops_port: ClassVar[int] = 9102
 
-    directory_reverse_subject: str = Field(
-        default=subjects.DIRECTORY_REVERSE,
-        pattern=SUBJECT_PATTERN,
-        description="Subject of the reverse lookup endpoint.",
-    )
     directory_min_digits: int = Field(
         default=3,
         ge=1,

@@ -63,7 +63,7 @@ class Handlers:
         return self.base_url + self.signer.path(tenant_id, key, audio_format)
 
     async def ensure(self, ask: EnsurePrompt) -> PlayableMedia:
-        """rcp.media.ensure"""
+        """rcp.media.<tenant>.ensure"""
         if ask.prompt_id is not None:
             ready = await self._counted(self.service.ensure_prompt(ask.tenant_id, ask.prompt_id))
         else:  # the contract holds one or the other
@@ -73,15 +73,15 @@ class Handlers:
         return self.playable(ask.tenant_id, ready)
 
     async def ingest_upload(self, ask: IngestAudio) -> PlayableMedia:
-        """rcp.media.upload"""
+        """rcp.media.<tenant>.upload"""
         return await self._counted(self._ingest(ask, Kind.UPLOAD))
 
     async def ingest_recording(self, ask: IngestAudio) -> PlayableMedia:
-        """rcp.media.ingest"""
+        """rcp.media.<tenant>.ingest"""
         return await self._counted(self._ingest(ask, Kind.RECORDING))
 
     async def forget(self, ask: ForgetAudio) -> AudioForgotten:
-        """rcp.media.forget"""
+        """rcp.media.<tenant>.forget"""
         removed, kept = await self.service.forget(ask.tenant_id, ask.keys)
         return AudioForgotten(removed=removed, kept=kept)
 
@@ -143,7 +143,9 @@ async def serve_requests(
     try:
         for name, subject, handler in routes:
             await service.add_endpoint(
-                name=name, subject=subjects.scoped(subject, scope), handler=requests.wrap(handler)
+                name=name,
+                subject=subject.every_tenant(scope),
+                handler=requests.wrap(handler),
             )
         # The subscriptions are on the server once it answers this ping: a request sent the
         # moment the service says it is up finds a responder (not "no responders").

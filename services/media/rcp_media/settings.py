@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, field_validator
-from rcp.settings import MediaScopeSettings
+from rcp.settings import MediaScopeSettings, unfit
 
 MIB = 1024 * 1024
+DEVELOPMENT_URL_SECRET = "receptionist-dev-media-url-secret"  # noqa: S105 - the default
 
 
 def _default_media_dir() -> Path:
@@ -24,6 +25,7 @@ class Settings(MediaScopeSettings):
     """The media service's settings."""
 
     service_name: ClassVar[str] = "media"
+    default_nats_user: ClassVar[str] = "media"
     default_ops_port: ClassVar[int] = 9103
 
     media_http_host: str = Field(
@@ -49,7 +51,7 @@ class Settings(MediaScopeSettings):
         description="A render used more recently than this is never evicted.",
     )
     media_url_secret: str = Field(
-        default="receptionist-dev-media-url-secret",
+        default=DEVELOPMENT_URL_SECRET,
         min_length=16,
         max_length=256,
         description="Key of the URL signatures (a Secret in production).",
@@ -74,6 +76,19 @@ class Settings(MediaScopeSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    def unfit_for_production(self) -> list[str]:
+        """The URL secret is the development one, or nobody said where Asterisk reaches the
+        service (its own address is a pod's, or a loopback one)."""
+        problems = super().unfit_for_production()
+        if self.media_url_secret == DEVELOPMENT_URL_SECRET:
+            problems.append(unfit("RCP_MEDIA_URL_SECRET"))
+        if self.media_base_url is None:
+            problems.append(
+                "RCP_MEDIA_BASE_URL: missing: say where Asterisk reaches this service "
+                "(the Service's URL, e.g. http://receptionist-media:8090)"
+            )
+        return problems
 
     def base_url(self, bound_port: int) -> str:
         """Where Asterisk fetches from: the setting, or this server's own address."""

@@ -144,7 +144,7 @@ async def _take_calls(
         prompts=prompts,
         directory=NatsDirectory(
             infra.nats,
-            settings.directory_search_subject,
+            settings.directory_nats_scope,
             timeout_s=settings.stasis_directory_timeout_s,
             # What the lookup leaves is enough for the prompt that follows (the stand-in).
             budget_s=settings.request_budget_s - MIN_PROMPT_BUDGET_S,

@@ -9,7 +9,7 @@ keeps the configuration it started with until a config-changed event hands it a 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from uuid import UUID
 
@@ -196,6 +196,9 @@ class TenantConfig:
     first_menu_name: str = ""
     # Opening hours, holidays and override: the executor decides the state when a call starts.
     schedule: Schedule = field(default_factory=Schedule)
+    # The published version of the receptionist (settings, menus, keys, schedule) this is;
+    # None: a tenant that never published, heard as its tables say.
+    version: int | None = None
     extensions: Mapping[str, Extension] = field(default_factory=dict)
     ring_groups: Mapping[str, RingGroup] = field(default_factory=dict)
     conference_rooms: Mapping[str, ConferenceRoom] = field(default_factory=dict)
@@ -268,6 +271,7 @@ class TenantConfig:
         menus: Iterable[Menu] = (),
         first_menu: tuple[str, str] = (FIRST_MENU, ""),
         schedule: Schedule | None = None,
+        version: int | None = None,
     ) -> TenantConfig:
         """A configuration from lists of extensions, groups, rooms and menus (`first_menu`:
         the first menu's id and name)."""
@@ -285,6 +289,24 @@ class TenantConfig:
             first_menu_id=first_menu[0],
             first_menu_name=first_menu[1],
             schedule=schedule or Schedule(),
+            version=version,
+        )
+
+    def keeping_receptionist_of(self, started: TenantConfig) -> TenantConfig:
+        """This configuration with the receptionist (settings, menus, keys, schedule) of the
+        version a call started with: a call keeps its version, and still follows the tenant's
+        extensions, groups, rooms and policy as they change."""
+        if started.version == self.version:
+            return self
+        return replace(
+            self,
+            receptionist=started.receptionist,
+            keys=started.keys,
+            menus=started.menus,
+            first_menu_id=started.first_menu_id,
+            first_menu_name=started.first_menu_name,
+            schedule=started.schedule,
+            version=started.version,
         )
 
     def _dialable_numbers(self) -> Iterable[str]:

@@ -1,4 +1,5 @@
-"""Dial by name through the directory service (`rcp.directory.search`): the DirectoryPort."""
+"""Dial by name through the directory service (`rcp.directory.<tenant>.search`): the
+DirectoryPort."""
 
 from __future__ import annotations
 
@@ -26,12 +27,12 @@ class NatsDirectory:
     def __init__(
         self,
         nc: NatsClient,
-        subject: str = subjects.DIRECTORY_SEARCH,
+        scope: str = "",
         timeout_s: float = 1.5,
         budget_s: float = 2.5,
     ) -> None:
         self._nc = nc
-        self._subject = subject
+        self._scope = scope
         self._timeout_s = timeout_s
         self._budget_s = budget_s
 
@@ -49,7 +50,7 @@ class NatsDirectory:
         try:
             result = await request_within(
                 self._nc,
-                self._subject,
+                subjects.DIRECTORY_SEARCH.subject(tenant_id, self._scope),
                 ask,
                 SearchResult,
                 attempt_s=self._timeout_s,

@@ -440,7 +440,8 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912, PLR0915 - on
         case Hangup(leg_id=leg) if leg in held.legs:
             _leg_gone(turn, leg)
         case ConfigReloaded(config=config):
-            turn.call = replace(call, context=replace(turn.context, config=config))
+            kept = config.keeping_receptionist_of(turn.config)
+            turn.call = replace(call, context=replace(turn.context, config=kept))
         case Resumed():
             _resume(turn)
         case Digit(digit=digit) if len(digit) == 1 and digit in KEYPAD:
@@ -587,6 +588,7 @@ def _start(turn: _Turn, context: CallContext) -> None:
             state=decision.state,
             reason=decision.reason,
             menu=turn.root.name,
+            version=turn.config.version,
         )
     if context.message_saved:  # taken over while recording a message, now saved: done
         turn.trace(TraceKind.RECORDING, saved=True, taken_over=True)

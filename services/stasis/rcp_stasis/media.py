@@ -1,4 +1,4 @@
-"""Prompts made playable by the media service (`rcp.media.ensure`): the PromptPort.
+"""Prompts made playable by the media service (`rcp.media.<tenant>.ensure`): the PromptPort.
 
 A URI the media service gives names its content, so it never changes meaning: the URI of a
 piece of spoken text is kept for good (in a bounded cache), while those of a tenant's own

@@ -8,7 +8,7 @@ from pydantic import Field
 from rcp import subjects
 from rcp.settings import (
     AriSettings,
-    DirectorySearchSettings,
+    DirectoryScopeSettings,
     MediaScopeSettings,
     TrunkSettings,
 )
@@ -24,10 +24,11 @@ LOCK_DEFAULTS = LockPolicy()
 PLAYBACK_START_S = 0.5
 
 
-class Settings(AriSettings, TrunkSettings, MediaScopeSettings, DirectorySearchSettings):
+class Settings(AriSettings, TrunkSettings, MediaScopeSettings, DirectoryScopeSettings):
     """The stasis service's settings."""
 
     service_name: ClassVar[str] = "stasis"
+    default_nats_user: ClassVar[str] = "stasis"
     default_ops_port: ClassVar[int] = 9101
 
     stasis_take_calls: bool = Field(

@@ -91,7 +91,7 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
     tenant = await connection.fetchrow(TENANT, tenant_id)
     if tenant is None or tenant["status"] != "active":
         return None
-    document = await receptionists.read_document(connection, tenant_id)
+    version, document = await receptionists.read_published(connection, tenant_id)
     extension_rows = await connection.fetch(EXTENSIONS, tenant_id)
     extensions = [
         # EXTENSIONS selects the fields of an Extension, and its id.
@@ -137,6 +137,7 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
         menus=menus,
         first_menu=first,
         schedule=document.schedule.decided_by(tenant["timezone"]),
+        version=version,
     )
 
 

@@ -1,5 +1,6 @@
-// The Settings tab: dial-extension, language, timeouts and retries; and the directory
-// settings (« Personnaliser paramètres de l'annuaire »), every extension's two checkboxes.
+// The Settings tab: dial-extension, language, timeouts and retries, how long personal data is
+// kept; and the directory settings (« Personnaliser paramètres de l'annuaire »), every
+// extension's two checkboxes.
 
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
@@ -17,7 +18,14 @@ import {
 import { useI18n } from "../i18n";
 import { localeChoices } from "../media";
 import { useSession } from "../session";
-import { type DirectoryEntry, type Extension, type Items, type Receptionist, personName } from "../types";
+import {
+  type DirectoryEntry,
+  type Extension,
+  type Items,
+  type Receptionist,
+  type Retention,
+  personName,
+} from "../types";
 
 const NUMBERS = ["menu_timeout_s", "inter_digit_timeout_s", "menu_max_retries", "name_max_retries", "transfer_ring_s"] as const;
 type NumberSetting = (typeof NUMBERS)[number];
@@ -119,6 +127,7 @@ export function SettingsPage() {
   };
 
   return (
+    <>
     <form ref={form.formRef} onSubmit={save} noValidate class="panel settings" aria-busy={form.busy}>
       <FormError message={form.formError} />
       <CheckboxField
@@ -172,6 +181,92 @@ export function SettingsPage() {
       <div class="buttons">
         <button type="submit" class="primary" disabled={form.busy}>
           {form.busy ? t.saving : t.save}
+        </button>
+      </div>
+    </form>
+    <RetentionForm />
+    </>
+  );
+}
+
+const RETENTION = ["call_records_days", "voicemail_days"] as const;
+type RetentionField = (typeof RETENTION)[number];
+
+/** How many days call records and voicemail are kept (the retention job deletes the rest). */
+function RetentionForm() {
+  const session = useSession();
+  const { t } = useI18n();
+  const form = useFormState();
+  const [draft, setDraft] = useState<Record<RetentionField, string> | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
+
+  const reload = useCallback(async () => {
+    setFailure(null);
+    try {
+      const retention = await session.api.get<Retention>(session.path("/retention"));
+      setDraft({
+        call_records_days: String(retention.call_records_days),
+        voicemail_days: String(retention.voicemail_days),
+      });
+    } catch (error) {
+      setFailure(error);
+    }
+  }, [session]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  if (failure !== null && draft === null) return <LoadError error={failure} onRetry={reload} />;
+  if (draft === null) return <Loading />;
+
+  async function save(event: Event) {
+    event.preventDefault();
+    if (draft === null) return;
+    form.clear();
+    form.setBusy(true);
+    try {
+      const body = Object.fromEntries(RETENTION.map((name) => [name, numberOrText(draft[name])]));
+      const answer = await session.api.call<Retention>("PATCH", session.path("/retention"), { body });
+      setDraft({
+        call_records_days: String(answer.data.call_records_days),
+        voicemail_days: String(answer.data.voicemail_days),
+      });
+      session.announce(t.retentionSaved);
+    } catch (error) {
+      const split = splitError(t, error, Object.fromEntries(RETENTION.map((name) => [name, name])));
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+
+  const labels: Record<RetentionField, string> = {
+    call_records_days: t.callRecordsDays,
+    voicemail_days: t.voicemailDays,
+  };
+  return (
+    <form ref={form.formRef} onSubmit={save} noValidate class="panel settings" aria-busy={form.busy}>
+      <fieldset>
+        <legend>{t.retentionTitle}</legend>
+        <p class="intro">{t.retentionIntro}</p>
+        <FormError message={form.formError} />
+        <div>
+          {RETENTION.map((name) => (
+            <TextField
+              key={name}
+              id={name}
+              label={labels[name]}
+              inputMode="numeric"
+              value={draft[name]}
+              onValue={(value) => setDraft((d) => (d === null ? d : { ...d, [name]: value }))}
+              error={form.fieldErrors[name]}
+            />
+          ))}
+        </div>
+      </fieldset>
+      <div class="buttons">
+        <button type="submit" class="primary" disabled={form.busy}>
+          {form.busy ? t.saving : t.saveRetention}
         </button>
       </div>
     </form>

@@ -37,6 +37,7 @@ from rcp_admin.resources import (
     schedule,
     tenants,
     tokens,
+    versions,
     voicemail,
 )
 from rcp_admin.routing import Route
@@ -54,6 +55,7 @@ ROUTES: list[Route] = [
     *receptionist.ROUTES,
     *menus.ROUTES,
     *schedule.ROUTES,
+    *versions.ROUTES,
     *directory.ROUTES,
     *prompts.ROUTES,
     *voicemail.ROUTES,

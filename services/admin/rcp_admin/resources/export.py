@@ -11,6 +11,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from rcp_admin import publishing
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import UNKNOWN_TARGET, ApiError
@@ -191,6 +192,9 @@ async def import_(
         actor, tenant_id, "tenant", "import", str(tenant_id), request_id, lock=True
     ) as change:
         await _replace(change, tenant_id, body)
+        await publishing.publish_if_versioned(
+            change.connection, tenant_id, actor, "published by an import"
+        )
         change.after = {
             "extensions": len(body.extensions),
             "ring_groups": len(body.ring_groups),

@@ -15,6 +15,7 @@ from uuid import UUID
 from aiohttp import web
 from rcp.db import receptionists
 
+from rcp_admin import publishing
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import IN_USE, VALIDATION_FAILED, ApiError, not_found
@@ -194,6 +195,7 @@ async def create(
     """Add a menu (reachable once a key opens it)."""
     async with store.write(actor, tenant_id, "menu", "create", body.name, request_id) as change:
         connection = await reception.locked(store, actor, tenant_id, change)
+        await publishing.baseline(connection, tenant_id, actor)
         values = await _own_values(connection, tenant_id, body, body.model_fields_set)
         columns = ["tenant_id", "name", *values]
         menu_id: UUID = await connection.fetchval(
@@ -224,6 +226,7 @@ async def update(
         connection = await reception.locked(store, actor, tenant_id, change)
         before = await one(connection, tenant_id, menu_id)
         check_if_match(if_match, before)
+        await publishing.baseline(connection, tenant_id, actor)
         fields = set(body.model_fields_set)
         if "name" in fields:
             await connection.execute(
@@ -276,6 +279,7 @@ async def delete(
                 None,
                 {"used_by": openers},
             )
+        await publishing.baseline(connection, tenant_id, actor)
         await connection.execute(
             "DELETE FROM menus WHERE tenant_id = $1 AND id = $2", tenant_id, menu_id
         )

@@ -14,6 +14,7 @@ from uuid import UUID
 from aiohttp import web
 from rcp.db import receptionists
 
+from rcp_admin import publishing
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 # Where a transfer key's target lives: its table, and the key's column pointing at it.
 ROUTES = Routes(TENANT)
+
+# The comments of the versions these endpoints publish (they edit and publish in one step).
+PUBLISHED_BY_PATCH = "published by PATCH /receptionist"
+PUBLISHED_BY_KEYS = "published by a change of /receptionist/keys"
 
 
 KEY_TARGET_TABLES = {
@@ -115,6 +120,7 @@ async def update(
                 )
             )
         await set_columns(connection, "receptionists", updates, tenant_id=tenant_id)
+        await publishing.publish_if_versioned(connection, tenant_id, actor, PUBLISHED_BY_PATCH)
         after = await settings(connection, tenant_id)
         change.record(before, after)
     return after
@@ -332,6 +338,7 @@ async def set_key(
     key = digit if menu_id is None else f"{menu_id}/{digit}"
     async with store.write(actor, tenant_id, "key", action, key, request_id) as change:
         connection = await locked(store, actor, tenant_id, change)
+        publish = menu_id is None  # /receptionist/keys edits and publishes in one step
         if menu_id is None:
             menu_id = await first_menu_id(connection, tenant_id)
         else:
@@ -344,6 +351,8 @@ async def set_key(
             )
         before = await keys(connection, tenant_id, menu_id)
         check_if_match(if_match, before)
+        if not publish:
+            await publishing.baseline(connection, tenant_id, actor)
         if body is None:
             await connection.execute(
                 "DELETE FROM key_assignments WHERE tenant_id = $1 AND menu_id = $2 AND digit = $3",
@@ -353,6 +362,8 @@ async def set_key(
             )
         else:
             await assign(connection, tenant_id, digit, body, menu_id=menu_id)
+        if publish:
+            await publishing.publish_if_versioned(connection, tenant_id, actor, PUBLISHED_BY_KEYS)
         after = await keys(connection, tenant_id, menu_id)
         change.record(before.items[int(digit)], None if body is None else after.items[int(digit)])
     return after

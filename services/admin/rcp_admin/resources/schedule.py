@@ -22,6 +22,7 @@ from rcp.db import receptionists
 from rcp.errors import ErrorCode
 from rcp.schedule import decide
 
+from rcp_admin import publishing
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import (
@@ -141,6 +142,7 @@ async def replace(
         connection = await reception.locked(store, actor, tenant_id, change)
         before = await model(connection, tenant_id)
         check_if_match(if_match, before)
+        await publishing.baseline(connection, tenant_id, actor)
         menus = body.menus.model_dump()
         columns = {
             column: await _menu_column(connection, tenant_id, menus[state], f"menus.{state}")
@@ -229,6 +231,7 @@ async def add_holidays(
     """Add holidays, leaving out those the tenant has already."""
     async with store.write(actor, tenant_id, "holiday", "add", source, request_id) as change:
         connection = await reception.locked(store, actor, tenant_id, change)
+        await publishing.baseline(connection, tenant_id, actor)
         added = [
             found
             for holiday in holidays
@@ -253,10 +256,11 @@ async def delete_holiday(
     store: Store, actor: Principal, tenant_id: UUID, holiday_id: UUID, request_id: str | None
 ) -> None:
     """Delete one holiday."""
-    async with store.write(
+    async with store.tenant_write(
         actor, tenant_id, "holiday", "delete", str(holiday_id), request_id
     ) as change:
-        await store.tenant_row(actor, tenant_id, change.connection)
+        connection = await reception.locked(store, actor, tenant_id, change)
+        await publishing.baseline(connection, tenant_id, actor)
         query = (
             "DELETE FROM holidays WHERE tenant_id = $1 AND id = $2"
             " RETURNING id, name, start_date AS start, end_date AS end, yearly, source"

@@ -6,6 +6,7 @@ under `/v1/tokens` and under a tenant's path.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from http import HTTPStatus
 from uuid import UUID
 
@@ -31,8 +32,10 @@ async def issue(
     body: s.TokenCreate,
     request_id: str | None,
 ) -> s.IssuedToken:
-    """A new token for the tenant (None: a carrier token); its secret is shown only here."""
+    """A new token for the tenant (None: a carrier token); its secret is shown only here.
+    It expires when asked, within the longest lifetime, or after the default one."""
     actor.require_carrier()
+    expires_at = store.token_lifetime.expiry(body.expires_at, datetime.now(UTC))
     issued = issue_token(store.token_pepper)
     async with store.write(actor, tenant_id, "token", "issue", None, request_id) as change:
         if tenant_id is not None:
@@ -45,7 +48,7 @@ async def issue(
             body.name,
             issued.digest,
             issued.prefix,
-            body.expires_at,
+            expires_at,
         )
         token = _token(row)
         change.key, change.after = str(token.id), jsonable(token)
