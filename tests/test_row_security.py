@@ -5,25 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from uuid import UUID
 
 import asyncpg
 import pytest
 from rcp.db.migrate import upgrade
 from rcp.db.scope import Scope, bypasses_row_security
+from rcp.settings import Environment
 from rcp.tokens import issue_token
+from rcp_admin.app import refuse_to_bypass_row_security
+from rcp_admin.settings import Settings as AdminSettings
 from rcp_devstack.demo import ENGLISH, FRENCH, issue_admin_token, seed_demo
 from rcp_devstack.postgres import Dsn
 from rcp_devstack.services import SERVICES, database_env, service_env
 from rcp_devstack.settings import StackSettings
 from roles_support import SERVICES as SERVICE_ROLES
-from roles_support import connected_as, ensure_service_logins, rows_of
+from roles_support import connected_as, ensure_service_logins, rows_of, service_url
 
 TENANT_OWNED = """
     SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
@@ -356,23 +354,23 @@ def test_only_the_owner_escapes_row_security(migrated_url: str) -> None:
     }
 
 
+async def _refusal(url: str, environment: Environment) -> int | None:
+    settings = AdminSettings(database_url=url, environment=environment)
+    async with asyncpg.create_pool(url, min_size=1, max_size=1) as pool:
+        try:
+            await refuse_to_bypass_row_security(pool, settings)
+        except SystemExit as leaving:
+            return int(str(leaving.code))
+    return None
+
+
 def test_the_admin_service_refuses_to_serve_as_the_tables_owner_in_production(
-    migrated_url: str,
+    migrated_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = {
-        **os.environ,
-        "RCP_DATABASE_URL": migrated_url,
-        "RCP_ENVIRONMENT": "production",
-        "RCP_OPS_PORT": "0",
-        "RCP_ADMIN_HTTP_PORT": "0",
-        "RCP_TOKEN_PEPPER": secrets.token_hex(32),
-        "RCP_LOG_LEVEL": "WARNING",
-    }
-    admin = Path(sys.executable).parent / "rcp-admin"
+    as_owner = asyncio.run(_refusal(migrated_url, Environment.PRODUCTION))
+    said = capsys.readouterr().err
+    as_owner_in_development = asyncio.run(_refusal(migrated_url, Environment.DEVELOPMENT))
+    as_admin = asyncio.run(_refusal(service_url(migrated_url, "admin"), Environment.PRODUCTION))
 
-    result = subprocess.run(
-        [str(admin)], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-
-    assert result.returncode == 2, result.stderr
-    assert "RCP_DATABASE_URL: its role is a superuser" in result.stderr
+    assert (as_owner, as_owner_in_development, as_admin) == (2, None, None)
+    assert said.startswith("admin: RCP_DATABASE_URL: its role is a superuser")

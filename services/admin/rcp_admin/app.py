@@ -88,7 +88,7 @@ def build_app(
     return app
 
 
-async def _refuse_to_bypass_row_security(pool: asyncpg.Pool, settings: Settings) -> None:
+async def refuse_to_bypass_row_security(pool: asyncpg.Pool, settings: Settings) -> None:
     """In production, refuse to serve as a role that escapes row-level security: a tenant's
     requests would no longer be kept inside its tenant by the database itself."""
     if not await bypasses_row_security(pool):
@@ -112,7 +112,7 @@ async def running(settings: Settings, stop: asyncio.Event | None = None) -> Asyn
         infrastructure(settings, settings.service_name, stop) as infra,
         aiohttp.ClientSession(timeout=timeout) as http,
     ):
-        await _refuse_to_bypass_row_security(infra.pool, settings)
+        await refuse_to_bypass_row_security(infra.pool, settings)
         media = NatsMediaGateway(infra.nats, http, settings.media_nats_scope)
         app = build_app(infra.pool, infra.nats, infra.metrics, settings, media)
         async with serve_app(app, settings.admin_http_host, settings.admin_http_port) as port:
