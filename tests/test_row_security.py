@@ -374,3 +374,16 @@ def test_the_admin_service_refuses_to_serve_as_the_tables_owner_in_production(
 
     assert (as_owner, as_owner_in_development, as_admin) == (2, None, None)
     assert said.startswith("admin: RCP_DATABASE_URL: its role is a superuser")
+
+
+def test_production_refuses_the_local_stacks_role_password_given_through_pgpassword(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "postgresql://rcp_admin@receptionist-db-rw:5432/receptionist"
+    monkeypatch.setenv("PGPASSWORD", StackSettings().database_services_password)
+    refused = AdminSettings(database_url=url).unfit_for_production()
+    monkeypatch.setenv("PGPASSWORD", "a-value-from-a-kubernetes-secret")
+    accepted = AdminSettings(database_url=url).unfit_for_production()
+
+    assert any(p.startswith("RCP_DATABASE_URL: has a password of the local stack") for p in refused)
+    assert not any(p.startswith("RCP_DATABASE_URL") for p in accepted)
