@@ -144,6 +144,12 @@ class CommonSettings(BaseSettings):
     ops_host: str = Field(
         default="127.0.0.1", description="Address of /metrics, /healthz, /readyz."
     )
+    ops_metrics_token: str = Field(
+        default="",
+        max_length=256,
+        description="When set, /metrics answers only `Authorization: Bearer <token>` (an ops "
+        "port on a node's network, which no NetworkPolicy covers; a Secret).",
+    )
     ops_port: int | None = Field(
         default=None,
         ge=0,

@@ -45,6 +45,8 @@ class DemoSpec:
     # Virtual extension 104's outside number: a fixed line of the tenant's own country (the
     # only kind the default outbound policy allows), in a range set aside for fiction.
     outside_number: str
+    # A menu in another language that key 9 opens: its name, locale and greeting.
+    other_menu: tuple[str, str, str] | None = None
 
 
 FRENCH = DemoSpec(
@@ -55,9 +57,15 @@ FRENCH = DemoSpec(
     number=DEMO_NUMBER,
     greeting="Bienvenue chez Démo SARL. Pour joindre un collaborateur par son nom, tapez 1. "
     "Pour nos horaires, tapez 2. Pour l'accueil, tapez 3. Pour la salle de conférence, "
-    "tapez 4.",
+    "tapez 4. Pour l'anglais, tapez 9.",
     hours="Nous sommes ouverts du lundi au vendredi, de 9 heures à 18 heures.",
     outside_number="+33199000104",
+    other_menu=(
+        "English",
+        "en-GB",
+        "Welcome to Démo SARL. To reach someone by name, press 1. For reception, press 3. "
+        "To go back to the French menu, press star.",
+    ),
 )
 ENGLISH = DemoSpec(
     slug="demo-en",
@@ -183,7 +191,53 @@ async def seed_demo(pool: asyncpg.Pool, spec: DemoSpec = FRENCH) -> DemoTenant:
                 group,
                 room,
             )
+        if spec.other_menu is not None:
+            await _other_menu(connection, tenant_id, spec.other_menu, group_id, amelie)
     return DemoTenant(tenant_id=tenant_id, number=spec.number)
+
+
+async def _other_menu(
+    connection: PoolConnectionProxy[asyncpg.Record],
+    tenant_id: uuid.UUID,
+    menu: tuple[str, str, str],
+    group_id: uuid.UUID,
+    amelie: uuid.UUID,
+) -> None:
+    """Key 9 opens a menu in another language: 1 dial by name, 3 reception, 0 Amélie."""
+    name, locale, greeting = menu
+    greeting_id = await _tts_prompt(connection, tenant_id, greeting, locale)
+    menu_id = await connection.fetchval(
+        """INSERT INTO menus (tenant_id, name, language, greeting_prompt_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, name) DO UPDATE SET name = menus.name RETURNING id""",
+        tenant_id,
+        name,
+        locale,
+        greeting_id,
+    )
+    first = await connection.fetchval(
+        "SELECT id FROM menus WHERE tenant_id = $1 AND is_first", tenant_id
+    )
+    keys: list[tuple[uuid.UUID, str, str, str | None, MaybeId, MaybeId, MaybeId]] = [
+        (first, "9", "open_menu", None, None, None, menu_id),
+        (menu_id, "1", "dial_by_name", None, None, None, None),
+        (menu_id, "3", "transfer", "ring_group", None, group_id, None),
+        (menu_id, "0", "transfer", "extension", amelie, None, None),
+    ]
+    for menu_of_key, digit, action, kind, extension, group, target_menu in keys:
+        await connection.execute(
+            """INSERT INTO key_assignments (tenant_id, menu_id, digit, action, target_kind,
+                   target_extension_id, target_ring_group_id, target_menu_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (tenant_id, menu_id, digit) DO NOTHING""",
+            tenant_id,
+            menu_of_key,
+            digit,
+            action,
+            kind,
+            extension,
+            group,
+            target_menu,
+        )
 
 
 async def _device(

@@ -63,6 +63,7 @@ class Route:
     etag: bool = False
     upload: bool = False  # also takes a multipart/form-data body with a `file` part
     audio: bool = False  # answers audio/wav rather than JSON
+    csv: bool = False  # answers text/csv rather than JSON
 
 
 class Routes(list[Route]):

@@ -1038,7 +1038,36 @@ class CallRecord(Out):
 
 class CallList(Out):
     items: list[CallRecord]
-    next_before: datetime | None = Field(description="Pass as `before` for the next page")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same filters) for the next page; null: no more"
+    )
+    next_before: datetime | None = Field(
+        description="The last item's start: older clients pass it as `before` for the next "
+        "page (a call started at that very instant on the next page is then missed: prefer "
+        "`next_cursor`)"
+    )
+
+
+class CallStep(Out):
+    """One step of a call's decision trace, as the stasis service published it."""
+
+    kind: str = Field(
+        examples=["key"],
+        description="started, answered, schedule, menu, key, extension, lookup, lookup_result, "
+        "choice, announcement, transfer, transfer_result, bridged, pin, conference, voicemail, "
+        "recording, limit or ended (docs/admin-api.md says what each one's data holds)",
+    )
+    at: datetime
+    offset_ms: int = Field(description="Milliseconds since the call started")
+    data: dict[str, Any]
+
+
+class CallDetail(CallRecord):
+    steps: list[CallStep] = Field(description="The decision trace, in the order it happened")
+    names: dict[str, str] = Field(
+        description="The current name of each extension, ring group and conference room the "
+        "steps name by number"
+    )
 
 
 class AuditEntry(Out):
