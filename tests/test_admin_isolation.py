@@ -179,6 +179,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "entries": [{"number": "101", "reachable_by_name": False}]
     },
     ("POST", "/v1/tenants/{tenant_id}/prompts"): {"text": "Hallo", "language": "nl-NL"},
+    ("PATCH", "/v1/tenants/{tenant_id}/voicemail/{message_id}"): {"status": "read"},
     ("POST", "/v1/tenants/{tenant_id}/import"): {
         "receptionist": {},
         "extensions": [

@@ -136,7 +136,7 @@ def read_extension_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | RowEr
 
 
 BOOLEAN_COLUMNS = ("voicemail_enabled", "reachable_by_extension", "reachable_by_name")
-OPTIONAL_COLUMNS = ("device", "external_number")
+OPTIONAL_COLUMNS = ("device", "external_number", "voicemail_email")
 
 
 def _row_values(row: dict[str | None, Any]) -> dict[str, Any]:
