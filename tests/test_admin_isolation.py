@@ -190,6 +190,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "role": "editor",
     },
     ("PATCH", "/v1/tenants/{tenant_id}/users/{user_id}"): {"name": "Zoé"},
+    ("PATCH", "/v1/tenants/{tenant_id}/voicemail/{message_id}"): {"status": "read"},
     ("POST", "/v1/tenants/{tenant_id}/import"): {
         "receptionist": {},
         "extensions": [

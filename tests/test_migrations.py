@@ -36,7 +36,7 @@ OUR_TABLES = {
     "user_sessions",
     "user_links",
 }
-HEAD = ["0010"]
+HEAD = ["0011"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:

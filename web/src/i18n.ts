@@ -674,6 +674,7 @@ const fr: Messages = {
     dial_string_not_allowed: "Choisissez l’un des appareils fournis par votre opérateur, pas une chaîne de numérotation.",
     unknown_device: "Votre entreprise n’a pas cet appareil : choisissez-en un dans la liste.",
     unauthorized: "Ce jeton est inconnu, révoqué ou expiré.",
+    tenant_suspended: "Cette entreprise est suspendue : ses jetons sont refusés jusqu’à ce que l’opérateur la réactive.",
     internal: "Erreur interne du serveur. Réessayez plus tard.",
   },
   serverMessages: {

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-import asyncpg
 from aiohttp import web
+from rcp.db.scope import Scope, ScopedPool
 from rcp.errors import ErrorCode
 from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, hash_token, well_formed
 from rcp.vocabulary import TenantStatus, UserRole
@@ -59,6 +59,13 @@ class Principal:
     session_id: UUID | None = None
     read_only: bool = False  # carrier support viewing one tenant's pages ("view as")
     anonymous: bool = False  # nobody yet: signing in, accepting an invitation
+
+    @property
+    def scope(self) -> Scope:
+        """The rows the caller's statements reach: its tenant's, or (carrier) every one."""
+        if self.anonymous:
+            return Scope.nothing()
+        return Scope.carrier() if self.tenant_id is None else Scope.tenant(self.tenant_id)
 
     @property
     def is_carrier(self) -> bool:
@@ -137,10 +144,11 @@ BAD_TOKEN_CHALLENGE = 'Bearer realm="receptionist", error="invalid_token"'  # no
 
 
 async def authenticate(
-    pool: asyncpg.Pool, pepper: str, header: str | None, lifetime: TokenLifetime
+    pool: ScopedPool, pepper: str, header: str | None, lifetime: TokenLifetime
 ) -> Principal:
     """The principal behind an `Authorization: Bearer` header; 401 otherwise, 403 for a
-    token of a suspended tenant.
+    token of a suspended tenant. The token is looked up among every tenant's (`pool` in
+    carrier scope): the caller is not known yet.
 
     A token without an expiry (issued before tokens had one) lives the maximum lifetime from
     its creation.
@@ -228,7 +236,7 @@ SESSION_QUERY = """
 
 
 async def authenticate_session(
-    pool: asyncpg.Pool, pepper: str, secret: str, rules: SessionRules
+    pool: ScopedPool, pepper: str, secret: str, rules: SessionRules
 ) -> Principal:
     """The person behind a session cookie; 401 if it is unknown, signed out or expired (idle
     or absolute), 403 if their tenant is suspended."""
@@ -339,9 +347,10 @@ class FailedAuthentications:
 @dataclass(frozen=True)
 class Gate:
     """Authenticates a request: its address's failures first, then its token or its session
-    cookie (and the CSRF token of a change). The one place a caller is recognised."""
+    cookie (and the CSRF token of a change), looked up with `pool` in carrier scope. The one
+    place a caller is recognised."""
 
-    pool: asyncpg.Pool
+    pool: ScopedPool
     pepper: str
     lifetime: TokenLifetime
     failures: FailedAuthentications

@@ -302,7 +302,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             return await route.handler(Call(request, NOBODY, app[STORE_KEY]))
         principal = await app[GATE_KEY].principal(request)
         app[LIMITER_KEY].check(principal.rate_key)
-        call = Call(request, principal, app[STORE_KEY])
+        call = Call(request, principal, app[STORE_KEY].scoped_to(principal))
         if "tenant_id" in request.match_info:
             # Before anything else: another tenant's paths answer 404, whatever follows.
             principal.require_tenant(call.tenant_id)

@@ -166,6 +166,14 @@ TtsText = Annotated[
     AfterValidator(_text),
 ]
 Voice = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+.:-]{1,64}$")]
+# An email address: one address, nothing a mail header could be made to say more with
+# (the database's CHECK is the same).
+EMAIL = r'^[^@\s<>()\[\],;:"]+@[^@\s<>()\[\],;:"]+\.[^@\s<>()\[\],;:".]+$'
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL),
+    Field(examples=["amelie.poulain@example.org"]),
+]
 
 
 class Body(BaseModel):
@@ -277,19 +285,11 @@ class TokenList(Out):
 # --- people: users, sessions, links -------------------------------------------------------
 
 
-def _email(value: str) -> str:
-    local, at, domain = value.rpartition("@")
-    if not at or not local or "." not in domain.strip(".") or " " in value:
-        raise ValueError("not an email address")
-    return value.lower()
-
-
-Email = Annotated[
+# A person's address: an Email, in lower case (one account per address, whatever its case).
+PersonEmail = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
-    AfterValidator(_no_control),
-    AfterValidator(_email),
-    Field(examples=["amelie.poulain@example.fr"]),
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL),
+    Field(examples=["amelie.poulain@example.org"]),
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 UserRole = Annotated[v.UserRole, closed(v.UserRole)]
@@ -298,7 +298,7 @@ UserStatus = Literal["invited", "active", "disabled"]
 
 
 class UserCreate(Body):
-    email: Email
+    email: PersonEmail
     name: Name = ""
     role: UserRole = Field(
         description="A tenant's: admin, editor or viewer; the carrier's staff: operator or support"
@@ -348,7 +348,7 @@ class UserList(Out):
 
 
 class SignIn(Body):
-    email: Email
+    email: PersonEmail
     password: Password
 
 
@@ -399,7 +399,7 @@ class PasswordChange(Body):
 
 
 class ResetRequest(Body):
-    email: Email
+    email: PersonEmail
 
 
 class LinkUse(Body):
@@ -438,6 +438,17 @@ class NumberList(Out):
 ExtensionKind = Annotated[v.ExtensionKind, closed(v.ExtensionKind)]
 
 
+VOICEMAIL_EMAIL = (
+    "Where the extension's new voicemail messages are emailed, the recording attached; "
+    "null: nowhere"
+)
+VOICEMAIL_GREETING = (
+    "What callers hear before the beep: text to speak, or a prompt of the tenant's (an "
+    "upload or a recording made in the browser, POST /prompts first); null: the standard "
+    '"you have reached the voicemail of <name>"'
+)
+
+
 class ExtensionFields(Body):
     first_name: Name = ""
     last_name: Name = ""
@@ -448,6 +459,10 @@ class ExtensionFields(Body):
     voicemail_enabled: bool = True
     reachable_by_extension: bool = True
     reachable_by_name: bool = True
+    voicemail_email: Email | None = Field(default=None, description=VOICEMAIL_EMAIL)
+    voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
+        default=None, description=VOICEMAIL_GREETING
+    )
 
 
 class ExtensionCreate(ExtensionFields):
@@ -475,6 +490,10 @@ class ExtensionPatch(Body):
     voicemail_enabled: bool | None = None
     reachable_by_extension: bool | None = None
     reachable_by_name: bool | None = None
+    voicemail_email: Email | None = Field(default=None, description=VOICEMAIL_EMAIL)
+    voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
+        default=None, description=VOICEMAIL_GREETING
+    )
 
 
 class DestinationRefusal(Out):
@@ -510,6 +529,10 @@ class Extension(Out):
     reachable_by_extension: bool
     reachable_by_name: bool
     name_prompt_id: UUID | None
+    voicemail_email: str | None = Field(description=VOICEMAIL_EMAIL)
+    voicemail_greeting: Prompt | None = Field(
+        description="What callers hear before the beep; null: the standard greeting"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -1103,18 +1126,38 @@ class Retention(Out):
 # --- voicemail, calls, audit ---------------------------------------------------------------
 
 
+VoicemailStatus = Annotated[v.VoicemailStatus, closed(v.VoicemailStatus)]
+
+
 class VoicemailMessage(Out):
     id: UUID
     extension_number: str
     caller_number: str | None
     caller_name: str | None
     duration_ms: int
-    status: Annotated[v.VoicemailStatus, closed(v.VoicemailStatus)]
+    status: VoicemailStatus = Field(description="new until someone listens to it (or marks it)")
     created_at: datetime
+    email_status: Annotated[v.EmailStatus, closed(v.EmailStatus)] = Field(
+        description="Its email to the extension's address: pending (to send, or being retried), "
+        "sent, none (the extension had no address) or failed (given up: email_error says why)"
+    )
+    email_to: str | None = Field(description="The address it was emailed to")
+    emailed_at: datetime | None
+    email_attempts: int = Field(description="How many times sending it was tried")
+    email_error: str | None = Field(description="Why the last try failed")
 
 
 class VoicemailList(Out):
-    items: list[VoicemailMessage]
+    items: list[VoicemailMessage] = Field(description="New messages first, then the newest")
+
+
+class VoicemailCount(Out):
+    new: int = Field(description="Messages nobody has listened to yet")
+    total: int
+
+
+class VoicemailPatch(Body):
+    status: VoicemailStatus = Field(description="read, or new to mark it unread again")
 
 
 class CallRecord(Out):

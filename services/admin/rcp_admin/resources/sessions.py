@@ -75,7 +75,7 @@ async def open_session(
     secret = new_session_secret()
     actor = person(user)
     address = client_address(request, request.app[GATE_KEY].trusted_proxies)
-    async with store.acting_as(actor).write(
+    async with store.scoped_to(actor).write(
         actor, user["tenant_id"], "user", "sign_in", str(user["id"]), request_id
     ) as change:
         row = returned(
@@ -327,7 +327,7 @@ async def request_password_reset(c: Call) -> web.Response:
     if user is None or user["tenant_status"] == TenantStatus.SUSPENDED:
         return no_content()
     actor = person(user)
-    async with store.acting_as(actor).write(
+    async with store.scoped_to(actor).write(
         actor, user["tenant_id"], "user", "password_reset_request", str(user["id"]), c.request_id
     ) as change:
         link = await new_link(store, change.connection, user, LinkPurpose.PASSWORD_RESET)
@@ -369,7 +369,7 @@ async def use_link(c: Call) -> web.Response:
     digest = await hash_password(body.password)
     actor = person(row)
     action = "accept_invitation" if row["purpose"] == LinkPurpose.INVITATION else "password_reset"
-    async with store.acting_as(actor).write(
+    async with store.scoped_to(actor).write(
         actor, row["tenant_id"], "user", action, str(row["id"]), c.request_id
     ) as change:
         locked = await find_link(change.connection, store.token_pepper, body.token, lock=True)

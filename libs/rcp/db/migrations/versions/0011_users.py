@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from rcp.db.migrations import row_security, sql_steps, touch_updated_at
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 
 UPGRADE = (
     r"""
