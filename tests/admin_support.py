@@ -13,6 +13,7 @@ import aiohttp
 import asyncpg
 from multidict import CIMultiDict
 from rcp.db.pool import create_pool
+from rcp.mail import SmtpSender
 from rcp.messaging import connect_nats
 from rcp.telemetry import Metrics, serve_app
 from rcp.tokens import issue_token
@@ -152,6 +153,7 @@ async def running_admin(database_url: str, **overrides: Any) -> AsyncIterator[Ad
                 metrics,
                 settings,
                 NatsMediaGateway(nats, media_http, settings.media_nats_scope),
+                SmtpSender(settings) if settings.mail_enabled else None,
             ),
             "127.0.0.1",
             0,

@@ -14,6 +14,7 @@ from aiohttp import web
 from nats.aio.client import Client as NatsClient
 from rcp.config_events import NatsConfigPublisher
 from rcp.db.scope import Scope, ScopedPool, bypasses_row_security
+from rcp.mail import SmtpSender
 from rcp.runtime import infrastructure
 from rcp.settings import Environment
 from rcp.telemetry import Metrics, serve_app
@@ -122,7 +123,8 @@ async def running(settings: Settings, stop: asyncio.Event | None = None) -> Asyn
     ):
         await refuse_to_bypass_row_security(infra.pool, settings)
         media = NatsMediaGateway(infra.nats, http, settings.media_nats_scope)
-        app = build_app(infra.pool, infra.nats, infra.metrics, settings, media)
+        mailer = SmtpSender(settings) if settings.mail_enabled else None
+        app = build_app(infra.pool, infra.nats, infra.metrics, settings, media, mailer)
         async with serve_app(app, settings.admin_http_host, settings.admin_http_port) as port:
             log.info("admin.listening", host=settings.admin_http_host, port=port)
             yield port

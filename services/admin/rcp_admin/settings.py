@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
+from rcp.mail import SmtpSettings
 from rcp.settings import MediaScopeSettings, TokenSettings, TrunkSettings
 from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
 
 from rcp_admin.auth import IpNetwork, LinkRules, SessionRules, TokenLifetime
 
 
-class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
+class Settings(TokenSettings, TrunkSettings, MediaScopeSettings, SmtpSettings):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"
