@@ -433,6 +433,20 @@ class NumberList(Out):
     items: list[PhoneNumber]
 
 
+class RoutedNumber(PhoneNumber):
+    tenant_id: UUID
+    tenant_slug: str
+    tenant_name: str
+
+
+class RoutedNumberList(Out):
+    items: list[RoutedNumber]
+
+
+class NumberMove(Body):
+    tenant_id: UUID = Field(description="The tenant the number goes to")
+
+
 # --- extensions ----------------------------------------------------------------------------
 
 ExtensionKind = Annotated[v.ExtensionKind, closed(v.ExtensionKind)]

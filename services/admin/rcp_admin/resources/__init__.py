@@ -50,6 +50,7 @@ ROUTES: list[Route] = [
     *sessions.ROUTES,
     *users.ROUTES,
     *numbers.ROUTES,
+    *numbers.CARRIER_ROUTES,
     *devices.ROUTES,
     *outbound_policy.ROUTES,
     *limits.ROUTES,
