@@ -96,6 +96,9 @@ async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> N
         await expect(nav.get_by_role("link")).to_have_text(
             [
                 "Réceptionniste",
+                "Menus",
+                "Horaires",
+                "Versions",
                 "Paramètres",
                 "Postes",
                 "Groupes d’appels",
