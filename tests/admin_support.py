@@ -19,6 +19,7 @@ from rcp.tokens import issue_token
 from rcp_admin.app import build_app
 from rcp_admin.media import NatsMediaGateway
 from rcp_admin.settings import Settings as AdminSettings
+from roles_support import service_url
 
 
 @dataclass
@@ -82,7 +83,8 @@ class Client:
 
 @dataclass
 class Admin:
-    """The running API: a carrier client, the pool, the settings."""
+    """The running API: a carrier client, the owner's pool (the test's own, to seed and
+    inspect the tables), the settings (the service's: its own role's URL)."""
 
     carrier: Client
     pool: asyncpg.Pool
@@ -129,11 +131,18 @@ async def carrier_token(pool: asyncpg.Pool, pepper: str) -> str:
 
 @asynccontextmanager
 async def running_admin(database_url: str, **overrides: Any) -> AsyncIterator[Admin]:
-    """The admin application served on a free port of 127.0.0.1."""
-    settings = AdminSettings(database_url=database_url, ops_port=0, admin_http_port=0, **overrides)
+    """The admin application served on a free port of 127.0.0.1, logged in as its own role
+    (`database_url` is the owner's)."""
+    settings = AdminSettings(
+        database_url=service_url(database_url, "admin"),
+        ops_port=0,
+        admin_http_port=0,
+        **overrides,
+    )
     metrics = Metrics("admin")
     async with (
         create_pool(settings, "tests-admin") as pool,
+        create_pool(settings.model_copy(update={"database_url": database_url}), "tests") as own,
         connect_nats(settings, "tests-admin") as nats,
         aiohttp.ClientSession() as media_http,
         serve_app(
@@ -149,5 +158,5 @@ async def running_admin(database_url: str, **overrides: Any) -> AsyncIterator[Ad
         ) as port,
         aiohttp.ClientSession() as session,
     ):
-        token = await carrier_token(pool, settings.token_pepper)
-        yield Admin(Client(session, f"http://127.0.0.1:{port}", token), pool, settings)
+        token = await carrier_token(own, settings.token_pepper)
+        yield Admin(Client(session, f"http://127.0.0.1:{port}", token), own, settings)

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from admin_support import Admin, Client, running_admin
-from media_support import speech
+from media_support import media_settings, running_media, speech
 from rcp_admin.resources import ROUTES
 from rcp_admin.routing import Route
 
@@ -27,6 +27,23 @@ async def admin(migrated_url: str) -> AsyncIterator[Admin]:
     API has more operations than the default burst of 60)."""
     async with running_admin(migrated_url, admin_rate_burst=1000) as running:
         yield running
+
+
+@pytest_asyncio.fixture
+async def admin_with_media(migrated_url: str, tmp_path: Path) -> AsyncIterator[Admin]:
+    """The admin API with a real media service behind it (audio endpoints), and the same
+    burst."""
+    scope = f"admin{uuid.uuid4().hex[:10]}"
+    async with (
+        running_media(media_settings(migrated_url, tmp_path / "media", media_nats_scope=scope)),
+        running_admin(
+            migrated_url,
+            media_nats_scope=scope,
+            admin_upload_max_bytes=2 * 1024 * 1024,
+            admin_rate_burst=1000,
+        ) as admin,
+    ):
+        yield admin
 
 
 async def _populate(admin: Admin, name: str) -> dict[str, str]:
@@ -62,6 +79,12 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         tenant_id,
         recording,
     )
+    call = await admin.pool.fetchval(
+        """INSERT INTO call_records (tenant_id, call_id, called_number, started_at)
+           VALUES ($1, 'isolation', $2, now()) RETURNING id""",
+        tenant_id,
+        e164,
+    )
     tokens = await admin.carrier.ok("GET", f"{t}/tokens")
     return {
         "tenant_id": tenant_id,
@@ -73,6 +96,7 @@ async def _populate(admin: Admin, name: str) -> dict[str, str]:
         "name": "spare",
         "menu_id": menu["id"],
         "holiday_id": holiday["id"],
+        "call_id": str(call),
     }
 
 
@@ -155,6 +179,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "entries": [{"number": "101", "reachable_by_name": False}]
     },
     ("POST", "/v1/tenants/{tenant_id}/prompts"): {"text": "Hallo", "language": "nl-NL"},
+    ("PATCH", "/v1/tenants/{tenant_id}/voicemail/{message_id}"): {"status": "read"},
     ("POST", "/v1/tenants/{tenant_id}/import"): {
         "receptionist": {},
         "extensions": [
@@ -229,6 +254,7 @@ async def test_no_token_gets_401_on_every_endpoint(admin: Admin) -> None:
         "name": "spare",
         "menu_id": str(uuid.uuid4()),
         "holiday_id": str(uuid.uuid4()),
+        "call_id": str(uuid.uuid4()),
     }
     anonymous = admin.carrier.as_(None)
     for route in ROUTES:

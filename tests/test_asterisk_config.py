@@ -121,14 +121,16 @@ def test_the_renderer_refuses_a_value_that_would_inject_configuration() -> None:
 def test_the_image_renders_with_this_renderer_and_kubernetes_sets_the_carriers_addresses() -> None:
     entrypoint = (REPO_ROOT / "deploy" / "compose" / "asterisk" / "entrypoint.sh").read_text()
     assert "python3 -m rcp_asterisk" in entrypoint
+    prepare = (REPO_ROOT / "deploy" / "compose" / "asterisk" / "prepare.sh").read_text()
+    assert "python3 -m rcp_asterisk" in prepare  # Kubernetes' init container
     dockerfile = (REPO_ROOT / "deploy" / "compose" / "asterisk" / "Dockerfile").read_text()
     assert "COPY deploy/asterisk/rcp_asterisk/" in dockerfile
     copied = [line for line in dockerfile.splitlines() if line.startswith("COPY")]
     assert not [line for line in copied if "deploy/local" in line]  # no test contexts there
     docs = list(yaml.safe_load_all((REPO_ROOT / "k8s" / "base" / "telephony.yaml").read_text()))
     pod = next(d for d in docs if d["kind"] == "StatefulSet")["spec"]["template"]["spec"]
-    asterisk = next(c for c in pod["containers"] if c["name"] == "asterisk")
-    env = {e["name"]: e for e in asterisk["env"]}
+    renderer = next(c for c in pod["initContainers"] if c["name"] == "asterisk-config")
+    env = {e["name"]: e for e in renderer["env"]}
     source = env["RCP_CARRIER_ADDRESSES"]["valueFrom"]["configMapKeyRef"]
     config = next(d for d in docs if d["kind"] == "ConfigMap")
     carrier_networks(config["data"][source["key"]])  # a valid default

@@ -3,15 +3,23 @@ the promises an ops team relies on (probes, limits, no privileges, secrets by re
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
 import yaml
+from rcp.settings import CommonSettings, Environment
+from rcp_admin.settings import Settings as AdminSettings
 from rcp_devstack.settings import REPO_ROOT
+from rcp_directory.settings import Settings as DirectorySettings
+from rcp_media.settings import Settings as MediaSettings
+from rcp_stasis.settings import Settings as StasisSettings
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBERNETES_VERSION = "1.33.0"
@@ -175,3 +183,408 @@ def test_the_schema_validator_really_rejects_a_broken_resource() -> None:
     }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+# --- ports: what the manifests expect of a container is what its settings make it do ------
+
+SERVICE_SETTINGS: dict[str, type[CommonSettings]] = {
+    "rcp-stasis": StasisSettings,
+    "rcp-directory": DirectorySettings,
+    "rcp-media": MediaSettings,
+    "rcp-admin": AdminSettings,
+}
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _only_given(cls: type[CommonSettings], settings_cls: Any, /, **sources: Any) -> tuple[Any, ...]:
+    return (sources["init_settings"],)
+
+
+def manifest_settings(command: str, env: dict[str, str]) -> CommonSettings:
+    """A service's settings from its container's variables alone (not this test run's)."""
+    isolated = type(
+        "FromManifest",
+        (SERVICE_SETTINGS[command],),
+        {"settings_customise_sources": classmethod(_only_given)},
+    )
+    given = {
+        name.removeprefix("RCP_").lower(): value
+        for name, value in env.items()
+        if name.startswith("RCP_")
+    }
+    settings = isolated(**given)
+    assert isinstance(settings, CommonSettings)
+    return settings
+
+
+def container_env(resources: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
+    """The container's variables with a value in the manifests (Secrets' are not read)."""
+    maps = {r["metadata"]["name"]: r.get("data", {}) for r in resources if r["kind"] == "ConfigMap"}
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(maps[source["configMapRef"]["name"]])
+    for variable in container.get("env", []):
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+        elif "configMapKeyRef" in variable.get("valueFrom", {}):
+            ref = variable["valueFrom"]["configMapKeyRef"]
+            env[variable["name"]] = maps[ref["name"]][ref["key"]]
+    return env
+
+
+def listeners(settings: CommonSettings) -> dict[int, str]:
+    """Port -> address of each server the service's settings make it start."""
+    found = {settings.effective_ops_port: settings.ops_host}
+    if isinstance(settings, MediaSettings):
+        found[settings.media_http_port] = settings.media_http_host
+    if isinstance(settings, AdminSettings):
+        found[settings.admin_http_port] = settings.admin_http_host
+    return found
+
+
+def _pods(resources: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Each long-running workload: its name, its pod template's labels and its pod spec."""
+    return [
+        (
+            r["metadata"]["name"],
+            r["spec"]["template"]["metadata"]["labels"],
+            r["spec"]["template"]["spec"],
+        )
+        for r in resources
+        if r["kind"] in ("Deployment", "StatefulSet")
+    ]
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def _services_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in spec["containers"] if c.get("command", [""])[0] in SERVICE_SETTINGS]
+
+
+def _container_port(spec: dict[str, Any], port: int | str) -> tuple[dict[str, Any], int]:
+    """The container and port number a (named or numbered) port of the pod is."""
+    for container in spec["containers"]:
+        for declared in container.get("ports", []):
+            if port in (declared.get("name"), declared["containerPort"]):
+                return container, declared["containerPort"]
+    raise AssertionError(f"no container declares port {port!r}")
+
+
+def test_every_service_targets_a_port_its_container_listens_on_beyond_loopback(
+    resources: list[dict[str, Any]],
+) -> None:
+    services = [r for r in resources if r["kind"] == "Service"]
+    assert services
+    for service in services:
+        selected = [p for p in _pods(resources) if _selects(service["spec"]["selector"], p[1])]
+        assert selected, service["metadata"]["name"]
+        for _, _, spec in selected:
+            for port in service["spec"]["ports"]:
+                container, number = _container_port(spec, port["targetPort"])
+                where = f"Service/{service['metadata']['name']}:{port['name']}"
+                settings = manifest_settings(
+                    container["command"][0], container_env(resources, container)
+                )
+                listening = listeners(settings)
+                assert number in listening, (where, number, listening)
+                assert listening[number] not in LOOPBACK, (where, listening[number])
+
+
+def test_every_declared_port_and_probe_is_one_the_service_listens_on(
+    resources: list[dict[str, Any]],
+) -> None:
+    for name, _, spec in _pods(resources):
+        for container in _services_containers(spec):
+            listening = listeners(
+                manifest_settings(container["command"][0], container_env(resources, container))
+            )
+            declared = {p["containerPort"] for p in container.get("ports", [])}
+            assert declared == set(listening), (name, declared, listening)
+            for probe in ("readinessProbe", "livenessProbe"):
+                get = container[probe]["httpGet"]
+                _, number = _container_port(spec, get["port"])
+                if listening[number] in LOOPBACK:  # only the node's own kubelet reaches it
+                    assert spec.get("hostNetwork"), name
+                    assert get.get("host") == "127.0.0.1", name
+                else:
+                    assert "host" not in get, name
+
+
+def test_media_tells_asterisk_the_service_address_that_reaches_its_http_server(
+    resources: list[dict[str, Any]],
+) -> None:
+    [(_, labels, spec)] = [p for p in _pods(resources) if p[0] == "receptionist-media"]
+    [container] = _services_containers(spec)
+    settings = manifest_settings("rcp-media", container_env(resources, container))
+    assert isinstance(settings, MediaSettings)
+    assert settings.media_base_url is not None
+    url = urlsplit(settings.media_base_url)
+    service = next(
+        r for r in resources if r["kind"] == "Service" and r["metadata"]["name"] == url.hostname
+    )
+    assert _selects(service["spec"]["selector"], labels)
+    [port] = [p for p in service["spec"]["ports"] if p["port"] == url.port]
+    assert _container_port(spec, port["targetPort"])[1] == settings.media_http_port
+
+
+def test_network_policies_open_the_ports_the_pods_listen_on(
+    resources: list[dict[str, Any]],
+) -> None:
+    pods = _pods(resources)
+
+    def ports_of(selector: dict[str, str]) -> set[int]:
+        return {
+            p["containerPort"]
+            for _, labels, spec in pods
+            if _selects(selector, labels)
+            for c in spec["containers"]
+            for p in c.get("ports", [])
+        }
+
+    ours = {labels["app.kubernetes.io/name"] for _, labels, _ in pods}
+    checked = 0
+    for policy in (r for r in resources if r["kind"] == "NetworkPolicy"):
+        spec = policy["spec"]
+        selector = spec["podSelector"].get("matchLabels", {})
+        if selector.get("app.kubernetes.io/name") in ours:
+            for rule in spec.get("ingress", []):
+                for port in rule.get("ports", []):
+                    assert port["port"] in ports_of(selector), policy["metadata"]["name"]
+                    checked += 1
+        for rule in spec.get("egress", []):
+            for peer in rule.get("to", []):
+                target = peer.get("podSelector", {}).get("matchLabels", {})
+                if target.get("app.kubernetes.io/name") in ours:
+                    for port in rule.get("ports", []):
+                        assert port["port"] in ports_of(target), policy["metadata"]["name"]
+                        checked += 1
+    assert checked >= 4
+
+
+# --- secrets, NATS's walls, ops ports, Asterisk's confinement, pinned images ---------------
+
+SECRET_PLACEHOLDER = "a-value-from-a-kubernetes-secret"
+
+
+def test_every_secret_a_service_needs_in_production_comes_from_a_secret(
+    resources: list[dict[str, Any]],
+) -> None:
+    for name, _, spec in _pods(resources):
+        for container in _services_containers(spec):
+            env = container_env(resources, container)
+            from_secrets = {
+                v["name"]
+                for v in container.get("env", [])
+                if "secretKeyRef" in v.get("valueFrom", {})
+            }
+            env |= dict.fromkeys(from_secrets, SECRET_PLACEHOLDER)
+            env["RCP_DATABASE_URL"] = f"postgresql://user:{SECRET_PLACEHOLDER}@db/receptionist"
+            # The URL names the service's role; its password is the role's Secret (PGPASSWORD).
+            assert "PGPASSWORD" in from_secrets, name
+            settings = manifest_settings(container["command"][0], env)
+            assert settings.environment is Environment.PRODUCTION, name
+            # The NATS password is checked with NATS's own Secret (deploy/helm).
+            problems = [p for p in settings.production_problems() if "RCP_NATS_PASSWORD" not in p]
+            assert problems == [], (name, problems)
+
+
+def _policies(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["metadata"]["name"]: r["spec"] for r in resources if r["kind"] == "NetworkPolicy"}
+
+
+NATS_SERVER = {"app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats"}
+
+
+def test_nats_servers_admit_clients_routes_and_scrapes_only_and_reach_only_each_other(
+    resources: list[dict[str, Any]],
+) -> None:
+    values = yaml.safe_load((REPO_ROOT / "deploy" / "helm" / "nats-values.yaml").read_text())
+    client_port = values["config"].get("nats", {}).get("port", 4222)
+    cluster_port = values["config"]["cluster"].get("port", 6222)
+    policies = _policies(resources)
+    ingress = policies["receptionist-nats-ingress"]
+    assert ingress["podSelector"] == {"matchLabels": NATS_SERVER}
+    assert ingress["policyTypes"] == ["Ingress"]
+    admitted = {
+        port["port"]: list(rule["from"]) for rule in ingress["ingress"] for port in rule["ports"]
+    }
+    assert set(admitted) == {client_port, cluster_port, 8222, 7777}
+    assert {"podSelector": {"matchLabels": {"receptionist/nats-client": "true"}}} in admitted[
+        client_port
+    ]
+    assert admitted[cluster_port] == [{"podSelector": {"matchLabels": NATS_SERVER}}]
+    assert all("namespaceSelector" in peer for peer in admitted[8222] + admitted[7777])
+    egress = policies["receptionist-nats-egress"]
+    assert egress["podSelector"] == {"matchLabels": NATS_SERVER}
+    assert egress["egress"] == [
+        {
+            "to": [{"podSelector": {"matchLabels": NATS_SERVER}}],
+            "ports": [{"port": cluster_port, "protocol": "TCP"}],
+        }
+    ]
+    clients = policies["receptionist-nats-clients"]["egress"]
+    assert clients == [
+        {
+            "to": [{"podSelector": {"matchLabels": NATS_SERVER}}],
+            "ports": [{"port": client_port, "protocol": "TCP"}],
+        }
+    ]
+    # Every pod that talks to NATS says so with the label both policies select on.
+    for name, labels, spec in _pods(resources):
+        if _services_containers(spec):
+            assert labels.get("receptionist/nats-client") == "true", name
+
+
+def test_ops_ports_on_the_nodes_network_are_loopback_or_need_the_ops_token(
+    resources: list[dict[str, Any]],
+) -> None:
+    on_node = [(name, spec) for name, _, spec in _pods(resources) if spec.get("hostNetwork")]
+    assert [name for name, _ in on_node] == ["receptionist-telephony"]
+    monitors = {r["metadata"]["name"]: r["spec"] for r in resources if r["kind"] == "PodMonitor"}
+    for name, spec in on_node:
+        for container in _services_containers(spec):
+            settings = manifest_settings(
+                container["command"][0], container_env(resources, container)
+            )
+            tokens = {
+                v["name"]: v["valueFrom"]["secretKeyRef"]
+                for v in container.get("env", [])
+                if "secretKeyRef" in v.get("valueFrom", {})
+            }
+            if settings.ops_host in LOOPBACK:
+                continue
+            token = tokens["RCP_OPS_METRICS_TOKEN"]
+            [endpoint] = monitors[name]["podMetricsEndpoints"]
+            assert endpoint["authorization"]["credentials"] == token
+        asterisk = next(c for c in spec["containers"] if c["name"] == "asterisk")
+        assert not asterisk.get("env")  # its settings went to the init container that renders
+        prepare = next(c for c in spec["initContainers"] if c["name"] == "asterisk-config")
+        prepared = container_env(resources, prepare)
+        assert prepared["RCP_ASTERISK_HTTP_HOST"] in LOOPBACK  # ARI: stasis beside it only
+    # The other pods' ops ports are reached only through the NetworkPolicies.
+    scrape = _policies(resources)["receptionist-scrape"]["ingress"]
+    assert [peer for rule in scrape for peer in rule["from"]] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+
+
+def test_asterisk_runs_unprivileged_on_a_read_only_root_with_its_configuration_rendered_first(
+    resources: list[dict[str, Any]],
+) -> None:
+    telephony = next(r for r in resources if r["kind"] == "StatefulSet")
+    spec = telephony["spec"]["template"]["spec"]
+    asterisk = next(c for c in spec["containers"] if c["name"] == "asterisk")
+    security = asterisk["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] != 0
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert "-U" not in asterisk["command"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mounts = {m["mountPath"]: m for m in asterisk["volumeMounts"]}
+    for path in ("/etc/asterisk", "/var/lib/asterisk", "/var/spool/asterisk", "/run/asterisk"):
+        assert "emptyDir" in volumes[mounts[path]["name"]], path
+    assert mounts["/etc/asterisk"]["readOnly"] is True
+    prepare = next(c for c in spec["initContainers"] if c["name"] == "asterisk-config")
+    assert prepare["image"] == asterisk["image"]
+    assert prepare["command"][0] == "rcp-asterisk-prepare"
+    assert prepare["securityContext"]["runAsUser"] == security["runAsUser"]
+    assert prepare["securityContext"]["readOnlyRootFilesystem"] is True
+    prepared = {m["name"] for m in prepare["volumeMounts"]}
+    assert mounts["/etc/asterisk"]["name"] in prepared
+    assert "RCP_ARI_PASSWORD" in {v["name"] for v in prepare["env"]}
+    # The image makes that user, and has the script the init container runs.
+    dockerfile = (REPO_ROOT / "deploy" / "compose" / "asterisk" / "Dockerfile").read_text()
+    assert f"--uid {security['runAsUser']}" in dockerfile
+    assert "/usr/local/bin/rcp-asterisk-prepare" in dockerfile
+
+
+def _images(resources: list[dict[str, Any]]) -> list[str]:
+    images = [
+        container["image"]
+        for _, spec in _pod_specs(resources)
+        for container in spec.get("initContainers", []) + spec["containers"]
+    ]
+    images += [r["spec"]["imageName"] for r in resources if r["kind"] == "Cluster"]
+    return images
+
+
+def _unpinned(images: list[str]) -> list[str]:
+    return [i for i in images if not re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", i)]
+
+
+def test_the_prod_overlay_pins_every_image_by_digest() -> None:
+    images = _images(render("prod"))
+    assert len(images) > 10  # every container of every workload, and Postgres
+    assert _unpinned(images) == []
+
+
+def test_a_bare_tag_in_the_prod_overlay_fails_the_pinning_check(tmp_path: Path) -> None:
+    shutil.copytree(REPO_ROOT / "k8s", tmp_path / "k8s")
+    overlay = tmp_path / "k8s" / "overlays" / "prod" / "kustomization.yaml"
+    kustomization = yaml.safe_load(overlay.read_text())
+    kustomization["images"][0] = {"name": "receptionist/services", "newTag": "0.2.0"}
+    overlay.write_text(yaml.safe_dump(kustomization))
+    rendered = subprocess.run(
+        [str(KUBECTL), "kustomize", str(overlay.parent)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    resources = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    unpinned = _unpinned(_images(resources))
+    assert unpinned
+    assert {image.rsplit(":", 1)[1] for image in unpinned} == {"0.2.0"}
+
+
+# workload -> the database role it logs in as (docs/schema.md)
+DATABASE_ROLES = {
+    "Deployment/receptionist-admin": "rcp_admin",
+    "Deployment/receptionist-directory": "rcp_directory",
+    "Deployment/receptionist-media": "rcp_media",
+    "StatefulSet/receptionist-telephony": "rcp_stasis",
+    "Job/receptionist-retention": "rcp_admin",
+}
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def test_each_service_logs_in_as_its_own_database_role_and_only_migrations_as_the_owner(
+    resources: list[dict[str, Any]],
+) -> None:
+    seen: dict[str, set[str]] = {}
+    for name, spec in _pod_specs(resources):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            env = _env(container)
+            if "RCP_DATABASE_URL" not in env:
+                continue
+            url = env["RCP_DATABASE_URL"]
+            if name == "Job/receptionist-migrate":
+                assert url["valueFrom"]["secretKeyRef"]["name"] == "receptionist-db-app"
+                continue
+            role = url["value"].removeprefix("postgresql://").split("@")[0]
+            secret = env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert (secret["name"], secret["key"]) == (
+                f"receptionist-db-{role.removeprefix('rcp_')}",
+                "password",
+            ), name
+            seen.setdefault(name, set()).add(role)
+    assert seen == {name: {role} for name, role in DATABASE_ROLES.items()}
+
+
+def test_cloudnativepg_manages_the_service_roles_from_their_secrets(
+    resources: list[dict[str, Any]],
+) -> None:
+    cluster = next(r for r in resources if r["kind"] == "Cluster")
+    roles = {role["name"]: role for role in cluster["spec"]["managed"]["roles"]}
+
+    assert set(roles) == set(DATABASE_ROLES.values())
+    for name, role in roles.items():
+        assert role["login"] is True
+        assert (role["superuser"], role["bypassrls"]) == (False, False), name
+        assert role["passwordSecret"]["name"] == f"receptionist-db-{name.removeprefix('rcp_')}"

@@ -33,7 +33,7 @@ OUR_TABLES = {
     "holidays",
     "receptionist_versions",
 }
-HEAD = ["0009"]
+HEAD = ["0010"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:

@@ -10,10 +10,11 @@ from rcp.telemetry import Health, Metrics, ops_app, serve_app
 from rcp_devstack.settings import StackSettings
 
 
-async def _get(port: int, path: str) -> tuple[int, str]:
+async def _get(port: int, path: str, token: str | None = None) -> tuple[int, str]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}{path}") as r,
+        session.get(f"http://127.0.0.1:{port}{path}", headers=headers) as r,
     ):
         return r.status, await r.text()
 
@@ -55,6 +56,28 @@ async def test_metrics_are_prometheus_text_with_the_rcp_prefix() -> None:
     assert status == 200
     assert 'rcp_service_up{service="probe"} 1.0' in body
     assert 'rcp_nats_errors_total{kind="TimeoutError"} 1.0' in body
+
+
+async def test_with_a_token_metrics_need_it_and_readiness_keeps_its_reasons_for_it() -> None:
+    health = Health()
+
+    async def broken() -> None:
+        raise ConnectionError("db.internal:5432 refused")
+
+    health.add("postgres", broken)
+    token = "an-ops-token-from-a-secret"
+    async with serve_app(ops_app(Metrics("probe"), health, token), "127.0.0.1", 0) as port:
+        assert (await _get(port, "/metrics"))[0] == 401
+        assert (await _get(port, "/metrics", "another-token"))[0] == 401
+        status, body = await _get(port, "/metrics", token)
+        assert status == 200
+        assert 'rcp_service_up{service="probe"} 1.0' in body
+        assert (await _get(port, "/healthz"))[0] == 200
+        status, body = await _get(port, "/readyz")
+        assert (status, body) == (503, '{"status": "unavailable"}')
+        status, body = await _get(port, "/readyz", token)
+        assert status == 503
+        assert "db.internal:5432 refused" in body
 
 
 async def test_infrastructure_connects_nats_and_postgres_and_reports_ready(

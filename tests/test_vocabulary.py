@@ -26,6 +26,7 @@ COLUMNS: list[tuple[str, str, type[StrEnum]]] = [
     ("prompts", "source", v.PromptSource),
     ("prompts", "status", v.PromptStatus),
     ("voicemail_messages", "status", v.VoicemailStatus),
+    ("voicemail_messages", "email_status", v.EmailStatus),
     ("call_records", "outcome", v.Outcome),
     ("outbound_policies", "allowed_number_types", v.NumberType),
 ]

@@ -116,7 +116,11 @@ async def infrastructure(
         health.add("nats", lambda: probe.check(settings.nats_probe_timeout_s))
         health.add("postgres", database)
         port = await stack.enter_async_context(
-            serve_app(ops_app(metrics, health), settings.ops_host, settings.effective_ops_port)
+            serve_app(
+                ops_app(metrics, health, settings.ops_metrics_token),
+                settings.ops_host,
+                settings.effective_ops_port,
+            )
         )
         log.info("service.ops_listening", host=settings.ops_host, port=port)
 

@@ -144,6 +144,12 @@ class CommonSettings(BaseSettings):
     ops_host: str = Field(
         default="127.0.0.1", description="Address of /metrics, /healthz, /readyz."
     )
+    ops_metrics_token: str = Field(
+        default="",
+        max_length=256,
+        description="When set, /metrics answers only `Authorization: Bearer <token>` (an ops "
+        "port on a node's network, which no NetworkPolicy covers; a Secret).",
+    )
     ops_port: int | None = Field(
         default=None,
         ge=0,
@@ -192,6 +198,8 @@ class CommonSettings(BaseSettings):
             password = urlsplit(self.database_url).password
         except ValueError:  # several hosts, or a port that is no number: not for urlsplit
             password = None
+        # A URL without a password takes libpq's PGPASSWORD (Kubernetes gives it from a Secret).
+        password = password or os.environ.get("PGPASSWORD")
         if password in DEVELOPMENT_DATABASE_PASSWORDS:
             problems.append(unfit("RCP_DATABASE_URL", "has a password of the local stack"))
         if self.effective_nats_user and not self.nats_password_of_user():

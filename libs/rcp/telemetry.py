@@ -8,6 +8,7 @@ reports not ready so that Kubernetes stops sending it work before it stops.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -138,10 +139,25 @@ class Health:
         return results
 
 
-def ops_app(metrics: Metrics, health: Health) -> web.Application:
-    """The aiohttp application serving /metrics, /healthz and /readyz."""
+def ops_app(metrics: Metrics, health: Health, metrics_token: str = "") -> web.Application:
+    """The aiohttp application serving /metrics, /healthz and /readyz.
 
-    async def metrics_handler(_: web.Request) -> web.Response:
+    With a `metrics_token` (a port outside any NetworkPolicy: a pod on the node's network),
+    /metrics answers only `Authorization: Bearer <token>`, and /readyz tells anyone else
+    whether the service is ready, not why.
+    """
+
+    def authorized(request: web.Request) -> bool:
+        if not metrics_token:
+            return True
+        sent = request.headers.get(hdrs.AUTHORIZATION, "")
+        return hmac.compare_digest(sent.encode(), f"Bearer {metrics_token}".encode())
+
+    async def metrics_handler(request: web.Request) -> web.Response:
+        if not authorized(request):
+            return web.Response(
+                status=401, text="send the ops token\n", headers={"WWW-Authenticate": "Bearer"}
+            )
         body = generate_latest(metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -149,14 +165,14 @@ def ops_app(metrics: Metrics, health: Health) -> web.Application:
         # Liveness only says the event loop answers; dependencies belong to readiness.
         return web.json_response({"status": "ok", "service": metrics.service})
 
-    async def readyz(_: web.Request) -> web.Response:
+    async def readyz(request: web.Request) -> web.Response:
         results = await health.run()
         ok = all(value == "ok" for value in results.values())
         metrics.ready.labels(service=metrics.service).set(1 if ok else 0)
-        return web.json_response(
-            {"status": "ok" if ok else "unavailable", "checks": results},
-            status=200 if ok else 503,
-        )
+        answer: dict[str, object] = {"status": "ok" if ok else "unavailable"}
+        if authorized(request):  # what failed can name hosts and addresses
+            answer["checks"] = results
+        return web.json_response(answer, status=200 if ok else 503)
 
     app = web.Application()
     app.router.add_get("/metrics", metrics_handler)

@@ -43,6 +43,10 @@ PromptStatus = StrEnum("PromptStatus", "PENDING READY FAILED")
 # Whether a voicemail message was listened to.
 VoicemailStatus = StrEnum("VoicemailStatus", "NEW READ")
 
+# Where a voicemail message's email stands: to send, sent, nothing to send (the extension has
+# no address, or the message was left before email existed), given up.
+EmailStatus = StrEnum("EmailStatus", "PENDING SENT NONE FAILED")
+
 # How a call ended.
 Outcome = StrEnum(
     "Outcome",

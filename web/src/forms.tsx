@@ -140,7 +140,7 @@ type InputProps = FieldShell & {
   id: string;
   value: string;
   onValue: (value: string) => void;
-  type?: "text" | "password";
+  type?: "text" | "password" | "date";
   inputMode?: "text" | "numeric" | "tel";
   autoComplete?: string;
   spellcheck?: boolean;

@@ -213,7 +213,20 @@ export interface Items<T> {
 }
 
 export interface CallList extends Items<CallRecord> {
+  next_cursor: string | null;
   next_before: string | null;
+}
+
+export interface CallStep {
+  kind: string;
+  at: string;
+  offset_ms: number;
+  data: Record<string, unknown>;
+}
+
+export interface CallDetail extends CallRecord {
+  steps: CallStep[];
+  names: Record<string, string>;
 }
 
 export function personName(item: { first_name: string; last_name: string }): string {

@@ -18,7 +18,7 @@ import sys
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 
-from rcp_devstack import asterisk, demo, natsserver, postgres, services
+from rcp_devstack import asterisk, demo, natsserver, postgres, roles, services
 from rcp_devstack.processes import StackError, read_pid
 from rcp_devstack.settings import StackSettings
 
@@ -37,6 +37,8 @@ def _infra(settings: StackSettings) -> None:
     _say(asterisk.ensure_asterisk(settings))
     upgrade(settings.database_url, configure_logging=False)
     _say("Schema: migrated to the latest revision (alembic head)")
+    roles.ensure_logins_sync(settings.database_url, settings.database_services_password)
+    _say("Database roles: each service logs in as its own (rcp_admin, rcp_stasis, ...)")
 
 
 async def _token(settings: StackSettings, name: str | None, tenant: str | None) -> str:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import asyncpg
 from aiohttp import web
+from rcp.db.scope import Scope, ScopedPool
 from rcp.errors import ErrorCode
 from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, hash_token, well_formed
 from rcp.vocabulary import TenantStatus
@@ -32,6 +32,11 @@ class Principal:
     token_id: UUID | None  # None: the command line, run by an operator on the host
     name: str
     tenant_id: UUID | None  # None: carrier scope, sees every tenant
+
+    @property
+    def scope(self) -> Scope:
+        """The rows the caller's statements reach: its tenant's, or (carrier) every one."""
+        return Scope.carrier() if self.tenant_id is None else Scope.tenant(self.tenant_id)
 
     @property
     def is_carrier(self) -> bool:
@@ -78,10 +83,11 @@ BAD_TOKEN_CHALLENGE = 'Bearer realm="receptionist", error="invalid_token"'  # no
 
 
 async def authenticate(
-    pool: asyncpg.Pool, pepper: str, header: str | None, lifetime: TokenLifetime
+    pool: ScopedPool, pepper: str, header: str | None, lifetime: TokenLifetime
 ) -> Principal:
     """The principal behind an `Authorization: Bearer` header; 401 otherwise, 403 for a
-    token of a suspended tenant.
+    token of a suspended tenant. The token is looked up among every tenant's (`pool` in
+    carrier scope): the caller is not known yet.
 
     A token without an expiry (issued before tokens had one) lives the maximum lifetime from
     its creation.
@@ -184,9 +190,10 @@ class FailedAuthentications:
 
 @dataclass(frozen=True)
 class Gate:
-    """Authenticates a request: its address's failures first, then its token."""
+    """Authenticates a request: its address's failures first, then its token (`pool` in
+    carrier scope)."""
 
-    pool: asyncpg.Pool
+    pool: ScopedPool
     pepper: str
     lifetime: TokenLifetime
     failures: FailedAuthentications

@@ -47,6 +47,7 @@ from pydantic import ValidationError
 from rcp.config_events import NatsConfigPublisher
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
+from rcp.db.scope import Scope, ScopedPool
 from rcp.messaging import connect_nats
 from rcp.settings import refuse_unfit_for_production
 from rcp.telemetry import Metrics
@@ -135,7 +136,7 @@ def read_extension_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | RowEr
 
 
 BOOLEAN_COLUMNS = ("voicemail_enabled", "reachable_by_extension", "reachable_by_name")
-OPTIONAL_COLUMNS = ("device", "external_number")
+OPTIONAL_COLUMNS = ("device", "external_number", "voicemail_email")
 
 
 def _row_values(row: dict[str | None, Any]) -> dict[str, Any]:
@@ -211,8 +212,9 @@ async def admin_store(settings: Settings) -> AsyncIterator[Store]:
         connect_nats(settings, "receptionist-cli", metrics) as nats,
         aiohttp.ClientSession() as http,
     ):
+        # The operator on the host acts for the carrier: every tenant's rows.
         yield Store(
-            pool,
+            ScopedPool(pool, Scope.carrier()),
             NatsConfigPublisher(nats, metrics),
             settings.token_pepper,
             media=NatsMediaGateway(nats, http, settings.media_nats_scope),
@@ -267,7 +269,7 @@ async def _maintain(args: argparse.Namespace, settings: Settings, out: TextIO, e
         return await _retention(store, args.every, out, err)
 
 
-async def tenant_by_slug(pool: asyncpg.Pool, slug: str) -> UUID:
+async def tenant_by_slug(pool: ScopedPool, slug: str) -> UUID:
     """A tenant's id from its slug (or its id)."""
     found: UUID | None = await pool.fetchval(
         "SELECT id FROM tenants WHERE slug = $1 OR id::text = $1", slug

@@ -99,6 +99,8 @@ def _success(route: Route, refs: dict[type[Any], str]) -> dict[str, Any]:
         success["content"] = {"application/json": {"schema": {"$ref": refs[route.response]}}}
     if route.audio:
         success["content"] = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
+    if route.csv:
+        success["content"] = {"text/csv": {"schema": {"type": "string"}}}
     if route.etag:
         success["headers"] = {"ETag": {"schema": {"type": "string"}}}
     return success

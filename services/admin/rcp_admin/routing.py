@@ -63,6 +63,7 @@ class Route:
     etag: bool = False
     upload: bool = False  # also takes a multipart/form-data body with a `file` part
     audio: bool = False  # answers audio/wav rather than JSON
+    csv: bool = False  # answers text/csv rather than JSON
 
 
 class Routes(list[Route]):
@@ -297,7 +298,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         app = request.app
         principal = await app[GATE_KEY].principal(request)
         app[LIMITER_KEY].check(principal.token_id)
-        call = Call(request, principal, app[STORE_KEY])
+        call = Call(request, principal, app[STORE_KEY].scoped_to(principal))
         if "tenant_id" in request.match_info:
             # Before anything else: another tenant's paths answer 404, whatever follows.
             principal.require_tenant(call.tenant_id)

@@ -166,6 +166,14 @@ TtsText = Annotated[
     AfterValidator(_text),
 ]
 Voice = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+.:-]{1,64}$")]
+# An email address: one address, nothing a mail header could be made to say more with
+# (the database's CHECK is the same).
+EMAIL = r'^[^@\s<>()\[\],;:"]+@[^@\s<>()\[\],;:"]+\.[^@\s<>()\[\],;:".]+$'
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL),
+    Field(examples=["amelie.poulain@example.org"]),
+]
 
 
 class Body(BaseModel):
@@ -295,6 +303,17 @@ class NumberList(Out):
 ExtensionKind = Annotated[v.ExtensionKind, closed(v.ExtensionKind)]
 
 
+VOICEMAIL_EMAIL = (
+    "Where the extension's new voicemail messages are emailed, the recording attached; "
+    "null: nowhere"
+)
+VOICEMAIL_GREETING = (
+    "What callers hear before the beep: text to speak, or a prompt of the tenant's (an "
+    "upload or a recording made in the browser, POST /prompts first); null: the standard "
+    '"you have reached the voicemail of <name>"'
+)
+
+
 class ExtensionFields(Body):
     first_name: Name = ""
     last_name: Name = ""
@@ -305,6 +324,10 @@ class ExtensionFields(Body):
     voicemail_enabled: bool = True
     reachable_by_extension: bool = True
     reachable_by_name: bool = True
+    voicemail_email: Email | None = Field(default=None, description=VOICEMAIL_EMAIL)
+    voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
+        default=None, description=VOICEMAIL_GREETING
+    )
 
 
 class ExtensionCreate(ExtensionFields):
@@ -332,6 +355,10 @@ class ExtensionPatch(Body):
     voicemail_enabled: bool | None = None
     reachable_by_extension: bool | None = None
     reachable_by_name: bool | None = None
+    voicemail_email: Email | None = Field(default=None, description=VOICEMAIL_EMAIL)
+    voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
+        default=None, description=VOICEMAIL_GREETING
+    )
 
 
 class DestinationRefusal(Out):
@@ -367,6 +394,10 @@ class Extension(Out):
     reachable_by_extension: bool
     reachable_by_name: bool
     name_prompt_id: UUID | None
+    voicemail_email: str | None = Field(description=VOICEMAIL_EMAIL)
+    voicemail_greeting: Prompt | None = Field(
+        description="What callers hear before the beep; null: the standard greeting"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -960,18 +991,38 @@ class Retention(Out):
 # --- voicemail, calls, audit ---------------------------------------------------------------
 
 
+VoicemailStatus = Annotated[v.VoicemailStatus, closed(v.VoicemailStatus)]
+
+
 class VoicemailMessage(Out):
     id: UUID
     extension_number: str
     caller_number: str | None
     caller_name: str | None
     duration_ms: int
-    status: Annotated[v.VoicemailStatus, closed(v.VoicemailStatus)]
+    status: VoicemailStatus = Field(description="new until someone listens to it (or marks it)")
     created_at: datetime
+    email_status: Annotated[v.EmailStatus, closed(v.EmailStatus)] = Field(
+        description="Its email to the extension's address: pending (to send, or being retried), "
+        "sent, none (the extension had no address) or failed (given up: email_error says why)"
+    )
+    email_to: str | None = Field(description="The address it was emailed to")
+    emailed_at: datetime | None
+    email_attempts: int = Field(description="How many times sending it was tried")
+    email_error: str | None = Field(description="Why the last try failed")
 
 
 class VoicemailList(Out):
-    items: list[VoicemailMessage]
+    items: list[VoicemailMessage] = Field(description="New messages first, then the newest")
+
+
+class VoicemailCount(Out):
+    new: int = Field(description="Messages nobody has listened to yet")
+    total: int
+
+
+class VoicemailPatch(Body):
+    status: VoicemailStatus = Field(description="read, or new to mark it unread again")
 
 
 class CallRecord(Out):
@@ -987,7 +1038,36 @@ class CallRecord(Out):
 
 class CallList(Out):
     items: list[CallRecord]
-    next_before: datetime | None = Field(description="Pass as `before` for the next page")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same filters) for the next page; null: no more"
+    )
+    next_before: datetime | None = Field(
+        description="The last item's start: older clients pass it as `before` for the next "
+        "page (a call started at that very instant on the next page is then missed: prefer "
+        "`next_cursor`)"
+    )
+
+
+class CallStep(Out):
+    """One step of a call's decision trace, as the stasis service published it."""
+
+    kind: str = Field(
+        examples=["key"],
+        description="started, answered, schedule, menu, key, extension, lookup, lookup_result, "
+        "choice, announcement, transfer, transfer_result, bridged, pin, conference, voicemail, "
+        "recording, limit or ended (docs/admin-api.md says what each one's data holds)",
+    )
+    at: datetime
+    offset_ms: int = Field(description="Milliseconds since the call started")
+    data: dict[str, Any]
+
+
+class CallDetail(CallRecord):
+    steps: list[CallStep] = Field(description="The decision trace, in the order it happened")
+    names: dict[str, str] = Field(
+        description="The current name of each extension, ring group and conference room the "
+        "steps name by number"
+    )
 
 
 class AuditEntry(Out):

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 from uuid import UUID
 
@@ -23,6 +23,7 @@ import nats.errors
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 from rcp.contracts import ConfigChanged
+from rcp.db.scope import ScopedPool
 from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
 from rcp.errors import ErrorCode, ReceptionistError
 from rcp.settings import TrunkSettings
@@ -138,14 +139,22 @@ class EndpointRules:
 
 @dataclass(frozen=True)
 class Store:
-    """What every resource's logic works through: the database, the bus, the media service."""
+    """What every resource's logic works through: the database, the bus, the media service.
 
-    pool: asyncpg.Pool
+    Every statement runs in a transaction scoped to the caller (`pool`, a `ScopedPool`): a
+    tenant token's requests see only their tenant's rows, whatever their queries forget.
+    """
+
+    pool: ScopedPool
     publisher: ConfigPublisher
     token_pepper: str
     media: MediaGateway | None = None
     endpoints: EndpointRules = field(default_factory=EndpointRules)
     token_lifetime: TokenLifetime = field(default_factory=TokenLifetime)
+
+    def scoped_to(self, principal: Principal) -> Store:
+        """The same store, in the scope of one caller."""
+        return replace(self, pool=self.pool.scoped(principal.scope))
 
     @asynccontextmanager
     async def write(
@@ -159,7 +168,7 @@ class Store:
     ) -> AsyncIterator[Change]:
         """One transaction, its audit entry, then (after the commit) config-changed."""
         with database_errors():
-            async with self.pool.acquire() as connection, connection.transaction():
+            async with self.pool.transaction() as connection:
                 change = Change(connection, tenant_id, entity, action, key)
                 yield change
                 await connection.execute(

@@ -86,6 +86,7 @@ async def run_media(settings: Settings, infra: Infrastructure) -> AsyncIterator[
             signer=signer,
             base_url=base_url,
             metrics=metrics,
+            recording_url_ttl_s=settings.media_recording_url_ttl_s,
         )
         await stack.enter_async_context(
             serve_requests(

@@ -56,6 +56,13 @@ class Settings(MediaScopeSettings):
         max_length=256,
         description="Key of the URL signatures (a Secret in production).",
     )
+    media_recording_url_ttl_s: int = Field(
+        default=300,
+        ge=10,
+        le=86400,
+        description="How long the URL of a recording (a voicemail message) works; prompts' "
+        "URLs never expire (Asterisk's cache keeps them).",
+    )
     media_tts_engine: str = Field(default="espeak-ng", pattern=r"^[a-z0-9_.-]{1,32}$")
     media_tts_max_chars: int = Field(default=5000, ge=1, le=65536)
     media_upload_max_bytes: int = Field(default=20 * MIB, ge=1024)

@@ -42,7 +42,14 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
             **settings.model_dump(exclude={"greeting"}),
         ),
         extensions=[
-            s.ExtensionCreate(**e.model_dump(include=set(s.ExtensionCreate.model_fields)))
+            s.ExtensionCreate(
+                **e.model_dump(
+                    include=set(s.ExtensionCreate.model_fields) - {"voicemail_greeting"}
+                ),
+                # Text to speak travels; an uploaded or recorded greeting does not (its audio
+                # stays with the tenant that has it): the standard greeting is heard instead.
+                voicemail_greeting=prompts.tts_of(e.voicemail_greeting),
+            )
             for e in await EXTENSIONS.list_all(store, actor, tenant_id)
         ],
         ring_groups=[

@@ -6,6 +6,10 @@ extension saved before devices existed may still hold its old dial string
 number is checked against the carrier's outbound policy when it is written (422
 `destination_not_allowed`); one saved before a policy that now refuses it stays, flagged
 (`destination_allowed: false`), and calls to it are refused by the stasis service.
+
+Its voicemail may have an email address (new messages are emailed there by the media
+service) and a greeting of its own: a prompt, chosen as text to speak or as one of the
+tenant's prompts (an upload, a recording made in the browser).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from rcp.outbound import OutboundPolicy, check
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import IN_USE, UNKNOWN_TARGET, VALIDATION_FAILED, ApiError
-from rcp_admin.resources import devices
+from rcp_admin.resources import devices, prompts
 from rcp_admin.resources.numbered import NumberedEntity, keys_using
 from rcp_admin.resources.outbound_policy import check_destination, refusal_of, tenant_policy
 from rcp_admin.unit_of_work import Reader, Store, returned
@@ -37,7 +41,9 @@ COLUMNS = (
     "voicemail_enabled",
     "reachable_by_extension",
     "reachable_by_name",
+    "voicemail_email",
 )
+GREETING = "voicemail_greeting"
 
 
 def _invalid(message: str, field: str) -> ApiError:
@@ -113,7 +119,9 @@ async def _refuse_kind_change_while_targeted(
         )
 
 
-def _model(row: asyncpg.Record, device: str | None, policy: OutboundPolicy) -> s.Extension:
+def _model(
+    row: asyncpg.Record, device: str | None, policy: OutboundPolicy, greeting: s.Prompt | None
+) -> s.Extension:
     """An extension row as the API shows it, with the policy's verdict on its outside number."""
     outside = row["external_number"] if row["kind"] == "virtual" else None
     verdict = check(policy, outside) if outside else None
@@ -123,8 +131,16 @@ def _model(row: asyncpg.Record, device: str | None, policy: OutboundPolicy) -> s
             "device": device,
             "destination_allowed": verdict.allowed if verdict else None,
             "destination_refusal": refusal_of(verdict),
+            GREETING: greeting,
         }
     )
+
+
+async def _greetings(
+    reader: Reader, tenant_id: UUID, rows: list[asyncpg.Record]
+) -> dict[UUID, s.Prompt]:
+    ids = [r["voicemail_greeting_prompt_id"] for r in rows if r["voicemail_greeting_prompt_id"]]
+    return await prompts.models_of(reader, tenant_id, ids) if ids else {}
 
 
 async def _target_ids(
@@ -159,26 +175,39 @@ class Extensions(NumberedEntity):
         device = await reader.fetchval(
             "SELECT name FROM devices WHERE tenant_id = $1 AND id = $2", tenant_id, row["device_id"]
         )
-        return _model(row, device, await tenant_policy(reader, tenant_id))
+        greeting = (await _greetings(reader, tenant_id, [row])).get(
+            row["voicemail_greeting_prompt_id"]
+        )
+        return _model(row, device, await tenant_policy(reader, tenant_id), greeting)
 
     async def list_all(self, store: Store, actor: Principal, tenant_id: UUID) -> list[Any]:
-        """All of the tenant's, by number (one read of the policy for all)."""
+        """All of the tenant's, by number (one read of the policy and greetings for all)."""
         rows = await store.tenant_rows(actor, tenant_id, SELECT + " ORDER BY e.number")
         policy = await tenant_policy(store.pool, tenant_id)
-        return [_model(row, row["device"], policy) for row in rows]
+        greetings = await _greetings(store.pool, tenant_id, rows)
+        return [
+            _model(row, row["device"], policy, greetings.get(row["voicemail_greeting_prompt_id"]))
+            for row in rows
+        ]
 
     async def insert(
         self, connection: Connection, tenant_id: UUID, values: dict[str, Any], prefix: str = ""
     ) -> asyncpg.Record:
-        """Insert checked values: its device must be the tenant's, its outside number allowed."""
+        """Insert checked values: its device must be the tenant's, its outside number allowed,
+        its greeting one of the tenant's prompts (or text, which becomes one)."""
         device_id = await _target_ids(connection, tenant_id, values, prefix)
+        greeting_id = await prompts.chosen_id(
+            connection, tenant_id, values.get(GREETING), f"{prefix}{GREETING}"
+        )
         row = await connection.fetchrow(
             """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id,
                                        external_number, voicemail_enabled, reachable_by_extension,
-                                       reachable_by_name)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *""",
+                                       reachable_by_name, voicemail_email,
+                                       voicemail_greeting_prompt_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *""",
             tenant_id,
-            *(device_id if k == "device" else values[k] for k in COLUMNS),
+            *(device_id if k == "device" else values.get(k) for k in COLUMNS),
+            greeting_id,
         )
         return returned(row)
 
@@ -217,16 +246,23 @@ class Extensions(NumberedEntity):
             if changed
             else (current["device_id"])
         )
+        greeting_id = (
+            await prompts.chosen_id(connection, tenant_id, body.voicemail_greeting, GREETING)
+            if GREETING in given
+            else current["voicemail_greeting_prompt_id"]
+        )
         row = await connection.fetchrow(
             """UPDATE extensions SET number = $3, kind = $4, first_name = $5, last_name = $6,
                       device_id = $7, external_number = $8, voicemail_enabled = $9,
                       reachable_by_extension = $10, reachable_by_name = $11,
-                      legacy_dial_string = $12
+                      voicemail_email = $12, legacy_dial_string = $13,
+                      voicemail_greeting_prompt_id = $14
                 WHERE tenant_id = $1 AND id = $2 RETURNING *""",
             tenant_id,
             current["id"],
             *(device_id if k == "device" else values[k] for k in COLUMNS),
             values["legacy_dial_string"],
+            greeting_id,
         )
         return returned(row)
 
