@@ -56,6 +56,29 @@ def test_every_table_with_a_tenant_id_has_row_security_forced_and_its_policies(
         )
 
 
+async def seed_people(pool: asyncpg.Pool, tenant: UUID, n: int) -> None:
+    """A user of the tenant, with a session and an unused link (revision 0009)."""
+    user = await pool.fetchval(
+        """INSERT INTO users (tenant_id, email, role) VALUES ($1, $2, 'admin') RETURNING id""",
+        tenant,
+        f"admin-{n}@example.com",
+    )
+    await pool.execute(
+        """INSERT INTO user_sessions (user_id, tenant_id, secret_hash, expires_at)
+           VALUES ($1, $2, $3, now() + interval '1 hour')""",
+        user,
+        tenant,
+        f"session-{n}".encode(),
+    )
+    await pool.execute(
+        """INSERT INTO user_links (user_id, tenant_id, purpose, secret_hash, expires_at)
+           VALUES ($1, $2, 'invitation', $3, now() + interval '1 day')""",
+        user,
+        tenant,
+        f"link-{n}".encode(),
+    )
+
+
 # Rows of every kind a tenant saves or its calls leave, for two tenants: the demo tenants as
 # the stack seeds them, and what their calls, tokens, carrier and admins add.
 async def seed_tenants(url: str) -> dict[str, UUID]:
@@ -114,6 +137,8 @@ async def seed_tenants(url: str) -> dict[str, UUID]:
                    VALUES ($1, 'tests', 'extension.create', 'extension', '101', '{"n": 1}')""",
                 tenant,
             )
+            if await pool.fetchval("SELECT to_regclass('users') IS NOT NULL"):
+                await seed_people(pool, tenant, n)
         issued = issue_token("tests-pepper")
         await pool.execute(
             """INSERT INTO media_files (key, kind, engine, engine_version, voice, language,

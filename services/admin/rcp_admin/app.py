@@ -14,6 +14,7 @@ from aiohttp import web
 from nats.aio.client import Client as NatsClient
 from rcp.config_events import NatsConfigPublisher
 from rcp.db.scope import Scope, ScopedPool, bypasses_row_security
+from rcp.mail import SmtpSender
 from rcp.runtime import infrastructure
 from rcp.settings import Environment
 from rcp.telemetry import Metrics, serve_app
@@ -22,7 +23,7 @@ from rcp_admin.auth import FailedAuthentications, Gate, RateLimiter
 from rcp_admin.media import NatsMediaGateway
 from rcp_admin.middleware import make_middleware, security_headers
 from rcp_admin.openapi import docs_page, openapi_document
-from rcp_admin.ports import MediaGateway
+from rcp_admin.ports import Mailer, MediaGateway
 from rcp_admin.resources import ROUTES
 from rcp_admin.routing import (
     GATE_KEY,
@@ -44,6 +45,7 @@ def build_app(
     metrics: Metrics,
     settings: Settings,
     media: MediaGateway | None = None,
+    mailer: Mailer | None = None,
 ) -> web.Application:
     """The admin HTTP application: REST API, OpenAPI document, docs page and web manager."""
     # Uploads are read part by part up to their own limit; JSON bodies have theirs.
@@ -60,6 +62,10 @@ def build_app(
             settings.admin_auth_failures_per_minute, settings.admin_auth_failures_burst
         ),
         settings.trusted_proxies,
+        settings.session_rules,
+        FailedAuthentications(
+            settings.admin_sign_in_failures_per_minute, settings.admin_sign_in_failures_burst
+        ),
     )
     app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
@@ -71,6 +77,9 @@ def build_app(
         media,
         EndpointRules.of(settings),
         settings.token_lifetime,
+        settings.session_rules,
+        settings.link_rules,
+        mailer,
     )
     document = openapi_document()
     page = docs_page()
@@ -114,7 +123,8 @@ async def running(settings: Settings, stop: asyncio.Event | None = None) -> Asyn
     ):
         await refuse_to_bypass_row_security(infra.pool, settings)
         media = NatsMediaGateway(infra.nats, http, settings.media_nats_scope)
-        app = build_app(infra.pool, infra.nats, infra.metrics, settings, media)
+        mailer = SmtpSender(settings) if settings.mail_enabled else None
+        app = build_app(infra.pool, infra.nats, infra.metrics, settings, media, mailer)
         async with serve_app(app, settings.admin_http_host, settings.admin_http_port) as port:
             log.info("admin.listening", host=settings.admin_http_host, port=port)
             yield port

@@ -282,6 +282,141 @@ class TokenList(Out):
     items: list[Token]
 
 
+# --- people: users, sessions, links -------------------------------------------------------
+
+
+# A person's address: an Email, in lower case (one account per address, whatever its case).
+PersonEmail = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL),
+    Field(examples=["amelie.poulain@example.org"]),
+]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+UserRole = Annotated[v.UserRole, closed(v.UserRole)]
+UserLanguage = Annotated[v.UserLanguage, closed(v.UserLanguage)]
+UserStatus = Literal["invited", "active", "disabled"]
+
+
+class UserCreate(Body):
+    email: PersonEmail
+    name: Name = ""
+    role: UserRole = Field(
+        description="A tenant's: admin, editor or viewer; the carrier's staff: operator or support"
+    )
+    language: UserLanguage = Field(
+        default=v.UserLanguage.FR, description="Of the web manager and of the emails"
+    )
+
+
+class UserPatch(Body):
+    _required = field_validator("name", "role", "language", "disabled")(_not_null)
+
+    name: Name | None = None
+    role: UserRole | None = None
+    language: UserLanguage | None = None
+    disabled: bool | None = Field(
+        default=None, description="true: signed out everywhere and refused until enabled again"
+    )
+
+
+class User(Out):
+    id: UUID
+    tenant_id: UUID | None = Field(description="null: one of the carrier's staff")
+    email: str
+    name: str
+    role: UserRole
+    language: UserLanguage
+    status: UserStatus = Field(description="invited (no password chosen yet), active, or disabled")
+    created_at: datetime
+    updated_at: datetime
+    last_sign_in_at: datetime | None
+    password_changed_at: datetime | None
+
+
+class Invitation(Out):
+    sent: bool = Field(description="Whether the email was handed to the mail relay")
+    expires_at: datetime
+    problem: str | None = Field(default=None, description="Why it was not sent")
+
+
+class InvitedUser(User):
+    invitation: Invitation
+
+
+class UserList(Out):
+    items: list[User]
+
+
+class SignIn(Body):
+    email: PersonEmail
+    password: Password
+
+
+class Session(Out):
+    """Who is calling: a signed-in person (with their session's CSRF token), or a token."""
+
+    kind: Literal["user", "token"]
+    name: str = Field(description="The person's email, or the token's name")
+    tenant_id: UUID | None = Field(description="null: the carrier")
+    user: User | None = None
+    role: UserRole | None = Field(default=None, description="null: a token (all its scope)")
+    csrf_token: str | None = Field(
+        default=None,
+        description="Send it in X-CSRF-Token with every change made with the session cookie",
+    )
+    expires_at: datetime | None = Field(default=None, description="The absolute end")
+    idle_minutes: int | None = Field(
+        default=None, description="The session ends after this long without a request"
+    )
+    read_only: bool = Field(default=False, description="Viewing a tenant as carrier support")
+    view_as: UUID | None = Field(default=None, description="The tenant viewed, read-only")
+
+
+class SessionInfo(Out):
+    id: UUID
+    current: bool
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    address: str
+    user_agent: str
+
+
+class SessionList(Out):
+    items: list[SessionInfo]
+
+
+class MePatch(Body):
+    _required = field_validator("name", "language")(_not_null)
+
+    name: Name | None = None
+    language: UserLanguage | None = None
+
+
+class PasswordChange(Body):
+    current_password: Password
+    new_password: Password
+
+
+class ResetRequest(Body):
+    email: PersonEmail
+
+
+class LinkUse(Body):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    password: Password
+
+
+class LinkCheck(Body):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Link(Out):
+    purpose: Annotated[v.LinkPurpose, closed(v.LinkPurpose)]
+    email: str
+    expires_at: datetime
+
+
 # --- numbers -------------------------------------------------------------------------------
 
 
@@ -1074,6 +1209,7 @@ class AuditEntry(Out):
     id: int
     at: datetime
     actor: str
+    actor_user_id: UUID | None = Field(default=None, description="The person who acted, if one did")
     action: str
     entity: str
     entity_key: str | None

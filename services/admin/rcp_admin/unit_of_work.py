@@ -23,14 +23,15 @@ import nats.errors
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 from rcp.contracts import ConfigChanged
-from rcp.db.scope import ScopedPool
+from rcp.db.scope import Scope, ScopedPool
 from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
 from rcp.errors import ErrorCode, ReceptionistError
 from rcp.settings import TrunkSettings
 
 from rcp_admin import schemas as s
-from rcp_admin.auth import Principal, TokenLifetime
+from rcp_admin.auth import LinkRules, Principal, SessionRules, TokenLifetime
 from rcp_admin.errors import (
+    EMAIL_TAKEN,
     ENDPOINT_NOT_ALLOWED,
     ENDPOINT_TAKEN,
     IN_USE,
@@ -41,7 +42,7 @@ from rcp_admin.errors import (
     ApiError,
     not_found,
 )
-from rcp_admin.ports import ConfigPublisher, MediaGateway
+from rcp_admin.ports import ConfigPublisher, Mailer, MediaGateway
 
 if TYPE_CHECKING:  # asyncpg's proxy is generic for type checkers only
     Connection = PoolConnectionProxy[asyncpg.Record]
@@ -151,6 +152,14 @@ class Store:
     media: MediaGateway | None = None
     endpoints: EndpointRules = field(default_factory=EndpointRules)
     token_lifetime: TokenLifetime = field(default_factory=TokenLifetime)
+    sessions: SessionRules = field(default_factory=SessionRules)
+    links: LinkRules = field(default_factory=LinkRules)
+    mailer: Mailer | None = None
+
+    def everyone(self) -> ScopedPool:
+        """Where to look up what is not yet anyone's (the account signing in, a link's owner,
+        the caller's own session): every tenant's rows, in carrier scope."""
+        return self.pool.scoped(Scope.carrier())
 
     def scoped_to(self, principal: Principal) -> Store:
         """The same store, in the scope of one caller."""
@@ -173,8 +182,9 @@ class Store:
                 yield change
                 await connection.execute(
                     """INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity,
-                                              entity_key, before, after, request_id)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                                              entity_key, before, after, request_id,
+                                              actor_user_id)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
                     change.tenant_id,
                     actor.token_id,
                     actor.name,
@@ -184,6 +194,7 @@ class Store:
                     masked(change.before),
                     masked(change.after),
                     request_id,
+                    actor.user_id,
                 )
         if change.tenant_id is not None and change.audio_to_forget:
             await self.forget_audio(change.tenant_id, change.audio_to_forget)
@@ -279,7 +290,21 @@ def check_if_match(if_match: str | None, current: s.Out) -> None:
 # their hashes, passwords and secrets. No model the API audits has them today (a room says
 # `has_pin`); this is the last line, for a field added later.
 SECRET_FIELDS = frozenset(
-    {"pin", "pin_hash", "token", "token_hash", "password", "secret", "pepper", "ari_password"}
+    {
+        "pin",
+        "pin_hash",
+        "token",
+        "token_hash",
+        "password",
+        "password_hash",
+        "current_password",
+        "new_password",
+        "secret",
+        "secret_hash",
+        "csrf_token",
+        "pepper",
+        "ari_password",
+    }
 )
 MASK = "***"
 
@@ -333,6 +358,10 @@ def database_errors() -> Iterator[None]:
         if constraint == "phone_numbers_pkey":
             raise ApiError(
                 NUMBER_TAKEN, "this number is already routed to a tenant", "e164"
+            ) from error
+        if constraint == "users_email_key":
+            raise ApiError(
+                EMAIL_TAKEN, "this email address already has an account", "email"
             ) from error
         if constraint == "tenants_slug_key":
             raise ApiError(ErrorCode.CONFLICT, "a tenant already has this slug", "slug") from error

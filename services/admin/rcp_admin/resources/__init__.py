@@ -35,8 +35,10 @@ from rcp_admin.resources import (
     retention,
     ring_groups,
     schedule,
+    sessions,
     tenants,
     tokens,
+    users,
     versions,
     voicemail,
 )
@@ -45,6 +47,8 @@ from rcp_admin.routing import Route
 ROUTES: list[Route] = [
     *tenants.ROUTES,
     *tokens.ROUTES,
+    *sessions.ROUTES,
+    *users.ROUTES,
     *numbers.ROUTES,
     *devices.ROUTES,
     *outbound_policy.ROUTES,

@@ -28,6 +28,7 @@ async def list_some(
 @ROUTES.get(
     "/audit",
     response=s.AuditList,
+    access="admin",
     query={"before_id": "for the next page", "limit": "1 to 1000 (100)"},
 )
 async def list_audit(c: Call) -> web.Response:

@@ -217,7 +217,7 @@ async def export_tenant(c: Call) -> web.Response:
     return answer(await export(c.store, c.principal, c.tenant_id))
 
 
-@ROUTES.post("/import", body=s.TenantExport, response=s.TenantExport)
+@ROUTES.post("/import", body=s.TenantExport, response=s.TenantExport, access="admin")
 async def import_tenant(c: Call) -> web.Response:
     """Replace the receptionist with a document, atomically"""
     body = await c.body(s.TenantExport)
