@@ -48,6 +48,11 @@ async def _token(settings: StackSettings, name: str | None, tenant: str | None) 
         )
 
 
+async def _first_operator(settings: StackSettings) -> str | None:
+    async with create_pool(settings, "rcp-stack") as pool:
+        return await demo.ensure_first_operator(pool)
+
+
 def _up(settings: StackSettings) -> None:
     _infra(settings)
     for line in services.start_services(settings):
@@ -62,6 +67,19 @@ def _up(settings: StackSettings) -> None:
         _say(line)
     demo.run_demo(settings, list(demo.DEMOS))  # what `receptionist demo` does
     _status(settings)
+    password = asyncio.run(_first_operator(settings))
+    if password is not None:
+        print(
+            f"Carrier operator: {demo.FIRST_OPERATOR}, password {password} (shown once; sign "
+            f"in at {services.ADMIN_API}/)",
+            flush=True,
+        )
+    else:
+        print(
+            "Carrier operator: made by an earlier ./rcp up (another: .venv/bin/receptionist "
+            "user add --role operator --email ...)",
+            flush=True,
+        )
     print("Admin token: ./rcp token                 (carrier scope, shown once)", flush=True)
     print("             ./rcp token --tenant demo   (the demo tenant's admin only)", flush=True)
     print("Stop it all: ./rcp down", flush=True)
