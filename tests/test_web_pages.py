@@ -120,6 +120,9 @@ async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> N
         await expect(nav.get_by_role("link")).to_have_text(
             [
                 "Réceptionniste",
+                "Menus",
+                "Horaires",
+                "Versions",
                 "Paramètres",
                 "Postes",
                 "Groupes d’appels",
@@ -140,7 +143,13 @@ async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> N
         await key_box(page, "9").click()
         await expect(page.get_by_role("dialog", name="Touche 9")).to_be_visible()
         await expect(page.locator("#key-action option")).to_have_text(
-            ["Choisir une action", "Numéroter par nom", "Jouer annonce", "Transférer appel"]
+            [
+                "Choisir une action",
+                "Numéroter par nom",
+                "Jouer annonce",
+                "Transférer appel",
+                "Ouvrir un menu",
+            ]
         )
         await page.locator("#key-action").select_option("transfer")
         await expect(page.locator("#key-target-kind option")).to_have_text(
