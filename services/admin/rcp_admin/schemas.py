@@ -1281,6 +1281,15 @@ class ExportReceptionist(Body):
     exhausted_extension: LocalNumber | None = None
 
 
+class ExportSchedule(Body):
+    """The weekly hours and the menu of each state, by menu name (null: the default)."""
+
+    weekly: dict[Weekday, DayRanges] = Field(default_factory=dict)
+    closed_menu: RequiredName | None = None
+    holiday_menu: RequiredName | None = None
+    override_closed_menu: RequiredName | None = None
+
+
 class TenantExport(Body):
     """A whole receptionist configuration: what `export` writes and `import` restores."""
 
@@ -1294,3 +1303,7 @@ class TenantExport(Body):
     )
     first_menu_name: RequiredName | None = None
     menus: list[ExportMenu] = Field(default_factory=list, description="The other menus")
+    schedule: ExportSchedule | None = Field(
+        default=None, description="Opening hours and each state's menu (null: always open)"
+    )
+    holidays: list[HolidayCreate] = Field(default_factory=list)
