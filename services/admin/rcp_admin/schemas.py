@@ -1222,6 +1222,7 @@ class CallDetail(CallRecord):
 class AuditEntry(Out):
     id: int
     at: datetime
+    tenant_id: UUID | None = Field(default=None, description="null: the carrier's own")
     actor: str
     actor_user_id: UUID | None = Field(default=None, description="The person who acted, if one did")
     action: str
@@ -1230,6 +1231,27 @@ class AuditEntry(Out):
     before: object | None
     after: object | None
     request_id: str | None
+
+
+class Usage(Out):
+    tenant_id: UUID
+    slug: str
+    name: str
+    since: datetime
+    until: datetime
+    calls: int = Field(description="Calls that started in the period")
+    answered_calls: int
+    minutes: float = Field(description="From answer to hang-up, in minutes")
+    outside_minutes: float = Field(
+        description="Minutes of calls transferred to an outside number (virtual extensions)"
+    )
+    voicemail_left: int = Field(description="Voicemail messages left in the period")
+    voicemail_stored: int = Field(description="Voicemail messages kept now")
+    voicemail_bytes: int = Field(description="The audio of the voicemail kept now, in bytes")
+
+
+class UsageList(Out):
+    items: list[Usage]
 
 
 class AuditList(Out):
