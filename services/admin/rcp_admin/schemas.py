@@ -305,6 +305,12 @@ class ExtensionFields(Body):
     voicemail_enabled: bool = True
     reachable_by_extension: bool = True
     reachable_by_name: bool = True
+    spoken_name: TtsPrompt | GreetingRef | None = Field(
+        default=None,
+        description="What dial by name says for this extension: text to speak (spelt as it "
+        "should sound), or a prompt (an upload or a browser recording); null: the name, "
+        "spoken by text-to-speech",
+    )
 
 
 class ExtensionCreate(ExtensionFields):
@@ -332,6 +338,9 @@ class ExtensionPatch(Body):
     voicemail_enabled: bool | None = None
     reachable_by_extension: bool | None = None
     reachable_by_name: bool | None = None
+    spoken_name: TtsPrompt | GreetingRef | None = Field(
+        default=None, description="null: back to the name spoken by text-to-speech"
+    )
 
 
 class DestinationRefusal(Out):
@@ -367,6 +376,10 @@ class Extension(Out):
     reachable_by_extension: bool
     reachable_by_name: bool
     name_prompt_id: UUID | None
+    spoken_name: Prompt | None = Field(
+        description="The recorded or spoken name dial by name says (its prompt); null: the "
+        "name, spoken by text-to-speech"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -42,7 +42,10 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
             **settings.model_dump(exclude={"greeting"}),
         ),
         extensions=[
-            s.ExtensionCreate(**e.model_dump(include=set(s.ExtensionCreate.model_fields)))
+            s.ExtensionCreate(
+                **e.model_dump(include=set(s.ExtensionCreate.model_fields) - {"spoken_name"}),
+                spoken_name=_spoken_name(e.spoken_name),
+            )
             for e in await EXTENSIONS.list_all(store, actor, tenant_id)
         ],
         ring_groups=[
@@ -69,6 +72,15 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
             if not m.first
         ],
     )
+
+
+def _spoken_name(prompt: s.Prompt | None) -> s.TtsPrompt | s.GreetingRef | None:
+    """A spoken name as an import takes it back: its text, or its recording by prompt id (a
+    recording is audio of this tenant's: another tenant's import refuses the id, 422
+    `unknown_target` on the field, until it is uploaded there and named by its new id)."""
+    if prompt is None:
+        return None
+    return prompts.tts_of(prompt) or s.GreetingRef(prompt_id=prompt.id)
 
 
 def _export_keys(keys: list[s.Key]) -> list[s.ExportKey]:

@@ -19,7 +19,7 @@ from rcp.outbound import OutboundPolicy, check
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import IN_USE, UNKNOWN_TARGET, VALIDATION_FAILED, ApiError
-from rcp_admin.resources import devices
+from rcp_admin.resources import devices, prompts
 from rcp_admin.resources.numbered import NumberedEntity, keys_using
 from rcp_admin.resources.outbound_policy import check_destination, refusal_of, tenant_policy
 from rcp_admin.unit_of_work import Reader, Store, returned
@@ -113,8 +113,14 @@ async def _refuse_kind_change_while_targeted(
         )
 
 
-def _model(row: asyncpg.Record, device: str | None, policy: OutboundPolicy) -> s.Extension:
-    """An extension row as the API shows it, with the policy's verdict on its outside number."""
+def _model(
+    row: asyncpg.Record,
+    device: str | None,
+    policy: OutboundPolicy,
+    spoken_name: s.Prompt | None = None,
+) -> s.Extension:
+    """An extension row as the API shows it, with the policy's verdict on its outside number
+    and the prompt of its spoken name."""
     outside = row["external_number"] if row["kind"] == "virtual" else None
     verdict = check(policy, outside) if outside else None
     return s.Extension.model_validate(
@@ -123,8 +129,35 @@ def _model(row: asyncpg.Record, device: str | None, policy: OutboundPolicy) -> s
             "device": device,
             "destination_allowed": verdict.allowed if verdict else None,
             "destination_refusal": refusal_of(verdict),
+            "spoken_name": spoken_name,
         }
     )
+
+
+async def _spoken_names(reader: Reader, tenant_id: UUID, ids: list[UUID]) -> dict[UUID, s.Prompt]:
+    """The prompts of these spoken names, by id."""
+    rows = await reader.fetch(
+        "SELECT * FROM prompts WHERE tenant_id = $1 AND id = ANY($2::uuid[])", tenant_id, ids
+    )
+    return {row["id"]: prompts.model(row) for row in rows}
+
+
+async def spoken_name_id(
+    connection: Connection, tenant_id: UUID, spoken: Any, field_name: str
+) -> UUID | None:
+    """The prompt a spoken name names (made first when it is text to speak): a model, or its
+    dump; None for the name spoken by text-to-speech."""
+    if spoken is None:
+        return None
+    if isinstance(spoken, dict):
+        spoken = (
+            s.GreetingRef.model_validate(spoken)
+            if "prompt_id" in spoken
+            else s.TtsPrompt.model_validate(spoken)
+        )
+    if isinstance(spoken, s.TtsPrompt):
+        return (await prompts.insert_tts(connection, tenant_id, spoken)).id
+    return await prompts.id_of(connection, tenant_id, spoken.prompt_id, f"{field_name}.prompt_id")
 
 
 async def _target_ids(
@@ -159,26 +192,36 @@ class Extensions(NumberedEntity):
         device = await reader.fetchval(
             "SELECT name FROM devices WHERE tenant_id = $1 AND id = $2", tenant_id, row["device_id"]
         )
-        return _model(row, device, await tenant_policy(reader, tenant_id))
+        named = row["name_prompt_id"]
+        spoken = (await _spoken_names(reader, tenant_id, [named])).get(named) if named else None
+        return _model(row, device, await tenant_policy(reader, tenant_id), spoken)
 
     async def list_all(self, store: Store, actor: Principal, tenant_id: UUID) -> list[Any]:
         """All of the tenant's, by number (one read of the policy for all)."""
         rows = await store.tenant_rows(actor, tenant_id, SELECT + " ORDER BY e.number")
         policy = await tenant_policy(store.pool, tenant_id)
-        return [_model(row, row["device"], policy) for row in rows]
+        named = [row["name_prompt_id"] for row in rows if row["name_prompt_id"] is not None]
+        spoken = await _spoken_names(store.pool, tenant_id, named) if named else {}
+        return [
+            _model(row, row["device"], policy, spoken.get(row["name_prompt_id"])) for row in rows
+        ]
 
     async def insert(
         self, connection: Connection, tenant_id: UUID, values: dict[str, Any], prefix: str = ""
     ) -> asyncpg.Record:
         """Insert checked values: its device must be the tenant's, its outside number allowed."""
         device_id = await _target_ids(connection, tenant_id, values, prefix)
+        name_prompt_id = await spoken_name_id(
+            connection, tenant_id, values.get("spoken_name"), f"{prefix}spoken_name"
+        )
         row = await connection.fetchrow(
             """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id,
                                        external_number, voicemail_enabled, reachable_by_extension,
-                                       reachable_by_name)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *""",
+                                       reachable_by_name, name_prompt_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *""",
             tenant_id,
             *(device_id if k == "device" else values[k] for k in COLUMNS),
+            name_prompt_id,
         )
         return returned(row)
 
@@ -217,16 +260,22 @@ class Extensions(NumberedEntity):
             if changed
             else (current["device_id"])
         )
+        name_prompt_id = (
+            await spoken_name_id(connection, tenant_id, body.spoken_name, "spoken_name")
+            if "spoken_name" in given
+            else current["name_prompt_id"]
+        )
         row = await connection.fetchrow(
             """UPDATE extensions SET number = $3, kind = $4, first_name = $5, last_name = $6,
                       device_id = $7, external_number = $8, voicemail_enabled = $9,
                       reachable_by_extension = $10, reachable_by_name = $11,
-                      legacy_dial_string = $12
+                      legacy_dial_string = $12, name_prompt_id = $13
                 WHERE tenant_id = $1 AND id = $2 RETURNING *""",
             tenant_id,
             current["id"],
             *(device_id if k == "device" else values[k] for k in COLUMNS),
             values["legacy_dial_string"],
+            name_prompt_id,
         )
         return returned(row)
 
