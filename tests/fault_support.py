@@ -40,6 +40,7 @@ from rcp_devstack.processes import free_port
 from rcp_devstack.settings import StackSettings
 from rcp_directory.settings import Settings as DirectorySettings
 from rcp_stasis.executor import RECORDING_VARIABLE
+from roles_support import service_url
 from stasis_e2e_support import (
     WAIT_S,
     Apps,
@@ -163,7 +164,9 @@ async def fault_stack(
     )
     with private_nats(tmp_path / "nats") as nats:
         directory = DirectorySettings(
-            database_url=database_url, nats_url=nats.url, ops_port=free_port()
+            database_url=service_url(database_url, "directory"),
+            nats_url=nats.url,
+            ops_port=free_port(),
         )
         media = media_settings(
             database_url,

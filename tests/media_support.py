@@ -20,14 +20,16 @@ import asyncpg
 from rcp.runtime import infrastructure
 from rcp_media.app import RunningMedia, run_media
 from rcp_media.settings import Settings
+from roles_support import service_url
 
 TEST_URL_SECRET = "tests-media-url-secret-0123456789"
 
 
 def media_settings(database_url: str, media_dir: Path, **overrides: Any) -> Settings:
-    """Settings of a media service of its own: any free ports, subjects nobody else answers."""
+    """Settings of a media service of its own: any free ports, subjects nobody else answers;
+    it logs in as its own role (`database_url` is the owner's)."""
     values: dict[str, Any] = {
-        "database_url": database_url,
+        "database_url": service_url(database_url, "media"),
         "media_dir": media_dir,
         "media_http_port": 0,
         "ops_port": 0,

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from rcp.db.pool import create_pool
+from rcp.settings import CommonSettings
 from rcp_devstack.roles import ensure_logins, role_url
 from rcp_devstack.settings import StackSettings
 
@@ -22,6 +24,14 @@ def service_url(url: str, service: str) -> str:
 async def ensure_service_logins(url: str) -> None:
     """Let the service roles log in (through `url`, whose user owns the tables)."""
     await ensure_logins(url, StackSettings().database_services_password)
+
+
+@asynccontextmanager
+async def service_pool(url: str, service: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool of the service's role on `url`'s database, made as the services make theirs."""
+    settings = CommonSettings(database_url=service_url(url, service), database_pool_max=4)
+    async with create_pool(settings, f"tests-{service}") as pool:
+        yield pool
 
 
 @asynccontextmanager

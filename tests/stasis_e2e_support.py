@@ -44,6 +44,7 @@ from rcp_directory.settings import Settings as DirectorySettings
 from rcp_stasis.app import RunningStasis
 from rcp_stasis.app import running as running_stasis
 from rcp_stasis.settings import Settings as StasisSettings
+from roles_support import service_url
 from schema_support import insert_device
 
 WAIT_S = 30.0
@@ -99,7 +100,7 @@ def stasis_settings(
     **overrides: Any,
 ) -> StasisSettings:
     values: dict[str, Any] = {
-        "database_url": database_url,
+        "database_url": service_url(database_url, "stasis"),
         "ops_port": 0,
         "ari_app": app,
         "stasis_take_calls": True,
@@ -126,7 +127,7 @@ async def receptionist_stack(
     """Directory, media and stasis services of their own, until the block exits."""
     run = uuid.uuid4().hex[:12]
     directory = DirectorySettings(
-        database_url=database_url,
+        database_url=service_url(database_url, "directory"),
         ops_port=0,
         database_pool_max=4,
         directory_nats_scope=run,

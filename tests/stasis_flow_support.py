@@ -77,8 +77,14 @@ TENANT = UUID("0b6f3c1e-8f4a-4d5e-9a3b-1c2d3e4f5a6b")
 GREETING = UUID("00000000-0000-4000-8000-000000000001")
 HOURS = UUID("00000000-0000-4000-8000-000000000002")
 AMELIE_NAME = UUID("00000000-0000-4000-8000-000000000003")
+ZOE_VOICEMAIL_GREETING = UUID("00000000-0000-4000-8000-000000000004")
 
-PROMPT_LABELS = {GREETING: "greeting", HOURS: "hours", AMELIE_NAME: "<recorded name of 101>"}
+PROMPT_LABELS = {
+    GREETING: "greeting",
+    HOURS: "hours",
+    AMELIE_NAME: "<recorded name of 101>",
+    ZOE_VOICEMAIL_GREETING: "<voicemail greeting of 901>",
+}
 
 
 def phone(number: str, first: str, last: str, **extra: object) -> Extension:
@@ -98,7 +104,7 @@ EXTENSIONS = (
     phone("103", "Seán", "O'Brien", voicemail_enabled=False),
     Extension("104", ExtensionKind.VIRTUAL, "Françoise", "Le Gall", external_number="+33199000104"),
     phone("150", "Hector", "Secret", reachable_by_extension=False, reachable_by_name=False),
-    phone("901", "Zoé", "Durand"),
+    phone("901", "Zoé", "Durand", voicemail_greeting_prompt_id=ZOE_VOICEMAIL_GREETING),
 )
 RING_GROUPS = (
     RingGroup("200", "Accueil", ("101", "102")),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import pytest
-from admin_support import Admin
+from admin_support import Admin, Person
 from rcp_admin.cli import CliError, parse_bool, parser, run
 from rcp_admin.errors import ApiError
 from rcp_admin.settings import Settings as AdminSettings
@@ -258,3 +259,43 @@ async def test_cli_creates_a_tenant_and_issues_a_working_token(admin: Admin) -> 
     assert [t["slug"] for t in listed["items"]] == ["cli-made"]
     audit = await admin.carrier.ok("GET", f"/v1/tenants/{listed['items'][0]['id']}/audit")
     assert audit["items"][-1]["actor"].startswith("cli:")
+
+
+async def test_cli_adds_a_carrier_operator_who_signs_in_with_the_password_printed_once(
+    admin: Admin,
+) -> None:
+    email = f"first-operator-{uuid.uuid4().hex[:6]}@carrier.example"
+    status, output = await _cli(admin, "user", "add", "--email", email, "--role", "operator")
+    password = output.strip().splitlines()[-1]
+    person = Person(admin.carrier.session, admin.carrier.base)
+    signed = await person.sign_in(email, password)
+    _, listed = await _cli(admin, "user", "list")
+    tenant_id, _ = await admin.tenant("clipeople")
+    slug = (await admin.carrier.ok("GET", f"/v1/tenants/{tenant_id}"))["slug"]
+    wrong_role = await _cli_error(
+        admin, "user", "add", "--email", "x@example.com", "--role", "operator", "--tenant", slug
+    )
+    not_sent = await _cli_error(
+        admin, "user", "invite", "--email", f"v-{email}", "--role", "viewer", "--tenant", slug
+    )
+
+    assert status == 0
+    assert "shown once" in output
+    assert signed.status == 200
+    assert signed.body["role"] == "operator"
+    assert signed.body["tenant_id"] is None
+    assert email in listed
+    assert "active" in listed
+    assert "admins, editors or viewers" in wrong_role
+    assert "invitation not sent" in not_sent
+    stored = await admin.pool.fetchval("SELECT password_hash FROM users WHERE email = $1", email)
+    assert password not in stored
+
+
+async def _cli_error(admin: Admin, *argv: str) -> str:
+    """What a command that fails says."""
+    try:
+        await _cli(admin, *argv)
+    except (CliError, ApiError) as error:
+        return str(error) + " " + getattr(error, "message", "")
+    raise AssertionError(f"{argv} did not fail")

@@ -22,6 +22,7 @@ from admin_support import carrier_token
 from hypothesis import HealthCheck, settings
 from rcp_admin.openapi import openapi_document
 from rcp_admin.settings import Settings as AdminSettings
+from roles_support import service_url
 from schema_support import insert_device
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -84,6 +85,7 @@ def server(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     }
     admin_env = {
         **env,
+        "RCP_DATABASE_URL": service_url(migrated_url, "admin"),
         "RCP_ADMIN_HTTP_PORT": str(port),
         "RCP_ADMIN_RATE_PER_S": "10000",
         "RCP_ADMIN_RATE_BURST": "100000",
@@ -92,6 +94,7 @@ def server(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     media_ops = _free_port()
     media_env = {
         **env,
+        "RCP_DATABASE_URL": service_url(migrated_url, "media"),
         "RCP_OPS_PORT": str(media_ops),
         "RCP_MEDIA_HTTP_PORT": "0",
         "RCP_MEDIA_DIR": str(folder / "media"),

@@ -105,6 +105,7 @@ async def test_the_override_closes_now_until_a_time_then_switches_back(admin: Ad
     t = f"/v1/tenants/{tenant_id}"
     away = await tenant.ok("POST", f"{t}/menus", {"name": "Absent"})
     await tenant.ok("PUT", f"{t}/schedule", {"menus": {"override_closed": away["id"]}})
+    await tenant.ok("POST", f"{t}/receptionist/publish", {})  # callers hear the menus published
     until = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
     saved = await tenant.ok(
         "PUT", f"{t}/schedule/override", {"mode": "closed", "until": until.isoformat()}

@@ -94,3 +94,22 @@ def test_the_call_detail_records_an_asterisk_of_before_kept_are_deleted(tmp_path
     assert gone == [logs / "cdr-csv" / "Master.csv"]
     assert (logs / "messages").exists()
     assert asterisk_stack.remove_call_detail_records(tmp_path) == []
+
+
+async def test_the_stacks_first_operator_is_made_once_with_a_password_shown_once(
+    own_url: str,
+) -> None:
+    from rcp_admin.passwords import verify_password  # noqa: PLC0415
+    from rcp_devstack.demo import FIRST_OPERATOR, ensure_first_operator  # noqa: PLC0415
+
+    async with asyncpg.create_pool(own_url, min_size=1, max_size=1) as pool:
+        first = await ensure_first_operator(pool)
+        second = await ensure_first_operator(pool)
+        row = await pool.fetchrow("SELECT * FROM users WHERE email = $1", FIRST_OPERATOR)
+
+    assert first is not None
+    assert second is None
+    assert row is not None
+    assert row["role"] == "operator"
+    assert row["tenant_id"] is None
+    assert await verify_password(row["password_hash"], first)

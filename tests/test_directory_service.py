@@ -34,6 +34,7 @@ from rcp_directory.ports import TenantState
 from rcp_directory.service import IndexCache
 from rcp_directory.settings import Settings
 from rcp_directory.source import PostgresDirectory
+from roles_support import service_url
 from schema_support import insert_device
 
 T = TypeVar("T")
@@ -64,7 +65,7 @@ def directory_settings(stack: StackSettings, database_url: str, **overrides: Any
     on the shared NATS server never answer each other's requests."""
     run = uuid.uuid4().hex
     return Settings(
-        database_url=database_url,
+        database_url=service_url(database_url, "directory"),
         nats_url=stack.nats_url,
         ops_port=0,
         database_pool_max=4,

@@ -381,7 +381,8 @@ def test_every_secret_a_service_needs_in_production_comes_from_a_secret(
             }
             env |= dict.fromkeys(from_secrets, SECRET_PLACEHOLDER)
             env["RCP_DATABASE_URL"] = f"postgresql://user:{SECRET_PLACEHOLDER}@db/receptionist"
-            assert "RCP_DATABASE_URL" in from_secrets, name
+            # The URL names the service's role; its password is the role's Secret (PGPASSWORD).
+            assert "PGPASSWORD" in from_secrets, name
             settings = manifest_settings(container["command"][0], env)
             assert settings.environment is Environment.PRODUCTION, name
             # The NATS password is checked with NATS's own Secret (deploy/helm).
@@ -537,3 +538,53 @@ def test_a_bare_tag_in_the_prod_overlay_fails_the_pinning_check(tmp_path: Path) 
     unpinned = _unpinned(_images(resources))
     assert unpinned
     assert {image.rsplit(":", 1)[1] for image in unpinned} == {"0.2.0"}
+
+
+# workload -> the database role it logs in as (docs/schema.md)
+DATABASE_ROLES = {
+    "Deployment/receptionist-admin": "rcp_admin",
+    "Deployment/receptionist-directory": "rcp_directory",
+    "Deployment/receptionist-media": "rcp_media",
+    "StatefulSet/receptionist-telephony": "rcp_stasis",
+    "Job/receptionist-retention": "rcp_admin",
+}
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def test_each_service_logs_in_as_its_own_database_role_and_only_migrations_as_the_owner(
+    resources: list[dict[str, Any]],
+) -> None:
+    seen: dict[str, set[str]] = {}
+    for name, spec in _pod_specs(resources):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            env = _env(container)
+            if "RCP_DATABASE_URL" not in env:
+                continue
+            url = env["RCP_DATABASE_URL"]
+            if name == "Job/receptionist-migrate":
+                assert url["valueFrom"]["secretKeyRef"]["name"] == "receptionist-db-app"
+                continue
+            role = url["value"].removeprefix("postgresql://").split("@")[0]
+            secret = env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert (secret["name"], secret["key"]) == (
+                f"receptionist-db-{role.removeprefix('rcp_')}",
+                "password",
+            ), name
+            seen.setdefault(name, set()).add(role)
+    assert seen == {name: {role} for name, role in DATABASE_ROLES.items()}
+
+
+def test_cloudnativepg_manages_the_service_roles_from_their_secrets(
+    resources: list[dict[str, Any]],
+) -> None:
+    cluster = next(r for r in resources if r["kind"] == "Cluster")
+    roles = {role["name"]: role for role in cluster["spec"]["managed"]["roles"]}
+
+    assert set(roles) == set(DATABASE_ROLES.values())
+    for name, role in roles.items():
+        assert role["login"] is True
+        assert (role["superuser"], role["bypassrls"]) == (False, False), name
+        assert role["passwordSecret"]["name"] == f"receptionist-db-{name.removeprefix('rcp_')}"

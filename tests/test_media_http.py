@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,6 +41,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 async def _spoken(media: RunningMedia, tenant: uuid.UUID, text: str) -> PlayableMedia:
     ready = await media.service.ensure_text(tenant, text, None, None)
     return media.handlers.playable(tenant, ready)
+
+
+def _file(url: str) -> str:
+    """The last part of a media URL: key, expiry if any, signature, extension."""
+    return url.rsplit("/", 1)[1]
 
 
 def _served_bytes(media: RunningMedia) -> float:
@@ -149,3 +157,65 @@ async def test_urls_cannot_be_forged_or_used_by_another_tenant(
     media.service._known.clear()
     async with http.get(f"{base}{SIGNER.path(intruder, key, AudioFormat.NARROWBAND)}") as response:
         assert response.status == 404
+
+
+async def test_a_recordings_url_expires_and_is_never_kept_while_a_prompts_stays_immutable(
+    migrated_url: str, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    settings = media_settings(migrated_url, tmp_path / "media", media_recording_url_ttl_s=10)
+    async with running_media(settings) as media:
+        tenant = await new_tenant(migrated_url)
+        message = speech(tmp_path / "voicemail.wav", "Rappelez-moi au zéro six.")
+        ready = await media.service.ingest(tenant, Kind.RECORDING, message, None)
+        before = time.time()
+        playable = media.handlers.playable(tenant, ready)
+        narrow = re.fullmatch(r"[0-9a-f]{64}-([0-9]+)-[0-9a-f]{32}\.wav", _file(playable.uri))
+        wide = re.fullmatch(
+            r"[0-9a-f]{64}-([0-9]+)-[0-9a-f]{32}\.wav16", _file(playable.wideband_uri)
+        )
+        assert narrow is not None
+        assert wide is not None
+        expires = int(narrow[1])
+        assert int(wide[1]) == expires
+        assert before + 9 <= expires <= time.time() + 11
+        async with http.get(playable.uri) as response:
+            assert response.status == 200
+            assert response.headers["Cache-Control"] == "private, no-store"
+            assert (await response.read())[:4] == b"RIFF"
+        base, key = media.base_url, ready.key
+        refused = [
+            # The recording at a URL that never expires, properly signed: never served.
+            f"{base}{SIGNER.path(tenant, key, AudioFormat.NARROWBAND)}",
+            # A later expiry than the one signed.
+            playable.uri.replace(f"-{expires}-", f"-{expires + 3600}-"),
+            # Properly signed, but already expired.
+            f"{base}{SIGNER.path(tenant, key, AudioFormat.NARROWBAND, int(before) - 1)}",
+        ]
+        for url in refused:
+            async with http.get(url) as response:
+                assert response.status == 404, url
+        media.service._known.clear()  # the database says what it is, too
+        async with http.get(refused[0]) as response:
+            assert response.status == 404
+        # A prompt's URL names no expiry: Asterisk's cache keeps it.
+        prompt = await _spoken(media, tenant, "Bonjour.")
+        assert re.fullmatch(r"[0-9a-f]{64}-[0-9a-f]{32}\.wav", _file(prompt.uri))
+        async with http.get(prompt.uri) as response:
+            assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+async def test_an_expiring_url_stops_working_when_it_expires(
+    migrated_url: str, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    settings = media_settings(migrated_url, tmp_path / "media", media_recording_url_ttl_s=10)
+    async with running_media(settings) as media:
+        tenant = await new_tenant(migrated_url)
+        message = speech(tmp_path / "voicemail.wav", "Au revoir.")
+        ready = await media.service.ingest(tenant, Kind.RECORDING, message, None)
+        soon = int(time.time()) + 2
+        url = media.base_url + SIGNER.path(tenant, ready.key, AudioFormat.NARROWBAND, soon)
+        async with http.get(url) as response:
+            assert response.status == 200
+        await asyncio.sleep(soon + 1 - time.time())
+        async with http.get(url) as response:
+            assert response.status == 404

@@ -32,8 +32,11 @@ OUR_TABLES = {
     "schedules",
     "holidays",
     "receptionist_versions",
+    "users",
+    "user_sessions",
+    "user_links",
 }
-HEAD = ["0009"]
+HEAD = ["0011"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -106,6 +109,9 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "schedules",
         "holidays",
         "receptionist_versions",
+        "users",
+        "user_sessions",
+        "user_links",
     }
     assert "media_files" not in tables
     assert versions == ["0001"]
@@ -131,6 +137,9 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
         "schedules",
         "holidays",
         "receptionist_versions",
+        "users",
+        "user_sessions",
+        "user_links",
     }
     assert not tables & {"outbound_policies", "tenant_limits"}
     assert "rcp_all_match" not in functions

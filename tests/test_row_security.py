@@ -11,10 +11,17 @@ from uuid import UUID
 import asyncpg
 import pytest
 from rcp.db.migrate import upgrade
-from rcp.db.scope import Scope
+from rcp.db.scope import Scope, bypasses_row_security
+from rcp.settings import Environment
 from rcp.tokens import issue_token
+from rcp_admin.app import refuse_to_bypass_row_security
+from rcp_admin.settings import Settings as AdminSettings
 from rcp_devstack.demo import ENGLISH, FRENCH, issue_admin_token, seed_demo
-from roles_support import connected_as, ensure_service_logins, rows_of
+from rcp_devstack.postgres import Dsn
+from rcp_devstack.services import SERVICES, database_env, service_env
+from rcp_devstack.settings import StackSettings
+from roles_support import SERVICES as SERVICE_ROLES
+from roles_support import connected_as, ensure_service_logins, rows_of, service_url
 
 TENANT_OWNED = """
     SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
@@ -47,6 +54,29 @@ def test_every_table_with_a_tenant_id_has_row_security_forced_and_its_policies(
         assert {f"{name}_owner", f"{name}_admin"} <= set(table["policies"]), (
             f"{name}: give it rcp.db.migrations.row_security() (see docs/schema.md)"
         )
+
+
+async def seed_people(pool: asyncpg.Pool, tenant: UUID, n: int) -> None:
+    """A user of the tenant, with a session and an unused link (revision 0009)."""
+    user = await pool.fetchval(
+        """INSERT INTO users (tenant_id, email, role) VALUES ($1, $2, 'admin') RETURNING id""",
+        tenant,
+        f"admin-{n}@example.com",
+    )
+    await pool.execute(
+        """INSERT INTO user_sessions (user_id, tenant_id, secret_hash, expires_at)
+           VALUES ($1, $2, $3, now() + interval '1 hour')""",
+        user,
+        tenant,
+        f"session-{n}".encode(),
+    )
+    await pool.execute(
+        """INSERT INTO user_links (user_id, tenant_id, purpose, secret_hash, expires_at)
+           VALUES ($1, $2, 'invitation', $3, now() + interval '1 day')""",
+        user,
+        tenant,
+        f"link-{n}".encode(),
+    )
 
 
 # Rows of every kind a tenant saves or its calls leave, for two tenants: the demo tenants as
@@ -107,6 +137,8 @@ async def seed_tenants(url: str) -> dict[str, UUID]:
                    VALUES ($1, 'tests', 'extension.create', 'extension', '101', '{"n": 1}')""",
                 tenant,
             )
+            if await pool.fetchval("SELECT to_regclass('users') IS NOT NULL"):
+                await seed_people(pool, tenant, n)
         issued = issue_token("tests-pepper")
         await pool.execute(
             """INSERT INTO media_files (key, kind, engine, engine_version, voice, language,
@@ -154,6 +186,29 @@ async def seen_in_scope(url: str, service: str, scope: Scope | None) -> dict[str
             if await db.fetchval("SELECT has_table_privilege($1, 'SELECT')", table):
                 readable[table] = await rows_of(db, table)
     return readable
+
+
+def columns_of(before: list[str], after: list[str]) -> list[str]:
+    """The rows `after`, each with only the columns the rows `before` had (as sorted JSON)."""
+    kept = list(json.loads(before[0])) if before else []
+    return sorted(
+        json.dumps({k: json.loads(row)[k] for k in kept}, sort_keys=True) for row in after
+    )
+
+
+async def ids_seen(url: str, service: str | None, table: str) -> list[str]:
+    """The ids of a table's rows a service's role reads with no scope set (None: the owner),
+    for tables it may read only some columns of."""
+    if service is None:
+        db = await asyncpg.connect(url)
+        try:
+            rows = await db.fetch(f"SELECT id FROM {table}")
+        finally:
+            await db.close()
+    else:
+        async with connected_as(url, service) as db:
+            rows = await db.fetch(f"SELECT id FROM {table}")
+    return sorted(str(row["id"]) for row in rows)
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +299,11 @@ async def _refused(url: str, service: str, statement: str) -> str:
         ("stasis", "UPDATE extensions SET first_name = 'Mallory'", "table extensions"),
         ("stasis", "DELETE FROM call_records", "table call_records"),
         ("stasis", "SELECT caller_number FROM voicemail_messages", "table voicemail_messages"),
+        ("stasis", "SELECT voicemail_email FROM extensions", "table extensions"),
+        ("directory", "SELECT voicemail_email FROM extensions", "table extensions"),
+        ("media", "SELECT device_id FROM extensions", "table extensions"),
+        ("media", "UPDATE voicemail_messages SET status = 'read'", "table voicemail_messages"),
+        ("media", "DELETE FROM voicemail_messages", "table voicemail_messages"),
         ("stasis", "SELECT token_hash FROM admin_tokens", "table admin_tokens"),
         ("admin", "SELECT key FROM media_files", "table media_files"),
         ("admin", "DELETE FROM audit_log", "table audit_log"),
@@ -271,7 +331,13 @@ def test_the_service_roles_read_every_tenant_where_their_service_answers_for_all
     stasis = asyncio.run(seen_in_scope(url, "stasis", None))
     media = asyncio.run(seen_in_scope(url, "media", None))
 
-    assert stasis["extensions"] == everything["extensions"]
+    every_extension = asyncio.run(ids_seen(url, None, "extensions"))
+    assert len(every_extension) == len(everything["extensions"]) > len(tenants)
+    assert asyncio.run(ids_seen(url, "stasis", "extensions")) == every_extension
+    assert asyncio.run(ids_seen(url, "media", "extensions")) == every_extension
+    assert asyncio.run(ids_seen(url, "media", "voicemail_messages")) == asyncio.run(
+        ids_seen(url, None, "voicemail_messages")
+    )
     assert stasis["call_records"] == everything["call_records"]
     assert "admin_tokens" not in stasis
     assert "audit_log" not in stasis
@@ -292,7 +358,12 @@ def test_upgrading_a_database_holding_the_demo_tenants_keeps_every_row_readable(
     asyncio.run(ensure_service_logins(url))
 
     after = asyncio.run(snapshot(url))
-    assert {table: after[table] for table in before} == before  # later revisions add tables
+    # Later revisions add tables, and columns (e.g. 0010's email of voicemail messages).
+    assert {table: columns_of(before[table], after[table]) for table in before} == {
+        table: columns_of(rows, rows) for table, rows in before.items()
+    }
+    old_messages = [json.loads(row) for row in after["voicemail_messages"]]
+    assert {row["email_status"] for row in old_messages} == {"none"}  # never emailed
     assert all(before[table] for table in before), "every table holds rows to keep"
     for tenant in tenants.values():
         seen = asyncio.run(seen_in_scope(url, "admin", Scope.tenant(tenant)))
@@ -300,3 +371,83 @@ def test_upgrading_a_database_holding_the_demo_tenants_keeps_every_row_readable(
             assert rows == [r for r in after[table] if tenant_of(table, r) == str(tenant)]
     media = asyncio.run(seen_in_scope(url, "media", None))
     assert media["media_files"] == before["media_files"]
+
+
+def test_the_local_stack_runs_each_service_and_its_jobs_as_their_own_roles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RCP_DATABASE_URL", "postgresql://owner:secret@127.0.0.1:55432/receptionist")
+    stack = StackSettings(database_services_password="local-only-password")
+
+    urls = {name: Dsn.parse(service_env(name, stack)["RCP_DATABASE_URL"]) for name in SERVICES}
+
+    assert {name: dsn.user for name, dsn in urls.items()} == {
+        "stasis": "rcp_stasis",
+        "directory": "rcp_directory",
+        "media": "rcp_media",
+        "admin": "rcp_admin",
+    }
+    assert {(dsn.host, dsn.port, dsn.database, dsn.password) for dsn in urls.values()} == {
+        ("127.0.0.1", 55432, "receptionist", "local-only-password")
+    }
+    assert Dsn.parse(database_env("admin", stack)["RCP_DATABASE_URL"]) == urls["admin"]
+
+
+async def _escapes(url: str) -> dict[str, bool]:
+    escapes = {}
+    for service in SERVICE_ROLES:
+        async with connected_as(url, service) as db:
+            escapes[service] = await bypasses_row_security(db)
+    owner = await asyncpg.connect(url)
+    try:
+        escapes["owner"] = await bypasses_row_security(owner)
+    finally:
+        await owner.close()
+    return escapes
+
+
+def test_only_the_owner_escapes_row_security(migrated_url: str) -> None:
+    escapes = asyncio.run(_escapes(migrated_url))
+
+    assert escapes == {
+        "owner": True,
+        "admin": False,
+        "stasis": False,
+        "directory": False,
+        "media": False,
+    }
+
+
+async def _refusal(url: str, environment: Environment) -> int | None:
+    settings = AdminSettings(database_url=url, environment=environment)
+    async with asyncpg.create_pool(url, min_size=1, max_size=1) as pool:
+        try:
+            await refuse_to_bypass_row_security(pool, settings)
+        except SystemExit as leaving:
+            return int(str(leaving.code))
+    return None
+
+
+def test_the_admin_service_refuses_to_serve_as_the_tables_owner_in_production(
+    migrated_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    as_owner = asyncio.run(_refusal(migrated_url, Environment.PRODUCTION))
+    said = capsys.readouterr().err
+    as_owner_in_development = asyncio.run(_refusal(migrated_url, Environment.DEVELOPMENT))
+    as_admin = asyncio.run(_refusal(service_url(migrated_url, "admin"), Environment.PRODUCTION))
+
+    assert (as_owner, as_owner_in_development, as_admin) == (2, None, None)
+    assert said.startswith("admin: RCP_DATABASE_URL: its role is a superuser")
+
+
+def test_production_refuses_the_local_stacks_role_password_given_through_pgpassword(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "postgresql://rcp_admin@receptionist-db-rw:5432/receptionist"
+    monkeypatch.setenv("PGPASSWORD", StackSettings().database_services_password)
+    refused = AdminSettings(database_url=url).unfit_for_production()
+    monkeypatch.setenv("PGPASSWORD", "a-value-from-a-kubernetes-secret")
+    accepted = AdminSettings(database_url=url).unfit_for_production()
+
+    assert any(p.startswith("RCP_DATABASE_URL: has a password of the local stack") for p in refused)
+    assert not any(p.startswith("RCP_DATABASE_URL") for p in accepted)

@@ -35,6 +35,7 @@ from rcp_stasis.ports import VoicemailMessage
 from rcp_stasis.prompts import SpokenText, TenantPrompt, Tone
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
 from rcp_stasis.voicemail import SAVE_RETRY_DELAYS_S, VoicemailStore
+from roles_support import service_pool, service_url
 from stasis_ari_support import eventually
 from stasis_e2e_support import ROOM_PIN, Tenant, provision, unique_app, unique_e164
 
@@ -50,10 +51,17 @@ async def pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield created
 
 
+@pytest.fixture
+async def stasis_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """The stasis service's role: what its adapters read and write through."""
+    async with service_pool(migrated_url, "stasis") as created:
+        yield created
+
+
 async def test_a_tenants_whole_configuration_is_read_from_the_admin_tables(
-    pool: asyncpg.Pool, tenant: Tenant
+    pool: asyncpg.Pool, stasis_pool: asyncpg.Pool, tenant: Tenant
 ) -> None:
-    source = PostgresTenants(pool)
+    source = PostgresTenants(stasis_pool)
     assert await source.tenant_of(tenant.number) == tenant.id
     config = await source.load(tenant.id)
     assert config is not None
@@ -91,7 +99,7 @@ async def test_a_tenants_whole_configuration_is_read_from_the_admin_tables(
 
 
 async def test_an_extension_left_with_a_dial_string_from_before_devices_keeps_it_unrung(
-    pool: asyncpg.Pool, tenant: Tenant
+    pool: asyncpg.Pool, stasis_pool: asyncpg.Pool, tenant: Tenant
 ) -> None:
     legacy = "PJSIP/+88212345678@carrier"
     await pool.execute(
@@ -100,16 +108,16 @@ async def test_an_extension_left_with_a_dial_string_from_before_devices_keeps_it
         tenant.id,
         legacy,
     )
-    config = await PostgresTenants(pool).load(tenant.id)
+    config = await PostgresTenants(stasis_pool).load(tenant.id)
     assert config is not None
     assert config.extensions["103"].endpoint == legacy  # kept, and still no device:
     assert not endpoint_allowed(legacy, test_phones=True, reserved={"carrier"})
 
 
 async def test_unknown_numbers_and_suspended_tenants_have_no_configuration(
-    pool: asyncpg.Pool, tenant: Tenant
+    pool: asyncpg.Pool, stasis_pool: asyncpg.Pool, tenant: Tenant
 ) -> None:
-    source = PostgresTenants(pool)
+    source = PostgresTenants(stasis_pool)
     assert await source.tenant_of(unique_e164()) is None
     await pool.execute("UPDATE tenants SET status = 'suspended' WHERE id = $1", tenant.id)
     assert await source.tenant_of(tenant.number) is None
@@ -117,9 +125,9 @@ async def test_unknown_numbers_and_suspended_tenants_have_no_configuration(
 
 
 async def test_a_configuration_is_loaded_once_then_again_for_calls_when_it_changes(
-    pool: asyncpg.Pool, tenant: Tenant
+    pool: asyncpg.Pool, stasis_pool: asyncpg.Pool, tenant: Tenant
 ) -> None:
-    async with TenantConfigs(PostgresTenants(pool)) as configs:
+    async with TenantConfigs(PostgresTenants(stasis_pool)) as configs:
         first, second = await asyncio.gather(
             configs.for_number(tenant.number), configs.for_number(tenant.number)
         )
@@ -143,9 +151,9 @@ async def test_a_configuration_is_loaded_once_then_again_for_calls_when_it_chang
 
 
 async def test_the_carriers_policy_and_limits_are_read_with_the_configuration(
-    pool: asyncpg.Pool, tenant: Tenant
+    pool: asyncpg.Pool, stasis_pool: asyncpg.Pool, tenant: Tenant
 ) -> None:
-    source = PostgresTenants(pool)
+    source = PostgresTenants(stasis_pool)
     default = await source.load(tenant.id)
     assert default is not None
     assert default.policy == OutboundPolicy.default_for("fr-FR")
@@ -177,11 +185,11 @@ async def test_the_carriers_policy_and_limits_are_read_with_the_configuration(
 
 
 async def test_a_virtual_extension_moved_to_another_country_is_counted_when_next_loaded(
-    pool: asyncpg.Pool, tenant: Tenant
+    pool: asyncpg.Pool, stasis_pool: asyncpg.Pool, tenant: Tenant
 ) -> None:
     moved: list[None] = []
     async with TenantConfigs(
-        PostgresTenants(pool), country_changed=lambda: moved.append(None)
+        PostgresTenants(stasis_pool), country_changed=lambda: moved.append(None)
     ) as configs:
         await configs.get(tenant.id)
         await pool.execute(
@@ -208,7 +216,7 @@ async def test_a_virtual_extension_moved_to_another_country_is_counted_when_next
 async def directory(settings: StackSettings, migrated_url: str) -> AsyncIterator[NatsDirectory]:
     run = uuid.uuid4().hex[:12]
     service = DirectorySettings(
-        database_url=migrated_url,
+        database_url=service_url(migrated_url, "directory"),
         ops_port=0,
         directory_nats_scope=run,
     )
@@ -307,11 +315,12 @@ async def test_a_recording_without_audio_leaves_no_message_and_one_with_audio_do
     nats_client: NatsClient,
     tenant: Tenant,
     pool: asyncpg.Pool,
+    stasis_pool: asyncpg.Pool,
 ) -> None:
     recordings = _OneStoredRecording(_wav(frames))
     media = media_settings(migrated_url, tmp_path / "media")
     async with running_media(media):
-        store = _store(recordings, nats_client, pool, media.media_nats_scope)
+        store = _store(recordings, nats_client, stasis_pool, media.media_nats_scope)
         message = VoicemailMessage(tenant.id, f"call-{frames}", f"rec-{frames}", "101", None)
         saved = await store.save(message)
     assert (saved is not None) == kept
@@ -328,12 +337,13 @@ async def test_a_message_is_stored_once_the_media_service_comes_up_and_written_o
     nats_client: NatsClient,
     tenant: Tenant,
     pool: asyncpg.Pool,
+    stasis_pool: asyncpg.Pool,
 ) -> None:
     # No media service answers at first (NATS says "no responders", for real): the store
     # tries again, and the message is written once the service is up, exactly once.
     recordings = _OneStoredRecording(_wav(8000))
     media = media_settings(migrated_url, tmp_path / "media")
-    store = _store(recordings, nats_client, pool, media.media_nats_scope, (0.5,) * 40)
+    store = _store(recordings, nats_client, stasis_pool, media.media_nats_scope, (0.5,) * 40)
     message = VoicemailMessage(tenant.id, "call-late-media", "rec-late-media", "102", None)
     saving = asyncio.create_task(store.save(message))
     await eventually(lambda: store.retries > 0)

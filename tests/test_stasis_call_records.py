@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest_asyncio
 from admin_support import Admin
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -26,6 +27,7 @@ from rcp.settings import CommonSettings
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.call_records import CallRecords, CallRecordsConsumer, consumer_config
 from rcp_stasis.metrics import StasisMetrics
+from roles_support import service_pool, service_url
 from stasis_ari_support import eventually
 from stasis_e2e_support import provision, refuse_connections
 
@@ -73,6 +75,13 @@ async def consumer(
         yield running
 
 
+@pytest_asyncio.fixture
+async def records_pool(migrated_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool of the stasis service's role, which writes call records."""
+    async with service_pool(migrated_url, "stasis") as pool:
+        yield pool
+
+
 async def record_of(
     pool: asyncpg.Pool, tenant: uuid.UUID, call_id: str, ready: Callable[[Any], bool]
 ) -> Any:
@@ -104,13 +113,15 @@ def ended(row: Any) -> bool:
     return row["ended_at"] is not None
 
 
-async def test_a_calls_events_become_one_call_record(admin: Admin, nats_client: NatsClient) -> None:
+async def test_a_calls_events_become_one_call_record(
+    admin: Admin, records_pool: asyncpg.Pool, nats_client: NatsClient
+) -> None:
     js = nats_client.jetstream()
     tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
     await ensure_streams(js)
     await publish(js, a_call(tenant, call_id))
     try:
-        async with consumer(js, admin.pool, tenant, durable):
+        async with consumer(js, records_pool, tenant, durable):
             row = await record_of(admin.pool, tenant, call_id, ended)
     finally:
         await _delete_consumer(js, durable)
@@ -128,13 +139,15 @@ async def test_a_calls_events_become_one_call_record(admin: Admin, nats_client: 
     assert [c["call_id"] for c in calls["items"]] == [call_id]
 
 
-async def test_redelivered_events_are_written_once(admin: Admin, nats_client: NatsClient) -> None:
+async def test_redelivered_events_are_written_once(
+    admin: Admin, records_pool: asyncpg.Pool, nats_client: NatsClient
+) -> None:
     js = nats_client.jetstream()
     tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
     events = a_call(tenant, call_id)
     await ensure_streams(js)
     await publish(js, events)
-    records = CallRecords(admin.pool)
+    records = CallRecords(records_pool)
     try:
         # An instance writes every event and dies before acknowledging any of them...
         subscription = await js.pull_subscribe(
@@ -149,7 +162,7 @@ async def test_redelivered_events_are_written_once(admin: Admin, nats_client: Na
             await records.apply(parsed, message.metadata.sequence.stream)
         await subscription.unsubscribe()
         # ...so JetStream delivers them all again to the next one.
-        async with consumer(js, admin.pool, tenant, durable, ack_wait_s=1.0) as running:
+        async with consumer(js, records_pool, tenant, durable, ack_wait_s=1.0) as running:
             await eventually(lambda: running.applied >= len(events))
     finally:
         await _delete_consumer(js, durable)
@@ -160,14 +173,14 @@ async def test_redelivered_events_are_written_once(admin: Admin, nats_client: Na
 
 
 async def test_events_that_arrive_before_the_start_wait_for_it(
-    admin: Admin, nats_client: NatsClient
+    admin: Admin, records_pool: asyncpg.Pool, nats_client: NatsClient
 ) -> None:
     js = nats_client.jetstream()
     tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
     started, answered, *_, last = a_call(tenant, call_id)
     await ensure_streams(js)
     try:
-        async with consumer(js, admin.pool, tenant, durable):
+        async with consumer(js, records_pool, tenant, durable):
             await publish(js, [answered, last])  # another instance is slow with `started`
             await asyncio.sleep(0.5)
             await publish(js, [started])
@@ -179,7 +192,7 @@ async def test_events_that_arrive_before_the_start_wait_for_it(
 
 
 async def test_an_outcome_outside_the_list_is_recorded_as_failed(
-    admin: Admin, nats_client: NatsClient
+    admin: Admin, records_pool: asyncpg.Pool, nats_client: NatsClient
 ) -> None:
     js = nats_client.jetstream()
     tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
@@ -187,7 +200,7 @@ async def test_an_outcome_outside_the_list_is_recorded_as_failed(
     await ensure_streams(js)
     await publish(js, [started, event(tenant, call_id, "ended", 3, outcome="vanished")])
     try:
-        async with consumer(js, admin.pool, tenant, durable):
+        async with consumer(js, records_pool, tenant, durable):
             row = await record_of(admin.pool, tenant, call_id, ended)
     finally:
         await _delete_consumer(js, durable)
@@ -195,7 +208,7 @@ async def test_an_outcome_outside_the_list_is_recorded_as_failed(
 
 
 async def test_events_that_can_never_be_written_are_dropped_and_the_rest_flows(
-    admin: Admin, nats_client: NatsClient
+    admin: Admin, records_pool: asyncpg.Pool, nats_client: NatsClient
 ) -> None:
     js = nats_client.jetstream()
     tenant, durable = await new_tenant(admin), unique("records")
@@ -209,9 +222,9 @@ async def test_events_that_can_never_be_written_are_dropped_and_the_rest_flows(
     good = unique("call")
     await publish(js, a_call(tenant, good))
     try:
-        async with consumer(js, admin.pool, tenant, durable):
+        async with consumer(js, records_pool, tenant, durable):
             row = await record_of(admin.pool, tenant, good, ended)
-        records = CallRecords(admin.pool)
+        records = CallRecords(records_pool)
         orphan = event(ghost, unique("call"), "started", 0, called_number=CALLED)
         refused = await records.apply(orphan, 1)
     finally:
@@ -226,11 +239,12 @@ async def test_events_that_can_never_be_written_are_dropped_and_the_rest_flows(
 
 async def test_events_of_a_tenant_that_does_not_exist_are_dropped_at_once(
     admin: Admin,
+    records_pool: asyncpg.Pool,
 ) -> None:
     # Without its tenant, a call's `started` never lands: its later events must not wait for
     # it (they would hold the consumer's pending slots, redelivered again and again), while
     # those of an existing tenant whose `started` is late do wait.
-    records = CallRecords(admin.pool)
+    records = CallRecords(records_pool)
     ghost, tenant = uuid.uuid4(), await new_tenant(admin)
     late = await records.apply(event(ghost, unique("call"), "menu", 1, reason="greeting"), 1)
     early = await records.apply(event(tenant, unique("call"), "menu", 1, reason="greeting"), 2)
@@ -245,13 +259,13 @@ def test_call_event_subjects_put_the_tenant_first() -> None:
 
 
 async def test_the_consumer_outlives_idle_time_and_keeps_writing(
-    admin: Admin, nats_client: NatsClient
+    admin: Admin, records_pool: asyncpg.Pool, nats_client: NatsClient
 ) -> None:
     js = nats_client.jetstream()
     tenant, call_id, durable = await new_tenant(admin), unique("call"), unique("records")
     await ensure_streams(js)
     try:
-        async with consumer(js, admin.pool, tenant, durable, fetch_timeout_s=0.05) as running:
+        async with consumer(js, records_pool, tenant, durable, fetch_timeout_s=0.05) as running:
             await asyncio.sleep(2)  # many fetches come back empty meanwhile
             await running.check()
             await publish(js, a_call(tenant, call_id))
@@ -263,7 +277,7 @@ async def test_the_consumer_outlives_idle_time_and_keeps_writing(
 
 
 async def test_a_deleted_durable_consumer_is_created_again_and_no_event_is_lost(
-    admin: Admin, nats_client: NatsClient
+    admin: Admin, records_pool: asyncpg.Pool, nats_client: NatsClient
 ) -> None:
     # An operator deletes the consumer (or JetStream loses it): the pulls meet no responders.
     # The consumer binds again, which creates it anew, and the calls of meanwhile are written.
@@ -272,7 +286,7 @@ async def test_a_deleted_durable_consumer_is_created_again_and_no_event_is_lost(
     before, after = unique("call"), unique("call")
     await ensure_streams(js)
     try:
-        async with consumer(js, admin.pool, tenant, durable, fetch_timeout_s=0.2) as running:
+        async with consumer(js, records_pool, tenant, durable, fetch_timeout_s=0.2) as running:
             await publish(js, a_call(tenant, before))
             await record_of(admin.pool, tenant, before, ended)
             await _delete_consumer(js, durable)
@@ -307,7 +321,7 @@ async def test_a_database_outage_longer_than_any_delivery_limit_loses_no_call_re
     try:
         options = {"retry_delay_s": 0.02, "max_pause_s": 0.05, "counted": metrics.call_events}
         async with (
-            create_pool(CommonSettings(database_url=url), "tests") as pool,
+            create_pool(CommonSettings(database_url=service_url(url, "stasis")), "tests") as pool,
             consumer(js, pool, tenant, durable, **options),
         ):
             await refuse_connections(settings.database_url, url, allow=False)

@@ -598,6 +598,20 @@ PATHS = [
         (VOICEMAIL_101, "stop playback", RECORD),
     ),
     Path(
+        "an extension's own voicemail greeting replaces the standard one, then the beep",
+        (press("5"), FINISH, recorded(6.0), FINISH),
+        ("play <voicemail greeting of 901>", RECORD, "save voicemail for 901"),
+        Outcome.VOICEMAIL,
+        config=configured(keys={"5": Transfer(TargetKind.VOICEMAIL, "901")}),
+        absent=("play leave_message_for(Zoé Durand)",),
+    ),
+    Path(
+        "a digit during an extension's own voicemail greeting starts the recording at once",
+        (press("5#"),),
+        ("play <voicemail greeting of 901>", "stop playback", RECORD),
+        config=configured(keys={"5": Transfer(TargetKind.VOICEMAIL, "901")}),
+    ),
+    Path(
         "voicemail of an extension without voicemail says unavailable",
         (press("5"),),
         ("play unavailable + greeting",),

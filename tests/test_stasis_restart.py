@@ -24,6 +24,7 @@ from rcp import subjects
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
+from roles_support import service_url
 from stasis_e2e_support import (
     WAIT_S,
     Apps,
@@ -110,14 +111,14 @@ async def services(
     """Directory and media in this process, stasis as a child process (started)."""
     run = uuid.uuid4().hex[:12]
     directory = DirectorySettings(
-        database_url=database_url,
+        database_url=service_url(database_url, "directory"),
         ops_port=0,
         directory_nats_scope=run,
     )
     media = media_settings(database_url, media_dir)
     env = {
         **os.environ,
-        "RCP_DATABASE_URL": database_url,
+        "RCP_DATABASE_URL": service_url(database_url, "stasis"),
         "RCP_OPS_PORT": str(_free_port()),
         "RCP_ARI_APP": apps.app,
         "RCP_STASIS_TAKE_CALLS": "true",

@@ -20,6 +20,7 @@ from rcp_devstack.settings import StackSettings
 from rcp_stasis.app import serve
 from rcp_stasis.config import FlowOptions
 from rcp_stasis.settings import Settings
+from roles_support import service_url
 from stasis_ari_support import unique_app
 from stasis_e2e_support import unique_e164
 
@@ -36,7 +37,7 @@ async def running_stasis(migrated_url: str, **overrides: Any) -> AsyncIterator[t
     port = _free_port()
     durable = f"records-{uuid.uuid4().hex[:10]}"
     settings = Settings(
-        database_url=migrated_url,
+        database_url=service_url(migrated_url, "stasis"),
         ops_port=port,
         stasis_call_records_durable=durable,
         stasis_call_records_from_start=False,

@@ -26,8 +26,12 @@ COLUMNS: list[tuple[str, str, type[StrEnum]]] = [
     ("prompts", "source", v.PromptSource),
     ("prompts", "status", v.PromptStatus),
     ("voicemail_messages", "status", v.VoicemailStatus),
+    ("voicemail_messages", "email_status", v.EmailStatus),
     ("call_records", "outcome", v.Outcome),
     ("outbound_policies", "allowed_number_types", v.NumberType),
+    ("users", "role", v.UserRole),
+    ("users", "language", v.UserLanguage),
+    ("user_links", "purpose", v.LinkPurpose),
 ]
 
 # The CHECK constraints on one column alone, as PostgreSQL holds them.

@@ -45,6 +45,30 @@ async def test_a_tenant_token_signs_in_and_a_bad_one_is_refused_on_its_field(web
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
+async def test_a_suspended_tenants_token_is_refused_at_sign_in_in_the_users_language(
+    web: Web,
+) -> None:
+    tenant_id, tenant = await web.admin.tenant("suspendu")
+    await web.admin.carrier.ok("PATCH", f"/v1/tenants/{tenant_id}", {"status": "suspended"})
+    assert tenant.token is not None
+    for locale, message in (
+        (
+            "en-GB",
+            "This tenant is suspended: its tokens are refused until the carrier reactivates it",
+        ),
+        (
+            "fr-FR",
+            "Cette entreprise est suspendue : ses jetons sont refusés jusqu’à ce que "
+            "l’opérateur la réactive.",
+        ),
+    ):
+        async with web.page(locale=locale) as page:
+            await page.goto("/")
+            await page.locator("#token").fill(tenant.token)
+            await page.locator("form button[type=submit]").click()
+            await expect(page.locator("#token-error")).to_have_text(message)
+
+
 async def test_a_carrier_token_chooses_the_tenant_from_a_picker(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("picked")
     await tenant.ok(
@@ -96,6 +120,9 @@ async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> N
         await expect(nav.get_by_role("link")).to_have_text(
             [
                 "Réceptionniste",
+                "Menus",
+                "Horaires",
+                "Versions",
                 "Paramètres",
                 "Postes",
                 "Groupes d’appels",
@@ -116,7 +143,13 @@ async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> N
         await key_box(page, "9").click()
         await expect(page.get_by_role("dialog", name="Touche 9")).to_be_visible()
         await expect(page.locator("#key-action option")).to_have_text(
-            ["Choisir une action", "Numéroter par nom", "Jouer annonce", "Transférer appel"]
+            [
+                "Choisir une action",
+                "Numéroter par nom",
+                "Jouer annonce",
+                "Transférer appel",
+                "Ouvrir un menu",
+            ]
         )
         await page.locator("#key-action").select_option("transfer")
         await expect(page.locator("#key-target-kind option")).to_have_text(

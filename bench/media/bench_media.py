@@ -37,7 +37,7 @@ from rcp.runtime import infrastructure
 from rcp.settings import LogLevel
 from rcp.telemetry import configure_logging, serve_app
 from rcp_media.app import run_media
-from rcp_media.keys import AudioFormat
+from rcp_media.keys import AudioFormat, Kind
 from rcp_media.service import _Known
 from rcp_media.settings import Settings
 
@@ -102,7 +102,7 @@ def _known_entry_bytes(count: int) -> float:
     before = tracemalloc.take_snapshot()
     for index in range(count):
         key = uuid.uuid4().hex + uuid.uuid4().hex
-        known[key] = _Known(None, 1000 + index, 48_000 + index, time.monotonic())
+        known[key] = _Known(None, 1000 + index, 48_000 + index, time.monotonic(), Kind.TTS)
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
     grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))

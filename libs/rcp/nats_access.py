@@ -125,7 +125,7 @@ USERS: tuple[NatsUser, ...] = (
     ),
     NatsUser(
         "media",
-        "rcp-media: answers for prompts, ingests audio, forgets it",
+        "rcp-media: answers for prompts, ingests audio, forgets it; emails voicemail",
         publish=MEDIA_INBOX_READER,
         subscribe=(
             *_asks(
@@ -135,6 +135,8 @@ USERS: tuple[NatsUser, ...] = (
                 subjects.MEDIA_FORGET,
             ),
             *MICRO_DISCOVERY,
+            # A wake-up for the voicemail outbox (the message's row is what is sent).
+            subjects.VOICEMAIL_LEFT_ALL,
         ),
         responds=True,
     ),

@@ -198,6 +198,8 @@ class CommonSettings(BaseSettings):
             password = urlsplit(self.database_url).password
         except ValueError:  # several hosts, or a port that is no number: not for urlsplit
             password = None
+        # A URL without a password takes libpq's PGPASSWORD (Kubernetes gives it from a Secret).
+        password = password or os.environ.get("PGPASSWORD")
         if password in DEVELOPMENT_DATABASE_PASSWORDS:
             problems.append(unfit("RCP_DATABASE_URL", "has a password of the local stack"))
         if self.effective_nats_user and not self.nats_password_of_user():

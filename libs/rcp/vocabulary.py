@@ -43,6 +43,10 @@ PromptStatus = StrEnum("PromptStatus", "PENDING READY FAILED")
 # Whether a voicemail message was listened to.
 VoicemailStatus = StrEnum("VoicemailStatus", "NEW READ")
 
+# Where a voicemail message's email stands: to send, sent, nothing to send (the extension has
+# no address, or the message was left before email existed), given up.
+EmailStatus = StrEnum("EmailStatus", "PENDING SENT NONE FAILED")
+
 # How a call ended.
 Outcome = StrEnum(
     "Outcome",
@@ -56,3 +60,14 @@ NumberType = StrEnum(
     "FIXED_LINE MOBILE FIXED_LINE_OR_MOBILE TOLL_FREE PREMIUM_RATE SHARED_COST VOIP "
     "PERSONAL_NUMBER PAGER UAN VOICEMAIL UNKNOWN",
 )
+
+# What a person may do: a tenant's admin (everything of the tenant, its users included), editor
+# (its configuration, not its users) or viewer (reads, listens to voicemail); the carrier's
+# operator (everything of every tenant) or support (reads everything, changes nothing).
+UserRole = StrEnum("UserRole", "ADMIN EDITOR VIEWER OPERATOR SUPPORT")
+
+# The language a person reads the web manager and its emails in.
+UserLanguage = StrEnum("UserLanguage", "FR EN")
+
+# What a one-time link sent by email does.
+LinkPurpose = StrEnum("LinkPurpose", "INVITATION PASSWORD_RESET")

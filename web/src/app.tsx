@@ -8,9 +8,22 @@ import { FormError, SelectField, TextField, errorText, useFormState } from "./fo
 import { I18nContext, type Lang, LANGS, type Messages, initialLang, messages, rememberLang, useI18n } from "./i18n";
 import { CallsPage, VoicemailPage } from "./pages/activity";
 import { ExtensionsPage, RingGroupsPage, RoomsPage } from "./pages/numbering";
+import { HoursPage } from "./pages/hours";
+import { MenusPage } from "./pages/menus";
 import { ReceptionistPage } from "./pages/receptionist";
+import { DraftBanner, VersionsPage } from "./pages/versions";
 import { DirectoryPage, SettingsPage } from "./pages/settings";
-import { type Media, type MediaCaps, MediaContext, NO_MEDIA, type Session, SessionContext, detectMedia, tenantScoped } from "./session";
+import {
+  type Media,
+  type MediaCaps,
+  MediaContext,
+  NO_MEDIA,
+  RELOAD_EVENT,
+  type Session,
+  SessionContext,
+  detectMedia,
+  tenantScoped,
+} from "./session";
 import type { Items, Tenant } from "./types";
 
 const TOKEN_KEY = "rcp.token";
@@ -25,6 +38,9 @@ interface Page {
 
 const PAGES: Page[] = [
   { path: "/receptionist", title: (t) => t.navReceptionist, nav: "/receptionist", render: () => <ReceptionistPage /> },
+  { path: "/menus", title: (t) => t.menusTitle, nav: "/menus", render: () => <MenusPage /> },
+  { path: "/hours", title: (t) => t.hoursTitle, nav: "/hours", render: () => <HoursPage /> },
+  { path: "/versions", title: (t) => t.versionsTitle, nav: "/versions", render: () => <VersionsPage /> },
   { path: "/settings", title: (t) => t.settingsTitle, nav: "/settings", render: () => <SettingsPage /> },
   { path: "/settings/directory", title: (t) => t.directoryTitle, nav: "/settings", render: () => <DirectoryPage /> },
   { path: "/extensions", title: (t) => t.extensionsTitle, nav: "/extensions", render: () => <ExtensionsPage /> },
@@ -36,6 +52,9 @@ const PAGES: Page[] = [
 
 const NAV: { path: string; label: (t: Messages) => string }[] = [
   { path: "/receptionist", label: (t) => t.navReceptionist },
+  { path: "/menus", label: (t) => t.navMenus },
+  { path: "/hours", label: (t) => t.navHours },
+  { path: "/versions", label: (t) => t.navVersions },
   { path: "/settings", label: (t) => t.navSettings },
   { path: "/extensions", label: (t) => t.navExtensions },
   { path: "/ring-groups", label: (t) => t.navRingGroups },
@@ -303,6 +322,13 @@ function Manager({
   const [status, setStatus] = useState<{ text: string; serial: number } | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const firstPage = useRef(true);
+  // Bumped when the draft is replaced (discarded, rolled back): the page reads it again.
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    const bump = () => setGeneration((g) => g + 1);
+    window.addEventListener(RELOAD_EVENT, bump);
+    return () => window.removeEventListener(RELOAD_EVENT, bump);
+  }, []);
 
   useEffect(() => {
     let live = true;
@@ -390,7 +416,8 @@ function Manager({
         <div class={status ? "status" : "status empty"} role="status" aria-live="polite">
           {status ? <span key={status.serial}>{status.text}</span> : null}
         </div>
-        <div key={path}>{page.render()}</div>
+        <DraftBanner />
+        <div key={`${path}-${generation}`}>{page.render()}</div>
       </main>
       </MediaContext.Provider>
     </SessionContext.Provider>

@@ -102,3 +102,17 @@ export function useSession(): Session {
 export function tenantScoped(tenantId: string): (rest?: string) => string {
   return (rest = "") => tenantPath(tenantId, rest);
 }
+
+/** Sent when the draft may have changed (a save, a publish): the draft banner reads it again. */
+export const DRAFT_EVENT = "rcp:draft";
+/** Sent when the draft was replaced (discarded, rolled back): the page reads everything again. */
+export const RELOAD_EVENT = "rcp:reload";
+
+export function draftChanged(): void {
+  window.dispatchEvent(new Event(DRAFT_EVENT));
+}
+
+export function draftReplaced(): void {
+  window.dispatchEvent(new Event(RELOAD_EVENT));
+  draftChanged();
+}

@@ -1,7 +1,7 @@
 // The admin API's wire format, as GET /openapi.json describes it (only what the pages use).
 
 export type TargetKind = "extension" | "virtual_extension" | "ring_group" | "conference" | "voicemail";
-export type Action = "dial_by_name" | "play_announcement" | "transfer";
+export type Action = "dial_by_name" | "play_announcement" | "transfer" | "open_menu";
 export type ExtensionKind = "physical" | "virtual";
 
 export interface Tenant {
@@ -36,6 +36,72 @@ export interface Key {
   action: Action | null;
   prompt: Prompt | null;
   target: KeyTarget | null;
+  menu?: MenuRef | null;
+}
+
+export interface MenuRef {
+  id: string;
+  name: string;
+}
+
+export interface Menu {
+  id: string;
+  name: string;
+  first: boolean;
+  language: string | null;
+  greeting: Prompt | null;
+  dial_extension_enabled: boolean | null;
+  menu_timeout_s: number | null;
+  inter_digit_timeout_s: number | null;
+  effective: { language: string; dial_extension_enabled: boolean; menu_timeout_s: number; inter_digit_timeout_s: number };
+  keys: Key[];
+  opened_by: { menu_id: string; menu_name: string; digit: string }[];
+  warnings: { code: string; message: string }[];
+}
+
+export interface OpeningRange {
+  start: string;
+  end: string;
+}
+
+export type ScheduleState = "open" | "closed" | "holiday" | "override_closed";
+
+export interface Schedule {
+  timezone: string;
+  weekly: Record<string, OpeningRange[]>;
+  menus: { closed: MenuRef | null; holiday: MenuRef | null; override_closed: MenuRef | null };
+  override: { mode: "open" | "closed"; until: string | null } | null;
+}
+
+export interface ScheduleNow {
+  state: ScheduleState;
+  reason: string;
+  menu: MenuRef;
+}
+
+export interface Holiday {
+  id: string;
+  name: string;
+  start: string;
+  end: string;
+  yearly: boolean;
+  source: "manual" | "public" | "ical";
+}
+
+export interface Draft {
+  changed: boolean;
+  published: number | null;
+  summary: string[];
+  fingerprint: string;
+}
+
+export interface Version {
+  number: number;
+  published_at: string;
+  published_by: string;
+  comment: string | null;
+  summary: string[];
+  rolled_back_from: number | null;
 }
 
 export interface Receptionist {

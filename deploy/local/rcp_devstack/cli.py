@@ -18,7 +18,7 @@ import sys
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 
-from rcp_devstack import asterisk, demo, natsserver, postgres, services
+from rcp_devstack import asterisk, demo, natsserver, postgres, roles, services
 from rcp_devstack.processes import StackError, read_pid
 from rcp_devstack.settings import StackSettings
 
@@ -37,6 +37,8 @@ def _infra(settings: StackSettings) -> None:
     _say(asterisk.ensure_asterisk(settings))
     upgrade(settings.database_url, configure_logging=False)
     _say("Schema: migrated to the latest revision (alembic head)")
+    roles.ensure_logins_sync(settings.database_url, settings.database_services_password)
+    _say("Database roles: each service logs in as its own (rcp_admin, rcp_stasis, ...)")
 
 
 async def _token(settings: StackSettings, name: str | None, tenant: str | None) -> str:
@@ -44,6 +46,11 @@ async def _token(settings: StackSettings, name: str | None, tenant: str | None) 
         return await demo.issue_admin_token(
             pool, settings.token_pepper, name or "rcp-stack", tenant
         )
+
+
+async def _first_operator(settings: StackSettings) -> str | None:
+    async with create_pool(settings, "rcp-stack") as pool:
+        return await demo.ensure_first_operator(pool)
 
 
 def _up(settings: StackSettings) -> None:
@@ -60,6 +67,19 @@ def _up(settings: StackSettings) -> None:
         _say(line)
     demo.run_demo(settings, list(demo.DEMOS))  # what `receptionist demo` does
     _status(settings)
+    password = asyncio.run(_first_operator(settings))
+    if password is not None:
+        print(
+            f"Carrier operator: {demo.FIRST_OPERATOR}, password {password} (shown once; sign "
+            f"in at {services.ADMIN_API}/)",
+            flush=True,
+        )
+    else:
+        print(
+            "Carrier operator: made by an earlier ./rcp up (another: .venv/bin/receptionist "
+            "user add --role operator --email ...)",
+            flush=True,
+        )
     print("Admin token: ./rcp token                 (carrier scope, shown once)", flush=True)
     print("             ./rcp token --tenant demo   (the demo tenant's admin only)", flush=True)
     print("Stop it all: ./rcp down", flush=True)

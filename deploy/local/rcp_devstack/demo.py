@@ -21,6 +21,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from rcp.db.pool import create_pool
 from rcp.tokens import DEFAULT_LIFETIME, issue_token
+from rcp_admin.passwords import generated_password, hash_password
 
 from rcp_devstack.ari_probe import AriProbe, ari_probe
 from rcp_devstack.settings import StackSettings
@@ -278,6 +279,34 @@ async def _tts_prompt(
         language,
     )
     return created
+
+
+FIRST_OPERATOR = "operator@receptionist.local"
+
+
+async def ensure_first_operator(pool: asyncpg.Pool, email: str = FIRST_OPERATOR) -> str | None:
+    """The carrier's first operator, once: the password to print (shown this once), or None
+    if the carrier already has an operator."""
+    password = generated_password()
+    made = await pool.fetchval(
+        """INSERT INTO users (email, name, role, language, password_hash, password_changed_at)
+           SELECT $1, 'Operator', 'operator', 'en', $2, now()
+            WHERE NOT EXISTS (SELECT FROM users WHERE tenant_id IS NULL AND role = 'operator')
+           ON CONFLICT (email) DO NOTHING
+           RETURNING id""",
+        email,
+        await hash_password(password),
+    )
+    if made is None:
+        return None
+    await pool.execute(
+        """INSERT INTO audit_log (tenant_id, actor, action, entity, entity_key, after)
+           VALUES (NULL, 'rcp-stack', 'user.create', 'user', $1,
+                   jsonb_build_object('email', $2::text, 'role', 'operator'))""",
+        str(made),
+        email,
+    )
+    return password
 
 
 async def issue_admin_token(

@@ -14,6 +14,7 @@ from pathlib import Path
 from rcp_stasis.settings import Settings as StasisSettings
 
 from rcp_devstack.processes import read_pid, start_detached, stop_pid, wait_until
+from rcp_devstack.roles import role_url
 from rcp_devstack.settings import StackSettings
 
 # Beyond the drain grace, what stopping takes: calls ended by the service hang up and publish
@@ -24,7 +25,8 @@ STOP_MARGIN_S = 30.0
 ADMIN_API = "http://127.0.0.1:8080"  # rcp-admin's default RCP_ADMIN_HTTP_PORT
 SERVICES = {"stasis": 9101, "directory": 9102, "media": 9103, "admin": 9104}
 # Jobs Kubernetes runs as CronJobs, run here by a process that repeats them: name -> command
-# (in the virtual environment's bin) and period; each connects to NATS as the user of its name.
+# (in the virtual environment's bin) and period; each connects to NATS as the user of its name,
+# and to PostgreSQL as the admin service's role (they are its command line's).
 RETENTION_EVERY_S = 3600
 SCHEDULED = {
     "retention": ["receptionist", "retention", "apply", "--every", str(RETENTION_EVERY_S)],
@@ -61,11 +63,19 @@ DEVELOPMENT = {"RCP_ENVIRONMENT": "development", "RCP_ALLOW_TEST_PHONES": "true"
 
 
 def service_env(name: str, settings: StackSettings) -> dict[str, str]:
-    """Settings one service gets from the stack unless the environment sets them."""
+    """Settings one service gets from the stack unless the environment sets them, and its
+    own database role's URL (RCP_DATABASE_URL names the tables' owner: never a service's)."""
     wanted = dict(DEVELOPMENT)
     if name == "media":
         wanted["RCP_MEDIA_DIR"] = str(settings.state_dir / "media")
-    return {key: value for key, value in wanted.items() if key not in os.environ}
+    chosen = {key: value for key, value in wanted.items() if key not in os.environ}
+    return chosen | database_env(name, settings)
+
+
+def database_env(service: str, settings: StackSettings) -> dict[str, str]:
+    """RCP_DATABASE_URL for a service's own role on the stack's database."""
+    password = settings.database_services_password
+    return {"RCP_DATABASE_URL": role_url(settings.database_url, service, password)}
 
 
 def stop_timeout_s() -> float:
@@ -106,7 +116,7 @@ def start_services(settings: StackSettings) -> list[str]:
             [str(bin_dir / command[0]), *command[1:]],
             pid_file,
             log_file,
-            env={**env, **scheduled_env(name)},
+            env={**env, **scheduled_env(name), **database_env("admin", settings)},
         )
         lines.append(f"{name}: every {command[-1]} s ({' '.join(command)}), log {log_file}")
     return lines

@@ -17,6 +17,7 @@ from rcp.contracts.receptionist import (
     ScheduleDoc,
     SettingsDoc,
 )
+from rcp.schedule import OverrideMode
 
 Reader = Any  # a connection or a pool: anything with fetch and fetchrow
 
@@ -133,9 +134,10 @@ async def read_published(
     raw = row["document"]
     document = ReceptionistDocument.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
     override = await connection.fetchrow(OVERRIDE, tenant_id)
+    mode = override["override_mode"] if override else None
     schedule = document.schedule.model_copy(
         update={
-            "override_mode": override["override_mode"] if override else None,
+            "override_mode": None if mode is None else OverrideMode(mode),
             "override_until": override["override_until"] if override else None,
         }
     )

@@ -28,24 +28,30 @@ _APPLY = "SELECT set_config($1, $2, true), set_config($3, $4, true)"
 
 @dataclass(frozen=True)
 class Scope:
-    """One tenant's rows, or (tenant None) the carrier's view of every tenant."""
+    """One tenant's rows, the carrier's view of every tenant, or (neither) no row at all."""
 
-    tenant_id: UUID | None
+    tenant_id: UUID | None = None
+    carrier_wide: bool = False
 
     @classmethod
     def carrier(cls) -> Scope:
         """Every tenant's rows: carrier tokens, the operator's command line, authentication."""
-        return cls(None)
+        return cls(carrier_wide=True)
 
     @classmethod
     def tenant(cls, tenant_id: UUID) -> Scope:
         """One tenant's rows only: a tenant token's requests."""
-        return cls(tenant_id)
+        return cls(tenant_id=tenant_id)
+
+    @classmethod
+    def nothing(cls) -> Scope:
+        """No row: where code forgot to say whose rows it works on."""
+        return cls()
 
     async def apply(self, connection: Any) -> None:
         """Set the scope for the rest of `connection`'s current transaction."""
         tenant = "" if self.tenant_id is None else str(self.tenant_id)
-        carrier = "on" if self.tenant_id is None else ""
+        carrier = "on" if self.carrier_wide else ""
         await connection.execute(_APPLY, TENANT_SETTING, tenant, CARRIER_SETTING, carrier)
 
 
@@ -94,3 +100,17 @@ class ScopedPool:
         async with self.transaction() as connection:
             status: str = await connection.execute(query, *args)
             return status
+
+
+async def bypasses_row_security(reader: Any) -> bool:
+    """Whether the role `reader` (a connection or pool) logs in as escapes row-level
+    security: a superuser, a role with BYPASSRLS, or the tables' owner (or a member of its
+    role), whose policy shows it every row."""
+    escapes: bool = await reader.fetchval(
+        """SELECT r.rolsuper OR r.rolbypassrls OR EXISTS (
+                  SELECT FROM pg_tables t
+                   WHERE t.schemaname = 'public' AND t.tablename = 'tenants'
+                     AND pg_has_role(current_user, t.tableowner, 'MEMBER'))
+             FROM pg_roles r WHERE r.rolname = current_user"""
+    )
+    return escapes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,14 +13,17 @@ import structlog
 from aiohttp import web
 from nats.aio.client import Client as NatsClient
 from rcp.config_events import NatsConfigPublisher
+from rcp.db.scope import Scope, ScopedPool, bypasses_row_security
+from rcp.mail import SmtpSender
 from rcp.runtime import infrastructure
+from rcp.settings import Environment
 from rcp.telemetry import Metrics, serve_app
 
 from rcp_admin.auth import FailedAuthentications, Gate, RateLimiter
 from rcp_admin.media import NatsMediaGateway
 from rcp_admin.middleware import make_middleware, security_headers
 from rcp_admin.openapi import docs_page, openapi_document
-from rcp_admin.ports import MediaGateway
+from rcp_admin.ports import Mailer, MediaGateway
 from rcp_admin.resources import ROUTES
 from rcp_admin.routing import (
     GATE_KEY,
@@ -41,6 +45,7 @@ def build_app(
     metrics: Metrics,
     settings: Settings,
     media: MediaGateway | None = None,
+    mailer: Mailer | None = None,
 ) -> web.Application:
     """The admin HTTP application: REST API, OpenAPI document, docs page and web manager."""
     # Uploads are read part by part up to their own limit; JSON bodies have theirs.
@@ -50,23 +55,31 @@ def build_app(
     )
     app.on_response_prepare.append(security_headers)
     app[GATE_KEY] = Gate(
-        pool,
+        ScopedPool(pool, Scope.carrier()),  # the token lookup: the caller is not known yet
         settings.token_pepper,
         settings.token_lifetime,
         FailedAuthentications(
             settings.admin_auth_failures_per_minute, settings.admin_auth_failures_burst
         ),
         settings.trusted_proxies,
+        settings.session_rules,
+        FailedAuthentications(
+            settings.admin_sign_in_failures_per_minute, settings.admin_sign_in_failures_burst
+        ),
     )
     app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
+    # Each request's store is scoped to its caller (routing); this one reaches no row.
     app[STORE_KEY] = Store(
-        pool,
+        ScopedPool(pool, Scope.nothing()),
         NatsConfigPublisher(nats, metrics),
         settings.token_pepper,
         media,
         EndpointRules.of(settings),
         settings.token_lifetime,
+        settings.session_rules,
+        settings.link_rules,
+        mailer,
     )
     document = openapi_document()
     page = docs_page()
@@ -84,6 +97,22 @@ def build_app(
     return app
 
 
+async def refuse_to_bypass_row_security(pool: asyncpg.Pool, settings: Settings) -> None:
+    """In production, refuse to serve as a role that escapes row-level security: a tenant's
+    requests would no longer be kept inside its tenant by the database itself."""
+    if not await bypasses_row_security(pool):
+        return
+    if settings.environment is not Environment.PRODUCTION:
+        log.warning("admin.bypasses_row_security", hint="log in as rcp_admin (docs/schema.md)")
+        return
+    print(  # noqa: T201 - one line for the operator, like invalid settings
+        "admin: RCP_DATABASE_URL: its role is a superuser, bypasses row-level security or owns "
+        "the tables; the admin service logs in as rcp_admin (docs/schema.md)",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
+
+
 @asynccontextmanager
 async def running(settings: Settings, stop: asyncio.Event | None = None) -> AsyncIterator[int]:
     """The admin service running; yields the REST API's port."""
@@ -92,8 +121,10 @@ async def running(settings: Settings, stop: asyncio.Event | None = None) -> Asyn
         infrastructure(settings, settings.service_name, stop) as infra,
         aiohttp.ClientSession(timeout=timeout) as http,
     ):
+        await refuse_to_bypass_row_security(infra.pool, settings)
         media = NatsMediaGateway(infra.nats, http, settings.media_nats_scope)
-        app = build_app(infra.pool, infra.nats, infra.metrics, settings, media)
+        mailer = SmtpSender(settings) if settings.mail_enabled else None
+        app = build_app(infra.pool, infra.nats, infra.metrics, settings, media, mailer)
         async with serve_app(app, settings.admin_http_host, settings.admin_http_port) as port:
             log.info("admin.listening", host=settings.admin_http_host, port=port)
             yield port

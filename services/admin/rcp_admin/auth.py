@@ -1,22 +1,35 @@
-"""Who is calling: bearer tokens, their scope and lifetime, a per-token rate limit, and a
-limit on failed authentications per client address."""
+"""Who is calling: bearer tokens (their scope and lifetime) or people's sessions (a cookie,
+with a CSRF token on every change), their roles, a per-caller rate limit, and a limit on
+failed authentications per client address (sign-ins also per account)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import math
+import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 from uuid import UUID
 
-import asyncpg
 from aiohttp import web
+from rcp.db.scope import Scope, ScopedPool
 from rcp.errors import ErrorCode
 from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, hash_token, well_formed
-from rcp.vocabulary import TenantStatus
+from rcp.vocabulary import TenantStatus, UserRole
 
-from rcp_admin.errors import RATE_LIMITED, VALIDATION_FAILED, ApiError, not_found
+from rcp_admin.errors import (
+    CSRF_FAILED,
+    RATE_LIMITED,
+    READ_ONLY,
+    VALIDATION_FAILED,
+    ApiError,
+    not_found,
+)
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 # Addresses whose failures are remembered at once, in this process: past it, those whose
@@ -25,18 +38,44 @@ MAX_ADDRESSES = 100_000
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+# What an operation needs beyond the scope of its path: any member of the tenant (reads; writes
+# for editors and admins), the tenant's admins (its users, its audit log, its privacy
+# settings), or only a signed-in person acting on their own account.
+Access = Literal["member", "admin", "self"]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READERS = frozenset({UserRole.VIEWER, UserRole.SUPPORT})
+CARRIER_ROLES = frozenset({UserRole.OPERATOR, UserRole.SUPPORT})
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller."""
+    """The authenticated caller: a token, the command line, or a signed-in person."""
 
-    token_id: UUID | None  # None: the command line, run by an operator on the host
+    token_id: UUID | None  # None: the command line, run by an operator on the host, or a person
     name: str
     tenant_id: UUID | None  # None: carrier scope, sees every tenant
+    user_id: UUID | None = None  # a person signed in (their email is the name)
+    role: UserRole | None = None  # None: a token or the command line, all its scope allows
+    session_id: UUID | None = None
+    read_only: bool = False  # carrier support viewing one tenant's pages ("view as")
+    anonymous: bool = False  # nobody yet: signing in, accepting an invitation
+
+    @property
+    def scope(self) -> Scope:
+        """The rows the caller's statements reach: its tenant's, or (carrier) every one."""
+        if self.anonymous:
+            return Scope.nothing()
+        return Scope.carrier() if self.tenant_id is None else Scope.tenant(self.tenant_id)
 
     @property
     def is_carrier(self) -> bool:
-        """Whether this is a carrier token."""
-        return self.tenant_id is None
+        """Whether this is the carrier (a carrier token, the command line, carrier staff)."""
+        return self.tenant_id is None and not self.anonymous
+
+    @property
+    def rate_key(self) -> UUID | None:
+        """What the request rate is counted against: the token, or the session."""
+        return self.token_id or self.session_id
 
     def require_carrier(self) -> None:
         """Refuse tenant tokens on carrier-only operations."""
@@ -45,8 +84,35 @@ class Principal:
 
     def require_tenant(self, tenant_id: UUID) -> None:
         """Another tenant's resources answer 404, exactly like missing ones."""
+        if self.anonymous:
+            raise ApiError(ErrorCode.UNAUTHORIZED, "sign in first")
         if self.tenant_id is not None and self.tenant_id != tenant_id:
             raise not_found("tenant", "tenant_id")
+
+    def require_access(self, access: Access, writes: bool) -> None:
+        """Refuse what the person's role does not allow (tokens: their scope said it all)."""
+        if access == "self":
+            if self.user_id is None and writes:
+                raise ApiError(ErrorCode.FORBIDDEN, "this operation is a signed-in person's")
+            return
+        if self.role is None:
+            return
+        if writes and (self.read_only or self.role in READERS):
+            why = (
+                "you are viewing this tenant read-only"
+                if self.read_only
+                else (f"your role ({self.role.value}) may read, not change")
+            )
+            raise ApiError(READ_ONLY, why, details={"role": self.role.value})
+        if access == "admin" and self.role is UserRole.EDITOR:
+            raise ApiError(
+                ErrorCode.FORBIDDEN,
+                "only the tenant's admins may do this",
+                details={"role": self.role.value},
+            )
+
+
+NOBODY = Principal(token_id=None, name="anonymous", tenant_id=None, anonymous=True)
 
 
 @dataclass(frozen=True)
@@ -78,10 +144,11 @@ BAD_TOKEN_CHALLENGE = 'Bearer realm="receptionist", error="invalid_token"'  # no
 
 
 async def authenticate(
-    pool: asyncpg.Pool, pepper: str, header: str | None, lifetime: TokenLifetime
+    pool: ScopedPool, pepper: str, header: str | None, lifetime: TokenLifetime
 ) -> Principal:
     """The principal behind an `Authorization: Bearer` header; 401 otherwise, 403 for a
-    token of a suspended tenant.
+    token of a suspended tenant. The token is looked up among every tenant's (`pool` in
+    carrier scope): the caller is not known yet.
 
     A token without an expiry (issued before tokens had one) lives the maximum lifetime from
     its creation.
@@ -122,6 +189,101 @@ async def authenticate(
         # all requests of one token queue on its row lock.
         await pool.execute("UPDATE admin_tokens SET last_used_at = now() WHERE id = $1", row["id"])
     return Principal(token_id=row["id"], name=row["name"], tenant_id=row["tenant_id"])
+
+
+SESSION_COOKIE = "rcp_session"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_PREFIX = "rcs_"
+SESSION_SHAPE = re.compile(r"^rcs_[A-Za-z0-9_-]{43}$")
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    """How people's sessions live: idle and absolute lifetimes, and the cookie's attributes."""
+
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+    secure_cookie: bool = True
+
+
+@dataclass(frozen=True)
+class LinkRules:
+    """The one-time links sent by email: how long each lives and where they point."""
+
+    invitation: timedelta = timedelta(days=7)
+    password_reset: timedelta = timedelta(hours=1)
+    public_url: str = "http://127.0.0.1:8080"
+
+
+def new_session_secret() -> str:
+    """The secret a session cookie carries (stored only as its keyed hash)."""
+    return SESSION_PREFIX + secrets.token_urlsafe(32)
+
+
+def csrf_token(secret: str, pepper: str) -> str:
+    """The CSRF token of a session: derived from its secret with the pepper, so a page that
+    can read it is the one the sign-in answered, and nothing need be stored."""
+    return hmac.new(pepper.encode(), b"csrf:" + secret.encode(), hashlib.sha256).hexdigest()
+
+
+SESSION_QUERY = """
+    SELECT s.id AS session_id, s.view_as_tenant_id, u.id AS user_id, u.email, u.role,
+           u.tenant_id, n.status AS tenant_status, s.last_seen_at < now() - $2::interval AS stale
+      FROM user_sessions s JOIN users u ON u.id = s.user_id
+      LEFT JOIN tenants n ON n.id = u.tenant_id
+     WHERE s.secret_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+       AND s.last_seen_at > now() - $3::interval AND u.disabled_at IS NULL"""
+
+
+async def authenticate_session(
+    pool: ScopedPool, pepper: str, secret: str, rules: SessionRules
+) -> Principal:
+    """The person behind a session cookie; 401 if it is unknown, signed out or expired (idle
+    or absolute), 403 if their tenant is suspended."""
+    expired = ApiError(
+        ErrorCode.UNAUTHORIZED,
+        "your session has ended: sign in again",
+        details={"session": "ended"},
+    )
+    if not SESSION_SHAPE.match(secret):
+        raise expired
+    row = await pool.fetchrow(
+        SESSION_QUERY, hash_token(secret, pepper), LAST_USED_PRECISION, rules.idle
+    )
+    if row is None:
+        raise expired
+    if row["tenant_status"] == TenantStatus.SUSPENDED:
+        raise ApiError(
+            ErrorCode.TENANT_SUSPENDED,
+            "this tenant is suspended: its people cannot sign in until the carrier reactivates it",
+        )
+    if row["stale"]:
+        await pool.execute(
+            "UPDATE user_sessions SET last_seen_at = now() WHERE id = $1", row["session_id"]
+        )
+    viewing = row["view_as_tenant_id"]
+    return Principal(
+        token_id=None,
+        name=row["email"],
+        tenant_id=viewing or row["tenant_id"],
+        user_id=row["user_id"],
+        role=UserRole(row["role"]),
+        session_id=row["session_id"],
+        read_only=viewing is not None,
+    )
+
+
+def check_csrf(request: web.Request, secret: str, pepper: str) -> None:
+    """A change made with a session cookie must carry the session's CSRF token."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), csrf_token(secret, pepper).encode()):
+        raise ApiError(
+            CSRF_FAILED,
+            f"a change made with a session needs its CSRF token in {CSRF_HEADER}",
+            details={"header": CSRF_HEADER},
+        )
 
 
 def client_address(request: web.Request, trusted_proxies: tuple[IpNetwork, ...]) -> str:
@@ -184,23 +346,43 @@ class FailedAuthentications:
 
 @dataclass(frozen=True)
 class Gate:
-    """Authenticates a request: its address's failures first, then its token."""
+    """Authenticates a request: its address's failures first, then its token or its session
+    cookie (and the CSRF token of a change), looked up with `pool` in carrier scope. The one
+    place a caller is recognised."""
 
-    pool: asyncpg.Pool
+    pool: ScopedPool
     pepper: str
     lifetime: TokenLifetime
     failures: FailedAuthentications
     trusted_proxies: tuple[IpNetwork, ...] = ()
+    sessions: SessionRules = field(default_factory=SessionRules)
+    # Failed sign-ins per account (its email), beside those of the address.
+    accounts: FailedAuthentications = field(
+        default_factory=lambda: FailedAuthentications(per_minute=2.0, burst=5)
+    )
 
-    async def principal(self, request: web.Request) -> Principal:
-        """The caller, or the error to answer (429 while its address has failed too often)."""
+    def address(self, request: web.Request) -> str:
+        """The caller's address, refused at once while it has failed too often."""
         address = client_address(request, self.trusted_proxies)
         self.failures.check(address)
+        return address
+
+    async def principal(self, request: web.Request) -> Principal:
+        """The caller, or the error to answer (429 while its address has failed too often).
+        A request with a token is the token's, even if it also carries a cookie."""
+        address = self.address(request)
         header = request.headers.get("Authorization")
+        cookie = request.cookies.get(SESSION_COOKIE)
         try:
+            if header is None and cookie:
+                principal = await authenticate_session(
+                    self.pool, self.pepper, cookie, self.sessions
+                )
+                check_csrf(request, cookie, self.pepper)
+                return principal
             return await authenticate(self.pool, self.pepper, header, self.lifetime)
         except ApiError as error:
-            if error.code == ErrorCode.UNAUTHORIZED and header:  # a token was tried
+            if error.code == ErrorCode.UNAUTHORIZED and (header or cookie):  # a secret was tried
                 self.failures.failed(address)
             raise
 

@@ -12,10 +12,22 @@
     receptionist export --tenant SLUG [--output FILE]
     receptionist import --tenant SLUG FILE
     receptionist retention apply [--every SECONDS]
+    receptionist user add --email EMAIL --role ROLE [--tenant SLUG] [--name NAME]
+                          [--language fr|en]
+    receptionist user invite --email EMAIL --role ROLE [--tenant SLUG] [--name NAME]
+                             [--language fr|en]
+    receptionist user list [--tenant SLUG]
+    receptionist number list [--prefix +3319]
+    receptionist number route E164 --tenant SLUG
+    receptionist number move E164 --to SLUG
+    receptionist number release E164
 
 Every change is audited under the name `cli:<user>` and announced on NATS like an API
 change. `retention apply` deletes the call records and voicemail older than each tenant's
 retention (audited as `retention job`), once or every SECONDS until stopped (SIGTERM).
+`user add` makes a person who can sign in at once, with a password printed this once (without
+`--tenant`: one of the carrier's staff, e.g. its first operator); `user invite` emails them an
+invitation through the SMTP relay instead.
 Settings come from the same RCP_* environment variables as the services.
 
 Other installed packages may add commands through the entry point group
@@ -33,7 +45,7 @@ import io
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -47,16 +59,29 @@ from pydantic import ValidationError
 from rcp.config_events import NatsConfigPublisher
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
+from rcp.db.scope import Scope, ScopedPool
+from rcp.mail import SmtpSender
 from rcp.messaging import connect_nats
 from rcp.settings import refuse_unfit_for_production
 from rcp.telemetry import Metrics
+from rcp.vocabulary import UserLanguage, UserRole
 from tqdm import tqdm
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import ApiError
 from rcp_admin.media import NatsMediaGateway
-from rcp_admin.resources import devices, export, extensions, retention, tenants, tokens
+from rcp_admin.passwords import generated_password
+from rcp_admin.resources import (
+    devices,
+    export,
+    extensions,
+    numbers,
+    retention,
+    tenants,
+    tokens,
+    users,
+)
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.routing import validation_error
 from rcp_admin.settings import CliSettings, Settings
@@ -135,7 +160,7 @@ def read_extension_rows(text: str) -> Iterable[tuple[int, dict[str, Any] | RowEr
 
 
 BOOLEAN_COLUMNS = ("voicemail_enabled", "reachable_by_extension", "reachable_by_name")
-OPTIONAL_COLUMNS = ("device", "external_number")
+OPTIONAL_COLUMNS = ("device", "external_number", "voicemail_email")
 
 
 def _row_values(row: dict[str | None, Any]) -> dict[str, Any]:
@@ -201,6 +226,34 @@ async def _device(store: Store, actor: Principal, args: argparse.Namespace, out:
     print(made.model_dump_json(indent=2), file=out)
 
 
+async def _user(store: Store, actor: Principal, args: argparse.Namespace, out: TextIO) -> None:
+    """People: listed, added with a password shown once, or invited by email."""
+    tenant_id = None if args.tenant is None else await tenant_by_slug(store.pool, args.tenant)
+    if args.action == "list":
+        for user in (await users.list_all(store, actor, tenant_id)).items:
+            print(
+                f"{user.id}  {user.email:<40} {user.role:<9} {user.status:<8} {user.name}", file=out
+            )
+        return
+    body = s.UserCreate(email=args.email, name=args.name, role=args.role, language=args.language)
+    if args.action == "add":
+        password = generated_password()
+        made = await users.create_with_password(store, actor, tenant_id, body, password)
+        print(f"{made.email} ({made.role}) can sign in with this password, shown once:", file=out)
+        print(password, file=out)
+        return
+    invited = await users.invite(store, actor, tenant_id, body, None)
+    if invited.invitation.sent:
+        print(
+            f"{invited.email}: invitation sent (works until {invited.invitation.expires_at})",
+            file=out,
+        )
+    else:
+        raise CliError(
+            f"{invited.email}: user made, invitation not sent: {invited.invitation.problem}"
+        )
+
+
 @asynccontextmanager
 async def admin_store(settings: Settings) -> AsyncIterator[Store]:
     """The same store the API uses, with config-changed published on NATS (and the media
@@ -211,13 +264,17 @@ async def admin_store(settings: Settings) -> AsyncIterator[Store]:
         connect_nats(settings, "receptionist-cli", metrics) as nats,
         aiohttp.ClientSession() as http,
     ):
+        # The operator on the host acts for the carrier: every tenant's rows.
         yield Store(
-            pool,
+            ScopedPool(pool, Scope.carrier()),
             NatsConfigPublisher(nats, metrics),
             settings.token_pepper,
             media=NatsMediaGateway(nats, http, settings.media_nats_scope),
             endpoints=EndpointRules.of(settings),
             token_lifetime=settings.token_lifetime,
+            sessions=settings.session_rules,
+            links=settings.link_rules,
+            mailer=SmtpSender(settings) if settings.mail_enabled else None,
         )
 
 
@@ -267,7 +324,42 @@ async def _maintain(args: argparse.Namespace, settings: Settings, out: TextIO, e
         return await _retention(store, args.every, out, err)
 
 
-async def tenant_by_slug(pool: asyncpg.Pool, slug: str) -> UUID:
+async def _number(store: Store, actor: Principal, args: argparse.Namespace, out: TextIO) -> None:
+    """Phone numbers: listed, routed to a tenant, moved to another, released."""
+    if args.action == "list":
+        for routed in (await numbers.list_routed(store, actor, args.prefix)).items:
+            print(f"{routed.e164:<16} {routed.tenant_slug:<24} {routed.tenant_name}", file=out)
+        return
+    if args.action == "route":
+        tenant_id = await tenant_by_slug(store.pool, args.tenant)
+        body = s.NumberCreate(e164=args.e164)
+        await numbers.add(store, actor, tenant_id, body, None)
+        print(f"{args.e164} routed to {args.tenant}", file=out)
+        return
+    owner: UUID | None = await store.pool.fetchval(
+        "SELECT tenant_id FROM phone_numbers WHERE e164 = $1", args.e164
+    )
+    if owner is None:
+        raise CliError(f"{args.e164} is routed to no tenant")
+    if args.action == "move":
+        moved = await numbers.move(
+            store, actor, args.e164, await tenant_by_slug(store.pool, args.to), None
+        )
+        print(f"{moved.e164} moved to {moved.tenant_slug}", file=out)
+        return
+    await numbers.remove(store, actor, owner, args.e164, None)
+    print(f"{args.e164} released", file=out)
+
+
+# Commands carried out by a function of their own.
+BY_COMMAND: dict[str, Callable[[Store, Principal, argparse.Namespace, TextIO], Awaitable[None]]] = {
+    "device": _device,
+    "number": _number,
+    "user": _user,
+}
+
+
+async def tenant_by_slug(pool: ScopedPool, slug: str) -> UUID:
     """A tenant's id from its slug (or its id)."""
     found: UUID | None = await pool.fetchval(
         "SELECT id FROM tenants WHERE slug = $1 OR id::text = $1", slug
@@ -303,6 +395,8 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
                 store, actor, tenant_id, s.TokenCreate(name=args.name), None
             )
             print(issued.token, file=out)
+        elif (handler := BY_COMMAND.get(args.command)) is not None:
+            await handler(store, actor, args, out)
         elif args.command == "extensions":
             tenant_id = await tenant_by_slug(pool, args.tenant)
             report = await import_extensions(
@@ -319,8 +413,6 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
             for problem in report.errors:
                 print(f"  {problem}", file=out)
             return 1 if report.errors else 0
-        elif args.command == "device":
-            await _device(store, actor, args, out)
         elif args.command == "export":
             document = await export.export(store, actor, await tenant_by_slug(pool, args.tenant))
             text = document.model_dump_json(indent=2, exclude_none=True)
@@ -336,6 +428,39 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
             await export.import_(store, actor, tenant_id, document, None)
             print(f"imported into {args.tenant}", file=out)
     return 0
+
+
+def _people_and_numbers(commands: Any) -> None:
+    """The grammar of `user` and `number`."""
+    user = commands.add_parser("user", help="list, add or invite people who sign in")
+    user_actions = user.add_subparsers(dest="action", required=True)
+    user_list = user_actions.add_parser("list")
+    user_list.add_argument("--tenant", help="slug (default: the carrier's staff)")
+    for action, text in (
+        ("add", "a person who signs in at once: the password is printed once"),
+        ("invite", "a person invited by email to choose a password"),
+    ):
+        one = user_actions.add_parser(action, help=text)
+        one.add_argument("--email", required=True)
+        one.add_argument(
+            "--role",
+            required=True,
+            choices=[r.value for r in UserRole],
+            help="a tenant's admin, editor or viewer; the carrier's operator or support",
+        )
+        one.add_argument("--tenant", help="slug (default: one of the carrier's staff)")
+        one.add_argument("--name", default="")
+        one.add_argument("--language", default="fr", choices=[v.value for v in UserLanguage])
+    number = commands.add_parser("number", help="list, route, move or release phone numbers")
+    number_actions = number.add_subparsers(dest="action", required=True)
+    number_actions.add_parser("list").add_argument("--prefix", default="")
+    route = number_actions.add_parser("route", help="route a number to a tenant")
+    route.add_argument("e164")
+    route.add_argument("--tenant", required=True)
+    moving = number_actions.add_parser("move", help="move a number to another tenant")
+    moving.add_argument("e164")
+    moving.add_argument("--to", required=True, help="the slug of the tenant it goes to")
+    number_actions.add_parser("release", help="stop routing a number").add_argument("e164")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -360,6 +485,7 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("action", choices=["issue"])
     token.add_argument("--name", required=True)
     token.add_argument("--tenant", help="slug: a token for this tenant only (default: carrier)")
+    _people_and_numbers(commands)
     extensions = commands.add_parser("extensions", help="import extensions from CSV")
     extensions.add_argument("action", choices=["import"])
     extensions.add_argument("--tenant", required=True)

@@ -36,6 +36,14 @@ ENDPOINT_TAKEN = "endpoint_taken"
 DESTINATION_NOT_ALLOWED = "destination_not_allowed"
 INVALID_CALENDAR = "invalid_calendar"
 UNKNOWN_COUNTRY = "unknown_country"
+# People and their sessions.
+SIGN_IN_FAILED = "sign_in_failed"
+CSRF_FAILED = "csrf_failed"
+READ_ONLY = "read_only"
+EMAIL_TAKEN = "email_taken"
+LAST_ADMIN = "last_admin"
+LINK_INVALID = "link_invalid"
+WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an error code
 NOTHING_TO_PUBLISH = "nothing_to_publish"
 
 STATUS_BY_CODE: dict[str, HTTPStatus] = {
@@ -60,6 +68,13 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     TENANT_ACTIVE: HTTPStatus.CONFLICT,
     NOTHING_TO_PUBLISH: HTTPStatus.CONFLICT,
     ErrorCode.UNAUTHORIZED: HTTPStatus.UNAUTHORIZED,
+    SIGN_IN_FAILED: HTTPStatus.UNAUTHORIZED,
+    CSRF_FAILED: HTTPStatus.FORBIDDEN,
+    READ_ONLY: HTTPStatus.FORBIDDEN,
+    EMAIL_TAKEN: HTTPStatus.CONFLICT,
+    LAST_ADMIN: HTTPStatus.CONFLICT,
+    LINK_INVALID: HTTPStatus.GONE,
+    WRONG_PASSWORD: HTTPStatus.UNPROCESSABLE_ENTITY,
     ErrorCode.FORBIDDEN: HTTPStatus.FORBIDDEN,
     ErrorCode.TENANT_SUSPENDED: HTTPStatus.FORBIDDEN,
     PRECONDITION_FAILED: HTTPStatus.PRECONDITION_FAILED,

@@ -18,8 +18,10 @@ REF = "#/components/schemas/{model}"
 
 # Which errors each kind of route can answer, and why.
 COMMON_ERRORS = {
-    HTTPStatus.UNAUTHORIZED: "No token, or an unknown, revoked or expired one",
-    HTTPStatus.FORBIDDEN: "The token's tenant is suspended (tenant_suspended)",
+    HTTPStatus.UNAUTHORIZED: "No token or session, or an unknown, revoked or expired one",
+    HTTPStatus.FORBIDDEN: "The caller's tenant is suspended (tenant_suspended); a change made "
+    "with a session cookie lacks its CSRF token (csrf_failed); the person's role may only "
+    "read (read_only) or is not the tenant's admin",
     HTTPStatus.TOO_MANY_REQUESTS: "Too many requests for this token, or too many failed "
     "authentications from this address (see Retry-After)",
     HTTPStatus.SERVICE_UNAVAILABLE: "The database cannot be reached (code "
@@ -109,7 +111,18 @@ def _success(route: Route, refs: dict[type[Any], str]) -> dict[str, Any]:
 def _failures(route: Route) -> dict[HTTPStatus, str]:
     """Which errors a route can answer, and why."""
     failures = dict(COMMON_ERRORS)
-    if route.path != "/v1/tenants" or route.method == "POST":
+    if route.scope == "public":
+        failures = {
+            HTTPStatus.TOO_MANY_REQUESTS: "Too many failures from this address or for this "
+            "account (see Retry-After)",
+            HTTPStatus.SERVICE_UNAVAILABLE: COMMON_ERRORS[HTTPStatus.SERVICE_UNAVAILABLE],
+        }
+        if route.path == "/v1/session":
+            failures[HTTPStatus.UNAUTHORIZED] = "The email or the password is wrong"
+            failures[HTTPStatus.FORBIDDEN] = "The account is disabled, or its tenant suspended"
+        if route.path.startswith("/v1/links/"):
+            failures[HTTPStatus.GONE] = "The link was used or has expired (link_invalid)"
+    if route.scope != "public" and (route.path != "/v1/tenants" or route.method == "POST"):
         failures[HTTPStatus.NOT_FOUND] = "No such resource, or another tenant's"
     if route.scope == "carrier":
         failures[HTTPStatus.FORBIDDEN] = (
@@ -143,7 +156,7 @@ def _operation(route: Route, refs: dict[type[Any], str]) -> dict[str, Any]:
         "operationId": f"{route.method.lower()}_{route.handler.__name__}",
         "parameters": _parameters(route),
         "responses": responses,
-        "security": [{"bearer": []}],
+        "security": [] if route.scope == "public" else [{"bearer": []}, {"session": []}],
     }
     if route.body is not None:
         ref = refs[route.body] if route.body in refs else REF.format(model="KeyAssignment")
@@ -174,7 +187,16 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "rcp_session",
+                    "description": "A person's session (POST /v1/session); every change "
+                    "also sends the session's CSRF token in X-CSRF-Token",
+                },
+            },
         },
     }
 
@@ -194,12 +216,16 @@ table{{border-collapse:collapse;width:100%}}
 td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}}
 code{{font-size:.95em}}</style></head><body>
 <h1>Receptionist admin API</h1>
-<p>JSON over HTTP. Send <code>Authorization: Bearer &lt;token&gt;</code> with every request.
-A carrier token reaches every tenant; a tenant token reaches its own tenant only (other tenants'
-resources answer 404). Errors answer <code>{{"code", "message", "field"}}</code>. Reads of the
-receptionist and its keys carry an <code>ETag</code>; send it back in <code>If-Match</code> when
-you write, and a stale one answers 412. The machine-readable description is
-<a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+<p>JSON over HTTP. Send <code>Authorization: Bearer &lt;token&gt;</code> with every request,
+or sign in as a person (<code>POST /v1/session</code>): the session cookie then goes with every
+request, and every change also sends the session's CSRF token in <code>X-CSRF-Token</code>.
+A person's role (admin, editor, viewer; the carrier's operator or support) limits what they
+may change. A carrier token reaches every tenant; a tenant token reaches its own tenant only
+(other tenants' resources answer 404). Errors answer
+<code>{{"code", "message", "field"}}</code>. Reads of the receptionist and its keys carry an
+<code>ETag</code>; send it back in <code>If-Match</code> when you write, and a stale one
+answers 412. The machine-readable description is <a href="/openapi.json">/openapi.json</a>
+(OpenAPI 3.1).</p>
 <table><thead><tr><th>Method</th><th>Path</th><th>What it does</th><th>Token</th></tr></thead>
 <tbody>
 {rows}

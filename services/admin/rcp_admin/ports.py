@@ -5,17 +5,20 @@
   `rcp_admin.media.NatsMediaGateway`.
 - `ConfigPublisher`: tells the other services that a tenant's configuration changed; adapter
   `rcp.config_events.NatsConfigPublisher`, shared with every publisher of such events.
+- `Mailer`: sends an email (invitations, password resets); adapter the SMTP sender of
+  `rcp.mail`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from email.message import EmailMessage
 from typing import Protocol
 from uuid import UUID
 
 from rcp.config_events import ConfigPublisher
 
-__all__ = ["ConfigPublisher", "MediaGateway"]
+__all__ = ["ConfigPublisher", "Mailer", "MediaGateway"]
 
 
 class MediaGateway(Protocol):
@@ -29,3 +32,10 @@ class MediaGateway(Protocol):
 
     async def forget(self, tenant_id: UUID, keys: list[str]) -> list[str]:
         """Delete the audio of deleted prompts (content keys); return the keys kept."""
+
+
+class Mailer(Protocol):
+    """What the admin API needs to send people email."""
+
+    async def send(self, message: EmailMessage) -> None:
+        """Hand one message to the relay; raise if it did not take it."""

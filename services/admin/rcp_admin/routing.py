@@ -21,7 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from rcp_admin import schemas as s
-from rcp_admin.auth import Gate, Principal, RateLimiter
+from rcp_admin.auth import NOBODY, SAFE_METHODS, Access, Gate, Principal, RateLimiter
 from rcp_admin.errors import (
     DIAL_STRING_NOT_ALLOWED,
     MALFORMED_JSON,
@@ -63,6 +63,7 @@ class Route:
     etag: bool = False
     upload: bool = False  # also takes a multipart/form-data body with a `file` part
     audio: bool = False  # answers audio/wav rather than JSON
+    access: Access = "member"  # who of the tenant (or carrier) may, beyond the path's scope
     csv: bool = False  # answers text/csv rather than JSON
 
 
@@ -296,14 +297,18 @@ async def stream_audio(c: Call, chunks: AsyncIterator[bytes]) -> web.StreamRespo
 def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         app = request.app
+        if route.scope == "public":  # signing in, accepting an invitation: nobody yet
+            app[GATE_KEY].address(request)
+            return await route.handler(Call(request, NOBODY, app[STORE_KEY]))
         principal = await app[GATE_KEY].principal(request)
-        app[LIMITER_KEY].check(principal.token_id)
-        call = Call(request, principal, app[STORE_KEY])
+        app[LIMITER_KEY].check(principal.rate_key)
+        call = Call(request, principal, app[STORE_KEY].scoped_to(principal))
         if "tenant_id" in request.match_info:
             # Before anything else: another tenant's paths answer 404, whatever follows.
             principal.require_tenant(call.tenant_id)
         if route.scope == "carrier":
             principal.require_carrier()
+        principal.require_access(route.access, request.method not in SAFE_METHODS)
         return await route.handler(call)
 
     return handle

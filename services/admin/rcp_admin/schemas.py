@@ -166,6 +166,14 @@ TtsText = Annotated[
     AfterValidator(_text),
 ]
 Voice = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+.:-]{1,64}$")]
+# An email address: one address, nothing a mail header could be made to say more with
+# (the database's CHECK is the same).
+EMAIL = r'^[^@\s<>()\[\],;:"]+@[^@\s<>()\[\],;:"]+\.[^@\s<>()\[\],;:".]+$'
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL),
+    Field(examples=["amelie.poulain@example.org"]),
+]
 
 
 class Body(BaseModel):
@@ -274,6 +282,141 @@ class TokenList(Out):
     items: list[Token]
 
 
+# --- people: users, sessions, links -------------------------------------------------------
+
+
+# A person's address: an Email, in lower case (one account per address, whatever its case).
+PersonEmail = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=EMAIL),
+    Field(examples=["amelie.poulain@example.org"]),
+]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+UserRole = Annotated[v.UserRole, closed(v.UserRole)]
+UserLanguage = Annotated[v.UserLanguage, closed(v.UserLanguage)]
+UserStatus = Literal["invited", "active", "disabled"]
+
+
+class UserCreate(Body):
+    email: PersonEmail
+    name: Name = ""
+    role: UserRole = Field(
+        description="A tenant's: admin, editor or viewer; the carrier's staff: operator or support"
+    )
+    language: UserLanguage = Field(
+        default=v.UserLanguage.FR, description="Of the web manager and of the emails"
+    )
+
+
+class UserPatch(Body):
+    _required = field_validator("name", "role", "language", "disabled")(_not_null)
+
+    name: Name | None = None
+    role: UserRole | None = None
+    language: UserLanguage | None = None
+    disabled: bool | None = Field(
+        default=None, description="true: signed out everywhere and refused until enabled again"
+    )
+
+
+class User(Out):
+    id: UUID
+    tenant_id: UUID | None = Field(description="null: one of the carrier's staff")
+    email: str
+    name: str
+    role: UserRole
+    language: UserLanguage
+    status: UserStatus = Field(description="invited (no password chosen yet), active, or disabled")
+    created_at: datetime
+    updated_at: datetime
+    last_sign_in_at: datetime | None
+    password_changed_at: datetime | None
+
+
+class Invitation(Out):
+    sent: bool = Field(description="Whether the email was handed to the mail relay")
+    expires_at: datetime
+    problem: str | None = Field(default=None, description="Why it was not sent")
+
+
+class InvitedUser(User):
+    invitation: Invitation
+
+
+class UserList(Out):
+    items: list[User]
+
+
+class SignIn(Body):
+    email: PersonEmail
+    password: Password
+
+
+class Session(Out):
+    """Who is calling: a signed-in person (with their session's CSRF token), or a token."""
+
+    kind: Literal["user", "token"]
+    name: str = Field(description="The person's email, or the token's name")
+    tenant_id: UUID | None = Field(description="null: the carrier")
+    user: User | None = None
+    role: UserRole | None = Field(default=None, description="null: a token (all its scope)")
+    csrf_token: str | None = Field(
+        default=None,
+        description="Send it in X-CSRF-Token with every change made with the session cookie",
+    )
+    expires_at: datetime | None = Field(default=None, description="The absolute end")
+    idle_minutes: int | None = Field(
+        default=None, description="The session ends after this long without a request"
+    )
+    read_only: bool = Field(default=False, description="Viewing a tenant as carrier support")
+    view_as: UUID | None = Field(default=None, description="The tenant viewed, read-only")
+
+
+class SessionInfo(Out):
+    id: UUID
+    current: bool
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    address: str
+    user_agent: str
+
+
+class SessionList(Out):
+    items: list[SessionInfo]
+
+
+class MePatch(Body):
+    _required = field_validator("name", "language")(_not_null)
+
+    name: Name | None = None
+    language: UserLanguage | None = None
+
+
+class PasswordChange(Body):
+    current_password: Password
+    new_password: Password
+
+
+class ResetRequest(Body):
+    email: PersonEmail
+
+
+class LinkUse(Body):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    password: Password
+
+
+class LinkCheck(Body):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Link(Out):
+    purpose: Annotated[v.LinkPurpose, closed(v.LinkPurpose)]
+    email: str
+    expires_at: datetime
+
+
 # --- numbers -------------------------------------------------------------------------------
 
 
@@ -290,9 +433,34 @@ class NumberList(Out):
     items: list[PhoneNumber]
 
 
+class RoutedNumber(PhoneNumber):
+    tenant_id: UUID
+    tenant_slug: str
+    tenant_name: str
+
+
+class RoutedNumberList(Out):
+    items: list[RoutedNumber]
+
+
+class NumberMove(Body):
+    tenant_id: UUID = Field(description="The tenant the number goes to")
+
+
 # --- extensions ----------------------------------------------------------------------------
 
 ExtensionKind = Annotated[v.ExtensionKind, closed(v.ExtensionKind)]
+
+
+VOICEMAIL_EMAIL = (
+    "Where the extension's new voicemail messages are emailed, the recording attached; "
+    "null: nowhere"
+)
+VOICEMAIL_GREETING = (
+    "What callers hear before the beep: text to speak, or a prompt of the tenant's (an "
+    "upload or a recording made in the browser, POST /prompts first); null: the standard "
+    '"you have reached the voicemail of <name>"'
+)
 
 
 class ExtensionFields(Body):
@@ -305,6 +473,10 @@ class ExtensionFields(Body):
     voicemail_enabled: bool = True
     reachable_by_extension: bool = True
     reachable_by_name: bool = True
+    voicemail_email: Email | None = Field(default=None, description=VOICEMAIL_EMAIL)
+    voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
+        default=None, description=VOICEMAIL_GREETING
+    )
     spoken_name: TtsPrompt | GreetingRef | None = Field(
         default=None,
         description="What dial by name says for this extension: text to speak (spelt as it "
@@ -338,6 +510,10 @@ class ExtensionPatch(Body):
     voicemail_enabled: bool | None = None
     reachable_by_extension: bool | None = None
     reachable_by_name: bool | None = None
+    voicemail_email: Email | None = Field(default=None, description=VOICEMAIL_EMAIL)
+    voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
+        default=None, description=VOICEMAIL_GREETING
+    )
     spoken_name: TtsPrompt | GreetingRef | None = Field(
         default=None, description="null: back to the name spoken by text-to-speech"
     )
@@ -376,6 +552,10 @@ class Extension(Out):
     reachable_by_extension: bool
     reachable_by_name: bool
     name_prompt_id: UUID | None
+    voicemail_email: str | None = Field(description=VOICEMAIL_EMAIL)
+    voicemail_greeting: Prompt | None = Field(
+        description="What callers hear before the beep; null: the standard greeting"
+    )
     spoken_name: Prompt | None = Field(
         description="The recorded or spoken name dial by name says (its prompt); null: the "
         "name, spoken by text-to-speech"
@@ -973,18 +1153,38 @@ class Retention(Out):
 # --- voicemail, calls, audit ---------------------------------------------------------------
 
 
+VoicemailStatus = Annotated[v.VoicemailStatus, closed(v.VoicemailStatus)]
+
+
 class VoicemailMessage(Out):
     id: UUID
     extension_number: str
     caller_number: str | None
     caller_name: str | None
     duration_ms: int
-    status: Annotated[v.VoicemailStatus, closed(v.VoicemailStatus)]
+    status: VoicemailStatus = Field(description="new until someone listens to it (or marks it)")
     created_at: datetime
+    email_status: Annotated[v.EmailStatus, closed(v.EmailStatus)] = Field(
+        description="Its email to the extension's address: pending (to send, or being retried), "
+        "sent, none (the extension had no address) or failed (given up: email_error says why)"
+    )
+    email_to: str | None = Field(description="The address it was emailed to")
+    emailed_at: datetime | None
+    email_attempts: int = Field(description="How many times sending it was tried")
+    email_error: str | None = Field(description="Why the last try failed")
 
 
 class VoicemailList(Out):
-    items: list[VoicemailMessage]
+    items: list[VoicemailMessage] = Field(description="New messages first, then the newest")
+
+
+class VoicemailCount(Out):
+    new: int = Field(description="Messages nobody has listened to yet")
+    total: int
+
+
+class VoicemailPatch(Body):
+    status: VoicemailStatus = Field(description="read, or new to mark it unread again")
 
 
 class CallRecord(Out):
@@ -1035,13 +1235,36 @@ class CallDetail(CallRecord):
 class AuditEntry(Out):
     id: int
     at: datetime
+    tenant_id: UUID | None = Field(default=None, description="null: the carrier's own")
     actor: str
+    actor_user_id: UUID | None = Field(default=None, description="The person who acted, if one did")
     action: str
     entity: str
     entity_key: str | None
     before: object | None
     after: object | None
     request_id: str | None
+
+
+class Usage(Out):
+    tenant_id: UUID
+    slug: str
+    name: str
+    since: datetime
+    until: datetime
+    calls: int = Field(description="Calls that started in the period")
+    answered_calls: int
+    minutes: float = Field(description="From answer to hang-up, in minutes")
+    outside_minutes: float = Field(
+        description="Minutes of calls transferred to an outside number (virtual extensions)"
+    )
+    voicemail_left: int = Field(description="Voicemail messages left in the period")
+    voicemail_stored: int = Field(description="Voicemail messages kept now")
+    voicemail_bytes: int = Field(description="The audio of the voicemail kept now, in bytes")
+
+
+class UsageList(Out):
+    items: list[Usage]
 
 
 class AuditList(Out):
@@ -1093,6 +1316,15 @@ class ExportReceptionist(Body):
     exhausted_extension: LocalNumber | None = None
 
 
+class ExportSchedule(Body):
+    """The weekly hours and the menu of each state, by menu name (null: the default)."""
+
+    weekly: dict[Weekday, DayRanges] = Field(default_factory=dict)
+    closed_menu: RequiredName | None = None
+    holiday_menu: RequiredName | None = None
+    override_closed_menu: RequiredName | None = None
+
+
 class TenantExport(Body):
     """A whole receptionist configuration: what `export` writes and `import` restores."""
 
@@ -1106,3 +1338,7 @@ class TenantExport(Body):
     )
     first_menu_name: RequiredName | None = None
     menus: list[ExportMenu] = Field(default_factory=list, description="The other menus")
+    schedule: ExportSchedule | None = Field(
+        default=None, description="Opening hours and each state's menu (null: always open)"
+    )
+    holidays: list[HolidayCreate] = Field(default_factory=list)

@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
+from rcp.mail import SmtpSettings
 from rcp.settings import MediaScopeSettings, TokenSettings, TrunkSettings
 from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
 
-from rcp_admin.auth import IpNetwork, TokenLifetime
+from rcp_admin.auth import IpNetwork, LinkRules, SessionRules, TokenLifetime
 
 
-class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
+class Settings(TokenSettings, TrunkSettings, MediaScopeSettings, SmtpSettings):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"
@@ -64,6 +65,55 @@ class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
         "names in X-Forwarded-For.",
     )
 
+    admin_session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A person's session ends after this long without a request.",
+    )
+    admin_session_max_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description="A person's session ends this long after they signed in, whatever they do.",
+    )
+    admin_cookie_secure: bool = Field(
+        default=True,
+        description="Mark the session cookie Secure (sent over HTTPS only; browsers also send "
+        "it to http://127.0.0.1 and http://localhost). Leave it on.",
+    )
+    admin_public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        max_length=500,
+        description="Where people open the web manager: the links of invitation and password "
+        "reset emails start with it.",
+    )
+    admin_invitation_days: int = Field(
+        default=7, ge=1, le=90, description="How long an invitation link works."
+    )
+    admin_password_reset_minutes: int = Field(
+        default=60, ge=5, le=24 * 60, description="How long a password reset link works."
+    )
+    admin_sign_in_failures_burst: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Failed sign-ins an account may have in a row before it is answered 429.",
+    )
+    admin_sign_in_failures_per_minute: float = Field(
+        default=2.0,
+        gt=0,
+        le=1000,
+        description="Failed sign-ins an account may have a minute, after its burst.",
+    )
+
+    @field_validator("admin_public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// address")
+        return value.rstrip("/")
+
     @field_validator("admin_trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
@@ -96,6 +146,24 @@ class Settings(TokenSettings, TrunkSettings, MediaScopeSettings):
         return TokenLifetime(
             timedelta(days=self.admin_token_default_days),
             timedelta(days=self.admin_token_max_days),
+        )
+
+    @property
+    def session_rules(self) -> SessionRules:
+        """How people's sessions live."""
+        return SessionRules(
+            timedelta(minutes=self.admin_session_idle_minutes),
+            timedelta(hours=self.admin_session_max_hours),
+            self.admin_cookie_secure,
+        )
+
+    @property
+    def link_rules(self) -> LinkRules:
+        """How long emailed links work, and where they point."""
+        return LinkRules(
+            timedelta(days=self.admin_invitation_days),
+            timedelta(minutes=self.admin_password_reset_minutes),
+            self.admin_public_url,
         )
 
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 from uuid import UUID
 
@@ -23,13 +23,15 @@ import nats.errors
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 from rcp.contracts import ConfigChanged
+from rcp.db.scope import Scope, ScopedPool
 from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
 from rcp.errors import ErrorCode, ReceptionistError
 from rcp.settings import TrunkSettings
 
 from rcp_admin import schemas as s
-from rcp_admin.auth import Principal, TokenLifetime
+from rcp_admin.auth import LinkRules, Principal, SessionRules, TokenLifetime
 from rcp_admin.errors import (
+    EMAIL_TAKEN,
     ENDPOINT_NOT_ALLOWED,
     ENDPOINT_TAKEN,
     IN_USE,
@@ -40,7 +42,7 @@ from rcp_admin.errors import (
     ApiError,
     not_found,
 )
-from rcp_admin.ports import ConfigPublisher, MediaGateway
+from rcp_admin.ports import ConfigPublisher, Mailer, MediaGateway
 
 if TYPE_CHECKING:  # asyncpg's proxy is generic for type checkers only
     Connection = PoolConnectionProxy[asyncpg.Record]
@@ -94,6 +96,9 @@ class Change:
     extra_events: list[tuple[str, str | None]] = field(default_factory=list)
     # Content keys of the uploads and recordings whose prompts this write deleted.
     audio_to_forget: list[str] = field(default_factory=list)
+    # A second tenant the write changed too (a phone number moved from it): the entry is
+    # audited for it as well, and config-changed published for it.
+    other_tenant_id: UUID | None = None
 
     async def delete_one(
         self, model: type[s.Out], missing: tuple[str, str], query: str, *args: Any
@@ -138,14 +143,30 @@ class EndpointRules:
 
 @dataclass(frozen=True)
 class Store:
-    """What every resource's logic works through: the database, the bus, the media service."""
+    """What every resource's logic works through: the database, the bus, the media service.
 
-    pool: asyncpg.Pool
+    Every statement runs in a transaction scoped to the caller (`pool`, a `ScopedPool`): a
+    tenant token's requests see only their tenant's rows, whatever their queries forget.
+    """
+
+    pool: ScopedPool
     publisher: ConfigPublisher
     token_pepper: str
     media: MediaGateway | None = None
     endpoints: EndpointRules = field(default_factory=EndpointRules)
     token_lifetime: TokenLifetime = field(default_factory=TokenLifetime)
+    sessions: SessionRules = field(default_factory=SessionRules)
+    links: LinkRules = field(default_factory=LinkRules)
+    mailer: Mailer | None = None
+
+    def everyone(self) -> ScopedPool:
+        """Where to look up what is not yet anyone's (the account signing in, a link's owner,
+        the caller's own session): every tenant's rows, in carrier scope."""
+        return self.pool.scoped(Scope.carrier())
+
+    def scoped_to(self, principal: Principal) -> Store:
+        """The same store, in the scope of one caller."""
+        return replace(self, pool=self.pool.scoped(principal.scope))
 
     @asynccontextmanager
     async def write(
@@ -159,22 +180,31 @@ class Store:
     ) -> AsyncIterator[Change]:
         """One transaction, its audit entry, then (after the commit) config-changed."""
         with database_errors():
-            async with self.pool.acquire() as connection, connection.transaction():
+            async with self.pool.transaction() as connection:
                 change = Change(connection, tenant_id, entity, action, key)
                 yield change
-                await connection.execute(
+                await connection.executemany(
                     """INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity,
-                                              entity_key, before, after, request_id)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-                    change.tenant_id,
-                    actor.token_id,
-                    actor.name,
-                    f"{entity}.{change.action}",
-                    entity,
-                    change.key,
-                    masked(change.before),
-                    masked(change.after),
-                    request_id,
+                                              entity_key, before, after, request_id,
+                                              actor_user_id)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                    [
+                        (
+                            audited,
+                            actor.token_id,
+                            actor.name,
+                            f"{entity}.{change.action}",
+                            entity,
+                            change.key,
+                            masked(change.before),
+                            masked(change.after),
+                            request_id,
+                            actor.user_id,
+                        )
+                        for audited in [change.tenant_id, change.other_tenant_id][
+                            : 1 if change.other_tenant_id is None else 2
+                        ]
+                    ],
                 )
         if change.tenant_id is not None and change.audio_to_forget:
             await self.forget_audio(change.tenant_id, change.audio_to_forget)
@@ -182,6 +212,8 @@ class Store:
             await self.publisher.changed(change.tenant_id, entity, change.key)
             for other_entity, other_key in change.extra_events:
                 await self.publisher.changed(change.tenant_id, other_entity, other_key)
+        if change.other_tenant_id is not None and entity in CONFIG_ENTITIES:
+            await self.publisher.changed(change.other_tenant_id, entity, change.key)
 
     @asynccontextmanager
     async def tenant_write(
@@ -270,7 +302,21 @@ def check_if_match(if_match: str | None, current: s.Out) -> None:
 # their hashes, passwords and secrets. No model the API audits has them today (a room says
 # `has_pin`); this is the last line, for a field added later.
 SECRET_FIELDS = frozenset(
-    {"pin", "pin_hash", "token", "token_hash", "password", "secret", "pepper", "ari_password"}
+    {
+        "pin",
+        "pin_hash",
+        "token",
+        "token_hash",
+        "password",
+        "password_hash",
+        "current_password",
+        "new_password",
+        "secret",
+        "secret_hash",
+        "csrf_token",
+        "pepper",
+        "ari_password",
+    }
 )
 MASK = "***"
 
@@ -324,6 +370,10 @@ def database_errors() -> Iterator[None]:
         if constraint == "phone_numbers_pkey":
             raise ApiError(
                 NUMBER_TAKEN, "this number is already routed to a tenant", "e164"
+            ) from error
+        if constraint == "users_email_key":
+            raise ApiError(
+                EMAIL_TAKEN, "this email address already has an account", "email"
             ) from error
         if constraint == "tenants_slug_key":
             raise ApiError(ErrorCode.CONFLICT, "a tenant already has this slug", "slug") from error

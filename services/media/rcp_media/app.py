@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, fields
 
 import structlog
-from rcp import tasks
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from rcp import subjects, tasks
+from rcp.mail import SmtpSender
 from rcp.media_client import media_inbox
 from rcp.runtime import Infrastructure, infrastructure
 from rcp.telemetry import serve_app
@@ -20,6 +24,7 @@ from rcp_media.http import media_app
 from rcp_media.inbox import NatsInbox
 from rcp_media.keys import UrlSigner
 from rcp_media.metrics import MediaMetrics
+from rcp_media.outbox import OutboxTiming, VoicemailOutbox
 from rcp_media.service import STRAY_AFTER_S, Limits, MediaService
 from rcp_media.settings import Settings
 from rcp_media.store import CacheIndex, FileStore
@@ -43,6 +48,8 @@ class RunningMedia:
     files: FileStore
     base_url: str
     http_port: int
+    outbox: VoicemailOutbox | None
+    """Sends voicemail by email; None without an SMTP relay (RCP_SMTP_HOST)."""
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -86,6 +93,7 @@ async def run_media(settings: Settings, infra: Infrastructure) -> AsyncIterator[
             signer=signer,
             base_url=base_url,
             metrics=metrics,
+            recording_url_ttl_s=settings.media_recording_url_ttl_s,
         )
         await stack.enter_async_context(
             serve_requests(
@@ -105,14 +113,51 @@ async def run_media(settings: Settings, infra: Infrastructure) -> AsyncIterator[
             _maintain_forever(service, settings.media_maintenance_interval_s)
         )
         stack.push_async_callback(tasks.stop, maintenance)
+        outbox = None
+        if settings.mail_enabled:
+            outbox = VoicemailOutbox(
+                infra.pool, files, SmtpSender(settings), metrics, timing_of(settings)
+            )
+            await stack.enter_async_context(_voicemail_emails(infra.nats, outbox))
         log.info(
             "media.listening",
             http=f"{settings.media_http_host}:{port}",
             base_url=base_url,
             engine=f"{engine.name} {engine.version}",
             media_dir=str(files.root),
+            smtp=f"{settings.smtp_host}:{settings.effective_smtp_port}" if outbox else None,
         )
-        yield RunningMedia(service, handlers, metrics, files, base_url, port)
+        yield RunningMedia(service, handlers, metrics, files, base_url, port, outbox)
+
+
+def timing_of(settings: Settings) -> OutboxTiming:
+    """When the voicemail outbox looks, retries and gives up, from the settings."""
+    return OutboxTiming(
+        poll_s=settings.media_email_poll_s,
+        retry_min_s=settings.media_email_retry_min_s,
+        retry_max_s=settings.media_email_retry_max_s,
+        give_up_after_s=settings.media_email_give_up_after_s,
+        # Longer than a send can take (connecting, TLS, login, data: each within the timeout).
+        lease_s=max(60.0, 6 * settings.smtp_timeout_s),
+    )
+
+
+@asynccontextmanager
+async def _voicemail_emails(nc: NatsClient, outbox: VoicemailOutbox) -> AsyncIterator[None]:
+    """Run the outbox, woken by each message stasis announces (the rows are the truth: a
+    missed announcement only waits for the next look)."""
+
+    async def wake(_: Msg) -> None:
+        outbox.wake()
+
+    subscription = await nc.subscribe(subjects.VOICEMAIL_LEFT_ALL, cb=wake)
+    sending = asyncio.create_task(outbox.run())
+    try:
+        yield
+    finally:
+        await tasks.stop(sending)
+        with contextlib.suppress(Exception):  # the connection may be closing already
+            await subscription.unsubscribe()
 
 
 async def _maintain_forever(service: MediaService, interval_s: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -47,20 +48,27 @@ class Handlers:
     signer: UrlSigner
     base_url: str  # what Asterisk reaches the HTTP server at
     metrics: MediaMetrics
+    recording_url_ttl_s: int = 300
 
     def playable(self, tenant_id: uuid.UUID, ready: Ready) -> PlayableMedia:
-        """The reply naming an entry's signed URLs for this tenant."""
+        """The reply naming an entry's signed URLs for this tenant: for good for a prompt
+        (Asterisk's cache keeps it), for `recording_url_ttl_s` for a recording."""
+        expires = None
+        if ready.kind is Kind.RECORDING:
+            expires = int(time.time()) + self.recording_url_ttl_s
         return PlayableMedia(
             prompt_id=ready.prompt_id,
             key=ready.key,
-            uri=self._url(tenant_id, ready.key, AudioFormat.NARROWBAND),
-            wideband_uri=self._url(tenant_id, ready.key, AudioFormat.WIDEBAND),
+            uri=self._url(tenant_id, ready.key, AudioFormat.NARROWBAND, expires),
+            wideband_uri=self._url(tenant_id, ready.key, AudioFormat.WIDEBAND, expires),
             duration_ms=ready.duration_ms,
             rendered=ready.rendered,
         )
 
-    def _url(self, tenant_id: uuid.UUID, key: str, audio_format: AudioFormat) -> str:
-        return self.base_url + self.signer.path(tenant_id, key, audio_format)
+    def _url(
+        self, tenant_id: uuid.UUID, key: str, audio_format: AudioFormat, expires: int | None
+    ) -> str:
+        return self.base_url + self.signer.path(tenant_id, key, audio_format, expires)
 
     async def ensure(self, ask: EnsurePrompt) -> PlayableMedia:
         """rcp.media.<tenant>.ensure"""

@@ -101,19 +101,31 @@ def is_key(value: str) -> bool:
 
 @dataclass(frozen=True)
 class UrlSigner:
-    """Signs and checks media paths, so that a URL names one tenant's access to one entry."""
+    """Signs and checks media paths, so that a URL names one tenant's access to one entry,
+    for good (prompts: Asterisk's cache keeps them) or until a time (recordings)."""
 
     secret: bytes
 
-    def signature(self, tenant_id: uuid.UUID, key: str) -> str:
-        """The signature of (tenant, key)."""
-        message = f"{tenant_id}/{key}".encode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:SIGNATURE_HEX]
+    def signature(self, tenant_id: uuid.UUID, key: str, expires: int | None = None) -> str:
+        """The signature of (tenant, key), and of the expiry (Unix seconds) when there is one."""
+        message = f"{tenant_id}/{key}" if expires is None else f"{tenant_id}/{key}/{expires}"
+        return hmac.new(self.secret, message.encode(), hashlib.sha256).hexdigest()[:SIGNATURE_HEX]
 
-    def path(self, tenant_id: uuid.UUID, key: str, audio_format: AudioFormat) -> str:
-        """The immutable URL path of one file of an entry (it ends with Asterisk's extension)."""
-        return f"/media/v1/{tenant_id}/{key}-{self.signature(tenant_id, key)}.{audio_format}"
+    def path(
+        self,
+        tenant_id: uuid.UUID,
+        key: str,
+        audio_format: AudioFormat,
+        expires: int | None = None,
+    ) -> str:
+        """The URL path of one file of an entry (it ends with Asterisk's extension): immutable,
+        or valid until `expires` (Unix seconds), which it carries."""
+        stem = key if expires is None else f"{key}-{expires}"
+        signature = self.signature(tenant_id, key, expires)
+        return f"/media/v1/{tenant_id}/{stem}-{signature}.{audio_format}"
 
-    def verify(self, tenant_id: uuid.UUID, key: str, signature: str) -> bool:
-        """Whether `signature` was made by this signer for (tenant, key)."""
-        return hmac.compare_digest(self.signature(tenant_id, key), signature)
+    def verify(
+        self, tenant_id: uuid.UUID, key: str, signature: str, expires: int | None = None
+    ) -> bool:
+        """Whether `signature` was made by this signer for (tenant, key[, expires])."""
+        return hmac.compare_digest(self.signature(tenant_id, key, expires), signature)

@@ -48,6 +48,12 @@ class MediaMetrics:
             "method",
             "status",
         )
+        self.voicemail_emails = new.counter(
+            "voicemail_emails_total",
+            "Voicemail messages' emails, by outcome: sent, none (no address), deferred (tried "
+            "again later), refused (for good by the relay), failed (given up).",
+            "outcome",
+        )
         self.served_bytes = new.counter(
             "served_bytes_total", "Bytes of audio sent over HTTP (full and partial responses)."
         )

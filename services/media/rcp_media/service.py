@@ -83,6 +83,7 @@ class Ready:
     size_bytes: int
     rendered: bool
     prompt_id: uuid.UUID | None = None
+    kind: Kind | None = None  # None: not known here (a hit on an entry another made)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,12 @@ class _Known:
     duration_ms: int
     size_bytes: int
     touched: float
+    kind: Kind
+
+
+def _servable(kind: Kind, expiring: bool) -> bool:
+    """Recordings (voicemail) only at URLs that expire; prompts at any."""
+    return expiring or kind is not Kind.RECORDING
 
 
 class MediaService:
@@ -210,18 +217,21 @@ class MediaService:
             )
 
     async def file_for(
-        self, key: str, tenant_id: uuid.UUID, audio_format: AudioFormat
+        self, key: str, tenant_id: uuid.UUID, audio_format: AudioFormat, *, expiring: bool = False
     ) -> Path | None:
-        """An entry's file for HTTP (rendered again if gone); None if not `tenant_id`'s."""
+        """An entry's file for HTTP (rendered again if gone); None if not `tenant_id`'s, or if
+        a recording is asked for at a URL that does not expire."""
         known = self._known.get(key)
         path = self._files.playable(key).path(audio_format)
         if known is not None and path.is_file():
-            if known.tenant_id not in (None, tenant_id):
+            if known.tenant_id not in (None, tenant_id) or not _servable(known.kind, expiring):
                 return None
             self._used(key)
             return path
         entry = await self._index.entry(key)
         if entry is None or (entry.tenant_id is not None and entry.tenant_id != tenant_id):
+            return None
+        if not _servable(entry.kind, expiring):
             return None
         recipe = _recipe_of(entry)
         if recipe is not None and (recipe.engine, recipe.engine_version) != (
@@ -307,7 +317,7 @@ class MediaService:
         if known is not None and self._files.present(key):
             self._used(key)
             self._metrics.lookups.labels(kind=kind.value, result="hit").inc()
-            return Ready(key, known.duration_ms, known.size_bytes, rendered=False)
+            return Ready(key, known.duration_ms, known.size_bytes, rendered=False, kind=known.kind)
         task = self._inflight.get(key)
         if task is None:
             task = asyncio.create_task(self._load_or_render(wanted))
@@ -346,7 +356,7 @@ class MediaService:
                             return self._remember(entry, rendered=True)
                         duration_ms, size_bytes = await self._render(key, kind, produce)
                         await locked.record(kind, tenant_id, wanted.recipe, duration_ms, size_bytes)
-                        made = _Known(tenant_id, duration_ms, size_bytes, time.monotonic())
+                        made = _Known(tenant_id, duration_ms, size_bytes, time.monotonic(), kind)
                         return self._remember_known(key, made, rendered=True)
                 # Another instance renders this key: wait for it rather than render twice.
                 if loop.time() >= deadline:
@@ -389,7 +399,9 @@ class MediaService:
         return duration_ms, size_bytes
 
     def _remember(self, entry: Entry, *, rendered: bool) -> Ready:
-        known = _Known(entry.tenant_id, entry.duration_ms, entry.size_bytes, time.monotonic())
+        known = _Known(
+            entry.tenant_id, entry.duration_ms, entry.size_bytes, time.monotonic(), entry.kind
+        )
         return self._remember_known(entry.key, known, rendered=rendered)
 
     def _remember_known(self, key: str, known: _Known, *, rendered: bool) -> Ready:
@@ -397,7 +409,7 @@ class MediaService:
         self._known.move_to_end(key)
         while len(self._known) > KNOWN_MAX:
             self._known.popitem(last=False)
-        return Ready(key, known.duration_ms, known.size_bytes, rendered)
+        return Ready(key, known.duration_ms, known.size_bytes, rendered, kind=known.kind)
 
     def _used(self, key: str) -> None:
         known = self._known[key]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, field_validator
+from rcp.mail import SmtpSettings
 from rcp.settings import MediaScopeSettings, unfit
 
 MIB = 1024 * 1024
@@ -21,8 +22,8 @@ def _default_media_dir() -> Path:
     return Path(base) / "receptionist" / "media"
 
 
-class Settings(MediaScopeSettings):
-    """The media service's settings."""
+class Settings(MediaScopeSettings, SmtpSettings):
+    """The media service's settings (its SMTP relay's too: it emails voicemail)."""
 
     service_name: ClassVar[str] = "media"
     default_nats_user: ClassVar[str] = "media"
@@ -56,6 +57,13 @@ class Settings(MediaScopeSettings):
         max_length=256,
         description="Key of the URL signatures (a Secret in production).",
     )
+    media_recording_url_ttl_s: int = Field(
+        default=300,
+        ge=10,
+        le=86400,
+        description="How long the URL of a recording (a voicemail message) works; prompts' "
+        "URLs never expire (Asterisk's cache keeps them).",
+    )
     media_tts_engine: str = Field(default="espeak-ng", pattern=r"^[a-z0-9_.-]{1,32}$")
     media_tts_max_chars: int = Field(default=5000, ge=1, le=65536)
     media_upload_max_bytes: int = Field(default=20 * MIB, ge=1024)
@@ -66,6 +74,25 @@ class Settings(MediaScopeSettings):
     media_render_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     media_maintenance_interval_s: float = Field(
         default=60.0, gt=0, description="How often eviction and clean-up run."
+    )
+
+    media_email_poll_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often the voicemail outbox is looked at, besides each new message.",
+    )
+    media_email_retry_min_s: float = Field(
+        default=30.0, gt=0, le=86400, description="The first wait before an email is tried again."
+    )
+    media_email_retry_max_s: float = Field(
+        default=3600.0, gt=0, le=86400, description="The longest wait between two tries."
+    )
+    media_email_give_up_after_s: float = Field(
+        default=3 * 86400.0,
+        gt=0,
+        le=30 * 86400,
+        description="A message's email not sent by this age is given up (the message stays).",
     )
 
     @field_validator("media_base_url")

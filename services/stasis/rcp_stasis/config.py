@@ -58,6 +58,8 @@ class Extension:
     reachable_by_extension: bool = True
     reachable_by_name: bool = True
     name_prompt_id: UUID | None = None
+    # What callers hear before the beep instead of "you have reached the voicemail of ...".
+    voicemail_greeting_prompt_id: UUID | None = None
 
     @property
     def name(self) -> str:

@@ -1236,9 +1236,12 @@ def _voicemail(turn: _Turn, extension: Extension, then: Outcome | None) -> None:
         _unavailable(turn, then)
         return
     turn.cancel_timer()
-    name = TenantPrompt(extension.name_prompt_id) if extension.name_prompt_id else extension.name
     turn.trace(TraceKind.VOICEMAIL, number=extension.number)
     turn.go(VoicemailGreeting(extension))
+    if extension.voicemail_greeting_prompt_id is not None:  # the extension's own greeting
+        turn.play(TenantPrompt(extension.voicemail_greeting_prompt_id))
+        return
+    name = TenantPrompt(extension.name_prompt_id) if extension.name_prompt_id else extension.name
     turn.play(turn.say(SystemPromptKey.LEAVE_MESSAGE_FOR, name=name))
 
 

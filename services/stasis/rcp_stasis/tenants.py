@@ -41,7 +41,8 @@ TENANT = "SELECT name, locale, timezone, status FROM tenants WHERE id = $1"
 EXTENSIONS = """
     SELECT e.id, e.number, e.kind, e.first_name, e.last_name,
            COALESCE(d.endpoint, e.legacy_dial_string) AS endpoint, e.external_number,
-           e.voicemail_enabled, e.reachable_by_extension, e.reachable_by_name, e.name_prompt_id
+           e.voicemail_enabled, e.reachable_by_extension, e.reachable_by_name, e.name_prompt_id,
+           e.voicemail_greeting_prompt_id
       FROM extensions e
       LEFT JOIN devices d ON d.tenant_id = e.tenant_id AND d.id = e.device_id
      WHERE e.tenant_id = $1"""

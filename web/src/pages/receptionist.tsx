@@ -14,13 +14,16 @@ import {
 } from "../forms";
 import { type Messages, useI18n } from "../i18n";
 import { AnnouncementFields, type AnnouncementDraft, announcementBody, draftOf } from "../media";
-import { type Session, useMedia, useSession } from "../session";
+import { type Session, draftChanged, useMedia, useSession } from "../session";
+import { OverridePanel } from "./hours";
 import {
   type Action,
   type ConferenceRoom,
   type Extension,
   type Items,
   type Key,
+  type Menu,
+  type MenuRef,
   type Prompt,
   type Receptionist,
   type RingGroup,
@@ -48,6 +51,7 @@ export function assignmentText(t: Messages, key: Key): { main: string; detail: s
     if (prompt?.source === "tts" && prompt.text) return { main: t.announcementBox(firstWords(prompt.text)), detail: promptState(t, prompt) };
     return { main: t.announcementFile(prompt?.original_filename ?? "audio"), detail: prompt ? promptState(t, prompt) : null };
   }
+  if (key.action === "open_menu") return { main: t.openMenuBox(key.menu?.name ?? "?"), detail: null };
   const target = key.target;
   if (target === null) return { main: t.transferCall, detail: null };
   return { main: t.transferBox(`${target.number} ${target.name}`.trim()), detail: t.targetKinds[target.kind] };
@@ -63,6 +67,7 @@ export interface Targets {
   extensions: Extension[];
   ringGroups: RingGroup[];
   rooms: ConferenceRoom[];
+  menus: MenuRef[];
 }
 
 export function targetChoices(targets: Targets, kind: TargetKind): Choice[] {
@@ -92,20 +97,34 @@ interface Loaded {
   targets: Targets;
 }
 
-async function load(session: Session): Promise<Loaded> {
-  const [keys, receptionist, extensions, ringGroups, rooms] = await Promise.all([
-    session.api.call<Items<Key>>("GET", session.path("/receptionist/keys")),
-    session.api.call<Receptionist>("GET", session.path("/receptionist")),
+/** What a key may transfer to or open: the tenant's extensions, groups, rooms and menus. */
+export async function loadTargets(session: Session): Promise<Targets> {
+  const [extensions, ringGroups, rooms, menus] = await Promise.all([
     session.api.get<Items<Extension>>(session.path("/extensions")),
     session.api.get<Items<RingGroup>>(session.path("/ring-groups")),
     session.api.get<Items<ConferenceRoom>>(session.path("/conference-rooms")),
+    session.api.get<Items<Menu>>(session.path("/menus")),
+  ]);
+  return {
+    extensions: extensions.items,
+    ringGroups: ringGroups.items,
+    rooms: rooms.items,
+    menus: menus.items.map((m) => ({ id: m.id, name: m.name })),
+  };
+}
+
+async function load(session: Session): Promise<Loaded> {
+  const [keys, receptionist, targets] = await Promise.all([
+    session.api.call<Items<Key>>("GET", session.path("/receptionist/keys")),
+    session.api.call<Receptionist>("GET", session.path("/receptionist")),
+    loadTargets(session),
   ]);
   return {
     keys: keys.data.items,
     keysEtag: keys.etag,
     receptionist: receptionist.data,
     receptionistEtag: receptionist.etag,
-    targets: { extensions: extensions.items, ringGroups: ringGroups.items, rooms: rooms.items },
+    targets,
   };
 }
 
@@ -136,6 +155,7 @@ export function ReceptionistPage() {
 
   return (
     <>
+      <OverridePanel />
       <section class="panel" aria-labelledby="greeting-title">
         <h2 id="greeting-title">{t.greetingTitle}</h2>
         <p class="intro">{t.greetingIntro}</p>
@@ -147,32 +167,7 @@ export function ReceptionistPage() {
       <section class="panel" aria-labelledby="keys-title">
         <h2 id="keys-title">{t.keysTitle}</h2>
         <p class="intro">{t.keysIntro}</p>
-        <ul class="keypad">
-          {KEYPAD.map((digit) => {
-            const key = data.keys.find((k) => k.digit === digit);
-            if (key === undefined) return null;
-            const text = assignmentText(t, key);
-            return (
-              <li key={digit}>
-                <button
-                  type="button"
-                  id={`key-${digit}`}
-                  class={key.assigned ? `key assigned ${key.action}` : "key unassigned"}
-                  data-digit={digit}
-                  aria-haspopup="dialog"
-                  onClick={() => setEditing(digit)}
-                >
-                  <span class="sr-only">{t.key(digit)} </span>
-                  <span class="digit" aria-hidden="true">
-                    {digit}
-                  </span>
-                  <span class="assignment">{text.main}</span>
-                  {text.detail ? <span class="detail">{text.detail}</span> : null}
-                </button>
-              </li>
-            );
-          })}
-        </ul>
+        <Keypad keys={data.keys} idPrefix="key" onOpen={setEditing} />
       </section>
       {editedKey !== null ? (
         <KeyDialog
@@ -181,10 +176,12 @@ export function ReceptionistPage() {
           etag={data.keysEtag}
           targets={data.targets}
           language={data.receptionist.language}
+          keysPath="/receptionist/keys"
           onSaved={(keys, etag, message) => {
             setData((d) => (d === null ? d : { ...d, keys, keysEtag: etag }));
             setEditing(null);
             session.announce(message);
+            draftChanged();
           }}
           onStale={async () => {
             const fresh = await load(session);
@@ -201,12 +198,46 @@ export function ReceptionistPage() {
             setData((d) => (d === null ? d : { ...d, receptionist, receptionistEtag: etag }));
             setEditingGreeting(false);
             session.announce(message);
+            draftChanged();
           }}
           onStale={async () => setData(await load(session))}
           onClose={() => setEditingGreeting(false)}
         />
       ) : null}
     </>
+  );
+}
+
+/** A menu's ten keys as boxes, 1-9 then 0 as on a keypad; a box opens its form. */
+export function Keypad({ keys, idPrefix, onOpen }: { keys: Key[]; idPrefix: string; onOpen: (digit: string) => void }) {
+  const { t } = useI18n();
+  return (
+    <ul class="keypad">
+      {KEYPAD.map((digit) => {
+        const key = keys.find((k) => k.digit === digit);
+        if (key === undefined) return null;
+        const text = assignmentText(t, key);
+        return (
+          <li key={digit}>
+            <button
+              type="button"
+              id={`${idPrefix}-${digit}`}
+              class={key.assigned ? `key assigned ${key.action}` : "key unassigned"}
+              data-digit={digit}
+              aria-haspopup="dialog"
+              onClick={() => onOpen(digit)}
+            >
+              <span class="sr-only">{t.key(digit)} </span>
+              <span class="digit" aria-hidden="true">
+                {digit}
+              </span>
+              <span class="assignment">{text.main}</span>
+              {text.detail ? <span class="detail">{text.detail}</span> : null}
+            </button>
+          </li>
+        );
+      })}
+    </ul>
   );
 }
 
@@ -226,6 +257,7 @@ interface KeyDraft {
   action: Action | "";
   targetKind: TargetKind;
   target: string;
+  menu: string;
   announcement: AnnouncementDraft;
 }
 
@@ -238,13 +270,16 @@ const KEY_FIELDS: Record<string, string> = {
   "target.kind": "targetKind",
   "target.number": "target",
   target: "target",
+  menu_id: "menu",
 };
 
-function KeyDialog({
+export function KeyDialog({
   keyItem,
   etag,
   targets,
   language,
+  keysPath,
+  ownMenu,
   onSaved,
   onStale,
   onClose,
@@ -253,6 +288,9 @@ function KeyDialog({
   etag: string | null;
   targets: Targets;
   language: string;
+  keysPath: string; // "/receptionist/keys" (edit and publish) or "/menus/<id>/keys" (draft)
+  ownMenu?: string; // the menu's id: a key does not open its own menu
+
   onSaved: (keys: Key[], etag: string | null, message: string) => void;
   onStale: () => Promise<void>;
   onClose: () => void;
@@ -266,6 +304,7 @@ function KeyDialog({
     action: keyItem.action ?? "",
     targetKind: keyItem.target?.kind ?? "extension",
     target: keyItem.target?.number ?? "",
+    menu: keyItem.menu?.id ?? "",
     announcement: draftOf(keyItem.prompt, language),
   });
   const existingPrompt = keyItem.action === "play_announcement" ? keyItem.prompt : null;
@@ -292,6 +331,7 @@ function KeyDialog({
     const errors: Record<string, string> = {};
     if (draft.action === "") errors.action = t.chooseAction;
     if (draft.action === "transfer" && draft.target === "") errors.target = t.chooseTarget;
+    if (draft.action === "open_menu" && draft.menu === "") errors.menu = t.chooseMenu;
     if (
       draft.action === "play_announcement" &&
       media.caps.upload &&
@@ -319,8 +359,10 @@ function KeyDialog({
           body = { ...body, ...(await announcementBody(session, media, draft.announcement, existingPrompt)) };
         } else if (action === "transfer") {
           body = { ...body, target: { kind: draft.targetKind, number: draft.target } };
+        } else if (action === "open_menu") {
+          body = { ...body, menu_id: draft.menu };
         }
-        return session.api.call<Items<Key>>("PUT", session.path(`/receptionist/keys/${digit}`), { body, ifMatch: etag });
+        return session.api.call<Items<Key>>("PUT", session.path(`${keysPath}/${digit}`), { body, ifMatch: etag });
       },
       (keys) => t.keySaved(digit, assignmentText(t, keys[Number(digit)]).main),
     );
@@ -329,7 +371,7 @@ function KeyDialog({
   async function clearKey() {
     form.clear();
     await send(
-      () => session.api.call<Items<Key>>("DELETE", session.path(`/receptionist/keys/${digit}`), { ifMatch: etag }),
+      () => session.api.call<Items<Key>>("DELETE", session.path(`${keysPath}/${digit}`), { ifMatch: etag }),
       () => t.keyCleared(digit),
     );
   }
@@ -339,8 +381,12 @@ function KeyDialog({
     { value: "dial_by_name", label: t.dialByName },
     { value: "play_announcement", label: t.playAnnouncement },
     { value: "transfer", label: t.transferCall },
+    { value: "open_menu", label: t.openMenu },
   ];
   const choices = targetChoices(targets, draft.targetKind);
+  const menuChoices: Choice[] = targets.menus
+    .filter((m) => m.id !== ownMenu)
+    .map((m) => ({ value: m.id, label: m.name }));
 
   return (
     <Dialog title={t.key(digit)} onClose={onClose}>
@@ -383,6 +429,16 @@ function KeyDialog({
               error={form.fieldErrors.target}
             />
           </>
+        ) : null}
+        {draft.action === "open_menu" ? (
+          <SelectField
+            id="key-menu"
+            label={t.menuTarget}
+            value={draft.menu}
+            onValue={(menu) => setDraft((d) => ({ ...d, menu }))}
+            choices={[{ value: "", label: menuChoices.length ? t.chooseMenu : t.noOtherMenu, disabled: true }, ...menuChoices]}
+            error={form.fieldErrors.menu}
+          />
         ) : null}
         <div class="buttons">
           <button type="submit" class="primary" disabled={form.busy}>

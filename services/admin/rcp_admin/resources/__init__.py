@@ -35,8 +35,11 @@ from rcp_admin.resources import (
     retention,
     ring_groups,
     schedule,
+    sessions,
     tenants,
     tokens,
+    usage,
+    users,
     versions,
     voicemail,
 )
@@ -45,7 +48,10 @@ from rcp_admin.routing import Route
 ROUTES: list[Route] = [
     *tenants.ROUTES,
     *tokens.ROUTES,
+    *sessions.ROUTES,
+    *users.ROUTES,
     *numbers.ROUTES,
+    *numbers.CARRIER_ROUTES,
     *devices.ROUTES,
     *outbound_policy.ROUTES,
     *limits.ROUTES,
@@ -62,5 +68,7 @@ ROUTES: list[Route] = [
     *calls.ROUTES,
     *retention.ROUTES,
     *audit.ROUTES,
+    *audit.CARRIER_ROUTES,
+    *usage.ROUTES,
     *export.ROUTES,
 ]

@@ -251,7 +251,7 @@ async def csv_lines(
         writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         yield buffer.getvalue()
-        async with store.pool.acquire() as connection, connection.transaction():
+        async with store.pool.transaction() as connection:
             batch: list[list[str]] = []
             async for row in connection.cursor(query, tenant_id, *args, prefetch=CSV_BATCH):
                 batch.append(_csv_cells(row, zone))

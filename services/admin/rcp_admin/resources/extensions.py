@@ -6,6 +6,10 @@ extension saved before devices existed may still hold its old dial string
 number is checked against the carrier's outbound policy when it is written (422
 `destination_not_allowed`); one saved before a policy that now refuses it stays, flagged
 (`destination_allowed: false`), and calls to it are refused by the stasis service.
+
+Its voicemail may have an email address (new messages are emailed there by the media
+service) and a greeting of its own: a prompt, chosen as text to speak or as one of the
+tenant's prompts (an upload, a recording made in the browser).
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ COLUMNS = (
     "voicemail_enabled",
     "reachable_by_extension",
     "reachable_by_name",
+    "voicemail_email",
 )
+GREETING = "voicemail_greeting"
 
 
 def _invalid(message: str, field: str) -> ApiError:
@@ -117,10 +123,11 @@ def _model(
     row: asyncpg.Record,
     device: str | None,
     policy: OutboundPolicy,
+    greeting: s.Prompt | None,
     spoken_name: s.Prompt | None = None,
 ) -> s.Extension:
-    """An extension row as the API shows it, with the policy's verdict on its outside number
-    and the prompt of its spoken name."""
+    """An extension row as the API shows it, with the policy's verdict on its outside number,
+    its voicemail greeting and its spoken name."""
     outside = row["external_number"] if row["kind"] == "virtual" else None
     verdict = check(policy, outside) if outside else None
     return s.Extension.model_validate(
@@ -129,35 +136,23 @@ def _model(
             "device": device,
             "destination_allowed": verdict.allowed if verdict else None,
             "destination_refusal": refusal_of(verdict),
+            GREETING: greeting,
             "spoken_name": spoken_name,
         }
     )
 
 
-async def _spoken_names(reader: Reader, tenant_id: UUID, ids: list[UUID]) -> dict[UUID, s.Prompt]:
-    """The prompts of these spoken names, by id."""
-    rows = await reader.fetch(
-        "SELECT * FROM prompts WHERE tenant_id = $1 AND id = ANY($2::uuid[])", tenant_id, ids
-    )
-    return {row["id"]: prompts.model(row) for row in rows}
-
-
-async def spoken_name_id(
-    connection: Connection, tenant_id: UUID, spoken: Any, field_name: str
-) -> UUID | None:
-    """The prompt a spoken name names (made first when it is text to speak): a model, or its
-    dump; None for the name spoken by text-to-speech."""
-    if spoken is None:
-        return None
-    if isinstance(spoken, dict):
-        spoken = (
-            s.GreetingRef.model_validate(spoken)
-            if "prompt_id" in spoken
-            else s.TtsPrompt.model_validate(spoken)
-        )
-    if isinstance(spoken, s.TtsPrompt):
-        return (await prompts.insert_tts(connection, tenant_id, spoken)).id
-    return await prompts.id_of(connection, tenant_id, spoken.prompt_id, f"{field_name}.prompt_id")
+async def _greetings(
+    reader: Reader, tenant_id: UUID, rows: list[asyncpg.Record]
+) -> dict[UUID, s.Prompt]:
+    """The prompts of these extensions' voicemail greetings and spoken names, by id."""
+    ids = [
+        prompt_id
+        for r in rows
+        for prompt_id in (r["voicemail_greeting_prompt_id"], r["name_prompt_id"])
+        if prompt_id
+    ]
+    return await prompts.models_of(reader, tenant_id, ids) if ids else {}
 
 
 async def _target_ids(
@@ -192,35 +187,52 @@ class Extensions(NumberedEntity):
         device = await reader.fetchval(
             "SELECT name FROM devices WHERE tenant_id = $1 AND id = $2", tenant_id, row["device_id"]
         )
-        named = row["name_prompt_id"]
-        spoken = (await _spoken_names(reader, tenant_id, [named])).get(named) if named else None
-        return _model(row, device, await tenant_policy(reader, tenant_id), spoken)
+        found = await _greetings(reader, tenant_id, [row])
+        return _model(
+            row,
+            device,
+            await tenant_policy(reader, tenant_id),
+            found.get(row["voicemail_greeting_prompt_id"]),
+            found.get(row["name_prompt_id"]),
+        )
 
     async def list_all(self, store: Store, actor: Principal, tenant_id: UUID) -> list[Any]:
-        """All of the tenant's, by number (one read of the policy for all)."""
+        """All of the tenant's, by number (one read of the policy and greetings for all)."""
         rows = await store.tenant_rows(actor, tenant_id, SELECT + " ORDER BY e.number")
         policy = await tenant_policy(store.pool, tenant_id)
-        named = [row["name_prompt_id"] for row in rows if row["name_prompt_id"] is not None]
-        spoken = await _spoken_names(store.pool, tenant_id, named) if named else {}
+        greetings = await _greetings(store.pool, tenant_id, rows)
         return [
-            _model(row, row["device"], policy, spoken.get(row["name_prompt_id"])) for row in rows
+            _model(
+                row,
+                row["device"],
+                policy,
+                greetings.get(row["voicemail_greeting_prompt_id"]),
+                greetings.get(row["name_prompt_id"]),
+            )
+            for row in rows
         ]
 
     async def insert(
         self, connection: Connection, tenant_id: UUID, values: dict[str, Any], prefix: str = ""
     ) -> asyncpg.Record:
-        """Insert checked values: its device must be the tenant's, its outside number allowed."""
+        """Insert checked values: its device must be the tenant's, its outside number allowed,
+        its greeting one of the tenant's prompts (or text, which becomes one)."""
         device_id = await _target_ids(connection, tenant_id, values, prefix)
-        name_prompt_id = await spoken_name_id(
+        greeting_id = await prompts.chosen_id(
+            connection, tenant_id, values.get(GREETING), f"{prefix}{GREETING}"
+        )
+        name_prompt_id = await prompts.chosen_id(
             connection, tenant_id, values.get("spoken_name"), f"{prefix}spoken_name"
         )
         row = await connection.fetchrow(
             """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id,
                                        external_number, voicemail_enabled, reachable_by_extension,
-                                       reachable_by_name, name_prompt_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *""",
+                                       reachable_by_name, voicemail_email,
+                                       voicemail_greeting_prompt_id, name_prompt_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *""",
             tenant_id,
-            *(device_id if k == "device" else values[k] for k in COLUMNS),
+            *(device_id if k == "device" else values.get(k) for k in COLUMNS),
+            greeting_id,
             name_prompt_id,
         )
         return returned(row)
@@ -260,8 +272,13 @@ class Extensions(NumberedEntity):
             if changed
             else (current["device_id"])
         )
+        greeting_id = (
+            await prompts.chosen_id(connection, tenant_id, body.voicemail_greeting, GREETING)
+            if GREETING in given
+            else current["voicemail_greeting_prompt_id"]
+        )
         name_prompt_id = (
-            await spoken_name_id(connection, tenant_id, body.spoken_name, "spoken_name")
+            await prompts.chosen_id(connection, tenant_id, body.spoken_name, "spoken_name")
             if "spoken_name" in given
             else current["name_prompt_id"]
         )
@@ -269,12 +286,14 @@ class Extensions(NumberedEntity):
             """UPDATE extensions SET number = $3, kind = $4, first_name = $5, last_name = $6,
                       device_id = $7, external_number = $8, voicemail_enabled = $9,
                       reachable_by_extension = $10, reachable_by_name = $11,
-                      legacy_dial_string = $12, name_prompt_id = $13
+                      voicemail_email = $12, legacy_dial_string = $13,
+                      voicemail_greeting_prompt_id = $14, name_prompt_id = $15
                 WHERE tenant_id = $1 AND id = $2 RETURNING *""",
             tenant_id,
             current["id"],
             *(device_id if k == "device" else values[k] for k in COLUMNS),
             values["legacy_dial_string"],
+            greeting_id,
             name_prompt_id,
         )
         return returned(row)

@@ -7,6 +7,7 @@ an upload goes with it, deleted by the media service, which owns the files.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -71,6 +72,34 @@ async def id_of(connection: Reader, tenant_id: UUID, prompt_id: UUID, field_name
     if found is None:
         raise ApiError(UNKNOWN_TARGET, "there is no such prompt", field_name)
     return found
+
+
+async def chosen_id(
+    connection: Reader,
+    tenant_id: UUID,
+    choice: s.TtsPrompt | s.GreetingRef | dict[str, Any] | None,
+    field_name: str,
+) -> UUID | None:
+    """The prompt a field chooses: text to speak (a new prompt), an existing prompt of the
+    tenant's (422 naming `{field_name}.prompt_id` if there is none), or none. A dict is either
+    model as dumped."""
+    if isinstance(choice, dict):
+        choice = (s.TtsPrompt if "text" in choice else s.GreetingRef).model_validate(choice)
+    if choice is None:
+        return None
+    if isinstance(choice, s.TtsPrompt):
+        return (await insert_tts(connection, tenant_id, choice)).id
+    return await id_of(connection, tenant_id, choice.prompt_id, f"{field_name}.prompt_id")
+
+
+async def models_of(
+    reader: Reader, tenant_id: UUID, prompt_ids: list[UUID]
+) -> dict[UUID, s.Prompt]:
+    """Prompts by id, read at once."""
+    rows = await reader.fetch(
+        "SELECT * FROM prompts WHERE tenant_id = $1 AND id = ANY($2::uuid[])", tenant_id, prompt_ids
+    )
+    return {row["id"]: model(row) for row in rows}
 
 
 def tts_of(prompt: s.Prompt | None) -> s.TtsPrompt | None:
@@ -161,6 +190,13 @@ async def users(connection: Reader, tenant_id: UUID, prompt_id: UUID) -> list[st
         prompt_id,
     )
     found += [f"the recorded name of extension {row['number']}" for row in numbers]
+    greeted = await connection.fetch(
+        """SELECT number FROM extensions WHERE tenant_id = $1 AND voicemail_greeting_prompt_id = $2
+            ORDER BY number""",
+        tenant_id,
+        prompt_id,
+    )
+    found += [f"the voicemail greeting of extension {row['number']}" for row in greeted]
     return found
 
 

@@ -13,7 +13,7 @@ costs two index lookups and leaves no entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from rcp_admin import schemas as s
@@ -142,4 +142,8 @@ async def apply_to_tenant(
     return expired
 
 
-ROUTES = RETENTIONS.routes()
+# Privacy settings are the tenant's admins' to change (any member may read them).
+ROUTES = [
+    route if route.method == "GET" else replace(route, access="admin")
+    for route in RETENTIONS.routes()
+]

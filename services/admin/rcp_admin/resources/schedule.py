@@ -31,6 +31,7 @@ from rcp_admin.errors import (
     UNKNOWN_TARGET,
     VALIDATION_FAILED,
     ApiError,
+    not_found,
 )
 from rcp_admin.resources import receptionist as reception
 from rcp_admin.routing import (
@@ -92,10 +93,13 @@ async def model(reader: Reader, tenant_id: UUID) -> s.Schedule:
 
 
 async def now(store: Store, actor: Principal, tenant_id: UUID) -> s.ScheduleNow:
-    """The state right now, why, and the menu a call starting now hears first."""
+    """The state right now, why, and the menu a call starting now hears first (as published:
+    what callers hear, not the draft)."""
     tenant = await store.tenant_row(actor, tenant_id)
-    schedule = await receptionists.read_schedule(store.pool, tenant_id)
-    decision = decide(schedule.decided_by(tenant["timezone"]), datetime.now(UTC))
+    _, document = await receptionists.read_published(store.pool, tenant_id)
+    if document is None:
+        raise not_found("receptionist", "tenant_id")
+    decision = decide(document.schedule.decided_by(tenant["timezone"]), datetime.now(UTC))
     refs = await _menu_refs(store.pool, tenant_id)
     menu = refs.get(UUID(decision.menu_id)) if decision.menu_id else None
     if menu is None:

@@ -122,7 +122,7 @@ async def delete(store: Store, actor: Principal, tenant_id: UUID, request_id: st
 
 async def redact_audit(connection: Reader, tenant_id: UUID) -> None:
     """Strip a tenant's audit entries of its data: what was written (before, after), the keys
-    they name (numbers, names) and the names of the tenant's own tokens that acted. Kept: when,
+    they name (numbers, names) and the names of the tenant's own tokens and people that acted. Kept: when,
     which action on which kind of thing, carrier and command-line actors, request ids."""
     await connection.execute(
         """UPDATE audit_log
@@ -130,7 +130,9 @@ async def redact_audit(connection: Reader, tenant_id: UUID) -> None:
                   entity_key = CASE WHEN entity = 'tenant' THEN entity_key END,
                   actor = CASE WHEN actor_token_id IN (SELECT id FROM admin_tokens
                                                         WHERE tenant_id = $1)
-                               THEN 'erased tenant admin' ELSE actor END
+                               THEN 'erased tenant admin'
+                               WHEN actor_user_id IN (SELECT id FROM users WHERE tenant_id = $1)
+                               THEN 'erased tenant user' ELSE actor END
             WHERE tenant_id = $1""",
         tenant_id,
     )
