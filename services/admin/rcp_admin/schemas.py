@@ -477,6 +477,12 @@ class ExtensionFields(Body):
     voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
         default=None, description=VOICEMAIL_GREETING
     )
+    spoken_name: TtsPrompt | GreetingRef | None = Field(
+        default=None,
+        description="What dial by name says for this extension: text to speak (spelt as it "
+        "should sound), or a prompt (an upload or a browser recording); null: the name, "
+        "spoken by text-to-speech",
+    )
 
 
 class ExtensionCreate(ExtensionFields):
@@ -507,6 +513,9 @@ class ExtensionPatch(Body):
     voicemail_email: Email | None = Field(default=None, description=VOICEMAIL_EMAIL)
     voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
         default=None, description=VOICEMAIL_GREETING
+    )
+    spoken_name: TtsPrompt | GreetingRef | None = Field(
+        default=None, description="null: back to the name spoken by text-to-speech"
     )
 
 
@@ -546,6 +555,10 @@ class Extension(Out):
     voicemail_email: str | None = Field(description=VOICEMAIL_EMAIL)
     voicemail_greeting: Prompt | None = Field(
         description="What callers hear before the beep; null: the standard greeting"
+    )
+    spoken_name: Prompt | None = Field(
+        description="The recorded or spoken name dial by name says (its prompt); null: the "
+        "name, spoken by text-to-speech"
     )
     created_at: datetime
     updated_at: datetime
@@ -1222,6 +1235,7 @@ class CallDetail(CallRecord):
 class AuditEntry(Out):
     id: int
     at: datetime
+    tenant_id: UUID | None = Field(default=None, description="null: the carrier's own")
     actor: str
     actor_user_id: UUID | None = Field(default=None, description="The person who acted, if one did")
     action: str
@@ -1230,6 +1244,27 @@ class AuditEntry(Out):
     before: object | None
     after: object | None
     request_id: str | None
+
+
+class Usage(Out):
+    tenant_id: UUID
+    slug: str
+    name: str
+    since: datetime
+    until: datetime
+    calls: int = Field(description="Calls that started in the period")
+    answered_calls: int
+    minutes: float = Field(description="From answer to hang-up, in minutes")
+    outside_minutes: float = Field(
+        description="Minutes of calls transferred to an outside number (virtual extensions)"
+    )
+    voicemail_left: int = Field(description="Voicemail messages left in the period")
+    voicemail_stored: int = Field(description="Voicemail messages kept now")
+    voicemail_bytes: int = Field(description="The audio of the voicemail kept now, in bytes")
+
+
+class UsageList(Out):
+    items: list[Usage]
 
 
 class AuditList(Out):

@@ -38,6 +38,7 @@ from rcp_admin.resources import (
     sessions,
     tenants,
     tokens,
+    usage,
     users,
     versions,
     voicemail,
@@ -67,5 +68,7 @@ ROUTES: list[Route] = [
     *calls.ROUTES,
     *retention.ROUTES,
     *audit.ROUTES,
+    *audit.CARRIER_ROUTES,
+    *usage.ROUTES,
     *export.ROUTES,
 ]
