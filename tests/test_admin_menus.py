@@ -166,7 +166,20 @@ async def test_menus_and_their_keys_export_and_import_into_another_tenant_by_nam
         "PUT", f"{t}/menus/{sales['id']}/keys/1", {"action": "open_menu", "menu_id": quotes["id"]}
     )
     await tenant.ok("PUT", f"{t}/menus/{quotes['id']}/keys/3", {"action": "dial_by_name"})
+    await tenant.ok(
+        "PUT",
+        f"{t}/schedule",
+        {
+            "weekly": {"mon": [{"start": "09:00", "end": "18:00"}]},
+            "menus": {"closed": quotes["id"]},
+        },
+    )
+    await tenant.ok(
+        "POST", f"{t}/holidays", {"name": "Noël", "start": "2027-12-25", "yearly": True}
+    )
     exported = await tenant.ok("GET", f"{t}/export")
+    assert exported["schedule"]["closed_menu"] == "Devis"
+    assert [h["name"] for h in exported["holidays"]] == ["Noël"]
     assert exported["keys"] == [
         {"digit": "9", "assignment": {"action": "open_menu", "menu": "Sales"}}
     ]
@@ -174,7 +187,8 @@ async def test_menus_and_their_keys_export_and_import_into_another_tenant_by_nam
 
     other_id, other = await admin.tenant("other")
     o = f"/v1/tenants/{other_id}"
-    await other.ok("POST", f"{o}/menus", {"name": "Old"})
+    old = await other.ok("POST", f"{o}/menus", {"name": "Old"})
+    await other.ok("PUT", f"{o}/schedule", {"menus": {"holiday": old["id"]}})
     imported = await other.ok("POST", f"{o}/import", exported)
     assert imported == exported
     listed = {m["name"]: m for m in (await other.ok("GET", f"{o}/menus"))["items"]}

@@ -17,6 +17,10 @@
     receptionist user invite --email EMAIL --role ROLE [--tenant SLUG] [--name NAME]
                              [--language fr|en]
     receptionist user list [--tenant SLUG]
+    receptionist number list [--prefix +3319]
+    receptionist number route E164 --tenant SLUG
+    receptionist number move E164 --to SLUG
+    receptionist number release E164
 
 Every change is audited under the name `cli:<user>` and announced on NATS like an API
 change. `retention apply` deletes the call records and voicemail older than each tenant's
@@ -68,7 +72,16 @@ from rcp_admin.auth import Principal
 from rcp_admin.errors import ApiError
 from rcp_admin.media import NatsMediaGateway
 from rcp_admin.passwords import generated_password
-from rcp_admin.resources import devices, export, extensions, retention, tenants, tokens, users
+from rcp_admin.resources import (
+    devices,
+    export,
+    extensions,
+    numbers,
+    retention,
+    tenants,
+    tokens,
+    users,
+)
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.routing import validation_error
 from rcp_admin.settings import CliSettings, Settings
@@ -311,9 +324,37 @@ async def _maintain(args: argparse.Namespace, settings: Settings, out: TextIO, e
         return await _retention(store, args.every, out, err)
 
 
+async def _number(store: Store, actor: Principal, args: argparse.Namespace, out: TextIO) -> None:
+    """Phone numbers: listed, routed to a tenant, moved to another, released."""
+    if args.action == "list":
+        for routed in (await numbers.list_routed(store, actor, args.prefix)).items:
+            print(f"{routed.e164:<16} {routed.tenant_slug:<24} {routed.tenant_name}", file=out)
+        return
+    if args.action == "route":
+        tenant_id = await tenant_by_slug(store.pool, args.tenant)
+        body = s.NumberCreate(e164=args.e164)
+        await numbers.add(store, actor, tenant_id, body, None)
+        print(f"{args.e164} routed to {args.tenant}", file=out)
+        return
+    owner: UUID | None = await store.pool.fetchval(
+        "SELECT tenant_id FROM phone_numbers WHERE e164 = $1", args.e164
+    )
+    if owner is None:
+        raise CliError(f"{args.e164} is routed to no tenant")
+    if args.action == "move":
+        moved = await numbers.move(
+            store, actor, args.e164, await tenant_by_slug(store.pool, args.to), None
+        )
+        print(f"{moved.e164} moved to {moved.tenant_slug}", file=out)
+        return
+    await numbers.remove(store, actor, owner, args.e164, None)
+    print(f"{args.e164} released", file=out)
+
+
 # Commands carried out by a function of their own.
 BY_COMMAND: dict[str, Callable[[Store, Principal, argparse.Namespace, TextIO], Awaitable[None]]] = {
     "device": _device,
+    "number": _number,
     "user": _user,
 }
 
@@ -389,6 +430,39 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
     return 0
 
 
+def _people_and_numbers(commands: Any) -> None:
+    """The grammar of `user` and `number`."""
+    user = commands.add_parser("user", help="list, add or invite people who sign in")
+    user_actions = user.add_subparsers(dest="action", required=True)
+    user_list = user_actions.add_parser("list")
+    user_list.add_argument("--tenant", help="slug (default: the carrier's staff)")
+    for action, text in (
+        ("add", "a person who signs in at once: the password is printed once"),
+        ("invite", "a person invited by email to choose a password"),
+    ):
+        one = user_actions.add_parser(action, help=text)
+        one.add_argument("--email", required=True)
+        one.add_argument(
+            "--role",
+            required=True,
+            choices=[r.value for r in UserRole],
+            help="a tenant's admin, editor or viewer; the carrier's operator or support",
+        )
+        one.add_argument("--tenant", help="slug (default: one of the carrier's staff)")
+        one.add_argument("--name", default="")
+        one.add_argument("--language", default="fr", choices=[v.value for v in UserLanguage])
+    number = commands.add_parser("number", help="list, route, move or release phone numbers")
+    number_actions = number.add_subparsers(dest="action", required=True)
+    number_actions.add_parser("list").add_argument("--prefix", default="")
+    route = number_actions.add_parser("route", help="route a number to a tenant")
+    route.add_argument("e164")
+    route.add_argument("--tenant", required=True)
+    moving = number_actions.add_parser("move", help="move a number to another tenant")
+    moving.add_argument("e164")
+    moving.add_argument("--to", required=True, help="the slug of the tenant it goes to")
+    number_actions.add_parser("release", help="stop routing a number").add_argument("e164")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's grammar."""
     root = argparse.ArgumentParser(
@@ -411,25 +485,7 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("action", choices=["issue"])
     token.add_argument("--name", required=True)
     token.add_argument("--tenant", help="slug: a token for this tenant only (default: carrier)")
-    user = commands.add_parser("user", help="list, add or invite people who sign in")
-    user_actions = user.add_subparsers(dest="action", required=True)
-    user_list = user_actions.add_parser("list")
-    user_list.add_argument("--tenant", help="slug (default: the carrier's staff)")
-    for action, text in (
-        ("add", "a person who signs in at once: the password is printed once"),
-        ("invite", "a person invited by email to choose a password"),
-    ):
-        one = user_actions.add_parser(action, help=text)
-        one.add_argument("--email", required=True)
-        one.add_argument(
-            "--role",
-            required=True,
-            choices=[r.value for r in UserRole],
-            help="a tenant's admin, editor or viewer; the carrier's operator or support",
-        )
-        one.add_argument("--tenant", help="slug (default: one of the carrier's staff)")
-        one.add_argument("--name", default="")
-        one.add_argument("--language", default="fr", choices=[v.value for v in UserLanguage])
+    _people_and_numbers(commands)
     extensions = commands.add_parser("extensions", help="import extensions from CSV")
     extensions.add_argument("action", choices=["import"])
     extensions.add_argument("--tenant", required=True)

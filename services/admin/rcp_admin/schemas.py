@@ -433,6 +433,20 @@ class NumberList(Out):
     items: list[PhoneNumber]
 
 
+class RoutedNumber(PhoneNumber):
+    tenant_id: UUID
+    tenant_slug: str
+    tenant_name: str
+
+
+class RoutedNumberList(Out):
+    items: list[RoutedNumber]
+
+
+class NumberMove(Body):
+    tenant_id: UUID = Field(description="The tenant the number goes to")
+
+
 # --- extensions ----------------------------------------------------------------------------
 
 ExtensionKind = Annotated[v.ExtensionKind, closed(v.ExtensionKind)]
@@ -1208,6 +1222,7 @@ class CallDetail(CallRecord):
 class AuditEntry(Out):
     id: int
     at: datetime
+    tenant_id: UUID | None = Field(default=None, description="null: the carrier's own")
     actor: str
     actor_user_id: UUID | None = Field(default=None, description="The person who acted, if one did")
     action: str
@@ -1216,6 +1231,27 @@ class AuditEntry(Out):
     before: object | None
     after: object | None
     request_id: str | None
+
+
+class Usage(Out):
+    tenant_id: UUID
+    slug: str
+    name: str
+    since: datetime
+    until: datetime
+    calls: int = Field(description="Calls that started in the period")
+    answered_calls: int
+    minutes: float = Field(description="From answer to hang-up, in minutes")
+    outside_minutes: float = Field(
+        description="Minutes of calls transferred to an outside number (virtual extensions)"
+    )
+    voicemail_left: int = Field(description="Voicemail messages left in the period")
+    voicemail_stored: int = Field(description="Voicemail messages kept now")
+    voicemail_bytes: int = Field(description="The audio of the voicemail kept now, in bytes")
+
+
+class UsageList(Out):
+    items: list[Usage]
 
 
 class AuditList(Out):
@@ -1267,6 +1303,15 @@ class ExportReceptionist(Body):
     exhausted_extension: LocalNumber | None = None
 
 
+class ExportSchedule(Body):
+    """The weekly hours and the menu of each state, by menu name (null: the default)."""
+
+    weekly: dict[Weekday, DayRanges] = Field(default_factory=dict)
+    closed_menu: RequiredName | None = None
+    holiday_menu: RequiredName | None = None
+    override_closed_menu: RequiredName | None = None
+
+
 class TenantExport(Body):
     """A whole receptionist configuration: what `export` writes and `import` restores."""
 
@@ -1280,3 +1325,7 @@ class TenantExport(Body):
     )
     first_menu_name: RequiredName | None = None
     menus: list[ExportMenu] = Field(default_factory=list, description="The other menus")
+    schedule: ExportSchedule | None = Field(
+        default=None, description="Opening hours and each state's menu (null: always open)"
+    )
+    holidays: list[HolidayCreate] = Field(default_factory=list)

@@ -96,6 +96,9 @@ class Change:
     extra_events: list[tuple[str, str | None]] = field(default_factory=list)
     # Content keys of the uploads and recordings whose prompts this write deleted.
     audio_to_forget: list[str] = field(default_factory=list)
+    # A second tenant the write changed too (a phone number moved from it): the entry is
+    # audited for it as well, and config-changed published for it.
+    other_tenant_id: UUID | None = None
 
     async def delete_one(
         self, model: type[s.Out], missing: tuple[str, str], query: str, *args: Any
@@ -180,21 +183,28 @@ class Store:
             async with self.pool.transaction() as connection:
                 change = Change(connection, tenant_id, entity, action, key)
                 yield change
-                await connection.execute(
+                await connection.executemany(
                     """INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity,
                                               entity_key, before, after, request_id,
                                               actor_user_id)
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-                    change.tenant_id,
-                    actor.token_id,
-                    actor.name,
-                    f"{entity}.{change.action}",
-                    entity,
-                    change.key,
-                    masked(change.before),
-                    masked(change.after),
-                    request_id,
-                    actor.user_id,
+                    [
+                        (
+                            audited,
+                            actor.token_id,
+                            actor.name,
+                            f"{entity}.{change.action}",
+                            entity,
+                            change.key,
+                            masked(change.before),
+                            masked(change.after),
+                            request_id,
+                            actor.user_id,
+                        )
+                        for audited in [change.tenant_id, change.other_tenant_id][
+                            : 1 if change.other_tenant_id is None else 2
+                        ]
+                    ],
                 )
         if change.tenant_id is not None and change.audio_to_forget:
             await self.forget_audio(change.tenant_id, change.audio_to_forget)
@@ -202,6 +212,8 @@ class Store:
             await self.publisher.changed(change.tenant_id, entity, change.key)
             for other_entity, other_key in change.extra_events:
                 await self.publisher.changed(change.tenant_id, other_entity, other_key)
+        if change.other_tenant_id is not None and entity in CONFIG_ENTITIES:
+            await self.publisher.changed(change.other_tenant_id, entity, change.key)
 
     @asynccontextmanager
     async def tenant_write(

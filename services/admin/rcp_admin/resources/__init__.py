@@ -38,6 +38,7 @@ from rcp_admin.resources import (
     sessions,
     tenants,
     tokens,
+    usage,
     users,
     versions,
     voicemail,
@@ -50,6 +51,7 @@ ROUTES: list[Route] = [
     *sessions.ROUTES,
     *users.ROUTES,
     *numbers.ROUTES,
+    *numbers.CARRIER_ROUTES,
     *devices.ROUTES,
     *outbound_policy.ROUTES,
     *limits.ROUTES,
@@ -66,5 +68,7 @@ ROUTES: list[Route] = [
     *calls.ROUTES,
     *retention.ROUTES,
     *audit.ROUTES,
+    *audit.CARRIER_ROUTES,
+    *usage.ROUTES,
     *export.ROUTES,
 ]

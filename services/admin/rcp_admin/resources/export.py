@@ -7,6 +7,7 @@ numbered by id, so that a document imports into another tenant.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from rcp_admin import publishing
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import UNKNOWN_TARGET, ApiError
-from rcp_admin.resources import extensions, menus, prompts, receptionist
+from rcp_admin.resources import extensions, menus, prompts, receptionist, schedule
 from rcp_admin.resources.conference_rooms import CONFERENCE_ROOMS
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.resources.ring_groups import RING_GROUPS
@@ -36,6 +37,8 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
     groups = await RING_GROUPS.list_all(store, actor, tenant_id)
     keys = (await receptionist.keys(store.pool, tenant_id)).items
     all_menus = await menus.list_all(store, actor, tenant_id)
+    hours = await schedule.model(store.pool, tenant_id)
+    days = (await schedule.list_holidays(store, actor, tenant_id)).items
     return s.TenantExport(
         receptionist=s.ExportReceptionist(
             greeting=prompts.tts_of(settings.greeting),
@@ -74,6 +77,17 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
             )
             for m in all_menus.items
             if not m.first
+        ],
+        schedule=s.ExportSchedule(
+            weekly=hours.weekly,  # type: ignore[arg-type]
+            closed_menu=hours.menus.closed.name if hours.menus.closed else None,
+            holiday_menu=hours.menus.holiday.name if hours.menus.holiday else None,
+            override_closed_menu=(
+                hours.menus.override_closed.name if hours.menus.override_closed else None
+            ),
+        ),
+        holidays=[
+            s.HolidayCreate(name=h.name, start=h.start, end=h.end, yearly=h.yearly) for h in days
         ],
     )
 
@@ -124,6 +138,13 @@ async def _replace(change: Change, tenant_id: UUID, body: s.TenantExport) -> Non
     connection = change.connection
     for table in ("key_assignments", "ring_groups", "conference_rooms"):
         await connection.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant_id)
+    # The schedule names menus about to go: it is written again below (its override, which is
+    # no configuration but a switch, stays as it is).
+    override = await connection.fetchrow(
+        "DELETE FROM schedules WHERE tenant_id = $1 RETURNING override_mode, override_until",
+        tenant_id,
+    )
+    await connection.execute("DELETE FROM holidays WHERE tenant_id = $1", tenant_id)
     await connection.execute("DELETE FROM menus WHERE tenant_id = $1 AND NOT is_first", tenant_id)
     await connection.execute(
         "UPDATE receptionists SET exhausted_extension_id = NULL WHERE tenant_id = $1",
@@ -189,6 +210,49 @@ async def _replace(change: Change, tenant_id: UUID, body: s.TenantExport) -> Non
         await _assign_keys(
             change, tenant_id, menu_ids[menu.name], menu.keys, menu_ids, f"menus[{index}]."
         )
+    if body.schedule is not None:
+        await _write_schedule(connection, tenant_id, body.schedule, menu_ids)
+    if override is not None and override["override_mode"] is not None:
+        await connection.execute(
+            """INSERT INTO schedules (tenant_id, override_mode, override_until) VALUES ($1, $2, $3)
+               ON CONFLICT (tenant_id) DO UPDATE SET override_mode = EXCLUDED.override_mode,
+                   override_until = EXCLUDED.override_until""",
+            tenant_id,
+            override["override_mode"],
+            override["override_until"],
+        )
+    for holiday in body.holidays:
+        await connection.execute(
+            """INSERT INTO holidays (tenant_id, name, start_date, end_date, yearly)
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
+            tenant_id,
+            holiday.name,
+            holiday.start,
+            holiday.end or holiday.start,
+            holiday.yearly,
+        )
+
+
+async def _write_schedule(
+    connection: Any, tenant_id: UUID, hours: s.ExportSchedule, menu_ids: dict[str, UUID]
+) -> None:
+    named = {}
+    for field in ("closed_menu", "holiday_menu", "override_closed_menu"):
+        name = getattr(hours, field)
+        if name is not None and name not in menu_ids:
+            raise ApiError(
+                UNKNOWN_TARGET, f"there is no menu {name} in the document", f"schedule.{field}"
+            )
+        named[field] = menu_ids.get(name) if name is not None else None
+    await connection.execute(
+        """INSERT INTO schedules (tenant_id, weekly, closed_menu_id, holiday_menu_id,
+                                  override_menu_id) VALUES ($1, $2, $3, $4, $5)""",
+        tenant_id,
+        {day: [r.model_dump() for r in ranges] for day, ranges in hours.weekly.items()},
+        named["closed_menu"],
+        named["holiday_menu"],
+        named["override_closed_menu"],
+    )
 
 
 async def import_(
