@@ -10,7 +10,7 @@ from pathlib import Path
 
 from admin_support import Client
 from media_support import speech
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 from test_web_pages import upload
 from web_support import Web, screenshot
 
@@ -42,7 +42,7 @@ async def _statuses(tenant: Client, tenant_id: str) -> dict[str, str]:
     return {m["caller_number"]: m["status"] for m in listed}
 
 
-def _badge(page: Page) -> object:
+def _badge(page: Page) -> Locator:
     return page.locator("#new-messages")
 
 
