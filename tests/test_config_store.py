@@ -1,0 +1,173 @@
+"""The configuration store (a JetStream key-value bucket): admin writes each tenant's
+configuration and its numbers' routing there on every change, so that calls need no
+PostgreSQL. On the real admin service, PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+from admin_support import Admin
+from nats.aio.client import Client as NatsClient
+from rcp import nats_access
+from rcp.config_store import (
+    MISSING,
+    ConfigStore,
+    KeyChange,
+    Missing,
+    StoringConfigPublisher,
+    namespace_of,
+)
+from rcp.telemetry import Metrics
+from rcp_devstack.natsserver import _binary
+from rcp_devstack.processes import free_port, wait_until
+
+
+def _number() -> str:
+    return f"+3318{uuid.uuid4().int % 10**8:08d}"
+
+
+async def _store(admin: Admin, nats_client: NatsClient) -> ConfigStore:
+    return await ConfigStore.open(nats_client, namespace_of(admin.settings.database_url))
+
+
+async def test_publishing_writes_the_published_version_and_the_numbers_tenant_to_the_store(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    tenant_id, tenant = await admin.tenant()
+    t = f"/v1/tenants/{tenant_id}"
+    e164 = _number()
+    await admin.carrier.ok("POST", f"{t}/numbers", {"e164": e164})
+    await tenant.ok("POST", f"{t}/menus", {"name": "Ventes", "language": "en-GB"})
+    await tenant.ok("POST", f"{t}/receptionist/publish", {"comment": "ventes"})
+    store = await _store(admin, nats_client)
+
+    snapshot = await store.snapshot(uuid.UUID(tenant_id))
+
+    assert not isinstance(snapshot, Missing)
+    assert snapshot["tenant"]["status"] == "active"
+    assert snapshot["version"] == 2
+    assert [m["name"] for m in snapshot["document"]["menus"]] == ["Menu principal", "Ventes"]
+    assert snapshot["numbers"] == [e164]
+    assert await store.tenant_of(e164) == uuid.UUID(tenant_id)
+
+
+async def test_a_moved_number_routes_to_its_new_tenant_and_a_released_one_to_none(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    old_id, _ = await admin.tenant("from")
+    new_id, _ = await admin.tenant("to")
+    moved, released = _number(), _number()
+    for e164 in (moved, released):
+        await admin.carrier.ok("POST", f"/v1/tenants/{old_id}/numbers", {"e164": e164})
+    store = await _store(admin, nats_client)
+    assert await store.tenant_of(moved) == uuid.UUID(old_id)
+
+    await admin.carrier.ok(
+        "POST", f"/v1/numbers/{moved.replace('+', '%2B')}/move", {"tenant_id": new_id}
+    )
+    await admin.carrier.ok("DELETE", f"/v1/tenants/{old_id}/numbers/{released.replace('+', '%2B')}")
+
+    assert await store.tenant_of(moved) == uuid.UUID(new_id)
+    assert await store.tenant_of(released) is MISSING
+
+
+async def test_the_backfill_stores_a_tenant_written_straight_into_the_database(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    tenant_id = uuid.uuid4()
+    await admin.pool.execute(
+        "INSERT INTO tenants (id, slug, name) VALUES ($1, $2, 'Old')",
+        tenant_id,
+        f"old-{tenant_id.hex[:8]}",
+    )
+    store = await _store(admin, nats_client)
+    assert await store.snapshot(tenant_id) is MISSING
+
+    namespace = namespace_of(admin.settings.database_url)
+    publisher = StoringConfigPublisher(None, nats_client, admin.pool, Metrics("t"), namespace)
+    assert await publisher.backfill() >= 1
+
+    snapshot = await store.snapshot(tenant_id)
+    assert not isinstance(snapshot, Missing)
+    assert snapshot["tenant"]["name"] == "Old"
+    assert snapshot["numbers"] == []
+
+
+def test_a_watched_key_names_its_tenant_or_number_and_other_namespaces_are_ignored() -> None:
+    store = ConfigStore(None, "db_1")  # type: ignore[arg-type]
+    tenant = uuid.uuid4()
+    assert store.key_change(store.tenant_key(tenant)) == KeyChange(tenant_id=tenant)
+    assert store.key_change(store.number_key("+33100")) == KeyChange(number="+33100")
+    assert store.key_change(f"db_2.tenant.{tenant}") is None
+    assert store.key_change("db_1.tenant.not-a-uuid") is None
+    assert store.key_change("db_1.other.x") is None
+    assert namespace_of("postgresql://u:p@h:5432/rcp_test-1?sslmode=x") == "rcp_test-1"
+
+
+@contextlib.contextmanager
+def _authorizing_nats(directory: Path) -> Iterator[str]:
+    """A nats-server of the test's own whose users are `rcp.nats_access`'s table."""
+    port = free_port()
+    (directory / "store").mkdir()
+    passwords = {row.name: f"pw-{row.name}" for row in nats_access.USERS}
+    config = directory / "nats-server.conf"
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        f'jetstream {{\n  store_dir: "{directory / "store"}"\n}}\n'
+        f"authorization: {json.dumps(nats_access.authorization(passwords))}\n"
+    )
+    log_file = directory / "nats.log"
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [_binary(), "-c", str(config)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    try:
+        wait_until(lambda: b"Server is ready" in log_file.read_bytes(), 30, "NATS", log_file)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _connect(url: str, user: str) -> NatsClient:
+    return await nats.connect(
+        url,
+        user=user,
+        password=f"pw-{user}",
+        inbox_prefix=nats_access.inbox_prefix(user).encode(),
+        allow_reconnect=False,
+    )
+
+
+async def test_under_authorization_admin_writes_the_store_and_stasis_reads_and_watches_it(
+    tmp_path: Path,
+) -> None:
+    with _authorizing_nats(tmp_path) as url:
+        admin, stasis = await _connect(url, "admin"), await _connect(url, "stasis")
+        try:
+            written = await ConfigStore.open(admin, "db")
+            tenant = uuid.uuid4()
+            await written.put(tenant, {"tenant": None, "numbers": ["+33100"]})
+            read = await ConfigStore.open(stasis, "db")
+            watcher = await read.kv.watch(read.watched_keys())
+            assert await read.snapshot(tenant) == {"tenant": None, "numbers": ["+33100"]}
+            assert await read.tenant_of("+33100") == tenant
+            await written.put(tenant, {"tenant": None, "numbers": []})
+            seen: list[KeyChange | None] = []
+            async with asyncio.timeout(10):
+                while KeyChange(number="+33100") not in seen:
+                    entry = await watcher.updates(timeout=10)  # type: ignore[no-untyped-call]
+                    if entry is not None:
+                        seen.append(read.key_change(entry.key))
+            await watcher.stop()  # type: ignore[no-untyped-call]
+            assert await read.tenant_of("+33100") is MISSING
+        finally:
+            await admin.close()
+            await stasis.close()
