@@ -105,6 +105,21 @@ async def _source(admin: Admin, tmp_path: Path) -> tuple[str, Client, bytes]:
     await tenant.ok(
         "PUT", f"{t}/receptionist/keys/2", {"action": "play_announcement", "prompt_id": hours}
     )
+    name = await _upload(
+        tenant, t, speech(tmp_path / "name.wav", "Françoise Le Gall").read_bytes(), "name.wav"
+    )
+    await tenant.ok(
+        "POST",
+        f"{t}/extensions",
+        {
+            "number": "150",
+            "kind": "virtual",
+            "last_name": "Le Gall",
+            "external_number": "+33612345678",
+            "spoken_name": {"prompt_id": name},
+            "voicemail_greeting": {"prompt_id": name},
+        },
+    )
     return t, tenant, await _archive(tenant, t)
 
 
@@ -119,7 +134,10 @@ async def test_an_archive_carries_uploaded_greeting_and_announcement_into_an_emp
     [key] = document["keys"]
     assert key["assignment"]["file"] in names
     assert greeting_file in names
-    assert len(names) == 3  # the document and the two audio files
+    [extension] = document["extensions"]
+    assert extension["spoken_name"] == extension["voicemail_greeting"]
+    assert extension["spoken_name"]["file"] in names
+    assert len(names) == 4  # the document and the three audio files (one played twice)
 
     other_id, other = await admin.tenant("target")
     o = f"/v1/tenants/{other_id}"
@@ -137,9 +155,13 @@ async def test_an_archive_carries_uploaded_greeting_and_announcement_into_an_emp
     # The same audio through the media service: what the source plays went into the archive,
     # and the target plays what its ingestion made of it (trimmed and loudness-normalised
     # again, so the same length and shape, not the same bytes).
+    source_extension = await source.ok("GET", f"{t}/extensions/150")
+    target_extension = await other.ok("GET", f"{o}/extensions/150")
+    assert target_extension["spoken_name"]["id"] == target_extension["voicemail_greeting"]["id"]
     for theirs, ours in (
         (source_setup["greeting"]["id"], target_setup["greeting"]["id"]),
         (source_key["prompt"]["id"], target_key["prompt"]["id"]),
+        (source_extension["spoken_name"]["id"], target_extension["spoken_name"]["id"]),
     ):
         played = await _samples(source, t, theirs)
         heard = await _samples(other, o, ours)
@@ -164,7 +186,7 @@ async def test_the_json_export_is_unchanged_and_refuses_an_archive_file_referenc
     answer = await other.call("POST", f"/v1/tenants/{other_id}/import", document)
     assert answer.status == 422
     assert answer.body["code"] == "unknown_target"
-    assert answer.body["field"] == "receptionist.greeting.file"
+    assert answer.body["field"] == "extensions[0].voicemail_greeting.file"
 
 
 async def test_a_malformed_archive_is_refused_with_a_code_and_changes_nothing(

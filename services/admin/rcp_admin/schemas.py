@@ -1296,6 +1296,16 @@ class AudioFile(Body):
     file: ArchiveFile
 
 
+class ExportExtension(ExtensionCreate):
+    """An extension in an export: in the archive, its uploaded or recorded voicemail greeting
+    and spoken name are audio files; in the JSON, a recorded name is its `prompt_id`."""
+
+    voicemail_greeting: TtsPrompt | GreetingRef | AudioFile | None = Field(  # type: ignore[assignment]
+        default=None, description=VOICEMAIL_GREETING
+    )
+    spoken_name: TtsPrompt | GreetingRef | AudioFile | None = None  # type: ignore[assignment]
+
+
 class ExportAnnouncement(Body):
     """A play_announcement key in an export: text to speak, or (in the archive) an audio file;
     a `prompt_id` only works in the tenant it came from."""
@@ -1354,7 +1364,7 @@ class TenantExport(Body):
 
     format: Literal["receptionist-export/1"] = "receptionist-export/1"
     receptionist: ExportReceptionist
-    extensions: list[ExtensionCreate] = Field(default_factory=list)
+    extensions: list[ExportExtension] = Field(default_factory=list)
     ring_groups: list[RingGroupCreate] = Field(default_factory=list)
     conference_rooms: list[ExportConferenceRoom] = Field(default_factory=list)
     keys: list[ExportKey] = Field(

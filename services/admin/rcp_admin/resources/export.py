@@ -82,15 +82,15 @@ async def export(
             **settings.model_dump(exclude={"greeting"}),
         ),
         extensions=[
-            s.ExtensionCreate(
+            s.ExportExtension(
                 **e.model_dump(
                     include=set(s.ExtensionCreate.model_fields)
                     - {"voicemail_greeting", "spoken_name"}
                 ),
-                # Text to speak travels; an uploaded or recorded greeting does not (its audio
-                # stays with the tenant that has it): the standard greeting is heard instead.
-                voicemail_greeting=prompts.tts_of(e.voicemail_greeting),
-                spoken_name=_spoken_name(e.spoken_name),
+                # Text to speak travels; an uploaded or recorded greeting only in the archive
+                # (in the JSON its audio stays with the tenant: the standard greeting is heard).
+                voicemail_greeting=_greeting(e.voicemail_greeting, files),
+                spoken_name=_spoken_name(e.spoken_name, files),
             )
             for e in await EXTENSIONS.list_all(store, actor, tenant_id)
         ],
@@ -132,8 +132,9 @@ async def export(
 
 
 def _archived(prompt: s.Prompt | None, files: Files) -> str | None:
-    """The archive file of an uploaded prompt (None: not archived, or no archive)."""
-    if files is None or prompt is None or prompt.source != "upload" or prompt.status != "ready":
+    """The archive file of an uploaded or recorded prompt (None: not archived, or no
+    archive)."""
+    if files is None or prompt is None or prompt.source == "tts" or prompt.status != "ready":
         return None
     return files.setdefault(prompt.id, f"audio/{prompt.id}.wav")
 
@@ -143,12 +144,17 @@ def _greeting(prompt: s.Prompt | None, files: Files) -> s.TtsPrompt | s.AudioFil
     return prompts.tts_of(prompt) if file is None else s.AudioFile(file=file)
 
 
-def _spoken_name(prompt: s.Prompt | None) -> s.TtsPrompt | s.GreetingRef | None:
-    """A spoken name as an import takes it back: its text, or its recording by prompt id (a
-    recording is audio of this tenant's: another tenant's import refuses the id, 422
-    `unknown_target` on the field, until it is uploaded there and named by its new id)."""
+def _spoken_name(
+    prompt: s.Prompt | None, files: Files
+) -> s.TtsPrompt | s.GreetingRef | s.AudioFile | None:
+    """A spoken name as an import takes it back: its text, its recording as an archive file,
+    or (in the JSON) its recording by prompt id (a recording is audio of this tenant's: another
+    tenant's import refuses the id, 422 `unknown_target` on the field, until it is uploaded
+    there and named by its new id)."""
     if prompt is None:
         return None
+    if (file := _archived(prompt, files)) is not None:
+        return s.AudioFile(file=file)
     return prompts.tts_of(prompt) or s.GreetingRef(prompt_id=prompt.id)
 
 
@@ -200,6 +206,10 @@ def audio_files(body: s.TenantExport) -> list[tuple[str, str]]:
 
     if isinstance(body.receptionist.greeting, s.AudioFile):
         named.append((body.receptionist.greeting.file, "receptionist.greeting.file"))
+    for index, extension in enumerate(body.extensions):
+        for field in ("voicemail_greeting", "spoken_name"):
+            if isinstance(choice := getattr(extension, field), s.AudioFile):
+                named.append((choice.file, f"extensions[{index}].{field}.file"))
     keys(body.keys, "")
     for index, menu in enumerate(body.menus):
         if isinstance(menu.greeting, s.AudioFile):
@@ -272,7 +282,13 @@ async def _replace(
     await connection.execute("DELETE FROM extensions WHERE tenant_id = $1", tenant_id)
     for index, extension in enumerate(body.extensions):
         prefix = f"extensions[{index}]."
-        values = extensions.checked(extension.model_dump(), prefix)
+        dumped = extension.model_dump()
+        for field in ("voicemail_greeting", "spoken_name"):
+            choice = getattr(extension, field)
+            if isinstance(choice, s.AudioFile):
+                ref = _prompt_of(choice, audio, f"{prefix}{field}.file")
+                dumped[field] = ref.model_dump() if ref is not None else None
+        values = extensions.checked(dumped, prefix)
         await EXTENSIONS.insert(connection, tenant_id, values, prefix)
     for group in body.ring_groups:
         await RING_GROUPS.insert(connection, tenant_id, group.model_dump())
