@@ -396,6 +396,7 @@ function ExtensionDialog({
           legend={t.spokenName}
           standardLabel={t.spokenNameStandard}
           textLabel={t.spokenNameText}
+          sourceLabels={{ text: t.spokenNameSpelt, file: t.spokenNameFile, record: t.spokenNameRecord }}
         />
         <DialogButtons busy={form.busy} onClose={onClose} />
       </form>
@@ -479,6 +480,7 @@ function GreetingFields({
   legend,
   standardLabel,
   textLabel,
+  sourceLabels = {},
 }: {
   draft: GreetingDraft;
   setDraft: (update: (draft: GreetingDraft) => GreetingDraft) => void;
@@ -488,6 +490,7 @@ function GreetingFields({
   legend?: string;
   standardLabel?: string;
   textLabel?: string;
+  sourceLabels?: Partial<Record<GreetingSource, string>>;
 }) {
   const session = useSession();
   const { t, lang } = useI18n();
@@ -498,6 +501,7 @@ function GreetingFields({
     text: t.greetingSpoken,
     file: t.sourceFile,
     record: t.greetingRecord,
+    ...sourceLabels,
   };
   const error = errors[field];
   return (
