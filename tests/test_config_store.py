@@ -27,6 +27,7 @@ from rcp.config_store import (
 from rcp.telemetry import Metrics
 from rcp_devstack.natsserver import _binary
 from rcp_devstack.processes import free_port, wait_until
+from rcp_stasis.tenants import PostgresTenants, StoredTenants
 
 
 def _number() -> str:
@@ -171,3 +172,22 @@ async def test_under_authorization_admin_writes_the_store_and_stasis_reads_and_w
         finally:
             await admin.close()
             await stasis.close()
+
+
+async def test_a_suspended_tenant_read_from_the_store_has_no_configuration_and_no_sql_is_read(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    tenant_id, _ = await admin.tenant()
+    e164 = _number()
+    await admin.carrier.ok("POST", f"/v1/tenants/{tenant_id}/numbers", {"e164": e164})
+    fallback = PostgresTenants(admin.pool)
+    source = StoredTenants(await _store(admin, nats_client), fallback)
+    active = await source.load(uuid.UUID(tenant_id))
+    assert active is not None
+    assert active.name == "Acme"
+
+    await admin.carrier.ok("PATCH", f"/v1/tenants/{tenant_id}", {"status": "suspended"})
+
+    assert await source.tenant_of(e164) == uuid.UUID(tenant_id)
+    assert await source.load(uuid.UUID(tenant_id)) is None
+    assert fallback.reads == 0
