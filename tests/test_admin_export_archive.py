@@ -205,6 +205,16 @@ async def test_a_malformed_archive_is_refused_with_a_code_and_changes_nothing(
     status, body = await _import(other, o, _zip(big))
     assert (status, body["code"], body["field"]) == (413, "file_too_large", greeting_file)
 
+    # Refused once its audio is in: the prompts made of the files go again.
+    unknown = {
+        **document,
+        "keys": [{"digit": "5", "assignment": {"action": "open_menu", "menu": "Nulle part"}}],
+    }
+    status, body = await _import(
+        other, o, _zip({**files, "receptionist.json": json.dumps(unknown).encode()})
+    )
+    assert (status, body["code"], body["field"]) == (422, "unknown_target", "keys[5].menu")
+
     status, body = await _import(other, o, b"not a zip at all")
     assert (status, body["code"]) == (400, "malformed_archive")
 

@@ -491,7 +491,8 @@ async def import_archive(
     store: Store, actor: Principal, tenant_id: UUID, raw: bytes, limit: int, request_id: str | None
 ) -> None:
     """Import an archive: each audio file becomes a prompt through the media service's
-    ingestion (as an upload), then the document is imported naming them."""
+    ingestion (as an upload), then the document is imported naming them (if it is refused,
+    those prompts are deleted again)."""
     await store.tenant_row(actor, tenant_id)
     body, files = read_archive(raw, limit)
     audio: dict[str, UUID] = {}
@@ -503,7 +504,13 @@ async def import_archive(
         except ApiError as error:
             raise ApiError(error.code, f"{name}: {error.message}", name, {"file": name}) from error
         audio[name] = prompt.id
-    await import_(store, actor, tenant_id, body, request_id, audio)
+    try:
+        await import_(store, actor, tenant_id, body, request_id, audio)
+    except ApiError:
+        # The document is refused: the prompts made for it go too, so nothing of it stays.
+        for prompt_id in audio.values():
+            await prompts.delete(store, actor, tenant_id, prompt_id, request_id)
+        raise
 
 
 @ROUTES.get("/export", response=s.TenantExport, archive=True)
