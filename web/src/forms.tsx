@@ -140,7 +140,7 @@ type InputProps = FieldShell & {
   id: string;
   value: string;
   onValue: (value: string) => void;
-  type?: "text" | "password" | "date";
+  type?: "text" | "email" | "password" | "date";
   inputMode?: "text" | "numeric" | "tel";
   autoComplete?: string;
   spellcheck?: boolean;
