@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rcp import subjects
+from rcp import config_store, subjects
 
 # JetStream's API, by the stream (or object store) an operation is about.
 JS_API = "$JS.API"
@@ -47,6 +47,20 @@ def _object_store(bucket: str, *, write: bool, read: bool) -> tuple[str, ...]:
     return tuple(allowed)
 
 
+def _key_value(bucket: str, *, write: bool, read: bool) -> tuple[str, ...]:
+    """What a client of nats-py's key-value store publishes to use the bucket `bucket`."""
+    stream = f"KV_{bucket}"
+    allowed = [
+        *_stream_api(stream, "INFO", "CREATE", "MSG.GET"),
+        f"{JS_API}.DIRECT.GET.{stream}.>",
+    ]
+    if write:
+        allowed.append(f"$KV.{bucket}.>")  # put and delete
+    if read:  # watches: an ordered consumer, with flow control
+        allowed += [*_consumer_api(stream, "CREATE", "DELETE", "INFO"), f"$JS.FC.{stream}.>"]
+    return tuple(allowed)
+
+
 EVENTS_STREAM_ADMIN = _stream_api(subjects.EVENTS_STREAM, "INFO", "CREATE", "UPDATE")
 CALL_RECORDS_CONSUMER = (
     *_consumer_api(subjects.EVENTS_STREAM, "CREATE", "DURABLE.CREATE", "INFO", "MSG.NEXT"),
@@ -54,6 +68,8 @@ CALL_RECORDS_CONSUMER = (
 )
 MEDIA_INBOX_WRITER = _object_store(subjects.MEDIA_INBOX_BUCKET, write=True, read=False)
 MEDIA_INBOX_READER = _object_store(subjects.MEDIA_INBOX_BUCKET, write=False, read=True)
+CONFIG_STORE_WRITER = _key_value(config_store.BUCKET, write=True, read=False)
+CONFIG_STORE_READER = _key_value(config_store.BUCKET, write=False, read=True)
 # nats.micro's discovery and stats (`$SRV.PING`, `$SRV.INFO.<name>`...), answered by services.
 MICRO_DISCOVERY = ("$SRV.>",)
 
@@ -109,6 +125,7 @@ USERS: tuple[NatsUser, ...] = (
             *MEDIA_INBOX_WRITER,
             *EVENTS_STREAM_ADMIN,
             *CALL_RECORDS_CONSUMER,
+            *CONFIG_STORE_READER,
         ),
         subscribe=(subjects.CONFIG_CHANGED_ALL,),
     ),
@@ -149,6 +166,7 @@ USERS: tuple[NatsUser, ...] = (
                 subjects.MEDIA_ENSURE_PROMPT, subjects.MEDIA_INGEST_UPLOAD, subjects.MEDIA_FORGET
             ),
             *MEDIA_INBOX_WRITER,
+            *CONFIG_STORE_WRITER,
         ),
     ),
     NatsUser(
@@ -160,6 +178,7 @@ USERS: tuple[NatsUser, ...] = (
                 subjects.MEDIA_ENSURE_PROMPT, subjects.MEDIA_INGEST_UPLOAD, subjects.MEDIA_FORGET
             ),
             *MEDIA_INBOX_WRITER,
+            *CONFIG_STORE_WRITER,
         ),
     ),
     NatsUser(

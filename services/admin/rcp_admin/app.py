@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 import asyncpg
+import nats.errors
 import structlog
 from aiohttp import web
 from nats.aio.client import Client as NatsClient
 from rcp.config_events import NatsConfigPublisher
+from rcp.config_store import StoringConfigPublisher, namespace_of
 from rcp.db.scope import Scope, ScopedPool, bypasses_row_security
 from rcp.mail import SmtpSender
 from rcp.runtime import infrastructure
@@ -72,7 +74,13 @@ def build_app(
     # Each request's store is scoped to its caller (routing); this one reaches no row.
     app[STORE_KEY] = Store(
         ScopedPool(pool, Scope.nothing()),
-        NatsConfigPublisher(nats, metrics),
+        StoringConfigPublisher(
+            NatsConfigPublisher(nats, metrics),
+            nats,
+            pool,
+            metrics,
+            namespace_of(settings.database_url),
+        ),
         settings.token_pepper,
         media,
         EndpointRules.of(settings),
@@ -125,9 +133,23 @@ async def running(settings: Settings, stop: asyncio.Event | None = None) -> Asyn
         media = NatsMediaGateway(infra.nats, http, settings.media_nats_scope)
         mailer = SmtpSender(settings) if settings.mail_enabled else None
         app = build_app(infra.pool, infra.nats, infra.metrics, settings, media, mailer)
+        await _backfill(app[STORE_KEY].publisher)
         async with serve_app(app, settings.admin_http_host, settings.admin_http_port) as port:
             log.info("admin.listening", host=settings.admin_http_host, port=port)
             yield port
+
+
+async def _backfill(publisher: object) -> None:
+    """Store every tenant's configuration in the configuration store (those from before it,
+    and any change whose storing failed); a failure is logged: calls then read PostgreSQL."""
+    if not isinstance(publisher, StoringConfigPublisher):
+        return
+    try:
+        stored = await publisher.backfill()
+    except (nats.errors.Error, asyncpg.PostgresError, OSError) as error:
+        log.warning("admin.config_backfill_failed", error=repr(error))
+        return
+    log.info("admin.config_backfilled", tenants=stored)
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:

@@ -57,6 +57,7 @@ import aiohttp
 import asyncpg
 from pydantic import ValidationError
 from rcp.config_events import NatsConfigPublisher
+from rcp.config_store import StoringConfigPublisher, namespace_of
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 from rcp.db.scope import Scope, ScopedPool
@@ -267,7 +268,13 @@ async def admin_store(settings: Settings) -> AsyncIterator[Store]:
         # The operator on the host acts for the carrier: every tenant's rows.
         yield Store(
             ScopedPool(pool, Scope.carrier()),
-            NatsConfigPublisher(nats, metrics),
+            StoringConfigPublisher(
+                NatsConfigPublisher(nats, metrics),
+                nats,
+                pool,
+                metrics,
+                namespace_of(settings.database_url),
+            ),
             settings.token_pepper,
             media=NatsMediaGateway(nats, http, settings.media_nats_scope),
             endpoints=EndpointRules.of(settings),

@@ -477,6 +477,12 @@ class ExtensionFields(Body):
     voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
         default=None, description=VOICEMAIL_GREETING
     )
+    spoken_name: TtsPrompt | GreetingRef | None = Field(
+        default=None,
+        description="What dial by name says for this extension: text to speak (spelt as it "
+        "should sound), or a prompt (an upload or a browser recording); null: the name, "
+        "spoken by text-to-speech",
+    )
 
 
 class ExtensionCreate(ExtensionFields):
@@ -507,6 +513,9 @@ class ExtensionPatch(Body):
     voicemail_email: Email | None = Field(default=None, description=VOICEMAIL_EMAIL)
     voicemail_greeting: TtsPrompt | GreetingRef | None = Field(
         default=None, description=VOICEMAIL_GREETING
+    )
+    spoken_name: TtsPrompt | GreetingRef | None = Field(
+        default=None, description="null: back to the name spoken by text-to-speech"
     )
 
 
@@ -546,6 +555,10 @@ class Extension(Out):
     voicemail_email: str | None = Field(description=VOICEMAIL_EMAIL)
     voicemail_greeting: Prompt | None = Field(
         description="What callers hear before the beep; null: the standard greeting"
+    )
+    spoken_name: Prompt | None = Field(
+        description="The recorded or spoken name dial by name says (its prompt); null: the "
+        "name, spoken by text-to-speech"
     )
     created_at: datetime
     updated_at: datetime

@@ -47,11 +47,13 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
         extensions=[
             s.ExtensionCreate(
                 **e.model_dump(
-                    include=set(s.ExtensionCreate.model_fields) - {"voicemail_greeting"}
+                    include=set(s.ExtensionCreate.model_fields)
+                    - {"voicemail_greeting", "spoken_name"}
                 ),
                 # Text to speak travels; an uploaded or recorded greeting does not (its audio
                 # stays with the tenant that has it): the standard greeting is heard instead.
                 voicemail_greeting=prompts.tts_of(e.voicemail_greeting),
+                spoken_name=_spoken_name(e.spoken_name),
             )
             for e in await EXTENSIONS.list_all(store, actor, tenant_id)
         ],
@@ -90,6 +92,15 @@ async def export(store: Store, actor: Principal, tenant_id: UUID) -> s.TenantExp
             s.HolidayCreate(name=h.name, start=h.start, end=h.end, yearly=h.yearly) for h in days
         ],
     )
+
+
+def _spoken_name(prompt: s.Prompt | None) -> s.TtsPrompt | s.GreetingRef | None:
+    """A spoken name as an import takes it back: its text, or its recording by prompt id (a
+    recording is audio of this tenant's: another tenant's import refuses the id, 422
+    `unknown_target` on the field, until it is uploaded there and named by its new id)."""
+    if prompt is None:
+        return None
+    return prompts.tts_of(prompt) or s.GreetingRef(prompt_id=prompt.id)
 
 
 def _export_keys(keys: list[s.Key]) -> list[s.ExportKey]:

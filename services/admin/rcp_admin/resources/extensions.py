@@ -120,9 +120,14 @@ async def _refuse_kind_change_while_targeted(
 
 
 def _model(
-    row: asyncpg.Record, device: str | None, policy: OutboundPolicy, greeting: s.Prompt | None
+    row: asyncpg.Record,
+    device: str | None,
+    policy: OutboundPolicy,
+    greeting: s.Prompt | None,
+    spoken_name: s.Prompt | None = None,
 ) -> s.Extension:
-    """An extension row as the API shows it, with the policy's verdict on its outside number."""
+    """An extension row as the API shows it, with the policy's verdict on its outside number,
+    its voicemail greeting and its spoken name."""
     outside = row["external_number"] if row["kind"] == "virtual" else None
     verdict = check(policy, outside) if outside else None
     return s.Extension.model_validate(
@@ -132,6 +137,7 @@ def _model(
             "destination_allowed": verdict.allowed if verdict else None,
             "destination_refusal": refusal_of(verdict),
             GREETING: greeting,
+            "spoken_name": spoken_name,
         }
     )
 
@@ -139,7 +145,13 @@ def _model(
 async def _greetings(
     reader: Reader, tenant_id: UUID, rows: list[asyncpg.Record]
 ) -> dict[UUID, s.Prompt]:
-    ids = [r["voicemail_greeting_prompt_id"] for r in rows if r["voicemail_greeting_prompt_id"]]
+    """The prompts of these extensions' voicemail greetings and spoken names, by id."""
+    ids = [
+        prompt_id
+        for r in rows
+        for prompt_id in (r["voicemail_greeting_prompt_id"], r["name_prompt_id"])
+        if prompt_id
+    ]
     return await prompts.models_of(reader, tenant_id, ids) if ids else {}
 
 
@@ -175,10 +187,14 @@ class Extensions(NumberedEntity):
         device = await reader.fetchval(
             "SELECT name FROM devices WHERE tenant_id = $1 AND id = $2", tenant_id, row["device_id"]
         )
-        greeting = (await _greetings(reader, tenant_id, [row])).get(
-            row["voicemail_greeting_prompt_id"]
+        found = await _greetings(reader, tenant_id, [row])
+        return _model(
+            row,
+            device,
+            await tenant_policy(reader, tenant_id),
+            found.get(row["voicemail_greeting_prompt_id"]),
+            found.get(row["name_prompt_id"]),
         )
-        return _model(row, device, await tenant_policy(reader, tenant_id), greeting)
 
     async def list_all(self, store: Store, actor: Principal, tenant_id: UUID) -> list[Any]:
         """All of the tenant's, by number (one read of the policy and greetings for all)."""
@@ -186,7 +202,13 @@ class Extensions(NumberedEntity):
         policy = await tenant_policy(store.pool, tenant_id)
         greetings = await _greetings(store.pool, tenant_id, rows)
         return [
-            _model(row, row["device"], policy, greetings.get(row["voicemail_greeting_prompt_id"]))
+            _model(
+                row,
+                row["device"],
+                policy,
+                greetings.get(row["voicemail_greeting_prompt_id"]),
+                greetings.get(row["name_prompt_id"]),
+            )
             for row in rows
         ]
 
@@ -199,15 +221,19 @@ class Extensions(NumberedEntity):
         greeting_id = await prompts.chosen_id(
             connection, tenant_id, values.get(GREETING), f"{prefix}{GREETING}"
         )
+        name_prompt_id = await prompts.chosen_id(
+            connection, tenant_id, values.get("spoken_name"), f"{prefix}spoken_name"
+        )
         row = await connection.fetchrow(
             """INSERT INTO extensions (tenant_id, number, kind, first_name, last_name, device_id,
                                        external_number, voicemail_enabled, reachable_by_extension,
                                        reachable_by_name, voicemail_email,
-                                       voicemail_greeting_prompt_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *""",
+                                       voicemail_greeting_prompt_id, name_prompt_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *""",
             tenant_id,
             *(device_id if k == "device" else values.get(k) for k in COLUMNS),
             greeting_id,
+            name_prompt_id,
         )
         return returned(row)
 
@@ -251,18 +277,24 @@ class Extensions(NumberedEntity):
             if GREETING in given
             else current["voicemail_greeting_prompt_id"]
         )
+        name_prompt_id = (
+            await prompts.chosen_id(connection, tenant_id, body.spoken_name, "spoken_name")
+            if "spoken_name" in given
+            else current["name_prompt_id"]
+        )
         row = await connection.fetchrow(
             """UPDATE extensions SET number = $3, kind = $4, first_name = $5, last_name = $6,
                       device_id = $7, external_number = $8, voicemail_enabled = $9,
                       reachable_by_extension = $10, reachable_by_name = $11,
                       voicemail_email = $12, legacy_dial_string = $13,
-                      voicemail_greeting_prompt_id = $14
+                      voicemail_greeting_prompt_id = $14, name_prompt_id = $15
                 WHERE tenant_id = $1 AND id = $2 RETURNING *""",
             tenant_id,
             current["id"],
             *(device_id if k == "device" else values[k] for k in COLUMNS),
             values["legacy_dial_string"],
             greeting_id,
+            name_prompt_id,
         )
         return returned(row)
 

@@ -1,0 +1,283 @@
+"""The configuration store: what calls run on, in a replicated JetStream key-value bucket.
+
+Admin writes, after every committed configuration change (a publish, a rollback, an extension,
+a number moved...), the tenant's whole configuration as its rows say (a `snapshot`: the
+tenant, its published receptionist, extensions, ring groups, rooms, outbound policy and
+limits) and the number -> tenant routing of its numbers. Stasis reads them from here and
+watches them, so that a call needs no PostgreSQL: an outage of the database changes nothing
+for callers, even of a tenant never called before.
+
+Keys, under the namespace of the database they mirror (its name: several databases, e.g. the
+test suite's, share one bucket without seeing each other's keys):
+- `<namespace>.tenant.<tenant id>`: the tenant's snapshot (JSON); `{"tenant": null}` for a
+  tenant that is gone;
+- `<namespace>.number.<digits of the E.164 number>`: the id of the tenant it is routed to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import asyncpg
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.kv import KeyValue
+
+from rcp.db import receptionists
+from rcp.db.scope import Scope, ScopedPool
+from rcp.outbound import LIMIT_BOUNDS, POLICY_COLUMNS
+from rcp.telemetry import Metrics
+
+log = structlog.get_logger(__name__)
+
+BUCKET = "rcp_config"
+"""The bucket's name (the permissions of `rcp.nats_access` name its subjects)."""
+STREAM = f"KV_{BUCKET}"
+
+Snapshot = dict[str, Any]
+"""A tenant's configuration rows, as JSON: `tenant`, `version`, `document`, `extensions`,
+`ring_groups`, `rooms`, `policy`, `limits`, `numbers`."""
+
+TENANT_OF_NUMBER = """
+    SELECT t.id, t.status FROM phone_numbers n JOIN tenants t ON t.id = n.tenant_id
+     WHERE n.e164 = $1"""
+
+TENANT = "SELECT name, locale, timezone, status FROM tenants WHERE id = $1"
+
+NUMBERS = "SELECT e164 FROM phone_numbers WHERE tenant_id = $1 ORDER BY e164"
+
+# A physical extension rings its device's endpoint; one left with a dial string from before
+# devices (revision 0004) keeps it, and the call flow rings it only if it is a device's.
+EXTENSIONS = """
+    SELECT e.id, e.number, e.kind, e.first_name, e.last_name,
+           COALESCE(d.endpoint, e.legacy_dial_string) AS endpoint, e.external_number,
+           e.voicemail_enabled, e.reachable_by_extension, e.reachable_by_name, e.name_prompt_id,
+           e.voicemail_greeting_prompt_id
+      FROM extensions e
+      LEFT JOIN devices d ON d.tenant_id = e.tenant_id AND d.id = e.device_id
+     WHERE e.tenant_id = $1"""
+
+RING_GROUPS = """
+    SELECT g.id, g.number, g.name, g.strategy, g.ring_seconds, g.no_answer_action,
+           f.number AS no_answer_number,
+           COALESCE(ARRAY(SELECT e.number FROM ring_group_members m
+                            JOIN extensions e ON e.tenant_id = m.tenant_id AND e.id = m.extension_id
+                           WHERE m.tenant_id = g.tenant_id AND m.ring_group_id = g.id
+                           ORDER BY m.position), '{}') AS members
+      FROM ring_groups g
+      LEFT JOIN extensions f ON f.tenant_id = g.tenant_id AND f.id = g.no_answer_extension_id
+     WHERE g.tenant_id = $1"""
+
+ROOMS = "SELECT id, number, name, pin_hash FROM conference_rooms WHERE tenant_id = $1"
+
+POLICY = f"SELECT {', '.join(POLICY_COLUMNS)} FROM outbound_policies WHERE tenant_id = $1"
+
+LIMITS = f"SELECT {', '.join(LIMIT_BOUNDS)} FROM tenant_limits WHERE tenant_id = $1"
+
+
+def namespace_of(database_url: str) -> str:
+    """The keys' namespace for a database: its name, with what a key may not hold replaced."""
+    name = urlsplit(database_url).path.lstrip("/") or "receptionist"
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+
+
+def number_token(e164: str) -> str:
+    """A phone number as a key's last token (a key may not hold `+`)."""
+    return e164.removeprefix("+")
+
+
+def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {
+        name: str(value)
+        if isinstance(value, UUID)
+        else list(value)
+        if isinstance(value, list | tuple)
+        else value
+        for name, value in record.items()
+    }
+
+
+async def read_snapshot(connection: Any, tenant_id: UUID) -> Snapshot:
+    """The tenant's configuration rows as one snapshot (in the caller's transaction: make it
+    repeatable read to have them consistent); `tenant` None if the tenant is gone."""
+    tenant = await connection.fetchrow(TENANT, tenant_id)
+    if tenant is None:
+        return {"tenant": None, "numbers": []}
+    version, document = await receptionists.read_published(connection, tenant_id)
+    return {
+        "tenant": _row(tenant),
+        "version": version,
+        "document": None if document is None else document.model_dump(mode="json"),
+        "extensions": [_row(r) for r in await connection.fetch(EXTENSIONS, tenant_id)],
+        "ring_groups": [_row(r) for r in await connection.fetch(RING_GROUPS, tenant_id)],
+        "rooms": [_row(r) for r in await connection.fetch(ROOMS, tenant_id)],
+        "policy": _row(await connection.fetchrow(POLICY, tenant_id)),
+        "limits": _row(await connection.fetchrow(LIMITS, tenant_id)),
+        "numbers": [r["e164"] for r in await connection.fetch(NUMBERS, tenant_id)],
+    }
+
+
+class Missing:
+    """What the store answers for a key it does not have (the caller may ask PostgreSQL)."""
+
+
+MISSING = Missing()
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """One key of the namespace that changed: a tenant's snapshot, or a number's routing."""
+
+    tenant_id: UUID | None = None
+    number: str | None = None
+
+
+class ConfigStore:
+    """The bucket, seen through one database's namespace."""
+
+    def __init__(self, kv: KeyValue, namespace: str) -> None:
+        self.kv = kv
+        self.namespace = namespace
+
+    @classmethod
+    async def open(cls, nc: NatsClient, namespace: str, replicas: int = 1) -> ConfigStore:
+        """The bucket, created on first use (`replicas`: its copies on a cluster's servers)."""
+        js = nc.jetstream()
+        try:
+            kv = await js.key_value(BUCKET)
+        except nats.js.errors.BucketNotFoundError:
+            config = KeyValueConfig(
+                bucket=BUCKET,
+                description="What calls run on: tenants' configurations, numbers' tenants",
+                history=1,
+                storage=StorageType.FILE,
+                replicas=replicas,
+            )
+            kv = await js.create_key_value(config=config)
+        return cls(kv, namespace)
+
+    def tenant_key(self, tenant_id: UUID) -> str:
+        return f"{self.namespace}.tenant.{tenant_id}"
+
+    def number_key(self, e164: str) -> str:
+        return f"{self.namespace}.number.{number_token(e164)}"
+
+    def watched_keys(self) -> str:
+        """What a watch of this namespace follows."""
+        return f"{self.namespace}.>"
+
+    def key_change(self, key: str) -> KeyChange | None:
+        """What a watched key is about (None: not a key of this namespace)."""
+        namespace, _, rest = key.partition(".")
+        kind, _, token = rest.partition(".")
+        if namespace != self.namespace or not token or "." in token:
+            return None
+        if kind == "number":
+            return KeyChange(number=f"+{token}")
+        if kind != "tenant":
+            return None
+        try:
+            return KeyChange(tenant_id=UUID(token))
+        except ValueError:
+            return None
+
+    async def _get(self, key: str) -> bytes | Missing:
+        try:
+            entry = await self.kv.get(key)
+        except nats.js.errors.KeyNotFoundError:
+            return MISSING
+        return entry.value or b""
+
+    async def snapshot(self, tenant_id: UUID) -> Snapshot | Missing:
+        """The tenant's snapshot, or MISSING."""
+        raw = await self._get(self.tenant_key(tenant_id))
+        if isinstance(raw, Missing):
+            return raw
+        return cast(Snapshot, json.loads(raw))
+
+    async def tenant_of(self, e164: str) -> UUID | Missing:
+        """The tenant a number is routed to, or MISSING."""
+        raw = await self._get(self.number_key(e164))
+        if isinstance(raw, Missing):
+            return raw
+        return UUID(raw.decode())
+
+    async def put(self, tenant_id: UUID, snapshot: Snapshot) -> None:
+        """Store a tenant's snapshot and the routing of its numbers; forget the routing of
+        the numbers it no longer has (unless another tenant has taken them since)."""
+        before = await self.snapshot(tenant_id)
+        had = set() if isinstance(before, Missing) else set(before.get("numbers", []))
+        for e164 in snapshot["numbers"]:
+            await self.kv.put(self.number_key(e164), str(tenant_id).encode())
+        for e164 in had - set(snapshot["numbers"]):
+            if await self.tenant_of(e164) == tenant_id:
+                await self.kv.delete(self.number_key(e164))
+        await self.kv.put(self.tenant_key(tenant_id), json.dumps(snapshot).encode())
+
+
+class StoringConfigPublisher:
+    """A `ConfigPublisher` that first writes the tenant's snapshot to the store, then
+    announces the change. A failure to store is logged and counted, never fatal: the write
+    is committed, and the next change (or the backfill at admin start) stores it."""
+
+    def __init__(
+        self,
+        inner: Any,
+        nc: NatsClient,
+        pool: asyncpg.Pool,
+        metrics: Metrics,
+        namespace: str,
+        replicas: int = 1,
+    ) -> None:
+        self._inner = inner
+        self._nc = nc
+        self._pool = ScopedPool(pool, Scope.carrier())
+        self._metrics = metrics
+        self._namespace = namespace
+        self._replicas = replicas
+        self._store: ConfigStore | None = None
+
+    async def opened(self) -> ConfigStore:
+        """The store, opened (the bucket created) on first use."""
+        if self._store is None:
+            self._store = await ConfigStore.open(self._nc, self._namespace, self._replicas)
+        return self._store
+
+    async def store(self, tenant_id: UUID) -> None:
+        """Write the tenant's snapshot as the database has it now."""
+        store = await self.opened()
+        async with (
+            self._pool.pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            await self._pool.scope.apply(connection)
+            snapshot = await read_snapshot(connection, tenant_id)
+        await store.put(tenant_id, snapshot)
+
+    async def changed(self, tenant_id: UUID, entity: str, key: str | None) -> None:
+        """Store the tenant's configuration, then announce the change."""
+        try:
+            await self.store(tenant_id)
+        except (nats.errors.Error, asyncpg.PostgresError, OSError) as error:
+            self._metrics.nats_errors.labels(kind=type(error).__name__).inc()
+            log.warning("admin.config_not_stored", tenant_id=str(tenant_id), error=repr(error))
+        await self._inner.changed(tenant_id, entity, key)
+
+    async def backfill(self) -> int:
+        """Store every tenant's configuration (at admin start: those from before the store,
+        and any change whose storing failed); how many were stored."""
+        rows = await self._pool.fetch("SELECT id FROM tenants ORDER BY id")
+        for row in rows:
+            await self.store(row["id"])
+        return len(rows)
