@@ -12,6 +12,7 @@ import aiohttp
 import structlog
 from rcp import tasks
 from rcp.config_events import config_changes
+from rcp.config_store import ConfigStore, namespace_of
 from rcp.runtime import Infrastructure, infrastructure
 from rcp.settings import AriSettings
 
@@ -27,7 +28,7 @@ from rcp_stasis.ports import AriPort
 from rcp_stasis.room_locks import RoomLocks
 from rcp_stasis.service import Receptionist, Voicemails
 from rcp_stasis.settings import Settings
-from rcp_stasis.tenants import PostgresTenants, TenantConfigs
+from rcp_stasis.tenants import PostgresTenants, StoredTenants, TenantConfigs, follow_store
 from rcp_stasis.voicemail import VoicemailStore
 
 log = structlog.get_logger(__name__)
@@ -113,11 +114,16 @@ async def _take_calls(
     metrics: StasisMetrics,
     call_records: CallRecords,
 ) -> tuple[Receptionist, AriConnection, TenantConfigs]:
+    # Calls read the configuration store; PostgreSQL only for what it lacks.
+    stored = await ConfigStore.open(infra.nats, namespace_of(settings.database_url))
     configs = await stack.enter_async_context(
         TenantConfigs(
-            PostgresTenants(infra.pool), country_changed=metrics.destination_country_changes.inc
+            StoredTenants(stored, PostgresTenants(infra.pool)),
+            country_changed=metrics.destination_country_changes.inc,
         )
     )
+    following = asyncio.create_task(follow_store(stored, configs), name="config-store-watch")
+    stack.push_async_callback(tasks.stop, following)
     prompts = NatsPrompts(
         infra.nats,
         scope=settings.media_nats_scope,

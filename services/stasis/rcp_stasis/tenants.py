@@ -13,56 +13,30 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import TypeAlias
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
+import nats.errors
 import structlog
-from asyncpg.pool import PoolConnectionProxy
+from rcp import config_store
 from rcp.contracts.receptionist import KeyDoc, ReceptionistDocument, SettingsDoc
-from rcp.db import receptionists
-from rcp.outbound import LIMIT_BOUNDS, POLICY_COLUMNS, limits_of, policy_of
+from rcp.outbound import limits_of, policy_of
 from rcp.vocabulary import ExtensionKind, KeyAction, NoAnswerAction, RingStrategy
 
 from rcp_stasis import config
 
 log = structlog.get_logger(__name__)
 
-Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
-TENANT_OF_NUMBER = """
-    SELECT t.id, t.status FROM phone_numbers n JOIN tenants t ON t.id = n.tenant_id
-     WHERE n.e164 = $1"""
+class TenantSource(Protocol):
+    """Where numbers' tenants and tenants' configurations are read from."""
 
-TENANT = "SELECT name, locale, timezone, status FROM tenants WHERE id = $1"
+    async def tenant_of(self, number: str) -> UUID | None:
+        """The active tenant a phone number is routed to, or None."""
 
-# A physical extension rings its device's endpoint; one left with a dial string from before
-# devices (revision 0004) keeps it, and the call flow rings it only if it is a device's.
-EXTENSIONS = """
-    SELECT e.id, e.number, e.kind, e.first_name, e.last_name,
-           COALESCE(d.endpoint, e.legacy_dial_string) AS endpoint, e.external_number,
-           e.voicemail_enabled, e.reachable_by_extension, e.reachable_by_name, e.name_prompt_id,
-           e.voicemail_greeting_prompt_id
-      FROM extensions e
-      LEFT JOIN devices d ON d.tenant_id = e.tenant_id AND d.id = e.device_id
-     WHERE e.tenant_id = $1"""
-
-RING_GROUPS = """
-    SELECT g.id, g.number, g.name, g.strategy, g.ring_seconds, g.no_answer_action,
-           f.number AS no_answer_number,
-           COALESCE(ARRAY(SELECT e.number FROM ring_group_members m
-                            JOIN extensions e ON e.tenant_id = m.tenant_id AND e.id = m.extension_id
-                           WHERE m.tenant_id = g.tenant_id AND m.ring_group_id = g.id
-                           ORDER BY m.position), '{}') AS members
-      FROM ring_groups g
-      LEFT JOIN extensions f ON f.tenant_id = g.tenant_id AND f.id = g.no_answer_extension_id
-     WHERE g.tenant_id = $1"""
-
-ROOMS = "SELECT id, number, name, pin_hash FROM conference_rooms WHERE tenant_id = $1"
-
-POLICY = f"SELECT {', '.join(POLICY_COLUMNS)} FROM outbound_policies WHERE tenant_id = $1"
-
-LIMITS = f"SELECT {', '.join(LIMIT_BOUNDS)} FROM tenant_limits WHERE tenant_id = $1"
+    async def load(self, tenant_id: UUID) -> config.TenantConfig | None:
+        """The tenant's whole configuration; None if it is gone or suspended."""
 
 
 class PostgresTenants:
@@ -70,10 +44,13 @@ class PostgresTenants:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self.reads = 0
+        """How many numbers and configurations were read (for tests and logs)."""
 
     async def tenant_of(self, number: str) -> UUID | None:
         """The active tenant a phone number is routed to, or None."""
-        row = await self._pool.fetchrow(TENANT_OF_NUMBER, number)
+        self.reads += 1
+        row = await self._pool.fetchrow(config_store.TENANT_OF_NUMBER, number)
         if row is None or row["status"] != "active":
             return None
         tenant_id: UUID = row["id"]
@@ -81,27 +58,70 @@ class PostgresTenants:
 
     async def load(self, tenant_id: UUID) -> config.TenantConfig | None:
         """The tenant's whole configuration as one snapshot; None if it is gone or suspended."""
+        self.reads += 1
         async with (
             self._pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
-            return await _load(connection, tenant_id)
+            snapshot = await config_store.read_snapshot(connection, tenant_id)
+        return build(tenant_id, snapshot)
 
 
-async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig | None:
-    tenant = await connection.fetchrow(TENANT, tenant_id)
+class StoredTenants:
+    """Reads numbers and configurations from the configuration store (`rcp.config_store`),
+    which the admin service writes: no PostgreSQL on the call path. Only what the store lacks
+    (or cannot answer) is read from PostgreSQL (`fallback`)."""
+
+    def __init__(self, store: config_store.ConfigStore, fallback: PostgresTenants) -> None:
+        self.store = store
+        self.fallback = fallback
+
+    async def tenant_of(self, number: str) -> UUID | None:
+        """The tenant the store routes a number to (its configuration says if it is active)."""
+        try:
+            found = await self.store.tenant_of(number)
+        except nats.errors.Error as error:
+            log.warning("tenants.store_unavailable", number=number, error=repr(error))
+            found = config_store.MISSING
+        if isinstance(found, config_store.Missing):
+            return await self.fallback.tenant_of(number)
+        return found
+
+    async def load(self, tenant_id: UUID) -> config.TenantConfig | None:
+        """The tenant's configuration from the store; None if it is gone or suspended."""
+        try:
+            snapshot = await self.store.snapshot(tenant_id)
+        except nats.errors.Error as error:
+            log.warning("tenants.store_unavailable", tenant_id=str(tenant_id), error=repr(error))
+            snapshot = config_store.MISSING
+        if isinstance(snapshot, config_store.Missing):
+            return await self.fallback.load(tenant_id)
+        return build(tenant_id, snapshot)
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return None if value is None else UUID(value)
+
+
+def build(tenant_id: UUID, snapshot: config_store.Snapshot) -> config.TenantConfig | None:
+    """A tenant's configuration from its snapshot; None if it is gone or suspended."""
+    tenant = snapshot["tenant"]
     if tenant is None or tenant["status"] != "active":
         return None
-    version, document = await receptionists.read_published(connection, tenant_id)
-    extension_rows = await connection.fetch(EXTENSIONS, tenant_id)
+    extension_rows = snapshot["extensions"]
     extensions = [
         # EXTENSIONS selects the fields of an Extension, and its id.
         config.Extension(
-            **{k: v for k, v in e.items() if k != "id"} | {"kind": ExtensionKind(e["kind"])}
+            **{k: v for k, v in e.items() if k != "id"}
+            | {
+                "kind": ExtensionKind(e["kind"]),
+                "name_prompt_id": _uuid(e["name_prompt_id"]),
+                "voicemail_greeting_prompt_id": _uuid(e["voicemail_greeting_prompt_id"]),
+            }
         )
         for e in extension_rows
     ]
-    group_rows = await connection.fetch(RING_GROUPS, tenant_id)
+    group_rows = snapshot["ring_groups"]
     groups = [
         config.RingGroup(
             number=g["number"],
@@ -114,16 +134,20 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
         )
         for g in group_rows
     ]
-    room_rows = await connection.fetch(ROOMS, tenant_id)
+    room_rows = snapshot["rooms"]
     rooms = [
         config.ConferenceRoom(number=r["number"], name=r["name"], pin_hash=r["pin_hash"])
         for r in room_rows
     ]
-    numbers = {r["id"]: r["number"] for r in (*extension_rows, *group_rows, *room_rows)}
-    policy = policy_of(await connection.fetchrow(POLICY, tenant_id), tenant["locale"])
-    limits = limits_of(await connection.fetchrow(LIMITS, tenant_id))
-    if document is None:
-        document = ReceptionistDocument(settings=SettingsDoc(language=tenant["locale"]))
+    numbers = {UUID(r["id"]): r["number"] for r in (*extension_rows, *group_rows, *room_rows)}
+    policy = policy_of(snapshot["policy"], tenant["locale"])
+    limits = limits_of(snapshot["limits"])
+    raw = snapshot["document"]
+    document = (
+        ReceptionistDocument(settings=SettingsDoc(language=tenant["locale"]))
+        if raw is None
+        else ReceptionistDocument.model_validate(raw)
+    )
     receptionist, keys, menus, first = _receptionist(document, numbers)
     return config.TenantConfig.build(
         tenant_id,
@@ -138,7 +162,7 @@ async def _load(connection: Connection, tenant_id: UUID) -> config.TenantConfig 
         menus=menus,
         first_menu=first,
         schedule=document.schedule.decided_by(tenant["timezone"]),
-        version=version,
+        version=snapshot["version"],
     )
 
 
@@ -218,7 +242,7 @@ class TenantConfigs:
 
     def __init__(
         self,
-        source: PostgresTenants,
+        source: TenantSource,
         max_tenants: int = 10_000,
         country_changed: Callable[[], None] = lambda: None,
     ) -> None:
@@ -236,6 +260,11 @@ class TenantConfigs:
         self._changed_listeners: list[Callable[[UUID], None]] = []
         self.loads = 0
         """How many configurations were read from the database (for tests and logs)."""
+
+    @property
+    def source(self) -> TenantSource:
+        """Where configurations are read from."""
+        return self._source
 
     async def __aenter__(self) -> TenantConfigs:
         return self
@@ -312,6 +341,10 @@ class TenantConfigs:
                 del self._configs[tenant_id]
                 self._countries.pop(tenant_id, None)
 
+    def forget_number(self, number: str) -> None:
+        """The number's routing changed: look it up again on its next call."""
+        self._numbers.pop(number, None)
+
     def watch(self, tenant_id: UUID, key: object, listener: ConfigListener) -> None:
         """Tell `listener` of each new configuration of the tenant until `unwatch(key)`."""
         self._watchers.setdefault(tenant_id, {})[key] = listener
@@ -346,10 +379,33 @@ class TenantConfigs:
             self._configs.pop(tenant_id, None)
         try:
             found = await self.get(tenant_id)
-        except (asyncpg.PostgresError, OSError) as error:
+        except (asyncpg.PostgresError, OSError, nats.errors.Error) as error:
             log.warning("tenants.reload_failed", tenant_id=str(tenant_id), error=repr(error))
             return
         if found is None:  # suspended or deleted: calls under way keep what they have
             return
         for listener in list(self._watchers.get(tenant_id, {}).values()):
             listener(found)
+
+
+async def follow_store(store: config_store.ConfigStore, configs: TenantConfigs) -> None:
+    """Keep `configs` up to date with the store, until cancelled: a tenant whose snapshot
+    changes is `changed` (its calls get the new configuration), a number whose routing changes
+    is looked up again. (Config-changed events do the same, should the watch lag.)"""
+    watcher = await store.kv.watch(store.watched_keys())
+    started = False  # what the store held before: the cache is not older than it
+    try:
+        async for entry in watcher:
+            if entry is None:
+                started = True
+                continue
+            change = store.key_change(entry.key) if started else None
+            if change is None:
+                continue
+            if change.tenant_id is not None:
+                configs.changed(change.tenant_id)
+            elif change.number is not None:
+                configs.forget_number(change.number)
+    finally:
+        with contextlib.suppress(Exception):
+            await watcher.stop()  # type: ignore[no-untyped-call]
