@@ -56,6 +56,8 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "mp3": encode(stereo, folder / "prompt.mp3", "-c:a", "libmp3lame", "-b:a", "64k"),
         "ogg-opus": encode(source, folder / "prompt.ogg", "-c:a", "libopus", "-b:a", "32k"),
         "ogg-vorbis": encode(source, folder / "vorbis.ogg", "-c:a", "libvorbis"),
+        # What Chromium's MediaRecorder makes (the web manager records greetings so).
+        "webm-opus": encode(stereo, folder / "recording.webm", "-c:a", "libopus", "-b:a", "48k"),
         "flac": encode(stereo, folder / "prompt.flac", "-c:a", "flac"),
         "m4a-aac": encode(stereo, folder / "prompt.m4a", "-c:a", "aac", "-b:a", "64k"),
         "aac-adts": encode(source, folder / "prompt.aac", "-c:a", "aac"),
@@ -98,6 +100,7 @@ async def _ingest(
         "mp3",
         "ogg-opus",
         "ogg-vorbis",
+        "webm-opus",
         "flac",
         "m4a-aac",
         "aac-adts",
@@ -209,6 +212,7 @@ def _hls_playlist(folder: Path) -> Path:
         ("too-long", AudioTooLong),
         ("too-large", FileTooLarge),
         ("aiff", UnsupportedAudioFormat),
+        ("matroska-aac", UnsupportedAudioFormat),
     ],
 )
 async def test_unacceptable_file_is_refused_with_its_own_code_and_leaves_nothing(
@@ -233,6 +237,7 @@ async def test_unacceptable_file_is_refused_with_its_own_code_and_leaves_nothing
         "too-long": lambda: tone(folder / "long.wav", MAX_S + 2, rate=8000, channels=1),
         "too-large": lambda: tone(folder / "large.wav", 40, rate=48000, channels=2),
         "aiff": lambda: encode(samples["wav"], folder / "prompt.aiff"),
+        "matroska-aac": lambda: encode(samples["wav"], folder / "prompt.mka", "-c:a", "aac"),
     }
     path = await asyncio.to_thread(makers[make])
     tenant = await new_tenant(migrated_url)

@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # A microphone for recording in the browser: a generated tone, allowed without asking.
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 # A shared 2-core machine: waits are bounded but generous; Playwright polls, nothing sleeps.

@@ -21,10 +21,11 @@ import {
   RELOAD_EVENT,
   type Session,
   SessionContext,
+  VOICEMAIL_EVENT,
   detectMedia,
   tenantScoped,
 } from "./session";
-import type { Items, Tenant } from "./types";
+import type { Items, Tenant, VoicemailCount } from "./types";
 
 const TOKEN_KEY = "rcp.token";
 const TENANT_KEY = "rcp.tenant";
@@ -522,6 +523,36 @@ function TenantPicker({ tenants, onChoose, onSignOut }: { tenants: Tenant[]; onC
   );
 }
 
+// How often the count of new voicemail messages is read again while nothing else asks.
+const COUNT_EVERY_MS = 60_000;
+
+/** How many voicemail messages are new: read at start, on every page change, when a page
+ * says messages changed, and every minute. */
+function useNewMessages(session: Session, path: string): number {
+  const [count, setCount] = useState(0);
+  useEffect(() => {
+    let live = true;
+    const read = async () => {
+      try {
+        const counted = await session.api.get<VoicemailCount>(session.path("/voicemail/count"));
+        if (live) setCount(counted.new);
+      } catch {
+        // The badge waits for the next reading; the pages show their own errors.
+      }
+    };
+    void read();
+    const onChange = () => void read();
+    window.addEventListener(VOICEMAIL_EVENT, onChange);
+    const every = window.setInterval(onChange, COUNT_EVERY_MS);
+    return () => {
+      live = false;
+      window.removeEventListener(VOICEMAIL_EVENT, onChange);
+      window.clearInterval(every);
+    };
+  }, [session, path]);
+  return count;
+}
+
 function Manager({
   signedIn,
   tenant,
@@ -581,6 +612,7 @@ function Manager({
     }),
     [signedIn.token, signedIn.csrf, signedIn.readOnly, onSignOut, tenant],
   );
+  const newMessages = useNewMessages(session, path);
   const mediaContext = useMemo<Media>(
     () => ({ caps: media, disable: (what) => setMedia((m) => ({ ...m, [what]: false })) }),
     [media],
@@ -627,6 +659,12 @@ function Manager({
               <li key={item.path}>
                 <a href={`#${item.path}`} aria-current={page.nav === item.path ? "page" : undefined}>
                   {item.label(t)}
+                  {item.path === "/voicemail" && newMessages > 0 ? (
+                    <span class="count" id="new-messages" title={t.newMessages(newMessages)}>
+                      <span aria-hidden="true">{newMessages}</span>
+                      <span class="sr-only">{t.newMessages(newMessages)}</span>
+                    </span>
+                  ) : null}
                 </a>
               </li>
             ))}

@@ -140,7 +140,7 @@ type InputProps = FieldShell & {
   id: string;
   value: string;
   onValue: (value: string) => void;
-  type?: "text" | "email" | "password" | "date";
+  type?: "text" | "password" | "date" | "email";
   inputMode?: "text" | "numeric" | "tel";
   autoComplete?: string;
   spellcheck?: boolean;

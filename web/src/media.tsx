@@ -63,7 +63,7 @@ export async function announcementBody(
   return { prompt: { text: draft.text, language: draft.language } };
 }
 
-async function uploadFile(session: Session, media: Media, file: File, language: string): Promise<Prompt> {
+export async function uploadFile(session: Session, media: Media, file: File, language: string): Promise<Prompt> {
   const form = new FormData();
   form.append(media.caps.uploadField, file, file.name);
   if (media.caps.uploadLanguage) form.append("language", language);

@@ -118,3 +118,11 @@ export function draftReplaced(): void {
   window.dispatchEvent(new Event(RELOAD_EVENT));
   draftChanged();
 }
+
+/** Sent when voicemail messages changed (one listened to, marked, deleted): the count in the
+ * navigation is read again. */
+export const VOICEMAIL_EVENT = "rcp:voicemail";
+
+export function voicemailChanged(): void {
+  window.dispatchEvent(new Event(VOICEMAIL_EVENT));
+}

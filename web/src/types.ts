@@ -151,6 +151,8 @@ export interface Extension {
   voicemail_enabled: boolean;
   reachable_by_extension: boolean;
   reachable_by_name: boolean;
+  voicemail_email: string | null;
+  voicemail_greeting: Prompt | null;
 }
 
 export type NoAnswerAction = "menu" | "hangup" | "voicemail" | "extension";
@@ -195,6 +197,16 @@ export interface VoicemailMessage {
   duration_ms: number;
   status: "new" | "read";
   created_at: string;
+  email_status: "pending" | "sent" | "none" | "failed";
+  email_to: string | null;
+  emailed_at: string | null;
+  email_attempts: number;
+  email_error: string | null;
+}
+
+export interface VoicemailCount {
+  new: number;
+  total: number;
 }
 
 export interface CallRecord {

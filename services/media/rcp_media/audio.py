@@ -26,12 +26,14 @@ from rcp_media.errors import (
 from rcp_media.keys import AudioFormat
 from rcp_media.process import require_tool, run
 
-# What uploads may be: WAV, MP3, OGG (Opus, Vorbis, FLAC), FLAC, M4A/MP4 (AAC, ALAC), raw AAC.
-ACCEPTED_DEMUXERS = frozenset({"wav", "mp3", "ogg", "flac", "mov", "aac"})
+# What uploads may be: WAV, MP3, OGG (Opus, Vorbis, FLAC), FLAC, M4A/MP4 (AAC, ALAC), raw AAC,
+# and WebM with Opus or Vorbis: what a browser's MediaRecorder makes (Chromium records no
+# other audio container; Firefox records OGG, Safari MP4).
+ACCEPTED_DEMUXERS = frozenset({"wav", "mp3", "ogg", "flac", "mov", "aac", "matroska"})
+# Matroska is taken only as a browser's recording: these codecs, nothing else it may hold.
+BROWSER_RECORDING = ("matroska", frozenset({"opus", "vorbis"}))
 # Audio containers recognised only to refuse them with `unsupported_audio_format`.
-REFUSED_AUDIO_DEMUXERS = frozenset(
-    {"aiff", "amr", "asf", "caf", "au", "matroska", "w64", "ape", "wv", "ac3"}
-)
+REFUSED_AUDIO_DEMUXERS = frozenset({"aiff", "amr", "asf", "caf", "au", "w64", "ape", "wv", "ac3"})
 _PROBED_DEMUXERS = ",".join(sorted(ACCEPTED_DEMUXERS | REFUSED_AUDIO_DEMUXERS))
 _ACCEPTED = ",".join(sorted(ACCEPTED_DEMUXERS))
 
@@ -186,16 +188,19 @@ class FfmpegTools:
         streams = [s for s in found.get("streams", []) if s.get("codec_type") == "audio"]
         if not streams:
             raise NotAudio("the file has no sound in it", format=demuxer)
-        if demuxer not in ACCEPTED_DEMUXERS:
+        codec = str(streams[0].get("codec_name", ""))
+        container, codecs = BROWSER_RECORDING
+        if demuxer not in ACCEPTED_DEMUXERS or (demuxer == container and codec not in codecs):
             raise UnsupportedAudioFormat(
-                f"{demuxer} files are not taken: use WAV, MP3, OGG/Opus, FLAC or M4A/AAC",
+                f"{demuxer} files are not taken: use WAV, MP3, OGG/Opus, FLAC, M4A/AAC or a "
+                "browser's WebM recording (Opus)",
                 format=demuxer,
             )
         raw_duration = found.get("format", {}).get("duration")
         declared = float(raw_duration) if raw_duration not in (None, "N/A") else None
         if _ESTIMATED.search(done.stderr):
             declared = None  # a guess from the bit rate (raw AAC, MP3 without a header)
-        return Probe(demuxer, str(streams[0].get("codec_name", "")), declared)
+        return Probe(demuxer, codec, declared)
 
     async def process_upload(
         self, source: Path, work: Path, out: Playable, max_s: float, timeout_s: float

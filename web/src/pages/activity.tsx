@@ -6,7 +6,7 @@ import { ApiError } from "../api";
 import { ConfirmDelete, Dialog, LoadError, Loading, SelectField, TextField, errorText } from "../forms";
 import { type Lang, useI18n } from "../i18n";
 import { ListenButton } from "../media";
-import { useSession } from "../session";
+import { useSession, voicemailChanged } from "../session";
 import { timeline } from "../timeline";
 import type { CallDetail, CallList, CallRecord, Items, VoicemailMessage } from "../types";
 
@@ -22,6 +22,28 @@ export function formatTime(lang: Lang, timezone: string, iso: string): string {
 export function formatDuration(ms: number): string {
   const seconds = Math.round(ms / 1000);
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function EmailState({ message }: { message: VoicemailMessage }) {
+  const { t } = useI18n();
+  switch (message.email_status) {
+    case "sent":
+      return <span class="email-state">{t.emailSent(message.email_to ?? "")}</span>;
+    case "pending":
+      return (
+        <span class="email-state" title={message.email_error ?? undefined}>
+          {t.emailPending}
+        </span>
+      );
+    case "failed":
+      return (
+        <span class="email-state failed" title={message.email_error ?? undefined}>
+          {t.emailFailed}
+        </span>
+      );
+    default:
+      return <span class="email-state">{t.emailNone}</span>;
+  }
 }
 
 export function VoicemailPage() {
@@ -41,6 +63,23 @@ export function VoicemailPage() {
   useEffect(() => {
     void reload();
   }, [reload]);
+
+  /** Mark a message read or new; the list keeps its order until it is read again. */
+  async function mark(message: VoicemailMessage, status: "new" | "read", quiet = false) {
+    try {
+      const marked = (
+        await session.api.call<VoicemailMessage>("PATCH", session.path(`/voicemail/${message.id}`), {
+          body: { status },
+        })
+      ).data;
+      setItems((current) => current?.map((m) => (m.id === marked.id ? marked : m)) ?? null);
+      voicemailChanged();
+      if (!quiet) session.announce(status === "read" ? t.markedRead : t.markedUnread);
+    } catch (error) {
+      session.announce(errorText(t, error));
+    }
+  }
+
   if (items === null) return failure ? <LoadError error={failure} onRetry={reload} /> : <Loading />;
   return (
     <div class="panel">
@@ -56,6 +95,7 @@ export function VoicemailPage() {
                 <th scope="col">{t.caller}</th>
                 <th scope="col" class="optional">{t.duration}</th>
                 <th scope="col" class="optional">{t.status}</th>
+                <th scope="col" class="optional">{t.emailColumn}</th>
                 <th scope="col">
                   <span class="sr-only">{t.actions}</span>
                 </th>
@@ -63,18 +103,33 @@ export function VoicemailPage() {
             </thead>
             <tbody>
               {items.map((message) => (
-                <tr key={message.id} class={message.status === "new" ? "unread" : undefined}>
+                <tr key={message.id} id={`voicemail-${message.id}`} class={message.status === "new" ? "unread" : undefined}>
                   <td>{formatTime(lang, session.tenant.timezone, message.created_at)}</td>
                   <td>{message.extension_number}</td>
                   <td>{[message.caller_name, message.caller_number].filter(Boolean).join(" ") || t.unknownCaller}</td>
                   <td class="optional">{formatDuration(message.duration_ms)}</td>
                   <td class="optional">{message.status === "new" ? t.statusNew : t.statusRead}</td>
+                  <td class="optional">
+                    <EmailState message={message} />
+                  </td>
                   <td class="row-actions">
                     <ListenButton
                       id={`voicemail-${message.id}-listen`}
                       capability="voicemailAudio"
-                      audio={() => session.api.blob(session.path(`/voicemail/${message.id}/audio`))}
+                      audio={async () => {
+                        const blob = await session.api.blob(session.path(`/voicemail/${message.id}/audio`));
+                        // Listening is reading it: a new message is marked read once its audio came.
+                        if (blob !== null && message.status === "new") await mark(message, "read", true);
+                        return blob;
+                      }}
                     />
+                    <button
+                      type="button"
+                      id={`voicemail-${message.id}-mark`}
+                      onClick={() => void mark(message, message.status === "new" ? "read" : "new")}
+                    >
+                      {message.status === "new" ? t.markRead : t.markUnread}
+                    </button>
                     <button type="button" class="danger" onClick={() => setDeleting(message)}>
                       {t.delete}
                     </button>
@@ -93,6 +148,7 @@ export function VoicemailPage() {
             await session.api.call("DELETE", session.path(`/voicemail/${deleting.id}`));
             setDeleting(null);
             session.announce(t.messageDeleted);
+            voicemailChanged();
             await reload();
           }}
         />

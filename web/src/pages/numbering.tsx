@@ -7,16 +7,22 @@ import {
   CheckboxField,
   ConfirmDelete,
   Dialog,
+  type FieldErrors,
+  FileField,
   FormError,
   LoadError,
   Loading,
   SelectField,
+  TextAreaField,
   TextField,
   splitError,
   useFormState,
 } from "../forms";
+import { ApiError } from "../api";
 import { useI18n } from "../i18n";
-import { type Session, useSession } from "../session";
+import { ListenButton, localeChoices, uploadFile } from "../media";
+import { Recorder, canRecord, recordingFile } from "../recorder";
+import { type Media, type Session, useMedia, useSession } from "../session";
 import {
   type ConferenceRoom,
   type Device,
@@ -24,6 +30,7 @@ import {
   type ExtensionKind,
   type Items,
   type NoAnswerAction,
+  type Prompt,
   type RingGroup,
   personName,
 } from "../types";
@@ -182,7 +189,13 @@ export function ExtensionsPage() {
                 <td class="optional">
                   <Destination extension={extension} />
                 </td>
-                <td class="optional">{extension.voicemail_enabled ? t.yes : t.no}</td>
+                <td class="optional">
+                  {extension.voicemail_enabled ? t.yes : t.no}
+                  {extension.voicemail_enabled && extension.voicemail_greeting ? ` · ${t.ownGreeting}` : ""}
+                  {extension.voicemail_enabled && extension.voicemail_email ? (
+                    <span class="email-state"> · {extension.voicemail_email}</span>
+                  ) : null}
+                </td>
                 <RowActions
                   id={`extension-${extension.number}`}
                   name={t.extensionNoun(extension.number)}
@@ -246,8 +259,13 @@ function ExtensionDialog({
     voicemail_enabled: extension?.voicemail_enabled ?? true,
     reachable_by_extension: extension?.reachable_by_extension ?? true,
     reachable_by_name: extension?.reachable_by_name ?? true,
+    voicemail_email: extension?.voicemail_email ?? "",
+    voicemail_greeting: "",
   });
   const set = (field: keyof typeof draft) => (value: string | boolean) => setDraft((d) => ({ ...d, [field]: value }));
+  const media = useMedia();
+  const existing = extension?.voicemail_greeting ?? null;
+  const [greeting, setGreeting] = useState<GreetingDraft>(() => greetingDraftOf(existing, session.tenant.locale));
 
   async function save(event: Event) {
     event.preventDefault();
@@ -261,10 +279,13 @@ function ExtensionDialog({
       voicemail_enabled: draft.voicemail_enabled,
       reachable_by_extension: draft.reachable_by_extension,
       reachable_by_name: draft.reachable_by_name,
+      voicemail_email: blankToNull(draft.voicemail_email),
     };
     if (draft.kind === "physical") body.device = blankToNull(draft.device);
     else body.external_number = blankToNull(draft.external_number);
     try {
+      const chosen = await greetingBody(session, media, greeting, existing, draft.number.trim(), t.greetingNeedsAudio);
+      if (chosen !== undefined) body.voicemail_greeting = chosen;
       await onSaved(await saveItem(session, "/extensions", extension, (e) => e.number, body));
     } catch (error) {
       const fields = Object.fromEntries(Object.keys(draft).map((name) => [name, name]));
@@ -330,6 +351,22 @@ function ExtensionDialog({
           />
         )}
         <CheckboxField id="voicemail_enabled" label={t.voicemailEnabled} checked={draft.voicemail_enabled} onChecked={set("voicemail_enabled")} error={form.fieldErrors.voicemail_enabled} />
+        {draft.voicemail_enabled ? (
+          <>
+            <TextField
+              id="voicemail_email"
+              label={t.voicemailEmail}
+              hint={t.voicemailEmailHint}
+              type="email"
+              autoComplete="off"
+              spellcheck={false}
+              value={draft.voicemail_email}
+              onValue={set("voicemail_email")}
+              error={form.fieldErrors.voicemail_email}
+            />
+            <GreetingFields draft={greeting} setDraft={setGreeting} existing={existing} errors={form.fieldErrors} />
+          </>
+        ) : null}
         <CheckboxField
           id="reachable_by_extension"
           label={t.reachableByExtension}
@@ -347,6 +384,152 @@ function ExtensionDialog({
         <DialogButtons busy={form.busy} onClose={onClose} />
       </form>
     </Dialog>
+  );
+}
+
+type GreetingSource = "standard" | "text" | "file" | "record";
+
+interface GreetingDraft {
+  source: GreetingSource;
+  text: string;
+  language: string;
+  file: File | null;
+  recorded: Blob | null;
+}
+
+function greetingDraftOf(prompt: Prompt | null, locale: string): GreetingDraft {
+  const source: GreetingSource = prompt === null ? "standard" : prompt.source === "tts" ? "text" : "file";
+  return {
+    source,
+    text: prompt?.source === "tts" ? (prompt.text ?? "") : "",
+    language: prompt?.language ?? locale,
+    file: null,
+    recorded: null,
+  };
+}
+
+/**
+ * What to send as the extension's voicemail greeting: null (the standard one), text to speak,
+ * or a prompt (a file or a recording, uploaded here first); undefined keeps the one it has.
+ */
+async function greetingBody(
+  session: Session,
+  media: Media,
+  draft: GreetingDraft,
+  existing: Prompt | null,
+  number: string,
+  needsAudio: string,
+): Promise<unknown> {
+  const keeps = existing !== null && existing.source !== "tts";
+  switch (draft.source) {
+    case "standard":
+      return null;
+    case "text":
+      if (existing?.source === "tts" && existing.text === draft.text.trim() && existing.language === draft.language)
+        return undefined;
+      return { text: draft.text, language: draft.language };
+    case "file":
+    case "record": {
+      const file =
+        draft.source === "file"
+          ? draft.file
+          : draft.recorded && recordingFile(draft.recorded, `voicemail-greeting-${number || "new"}`);
+      if (file === null) {
+        if (keeps && draft.source === "file") return undefined;
+        throw new ApiError(422, "needs_audio", needsAudio, "voicemail_greeting", {});
+      }
+      try {
+        return { prompt_id: (await uploadFile(session, media, file, draft.language)).id };
+      } catch (error) {
+        if (error instanceof ApiError) {
+          throw new ApiError(error.status, error.code, error.message, "voicemail_greeting", error.details);
+        }
+        throw error;
+      }
+    }
+  }
+}
+
+function GreetingFields({
+  draft,
+  setDraft,
+  existing,
+  errors,
+}: {
+  draft: GreetingDraft;
+  setDraft: (update: (draft: GreetingDraft) => GreetingDraft) => void;
+  existing: Prompt | null;
+  errors: FieldErrors;
+}) {
+  const session = useSession();
+  const { t, lang } = useI18n();
+  const upload = useMedia().caps.upload;
+  const sources: GreetingSource[] = ["standard", "text", ...(upload ? (["file"] as const) : []), ...(upload && canRecord() ? (["record"] as const) : [])];
+  const labels: Record<GreetingSource, string> = {
+    standard: t.greetingStandard,
+    text: t.greetingSpoken,
+    file: t.sourceFile,
+    record: t.greetingRecord,
+  };
+  const error = errors.voicemail_greeting;
+  return (
+    <fieldset class={error ? "choice invalid" : "choice"} aria-describedby={error ? "voicemail_greeting-error" : undefined}>
+      <legend>{t.voicemailGreeting}</legend>
+      {sources.map((value) => (
+        <label key={value}>
+          <input
+            type="radio"
+            name="voicemail_greeting_source"
+            id={`voicemail_greeting-${value}`}
+            value={value}
+            checked={draft.source === value}
+            onChange={() => setDraft((d) => ({ ...d, source: value }))}
+          />
+          {labels[value]}
+        </label>
+      ))}
+      {draft.source === "text" ? (
+        <>
+          <TextAreaField
+            id="voicemail_greeting_text"
+            label={t.greetingTextLabel}
+            hint={t.announcementTextHint}
+            value={draft.text}
+            onValue={(text) => setDraft((d) => ({ ...d, text }))}
+          />
+          <SelectField
+            id="voicemail_greeting_language"
+            label={t.voiceLanguage}
+            value={draft.language}
+            onValue={(language) => setDraft((d) => ({ ...d, language }))}
+            choices={localeChoices(lang, draft.language)}
+          />
+        </>
+      ) : null}
+      {draft.source === "file" ? (
+        <FileField
+          id="voicemail_greeting_file"
+          label={t.audioFile}
+          hint={
+            existing?.source === "upload" && existing.original_filename
+              ? `${t.audioFileHint} ${t.currentFile(existing.original_filename)}`
+              : t.audioFileHint
+          }
+          onFile={(file) => setDraft((d) => ({ ...d, file }))}
+        />
+      ) : null}
+      {draft.source === "record" ? (
+        <Recorder id="voicemail_greeting_recorder" onRecorded={(recorded) => setDraft((d) => ({ ...d, recorded }))} />
+      ) : null}
+      {existing !== null && draft.source !== "standard" ? (
+        <ListenButton id="voicemail_greeting-listen" audio={() => session.api.blob(session.path(`/prompts/${existing.id}/audio`))} />
+      ) : null}
+      {error ? (
+        <p class="field-error" id="voicemail_greeting-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </fieldset>
   );
 }
 
