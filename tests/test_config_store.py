@@ -4,10 +4,18 @@ PostgreSQL. On the real admin service, PostgreSQL and NATS."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import subprocess
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import nats
 from admin_support import Admin
 from nats.aio.client import Client as NatsClient
+from rcp import nats_access
 from rcp.config_store import (
     MISSING,
     ConfigStore,
@@ -17,6 +25,9 @@ from rcp.config_store import (
     namespace_of,
 )
 from rcp.telemetry import Metrics
+from rcp_devstack.natsserver import _binary
+from rcp_devstack.processes import free_port, wait_until
+from rcp_stasis.tenants import PostgresTenants, StoredTenants
 
 
 def _number() -> str:
@@ -99,3 +110,84 @@ def test_a_watched_key_names_its_tenant_or_number_and_other_namespaces_are_ignor
     assert store.key_change("db_1.tenant.not-a-uuid") is None
     assert store.key_change("db_1.other.x") is None
     assert namespace_of("postgresql://u:p@h:5432/rcp_test-1?sslmode=x") == "rcp_test-1"
+
+
+@contextlib.contextmanager
+def _authorizing_nats(directory: Path) -> Iterator[str]:
+    """A nats-server of the test's own whose users are `rcp.nats_access`'s table."""
+    port = free_port()
+    (directory / "store").mkdir()
+    passwords = {row.name: f"pw-{row.name}" for row in nats_access.USERS}
+    config = directory / "nats-server.conf"
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        f'jetstream {{\n  store_dir: "{directory / "store"}"\n}}\n'
+        f"authorization: {json.dumps(nats_access.authorization(passwords))}\n"
+    )
+    log_file = directory / "nats.log"
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            [_binary(), "-c", str(config)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    try:
+        wait_until(lambda: b"Server is ready" in log_file.read_bytes(), 30, "NATS", log_file)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _connect(url: str, user: str) -> NatsClient:
+    return await nats.connect(
+        url,
+        user=user,
+        password=f"pw-{user}",
+        inbox_prefix=nats_access.inbox_prefix(user).encode(),
+        allow_reconnect=False,
+    )
+
+
+async def test_under_authorization_admin_writes_the_store_and_stasis_reads_and_watches_it(
+    tmp_path: Path,
+) -> None:
+    with _authorizing_nats(tmp_path) as url:
+        admin, stasis = await _connect(url, "admin"), await _connect(url, "stasis")
+        try:
+            written = await ConfigStore.open(admin, "db")
+            tenant = uuid.uuid4()
+            await written.put(tenant, {"tenant": None, "numbers": ["+33100"]})
+            read = await ConfigStore.open(stasis, "db")
+            watcher = await read.kv.watch(read.watched_keys())
+            assert await read.snapshot(tenant) == {"tenant": None, "numbers": ["+33100"]}
+            assert await read.tenant_of("+33100") == tenant
+            await written.put(tenant, {"tenant": None, "numbers": []})
+            seen: list[KeyChange | None] = []
+            async with asyncio.timeout(10):
+                while KeyChange(number="+33100") not in seen:
+                    entry = await watcher.updates(timeout=10)  # type: ignore[no-untyped-call]
+                    if entry is not None:
+                        seen.append(read.key_change(entry.key))
+            await watcher.stop()  # type: ignore[no-untyped-call]
+            assert await read.tenant_of("+33100") is MISSING
+        finally:
+            await admin.close()
+            await stasis.close()
+
+
+async def test_a_suspended_tenant_read_from_the_store_has_no_configuration_and_no_sql_is_read(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    tenant_id, _ = await admin.tenant()
+    e164 = _number()
+    await admin.carrier.ok("POST", f"/v1/tenants/{tenant_id}/numbers", {"e164": e164})
+    fallback = PostgresTenants(admin.pool)
+    source = StoredTenants(await _store(admin, nats_client), fallback)
+    active = await source.load(uuid.UUID(tenant_id))
+    assert active is not None
+    assert active.name == "Acme"
+
+    await admin.carrier.ok("PATCH", f"/v1/tenants/{tenant_id}", {"status": "suspended"})
+
+    assert await source.tenant_of(e164) == uuid.UUID(tenant_id)
+    assert await source.load(uuid.UUID(tenant_id)) is None
+    assert fallback.reads == 0

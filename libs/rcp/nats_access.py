@@ -56,8 +56,12 @@ def _key_value(bucket: str, *, write: bool, read: bool) -> tuple[str, ...]:
     ]
     if write:
         allowed.append(f"$KV.{bucket}.>")  # put and delete
-    if read:  # watches: an ordered consumer, with flow control
-        allowed += [*_consumer_api(stream, "CREATE", "DELETE", "INFO"), f"$JS.FC.{stream}.>"]
+    if read:  # watches: an ordered consumer (created without a name), with flow control
+        allowed += [
+            f"{JS_API}.CONSUMER.CREATE.{stream}",
+            *_consumer_api(stream, "CREATE", "DELETE", "INFO"),
+            f"$JS.FC.{stream}.>",
+        ]
     return tuple(allowed)
 
 

@@ -98,6 +98,13 @@ class CommonSettings(BaseSettings):
         default=DEFAULT_NATS_URL,
         description="One NATS URL, or several separated by commas for a cluster.",
     )
+    config_store_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Copies of the configuration store's bucket on a NATS cluster's servers "
+        "(set when whoever first starts creates it).",
+    )
     nats_user: str = Field(
         default="",
         pattern=r"^[A-Za-z0-9_-]{0,64}$",

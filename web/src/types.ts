@@ -152,6 +152,7 @@ export interface Extension {
   reachable_by_extension: boolean;
   reachable_by_name: boolean;
   voicemail_email: string | null;
+  spoken_name: Prompt | null;
   voicemail_greeting: Prompt | null;
 }
 

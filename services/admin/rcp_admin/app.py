@@ -80,6 +80,7 @@ def build_app(
             pool,
             metrics,
             namespace_of(settings.database_url),
+            settings.config_store_replicas,
         ),
         settings.token_pepper,
         media,

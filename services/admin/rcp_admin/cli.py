@@ -274,6 +274,7 @@ async def admin_store(settings: Settings) -> AsyncIterator[Store]:
                 pool,
                 metrics,
                 namespace_of(settings.database_url),
+                settings.config_store_replicas,
             ),
             settings.token_pepper,
             media=NatsMediaGateway(nats, http, settings.media_nats_scope),

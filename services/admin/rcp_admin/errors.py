@@ -14,6 +14,7 @@ from rcp.errors import ErrorCode, ReceptionistError
 # Codes of the admin API beyond the shared ones. Wire values: never renamed once published.
 MALFORMED_JSON = "malformed_json"
 MALFORMED_BODY = "malformed_body"
+MALFORMED_ARCHIVE = "malformed_archive"
 VALIDATION_FAILED = "validation_failed"
 NUMBER_IN_USE = "number_in_use"
 NUMBER_TAKEN = "number_taken"
@@ -58,6 +59,7 @@ STATUS_BY_CODE: dict[str, HTTPStatus] = {
     UNKNOWN_COUNTRY: HTTPStatus.UNPROCESSABLE_ENTITY,
     MALFORMED_JSON: HTTPStatus.BAD_REQUEST,
     MALFORMED_BODY: HTTPStatus.BAD_REQUEST,
+    MALFORMED_ARCHIVE: HTTPStatus.BAD_REQUEST,
     ErrorCode.NOT_FOUND: HTTPStatus.NOT_FOUND,
     ErrorCode.NO_SUCH_TENANT: HTTPStatus.NOT_FOUND,
     ErrorCode.CONFLICT: HTTPStatus.CONFLICT,

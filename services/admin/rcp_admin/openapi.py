@@ -103,6 +103,8 @@ def _success(route: Route, refs: dict[type[Any], str]) -> dict[str, Any]:
         success["content"] = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
     if route.csv:
         success["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    if route.archive and route.method == "GET":
+        success["content"]["application/zip"] = {"schema": {"type": "string", "format": "binary"}}
     if route.etag:
         success["headers"] = {"ETag": {"schema": {"type": "string"}}}
     return success
@@ -139,7 +141,7 @@ def _failures(route: Route) -> dict[HTTPStatus, str]:
         failures[HTTPStatus.UNPROCESSABLE_ENTITY] = "Something is invalid: `field` names it"
     if route.etag and route.method != "GET":
         failures[HTTPStatus.PRECONDITION_FAILED] = "If-Match does not match: reload first"
-    if route.audio or route.upload:
+    if route.audio or route.upload or route.archive:
         failures[HTTPStatus.SERVICE_UNAVAILABLE] = "The media service does not answer"
     if route.audio:
         failures[HTTPStatus.GONE] = "The stored audio file is lost (media_lost)"
@@ -163,6 +165,8 @@ def _operation(route: Route, refs: dict[type[Any], str]) -> dict[str, Any]:
         content: dict[str, Any] = {"application/json": {"schema": {"$ref": ref}}}
         if route.upload:
             content["multipart/form-data"] = {"schema": UPLOAD_SCHEMA}
+        if route.archive:
+            content["application/zip"] = {"schema": {"type": "string", "format": "binary"}}
         operation["requestBody"] = {"required": True, "content": content}
     return operation
 

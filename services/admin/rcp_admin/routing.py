@@ -65,6 +65,7 @@ class Route:
     audio: bool = False  # answers audio/wav rather than JSON
     access: Access = "member"  # who of the tenant (or carrier) may, beyond the path's scope
     csv: bool = False  # answers text/csv rather than JSON
+    archive: bool = False  # also answers or takes application/zip (the export archive)
 
 
 class Routes(list[Route]):

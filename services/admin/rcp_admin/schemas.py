@@ -1282,8 +1282,32 @@ class ExportOpenMenu(Body):
     menu: RequiredName
 
 
+# An audio file in the export archive: `audio/` and a plain name (never a path elsewhere).
+ArchiveFile = Annotated[
+    str,
+    StringConstraints(pattern=r"^audio/[A-Za-z0-9][A-Za-z0-9._-]{0,120}$"),
+    Field(examples=["audio/greeting.wav"]),
+]
+
+
+class AudioFile(Body):
+    """Uploaded audio, carried in the export archive (application/zip) by its file name there."""
+
+    file: ArchiveFile
+
+
+class ExportAnnouncement(Body):
+    """A play_announcement key in an export: text to speak, or (in the archive) an audio file;
+    a `prompt_id` only works in the tenant it came from."""
+
+    action: Literal["play_announcement"]
+    prompt: TtsPrompt | None = None
+    prompt_id: UUID | None = None
+    file: ArchiveFile | None = None
+
+
 ExportAssignment = Annotated[
-    DialByName | PlayAnnouncement | Transfer | ExportOpenMenu, Field(discriminator="action")
+    DialByName | ExportAnnouncement | Transfer | ExportOpenMenu, Field(discriminator="action")
 ]
 
 
@@ -1297,7 +1321,7 @@ class ExportMenu(Body):
 
     name: RequiredName
     language: Locale | None = None
-    greeting: TtsPrompt | None = None
+    greeting: TtsPrompt | AudioFile | None = None
     dial_extension_enabled: bool | None = None
     menu_timeout_s: int | None = Field(default=None, ge=1, le=60)
     inter_digit_timeout_s: int | None = Field(default=None, ge=1, le=20)
@@ -1305,7 +1329,7 @@ class ExportMenu(Body):
 
 
 class ExportReceptionist(Body):
-    greeting: TtsPrompt | None = None
+    greeting: TtsPrompt | AudioFile | None = None
     language: Locale = "fr-FR"
     dial_extension_enabled: bool = False
     menu_timeout_s: int = Field(default=5, ge=1, le=60)

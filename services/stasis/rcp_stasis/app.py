@@ -115,7 +115,9 @@ async def _take_calls(
     call_records: CallRecords,
 ) -> tuple[Receptionist, AriConnection, TenantConfigs]:
     # Calls read the configuration store; PostgreSQL only for what it lacks.
-    stored = await ConfigStore.open(infra.nats, namespace_of(settings.database_url))
+    stored = await ConfigStore.open(
+        infra.nats, namespace_of(settings.database_url), settings.config_store_replicas
+    )
     configs = await stack.enter_async_context(
         TenantConfigs(
             StoredTenants(stored, PostgresTenants(infra.pool)),

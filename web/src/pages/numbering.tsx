@@ -261,11 +261,14 @@ function ExtensionDialog({
     reachable_by_name: extension?.reachable_by_name ?? true,
     voicemail_email: extension?.voicemail_email ?? "",
     voicemail_greeting: "",
+    spoken_name: "",
   });
   const set = (field: keyof typeof draft) => (value: string | boolean) => setDraft((d) => ({ ...d, [field]: value }));
   const media = useMedia();
   const existing = extension?.voicemail_greeting ?? null;
   const [greeting, setGreeting] = useState<GreetingDraft>(() => greetingDraftOf(existing, session.tenant.locale));
+  const spokenExisting = extension?.spoken_name ?? null;
+  const [spoken, setSpoken] = useState<GreetingDraft>(() => greetingDraftOf(spokenExisting, session.tenant.locale));
 
   async function save(event: Event) {
     event.preventDefault();
@@ -286,6 +289,9 @@ function ExtensionDialog({
     try {
       const chosen = await greetingBody(session, media, greeting, existing, draft.number.trim(), t.greetingNeedsAudio);
       if (chosen !== undefined) body.voicemail_greeting = chosen;
+      const number = draft.number.trim();
+      const name = await greetingBody(session, media, spoken, spokenExisting, number, t.spokenNameNeedsAudio, "spoken_name", `name-${number || "new"}`);
+      if (name !== undefined) body.spoken_name = name;
       await onSaved(await saveItem(session, "/extensions", extension, (e) => e.number, body));
     } catch (error) {
       const fields = Object.fromEntries(Object.keys(draft).map((name) => [name, name]));
@@ -381,6 +387,17 @@ function ExtensionDialog({
           onChecked={set("reachable_by_name")}
           error={form.fieldErrors.reachable_by_name}
         />
+        <GreetingFields
+          draft={spoken}
+          setDraft={setSpoken}
+          existing={spokenExisting}
+          errors={form.fieldErrors}
+          field="spoken_name"
+          legend={t.spokenName}
+          standardLabel={t.spokenNameStandard}
+          textLabel={t.spokenNameText}
+          sourceLabels={{ text: t.spokenNameSpelt, file: t.spokenNameFile, record: t.spokenNameRecord }}
+        />
         <DialogButtons busy={form.busy} onClose={onClose} />
       </form>
     </Dialog>
@@ -419,6 +436,8 @@ async function greetingBody(
   existing: Prompt | null,
   number: string,
   needsAudio: string,
+  field = "voicemail_greeting",
+  fileName = `voicemail-greeting-${number || "new"}`,
 ): Promise<unknown> {
   const keeps = existing !== null && existing.source !== "tts";
   switch (draft.source) {
@@ -433,16 +452,16 @@ async function greetingBody(
       const file =
         draft.source === "file"
           ? draft.file
-          : draft.recorded && recordingFile(draft.recorded, `voicemail-greeting-${number || "new"}`);
+          : draft.recorded && recordingFile(draft.recorded, fileName);
       if (file === null) {
         if (keeps && draft.source === "file") return undefined;
-        throw new ApiError(422, "needs_audio", needsAudio, "voicemail_greeting", {});
+        throw new ApiError(422, "needs_audio", needsAudio, field, {});
       }
       try {
         return { prompt_id: (await uploadFile(session, media, file, draft.language)).id };
       } catch (error) {
         if (error instanceof ApiError) {
-          throw new ApiError(error.status, error.code, error.message, "voicemail_greeting", error.details);
+          throw new ApiError(error.status, error.code, error.message, field, error.details);
         }
         throw error;
       }
@@ -450,37 +469,50 @@ async function greetingBody(
   }
 }
 
+/** A prompt chosen for an extension (its voicemail greeting, its spoken name): the standard
+ *  one, text read aloud, a file, or a recording made here. */
 function GreetingFields({
   draft,
   setDraft,
   existing,
   errors,
+  field = "voicemail_greeting",
+  legend,
+  standardLabel,
+  textLabel,
+  sourceLabels = {},
 }: {
   draft: GreetingDraft;
   setDraft: (update: (draft: GreetingDraft) => GreetingDraft) => void;
   existing: Prompt | null;
   errors: FieldErrors;
+  field?: string;
+  legend?: string;
+  standardLabel?: string;
+  textLabel?: string;
+  sourceLabels?: Partial<Record<GreetingSource, string>>;
 }) {
   const session = useSession();
   const { t, lang } = useI18n();
   const upload = useMedia().caps.upload;
   const sources: GreetingSource[] = ["standard", "text", ...(upload ? (["file"] as const) : []), ...(upload && canRecord() ? (["record"] as const) : [])];
   const labels: Record<GreetingSource, string> = {
-    standard: t.greetingStandard,
+    standard: standardLabel ?? t.greetingStandard,
     text: t.greetingSpoken,
     file: t.sourceFile,
     record: t.greetingRecord,
+    ...sourceLabels,
   };
-  const error = errors.voicemail_greeting;
+  const error = errors[field];
   return (
-    <fieldset class={error ? "choice invalid" : "choice"} aria-describedby={error ? "voicemail_greeting-error" : undefined}>
-      <legend>{t.voicemailGreeting}</legend>
+    <fieldset class={error ? "choice invalid" : "choice"} aria-describedby={error ? `${field}-error` : undefined}>
+      <legend>{legend ?? t.voicemailGreeting}</legend>
       {sources.map((value) => (
         <label key={value}>
           <input
             type="radio"
-            name="voicemail_greeting_source"
-            id={`voicemail_greeting-${value}`}
+            name={`${field}_source`}
+            id={`${field}-${value}`}
             value={value}
             checked={draft.source === value}
             onChange={() => setDraft((d) => ({ ...d, source: value }))}
@@ -491,14 +523,14 @@ function GreetingFields({
       {draft.source === "text" ? (
         <>
           <TextAreaField
-            id="voicemail_greeting_text"
-            label={t.greetingTextLabel}
+            id={`${field}_text`}
+            label={textLabel ?? t.greetingTextLabel}
             hint={t.announcementTextHint}
             value={draft.text}
             onValue={(text) => setDraft((d) => ({ ...d, text }))}
           />
           <SelectField
-            id="voicemail_greeting_language"
+            id={`${field}_language`}
             label={t.voiceLanguage}
             value={draft.language}
             onValue={(language) => setDraft((d) => ({ ...d, language }))}
@@ -508,7 +540,7 @@ function GreetingFields({
       ) : null}
       {draft.source === "file" ? (
         <FileField
-          id="voicemail_greeting_file"
+          id={`${field}_file`}
           label={t.audioFile}
           hint={
             existing?.source === "upload" && existing.original_filename
@@ -519,13 +551,13 @@ function GreetingFields({
         />
       ) : null}
       {draft.source === "record" ? (
-        <Recorder id="voicemail_greeting_recorder" onRecorded={(recorded) => setDraft((d) => ({ ...d, recorded }))} />
+        <Recorder id={`${field}_recorder`} onRecorded={(recorded) => setDraft((d) => ({ ...d, recorded }))} />
       ) : null}
       {existing !== null && draft.source !== "standard" ? (
-        <ListenButton id="voicemail_greeting-listen" audio={() => session.api.blob(session.path(`/prompts/${existing.id}/audio`))} />
+        <ListenButton id={`${field}-listen`} audio={() => session.api.blob(session.path(`/prompts/${existing.id}/audio`))} />
       ) : null}
       {error ? (
-        <p class="field-error" id="voicemail_greeting-error" role="alert">
+        <p class="field-error" id={`${field}-error`} role="alert">
           {error}
         </p>
       ) : null}
