@@ -122,9 +122,14 @@ def stasis_settings(
 
 @asynccontextmanager
 async def receptionist_stack(
-    settings: StackSettings, database_url: str, media_dir: Path, **overrides: Any
+    settings: StackSettings,
+    database_url: str,
+    media_dir: Path,
+    media_overrides: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
-    """Directory, media and stasis services of their own, until the block exits."""
+    """Directory, media and stasis services of their own, until the block exits (`overrides`
+    are stasis's settings, `media_overrides` media's)."""
     run = uuid.uuid4().hex[:12]
     directory = DirectorySettings(
         database_url=service_url(database_url, "directory"),
@@ -132,7 +137,7 @@ async def receptionist_stack(
         database_pool_max=4,
         directory_nats_scope=run,
     )
-    media = media_settings(database_url, media_dir)
+    media = media_settings(database_url, media_dir, **(media_overrides or {}))
     app, phones_app = unique_app("rcp"), unique_app("phones")
     stasis = stasis_settings(
         database_url,
