@@ -29,7 +29,7 @@ async def test_a_tenant_token_signs_in_and_a_bad_one_is_refused_on_its_field(web
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         await screenshot(page, "sign-in")
         await page.get_by_label("Admin token").fill("rcp_not-a-real-token")
-        await page.get_by_role("button", name="Sign in").click()
+        await page.locator("#token-sign-in button[type=submit]").click()
         await expect(page.locator("#token-error")).to_have_text(
             "This token is unknown, revoked or expired."
         )
@@ -65,7 +65,7 @@ async def test_a_suspended_tenants_token_is_refused_at_sign_in_in_the_users_lang
         async with web.page(locale=locale) as page:
             await page.goto("/")
             await page.locator("#token").fill(tenant.token)
-            await page.locator("form button[type=submit]").click()
+            await page.locator("#token-sign-in button[type=submit]").click()
             await expect(page.locator("#token-error")).to_have_text(message)
 
 

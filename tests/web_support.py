@@ -97,7 +97,7 @@ class Web:
         await page.goto("/")
         assert tenant.token is not None
         await page.locator("#token").fill(tenant.token)
-        await page.locator("form button[type=submit]").click()
+        await page.locator("#token-sign-in button[type=submit]").click()
         await expect(page.locator("#key-0")).to_be_visible()
 
 

@@ -26,12 +26,19 @@ export interface RequestOptions {
   ifMatch?: string | null;
 }
 
+/**
+ * A token's calls send it in Authorization; a person's calls go with the session cookie the
+ * browser keeps (HttpOnly: no script reads it) and send the session's CSRF token with every
+ * change.
+ */
 export class Api {
-  readonly token: string;
+  readonly token: string | null;
+  readonly csrf: string | null;
   private readonly onUnauthorized: () => void;
 
-  constructor(token: string, onUnauthorized: () => void) {
+  constructor(token: string | null, onUnauthorized: () => void, csrf: string | null = null) {
     this.token = token;
+    this.csrf = csrf;
     this.onUnauthorized = onUnauthorized;
   }
 
@@ -52,7 +59,9 @@ export class Api {
   }
 
   private async fetch(method: string, path: string, options: RequestOptions): Promise<Response> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}` };
+    const headers: Record<string, string> = {};
+    if (this.token !== null) headers.Authorization = `Bearer ${this.token}`;
+    else if (this.csrf !== null && method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = this.csrf;
     let body: BodyInit | undefined;
     if (options.form !== undefined) {
       body = options.form; // the browser writes the multipart boundary itself
@@ -63,7 +72,7 @@ export class Api {
     if (options.ifMatch) headers["If-Match"] = options.ifMatch;
     let response: Response;
     try {
-      response = await fetch(path, { method, headers, body, cache: "no-store" });
+      response = await fetch(path, { method, headers, body, cache: "no-store", credentials: "same-origin" });
     } catch (error) {
       throw new ApiError(0, "network", String(error));
     }

@@ -88,9 +88,22 @@ function storage(): Storage | null {
 }
 
 interface SignedIn {
-  token: string;
+  token: string | null; // null: a person, through the session cookie
+  csrf: string | null;
   carrier: boolean;
   tenants: Tenant[];
+  email: string | null;
+  role: string | null;
+  readOnly: boolean;
+}
+
+interface SessionAnswer {
+  kind: "user" | "token";
+  name: string;
+  tenant_id: string | null;
+  role: string | null;
+  csrf_token: string | null;
+  read_only: boolean;
 }
 
 /** Who the token is: its tenants, and whether it is a carrier token (which may list tokens). */
@@ -104,7 +117,22 @@ async function identify(token: string): Promise<SignedIn> {
     if (!(error instanceof ApiError && error.status === 403)) throw error;
     carrier = false;
   }
-  return { token, carrier, tenants };
+  return { token, csrf: null, carrier, tenants, email: null, role: null, readOnly: false };
+}
+
+/** The person the session cookie signs in, if any (a 401 otherwise). */
+async function identifySession(): Promise<SignedIn> {
+  const api = new Api(null, () => undefined);
+  const who = await api.get<SessionAnswer>("/v1/session");
+  const tenants = (await api.get<Items<Tenant>>("/v1/tenants")).items;
+  const readOnly = who.read_only || who.role === "viewer" || who.role === "support";
+  return { token: null, csrf: who.csrf_token, carrier: who.tenant_id === null, tenants, email: who.name, role: who.role, readOnly };
+}
+
+/** A page reached from an email's link: `#/invitation?token=...` or `#/reset?token=...`. */
+function linkToken(): string | null {
+  const match = /^#\/(invitation|reset)\?token=([A-Za-z0-9_%-]+)$/.exec(window.location.hash);
+  return match ? decodeURIComponent(match[2]) : null;
 }
 
 export function App() {
@@ -126,34 +154,65 @@ export function App() {
 
   const [signedIn, setSignedIn] = useState<SignedIn | null>(null);
   const [tenantId, setTenantId] = useState<string | null>(() => storage()?.getItem(TENANT_KEY) ?? null);
-  const [restoring, setRestoring] = useState(() => Boolean(storage()?.getItem(TOKEN_KEY)));
+  const [restoring, setRestoring] = useState(true);
   const [signInError, setSignInError] = useState<string | null>(null);
 
+  const [link, setLink] = useState<string | null>(linkToken);
+  const [forgot, setForgot] = useState(false);
+  const current = useRef<SignedIn | null>(null);
+  current.current = signedIn;
+
   const signOut = useCallback(() => {
+    const was = current.current;
+    if (was !== null && was.token === null) {
+      // A person's session ends on the server too; its cookie is cleared by the answer.
+      void new Api(null, () => undefined, was.csrf).call("DELETE", "/v1/session").catch(() => undefined);
+    }
     storage()?.removeItem(TOKEN_KEY);
     storage()?.removeItem(TENANT_KEY);
     setSignedIn(null);
     setTenantId(null);
   }, []);
 
-  // A reload keeps the session of this tab (sessionStorage), never beyond it.
+  // A reload keeps the token of this tab (sessionStorage), never beyond it; a person's
+  // session lives in its cookie until it ends.
   useEffect(() => {
+    if (link !== null) {
+      setRestoring(false);
+      return;
+    }
     const token = storage()?.getItem(TOKEN_KEY);
-    if (!token) return;
-    identify(token)
-      .then(setSignedIn)
+    const who = token ? identify(token) : identifySession();
+    who
+      .then(welcome)
       .catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 401) signOut();
-        else setSignInError(errorText(messages(lang), error));
+        if (error instanceof ApiError && error.status === 401) {
+          if (token) signOut();
+        } else setSignInError(errorText(messages(lang), error));
       })
       .finally(() => setRestoring(false));
   }, []);
 
+  function welcome(who: SignedIn) {
+    setSignedIn(who);
+    if (!who.carrier && who.tenants.length > 0) choose(who.tenants[0].id);
+  }
+
   async function signIn(token: string): Promise<void> {
     const who = await identify(token);
     storage()?.setItem(TOKEN_KEY, token);
-    setSignedIn(who);
-    if (!who.carrier && who.tenants.length > 0) choose(who.tenants[0].id);
+    welcome(who);
+  }
+
+  async function signInPerson(email: string, password: string): Promise<void> {
+    await new Api(null, () => undefined).call("POST", "/v1/session", { body: { email, password } });
+    welcome(await identifySession());
+  }
+
+  async function usedLink(): Promise<void> {
+    window.history.replaceState(null, "", window.location.pathname);
+    setLink(null);
+    welcome(await identifySession());
   }
 
   function choose(id: string | null) {
@@ -166,7 +225,10 @@ export function App() {
 
   let body: ComponentChildren;
   if (restoring) body = <Centered>{i18n.t.loading}</Centered>;
-  else if (signedIn === null) body = <SignIn onSignIn={signIn} restoreError={signInError} />;
+  else if (link !== null) body = <ChoosePassword token={link} onDone={usedLink} />;
+  else if (signedIn === null && forgot) body = <ForgotPassword onBack={() => setForgot(false)} />;
+  else if (signedIn === null)
+    body = <SignIn onSignIn={signIn} onSignInPerson={signInPerson} onForgot={() => setForgot(true)} restoreError={signInError} />;
   else if (tenant === undefined) body = <TenantPicker tenants={signedIn.tenants} onChoose={choose} onSignOut={signOut} />;
   else body = <Manager signedIn={signedIn} tenant={tenant} onSwitch={() => choose(null)} onSignOut={signOut} />;
 
@@ -197,13 +259,43 @@ function LanguageSwitch({ id = "lang" }: { id?: string }) {
   );
 }
 
-function SignIn({ onSignIn, restoreError }: { onSignIn: (token: string) => Promise<void>; restoreError: string | null }) {
+function SignIn({
+  onSignIn,
+  onSignInPerson,
+  onForgot,
+  restoreError,
+}: {
+  onSignIn: (token: string) => Promise<void>;
+  onSignInPerson: (email: string, password: string) => Promise<void>;
+  onForgot: () => void;
+  restoreError: string | null;
+}) {
   const { t } = useI18n();
   const form = useFormState();
+  const people = useFormState();
   const [token, setToken] = useState("");
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
   useEffect(() => {
     document.title = `${t.signIn} — ${t.appName}`;
   }, [t]);
+  async function submitPerson(event: Event) {
+    event.preventDefault();
+    people.clear();
+    if (email.trim() === "" || password === "") {
+      people.fail({}, t.emptyCredentials);
+      return;
+    }
+    people.setBusy(true);
+    try {
+      await onSignInPerson(email.trim(), password);
+    } catch (error) {
+      const message = error instanceof ApiError && error.status === 401 ? t.badPassword : errorText(t, error);
+      people.fail({}, message);
+    } finally {
+      people.setBusy(false);
+    }
+  }
   async function submit(event: Event) {
     event.preventDefault();
     form.clear();
@@ -233,9 +325,30 @@ function SignIn({ onSignIn, restoreError }: { onSignIn: (token: string) => Promi
         <LanguageSwitch />
       </div>
       <h1>{t.signIn}</h1>
+      <p>{t.signInPeopleIntro}</p>
+      <form id="person-sign-in" ref={people.formRef} onSubmit={submitPerson} noValidate>
+        <FormError message={people.formError ?? restoreError} />
+        <TextField id="email" type="email" label={t.email} autoComplete="username" value={email} onValue={setEmail} />
+        <TextField
+          id="password"
+          type="password"
+          label={t.password}
+          autoComplete="current-password"
+          value={password}
+          onValue={setPassword}
+        />
+        <div class="buttons">
+          <button type="submit" class="primary" disabled={people.busy}>
+            {t.signInPerson}
+          </button>
+          <button type="button" id="forgot" onClick={onForgot}>
+            {t.forgotPassword}
+          </button>
+        </div>
+      </form>
+      <h2>{t.orToken}</h2>
       <p>{t.signInIntro}</p>
-      <form ref={form.formRef} onSubmit={submit} noValidate>
-        <FormError message={form.formError ?? restoreError} />
+      <form id="token-sign-in" ref={form.formRef} onSubmit={submit} noValidate>
         <TextField
           id="token"
           type="password"
@@ -253,6 +366,111 @@ function SignIn({ onSignIn, restoreError }: { onSignIn: (token: string) => Promi
           </button>
         </div>
       </form>
+    </Centered>
+  );
+}
+
+function ForgotPassword({ onBack }: { onBack: () => void }) {
+  const { t } = useI18n();
+  const form = useFormState();
+  const [email, setEmail] = useState("");
+  const [sent, setSent] = useState(false);
+  async function submit(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    try {
+      await new Api(null, () => undefined).call("POST", "/v1/password-reset", { body: { email: email.trim() } });
+      setSent(true);
+    } catch (error) {
+      form.fail({ email: errorText(t, error) }, null);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+  return (
+    <Centered>
+      <h1>{t.resetTitle}</h1>
+      {sent ? (
+        <p role="status">{t.resetSent}</p>
+      ) : (
+        <form ref={form.formRef} onSubmit={submit} noValidate>
+          <p>{t.resetIntro}</p>
+          <FormError message={form.formError} />
+          <TextField id="reset-email" type="email" label={t.email} value={email} onValue={setEmail} error={form.fieldErrors.email} />
+          <div class="buttons">
+            <button type="submit" class="primary" disabled={form.busy}>
+              {t.resetSend}
+            </button>
+          </div>
+        </form>
+      )}
+      <p>
+        <button type="button" onClick={onBack}>
+          {t.backToSignIn}
+        </button>
+      </p>
+    </Centered>
+  );
+}
+
+function ChoosePassword({ token, onDone }: { token: string; onDone: () => Promise<void> }) {
+  const { t } = useI18n();
+  const form = useFormState();
+  const [email, setEmail] = useState<string | null>(null);
+  const [invalid, setInvalid] = useState(false);
+  const [password, setPassword] = useState("");
+  useEffect(() => {
+    document.title = `${t.choosePasswordTitle} — ${t.appName}`;
+    new Api(null, () => undefined)
+      .call<{ email: string }>("POST", "/v1/links/check", { body: { token } })
+      .then((answer) => setEmail(answer.data.email))
+      .catch(() => setInvalid(true));
+  }, []);
+  async function submit(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    try {
+      await new Api(null, () => undefined).call("POST", "/v1/links/use", { body: { token, password } });
+      await onDone();
+    } catch (error) {
+      form.fail({ password: errorText(t, error) }, null);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+  return (
+    <Centered>
+      <div class="card-head">
+        <p class="brand">{t.appName}</p>
+        <LanguageSwitch />
+      </div>
+      <h1>{t.choosePasswordTitle}</h1>
+      {invalid ? (
+        <p role="alert">{t.linkInvalid}</p>
+      ) : email === null ? (
+        <p>{t.loading}</p>
+      ) : (
+        <form ref={form.formRef} onSubmit={submit} noValidate>
+          <p>{t.choosePasswordIntro(email)}</p>
+          <FormError message={form.formError} />
+          <TextField
+            id="new-password"
+            type="password"
+            label={t.newPassword}
+            autoComplete="new-password"
+            value={password}
+            onValue={setPassword}
+            error={form.fieldErrors.password}
+          />
+          <div class="buttons">
+            <button type="submit" class="primary" disabled={form.busy}>
+              {t.choosePasswordButton}
+            </button>
+          </div>
+        </form>
+      )}
     </Centered>
   );
 }
@@ -386,12 +604,13 @@ function Manager({
 
   const session = useMemo<Session>(
     () => ({
-      api: new Api(signedIn.token, onSignOut),
+      api: new Api(signedIn.token, onSignOut, signedIn.csrf),
       tenant,
+      readOnly: signedIn.readOnly,
       announce: (text) => setStatus((s) => ({ text, serial: (s?.serial ?? 0) + 1 })),
       path: tenantScoped(tenant.id),
     }),
-    [signedIn.token, onSignOut, tenant],
+    [signedIn.token, signedIn.csrf, signedIn.readOnly, onSignOut, tenant],
   );
   const newMessages = useNewMessages(session, path);
   const mediaContext = useMemo<Media>(
@@ -424,6 +643,11 @@ function Manager({
                 {t.switchTenant}
               </button>
             ) : null}
+            {signedIn.email !== null ? (
+              <span class="signed-in-as" id="signed-in-as">
+                {t.signedInAs(signedIn.email, signedIn.role ?? "")}
+              </span>
+            ) : null}
             <button type="button" id="sign-out" onClick={onSignOut}>
               {t.signOut}
             </button>
@@ -454,6 +678,11 @@ function Manager({
         <div class={status ? "status" : "status empty"} role="status" aria-live="polite">
           {status ? <span key={status.serial}>{status.text}</span> : null}
         </div>
+        {signedIn.readOnly ? (
+          <p class="banner read-only" id="read-only-banner" role="note">
+            {t.readOnlyBanner(signedIn.role ?? "")}
+          </p>
+        ) : null}
         <DraftBanner />
         <div key={`${path}-${generation}`}>{page.render()}</div>
       </main>

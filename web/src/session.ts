@@ -87,6 +87,8 @@ export function useMedia(): Media {
 export interface Session {
   api: Api;
   tenant: Tenant;
+  /** A viewer, carrier support: the page shows, its controls that change things are disabled. */
+  readOnly: boolean;
   announce: (message: string) => void;
   path: (rest?: string) => string;
 }

@@ -296,6 +296,7 @@ export function KeyDialog({
   onClose: () => void;
 }) {
   const session = useSession();
+  const readOnly = session.readOnly;
   const media = useMedia();
   const { t } = useI18n();
   const form = useFormState();
@@ -441,7 +442,7 @@ export function KeyDialog({
           />
         ) : null}
         <div class="buttons">
-          <button type="submit" class="primary" disabled={form.busy}>
+          <button type="submit" class="primary" disabled={form.busy || readOnly}>
             {form.busy ? t.saving : t.save}
           </button>
           <button type="button" onClick={onClose}>
@@ -481,6 +482,7 @@ function GreetingDialog({
   onClose: () => void;
 }) {
   const session = useSession();
+  const readOnly = session.readOnly;
   const media = useMedia();
   const { t } = useI18n();
   const form = useFormState();
@@ -534,7 +536,7 @@ function GreetingDialog({
           textLabel={t.greetingText}
         />
         <div class="buttons">
-          <button type="submit" class="primary" disabled={form.busy}>
+          <button type="submit" class="primary" disabled={form.busy || readOnly}>
             {form.busy ? t.saving : t.save}
           </button>
           <button type="button" onClick={onClose}>

@@ -1,0 +1,175 @@
+"""People in the web manager, in real Chromium: an invited user follows the email's link,
+chooses a password and lands signed in (French and English); a viewer sees the key's Save
+disabled and the API refuses the change anyway; a POST without the session's CSRF token is
+refused; signing in with a password, and out. Screenshots in tests/screenshots/."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from admin_support import PASSWORD, Admin, add_person, running_admin
+from playwright.async_api import Page, expect
+from smtp_support import Mailbox, smtp_server
+from web_support import Web, chromium, key_box, screenshot
+
+LINK = re.compile(r"/#/invitation\?token=(rcl_[A-Za-z0-9_-]{43})")
+
+
+@pytest.fixture
+async def mailing_web(migrated_url: str) -> AsyncIterator[tuple[Web, Mailbox]]:
+    """The web manager whose admin API sends email through a real local SMTP server."""
+    with smtp_server() as (box, port):
+        async with (
+            running_admin(
+                migrated_url,
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                smtp_security="none",
+                smtp_from="Receptionist <noreply@carrier.example>",
+            ) as admin,
+            chromium() as browser,
+        ):
+            yield Web(browser, admin), box
+
+
+async def _invitation_token(box: Mailbox, email: str) -> str:
+    for message in await box.wait_for(1):
+        if email in message.recipients:
+            body = message.message.get_body(("plain",))
+            assert body is not None
+            found = LINK.search(str(body.get_content()))
+            assert found is not None
+            return found.group(1)
+    raise AssertionError(f"no invitation for {email}")
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "choose", "save", "heading"),
+    [
+        (
+            "fr-FR",
+            "fr",
+            "Choisissez votre mot de passe",
+            "Enregistrer et se connecter",
+            "Réceptionniste",
+        ),
+        ("en-GB", "en", "Choose your password", "Save and sign in", "Receptionist"),
+    ],
+)
+async def test_an_invited_user_follows_the_emails_link_and_lands_signed_in(
+    mailing_web: tuple[Web, Mailbox],
+    locale: str,
+    language: str,
+    choose: str,
+    save: str,
+    heading: str,
+) -> None:
+    web, box = mailing_web
+    tenant_id, tenant = await web.admin.tenant(f"invite{language}")
+    email = f"invited-{uuid.uuid4().hex[:6]}@example.com"
+    await tenant.ok(
+        "POST",
+        f"/v1/tenants/{tenant_id}/users",
+        {"email": email, "role": "editor", "language": language},
+    )
+    token = await _invitation_token(box, email)
+
+    async with web.page(locale=locale) as page:
+        await page.goto(f"/#/invitation?token={token}")
+        await expect(page.get_by_role("heading", name=choose)).to_be_visible()
+        await expect(page.get_by_text(email)).to_be_visible()
+        await screenshot(page, f"people-invitation-{language}")
+        await page.locator("#new-password").fill("une phrase de passe solide")
+        await page.get_by_role("button", name=save).click()
+        await expect(key_box(page, "0")).to_be_visible()
+        await expect(page.locator("#signed-in-as")).to_contain_text(email)
+        await expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        assert "token=" not in page.url  # the link's secret leaves the address bar
+        cookies = await page.context.cookies()
+        session = next(c for c in cookies if c["name"] == "rcp_session")
+        assert session["httpOnly"] is True
+        assert session["sameSite"] == "Strict"
+        assert session["secure"] is True
+        await screenshot(page, f"people-signed-in-{language}")
+
+
+async def _sign_in(page: Page, email: str, password: str) -> None:
+    await page.goto("/")
+    await page.locator("#email").fill(email)
+    await page.locator("#password").fill(password)
+    await page.locator("#person-sign-in button[type=submit]").click()
+
+
+async def test_a_viewer_cannot_save_a_key_the_control_is_disabled_and_the_api_says_403(
+    web: Web,
+) -> None:
+    tenant_id, _ = await web.admin.tenant("viewerweb")
+    email = await add_person(web.admin, tenant_id, "viewer")
+    async with web.page() as page:
+        await _sign_in(page, email, "a wrong password here")
+        await expect(
+            page.get_by_text("The email address or the password is wrong.")
+        ).to_be_visible()
+        await _sign_in(page, email, PASSWORD)
+        await expect(page.locator("#read-only-banner")).to_be_visible()
+        await key_box(page, "1").click()
+        save = page.get_by_role("button", name="Save", exact=True)
+        await expect(save).to_be_disabled()
+        await screenshot(page, "people-viewer-key")
+        answer = await page.evaluate(
+            """async ([path, csrf]) => {
+                const r = await fetch(path, {method: "PUT", headers: {"Content-Type":
+                    "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(
+                    {action: "dial_by_name"})});
+                return [r.status, (await r.json()).code];
+            }""",
+            [
+                f"/v1/tenants/{tenant_id}/receptionist/keys/1",
+                await _csrf(page),
+            ],
+        )
+        assert answer == [403, "read_only"]
+
+
+async def _csrf(page: Page) -> str:
+    token: str = await page.evaluate(
+        "async () => (await (await fetch('/v1/session')).json()).csrf_token"
+    )
+    return token
+
+
+async def test_a_post_without_the_sessions_csrf_token_is_refused_and_with_it_accepted(
+    web: Web,
+) -> None:
+    tenant_id, _ = await web.admin.tenant("csrfweb")
+    email = await add_person(web.admin, tenant_id, "editor")
+    body = {"number": "300", "name": "Salle Monet"}
+    async with web.page(locale="fr-FR") as page:
+        await _sign_in(page, email, PASSWORD)
+        await expect(key_box(page, "0")).to_be_visible()
+        script = """async ([path, body, csrf]) => {
+            const headers = {"Content-Type": "application/json"};
+            if (csrf) headers["X-CSRF-Token"] = csrf;
+            const r = await fetch(path, {method: "POST", headers, body: JSON.stringify(body)});
+            return [r.status, (await r.json()).code ?? null];
+        }"""
+        path = f"/v1/tenants/{tenant_id}/conference-rooms"
+        refused = await page.evaluate(script, [path, body, None])
+        accepted = await page.evaluate(script, [path, body, await _csrf(page)])
+        await page.get_by_role("button", name="Se déconnecter").click()
+        await expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+        after = await page.evaluate("async () => (await fetch('/v1/session')).status")
+
+    assert refused == [403, "csrf_failed"]
+    assert accepted[0] == 201
+    assert after == 401  # signing out ended the session on the server
+
+
+async def test_the_tokens_form_still_signs_in(web: Web, admin: Admin) -> None:
+    _, tenant = await admin.tenant("tokenweb")
+    async with web.page() as page:
+        await web.signed_in(page, tenant)
+        await expect(page.locator("#read-only-banner")).to_have_count(0)
