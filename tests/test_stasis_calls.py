@@ -72,8 +72,16 @@ async def test_the_caller_hears_the_greeting_then_the_announcement_and_the_menu_
     await lines.hang_up(caller)
     record = await ended_call(stack.database_url, tenant)
     steps = steps_of(record)
-    assert [s["step"] for s in steps[:5]] == ["started", "answered", "menu", "key", "announcement"]
-    assert steps[3]["action"] == "play_announcement"
+    # The schedule step says which state (here: no hours set, so open) chose the first menu.
+    assert [s["step"] for s in steps[:6]] == [
+        "started",
+        "answered",
+        "schedule",
+        "menu",
+        "key",
+        "announcement",
+    ]
+    assert steps[4]["action"] == "play_announcement"
     assert steps[0]["called_number"] == tenant.number
     assert steps[0]["caller_number"] == "+33612345678"
     assert record["outcome"] == "announcement"

@@ -4,6 +4,7 @@ reaches the new tenant's receptionist (both tenants' caches are told)."""
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from aiohttp import web
@@ -11,12 +12,14 @@ from rcp.errors import ErrorCode
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.errors import ApiError
+from rcp_admin.errors import VALIDATION_FAILED, ApiError
 from rcp_admin.routing import CREATED, NO_CONTENT, TENANT, Call, Routes, answer, created, no_content
 from rcp_admin.unit_of_work import Store, fetch_one, jsonable, returned
 
 ROUTES = Routes(TENANT)
 CARRIER_ROUTES = Routes("/v1")
+# The start of a number in E.164 form: what a carrier types to narrow the list.
+PREFIX = re.compile(r"\+?[0-9]{0,15}")
 
 
 async def add(
@@ -126,6 +129,8 @@ async def move(
 async def list_all_numbers(c: Call) -> web.Response:
     """List every tenant's phone numbers"""
     prefix = c.request.query.get("prefix", "")
+    if not PREFIX.fullmatch(prefix):
+        raise ApiError(VALIDATION_FAILED, "prefix must be + and digits, e.g. +3319", "prefix")
     return answer(await list_routed(c.store, c.principal, prefix))
 
 
