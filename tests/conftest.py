@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from nats.aio.client import Client as NatsClient
+from nats_support import as_user
 from rcp.db.migrate import upgrade
 from rcp.interpreter import guard_ast_parse
 from rcp.messaging import connect_nats
@@ -129,8 +130,9 @@ async def db(migrated_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest_asyncio.fixture
 async def nats_client(settings: StackSettings) -> AsyncIterator[NatsClient]:
-    """A connection to the stack's NATS server through the libs/ helper."""
-    async with connect_nats(settings, "tests") as client:
+    """A connection to the stack's NATS server through the libs/ helper, as the test suite's
+    user (`tests`, which may publish and subscribe to anything)."""
+    async with connect_nats(as_user(settings), "tests") as client:
         yield client
 
 

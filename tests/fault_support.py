@@ -162,7 +162,7 @@ async def fault_stack(
     await _execute(
         database_url, "UPDATE receptionists SET menu_timeout_s = 20 WHERE tenant_id = $1", tenant.id
     )
-    with private_nats(tmp_path / "nats") as nats:
+    with private_nats(tmp_path / "nats", settings.nats_credentials_dir) as nats:
         directory = DirectorySettings(
             database_url=service_url(database_url, "directory"),
             nats_url=nats.url,

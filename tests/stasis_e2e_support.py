@@ -34,8 +34,10 @@ import asyncpg
 from media_support import media_settings, running_media
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from nats_support import as_user
 from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
+from rcp.messaging import connect_nats
 from rcp.pins import hash_pin
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
 from rcp_devstack.settings import StackSettings
@@ -147,7 +149,7 @@ async def receptionist_stack(
         media.media_nats_scope,
         **overrides,
     )
-    async with running_directory(directory) as started:
+    async with running_directory(directory):
         try:
             async with running_media(media), running_stasis(stasis) as running:
                 assert running.ari is not None
@@ -163,9 +165,8 @@ async def receptionist_stack(
                     stasis_settings=stasis,
                 )
         finally:  # once stasis has stopped: a running consumer would create it again
-            await delete_durable(
-                started.infrastructure.jetstream, stasis.stasis_call_records_durable
-            )
+            async with connect_nats(as_user(settings), "tests-cleanup") as nc:
+                await delete_durable(nc.jetstream(), stasis.stasis_call_records_durable)
 
 
 async def delete_durable(js: JetStreamContext, durable: str) -> None:

@@ -32,6 +32,7 @@ from fault_support import (
     silence_after,
     voicemails,
 )
+from nats_support import login
 from rcp import subjects
 from rcp.contracts.directory import SearchRequest, SearchResult
 from rcp.messaging import request
@@ -356,7 +357,7 @@ async def test_a_30_s_nats_stall_is_reported_not_ready_and_every_service_recover
 
 async def warm_directory(stack: FaultStack) -> None:
     """Have the directory load the tenant's names, as calls of the day would have."""
-    client = await nats.connect(stack.nats.url)
+    client = await nats.connect(stack.nats.url, **login())
     try:
         ask = SearchRequest(tenant_id=stack.tenant.id, digits=LEF, complete=True)
         subject = subjects.DIRECTORY_SEARCH.subject(stack.tenant.id)

@@ -3,6 +3,7 @@ the promises an ops team relies on (probes, limits, no privileges, secrets by re
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -14,17 +15,20 @@ from urllib.parse import urlsplit
 import kubernetes_validate
 import pytest
 import yaml
+from rcp import nats_access
 from rcp.settings import CommonSettings, Environment
 from rcp_admin.settings import Settings as AdminSettings
 from rcp_devstack.settings import REPO_ROOT
 from rcp_directory.settings import Settings as DirectorySettings
 from rcp_media.settings import Settings as MediaSettings
+from rcp_ops import nats_values
 from rcp_stasis.settings import Settings as StasisSettings
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBERNETES_VERSION = "1.33.0"
-# Resources of operators (CloudNativePG, Prometheus Operator): not in Kubernetes' schemas.
-CUSTOM_KINDS = {"Cluster", "PodMonitor", "PrometheusRule"}
+# Resources of operators (CloudNativePG, Prometheus Operator, cert-manager): not in
+# Kubernetes' schemas.
+CUSTOM_KINDS = {"Cluster", "PodMonitor", "PrometheusRule", "Certificate"}
 WORKLOADS = {"Deployment", "StatefulSet", "Job"}
 
 
@@ -76,6 +80,7 @@ def test_overlays_validate_against_kubernetes_schemas_offline(
             assert resource["apiVersion"].split("/")[0] in (
                 "postgresql.cnpg.io",
                 "monitoring.coreos.com",
+                "cert-manager.io",
             )
             continue
         kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)
@@ -183,6 +188,101 @@ def test_the_schema_validator_really_rejects_a_broken_resource() -> None:
     }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+# The NATS user each program connects as (rcp.nats_access), by its command.
+NATS_USER_OF = {
+    "rcp-stasis": "stasis",
+    "rcp-directory": "directory",
+    "rcp-media": "media",
+    "rcp-admin": "admin",
+    "receptionist": "retention",  # the CronJob: receptionist retention apply
+}
+NATS_CA = "/etc/receptionist/nats-ca"
+
+
+def test_every_nats_client_logs_in_as_its_own_user_with_its_password_from_the_secret(
+    resources: list[dict[str, Any]],
+) -> None:
+    production = {row.name for row in nats_access.production_users()}
+    seen = set()
+    for name, spec in _pod_specs(resources):
+        for container in spec["containers"]:
+            command = container.get("command", [""])[0]
+            if command not in NATS_USER_OF:
+                continue
+            user = NATS_USER_OF[command]
+            env = {e["name"]: e for e in container["env"]}
+            where = f"{name}:{container['name']}"
+            assert env["RCP_NATS_USER"]["value"] == user, where
+            assert env["RCP_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+                "name": nats_values.SECRET,
+                "key": user,
+            }, where
+            assert user in production, where
+            mounts = {m["name"]: m for m in container["volumeMounts"]}
+            assert mounts["nats-ca"] == {"name": "nats-ca", "mountPath": NATS_CA, "readOnly": True}
+            volume = next(v for v in spec["volumes"] if v["name"] == "nats-ca")["secret"]
+            assert volume["secretName"] == nats_values.TLS_SECRET, where
+            assert volume["items"] == [{"key": "ca.crt", "path": "ca.crt"}], where  # no key
+            seen.add(user)
+    assert seen == set(NATS_USER_OF.values())
+
+
+def test_production_speaks_tls_to_nats_and_checks_it_against_the_mounted_ca() -> None:
+    def config(overlay: str) -> dict[str, str]:
+        found = next(r for r in render(overlay) if r["metadata"]["name"] == "receptionist-config")
+        return dict(found["data"])
+
+    prod = config("prod")
+    assert prod["RCP_NATS_URL"] == "tls://nats:4222"
+    assert prod["RCP_NATS_TLS_CA_FILE"] == f"{NATS_CA}/ca.crt"
+    certificate = next(r for r in render("prod") if r["kind"] == "Certificate")
+    assert certificate["spec"]["secretName"] == nats_values.TLS_SECRET
+    assert "nats" in certificate["spec"]["dnsNames"]
+    helm = yaml.safe_load((REPO_ROOT / "deploy/helm/nats-values-prod.yaml").read_text())
+    assert helm["config"]["nats"]["tls"] == {
+        "enabled": True,
+        "secretName": nats_values.TLS_SECRET,
+    }
+    assert config("dev")["RCP_NATS_URL"].startswith("nats://")
+
+
+def test_the_nats_helm_values_hold_the_production_users_with_passwords_from_the_secret() -> None:
+    values = yaml.safe_load((REPO_ROOT / "deploy/helm/nats-values.yaml").read_text())
+    users = values["config"]["merge"]["authorization"]["users"]
+    assert [user["user"] for user in users] == [row.name for row in nats_access.production_users()]
+    for user in users:
+        variable = nats_values.password_variable(user["user"])
+        assert user["password"] == f"<< ${variable} >>"
+        assert user["permissions"] == nats_access.user(user["user"]).permissions()
+        assert values["container"]["env"][variable] == {
+            "valueFrom": {"secretKeyRef": {"name": nats_values.SECRET, "key": user["user"]}}
+        }
+
+
+def test_the_helm_authorization_is_a_configuration_nats_server_accepts(tmp_path: Path) -> None:
+    values = yaml.safe_load((REPO_ROOT / "deploy/helm/nats-values.yaml").read_text())
+    # What the chart writes: `<< $VAR >>` becomes a bare $VAR, read from the environment.
+    block = re.sub(
+        r'"<< (\$[A-Z_]+) >>"', r"\1", json.dumps(values["config"]["merge"]["authorization"])
+    )
+    config = tmp_path / "nats.conf"
+    config.write_text(f"listen: 127.0.0.1:-1\nauthorization: {block}\n")
+    env = {
+        nats_values.password_variable(row.name): f"pw-{row.name}"
+        for row in nats_access.production_users()
+    }
+    checked = subprocess.run(
+        [str(Path(sys.executable).parent / "nats-server"), "-c", str(config), "-t"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "is valid" in checked.stdout + checked.stderr
 
 
 # --- ports: what the manifests expect of a container is what its settings make it do ------
@@ -385,9 +485,7 @@ def test_every_secret_a_service_needs_in_production_comes_from_a_secret(
             assert "PGPASSWORD" in from_secrets, name
             settings = manifest_settings(container["command"][0], env)
             assert settings.environment is Environment.PRODUCTION, name
-            # The NATS password is checked with NATS's own Secret (deploy/helm).
-            problems = [p for p in settings.production_problems() if "RCP_NATS_PASSWORD" not in p]
-            assert problems == [], (name, problems)
+            assert settings.production_problems() == [], name
 
 
 def _policies(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

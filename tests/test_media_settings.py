@@ -49,15 +49,15 @@ def test_invalid_media_setting_is_refused_at_load(
 def test_local_stack_keeps_media_files_under_its_state_folder(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("RCP_MEDIA_DIR", raising=False)
-    for name in DEVELOPMENT:
+    for name in [*DEVELOPMENT, "RCP_MEDIA_DIR", "RCP_NATS_CREDENTIALS_DIR", "RCP_NATS_USER"]:
         monkeypatch.delenv(name, raising=False)
     stack = StackSettings(state_dir=tmp_path)
+    everyone = {**DEVELOPMENT, "RCP_NATS_CREDENTIALS_DIR": str(stack.nats_credentials_dir)}
 
     def env(service: str) -> dict[str, str]:
         return {k: v for k, v in service_env(service, stack).items() if k != "RCP_DATABASE_URL"}
 
-    assert env("media") == {**DEVELOPMENT, "RCP_MEDIA_DIR": str(tmp_path / "media")}
-    assert env("stasis") == DEVELOPMENT
+    assert env("media") == {**everyone, "RCP_MEDIA_DIR": str(tmp_path / "media")}
+    assert env("stasis") == everyone
     monkeypatch.setenv("RCP_MEDIA_DIR", "/srv/media")
-    assert env("media") == DEVELOPMENT
+    assert env("media") == everyone

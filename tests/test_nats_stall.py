@@ -17,23 +17,27 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats_support import TESTS, login
 from rcp.messaging import NatsProbe, connect_nats
 from rcp.settings import CommonSettings
 from rcp_devstack.natsserver import PrivateNats, private_nats
+from rcp_devstack.settings import StackSettings
 
 SUBJECT = "rcp.test.stall.echo"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[PrivateNats]:
-    with private_nats(tmp_path) as started:
+def server(tmp_path: Path, settings: StackSettings) -> Iterator[PrivateNats]:
+    with private_nats(tmp_path, settings.nats_credentials_dir) as started:
         yield started
 
 
 @pytest.fixture
 async def responder(server: PrivateNats) -> AsyncIterator[NatsClient]:
     """Another client that answers every request on SUBJECT (it stalls with the server)."""
-    client = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    client = await nats.connect(
+        server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, **login()
+    )
 
     async def echo(msg: Msg) -> None:
         await msg.respond(msg.data)
@@ -69,7 +73,7 @@ async def test_nats_py_flush_that_times_out_in_a_stall_leaves_the_client_deaf(
     server: PrivateNats, responder: NatsClient
 ) -> None:
     # nats-py's defaults: a ping every 2 minutes, so nothing replaces the connection here.
-    client = await nats.connect(server.url)
+    client = await nats.connect(server.url, **login())
     try:
         assert await answers(client)
         server.pause()
@@ -89,7 +93,7 @@ async def test_nats_py_flush_that_times_out_in_a_stall_leaves_the_client_deaf(
 async def test_readiness_fails_during_a_stall_and_the_client_works_after_it(
     server: PrivateNats, responder: NatsClient
 ) -> None:
-    settings = CommonSettings(nats_url=server.url)
+    settings = CommonSettings(nats_url=server.url, nats_user=TESTS)
     async with connect_nats(settings, "stall-test") as client:
         probe = NatsProbe(client)
         await probe.check(2)
@@ -106,7 +110,7 @@ async def test_a_long_stall_is_detected_by_pings_and_the_connection_replaced(
     server: PrivateNats, responder: NatsClient
 ) -> None:
     settings = CommonSettings(
-        nats_url=server.url, nats_ping_interval_s=1, nats_max_outstanding_pings=2
+        nats_url=server.url, nats_user=TESTS, nats_ping_interval_s=1, nats_max_outstanding_pings=2
     )
     async with connect_nats(settings, "stall-test") as client:
         probe = NatsProbe(client)

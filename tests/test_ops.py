@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
+from nats_support import login
 from rcp_devstack.settings import REPO_ROOT, StackSettings
 from rcp_ops.dashboards import DASHBOARDS, render
 from rcp_ops.generate import main as generate
@@ -151,7 +152,7 @@ def running(
 
 
 async def _delete_durable(settings: StackSettings, durable: str) -> None:
-    nc = await nats.connect(settings.nats_url)
+    nc = await nats.connect(settings.nats_url, **login())
     try:
         await delete_durable(nc.jetstream(), durable)
     finally:

@@ -213,15 +213,17 @@ async def test_a_virtual_extension_moved_to_another_country_is_counted_when_next
 
 
 @pytest.fixture
-async def directory(settings: StackSettings, migrated_url: str) -> AsyncIterator[NatsDirectory]:
+async def directory(
+    settings: StackSettings, migrated_url: str, nats_client: NatsClient
+) -> AsyncIterator[NatsDirectory]:
     run = uuid.uuid4().hex[:12]
     service = DirectorySettings(
         database_url=service_url(migrated_url, "directory"),
         ops_port=0,
         directory_nats_scope=run,
     )
-    async with running_directory(service) as running:
-        yield NatsDirectory(running.infrastructure.nats, service.directory_nats_scope)
+    async with running_directory(service):
+        yield NatsDirectory(nats_client, service.directory_nats_scope)
 
 
 async def test_the_directory_finds_names_in_pages_and_keys_that_spell_nothing_find_nobody(

@@ -15,9 +15,12 @@ import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
+from nats.aio.subscription import Subscription
+from nats_support import as_user
 from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
 from rcp.contracts import VoicemailLeft
+from rcp.messaging import connect_nats, reached_server
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.ids import LEG_MARK
 from stasis_e2e_support import (
@@ -135,8 +138,15 @@ async def test_an_extension_without_voicemail_that_does_not_answer_gives_the_men
 async def test_a_voicemail_is_recorded_stored_listed_and_announced(
     stack: Stack, lines: Phones, tenant: Tenant
 ) -> None:
-    nats = stack.stasis.infrastructure.nats
-    announced = await nats.subscribe(subjects.voicemail_left(tenant.id))
+    async with connect_nats(as_user(stack.settings), "tests-voicemail") as nats:
+        announced = await nats.subscribe(subjects.voicemail_left(tenant.id))
+        await reached_server(nats)
+        await _voicemail_is_recorded_stored_listed_and_announced(stack, lines, tenant, announced)
+
+
+async def _voicemail_is_recorded_stored_listed_and_announced(
+    stack: Stack, lines: Phones, tenant: Tenant, announced: Subscription
+) -> None:
     caller = await lines.call(tenant)
     await lines.press(caller, "5")
     await traced(stack.database_url, tenant, kind("voicemail", number="101"))

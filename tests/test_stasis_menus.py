@@ -17,9 +17,11 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from nats.aio.msg import Msg
+from nats_support import as_user
 from rcp import subjects
 from rcp.contracts import ConfigChanged
 from rcp.db import receptionists
+from rcp.messaging import connect_nats, reached_server
 from rcp.schedule import WEEKDAYS
 from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
@@ -141,10 +143,10 @@ async def test_an_english_sub_menu_says_no_match_in_english(
         if asked[-1].get("text") == "No name matches your entry.":
             no_match.set()
 
-    nats = stack.stasis.infrastructure.nats
     scope = stack.stasis_settings.media_nats_scope
-    watching = await nats.subscribe(subjects.MEDIA_ENSURE_PROMPT.every_tenant(scope), cb=collect)
-    try:
+    async with connect_nats(as_user(stack.settings), "tests-menus") as nats:
+        await nats.subscribe(subjects.MEDIA_ENSURE_PROMPT.every_tenant(scope), cb=collect)
+        await reached_server(nats)
         caller = await lines.call(tenant)
         url = stack.database_url
         await traced(url, tenant, kind("menu", reason="greeting"))
@@ -163,8 +165,6 @@ async def test_an_english_sub_menu_says_no_match_in_english(
         assert not any(text == "Aucun nom ne correspond à votre saisie." for text, _ in spoken)
         await lines.hang_up(caller)
         await ended_call(url, tenant)
-    finally:
-        await watching.unsubscribe()
     await lines.stasis_holds_nothing()
 
 
@@ -297,10 +297,11 @@ async def _publish(database_url: str, tenant_id: UUID, number: int) -> None:
 
 
 async def _changed(stack: Stack, tenant: Tenant) -> None:
+    """Announce a change as the admin service does (stasis itself may not: rcp.nats_access)."""
     event = ConfigChanged(tenant_id=tenant.id, entity="version", key=None)
-    nats = stack.stasis.infrastructure.nats
-    await nats.publish(subjects.config_changed(tenant.id), event.model_dump_json().encode())
-    await nats.flush()
+    async with connect_nats(as_user(stack.settings), "tests-menus") as nats:
+        await nats.publish(subjects.config_changed(tenant.id), event.model_dump_json().encode())
+        await reached_server(nats)
 
 
 async def test_a_call_keeps_its_version_while_another_is_published_and_the_next_call_hears_it(

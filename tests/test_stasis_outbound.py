@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from nats.aio.client import Client as NatsClient
+from nats_support import as_user
 from rcp import subjects
 from rcp.contracts import ConfigChanged
 from rcp.messaging import connect_nats
@@ -60,7 +61,7 @@ async def lines(stack: Stack) -> AsyncIterator[Phones]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def nats(stack: Stack) -> AsyncIterator[NatsClient]:
-    async with connect_nats(stack.settings, "tests-outbound") as client:
+    async with connect_nats(as_user(stack.settings), "tests-outbound") as client:
         yield client
 
 

@@ -4,7 +4,6 @@ stopped with SIGTERM, it lets the call under way finish and takes no new one."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -19,8 +18,8 @@ import aiohttp
 import asyncpg
 import pytest
 from media_support import media_settings, running_media
-from nats.js.errors import NotFoundError
-from rcp import subjects
+from nats_support import as_user
+from rcp.messaging import connect_nats
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
@@ -30,6 +29,7 @@ from stasis_e2e_support import (
     Apps,
     Phones,
     Tenant,
+    delete_durable,
     phone_dial_string,
     phones,
     provision,
@@ -135,17 +135,15 @@ async def services(
         "RCP_LOG_FORMAT": "console",
     }
     stasis = StasisProcess(env, log)
-    async with running_directory(directory) as started, running_media(media):
+    async with running_directory(directory), running_media(media):
         stasis.start()
         try:
             await stasis.ready()
             yield stasis
         finally:
             stasis.stop()
-            with contextlib.suppress(NotFoundError):
-                await started.infrastructure.jetstream.delete_consumer(
-                    subjects.EVENTS_STREAM, env["RCP_STASIS_CALL_RECORDS_DURABLE"]
-                )
+            async with connect_nats(as_user(apps.settings), "tests-cleanup") as nats:
+                await delete_durable(nats.jetstream(), env["RCP_STASIS_CALL_RECORDS_DURABLE"])
 
 
 @pytest.fixture

@@ -689,8 +689,13 @@ def report(count: int, ivr: Result, stasis: Result, args: argparse.Namespace) ->
 # --- main -------------------------------------------------------------------------------------
 
 
+def _as_tests(settings: StackSettings) -> StackSettings:
+    """The local stack's development user (rcp.nats_access), which may do what no service may."""
+    return settings.model_copy(update={"nats_user": "tests"})
+
+
 async def delete_durable(settings: StackSettings, durable: str) -> None:
-    async with connect_nats(settings, "bench-calls") as nc:
+    async with connect_nats(_as_tests(settings), "bench-calls") as nc:
         with contextlib.suppress(NotFoundError):
             await nc.jetstream().delete_consumer(subjects.EVENTS_STREAM, durable)
 
@@ -753,7 +758,7 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
         ) as session:
             await wait_ready(session, media)
             await wait_ready(session, stasis)
-            async with connect_nats(settings, "bench-calls") as nc:
+            async with connect_nats(_as_tests(settings), "bench-calls") as nc:
                 ask = EnsurePrompt(tenant_id=tenant.id, prompt_id=tenant.greeting_id)
                 greeting = (await ensure_prompt(nc, ask, scope=media_scope)).media
             ari = Ari(session, settings.ari_url, caller_app, phones_app)

@@ -27,7 +27,8 @@ async def serve(scope: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with connect_nats(CommonSettings(), "bench-echo") as nc:
+    # The local stack's development user (rcp.nats_access): a benchmark plays every part.
+    async with connect_nats(CommonSettings(nats_user="tests"), "bench-echo") as nc:
         service = await add_service(
             nc, name=subjects.ECHO_SERVICE, version="1.0.0", queue_group=subjects.ECHO_SERVICE
         )

@@ -365,7 +365,8 @@ async def report_nats(
     with tempfile.TemporaryFile() as log:
         try:
             async with (
-                connect_nats(settings, "bench") as nc,
+                # As the local stack's development user: this process asks both services.
+                connect_nats(settings.model_copy(update={"nats_user": "tests"}), "bench") as nc,
                 process([sys.executable, "-m", "rcp_directory.main"], env, log) as directory,
                 process([sys.executable, "-m", "bench.directory.echo", scope], env, log) as echo,
             ):

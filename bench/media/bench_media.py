@@ -123,6 +123,8 @@ async def main(args: argparse.Namespace) -> None:
                 media_http_port=0,
                 ops_port=0,
                 media_nats_scope=f"bench{uuid.uuid4().hex[:8]}",
+                # One connection serves and asks: the local stack's development user.
+                nats_user="tests",
                 media_maintenance_interval_s=3600,
                 log_level=LogLevel.WARNING,
             )

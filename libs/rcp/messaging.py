@@ -22,7 +22,6 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
-import nats
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -35,7 +34,7 @@ from nats.js.errors import NotFoundError
 from nats.micro.request import Request
 from pydantic import BaseModel, ValidationError
 
-from rcp import nats_access, subjects
+from rcp import nats_access, subjects, tasks
 from rcp.contracts import SCHEMA_VERSION, ErrorBody, Message, Reply, TenantMessage
 from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavailable
 from rcp.settings import CommonSettings
@@ -45,6 +44,9 @@ log = structlog.get_logger(__name__)
 
 RequestT = TypeVar("RequestT", bound=Message)
 ResultT = TypeVar("ResultT", bound=BaseModel)
+
+# What nats-server answers a connection it does not let in.
+AUTHORIZATION_VIOLATION = "Authorization Violation"
 
 # Call events are kept a week, and the stream never outgrows 1 GiB on one node.
 EVENTS_MAX_AGE_S = 7 * 24 * 3600
@@ -71,12 +73,19 @@ def nats_options(settings: CommonSettings) -> dict[str, Any]:
 async def connect_nats(
     settings: CommonSettings, name: str, metrics: Metrics | None = None
 ) -> AsyncIterator[NatsClient]:
-    """A NATS connection that reconnects forever and is drained on exit."""
+    """A NATS connection that reconnects forever and is drained on exit.
+
+    A server that is not there yet is waited for; one that refuses the user and password is
+    not: `NatsLoginRefused` at once, naming where the password comes from.
+    """
+    refused: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def on_error(error: Exception) -> None:
         if metrics is not None:
             metrics.nats_errors.labels(kind=type(error).__name__).inc()
         log.warning("nats.error", error=repr(error))
+        if AUTHORIZATION_VIOLATION in str(error) and not refused.done():
+            refused.set_result(None)
 
     closing = False
 
@@ -87,10 +96,58 @@ async def connect_nats(
     async def on_reconnected() -> None:
         log.info("nats.reconnected")
 
-    client = await nats.connect(
+    client = NatsClient()
+    connecting = asyncio.create_task(
+        _connect(client, settings, name, on_error, on_disconnected, on_reconnected)
+    )
+    either: list[asyncio.Future[Any]] = [connecting, refused]
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    if not connecting.done():  # it would try again forever with the same password
+        await tasks.stop(connecting)
+        await client.close()  # the socket of the last attempt
+        raise NatsLoginRefused(settings)
+    connecting.result()
+    refused.cancel()  # later refusals (a password changed meanwhile) are logged, retried
+    try:
+        yield client
+    finally:
+        closing = True
+        if not client.is_closed:
+            await client.drain()
+
+
+class NatsLoginRefused(ReceptionistError):
+    """The NATS server refused this process's user and password."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        user = settings.effective_nats_user
+        where = (
+            "RCP_NATS_PASSWORD"
+            if settings.nats_password
+            else f"RCP_NATS_PASSWORD, or the file {settings.nats_credentials_dir / user}"
+        )
+        super().__init__(
+            ErrorCode.UNAUTHORIZED,
+            f"NATS refused the user {user!r}: check its password ({where})"
+            if user
+            else "NATS refused an anonymous connection: set RCP_NATS_USER and RCP_NATS_PASSWORD",
+            {"user": user},
+        )
+
+
+async def _connect(
+    client: NatsClient,
+    settings: CommonSettings,
+    name: str,
+    on_error: Callable[[Exception], Awaitable[None]],
+    on_disconnected: Callable[[], Awaitable[None]],
+    on_reconnected: Callable[[], Awaitable[None]],
+) -> None:
+    await client.connect(
         servers=settings.nats_servers,
         name=f"{name}/{settings.instance_id}",
-        connect_timeout=settings.nats_connect_timeout_s,
+        # Annotated int, used as asyncio's time-out: seconds with a fraction work.
+        connect_timeout=settings.nats_connect_timeout_s,  # type: ignore[arg-type]
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         ping_interval=settings.nats_ping_interval_s,
@@ -100,12 +157,6 @@ async def connect_nats(
         reconnected_cb=on_reconnected,
         **nats_options(settings),
     )
-    try:
-        yield client
-    finally:
-        closing = True
-        if not client.is_closed:
-            await client.drain()
 
 
 class NatsProbe:

@@ -29,7 +29,15 @@ def _stream_api(stream: str, *operations: str) -> tuple[str, ...]:
 
 
 def _consumer_api(stream: str, *operations: str) -> tuple[str, ...]:
-    return tuple(f"{JS_API}.CONSUMER.{operation}.{stream}.>" for operation in operations)
+    """The operations on `stream`'s consumers, named (`.<consumer>...`) or not."""
+    return tuple(
+        subject
+        for operation in operations
+        for subject in (
+            f"{JS_API}.CONSUMER.{operation}.{stream}",
+            f"{JS_API}.CONSUMER.{operation}.{stream}.>",
+        )
+    )
 
 
 def _object_store(bucket: str, *, write: bool, read: bool) -> tuple[str, ...]:
@@ -43,7 +51,12 @@ def _object_store(bucket: str, *, write: bool, read: bool) -> tuple[str, ...]:
     if write:
         allowed.append(f"$O.{bucket}.C.>")  # the chunks
     if read:
-        allowed += [*_consumer_api(stream, "CREATE", "DELETE"), f"$JS.FC.{stream}.>"]
+        # nats-py finds the stream of the chunks' subject by asking for stream names.
+        allowed += [
+            *_consumer_api(stream, "CREATE", "DELETE"),
+            f"{JS_API}.STREAM.NAMES",
+            f"$JS.FC.{stream}.>",
+        ]
     return tuple(allowed)
 
 
@@ -104,12 +117,17 @@ class NatsUser:
         """Its `permissions` block of a nats-server configuration."""
         permissions: dict[str, Any] = {
             # Its own inbox too: a readiness probe sends a message round the server to it.
-            "publish": {"allow": [*self.publish, f"{self.inbox}.>"]},
-            "subscribe": {"allow": [*self.subscribe, f"{self.inbox}.>"]},
+            "publish": {"allow": _once(*self.publish, f"{self.inbox}.>")},
+            "subscribe": {"allow": _once(*self.subscribe, f"{self.inbox}.>")},
         }
         if self.responds:
             permissions["allow_responses"] = True
         return permissions
+
+
+def _once(*subjects_: str) -> list[str]:
+    """The subjects in their order, each once (the store helpers overlap)."""
+    return list(dict.fromkeys(subjects_))
 
 
 def inbox_prefix(user: str) -> str:

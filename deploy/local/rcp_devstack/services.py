@@ -64,12 +64,19 @@ DEVELOPMENT = {"RCP_ENVIRONMENT": "development", "RCP_ALLOW_TEST_PHONES": "true"
 
 def service_env(name: str, settings: StackSettings) -> dict[str, str]:
     """Settings one service gets from the stack unless the environment sets them, and its
-    own database role's URL (RCP_DATABASE_URL names the tables' owner: never a service's)."""
-    wanted = dict(DEVELOPMENT)
+    own database role's URL (RCP_DATABASE_URL names the tables' owner: never a service's).
+    It connects to NATS as its own user (its default), with the stack's passwords."""
+    wanted = {**DEVELOPMENT, **nats_env(settings)}
     if name == "media":
         wanted["RCP_MEDIA_DIR"] = str(settings.state_dir / "media")
     chosen = {key: value for key, value in wanted.items() if key not in os.environ}
     return chosen | database_env(name, settings)
+
+
+def nats_env(settings: StackSettings) -> dict[str, str]:
+    """Where every process of the stack finds its NATS user's password."""
+    wanted = {"RCP_NATS_CREDENTIALS_DIR": str(settings.nats_credentials_dir)}
+    return {key: value for key, value in wanted.items() if key not in os.environ}
 
 
 def database_env(service: str, settings: StackSettings) -> dict[str, str]:
@@ -116,7 +123,12 @@ def start_services(settings: StackSettings) -> list[str]:
             [str(bin_dir / command[0]), *command[1:]],
             pid_file,
             log_file,
-            env={**env, **scheduled_env(name), **database_env("admin", settings)},
+            env={
+                **env,
+                **scheduled_env(name),
+                **nats_env(settings),
+                **database_env("admin", settings),
+            },
         )
         lines.append(f"{name}: every {command[-1]} s ({' '.join(command)}), log {log_file}")
     return lines
