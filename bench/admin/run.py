@@ -1,6 +1,6 @@
 """Admin API latency under 50 concurrent clients, as a ratio to a trivial aiohttp handler.
 
-    .venv/bin/python bench/admin/run.py [--requests 3000] [--clients 50]
+    .venv/bin/python -m bench.admin.run [--requests 3000] [--clients 50]
 
 Needs the local stack's PostgreSQL and NATS (./rcp infra). It creates its own database,
 starts `rcp-admin` and the baseline server as separate processes on free ports of
@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -26,28 +24,13 @@ import asyncpg
 from rcp.db.migrate import upgrade
 from rcp.tokens import issue_token
 from rcp_admin.settings import Settings as AdminSettings
+from rcp_devstack.processes import free_port
+from rcp_devstack.roles import ensure_logins, role_url
+from rcp_devstack.settings import StackSettings
+
+from bench.support import percentiles, wait_http
 
 HERE = Path(__file__).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def wait_http(url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(url) as response:
-                    if response.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
 
 
 async def measure(
@@ -75,11 +58,6 @@ async def measure(
     return latencies
 
 
-def percentiles(latencies: list[float]) -> tuple[float, float]:
-    ordered = sorted(latencies)
-    return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1]
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,6 +74,9 @@ async def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         await asyncio.to_thread(upgrade, url, configure_logging=False)
+        # The admin service logs in as its own role (it refuses the tables' owner).
+        password = StackSettings().database_services_password
+        await ensure_logins(url, password)
         pool = await asyncpg.create_pool(url)
         issued = issue_token(settings.token_pepper)
         await pool.execute(
@@ -126,7 +107,7 @@ async def main() -> None:
         admin_port, baseline_port = free_port(), free_port()
         env = {
             **os.environ,
-            "RCP_DATABASE_URL": url,
+            "RCP_DATABASE_URL": role_url(url, "admin", password),
             "RCP_ENVIRONMENT": "development",
             "RCP_ADMIN_HTTP_PORT": str(admin_port),
             "RCP_OPS_PORT": "0",
@@ -162,11 +143,11 @@ async def main() -> None:
                 f"{keys}/3", "PUT", put_body, issued.token, args.requests, args.clients
             ),
         }
-        base_p50, base_p99 = percentiles(results["baseline GET (trivial aiohttp)"])
+        base_p50, base_p99, _ = percentiles(results["baseline GET (trivial aiohttp)"])
         print(f"{args.requests} requests, {args.clients} concurrent clients, 127.0.0.1")
         print(f"{'':32} {'p50 ms':>8} {'p99 ms':>8} {'p50 ratio':>10} {'p99 ratio':>10}")
         for name, latencies in results.items():
-            p50, p99 = percentiles(latencies)
+            p50, p99, _ = percentiles(latencies)
             ratios = f"{p50 / base_p50:10.1f} {p99 / base_p99:10.1f}"
             print(f"{name:32} {p50 * 1000:8.2f} {p99 * 1000:8.2f} {ratios}")
     finally:

@@ -1,6 +1,6 @@
 """Publish -> the configuration the next call gets: how long until stasis has a new version.
 
-    .venv/bin/python bench/config/run.py [--publishes 100]
+    .venv/bin/python -m bench.config.run [--publishes 100]
 
 Needs the local stack's PostgreSQL and NATS (./rcp infra). It creates its own database,
 starts `rcp-admin` (as its own database role) on a free port of 127.0.0.1, and in this
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -37,28 +36,10 @@ from rcp_devstack.roles import ensure_logins, role_url
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.tenants import PostgresTenants, StoredTenants, TenantConfigs, follow_store
 
+from bench.support import percentiles, wait_http
+
 NUMBER = "+33199000042"
 WAIT_S = 10.0
-
-
-async def wait_http(url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(url) as response:
-                    if response.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
-
-
-def percentiles(values: list[float]) -> tuple[float, float, float]:
-    ordered = sorted(values)
-    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
-    return statistics.median(ordered), p99, ordered[-1]
 
 
 async def seed(url: str, pepper: str) -> tuple[str, uuid.UUID]:
