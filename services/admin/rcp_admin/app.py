@@ -41,6 +41,37 @@ from rcp_admin.web import add_web_routes
 log = structlog.get_logger(__name__)
 
 
+def build_store(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    nats: NatsClient,
+    metrics: Metrics,
+    scope: Scope,
+    media: MediaGateway | None,
+    mailer: Mailer | None,
+) -> Store:
+    """The store the API and the command line work through: `pool` in `scope`, each change
+    written to the configuration store and announced on NATS."""
+    return Store(
+        ScopedPool(pool, scope),
+        StoringConfigPublisher(
+            NatsConfigPublisher(nats, metrics),
+            nats,
+            pool,
+            metrics,
+            namespace_of(settings.database_url),
+            settings.config_store_replicas,
+        ),
+        settings.token_pepper,
+        media,
+        EndpointRules.of(settings),
+        settings.token_lifetime,
+        settings.session_rules,
+        settings.link_rules,
+        mailer,
+    )
+
+
 def build_app(
     pool: asyncpg.Pool,
     nats: NatsClient,
@@ -72,24 +103,7 @@ def build_app(
     app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
     # Each request's store is scoped to its caller (routing); this one reaches no row.
-    app[STORE_KEY] = Store(
-        ScopedPool(pool, Scope.nothing()),
-        StoringConfigPublisher(
-            NatsConfigPublisher(nats, metrics),
-            nats,
-            pool,
-            metrics,
-            namespace_of(settings.database_url),
-            settings.config_store_replicas,
-        ),
-        settings.token_pepper,
-        media,
-        EndpointRules.of(settings),
-        settings.token_lifetime,
-        settings.session_rules,
-        settings.link_rules,
-        mailer,
-    )
+    app[STORE_KEY] = build_store(settings, pool, nats, metrics, Scope.nothing(), media, mailer)
     document = openapi_document()
     page = docs_page()
 

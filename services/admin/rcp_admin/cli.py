@@ -56,8 +56,6 @@ from uuid import UUID
 import aiohttp
 import asyncpg
 from pydantic import ValidationError
-from rcp.config_events import NatsConfigPublisher
-from rcp.config_store import StoringConfigPublisher, namespace_of
 from rcp.db.migrate import upgrade
 from rcp.db.pool import create_pool
 from rcp.db.scope import Scope, ScopedPool
@@ -69,6 +67,7 @@ from rcp.vocabulary import UserLanguage, UserRole
 from tqdm import tqdm
 
 from rcp_admin import schemas as s
+from rcp_admin.app import build_store
 from rcp_admin.auth import Principal
 from rcp_admin.errors import ApiError
 from rcp_admin.media import NatsMediaGateway
@@ -86,7 +85,7 @@ from rcp_admin.resources import (
 from rcp_admin.resources.extensions import EXTENSIONS
 from rcp_admin.routing import validation_error
 from rcp_admin.settings import CliSettings, Settings
-from rcp_admin.unit_of_work import EndpointRules, Store
+from rcp_admin.unit_of_work import Store
 
 CSV_COLUMNS = extensions.COLUMNS  # one column per field of an extension
 TRUE = {"1", "true", "yes", "y", "oui", "o", "vrai", "x"}
@@ -266,23 +265,14 @@ async def admin_store(settings: Settings) -> AsyncIterator[Store]:
         aiohttp.ClientSession() as http,
     ):
         # The operator on the host acts for the carrier: every tenant's rows.
-        yield Store(
-            ScopedPool(pool, Scope.carrier()),
-            StoringConfigPublisher(
-                NatsConfigPublisher(nats, metrics),
-                nats,
-                pool,
-                metrics,
-                namespace_of(settings.database_url),
-                settings.config_store_replicas,
-            ),
-            settings.token_pepper,
-            media=NatsMediaGateway(nats, http, settings.media_nats_scope),
-            endpoints=EndpointRules.of(settings),
-            token_lifetime=settings.token_lifetime,
-            sessions=settings.session_rules,
-            links=settings.link_rules,
-            mailer=SmtpSender(settings) if settings.mail_enabled else None,
+        yield build_store(
+            settings,
+            pool,
+            nats,
+            metrics,
+            Scope.carrier(),
+            NatsMediaGateway(nats, http, settings.media_nats_scope),
+            SmtpSender(settings) if settings.mail_enabled else None,
         )
 
 
