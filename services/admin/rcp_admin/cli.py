@@ -308,7 +308,8 @@ async def _retention(store: Store, every_s: float | None, out: TextIO, err: Text
         if every_s is None:
             return 0
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)
+            async with asyncio.timeout(every_s):  # not wait_for: 3.11's swallows a cancel
+                await stop.wait()
         if stop.is_set():
             return 0
 

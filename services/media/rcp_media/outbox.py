@@ -174,8 +174,12 @@ class VoicemailOutbox:
                 handled = 0
             if handled >= BATCH:
                 continue  # more may be due
+            # The pause is read first: a cancellation while it is read leaves no coroutine
+            # behind; asyncio.timeout, not wait_for, so a cancellation is never swallowed.
+            pause_s = await self._pause_s()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._pause_s())
+                async with asyncio.timeout(pause_s):
+                    await self._wake.wait()
 
     async def _pause_s(self) -> float:
         """Until the next retry falls due, at most the poll interval."""
