@@ -559,15 +559,25 @@ class Phones:
         except TimeoutError:
             raise AssertionError(f"phones still up: {channels}") from None
 
-    async def stasis_holds_nothing(self, timeout_s: float = WAIT_S) -> None:
-        """Return once the stasis app holds no channel and no bridge; fail after `timeout_s`."""
+    async def stasis_holds_settled(
+        self,
+        settled: Callable[[tuple[list[str], list[str]]], bool],
+        timeout_s: float = WAIT_S,
+    ) -> tuple[list[str], list[str]]:
+        """What the stasis app holds, once `settled` says so (Asterisk lists a channel for a
+        moment after its hang-up is sent); fail after `timeout_s`."""
         held: tuple[list[str], list[str]] = ([], [])
         try:
             async with asyncio.timeout(timeout_s):
-                while any(held := await self.stasis_holds()):  # noqa: ASYNC110 - Asterisk's state
+                while not settled(held := await self.stasis_holds()):  # noqa: ASYNC110
                     await asyncio.sleep(0.1)
         except TimeoutError:
             raise AssertionError(f"the stasis app still holds {held}") from None
+        return held
+
+    async def stasis_holds_nothing(self, timeout_s: float = WAIT_S) -> None:
+        """Return once the stasis app holds no channel and no bridge; fail after `timeout_s`."""
+        await self.stasis_holds_settled(lambda held: not any(held), timeout_s)
 
 
 @asynccontextmanager

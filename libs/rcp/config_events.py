@@ -25,6 +25,9 @@ from rcp.telemetry import Metrics
 
 log = structlog.get_logger(__name__)
 
+FLUSH_TIMEOUT_S = 2
+"""How long a write waits for its announcement to reach the server before going on."""
+
 
 class ConfigPublisher(Protocol):
     """Tells the other services that a tenant's configuration changed."""
@@ -47,6 +50,9 @@ class NatsConfigPublisher:
             await self._nats.publish(
                 subjects.config_changed(tenant_id), event.model_dump_json().encode()
             )
+            # Sent before the write answers: whoever reads the answer and then listens sees
+            # only later changes, and a crash right after the answer loses no announcement.
+            await self._nats.flush(timeout=FLUSH_TIMEOUT_S)
         except Exception as error:  # the write is committed; readers also refresh periodically
             self._metrics.nats_errors.labels(kind=type(error).__name__).inc()
             log.warning(
