@@ -176,15 +176,16 @@ async def test_admin_writes_the_configuration_store_and_stasis_reads_and_watches
         assert (await admin.settled(), await stasis.settled()) == ([], [])
 
 
-async def test_stasis_cannot_write_the_configuration_store(
-    server_url: str, settings: StackSettings
+@pytest.mark.parametrize("reader", ["stasis", "directory"])
+async def test_a_reader_of_the_configuration_store_cannot_write_it(
+    server_url: str, settings: StackSettings, reader: str
 ) -> None:
     namespace, tenant = f"db_{uuid.uuid4().hex[:8]}", uuid.uuid4()
-    async with logged_in(server_url, settings, "stasis") as stasis:
-        store = await ConfigStore.open(stasis.client, namespace)
+    async with logged_in(server_url, settings, reader) as login:
+        store = await ConfigStore.open(login.client, namespace)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(store.put(tenant, {"tenant": None, "numbers": []}), 1)
-        violations = await stasis.settled()
+        violations = await login.settled()
     key = f"$KV.{store.kv._name}.{store.tenant_key(tenant)}"
     assert refused(violations, "publish", key), violations
 
