@@ -142,3 +142,33 @@ async def test_les_horaires_se_dessinent_a_la_souris_et_les_jours_feries_s_ajout
     holidays = (await tenant.ok("GET", f"{t}/holidays"))["items"]
     assert {"Noël", "Inventaire"} <= {h["name"] for h in holidays}
     assert any(h["start"] == f"{year}-12-25" for h in holidays)
+
+
+async def test_le_brouillon_perime_se_relit_avant_publication_et_s_annule(web: Web) -> None:
+    tenant_id, tenant = await web.admin.tenant("brouillon")
+    t = f"/v1/tenants/{tenant_id}"
+    await tenant.ok("POST", f"{t}/menus", {"name": "Ventes"})
+    async with web.page(locale="fr-FR") as page:
+        await web.signed_in(page, tenant)
+        await go(page, "/versions", "Versions")
+        banner = page.locator("#draft-banner")
+        await expect(banner).to_contain_text("Modifications non publiées")
+        await expect(banner).to_contain_text("Ventes")
+        # Another admin changes the draft after this page read it: publishing what was
+        # reviewed is refused (412), and the banner shows the draft as it is now.
+        await tenant.ok("POST", f"{t}/menus", {"name": "Devis"})
+        await page.locator("#publish").click()
+        await expect(banner).to_contain_text("Le brouillon a changé entre-temps")
+        await expect(banner).to_contain_text("Devis")
+        await screenshot(page, "brouillon-perime-fr")
+        assert (await tenant.ok("GET", f"{t}/receptionist/versions"))["items"][0]["number"] == 1
+
+        await page.locator("#discard").click()
+        await expect(page.get_by_role("status")).to_contain_text("Modifications annulées.")
+        await expect(banner).to_have_count(0)
+
+    menus = (await tenant.ok("GET", f"{t}/menus"))["items"]
+    assert [m["name"] for m in menus] == ["Menu principal"]
+    assert (await tenant.ok("GET", f"{t}/receptionist/draft"))["changed"] is False
+    versions = (await tenant.ok("GET", f"{t}/receptionist/versions"))["items"]
+    assert [v["number"] for v in versions] == [1]
