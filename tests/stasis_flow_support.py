@@ -13,9 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from uuid import UUID
 
-from rcp.pins import hash_pin, verify_pin
-from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
-from rcp_stasis.commands import (
+from rcp.callflow.commands import (
     Answer,
     Bridge,
     CancelTimer,
@@ -37,7 +35,7 @@ from rcp_stasis.commands import (
     StopPlayback,
     StopRecording,
 )
-from rcp_stasis.config import (
+from rcp.callflow.config import (
     ConferenceRoom,
     DialByName,
     Extension,
@@ -49,7 +47,7 @@ from rcp_stasis.config import (
     TenantConfig,
     Transfer,
 )
-from rcp_stasis.events import (
+from rcp.callflow.events import (
     CallContext,
     CallStarted,
     ConfigReloaded,
@@ -70,8 +68,10 @@ from rcp_stasis.events import (
     Shutdown,
     TimerFired,
 )
-from rcp_stasis.flow import Call, step
-from rcp_stasis.prompts import Prompt, SystemPrompt, TenantPrompt, Tone
+from rcp.callflow.flow import Call, step
+from rcp.callflow.prompts import Prompt, SystemPrompt, TenantPrompt, Tone
+from rcp.pins import hash_pin, verify_pin
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
 TENANT = UUID("0b6f3c1e-8f4a-4d5e-9a3b-1c2d3e4f5a6b")
 GREETING = UUID("00000000-0000-4000-8000-000000000001")

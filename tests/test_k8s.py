@@ -179,6 +179,22 @@ def test_nats_helm_values_enable_clustered_jetstream_with_persistence() -> None:
     assert values["config"]["jetstream"]["fileStore"]["pvc"]["enabled"] is True
 
 
+def test_production_keeps_the_configuration_store_on_every_node_of_the_nats_cluster() -> None:
+    values = yaml.safe_load((REPO_ROOT / "deploy" / "helm" / "nats-values.yaml").read_text())
+    nodes = values["config"]["cluster"]["replicas"]
+    prod = render("prod")
+    readers = {
+        name: manifest_settings(container["command"][0], container_env(prod, container))
+        for name, _, spec in _pods(prod)
+        for container in _services_containers(spec)
+    }
+    assert {"receptionist-admin", "receptionist-directory"} <= readers.keys()
+    assert {name: s.config_store_replicas for name, s in readers.items()} == dict.fromkeys(
+        readers, nodes
+    )
+    assert nodes == 3
+
+
 def test_the_schema_validator_really_rejects_a_broken_resource() -> None:
     broken = {
         "apiVersion": "apps/v1",

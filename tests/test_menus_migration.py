@@ -9,9 +9,9 @@ from collections.abc import Callable
 from uuid import UUID
 
 import asyncpg
+from rcp.callflow.config import DialByName, PlayAnnouncement, Transfer
 from rcp.db.migrate import downgrade, upgrade
 from rcp.vocabulary import TargetKind
-from rcp_stasis.config import DialByName, PlayAnnouncement, Transfer
 from rcp_stasis.tenants import PostgresTenants
 
 # As the demo seeding of revision 0004 wrote them (deploy/local/rcp_devstack/demo.py then).

@@ -19,6 +19,8 @@ from media_support import media_settings, running_media
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from rcp import subjects
+from rcp.callflow.config import DialByName, PlayAnnouncement, TenantConfig, Transfer
+from rcp.callflow.prompts import SpokenText, TenantPrompt, Tone
 from rcp.endpoints import endpoint_allowed
 from rcp.errors import ErrorCode, ServiceUnavailable
 from rcp.messaging import reached_server
@@ -28,11 +30,9 @@ from rcp.vocabulary import ExtensionKind, NoAnswerAction, NumberType, RingStrate
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
-from rcp_stasis.config import DialByName, PlayAnnouncement, TenantConfig, Transfer
 from rcp_stasis.directory import NatsDirectory
 from rcp_stasis.media import NatsPrompts
 from rcp_stasis.ports import VoicemailMessage
-from rcp_stasis.prompts import SpokenText, TenantPrompt, Tone
 from rcp_stasis.tenants import PostgresTenants, TenantConfigs
 from rcp_stasis.voicemail import SAVE_RETRY_DELAYS_S, VoicemailStore
 from roles_support import service_pool, service_url

@@ -19,10 +19,10 @@ from nats.aio.subscription import Subscription
 from nats_support import as_user
 from prometheus_client.parser import text_string_to_metric_families
 from rcp import subjects
+from rcp.callflow.ids import LEG_MARK
 from rcp.contracts import VoicemailLeft
 from rcp.messaging import connect_nats, reached_server
 from rcp_devstack.settings import StackSettings
-from rcp_stasis.ids import LEG_MARK
 from stasis_e2e_support import (
     Phones,
     Stack,

@@ -12,12 +12,12 @@ import sys
 from dataclasses import dataclass, replace
 
 import pytest
+from rcp.callflow.commands import Play, PublishTrace, TraceKind
+from rcp.callflow.config import FlowOptions, PlayAnnouncement, Transfer
+from rcp.callflow.events import CallStarted, Hangup, NameMatch, PlaybackFinished
+from rcp.callflow.flow import Call, step
 from rcp.contracts import CallEvent
 from rcp.vocabulary import Outcome, TargetKind
-from rcp_stasis.commands import Play, PublishTrace, TraceKind
-from rcp_stasis.config import FlowOptions, PlayAnnouncement, Transfer
-from rcp_stasis.events import CallStarted, Hangup, NameMatch, PlaybackFinished
-from rcp_stasis.flow import Call, step
 from stasis_flow_support import (
     AMELIE,
     BASE,
@@ -812,7 +812,7 @@ def test_the_first_step_answers_then_plays() -> None:
 
 def test_the_call_flow_imports_no_io_library() -> None:
     code = (
-        "import sys, rcp_stasis.flow, rcp_stasis.prompts;"
+        "import sys, rcp.callflow.flow, rcp.callflow.prompts;"
         "print(sorted(m for m in ('asyncio', 'aiohttp', 'aioari', 'nats', 'asyncpg')"
         " if m in sys.modules))"
     )

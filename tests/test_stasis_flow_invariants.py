@@ -11,8 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from rcp.vocabulary import TargetKind
-from rcp_stasis.commands import (
+from rcp.callflow.commands import (
     Bridge,
     CancelTimer,
     CheckPin,
@@ -32,8 +31,8 @@ from rcp_stasis.commands import (
     StopRecording,
     TraceKind,
 )
-from rcp_stasis.config import Transfer
-from rcp_stasis.events import (
+from rcp.callflow.config import Transfer
+from rcp.callflow.events import (
     ConfigReloaded,
     DialResult,
     DialStatus,
@@ -51,7 +50,8 @@ from rcp_stasis.events import (
     Resumed,
     TimerFired,
 )
-from rcp_stasis.flow import Call
+from rcp.callflow.flow import Call
+from rcp.vocabulary import TargetKind
 from stasis_flow_support import (
     AMELIE,
     BASE,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rcp.callflow.commands import Play, TraceKind
+from rcp.callflow.config import DialByName, FlowOptions, Menu, OpenMenu, TenantConfig, Transfer
+from rcp.callflow.events import CallContext, CallStarted, Digit
+from rcp.callflow.flow import Call
+from rcp.callflow.prompts import SpokenText, SystemPrompt, render
 from rcp.schedule import Decision, ScheduleState
 from rcp.vocabulary import Outcome, TargetKind
-from rcp_stasis.commands import Play, TraceKind
-from rcp_stasis.config import DialByName, FlowOptions, Menu, OpenMenu, TenantConfig, Transfer
-from rcp_stasis.events import CallContext, CallStarted, Digit
-from rcp_stasis.flow import Call
-from rcp_stasis.prompts import SpokenText, SystemPrompt, render
 from stasis_flow_support import (
     BASE,
     FINISH,

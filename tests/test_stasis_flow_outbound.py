@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from rcp.callflow.commands import Dial, PublishTrace, TraceKind
+from rcp.callflow.config import Extension, FlowOptions, RingGroup, TenantConfig, Transfer
+from rcp.callflow.events import DialResult, DialStatus, TimerFired
 from rcp.outbound import OutboundPolicy, TenantLimits
 from rcp.vocabulary import ExtensionKind, Outcome, TargetKind
-from rcp_stasis.commands import Dial, PublishTrace, TraceKind
-from rcp_stasis.config import Extension, FlowOptions, RingGroup, TenantConfig, Transfer
-from rcp_stasis.events import DialResult, DialStatus, TimerFired
 from stasis_flow_support import (
     BASE,
     EXTENSIONS,

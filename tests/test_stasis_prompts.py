@@ -8,10 +8,9 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from rcp.vocabulary import ExtensionKind, Outcome
-from rcp_stasis.commands import TraceKind
-from rcp_stasis.config import Extension
-from rcp_stasis.prompts import (
+from rcp.callflow.commands import TraceKind
+from rcp.callflow.config import Extension
+from rcp.callflow.prompts import (
     CATALOGUE,
     PLACEHOLDERS,
     STAND_IN,
@@ -24,6 +23,7 @@ from rcp_stasis.prompts import (
     local_sound,
     render,
 )
+from rcp.vocabulary import ExtensionKind, Outcome
 from stasis_flow_support import BASE, DIALPLAN, EXTENSIONS
 
 RECORDED = TenantPrompt(UUID("00000000-0000-4000-8000-0000000000aa"))

@@ -14,11 +14,11 @@ import pydantic
 import pytest
 from nats.aio.client import Client as NatsClient
 from rcp import subjects
+from rcp.callflow.config import FlowOptions
 from rcp.messaging import ensure_streams
 from rcp_devstack.ari_probe import ari_probe
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.app import serve
-from rcp_stasis.config import FlowOptions
 from rcp_stasis.settings import Settings
 from roles_support import service_url
 from stasis_ari_support import unique_app

@@ -153,8 +153,8 @@ USERS: tuple[NatsUser, ...] = (
     ),
     NatsUser(
         "directory",
-        "rcp-directory: answers dial-by-name lookups",
-        publish=(),
+        "rcp-directory: answers dial-by-name lookups; indexes what the config store holds",
+        publish=CONFIG_STORE_READER,
         subscribe=(
             *_asks(subjects.DIRECTORY_SEARCH, subjects.DIRECTORY_REVERSE),
             subjects.CONFIG_CHANGED_ALL,

@@ -1,5 +1,5 @@
-"""rcp-ops-generate: write the alert rules', dashboards' and NATS Helm values' committed files
-from the code.
+"""rcp-ops-generate: write the alert rules', dashboards', NATS Helm values' and Compose NATS
+configuration's committed files from the code.
 
 rcp-ops-generate            write them
 rcp-ops-generate --check    exit 1 if a committed file differs from what the code makes
@@ -32,6 +32,11 @@ NATS_PROD = """\
 # Production, on top of nats-values.yaml: TLS for clients and between the servers, with the
 # certificate cert-manager issues into the Secret nats-server-tls (k8s/overlays/prod).
 """
+NATS_COMPOSE = """\
+# The NATS server of deploy/compose/compose.yaml: the production users and permissions of
+# libs/rcp/nats_access.py (no anonymous access), each password the environment variable
+# RCP_NATS_PASSWORD_<USER> of the container, from the .env file deploy/compose/make-env writes.
+"""
 
 
 def _yaml(document: object, comment: str = "") -> str:
@@ -46,6 +51,9 @@ def outputs() -> dict[Path, str]:
         REPO / "k8s/base/prometheus-rule.yaml": _yaml(prometheus_rule()),
         REPO / "deploy/helm/nats-values.yaml": _yaml(nats_values.values(), NATS_VALUES),
         REPO / "deploy/helm/nats-values-prod.yaml": _yaml(nats_values.prod_values(), NATS_PROD),
+        REPO / "deploy/compose/nats-server.conf": HEADER
+        + NATS_COMPOSE
+        + nats_values.compose_server_config(),
     }
     config_maps = []
     for uid, build in DASHBOARDS.items():

@@ -9,6 +9,7 @@ configuration names (`<< $VAR >>` is the chart's way to write a bare `$VAR`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rcp import nats_access
@@ -64,3 +65,32 @@ def prod_values() -> dict[str, Any]:
     # against its CA (clients log in with passwords, not certificates).
     routes = {**clients, "ca": "ca.crt"}
     return {"config": {"nats": {"tls": clients}, "cluster": {"tls": routes}}}
+
+
+# Docker Compose (deploy/compose/): one server, its configuration a file the NATS container
+# mounts. Each user's password is the environment variable `password_variable(user)` of that
+# container, set from the .env file `deploy/compose/make-env` writes (never committed).
+COMPOSE_STORE = "/data"
+
+
+def compose_server_config() -> str:
+    """deploy/compose/nats-server.conf: JetStream, and the production users of
+    `rcp.nats_access` only (no anonymous access); monitoring on loopback, for the
+    healthcheck that runs in the container."""
+    users = nats_access.production_users()
+    # A marker per password, replaced by the bare `$VARIABLE` nats-server reads from its
+    # environment (a quoted "$VARIABLE" would be the literal password).
+    markers = {row.name: f"@password-of-{row.name}@" for row in users}
+    block = json.dumps(nats_access.authorization(markers, users), indent=2)
+    for name, marker in markers.items():
+        block = block.replace(json.dumps(marker), f"${password_variable(name)}")
+    lines = [
+        "server_name: receptionist",
+        "listen: 0.0.0.0:4222",
+        "http: 127.0.0.1:8222",
+        "jetstream {",
+        f'  store_dir: "{COMPOSE_STORE}"',
+        "}",
+        f"authorization: {block}",
+    ]
+    return "\n".join(lines) + "\n"

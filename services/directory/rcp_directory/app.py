@@ -8,20 +8,23 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 
+import nats.errors
 import structlog
 from nats.micro import add_service
 from nats.micro.service import Service
-from rcp import subjects
+from rcp import subjects, tasks
 from rcp.config_events import config_changes
+from rcp.config_store import ConfigStore, namespace_of
 from rcp.contracts.directory import ReverseRequest, SearchRequest
 from rcp.messaging import ConcurrentRequests, endpoint, reached_server
 from rcp.runtime import Infrastructure, infrastructure
 
 from rcp_directory.handlers import DirectoryHandlers
 from rcp_directory.metrics import DirectoryMetrics
+from rcp_directory.ports import DirectorySource
 from rcp_directory.service import Directory, IndexCache
 from rcp_directory.settings import Settings
-from rcp_directory.source import PostgresDirectory
+from rcp_directory.source import PostgresDirectory, StoredDirectory, follow_store
 
 log = structlog.get_logger(__name__)
 
@@ -46,13 +49,22 @@ async def running(
         AsyncExitStack() as stack,
     ):
         metrics = DirectoryMetrics(infra.metrics.registry)
+        store = await _open_store(settings, infra)
+        source: DirectorySource = PostgresDirectory(infra.pool)
+        if store is not None:
+            source = StoredDirectory(store, source)
         cache = IndexCache(
-            PostgresDirectory(infra.pool),
+            source,
             metrics,
             max_bytes=settings.directory_index_max_bytes,
             max_age_s=settings.directory_index_max_age_s,
         )
         stack.push_async_callback(cache.aclose)
+        if store is not None:
+            following = asyncio.create_task(
+                follow_store(store, cache.invalidate), name="directory-store-watch"
+            )
+            stack.push_async_callback(tasks.stop, following)
 
         await stack.enter_async_context(
             config_changes(infra.nats, lambda event: cache.invalidate(event.tenant_id))
@@ -96,6 +108,20 @@ async def running(
             reverse=subjects.DIRECTORY_REVERSE.every_tenant(settings.directory_nats_scope),
         )
         yield RunningDirectory(infra, service, cache, metrics)
+
+
+async def _open_store(settings: Settings, infra: Infrastructure) -> ConfigStore | None:
+    """The configuration store the indexes are built from; None (indexes read from
+    PostgreSQL, logged) if it cannot be opened, e.g. a NATS server whose users predate the
+    directory's right to read it."""
+    try:
+        async with asyncio.timeout(settings.nats_request_timeout_s):
+            return await ConfigStore.open(
+                infra.nats, namespace_of(settings.database_url), settings.config_store_replicas
+            )
+    except (nats.errors.Error, TimeoutError) as error:
+        log.warning("directory.store_not_opened", error=repr(error))
+        return None
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:

@@ -39,11 +39,10 @@ from nats.js.errors import ServiceUnavailableError
 from prometheus_client import Counter
 from pydantic import ValidationError
 from rcp import subjects, tasks
+from rcp.callflow.commands import TraceKind
 from rcp.contracts import CallEvent
 from rcp.messaging import ensure_streams
 from rcp.vocabulary import Outcome
-
-from rcp_stasis.commands import TraceKind
 
 log = structlog.get_logger(__name__)
 

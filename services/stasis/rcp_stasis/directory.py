@@ -7,11 +7,11 @@ from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
 from rcp import subjects
+from rcp.callflow.events import NameMatch
 from rcp.contracts.directory import SearchRequest, SearchResult
 from rcp.errors import ErrorCode, RemoteError
 from rcp.messaging import request_within
 
-from rcp_stasis.events import NameMatch
 from rcp_stasis.ports import DirectoryPage
 
 # Keys that spell no name (0, 1, * or too few of them) are the caller's mistake, not the

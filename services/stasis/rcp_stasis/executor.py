@@ -32,14 +32,15 @@ from uuid import UUID
 import structlog
 from nats.js import JetStreamContext
 from rcp import subjects
+from rcp.callflow import commands, events, ids
+from rcp.callflow.flow import Call, step
+from rcp.callflow.prompts import STAND_IN, Prompt, Tone, local_sound, render
 from rcp.contracts import CallEvent
 from rcp.errors import ReceptionistError
 from rcp.messaging import publish_event
 from rcp.pins import verify_pin
 
-from rcp_stasis import commands, events, ids
 from rcp_stasis.ari import AriError, AriNotFound
-from rcp_stasis.flow import Call, step
 from rcp_stasis.limits import CallLimits
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import (
@@ -49,7 +50,6 @@ from rcp_stasis.ports import (
     PromptPort,
     VoicemailMessage,
 )
-from rcp_stasis.prompts import STAND_IN, Prompt, Tone, local_sound, render
 from rcp_stasis.room_locks import RoomLocks
 
 log = structlog.get_logger(__name__)

@@ -12,11 +12,10 @@ from collections import OrderedDict
 from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
+from rcp.callflow.prompts import Playable, SpokenText, TenantPrompt, Tone
 from rcp.contracts.media import EnsurePrompt
 from rcp.errors import ErrorCode, ServiceUnavailable
 from rcp.media_client import ENSURE_TIMEOUT_S, ensure_prompt
-
-from rcp_stasis.prompts import Playable, SpokenText, TenantPrompt, Tone
 
 _CacheKey = tuple[UUID, TenantPrompt | SpokenText]
 

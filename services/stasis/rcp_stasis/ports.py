@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from rcp_stasis.events import NameMatch
-from rcp_stasis.prompts import Playable
+from rcp.callflow.events import NameMatch
+from rcp.callflow.prompts import Playable
 
 # --- Asterisk -------------------------------------------------------------------------------
 

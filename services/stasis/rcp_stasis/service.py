@@ -29,15 +29,15 @@ from uuid import UUID
 
 import asyncpg
 import structlog
+from rcp.callflow import ids
+from rcp.callflow.commands import TraceKind
+from rcp.callflow.config import FlowOptions, TenantConfig
+from rcp.callflow.events import CallContext, ConfigReloaded, Hangup, Resumed, Shutdown
 from rcp.contracts import CallEvent
 from rcp.schedule import decide
 from rcp.vocabulary import Outcome
 
-from rcp_stasis import ids
 from rcp_stasis.ari import AriConnection, AriError
-from rcp_stasis.commands import TraceKind
-from rcp_stasis.config import FlowOptions, TenantConfig
-from rcp_stasis.events import CallContext, ConfigReloaded, Hangup, Resumed, Shutdown
 from rcp_stasis.executor import (
     RECORDING_VARIABLE,
     CallRunner,

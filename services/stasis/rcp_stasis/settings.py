@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 from rcp import subjects
+from rcp.callflow.config import FlowOptions
 from rcp.settings import (
     AriSettings,
     DirectoryScopeSettings,
@@ -13,7 +14,6 @@ from rcp.settings import (
     TrunkSettings,
 )
 
-from rcp_stasis.config import FlowOptions
 from rcp_stasis.room_locks import LockPolicy
 
 # The flow's and the room locks' own defaults are the settings' defaults.

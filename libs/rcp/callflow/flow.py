@@ -27,11 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from rcp.endpoints import endpoint_allowed
-from rcp.vocabulary import ExtensionKind, NoAnswerAction, Outcome, RingStrategy, TargetKind
-
-from rcp_stasis import ids
-from rcp_stasis.commands import (
+from rcp.callflow import ids
+from rcp.callflow.commands import (
     Answer,
     Bridge,
     CancelTimer,
@@ -55,7 +52,7 @@ from rcp_stasis.commands import (
     TraceKind,
     TraceValue,
 )
-from rcp_stasis.config import (
+from rcp.callflow.config import (
     DIALPAD_DIGITS,
     ConferenceRoom,
     DialByName,
@@ -69,8 +66,8 @@ from rcp_stasis.config import (
     TenantConfig,
     Transfer,
 )
-from rcp_stasis.config import Menu as TenantMenu
-from rcp_stasis.events import (
+from rcp.callflow.config import Menu as TenantMenu
+from rcp.callflow.events import (
     CallContext,
     CallStarted,
     ConfigReloaded,
@@ -91,7 +88,9 @@ from rcp_stasis.events import (
     Shutdown,
     TimerFired,
 )
-from rcp_stasis.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPrompt, Tone
+from rcp.callflow.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPrompt, Tone
+from rcp.endpoints import endpoint_allowed
+from rcp.vocabulary import ExtensionKind, NoAnswerAction, Outcome, RingStrategy, TargetKind
 
 KEYPAD = DIALPAD_DIGITS + "*#"
 RING_GRACE_S = 5

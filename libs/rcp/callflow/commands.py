@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from rcp_stasis.prompts import Prompt
+from rcp.callflow.prompts import Prompt
 
 TraceValue = str | int | float | bool | None
 

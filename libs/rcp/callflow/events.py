@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
+from rcp.callflow.config import FlowOptions, TenantConfig
 from rcp.schedule import Decision
-
-from rcp_stasis.config import FlowOptions, TenantConfig
 
 
 @dataclass(frozen=True, slots=True)
