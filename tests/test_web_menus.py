@@ -3,7 +3,7 @@ browser, in English and French, with screenshots."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from playwright.async_api import FilePayload, Locator, Page, expect
 from web_support import Web, key_box, screenshot
@@ -142,3 +142,63 @@ async def test_les_horaires_se_dessinent_a_la_souris_et_les_jours_feries_s_ajout
     holidays = (await tenant.ok("GET", f"{t}/holidays"))["items"]
     assert {"Noël", "Inventaire"} <= {h["name"] for h in holidays}
     assert any(h["start"] == f"{year}-12-25" for h in holidays)
+
+
+async def test_le_brouillon_perime_se_relit_avant_publication_et_s_annule(web: Web) -> None:
+    tenant_id, tenant = await web.admin.tenant("brouillon")
+    t = f"/v1/tenants/{tenant_id}"
+    await tenant.ok("POST", f"{t}/menus", {"name": "Ventes"})
+    async with web.page(locale="fr-FR") as page:
+        await web.signed_in(page, tenant)
+        await go(page, "/versions", "Versions")
+        banner = page.locator("#draft-banner")
+        await expect(banner).to_contain_text("Modifications non publiées")
+        await expect(banner).to_contain_text("Ventes")
+        # Another admin changes the draft after this page read it: publishing what was
+        # reviewed is refused (412), and the banner shows the draft as it is now.
+        await tenant.ok("POST", f"{t}/menus", {"name": "Devis"})
+        await page.locator("#publish").click()
+        await expect(banner).to_contain_text("Le brouillon a changé entre-temps")
+        await expect(banner).to_contain_text("Devis")
+        await screenshot(page, "brouillon-perime-fr")
+        assert (await tenant.ok("GET", f"{t}/receptionist/versions"))["items"][0]["number"] == 1
+
+        await page.locator("#discard").click()
+        await expect(page.get_by_role("status")).to_contain_text("Modifications annulées.")
+        await expect(banner).to_have_count(0)
+
+    menus = (await tenant.ok("GET", f"{t}/menus"))["items"]
+    assert [m["name"] for m in menus] == ["Menu principal"]
+    assert (await tenant.ok("GET", f"{t}/receptionist/draft"))["changed"] is False
+    versions = (await tenant.ok("GET", f"{t}/receptionist/versions"))["items"]
+    assert [v["number"] for v in versions] == [1]
+
+
+async def test_the_override_closes_until_a_date_and_time_then_is_switched_back(web: Web) -> None:
+    tenant_id, tenant = await web.admin.tenant("override")
+    t = f"/v1/tenants/{tenant_id}"
+    until = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
+    async with web.page() as page:
+        await web.signed_in(page, tenant)
+        await go(page, "/receptionist", "Receptionist")
+        # The browser's own clock and zone: the field holds its local wall-clock time.
+        local = await page.evaluate(
+            "(iso) => { const d = new Date(iso); d.setMinutes(d.getMinutes() - "
+            "d.getTimezoneOffset()); return d.toISOString().slice(0, 16); }",
+            until.isoformat(),
+        )
+        await page.locator("#override-until").fill(local)
+        await page.locator("#override-switch").click()
+        await expect(page.locator("#override-state")).to_contain_text("Closed exceptionally until ")
+        await expect(page.locator("#override-switch")).to_have_attribute("aria-checked", "true")
+        await expect(page.locator("#schedule-now")).to_contain_text("Menu principal")
+        await screenshot(page, "home-closed-until")
+        override = (await tenant.ok("GET", f"{t}/schedule"))["override"]
+        assert override["mode"] == "closed"
+        assert datetime.fromisoformat(override["until"]) == until
+        assert (await tenant.ok("GET", f"{t}/schedule/now"))["state"] == "override_closed"
+
+        await page.locator("#override-switch").click()
+        await expect(page.locator("#override-switch")).to_have_attribute("aria-checked", "false")
+        await expect(page.locator("#override-state")).not_to_contain_text("Closed exceptionally")
+    assert (await tenant.ok("GET", f"{t}/schedule"))["override"] is None
