@@ -37,6 +37,7 @@ REQUIRED = re.compile(r"^\$\{([A-Z][A-Z0-9_]*):\?[^}]+\}$")
 # Each service that speaks to NATS, and the user it must log in as.
 NATS_USERS = {
     "stasis": "stasis",
+    "call-records": "stasis",  # it writes what stasis publishes, as stasis
     "directory": "directory",
     "media": "media",
     "admin": "admin",
