@@ -372,6 +372,10 @@ class Session(Out):
     view_as: UUID | None = Field(default=None, description="The tenant viewed, read-only")
 
 
+class ViewAs(Body):
+    tenant_id: UUID = Field(description="The tenant whose pages to view, read-only")
+
+
 class SessionInfo(Out):
     id: UUID
     current: bool
