@@ -101,3 +101,49 @@ async def test_the_carrier_reads_a_tenants_usage_over_a_period(admin: Admin) -> 
     assert (quiet["calls"], quiet["minutes"], quiet["voicemail_bytes"]) == (0, 0.0, 0)
     assert (long_ago["calls"], long_ago["minutes"]) == (1, 10.0)
     assert backwards.status == 422
+
+
+async def test_carrier_support_views_a_tenant_read_only_and_the_viewing_is_audited(
+    admin: Admin,
+) -> None:
+    tenant_id, _ = await admin.tenant("viewed")
+    other_id, _ = await admin.tenant("notviewed")
+    email, support = await signed_in(admin, None, "support")
+    _, member = await signed_in(admin, tenant_id, "admin")
+    t = f"/v1/tenants/{tenant_id}"
+
+    viewing = await support.ok("POST", "/v1/session/view-as", {"tenant_id": tenant_id})
+    reads = await support.call("GET", f"{t}/receptionist")
+    write = await support.call("PUT", f"{t}/receptionist/keys/1", {"action": "dial_by_name"})
+    other = await support.call("GET", f"/v1/tenants/{other_id}/receptionist")
+    console = await support.call("GET", "/v1/numbers")
+    again = await support.call("POST", "/v1/session/view-as", {"tenant_id": other_id})
+    tenants = await support.ok("GET", "/v1/tenants")
+    await support.ok("DELETE", "/v1/session/view-as")
+    after = await support.ok("GET", "/v1/session")
+    console_again = await support.call("GET", "/v1/numbers")
+    not_viewing = await support.call("DELETE", "/v1/session/view-as")
+    by_member = await member.call("POST", "/v1/session/view-as", {"tenant_id": tenant_id})
+    by_token = await admin.carrier.call("POST", "/v1/session/view-as", {"tenant_id": tenant_id})
+    log = await admin.carrier.ok("GET", f"{t}/audit?entity=session")
+
+    assert (viewing["view_as"], viewing["read_only"], viewing["tenant_id"]) == (
+        tenant_id,
+        True,
+        tenant_id,
+    )
+    assert reads.status == 200
+    assert (write.status, write.body["code"]) == (403, "read_only")
+    assert other.status == 404  # only the tenant viewed
+    assert console.status == 403  # the console waits until the viewing ends
+    assert again.status == 409
+    assert [x["id"] for x in tenants["items"]] == [tenant_id]
+    assert (after["view_as"], after["read_only"], after["tenant_id"]) == (None, False, None)
+    assert console_again.status == 200
+    assert not_viewing.status == 409
+    assert by_member.status == 403
+    assert by_token.status == 403
+    assert [(e["action"], e["actor"], e["after"]["viewer"]) for e in log["items"]] == [
+        ("session.view_as_end", email, email),
+        ("session.view_as", email, email),
+    ]

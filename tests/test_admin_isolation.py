@@ -140,11 +140,16 @@ def _path(route: Route, params: dict[str, str]) -> str:
             return numbers[collection]
         return params[name]
 
-    return re.sub(r"{(\w+)}", fill, route.path)
+    return re.sub(r"{(\w+)}", fill, route.path) + QUERIES.get(route.path, "")
+
+
+# Query strings a route cannot do without.
+QUERIES = {"/v1/tenants/{tenant_id}/simulate/speech": "?text=Bonjour&language=fr-FR"}
 
 
 # Bodies valid for tenant B, in an order where each write finds what it needs.
 BODIES: dict[tuple[str, str], Any] = {
+    ("POST", "/v1/tenants/{tenant_id}/simulate"): {"configuration": "draft"},
     ("PATCH", "/v1/tenants/{tenant_id}"): {"status": "suspended"},
     ("POST", "/v1/tenants/{tenant_id}/tokens"): {"name": "second"},
     ("POST", "/v1/tenants/{tenant_id}/numbers"): {"e164": "+33199999001"},

@@ -202,6 +202,35 @@ async def test_ingest_of_an_object_of_another_tenant_is_refused_by_the_contract(
     assert b'"code":"invalid_request"' in reply.data
 
 
+@pytest.mark.parametrize("operation", ["ensure", "forget"])
+async def test_a_request_whose_body_names_another_tenant_than_its_subject_is_forbidden(
+    media: RunningMedia,
+    settings_: Settings,
+    migrated_url: str,
+    nats_client: NatsClient,
+    operation: str,
+) -> None:
+    """The tenant is the subject's (which NATS permissions can hold a client to), never the
+    body's: a request on one tenant's subject cannot reach another's prompt or audio."""
+    owner, asker = await new_tenant(migrated_url), await new_tenant(migrated_url)
+    prompt_id = await fetchval(
+        migrated_url,
+        """INSERT INTO prompts (tenant_id, source, tts_text, language)
+           VALUES ($1, 'tts', 'Bonjour.', 'fr-FR') RETURNING id""",
+        owner,
+    )
+    scope = settings_.media_nats_scope
+    if operation == "ensure":
+        subject = subjects.MEDIA_ENSURE_PROMPT.subject(asker, scope)
+        body = f'{{"tenant_id": "{owner}", "prompt_id": "{prompt_id}"}}'
+    else:
+        subject = subjects.MEDIA_FORGET.subject(asker, scope)
+        body = f'{{"tenant_id": "{owner}", "keys": ["{"0" * 64}"]}}'
+    reply = await nats_client.request(subject, body.encode(), timeout=30)
+    assert b'"code":"forbidden"' in reply.data
+    assert b"uri" not in reply.data
+
+
 async def test_hits_are_answered_while_another_request_waits_for_its_render(
     media: RunningMedia, settings_: Settings, migrated_url: str, nats_client: NatsClient
 ) -> None:

@@ -69,26 +69,24 @@ async def test_a_suspended_tenants_token_is_refused_at_sign_in_in_the_users_lang
             await expect(page.locator("#token-error")).to_have_text(message)
 
 
-async def test_a_carrier_token_chooses_the_tenant_from_a_picker(web: Web) -> None:
+async def test_a_carrier_token_opens_the_console_and_manages_a_tenant_from_it(web: Web) -> None:
     tenant_id, tenant = await web.admin.tenant("picked")
     await tenant.ok(
         "PUT", f"/v1/tenants/{tenant_id}/receptionist/keys/1", {"action": "dial_by_name"}
     )
     await web.admin.tenant("another")
+    slug = (await web.admin.carrier.ok("GET", f"/v1/tenants/{tenant_id}"))["slug"]
     async with web.page() as page:
         await page.goto("/")
         assert web.admin.carrier.token is not None
         await page.get_by_label("Admin token").fill(web.admin.carrier.token)
         await page.get_by_role("button", name="Sign in").click()
-        await expect(page.get_by_role("heading", name="Choose a tenant")).to_be_visible()
-        await screenshot(page, "tenant-picker")
-        picker = page.get_by_label("Tenant")
-        await picker.select_option(tenant_id)
-        await page.get_by_role("button", name="Open").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Tenants")
+        await page.locator(f"#tenant-{slug}-manage").click()
         await expect(page.locator(".tenant-name")).to_contain_text("Picked")
         await expect(key_box(page, "1")).to_contain_text("Dial by name")
-        await page.get_by_role("button", name="Change tenant").click()
-        await expect(page.get_by_role("heading", name="Choose a tenant")).to_be_visible()
+        await page.get_by_role("button", name="Back to the console").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Tenants")
 
 
 async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> None:
@@ -129,6 +127,7 @@ async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> N
                 "Salles de conférence",
                 "Messagerie vocale",
                 "Journal des appels",
+                "Journal d’audit",
             ]
         )
         await expect(

@@ -187,6 +187,7 @@ USERS: tuple[NatsUser, ...] = (
             *_asks(
                 subjects.MEDIA_ENSURE_PROMPT, subjects.MEDIA_INGEST_UPLOAD, subjects.MEDIA_FORGET
             ),
+            *_asks(subjects.DIRECTORY_SEARCH),  # the menu simulator's dial by name
             *MEDIA_INBOX_WRITER,
             *CONFIG_STORE_WRITER,
         ),

@@ -176,6 +176,12 @@ def decide(schedule: Schedule, now: datetime) -> Decision:
     )
 
 
+def decision_in(schedule: Schedule, state: ScheduleState, reason: str) -> Decision:
+    """The decision for a state chosen rather than found at an instant (the admin's menu
+    simulator): the menu that state answers with, as `decide` would name it."""
+    return _decision(schedule, state, reason)
+
+
 def _decision(schedule: Schedule, state: ScheduleState, reason: str) -> Decision:
     menu = schedule.menus.get(state)
     if menu is None and state in (ScheduleState.HOLIDAY, ScheduleState.OVERRIDE_CLOSED):

@@ -7,6 +7,8 @@ import { Api, ApiError } from "./api";
 import { FormError, SelectField, TextField, errorText, useFormState } from "./forms";
 import { I18nContext, type Lang, LANGS, type Messages, initialLang, messages, rememberLang, useI18n } from "./i18n";
 import { CallsPage, VoicemailPage } from "./pages/activity";
+import { AuditPage } from "./pages/audit";
+import { type Carrier, CarrierContext, ConsoleAuditPage, NumbersPage, TenantsPage, UsagePage } from "./pages/console";
 import { ExtensionsPage, RingGroupsPage, RoomsPage } from "./pages/numbering";
 import { HoursPage } from "./pages/hours";
 import { MenusPage } from "./pages/menus";
@@ -49,6 +51,7 @@ const PAGES: Page[] = [
   { path: "/conference-rooms", title: (t) => t.roomsTitle, nav: "/conference-rooms", render: () => <RoomsPage /> },
   { path: "/voicemail", title: (t) => t.voicemailTitle, nav: "/voicemail", render: () => <VoicemailPage /> },
   { path: "/calls", title: (t) => t.callsTitle, nav: "/calls", render: () => <CallsPage /> },
+  { path: "/audit", title: (t) => t.carrier.navAudit, nav: "/audit", render: () => <AuditPage /> },
 ];
 
 const NAV: { path: string; label: (t: Messages) => string }[] = [
@@ -62,17 +65,28 @@ const NAV: { path: string; label: (t: Messages) => string }[] = [
   { path: "/conference-rooms", label: (t) => t.navRooms },
   { path: "/voicemail", label: (t) => t.navVoicemail },
   { path: "/calls", label: (t) => t.navCalls },
+  { path: "/audit", label: (t) => t.carrier.navAudit },
 ];
 
-function currentPath(): string {
-  const path = window.location.hash.replace(/^#/, "") || "/receptionist";
-  return PAGES.some((page) => page.path === path) ? path : "/receptionist";
+// Pages only a tenant's admins (and the carrier) read.
+const ADMIN_ONLY = new Set(["/audit"]);
+
+const CONSOLE_PAGES: Page[] = [
+  { path: "/console/tenants", title: (t) => t.carrier.navTenants, nav: "/console/tenants", render: () => <TenantsPage /> },
+  { path: "/console/numbers", title: (t) => t.carrier.navNumbers, nav: "/console/numbers", render: () => <NumbersPage /> },
+  { path: "/console/usage", title: (t) => t.carrier.navUsage, nav: "/console/usage", render: () => <UsagePage /> },
+  { path: "/console/audit", title: (t) => t.carrier.navAudit, nav: "/console/audit", render: () => <ConsoleAuditPage /> },
+];
+
+function currentPath(pages: Page[]): string {
+  const path = window.location.hash.replace(/^#/, "") || pages[0].path;
+  return pages.some((page) => page.path === path) ? path : pages[0].path;
 }
 
-function useHashPath(): string {
-  const [path, setPath] = useState(currentPath);
+function useHashPath(pages: Page[] = PAGES): string {
+  const [path, setPath] = useState(() => currentPath(pages));
   useEffect(() => {
-    const changed = () => setPath(currentPath());
+    const changed = () => setPath(currentPath(pages));
     window.addEventListener("hashchange", changed);
     return () => window.removeEventListener("hashchange", changed);
   }, []);
@@ -95,6 +109,8 @@ interface SignedIn {
   email: string | null;
   role: string | null;
   readOnly: boolean;
+  /** Carrier support (or an operator) viewing one tenant read-only through their session. */
+  viewing: boolean;
 }
 
 interface SessionAnswer {
@@ -104,6 +120,7 @@ interface SessionAnswer {
   role: string | null;
   csrf_token: string | null;
   read_only: boolean;
+  view_as: string | null;
 }
 
 /** Who the token is: its tenants, and whether it is a carrier token (which may list tokens). */
@@ -117,7 +134,7 @@ async function identify(token: string): Promise<SignedIn> {
     if (!(error instanceof ApiError && error.status === 403)) throw error;
     carrier = false;
   }
-  return { token, csrf: null, carrier, tenants, email: null, role: null, readOnly: false };
+  return { token, csrf: null, carrier, tenants, email: null, role: null, readOnly: false, viewing: false };
 }
 
 /** The person the session cookie signs in, if any (a 401 otherwise). */
@@ -126,7 +143,16 @@ async function identifySession(): Promise<SignedIn> {
   const who = await api.get<SessionAnswer>("/v1/session");
   const tenants = (await api.get<Items<Tenant>>("/v1/tenants")).items;
   const readOnly = who.read_only || who.role === "viewer" || who.role === "support";
-  return { token: null, csrf: who.csrf_token, carrier: who.tenant_id === null, tenants, email: who.name, role: who.role, readOnly };
+  return {
+    token: null,
+    csrf: who.csrf_token,
+    carrier: who.tenant_id === null,
+    tenants,
+    email: who.name,
+    role: who.role,
+    readOnly,
+    viewing: who.view_as !== null,
+  };
 }
 
 /** A page reached from an email's link: `#/invitation?token=...` or `#/reset?token=...`. */
@@ -221,6 +247,38 @@ export function App() {
     setTenantId(id);
   }
 
+  async function reloadTenants(): Promise<void> {
+    const was = current.current;
+    if (was === null) return;
+    const tenants = (await new Api(was.token, signOut, was.csrf).get<Items<Tenant>>("/v1/tenants")).items;
+    setSignedIn((now) => (now === null ? now : { ...now, tenants }));
+  }
+
+  function manage(chosen: Tenant) {
+    window.location.hash = "#/receptionist";
+    choose(chosen.id);
+  }
+
+  /** Open a tenant's pages read-only through the person's session (audited by the API). */
+  async function viewAs(chosen: Tenant): Promise<void> {
+    const was = current.current;
+    await new Api(null, signOut, was?.csrf ?? null).call("POST", "/v1/session/view-as", { body: { tenant_id: chosen.id } });
+    const who = await identifySession();
+    window.location.hash = "#/receptionist";
+    setSignedIn(who);
+    choose(chosen.id);
+  }
+
+  async function backToConsole(): Promise<void> {
+    const was = current.current;
+    if (was !== null && was.viewing) {
+      await new Api(null, signOut, was.csrf).call("DELETE", "/v1/session/view-as");
+      setSignedIn(await identifySession());
+    }
+    window.location.hash = "#/console/tenants";
+    choose(null);
+  }
+
   const tenant = signedIn?.tenants.find((t) => t.id === tenantId) ?? (signedIn && !signedIn.carrier ? signedIn.tenants[0] : undefined);
 
   let body: ComponentChildren;
@@ -229,8 +287,12 @@ export function App() {
   else if (signedIn === null && forgot) body = <ForgotPassword onBack={() => setForgot(false)} />;
   else if (signedIn === null)
     body = <SignIn onSignIn={signIn} onSignInPerson={signInPerson} onForgot={() => setForgot(true)} restoreError={signInError} />;
+  else if (tenant === undefined && signedIn.carrier)
+    body = (
+      <Console signedIn={signedIn} onReload={reloadTenants} onManage={manage} onViewAs={viewAs} onSignOut={signOut} />
+    );
   else if (tenant === undefined) body = <TenantPicker tenants={signedIn.tenants} onChoose={choose} onSignOut={signOut} />;
-  else body = <Manager signedIn={signedIn} tenant={tenant} onSwitch={() => choose(null)} onSignOut={signOut} />;
+  else body = <Manager signedIn={signedIn} tenant={tenant} onSwitch={() => void backToConsole()} onSignOut={signOut} />;
 
   return <I18nContext.Provider value={i18n}>{body}</I18nContext.Provider>;
 }
@@ -638,9 +700,9 @@ function Manager({
           </p>
           <div class="top-actions">
             <LanguageSwitch />
-            {signedIn.carrier ? (
+            {signedIn.carrier || signedIn.viewing ? (
               <button type="button" id="switch-tenant" onClick={onSwitch}>
-                {t.switchTenant}
+                {t.carrier.backToConsole}
               </button>
             ) : null}
             {signedIn.email !== null ? (
@@ -655,7 +717,7 @@ function Manager({
         </div>
         <nav aria-label={t.mainNav}>
           <ul>
-            {NAV.map((item) => (
+            {NAV.filter((item) => !ADMIN_ONLY.has(item.path) || (signedIn.role !== "editor" && signedIn.role !== "viewer")).map((item) => (
               <li key={item.path}>
                 <a href={`#${item.path}`} aria-current={page.nav === item.path ? "page" : undefined}>
                   {item.label(t)}
@@ -678,7 +740,11 @@ function Manager({
         <div class={status ? "status" : "status empty"} role="status" aria-live="polite">
           {status ? <span key={status.serial}>{status.text}</span> : null}
         </div>
-        {signedIn.readOnly ? (
+        {signedIn.viewing ? (
+          <p class="banner read-only" id="view-as-banner" role="note">
+            {t.carrier.viewingBanner(tenant.name)}
+          </p>
+        ) : signedIn.readOnly ? (
           <p class="banner read-only" id="read-only-banner" role="note">
             {t.readOnlyBanner(signedIn.role ?? "")}
           </p>
@@ -688,5 +754,114 @@ function Manager({
       </main>
       </MediaContext.Provider>
     </SessionContext.Provider>
+  );
+}
+
+/** The carrier console: tenants, numbers, usage and the audit log across tenants. */
+function Console({
+  signedIn,
+  onReload,
+  onManage,
+  onViewAs,
+  onSignOut,
+}: {
+  signedIn: SignedIn;
+  onReload: () => Promise<void>;
+  onManage: (tenant: Tenant) => void;
+  onViewAs: (tenant: Tenant) => Promise<void>;
+  onSignOut: () => void;
+}) {
+  const { t } = useI18n();
+  const c = t.carrier;
+  const path = useHashPath(CONSOLE_PAGES);
+  const page = CONSOLE_PAGES.find((p) => p.path === path) ?? CONSOLE_PAGES[0];
+  const [status, setStatus] = useState<{ text: string; serial: number } | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const firstPage = useRef(true);
+  useEffect(() => {
+    document.title = `${page.title(t)} — ${c.consoleName} — ${t.appName}`;
+  }, [page, t]);
+  useEffect(() => {
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
+    setStatus(null);
+    heading.current?.focus();
+  }, [path]);
+  const readOnly = signedIn.role === "support";
+  const carrier = useMemo<Carrier>(
+    () => ({
+      api: new Api(signedIn.token, onSignOut, signedIn.csrf),
+      readOnly,
+      person: signedIn.token === null,
+      tenants: signedIn.tenants,
+      reloadTenants: onReload,
+      announce: (text) => setStatus((s) => ({ text, serial: (s?.serial ?? 0) + 1 })),
+      manage: onManage,
+      viewAs: onViewAs,
+    }),
+    [signedIn, onReload, onManage, onViewAs, onSignOut, readOnly],
+  );
+  return (
+    <CarrierContext.Provider value={carrier}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(event) => {
+          event.preventDefault();
+          heading.current?.focus();
+        }}
+      >
+        {t.skipToContent}
+      </a>
+      <header class="top console">
+        <div class="top-row">
+          <p class="brand">
+            <span aria-hidden="true" class="logo">
+              ☎
+            </span>{" "}
+            {t.appName}
+            <span class="tenant-name"> · {c.consoleName}</span>
+          </p>
+          <div class="top-actions">
+            <LanguageSwitch />
+            {signedIn.email !== null ? (
+              <span class="signed-in-as" id="signed-in-as">
+                {t.signedInAs(signedIn.email, signedIn.role ?? "")}
+              </span>
+            ) : null}
+            <button type="button" id="sign-out" onClick={onSignOut}>
+              {t.signOut}
+            </button>
+          </div>
+        </div>
+        <nav aria-label={c.consoleNav}>
+          <ul>
+            {CONSOLE_PAGES.map((item) => (
+              <li key={item.path}>
+                <a href={`#${item.path}`} aria-current={page.nav === item.path ? "page" : undefined}>
+                  {item.title(t)}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      </header>
+      <main id="main">
+        <h1 ref={heading} tabIndex={-1}>
+          {page.title(t)}
+        </h1>
+        <div class={status ? "status" : "status empty"} role="status" aria-live="polite">
+          {status ? <span key={status.serial}>{status.text}</span> : null}
+        </div>
+        {readOnly ? (
+          <p class="banner read-only" id="read-only-banner" role="note">
+            {c.readOnly}
+          </p>
+        ) : null}
+        <div key={path}>{page.render()}</div>
+      </main>
+    </CarrierContext.Provider>
   );
 }

@@ -3,6 +3,7 @@
 
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
+import { consoleEn, consoleFr } from "./i18n-console";
 import type { DestinationRefusal, NoAnswerAction, NumberType, TargetKind } from "./types";
 
 export type Lang = "en" | "fr";
@@ -11,6 +12,7 @@ const STORAGE_KEY = "rcp.lang";
 const NBSP = "\u00a0";
 
 const en = {
+  carrier: consoleEn,
   appName: "Receptionist",
   appSubtitle: "Web manager",
   language: "Language",
@@ -483,6 +485,7 @@ const en = {
 export type Messages = typeof en;
 
 const fr: Messages = {
+  carrier: consoleFr,
   appName: "Réceptionniste",
   appSubtitle: "Gestionnaire web",
   language: "Langue",

@@ -251,3 +251,47 @@ export interface Retention {
   voicemail_days: number;
   updated_at: string | null;
 }
+
+// --- the carrier console ------------------------------------------------------------------
+
+export interface RoutedNumber {
+  e164: string;
+  created_at: string;
+  tenant_id: string;
+  tenant_slug: string;
+  tenant_name: string;
+}
+
+export interface Usage {
+  tenant_id: string;
+  slug: string;
+  name: string;
+  since: string;
+  until: string;
+  calls: number;
+  answered_calls: number;
+  minutes: number;
+  outside_minutes: number;
+  voicemail_left: number;
+  voicemail_stored: number;
+  voicemail_bytes: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  tenant_id: string | null;
+  actor: string;
+  actor_user_id: string | null;
+  action: string;
+  entity: string;
+  entity_key: string | null;
+  before: unknown;
+  after: unknown;
+  request_id: string | null;
+}
+
+export interface AuditList {
+  items: AuditEntry[];
+  next_before_id: number | null;
+}

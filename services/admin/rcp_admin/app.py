@@ -13,6 +13,7 @@ import nats.errors
 import structlog
 from aiohttp import web
 from nats.aio.client import Client as NatsClient
+from rcp.callflow.config import FlowOptions
 from rcp.config_events import NatsConfigPublisher
 from rcp.config_store import StoringConfigPublisher, namespace_of
 from rcp.db.scope import Scope, ScopedPool, bypasses_row_security
@@ -35,6 +36,7 @@ from rcp_admin.routing import (
     add_routes,
 )
 from rcp_admin.settings import Settings
+from rcp_admin.simulation import Lookups
 from rcp_admin.unit_of_work import EndpointRules, Store
 from rcp_admin.web import add_web_routes
 
@@ -69,6 +71,16 @@ def build_store(
         settings.session_rules,
         settings.link_rules,
         mailer,
+        Lookups(
+            nats,
+            FlowOptions(
+                trunk_dial_template=settings.stasis_trunk_dial_template,
+                allow_test_phones=settings.allow_test_phones,
+                reserved_endpoints=settings.reserved_endpoints,
+            ),
+            settings.directory_nats_scope,
+            settings.media_nats_scope,
+        ),
     )
 
 

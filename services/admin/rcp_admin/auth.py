@@ -41,7 +41,10 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # What an operation needs beyond the scope of its path: any member of the tenant (reads; writes
 # for editors and admins), the tenant's admins (its users, its audit log, its privacy
 # settings), or only a signed-in person acting on their own account.
-Access = Literal["member", "admin", "self"]
+Access = Literal["member", "admin", "self", "read"]
+"""Who of a tenant may use a route beyond its scope: any member (reads for every role, changes
+for editors and admins), only admins, a signed-in person's own account, or (`read`) every
+role, viewers too, for a POST that changes nothing (a simulation)."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READERS = frozenset({UserRole.VIEWER, UserRole.SUPPORT})
 CARRIER_ROLES = frozenset({UserRole.OPERATOR, UserRole.SUPPORT})
@@ -97,6 +100,8 @@ class Principal:
             return
         if self.role is None:
             return
+        if access == "read":  # a question with a body: it changes nothing
+            writes = False
         if writes and (self.read_only or self.role in READERS):
             why = (
                 "you are viewing this tenant read-only"

@@ -50,14 +50,17 @@ class NatsMediaGateway:
         done = await media_client.forget_audio(self._nats, tenant_id, keys, scope=self._scope)
         return done.kept
 
-    async def audio(self, tenant_id: UUID, prompt_id: UUID) -> AsyncIterator[bytes]:
+    def audio(self, tenant_id: UUID, prompt_id: UUID) -> AsyncIterator[bytes]:
         """A prompt's audio (8 kHz WAV), rendered first if needed, in chunks."""
+        return self._stream(EnsurePrompt(tenant_id=tenant_id, prompt_id=prompt_id))
+
+    def speech(self, tenant_id: UUID, text: str, language: str) -> AsyncIterator[bytes]:
+        """Text spoken in a language (8 kHz WAV), as callers hear it, in chunks."""
+        return self._stream(EnsurePrompt(tenant_id=tenant_id, text=text, language=language))
+
+    async def _stream(self, ask: EnsurePrompt) -> AsyncIterator[bytes]:
         try:
-            media = await media_client.ensure_prompt(
-                self._nats,
-                EnsurePrompt(tenant_id=tenant_id, prompt_id=prompt_id),
-                scope=self._scope,
-            )
+            media = await media_client.ensure_prompt(self._nats, ask, scope=self._scope)
         except ServiceUnavailable as error:
             raise ApiError(
                 ErrorCode.UNAVAILABLE, "the media service does not answer: try again"

@@ -30,6 +30,9 @@ class MediaGateway(Protocol):
     def audio(self, tenant_id: UUID, prompt_id: UUID) -> AsyncIterator[bytes]:
         """A prompt's audio (8 kHz WAV), rendered first if needed, in chunks."""
 
+    def speech(self, tenant_id: UUID, text: str, language: str) -> AsyncIterator[bytes]:
+        """Text spoken in a language (8 kHz WAV), as callers hear it, in chunks."""
+
     async def forget(self, tenant_id: UUID, keys: list[str]) -> list[str]:
         """Delete the audio of deleted prompts (content keys); return the keys kept."""
 

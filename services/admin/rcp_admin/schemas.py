@@ -372,6 +372,10 @@ class Session(Out):
     view_as: UUID | None = Field(default=None, description="The tenant viewed, read-only")
 
 
+class ViewAs(Body):
+    tenant_id: UUID = Field(description="The tenant whose pages to view, read-only")
+
+
 class SessionInfo(Out):
     id: UUID
     current: bool
@@ -1376,3 +1380,143 @@ class TenantExport(Body):
         default=None, description="Opening hours and each state's menu (null: always open)"
     )
     holidays: list[HolidayCreate] = Field(default_factory=list)
+
+
+# --- the menu simulator ---------------------------------------------------------------------
+
+SIMULATION_MAX_ACTIONS = 100
+SIMULATION_MAX_PHONES = 200
+SIMULATION_MAX_WAIT_S = 600
+
+
+class SimulatedAction(Body):
+    """One thing the caller does: press keys (one after the other, quickly), wait (say
+    nothing, or speak a message while one is recorded), or hang up. Exactly one of them."""
+
+    keys: str | None = Field(
+        default=None,
+        pattern=r"^[0-9*#]{1,20}$",
+        examples=["1", "533", "4321#"],
+        description="Keys pressed in a row (a pause follows, long enough for the flow to act)",
+    )
+    wait_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=SIMULATION_MAX_WAIT_S,
+        description="Seconds that pass without a key: time-outs run out; while a message "
+        "is recorded, the caller speaks for that long",
+    )
+    hang_up: Literal[True] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SimulatedAction:
+        given = [self.keys is not None, self.wait_s is not None, self.hang_up is not None]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of keys, wait_s and hang_up")
+        return self
+
+
+class SimulatedPhone(Body):
+    """What the phone of an extension does when the simulated call rings it."""
+
+    number: str = Field(pattern=r"^[0-9]{1,10}$", description="The extension's number")
+    does: Literal["answer", "busy", "no_answer", "unreachable"]
+    after_s: float = Field(
+        default=3,
+        ge=0,
+        le=600,
+        description="How long it rings before it answers or is busy (no answer: the "
+        "transfer's whole ring time)",
+    )
+
+
+class SimulateBody(Body):
+    configuration: Literal["draft", "live"] | int = Field(
+        default="live",
+        description="What to run: the draft being edited, the live (latest published) "
+        "version, or a version by number",
+    )
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="The moment the call starts: the schedule decides the state (default: now)",
+    )
+    schedule_state: Literal["open", "closed", "holiday", "override_closed"] | None = Field(
+        default=None, description="A schedule state to simulate, instead of a moment"
+    )
+    caller_number: str | None = Field(
+        default=None,
+        pattern=r"^\+?[0-9]{2,15}$",
+        description="The caller's number (null: withheld)",
+    )
+    actions: list[SimulatedAction] = Field(default_factory=list, max_length=SIMULATION_MAX_ACTIONS)
+    phones: list[SimulatedPhone] = Field(
+        default_factory=list,
+        max_length=SIMULATION_MAX_PHONES,
+        description="What each phone does; a phone not listed answers after 3 s",
+    )
+
+    @field_validator("configuration", mode="before")
+    @classmethod
+    def _configuration(cls, value: object) -> object:
+        if value in ("draft", "live") or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        ):
+            return value
+        raise ValueError('use "draft", "live" or a version number')
+
+
+class SimulatedPiece(Out):
+    text: str | None = Field(description="What is said (null: a tone)")
+    language: str | None
+    audio_url: str | None = Field(
+        description="Where the web manager plays it (this API, with the caller's credentials)"
+    )
+    duration_s: float | None = Field(description="null: plays until stopped (ringback)")
+    estimated: bool = Field(
+        default=False, description="The media service did not answer: the length is a guess"
+    )
+
+
+class SimulatedEntry(Out):
+    """One moment of the simulated call: a prompt, a decision, a transfer, a caller's act."""
+
+    type: Literal["prompt", "decision", "transfer", "caller"]
+    at_s: float = Field(description="Seconds since the call started (simulated clock)")
+    text: str | None = Field(default=None, description="prompt: all it says")
+    pieces: list[SimulatedPiece] | None = Field(default=None, description="prompt: its parts")
+    stopped_at_s: float | None = Field(
+        default=None, description="prompt: cut short (a key, a transfer answered) at"
+    )
+    step: str | None = Field(default=None, description="decision: the trace step's kind")
+    data: dict[str, Any] | None = Field(default=None, description="decision: its data")
+    number: str | None = Field(default=None, description="transfer: the extension rung")
+    ring_s: float | None = Field(default=None, description="transfer: how long it rang")
+    result: str | None = Field(
+        default=None,
+        description="transfer: answered, busy, no_answer, failed or stopped (another "
+        "answered, the caller left); null while it rings",
+    )
+    action: Literal["keys", "wait", "hang_up"] | None = None
+    keys: str | None = None
+    wait_s: float | None = None
+
+
+class SimulatedStep(Out):
+    """One step of the simulated call's decision trace, as stasis would publish it."""
+
+    kind: str
+    offset_ms: int
+    data: dict[str, Any]
+
+
+class Simulation(Out):
+    configuration: Literal["draft", "live", "version"]
+    version: int | None = Field(description="The version run (null: the draft, or never published)")
+    state: Literal["ended", "waiting", "cut"] = Field(
+        description="ended; waiting (for the caller: a choice, or a call under way); cut "
+        "(the simulation's bounds on steps or time were reached)"
+    )
+    outcome: str | None
+    timeline: list[SimulatedEntry]
+    trace: list[SimulatedStep]
+    ignored_actions: int = Field(description="Actions after the call had ended")

@@ -8,13 +8,20 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator, model_validator
 from rcp.mail import SmtpSettings
-from rcp.settings import MediaScopeSettings, TokenSettings, TrunkSettings
+from rcp.settings import (
+    DirectoryScopeSettings,
+    MediaScopeSettings,
+    TokenSettings,
+    TrunkSettings,
+)
 from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
 
 from rcp_admin.auth import IpNetwork, LinkRules, SessionRules, TokenLifetime
 
 
-class Settings(TokenSettings, TrunkSettings, MediaScopeSettings, SmtpSettings):
+class Settings(
+    TokenSettings, TrunkSettings, MediaScopeSettings, DirectoryScopeSettings, SmtpSettings
+):
     """The admin service's settings."""
 
     service_name: ClassVar[str] = "admin"

@@ -43,6 +43,7 @@ from rcp_admin.errors import (
     not_found,
 )
 from rcp_admin.ports import ConfigPublisher, Mailer, MediaGateway
+from rcp_admin.simulation import Lookups
 
 if TYPE_CHECKING:  # asyncpg's proxy is generic for type checkers only
     Connection = PoolConnectionProxy[asyncpg.Record]
@@ -158,6 +159,8 @@ class Store:
     sessions: SessionRules = field(default_factory=SessionRules)
     links: LinkRules = field(default_factory=LinkRules)
     mailer: Mailer | None = None
+    lookups: Lookups | None = None
+    """The directory and media services the menu simulator asks (`rcp_admin.simulation`)."""
 
     def everyone(self) -> ScopedPool:
         """Where to look up what is not yet anyone's (the account signing in, a link's owner,
@@ -269,6 +272,12 @@ class Store:
         await self.tenant_row(actor, tenant_id)
         rows: list[asyncpg.Record] = await self.pool.fetch(query, tenant_id, *args)
         return rows
+
+    def simulator_lookups(self) -> Lookups:
+        """The services the menu simulator asks, or 503 where this process has none."""
+        if self.lookups is None:
+            raise ApiError(ErrorCode.UNAVAILABLE, "the simulator needs NATS, not connected here")
+        return self.lookups
 
     def media_gateway(self) -> MediaGateway:
         """The media service, or 503 where this process has none."""

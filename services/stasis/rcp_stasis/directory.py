@@ -6,19 +6,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
-from rcp import subjects
 from rcp.callflow.events import NameMatch
-from rcp.contracts.directory import SearchRequest, SearchResult
-from rcp.errors import ErrorCode, RemoteError
-from rcp.messaging import request_within
+from rcp.directory_client import search_names
 
 from rcp_stasis.ports import DirectoryPage
-
-# Keys that spell no name (0, 1, * or too few of them) are the caller's mistake, not the
-# directory's: the caller hears "no match" and tries again, as for a name nobody has.
-SPELLS_NOTHING = frozenset(
-    {ErrorCode.INVALID_DIGITS, ErrorCode.TOO_FEW_DIGITS, ErrorCode.EMPTY_INPUT}
-)
 
 
 class NatsDirectory:
@@ -40,26 +31,16 @@ class NatsDirectory:
         self, tenant_id: UUID, digits: str, page_size: int, cursor: str | None = None
     ) -> DirectoryPage:
         """One page of matches; the flow has already decided that entry is complete."""
-        ask = SearchRequest(
-            tenant_id=tenant_id,
-            digits=digits,
-            complete=True,
-            page_size=page_size,
-            cursor=cursor,
+        result = await search_names(
+            self._nc,
+            tenant_id,
+            digits,
+            page_size,
+            cursor,
+            scope=self._scope,
+            attempt_s=self._timeout_s,
+            budget_s=self._budget_s,
         )
-        try:
-            result = await request_within(
-                self._nc,
-                subjects.DIRECTORY_SEARCH.subject(tenant_id, self._scope),
-                ask,
-                SearchResult,
-                attempt_s=self._timeout_s,
-                budget_s=self._budget_s,
-            )
-        except RemoteError as error:
-            if error.code in SPELLS_NOTHING:
-                return DirectoryPage((), 0)
-            raise
         matches = tuple(
             NameMatch(m.number, m.display_name, m.name_prompt_id) for m in result.matches
         )

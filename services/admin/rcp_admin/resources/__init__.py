@@ -36,6 +36,7 @@ from rcp_admin.resources import (
     ring_groups,
     schedule,
     sessions,
+    simulate,
     tenants,
     tokens,
     usage,
@@ -71,4 +72,5 @@ ROUTES: list[Route] = [
     *audit.CARRIER_ROUTES,
     *usage.ROUTES,
     *export.ROUTES,
+    *simulate.ROUTES,
 ]

@@ -10,6 +10,7 @@ Retry-After), and an unknown account takes as long to refuse as a wrong password
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from rcp.vocabulary import LinkPurpose, TenantStatus, UserRole
 from rcp_admin import emails
 from rcp_admin import schemas as s
 from rcp_admin.auth import (
+    CARRIER_ROLES,
     SESSION_COOKIE,
     Principal,
     client_address,
@@ -207,15 +209,66 @@ async def get_session(c: Call) -> web.Response:
 @ROUTES.delete("/session", status=NO_CONTENT, access="self")
 async def sign_out(c: Call) -> web.Response:
     """Sign out (ends this session, clears its cookie)"""
-    p = c.principal
-    async with c.store.write(
-        p, p.tenant_id, "user", "sign_out", str(p.user_id), c.request_id
+    p = _staff(c.principal)
+    async with c.store.scoped_to(p).write(
+        p, _own_tenant(c.principal), "user", "sign_out", str(p.user_id), c.request_id
     ) as change:
         await change.connection.execute(
             "UPDATE user_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
             p.session_id,
         )
     return without_cookie(no_content())
+
+
+# --- carrier staff viewing a tenant ("view as") ---------------------------------------------
+
+
+def _staff(p: Principal) -> Principal:
+    """The person as themselves: carrier staff viewing a tenant act in the carrier's scope on
+    their own session and account (their row is no tenant's)."""
+    return replace(p, tenant_id=None, read_only=False) if p.read_only else p
+
+
+async def _set_viewing(c: Call, tenant_id: UUID, viewing: UUID | None, action: str) -> None:
+    """Point the caller's session at a tenant (or back at none), audited in that tenant's log."""
+    staff = _staff(c.principal)
+    async with c.store.scoped_to(staff).write(
+        staff, tenant_id, "session", action, str(tenant_id), c.request_id
+    ) as change:
+        await change.connection.execute(
+            "UPDATE user_sessions SET view_as_tenant_id = $2 WHERE id = $1",
+            staff.session_id,
+            viewing,
+        )
+        change.after = {"viewer": staff.name, "role": staff.role and staff.role.value}
+
+
+@ROUTES.post("/session/view-as", body=s.ViewAs, response=s.Session, access="self")
+async def view_as(c: Call) -> web.Response:
+    """Carrier staff: view a tenant's pages read-only with this session (audited in the
+    tenant's log as session.view_as); DELETE ends it"""
+    p = c.principal
+    if p.user_id is None or p.role not in CARRIER_ROLES:
+        raise ApiError(ErrorCode.FORBIDDEN, "only the carrier's staff may view a tenant")
+    if p.read_only:
+        raise ApiError(
+            ErrorCode.CONFLICT, "you are viewing a tenant already: end it first", "tenant_id"
+        )
+    body = await c.body(s.ViewAs)
+    await c.store.tenant_row(p, body.tenant_id)
+    await _set_viewing(c, body.tenant_id, body.tenant_id, "view_as")
+    return await get_session(c)
+
+
+@ROUTES.delete("/session/view-as", status=NO_CONTENT, access="self")
+async def end_view_as(c: Call) -> web.Response:
+    """Stop viewing a tenant: the session is the carrier's staff's again (audited as
+    session.view_as_end)"""
+    p = c.principal
+    if not p.read_only or p.tenant_id is None:
+        raise ApiError(ErrorCode.CONFLICT, "you are not viewing a tenant")
+    await _set_viewing(c, p.tenant_id, None, "view_as_end")
+    return no_content()
 
 
 # --- one's own account ---------------------------------------------------------------------
