@@ -149,14 +149,16 @@ async def test_a_service_with_no_audio_to_hand_over_cannot_open_the_media_inbox(
     assert refused(violations, "publish", info), violations
 
 
-@pytest.mark.parametrize("writer", ["admin", "cli"])
-async def test_admin_writes_the_configuration_store_and_stasis_reads_and_watches_it(
-    server_url: str, settings: StackSettings, writer: str
+@pytest.mark.parametrize(
+    ("writer", "reader"), [("admin", "stasis"), ("cli", "stasis"), ("admin", "directory")]
+)
+async def test_admin_writes_the_configuration_store_and_stasis_and_the_directory_read_and_watch_it(
+    server_url: str, settings: StackSettings, writer: str, reader: str
 ) -> None:
     namespace, tenant = f"db_{uuid.uuid4().hex[:8]}", uuid.uuid4()
     async with (
         logged_in(server_url, settings, writer) as admin,
-        logged_in(server_url, settings, "stasis") as stasis,
+        logged_in(server_url, settings, reader) as stasis,
     ):
         written = await ConfigStore.open(admin.client, namespace)
         read = await ConfigStore.open(stasis.client, namespace)
