@@ -103,11 +103,12 @@ class Change:
 
     async def delete_one(
         self, model: type[s.Out], missing: tuple[str, str], query: str, *args: Any
-    ) -> None:
-        """Run a `DELETE ... RETURNING *` and keep what it removed; if it removed nothing,
-        404 (`missing`: what was not found, and the field that named it)."""
+    ) -> asyncpg.Record:
+        """Run a `DELETE ... RETURNING *`, keep what it removed and return its row; if it
+        removed nothing, 404 (`missing`: what was not found, and the field that named it)."""
         row = await fetch_one(self.connection, missing, query, *args)
         self.before = jsonable(model.model_validate(dict(row)))
+        return row
 
     def record(self, before: s.Out | None, after: s.Out | None, key: str | None = None) -> None:
         """Keep the representations before and after the write (and the key, if it moved)."""
