@@ -245,3 +245,35 @@ async def test_a_malformed_archive_is_refused_with_a_code_and_changes_nothing(
 
     assert await other.ok("GET", f"{o}/export") == before
     assert await other.ok("GET", f"{o}/prompts") == {"items": []}
+
+
+async def test_an_archive_imports_into_another_installation_with_its_own_database_and_media(
+    admin: Admin, tmp_path: Path, own_url: str
+) -> None:
+    t, source, archive = await _source(admin, tmp_path)
+    # Another installation: a database of its own, and a media service with its own store.
+    scope = f"zip{uuid.uuid4().hex[:10]}"
+    async with (
+        running_media(media_settings(own_url, tmp_path / "elsewhere", media_nats_scope=scope)),
+        running_admin(
+            own_url, media_nats_scope=scope, admin_upload_max_bytes=UPLOAD_LIMIT
+        ) as elsewhere,
+    ):
+        other_id, other = await elsewhere.tenant("elsewhere")
+        o = f"/v1/tenants/{other_id}"
+        status, imported = await _import(other, o, archive)
+        assert status == 200, imported
+        source_setup = await source.ok("GET", f"{t}/receptionist")
+        target_setup = await other.ok("GET", f"{o}/receptionist")
+        assert (target_setup["greeting"]["source"], target_setup["greeting"]["status"]) == (
+            "upload",
+            "ready",
+        )
+        target_key = (await other.ok("GET", f"{o}/receptionist/keys"))["items"][2]
+        assert target_key["action"] == "play_announcement"
+        extension = await other.ok("GET", f"{o}/extensions/150")
+        assert extension["last_name"] == "Le Gall"
+        played = await _samples(source, t, source_setup["greeting"]["id"])
+        heard = await _samples(other, o, target_setup["greeting"]["id"])
+        assert abs(len(played) - len(heard)) <= 8000 * 0.05
+        assert _similarity(played, heard) > 0.99

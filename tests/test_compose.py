@@ -25,10 +25,17 @@ from rcp.settings import (
     DEVELOPMENT_ARI_PASSWORD,
     DEVELOPMENT_DATABASE_PASSWORDS,
     DEVELOPMENT_TOKEN_PEPPER,
+    CommonSettings,
+    Environment,
 )
+from rcp_admin.settings import CliSettings
+from rcp_admin.settings import Settings as AdminSettings
 from rcp_devstack.processes import free_port, wait_until
 from rcp_devstack.settings import REPO_ROOT
+from rcp_directory.settings import Settings as DirectorySettings
+from rcp_media.settings import Settings as MediaSettings
 from rcp_ops import nats_values
+from rcp_stasis.settings import Settings as StasisSettings
 
 COMPOSE_DIR = REPO_ROOT / "deploy" / "compose"
 MAKE_ENV = COMPOSE_DIR / "make-env"
@@ -129,6 +136,54 @@ def test_compose_runs_in_production_and_holds_no_secret_of_its_own() -> None:
         "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
     ]
     assert "deploy/compose/.env" in (REPO_ROOT / ".gitignore").read_text().split()
+
+
+# Each Receptionist process of compose.yaml: the settings its command reads.
+SETTINGS: dict[str, type[CommonSettings]] = {
+    "rcp-stasis": StasisSettings,
+    "rcp-directory": DirectorySettings,
+    "rcp-media": MediaSettings,
+    "rcp-admin": AdminSettings,
+    "receptionist": CliSettings,
+}
+
+
+def _only_given(cls: type[CommonSettings], settings_cls: Any, /, **sources: Any) -> tuple[Any, ...]:
+    return (sources["init_settings"],)
+
+
+def test_every_service_starts_in_production_with_the_env_file_make_env_writes(
+    tmp_path: Path,
+) -> None:
+    """What a service checks before it starts (a missing secret or a development default
+    would stop it with exit 2), from its variables in compose.yaml and the .env file alone."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("RCP_CARRIER_ADDRESSES=192.0.2.0/24\n")
+    make_env(env_file)
+    written = read_env(env_file)
+    started = []
+    for name, service in services().items():
+        command = service.get("command", [""])[0]
+        if command not in SETTINGS:
+            continue
+        given = {
+            variable.removeprefix("RCP_").lower(): re.sub(
+                r"\$\{([A-Z0-9_]+):\?[^}]+\}", lambda m: written[m.group(1)], value
+            )
+            for variable, value in environment(name).items()
+            if variable.startswith("RCP_")
+        }
+        isolated = type(
+            "FromCompose",
+            (SETTINGS[command],),
+            {"settings_customise_sources": classmethod(_only_given)},
+        )
+        settings = isolated(**given)
+        assert settings.environment is Environment.PRODUCTION, name
+        assert settings.production_problems() == [], name
+        assert settings.effective_nats_user == NATS_USERS[name], name
+        started.append(name)
+    assert sorted(started) == sorted(NATS_USERS)
 
 
 def test_make_env_writes_a_random_value_for_every_secret_compose_requires_and_keeps_them(

@@ -251,3 +251,28 @@ async def test_the_directory_may_read_and_watch_the_store_but_not_write_it(
     subject = f"$kv.rcp_config.{namespace}.tenant.{tenant}".lower()
     assert f'nats: permissions violation for publish to "{subject}"' in errors
     assert await written.snapshot(tenant) == {"tenant": None, "numbers": []}
+
+
+async def test_a_directory_started_while_postgresql_refuses_connections_is_ready_and_answers(
+    directory_settings: Settings,
+    as_tests: NatsClient,
+    own_url: str,
+    settings: StackSettings,
+) -> None:
+    db = await asyncpg.connect(own_url)
+    try:
+        tenant = await new_tenant(db)
+        await add_extension(db, tenant, "401", "Gaëlle", "Le Bihan")
+    finally:
+        await db.close()
+    await stored(own_url, as_tests, tenant)
+    await refuse_connections(settings.database_url, own_url, allow=False)
+    try:
+        async with running(directory_settings) as directory:
+            assert isinstance(directory.cache.source, StoredDirectory)
+            found = await search(as_tests, directory_settings, tenant, keys("LEB"))
+            assert numbers(found) == ["401"]
+            assert await directory.infrastructure.health.run() == {"nats": "ok", "directory": "ok"}
+            assert postgres_reads(directory) == 0
+    finally:
+        await refuse_connections(settings.database_url, own_url, allow=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from admin_support import PASSWORD, add_person
+from admin_support import add_person
 from playwright.async_api import Page, expect
-from web_support import Web, key_box, screenshot
+from web_support import Web, key_box, screenshot, sign_in_person
 
 LABELS = {
     "en": {
@@ -57,14 +57,6 @@ LABELS = {
 LOCALES = [("en-GB", "en"), ("fr-FR", "fr")]
 
 
-async def sign_in(page: Page, email: str) -> None:
-    """Sign in with an email and the tests' password."""
-    await page.goto("/")
-    await page.locator("#email").fill(email)
-    await page.locator("#password").fill(PASSWORD)
-    await page.locator("#person-sign-in button[type=submit]").click()
-
-
 async def open_section(page: Page, name: str) -> None:
     await page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(name)
@@ -84,7 +76,7 @@ async def test_an_operator_creates_suspends_resumes_and_deletes_a_tenant_typing_
     slug = f"console-{uuid.uuid4().hex[:8]}"
     name = f"Console {slug[-8:]} SARL"
     async with web.page(locale=locale) as page:
-        await sign_in(page, operator)
+        await sign_in_person(page, operator)
         await expect(page.get_by_role("heading", level=1)).to_have_text(words["tenants"])
         await page.get_by_role("button", name=words["new"]).click()
         dialog = page.get_by_role("dialog")
@@ -137,7 +129,7 @@ async def test_an_operator_routes_moves_and_releases_a_number_and_reads_usage_an
     e164 = number()
     row_id = f"#number-{e164[1:]}"
     async with web.page(locale=locale) as page:
-        await sign_in(page, operator)
+        await sign_in_person(page, operator)
         await open_section(page, words["numbers"])
         await page.get_by_role("button", name=words["route"]).click()
         dialog = page.get_by_role("dialog")
@@ -193,7 +185,7 @@ async def test_support_reads_the_console_with_controls_disabled_and_views_a_tena
     await web.admin.carrier.ok("POST", f"/v1/tenants/{tenant_id}/numbers", {"e164": number()})
     support = await add_person(web.admin, None, "support")
     async with web.page() as page:
-        await sign_in(page, support)
+        await sign_in_person(page, support)
         await expect(page.locator("#read-only-banner")).to_be_visible()
         await expect(page.locator("#new-tenant")).to_be_disabled()
         await expect(page.locator(f"#tenant-{slug}-suspend")).to_be_disabled()
@@ -242,7 +234,7 @@ async def test_a_tenant_admin_reads_who_changed_what_with_each_fields_before_and
     editor_email = await add_person(web.admin, tenant_id, "editor")
     t = f"/v1/tenants/{tenant_id}"
     async with web.page(locale=locale) as page:
-        await sign_in(page, editor_email)
+        await sign_in_person(page, editor_email)
         await expect(key_box(page, "0")).to_be_visible()
         await expect(page.get_by_role("link", name=title)).to_have_count(0)  # admins only
         csrf = await page.evaluate(
@@ -268,7 +260,7 @@ async def test_a_tenant_admin_reads_who_changed_what_with_each_fields_before_and
             )
             assert status in (200, 201)
     async with web.page(locale=locale) as page:
-        await sign_in(page, admin_email)
+        await sign_in_person(page, admin_email)
         await open_section(page, title)
         rows = page.locator("#audit tbody tr")
         renamed = rows.filter(has_text="conference_room.update")
@@ -284,3 +276,95 @@ async def test_a_tenant_admin_reads_who_changed_what_with_each_fields_before_and
         await page.locator("#audit-filters button[type=submit]").click()
         await expect(renamed).to_have_count(1)
         await screenshot(page, f"tenant-audit-{locale[:2]}")
+
+
+@pytest.mark.parametrize(
+    ("locale", "section", "add", "save_policy", "saved"),
+    [
+        (
+            "en-GB",
+            "Devices and policy",
+            "Add a device",
+            "Save the policy",
+            "Outbound policy saved.",
+        ),
+        (
+            "fr-FR",
+            "Appareils et politique",
+            "Ajouter un appareil",
+            "Enregistrer la politique",
+            "Politique d’appels sortants enregistrée.",
+        ),
+    ],
+)
+async def test_an_operator_provisions_a_device_and_sets_a_tenants_outbound_policy(
+    web: Web, locale: str, section: str, add: str, save_policy: str, saved: str
+) -> None:
+    tenant_id, _ = await web.admin.tenant("devicesweb")
+    t = f"/v1/tenants/{tenant_id}"
+    operator = await add_person(web.admin, None, "operator")
+    endpoint = f"PJSIP/t{tenant_id[:8]}-desk"
+    async with web.page(locale=locale) as page:
+        await sign_in_person(page, operator)
+        await open_section(page, section)
+        await page.locator("#console-tenant").select_option(tenant_id)
+        await page.locator("#device-name").fill("desk")
+        await page.locator("#device-endpoint").fill(endpoint)
+        await page.get_by_role("button", name=add).click()
+        await expect(page.locator("#device-desk")).to_contain_text(endpoint)
+
+        await page.locator("#policy-denied").fill("+3389, +3368")
+        await page.locator("#policy-type-premium_rate").uncheck()
+        await page.locator("#policy-allowed").fill("not a prefix")
+        await page.get_by_role("button", name=save_policy).click()
+        await expect(page.locator("#policy-allowed-error")).to_be_visible()
+        await page.locator("#policy-allowed").fill("")
+        await page.get_by_role("button", name=save_policy).click()
+        await expect(page.locator("#policy-allowed-error")).to_have_count(0)
+        await expect(page.get_by_role("status")).to_have_text(saved)
+        await screenshot(page, f"console-devices-{locale[:2]}")
+    devices = await web.admin.carrier.ok("GET", f"{t}/devices")
+    policy = await web.admin.carrier.ok("GET", f"{t}/outbound-policy")
+    assert [(d["name"], d["endpoint"]) for d in devices["items"]] == [("desk", endpoint)]
+    assert policy["denied_prefixes"] == ["+3389", "+3368"]
+    assert "premium_rate" not in policy["allowed_number_types"]
+    assert policy["allowed_prefixes"] == []
+
+
+async def test_an_operator_issues_and_revokes_a_tenants_token_and_invites_and_disables_a_person(
+    web: Web,
+) -> None:
+    tenant_id, _ = await web.admin.tenant("accessweb")
+    t = f"/v1/tenants/{tenant_id}"
+    operator = await add_person(web.admin, None, "operator")
+    invited = f"invited-{uuid.uuid4().hex[:6]}@example.com"
+    async with web.page() as page:
+        await sign_in_person(page, operator)
+        await open_section(page, "Tokens and people")
+        await page.locator("#console-tenant").select_option(tenant_id)
+        await page.locator("#token-name").fill("billing robot")
+        await page.get_by_role("button", name="Issue a token").click()
+        secret = await page.locator("#issued-token").text_content()
+        assert secret is not None
+        await screenshot(page, "console-token-issued")
+        await page.get_by_role("dialog").get_by_role("button", name="Close").click()
+        as_token = await web.admin.carrier.as_(secret.strip()).call("GET", f"{t}/receptionist")
+        assert as_token.status == 200
+        await page.get_by_role("button", name="Revoke token billing robot").click()
+        await expect(page.get_by_role("status")).to_contain_text("Token billing robot revoked.")
+        revoked = await web.admin.carrier.as_(secret.strip()).call("GET", f"{t}/receptionist")
+        assert revoked.status == 401
+
+        await page.locator("#invite-email").fill(invited)
+        await page.locator("#invite-role").select_option("editor")
+        await page.get_by_role("button", name="Invite", exact=True).click()
+        await expect(page.get_by_role("status")).to_contain_text(invited)
+        await page.get_by_role("button", name=f"Disable {invited}").click()
+        await expect(page.get_by_role("status")).to_contain_text(f"{invited} disabled")
+        await screenshot(page, "console-people")
+        people = await web.admin.carrier.ok("GET", f"{t}/users")
+        [person] = [p for p in people["items"] if p["email"] == invited]
+        assert (person["role"], person["status"]) == ("editor", "disabled")
+
+        await page.locator("#console-tenant").select_option("carrier")
+        await expect(page.locator("#people")).to_contain_text(operator)

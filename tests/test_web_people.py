@@ -13,7 +13,7 @@ import pytest
 from admin_support import PASSWORD, Admin, add_person, running_admin
 from playwright.async_api import Page, expect
 from smtp_support import Mailbox, smtp_server
-from web_support import Web, chromium, key_box, screenshot
+from web_support import Web, chromium, key_box, screenshot, seed_numbering_plan
 
 LINK = re.compile(r"/#/invitation\?token=(rcl_[A-Za-z0-9_-]{43})")
 
@@ -173,3 +173,92 @@ async def test_the_tokens_form_still_signs_in(web: Web, admin: Admin) -> None:
     async with web.page() as page:
         await web.signed_in(page, tenant)
         await expect(page.locator("#read-only-banner")).to_have_count(0)
+
+
+VIEWER_PAGES = {
+    "/receptionist": "Receptionist",
+    "/menus": "Menus",
+    "/hours": "Opening hours",
+    "/versions": "Versions",
+    "/settings": "Settings",
+    "/settings/directory": "Customize directory settings",
+    "/extensions": "Extensions",
+    "/ring-groups": "Ring groups",
+    "/conference-rooms": "Conference rooms",
+    "/voicemail": "Voicemail",
+    "/calls": "Call log",
+}
+# What changes something is a primary or a danger button; the call log's Filter only reads.
+CHANGING = "main button.primary:enabled:not(#apply-filters), main button.danger:enabled"
+
+
+async def test_a_viewer_finds_every_control_that_changes_something_disabled_and_the_api_says_403(
+    web: Web,
+) -> None:
+    tenant_id, tenant = await web.admin.tenant("viewerall")
+    await seed_numbering_plan(web.admin, tenant_id, tenant)
+    t = f"/v1/tenants/{tenant_id}"
+    await tenant.ok("POST", f"{t}/holidays", {"name": "Noël", "start": "2027-12-25"})
+    await tenant.ok("POST", f"{t}/receptionist/publish", {"comment": "first"})
+    await tenant.ok("POST", f"{t}/menus", {"name": "Ventes"})  # a draft: the banner shows
+    email = await add_person(web.admin, tenant_id, "viewer")
+    async with web.page() as page:
+        await _sign_in(page, email, PASSWORD)
+        await expect(page.locator("#read-only-banner")).to_be_visible()
+        await expect(page.locator("#publish")).to_be_disabled()
+        await expect(page.locator("#discard")).to_be_disabled()
+        await expect(page.get_by_role("link", name="Audit log")).to_have_count(0)
+        for path, heading in VIEWER_PAGES.items():
+            await page.goto(f"/#{path}")
+            await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+            await expect(page.locator("main .loading")).to_have_count(0)
+            await expect(page.locator("main button").first).to_be_visible()
+            await expect(page.locator(CHANGING)).to_have_count(0)
+        await page.goto("/#/hours")
+        await expect(page.locator("#override-switch")).to_be_disabled()
+        await expect(page.locator("#cell-mon-18")).to_be_disabled()
+        await expect(page.locator("#ics-file")).to_be_disabled()
+        await page.goto("/#/versions")
+        await expect(page.locator("#versions button").first).to_be_disabled()
+        await page.goto("/#/extensions")
+        await page.locator("#extension-101-edit").click()
+        await expect(page.get_by_role("dialog").locator("button[type=submit]")).to_be_disabled()
+        await screenshot(page, "people-viewer-extension")
+        csrf = await _csrf(page)
+        refused = await page.evaluate(
+            """async ([csrf, writes]) => {
+                const out = [];
+                for (const [method, path, body] of writes) {
+                    const r = await fetch(path, {method, headers: {"Content-Type":
+                        "application/json", "X-CSRF-Token": csrf},
+                        body: body === null ? undefined : JSON.stringify(body)});
+                    out.push([method, path, r.status, (await r.json()).code]);
+                }
+                return out;
+            }""",
+            [
+                csrf,
+                [
+                    [
+                        "POST",
+                        f"{t}/extensions",
+                        {
+                            "number": "150",
+                            "kind": "virtual",
+                            "first_name": "X",
+                            "external_number": "+33612345678",
+                        },
+                    ],
+                    ["PATCH", f"{t}/extensions/101", {"first_name": "Y"}],
+                    ["DELETE", f"{t}/conference-rooms/300", None],
+                    ["PATCH", f"{t}/receptionist", {"dial_extension": True}],
+                    ["PUT", f"{t}/schedule/override", {"mode": "closed"}],
+                    ["POST", f"{t}/holidays", {"name": "Pâques", "start": "2027-03-28"}],
+                    ["POST", f"{t}/menus", {"name": "Support"}],
+                    ["POST", f"{t}/receptionist/publish", {}],
+                    ["DELETE", f"{t}/receptionist/draft", None],
+                    ["PATCH", f"{t}/directory", {"items": []}],
+                ],
+            ],
+        )
+        assert [(m, p, s, c) for m, p, s, c in refused if (s, c) != (403, "read_only")] == []

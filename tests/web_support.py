@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from admin_support import Admin, Client
+from admin_support import PASSWORD, Admin, Client
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 CHROMIUM = "/usr/bin/chromium"
@@ -99,6 +99,14 @@ class Web:
         await page.locator("#token").fill(tenant.token)
         await page.locator("#token-sign-in button[type=submit]").click()
         await expect(page.locator("#key-0")).to_be_visible()
+
+
+async def sign_in_person(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Open the manager and sign in with an email address and a password."""
+    await page.goto("/")
+    await page.locator("#email").fill(email)
+    await page.locator("#password").fill(password)
+    await page.locator("#person-sign-in button[type=submit]").click()
 
 
 async def screenshot(page: Page, name: str) -> Path:

@@ -44,8 +44,11 @@ def _object_store(bucket: str, *, write: bool, read: bool) -> tuple[str, ...]:
     """What a client of nats-py's object store publishes to use the bucket `bucket`."""
     stream = f"OBJ_{bucket}"
     allowed = [
-        *_stream_api(stream, "INFO", "CREATE", "MSG.GET", "PURGE"),
-        f"{JS_API}.DIRECT.GET.{stream}.>",
+        *_stream_api(stream, "INFO", "CREATE", "PURGE"),
+        # An object's description, read by a direct get of its subject
+        # (`rcp.media_client.MediaInbox`); never STREAM.MSG.GET nor a direct get by sequence,
+        # which read any message, the chunks of everyone's audio included.
+        f"{JS_API}.DIRECT.GET.{stream}.$O.{bucket}.M.>",
         f"$O.{bucket}.M.>",  # an object's description, and its deletion
     ]
     if write:

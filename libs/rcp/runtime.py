@@ -90,9 +90,16 @@ class Infrastructure:
 
 @asynccontextmanager
 async def infrastructure(
-    settings: CommonSettings, service: str, stop: asyncio.Event | None = None
+    settings: CommonSettings,
+    service: str,
+    stop: asyncio.Event | None = None,
+    *,
+    database_required: bool = True,
 ) -> AsyncIterator[Infrastructure]:
     """Connect NATS and Postgres and serve the ops endpoint; undo it all on exit.
+
+    `database_required` False: PostgreSQL is no readiness check (a service that reads it
+    only as a fallback is ready while it is away).
 
     From the moment `stop` is set (SIGTERM), and in any case on the way out, the service
     reports "draining" on /readyz, so that no new work is
@@ -114,7 +121,8 @@ async def infrastructure(
                 raise
 
         health.add("nats", lambda: probe.check(settings.nats_probe_timeout_s))
-        health.add("postgres", database)
+        if database_required:
+            health.add("postgres", database)
         port = await stack.enter_async_context(
             serve_app(
                 ops_app(metrics, health, settings.ops_metrics_token),

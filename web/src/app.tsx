@@ -8,7 +8,7 @@ import { FormError, SelectField, TextField, errorText, useFormState } from "./fo
 import { I18nContext, type Lang, LANGS, type Messages, initialLang, messages, rememberLang, useI18n } from "./i18n";
 import { CallsPage, VoicemailPage } from "./pages/activity";
 import { AuditPage } from "./pages/audit";
-import { type Carrier, CarrierContext, ConsoleAuditPage, NumbersPage, TenantsPage, UsagePage } from "./pages/console";
+import { AccessPage, type Carrier, CarrierContext, ConsoleAuditPage, DevicesPage, NumbersPage, TenantsPage, UsagePage } from "./pages/console";
 import { ExtensionsPage, RingGroupsPage, RoomsPage } from "./pages/numbering";
 import { HoursPage } from "./pages/hours";
 import { MenusPage } from "./pages/menus";
@@ -74,6 +74,8 @@ const ADMIN_ONLY = new Set(["/audit"]);
 const CONSOLE_PAGES: Page[] = [
   { path: "/console/tenants", title: (t) => t.carrier.navTenants, nav: "/console/tenants", render: () => <TenantsPage /> },
   { path: "/console/numbers", title: (t) => t.carrier.navNumbers, nav: "/console/numbers", render: () => <NumbersPage /> },
+  { path: "/console/devices", title: (t) => t.carrier.navDevices, nav: "/console/devices", render: () => <DevicesPage /> },
+  { path: "/console/access", title: (t) => t.carrier.navAccess, nav: "/console/access", render: () => <AccessPage /> },
   { path: "/console/usage", title: (t) => t.carrier.navUsage, nav: "/console/usage", render: () => <UsagePage /> },
   { path: "/console/audit", title: (t) => t.carrier.navAudit, nav: "/console/audit", render: () => <ConsoleAuditPage /> },
 ];

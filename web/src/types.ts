@@ -295,3 +295,37 @@ export interface AuditList {
   items: AuditEntry[];
   next_before_id: number | null;
 }
+
+export interface OutboundPolicy {
+  home_region: string | null;
+  country: string;
+  allowed_regions: string[];
+  allowed_number_types: NumberType[];
+  allowed_prefixes: string[];
+  denied_prefixes: string[];
+  refused_extensions: { number: string; external_number: string }[];
+  updated_at: string | null;
+}
+
+export interface ApiToken {
+  id: string;
+  scope: "carrier" | "tenant";
+  tenant_id: string | null;
+  name: string;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface Person {
+  id: string;
+  tenant_id: string | null;
+  email: string;
+  name: string;
+  role: string;
+  language: string;
+  status: "invited" | "active" | "disabled";
+  last_sign_in_at: string | null;
+}

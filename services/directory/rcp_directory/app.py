@@ -45,7 +45,7 @@ async def running(
 ) -> AsyncIterator[RunningDirectory]:
     """Start the directory service; stop taking requests, answer those under way, unwind."""
     async with (
-        infrastructure(settings, settings.service_name, stop) as infra,
+        infrastructure(settings, settings.service_name, stop, database_required=False) as infra,
         AsyncExitStack() as stack,
     ):
         metrics = DirectoryMetrics(infra.metrics.registry)

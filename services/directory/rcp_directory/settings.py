@@ -15,6 +15,14 @@ class Settings(DirectoryScopeSettings):
     default_nats_user: ClassVar[str] = "directory"
     default_ops_port: ClassVar[int] = 9102
 
+    database_pool_min: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Connections opened at start: none, so that the directory starts and "
+        "serves from the configuration store while PostgreSQL is away (it reads it only for "
+        "a tenant the store lacks).",
+    )
     directory_min_digits: int = Field(
         default=3,
         ge=1,

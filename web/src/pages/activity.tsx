@@ -126,11 +126,12 @@ export function VoicemailPage() {
                     <button
                       type="button"
                       id={`voicemail-${message.id}-mark`}
+                      disabled={session.readOnly}
                       onClick={() => void mark(message, message.status === "new" ? "read" : "new")}
                     >
                       {message.status === "new" ? t.markRead : t.markUnread}
                     </button>
-                    <button type="button" class="danger" onClick={() => setDeleting(message)}>
+                    <button type="button" class="danger" onClick={() => setDeleting(message)} disabled={session.readOnly}>
                       {t.delete}
                     </button>
                   </td>

@@ -4,9 +4,9 @@
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
 import type { Api } from "../api";
-import { Dialog, FormError, LoadError, Loading, SelectField, TextField, errorText, splitError, useFormState } from "../forms";
+import { CheckboxField, Dialog, FormError, LoadError, Loading, SelectField, TextField, errorText, splitError, useFormState } from "../forms";
 import { useI18n } from "../i18n";
-import type { Items, RoutedNumber, Tenant, Usage } from "../types";
+import type { ApiToken, Device, Items, NumberType, OutboundPolicy, Person, RoutedNumber, Tenant, Usage } from "../types";
 import { AuditLog } from "./audit";
 
 export interface Carrier {
@@ -648,4 +648,604 @@ export function UsagePage() {
 export function ConsoleAuditPage() {
   const carrier = useCarrier();
   return <AuditLog api={carrier.api} path="/v1/audit" tenants={carrier.tenants} />;
+}
+
+// --- one tenant's devices and outbound policy; tokens and people of a tenant or the carrier ---
+
+const CARRIER_ITSELF = "carrier";
+
+/** Which tenant a page is about (remembered while the console is open). */
+function useChosenTenant(withCarrier: boolean): [string, (id: string) => void] {
+  const carrier = useCarrier();
+  const [chosen, setChosen] = useState(() => {
+    const kept = window.sessionStorage?.getItem("rcp.console.tenant") ?? "";
+    if (kept === CARRIER_ITSELF && withCarrier) return kept;
+    if (carrier.tenants.some((tenant) => tenant.id === kept)) return kept;
+    return withCarrier ? CARRIER_ITSELF : (byName(carrier.tenants)[0]?.id ?? "");
+  });
+  const choose = (id: string) => {
+    window.sessionStorage?.setItem("rcp.console.tenant", id);
+    setChosen(id);
+  };
+  return [chosen, choose];
+}
+
+function TenantChooser({ value, onValue, withCarrier }: { value: string; onValue: (id: string) => void; withCarrier: boolean }) {
+  const carrier = useCarrier();
+  const { t } = useI18n();
+  const c = t.carrier;
+  return (
+    <div class="toolbar">
+      <SelectField
+        id="console-tenant"
+        label={c.chooseTenant}
+        value={value}
+        onValue={onValue}
+        choices={[
+          ...(withCarrier ? [{ value: CARRIER_ITSELF, label: c.theCarrier }] : []),
+          ...byName(carrier.tenants).map((tenant) => ({ value: tenant.id, label: `${tenant.name} (${tenant.slug})` })),
+        ]}
+      />
+    </div>
+  );
+}
+
+function useLoaded<T>(path: string | null): { data: T | null; failure: unknown; reload: () => Promise<void> } {
+  const carrier = useCarrier();
+  const [data, setData] = useState<T | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
+  const reload = useCallback(async () => {
+    if (path === null) return;
+    setFailure(null);
+    try {
+      setData(await carrier.api.get<T>(path));
+    } catch (error) {
+      setFailure(error);
+    }
+  }, [carrier.api, path]);
+  useEffect(() => {
+    setData(null);
+    void reload();
+  }, [reload]);
+  return { data, failure, reload };
+}
+
+function words(text: string): string[] {
+  return text
+    .split(/[\s,;]+/)
+    .map((word) => word.trim())
+    .filter((word) => word !== "");
+}
+
+export function DevicesPage() {
+  const { t } = useI18n();
+  const c = t.carrier;
+  const [tenantId, setTenantId] = useChosenTenant(false);
+  return (
+    <>
+      <p class="intro">{c.devicesIntro}</p>
+      <TenantChooser value={tenantId} onValue={setTenantId} withCarrier={false} />
+      {tenantId ? (
+        <div key={tenantId}>
+          <Devices tenantId={tenantId} />
+          <Policy tenantId={tenantId} />
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function Devices({ tenantId }: { tenantId: string }) {
+  const carrier = useCarrier();
+  const { t } = useI18n();
+  const c = t.carrier;
+  const base = `/v1/tenants/${tenantId}/devices`;
+  const list = useLoaded<Items<Device>>(base);
+  const form = useFormState();
+  const [name, setName] = useState("");
+  const [endpoint, setEndpoint] = useState("PJSIP/");
+  const [rowError, setRowError] = useState<string | null>(null);
+  async function add(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    try {
+      await carrier.api.call("POST", base, { body: { name: name.trim(), endpoint: endpoint.trim() } });
+      carrier.announce(c.deviceSaved(name.trim()));
+      setName("");
+      setEndpoint("PJSIP/");
+      await list.reload();
+    } catch (error) {
+      const split = splitError(t, error, { name: "name", endpoint: "endpoint" });
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+  async function remove(device: Device) {
+    setRowError(null);
+    try {
+      await carrier.api.call("DELETE", `${base}/${encodeURIComponent(device.name)}`);
+      carrier.announce(c.deviceDeleted(device.name));
+      await list.reload();
+    } catch (error) {
+      setRowError(errorText(t, error));
+    }
+  }
+  return (
+    <section class="panel" aria-labelledby="devices-title">
+      <h2 id="devices-title">{c.devices}</h2>
+      {list.failure !== null && list.data === null ? (
+        <LoadError error={list.failure} onRetry={list.reload} />
+      ) : list.data === null ? (
+        <Loading />
+      ) : list.data.items.length === 0 ? (
+        <p>{c.noDevices}</p>
+      ) : (
+        <div class="table-wrap">
+          <FormError message={rowError} />
+          <table id="devices">
+            <thead>
+              <tr>
+                <th scope="col">{c.deviceName}</th>
+                <th scope="col">{c.endpoint}</th>
+                <th scope="col" class="optional">
+                  {c.usedBy}
+                </th>
+                <th scope="col">
+                  <span class="sr-only">{t.actions}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((device) => (
+                <tr key={device.name} id={`device-${idPart(device.name)}`}>
+                  <th scope="row">{device.name}</th>
+                  <td>
+                    <code>{device.endpoint}</code>
+                  </td>
+                  <td class="optional">{device.extensions.join(", ")}</td>
+                  <td class="row-actions">
+                    <button
+                      type="button"
+                      class="danger"
+                      aria-label={c.deleteDeviceLabel(device.name)}
+                      disabled={carrier.readOnly}
+                      onClick={() => void remove(device)}
+                    >
+                      {t.delete}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <form class="toolbar filters" ref={form.formRef} onSubmit={add} noValidate>
+        <FormError message={form.formError} />
+        <TextField id="device-name" label={c.deviceName} value={name} onValue={setName} error={form.fieldErrors.name} spellcheck={false} />
+        <TextField
+          id="device-endpoint"
+          label={c.endpoint}
+          hint={c.endpointHint}
+          value={endpoint}
+          onValue={setEndpoint}
+          error={form.fieldErrors.endpoint}
+          spellcheck={false}
+        />
+        <button type="submit" class="primary" id="add-device" disabled={form.busy || carrier.readOnly}>
+          {c.addDevice}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+const NUMBER_TYPES: NumberType[] = [
+  "fixed_line",
+  "mobile",
+  "fixed_line_or_mobile",
+  "toll_free",
+  "premium_rate",
+  "shared_cost",
+  "voip",
+  "personal_number",
+  "pager",
+  "uan",
+  "voicemail",
+  "unknown",
+];
+
+function Policy({ tenantId }: { tenantId: string }) {
+  const carrier = useCarrier();
+  const { t } = useI18n();
+  const c = t.carrier;
+  const path = `/v1/tenants/${tenantId}/outbound-policy`;
+  const loaded = useLoaded<OutboundPolicy>(path);
+  const form = useFormState();
+  const [home, setHome] = useState("");
+  const [regions, setRegions] = useState("");
+  const [types, setTypes] = useState<Set<NumberType>>(new Set());
+  const [allowed, setAllowed] = useState("");
+  const [denied, setDenied] = useState("");
+  const [policy, setPolicy] = useState<OutboundPolicy | null>(null);
+  useEffect(() => {
+    if (loaded.data !== null) show(loaded.data);
+  }, [loaded.data]);
+  function show(shown: OutboundPolicy) {
+    setPolicy(shown);
+    setHome(shown.home_region ?? "");
+    setRegions(shown.allowed_regions.join(", "));
+    setTypes(new Set(shown.allowed_number_types));
+    setAllowed(shown.allowed_prefixes.join(", "));
+    setDenied(shown.denied_prefixes.join(", "));
+  }
+  async function write(reset: boolean) {
+    form.clear();
+    form.setBusy(true);
+    try {
+      const answer = reset
+        ? await carrier.api.call<OutboundPolicy>("DELETE", path)
+        : await carrier.api.call<OutboundPolicy>("PATCH", path, {
+            body: {
+              home_region: home.trim() === "" ? null : home.trim().toUpperCase(),
+              allowed_regions: words(regions).map((region) => region.toUpperCase()),
+              allowed_number_types: NUMBER_TYPES.filter((type) => types.has(type)),
+              allowed_prefixes: words(allowed),
+              denied_prefixes: words(denied),
+            },
+          });
+      if (answer.data !== null) show(answer.data);
+      else await loaded.reload();
+      carrier.announce(reset ? c.policyReset : c.policySaved);
+    } catch (error) {
+      const split = splitError(t, error, {
+        home_region: "home",
+        allowed_regions: "regions",
+        allowed_number_types: "types",
+        allowed_prefixes: "allowed",
+        denied_prefixes: "denied",
+      });
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+  return (
+    <section class="panel" aria-labelledby="policy-title">
+      <h2 id="policy-title">{c.policy}</h2>
+      <p class="intro">{c.policyIntro}</p>
+      {loaded.failure !== null && policy === null ? (
+        <LoadError error={loaded.failure} onRetry={loaded.reload} />
+      ) : policy === null ? (
+        <Loading />
+      ) : (
+        <form
+          id="policy"
+          ref={form.formRef}
+          noValidate
+          onSubmit={(event) => {
+            event.preventDefault();
+            void write(false);
+          }}
+        >
+          <FormError message={form.formError} />
+          {policy.refused_extensions.length > 0 ? (
+            <p class="flag" id="policy-refused">
+              {c.refusedNow(policy.refused_extensions.map((x) => `${x.number} (${x.external_number})`).join(", "))}
+            </p>
+          ) : null}
+          <TextField id="policy-home" label={c.homeRegion} hint={c.homeRegionHint(policy.country)} value={home} onValue={setHome} error={form.fieldErrors.home} />
+          <TextField id="policy-regions" label={c.allowedRegions} hint={c.listHint} value={regions} onValue={setRegions} error={form.fieldErrors.regions} />
+          <fieldset class="checks" id="policy-types">
+            <legend>{c.allowedTypes}</legend>
+            {NUMBER_TYPES.map((type) => (
+              <CheckboxField
+                key={type}
+                id={`policy-type-${type}`}
+                label={t.numberTypes[type]}
+                checked={types.has(type)}
+                onChecked={(on) =>
+                  setTypes((now) => {
+                    const next = new Set(now);
+                    if (on) next.add(type);
+                    else next.delete(type);
+                    return next;
+                  })
+                }
+              />
+            ))}
+            {form.fieldErrors.types ? (
+              <p class="field-error" role="alert">
+                {form.fieldErrors.types}
+              </p>
+            ) : null}
+          </fieldset>
+          <TextField id="policy-allowed" label={c.allowedPrefixes} hint={c.listHint} value={allowed} onValue={setAllowed} error={form.fieldErrors.allowed} />
+          <TextField id="policy-denied" label={c.deniedPrefixes} hint={c.listHint} value={denied} onValue={setDenied} error={form.fieldErrors.denied} />
+          <div class="buttons">
+            <button type="submit" class="primary" id="save-policy" disabled={form.busy || carrier.readOnly}>
+              {c.savePolicy}
+            </button>
+            <button type="button" id="reset-policy" disabled={form.busy || carrier.readOnly || policy.updated_at === null} onClick={() => void write(true)}>
+              {c.resetPolicy}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+export function AccessPage() {
+  const { t } = useI18n();
+  const [tenantId, setTenantId] = useChosenTenant(true);
+  const base = tenantId === CARRIER_ITSELF ? "/v1" : `/v1/tenants/${tenantId}`;
+  return (
+    <>
+      <TenantChooser value={tenantId} onValue={setTenantId} withCarrier={true} />
+      {tenantId ? (
+        <div key={tenantId}>
+          <Tokens base={base} />
+          <People base={base} staff={tenantId === CARRIER_ITSELF} />
+        </div>
+      ) : (
+        <p>{t.carrier.noTenants}</p>
+      )}
+    </>
+  );
+}
+
+function Tokens({ base }: { base: string }) {
+  const carrier = useCarrier();
+  const { t, lang } = useI18n();
+  const c = t.carrier;
+  const list = useLoaded<Items<ApiToken>>(`${base}/tokens`);
+  const form = useFormState();
+  const [name, setName] = useState("");
+  const [issued, setIssued] = useState<string | null>(null);
+  const [rowError, setRowError] = useState<string | null>(null);
+  async function issue(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    try {
+      const answer = await carrier.api.call<{ token: string }>("POST", `${base}/tokens`, { body: { name: name.trim() } });
+      setIssued(answer.data.token);
+      setName("");
+      await list.reload();
+    } catch (error) {
+      const split = splitError(t, error, { name: "name" });
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+  async function revoke(token: ApiToken) {
+    setRowError(null);
+    try {
+      await carrier.api.call("DELETE", `${base}/tokens/${token.id}`);
+      carrier.announce(c.tokenRevoked(token.name));
+      await list.reload();
+    } catch (error) {
+      setRowError(errorText(t, error));
+    }
+  }
+  const shown = (iso: string | null) => (iso === null ? c.never : day(iso, lang));
+  return (
+    <section class="panel" aria-labelledby="tokens-title">
+      <h2 id="tokens-title">{c.tokens}</h2>
+      <p class="intro">{c.tokensIntro}</p>
+      <FormError message={rowError} />
+      {list.failure !== null && list.data === null ? (
+        <LoadError error={list.failure} onRetry={list.reload} />
+      ) : list.data === null ? (
+        <Loading />
+      ) : list.data.items.length === 0 ? (
+        <p>{c.noTokens}</p>
+      ) : (
+        <div class="table-wrap">
+          <table id="tokens">
+            <thead>
+              <tr>
+                <th scope="col">{c.tokenName}</th>
+                <th scope="col" class="optional">
+                  {c.prefixCol}
+                </th>
+                <th scope="col">{c.expires}</th>
+                <th scope="col" class="optional">
+                  {c.lastUsed}
+                </th>
+                <th scope="col">
+                  <span class="sr-only">{t.actions}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((token) => (
+                <tr key={token.id} id={`token-${token.id}`}>
+                  <th scope="row">{token.name}</th>
+                  <td class="optional">
+                    <code>{token.prefix}</code>
+                  </td>
+                  <td>{token.revoked_at !== null ? c.revoked : shown(token.expires_at)}</td>
+                  <td class="optional">{shown(token.last_used_at)}</td>
+                  <td class="row-actions">
+                    <button
+                      type="button"
+                      class="danger"
+                      aria-label={c.revokeLabel(token.name)}
+                      disabled={carrier.readOnly || token.revoked_at !== null}
+                      onClick={() => void revoke(token)}
+                    >
+                      {c.revoke}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <form class="toolbar filters" ref={form.formRef} onSubmit={issue} noValidate>
+        <FormError message={form.formError} />
+        <TextField id="token-name" label={c.tokenName} value={name} onValue={setName} error={form.fieldErrors.name} />
+        <button type="submit" class="primary" id="issue-token" disabled={form.busy || carrier.readOnly}>
+          {c.issueToken}
+        </button>
+      </form>
+      {issued !== null ? (
+        <Dialog title={c.issuedTitle} onClose={() => setIssued(null)}>
+          <p>{c.issuedIntro}</p>
+          <p>
+            <code id="issued-token" class="secret">
+              {issued}
+            </code>
+          </p>
+          <div class="buttons">
+            <button type="button" class="primary" data-autofocus onClick={() => setIssued(null)}>
+              {t.close}
+            </button>
+          </div>
+        </Dialog>
+      ) : null}
+    </section>
+  );
+}
+
+function People({ base, staff }: { base: string; staff: boolean }) {
+  const carrier = useCarrier();
+  const { t, lang } = useI18n();
+  const c = t.carrier;
+  const list = useLoaded<Items<Person>>(`${base}/users`);
+  const form = useFormState();
+  const roles = staff ? ["operator", "support"] : ["admin", "editor", "viewer"];
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState(roles[roles.length - 1]);
+  const [language, setLanguage] = useState<string>(lang);
+  const [rowError, setRowError] = useState<string | null>(null);
+  async function invite(event: Event) {
+    event.preventDefault();
+    form.clear();
+    form.setBusy(true);
+    try {
+      const answer = await carrier.api.call<{ email: string; invitation: { sent: boolean } }>("POST", `${base}/users`, {
+        body: { email: email.trim(), role, language },
+      });
+      carrier.announce(answer.data.invitation.sent ? c.invited(answer.data.email) : c.inviteNotSent(answer.data.email));
+      setEmail("");
+      await list.reload();
+    } catch (error) {
+      const split = splitError(t, error, { email: "email", role: "role", language: "language" });
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+  async function act(write: () => Promise<unknown>, said: string) {
+    setRowError(null);
+    try {
+      await write();
+      carrier.announce(said);
+      await list.reload();
+    } catch (error) {
+      setRowError(errorText(t, error));
+    }
+  }
+  return (
+    <section class="panel" aria-labelledby="people-title">
+      <h2 id="people-title">{c.people}</h2>
+      <p class="intro">{c.peopleIntro}</p>
+      <FormError message={rowError} />
+      {list.failure !== null && list.data === null ? (
+        <LoadError error={list.failure} onRetry={list.reload} />
+      ) : list.data === null ? (
+        <Loading />
+      ) : list.data.items.length === 0 ? (
+        <p>{c.noPeople}</p>
+      ) : (
+        <div class="table-wrap">
+          <table id="people">
+            <thead>
+              <tr>
+                <th scope="col">{c.email}</th>
+                <th scope="col">{c.role}</th>
+                <th scope="col">{c.status}</th>
+                <th scope="col" class="optional">
+                  {c.lastUsed}
+                </th>
+                <th scope="col">
+                  <span class="sr-only">{t.actions}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((person) => {
+                const one = `${base}/users/${person.id}`;
+                const disabled = person.status === "disabled";
+                return (
+                  <tr key={person.id} id={`person-${person.id}`}>
+                    <th scope="row">{person.email}</th>
+                    <td>{c.roles[person.role] ?? person.role}</td>
+                    <td>{c.personStatus[person.status] ?? person.status}</td>
+                    <td class="optional">{person.last_sign_in_at === null ? c.never : day(person.last_sign_in_at, lang)}</td>
+                    <td class="row-actions">
+                      <button
+                        type="button"
+                        aria-label={disabled ? c.enableLabel(person.email) : c.disableLabel(person.email)}
+                        disabled={carrier.readOnly}
+                        onClick={() =>
+                          void act(
+                            () => carrier.api.call("PATCH", one, { body: { disabled: !disabled } }),
+                            disabled ? c.personEnabled(person.email) : c.personDisabled(person.email),
+                          )
+                        }
+                      >
+                        {disabled ? c.enable : c.disable}
+                      </button>
+                      <button
+                        type="button"
+                        class="danger"
+                        aria-label={c.removeLabel(person.email)}
+                        disabled={carrier.readOnly}
+                        onClick={() => void act(() => carrier.api.call("DELETE", one), c.personDeleted(person.email))}
+                      >
+                        {t.delete}
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <form class="toolbar filters" ref={form.formRef} onSubmit={invite} noValidate>
+        <FormError message={form.formError} />
+        <TextField id="invite-email" type="email" label={c.email} value={email} onValue={setEmail} error={form.fieldErrors.email} />
+        <SelectField
+          id="invite-role"
+          label={c.role}
+          value={role}
+          onValue={setRole}
+          choices={roles.map((value) => ({ value, label: c.roles[value] ?? value }))}
+          error={form.fieldErrors.role}
+        />
+        <SelectField
+          id="invite-language"
+          label={c.language}
+          value={language}
+          onValue={setLanguage}
+          choices={[
+            { value: "fr", label: "Français" },
+            { value: "en", label: "English" },
+          ]}
+        />
+        <button type="submit" class="primary" id="invite-person" disabled={form.busy || carrier.readOnly}>
+          {c.invite}
+        </button>
+      </form>
+    </section>
+  );
 }

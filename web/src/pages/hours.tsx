@@ -122,7 +122,7 @@ export function OverridePanel() {
         role="switch"
         aria-checked={closed}
         class={closed ? "switch on danger" : "switch"}
-        disabled={form.busy}
+        disabled={form.busy || session.readOnly}
         onClick={() => void toggle(!closed)}
       >
         {t.overrideSwitch}
@@ -260,6 +260,7 @@ function WeeklyHours({ data, onSaved }: { data: Loaded; onSaved: () => Promise<v
                   role="gridcell"
                   key={s}
                   id={`cell-${day}-${s}`}
+                  disabled={session.readOnly}
                   class={open ? "cell open" : "cell"}
                   aria-pressed={open}
                   aria-label={t.cellLabel(t.weekdays[day], slotTime(s), open)}
@@ -307,7 +308,7 @@ function WeeklyHours({ data, onSaved }: { data: Loaded; onSaved: () => Promise<v
           />
         </fieldset>
         <div class="buttons">
-          <button type="submit" class="primary" id="save-hours" disabled={form.busy}>
+          <button type="submit" class="primary" id="save-hours" disabled={form.busy || session.readOnly}>
             {form.busy ? t.saving : t.saveHours}
           </button>
         </div>
@@ -393,6 +394,7 @@ function Holidays({ holidays, onChanged }: { holidays: Holiday[]; onChanged: () 
               <button
                 type="button"
                 class="danger small"
+                disabled={session.readOnly}
                 aria-label={`${t.delete} ${holiday.name}`}
                 onClick={() =>
                   void run(async () => {
@@ -408,15 +410,16 @@ function Holidays({ holidays, onChanged }: { holidays: Holiday[]; onChanged: () 
         </ul>
       )}
       <div class="buttons">
-        <button type="button" id="public-holidays" disabled={form.busy} onClick={() => void addPublic()}>
+        <button type="button" id="public-holidays" disabled={form.busy || session.readOnly} onClick={() => void addPublic()}>
           {t.publicHolidays(t.countryNames[country] ?? country, year)}
         </button>
-        <label class="button" for="ics-file">
+        <label class={session.readOnly ? "button disabled" : "button"} for="ics-file">
           {t.importIcs}
         </label>
         <input
           id="ics-file"
           class="sr-only"
+          disabled={session.readOnly}
           type="file"
           accept=".ics,text/calendar"
           onChange={(e) => void importIcs((e.target as HTMLInputElement).files?.[0] ?? null)}
@@ -433,7 +436,7 @@ function Holidays({ holidays, onChanged }: { holidays: Holiday[]; onChanged: () 
           <input id="holiday-end" type="date" value={draft.end} onInput={(e) => setDraft((d) => ({ ...d, end: (e.target as HTMLInputElement).value }))} />
         </div>
         <CheckboxField id="holiday-yearly" label={t.holidayYearly} checked={draft.yearly} onChecked={(yearly) => setDraft((d) => ({ ...d, yearly }))} />
-        <button type="submit" class="primary" id="add-holiday" disabled={form.busy}>
+        <button type="submit" class="primary" id="add-holiday" disabled={form.busy || session.readOnly}>
           {t.addHoliday}
         </button>
       </form>

@@ -53,7 +53,7 @@ export function MenusPage() {
     <>
       <p class="intro">{t.menusIntro}</p>
       <div class="buttons">
-        <button type="button" class="primary" id="add-menu" onClick={() => setAdding(true)}>
+        <button type="button" class="primary" id="add-menu" onClick={() => setAdding(true)} disabled={session.readOnly}>
           {t.addMenu}
         </button>
       </div>
@@ -93,6 +93,7 @@ export function MenusPage() {
               <button
                 type="button"
                 class="danger"
+                disabled={session.readOnly}
                 onClick={async () => {
                   try {
                     await session.api.call("DELETE", session.path(`/menus/${menu.id}`));
@@ -180,7 +181,7 @@ function AddMenu({ onDone }: { onDone: (name: string | null) => Promise<void> })
           error={form.fieldErrors["menu-greeting"]}
         />
         <div class="buttons">
-          <button type="submit" class="primary" id="save-menu" disabled={form.busy}>
+          <button type="submit" class="primary" id="save-menu" disabled={form.busy || session.readOnly}>
             {form.busy ? t.saving : t.save}
           </button>
           <button type="button" onClick={() => void onDone(null)}>

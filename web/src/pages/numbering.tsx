@@ -72,10 +72,11 @@ function ListFrame({
   isEmpty: boolean;
   children: ComponentChildren;
 }) {
+  const { readOnly } = useSession();
   return (
     <div class="panel">
       <div class="toolbar">
-        <button type="button" class="primary" id={addId} onClick={onAdd}>
+        <button type="button" class="primary" id={addId} onClick={onAdd} disabled={readOnly}>
           <span aria-hidden="true">+ </span>
           {addLabel}
         </button>
@@ -87,12 +88,13 @@ function ListFrame({
 
 function RowActions({ name, onEdit, onDelete, id }: { name: string; onEdit: () => void; onDelete: () => void; id: string }) {
   const { t } = useI18n();
+  const { readOnly } = useSession();
   return (
     <td class="row-actions">
       <button type="button" id={`${id}-edit`} onClick={onEdit} aria-label={`${t.edit} ${name}`}>
         {t.edit}
       </button>
-      <button type="button" id={`${id}-delete`} class="danger" onClick={onDelete} aria-label={`${t.delete} ${name}`}>
+      <button type="button" id={`${id}-delete`} class="danger" onClick={onDelete} aria-label={`${t.delete} ${name}`} disabled={readOnly}>
         {t.delete}
       </button>
     </td>
@@ -567,9 +569,10 @@ function GreetingFields({
 
 function DialogButtons({ busy, onClose }: { busy: boolean; onClose: () => void }) {
   const { t } = useI18n();
+  const { readOnly } = useSession();
   return (
     <div class="buttons">
-      <button type="submit" class="primary" disabled={busy}>
+      <button type="submit" class="primary" disabled={busy || readOnly}>
         {busy ? t.saving : t.save}
       </button>
       <button type="button" onClick={onClose}>

@@ -449,7 +449,7 @@ export function KeyDialog({
             {t.cancel}
           </button>
           {keyItem.assigned ? (
-            <button type="button" class="danger" onClick={clearKey} disabled={form.busy}>
+            <button type="button" class="danger" onClick={clearKey} disabled={form.busy || readOnly}>
               {t.clearKey}
             </button>
           ) : null}
@@ -546,7 +546,7 @@ function GreetingDialog({
             <button
               type="button"
               class="danger"
-              disabled={form.busy}
+              disabled={form.busy || readOnly}
               onClick={() => {
                 form.clear();
                 void write(null, t.greetingRemoved);

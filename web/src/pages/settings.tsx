@@ -179,7 +179,7 @@ export function SettingsPage() {
         />
       </fieldset>
       <div class="buttons">
-        <button type="submit" class="primary" disabled={form.busy}>
+        <button type="submit" class="primary" disabled={form.busy || session.readOnly}>
           {form.busy ? t.saving : t.save}
         </button>
       </div>
@@ -265,7 +265,7 @@ function RetentionForm() {
         </div>
       </fieldset>
       <div class="buttons">
-        <button type="submit" class="primary" disabled={form.busy}>
+        <button type="submit" class="primary" disabled={form.busy || session.readOnly}>
           {form.busy ? t.saving : t.saveRetention}
         </button>
       </div>
@@ -395,7 +395,7 @@ export function DirectoryPage() {
         {changed.length > 0 ? t.unsavedChanges(changed.length) : ""}
       </p>
       <div class="buttons">
-        <button type="submit" class="primary" disabled={form.busy}>
+        <button type="submit" class="primary" disabled={form.busy || session.readOnly}>
           {form.busy ? t.saving : t.save}
         </button>
         <a class="button-link" href="#/settings">

@@ -55,6 +55,7 @@ export function VersionsPage() {
               <button
                 type="button"
                 id={`rollback-${version.number}`}
+                disabled={session.readOnly}
                 onClick={async () => {
                   const answer = await session.api.call<Version>("POST", session.path(`/receptionist/versions/${version.number}/rollback`), {
                     body: {},
@@ -133,7 +134,7 @@ export function DraftBanner() {
           type="button"
           class="primary"
           id="publish"
-          disabled={form.busy}
+          disabled={form.busy || session.readOnly}
           onClick={() =>
             void act(async () => {
               const answer = await session.api.call<Version>("POST", session.path("/receptionist/publish"), {
@@ -149,7 +150,7 @@ export function DraftBanner() {
         <button
           type="button"
           id="discard"
-          disabled={form.busy}
+          disabled={form.busy || session.readOnly}
           onClick={() =>
             void act(async () => {
               await session.api.call("DELETE", session.path("/receptionist/draft"));
