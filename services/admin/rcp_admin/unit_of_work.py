@@ -274,6 +274,14 @@ class Store:
         rows: list[asyncpg.Record] = await self.pool.fetch(query, tenant_id, *args)
         return rows
 
+    async def tenant_one(
+        self, actor: Principal, tenant_id: UUID, missing: tuple[str, str], query: str, *args: Any
+    ) -> asyncpg.Record:
+        """The one row of a query on one tenant's data (`$1` is the tenant), if the actor may;
+        if none, 404 (`missing`: what was not found, and the field that named it)."""
+        await self.tenant_row(actor, tenant_id)
+        return await fetch_one(self.pool, missing, query, tenant_id, *args)
+
     def simulator_lookups(self) -> Lookups:
         """The services the menu simulator asks, or 503 where this process has none."""
         if self.lookups is None:

@@ -102,14 +102,8 @@ async def audio(
     store: Store, actor: Principal, tenant_id: UUID, message_id: UUID
 ) -> AsyncIterator[bytes]:
     """A message's recording."""
-    await store.tenant_row(actor, tenant_id)
-    row = await fetch_one(
-        store.pool,
-        MISSING,
-        "SELECT prompt_id FROM voicemail_messages WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        message_id,
-    )
+    query = "SELECT prompt_id FROM voicemail_messages WHERE tenant_id = $1 AND id = $2"
+    row = await store.tenant_one(actor, tenant_id, MISSING, query, message_id)
     return store.media_gateway().audio(tenant_id, row["prompt_id"])
 
 
