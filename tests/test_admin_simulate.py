@@ -47,9 +47,6 @@ async def admin(
             media_nats_scope=scope,
             environment="development",
             allow_test_phones=True,
-            # The admin user may ask the directory since this change; a shared NATS server
-            # started before it does not know that yet (`rcp-stack infra` reloads the users).
-            nats_user="tests",
         ) as running,
     ):
         yield running
