@@ -87,6 +87,19 @@ export function TesterPanel({ extensions }: { extensions: Extension[] }) {
   const ended = result?.state === "ended";
   const names = Object.fromEntries(extensions.map((e) => [e.number, [e.first_name, e.last_name].filter(Boolean).join(" ")]));
   const story = result ? timeline(t, lang, result.trace.map((s) => ({ ...s, at: "" })), names) : [];
+  // Each decision told in words where the call log's timeline has words for it.
+  const told: (string | null)[] = [];
+  let next = 0;
+  for (const step of result?.trace ?? []) {
+    const moment = story[next];
+    if (moment !== undefined && moment.kind === step.kind && moment.offsetMs === step.offset_ms) {
+      told.push(moment.text);
+      next += 1;
+    } else {
+      told.push(null);
+    }
+  }
+  let decisions = 0;
 
   return (
     <section class="panel tester" id="tester" aria-labelledby="tester-title">
@@ -184,7 +197,7 @@ export function TesterPanel({ extensions }: { extensions: Extension[] }) {
           {story.length ? <p class="tester-story" id="tester-story">{story.map((m) => m.text).join(" · ")}</p> : null}
           <ol class="tester-timeline" id="tester-timeline">
             {result.timeline.map((entry, index) => (
-              <TimelineEntry key={index} entry={entry} index={index} />
+              <TimelineEntry key={index} entry={entry} index={index} told={entry.type === "decision" ? (told[decisions++] ?? null) : null} />
             ))}
           </ol>
         </>
@@ -193,7 +206,7 @@ export function TesterPanel({ extensions }: { extensions: Extension[] }) {
   );
 }
 
-function TimelineEntry({ entry, index }: { entry: Entry; index: number }) {
+function TimelineEntry({ entry, index, told }: { entry: Entry; index: number; told: string | null }) {
   const session = useSession();
   const { t, lang } = useI18n();
   const w = t.tester;
@@ -226,7 +239,8 @@ function TimelineEntry({ entry, index }: { entry: Entry; index: number }) {
     default:
       return (
         <li class="decision">
-          {at} <code>{entry.step}</code> <span class="detail">{JSON.stringify(entry.data)}</span>
+          {at} {told ? <span class="told">{told} </span> : null}
+          <code>{entry.step}</code> <span class="detail">{JSON.stringify(entry.data)}</span>
         </li>
       );
   }
