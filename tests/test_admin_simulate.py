@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from admin_support import Admin, running_admin, signed_in
 from media_support import media_settings, running_media
+from rcp.callflow import flow
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
 from roles_support import service_url
@@ -47,9 +48,6 @@ async def admin(
             media_nats_scope=scope,
             environment="development",
             allow_test_phones=True,
-            # The admin user may ask the directory since this change; a shared NATS server
-            # started before it does not know that yet (`rcp-stack infra` reloads the users).
-            nats_user="tests",
         ) as running,
     ):
         yield running
@@ -328,3 +326,35 @@ async def test_an_editor_may_simulate(admin: Admin, tenant: Tenant) -> None:
     answer = await editor.call("POST", f"/v1/tenants/{tenant.id}/simulate", {})
     assert answer.status == 200
     assert answer.body["state"] == "waiting"  # the greeting played: the menu waits
+
+
+async def test_a_message_lasts_what_the_caller_says_and_pound_ends_it(
+    admin: Admin, tenant: Tenant
+) -> None:
+    spoken = await simulate(
+        admin, tenant, {"actions": [{"keys": "5"}, {"wait_s": 7.5}, {"keys": "#"}]}
+    )
+    assert spoken["trace"][-2]["data"] == {"saved": True, "duration_s": 7.5}
+    assert (spoken["state"], spoken["outcome"]) == ("ended", "voicemail")
+    silent = await simulate(admin, tenant, {"actions": [{"keys": "5"}, {"keys": "#"}]})
+    recording = next(s for s in silent["trace"] if s["kind"] == "recording")
+    assert recording["data"] == {"saved": False, "duration_s": 0.0}
+    assert silent["trace"][-1]["data"]["reason"] == "no_message"  # the menu again
+
+
+async def test_a_pin_is_checked_against_the_rooms_hash(admin: Admin, tenant: Tenant) -> None:
+    right = await simulate(admin, tenant, {"actions": [{"keys": "4"}, {"keys": "4321#"}]})
+    wrong = await simulate(admin, tenant, {"actions": [{"keys": "4"}, {"keys": "1111#"}]})
+    assert right["trace"][-1]["kind"] == "conference"
+    assert right["trace"][-1]["data"] == {"number": "300"}
+    assert (right["state"], right["outcome"]) == ("waiting", "conference")
+    pins = [s["data"] for s in wrong["trace"] if s["kind"] == "pin"]
+    assert pins == [{"number": "300", "correct": False, "result": "wrong"}]
+
+
+async def test_the_simulator_steps_the_very_function_stasis_steps() -> None:
+    from rcp_admin import simulation  # noqa: PLC0415
+    from rcp_stasis import executor  # noqa: PLC0415
+
+    # Both modules import it from the one place it lives: nothing of the flow is copied.
+    assert vars(simulation)["step"] is vars(executor)["step"] is flow.step

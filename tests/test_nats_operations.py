@@ -136,6 +136,29 @@ async def test_stasis_hands_audio_over_but_cannot_read_any_back(
     assert refused(violations, "publish", "$JS.API.STREAM.NAMES"), violations
 
 
+@pytest.mark.parametrize("writer", ["stasis", "admin"])
+async def test_a_service_that_hands_audio_over_cannot_read_any_message_of_the_inbox_by_sequence(
+    server_url: str, settings: StackSettings, writer: str
+) -> None:
+    """nats-py's own object store reads descriptions by STREAM.MSG.GET, which returns any
+    message, the chunks of another's audio included: the writers may not use it."""
+    await _inbox_with_audio(server_url, settings, "cli")
+    stream = f"OBJ_{subjects.MEDIA_INBOX_BUCKET}"
+    async with logged_in(server_url, settings, writer) as login:
+        js = login.client.jetstream(timeout=REFUSED_WAIT_S)
+        with pytest.raises(TimeoutError):
+            await js.get_msg(stream, seq=1)
+        with pytest.raises(TimeoutError):
+            await js.get_msg(stream, seq=1, direct=True)
+        chunks = f"$O.{subjects.MEDIA_INBOX_BUCKET}.C.>"
+        with pytest.raises(TimeoutError):
+            await js.get_last_msg(stream, chunks, direct=True)
+        violations = await login.settled()
+    assert refused(violations, "publish", f"$JS.API.STREAM.MSG.GET.{stream}"), violations
+    assert refused(violations, "publish", f"$JS.API.DIRECT.GET.{stream}"), violations
+    assert refused(violations, "publish", f"$JS.API.DIRECT.GET.{stream}.{chunks}"), violations
+
+
 @pytest.mark.parametrize("stranger", ["directory", "retention"])
 async def test_a_service_with_no_audio_to_hand_over_cannot_open_the_media_inbox(
     server_url: str, settings: StackSettings, stranger: str

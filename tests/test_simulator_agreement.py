@@ -70,9 +70,6 @@ async def admin(stack: Stack, migrated_url: str) -> AsyncIterator[Admin]:
         stasis_trunk_dial_template=stasis.stasis_trunk_dial_template,
         environment="development",
         allow_test_phones=True,
-        # The admin user may ask the directory since the simulator; a shared NATS server
-        # started before it does not know that yet (`rcp-stack infra` reloads the users).
-        nats_user="tests",
     ) as running:
         yield running
 

@@ -76,6 +76,30 @@ async def test_postgresql_refusing_connections_a_tenant_never_called_before_is_s
     assert _source(stack).fallback.reads == reads  # not one SQL query on the call path
 
 
+async def test_postgresql_refusing_connections_dial_by_name_finds_a_never_called_tenants_extension(
+    stack: Stack, nats_client: NatsClient
+) -> None:
+    # The directory has never indexed this tenant: it builds the index from the store.
+    tenant = await provision(stack.database_url, stack.phones_app)
+    await _stored(stack, nats_client, tenant)
+    reads = _source(stack).fallback.reads
+    async with phones(stack) as lines:
+        await refuse_connections(stack.settings.database_url, stack.database_url, allow=False)
+        try:
+            caller = await lines.call(tenant)
+            since = lines.mark()
+            await lines.press(caller, "1")  # key 1: dial by name
+            await asyncio.sleep(1)  # into name entry (its trace is in PostgreSQL: unreadable now)
+            await lines.press(caller, "768")  # P O U: Poulain, extension 101
+            phone = await lines.ringing(tenant, "101", since)
+            await lines.hang_up(phone)
+            await lines.hang_up(caller)
+        finally:
+            await refuse_connections(stack.settings.database_url, stack.database_url, allow=True)
+            await lines.hang_up_everything()
+    assert _source(stack).fallback.reads == reads
+
+
 async def test_a_change_written_to_the_store_reaches_the_next_call_without_a_sql_query(
     stack: Stack, nats_client: NatsClient
 ) -> None:

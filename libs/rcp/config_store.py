@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -133,6 +133,20 @@ class Missing:
 
 
 MISSING = Missing()
+
+T = TypeVar("T")
+
+
+async def or_missing(
+    answer: Awaitable[T | Missing], logger: Any, event: str, **context: str
+) -> T | Missing:
+    """What the store answers; MISSING too when it cannot answer (a NATS error, logged as a
+    warning `event` with `context`): either way the caller then reads PostgreSQL."""
+    try:
+        return await answer
+    except nats.errors.Error as error:
+        logger.warning(event, **context, error=repr(error))
+        return MISSING
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,19 @@ the media service, which alone removes them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import uuid
 
 from nats.aio.client import Client as NatsClient
-from nats.js.api import ObjectStoreConfig, StorageType
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.api import ObjectInfo, ObjectStoreConfig, StorageType
+from nats.js.errors import (
+    BadObjectMetaError,
+    BucketNotFoundError,
+    NotFoundError,
+    ObjectNotFoundError,
+)
 from nats.js.object_store import ObjectStore
 
 from rcp import subjects
@@ -42,11 +49,36 @@ INGEST_TIMEOUT_S = 120.0
 FORGET_TIMEOUT_S = 30.0
 
 
-async def media_inbox(nc: NatsClient) -> ObjectStore:
+class MediaInbox(ObjectStore):
+    """nats-py's object store, reading an object's description (before every put, get and
+    delete) by a direct get of its own subject
+    (`$JS.API.DIRECT.GET.<stream>.$O.<bucket>.M.<name>`). nats-py reads it through
+    `$JS.API.STREAM.MSG.GET.<stream>`, which reads any message of the stream by its
+    sequence, the audio's chunks included: a user allowed that to put audio could read
+    everyone's. The direct get of a description is what `rcp.nats_access` grants those who
+    only hand audio over (the bucket allows direct gets: nats-py creates object stores so)."""
+
+    async def get_info(self, name: str, show_deleted: bool | None = False) -> ObjectInfo:
+        encoded = base64.urlsafe_b64encode(name.encode()).decode()
+        description = f"$O.{self._name}.M.{encoded}"
+        try:
+            message = await self._js.get_last_msg(self._stream, description, direct=True)
+        except NotFoundError as error:
+            raise ObjectNotFoundError from error
+        try:
+            info: ObjectInfo = ObjectInfo.from_response(json.loads(message.data or b""))
+        except (ValueError, TypeError, KeyError) as error:
+            raise BadObjectMetaError from error
+        if info.deleted and not show_deleted:
+            raise ObjectNotFoundError
+        return info
+
+
+async def media_inbox(nc: NatsClient) -> MediaInbox:
     """The inbox object store, created on first use with the same settings by every party."""
     js = nc.jetstream()
     try:
-        return await js.object_store(subjects.MEDIA_INBOX_BUCKET)
+        await js.object_store(subjects.MEDIA_INBOX_BUCKET)
     except BucketNotFoundError:
         config = ObjectStoreConfig(
             description="Audio waiting for the media service to ingest it",
@@ -54,7 +86,9 @@ async def media_inbox(nc: NatsClient) -> ObjectStore:
             max_bytes=INBOX_MAX_BYTES,
             storage=StorageType.FILE,
         )
-        return await js.create_object_store(subjects.MEDIA_INBOX_BUCKET, config=config)
+        await js.create_object_store(subjects.MEDIA_INBOX_BUCKET, config=config)
+    bucket = subjects.MEDIA_INBOX_BUCKET
+    return MediaInbox(name=bucket, stream=f"OBJ_{bucket}", js=js)
 
 
 async def ensure_prompt(

@@ -44,8 +44,11 @@ def _object_store(bucket: str, *, write: bool, read: bool) -> tuple[str, ...]:
     """What a client of nats-py's object store publishes to use the bucket `bucket`."""
     stream = f"OBJ_{bucket}"
     allowed = [
-        *_stream_api(stream, "INFO", "CREATE", "MSG.GET", "PURGE"),
-        f"{JS_API}.DIRECT.GET.{stream}.>",
+        *_stream_api(stream, "INFO", "CREATE", "PURGE"),
+        # An object's description, read by a direct get of its subject
+        # (`rcp.media_client.MediaInbox`); never STREAM.MSG.GET nor a direct get by sequence,
+        # which read any message, the chunks of everyone's audio included.
+        f"{JS_API}.DIRECT.GET.{stream}.$O.{bucket}.M.>",
         f"$O.{bucket}.M.>",  # an object's description, and its deletion
     ]
     if write:
@@ -135,6 +138,15 @@ def inbox_prefix(user: str) -> str:
     return f"_INBOX.{user}"
 
 
+# What writes tenants' configuration publishes: the admin API, and the command line, which
+# does what the API does.
+CONFIGURATION_WRITER = (
+    subjects.CONFIG_CHANGED_ALL,
+    *_asks(subjects.MEDIA_ENSURE_PROMPT, subjects.MEDIA_INGEST_UPLOAD, subjects.MEDIA_FORGET),
+    *MEDIA_INBOX_WRITER,
+    *CONFIG_STORE_WRITER,
+)
+
 USERS: tuple[NatsUser, ...] = (
     NatsUser(
         "stasis",
@@ -183,26 +195,14 @@ USERS: tuple[NatsUser, ...] = (
         "admin",
         "rcp-admin: the REST API; the only publisher of config changes",
         publish=(
-            subjects.CONFIG_CHANGED_ALL,
-            *_asks(
-                subjects.MEDIA_ENSURE_PROMPT, subjects.MEDIA_INGEST_UPLOAD, subjects.MEDIA_FORGET
-            ),
+            *CONFIGURATION_WRITER,
             *_asks(subjects.DIRECTORY_SEARCH),  # the menu simulator's dial by name
-            *MEDIA_INBOX_WRITER,
-            *CONFIG_STORE_WRITER,
         ),
     ),
     NatsUser(
         "cli",
         "the receptionist command line: what the admin API does",
-        publish=(
-            subjects.CONFIG_CHANGED_ALL,
-            *_asks(
-                subjects.MEDIA_ENSURE_PROMPT, subjects.MEDIA_INGEST_UPLOAD, subjects.MEDIA_FORGET
-            ),
-            *MEDIA_INBOX_WRITER,
-            *CONFIG_STORE_WRITER,
-        ),
+        publish=CONFIGURATION_WRITER,
     ),
     NatsUser(
         "retention",

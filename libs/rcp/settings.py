@@ -11,7 +11,7 @@ import string
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -73,6 +73,11 @@ def unfit(variable: str, why: str = "is the development default") -> str:
         f"{variable}: {why}; production takes it from a Secret "
         "(RCP_ENVIRONMENT=development allows it)"
     )
+
+
+def left_at_development_value(variable: str, value: str, development: str) -> list[str]:
+    """The problem of a secret setting left at its development value (none otherwise)."""
+    return [unfit(variable)] if value == development else []
 
 
 class CommonSettings(BaseSettings):
@@ -276,10 +281,9 @@ class AriSettings(CommonSettings):
 
     def unfit_for_production(self) -> list[str]:
         """The ARI password is the development one."""
-        problems = super().unfit_for_production()
-        if self.ari_password == DEVELOPMENT_ARI_PASSWORD:
-            problems.append(unfit("RCP_ARI_PASSWORD"))
-        return problems
+        return super().unfit_for_production() + left_at_development_value(
+            "RCP_ARI_PASSWORD", self.ari_password, DEVELOPMENT_ARI_PASSWORD
+        )
 
 
 class TokenSettings(CommonSettings):
@@ -289,10 +293,9 @@ class TokenSettings(CommonSettings):
 
     def unfit_for_production(self) -> list[str]:
         """The token pepper is the development one."""
-        problems = super().unfit_for_production()
-        if self.token_pepper == DEVELOPMENT_TOKEN_PEPPER:
-            problems.append(unfit("RCP_TOKEN_PEPPER"))
-        return problems
+        return super().unfit_for_production() + left_at_development_value(
+            "RCP_TOKEN_PEPPER", self.token_pepper, DEVELOPMENT_TOKEN_PEPPER
+        )
 
 
 class TrunkSettings(CommonSettings):
@@ -329,25 +332,28 @@ class TrunkSettings(CommonSettings):
         return frozenset({"carrier", *([trunk] if trunk else [])})
 
 
+def _subject_scope(service: str, who_sets_one: str) -> Any:
+    """A service's subject scope setting: empty, or a word appended to its subjects."""
+    return Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description=f"Appended to {service} subjects (empty in production; {who_sets_one}).",
+    )
+
+
 class MediaScopeSettings(CommonSettings):
     """The media service's subject scope: its own setting, read by the services that call it."""
 
-    media_nats_scope: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9_-]{0,64}$",
-        description="Appended to the media service's subjects (empty in production; tests and "
-        "parallel stacks on one NATS set one).",
+    media_nats_scope: str = _subject_scope(
+        "the media service's", "tests and parallel stacks on one NATS set one"
     )
 
 
 class DirectoryScopeSettings(CommonSettings):
     """The directory's subject scope: its own setting, read by stasis, which asks it."""
 
-    directory_nats_scope: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9_-]{0,64}$",
-        description="Appended to the directory's subjects (empty in production; tests and "
-        "benchmarks give each instance its own).",
+    directory_nats_scope: str = _subject_scope(
+        "the directory's", "tests and benchmarks give each instance its own"
     )
 
 

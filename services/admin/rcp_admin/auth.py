@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
+import asyncpg
 from aiohttp import web
 from rcp.db.scope import Scope, ScopedPool
 from rcp.errors import ErrorCode
@@ -182,18 +183,27 @@ async def authenticate(
         LAST_USED_PRECISION,
         lifetime.maximum,
     )
-    if row is None:
-        raise unknown
-    if row["tenant_status"] == TenantStatus.SUSPENDED:
-        raise ApiError(
-            ErrorCode.TENANT_SUSPENDED,
-            "this tenant is suspended: its tokens are refused until the carrier reactivates it",
-        )
+    row = _of_active_tenant(row, unknown, "its tokens are refused")
     if row["stale"] is not False:
         # Written at most once a minute per token: an UPDATE on every request would make
         # all requests of one token queue on its row lock.
         await pool.execute("UPDATE admin_tokens SET last_used_at = now() WHERE id = $1", row["id"])
     return Principal(token_id=row["id"], name=row["name"], tenant_id=row["tenant_id"])
+
+
+def _of_active_tenant(
+    row: asyncpg.Record | None, unknown: ApiError, refused: str
+) -> asyncpg.Record:
+    """A token's or a session's row: `unknown` (401) if there is none, 403 if its tenant is
+    suspended (`refused`: what the suspension refuses)."""
+    if row is None:
+        raise unknown
+    if row["tenant_status"] == TenantStatus.SUSPENDED:
+        raise ApiError(
+            ErrorCode.TENANT_SUSPENDED,
+            f"this tenant is suspended: {refused} until the carrier reactivates it",
+        )
+    return row
 
 
 SESSION_COOKIE = "rcp_session"
@@ -255,13 +265,7 @@ async def authenticate_session(
     row = await pool.fetchrow(
         SESSION_QUERY, hash_token(secret, pepper), LAST_USED_PRECISION, rules.idle
     )
-    if row is None:
-        raise expired
-    if row["tenant_status"] == TenantStatus.SUSPENDED:
-        raise ApiError(
-            ErrorCode.TENANT_SUSPENDED,
-            "this tenant is suspended: its people cannot sign in until the carrier reactivates it",
-        )
+    row = _of_active_tenant(row, expired, "its people cannot sign in")
     if row["stale"]:
         await pool.execute(
             "UPDATE user_sessions SET last_seen_at = now() WHERE id = $1", row["session_id"]

@@ -103,11 +103,12 @@ class Change:
 
     async def delete_one(
         self, model: type[s.Out], missing: tuple[str, str], query: str, *args: Any
-    ) -> None:
-        """Run a `DELETE ... RETURNING *` and keep what it removed; if it removed nothing,
-        404 (`missing`: what was not found, and the field that named it)."""
+    ) -> asyncpg.Record:
+        """Run a `DELETE ... RETURNING *`, keep what it removed and return its row; if it
+        removed nothing, 404 (`missing`: what was not found, and the field that named it)."""
         row = await fetch_one(self.connection, missing, query, *args)
         self.before = jsonable(model.model_validate(dict(row)))
+        return row
 
     def record(self, before: s.Out | None, after: s.Out | None, key: str | None = None) -> None:
         """Keep the representations before and after the write (and the key, if it moved)."""
@@ -272,6 +273,14 @@ class Store:
         await self.tenant_row(actor, tenant_id)
         rows: list[asyncpg.Record] = await self.pool.fetch(query, tenant_id, *args)
         return rows
+
+    async def tenant_one(
+        self, actor: Principal, tenant_id: UUID, missing: tuple[str, str], query: str, *args: Any
+    ) -> asyncpg.Record:
+        """The one row of a query on one tenant's data (`$1` is the tenant), if the actor may;
+        if none, 404 (`missing`: what was not found, and the field that named it)."""
+        await self.tenant_row(actor, tenant_id)
+        return await fetch_one(self.pool, missing, query, tenant_id, *args)
 
     def simulator_lookups(self) -> Lookups:
         """The services the menu simulator asks, or 503 where this process has none."""

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import nats.errors
 import structlog
 from rcp import config_store
 
@@ -90,11 +89,12 @@ class StoredDirectory:
 
     async def load(self, tenant_id: UUID) -> TenantListings:
         """The tenant's state and listings from the store, else from the fallback."""
-        try:
-            snapshot = await self.store.snapshot(tenant_id)
-        except nats.errors.Error as error:
-            log.warning("directory.store_unavailable", tenant_id=str(tenant_id), error=repr(error))
-            snapshot = config_store.MISSING
+        snapshot = await config_store.or_missing(
+            self.store.snapshot(tenant_id),
+            log,
+            "directory.store_unavailable",
+            tenant_id=str(tenant_id),
+        )
         if isinstance(snapshot, config_store.Missing):
             return await self.fallback.load(tenant_id)
         return listings_of(snapshot)

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 from rcp.mail import SmtpSettings
-from rcp.settings import MediaScopeSettings, unfit
+from rcp.settings import MediaScopeSettings, left_at_development_value
 
 MIB = 1024 * 1024
 DEVELOPMENT_URL_SECRET = "receptionist-dev-media-url-secret"  # noqa: S105 - the default
@@ -107,9 +107,9 @@ class Settings(MediaScopeSettings, SmtpSettings):
     def unfit_for_production(self) -> list[str]:
         """The URL secret is the development one, or nobody said where Asterisk reaches the
         service (its own address is a pod's, or a loopback one)."""
-        problems = super().unfit_for_production()
-        if self.media_url_secret == DEVELOPMENT_URL_SECRET:
-            problems.append(unfit("RCP_MEDIA_URL_SECRET"))
+        problems = super().unfit_for_production() + left_at_development_value(
+            "RCP_MEDIA_URL_SECRET", self.media_url_secret, DEVELOPMENT_URL_SECRET
+        )
         if self.media_base_url is None:
             problems.append(
                 "RCP_MEDIA_BASE_URL: missing: say where Asterisk reaches this service "

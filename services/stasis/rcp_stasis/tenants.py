@@ -75,22 +75,21 @@ class StoredTenants:
 
     async def tenant_of(self, number: str) -> UUID | None:
         """The tenant the store routes a number to (its configuration says if it is active)."""
-        try:
-            found = await self.store.tenant_of(number)
-        except nats.errors.Error as error:
-            log.warning("tenants.store_unavailable", number=number, error=repr(error))
-            found = config_store.MISSING
+        found = await config_store.or_missing(
+            self.store.tenant_of(number), log, "tenants.store_unavailable", number=number
+        )
         if isinstance(found, config_store.Missing):
             return await self.fallback.tenant_of(number)
         return found
 
     async def load(self, tenant_id: UUID) -> config.TenantConfig | None:
         """The tenant's configuration from the store; None if it is gone or suspended."""
-        try:
-            snapshot = await self.store.snapshot(tenant_id)
-        except nats.errors.Error as error:
-            log.warning("tenants.store_unavailable", tenant_id=str(tenant_id), error=repr(error))
-            snapshot = config_store.MISSING
+        snapshot = await config_store.or_missing(
+            self.store.snapshot(tenant_id),
+            log,
+            "tenants.store_unavailable",
+            tenant_id=str(tenant_id),
+        )
         if isinstance(snapshot, config_store.Missing):
             return await self.fallback.load(tenant_id)
         return build(tenant_id, snapshot)

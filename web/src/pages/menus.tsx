@@ -9,6 +9,7 @@ import { localeChoices, localeName } from "../media";
 import { draftChanged, useSession } from "../session";
 import type { Items, Key, Menu } from "../types";
 import { KeyDialog, Keypad, type Targets, loadTargets } from "./receptionist";
+import { TesterPanel } from "./tester";
 
 interface Loaded {
   menus: Menu[];
@@ -50,7 +51,8 @@ export function MenusPage() {
   const editedKey = editedMenu && editing ? editedMenu.keys.find((k) => k.digit === editing.digit) ?? null : null;
 
   return (
-    <>
+    <div class="menus-layout">
+      <div class="menus-list">
       <p class="intro">{t.menusIntro}</p>
       <div class="buttons">
         <button type="button" class="primary" id="add-menu" onClick={() => setAdding(true)} disabled={session.readOnly}>
@@ -130,7 +132,9 @@ export function MenusPage() {
           onClose={() => setEditing(null)}
         />
       ) : null}
-    </>
+      </div>
+      <TesterPanel extensions={data.targets.extensions} />
+    </div>
   );
 }
 

@@ -28,7 +28,7 @@ from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import VALIDATION_FAILED, ApiError
 from rcp_admin.routing import TENANT, Call, Routes, answer
-from rcp_admin.unit_of_work import Store, fetch_one, page
+from rcp_admin.unit_of_work import Store, page
 
 ROUTES = Routes(TENANT)
 
@@ -191,14 +191,8 @@ NAMES = """
 
 async def read(store: Store, actor: Principal, tenant_id: UUID, call_id: UUID) -> s.CallDetail:
     """One call with its decision trace and the names of what it reached."""
-    await store.tenant_row(actor, tenant_id)
-    row = await fetch_one(
-        store.pool,
-        MISSING_CALL,
-        "SELECT * FROM call_records WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        call_id,
-    )
+    query = "SELECT * FROM call_records WHERE tenant_id = $1 AND id = $2"
+    row = await store.tenant_one(actor, tenant_id, MISSING_CALL, query, call_id)
     steps = _steps(row["trace"], row["started_at"])
     names = await store.pool.fetch(NAMES, tenant_id, _numbers(steps))
     return s.CallDetail.model_validate(

@@ -153,8 +153,7 @@ async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.PromptL
 
 async def read(store: Store, actor: Principal, tenant_id: UUID, prompt_id: UUID) -> s.Prompt:
     """One prompt."""
-    await store.tenant_row(actor, tenant_id)
-    return model(await fetch_one(store.pool, MISSING, ONE, tenant_id, prompt_id))
+    return model(await store.tenant_one(actor, tenant_id, MISSING, ONE, prompt_id))
 
 
 async def users(connection: Reader, tenant_id: UUID, prompt_id: UUID) -> list[str]:

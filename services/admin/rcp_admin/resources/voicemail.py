@@ -19,7 +19,7 @@ from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.resources import prompts
 from rcp_admin.routing import NO_CONTENT, TENANT, Call, Routes, answer, no_content, stream_audio
-from rcp_admin.unit_of_work import Store, fetch_one, jsonable
+from rcp_admin.unit_of_work import Store, fetch_one
 
 ROUTES = Routes(TENANT)
 
@@ -91,14 +91,8 @@ async def delete(
     async with store.tenant_write(
         actor, tenant_id, "voicemail", "delete", str(message_id), request_id
     ) as change:
-        row = await fetch_one(
-            change.connection,
-            MISSING,
-            "DELETE FROM voicemail_messages WHERE tenant_id = $1 AND id = $2 RETURNING *",
-            tenant_id,
-            message_id,
-        )
-        change.before = jsonable(model(row))
+        query = "DELETE FROM voicemail_messages WHERE tenant_id = $1 AND id = $2 RETURNING *"
+        row = await change.delete_one(s.VoicemailMessage, MISSING, query, tenant_id, message_id)
         change.audio_to_forget += await prompts.delete_recordings(
             change.connection, tenant_id, [row["prompt_id"]]
         )
@@ -108,14 +102,8 @@ async def audio(
     store: Store, actor: Principal, tenant_id: UUID, message_id: UUID
 ) -> AsyncIterator[bytes]:
     """A message's recording."""
-    await store.tenant_row(actor, tenant_id)
-    row = await fetch_one(
-        store.pool,
-        MISSING,
-        "SELECT prompt_id FROM voicemail_messages WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        message_id,
-    )
+    query = "SELECT prompt_id FROM voicemail_messages WHERE tenant_id = $1 AND id = $2"
+    row = await store.tenant_one(actor, tenant_id, MISSING, query, message_id)
     return store.media_gateway().audio(tenant_id, row["prompt_id"])
 
 
