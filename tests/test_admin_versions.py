@@ -61,6 +61,15 @@ async def test_publishing_needs_the_reviewed_draft_and_records_who_when_why_and_
         "menu Ventes, key 1: nothing → extension 101 (Amélie Poulain)",
         "hours on mon: closed → 09:00-18:00",
     ]
+    # The same lines in French, for the web manager in French.
+    assert read.body["summary_by_language"] == {
+        "en": read.body["summary"],
+        "fr": [
+            "menu Ventes ajouté",
+            "menu Ventes, touche 1 : rien → poste 101 (Amélie Poulain)",
+            "horaires du lundi : fermé → 09:00-18:00",
+        ],
+    }
     await tenant.ok("POST", f"{t}/holidays", {"name": "Noël", "start": "2027-12-25"})
     stale = await tenant.call(
         "POST",
@@ -100,6 +109,10 @@ async def test_rollback_publishes_a_copy_of_an_old_version_and_the_draft_follows
     assert rolled.status == 201
     assert (rolled.body["number"], rolled.body["rolled_back_from"]) == (3, 1)
     assert rolled.body["summary"] == ["rollback to version 1", "menu Ventes removed"]
+    assert rolled.body["summary_by_language"]["fr"] == [
+        "retour à la version 1",
+        "menu Ventes supprimé",
+    ]
     assert [m["name"] for m in (await tenant.ok("GET", f"{t}/menus"))["items"]] == [
         "Menu principal"
     ]

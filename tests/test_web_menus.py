@@ -118,7 +118,7 @@ async def test_les_horaires_se_dessinent_a_la_souris_et_les_jours_feries_s_ajout
             ]
         )
         await expect(page.locator("#holidays")).to_contain_text("Inventaire")
-        await expect(page.locator("#draft-banner")).to_contain_text("hours on mon")
+        await expect(page.locator("#draft-banner")).to_contain_text("horaires du lundi")
         await screenshot(page, "horaires-fr")
 
         await go(page, "/receptionist", "Réceptionniste")
@@ -159,7 +159,7 @@ async def test_le_brouillon_perime_se_relit_avant_publication_et_s_annule(web: W
         await tenant.ok("POST", f"{t}/menus", {"name": "Devis"})
         await page.locator("#publish").click()
         await expect(banner).to_contain_text("Le brouillon a changé entre-temps")
-        await expect(banner).to_contain_text("Devis")
+        await expect(banner).to_contain_text("menu Devis ajouté")
         await screenshot(page, "brouillon-perime-fr")
         assert (await tenant.ok("GET", f"{t}/receptionist/versions"))["items"][0]["number"] == 1
 

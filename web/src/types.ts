@@ -92,6 +92,8 @@ export interface Draft {
   changed: boolean;
   published: number | null;
   summary: string[];
+  /** The summary in each language of the manager (en, fr). */
+  summary_by_language: Record<string, string[]>;
   fingerprint: string;
 }
 
@@ -101,6 +103,8 @@ export interface Version {
   published_by: string;
   comment: string | null;
   summary: string[];
+  /** The summary in each language of the manager (en, fr). */
+  summary_by_language: Record<string, string[]>;
   rolled_back_from: number | null;
 }
 

@@ -1079,6 +1079,9 @@ class Draft(Out):
     changed: bool = Field(description="The draft differs from the published version")
     published: int | None = Field(description="The version callers hear (null: never published)")
     summary: list[str] = Field(description="What publishing would change, one line each")
+    summary_by_language: dict[str, list[str]] = Field(
+        description="The summary in each language of the web manager (en, fr)"
+    )
     fingerprint: str = Field(description="Changes whenever the draft does")
 
 
@@ -1091,7 +1094,11 @@ class Version(Out):
     published_at: datetime
     published_by: str
     comment: str | None
-    summary: list[str]
+    summary: list[str] = Field(description="What changed since the version before, in English")
+    summary_by_language: dict[str, list[str]] = Field(
+        description="The summary in each language of the web manager (en, fr); a version "
+        "published before summaries were translated has its English lines in each"
+    )
     rolled_back_from: int | None
 
 

@@ -7,6 +7,11 @@ import { useI18n } from "../i18n";
 import { DRAFT_EVENT, draftChanged, draftReplaced, useSession } from "../session";
 import type { Draft, Items, Version } from "../types";
 
+/** A summary's lines in the page's language (English if the answer has none in it). */
+function linesOf(summarised: { summary: string[]; summary_by_language?: Record<string, string[]> }, lang: string): string[] {
+  return summarised.summary_by_language?.[lang] ?? summarised.summary;
+}
+
 function when(iso: string, lang: string): string {
   return new Date(iso).toLocaleString(lang === "fr" ? "fr-FR" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
 }
@@ -47,7 +52,7 @@ export function VersionsPage() {
               {version.comment ? ` — « ${version.comment} »` : null}
             </p>
             <ul class="summary">
-              {version.summary.map((line, n) => (
+              {linesOf(version, lang).map((line, n) => (
                 <li key={n}>{line}</li>
               ))}
             </ul>
@@ -77,7 +82,7 @@ export function VersionsPage() {
 /** "Unpublished changes": what they are, Publish (with a comment) and Discard. */
 export function DraftBanner() {
   const session = useSession();
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const form = useFormState();
   const [draft, setDraft] = useState<{ data: Draft; etag: string | null } | null>(null);
   const [comment, setComment] = useState("");
@@ -124,7 +129,7 @@ export function DraftBanner() {
       <h2 id="draft-title">{t.draftBanner}</h2>
       <FormError message={form.formError} />
       <ul class="summary">
-        {draft.data.summary.map((line, n) => (
+        {linesOf(draft.data, lang).map((line, n) => (
           <li key={n}>{line}</li>
         ))}
       </ul>
