@@ -47,6 +47,7 @@ from stasis_e2e_support import (
     Phones,
     Tenant,
     provision,
+    records_settings,
     stasis_settings,
     unique_app,
 )
@@ -144,11 +145,12 @@ class FaultStack:
     directory: ServiceProcess
     media: ServiceProcess
     stasis: ServiceProcess
+    records: ServiceProcess
     tenant: Tenant
 
     @property
     def services(self) -> tuple[ServiceProcess, ...]:
-        return (self.directory, self.media, self.stasis)
+        return (self.directory, self.media, self.stasis, self.records)
 
 
 @asynccontextmanager
@@ -194,6 +196,11 @@ async def fault_stack(
             ServiceProcess("directory", env_of(directory), tmp_path / "directory.log"),
             ServiceProcess("media", env_of(media), tmp_path / "media.log"),
             ServiceProcess("stasis", env_of(stasis), tmp_path / "stasis.log"),
+            ServiceProcess(
+                "call-records",
+                env_of(records_settings(stasis, ops_port=free_port())),
+                tmp_path / "call-records.log",
+            ),
             tenant,
         )
         try:

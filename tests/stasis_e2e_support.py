@@ -45,6 +45,8 @@ from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
 from rcp_stasis.app import RunningStasis
 from rcp_stasis.app import running as running_stasis
+from rcp_stasis.records_app import Settings as RecordsSettings
+from rcp_stasis.records_app import running as running_records
 from rcp_stasis.settings import Settings as StasisSettings
 from roles_support import service_url
 from schema_support import insert_device
@@ -122,6 +124,21 @@ def stasis_settings(
     return StasisSettings(**values)
 
 
+def records_settings(stasis: StasisSettings, **overrides: Any) -> RecordsSettings:
+    """The call records service that writes what `stasis` publishes (its durable, NATS and
+    database role), for tests that read call records."""
+    values: dict[str, Any] = {
+        "database_url": stasis.database_url,
+        "nats_url": stasis.nats_url,
+        "ops_port": 0,
+        "environment": stasis.environment,
+        "stasis_call_records_durable": stasis.stasis_call_records_durable,
+        "stasis_call_records_from_start": stasis.stasis_call_records_from_start,
+    }
+    values.update(overrides)
+    return RecordsSettings(**values)
+
+
 @asynccontextmanager
 async def receptionist_stack(
     settings: StackSettings,
@@ -151,7 +168,11 @@ async def receptionist_stack(
     )
     async with running_directory(directory):
         try:
-            async with running_media(media), running_stasis(stasis) as running:
+            async with (
+                running_records(records_settings(stasis)),
+                running_media(media),
+                running_stasis(stasis) as running,
+            ):
                 assert running.ari is not None
                 async with asyncio.timeout(WAIT_S):
                     await running.ari.wait_connected()

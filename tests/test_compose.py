@@ -35,6 +35,7 @@ from rcp_devstack.settings import REPO_ROOT
 from rcp_directory.settings import Settings as DirectorySettings
 from rcp_media.settings import Settings as MediaSettings
 from rcp_ops import nats_values
+from rcp_stasis.records_app import Settings as CallRecordsSettings
 from rcp_stasis.settings import Settings as StasisSettings
 
 COMPOSE_DIR = REPO_ROOT / "deploy" / "compose"
@@ -44,6 +45,7 @@ REQUIRED = re.compile(r"^\$\{([A-Z][A-Z0-9_]*):\?[^}]+\}$")
 # Each service that speaks to NATS, and the user it must log in as.
 NATS_USERS = {
     "stasis": "stasis",
+    "call-records": "stasis",  # it writes what stasis publishes, as stasis
     "directory": "directory",
     "media": "media",
     "admin": "admin",
@@ -141,6 +143,7 @@ def test_compose_runs_in_production_and_holds_no_secret_of_its_own() -> None:
 # Each Receptionist process of compose.yaml: the settings its command reads.
 SETTINGS: dict[str, type[CommonSettings]] = {
     "rcp-stasis": StasisSettings,
+    "rcp-call-records": CallRecordsSettings,
     "rcp-directory": DirectorySettings,
     "rcp-media": MediaSettings,
     "rcp-admin": AdminSettings,

@@ -22,6 +22,7 @@ from rcp_devstack.settings import REPO_ROOT
 from rcp_directory.settings import Settings as DirectorySettings
 from rcp_media.settings import Settings as MediaSettings
 from rcp_ops import nats_values
+from rcp_stasis.records_app import Settings as CallRecordsServiceSettings
 from rcp_stasis.settings import Settings as StasisSettings
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
@@ -209,6 +210,7 @@ def test_the_schema_validator_really_rejects_a_broken_resource() -> None:
 # The NATS user each program connects as (rcp.nats_access), by its command.
 NATS_USER_OF = {
     "rcp-stasis": "stasis",
+    "rcp-call-records": "stasis",  # it writes what stasis publishes, as stasis
     "rcp-directory": "directory",
     "rcp-media": "media",
     "rcp-admin": "admin",
@@ -305,6 +307,7 @@ def test_the_helm_authorization_is_a_configuration_nats_server_accepts(tmp_path:
 
 SERVICE_SETTINGS: dict[str, type[CommonSettings]] = {
     "rcp-stasis": StasisSettings,
+    "rcp-call-records": CallRecordsServiceSettings,
     "rcp-directory": DirectorySettings,
     "rcp-media": MediaSettings,
     "rcp-admin": AdminSettings,
@@ -657,6 +660,7 @@ def test_a_bare_tag_in_the_prod_overlay_fails_the_pinning_check(tmp_path: Path) 
 # workload -> the database role it logs in as (docs/schema.md)
 DATABASE_ROLES = {
     "Deployment/receptionist-admin": "rcp_admin",
+    "Deployment/receptionist-call-records": "rcp_stasis",
     "Deployment/receptionist-directory": "rcp_directory",
     "Deployment/receptionist-media": "rcp_media",
     "StatefulSet/receptionist-telephony": "rcp_stasis",

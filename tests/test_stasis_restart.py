@@ -23,6 +23,8 @@ from rcp.messaging import connect_nats
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
+from rcp_stasis.records_app import Settings as RecordsSettings
+from rcp_stasis.records_app import running as running_records
 from roles_support import service_url
 from stasis_e2e_support import (
     WAIT_S,
@@ -108,7 +110,8 @@ def apps(asterisk: StackSettings) -> Apps:
 async def services(
     apps: Apps, database_url: str, media_dir: Path, log: Path, grace_s: int = 20
 ) -> AsyncIterator[StasisProcess]:
-    """Directory and media in this process, stasis as a child process (started)."""
+    """Directory, media and the call records service in this process, stasis as a child
+    process (started)."""
     run = uuid.uuid4().hex[:12]
     directory = DirectorySettings(
         database_url=service_url(database_url, "directory"),
@@ -134,8 +137,14 @@ async def services(
         "RCP_ARI_RECONNECT_MAX_S": "1",
         "RCP_LOG_FORMAT": "console",
     }
+    records = RecordsSettings(
+        database_url=env["RCP_DATABASE_URL"],
+        ops_port=0,
+        stasis_call_records_durable=env["RCP_STASIS_CALL_RECORDS_DURABLE"],
+        stasis_call_records_from_start=False,
+    )
     stasis = StasisProcess(env, log)
-    async with running_directory(directory), running_media(media):
+    async with running_directory(directory), running_media(media), running_records(records):
         stasis.start()
         try:
             await stasis.ready()

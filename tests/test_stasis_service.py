@@ -13,12 +13,15 @@ import aiohttp
 import pydantic
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.js.errors import NotFoundError
 from rcp import subjects
 from rcp.callflow.config import FlowOptions
 from rcp.messaging import ensure_streams
 from rcp_devstack.ari_probe import ari_probe
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.app import serve
+from rcp_stasis.records_app import Settings as RecordsSettings
+from rcp_stasis.records_app import serve as serve_records
 from rcp_stasis.settings import Settings
 from roles_support import service_url
 from stasis_ari_support import unique_app
@@ -80,8 +83,34 @@ async def test_told_to_take_no_calls_the_service_only_writes_call_records(
     assert consumer.config.filter_subject == subjects.CALL_EVENTS_ALL
 
 
+async def test_the_call_records_service_binds_the_durable_consumer_and_needs_no_asterisk(
+    migrated_url: str, nats_client: NatsClient
+) -> None:
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    port, durable = _free_port(), f"records-{uuid.uuid4().hex[:10]}"
+    settings = RecordsSettings(
+        database_url=service_url(migrated_url, "stasis"),
+        ops_port=port,
+        stasis_call_records_durable=durable,
+        stasis_call_records_from_start=False,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_records(settings, stop))
+    try:
+        checks = await readiness(port)
+        consumer = await js.consumer_info(subjects.EVENTS_STREAM, durable)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await js.delete_consumer(subjects.EVENTS_STREAM, durable)
+    assert checks == {"nats": "ok", "postgres": "ok", "call_records": "ok"}
+    assert consumer.config.filter_subject == subjects.CALL_EVENTS_ALL
+    assert consumer.config.durable_name == durable
+
+
 @pytest.mark.asterisk
-async def test_taking_calls_connects_the_app_and_refuses_a_number_of_no_tenant(
+async def test_taking_calls_connects_the_app_refuses_a_number_of_no_tenant_and_writes_no_records(
     migrated_url: str, nats_client: NatsClient, asterisk: StackSettings
 ) -> None:
     app, caller_app = unique_app("service"), unique_app("caller")
@@ -104,9 +133,12 @@ async def test_taking_calls_connects_the_app_and_refuses_a_number_of_no_tenant(
         ended = await probe.wait_for(
             lambda e: e.get("type") == "ChannelDestroyed" and e["channel"]["id"] == caller
         )
-    await js.delete_consumer(subjects.EVENTS_STREAM, durable)
     assert checks["ari_events"] == "ok"
     assert ended["cause"] == 1
+    # Taking calls, it writes no call records (rcp-call-records does): no consumer of its own.
+    assert "call_records" not in checks
+    with pytest.raises(NotFoundError):
+        await js.consumer_info(subjects.EVENTS_STREAM, durable)
 
 
 def test_the_flow_options_come_from_the_settings() -> None:

@@ -619,7 +619,8 @@ def report(count: int, ivr: Result, stasis: Result, args: argparse.Namespace) ->
         f"all over {args.press_spread:g} s once all are up), transfer to a phone that answers "
         f"and hangs up after {args.hold:g} s",
         f"  {'flow':<14} {'calls':>5} {'done':>5} {'failed':>6} {'peak':>5} {'wall s':>7} "
-        f"{'Asterisk':>9} {'stasis':>7} {'media':>6} {'bench':>6}  (CPU ms per call)",
+        f"{'Asterisk':>9} {'stasis':>7} {'media':>6} {'records':>7} {'bench':>6}"
+        "  (CPU ms per call)",
     ]
     for result in (ivr, stasis):
         failed = result.calls - result.completed
@@ -627,7 +628,7 @@ def report(count: int, ivr: Result, stasis: Result, args: argparse.Namespace) ->
             f"  {result.flow:<14} {result.calls:>5} {result.completed:>5} {failed:>6} "
             f"{result.peak:>5} {result.wall_s:>7.1f} {result.per_call_ms('asterisk'):>9.1f} "
             f"{result.per_call_ms('stasis'):>7.1f} {result.per_call_ms('media'):>6.1f} "
-            f"{result.per_call_ms('bench'):>6.1f}"
+            f"{result.per_call_ms('records'):>7.1f} {result.per_call_ms('bench'):>6.1f}"
         )
     s, a = stasis.per_call_ms("stasis"), stasis.per_call_ms("asterisk")
     base = ivr.per_call_ms("asterisk")
@@ -748,6 +749,19 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
             logs,
         )
         services.append(stasis)
+        # Call records are written by their own service (rcp-call-records), not by stasis.
+        records = start_service(
+            "rcp_stasis.records_app",
+            "call-records",
+            workdir,
+            {
+                **common,
+                "stasis_call_records_durable": durable,
+                "stasis_call_records_from_start": "false",
+            },
+            logs,
+        )
+        services.append(records)
         headers = {
             "Authorization": aiohttp.encode_basic_auth(settings.ari_user, settings.ari_password)
         }
@@ -758,6 +772,7 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
         ) as session:
             await wait_ready(session, media)
             await wait_ready(session, stasis)
+            await wait_ready(session, records)
             async with connect_nats(_as_tests(settings), "bench-calls") as nc:
                 ask = EnsurePrompt(tenant_id=tenant.id, prompt_id=tenant.greeting_id)
                 greeting = (await ensure_prompt(nc, ask, scope=media_scope)).media
@@ -779,6 +794,7 @@ async def bench(args: argparse.Namespace, settings: StackSettings, database_url:
                     ari,
                     stasis,
                     media,
+                    records,
                     tenant,
                     database_url,
                     greeting,
@@ -813,6 +829,7 @@ async def measure(
     ari: Ari,
     stasis: Service,
     media: Service,
+    records: Service,
     tenant: Tenant,
     database_url: str,
     greeting: str,
@@ -821,7 +838,13 @@ async def measure(
     asterisk = read_pid(settings.run_dir / "asterisk.pid")
     if asterisk is None:
         raise RuntimeError(f"no Asterisk pid in {settings.run_dir}: run ./rcp infra")
-    pids = {"asterisk": asterisk, "stasis": stasis.pid, "media": media.pid, "bench": os.getpid()}
+    pids = {
+        "asterisk": asterisk,
+        "stasis": stasis.pid,
+        "media": media.pid,
+        "records": records.pid,
+        "bench": os.getpid(),
+    }
     flows = {
         "dialplan IVR": Flow(
             "dialplan IVR",

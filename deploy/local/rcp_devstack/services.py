@@ -23,7 +23,16 @@ STOP_MARGIN_S = 30.0
 
 # name -> ops port (the services' defaults; see each service's settings)
 ADMIN_API = "http://127.0.0.1:8080"  # rcp-admin's default RCP_ADMIN_HTTP_PORT
-SERVICES = {"stasis": 9101, "directory": 9102, "media": 9103, "admin": 9104}
+SERVICES = {
+    "stasis": 9101,
+    "call-records": 9105,  # writes stasis's call events into call_records (rcp-call-records)
+    "directory": 9102,
+    "media": 9103,
+    "admin": 9104,
+}
+# The database role of a service that has none of its own: the call records service writes
+# what stasis publishes, as stasis.
+DATABASE_ROLE_OF = {"call-records": "stasis"}
 # Jobs Kubernetes runs as CronJobs, run here by a process that repeats them: name -> command
 # (in the virtual environment's bin) and period; each connects to NATS as the user of its name,
 # and to PostgreSQL as the admin service's role (they are its command line's).
@@ -70,7 +79,7 @@ def service_env(name: str, settings: StackSettings) -> dict[str, str]:
     if name == "media":
         wanted["RCP_MEDIA_DIR"] = str(settings.state_dir / "media")
     chosen = {key: value for key, value in wanted.items() if key not in os.environ}
-    return chosen | database_env(name, settings)
+    return chosen | database_env(DATABASE_ROLE_OF.get(name, name), settings)
 
 
 def nats_env(settings: StackSettings) -> dict[str, str]:

@@ -18,13 +18,14 @@ from rcp.settings import AriSettings
 
 from rcp_stasis import asterisk_logs
 from rcp_stasis.ari import AriConnection, AriRecordings
-from rcp_stasis.call_records import CallRecords, CallRecordsConsumer
+from rcp_stasis.call_records import CallRecords
 from rcp_stasis.directory import NatsDirectory
 from rcp_stasis.executor import MIN_PROMPT_BUDGET_S, CallServices
 from rcp_stasis.limits import CallLimits
 from rcp_stasis.media import NatsPrompts
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import AriPort
+from rcp_stasis.records_app import consuming
 from rcp_stasis.room_locks import RoomLocks
 from rcp_stasis.service import Receptionist, Voicemails
 from rcp_stasis.settings import Settings
@@ -81,19 +82,11 @@ async def running(
             infra.health.add("ari_events", not_connected_yet)
         metrics = StasisMetrics(infra.metrics.registry)
         call_records = CallRecords(infra.pool)
-        records = await stack.enter_async_context(
-            CallRecordsConsumer(
-                infra.jetstream,
-                call_records,
-                durable=settings.stasis_call_records_durable,
-                from_start=settings.stasis_call_records_from_start,
-                counted=metrics.call_events,
-            )
-        )
-        infra.health.add("call_records", records.check)
-        if not settings.stasis_take_calls:
+        if not settings.stasis_take_calls:  # the call records service's work, in this process
+            await stack.enter_async_context(consuming(settings, infra, metrics.call_events))
             yield RunningStasis(infra, metrics, None, None, None)
             return
+        # Taking calls, this process writes no call records: `rcp-call-records` does.
         receptionist, ari, configs = await _take_calls(
             stack, settings, infra, session, metrics, call_records
         )

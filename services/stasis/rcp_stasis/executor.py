@@ -25,12 +25,13 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
 import structlog
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from rcp import subjects
 from rcp.callflow import commands, events, ids
 from rcp.callflow.flow import Call, step
@@ -68,6 +69,9 @@ QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCE
 # for this long: the call's record closes once NATS is back, however long the call was.
 PUBLISH_RETRY_S = (0.5, 1.0, 2.0, 5.0)
 PUBLISH_GIVE_UP_S = 15 * 60.0
+# How long the acknowledgements of steps published together are awaited (JetStream's default
+# for one) before they are published again one by one.
+PUBLISH_ACK_WAIT_S = 5.0
 
 
 MIN_PROMPT_BUDGET_S = 0.3
@@ -590,11 +594,64 @@ class CallRunner:
                 pass
 
     async def _publish(self) -> None:
-        """Publish the call's trace steps one after the other, in the order they were made."""
+        """Publish the call's trace steps in the order they were made: those made while the
+        last ones were being acknowledged go together, pipelined (`publish_steps`)."""
         prefix = ids.call_prefix(self.context.call_id, self.context.id_prefix)
-        while (event := await self._traces.get()) is not None:
-            self._published += 1
-            await publish_step(self._services, event, f"{prefix}:{self._published}")
+        ended = False
+        while not ended:
+            batch: list[tuple[CallEvent, str]] = []
+            event = await self._traces.get()
+            while event is not None:
+                self._published += 1
+                batch.append((event, f"{prefix}:{self._published}"))
+                if self._traces.empty():
+                    break
+                event = self._traces.get_nowait()
+            ended = event is None  # the call's end: the last steps are in the batch
+            if batch:
+                await publish_steps(self._services, batch)
+
+
+async def publish_steps(services: CallServices, steps: Sequence[tuple[CallEvent, str]]) -> None:
+    """Publish steps of one call in their order, pipelined: each is written to NATS before any
+    acknowledgement is awaited, then the acknowledgements are awaited together (one
+    connection keeps the steps' order in the stream). Should one not come within
+    PUBLISH_ACK_WAIT_S (NATS stalled, down, reconnecting), the steps from the first
+    unacknowledged one are published again one after the other by `publish_step`, which
+    retries: their message ids make a step that was stored after all count once, at its
+    first place."""
+    if len(steps) == 1:
+        await publish_step(services, *steps[0])
+        return
+    acks: list[asyncio.Future[PubAck]] = []
+    acknowledged = 0
+    try:
+        for event, message_id in steps:
+            subject = subjects.call_event(event.tenant_id, event.kind)
+            payload = event.model_dump_json().encode()
+            headers = {"Nats-Msg-Id": message_id}
+            acks.append(await services.jetstream.publish_async(subject, payload, headers=headers))
+        async with asyncio.timeout(PUBLISH_ACK_WAIT_S):
+            for ack in acks:
+                await ack
+                acknowledged += 1
+    except Exception as error:  # NATS stalled or down: one by one, with retries
+        services.metrics.trace_publish_failures.inc()
+        log.warning(
+            "call.trace_batch_unacknowledged",
+            call_id=steps[0][0].call_id,
+            steps=len(steps),
+            acknowledged=acknowledged,
+            error=repr(error),
+        )
+        for event, message_id in steps[acknowledged:]:
+            await publish_step(services, event, message_id)
+    finally:
+        for ack in acks:  # a pending one no longer holds a slot; a failed one is seen
+            if not ack.done():
+                ack.cancel()
+            elif not ack.cancelled():
+                ack.exception()
 
 
 async def publish_step(services: CallServices, event: CallEvent, message_id: str) -> None:

@@ -9,6 +9,7 @@ from rcp import subjects
 from rcp.callflow.config import FlowOptions
 from rcp.settings import (
     AriSettings,
+    CommonSettings,
     DirectoryScopeSettings,
     MediaScopeSettings,
     TrunkSettings,
@@ -24,18 +25,10 @@ LOCK_DEFAULTS = LockPolicy()
 PLAYBACK_START_S = 0.5
 
 
-class Settings(AriSettings, TrunkSettings, MediaScopeSettings, DirectoryScopeSettings):
-    """The stasis service's settings."""
+class CallRecordsSettings(CommonSettings):
+    """Where call records are written from: the durable consumer of the call events (the
+    call records service's, `rcp-call-records`; and stasis's when told to take no calls)."""
 
-    service_name: ClassVar[str] = "stasis"
-    default_nats_user: ClassVar[str] = "stasis"
-    default_ops_port: ClassVar[int] = 9101
-
-    stasis_take_calls: bool = Field(
-        default=True,
-        description="Connect to the Stasis app RCP_ARI_APP and take its calls (off: only the "
-        "call records consumer runs, e.g. for an instance beside no Asterisk).",
-    )
     stasis_call_records_durable: str = Field(
         default=subjects.CALL_RECORDS_CONSUMER,
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
@@ -45,6 +38,23 @@ class Settings(AriSettings, TrunkSettings, MediaScopeSettings, DirectoryScopeSet
         default=True,
         description="A call records consumer created anew first writes every event the "
         "stream retains; off, only those published after it (tests, sharing one NATS).",
+    )
+
+
+class Settings(
+    AriSettings, TrunkSettings, MediaScopeSettings, DirectoryScopeSettings, CallRecordsSettings
+):
+    """The stasis service's settings."""
+
+    service_name: ClassVar[str] = "stasis"
+    default_nats_user: ClassVar[str] = "stasis"
+    default_ops_port: ClassVar[int] = 9101
+
+    stasis_take_calls: bool = Field(
+        default=True,
+        description="Connect to the Stasis app RCP_ARI_APP and take its calls (off: only the "
+        "call records consumer runs, as `rcp-call-records` does). Taking calls, stasis writes "
+        "no call records: `rcp-call-records` does, in a process of its own.",
     )
     stasis_voicemail_max_s: int = Field(default=FLOW_DEFAULTS.voicemail_max_s, ge=10, le=600)
     stasis_max_outbound_legs: int = Field(
