@@ -76,6 +76,8 @@ export interface Schedule {
 export interface ScheduleNow {
   state: ScheduleState;
   reason: string;
+  /** The reason in each language of the manager (en, fr). */
+  reason_by_language?: Record<string, string>;
   menu: MenuRef;
 }
 

@@ -1026,6 +1026,10 @@ class Schedule(Out):
 class ScheduleNow(Out):
     state: Literal["open", "closed", "holiday", "override_closed"]
     reason: str = Field(examples=["holiday: Noël"])
+    reason_by_language: dict[str, str] = Field(
+        description="The reason in each language of the web manager (en, fr)",
+        examples=[{"en": "holiday: Noël", "fr": "jour férié : Noël"}],
+    )
     menu: MenuRef = Field(description="The menu a call starting now hears first")
 
 
