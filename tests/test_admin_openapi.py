@@ -38,7 +38,7 @@ def test_committed_document_lists_every_operation_of_the_api() -> None:
     operations = [
         (method.upper(), path) for path, item in committed["paths"].items() for method in item
     ]
-    assert len(operations) == len(set(operations)) == 122
+    assert len(operations) == len(set(operations)) == 123
 
 
 if __name__ == "__main__":

@@ -141,6 +141,11 @@ async def test_a_holiday_today_answers_with_the_holiday_menu_and_says_which(
     assert again.status == 409
     now = await tenant.ok("GET", f"{t}/schedule/now")
     assert now["state"] in ("holiday", "open")  # today in Paris may be tomorrow in UTC
+    if now["state"] == "holiday":
+        assert now["reason_by_language"] == {
+            "en": "holiday: Inventaire",
+            "fr": "jour férié : Inventaire",
+        }
     await tenant.ok("DELETE", f"{t}/holidays/{holiday.body['id']}")
     assert (await tenant.ok("GET", f"{t}/holidays"))["items"] == []
 

@@ -157,3 +157,14 @@ def test_times_and_ranges_refuse_what_is_no_time_of_the_day() -> None:
         TimeRange.parse("18:00", "09:00")
     with pytest.raises(ValueError, match="aware"):
         decide(OFFICE, datetime(2027, 3, 22, 10, 0))  # noqa: DTZ001 - the point of the test
+
+
+def test_each_reason_is_said_in_french_too() -> None:
+    opened = decide(OFFICE, utc(2027, 3, 22, 8, 0))
+    assert (opened.reason, opened.reason_fr) == (
+        "open: mon 09:00-12:30",
+        "ouvert : lundi 09:00-12:30",
+    )
+    closed = decide(OFFICE, utc(2027, 3, 22, 11, 30))
+    assert closed.reason_fr == "fermé : lundi 12:30, en dehors des heures d’ouverture"
+    assert decide(OFFICE, utc(2027, 12, 25, 10, 0)).reason_fr == "jour férié : Noël"

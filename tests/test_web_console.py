@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 from admin_support import add_person
-from playwright.async_api import Page, expect
-from web_support import Web, key_box, screenshot, sign_in_person
+from playwright.async_api import Page, ViewportSize, expect
+from web_support import PHONE, Web, key_box, screenshot, sign_in_person
 
 LABELS = {
     "en": {
@@ -67,6 +67,20 @@ def number() -> str:
     return f"+3319{uuid.uuid4().int % 10**8:08d}"
 
 
+async def _create_tenant(page: Page, lang: str, name: str, slug: str) -> None:
+    """New tenant: a wrong short name is refused on its field, then the right one saves."""
+    words = LABELS[lang]
+    await page.get_by_role("button", name=words["new"]).click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_label(words["name"], exact=True).fill(name)
+    await dialog.get_by_label(words["slug"]).fill("Not A Slug")
+    await dialog.get_by_role("button", name=words["save"]).click()
+    await expect(dialog.locator("#tenant-slug-error")).to_be_visible()
+    await screenshot(page, f"console-new-tenant-refused-{lang}")
+    await dialog.get_by_label(words["slug"]).fill(slug)
+    await dialog.get_by_role("button", name=words["save"]).click()
+
+
 @pytest.mark.parametrize(("locale", "lang"), LOCALES)
 async def test_an_operator_creates_suspends_resumes_and_deletes_a_tenant_typing_its_name(
     web: Web, locale: str, lang: str
@@ -78,19 +92,19 @@ async def test_an_operator_creates_suspends_resumes_and_deletes_a_tenant_typing_
     async with web.page(locale=locale) as page:
         await sign_in_person(page, operator)
         await expect(page.get_by_role("heading", level=1)).to_have_text(words["tenants"])
-        await page.get_by_role("button", name=words["new"]).click()
-        dialog = page.get_by_role("dialog")
-        await dialog.get_by_label(words["name"], exact=True).fill(name)
-        await dialog.get_by_label(words["slug"]).fill("Not A Slug")
-        await dialog.get_by_role("button", name=words["save"]).click()
-        await expect(dialog.locator("#tenant-slug-error")).to_be_visible()
-        await screenshot(page, f"console-new-tenant-refused-{lang}")
-        await dialog.get_by_label(words["slug"]).fill(slug)
-        await dialog.get_by_role("button", name=words["save"]).click()
+        await _create_tenant(page, lang, name, slug)
         row = page.locator(f"#tenant-{slug}")
         await expect(row).to_contain_text(name)
         await expect(row).to_contain_text(words["active"])
         await expect(page.locator(f"#tenant-{slug}-delete")).to_be_disabled()
+
+        await page.locator(f"#tenant-{slug}-edit").click()
+        dialog = page.get_by_role("dialog")
+        await expect(dialog.get_by_label(words["slug"])).to_have_count(0)  # it cannot change
+        name = f"{name} & Fils"
+        await dialog.get_by_label(words["name"], exact=True).fill(name)
+        await dialog.get_by_role("button", name=words["save"]).click()
+        await expect(row).to_contain_text(name)
 
         await page.locator(f"#tenant-{slug}-suspend").click()
         await expect(row).to_contain_text(words["suspended"])
@@ -102,6 +116,9 @@ async def test_an_operator_creates_suspends_resumes_and_deletes_a_tenant_typing_
         await page.locator(f"#tenant-{slug}-suspend").click()
         await expect(row).to_contain_text(words["suspended"])
         await screenshot(page, f"console-tenants-{lang}")
+        await page.set_viewport_size(ViewportSize(width=PHONE["width"], height=PHONE["height"]))
+        await screenshot(page, f"console-tenants-phone-{lang}")
+        await page.set_viewport_size(ViewportSize(width=1280, height=720))
 
         await page.locator(f"#tenant-{slug}-delete").click()
         confirm = page.locator("#confirm-delete")
@@ -359,6 +376,10 @@ async def test_an_operator_issues_and_revokes_a_tenants_token_and_invites_and_di
         await page.locator("#invite-role").select_option("editor")
         await page.get_by_role("button", name="Invite", exact=True).click()
         await expect(page.get_by_role("status")).to_contain_text(invited)
+        await page.get_by_role("button", name=f"Send {invited} a new invitation").click()
+        await expect(
+            page.get_by_role("alert").filter(has_text=f"The new invitation to {invited}")
+        ).to_be_visible()
         await page.get_by_role("button", name=f"Disable {invited}").click()
         await expect(page.get_by_role("status")).to_contain_text(f"{invited} disabled")
         await screenshot(page, "console-people")

@@ -130,7 +130,9 @@ async def test_les_horaires_se_dessinent_a_la_souris_et_les_jours_feries_s_ajout
             "Fermé exceptionnellement jusqu’à nouvel ordre."
         )
         await expect(page.locator("#override-switch")).to_have_attribute("aria-checked", "true")
-        await expect(page.locator("#schedule-now")).to_contain_text("fermé exceptionnellement")
+        await expect(page.locator("#schedule-now")).to_contain_text(
+            "fermé exceptionnellement (fermeture exceptionnelle jusqu’à nouvel ordre)"
+        )
         await screenshot(page, "accueil-ferme-exceptionnellement-fr")
 
     schedule = await tenant.ok("GET", f"{t}/schedule")

@@ -188,8 +188,10 @@ VIEWER_PAGES = {
     "/voicemail": "Voicemail",
     "/calls": "Call log",
 }
-# What changes something is a primary or a danger button; the call log's Filter only reads.
-CHANGING = "main button.primary:enabled:not(#apply-filters), main button.danger:enabled"
+# What changes something is a primary or a danger button; the call log's Filter and the
+# Tester's simulated call (menus page) only read.
+READING = ":not(#apply-filters):not([id^=tester-])"
+CHANGING = f"main button.primary:enabled{READING}, main button.danger:enabled{READING}"
 
 
 async def test_a_viewer_finds_every_control_that_changes_something_disabled_and_the_api_says_403(

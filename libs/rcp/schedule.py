@@ -143,6 +143,12 @@ class Decision:
     state: ScheduleState
     reason: str
     menu_id: str | None = None
+    reason_fr: str | None = field(default=None, compare=False)
+    """The reason in French, for the web manager in French (None: as `reason`); the same
+    reason said otherwise, so no part of a decision's equality."""
+
+
+_DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
 def decide(schedule: Schedule, now: datetime) -> Decision:
@@ -152,27 +158,55 @@ def decide(schedule: Schedule, now: datetime) -> Decision:
     local = now.astimezone(schedule.zone)
     override = schedule.override
     if override is not None and override.active(now):
-        until = (
-            "until switched back"
-            if override.until is None
-            else f"until {override.until.astimezone(schedule.zone):%Y-%m-%d %H:%M}"
-        )
+        if override.until is None:
+            until, until_fr = "until switched back", "jusqu’à nouvel ordre"
+        else:
+            at = f"{override.until.astimezone(schedule.zone):%Y-%m-%d %H:%M}"
+            until, until_fr = f"until {at}", f"jusqu’au {at}"
         if override.mode is OverrideMode.CLOSED:
-            return _decision(schedule, ScheduleState.OVERRIDE_CLOSED, f"override: closed {until}")
-        return _decision(schedule, ScheduleState.OPEN, f"override: open {until}")
+            return _decision(
+                schedule,
+                ScheduleState.OVERRIDE_CLOSED,
+                f"override: closed {until}",
+                f"fermeture exceptionnelle {until_fr}",
+            )
+        return _decision(
+            schedule,
+            ScheduleState.OPEN,
+            f"override: open {until}",
+            f"ouverture exceptionnelle {until_fr}",
+        )
     today = local.date()
     for holiday in schedule.holidays:
         if holiday.covers(today):
-            return _decision(schedule, ScheduleState.HOLIDAY, f"holiday: {holiday.name}")
+            return _decision(
+                schedule,
+                ScheduleState.HOLIDAY,
+                f"holiday: {holiday.name}",
+                f"jour férié : {holiday.name}",
+            )
     if not any(schedule.weekly.values()):
-        return _decision(schedule, ScheduleState.OPEN, "open: no opening hours set")
+        return _decision(
+            schedule,
+            ScheduleState.OPEN,
+            "open: no opening hours set",
+            "ouvert : aucune heure d’ouverture définie",
+        )
     day = local.weekday()
     wall = local.time()
     for hours in schedule.weekly.get(day, ()):
         if hours.contains(wall):
-            return _decision(schedule, ScheduleState.OPEN, f"open: {WEEKDAYS[day]} {hours}")
+            return _decision(
+                schedule,
+                ScheduleState.OPEN,
+                f"open: {WEEKDAYS[day]} {hours}",
+                f"ouvert : {_DAYS_FR[day]} {hours}",
+            )
     return _decision(
-        schedule, ScheduleState.CLOSED, f"closed: {WEEKDAYS[day]} {local:%H:%M} outside hours"
+        schedule,
+        ScheduleState.CLOSED,
+        f"closed: {WEEKDAYS[day]} {local:%H:%M} outside hours",
+        f"fermé : {_DAYS_FR[day]} {local:%H:%M}, en dehors des heures d’ouverture",
     )
 
 
@@ -182,9 +216,11 @@ def decision_in(schedule: Schedule, state: ScheduleState, reason: str) -> Decisi
     return _decision(schedule, state, reason)
 
 
-def _decision(schedule: Schedule, state: ScheduleState, reason: str) -> Decision:
+def _decision(
+    schedule: Schedule, state: ScheduleState, reason: str, reason_fr: str | None = None
+) -> Decision:
     menu = schedule.menus.get(state)
     if menu is None and state in (ScheduleState.HOLIDAY, ScheduleState.OVERRIDE_CLOSED):
         # Without a menu of their own, a holiday and a manual closing answer as closed.
         menu = schedule.menus.get(ScheduleState.CLOSED)
-    return Decision(state, reason, menu)
+    return Decision(state, reason, menu, reason_fr)

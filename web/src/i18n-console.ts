@@ -33,6 +33,9 @@ export const consoleEn = {
   resume: "Resume",
   noTenants: "There is no tenant yet.",
   tenantCreated: (name: string) => `${name} created.`,
+  tenantSaved: (name: string) => `${name} saved.`,
+  editTenant: (name: string) => `Edit ${name}`,
+  editLabel: (name: string) => `Edit ${name}`,
   tenantSuspended: (name: string) => `${name} suspended: its calls are refused and its people cannot sign in.`,
   tenantResumed: (name: string) => `${name} resumed.`,
   tenantDeleted: (name: string) => `${name} deleted.`,
@@ -162,6 +165,9 @@ export const consoleEn = {
   removeLabel: (email: string) => `Delete ${email}`,
   personDeleted: (email: string) => `${email} deleted.`,
   noPeople: "Nobody yet.",
+  inviteAgain: "Invite again",
+  inviteAgainNotSent: (email: string) => `The new invitation to ${email} could not be sent: try again later.`,
+  inviteAgainLabel: (email: string) => `Send ${email} a new invitation`,
 };
 
 export type ConsoleMessages = typeof consoleEn;
@@ -196,6 +202,9 @@ export const consoleFr: ConsoleMessages = {
   resume: "Réactiver",
   noTenants: "Il n’y a encore aucune entreprise.",
   tenantCreated: (name: string) => `${name} créée.`,
+  tenantSaved: (name: string) => `${name} enregistrée.`,
+  editTenant: (name: string) => `Modifier ${name}`,
+  editLabel: (name: string) => `Modifier ${name}`,
   tenantSuspended: (name: string) =>
     `${name} suspendue${NBSP}: ses appels sont refusés et ses utilisateurs ne peuvent plus se connecter.`,
   tenantResumed: (name: string) => `${name} réactivée.`,
@@ -325,4 +334,7 @@ export const consoleFr: ConsoleMessages = {
   removeLabel: (email: string) => `Supprimer ${email}`,
   personDeleted: (email: string) => `${email} supprimé.`,
   noPeople: "Personne pour l’instant.",
+  inviteAgain: "Réinviter",
+  inviteAgainNotSent: (email: string) => `La nouvelle invitation à ${email} n’a pas pu partir${NBSP}: réessayez plus tard.`,
+  inviteAgainLabel: (email: string) => `Envoyer une nouvelle invitation à ${email}`,
 };

@@ -76,6 +76,8 @@ export interface Schedule {
 export interface ScheduleNow {
   state: ScheduleState;
   reason: string;
+  /** The reason in each language of the manager (en, fr). */
+  reason_by_language?: Record<string, string>;
   menu: MenuRef;
 }
 
@@ -332,4 +334,17 @@ export interface Person {
   language: string;
   status: "invited" | "active" | "disabled";
   last_sign_in_at: string | null;
+}
+
+export interface Dashboard {
+  since: string;
+  until: string;
+  timezone: string;
+  calls: number;
+  answered_calls: number;
+  days: { day: string; calls: number }[];
+  outcomes: { outcome: string; calls: number }[];
+  hours: { hour: number; calls: number }[];
+  keys: { digit: string; action: string; presses: number }[];
+  dial_by_name: { searches: number; found: number; no_match: number; failed: number };
 }

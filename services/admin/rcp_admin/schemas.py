@@ -1026,6 +1026,10 @@ class Schedule(Out):
 class ScheduleNow(Out):
     state: Literal["open", "closed", "holiday", "override_closed"]
     reason: str = Field(examples=["holiday: Noël"])
+    reason_by_language: dict[str, str] = Field(
+        description="The reason in each language of the web manager (en, fr)",
+        examples=[{"en": "holiday: Noël", "fr": "jour férié : Noël"}],
+    )
     menu: MenuRef = Field(description="The menu a call starting now hears first")
 
 
@@ -1241,6 +1245,49 @@ class CallDetail(CallRecord):
         description="The current name of each extension, ring group and conference room the "
         "steps name by number"
     )
+
+
+class DayCalls(Out):
+    day: date = Field(description="A day in the tenant's time zone")
+    calls: int
+
+
+class OutcomeCalls(Out):
+    outcome: str = Field(description="How the calls ended; in_progress: not ended yet")
+    calls: int
+
+
+class HourCalls(Out):
+    hour: int = Field(ge=0, le=23, description="An hour of the day in the tenant's time zone")
+    calls: int
+
+
+class KeyPresses(Out):
+    digit: str
+    action: str = Field(description="What the key did; unassigned: a key the menu has not")
+    presses: int
+
+
+class NameSearches(Out):
+    searches: int = Field(description="Names callers spelled")
+    found: int = Field(description="Searches that found someone")
+    no_match: int = Field(description="Searches that found nobody")
+    failed: int = Field(description="Searches the directory could not answer")
+
+
+class Dashboard(Out):
+    since: datetime
+    until: datetime
+    timezone: str = Field(description="The tenant's time zone, that of days and hours")
+    calls: int = Field(description="Calls that started in the period")
+    answered_calls: int
+    days: list[DayCalls] = Field(description="Calls per day, days without calls left out")
+    outcomes: list[OutcomeCalls] = Field(description="Most frequent first")
+    hours: list[HourCalls] = Field(
+        description="Calls per hour of the day, hours without calls left out"
+    )
+    keys: list[KeyPresses] = Field(description="Keys pressed in menus, most pressed first")
+    dial_by_name: NameSearches
 
 
 class AuditEntry(Out):

@@ -3,7 +3,7 @@
 
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
-import type { Api } from "../api";
+import { type Api, ApiError } from "../api";
 import { CheckboxField, Dialog, FormError, LoadError, Loading, SelectField, TextField, errorText, splitError, useFormState } from "../forms";
 import { useI18n } from "../i18n";
 import type { ApiToken, Device, Items, NumberType, OutboundPolicy, Person, RoutedNumber, Tenant, Usage } from "../types";
@@ -45,7 +45,7 @@ function day(iso: string, lang: string): string {
 
 // --- tenants --------------------------------------------------------------------------------
 
-type TenantEditing = { mode: "create" } | { mode: "delete"; tenant: Tenant } | null;
+type TenantEditing = { mode: "create" } | { mode: "edit"; tenant: Tenant } | { mode: "delete"; tenant: Tenant } | null;
 
 export function TenantsPage() {
   const carrier = useCarrier();
@@ -122,6 +122,9 @@ export function TenantsPage() {
                           {c.viewAs}
                         </button>
                       ) : null}
+                      <button type="button" id={`${id}-edit`} aria-label={c.editLabel(tenant.name)} disabled={carrier.readOnly} onClick={() => setEditing({ mode: "edit", tenant })}>
+                        {t.edit}
+                      </button>
                       <button
                         type="button"
                         id={`${id}-${suspended ? "resume" : "suspend"}`}
@@ -148,12 +151,13 @@ export function TenantsPage() {
           </table>
         </div>
       )}
-      {editing?.mode === "create" ? (
-        <NewTenantDialog
+      {editing?.mode === "create" || editing?.mode === "edit" ? (
+        <TenantDialog
+          tenant={editing.mode === "edit" ? editing.tenant : null}
           onClose={() => setEditing(null)}
           onSaved={async (tenant) => {
             setEditing(null);
-            carrier.announce(c.tenantCreated(tenant.name));
+            carrier.announce(editing.mode === "edit" ? c.tenantSaved(tenant.name) : c.tenantCreated(tenant.name));
             await carrier.reloadTenants();
           }}
         />
@@ -176,23 +180,33 @@ export function TenantsPage() {
 
 const LOCALES = ["fr-FR", "en-GB", "en-US", "fr-BE", "fr-CH", "fr-CA"];
 
-function NewTenantDialog({ onClose, onSaved }: { onClose: () => void; onSaved: (tenant: Tenant) => Promise<void> }) {
+function TenantDialog({
+  tenant,
+  onClose,
+  onSaved,
+}: {
+  tenant: Tenant | null;
+  onClose: () => void;
+  onSaved: (tenant: Tenant) => Promise<void>;
+}) {
   const carrier = useCarrier();
   const { t } = useI18n();
   const c = t.carrier;
   const form = useFormState();
-  const [name, setName] = useState("");
-  const [slug, setSlug] = useState("");
-  const [locale, setLocale] = useState("fr-FR");
-  const [timezone, setTimezone] = useState("Europe/Paris");
+  const [name, setName] = useState(tenant?.name ?? "");
+  const [slug, setSlug] = useState(tenant?.slug ?? "");
+  const [locale, setLocale] = useState(tenant?.locale ?? "fr-FR");
+  const [timezone, setTimezone] = useState(tenant?.timezone ?? "Europe/Paris");
   async function submit(event: Event) {
     event.preventDefault();
     form.clear();
     form.setBusy(true);
     try {
-      const answer = await carrier.api.call<Tenant>("POST", "/v1/tenants", {
-        body: { name: name.trim(), slug: slug.trim(), locale, timezone: timezone.trim() },
-      });
+      const fields = { name: name.trim(), locale, timezone: timezone.trim() };
+      const answer =
+        tenant === null
+          ? await carrier.api.call<Tenant>("POST", "/v1/tenants", { body: { ...fields, slug: slug.trim() } })
+          : await carrier.api.call<Tenant>("PATCH", `/v1/tenants/${tenant.id}`, { body: fields });
       await onSaved(answer.data);
     } catch (error) {
       const split = splitError(t, error, { name: "name", slug: "slug", locale: "locale", timezone: "timezone" });
@@ -202,17 +216,19 @@ function NewTenantDialog({ onClose, onSaved }: { onClose: () => void; onSaved: (
     }
   }
   return (
-    <Dialog title={c.newTenant} onClose={onClose}>
+    <Dialog title={tenant === null ? c.newTenant : c.editTenant(tenant.name)} onClose={onClose}>
       <form ref={form.formRef} onSubmit={submit} noValidate>
         <FormError message={form.formError} />
         <TextField id="tenant-name" label={c.tenantName} value={name} onValue={setName} error={form.fieldErrors.name} />
-        <TextField id="tenant-slug" label={c.slug} hint={c.slugHint} value={slug} onValue={setSlug} error={form.fieldErrors.slug} spellcheck={false} />
+        {tenant === null ? (
+          <TextField id="tenant-slug" label={c.slug} hint={c.slugHint} value={slug} onValue={setSlug} error={form.fieldErrors.slug} spellcheck={false} />
+        ) : null}
         <SelectField
           id="tenant-locale"
           label={c.locale}
           value={locale}
           onValue={setLocale}
-          choices={LOCALES.map((code) => ({ value: code, label: code }))}
+          choices={(LOCALES.includes(locale) ? LOCALES : [locale, ...LOCALES]).map((code) => ({ value: code, label: code }))}
           error={form.fieldErrors.locale}
         />
         <TextField id="tenant-timezone" label={c.timezone} hint={c.timezoneHint} value={timezone} onValue={setTimezone} error={form.fieldErrors.timezone} />
@@ -1150,7 +1166,7 @@ function People({ base, staff }: { base: string; staff: boolean }) {
       carrier.announce(said);
       await list.reload();
     } catch (error) {
-      setRowError(errorText(t, error));
+      setRowError(error instanceof Error && !(error instanceof ApiError) ? error.message : errorText(t, error));
     }
   }
   return (
@@ -1204,6 +1220,21 @@ function People({ base, staff }: { base: string; staff: boolean }) {
                       >
                         {disabled ? c.enable : c.disable}
                       </button>
+                      {person.status === "invited" ? (
+                        <button
+                          type="button"
+                          aria-label={c.inviteAgainLabel(person.email)}
+                          disabled={carrier.readOnly}
+                          onClick={() =>
+                            void act(async () => {
+                              const answer = await carrier.api.call<{ sent: boolean }>("POST", `${one}/invitation`);
+                              if (!answer.data.sent) throw new Error(c.inviteAgainNotSent(person.email));
+                            }, c.invited(person.email))
+                          }
+                        >
+                          {c.inviteAgain}
+                        </button>
+                      ) : null}
                       <button
                         type="button"
                         class="danger"

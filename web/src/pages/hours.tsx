@@ -107,7 +107,7 @@ export function OverridePanel() {
         {closed ? t.overrideOn(schedule.override?.until ? localTime(schedule.override.until, lang) : null) : t.overrideOff}
       </p>
       <p class="hint" id="schedule-now">
-        {t.stateNow(t.states[now.state] ?? now.state, now.reason)} — {now.menu.name}
+        {t.stateNow(t.states[now.state] ?? now.state, now.reason_by_language?.[lang] ?? now.reason)} — {now.menu.name}
       </p>
       {closed ? null : (
         <div class="field">

@@ -104,7 +104,12 @@ async def now(store: Store, actor: Principal, tenant_id: UUID) -> s.ScheduleNow:
     menu = refs.get(UUID(decision.menu_id)) if decision.menu_id else None
     if menu is None:
         menu = refs[await reception.first_menu_id(store.pool, tenant_id)]
-    return s.ScheduleNow(state=decision.state.value, reason=decision.reason, menu=menu)
+    return s.ScheduleNow(
+        state=decision.state.value,
+        reason=decision.reason,
+        reason_by_language={"en": decision.reason, "fr": decision.reason_fr or decision.reason},
+        menu=menu,
+    )
 
 
 async def read(store: Store, actor: Principal, tenant_id: UUID) -> s.Schedule:
