@@ -7,6 +7,7 @@ import { Api, ApiError } from "./api";
 import { FormError, SelectField, TextField, errorText, useFormState } from "./forms";
 import { I18nContext, type Lang, LANGS, type Messages, initialLang, messages, rememberLang, useI18n } from "./i18n";
 import { CallsPage, VoicemailPage } from "./pages/activity";
+import { DashboardPage } from "./pages/dashboard";
 import { AuditPage } from "./pages/audit";
 import { AccessPage, type Carrier, CarrierContext, ConsoleAuditPage, DevicesPage, NumbersPage, TenantsPage, UsagePage } from "./pages/console";
 import { ExtensionsPage, RingGroupsPage, RoomsPage } from "./pages/numbering";
@@ -51,6 +52,7 @@ const PAGES: Page[] = [
   { path: "/conference-rooms", title: (t) => t.roomsTitle, nav: "/conference-rooms", render: () => <RoomsPage /> },
   { path: "/voicemail", title: (t) => t.voicemailTitle, nav: "/voicemail", render: () => <VoicemailPage /> },
   { path: "/calls", title: (t) => t.callsTitle, nav: "/calls", render: () => <CallsPage /> },
+  { path: "/dashboard", title: (t) => t.dashboardTitle, nav: "/dashboard", render: () => <DashboardPage /> },
   { path: "/audit", title: (t) => t.carrier.navAudit, nav: "/audit", render: () => <AuditPage /> },
 ];
 
@@ -65,6 +67,7 @@ const NAV: { path: string; label: (t: Messages) => string }[] = [
   { path: "/conference-rooms", label: (t) => t.navRooms },
   { path: "/voicemail", label: (t) => t.navVoicemail },
   { path: "/calls", label: (t) => t.navCalls },
+  { path: "/dashboard", label: (t) => t.navDashboard },
   { path: "/audit", label: (t) => t.carrier.navAudit },
 ];
 

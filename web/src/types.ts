@@ -335,3 +335,16 @@ export interface Person {
   status: "invited" | "active" | "disabled";
   last_sign_in_at: string | null;
 }
+
+export interface Dashboard {
+  since: string;
+  until: string;
+  timezone: string;
+  calls: number;
+  answered_calls: number;
+  days: { day: string; calls: number }[];
+  outcomes: { outcome: string; calls: number }[];
+  hours: { hour: number; calls: number }[];
+  keys: { digit: string; action: string; presses: number }[];
+  dial_by_name: { searches: number; found: number; no_match: number; failed: number };
+}
