@@ -28,14 +28,14 @@ ROUTES = Routes(TENANT)
 # two parts count (keys and dial-by-name results).
 QUERY = """
 WITH period AS (
-    SELECT started_at AT TIME ZONE $4 AS local, answered_at, outcome, trace
+    SELECT started_at AT TIME ZONE $4 AS local, answered_at, outcome
       FROM call_records
      WHERE tenant_id = $1 AND started_at >= $2 AND started_at < $3),
 steps AS (
     SELECT e->>'kind' AS kind, e->'data' AS data
-      FROM call_records c CROSS JOIN LATERAL jsonb_array_elements(c.trace) AS e
-     WHERE c.tenant_id = $1 AND c.started_at >= $2 AND c.started_at < $3
-       AND e->>'kind' IN ('key', 'lookup_result'))
+      FROM call_records c CROSS JOIN LATERAL jsonb_path_query(
+               c.trace, '$[*] ? (@.kind == "key" || @.kind == "lookup_result")') AS e
+     WHERE c.tenant_id = $1 AND c.started_at >= $2 AND c.started_at < $3)
 SELECT
   (SELECT count(*) FROM period) AS calls,
   (SELECT count(answered_at) FROM period) AS answered_calls,
