@@ -147,3 +147,17 @@ async def test_carrier_support_views_a_tenant_read_only_and_the_viewing_is_audit
         ("session.view_as_end", email, email),
         ("session.view_as", email, email),
     ]
+
+
+async def test_carrier_support_signs_out_while_viewing_a_tenant_and_the_session_ends(
+    admin: Admin,
+) -> None:
+    tenant_id, _ = await admin.tenant("viewedout")
+    _, support = await signed_in(admin, None, "support")
+    await support.ok("POST", "/v1/session/view-as", {"tenant_id": tenant_id})
+
+    signed_out = await support.call("DELETE", "/v1/session")
+    after = await support.call("GET", "/v1/session")
+
+    assert signed_out.status == 204
+    assert after.status == 401

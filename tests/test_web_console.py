@@ -389,3 +389,25 @@ async def test_an_operator_issues_and_revokes_a_tenants_token_and_invites_and_di
 
         await page.locator("#console-tenant").select_option("carrier")
         await expect(page.locator("#people")).to_contain_text(operator)
+
+
+async def test_an_operator_sets_a_tenants_call_limits_and_a_wrong_one_is_refused_on_its_field(
+    web: Web,
+) -> None:
+    tenant_id, _ = await web.admin.tenant("limitsweb")
+    operator = await add_person(web.admin, None, "operator")
+    async with web.page() as page:
+        await sign_in_person(page, operator)
+        await open_section(page, "Devices and policy")
+        await page.locator("#console-tenant").select_option(tenant_id)
+        longest = page.locator("#limit-max_outbound_call_s")
+        await longest.fill("a while")
+        await page.get_by_role("button", name="Save the limits").click()
+        await expect(page.locator("#limit-max_outbound_call_s-error")).to_be_visible()
+        await longest.fill("600")
+        await page.get_by_role("button", name="Save the limits").click()
+        await expect(page.get_by_role("status")).to_have_text("Call limits saved.")
+        await expect(page.locator("#limit-max_outbound_call_s-error")).to_have_count(0)
+        await screenshot(page, "console-limits")
+    limits = await web.admin.carrier.ok("GET", f"/v1/tenants/{tenant_id}/limits")
+    assert limits["max_outbound_call_s"] == 600

@@ -127,6 +127,7 @@ async def test_labels_are_french_when_the_browser_asks_for_french(web: Web) -> N
                 "Salles de conférence",
                 "Messagerie vocale",
                 "Journal des appels",
+                "Tableau de bord",
                 "Journal d’audit",
             ]
         )

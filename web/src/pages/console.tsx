@@ -745,6 +745,7 @@ export function DevicesPage() {
         <div key={tenantId}>
           <Devices tenantId={tenantId} />
           <Policy tenantId={tenantId} />
+          <Limits tenantId={tenantId} />
         </div>
       ) : null}
     </>
@@ -985,6 +986,92 @@ function Policy({ tenantId }: { tenantId: string }) {
               {c.savePolicy}
             </button>
             <button type="button" id="reset-policy" disabled={form.busy || carrier.readOnly || policy.updated_at === null} onClick={() => void write(true)}>
+              {c.resetPolicy}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+const LIMITS = ["max_inbound_calls", "max_outbound_legs", "max_outbound_legs_per_minute", "max_outbound_call_s"] as const;
+type LimitName = (typeof LIMITS)[number];
+type TenantLimits = Record<LimitName, number> & { updated_at: string | null };
+
+function Limits({ tenantId }: { tenantId: string }) {
+  const carrier = useCarrier();
+  const { t } = useI18n();
+  const c = t.carrier;
+  const path = `/v1/tenants/${tenantId}/limits`;
+  const loaded = useLoaded<TenantLimits>(path);
+  const form = useFormState();
+  const [limits, setLimits] = useState<TenantLimits | null>(null);
+  const [typed, setTyped] = useState<Record<LimitName, string>>({
+    max_inbound_calls: "",
+    max_outbound_legs: "",
+    max_outbound_legs_per_minute: "",
+    max_outbound_call_s: "",
+  });
+  function show(shown: TenantLimits) {
+    setLimits(shown);
+    setTyped(Object.fromEntries(LIMITS.map((name) => [name, String(shown[name])])) as Record<LimitName, string>);
+  }
+  useEffect(() => {
+    if (loaded.data !== null) show(loaded.data);
+  }, [loaded.data]);
+  async function write(reset: boolean) {
+    form.clear();
+    form.setBusy(true);
+    try {
+      const body = Object.fromEntries(LIMITS.map((name) => [name, /^\s*\d+\s*$/.test(typed[name]) ? Number(typed[name]) : typed[name]]));
+      const answer = reset
+        ? await carrier.api.call<TenantLimits>("DELETE", path)
+        : await carrier.api.call<TenantLimits>("PATCH", path, { body });
+      if (answer.data !== null) show(answer.data);
+      else await loaded.reload();
+      carrier.announce(reset ? c.limitsReset : c.limitsSaved);
+    } catch (error) {
+      const split = splitError(t, error, Object.fromEntries(LIMITS.map((name) => [name, name])));
+      form.fail(split.fieldErrors, split.formError);
+    } finally {
+      form.setBusy(false);
+    }
+  }
+  return (
+    <section class="panel" aria-labelledby="limits-title">
+      <h2 id="limits-title">{c.limits}</h2>
+      {loaded.failure !== null && limits === null ? (
+        <LoadError error={loaded.failure} onRetry={loaded.reload} />
+      ) : limits === null ? (
+        <Loading />
+      ) : (
+        <form
+          id="limits"
+          ref={form.formRef}
+          noValidate
+          onSubmit={(event) => {
+            event.preventDefault();
+            void write(false);
+          }}
+        >
+          <FormError message={form.formError} />
+          {LIMITS.map((name) => (
+            <TextField
+              key={name}
+              id={`limit-${name}`}
+              label={c.limitLabels[name]}
+              inputMode="numeric"
+              value={typed[name]}
+              onValue={(value) => setTyped((now) => ({ ...now, [name]: value }))}
+              error={form.fieldErrors[name]}
+            />
+          ))}
+          <div class="buttons">
+            <button type="submit" class="primary" id="save-limits" disabled={form.busy || carrier.readOnly}>
+              {c.saveLimits}
+            </button>
+            <button type="button" id="reset-limits" disabled={form.busy || carrier.readOnly || limits.updated_at === null} onClick={() => void write(true)}>
               {c.resetPolicy}
             </button>
           </div>
