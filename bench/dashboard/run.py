@@ -5,7 +5,8 @@
 
 Needs the local stack's PostgreSQL (./rcp infra). It creates a database of its own (migrated),
 generates `--rows` call records for one tenant spread over 365 days (each with a decision trace
-like the call flow's: greeting, keys, dial by name, transfers, voicemail) and a tenth as many for
+like the call flow's, each its own (it starts with the call's time): greeting, keys, dial by
+name, transfers, voicemail) and a tenth as many for
 a second tenant, then times, `--repeat` times each after one unmeasured run: the dashboard's
 query (`rcp_admin.resources.dashboard.QUERY`, the very statement GET /dashboard runs) over the
 whole year, over the last 30 days, and a `count(*)` of the same rows (the baseline). Both run in
@@ -59,7 +60,8 @@ WITH kinds(k, outcome, trace) AS (VALUES
 INSERT INTO call_records (tenant_id, call_id, called_number, caller_number, started_at,
                           answered_at, ended_at, outcome, trace)
 SELECT $1, 'bench-' || n, '+33199000001', '+336' || lpad((n % 100000000)::text, 8, '0'),
-       at, at, at + interval '40 seconds', kinds.outcome, kinds.trace
+       at, at, at + interval '40 seconds', kinds.outcome,
+       jsonb_build_array(jsonb_build_object('kind', 'started', 'at', at)) || kinds.trace
   FROM generate_series($2::bigint, $3::bigint) AS n
  CROSS JOIN LATERAL (SELECT $4::timestamptz - (n % 365) * interval '1 day'
                             - ((n * 7919) % 86400) * interval '1 second' AS at) t

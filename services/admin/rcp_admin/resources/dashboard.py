@@ -23,41 +23,52 @@ from rcp_admin.unit_of_work import Store
 
 ROUTES = Routes(TENANT)
 
-# $1 tenant, $2 since, $3 until, $4 the tenant's time zone. Each part reads the calls of the
-# period through the (tenant_id, started_at) index; the trace is only opened for the steps
-# two parts count (keys and dial-by-name results).
+# $1 tenant, $2 since, $3 until, $4 the tenant's time zone. Two passes over the period's calls
+# (the (tenant_id, started_at) index): one counts them per quarter of an hour and outcome
+# (plain arithmetic on each row; the few quarters are then turned into local days and hours,
+# right in every time zone, those of half and quarter hours included), the other counts only
+# the key and dial-by-name steps of each trace (a JSON path filter).
 QUERY = """
-WITH period AS (
-    SELECT started_at AT TIME ZONE $4 AS local, answered_at, outcome
+WITH buckets AS (
+    SELECT date_bin('15 minutes', started_at, '2000-01-01 00:00:00+00') AS bucket,
+           coalesce(outcome, 'in_progress') AS outcome,
+           count(*) AS n, count(answered_at) AS answered
       FROM call_records
-     WHERE tenant_id = $1 AND started_at >= $2 AND started_at < $3),
+     WHERE tenant_id = $1 AND started_at >= $2 AND started_at < $3
+     GROUP BY 1, 2),
+counted AS (
+    SELECT (bucket AT TIME ZONE $4)::date AS day,
+           extract(hour FROM bucket AT TIME ZONE $4)::int AS hour,
+           outcome, sum(n) AS n, sum(answered) AS answered
+      FROM buckets
+     GROUP BY GROUPING SETS ((1), (2), (3))),
 steps AS (
-    SELECT e->>'kind' AS kind, e->'data' AS data
+    SELECT e->>'kind' AS kind, coalesce(e->'data'->>'digit', '') AS digit,
+           coalesce(e->'data'->>'action', 'unassigned') AS action, count(*) AS n,
+           count(*) FILTER (WHERE (e->'data'->>'total')::int > 0) AS found,
+           count(*) FILTER (WHERE (e->'data'->>'total')::int = 0) AS no_match,
+           count(*) FILTER (WHERE e->'data' ? 'failed') AS failed
       FROM call_records c CROSS JOIN LATERAL jsonb_path_query(
                c.trace, '$[*] ? (@.kind == "key" || @.kind == "lookup_result")') AS e
-     WHERE c.tenant_id = $1 AND c.started_at >= $2 AND c.started_at < $3)
+     WHERE c.tenant_id = $1 AND c.started_at >= $2 AND c.started_at < $3
+     GROUP BY 1, 2, 3)
 SELECT
-  (SELECT count(*) FROM period) AS calls,
-  (SELECT count(answered_at) FROM period) AS answered_calls,
+  (SELECT coalesce(sum(n), 0) FROM counted WHERE day IS NOT NULL)::bigint AS calls,
+  (SELECT coalesce(sum(answered), 0) FROM counted WHERE day IS NOT NULL)::bigint
+      AS answered_calls,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('day', day, 'calls', n) ORDER BY day), '[]')
-     FROM (SELECT local::date AS day, count(*) AS n FROM period GROUP BY 1) d) AS days,
+     FROM counted WHERE day IS NOT NULL) AS days,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('outcome', outcome, 'calls', n)
                              ORDER BY n DESC, outcome), '[]')
-     FROM (SELECT coalesce(outcome, 'in_progress') AS outcome, count(*) AS n
-             FROM period GROUP BY 1) o) AS outcomes,
+     FROM counted WHERE day IS NULL AND hour IS NULL) AS outcomes,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('hour', hour, 'calls', n) ORDER BY hour), '[]')
-     FROM (SELECT extract(hour FROM local)::int AS hour, count(*) AS n
-             FROM period GROUP BY 1) h) AS hours,
+     FROM counted WHERE hour IS NOT NULL) AS hours,
   (SELECT coalesce(jsonb_agg(jsonb_build_object('digit', digit, 'action', action,
                                                 'presses', n) ORDER BY n DESC, digit), '[]')
-     FROM (SELECT coalesce(data->>'digit', '') AS digit,
-                  coalesce(data->>'action', 'unassigned') AS action, count(*) AS n
-             FROM steps WHERE kind = 'key' GROUP BY 1, 2) k) AS keys,
+     FROM steps WHERE kind = 'key') AS keys,
   (SELECT jsonb_build_object(
-            'searches', count(*),
-            'found', count(*) FILTER (WHERE (data->>'total')::int > 0),
-            'no_match', count(*) FILTER (WHERE (data->>'total')::int = 0),
-            'failed', count(*) FILTER (WHERE data ? 'failed'))
+            'searches', coalesce(sum(n), 0), 'found', coalesce(sum(found), 0),
+            'no_match', coalesce(sum(no_match), 0), 'failed', coalesce(sum(failed), 0))
      FROM steps WHERE kind = 'lookup_result') AS dial_by_name"""
 
 
