@@ -38,7 +38,7 @@ from stasis_e2e_support import (
 )
 
 PROMTOOL = "promtool"
-SERVICES = ("stasis", "directory", "media", "admin")
+SERVICES = ("stasis", "call-records", "directory", "media", "admin")
 
 
 def _promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
