@@ -189,6 +189,25 @@ async def test_ari_errors_come_back_as_our_own_error_types(
     await phone_app.hang_up(phone)
 
 
+async def test_an_operation_is_checked_against_aris_own_description_before_any_request(
+    adapter: Receptionist,
+) -> None:
+    # What aioswagger11 checked on every call, the adapter checks once compiled from the
+    # resource descriptions aioari loaded from Asterisk.
+    connection = adapter.connection
+    with pytest.raises(TypeError, match="does not have parameters"):
+        await connection.operation("channels", "answer", channelId="x", colour="blue")
+    with pytest.raises(TypeError, match="missing required parameter"):
+        await connection.operation("channels", "answer")
+    with pytest.raises(AttributeError, match="no operation"):
+        await connection.operation("channels", "teleport", channelId="x")
+    # A list goes comma-joined, a path parameter escaped: Asterisk answers for the right one.
+    info = await connection.operation("asterisk", "getInfo", only=["build", "system"])
+    assert set(info) == {"build", "system"}
+    with pytest.raises(AriNotFound):
+        await connection.operation("channels", "get", channelId="no such/channel")
+
+
 async def test_boolean_parameters_reach_asterisk_as_words(
     adapter: Receptionist, phone_app: Phones
 ) -> None:
