@@ -98,3 +98,15 @@ async def test_a_backward_period_a_bad_time_and_another_tenant_are_refused(admin
     other_id, other = await admin.tenant("dashboard-other")
     assert (await other.call("GET", base)).status in (403, 404)
     assert (await other.call("GET", f"/v1/tenants/{other_id}/dashboard")).status == 200
+
+
+async def test_days_and_hours_are_right_in_a_time_zone_of_half_hours(admin: Admin) -> None:
+    tenant_id, tenant = await admin.tenant("dashboard-kolkata")
+    base = f"/v1/tenants/{tenant_id}"
+    await admin.carrier.ok("PATCH", base, {"timezone": "Asia/Kolkata"})
+    # 18:40 UTC is 00:10 the next day in Kolkata (UTC+5:30); 18:20 UTC is 23:50 the same day.
+    await record_call(admin.pool, tenant_id, datetime(2026, 3, 2, 18, 40, tzinfo=UTC), hung_up())
+    await record_call(admin.pool, tenant_id, datetime(2026, 3, 2, 18, 20, tzinfo=UTC), hung_up())
+    got = await tenant.ok("GET", f"{base}/dashboard?since={_q(T0)}&until={_q(T0 + timedelta(1))}")
+    assert got["days"] == [{"day": "2026-03-02", "calls": 1}, {"day": "2026-03-03", "calls": 1}]
+    assert got["hours"] == [{"hour": 0, "calls": 1}, {"hour": 23, "calls": 1}]

@@ -25,7 +25,7 @@ from rcp_stasis.records_app import serve as serve_records
 from rcp_stasis.settings import Settings
 from roles_support import service_url
 from stasis_ari_support import unique_app
-from stasis_e2e_support import unique_e164
+from stasis_e2e_support import refuse_connections, unique_e164
 
 
 def _free_port() -> int:
@@ -139,6 +139,24 @@ async def test_taking_calls_connects_the_app_refuses_a_number_of_no_tenant_and_w
     assert "call_records" not in checks
     with pytest.raises(NotFoundError):
         await js.consumer_info(subjects.EVENTS_STREAM, durable)
+
+
+@pytest.mark.asterisk
+async def test_taking_calls_it_starts_and_is_ready_while_postgresql_refuses_connections(
+    migrated_url: str, nats_client: NatsClient, asterisk: StackSettings
+) -> None:
+    # Calls read the configuration store: a stasis (re)started during a database outage
+    # takes calls; PostgreSQL is no readiness check of a node taking calls.
+    app = unique_app("outage")
+    await ensure_streams(nats_client.jetstream())
+    overrides = {"stasis_take_calls": True, "ari_app": app, "stasis_drain_grace_s": 5}
+    await refuse_connections(asterisk.database_url, migrated_url, allow=False)
+    try:
+        async with running_stasis(migrated_url, **overrides) as (port, _):
+            checks = await readiness(port)
+    finally:
+        await refuse_connections(asterisk.database_url, migrated_url, allow=True)
+    assert checks == {"nats": "ok", "ari": "ok", "ari_events": "ok"}
 
 
 def test_the_flow_options_come_from_the_settings() -> None:

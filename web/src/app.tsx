@@ -195,14 +195,18 @@ export function App() {
 
   const signOut = useCallback(() => {
     const was = current.current;
-    if (was !== null && was.token === null) {
-      // A person's session ends on the server too; its cookie is cleared by the answer.
-      void new Api(null, () => undefined, was.csrf).call("DELETE", "/v1/session").catch(() => undefined);
-    }
-    storage()?.removeItem(TOKEN_KEY);
-    storage()?.removeItem(TENANT_KEY);
-    setSignedIn(null);
-    setTenantId(null);
+    // A person's session ends on the server too (its cookie is cleared by the answer): the
+    // sign-in page shows once it has ended, or once the server could not be reached.
+    const ended =
+      was !== null && was.token === null
+        ? new Api(null, () => undefined, was.csrf).call("DELETE", "/v1/session").catch(() => undefined)
+        : Promise.resolve();
+    void ended.then(() => {
+      storage()?.removeItem(TOKEN_KEY);
+      storage()?.removeItem(TENANT_KEY);
+      setSignedIn(null);
+      setTenantId(null);
+    });
   }, []);
 
   // A reload keeps the token of this tab (sessionStorage), never beyond it; a person's

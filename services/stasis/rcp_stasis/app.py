@@ -74,8 +74,15 @@ async def running(
         session = await stack.enter_async_context(
             aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=30))
         )
+        # Taking calls, PostgreSQL is only a fallback (calls read the configuration store):
+        # no readiness check, so that stasis starts and serves while the database is away.
         infra = await stack.enter_async_context(
-            infrastructure(settings, settings.service_name, stop)
+            infrastructure(
+                settings,
+                settings.service_name,
+                stop,
+                database_required=not settings.stasis_take_calls,
+            )
         )
         infra.health.add("ari", lambda: check_ari(session, settings))
         if settings.stasis_take_calls:  # not ready until the app's WebSocket is up

@@ -56,6 +56,14 @@ class Settings(
         "call records consumer runs, as `rcp-call-records` does). Taking calls, stasis writes "
         "no call records: `rcp-call-records` does, in a process of its own.",
     )
+    database_pool_min: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Connections opened at start: none, so that stasis starts and takes calls "
+        "from the configuration store while PostgreSQL is away (it reads it only for a tenant "
+        "the store lacks, and writes voicemail rows, which wait for it).",
+    )
     stasis_voicemail_max_s: int = Field(default=FLOW_DEFAULTS.voicemail_max_s, ge=10, le=600)
     stasis_max_outbound_legs: int = Field(
         default=200,
