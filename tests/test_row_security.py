@@ -383,6 +383,7 @@ def test_the_local_stack_runs_each_service_and_its_jobs_as_their_own_roles(
 
     assert {name: dsn.user for name, dsn in urls.items()} == {
         "stasis": "rcp_stasis",
+        "call-records": "rcp_stasis",  # stasis's work in a process of its own: its role
         "directory": "rcp_directory",
         "media": "rcp_media",
         "admin": "rcp_admin",
