@@ -35,8 +35,9 @@ OUR_TABLES = {
     "users",
     "user_sessions",
     "user_links",
+    "call_counts",
 }
-HEAD = ["0011"]
+HEAD = ["0012"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -112,6 +113,7 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "users",
         "user_sessions",
         "user_links",
+        "call_counts",
     }
     assert "media_files" not in tables
     assert versions == ["0001"]
@@ -140,6 +142,7 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
         "users",
         "user_sessions",
         "user_links",
+        "call_counts",
     }
     assert not tables & {"outbound_policies", "tenant_limits"}
     assert "rcp_all_match" not in functions

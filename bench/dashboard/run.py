@@ -1,5 +1,6 @@
 """The dashboard's one aggregated query on a year of one tenant's calls, against a plain
-`count(*)` of the same calls in the same run.
+`count(*)` of the same calls in the same run, and against the statement it replaced (which
+read every call's trace).
 
     .venv/bin/python -m bench.dashboard.run [--rows 1000000] [--repeat 5]
 
@@ -7,11 +8,13 @@ Needs the local stack's PostgreSQL (./rcp infra). It creates a database of its o
 generates `--rows` call records for one tenant spread over 365 days (each with a decision trace
 like the call flow's, each its own (it starts with the call's time): greeting, keys, dial by
 name, transfers, voicemail) and a tenth as many for
-a second tenant, then times, `--repeat` times each after one unmeasured run: the dashboard's
-query (`rcp_admin.resources.dashboard.QUERY`, the very statement GET /dashboard runs) over the
-whole year, over the last 30 days, and a `count(*)` of the same rows (the baseline). Both run in
-a transaction scoped to the tenant, as the admin service's are. The database is dropped at the
-end.
+a second tenant, inserted as the call records service inserts them: the same table, so the
+same triggers keep the dashboard's counts (`call_counts`, revision 0012). It then times,
+`--repeat` times each after one unmeasured run, over the whole year, the last 30 days and the
+last day: the dashboard's query (`rcp_admin.resources.dashboard.QUERY`, the very statement
+GET /dashboard runs), the statement it replaced (`BEFORE`, which read the traces), and a
+`count(*)` of the same rows (the baseline). All run in a transaction scoped to the tenant, as
+the admin service's are. The database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -67,6 +70,51 @@ SELECT $1, 'bench-' || n, '+33199000001', '+336' || lpad((n % 100000000)::text, 
                             - ((n * 7919) % 86400) * interval '1 second' AS at) t
   JOIN kinds ON kinds.k = (n * 31) % 6"""
 
+# The dashboard's statement before revision 0012 (it counted key and dial-by-name steps by
+# reading every trace), for the comparison; it gives the same answer.
+BEFORE = """
+WITH buckets AS (
+    SELECT date_bin('15 minutes', started_at, '2000-01-01 00:00:00+00') AS bucket,
+           coalesce(outcome, 'in_progress') AS outcome,
+           count(*) AS n, count(answered_at) AS answered
+      FROM call_records
+     WHERE tenant_id = $1 AND started_at >= $2 AND started_at < $3
+     GROUP BY 1, 2),
+counted AS (
+    SELECT (bucket AT TIME ZONE $4)::date AS day,
+           extract(hour FROM bucket AT TIME ZONE $4)::int AS hour,
+           outcome, sum(n) AS n, sum(answered) AS answered
+      FROM buckets
+     GROUP BY GROUPING SETS ((1), (2), (3))),
+steps AS (
+    SELECT e->>'kind' AS kind, coalesce(e->'data'->>'digit', '') AS digit,
+           coalesce(e->'data'->>'action', 'unassigned') AS action, count(*) AS n,
+           count(*) FILTER (WHERE (e->'data'->>'total')::int > 0) AS found,
+           count(*) FILTER (WHERE (e->'data'->>'total')::int = 0) AS no_match,
+           count(*) FILTER (WHERE e->'data' ? 'failed') AS failed
+      FROM call_records c CROSS JOIN LATERAL jsonb_path_query(
+               c.trace, '$[*] ? (@.kind == "key" || @.kind == "lookup_result")') AS e
+     WHERE c.tenant_id = $1 AND c.started_at >= $2 AND c.started_at < $3
+     GROUP BY 1, 2, 3)
+SELECT
+  (SELECT coalesce(sum(n), 0) FROM counted WHERE day IS NOT NULL)::bigint AS calls,
+  (SELECT coalesce(sum(answered), 0) FROM counted WHERE day IS NOT NULL)::bigint
+      AS answered_calls,
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('day', day, 'calls', n) ORDER BY day), '[]')
+     FROM counted WHERE day IS NOT NULL) AS days,
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('outcome', outcome, 'calls', n)
+                             ORDER BY n DESC, outcome), '[]')
+     FROM counted WHERE day IS NULL AND hour IS NULL) AS outcomes,
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('hour', hour, 'calls', n) ORDER BY hour), '[]')
+     FROM counted WHERE hour IS NOT NULL) AS hours,
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('digit', digit, 'action', action,
+                                                'presses', n) ORDER BY n DESC, digit), '[]')
+     FROM steps WHERE kind = 'key') AS keys,
+  (SELECT jsonb_build_object(
+            'searches', coalesce(sum(n), 0), 'found', coalesce(sum(found), 0),
+            'no_match', coalesce(sum(no_match), 0), 'failed', coalesce(sum(failed), 0))
+     FROM steps WHERE kind = 'lookup_result') AS dial_by_name"""
+
 BATCH = 100_000
 
 
@@ -77,17 +125,18 @@ async def generate(pool: asyncpg.Pool, tenant_id: uuid.UUID, rows: int, now: dat
 
 async def timed(
     pool: asyncpg.Pool, query: str, tenant_id: uuid.UUID, repeat: int, *args: Any
-) -> list[float]:
-    """Seconds each run took (after one unmeasured run), in a transaction scoped to the tenant."""
+) -> tuple[list[float], list[asyncpg.Record]]:
+    """Seconds each run took (after one unmeasured run), in a transaction scoped to the tenant,
+    and the answer."""
     times = []
     for run in range(repeat + 1):
         async with pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT set_config('rcp.tenant_id', $1, true)", str(tenant_id))
             started = time.perf_counter()
-            await connection.fetch(query, tenant_id, *args)
+            answer = await connection.fetch(query, tenant_id, *args)
             if run:
                 times.append(time.perf_counter() - started)
-    return times
+    return times, answer
 
 
 async def main() -> None:
@@ -118,18 +167,24 @@ async def main() -> None:
         await generate(pool, tenant_id, args.rows, now)
         await generate(pool, other_id, args.rows // 10, now)
         await pool.execute("VACUUM ANALYZE call_records")
+        await pool.execute("VACUUM ANALYZE call_counts")
         took = time.perf_counter() - started
         print(f"generated {args.rows} + {args.rows // 10} rows in {took:.0f} s")
         print(f"{'':34} {'median ms':>10} {'min ms':>8} {'ratio':>7}")
-        for label, days in (("a year", 366), ("30 days", 30)):
+        for label, days in (("a year", 366), ("30 days", 30), ("1 day", 1)):
             period = (now - timedelta(days=days), now + timedelta(seconds=1))
-            base_times = await timed(pool, BASELINE, tenant_id, args.repeat, *period)
-            dash_times = await timed(pool, QUERY, tenant_id, args.repeat, *period, "Europe/Paris")
+            zone = "Europe/Paris"
+            base_times, _ = await timed(pool, BASELINE, tenant_id, args.repeat, *period)
+            dash_times, answer = await timed(pool, QUERY, tenant_id, args.repeat, *period, zone)
+            before_times, before = await timed(pool, BEFORE, tenant_id, args.repeat, *period, zone)
+            if [dict(row) for row in answer] != [dict(row) for row in before]:
+                raise SystemExit(f"{label}: the dashboard's answer differs from the traces'")
             calls = await pool.fetchval(BASELINE, tenant_id, *period)
             base_ms = statistics.median(base_times) * 1000
             for name, times in (
                 (f"count(*), {label}", base_times),
                 (f"dashboard, {label}", dash_times),
+                (f"before 0012, {label}", before_times),
             ):
                 median = statistics.median(times) * 1000
                 print(f"{name:34} {median:10.1f} {min(times) * 1000:8.1f} {median / base_ms:7.1f}")

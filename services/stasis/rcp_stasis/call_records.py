@@ -10,6 +10,10 @@ by one statement that is idempotent and order-free:
   the order the call published them (one task publishes a call's events, one after another);
 - answered_at, ended_at and outcome keep the first value written.
 
+The dashboard's counts (`call_counts`: calls, outcomes, key presses, dial-by-name results)
+follow each row in the very statement that writes it: revision 0012's triggers count what the
+statement changed, so an event written twice, which changes nothing, counts nothing twice.
+
 An event that can never be written (malformed, unknown tenant, impossible values) is
 terminated and logged, so that it does not come back forever; so is one whose call's
 `started` has not come after `wait_for_start` deliveries (counted once the database is
