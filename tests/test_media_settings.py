@@ -61,3 +61,11 @@ def test_local_stack_keeps_media_files_under_its_state_folder(
     assert env("stasis") == everyone
     monkeypatch.setenv("RCP_MEDIA_DIR", "/srv/media")
     assert env("media") == everyone
+
+
+def test_media_files_default_to_the_state_folder_named_by_rcp_state_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("RCP_MEDIA_DIR", raising=False)
+    monkeypatch.setenv("RCP_STATE_DIR", str(tmp_path / "state"))
+    assert Settings().media_dir == tmp_path / "state" / "media"

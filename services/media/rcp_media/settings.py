@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, field_validator
 from rcp.mail import SmtpSettings
-from rcp.settings import MediaScopeSettings, left_at_development_value
+from rcp.settings import MediaScopeSettings, left_at_development_value, local_state_dir
 
 MIB = 1024 * 1024
 DEVELOPMENT_URL_SECRET = "receptionist-dev-media-url-secret"  # noqa: S105 - the default
@@ -16,10 +15,7 @@ DEVELOPMENT_URL_SECRET = "receptionist-dev-media-url-secret"  # noqa: S105 - the
 
 def _default_media_dir() -> Path:
     # The local stack's convention (README, "Where things run"); a pod mounts a volume instead.
-    if os.geteuid() == 0:
-        return Path("/var/lib/receptionist/media")
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "receptionist" / "media"
+    return local_state_dir() / "media"
 
 
 class Settings(MediaScopeSettings, SmtpSettings):
