@@ -9,7 +9,6 @@ records."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import uuid
 from collections import Counter
@@ -19,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest_asyncio
 from admin_support import Admin
+from call_counts_support import Key, quarter, records_of, recount, stored
 from call_log_support import Step, hung_up, transferred, voicemail_after_dial_by_name
 from rcp.contracts import CallEvent
 from rcp.db.migrate import upgrade
@@ -30,53 +30,6 @@ from roles_support import connected_as, service_pool
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 CALLED = "+33199000001"
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-Key = tuple[str, datetime, str, str]  # kind, quarter hour or hour, item, detail
-
-
-def quarter(at: datetime) -> datetime:
-    """The quarter hour (UTC) a time is in."""
-    return at - (at - EPOCH) % timedelta(minutes=15)
-
-
-def hour(at: datetime) -> datetime:
-    """The hour (UTC) a time is in."""
-    return at - (at - EPOCH) % timedelta(hours=1)
-
-
-def recount(records: list[asyncpg.Record]) -> Counter[Key]:
-    """What the records' outcomes, answers and traces say, counted in Python."""
-    counted: Counter[Key] = Counter()
-    for record in records:
-        started = record["started_at"]
-        answered = "answered" if record["answered_at"] is not None else ""
-        counted["call", quarter(started), "", answered] += 1
-        counted["outcome", hour(started), record["outcome"] or "in_progress", ""] += 1
-        trace = record["trace"]
-        for step in json.loads(trace) if isinstance(trace, str) else trace:
-            data = step.get("data") or {}
-            if step.get("kind") == "key":
-                digit, action = data.get("digit") or "", data.get("action") or "unassigned"
-                counted["key", hour(started), digit, action] += 1
-            elif step.get("kind") == "lookup_result":
-                total = data.get("total")
-                found = "" if total is None else "found" if total > 0 else "no_match"
-                failed = "failed" if "failed" in data else ""
-                counted["lookup", hour(started), found, failed] += 1
-    return counted
-
-
-async def records_of(pool: asyncpg.Pool, tenant: uuid.UUID) -> list[asyncpg.Record]:
-    return list(await pool.fetch("SELECT * FROM call_records WHERE tenant_id = $1", tenant))
-
-
-async def stored(pool: asyncpg.Pool, tenant: uuid.UUID) -> Counter[Key]:
-    """The tenant's counts as stored (the owner's pool reads every row)."""
-    rows = await pool.fetch(
-        "SELECT kind, bucket, item, detail, n FROM call_counts WHERE tenant_id = $1", tenant
-    )
-    return Counter({(r["kind"], r["bucket"], r["item"], r["detail"]): r["n"] for r in rows})
 
 
 def events_of(
@@ -265,7 +218,7 @@ def _q(at: datetime) -> str:
     return at.isoformat().replace("+", "%2B")
 
 
-async def test_a_period_cut_inside_quarter_hours_counts_exactly_the_calls_it_holds(
+async def test_a_period_cut_inside_hours_counts_exactly_the_calls_it_holds(
     admin: Admin, writer: Writer
 ) -> None:
     tenant_id, tenant_client = await admin.tenant("counts-edges")
