@@ -174,6 +174,28 @@ async def test_a_call_delivered_twice_and_out_of_order_is_counted_once(
     assert got["dial_by_name"] == {"searches": 1, "found": 1, "no_match": 0, "failed": 0}
 
 
+async def test_calls_written_at_once_by_several_writers_are_all_counted(
+    admin: Admin, writer: Writer
+) -> None:
+    tenant_id, _ = await admin.tenant("counts-concurrent")
+    tenant = uuid.UUID(tenant_id)
+    paths = (voicemail_after_dial_by_name, spelled_nobody, transferred, hung_up)
+    # Twenty calls of the same hour, their events written side by side on four connections
+    # (as several call records services do): they update the same counts' rows.
+    await asyncio.gather(
+        *(
+            writer.call(tenant, T0 + timedelta(minutes=n), paths[n % len(paths)]())
+            for n in range(20)
+        )
+    )
+
+    counts = await stored(admin.pool, tenant)
+
+    assert counts == recount(await records_of(admin.pool, tenant))
+    assert counts["key", T0, "1", "dial_by_name"] == 10
+    assert sum(n for (kind, *_), n in counts.items() if kind == "outcome") == 20
+
+
 async def _retention_delete(url: str, tenant: uuid.UUID, before: datetime) -> str:
     """The retention job's delete (rcp_admin.resources.retention), as the admin role in the
     tenant's scope."""
