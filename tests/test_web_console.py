@@ -2,8 +2,8 @@
 resumes and deletes a tenant (its name typed to confirm), routes, moves and releases phone
 numbers, reads usage and the audit log across tenants; carrier support reads it all with every
 control disabled and views a tenant read-only, which the tenant's audit log records; a tenant's
-admin reads their audit log with each change's fields before and after. Screenshots in
-tests/screenshots/."""
+admin reads their audit log with each change's fields before and after; an operator ends all
+their sessions, the other browser's too. Screenshots in tests/screenshots/."""
 
 from __future__ import annotations
 
@@ -411,3 +411,37 @@ async def test_an_operator_sets_a_tenants_call_limits_and_a_wrong_one_is_refused
         await screenshot(page, "console-limits")
     limits = await web.admin.carrier.ok("GET", f"/v1/tenants/{tenant_id}/limits")
     assert limits["max_outbound_call_s"] == 600
+
+
+@pytest.mark.parametrize(
+    ("locale", "label", "sign_in"),
+    [
+        ("fr-FR", "Fermer toutes mes sessions", "Connexion"),
+        ("en-GB", "End all my sessions", "Sign in"),
+    ],
+)
+async def test_an_operator_ends_all_their_sessions_and_the_other_browser_is_signed_out_too(
+    web: Web, locale: str, label: str, sign_in: str
+) -> None:
+    operator = await add_person(web.admin, None, "operator")
+    session = "async () => (await fetch('/v1/session')).status"
+    async with web.page(locale=locale) as laptop, web.page(locale=locale) as phone:
+        await sign_in_person(phone, operator)
+        await expect(phone.locator("#signed-in-as")).to_contain_text(operator)
+        await sign_in_person(laptop, operator)
+        await expect(laptop.locator("#signed-in-as")).to_contain_text(operator)
+        assert await phone.evaluate(session) == 200
+
+        await laptop.get_by_role("button", name=label, exact=True).click()
+        await expect(laptop.get_by_role("heading", name=sign_in)).to_be_visible()
+        laptop_after = await laptop.evaluate(session)
+        phone_after = await phone.evaluate(session)
+    assert laptop_after == 401, f"the browser that ended them got {laptop_after}"
+    assert phone_after == 401, f"the other browser's session answered {phone_after}"
+    ended = await web.admin.pool.fetch(
+        """SELECT (after->>'sessions_ended')::int AS n FROM audit_log
+            WHERE action = 'user.sign_out_everywhere'
+              AND entity_key = (SELECT id::text FROM users WHERE email = $1)""",
+        operator,
+    )
+    assert [row["n"] for row in ended] == [2]  # both browsers' sessions, in one audited change

@@ -1,7 +1,7 @@
 // The shell: sign-in, the tenant picker for carrier tokens, the header and navigation, and
 // the page for the current address (#/receptionist, #/settings, ...).
 
-import type { ComponentChildren } from "preact";
+import type { ComponentChildren, RefObject } from "preact";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Api, ApiError } from "./api";
 import { FormError, SelectField, TextField, errorText, useFormState } from "./forms";
@@ -193,13 +193,14 @@ export function App() {
   const current = useRef<SignedIn | null>(null);
   current.current = signedIn;
 
-  const signOut = useCallback(() => {
+  // A person's session ends on the server too (its cookie is cleared by the answer): the
+  // sign-in page shows once it has ended, or once the server could not be reached. Signing
+  // out everywhere ends every session of the person's, on every device.
+  const endSession = useCallback((path: "/v1/session" | "/v1/me/sessions") => {
     const was = current.current;
-    // A person's session ends on the server too (its cookie is cleared by the answer): the
-    // sign-in page shows once it has ended, or once the server could not be reached.
     const ended =
       was !== null && was.token === null
-        ? new Api(null, () => undefined, was.csrf).call("DELETE", "/v1/session").catch(() => undefined)
+        ? new Api(null, () => undefined, was.csrf).call("DELETE", path).catch(() => undefined)
         : Promise.resolve();
     void ended.then(() => {
       storage()?.removeItem(TOKEN_KEY);
@@ -208,6 +209,8 @@ export function App() {
       setTenantId(null);
     });
   }, []);
+  const signOut = useCallback(() => endSession("/v1/session"), [endSession]);
+  const signOutEverywhere = useCallback(() => endSession("/v1/me/sessions"), [endSession]);
 
   // A reload keeps the token of this tab (sessionStorage), never beyond it; a person's
   // session lives in its cookie until it ends.
@@ -298,10 +301,26 @@ export function App() {
     body = <SignIn onSignIn={signIn} onSignInPerson={signInPerson} onForgot={() => setForgot(true)} restoreError={signInError} />;
   else if (tenant === undefined && signedIn.carrier)
     body = (
-      <Console signedIn={signedIn} onReload={reloadTenants} onManage={manage} onViewAs={viewAs} onSignOut={signOut} />
+      <Console
+        signedIn={signedIn}
+        onReload={reloadTenants}
+        onManage={manage}
+        onViewAs={viewAs}
+        onSignOut={signOut}
+        onSignOutEverywhere={signOutEverywhere}
+      />
     );
   else if (tenant === undefined) body = <TenantPicker tenants={signedIn.tenants} onChoose={choose} onSignOut={signOut} />;
-  else body = <Manager signedIn={signedIn} tenant={tenant} onSwitch={() => void backToConsole()} onSignOut={signOut} />;
+  else
+    body = (
+      <Manager
+        signedIn={signedIn}
+        tenant={tenant}
+        onSwitch={() => void backToConsole()}
+        onSignOut={signOut}
+        onSignOutEverywhere={signOutEverywhere}
+      />
+    );
 
   return <I18nContext.Provider value={i18n}>{body}</I18nContext.Provider>;
 }
@@ -357,15 +376,13 @@ function SignIn({
       people.fail({}, t.emptyCredentials);
       return;
     }
-    people.setBusy(true);
-    try {
-      await onSignInPerson(email.trim(), password);
-    } catch (error) {
-      const message = error instanceof ApiError && error.status === 401 ? t.badPassword : errorText(t, error);
-      people.fail({}, message);
-    } finally {
-      people.setBusy(false);
-    }
+    await people.run(
+      () => onSignInPerson(email.trim(), password),
+      (error) => ({
+        fieldErrors: {},
+        formError: error instanceof ApiError && error.status === 401 ? t.badPassword : errorText(t, error),
+      }),
+    );
   }
   async function submit(event: Event) {
     event.preventDefault();
@@ -374,15 +391,13 @@ function SignIn({
       form.fail({ token: t.emptyToken }, null);
       return;
     }
-    form.setBusy(true);
-    try {
-      await onSignIn(token.trim());
-    } catch (error) {
-      const message = error instanceof ApiError && error.status === 401 ? t.badToken : errorText(t, error);
-      form.fail({ token: message }, null);
-    } finally {
-      form.setBusy(false);
-    }
+    await form.run(
+      () => onSignIn(token.trim()),
+      (error) => ({
+        fieldErrors: { token: error instanceof ApiError && error.status === 401 ? t.badToken : errorText(t, error) },
+        formError: null,
+      }),
+    );
   }
   return (
     <Centered>
@@ -448,16 +463,13 @@ function ForgotPassword({ onBack }: { onBack: () => void }) {
   const [sent, setSent] = useState(false);
   async function submit(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
-      await new Api(null, () => undefined).call("POST", "/v1/password-reset", { body: { email: email.trim() } });
-      setSent(true);
-    } catch (error) {
-      form.fail({ email: errorText(t, error) }, null);
-    } finally {
-      form.setBusy(false);
-    }
+    await form.run(
+      async () => {
+        await new Api(null, () => undefined).call("POST", "/v1/password-reset", { body: { email: email.trim() } });
+        setSent(true);
+      },
+      (error) => ({ fieldErrors: { email: errorText(t, error) }, formError: null }),
+    );
   }
   return (
     <Centered>
@@ -500,16 +512,13 @@ function ChoosePassword({ token, onDone }: { token: string; onDone: () => Promis
   }, []);
   async function submit(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
-      await new Api(null, () => undefined).call("POST", "/v1/links/use", { body: { token, password } });
-      await onDone();
-    } catch (error) {
-      form.fail({ password: errorText(t, error) }, null);
-    } finally {
-      form.setBusy(false);
-    }
+    await form.run(
+      async () => {
+        await new Api(null, () => undefined).call("POST", "/v1/links/use", { body: { token, password } });
+        await onDone();
+      },
+      (error) => ({ fieldErrors: { password: errorText(t, error) }, formError: null }),
+    );
   }
   return (
     <Centered>
@@ -599,6 +608,72 @@ const COUNT_EVERY_MS = 60_000;
 
 /** How many voicemail messages are new: read at start, on every page change, when a page
  * says messages changed, and every minute. */
+/** The skip link to the page's heading and the top bar, on a tenant's pages and in the console. */
+function TopBar({
+  heading,
+  place,
+  signedIn,
+  onSignOut,
+  onSignOutEverywhere,
+  inConsole = false,
+  actions = null,
+  children,
+}: {
+  heading: RefObject<HTMLHeadingElement | null>;
+  place: string;
+  signedIn: SignedIn;
+  onSignOut: () => void;
+  onSignOutEverywhere: () => void;
+  inConsole?: boolean;
+  actions?: ComponentChildren;
+  children: ComponentChildren;
+}) {
+  const { t } = useI18n();
+  return (
+    <>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(event) => {
+          event.preventDefault();
+          heading.current?.focus();
+        }}
+      >
+        {t.skipToContent}
+      </a>
+      <header class={inConsole ? "top console" : "top"}>
+        <div class="top-row">
+          <p class="brand">
+            <span aria-hidden="true" class="logo">
+              ☎
+            </span>{" "}
+            {t.appName}
+            <span class="tenant-name"> · {place}</span>
+          </p>
+          <div class="top-actions">
+            <LanguageSwitch />
+            {actions}
+            {signedIn.email !== null ? (
+              <span class="signed-in-as" id="signed-in-as">
+                {t.signedInAs(signedIn.email, signedIn.role ?? "")}
+              </span>
+            ) : null}
+            <button type="button" id="sign-out" onClick={onSignOut}>
+              {t.signOut}
+            </button>
+            {signedIn.token === null ? (
+              <button type="button" id="sign-out-everywhere" title={t.signOutEverywhereHint} onClick={onSignOutEverywhere}>
+                {t.signOutEverywhere}
+              </button>
+            ) : null}
+          </div>
+        </div>
+        {children}
+      </header>
+    </>
+  );
+}
+
 function useNewMessages(session: Session, path: string): number {
   const [count, setCount] = useState(0);
   useEffect(() => {
@@ -629,11 +704,13 @@ function Manager({
   tenant,
   onSwitch,
   onSignOut,
+  onSignOutEverywhere,
 }: {
   signedIn: SignedIn;
   tenant: Tenant;
   onSwitch: () => void;
   onSignOut: () => void;
+  onSignOutEverywhere: () => void;
 }) {
   const { t } = useI18n();
   const path = useHashPath();
@@ -692,38 +769,20 @@ function Manager({
   return (
     <SessionContext.Provider value={session}>
       <MediaContext.Provider value={mediaContext}>
-      <a class="skip" href="#main" onClick={(event) => {
-        event.preventDefault();
-        heading.current?.focus();
-      }}>
-        {t.skipToContent}
-      </a>
-      <header class="top">
-        <div class="top-row">
-          <p class="brand">
-            <span aria-hidden="true" class="logo">
-              ☎
-            </span>{" "}
-            {t.appName}
-            <span class="tenant-name"> · {tenant.name}</span>
-          </p>
-          <div class="top-actions">
-            <LanguageSwitch />
-            {signedIn.carrier || signedIn.viewing ? (
-              <button type="button" id="switch-tenant" onClick={onSwitch}>
-                {t.carrier.backToConsole}
-              </button>
-            ) : null}
-            {signedIn.email !== null ? (
-              <span class="signed-in-as" id="signed-in-as">
-                {t.signedInAs(signedIn.email, signedIn.role ?? "")}
-              </span>
-            ) : null}
-            <button type="button" id="sign-out" onClick={onSignOut}>
-              {t.signOut}
+      <TopBar
+        heading={heading}
+        place={tenant.name}
+        signedIn={signedIn}
+        onSignOut={onSignOut}
+        onSignOutEverywhere={onSignOutEverywhere}
+        actions={
+          signedIn.carrier || signedIn.viewing ? (
+            <button type="button" id="switch-tenant" onClick={onSwitch}>
+              {t.carrier.backToConsole}
             </button>
-          </div>
-        </div>
+          ) : null
+        }
+      >
         <nav aria-label={t.mainNav}>
           <ul>
             {NAV.filter((item) => !ADMIN_ONLY.has(item.path) || (signedIn.role !== "editor" && signedIn.role !== "viewer")).map((item) => (
@@ -741,7 +800,7 @@ function Manager({
             ))}
           </ul>
         </nav>
-      </header>
+      </TopBar>
       <main id="main">
         <h1 ref={heading} tabIndex={-1}>
           {page.title(t)}
@@ -773,12 +832,14 @@ function Console({
   onManage,
   onViewAs,
   onSignOut,
+  onSignOutEverywhere,
 }: {
   signedIn: SignedIn;
   onReload: () => Promise<void>;
   onManage: (tenant: Tenant) => void;
   onViewAs: (tenant: Tenant) => Promise<void>;
   onSignOut: () => void;
+  onSignOutEverywhere: () => void;
 }) {
   const { t } = useI18n();
   const c = t.carrier;
@@ -814,37 +875,14 @@ function Console({
   );
   return (
     <CarrierContext.Provider value={carrier}>
-      <a
-        class="skip"
-        href="#main"
-        onClick={(event) => {
-          event.preventDefault();
-          heading.current?.focus();
-        }}
+      <TopBar
+        heading={heading}
+        place={c.consoleName}
+        signedIn={signedIn}
+        onSignOut={onSignOut}
+        onSignOutEverywhere={onSignOutEverywhere}
+        inConsole
       >
-        {t.skipToContent}
-      </a>
-      <header class="top console">
-        <div class="top-row">
-          <p class="brand">
-            <span aria-hidden="true" class="logo">
-              ☎
-            </span>{" "}
-            {t.appName}
-            <span class="tenant-name"> · {c.consoleName}</span>
-          </p>
-          <div class="top-actions">
-            <LanguageSwitch />
-            {signedIn.email !== null ? (
-              <span class="signed-in-as" id="signed-in-as">
-                {t.signedInAs(signedIn.email, signedIn.role ?? "")}
-              </span>
-            ) : null}
-            <button type="button" id="sign-out" onClick={onSignOut}>
-              {t.signOut}
-            </button>
-          </div>
-        </div>
         <nav aria-label={c.consoleNav}>
           <ul>
             {CONSOLE_PAGES.map((item) => (
@@ -856,7 +894,7 @@ function Console({
             ))}
           </ul>
         </nav>
-      </header>
+      </TopBar>
       <main id="main">
         <h1 ref={heading} tabIndex={-1}>
           {page.title(t)}

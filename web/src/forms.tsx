@@ -68,8 +68,18 @@ function fieldFor(apiField: string, fields: Record<string, string>): string | nu
   return null;
 }
 
+/**
+ * How a failed action's error is shown: without it, as the form's error; with a map of the
+ * API's field names to the form's, split between the fields and the form (splitError); or as a
+ * function of the error says.
+ */
+export type ShowFailure =
+  | Record<string, string>
+  | ((error: unknown) => { fieldErrors: FieldErrors; formError: string | null });
+
 /** A form's errors and busy state, and focus moved to the first wrong field after each failure. */
 export function useFormState() {
+  const { t } = useI18n();
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -81,20 +91,40 @@ export function useFormState() {
     if (wrong) wrong.focus();
     else formRef.current?.querySelector<HTMLElement>(".form-error")?.focus();
   }, [attempt]);
+  function clear() {
+    setFieldErrors({});
+    setFormError(null);
+  }
+  function fail(fieldErrors: FieldErrors, formError: string | null) {
+    setFieldErrors(fieldErrors);
+    setFormError(formError);
+    setAttempt((n) => n + 1);
+  }
   return {
     formRef,
     fieldErrors,
     formError,
     busy,
     setBusy,
-    clear() {
-      setFieldErrors({});
-      setFormError(null);
-    },
-    fail(fieldErrors: FieldErrors, formError: string | null) {
-      setFieldErrors(fieldErrors);
-      setFormError(formError);
-      setAttempt((n) => n + 1);
+    clear,
+    fail,
+    /** Clear the errors, then run the action busy; if it fails, show its error (ShowFailure). */
+    async run(action: () => Promise<void>, show?: ShowFailure): Promise<void> {
+      clear();
+      setBusy(true);
+      try {
+        await action();
+      } catch (error) {
+        const split =
+          show === undefined
+            ? { fieldErrors: {}, formError: errorText(t, error) }
+            : typeof show === "function"
+              ? show(error)
+              : splitError(t, error, show);
+        fail(split.fieldErrors, split.formError);
+      } finally {
+        setBusy(false);
+      }
     },
   };
 }
@@ -305,38 +335,50 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
   );
 }
 
-/** A yes-or-no question before deleting something, with the API's refusal shown inside it. */
+/**
+ * A yes-or-no question before deleting something, with the API's refusal shown inside it.
+ * For what cannot be undone, `typeToConfirm` (the field's label) asks for `what` to be typed
+ * before the button may be pressed.
+ */
 export function ConfirmDelete({
   what,
   onConfirm,
   onClose,
+  title,
+  question,
+  typeToConfirm,
+  confirmLabel,
+  confirmId,
 }: {
   what: string;
   onConfirm: () => Promise<void>;
   onClose: () => void;
+  title?: string;
+  question?: string;
+  typeToConfirm?: string;
+  confirmLabel?: string;
+  confirmId?: string;
 }) {
   const { t } = useI18n();
   const form = useFormState();
+  const [typed, setTyped] = useState("");
+  const matches = typeToConfirm === undefined || typed.trim() === what;
   async function submit(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
-      await onConfirm();
-    } catch (error) {
-      form.fail({}, errorText(t, error));
-    } finally {
-      form.setBusy(false);
-    }
+    if (!matches) return;
+    await form.run(onConfirm);
   }
   return (
-    <Dialog title={t.confirmDeleteTitle} onClose={onClose}>
+    <Dialog title={title ?? t.confirmDeleteTitle} onClose={onClose}>
       <form ref={form.formRef} onSubmit={submit} noValidate>
-        <p>{t.confirmDelete(what)}</p>
+        <p>{question ?? t.confirmDelete(what)}</p>
         <FormError message={form.formError} />
+        {typeToConfirm !== undefined ? (
+          <TextField id="confirm-name" label={typeToConfirm} value={typed} onValue={setTyped} autoComplete="off" spellcheck={false} />
+        ) : null}
         <div class="buttons">
-          <button type="submit" class="danger" disabled={form.busy} data-autofocus>
-            {t.delete}
+          <button type="submit" class="danger" id={confirmId} disabled={form.busy || !matches} data-autofocus>
+            {confirmLabel ?? t.delete}
           </button>
           <button type="button" onClick={onClose}>
             {t.cancel}

@@ -4,7 +4,7 @@
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useState } from "preact/hooks";
 import { type Api, ApiError } from "../api";
-import { CheckboxField, Dialog, FormError, LoadError, Loading, SelectField, TextField, errorText, splitError, useFormState } from "../forms";
+import { CheckboxField, ConfirmDelete, Dialog, FormError, LoadError, Loading, SelectField, TextField, errorText, useFormState } from "../forms";
 import { useI18n } from "../i18n";
 import type { ApiToken, Device, Items, NumberType, OutboundPolicy, Person, RoutedNumber, Tenant, Usage } from "../types";
 import { AuditLog } from "./audit";
@@ -163,10 +163,17 @@ export function TenantsPage() {
         />
       ) : null}
       {editing?.mode === "delete" ? (
-        <DeleteTenantDialog
-          tenant={editing.tenant}
+        // Deleting a tenant erases everything it has: its name must be typed to confirm.
+        <ConfirmDelete
+          what={editing.tenant.name}
+          title={c.deleteTenantTitle}
+          question={c.deleteTenantIntro(editing.tenant.name)}
+          typeToConfirm={c.typeName(editing.tenant.name)}
+          confirmLabel={c.deleteForever}
+          confirmId="confirm-delete"
           onClose={() => setEditing(null)}
-          onDeleted={async () => {
+          onConfirm={async () => {
+            await carrier.api.call("DELETE", `/v1/tenants/${editing.tenant.id}`);
             const name = editing.tenant.name;
             setEditing(null);
             carrier.announce(c.tenantDeleted(name));
@@ -199,21 +206,14 @@ function TenantDialog({
   const [timezone, setTimezone] = useState(tenant?.timezone ?? "Europe/Paris");
   async function submit(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const fields = { name: name.trim(), locale, timezone: timezone.trim() };
       const answer =
         tenant === null
           ? await carrier.api.call<Tenant>("POST", "/v1/tenants", { body: { ...fields, slug: slug.trim() } })
           : await carrier.api.call<Tenant>("PATCH", `/v1/tenants/${tenant.id}`, { body: fields });
       await onSaved(answer.data);
-    } catch (error) {
-      const split = splitError(t, error, { name: "name", slug: "slug", locale: "locale", timezone: "timezone" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { name: "name", slug: "slug", locale: "locale", timezone: "timezone" });
   }
   return (
     <Dialog title={tenant === null ? c.newTenant : c.editTenant(tenant.name)} onClose={onClose}>
@@ -235,47 +235,6 @@ function TenantDialog({
         <div class="buttons">
           <button type="submit" class="primary" disabled={form.busy}>
             {t.save}
-          </button>
-          <button type="button" onClick={onClose}>
-            {t.cancel}
-          </button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
-
-/** Deleting a tenant erases everything it has: its name must be typed to confirm. */
-function DeleteTenantDialog({ tenant, onClose, onDeleted }: { tenant: Tenant; onClose: () => void; onDeleted: () => Promise<void> }) {
-  const carrier = useCarrier();
-  const { t } = useI18n();
-  const c = t.carrier;
-  const form = useFormState();
-  const [typed, setTyped] = useState("");
-  const matches = typed.trim() === tenant.name;
-  async function submit(event: Event) {
-    event.preventDefault();
-    if (!matches) return;
-    form.clear();
-    form.setBusy(true);
-    try {
-      await carrier.api.call("DELETE", `/v1/tenants/${tenant.id}`);
-      await onDeleted();
-    } catch (error) {
-      form.fail({}, errorText(t, error));
-    } finally {
-      form.setBusy(false);
-    }
-  }
-  return (
-    <Dialog title={c.deleteTenantTitle} onClose={onClose}>
-      <form ref={form.formRef} onSubmit={submit} noValidate>
-        <p>{c.deleteTenantIntro(tenant.name)}</p>
-        <FormError message={form.formError} />
-        <TextField id="confirm-name" label={c.typeName(tenant.name)} value={typed} onValue={setTyped} autoComplete="off" spellcheck={false} />
-        <div class="buttons">
-          <button type="submit" class="danger" id="confirm-delete" disabled={form.busy || !matches}>
-            {c.deleteForever}
           </button>
           <button type="button" onClick={onClose}>
             {t.cancel}
@@ -442,19 +401,12 @@ function RouteDialog({ onClose, onDone }: { onClose: () => void; onDone: (text: 
   const [tenantId, setTenantId] = useState(choices[0]?.value ?? "");
   async function submit(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const number = e164.replace(/[\s.-]/g, "");
       await carrier.api.call("POST", `/v1/tenants/${tenantId}/numbers`, { body: { e164: number } });
       const name = carrier.tenants.find((tenant) => tenant.id === tenantId)?.name ?? "";
       await onDone(c.routed(number, name));
-    } catch (error) {
-      const split = splitError(t, error, { e164: "e164", tenant_id: "tenant" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { e164: "e164", tenant_id: "tenant" });
   }
   return (
     <Dialog title={c.routeTitle} onClose={onClose}>
@@ -484,19 +436,12 @@ function MoveDialog({ number, onClose, onDone }: { number: RoutedNumber; onClose
   const [tenantId, setTenantId] = useState(choices[0]?.value ?? "");
   async function submit(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const answer = await carrier.api.call<RoutedNumber>("POST", `/v1/numbers/${encodeURIComponent(number.e164)}/move`, {
         body: { tenant_id: tenantId },
       });
       await onDone(c.moved(number.e164, answer.data.tenant_name));
-    } catch (error) {
-      const split = splitError(t, error, { tenant_id: "tenant" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { tenant_id: "tenant" });
   }
   return (
     <Dialog title={c.moveTitle(number.e164)} onClose={onClose}>
@@ -524,16 +469,10 @@ function ReleaseDialog({ number, onClose, onDone }: { number: RoutedNumber; onCl
   const form = useFormState();
   async function submit(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       await carrier.api.call("DELETE", `/v1/tenants/${number.tenant_id}/numbers/${encodeURIComponent(number.e164)}`);
       await onDone(c.released(number.e164));
-    } catch (error) {
-      form.fail({}, errorText(t, error));
-    } finally {
-      form.setBusy(false);
-    }
+    });
   }
   return (
     <Dialog title={c.releaseTitle} onClose={onClose}>
@@ -764,20 +703,13 @@ function Devices({ tenantId }: { tenantId: string }) {
   const [rowError, setRowError] = useState<string | null>(null);
   async function add(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       await carrier.api.call("POST", base, { body: { name: name.trim(), endpoint: endpoint.trim() } });
       carrier.announce(c.deviceSaved(name.trim()));
       setName("");
       setEndpoint("PJSIP/");
       await list.reload();
-    } catch (error) {
-      const split = splitError(t, error, { name: "name", endpoint: "endpoint" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { name: "name", endpoint: "endpoint" });
   }
   async function remove(device: Device) {
     setRowError(null);
@@ -899,9 +831,7 @@ function Policy({ tenantId }: { tenantId: string }) {
     setDenied(shown.denied_prefixes.join(", "));
   }
   async function write(reset: boolean) {
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const answer = reset
         ? await carrier.api.call<OutboundPolicy>("DELETE", path)
         : await carrier.api.call<OutboundPolicy>("PATCH", path, {
@@ -916,18 +846,13 @@ function Policy({ tenantId }: { tenantId: string }) {
       if (answer.data !== null) show(answer.data);
       else await loaded.reload();
       carrier.announce(reset ? c.policyReset : c.policySaved);
-    } catch (error) {
-      const split = splitError(t, error, {
+    }, {
         home_region: "home",
         allowed_regions: "regions",
         allowed_number_types: "types",
         allowed_prefixes: "allowed",
         denied_prefixes: "denied",
       });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
   }
   return (
     <section class="panel" aria-labelledby="policy-title">
@@ -1021,9 +946,7 @@ function Limits({ tenantId }: { tenantId: string }) {
     if (loaded.data !== null) show(loaded.data);
   }, [loaded.data]);
   async function write(reset: boolean) {
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const body = Object.fromEntries(LIMITS.map((name) => [name, /^\s*\d+\s*$/.test(typed[name]) ? Number(typed[name]) : typed[name]]));
       const answer = reset
         ? await carrier.api.call<TenantLimits>("DELETE", path)
@@ -1031,12 +954,7 @@ function Limits({ tenantId }: { tenantId: string }) {
       if (answer.data !== null) show(answer.data);
       else await loaded.reload();
       carrier.announce(reset ? c.limitsReset : c.limitsSaved);
-    } catch (error) {
-      const split = splitError(t, error, Object.fromEntries(LIMITS.map((name) => [name, name])));
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, Object.fromEntries(LIMITS.map((name) => [name, name])));
   }
   return (
     <section class="panel" aria-labelledby="limits-title">
@@ -1111,19 +1029,12 @@ function Tokens({ base }: { base: string }) {
   const [rowError, setRowError] = useState<string | null>(null);
   async function issue(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const answer = await carrier.api.call<{ token: string }>("POST", `${base}/tokens`, { body: { name: name.trim() } });
       setIssued(answer.data.token);
       setName("");
       await list.reload();
-    } catch (error) {
-      const split = splitError(t, error, { name: "name" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { name: "name" });
   }
   async function revoke(token: ApiToken) {
     setRowError(null);
@@ -1230,21 +1141,14 @@ function People({ base, staff }: { base: string; staff: boolean }) {
   const [rowError, setRowError] = useState<string | null>(null);
   async function invite(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const answer = await carrier.api.call<{ email: string; invitation: { sent: boolean } }>("POST", `${base}/users`, {
         body: { email: email.trim(), role, language },
       });
       carrier.announce(answer.data.invitation.sent ? c.invited(answer.data.email) : c.inviteNotSent(answer.data.email));
       setEmail("");
       await list.reload();
-    } catch (error) {
-      const split = splitError(t, error, { email: "email", role: "role", language: "language" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { email: "email", role: "role", language: "language" });
   }
   async function act(write: () => Promise<unknown>, said: string) {
     setRowError(null);

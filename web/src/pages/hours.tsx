@@ -80,9 +80,7 @@ export function OverridePanel() {
   const closed = schedule.override?.mode === "closed";
 
   async function toggle(on: boolean) {
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       if (on) {
         const body = { mode: "closed", until: until ? new Date(until).toISOString() : null };
         await session.api.call("PUT", session.path("/schedule/override"), { body });
@@ -91,12 +89,7 @@ export function OverridePanel() {
       }
       await reload();
       session.announce(t.overrideSaved);
-    } catch (error) {
-      const split = splitError(t, error, { until: "until" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { until: "until" });
   }
 
   return (
@@ -335,19 +328,12 @@ function Holidays({ holidays, onChanged }: { holidays: Holiday[]; onChanged: () 
   const country = countryOf(session.tenant.locale);
 
   async function run(write: () => Promise<string>) {
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const message = await write();
       session.announce(message);
       draftChanged();
       await onChanged();
-    } catch (error) {
-      const split = splitError(t, error, { name: "holiday-name", start: "holiday-start", end: "holiday-end", calendar: "ics" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { name: "holiday-name", start: "holiday-start", end: "holiday-end", calendar: "ics" });
   }
 
   async function add(event: Event) {

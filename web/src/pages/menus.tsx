@@ -146,20 +146,13 @@ function AddMenu({ onDone }: { onDone: (name: string | null) => Promise<void> })
 
   async function save(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const body: Record<string, unknown> = { name: draft.name };
       if (draft.language) body.language = draft.language;
       if (draft.greeting.trim()) body.greeting = { text: draft.greeting, language: draft.language || session.tenant.locale };
       await session.api.call<Menu>("POST", session.path("/menus"), { body });
       await onDone(draft.name);
-    } catch (error) {
-      const split = splitError(t, error, { name: "menu-name", language: "menu-language", "greeting.text": "menu-greeting" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { name: "menu-name", language: "menu-language", "greeting.text": "menu-greeting" });
   }
 
   return (

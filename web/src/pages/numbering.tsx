@@ -15,7 +15,6 @@ import {
   SelectField,
   TextAreaField,
   TextField,
-  splitError,
   useFormState,
 } from "../forms";
 import { ApiError } from "../api";
@@ -274,8 +273,6 @@ function ExtensionDialog({
 
   async function save(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
     const body: Record<string, unknown> = {
       number: draft.number.trim(),
       kind: draft.kind,
@@ -288,20 +285,15 @@ function ExtensionDialog({
     };
     if (draft.kind === "physical") body.device = blankToNull(draft.device);
     else body.external_number = blankToNull(draft.external_number);
-    try {
+    const fields = Object.fromEntries(Object.keys(draft).map((name) => [name, name]));
+    await form.run(async () => {
       const chosen = await greetingBody(session, media, greeting, existing, draft.number.trim(), t.greetingNeedsAudio);
       if (chosen !== undefined) body.voicemail_greeting = chosen;
       const number = draft.number.trim();
       const name = await greetingBody(session, media, spoken, spokenExisting, number, t.spokenNameNeedsAudio, "spoken_name", `name-${number || "new"}`);
       if (name !== undefined) body.spoken_name = name;
       await onSaved(await saveItem(session, "/extensions", extension, (e) => e.number, body));
-    } catch (error) {
-      const fields = Object.fromEntries(Object.keys(draft).map((name) => [name, name]));
-      const split = splitError(t, error, fields);
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, fields);
   }
 
   return (
@@ -701,8 +693,6 @@ function RingGroupDialog({
 
   async function save(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
     const body = {
       number: draft.number.trim(),
       name: draft.name,
@@ -711,23 +701,18 @@ function RingGroupDialog({
       members: draft.members,
       no_answer: { action: draft.no_answer_action, extension: needsExtension ? blankToNull(draft.no_answer_extension) : null },
     };
-    try {
+    await form.run(async () => {
       await onSaved(await saveItem(session, "/ring-groups", group, (g) => g.number, body));
-    } catch (error) {
-      const split = splitError(t, error, {
-        number: "number",
-        name: "name",
-        strategy: "strategy",
-        ring_seconds: "ring_seconds",
-        members: "members",
-        "no_answer.extension": "no_answer_extension",
-        "no_answer.action": "no_answer_action",
-        no_answer: "no_answer_action",
-      });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, {
+      number: "number",
+      name: "name",
+      strategy: "strategy",
+      ring_seconds: "ring_seconds",
+      members: "members",
+      "no_answer.extension": "no_answer_extension",
+      "no_answer.action": "no_answer_action",
+      no_answer: "no_answer_action",
+    });
   }
 
   function toggleMember(number: string, on: boolean) {
@@ -909,19 +894,12 @@ function RoomDialog({
 
   async function save(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const body: Record<string, unknown> = { number: draft.number.trim(), name: draft.name };
       if (!draft.askPin) body.pin = null;
       else if (!(keepsPin && draft.pin.trim() === "")) body.pin = draft.pin.trim();
       await onSaved(await saveItem(session, "/conference-rooms", room, (r) => r.number, body));
-    } catch (error) {
-      const split = splitError(t, error, { number: "number", name: "name", pin: "pin" });
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, { number: "number", name: "name", pin: "pin" });
   }
 
   return (

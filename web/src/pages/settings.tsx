@@ -222,9 +222,7 @@ function RetentionForm() {
   async function save(event: Event) {
     event.preventDefault();
     if (draft === null) return;
-    form.clear();
-    form.setBusy(true);
-    try {
+    await form.run(async () => {
       const body = Object.fromEntries(RETENTION.map((name) => [name, numberOrText(draft[name])]));
       const answer = await session.api.call<Retention>("PATCH", session.path("/retention"), { body });
       setDraft({
@@ -232,12 +230,7 @@ function RetentionForm() {
         voicemail_days: String(answer.data.voicemail_days),
       });
       session.announce(t.retentionSaved);
-    } catch (error) {
-      const split = splitError(t, error, Object.fromEntries(RETENTION.map((name) => [name, name])));
-      form.fail(split.fieldErrors, split.formError);
-    } finally {
-      form.setBusy(false);
-    }
+    }, Object.fromEntries(RETENTION.map((name) => [name, name])));
   }
 
   const labels: Record<RetentionField, string> = {
@@ -320,19 +313,17 @@ export function DirectoryPage() {
       session.announce(t.nothingToSave);
       return;
     }
-    form.setBusy(true);
-    try {
-      const list = await session.api.call<Items<DirectoryEntry>>("PATCH", session.path("/directory"), {
-        body: { entries: changed.map((entry) => ({ number: entry.number, ...current(entry) })) },
-      });
-      setEntries(list.data.items);
-      setDraft({});
-      session.announce(t.directorySaved);
-    } catch (error) {
-      form.fail({}, splitError(t, error, {}).formError ?? errorText(t, error));
-    } finally {
-      form.setBusy(false);
-    }
+    await form.run(
+      async () => {
+        const list = await session.api.call<Items<DirectoryEntry>>("PATCH", session.path("/directory"), {
+          body: { entries: changed.map((entry) => ({ number: entry.number, ...current(entry) })) },
+        });
+        setEntries(list.data.items);
+        setDraft({});
+        session.announce(t.directorySaved);
+      },
+      (error) => ({ fieldErrors: {}, formError: splitError(t, error, {}).formError ?? errorText(t, error) }),
+    );
   }
 
   return (
