@@ -26,6 +26,12 @@ defects (docs/asterisk.md, "The ARI client") are worked around here:
   description from aioari once (`_Operation`: method, path, which parameter goes where, from
   the resource descriptions aioari loaded from Asterisk) and makes the request itself through
   the same HTTP client; the answer is its JSON, as before.
+
+What is left per request is the request itself: one `send` on a kept-alive connection of the
+session's pool (Asterisk keeps HTTP connections alive; aiohttp's `StreamWriter.set_eof`, high
+in profiles, is where a body-less request sends its head, not a half-close). So the cost of a
+call is its number of requests: `on_request` counts them by operation (docs/asterisk.md, "Load
+facts", lists a menu call's).
 """
 
 from __future__ import annotations
