@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -80,6 +80,28 @@ async def stored(database_url: str, nc: NatsClient, tenant_id: uuid.UUID) -> Non
         await pool.close()
 
 
+async def stored_tenant(
+    database_url: str,
+    nc: NatsClient,
+    *extensions: tuple[str, str, str],
+    fill: Callable[[asyncpg.Connection, uuid.UUID], Awaitable[None]] | None = None,
+    status: str = "active",
+) -> uuid.UUID:
+    """A new tenant with these extensions (number, first name, last name), and whatever `fill`
+    adds, written to the store."""
+    db = await asyncpg.connect(database_url)
+    try:
+        tenant = await new_tenant(db, status=status)
+        for number, first, last in extensions:
+            await add_extension(db, tenant, number, first, last)
+        if fill is not None:
+            await fill(db, tenant)
+    finally:
+        await db.close()
+    await stored(database_url, nc, tenant)
+    return tenant
+
+
 def source_of(directory: RunningDirectory) -> StoredDirectory:
     source = directory.cache.source
     assert isinstance(source, StoredDirectory), "the directory did not open the store"
@@ -99,21 +121,22 @@ async def test_postgresql_refusing_connections_a_tenant_never_indexed_before_is_
     own_url: str,
     settings: StackSettings,
 ) -> None:
-    db = await asyncpg.connect(own_url)
-    try:
-        tenant, suspended = await new_tenant(db), await new_tenant(db, status="suspended")
-        prompt: uuid.UUID = await db.fetchval(
-            """INSERT INTO prompts (tenant_id, source, tts_text, language)
-               VALUES ($1, 'tts', 'Jean-Pierre Lefèvre', 'fr-FR') RETURNING id""",
-            tenant,
+    prompts: list[uuid.UUID] = []
+
+    async def named(db: asyncpg.Connection, tenant: uuid.UUID) -> None:
+        prompts.append(
+            await db.fetchval(
+                """INSERT INTO prompts (tenant_id, source, tts_text, language)
+                   VALUES ($1, 'tts', 'Jean-Pierre Lefèvre', 'fr-FR') RETURNING id""",
+                tenant,
+            )
         )
         await add_extension(db, tenant, "101", "Amélie", "Poulain", reachable_by_name=False)
-        await add_extension(db, tenant, "102", "Jean-Pierre", "Lefèvre", prompt_id=prompt)
-        await add_extension(db, tenant, "103", "Seán", "O'Brien")
-    finally:
-        await db.close()
-    await stored(own_url, as_tests, tenant)
-    await stored(own_url, as_tests, suspended)
+        await add_extension(db, tenant, "102", "Jean-Pierre", "Lefèvre", prompt_id=prompts[0])
+
+    tenant = await stored_tenant(own_url, as_tests, ("103", "Seán", "O'Brien"), fill=named)
+    suspended = await stored_tenant(own_url, as_tests, status="suspended")
+    prompt = prompts[0]
     reads = postgres_reads(directory)
 
     await refuse_connections(settings.database_url, own_url, allow=False)
@@ -144,13 +167,7 @@ async def test_a_change_written_to_the_store_rebuilds_the_index_without_a_sql_qu
     as_tests: NatsClient,
     own_url: str,
 ) -> None:
-    db = await asyncpg.connect(own_url)
-    try:
-        tenant = await new_tenant(db)
-        await add_extension(db, tenant, "201", "Françoise", "Le Gall")
-    finally:
-        await db.close()
-    await stored(own_url, as_tests, tenant)
+    tenant = await stored_tenant(own_url, as_tests, ("201", "Françoise", "Le Gall"))
     reads = postgres_reads(directory)
     assert numbers(await search(as_tests, directory_settings, tenant, keys("LEG"))) == ["201"]
 
@@ -259,13 +276,7 @@ async def test_a_directory_started_while_postgresql_refuses_connections_is_ready
     own_url: str,
     settings: StackSettings,
 ) -> None:
-    db = await asyncpg.connect(own_url)
-    try:
-        tenant = await new_tenant(db)
-        await add_extension(db, tenant, "401", "Gaëlle", "Le Bihan")
-    finally:
-        await db.close()
-    await stored(own_url, as_tests, tenant)
+    tenant = await stored_tenant(own_url, as_tests, ("401", "Gaëlle", "Le Bihan"))
     await refuse_connections(settings.database_url, own_url, allow=False)
     try:
         async with running(directory_settings) as directory:

@@ -4,7 +4,8 @@
 
 Needs the local stack's PostgreSQL and NATS (./rcp infra). It creates its own database,
 starts `rcp-admin` and the baseline server as separate processes on free ports of
-127.0.0.1, measures GET /keys and PUT /keys/{digit} with the same client, and drops the
+127.0.0.1, measures GET /keys and PUT /keys/{digit} with the same client (`--clients` on one
+tenant; then PUT by 10 clients, each writing a tenant of its own), and drops the
 database at the end. Prints p50/p99 in milliseconds and the ratio to the baseline.
 """
 
@@ -31,19 +32,46 @@ from rcp_devstack.settings import StackSettings
 from bench.support import percentiles, wait_http
 
 HERE = Path(__file__).parent
+OTHER_TENANTS = 10  # written side by side by one client each
+
+
+async def seed_tenant(pool: asyncpg.Pool, slug: str) -> uuid.UUID:
+    """A tenant with its receptionist, a device and 40 extensions (100-139)."""
+    tenant_id: uuid.UUID = await pool.fetchval(
+        "INSERT INTO tenants (slug, name) VALUES ($1, $2) RETURNING id", slug, slug.title()
+    )
+    await pool.execute("INSERT INTO receptionists (tenant_id) VALUES ($1)", tenant_id)
+    device_id = await pool.fetchval(
+        "INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, 'desk', $2) RETURNING id",
+        tenant_id,
+        f"PJSIP/desk-{slug}",
+    )
+    await pool.executemany(
+        """INSERT INTO extensions (tenant_id, number, kind, last_name, device_id)
+           VALUES ($1, $2, 'physical', 'Dupont', $3)""",
+        [(tenant_id, str(number), device_id) for number in range(100, 140)],
+    )
+    return tenant_id
 
 
 async def measure(
-    url: str, method: str, body: dict[str, object] | None, token: str, requests: int, clients: int
+    url: str | list[str],
+    method: str,
+    body: dict[str, object] | None,
+    token: str,
+    requests: int,
+    clients: int,
 ) -> list[float]:
-    """Latencies (seconds) of `requests` calls spread over `clients` concurrent clients."""
+    """Latencies (seconds) of `requests` calls spread over `clients` concurrent clients (with
+    several URLs, client i calls the i-th, round robin)."""
+    urls = [url] if isinstance(url, str) else url
     latencies: list[float] = []
     headers = {"Authorization": f"Bearer {token}"}
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
         remaining = requests
 
-        async def client() -> None:
+        async def client(url: str) -> None:
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
@@ -54,7 +82,7 @@ async def measure(
                         raise RuntimeError(f"{method} {url} answered {response.status}")
                 latencies.append(time.perf_counter() - started)
 
-        await asyncio.gather(*(client() for _ in range(clients)))
+        await asyncio.gather(*(client(urls[n % len(urls)]) for n in range(clients)))
     return latencies
 
 
@@ -85,23 +113,8 @@ async def main() -> None:
             issued.digest,
             issued.prefix,
         )
-        tenant_id = await pool.fetchval(
-            "INSERT INTO tenants (slug, name) VALUES ('bench', 'Bench') RETURNING id"
-        )
-        await pool.execute("INSERT INTO receptionists (tenant_id) VALUES ($1)", tenant_id)
-        device_id = await pool.fetchval(
-            "INSERT INTO devices (tenant_id, name, endpoint) VALUES ($1, 'desk', 'PJSIP/desk') "
-            "RETURNING id",
-            tenant_id,
-        )
-        for number in range(100, 140):
-            await pool.execute(
-                """INSERT INTO extensions (tenant_id, number, kind, last_name, device_id)
-                   VALUES ($1, $2, 'physical', 'Dupont', $3)""",
-                tenant_id,
-                str(number),
-                device_id,
-            )
+        tenants = [await seed_tenant(pool, f"bench-{n}") for n in range(1 + OTHER_TENANTS)]
+        tenant_id = tenants[0]
         await pool.close()
 
         admin_port, baseline_port = free_port(), free_port()
@@ -141,6 +154,14 @@ async def main() -> None:
             ),
             "PUT /keys/{digit}": await measure(
                 f"{keys}/3", "PUT", put_body, issued.token, args.requests, args.clients
+            ),
+            f"PUT, {OTHER_TENANTS} clients on {OTHER_TENANTS} tenants": await measure(
+                [f"{admin}/v1/tenants/{t}/receptionist/keys/3" for t in tenants[1:]],
+                "PUT",
+                put_body,
+                issued.token,
+                args.requests,
+                OTHER_TENANTS,
             ),
         }
         base_p50, base_p99, _ = percentiles(results["baseline GET (trivial aiohttp)"])

@@ -266,12 +266,20 @@ class Store:
             tenant_id,
         )
 
+    @asynccontextmanager
+    async def tenant_read(self, actor: Principal, tenant_id: UUID) -> AsyncIterator[Connection]:
+        """A read of one tenant's data: one transaction (one connection, one scope set) for the
+        check that the actor may see the tenant and every statement of the read."""
+        async with self.pool.transaction() as connection:
+            await self.tenant_row(actor, tenant_id, connection)
+            yield connection
+
     async def tenant_rows(
         self, actor: Principal, tenant_id: UUID, query: str, *args: Any
     ) -> list[asyncpg.Record]:
         """The rows of a query on one tenant's data (`$1` is the tenant), if the actor may."""
-        await self.tenant_row(actor, tenant_id)
-        rows: list[asyncpg.Record] = await self.pool.fetch(query, tenant_id, *args)
+        async with self.tenant_read(actor, tenant_id) as connection:
+            rows: list[asyncpg.Record] = await connection.fetch(query, tenant_id, *args)
         return rows
 
     async def tenant_one(

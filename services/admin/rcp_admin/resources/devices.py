@@ -84,8 +84,8 @@ async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.DeviceL
 
 async def read(store: Store, actor: Principal, tenant_id: UUID, name: str) -> s.Device:
     """One device."""
-    await store.tenant_row(actor, tenant_id)
-    return await _one(store.pool, tenant_id, name)
+    async with store.tenant_read(actor, tenant_id) as connection:
+        return await _one(connection, tenant_id, name)
 
 
 async def update(

@@ -167,14 +167,14 @@ async def one(reader: Reader, tenant_id: UUID, menu_id: UUID) -> s.Menu:
 
 async def list_all(store: Store, actor: Principal, tenant_id: UUID) -> s.MenuList:
     """The tenant's menus, the first one first, then by name."""
-    await store.tenant_row(actor, tenant_id)
-    return s.MenuList(items=await _models(store.pool, tenant_id))
+    async with store.tenant_read(actor, tenant_id) as connection:
+        return s.MenuList(items=await _models(connection, tenant_id))
 
 
 async def read(store: Store, actor: Principal, tenant_id: UUID, menu_id: UUID) -> s.Menu:
     """One menu."""
-    await store.tenant_row(actor, tenant_id)
-    return await one(store.pool, tenant_id, menu_id)
+    async with store.tenant_read(actor, tenant_id) as connection:
+        return await one(connection, tenant_id, menu_id)
 
 
 async def _own_values(
@@ -288,9 +288,9 @@ async def delete(
 
 async def read_keys(store: Store, actor: Principal, tenant_id: UUID, menu_id: UUID) -> s.KeyList:
     """The ten keys of a menu."""
-    await store.tenant_row(actor, tenant_id)
-    await one(store.pool, tenant_id, menu_id)
-    return await reception.keys(store.pool, tenant_id, menu_id)
+    async with store.tenant_read(actor, tenant_id) as connection:
+        await one(connection, tenant_id, menu_id)
+        return await reception.keys(connection, tenant_id, menu_id)
 
 
 def _menu_id(c: Call) -> UUID:

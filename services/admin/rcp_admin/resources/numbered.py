@@ -142,10 +142,9 @@ class NumberedEntity:
 
     async def read(self, store: Store, actor: Principal, tenant_id: UUID, number: str) -> Any:
         """One, by its number."""
-        await store.tenant_row(actor, tenant_id)
-        return await self.to_model(
-            store.pool, tenant_id, await self.row(store.pool, tenant_id, number)
-        )
+        async with store.tenant_read(actor, tenant_id) as connection:
+            row = await self.row(connection, tenant_id, number)
+            return await self.to_model(connection, tenant_id, row)
 
     async def change(
         self,

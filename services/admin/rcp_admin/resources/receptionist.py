@@ -74,8 +74,8 @@ async def greeting_id(
 
 async def read(store: Store, actor: Principal, tenant_id: UUID) -> s.Receptionist:
     """The receptionist's settings."""
-    await store.tenant_row(actor, tenant_id)
-    return await settings(store.pool, tenant_id)
+    async with store.tenant_read(actor, tenant_id) as connection:
+        return await settings(connection, tenant_id)
 
 
 async def locked(store: Store, actor: Principal, tenant_id: UUID, change: Change) -> Connection:
@@ -318,8 +318,8 @@ def assignment_of(key: s.Key) -> s.DialByName | s.PlayAnnouncement | s.Transfer 
 
 async def read_keys(store: Store, actor: Principal, tenant_id: UUID) -> s.KeyList:
     """All ten keys."""
-    await store.tenant_row(actor, tenant_id)
-    return await keys(store.pool, tenant_id)
+    async with store.tenant_read(actor, tenant_id) as connection:
+        return await keys(connection, tenant_id)
 
 
 async def set_key(

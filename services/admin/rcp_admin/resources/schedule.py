@@ -114,8 +114,8 @@ async def now(store: Store, actor: Principal, tenant_id: UUID) -> s.ScheduleNow:
 
 async def read(store: Store, actor: Principal, tenant_id: UUID) -> s.Schedule:
     """The tenant's hours, the menu of each state and the override."""
-    await store.tenant_row(actor, tenant_id)
-    return await model(store.pool, tenant_id)
+    async with store.tenant_read(actor, tenant_id) as connection:
+        return await model(connection, tenant_id)
 
 
 async def _menu_column(

@@ -55,8 +55,8 @@ class TenantRow:
 
     async def read(self, store: Store, actor: Principal, tenant_id: UUID) -> Any:
         """The tenant's row, or the defaults."""
-        await store.tenant_row(actor, tenant_id)
-        return await self.to_model(store.pool, tenant_id)
+        async with store.tenant_read(actor, tenant_id) as connection:
+            return await self.to_model(connection, tenant_id)
 
     async def update(
         self, store: Store, actor: Principal, tenant_id: UUID, body: Any, request_id: str | None
