@@ -51,6 +51,17 @@ async def adapter(asterisk: StackSettings) -> AsyncIterator[Receptionist]:
         yield running
 
 
+async def playing(phone_app: Phones, playback_id: str) -> None:
+    """Wait until Asterisk plays a playback (the service is not sent PlaybackStarted)."""
+    async with asyncio.timeout(10):
+        while True:
+            path = f"/playbacks/{playback_id}"
+            found = await phone_app.probe.request("GET", path, missing_ok=True)
+            if found is not None and found["state"] == "playing":
+                return
+            await asyncio.sleep(0.05)
+
+
 async def test_a_call_is_handed_over_with_its_arguments_and_answered(
     adapter: Receptionist, phone_app: Phones
 ) -> None:
@@ -87,7 +98,7 @@ async def test_a_digit_arrives_and_stops_the_playback_even_if_it_just_finished(
     phone, _ = await phone_app.call(adapter.connection.app)
     call = await adapter.next_call()
     await call.play("greeting-1", LONG_PROMPT)
-    await next_event(call, lambda e: e.type == "PlaybackStarted")
+    await playing(phone_app, "greeting-1")
     await phone_app.press(phone, "7")
     digit = await next_event(call, lambda e: e.type == "ChannelDtmfReceived")
     assert digit.digit == "7"
@@ -121,7 +132,7 @@ async def test_a_hangup_releases_every_channel_bridge_and_playback_of_the_call(
     phone, _ = await phone_app.call(adapter.connection.app)
     call = await adapter.next_call()
     await call.play("greeting-2", LONG_PROMPT)
-    await next_event(call, lambda e: e.type == "PlaybackStarted")
+    await playing(phone_app, "greeting-2")
     number = unique_number()
     leg = f"{call.channel_id}-leg-3"
     await call.dial(leg, f"Local/{number}@test-phones/n", 60)  # rings, nobody answers
@@ -313,3 +324,27 @@ async def test_asterisk_is_asked_for_the_events_a_call_needs_only(
             await read()
             await asyncio.sleep(0.05)
     assert tuple(allowed) == CALL_EVENT_TYPES
+
+
+async def test_each_ari_request_is_told_by_its_operation_so_that_a_call_s_requests_are_counted(
+    asterisk: StackSettings, phone_app: Phones
+) -> None:
+    made: list[str] = []
+    app = unique_app("receptionist")
+    async with receptionist(asterisk, app, on_request=made.append, **FAST_RETRY) as running:
+        async with asyncio.timeout(20):
+            await running.connection.wait_connected()
+        await phone_app.call(app)
+        call = await running.next_call()
+        await call.answer()
+        await call.play("counted-1", LONG_PROMPT)
+        await playing(phone_app, "counted-1")
+        assert await call.stop_playback("counted-1") is True
+        assert await call.hang_up() is True
+    assert "PUT applications" in made  # the event filter, set once connected
+    assert [name for name in made if "." in name] == [
+        "channels.answer",
+        "channels.playWithId",
+        "playbacks.stop",
+        "channels.hangup",
+    ]

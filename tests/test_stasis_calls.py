@@ -445,7 +445,7 @@ async def test_calls_are_counted_in_the_service_metrics_without_caller_or_tenant
     assert samples[("rcp_stasis_key_presses_total", (("action", "play_announcement"),))] >= 1
     assert samples[("rcp_stasis_dtmf_to_action_seconds_count", ())] >= 1
     assert samples[("rcp_stasis_transfers_total", (("kind", "extension"), ("result", "answered")))]
-    allowed = {"outcome", "action", "kind", "result", "reason", "le"}
+    allowed = {"outcome", "action", "kind", "result", "reason", "operation", "le"}
     for name, labels in samples:
         if name.startswith("rcp_stasis_"):
             assert {label for label, _ in labels} <= allowed, name

@@ -662,6 +662,17 @@ def report(count: int, ivr: Result, stasis: Result, args: argparse.Namespace) ->
         if key.startswith("rcp_stasis_calls_total{") and after[key] - before.get(key, 0.0)
     }
     lines.append(f"  stasis outcomes: {outcomes}")
+    requests = {
+        key.split('"')[1]: after[key] - before.get(key, 0.0)
+        for key in after
+        if key.startswith("rcp_stasis_ari_requests_total{") and after[key] - before.get(key, 0.0)
+    }
+    calls = max(stasis.calls, 1)
+    lines.append(
+        f"  ARI requests per call: {sum(requests.values()) / calls:.2f} ("
+        + ", ".join(f"{name} {count / calls:.2f}" for name, count in sorted(requests.items()))
+        + ")"
+    )
     idle = [*ivr.asterisk_idle_ms_per_s, *stasis.asterisk_idle_ms_per_s]
     lines.append(
         "  Asterisk idle before each phase (others' load): "

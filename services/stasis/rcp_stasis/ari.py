@@ -26,6 +26,12 @@ defects (docs/asterisk.md, "The ARI client") are worked around here:
   description from aioari once (`_Operation`: method, path, which parameter goes where, from
   the resource descriptions aioari loaded from Asterisk) and makes the request itself through
   the same HTTP client; the answer is its JSON, as before.
+
+What is left per request is the request itself: one `send` on a kept-alive connection of the
+session's pool (Asterisk keeps HTTP connections alive; aiohttp's `StreamWriter.set_eof`, high
+in profiles, is where a body-less request sends its head, not a half-close). So the cost of a
+call is its number of requests: `on_request` counts them by operation (docs/asterisk.md, "Load
+facts", lists a menu call's).
 """
 
 from __future__ import annotations
@@ -51,16 +57,17 @@ from rcp_stasis.ports import AriEvent, CallHandler
 log = structlog.get_logger(__name__)
 
 # The only events a call needs; Asterisk is asked not to send the others (each event costs
-# it CPU: see "Load facts" in docs/asterisk.md).
+# it CPU, and this service a JSON parse: see "Load facts" in docs/asterisk.md). Not
+# ChannelStateChange (the answer of a leg comes as a Dial event) nor PlaybackStarted (a
+# playback is stopped by its id whether or not it has started): no call uses them, and a
+# menu call had about four of them.
 CALL_EVENT_TYPES = (
     "StasisStart",
     "StasisEnd",
     "ChannelDtmfReceived",
     "ChannelHangupRequest",
     "ChannelDestroyed",
-    "ChannelStateChange",
     "Dial",
-    "PlaybackStarted",
     "PlaybackFinished",
     "RecordingStarted",
     "RecordingFinished",
@@ -222,9 +229,12 @@ class AriConnection:
         request_timeout_s: float = 10.0,
         heartbeat_s: float = 20.0,
         on_connected: ConnectedHook | None = None,
+        on_request: Callable[[str], None] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self._on_connected = on_connected
+        self._on_request = on_request
+        """Told the name of each ARI request made ("channels.answer"...), to count them."""
         self.app = app
         self._credentials = aiohttp.encode_basic_auth(user, password)
         self._handle_call = handle_call
@@ -418,6 +428,8 @@ class AriConnection:
                 raise AttributeError(f"ARI has no operation {resource}.{operation}")
             known = self._operations[(resource, operation)] = _Operation.of(described)
         url, query, body = known.request(params)
+        if self._on_request is not None:
+            self._on_request(f"{resource}.{operation}")
         response = await self._http.request(
             known.method, url, params=query, data=body, headers=ACCEPT_JSON
         )
@@ -430,6 +442,8 @@ class AriConnection:
         if self._http is None:
             raise AriError(0, "the ARI connection is not open")
         data = None if json is None else aiohttp.JsonPayload(json)
+        if self._on_request is not None:
+            self._on_request(f"{method} {path.split('/')[1]}")
         response = await self._http.request(
             method, f"{self.url}/ari{path}", params=params, data=data
         )

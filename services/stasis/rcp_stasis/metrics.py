@@ -118,6 +118,13 @@ class StasisMetrics:
             "Attempts to publish a call's trace step to JetStream that failed (NATS stalled or "
             "down); each is tried again until it is stored.",
         )
+        self.ari_requests = new.counter(
+            "ari_requests_total",
+            "REST requests made to Asterisk's ARI, by operation (channels.answer, "
+            "playbacks.stop...; raw ones as method and resource, GET recordings): each costs "
+            "Asterisk and this service a round trip.",
+            "operation",
+        )
         self.ari_connected = new.gauge(
             "ari_connected", "1 while the ARI event WebSocket is connected, else 0."
         )
