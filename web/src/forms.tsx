@@ -68,14 +68,14 @@ function fieldFor(apiField: string, fields: Record<string, string>): string | nu
   return null;
 }
 
+type Split = { fieldErrors: FieldErrors; formError: string | null };
+
 /**
  * How a failed action's error is shown: without it, as the form's error; with a map of the
  * API's field names to the form's, split between the fields and the form (splitError); or as a
- * function of the error says.
+ * function of the error says (which may first reload what was stale).
  */
-export type ShowFailure =
-  | Record<string, string>
-  | ((error: unknown) => { fieldErrors: FieldErrors; formError: string | null });
+export type ShowFailure = Record<string, string> | ((error: unknown) => Split | Promise<Split>);
 
 /** A form's errors and busy state, and focus moved to the first wrong field after each failure. */
 export function useFormState() {
@@ -119,7 +119,7 @@ export function useFormState() {
           show === undefined
             ? { fieldErrors: {}, formError: errorText(t, error) }
             : typeof show === "function"
-              ? show(error)
+              ? await show(error)
               : splitError(t, error, show);
         fail(split.fieldErrors, split.formError);
       } finally {

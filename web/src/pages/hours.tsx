@@ -199,32 +199,27 @@ function WeeklyHours({ data, onSaved }: { data: Loaded; onSaved: () => Promise<v
 
   async function save(event: Event) {
     event.preventDefault();
-    form.clear();
-    form.setBusy(true);
-    try {
-      const body = {
-        weekly: rangesOf(grid),
-        menus: {
-          closed: menus.closed || null,
-          holiday: menus.holiday || null,
-          override_closed: menus.override_closed || null,
-        },
-      };
-      await session.api.call("PUT", session.path("/schedule"), { body, ifMatch: data.etag });
-      session.announce(t.hoursSaved);
-      draftChanged();
-      await onSaved();
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 412) {
+    await form.run(
+      async () => {
+        const body = {
+          weekly: rangesOf(grid),
+          menus: {
+            closed: menus.closed || null,
+            holiday: menus.holiday || null,
+            override_closed: menus.override_closed || null,
+          },
+        };
+        await session.api.call("PUT", session.path("/schedule"), { body, ifMatch: data.etag });
+        session.announce(t.hoursSaved);
+        draftChanged();
         await onSaved();
-        form.fail({}, t.staleSettings);
-      } else {
-        const split = splitError(t, error, {});
-        form.fail(split.fieldErrors, split.formError);
-      }
-    } finally {
-      form.setBusy(false);
-    }
+      },
+      async (error) => {
+        if (!(error instanceof ApiError && error.status === 412)) return splitError(t, error, {});
+        await onSaved();
+        return { fieldErrors: {}, formError: t.staleSettings };
+      },
+    );
   }
 
   const choices = (fallback: string) => [{ value: "", label: fallback }, ...data.menus.map((m) => ({ value: m.id, label: m.name }))];

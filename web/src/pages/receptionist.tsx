@@ -311,21 +311,19 @@ export function KeyDialog({
   const existingPrompt = keyItem.action === "play_announcement" ? keyItem.prompt : null;
 
   async function send(write: () => Promise<{ data: Items<Key>; etag: string | null }>, message: (keys: Key[]) => string) {
-    form.setBusy(true);
-    try {
-      const answer = await write();
-      onSaved(answer.data.items, answer.etag, message(answer.data.items));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 412) {
+    await form.run(
+      async () => {
+        const answer = await write();
+        onSaved(answer.data.items, answer.etag, message(answer.data.items));
+      },
+      async (error) => {
+        if (!(error instanceof ApiError && error.status === 412)) {
+          return splitError(t, error, { ...KEY_FIELDS, prompt_id: draft.announcement.source === "file" ? "file" : "text" });
+        }
         await onStale().catch(() => undefined);
-        form.fail({}, t.staleKeys);
-      } else {
-        const split = splitError(t, error, { ...KEY_FIELDS, prompt_id: draft.announcement.source === "file" ? "file" : "text" });
-        form.fail(split.fieldErrors, split.formError);
-      }
-    } finally {
-      form.setBusy(false);
-    }
+        return { fieldErrors: {}, formError: t.staleKeys };
+      },
+    );
   }
 
   function checked(): boolean {
@@ -490,24 +488,20 @@ function GreetingDialog({
   const [draft, setDraft] = useState<AnnouncementDraft>(draftOf(existing, receptionist.language));
 
   async function write(greeting: unknown, message: string) {
-    form.setBusy(true);
-    try {
-      const answer = await session.api.call<Receptionist>("PATCH", session.path("/receptionist"), {
-        body: { greeting: await greeting },
-        ifMatch: etag,
-      });
-      onSaved(answer.data, answer.etag, message);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 412) {
+    await form.run(
+      async () => {
+        const answer = await session.api.call<Receptionist>("PATCH", session.path("/receptionist"), {
+          body: { greeting: await greeting },
+          ifMatch: etag,
+        });
+        onSaved(answer.data, answer.etag, message);
+      },
+      async (error) => {
+        if (!(error instanceof ApiError && error.status === 412)) return splitError(t, error, GREETING_FIELDS);
         await onStale().catch(() => undefined);
-        form.fail({}, t.staleSettings);
-      } else {
-        const split = splitError(t, error, GREETING_FIELDS);
-        form.fail(split.fieldErrors, split.formError);
-      }
-    } finally {
-      form.setBusy(false);
-    }
+        return { fieldErrors: {}, formError: t.staleSettings };
+      },
+    );
   }
 
   async function save(event: Event) {

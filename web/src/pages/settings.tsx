@@ -84,36 +84,31 @@ export function SettingsPage() {
   async function save(event: Event) {
     event.preventDefault();
     if (draft === null || receptionist === null) return;
-    form.clear();
-    form.setBusy(true);
     const body: Record<string, unknown> = {
       dial_extension_enabled: draft.dial_extension_enabled,
       language: draft.language,
       exhausted_extension: draft.exhausted_extension || null,
     };
     for (const name of NUMBERS) body[name] = numberOrText(draft.numbers[name]);
-    try {
-      const answer = await session.api.call<Receptionist>("PATCH", session.path("/receptionist"), {
-        body,
-        ifMatch: receptionist.etag,
-      });
-      setReceptionist(answer);
-      setDraft(draftOf(answer.data));
-      session.announce(t.settingsSaved);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 412) {
+    const fields = Object.fromEntries(
+      ["dial_extension_enabled", "language", "exhausted_extension", ...NUMBERS].map((name) => [name, name]),
+    );
+    await form.run(
+      async () => {
+        const answer = await session.api.call<Receptionist>("PATCH", session.path("/receptionist"), {
+          body,
+          ifMatch: receptionist.etag,
+        });
+        setReceptionist(answer);
+        setDraft(draftOf(answer.data));
+        session.announce(t.settingsSaved);
+      },
+      async (error) => {
+        if (!(error instanceof ApiError && error.status === 412)) return splitError(t, error, fields);
         await reload();
-        form.fail({}, t.staleSettings);
-      } else {
-        const fields = Object.fromEntries(
-          ["dial_extension_enabled", "language", "exhausted_extension", ...NUMBERS].map((name) => [name, name]),
-        );
-        const split = splitError(t, error, fields);
-        form.fail(split.fieldErrors, split.formError);
-      }
-    } finally {
-      form.setBusy(false);
-    }
+        return { fieldErrors: {}, formError: t.staleSettings };
+      },
+    );
   }
 
   const setNumber = (name: NumberSetting) => (value: string) =>

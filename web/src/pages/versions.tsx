@@ -106,22 +106,18 @@ export function DraftBanner() {
   if (draft === null || !draft.data.changed) return null;
 
   async function act(write: () => Promise<string>) {
-    form.clear();
-    form.setBusy(true);
-    try {
-      session.announce(await write());
-      setComment("");
-      draftChanged();
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 412) {
+    await form.run(
+      async () => {
+        session.announce(await write());
+        setComment("");
+        draftChanged();
+      },
+      async (error) => {
+        if (!(error instanceof ApiError && error.status === 412)) return { fieldErrors: {}, formError: splitError(t, error, {}).formError };
         await reload();
-        form.fail({}, t.staleDraft);
-      } else {
-        form.fail({}, splitError(t, error, {}).formError);
-      }
-    } finally {
-      form.setBusy(false);
-    }
+        return { fieldErrors: {}, formError: t.staleDraft };
+      },
+    );
   }
 
   return (
