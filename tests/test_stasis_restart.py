@@ -4,6 +4,7 @@ stopped with SIGTERM, it lets the call under way finish and takes no new one."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -195,6 +196,33 @@ async def _until_menus(database_url: str, tenant: Tenant, menus: int) -> None:
         raise AssertionError(f"not {menus} menus: {[dict(t) for t in traces]}") from None
 
 
+# A transferred call's decisions, in the order it made them: what its trace must hold whole.
+TRANSFERRED = ["started", "menu", "key", "transfer", "transfer_result", "ended"]
+
+
+async def _ended_traces(database_url: str, tenant: Tenant) -> list[tuple[str, list[str]]]:
+    """Once one of the tenant's call records is ended (its `ended` step written): each ended
+    record's outcome and the kinds of its trace's steps, in order."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        async with asyncio.timeout(WAIT_S):
+            query = (
+                "SELECT outcome, trace FROM call_records "
+                "WHERE tenant_id = $1 AND ended_at IS NOT NULL"
+            )
+            while not (rows := await connection.fetch(query, tenant.id)):  # noqa: ASYNC110
+                await asyncio.sleep(0.2)  # in the database
+    finally:
+        await connection.close()
+    return [(row["outcome"], [step["kind"] for step in json.loads(row["trace"])]) for row in rows]
+
+
+def _in_order(kinds: list[str], wanted: list[str]) -> bool:
+    """Whether `wanted` appears in `kinds` in that order (other steps may sit between)."""
+    remaining = iter(kinds)
+    return all(kind in remaining for kind in wanted)
+
+
 async def test_calls_survive_a_killed_service_and_the_next_one_takes_them_on(
     apps: Apps, migrated_url: str, tmp_path: Path, log_file: Path
 ) -> None:
@@ -252,7 +280,7 @@ async def _all_rung(lines: Phones, tenant: Tenant, since: int) -> None:
             await asyncio.sleep(0.1)
 
 
-async def test_sigterm_lets_the_call_under_way_finish_and_sends_new_calls_back(
+async def test_sigterm_lets_the_call_finish_with_its_whole_trace_stored_and_sends_new_calls_back(
     apps: Apps, migrated_url: str, tmp_path: Path, log_file: Path
 ) -> None:
     tenant = await provision(migrated_url, apps.phones_app)
@@ -282,9 +310,14 @@ async def test_sigterm_lets_the_call_under_way_finish_and_sends_new_calls_back(
         await lines.hang_up(phone)
         assert await stasis.wait() == 0
         await lines.gone(caller)
+        # Stopped, the service had published every decision of the call: its record is whole.
+        traces = await _ended_traces(migrated_url, tenant)
+        transferred = [kinds for outcome, kinds in traces if outcome == "transferred"]
+        assert len(transferred) == 1, traces
+        assert _in_order(transferred[0], TRANSFERRED), traces
 
 
-async def test_a_call_outlasting_the_grace_time_is_hung_up_whole_when_the_service_stops(
+async def test_a_call_outlasting_the_grace_time_is_hung_up_whole_and_its_trace_stored(
     apps: Apps, migrated_url: str, tmp_path: Path, log_file: Path
 ) -> None:
     tenant = await provision(migrated_url, apps.phones_app)
@@ -301,3 +334,7 @@ async def test_a_call_outlasting_the_grace_time_is_hung_up_whole_when_the_servic
         await lines.gone(caller)
         await lines.gone(phone)
         assert await lines.probe.request("GET", f"/bridges/{bridge['id']}", missing_ok=True) is None
+        # Hung up by the stopping service, the call's trace still reached the stream whole.
+        traces = await _ended_traces(migrated_url, tenant)
+        assert len(traces) == 1, traces
+        assert _in_order(traces[0][1], TRANSFERRED), traces

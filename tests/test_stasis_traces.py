@@ -1,5 +1,5 @@
 """Calls' trace steps published together (pipelined), on a nats-server of the test's own that
-the tests stall: every step reaches the events stream once, in the order it was made."""
+the tests stall or restart: every step reaches the events stream once, in the order it was made."""
 
 from __future__ import annotations
 
@@ -161,6 +161,51 @@ async def test_draining_waits_for_the_steps_of_ended_calls_held_back_by_a_stall(
         assert len(services.publishing) == 2  # nothing acknowledged while NATS is frozen
     finally:
         server.resume()
+    await services.drain_publishing(60)
+    found = await stored(reader, tenant, 20)
+    assert sorted(found) == sorted(list(range(10)) * 2)
+    assert services.publishing == set()
+
+
+async def test_steps_published_across_a_nats_restart_are_all_stored_once_in_order(
+    services: CallServices,
+    reader: NatsClient,
+    server: PrivateNats,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A blip: the server stops (its port refuses) and starts again on its store while a call
+    # publishes; the steps before, during and after it are all there, once, in order.
+    monkeypatch.setattr(executor, "PUBLISH_ACK_WAIT_S", 0.5)
+    tenant = uuid.uuid4()
+    steps = call_steps(tenant, "call-e", 30)
+    await publish_steps(services, steps[:10])
+    await asyncio.to_thread(server.stop)
+    try:
+        publishing = asyncio.create_task(publish_steps(services, steps[10:20]))
+        await asyncio.sleep(1.5)
+        assert not publishing.done()  # nothing is acknowledged while NATS is down
+    finally:
+        await asyncio.to_thread(server.start)
+    await asyncio.wait_for(publishing, 60)
+    await publish_steps(services, steps[20:])
+    assert await stored(reader, tenant, 30) == list(range(30))
+    assert failures(services) >= 1
+
+
+async def test_draining_waits_for_the_steps_of_ended_calls_held_back_by_a_nats_restart(
+    services: CallServices, reader: NatsClient, server: PrivateNats
+) -> None:
+    tenant = uuid.uuid4()
+    await asyncio.to_thread(server.stop)
+    try:
+        for call in ("call-f", "call-g"):  # calls ended while NATS was down
+            task = asyncio.create_task(publish_steps(services, call_steps(tenant, call, 10)))
+            services.publishing.add(task)
+            task.add_done_callback(services.publishing.discard)
+        await asyncio.sleep(1.0)
+        assert len(services.publishing) == 2
+    finally:
+        await asyncio.to_thread(server.start)
     await services.drain_publishing(60)
     found = await stored(reader, tenant, 20)
     assert sorted(found) == sorted(list(range(10)) * 2)

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import re
@@ -85,6 +86,14 @@ def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat.rsplit(")", 1)[1].split()  # after "(comm)": field 3 onwards
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+
+
+def rss_kib(pid: int) -> int:
+    """The process's resident memory now (VmRSS of /proc/<pid>/status), KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def free_port() -> int:
@@ -472,7 +481,7 @@ async def give_up(ari: Ari, call: Call, error: Exception) -> None:
 
 @dataclass
 class Result:
-    """What one flow cost for a number of calls (summed over rounds)."""
+    """What one flow cost in one phase (one round) of a number of calls."""
 
     flow: str
     calls: int = 0
@@ -488,6 +497,12 @@ class Result:
     stray_rings: int = 0
     dialplan_reloads: int = 0
     left_up: int = 0  # channels of the run still up once settled (or given up on)
+    rss_idle_kib: int = 0  # stasis's resident memory after warm-up, no call up
+    rss_peak_kib: int = 0  # its most while this phase's calls were up
+
+    def memory_per_call_kib(self) -> float:
+        """stasis's resident memory per concurrent call: (peak - idle) / calls up at once."""
+        return (self.rss_peak_kib - self.rss_idle_kib) / max(self.peak, 1)
 
     def per_call_ms(self, process: str) -> float:
         return 1000 * self.cpu_s.get(process, 0.0) / max(self.calls, 1)
@@ -508,6 +523,7 @@ class Bench:
     press_after_s: float
     press_spread_s: float
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+    rss_idle_kib: int = 0  # stasis's resident memory after the warm-up, before any measure
     placed: int = 0  # calls placed so far: each gets a channel id and a number of its own
     records_due: int = 0  # calls the stasis service answered: each ends in a call record
 
@@ -526,6 +542,13 @@ class Bench:
         before = cpu_seconds(pid)
         await asyncio.sleep(seconds)
         return 1000 * (cpu_seconds(pid) - before) / seconds
+
+    async def watch_memory(self, phase: Phase, result: Result) -> None:
+        """stasis's resident memory, every 100 ms until cancelled: its most, in `result`."""
+        pid = self.stasis.pid
+        while True:
+            result.rss_peak_kib = max(result.rss_peak_kib, rss_kib(pid))
+            await asyncio.sleep(0.1)
 
     async def settle(self, flow: Flow) -> None:
         """Wait until no channel of ours is left and the stasis service is done with them."""
@@ -570,13 +593,20 @@ class Bench:
         stray_before = self.ari.stray_rings
         if flow.name == "stasis":
             result.metrics_before = result.metrics_before or await scrape(self.session, self.stasis)
+        result.rss_idle_kib = self.rss_idle_kib or rss_kib(self.stasis.pid)
+        watching = asyncio.create_task(self.watch_memory(phase, result))
         cpu_before, started = self.cpu(), time.monotonic()
-        await asyncio.gather(
-            *(
-                place(self.ari, flow, phase, call, self.press_after_s + spread)
-                for call, spread in zip(calls, self.spreads(count), strict=True)
+        try:
+            await asyncio.gather(
+                *(
+                    place(self.ari, flow, phase, call, self.press_after_s + spread)
+                    for call, spread in zip(calls, self.spreads(count), strict=True)
+                )
             )
-        )
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         if flow.name == "stasis":
             self.records_due += phase.answered
         try:
@@ -613,88 +643,165 @@ def quantiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.99 + 0.5) - 1)]
 
 
-def report(count: int, ivr: Result, stasis: Result, args: argparse.Namespace) -> list[str]:
+@dataclass(frozen=True)
+class Round:
+    """One round: the dialplan IVR's phase, then stasis's, with the same number of calls."""
+
+    ivr: Result
+    stasis: Result
+
+    def figures(self) -> dict[str, float]:
+        """This round's per-call figures and their ratios (the issue's table)."""
+        ivr, stasis = self.ivr, self.stasis
+        s, a = stasis.per_call_ms("stasis"), stasis.per_call_ms("asterisk")
+        base = ivr.per_call_ms("asterisk")
+        ivr_p50, ivr_p99 = quantiles(ivr.dtmf_to_ring_s)
+        ari_p50, ari_p99 = quantiles(stasis.dtmf_to_ring_s)
+        before, after = stasis.metrics_before, stasis.metrics_after
+        figures = {
+            f"{result.flow} {process}": result.per_call_ms(process)
+            for result in (ivr, stasis)
+            for process in PROCESSES
+        }
+        return {
+            **figures,
+            "stasis / Asterisk (same calls)": s / a,
+            "stasis / Asterisk running the dialplan IVR": s / base,
+            "Asterisk under stasis / Asterisk dialplan IVR": a / base,
+            "(stasis + Asterisk) / Asterisk dialplan IVR": (s + a) / base,
+            "DTMF to action p50 ms": 1000 * histogram_quantile(0.5, before, after),
+            "DTMF to action p99 ms": 1000 * histogram_quantile(0.99, before, after),
+            "ring IVR p50 ms": 1000 * ivr_p50,
+            "ring IVR p99 ms": 1000 * ivr_p99,
+            "ring stasis p50 ms": 1000 * ari_p50,
+            "ring stasis p99 ms": 1000 * ari_p99,
+            "ring p99 stasis / IVR": ari_p99 / ivr_p99,
+            "memory per call KiB": stasis.memory_per_call_kib(),
+            "wall s IVR": ivr.wall_s,
+            "wall s stasis": stasis.wall_s,
+        }
+
+
+PROCESSES = ("asterisk", "stasis", "media", "records", "bench")
+
+
+def spread(values: list[float], digits: int = 1, width: int = 0) -> str:
+    """The median of the rounds' values, and their spread: `12.3 [11.0-14.1]`."""
+    shown = [v for v in values if not math.isnan(v)]  # NaN: a round without the figure
+    if not shown:
+        return "n/a".rjust(width)
+    median = f"{statistics.median(shown):.{digits}f}"
+    if len(shown) == 1:
+        return median.rjust(width)
+    return f"{median} [{min(shown):.{digits}f}-{max(shown):.{digits}f}]".rjust(width)
+
+
+def report(count: int, rounds: list[Round], args: argparse.Namespace) -> list[str]:
+    """The table of one number of calls: per-call figures of each round, as their median and
+    [min-max] over the rounds (nothing summed)."""
+    figures = [one.figures() for one in rounds]
+
+    def of(name: str, digits: int = 1, width: int = 0) -> str:
+        return spread([f[name] for f in figures], digits, width)
+
     lines = [
-        f"{count} concurrent calls x {args.rounds} round(s): menu (greeting; key 1 pressed by "
+        f"{count} concurrent calls x {len(rounds)} round(s): menu (greeting; key 1 pressed by "
         f"all over {args.press_spread:g} s once all are up), transfer to a phone that answers "
         f"and hangs up after {args.hold:g} s",
-        f"  {'flow':<14} {'calls':>5} {'done':>5} {'failed':>6} {'peak':>5} {'wall s':>7} "
-        f"{'Asterisk':>9} {'stasis':>7} {'media':>6} {'records':>7} {'bench':>6}"
-        "  (CPU ms per call)",
+        "  per call: median [min-max] over the rounds; calls, done and failed summed, peak the "
+        "least of the rounds",
+        f"  {'flow':<14} {'calls':>5} {'done':>5} {'failed':>6} {'peak':>5} "
+        + " ".join(f"{name:>18}" for name in ("Asterisk", "stasis", "media", "records", "bench"))
+        + "  (CPU ms per call)",
     ]
-    for result in (ivr, stasis):
-        failed = result.calls - result.completed
+    for flow in ("dialplan IVR", "stasis"):
+        results = [one.ivr if flow == "dialplan IVR" else one.stasis for one in rounds]
+        calls = sum(r.calls for r in results)
+        done = sum(r.completed for r in results)
+        peak = min(r.peak for r in results)
         lines.append(
-            f"  {result.flow:<14} {result.calls:>5} {result.completed:>5} {failed:>6} "
-            f"{result.peak:>5} {result.wall_s:>7.1f} {result.per_call_ms('asterisk'):>9.1f} "
-            f"{result.per_call_ms('stasis'):>7.1f} {result.per_call_ms('media'):>6.1f} "
-            f"{result.per_call_ms('records'):>7.1f} {result.per_call_ms('bench'):>6.1f}"
+            f"  {flow:<14} {calls:>5} {done:>5} {calls - done:>6} {peak:>5} "
+            + " ".join(of(f"{flow} {process}", 1, 18) for process in PROCESSES)
         )
-    s, a = stasis.per_call_ms("stasis"), stasis.per_call_ms("asterisk")
-    base = ivr.per_call_ms("asterisk")
     lines += [
-        f"  stasis / Asterisk (same calls)                  {s / a:6.2f}",
-        f"  stasis / Asterisk running the dialplan IVR      {s / base:6.2f}",
-        f"  Asterisk under stasis / Asterisk dialplan IVR   {a / base:6.2f}",
-        f"  (stasis + Asterisk) / Asterisk dialplan IVR     {(s + a) / base:6.2f}",
+        f"  {name:<47} {of(name, 2)}"
+        for name in (
+            "stasis / Asterisk (same calls)",
+            "stasis / Asterisk running the dialplan IVR",
+            "Asterisk under stasis / Asterisk dialplan IVR",
+            "(stasis + Asterisk) / Asterisk dialplan IVR",
+        )
     ]
-    ivr_p50, ivr_p99 = quantiles(ivr.dtmf_to_ring_s)
-    ari_p50, ari_p99 = quantiles(stasis.dtmf_to_ring_s)
     lines += [
+        f"  rcp_stasis_dtmf_to_action_seconds (interpolated in buckets), ms: "
+        f"p50 {of('DTMF to action p50 ms')}, p99 {of('DTMF to action p99 ms')}",
         f"  DTMF to the phone ringing, caller side (digit of {DTMF_MS} ms included), ms:",
-        f"    dialplan IVR  p50 {1000 * ivr_p50:7.1f}  p99 {1000 * ivr_p99:7.1f}",
-        f"    stasis        p50 {1000 * ari_p50:7.1f}  p99 {1000 * ari_p99:7.1f}"
-        f"   (ratio p50 {ari_p50 / ivr_p50:.2f}, p99 {ari_p99 / ivr_p99:.2f})",
+        f"    dialplan IVR  p50 {of('ring IVR p50 ms')}  p99 {of('ring IVR p99 ms')}",
+        f"    stasis        p50 {of('ring stasis p50 ms')}  p99 {of('ring stasis p99 ms')}",
+        f"    p99 stasis / IVR {of('ring p99 stasis / IVR', 2)}",
     ]
-    before, after = stasis.metrics_before, stasis.metrics_after
-    h50 = histogram_quantile(0.5, before, after)
-    h99 = histogram_quantile(0.99, before, after)
-    observed = after.get("rcp_stasis_dtmf_to_action_seconds_count", 0.0) - before.get(
-        "rcp_stasis_dtmf_to_action_seconds_count", 0.0
+    idle = statistics.median(one.stasis.rss_idle_kib for one in rounds)
+    lines.append(
+        f"  stasis memory per concurrent call (RSS at the peak less RSS after warm-up, "
+        f"{idle / 1024:.1f} MiB, / peak): {of('memory per call KiB')} KiB; RSS at the peak "
+        + ", ".join(f"{one.stasis.rss_peak_kib / 1024:.1f}" for one in rounds)
+        + " MiB"
     )
     lines.append(
-        f"  rcp_stasis_dtmf_to_action_seconds ({observed:.0f} key presses, "
-        f"interpolated in buckets): p50 {1000 * h50:.1f} ms, p99 {1000 * h99:.1f} ms"
+        f"  wall s per round: dialplan IVR {of('wall s IVR')}, stasis {of('wall s stasis')}"
+    )
+    first, last = rounds[0].stasis, rounds[-1].stasis
+    before, after = first.metrics_before, last.metrics_after
+    stasis_calls = max(sum(one.stasis.calls for one in rounds), 1)
+    observed = after.get("rcp_stasis_dtmf_to_action_seconds_count", 0.0) - before.get(
+        "rcp_stasis_dtmf_to_action_seconds_count", 0.0
     )
     outcomes = {
         key.split('"')[1]: after[key] - before.get(key, 0.0)
         for key in after
         if key.startswith("rcp_stasis_calls_total{") and after[key] - before.get(key, 0.0)
     }
-    lines.append(f"  stasis outcomes: {outcomes}")
+    lines.append(f"  stasis outcomes (all rounds): {outcomes}, {observed:.0f} key presses timed")
     requests = {
         key.split('"')[1]: after[key] - before.get(key, 0.0)
         for key in after
         if key.startswith("rcp_stasis_ari_requests_total{") and after[key] - before.get(key, 0.0)
     }
-    calls = max(stasis.calls, 1)
     lines.append(
-        f"  ARI requests per call: {sum(requests.values()) / calls:.2f} ("
-        + ", ".join(f"{name} {count / calls:.2f}" for name, count in sorted(requests.items()))
+        f"  ARI requests per call: {sum(requests.values()) / stasis_calls:.2f} ("
+        + ", ".join(
+            f"{name} {count / stasis_calls:.2f}" for name, count in sorted(requests.items())
+        )
         + ")"
     )
-    idle = [*ivr.asterisk_idle_ms_per_s, *stasis.asterisk_idle_ms_per_s]
+    idle_rates = [
+        value
+        for one in rounds
+        for result in (one.ivr, one.stasis)
+        for value in result.asterisk_idle_ms_per_s
+    ]
     lines.append(
         "  Asterisk idle before each phase (others' load): "
-        + ", ".join(f"{value:.0f}" for value in idle)
+        + ", ".join(f"{value:.0f}" for value in idle_rates)
         + " CPU ms/s"
     )
-    for result in (ivr, stasis):
-        if result.dialplan_reloads:
-            lines.append(
-                f"  ({result.flow}: the dialplan was missing {', '.join(CONTEXTS)} before "
-                f"{result.dialplan_reloads} phase(s), rendered from this checkout and reloaded: "
-                "another checkout shares this Asterisk)"
-            )
-        if result.left_up:
-            lines.append(
-                f"  ({result.flow}: {result.left_up} channels of the run were still up after "
-                "the calls ended, and were hung up by the bench)"
-            )
-        if result.errors or result.stray_rings:
-            lines.append(
-                f"  FAILURES ({result.flow}): {result.errors}, stray rings {result.stray_rings}"
-            )
+    for number, one in enumerate(rounds, 1):
+        for result in (one.ivr, one.stasis):
+            where = f"round {number}, {result.flow}"
+            if result.dialplan_reloads:
+                lines.append(
+                    f"  ({where}: the dialplan was missing {', '.join(CONTEXTS)}, rendered "
+                    "from this checkout and reloaded: another checkout shares this Asterisk)"
+                )
+            if result.left_up:
+                lines.append(
+                    f"  ({where}: {result.left_up} channels of the run were still up after "
+                    "the calls ended, and were hung up by the bench)"
+                )
+            if result.errors or result.stray_rings:
+                lines.append(
+                    f"  FAILURES ({where}): {result.errors}, stray rings {result.stray_rings}"
+                )
     return lines
 
 
@@ -896,15 +1003,21 @@ async def measure(
             for r in warm.values()
         )
     )
+    # The memory per call is counted from stasis's memory here: warmed up, no call up.
+    bench.rss_idle_kib = rss_kib(stasis.pid)
     ok = True
     for count in args.calls:
-        results = {name: Result(name) for name in flows}
+        rounds = []
         for _ in range(args.rounds):
+            results = {name: Result(name) for name in flows}
             for name, flow in flows.items():
                 await bench.phase(flow, count, results[name])
-        print("\n".join(report(count, results["dialplan IVR"], results["stasis"], args)))
+            rounds.append(Round(results["dialplan IVR"], results["stasis"]))
+        print("\n".join(report(count, rounds, args)))
         ok = ok and all(
-            r.completed == r.calls and not r.errors and not r.stray_rings for r in results.values()
+            r.completed == r.calls and not r.errors and not r.stray_rings
+            for one in rounds
+            for r in (one.ivr, one.stasis)
         )
     return ok
 

@@ -197,13 +197,37 @@ def stop_nats(settings: StackSettings) -> str:
     return "NATS: nats-server stopped"
 
 
-@dataclass(frozen=True)
+@dataclass
 class PrivateNats:
     """A nats-server of one's own, on a free port with its own store: for the tests that
     pause, stop or restart NATS, which must never do that to the stack's shared server."""
 
     url: str
     process: subprocess.Popen[bytes]
+    command: list[str]
+    log_file: Path
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM) and wait until it has exited: its port refuses."""
+        self.resume()  # a paused process cannot act on SIGTERM
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def start(self) -> None:
+        """Start it again after `stop`: same port, configuration and store (its streams and
+        their messages are still there), once it says it is ready."""
+        ready = self.log_file.read_bytes().count(b"Server is ready")
+        self.process = _spawn(self.command, self.log_file)
+        wait_until(
+            lambda: self.log_file.read_bytes().count(b"Server is ready") > ready,
+            30,
+            "NATS",
+            self.log_file,
+        )
 
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): its sockets stay open and nothing answers."""
@@ -217,6 +241,13 @@ class PrivateNats:
     def resume(self) -> None:
         """Let a paused server go on (SIGCONT)."""
         self.process.send_signal(signal.SIGCONT)
+
+
+def _spawn(command: list[str], log_file: Path) -> subprocess.Popen[bytes]:
+    with log_file.open("ab") as log:
+        return subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 @contextlib.contextmanager
@@ -239,24 +270,14 @@ def private_nats(directory: Path, credentials: Path, extra: str = "") -> Iterato
     )
     config.chmod(0o600)
     log_file = directory / "nats.log"
-    with log_file.open("ab") as log:
-        process = subprocess.Popen(
-            [_binary(), "-c", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    command = [_binary(), "-c", str(config)]
     scheme = "tls" if extra.lstrip().startswith("tls") else "nats"
-    server = PrivateNats(f"{scheme}://127.0.0.1:{port}", process)
+    server = PrivateNats(
+        f"{scheme}://127.0.0.1:{port}", _spawn(command, log_file), command, log_file
+    )
     try:
         # Read from the log, not asked: this may run inside a test's event loop.
         wait_until(lambda: b"Server is ready" in log_file.read_bytes(), 30, "NATS", log_file)
         yield server
     finally:
-        server.resume()  # a paused process cannot act on SIGTERM
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
