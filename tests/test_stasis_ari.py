@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from rcp.callflow.events import DialStatus
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.ari import CALL_EVENT_TYPES, AriError, AriNotFound, query_value
 from rcp_stasis.ports import AriEvent
@@ -307,6 +308,31 @@ def test_events_name_what_they_are_about() -> None:
     assert dial.dial_status == "BUSY"
     assert (recording.recording_name, recording.recording_duration_s) == ("m", 4.0)
     assert AriEvent("StasisEnd", "c", {}).digit is None
+
+
+def test_the_edge_says_how_a_leg_ended_in_the_flow_s_words_not_ari_s() -> None:
+    def dial(status: str) -> DialStatus | None:
+        return AriEvent("Dial", "leg", {"dialstatus": status}).dial_result
+
+    def destroyed(cause: int) -> DialStatus:
+        return AriEvent("ChannelDestroyed", "leg", {"cause": cause}).unanswered_result
+
+    assert [dial(s) for s in ("", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL")] == [None] * 5
+    assert dial("ANSWER") is DialStatus.ANSWERED
+    assert dial("BUSY") is DialStatus.BUSY
+    assert dial("NOANSWER") is DialStatus.NO_ANSWER
+    assert dial("CHANUNAVAIL") is DialStatus.FAILED
+    assert [destroyed(c) for c in (17, 21)] == [DialStatus.BUSY] * 2
+    assert [destroyed(c) for c in (18, 19)] == [DialStatus.NO_ANSWER] * 2
+    assert destroyed(34) is DialStatus.FAILED  # no circuit available
+    finished = AriEvent("PlaybackFinished", "c", {"playback": {"id": "p", "state": "failed"}})
+    assert finished.playback_failed
+    assert not AriEvent("PlaybackFinished", "c", {"playback": {"state": "done"}}).playback_failed
+    failed = AriEvent("RecordingFailed", "c", {"recording": {"name": "m", "cause": "disk"}})
+    assert failed.recording_cause == "disk"
+    assert AriEvent("RecordingFailed", "c", {"recording": {"name": "m"}}).recording_cause == (
+        "failed"
+    )
 
 
 async def test_asterisk_is_asked_for_the_events_a_call_needs_only(

@@ -3,6 +3,7 @@ DirectoryPort."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
@@ -12,34 +13,29 @@ from rcp.directory_client import search_names
 from rcp_stasis.ports import DirectoryPage
 
 
+@dataclass(frozen=True, slots=True)
 class NatsDirectory:
-    """Asks the directory service over NATS request/reply."""
+    """Asks the directory service over NATS request/reply (in the directory's `scope`), each
+    try for at most `timeout_s` and all tries for at most `budget_s`."""
 
-    def __init__(
-        self,
-        nc: NatsClient,
-        scope: str = "",
-        timeout_s: float = 1.5,
-        budget_s: float = 2.5,
-    ) -> None:
-        self._nc = nc
-        self._scope = scope
-        self._timeout_s = timeout_s
-        self._budget_s = budget_s
+    nc: NatsClient
+    scope: str = ""
+    timeout_s: float = 1.5
+    budget_s: float = 2.5
 
     async def search(
         self, tenant_id: UUID, digits: str, page_size: int, cursor: str | None = None
     ) -> DirectoryPage:
         """One page of matches; the flow has already decided that entry is complete."""
         result = await search_names(
-            self._nc,
+            self.nc,
             tenant_id,
             digits,
             page_size,
             cursor,
-            scope=self._scope,
-            attempt_s=self._timeout_s,
-            budget_s=self._budget_s,
+            scope=self.scope,
+            attempt_s=self.timeout_s,
+            budget_s=self.budget_s,
         )
         matches = tuple(
             NameMatch(m.number, m.display_name, m.name_prompt_id) for m in result.matches

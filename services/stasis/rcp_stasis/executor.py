@@ -9,7 +9,8 @@ Asterisk gets its requests in the order the flow decided them.
 
 ARI behaviour the runner absorbs (see docs/asterisk.md):
 - a leg that rings out, is busy or is unreachable is hung up by Asterisk without a final
-  `Dial` event: the leg's `ChannelDestroyed` cause says which (17 busy, 19 no answer...);
+  `Dial` event: the leg's `ChannelDestroyed` says which (`AriEvent.unanswered_result` reads
+  its Q.850 cause; `dial_result` reads a Dial event's status);
 - two first plays of the same new media URI at once can fail (asterisk/asterisk#1689): a
   playback that fails is played again once before the flow hears that it ended;
 - DTMF does not stop a playback: the flow asks for it, and a 404 (just finished) is no error.
@@ -55,16 +56,6 @@ from rcp_stasis.room_locks import RoomLocks
 
 log = structlog.get_logger(__name__)
 
-# Q.850 causes of a leg that ended before it answered.
-BUSY_CAUSES = frozenset({17, 21})  # user busy, call rejected
-NO_ANSWER_CAUSES = frozenset({18, 19})  # no user responding, no answer
-DIAL_STATUSES = {
-    "ANSWER": events.DialStatus.ANSWERED,
-    "BUSY": events.DialStatus.BUSY,
-    "NOANSWER": events.DialStatus.NO_ANSWER,
-}
-# Still ringing, or ended by us: nothing for the flow.
-QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
 # A trace step that cannot be published (NATS stalled or down) is tried again this often,
 # for this long: the call's record closes once NATS is back, however long the call was.
 PUBLISH_RETRY_S = (0.5, 1.0, 2.0, 5.0)
@@ -94,15 +85,6 @@ def ringback_playbacks(channel_id: str) -> tuple[str, str]:
     plays until stopped, and holds every later request on the channel (answer, play) behind
     it."""
     return f"{channel_id}-ringback-a", f"{channel_id}-ringback-b"
-
-
-def dial_status_of_cause(cause: object) -> events.DialStatus:
-    """How a leg that hung up before answering ended, from its hangup cause."""
-    if cause in BUSY_CAUSES:
-        return events.DialStatus.BUSY
-    if cause in NO_ANSWER_CAUSES:
-        return events.DialStatus.NO_ANSWER
-    return events.DialStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -496,10 +478,9 @@ class CallRunner:
             case "PlaybackFinished" if event.playback_id:
                 await self._playback_finished(event)
             case "Dial" if event.channel_id and event.channel_id != caller:
-                status = event.dial_status or ""
-                if status in QUIET_DIAL_STATUSES:
+                result = event.dial_result
+                if result is None:
                     return
-                result = DIAL_STATUSES.get(status, events.DialStatus.FAILED)
                 if result is events.DialStatus.ANSWERED:
                     self._held.answered.add(event.channel_id)
                 await self._step(events.DialResult(event.channel_id, result))
@@ -520,8 +501,7 @@ class CallRunner:
                     self._held.answered.discard(leg)
                     await self._step(events.Hangup(leg))
                 else:
-                    status = dial_status_of_cause(event.data.get("cause"))
-                    await self._step(events.DialResult(leg, status))
+                    await self._step(events.DialResult(leg, event.unanswered_result))
             case "RecordingStarted" if event.recording_name:
                 self._held.recording_since[event.recording_name] = event.received
             case "RecordingFinished" if event.recording_name:
@@ -530,7 +510,7 @@ class CallRunner:
                 duration = max(event.recording_duration_s or 0.0, event.received - since)
                 await self._step(events.RecordingFinished(event.recording_name, duration))
             case "RecordingFailed" if event.recording_name:
-                cause = str(event.data.get("recording", {}).get("cause", "failed"))
+                cause = event.recording_cause
                 await self._step(events.RecordingFailed(event.recording_name, cause))
             case _:
                 pass
@@ -540,8 +520,8 @@ class CallRunner:
         playback = self._held.playbacks.pop(ari_id, None)
         if playback is None:
             return  # one we stopped, or played again
-        state = event.data.get("playback", {}).get("state")
-        if state == "failed" and not playback.retried:
+        failed = event.playback_failed
+        if failed and not playback.retried:
             # Asterisk's media cache can fail two simultaneous first plays of one URI.
             log.info("call.playback_retried", call_id=self.context.call_id, playback=ari_id)
             with contextlib.suppress(AriError):
@@ -549,7 +529,7 @@ class CallRunner:
                     playback.flow_id, f"{playback.flow_id}-again", playback.media, retried=True
                 )
                 return
-        if state == "failed" and not playback.stand_in:
+        if failed and not playback.stand_in:
             # Failed twice: Asterisk cannot fetch it (the media service is down and its cache
             # does not hold the file). The caller hears the stand-in, not silence.
             log.warning("call.playback_failed", call_id=self.context.call_id, playback=ari_id)

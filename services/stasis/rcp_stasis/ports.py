@@ -12,10 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from rcp.callflow.events import NameMatch
+from rcp.callflow.events import DialStatus, NameMatch
 from rcp.callflow.prompts import Playable
 
 # --- Asterisk -------------------------------------------------------------------------------
+
+
+# ARI's words for how a leg's ringing ended, read here so that the executor hears the flow's.
+# Q.850 causes of a leg that ended before it answered.
+BUSY_CAUSES = frozenset({17, 21})  # user busy, call rejected
+NO_ANSWER_CAUSES = frozenset({18, 19})  # no user responding, no answer
+DIAL_STATUSES = {
+    "ANSWER": DialStatus.ANSWERED,
+    "BUSY": DialStatus.BUSY,
+    "NOANSWER": DialStatus.NO_ANSWER,
+}
+# Still ringing, or ended by us: nothing for the flow.
+QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +52,40 @@ class AriEvent:
         """Dial: "" while ringing, then ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CANCEL..."""
         status = self.data.get("dialstatus")
         return status if isinstance(status, str) else None
+
+    @property
+    def dial_result(self) -> DialStatus | None:
+        """Dial: how the leg's ringing ended, in the flow's words (CHANUNAVAIL and the like are
+        FAILED); None while it rings, or once we cancelled it."""
+        status = self.dial_status or ""
+        if status in QUIET_DIAL_STATUSES:
+            return None
+        return DIAL_STATUSES.get(status, DialStatus.FAILED)
+
+    @property
+    def unanswered_result(self) -> DialStatus:
+        """ChannelDestroyed of a leg that never answered (Asterisk sends no final Dial event
+        then): why, from its Q.850 hangup cause (17 busy, 19 no answer...)."""
+        cause = self.data.get("cause")
+        if cause in BUSY_CAUSES:
+            return DialStatus.BUSY
+        if cause in NO_ANSWER_CAUSES:
+            return DialStatus.NO_ANSWER
+        return DialStatus.FAILED
+
+    @property
+    def playback_failed(self) -> bool:
+        """PlaybackFinished: whether Asterisk could not play it (rather than played or
+        stopped)."""
+        playback = self.data.get("playback")
+        return isinstance(playback, Mapping) and playback.get("state") == "failed"
+
+    @property
+    def recording_cause(self) -> str:
+        """RecordingFailed: why, as Asterisk says it ("failed" when it does not)."""
+        recording = self.data.get("recording")
+        cause = recording.get("cause") if isinstance(recording, Mapping) else None
+        return "failed" if cause is None else str(cause)
 
     @property
     def playback_id(self) -> str | None:

@@ -9,7 +9,7 @@ keeps it as a prompt of the tenant; the `voicemail_messages` row names that prom
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from http import HTTPStatus
 from uuid import UUID
 
@@ -63,33 +63,25 @@ class RecordingNotFound(ReceptionistError):
     """Asterisk has no stored recording by that name (yet: it may be starting up)."""
 
 
+@dataclass(slots=True)
 class VoicemailStore:
-    """Stores voicemail messages through the media service, PostgreSQL and JetStream."""
+    """Stores voicemail messages through the media service (in `media_scope`), PostgreSQL and
+    JetStream."""
 
-    def __init__(
-        self,
-        recordings: StoredRecordings,
-        nc: NatsClient,
-        jetstream: JetStreamContext,
-        pool: asyncpg.Pool,
-        *,
-        media_scope: str = "",
-        ingest_timeout_s: float = INGEST_TIMEOUT_S,
-        retry_delays_s: tuple[float, ...] = SAVE_RETRY_DELAYS_S,
-    ) -> None:
-        self._recordings = recordings
-        self._nc = nc
-        self._js = jetstream
-        self._pool = pool
-        self._media_scope = media_scope
-        self._ingest_timeout_s = ingest_timeout_s
-        self._retry_delays_s = retry_delays_s
-        self.retries = 0
-        """How many times a save was tried again (for tests and logs)."""
+    recordings: StoredRecordings
+    nc: NatsClient
+    jetstream: JetStreamContext
+    pool: asyncpg.Pool
+    _: KW_ONLY
+    media_scope: str = ""
+    ingest_timeout_s: float = INGEST_TIMEOUT_S
+    retry_delays_s: tuple[float, ...] = SAVE_RETRY_DELAYS_S
+    retries: int = field(default=0, init=False)
+    """How many times a save was tried again (for tests and logs)."""
 
     async def discard(self, recording: str) -> None:
         """Delete a recording that is no message."""
-        await self._recordings.delete_recording(recording)
+        await self.recordings.delete_recording(recording)
 
     async def save(self, message: VoicemailMessage) -> UUID | None:
         """Store the message; its recording is deleted from Asterisk once stored. None when
@@ -101,7 +93,7 @@ class VoicemailStore:
         deduplicated by its id.
         """
         done = _Progress()
-        delays = iter(self._retry_delays_s)
+        delays = iter(self.retry_delays_s)
         while True:
             try:
                 return await self._save(message, done)
@@ -138,24 +130,24 @@ class VoicemailStore:
         if done.stored is None:
             try:
                 done.stored = await ingest_recording(
-                    self._nc,
+                    self.nc,
                     message.tenant_id,
                     done.audio,
                     name=f"{message.recording}.wav",
-                    scope=self._media_scope,
-                    timeout_s=self._ingest_timeout_s,
+                    scope=self.media_scope,
+                    timeout_s=self.ingest_timeout_s,
                 )
             except RemoteError as error:
                 if error.code != ErrorCode.EMPTY_AUDIO:
                     raise
-                await self._recordings.delete_recording(message.recording)
+                await self.recordings.delete_recording(message.recording)
                 log.info("voicemail.empty", call_id=message.call_id, recording=message.recording)
                 return None
         stored = done.stored
         assert stored.prompt_id is not None  # noqa: S101 - an ingested file is a stored prompt
         caller = (message.caller_number or "")[:MAX_CALLER_NUMBER] or None
         if done.message_id is None:
-            done.message_id = await self._pool.fetchval(
+            done.message_id = await self.pool.fetchval(
                 INSERT_MESSAGE,
                 message.tenant_id,
                 message.extension_number,
@@ -176,10 +168,10 @@ class VoicemailStore:
                 duration_ms=stored.duration_ms,
             )
             await publish_event(
-                self._js, subjects.voicemail_left(message.tenant_id), left, str(message_id)
+                self.jetstream, subjects.voicemail_left(message.tenant_id), left, str(message_id)
             )
             done.announced = True
-        await self._recordings.delete_recording(message.recording)
+        await self.recordings.delete_recording(message.recording)
         log.info(
             "voicemail.saved",
             tenant_id=str(message.tenant_id),
@@ -191,7 +183,7 @@ class VoicemailStore:
 
     async def _fetch(self, name: str) -> bytes:
         for _ in range(FETCH_TRIES):
-            audio = await self._recordings.recording_file(name)
+            audio = await self.recordings.recording_file(name)
             if audio is not None:
                 return audio
             await asyncio.sleep(FETCH_RETRY_S)
