@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -219,6 +219,23 @@ class ConfigStore:
         if isinstance(raw, Missing):
             return raw
         return cast(Snapshot, json.loads(raw))
+
+    async def snapshot_or(
+        self,
+        tenant_id: UUID,
+        read: Callable[[Snapshot], T],
+        fallback: Callable[[UUID], Awaitable[T]],
+        logger: Any,
+        event: str,
+    ) -> T:
+        """`read` of the tenant's snapshot; what `fallback` reads (PostgreSQL) instead when the
+        store lacks the tenant or cannot answer (logged as a warning `event`)."""
+        snapshot = await or_missing(
+            self.snapshot(tenant_id), logger, event, tenant_id=str(tenant_id)
+        )
+        if isinstance(snapshot, Missing):
+            return await fallback(tenant_id)
+        return read(snapshot)
 
     async def tenant_of(self, e164: str) -> UUID | Missing:
         """The tenant a number is routed to, or MISSING."""

@@ -89,15 +89,9 @@ class StoredDirectory:
 
     async def load(self, tenant_id: UUID) -> TenantListings:
         """The tenant's state and listings from the store, else from the fallback."""
-        snapshot = await config_store.or_missing(
-            self.store.snapshot(tenant_id),
-            log,
-            "directory.store_unavailable",
-            tenant_id=str(tenant_id),
+        return await self.store.snapshot_or(
+            tenant_id, listings_of, self.fallback.load, log, "directory.store_unavailable"
         )
-        if isinstance(snapshot, config_store.Missing):
-            return await self.fallback.load(tenant_id)
-        return listings_of(snapshot)
 
 
 async def follow_store(store: config_store.ConfigStore, changed: Callable[[UUID], None]) -> None:

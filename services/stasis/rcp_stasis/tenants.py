@@ -84,15 +84,13 @@ class StoredTenants:
 
     async def load(self, tenant_id: UUID) -> config.TenantConfig | None:
         """The tenant's configuration from the store; None if it is gone or suspended."""
-        snapshot = await config_store.or_missing(
-            self.store.snapshot(tenant_id),
+        return await self.store.snapshot_or(
+            tenant_id,
+            lambda snapshot: build(tenant_id, snapshot),
+            self.fallback.load,
             log,
             "tenants.store_unavailable",
-            tenant_id=str(tenant_id),
         )
-        if isinstance(snapshot, config_store.Missing):
-            return await self.fallback.load(tenant_id)
-        return build(tenant_id, snapshot)
 
 
 ConfigListener = Callable[[config.TenantConfig], None]
