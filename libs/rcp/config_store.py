@@ -16,9 +16,10 @@ test suite's, share one bucket without seeing each other's keys):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -190,6 +191,23 @@ class ConfigStore:
     def watched_keys(self) -> str:
         """What a watch of this namespace follows."""
         return f"{self.namespace}.>"
+
+    async def changes(self) -> AsyncIterator[KeyChange]:
+        """The keys of this namespace that change from now on, as long as the caller iterates
+        (what the store held before is not a change: the reader has read it or will)."""
+        watcher = await self.kv.watch(self.watched_keys())
+        started = False  # the watch first delivers what the store holds, then None
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    started = True
+                    continue
+                change = self.key_change(entry.key) if started else None
+                if change is not None:
+                    yield change
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
 
     def key_change(self, key: str) -> KeyChange | None:
         """What a watched key is about (None: not a key of this namespace)."""

@@ -255,20 +255,8 @@ async def follow_store(store: config_store.ConfigStore, configs: TenantConfigs) 
     """Keep `configs` up to date with the store, until cancelled: a tenant whose snapshot
     changes is `changed` (its calls get the new configuration), a number whose routing changes
     is looked up again. (Config-changed events do the same, should the watch lag.)"""
-    watcher = await store.kv.watch(store.watched_keys())
-    started = False  # what the store held before: the cache is not older than it
-    try:
-        async for entry in watcher:
-            if entry is None:
-                started = True
-                continue
-            change = store.key_change(entry.key) if started else None
-            if change is None:
-                continue
-            if change.tenant_id is not None:
-                configs.changed(change.tenant_id)
-            elif change.number is not None:
-                configs.forget_number(change.number)
-    finally:
-        with contextlib.suppress(Exception):
-            await watcher.stop()  # type: ignore[no-untyped-call]
+    async for change in store.changes():  # what it held before: the cache is not older
+        if change.tenant_id is not None:
+            configs.changed(change.tenant_id)
+        elif change.number is not None:
+            configs.forget_number(change.number)
