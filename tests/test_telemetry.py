@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterator
 
 import aiohttp
+import pytest
+import structlog
 from rcp.runtime import infrastructure
-from rcp.telemetry import Health, Metrics, ops_app, serve_app
+from rcp.settings import CommonSettings, LogLevel
+from rcp.telemetry import Health, Metrics, configure_logging, ops_app, serve_app
 from rcp_devstack.settings import StackSettings
 
 
@@ -109,3 +114,34 @@ async def test_service_reports_draining_as_soon_as_it_is_told_to_stop(
         status, body = await _get(infra.ops_port, "/readyz")
         assert status == 503
         assert "shutting down" in body
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_an_event_below_the_log_level_is_dropped_before_any_processor_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    named: list[str] = []
+    original = structlog.stdlib.add_logger_name
+
+    def add_logger_name(logger: object, method: str, event: dict[str, object]) -> object:
+        named.append(str(event["event"]))
+        return original(logger, method, event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(structlog.stdlib, "add_logger_name", add_logger_name)
+    configure_logging(CommonSettings(log_level=LogLevel.INFO), "probe")
+    log = structlog.get_logger("probe")
+    log.debug("probe.hidden", n=1)
+    log.info("probe.shown", n=2)
+    assert named == ["probe.shown"]
+    written = capsys.readouterr().err
+    assert "probe.shown" in written
+    assert "probe.hidden" not in written

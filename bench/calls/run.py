@@ -115,6 +115,24 @@ class Service:
     def pid(self) -> int:
         return self.process.pid
 
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def failed_commands(self, since: int) -> dict[str, int]:
+        """The ARI commands of calls that failed (`call.ari_failed` warnings) in the service's
+        log after byte `since`, counted by command (Bridge, Play...)."""
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            written = log.read().decode(errors="replace")
+        failed: dict[str, int] = {}
+        for line in written.splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if isinstance(entry, dict) and entry.get("event") == "call.ari_failed":
+                    command = str(entry.get("command"))
+                    failed[command] = failed.get(command, 0) + 1
+        return failed
+
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
@@ -499,6 +517,9 @@ class Result:
     left_up: int = 0  # channels of the run still up once settled (or given up on)
     rss_idle_kib: int = 0  # stasis's resident memory after warm-up, no call up
     rss_peak_kib: int = 0  # its most while this phase's calls were up
+    # ARI commands of stasis's calls that failed (its log): a failed Bridge is a caller never
+    # connected to the phone that answered
+    failed_commands: dict[str, int] = field(default_factory=dict)
 
     def memory_per_call_kib(self) -> float:
         """stasis's resident memory per concurrent call: (peak - idle) / calls up at once."""
@@ -585,7 +606,10 @@ class Bench:
             result.dialplan_reloads += 1
         result.asterisk_idle_ms_per_s.append(await self.idle_rate())
         calls = [
-            Call(f"bench-{self.run}-{self.placed + i}", f"+336{self.placed + i:08d}")
+            # Ids of one width, none the beginning of another: with 500 calls, Asterisk 22
+            # refused ids never used before as already in use (409; its log: "Channel Unique
+            # ID 'bench-…-50' already in use by channel Local/s@bench-ivr-…;2").
+            Call(f"bench-{self.run}-{self.placed + i:07d}", f"+336{self.placed + i:08d}")
             for i in range(count)
         ]
         self.placed += count
@@ -595,6 +619,7 @@ class Bench:
             result.metrics_before = result.metrics_before or await scrape(self.session, self.stasis)
         result.rss_idle_kib = self.rss_idle_kib or rss_kib(self.stasis.pid)
         watching = asyncio.create_task(self.watch_memory(phase, result))
+        log_since = self.stasis.log_size()
         cpu_before, started = self.cpu(), time.monotonic()
         try:
             await asyncio.gather(
@@ -615,6 +640,8 @@ class Bench:
             result.errors["not settled"] = result.errors.get("not settled", 0) + 1
         cpu_after, ended = self.cpu(), time.monotonic()
         result.left_up += await self.sweep()
+        if flow.name == "stasis":
+            result.failed_commands = self.stasis.failed_commands(log_since)
         if flow.name == "stasis":
             result.metrics_after = await scrape(self.session, self.stasis)
         result.calls += count
@@ -801,6 +828,11 @@ def report(count: int, rounds: list[Round], args: argparse.Namespace) -> list[st
             if result.errors or result.stray_rings:
                 lines.append(
                     f"  FAILURES ({where}): {result.errors}, stray rings {result.stray_rings}"
+                )
+            if result.failed_commands:
+                lines.append(
+                    f"  FAILURES ({where}): ARI commands of calls that failed (its log, "
+                    f"call.ari_failed): {result.failed_commands}"
                 )
     return lines
 
@@ -1015,7 +1047,7 @@ async def measure(
             rounds.append(Round(results["dialplan IVR"], results["stasis"]))
         print("\n".join(report(count, rounds, args)))
         ok = ok and all(
-            r.completed == r.calls and not r.errors and not r.stray_rings
+            r.completed == r.calls and not r.errors and not r.stray_rings and not r.failed_commands
             for one in rounds
             for r in (one.ivr, one.stasis)
         )

@@ -16,9 +16,10 @@ test suite's, share one bucket without seeing each other's keys):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -191,6 +192,23 @@ class ConfigStore:
         """What a watch of this namespace follows."""
         return f"{self.namespace}.>"
 
+    async def changes(self) -> AsyncIterator[KeyChange]:
+        """The keys of this namespace that change from now on, as long as the caller iterates
+        (what the store held before is not a change: the reader has read it or will)."""
+        watcher = await self.kv.watch(self.watched_keys())
+        started = False  # the watch first delivers what the store holds, then None
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    started = True
+                    continue
+                change = self.key_change(entry.key) if started else None
+                if change is not None:
+                    yield change
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
+
     def key_change(self, key: str) -> KeyChange | None:
         """What a watched key is about (None: not a key of this namespace)."""
         namespace, _, rest = key.partition(".")
@@ -219,6 +237,23 @@ class ConfigStore:
         if isinstance(raw, Missing):
             return raw
         return cast(Snapshot, json.loads(raw))
+
+    async def snapshot_or(
+        self,
+        tenant_id: UUID,
+        read: Callable[[Snapshot], T],
+        fallback: Callable[[UUID], Awaitable[T]],
+        logger: Any,
+        event: str,
+    ) -> T:
+        """`read` of the tenant's snapshot; what `fallback` reads (PostgreSQL) instead when the
+        store lacks the tenant or cannot answer (logged as a warning `event`)."""
+        snapshot = await or_missing(
+            self.snapshot(tenant_id), logger, event, tenant_id=str(tenant_id)
+        )
+        if isinstance(snapshot, Missing):
+            return await fallback(tenant_id)
+        return read(snapshot)
 
     async def tenant_of(self, e164: str) -> UUID | Missing:
         """The tenant a number is routed to, or MISSING."""

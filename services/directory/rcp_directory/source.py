@@ -4,7 +4,6 @@ store (`StoredDirectory`), which the admin service writes on every change, and P
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -89,30 +88,14 @@ class StoredDirectory:
 
     async def load(self, tenant_id: UUID) -> TenantListings:
         """The tenant's state and listings from the store, else from the fallback."""
-        snapshot = await config_store.or_missing(
-            self.store.snapshot(tenant_id),
-            log,
-            "directory.store_unavailable",
-            tenant_id=str(tenant_id),
+        return await self.store.snapshot_or(
+            tenant_id, listings_of, self.fallback.load, log, "directory.store_unavailable"
         )
-        if isinstance(snapshot, config_store.Missing):
-            return await self.fallback.load(tenant_id)
-        return listings_of(snapshot)
 
 
 async def follow_store(store: config_store.ConfigStore, changed: Callable[[UUID], None]) -> None:
     """Call `changed(tenant_id)` for every tenant whose stored snapshot changes, until
     cancelled (config-changed events do the same, should the watch lag)."""
-    watcher = await store.kv.watch(store.watched_keys())
-    started = False  # what the store held before: no index is older than it
-    try:
-        async for entry in watcher:
-            if entry is None:
-                started = True
-                continue
-            change = store.key_change(entry.key) if started else None
-            if change is not None and change.tenant_id is not None:
-                changed(change.tenant_id)
-    finally:
-        with contextlib.suppress(Exception):
-            await watcher.stop()  # type: ignore[no-untyped-call]
+    async for change in store.changes():  # what it held before: no index is older than it
+        if change.tenant_id is not None:
+            changed(change.tenant_id)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -141,23 +141,16 @@ def _clipped(text: str) -> str:
     return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
 
 
+@dataclass(slots=True)
 class VoicemailOutbox:
     """Sends the pending emails of voicemail messages, and marks each message's row."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        files: FileStore,
-        sender: MailSender,
-        metrics: MediaMetrics,
-        timing: OutboxTiming,
-    ) -> None:
-        self._pool = pool
-        self._files = files
-        self._sender = sender
-        self._metrics = metrics
-        self._timing = timing
-        self._wake = asyncio.Event()
+    pool: asyncpg.Pool
+    files: FileStore
+    sender: MailSender
+    metrics: MediaMetrics
+    timing: OutboxTiming
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def wake(self) -> None:
         """Look for due messages now (a message was just left)."""
@@ -184,27 +177,27 @@ class VoicemailOutbox:
     async def _pause_s(self) -> float:
         """Until the next retry falls due, at most the poll interval."""
         try:
-            due: datetime | None = await self._pool.fetchval(NEXT_DUE)
+            due: datetime | None = await self.pool.fetchval(NEXT_DUE)
         except (asyncpg.PostgresError, OSError):
-            return self._timing.poll_s
+            return self.timing.poll_s
         if due is None:
-            return self._timing.poll_s
+            return self.timing.poll_s
         wait = (due - datetime.now(UTC)).total_seconds()
-        return min(self._timing.poll_s, max(0.05, wait))
+        return min(self.timing.poll_s, max(0.05, wait))
 
     async def deliver_due(self) -> int:
         """One round: claim the due messages and send each; how many were claimed."""
-        rows = await self._pool.fetch(CLAIM, BATCH, self._timing.lease_s)
+        rows = await self.pool.fetch(CLAIM, BATCH, self.timing.lease_s)
         for row in rows:
             outcome = await self._deliver(row)
-            self._metrics.voicemail_emails.labels(outcome).inc()
+            self.metrics.voicemail_emails.labels(outcome).inc()
         return len(rows)
 
     async def _deliver(self, row: asyncpg.Record) -> str:
         key = (row["tenant_id"], row["id"])
         address: str | None = row["voicemail_email"]
         if not address:  # no address, or the extension is gone: nothing to send
-            await self._pool.execute(NOTHING_TO_SEND, *key)
+            await self.pool.execute(NOTHING_TO_SEND, *key)
             return "none"
         audio = await self._audio(row["content_hash"])
         if audio is None:
@@ -212,14 +205,14 @@ class VoicemailOutbox:
             return "failed"
         notice = _notice(row)
         try:
-            await self._sender.send(voicemail_email(notice, audio, self._sender.sender))
+            await self.sender.send(voicemail_email(notice, audio, self.sender.sender))
         except MailRefused as error:
             await self._fail(key, error.message, 1, address)
             log.warning("voicemail_email.refused", message_id=str(row["id"]), why=error.message)
             return "refused"
         except MailDeferred as error:
             return await self._defer(row, error.message, address)
-        await self._pool.execute(SENT, *key, address)
+        await self.pool.execute(SENT, *key, address)
         log.info(
             "voicemail_email.sent",
             tenant_id=str(row["tenant_id"]),
@@ -232,25 +225,25 @@ class VoicemailOutbox:
         key = (row["tenant_id"], row["id"])
         attempts = row["email_attempts"] + 1
         age = datetime.now(UTC) - row["created_at"]
-        if age >= timedelta(seconds=self._timing.give_up_after_s):
+        if age >= timedelta(seconds=self.timing.give_up_after_s):
             await self._fail(key, f"gave up after {attempts} tries: {why}", 1, address)
             log.warning("voicemail_email.given_up", message_id=str(row["id"]), why=why)
             return "failed"
-        delay = self._timing.retry_in_s(attempts)
-        await self._pool.execute(DEFERRED, *key, _clipped(why), delay)
+        delay = self.timing.retry_in_s(attempts)
+        await self.pool.execute(DEFERRED, *key, _clipped(why), delay)
         log.warning(
             "voicemail_email.deferred", message_id=str(row["id"]), why=why, retry_in_s=delay
         )
         return "deferred"
 
     async def _fail(self, key: tuple[UUID, UUID], why: str, attempted: int, address: str) -> None:
-        await self._pool.execute(FAILED, *key, _clipped(why), attempted, address)
+        await self.pool.execute(FAILED, *key, _clipped(why), attempted, address)
 
     async def _audio(self, content_key: str | None) -> bytes | None:
         """The recording as the web manager plays it (8 kHz WAV), or None if it is gone."""
         if content_key is None:
             return None
-        path: Path = self._files.playable(content_key).narrowband
+        path: Path = self.files.playable(content_key).narrowband
         try:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from dataclasses import KW_ONLY, dataclass, field
 from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
@@ -20,27 +21,21 @@ from rcp.media_client import ENSURE_TIMEOUT_S, ensure_prompt
 _CacheKey = tuple[UUID, TenantPrompt | SpokenText]
 
 
+@dataclass(slots=True)
 class NatsPrompts:
-    """Asks the media service for each prompt's URI, once per tenant and piece."""
+    """Asks the media service (in `scope`) for each prompt's URI, once per tenant and piece;
+    keeps the last `max_entries` URIs."""
 
-    def __init__(
-        self,
-        nc: NatsClient,
-        *,
-        scope: str = "",
-        timeout_s: float = ENSURE_TIMEOUT_S,
-        budget_s: float | None = None,
-        max_entries: int = 100_000,
-    ) -> None:
-        self._nc = nc
-        self._scope = scope
-        self._timeout_s = timeout_s
-        self._budget_s = budget_s
-        self._max_entries = max_entries
-        self._uris: OrderedDict[_CacheKey, str] = OrderedDict()
-        self._asking: dict[_CacheKey, asyncio.Future[str]] = {}
-        self.requests = 0
-        """How many requests went to the media service (for tests and logs)."""
+    nc: NatsClient
+    _: KW_ONLY
+    scope: str = ""
+    timeout_s: float = ENSURE_TIMEOUT_S
+    budget_s: float | None = None
+    max_entries: int = 100_000
+    _uris: OrderedDict[_CacheKey, str] = field(default_factory=OrderedDict, init=False)
+    _asking: dict[_CacheKey, asyncio.Future[str]] = field(default_factory=dict, init=False)
+    requests: int = field(default=0, init=False)
+    """How many requests went to the media service (for tests and logs)."""
 
     async def uri_for(self, tenant_id: UUID, piece: Playable, budget_s: float | None = None) -> str:
         """What ARI's `play` takes for one piece: `sound:<url>`, or `tone:<name>`; asked
@@ -52,7 +47,7 @@ class NatsPrompts:
         if uri is not None:
             self._uris.move_to_end(key)
             return uri
-        budget_s = self._budget_s if budget_s is None else budget_s
+        budget_s = self.budget_s if budget_s is None else budget_s
         asking = self._asking.get(key)
         if asking is not None:  # the same piece asked by several calls at once: one request
             try:
@@ -81,7 +76,7 @@ class NatsPrompts:
             del self._asking[key]
         future.set_result(uri)
         self._uris[key] = uri
-        if len(self._uris) > self._max_entries:
+        if len(self._uris) > self.max_entries:
             self._uris.popitem(last=False)
         return uri
 
@@ -94,7 +89,7 @@ class NatsPrompts:
         else:
             ask = EnsurePrompt(tenant_id=tenant_id, text=piece.text, language=piece.language)
         playable = await ensure_prompt(
-            self._nc, ask, scope=self._scope, timeout_s=self._timeout_s, budget_s=budget_s
+            self.nc, ask, scope=self.scope, timeout_s=self.timeout_s, budget_s=budget_s
         )
         return playable.media
 

@@ -84,15 +84,13 @@ class StoredTenants:
 
     async def load(self, tenant_id: UUID) -> config.TenantConfig | None:
         """The tenant's configuration from the store; None if it is gone or suspended."""
-        snapshot = await config_store.or_missing(
-            self.store.snapshot(tenant_id),
+        return await self.store.snapshot_or(
+            tenant_id,
+            lambda snapshot: build(tenant_id, snapshot),
+            self.fallback.load,
             log,
             "tenants.store_unavailable",
-            tenant_id=str(tenant_id),
         )
-        if isinstance(snapshot, config_store.Missing):
-            return await self.fallback.load(tenant_id)
-        return build(tenant_id, snapshot)
 
 
 ConfigListener = Callable[[config.TenantConfig], None]
@@ -257,20 +255,8 @@ async def follow_store(store: config_store.ConfigStore, configs: TenantConfigs) 
     """Keep `configs` up to date with the store, until cancelled: a tenant whose snapshot
     changes is `changed` (its calls get the new configuration), a number whose routing changes
     is looked up again. (Config-changed events do the same, should the watch lag.)"""
-    watcher = await store.kv.watch(store.watched_keys())
-    started = False  # what the store held before: the cache is not older than it
-    try:
-        async for entry in watcher:
-            if entry is None:
-                started = True
-                continue
-            change = store.key_change(entry.key) if started else None
-            if change is None:
-                continue
-            if change.tenant_id is not None:
-                configs.changed(change.tenant_id)
-            elif change.number is not None:
-                configs.forget_number(change.number)
-    finally:
-        with contextlib.suppress(Exception):
-            await watcher.stop()  # type: ignore[no-untyped-call]
+    async for change in store.changes():  # what it held before: the cache is not older
+        if change.tenant_id is not None:
+            configs.changed(change.tenant_id)
+        elif change.number is not None:
+            configs.forget_number(change.number)
