@@ -1,12 +1,14 @@
 """Admin API latency under 50 concurrent clients, as a ratio to a trivial aiohttp handler.
 
-    .venv/bin/python -m bench.admin.run [--requests 3000] [--clients 50]
+    .venv/bin/python -m bench.admin.run [--requests 3000] [--clients 50] [--rounds 3]
 
 Needs the local stack's PostgreSQL and NATS (./rcp infra). It creates its own database,
 starts `rcp-admin` and the baseline server as separate processes on free ports of
 127.0.0.1, measures GET /keys and PUT /keys/{digit} with the same client (`--clients` on one
 tenant; then PUT by 10 clients, each writing a tenant of its own), and drops the
-database at the end. Prints p50/p99 in milliseconds and the ratio to the baseline.
+database at the end. Each round measures the baseline and every phase again; prints p50/p99
+in milliseconds and the ratio to the same round's baseline, each as the median [min-max]
+over the rounds (the machine is shared: one round alone says little).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -33,6 +36,33 @@ from bench.support import percentiles, wait_http
 
 HERE = Path(__file__).parent
 OTHER_TENANTS = 10  # written side by side by one client each
+BASELINE = "baseline GET (trivial aiohttp)"
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """The median of the rounds' values and their spread: `12.3 [11.0-14.1]`."""
+    low, middle, high = min(values), statistics.median(values), max(values)
+    return f"{middle:.{digits}f} [{low:.{digits}f}-{high:.{digits}f}]"
+
+
+def report(rounds: list[dict[str, tuple[float, float]]], args: argparse.Namespace) -> str:
+    """The table: p50 and p99 (ms) and their ratios to the same round's baseline, each the
+    median [min-max] over the rounds."""
+    lines = [
+        f"{args.requests} requests, {args.clients} concurrent clients, 127.0.0.1, "
+        f"{len(rounds)} round(s): median [min-max]",
+        f"{'':32} {'p50 ms':>20} {'p99 ms':>20} {'p50 ratio':>18} {'p99 ratio':>18}",
+    ]
+    for name in rounds[0]:
+        p50 = [one[name][0] * 1000 for one in rounds]
+        p99 = [one[name][1] * 1000 for one in rounds]
+        p50_ratio = [one[name][0] / one[BASELINE][0] for one in rounds]
+        p99_ratio = [one[name][1] / one[BASELINE][1] for one in rounds]
+        lines.append(
+            f"{name:32} {spread(p50):>20} {spread(p99):>20} "
+            f"{spread(p50_ratio):>18} {spread(p99_ratio):>18}"
+        )
+    return "\n".join(lines)
 
 
 async def seed_tenant(pool: asyncpg.Pool, slug: str) -> uuid.UUID:
@@ -92,6 +122,7 @@ async def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     settings = AdminSettings()
     base, _, _ = settings.database_url.rpartition("/")
@@ -145,32 +176,37 @@ async def main() -> None:
         }
         await measure(keys, "GET", None, issued.token, 200, args.clients)  # warm up both
         await measure(f"{baseline}/", "GET", None, issued.token, 200, args.clients)
-        results = {
-            "baseline GET (trivial aiohttp)": await measure(
-                f"{baseline}/", "GET", None, issued.token, args.requests, args.clients
-            ),
-            "GET /keys": await measure(
-                keys, "GET", None, issued.token, args.requests, args.clients
-            ),
-            "PUT /keys/{digit}": await measure(
-                f"{keys}/3", "PUT", put_body, issued.token, args.requests, args.clients
-            ),
-            f"PUT, {OTHER_TENANTS} clients on {OTHER_TENANTS} tenants": await measure(
-                [f"{admin}/v1/tenants/{t}/receptionist/keys/3" for t in tenants[1:]],
-                "PUT",
-                put_body,
-                issued.token,
-                args.requests,
-                OTHER_TENANTS,
-            ),
-        }
-        base_p50, base_p99, _ = percentiles(results["baseline GET (trivial aiohttp)"])
-        print(f"{args.requests} requests, {args.clients} concurrent clients, 127.0.0.1")
-        print(f"{'':32} {'p50 ms':>8} {'p99 ms':>8} {'p50 ratio':>10} {'p99 ratio':>10}")
-        for name, latencies in results.items():
-            p50, p99, _ = percentiles(latencies)
-            ratios = f"{p50 / base_p50:10.1f} {p99 / base_p99:10.1f}"
-            print(f"{name:32} {p50 * 1000:8.2f} {p99 * 1000:8.2f} {ratios}")
+        rounds: list[dict[str, tuple[float, float]]] = []
+        for round_number in range(args.rounds):
+            results = {
+                BASELINE: await measure(
+                    f"{baseline}/", "GET", None, issued.token, args.requests, args.clients
+                ),
+                "GET /keys": await measure(
+                    keys, "GET", None, issued.token, args.requests, args.clients
+                ),
+                "PUT /keys/{digit}": await measure(
+                    f"{keys}/3", "PUT", put_body, issued.token, args.requests, args.clients
+                ),
+                f"PUT, {OTHER_TENANTS} clients on {OTHER_TENANTS} tenants": await measure(
+                    [f"{admin}/v1/tenants/{t}/receptionist/keys/3" for t in tenants[1:]],
+                    "PUT",
+                    put_body,
+                    issued.token,
+                    args.requests,
+                    OTHER_TENANTS,
+                ),
+            }
+            figures = {name: percentiles(values)[:2] for name, values in results.items()}
+            rounds.append(figures)
+            print(
+                f"round {round_number + 1}: "
+                + "; ".join(
+                    f"{name} {p50 * 1000:.1f}/{p99 * 1000:.1f} ms"
+                    for name, (p50, p99) in figures.items()
+                )
+            )
+        print(report(rounds, args))
     finally:
         for process in processes:
             process.terminate()

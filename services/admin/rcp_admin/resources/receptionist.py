@@ -155,13 +155,19 @@ async def keys(reader: Reader, tenant_id: UUID, menu_id: UUID | None = None) -> 
         tenant_id,
         menu_id,
     )
+    # Only keys that play an announcement have a prompt: a menu without one (transfers only,
+    # the common case) costs no second round trip.
+    prompt_ids = [r["prompt_id"] for r in rows if r["prompt_id"] is not None]
     key_prompts = {
         r["id"]: prompts.model(r)
-        for r in await reader.fetch(
-            """SELECT * FROM prompts WHERE tenant_id = $1 AND id IN
-               (SELECT prompt_id FROM key_assignments WHERE tenant_id = $1 AND menu_id = $2)""",
-            tenant_id,
-            menu_id,
+        for r in (
+            await reader.fetch(
+                "SELECT * FROM prompts WHERE tenant_id = $1 AND id = any($2::uuid[])",
+                tenant_id,
+                prompt_ids,
+            )
+            if prompt_ids
+            else []
         )
     }
     by_digit = {r["digit"]: r for r in rows}
