@@ -1,5 +1,6 @@
 """The stasis service as a process of its own: killed with calls in the menu, none is dropped;
-stopped with SIGTERM, it lets the call under way finish and takes no new one."""
+stopped with SIGTERM, it lets the call under way finish and takes no new one; calls keep their
+whole decision trace through a stop and a NATS restart."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pytest
 from media_support import media_settings, running_media
 from nats_support import as_user
 from rcp.messaging import connect_nats
+from rcp_devstack.natsserver import private_nats
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import running as running_directory
 from rcp_directory.settings import Settings as DirectorySettings
@@ -109,17 +111,24 @@ def apps(asterisk: StackSettings) -> Apps:
 
 @asynccontextmanager
 async def services(
-    apps: Apps, database_url: str, media_dir: Path, log: Path, grace_s: int = 20
+    apps: Apps,
+    database_url: str,
+    media_dir: Path,
+    log: Path,
+    grace_s: int = 20,
+    nats_url: str | None = None,
 ) -> AsyncIterator[StasisProcess]:
     """Directory, media and the call records service in this process, stasis as a child
-    process (started)."""
+    process (started); all on `nats_url` if given, else the stack's NATS."""
     run = uuid.uuid4().hex[:12]
+    nats = apps.settings.nats_url if nats_url is None else nats_url
     directory = DirectorySettings(
         database_url=service_url(database_url, "directory"),
         ops_port=0,
         directory_nats_scope=run,
+        nats_url=nats,
     )
-    media = media_settings(database_url, media_dir)
+    media = media_settings(database_url, media_dir, nats_url=nats)
     env = {
         **os.environ,
         "RCP_DATABASE_URL": service_url(database_url, "stasis"),
@@ -137,12 +146,14 @@ async def services(
         "RCP_ARI_RECONNECT_MIN_S": "0.2",
         "RCP_ARI_RECONNECT_MAX_S": "1",
         "RCP_LOG_FORMAT": "console",
+        "RCP_NATS_URL": nats,
     }
     records = RecordsSettings(
         database_url=env["RCP_DATABASE_URL"],
         ops_port=0,
         stasis_call_records_durable=env["RCP_STASIS_CALL_RECORDS_DURABLE"],
         stasis_call_records_from_start=False,
+        nats_url=nats,
     )
     stasis = StasisProcess(env, log)
     async with running_directory(directory), running_media(media), running_records(records):
@@ -152,8 +163,9 @@ async def services(
             yield stasis
         finally:
             stasis.stop()
-            async with connect_nats(as_user(apps.settings), "tests-cleanup") as nats:
-                await delete_durable(nats.jetstream(), env["RCP_STASIS_CALL_RECORDS_DURABLE"])
+            cleanup = as_user(apps.settings.model_copy(update={"nats_url": nats}))
+            async with connect_nats(cleanup, "tests-cleanup") as client:
+                await delete_durable(client.jetstream(), env["RCP_STASIS_CALL_RECORDS_DURABLE"])
 
 
 @pytest.fixture
@@ -338,3 +350,27 @@ async def test_a_call_outlasting_the_grace_time_is_hung_up_whole_and_its_trace_s
         traces = await _ended_traces(migrated_url, tenant)
         assert len(traces) == 1, traces
         assert _in_order(traces[0][1], TRANSFERRED), traces
+
+
+async def test_a_nats_restart_during_a_transfer_loses_none_of_the_calls_trace(
+    apps: Apps, migrated_url: str, tmp_path: Path, log_file: Path
+) -> None:
+    tenant = await provision(migrated_url, apps.phones_app)
+    # A NATS server of the test's own, stopped and started again: never the stack's.
+    with private_nats(tmp_path / "nats", apps.settings.nats_credentials_dir) as server:
+        async with (
+            services(apps, migrated_url, tmp_path / "media", log_file, nats_url=server.url),
+            phones(apps) as lines,
+        ):
+            caller = await lines.call(tenant)
+            await _until_menus(migrated_url, tenant, 1)
+            await asyncio.to_thread(server.stop)
+            try:  # the key press, the transfer and its answer happen while NATS is down
+                phone, _ = await lines.transfer_answered(tenant, caller)
+            finally:
+                await asyncio.to_thread(server.start)
+            await lines.hang_up(phone)
+            await lines.gone(caller)
+            traces = await _ended_traces(migrated_url, tenant)
+    assert len(traces) == 1, traces
+    assert _in_order(traces[0][1], TRANSFERRED), traces

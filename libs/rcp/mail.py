@@ -26,7 +26,7 @@ import aiosmtplib
 from pydantic import Field, model_validator
 
 from rcp.errors import ErrorCode, ReceptionistError
-from rcp.settings import CommonSettings
+from rcp.settings import CommonSettings, positive, ranged
 
 
 class SmtpSecurity(StrEnum):
@@ -65,11 +65,8 @@ class SmtpSettings(CommonSettings):
         max_length=253,
         description="The SMTP relay that sends email; empty: no email is sent.",
     )
-    smtp_port: int = Field(
-        default=0,
-        ge=0,
-        le=65535,
-        description="0: the usual port of RCP_SMTP_SECURITY (587 starttls, 465 tls, 25 none).",
+    smtp_port: int = ranged(
+        0, 0, 65535, "0: the usual port of RCP_SMTP_SECURITY (587 starttls, 465 tls, 25 none)."
     )
     smtp_security: SmtpSecurity = Field(
         default=SmtpSecurity.STARTTLS,
@@ -86,9 +83,7 @@ class SmtpSettings(CommonSettings):
         description="The sender, e.g. 'Receptionist <voicemail@carrier.example>' (needed when "
         "RCP_SMTP_HOST is set).",
     )
-    smtp_timeout_s: float = Field(
-        default=30.0, gt=0, le=600, description="How long connecting or one command may take."
-    )
+    smtp_timeout_s: float = positive(30.0, 600, "How long connecting or one command may take.")
     smtp_tls_ca_file: Path | None = Field(
         default=None,
         description="The CA certificate the relay's certificate is checked against (default: "

@@ -80,6 +80,16 @@ def left_at_development_value(variable: str, value: str, development: str) -> li
     return [unfit(variable)] if value == development else []
 
 
+def ranged(default: int | None, low: int, high: int, description: str | None = None) -> Any:
+    """A whole-number setting from `low` to `high`, both included."""
+    return Field(default=default, ge=low, le=high, description=description)
+
+
+def positive(default: float, high: float, description: str | None = None) -> Any:
+    """A setting above zero and at most `high` (a duration, a rate)."""
+    return Field(default=default, gt=0, le=high, description=description)
+
+
 class CommonSettings(BaseSettings):
     """What every service reads: where Postgres and NATS are, logging, the ops endpoint."""
 
@@ -95,19 +105,19 @@ class CommonSettings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         description="PostgreSQL DSN (postgresql://user:password@host:port/database).",
     )
-    database_pool_min: int = Field(default=1, ge=0, le=100)
-    database_pool_max: int = Field(default=10, ge=1, le=500)
-    database_command_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    database_pool_min: int = ranged(1, 0, 100)
+    database_pool_max: int = ranged(10, 1, 500)
+    database_command_timeout_s: float = positive(10.0, 300)
 
     nats_url: str = Field(
         default=DEFAULT_NATS_URL,
         description="One NATS URL, or several separated by commas for a cluster.",
     )
-    config_store_replicas: int = Field(
-        default=1,
-        ge=1,
-        le=5,
-        description="Copies of the configuration store's bucket on a NATS cluster's servers "
+    config_store_replicas: int = ranged(
+        1,
+        1,
+        5,
+        "Copies of the configuration store's bucket on a NATS cluster's servers "
         "(set when whoever first starts creates it).",
     )
     nats_user: str = Field(
@@ -132,21 +142,20 @@ class CommonSettings(BaseSettings):
         description="The CA certificate a tls:// server's certificate is checked against "
         "(default: the system's CAs).",
     )
-    nats_request_timeout_s: float = Field(default=2.0, gt=0, le=60)
-    nats_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
-    nats_ping_interval_s: int = Field(
-        default=5,
-        ge=1,
-        le=600,
-        description="How often the client pings the server; a connection whose pings go "
+    nats_request_timeout_s: float = positive(2.0, 60)
+    nats_connect_timeout_s: float = positive(5.0, 120)
+    nats_ping_interval_s: int = ranged(
+        5,
+        1,
+        600,
+        "How often the client pings the server; a connection whose pings go "
         "unanswered RCP_NATS_MAX_OUTSTANDING_PINGS times in a row is dropped and replaced.",
     )
-    nats_max_outstanding_pings: int = Field(default=2, ge=1, le=100)
-    nats_probe_timeout_s: float = Field(
-        default=1.0,
-        gt=0,
-        le=30,
-        description="Readiness: how long a message sent to the service's own inbox through "
+    nats_max_outstanding_pings: int = ranged(2, 1, 100)
+    nats_probe_timeout_s: float = positive(
+        1.0,
+        30,
+        "Readiness: how long a message sent to the service's own inbox through "
         "the server may take to come back.",
     )
 
@@ -162,11 +171,8 @@ class CommonSettings(BaseSettings):
         description="When set, /metrics answers only `Authorization: Bearer <token>` (an ops "
         "port on a node's network, which no NetworkPolicy covers; a Secret).",
     )
-    ops_port: int | None = Field(
-        default=None,
-        ge=0,
-        le=65535,
-        description="Unset: the service's default port; 0: any free port (tests).",
+    ops_port: int | None = ranged(
+        None, 0, 65535, "Unset: the service's default port; 0: any free port (tests)."
     )
 
     instance_id: str = Field(

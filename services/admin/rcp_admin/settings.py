@@ -13,6 +13,8 @@ from rcp.settings import (
     MediaScopeSettings,
     TokenSettings,
     TrunkSettings,
+    positive,
+    ranged,
 )
 from rcp.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
 
@@ -29,41 +31,33 @@ class Settings(
     default_ops_port: ClassVar[int] = 9104
 
     admin_http_host: str = Field(default="127.0.0.1", description="Address of the REST API.")
-    admin_http_port: int = Field(default=8080, ge=0, le=65535, description="0: any free port.")
-    admin_rate_per_s: float = Field(
-        default=20.0, gt=0, le=10000, description="Requests per second per token."
+    admin_http_port: int = ranged(8080, 0, 65535, "0: any free port.")
+    admin_rate_per_s: float = positive(20.0, 10000, "Requests per second per token.")
+    admin_upload_max_bytes: int = ranged(
+        20 * 1024 * 1024, 1024, 1024**3, "Largest prompt upload accepted."
     )
-    admin_upload_max_bytes: int = Field(
-        default=20 * 1024 * 1024, ge=1024, le=1024**3, description="Largest prompt upload accepted."
+    admin_rate_burst: int = ranged(60, 1, 100000, "Requests a token may burst.")
+    admin_token_default_days: int = ranged(
+        DEFAULT_LIFETIME.days,
+        1,
+        3650,
+        "How long a new token lives when its issuer names no expiry.",
     )
-    admin_rate_burst: int = Field(
-        default=60, ge=1, le=100000, description="Requests a token may burst."
-    )
-    admin_token_default_days: int = Field(
-        default=DEFAULT_LIFETIME.days,
-        ge=1,
-        le=3650,
-        description="How long a new token lives when its issuer names no expiry.",
-    )
-    admin_token_max_days: int = Field(
-        default=MAX_LIFETIME.days,
-        ge=1,
-        le=3650,
-        description="The longest a token may live (tokens issued without an expiry before "
+    admin_token_max_days: int = ranged(
+        MAX_LIFETIME.days,
+        1,
+        3650,
+        "The longest a token may live (tokens issued without an expiry before "
         "tokens had one expire this long after their creation).",
     )
-    admin_auth_failures_burst: int = Field(
-        default=10,
-        ge=1,
-        le=10000,
-        description="Failed authentications a client address may make in a row before it is "
-        "answered 429.",
+    admin_auth_failures_burst: int = ranged(
+        10,
+        1,
+        10000,
+        "Failed authentications a client address may make in a row before it is answered 429.",
     )
-    admin_auth_failures_per_minute: float = Field(
-        default=10.0,
-        gt=0,
-        le=10000,
-        description="Failed authentications a client address may make a minute, after its burst.",
+    admin_auth_failures_per_minute: float = positive(
+        10.0, 10000, "Failed authentications a client address may make a minute, after its burst."
     )
     admin_trusted_proxies: str = Field(
         default="",
@@ -72,17 +66,11 @@ class Settings(
         "names in X-Forwarded-For.",
     )
 
-    admin_session_idle_minutes: int = Field(
-        default=30,
-        ge=1,
-        le=24 * 60,
-        description="A person's session ends after this long without a request.",
+    admin_session_idle_minutes: int = ranged(
+        30, 1, 24 * 60, "A person's session ends after this long without a request."
     )
-    admin_session_max_hours: int = Field(
-        default=12,
-        ge=1,
-        le=24 * 30,
-        description="A person's session ends this long after they signed in, whatever they do.",
+    admin_session_max_hours: int = ranged(
+        12, 1, 24 * 30, "A person's session ends this long after they signed in, whatever they do."
     )
     admin_cookie_secure: bool = Field(
         default=True,
@@ -95,23 +83,15 @@ class Settings(
         description="Where people open the web manager: the links of invitation and password "
         "reset emails start with it.",
     )
-    admin_invitation_days: int = Field(
-        default=7, ge=1, le=90, description="How long an invitation link works."
+    admin_invitation_days: int = ranged(7, 1, 90, "How long an invitation link works.")
+    admin_password_reset_minutes: int = ranged(
+        60, 5, 24 * 60, "How long a password reset link works."
     )
-    admin_password_reset_minutes: int = Field(
-        default=60, ge=5, le=24 * 60, description="How long a password reset link works."
+    admin_sign_in_failures_burst: int = ranged(
+        5, 1, 1000, "Failed sign-ins an account may have in a row before it is answered 429."
     )
-    admin_sign_in_failures_burst: int = Field(
-        default=5,
-        ge=1,
-        le=1000,
-        description="Failed sign-ins an account may have in a row before it is answered 429.",
-    )
-    admin_sign_in_failures_per_minute: float = Field(
-        default=2.0,
-        gt=0,
-        le=1000,
-        description="Failed sign-ins an account may have a minute, after its burst.",
+    admin_sign_in_failures_per_minute: float = positive(
+        2.0, 1000, "Failed sign-ins an account may have a minute, after its burst."
     )
 
     @field_validator("admin_public_url")
