@@ -23,6 +23,7 @@ from rcp.messaging import connect_nats
 from rcp_devstack.asterisk import ari_answers, ensure_dialplan
 from rcp_devstack.postgres import Dsn
 from rcp_devstack.settings import StackSettings
+from stasis_e2e_support import Phones, Stack, phones, receptionist_stack
 
 # Debian bookworm's Python 3.11.2 can end a run in an INTERNALERROR while pytest formats a
 # failure (see rcp.interpreter): guard the parser before any test runs.
@@ -195,3 +196,21 @@ async def web_with_media(admin_with_media: object) -> AsyncIterator[object]:
     assert isinstance(admin_with_media, Admin)
     async with chromium() as browser:
         yield Web(browser, admin_with_media)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stack(
+    asterisk: StackSettings, migrated_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """The receptionist's services on the local Asterisk, one set per test module that asks
+    for it (a module that needs them otherwise defines its own `stack`)."""
+    media_dir: Path = tmp_path_factory.mktemp("media")
+    async with receptionist_stack(asterisk, migrated_url, media_dir) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def lines(stack: Stack) -> AsyncIterator[Phones]:
+    """The test phones of the module's `stack`."""
+    async with phones(stack) as held:
+        yield held

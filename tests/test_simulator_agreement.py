@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from admin_support import Admin, running_admin
-from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
     Phones,
     Stack,
     Tenant,
     ended_call,
     kind,
-    phones,
     provision,
-    receptionist_stack,
     steps_of,
     traced,
 )
@@ -41,21 +37,6 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="module")]
 CALLER = "+33612345678"
 ONLY_REAL = {"started": {"node"}}
 """Per step kind, the data only a real call has."""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stack(
-    asterisk: StackSettings, migrated_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    media_dir: Path = tmp_path_factory.mktemp("media")
-    async with receptionist_stack(asterisk, migrated_url, media_dir) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def lines(stack: Stack) -> AsyncIterator[Phones]:
-    async with phones(stack) as held:
-        yield held
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -22,16 +21,13 @@ from rcp import subjects
 from rcp.callflow.ids import LEG_MARK
 from rcp.contracts import VoicemailLeft
 from rcp.messaging import connect_nats, reached_server
-from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
     Phones,
     Stack,
     Tenant,
     ended_call,
     kind,
-    phones,
     provision,
-    receptionist_stack,
     steps_of,
     traced,
 )
@@ -40,21 +36,6 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="module")]
 
 # A prompt, even quiet speech, is far louder than a line's silence (0) or comfort noise.
 AUDIBLE = 100.0
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stack(
-    asterisk: StackSettings, migrated_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    media_dir: Path = tmp_path_factory.mktemp("media")
-    async with receptionist_stack(asterisk, migrated_url, media_dir) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def lines(stack: Stack) -> AsyncIterator[Phones]:
-    async with phones(stack) as held:
-        yield held
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -9,7 +9,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -23,36 +22,18 @@ from rcp.contracts import ConfigChanged
 from rcp.db import receptionists
 from rcp.messaging import connect_nats, reached_server
 from rcp.schedule import WEEKDAYS
-from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
     Phones,
     Stack,
     Tenant,
     ended_call,
     kind,
-    phones,
     provision,
-    receptionist_stack,
     steps_of,
     traced,
 )
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stack(
-    asterisk: StackSettings, migrated_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    media_dir: Path = tmp_path_factory.mktemp("media")
-    async with receptionist_stack(asterisk, migrated_url, media_dir) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def lines(stack: Stack) -> AsyncIterator[Phones]:
-    async with phones(stack) as held:
-        yield held
 
 
 @pytest_asyncio.fixture(loop_scope="module")

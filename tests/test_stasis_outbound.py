@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,7 +20,6 @@ from nats_support import as_user
 from rcp import subjects
 from rcp.contracts import ConfigChanged
 from rcp.messaging import connect_nats
-from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
     Phones,
     Stack,
@@ -30,9 +28,7 @@ from stasis_e2e_support import (
     kind,
     metric_sum,
     phone_dial_string,
-    phones,
     provision,
-    receptionist_stack,
     stasis_metrics,
     steps_of,
     traced,
@@ -42,21 +38,6 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="module")]
 
 PREMIUM = "+33899123456"
 AUDIBLE = 100.0
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stack(
-    asterisk: StackSettings, migrated_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    media_dir: Path = tmp_path_factory.mktemp("media")
-    async with receptionist_stack(asterisk, migrated_url, media_dir) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def lines(stack: Stack) -> AsyncIterator[Phones]:
-    async with phones(stack) as held:
-        yield held
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -28,7 +28,6 @@ from stasis_e2e_support import (
     ended_call,
     kind,
     metric_sum,
-    phones,
     provision,
     receptionist_stack,
     stasis_metrics,
@@ -51,12 +50,6 @@ async def stack(
         asterisk, migrated_url, media_dir, stasis_pin_lock_failures=3, stasis_pin_lock_s=600
     ) as running:
         yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def lines(stack: Stack) -> AsyncIterator[Phones]:
-    async with phones(stack) as held:
-        yield held
 
 
 @pytest_asyncio.fixture(loop_scope="module")

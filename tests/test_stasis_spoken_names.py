@@ -11,23 +11,18 @@ import asyncio
 import io
 import math
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from admin_support import running_admin
 from media_support import _run
-from rcp_devstack.settings import StackSettings
 from stasis_e2e_support import (
     Phones,
     Stack,
     ended_call,
     kind,
-    phones,
     provision,
-    receptionist_stack,
     traced,
 )
 
@@ -36,21 +31,6 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.asyncio(loop_scope="module")]
 TONE_HZ = 1000.0
 RATE = 8000
 WINDOW = 400  # 50 ms
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stack(
-    asterisk: StackSettings, migrated_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    media_dir: Path = tmp_path_factory.mktemp("media")
-    async with receptionist_stack(asterisk, migrated_url, media_dir) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def lines(stack: Stack) -> AsyncIterator[Phones]:
-    async with phones(stack) as held:
-        yield held
 
 
 def tone_wav(path: Path) -> bytes:
