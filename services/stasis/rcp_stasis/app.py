@@ -181,7 +181,7 @@ async def _take_calls(
             max_connections=settings.ari_max_connections,
             request_timeout_s=settings.ari_request_timeout_s,
             on_connected=receptionist.reconcile,
-            on_request=lambda operation: metrics.ari_requests.labels(operation=operation).inc(),
+            on_request=metrics.count_ari_request,
         )
     )
     metrics.watch_ari(lambda: ari.connected)

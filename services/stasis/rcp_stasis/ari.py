@@ -138,12 +138,22 @@ class _Operation:
                 continue
             kind = self.kinds[name]
             if kind == "path":
-                uri = uri.replace(f"{{{name}}}", quote_plus(str(value)))
+                uri = uri.replace(f"{{{name}}}", path_value(value))
             elif kind == "query":
                 query[name] = value
             else:  # body: wrapped by its name, as aioswagger11 does
                 body[name] = value
         return uri, query, aiohttp.JsonPayload(body) if body else None
+
+
+_PATH_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def path_value(value: object) -> str:
+    """A path parameter, url-encoded; the ids a call uses (letters, digits, `-._~`) as they
+    are, without the cost of `quote_plus` on every request."""
+    text = str(value)
+    return text if _PATH_SAFE.issuperset(text) else quote_plus(text)
 
 
 def query_value(value: object) -> str:
@@ -434,8 +444,8 @@ class AriConnection:
             known.method, url, params=query, data=body, headers=ACCEPT_JSON
         )
         async with response:
-            text = await response.text()
-        return json.loads(text) if text else None
+            answer = await response.read()  # ARI answers JSON in UTF-8: no charset guessing
+        return json.loads(answer) if answer else None
 
     async def rest(self, method: str, path: str, json: Any = None, **params: object) -> Any:
         """A raw ARI request, for what aioari cannot express."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 from rcp.telemetry import MetricsOf
 
 # From a few milliseconds (a cached prompt) to seconds (a prompt rendered on the spot).
@@ -128,6 +128,16 @@ class StasisMetrics:
         self.ari_connected = new.gauge(
             "ari_connected", "1 while the ARI event WebSocket is connected, else 0."
         )
+        self._ari_requests_by_operation: dict[str, Counter] = {}
+
+    def count_ari_request(self, operation: str) -> None:
+        """Count one ARI request (about eleven a call: its labelled counter is looked up once
+        per operation, not on each request)."""
+        counter = self._ari_requests_by_operation.get(operation)
+        if counter is None:
+            counter = self.ari_requests.labels(operation=operation)
+            self._ari_requests_by_operation[operation] = counter
+        counter.inc()
 
     def watch_outbound_legs(self, legs: Callable[[], int]) -> None:
         """Read the node's outside legs at each scrape."""
