@@ -24,13 +24,13 @@ The decision, in order (the first rule that applies):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from rcp.values import Value
 from rcp.vocabulary import NumberType
 
 NON_GEOGRAPHIC_REGION = "001"
@@ -61,8 +61,7 @@ DEFAULT_NUMBER_TYPES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Destination:
+class Destination(Value):
     """An outside number as the numbering plan knows it."""
 
     e164: str
@@ -107,8 +106,7 @@ def region_of_locale(locale: str) -> str:
     return region
 
 
-@dataclass(frozen=True, slots=True)
-class OutboundPolicy:
+class OutboundPolicy(Value):
     """Which outside numbers a tenant may call: set by the carrier, validated when built."""
 
     home_region: str
@@ -135,8 +133,7 @@ class OutboundPolicy:
         return cls(home_region=region_of_locale(locale))
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(Value):
     """Whether a tenant may call a destination, and why not."""
 
     destination: Destination
@@ -193,8 +190,7 @@ def check(policy: OutboundPolicy, e164: str) -> Verdict:
     return decide(policy, classify(e164))
 
 
-@dataclass(frozen=True, slots=True)
-class TenantLimits:
+class TenantLimits(Value):
     """A tenant's caps, set by the carrier; each stasis node applies them to its own calls."""
 
     # Calls in the receptionist at once; past it a call gets a busy signal.

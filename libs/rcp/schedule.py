@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from rcp.values import Value
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """The weekly schedule's days, as `datetime.weekday()` numbers them."""
@@ -36,8 +38,7 @@ class OverrideMode(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
-class TimeRange:
+class TimeRange(Value):
     """Open from `start` to `end` (wall-clock minutes after midnight; `end` 1440 is midnight)."""
 
     start: int
@@ -81,8 +82,7 @@ def clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-@dataclass(frozen=True, slots=True)
-class Holiday:
+class Holiday(Value):
     """Closed on these days (`end` included); `yearly`: on the same dates every year."""
 
     name: str
@@ -105,8 +105,7 @@ class Holiday:
         return first <= today <= last
 
 
-@dataclass(frozen=True, slots=True)
-class Override:
+class Override(Value):
     """The manual switch: open or closed, until an instant (None: until switched back)."""
 
     mode: OverrideMode
@@ -117,8 +116,7 @@ class Override:
         return self.until is None or now < self.until
 
 
-@dataclass(frozen=True, slots=True)
-class Schedule:
+class Schedule(Value):
     """A tenant's opening hours, holidays and override, and the menu each state answers with
     (None: the first menu)."""
 
@@ -135,8 +133,7 @@ class Schedule:
         return ZoneInfo(self.timezone)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(Value):
     """The state at an instant, why ("holiday: Noël"), and the menu that answers (None: the
     first menu)."""
 

@@ -8,10 +8,11 @@ events that come back can name them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
 from rcp.callflow.prompts import Prompt
+from rcp.values import Value
 
 TraceValue = str | int | float | bool | None
 
@@ -40,28 +41,24 @@ class TraceKind(StrEnum):
     ENDED = "ended"
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Value):
     """Answer the caller's channel."""
 
 
-@dataclass(frozen=True, slots=True)
-class Play:
+class Play(Value):
     """Play prompts one after the other to the caller, as one playback."""
 
     playback_id: str
     prompts: tuple[Prompt, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class StopPlayback:
+class StopPlayback(Value):
     """Stop a playback (it may have just finished: that is not an error)."""
 
     playback_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class StartTimer:
+class StartTimer(Value):
     """Fire `TimerFired(generation)` after `seconds`; `purpose` is for people reading traces."""
 
     generation: int
@@ -69,15 +66,13 @@ class StartTimer:
     purpose: str
 
 
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
+class CancelTimer(Value):
     """Forget a timer (a late firing would be ignored anyway)."""
 
     generation: int
 
 
-@dataclass(frozen=True, slots=True)
-class LookUpNames:
+class LookUpNames(Value):
     """Ask the directory for the extensions whose name matches keypad digits."""
 
     request_id: str
@@ -85,8 +80,7 @@ class LookUpNames:
     page: int
 
 
-@dataclass(frozen=True, slots=True)
-class CheckPin:
+class CheckPin(Value):
     """Check the digits a caller typed against a conference room's PIN hash, unless the room
     is locked after too many failures; report a PinChecked. The digits go nowhere else (no
     trace, no log)."""
@@ -97,8 +91,7 @@ class CheckPin:
     pin_hash: str = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Dial:
+class Dial(Value):
     """Create a leg to `endpoint` and ring it for at most `timeout_s`; report a DialResult.
 
     An `outside` leg goes through the carrier's trunk: the tenant's and the node's outbound
@@ -111,45 +104,39 @@ class Dial:
     outside: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class HangUpLeg:
+class HangUpLeg(Value):
     """Hang up a leg, ringing (cancels the dial) or connected."""
 
     leg_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Bridge:
+class Bridge(Value):
     """Connect the caller and an answered leg in a mixing bridge of the call's own."""
 
     bridge_id: str
     leg_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class DestroyBridge:
+class DestroyBridge(Value):
     """Destroy the call's bridge."""
 
     bridge_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class JoinConference:
+class JoinConference(Value):
     """Put the caller into a conference room's mixing bridge (shared by the room's callers)."""
 
     conference_id: str
     room_number: str
 
 
-@dataclass(frozen=True, slots=True)
-class LeaveConference:
+class LeaveConference(Value):
     """Take the caller out of the room's bridge (destroyed when its last caller left)."""
 
     conference_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(Value):
     """Record the caller after a beep until # , silence or the length limit."""
 
     recording: str
@@ -160,22 +147,19 @@ class Record:
     voicemail_for: str | None = None  # the extension whose voicemail this is
 
 
-@dataclass(frozen=True, slots=True)
-class StopRecording:
+class StopRecording(Value):
     """Stop a recording and keep what was recorded."""
 
     recording: str
 
 
-@dataclass(frozen=True, slots=True)
-class DiscardRecording:
+class DiscardRecording(Value):
     """Delete a recording that is no message (too short): nothing is left in Asterisk."""
 
     recording: str
 
 
-@dataclass(frozen=True, slots=True)
-class SaveVoicemail:
+class SaveVoicemail(Value):
     """Store a recording through the media service as a voicemail message, and announce it."""
 
     recording: str
@@ -183,16 +167,14 @@ class SaveVoicemail:
     caller_number: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class PublishTrace:
+class PublishTrace(Value):
     """Publish one step of the call's decision trace."""
 
     kind: TraceKind
     data: Mapping[str, TraceValue]
 
 
-@dataclass(frozen=True, slots=True)
-class HangUp:
+class HangUp(Value):
     """Hang up the caller."""
 
 

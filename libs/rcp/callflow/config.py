@@ -17,13 +17,13 @@ from rcp.contracts.receptionist import SettingsDoc
 from rcp.endpoints import DEFAULT_TRUNK_DIAL_TEMPLATE
 from rcp.outbound import OutboundPolicy, TenantLimits, Verdict, check
 from rcp.schedule import Schedule
+from rcp.values import Value
 from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
 
 DIALPAD_DIGITS = "0123456789"
 
 
-@dataclass(frozen=True, slots=True)
-class FlowOptions:
+class FlowOptions(Value):
     """Service-wide knobs of the call flow (the tenant's own are in its configuration)."""
 
     # How a virtual extension's outside number is dialled; {number} is its E.164 number.
@@ -42,8 +42,7 @@ class FlowOptions:
     voicemail_min_s: float = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class Extension:
+class Extension(Value):
     """One extension of the numbering plan."""
 
     number: str
@@ -67,8 +66,7 @@ class Extension:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
-@dataclass(frozen=True, slots=True)
-class RingGroup:
+class RingGroup(Value):
     """Extensions rung together or in turn, with what to do when nobody answers."""
 
     number: str
@@ -80,8 +78,7 @@ class RingGroup:
     no_answer_extension: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ConferenceRoom:
+class ConferenceRoom(Value):
     """A mixing bridge callers join, behind a PIN when it has one (stored hashed: `rcp.pins`)."""
 
     number: str
@@ -89,28 +86,24 @@ class ConferenceRoom:
     pin_hash: str | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class DialByName:
+class DialByName(Value):
     """The key asks for the first letters of a name and looks it up in the directory."""
 
 
-@dataclass(frozen=True, slots=True)
-class PlayAnnouncement:
+class PlayAnnouncement(Value):
     """The key plays a prompt, then the menu again."""
 
     prompt_id: UUID
 
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
+class Transfer(Value):
     """The key transfers the call to an extension, ring group, conference room or voicemail."""
 
     kind: TargetKind
     number: str
 
 
-@dataclass(frozen=True, slots=True)
-class OpenMenu:
+class OpenMenu(Value):
     """The key takes the caller to another menu (`*` there comes back)."""
 
     menu_id: str
@@ -123,8 +116,7 @@ KeyAction = DialByName | PlayAnnouncement | Transfer | OpenMenu
 _DEFAULT = SettingsDoc()
 
 
-@dataclass(frozen=True, slots=True)
-class ReceptionistSettings:
+class ReceptionistSettings(Value):
     """The receptionists row: greeting, language, dial-extension, time-outs and retries."""
 
     greeting_prompt_id: UUID | None = None
@@ -142,8 +134,7 @@ FIRST_MENU = "first"
 """The first menu's id when a configuration names none (tests, a receptionist of old)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Menu:
+class Menu(Value):
     """One menu as callers hear it: its keys, and its settings with the inherited ones resolved.
 
     The first menu is the receptionist itself (its greeting, language and keys); any other

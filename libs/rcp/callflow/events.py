@@ -7,16 +7,16 @@ replaced is recognised as stale and ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from uuid import UUID
 
 from rcp.callflow.config import FlowOptions, TenantConfig
 from rcp.schedule import Decision
+from rcp.values import Value
 
 
-@dataclass(frozen=True, slots=True)
-class CallContext:
+class CallContext(Value):
     """Who called whom, and the configuration the call runs on."""
 
     call_id: str
@@ -35,36 +35,31 @@ class CallContext:
     schedule: Decision | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CallStarted:
+class CallStarted(Value):
     """A call entered the receptionist: the flow answers it."""
 
     context: CallContext
 
 
-@dataclass(frozen=True, slots=True)
-class Digit:
+class Digit(Value):
     """The caller pressed a key (0-9, * or #; others are ignored)."""
 
     digit: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlaybackFinished:
+class PlaybackFinished(Value):
     """A playback ended by itself, or failed (either way nothing plays any more)."""
 
     playback_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class TimerFired:
+class TimerFired(Value):
     """A timer the flow started ran out; `generation` tells it from earlier timers."""
 
     generation: int
 
 
-@dataclass(frozen=True, slots=True)
-class NameMatch:
+class NameMatch(Value):
     """One extension the directory found for the digits typed."""
 
     number: str
@@ -72,8 +67,7 @@ class NameMatch:
     name_prompt_id: UUID | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LookupResult:
+class LookupResult(Value):
     """The directory's answer: one page of matches, how many in all, the next page if any."""
 
     request_id: str
@@ -82,8 +76,7 @@ class LookupResult:
     next_page: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LookupFailed:
+class LookupFailed(Value):
     """The directory did not answer, or answered with an error."""
 
     request_id: str
@@ -99,8 +92,7 @@ class PinResult(StrEnum):
     LOCKED = "locked"
 
 
-@dataclass(frozen=True, slots=True)
-class PinChecked:
+class PinChecked(Value):
     """The answer to a CheckPin."""
 
     request_id: str
@@ -118,8 +110,7 @@ class DialStatus(StrEnum):
     REFUSED = "refused"
 
 
-@dataclass(frozen=True, slots=True)
-class DialResult:
+class DialResult(Value):
     """A leg the flow dialled answered, was busy, rang out, could not be reached, or was
     refused by a call limit (`reason` says which)."""
 
@@ -128,43 +119,37 @@ class DialResult:
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RecordingFinished:
+class RecordingFinished(Value):
     """A recording stopped (# pressed, silence, length limit) and is stored."""
 
     recording: str
     duration_s: float
 
 
-@dataclass(frozen=True, slots=True)
-class RecordingFailed:
+class RecordingFailed(Value):
     """A recording could not be made."""
 
     recording: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Hangup:
+class Hangup(Value):
     """The caller hung up (`leg_id` None), or one of the call's legs did."""
 
     leg_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigReloaded:
+class ConfigReloaded(Value):
     """The tenant's configuration was changed and read again: later decisions use it."""
 
     config: TenantConfig
 
 
-@dataclass(frozen=True, slots=True)
-class Resumed:
+class Resumed(Value):
     """The ARI connection is back after a break in which this call's events may have been lost."""
 
 
-@dataclass(frozen=True, slots=True)
-class Shutdown:
+class Shutdown(Value):
     """The service stops and the call outlasted the drain grace: it is ended by the service."""
 
 

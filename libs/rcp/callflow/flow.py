@@ -24,7 +24,7 @@ goes back to it, so the path never holds a menu twice. Prompts speak the current
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import Enum
 
 from rcp.callflow import ids
@@ -90,6 +90,7 @@ from rcp.callflow.events import (
 )
 from rcp.callflow.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPrompt, Tone
 from rcp.endpoints import endpoint_allowed
+from rcp.values import Value
 from rcp.vocabulary import ExtensionKind, NoAnswerAction, Outcome, RingStrategy, TargetKind
 
 KEYPAD = DIALPAD_DIGITS + "*#"
@@ -100,47 +101,40 @@ INVALID = "invalid"
 # --- phases ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class NotStarted:
+class NotStarted(Value):
     """Before CallStarted."""
 
 
-@dataclass(frozen=True, slots=True)
-class Menu:
+class Menu(Value):
     """The greeting (which is the menu) plays, or has played and the caller's choice is awaited."""
 
     playing: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ExtensionEntry:
+class ExtensionEntry(Value):
     """Digits build an extension number; `key` is a key digit that may still act as the key."""
 
     digits: str
     key: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _ByName:
+class _ByName(Value):
     """What every phase of dial by name knows: the letters typed (as digits), the tries so far."""
 
     digits: str
     tries: int
 
 
-@dataclass(frozen=True, slots=True)
 class NameEntry(_ByName):
     """Dial by name: the caller types the first letters of a name."""
 
 
-@dataclass(frozen=True, slots=True)
 class NameLookup(_ByName):
     """Dial by name: the directory is asked for a page of matches."""
 
     page: int
 
 
-@dataclass(frozen=True, slots=True)
 class MatchChoice(_ByName):
     """Dial by name: several matches are read out, "for <name>, press 1" ..."""
 
@@ -150,25 +144,21 @@ class MatchChoice(_ByName):
     misses: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Announcing:
+class Announcing(Value):
     """An announcement plays; the menu follows."""
 
 
-@dataclass(frozen=True, slots=True)
-class _ForExtension:
+class _ForExtension(Value):
     """What a phase about one extension knows: which one."""
 
     extension: Extension
 
 
-@dataclass(frozen=True, slots=True)
 class Connecting(_ForExtension):
     """The chosen name is said before the transfer starts."""
 
 
-@dataclass(frozen=True, slots=True)
-class NoAnswerPlan:
+class NoAnswerPlan(Value):
     """What follows when nobody answers a transfer.
 
     `then` says where a dead end leads: None back to the menu, else a goodbye with that outcome.
@@ -179,8 +169,7 @@ class NoAnswerPlan:
     then: Outcome | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Ringing:
+class Ringing(Value):
     """The caller hears ringback while legs ring (`legs`: leg id and extension number)."""
 
     kind: str
@@ -191,8 +180,7 @@ class Ringing:
     no_answer: NoAnswerPlan
 
 
-@dataclass(frozen=True, slots=True)
-class Bridged:
+class Bridged(Value):
     """The caller talks with an answered leg (`outside`: an outside number, whose call has a
     maximum duration)."""
 
@@ -201,14 +189,12 @@ class Bridged:
     outside: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _AtRoom:
+class _AtRoom(Value):
     """What a phase about one conference room knows: which one."""
 
     room: ConferenceRoom
 
 
-@dataclass(frozen=True, slots=True)
 class PinEntry(_AtRoom):
     """A conference room asks for its PIN."""
 
@@ -216,35 +202,29 @@ class PinEntry(_AtRoom):
     tries: int
 
 
-@dataclass(frozen=True, slots=True)
 class PinChecking(_AtRoom):
     """The PIN typed is being checked (against its hash, and the room's lock)."""
 
     tries: int
 
 
-@dataclass(frozen=True, slots=True)
 class InConference(_AtRoom):
     """The caller is in a conference room."""
 
 
-@dataclass(frozen=True, slots=True)
 class VoicemailGreeting(_ForExtension):
     """ "Leave a message for <name>" plays; the recording follows."""
 
 
-@dataclass(frozen=True, slots=True)
 class VoicemailRecording(_ForExtension):
     """The caller's message is being recorded."""
 
 
-@dataclass(frozen=True, slots=True)
-class Ending:
+class Ending(Value):
     """The last prompt (goodbye) plays; the caller is hung up when it ends."""
 
 
-@dataclass(frozen=True, slots=True)
-class Ended:
+class Ended(Value):
     """Nothing is held any more; every later event is ignored."""
 
 
@@ -271,8 +251,7 @@ Phase = (
 # --- the call -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
+class Held(Value):
     """The resources a call holds, each released when the call ends."""
 
     playback: str | None = None
@@ -290,8 +269,7 @@ class Held:
         return self == Held()
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(Value):
     """One call's state: an immutable value that `step` replaces."""
 
     phase: Phase = field(default_factory=NotStarted)
@@ -840,8 +818,7 @@ def _transfer(turn: _Turn, kind: TargetKind, number: str) -> None:
             _unavailable(turn, then=None)
 
 
-@dataclass(frozen=True, slots=True)
-class Unreachable:
+class Unreachable(Value):
     """An extension the call may not ring: why (a trace reason), and what the policy said."""
 
     reason: str

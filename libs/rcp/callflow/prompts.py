@@ -9,9 +9,10 @@ prompt ids, text to speak in a language, and tones Asterisk generates itself.
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
+
+from rcp.values import Value
 
 
 class SystemPromptKey(StrEnum):
@@ -41,23 +42,20 @@ class SystemPromptKey(StrEnum):
     NO_MESSAGE = "no_message"
 
 
-@dataclass(frozen=True, slots=True)
-class TenantPrompt:
+class TenantPrompt(Value):
     """A prompt of the tenant's (greeting, announcement, recorded name), by id."""
 
     prompt_id: UUID
 
 
-@dataclass(frozen=True, slots=True)
-class SpokenText:
+class SpokenText(Value):
     """Text to speak with text-to-speech, in a language (a locale such as fr-FR)."""
 
     text: str
     language: str
 
 
-@dataclass(frozen=True, slots=True)
-class SystemPrompt:
+class SystemPrompt(Value):
     """A sentence of the catalogue; `name` is spoken text or a recorded name."""
 
     key: SystemPromptKey

@@ -24,10 +24,11 @@ import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 from uuid import UUID
+
+from rcp.values import Value
 
 from rcp_directory.keypad import keys_of_parts, name_parts
 
@@ -100,8 +101,7 @@ Position = tuple[int, str, str, str]
 """Where a match ranks: its kind, then last name, first name and number as sorted."""
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
+class Page(Value):
     """One page of a search's matches, their total, and where the next page starts."""
 
     matches: tuple[Match, ...]

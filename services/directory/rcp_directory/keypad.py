@@ -14,9 +14,9 @@ project's AGPL-3.0-or-later), and it is a small pure-Python package kept up to d
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from rcp.values import Value
 from unidecode import unidecode
 
 from rcp_directory.errors import EmptyInput, InvalidDigits
@@ -59,8 +59,7 @@ def letters_to_digits(letters: str) -> str:
     return letters.translate(_TO_DIGITS)
 
 
-@dataclass(frozen=True, slots=True)
-class NameKeys:
+class NameKeys(Value):
     """The digit strings under which a name is found.
 
     `whole` spells the name from its start with separators ignored; `parts` spell it from

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
+
+from rcp.values import Value
 
 from rcp_directory.index import Listing
 
@@ -22,8 +23,7 @@ class TenantState(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class TenantListings:
+class TenantListings(Value):
     """A tenant's state and its extensions that are reachable by name."""
 
     state: TenantState

@@ -3,18 +3,17 @@ DirectoryPort."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
 from nats.aio.client import Client as NatsClient
 from rcp.callflow.events import NameMatch
 from rcp.directory_client import search_names
+from rcp.values import Value
 
 from rcp_stasis.ports import DirectoryPage
 
 
-@dataclass(frozen=True, slots=True)
-class NatsDirectory:
+class NatsDirectory(Value):
     """Asks the directory service over NATS request/reply (in the directory's `scope`), each
     try for at most `timeout_s` and all tries for at most `budget_s`."""
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 from uuid import UUID
 
 from rcp.callflow.events import DialStatus, NameMatch
 from rcp.callflow.prompts import Playable
+from rcp.values import Value
 
 # --- Asterisk -------------------------------------------------------------------------------
 
@@ -31,8 +32,7 @@ DIAL_STATUSES = {
 QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
 
 
-@dataclass(frozen=True, slots=True)
-class AriEvent:
+class AriEvent(Value):
     """One ARI event about a call: its type, the channel it concerns, and its JSON."""
 
     type: str
@@ -215,8 +215,7 @@ class AriPort(Protocol):
 # --- directory, media, voicemail (their adapters: directory.py, media.py, voicemail.py) ------
 
 
-@dataclass(frozen=True, slots=True)
-class DirectoryPage:
+class DirectoryPage(Value):
     """One page of dial-by-name matches, and where the next page starts (None: no more)."""
 
     matches: tuple[NameMatch, ...]
@@ -247,8 +246,7 @@ class PromptPort(Protocol):
         """Drop what is cached for a tenant's own prompts (they may have changed)."""
 
 
-@dataclass(frozen=True, slots=True)
-class VoicemailMessage:
+class VoicemailMessage(Value):
     """A message a caller left: the recording Asterisk holds, for whom, from whom."""
 
     tenant_id: UUID
