@@ -52,7 +52,6 @@ from rcp.callflow.events import (
     CallStarted,
     ConfigReloaded,
     DialResult,
-    DialStatus,
     Digit,
     Event,
     Hangup,
@@ -60,7 +59,6 @@ from rcp.callflow.events import (
     LookupResult,
     NameMatch,
     PinChecked,
-    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -71,7 +69,14 @@ from rcp.callflow.events import (
 from rcp.callflow.flow import Call, step
 from rcp.callflow.prompts import Prompt, SystemPrompt, TenantPrompt, Tone
 from rcp.pins import hash_pin, verify_pin
-from rcp.vocabulary import ExtensionKind, NoAnswerAction, RingStrategy, TargetKind
+from rcp.vocabulary import (
+    DialStatus,
+    ExtensionKind,
+    NoAnswerAction,
+    PinResult,
+    RingStrategy,
+    TargetKind,
+)
 
 TENANT = UUID("0b6f3c1e-8f4a-4d5e-9a3b-1c2d3e4f5a6b")
 GREETING = UUID("00000000-0000-4000-8000-000000000001")

@@ -10,13 +10,12 @@ from rcp.schedule import (
     Decision,
     Holiday,
     Override,
-    OverrideMode,
     Schedule,
-    ScheduleState,
     TimeRange,
     decide,
     minutes,
 )
+from rcp.vocabulary import OverrideMode, ScheduleState
 
 MORNING, AFTERNOON = TimeRange.parse("09:00", "12:30"), TimeRange.parse("14:00", "18:00")
 OFFICE = Schedule(

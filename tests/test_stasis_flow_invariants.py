@@ -35,7 +35,6 @@ from rcp.callflow.config import Transfer
 from rcp.callflow.events import (
     ConfigReloaded,
     DialResult,
-    DialStatus,
     Digit,
     Event,
     Hangup,
@@ -43,7 +42,6 @@ from rcp.callflow.events import (
     LookupResult,
     NameMatch,
     PinChecked,
-    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -51,7 +49,7 @@ from rcp.callflow.events import (
     TimerFired,
 )
 from rcp.callflow.flow import Call
-from rcp.vocabulary import TargetKind
+from rcp.vocabulary import DialStatus, PinResult, TargetKind
 from stasis_flow_support import (
     AMELIE,
     BASE,

@@ -32,6 +32,7 @@ COLUMNS: list[tuple[str, str, type[StrEnum]]] = [
     ("users", "role", v.UserRole),
     ("users", "language", v.UserLanguage),
     ("user_links", "purpose", v.LinkPurpose),
+    ("schedules", "override_mode", v.OverrideMode),
 ]
 
 # The CHECK constraints on one column alone, as PostgreSQL holds them.

@@ -13,29 +13,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import field
 from datetime import date, datetime, time
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from rcp.values import Value
+from rcp.vocabulary import OverrideMode, ScheduleState
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """The weekly schedule's days, as `datetime.weekday()` numbers them."""
-
-
-class ScheduleState(StrEnum):
-    """The states a tenant's receptionist can be in; each may name the menu that answers."""
-
-    OPEN = "open"
-    CLOSED = "closed"
-    HOLIDAY = "holiday"
-    OVERRIDE_CLOSED = "override_closed"
-
-
-class OverrideMode(StrEnum):
-    """What the manual override forces."""
-
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class TimeRange(Value):

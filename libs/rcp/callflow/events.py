@@ -8,12 +8,12 @@ replaced is recognised as stale and ignored.
 from __future__ import annotations
 
 from dataclasses import field
-from enum import StrEnum
 from uuid import UUID
 
 from rcp.callflow.config import FlowOptions, TenantConfig
 from rcp.schedule import Decision
 from rcp.values import Value
+from rcp.vocabulary import DialStatus, PinResult
 
 
 class CallContext(Value):
@@ -83,31 +83,11 @@ class LookupFailed(Value):
     reason: str
 
 
-class PinResult(StrEnum):
-    """What checking a conference room's PIN found."""
-
-    CORRECT = "correct"
-    WRONG = "wrong"
-    # Not checked: the room has had too many wrong PINs lately and is locked for a while.
-    LOCKED = "locked"
-
-
 class PinChecked(Value):
     """The answer to a CheckPin."""
 
     request_id: str
     result: PinResult
-
-
-class DialStatus(StrEnum):
-    """How ringing one leg ended."""
-
-    ANSWERED = "answered"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    FAILED = "failed"
-    # Not dialled: a call limit (the tenant's or the node's) refused the leg.
-    REFUSED = "refused"
 
 
 class DialResult(Value):

@@ -72,7 +72,6 @@ from rcp.callflow.events import (
     CallStarted,
     ConfigReloaded,
     DialResult,
-    DialStatus,
     Digit,
     Event,
     Hangup,
@@ -80,7 +79,6 @@ from rcp.callflow.events import (
     LookupResult,
     NameMatch,
     PinChecked,
-    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -91,7 +89,15 @@ from rcp.callflow.events import (
 from rcp.callflow.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPrompt, Tone
 from rcp.endpoints import endpoint_allowed
 from rcp.values import Value
-from rcp.vocabulary import ExtensionKind, NoAnswerAction, Outcome, RingStrategy, TargetKind
+from rcp.vocabulary import (
+    DialStatus,
+    ExtensionKind,
+    NoAnswerAction,
+    Outcome,
+    PinResult,
+    RingStrategy,
+    TargetKind,
+)
 
 KEYPAD = DIALPAD_DIGITS + "*#"
 RING_GRACE_S = 5

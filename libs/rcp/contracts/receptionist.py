@@ -19,12 +19,10 @@ from rcp.schedule import (
     WEEKDAYS,
     Holiday,
     Override,
-    OverrideMode,
     Schedule,
-    ScheduleState,
     TimeRange,
 )
-from rcp.vocabulary import KeyAction, TargetKind
+from rcp.vocabulary import KeyAction, OverrideMode, ScheduleState, TargetKind
 
 
 class _Frozen(BaseModel):

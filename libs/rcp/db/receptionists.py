@@ -17,7 +17,7 @@ from rcp.contracts.receptionist import (
     ScheduleDoc,
     SettingsDoc,
 )
-from rcp.schedule import OverrideMode
+from rcp.vocabulary import OverrideMode
 
 Reader = Any  # a connection or a pool: anything with fetch and fetchrow
 

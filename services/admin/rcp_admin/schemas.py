@@ -995,7 +995,7 @@ class SchedulePut(Body):
     menus: ScheduleMenus = Field(default_factory=ScheduleMenus)
 
 
-OverrideModeField = Annotated[Literal["open", "closed"], Field(examples=["closed"])]
+OverrideModeField = Annotated[v.OverrideMode, closed(v.OverrideMode), Field(examples=["closed"])]
 
 
 class OverridePut(Body):
@@ -1024,7 +1024,7 @@ class Schedule(Out):
 
 
 class ScheduleNow(Out):
-    state: Literal["open", "closed", "holiday", "override_closed"]
+    state: Annotated[v.ScheduleState, closed(v.ScheduleState)]
     reason: str = Field(examples=["holiday: Noël"])
     reason_by_language: dict[str, str] = Field(
         description="The reason in each language of the web manager (en, fr)",

@@ -105,7 +105,7 @@ async def now(store: Store, actor: Principal, tenant_id: UUID) -> s.ScheduleNow:
     if menu is None:
         menu = refs[await reception.first_menu_id(store.pool, tenant_id)]
     return s.ScheduleNow(
-        state=decision.state.value,
+        state=decision.state,
         reason=decision.reason,
         reason_by_language={"en": decision.reason, "fr": decision.reason_fr or decision.reason},
         menu=menu,
