@@ -52,6 +52,7 @@ from rcp.callflow.events import (
     CallStarted,
     ConfigReloaded,
     DialResult,
+    DialStatus,
     Digit,
     Event,
     Hangup,
@@ -59,6 +60,7 @@ from rcp.callflow.events import (
     LookupResult,
     NameMatch,
     PinChecked,
+    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -70,10 +72,8 @@ from rcp.callflow.flow import Call, step
 from rcp.callflow.prompts import Prompt, SystemPrompt, TenantPrompt, Tone
 from rcp.pins import hash_pin, verify_pin
 from rcp.vocabulary import (
-    DialStatus,
     ExtensionKind,
     NoAnswerAction,
-    PinResult,
     RingStrategy,
     TargetKind,
 )

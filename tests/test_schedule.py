@@ -11,11 +11,12 @@ from rcp.schedule import (
     Holiday,
     Override,
     Schedule,
+    ScheduleState,
     TimeRange,
     decide,
     minutes,
 )
-from rcp.vocabulary import OverrideMode, ScheduleState
+from rcp.vocabulary import OverrideMode
 
 MORNING, AFTERNOON = TimeRange.parse("09:00", "12:30"), TimeRange.parse("14:00", "18:00")
 OFFICE = Schedule(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from rcp.vocabulary import DialStatus
+from rcp.callflow.events import DialStatus
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.ari import CALL_EVENT_TYPES, AriError, AriNotFound, query_value
 from rcp_stasis.ports import AriEvent

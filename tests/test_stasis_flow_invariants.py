@@ -35,6 +35,7 @@ from rcp.callflow.config import Transfer
 from rcp.callflow.events import (
     ConfigReloaded,
     DialResult,
+    DialStatus,
     Digit,
     Event,
     Hangup,
@@ -42,6 +43,7 @@ from rcp.callflow.events import (
     LookupResult,
     NameMatch,
     PinChecked,
+    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -49,7 +51,7 @@ from rcp.callflow.events import (
     TimerFired,
 )
 from rcp.callflow.flow import Call
-from rcp.vocabulary import DialStatus, PinResult, TargetKind
+from rcp.vocabulary import TargetKind
 from stasis_flow_support import (
     AMELIE,
     BASE,

@@ -10,8 +10,8 @@ from rcp.callflow.config import DialByName, FlowOptions, Menu, OpenMenu, TenantC
 from rcp.callflow.events import CallContext, CallStarted, Digit
 from rcp.callflow.flow import Call
 from rcp.callflow.prompts import SpokenText, SystemPrompt, render
-from rcp.schedule import Decision
-from rcp.vocabulary import Outcome, ScheduleState, TargetKind
+from rcp.schedule import Decision, ScheduleState
+from rcp.vocabulary import Outcome, TargetKind
 from stasis_flow_support import (
     BASE,
     FINISH,

@@ -8,9 +8,9 @@ from typing import Any
 
 from rcp.callflow.commands import Dial, PublishTrace, TraceKind
 from rcp.callflow.config import Extension, FlowOptions, RingGroup, TenantConfig, Transfer
-from rcp.callflow.events import DialResult, TimerFired
+from rcp.callflow.events import DialResult, DialStatus, TimerFired
 from rcp.outbound import OutboundPolicy, TenantLimits
-from rcp.vocabulary import DialStatus, ExtensionKind, Outcome, TargetKind
+from rcp.vocabulary import ExtensionKind, Outcome, TargetKind
 from stasis_flow_support import (
     BASE,
     EXTENSIONS,

@@ -7,10 +7,9 @@ import json
 import uuid
 
 from rcp.callflow.commands import CheckPin, TraceKind
-from rcp.callflow.events import Digit, Hangup, PinChecked, Resumed
+from rcp.callflow.events import Digit, Hangup, PinChecked, PinResult, Resumed
 from rcp.callflow.flow import Menu, PinChecking
 from rcp.pins import HASHED, LEGACY_MIN_DIGITS, MIN_DIGITS, PIN, hash_pin, verify_pin
-from rcp.vocabulary import PinResult
 from rcp_stasis.room_locks import LockPolicy, RoomLocks
 from stasis_flow_support import FINISH, ROOM_PIN, play_through, press, start
 

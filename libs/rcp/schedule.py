@@ -13,13 +13,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import field
 from datetime import date, datetime, time
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from rcp.values import Value
-from rcp.vocabulary import OverrideMode, ScheduleState
+from rcp.vocabulary import OverrideMode
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """The weekly schedule's days, as `datetime.weekday()` numbers them."""
+
+
+# The states a tenant's receptionist can be in; each may name the menu that answers.
+ScheduleState = StrEnum("ScheduleState", "OPEN CLOSED HOLIDAY OVERRIDE_CLOSED")
 
 
 class TimeRange(Value):

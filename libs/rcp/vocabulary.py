@@ -72,17 +72,5 @@ UserLanguage = StrEnum("UserLanguage", "FR EN")
 # What a one-time link sent by email does.
 LinkPurpose = StrEnum("LinkPurpose", "INVITATION PASSWORD_RESET")
 
-# Whether a tenant's receptionist is open: each state may name the menu that answers
-# (`rcp.schedule` decides which one holds at a time).
-ScheduleState = StrEnum("ScheduleState", "OPEN CLOSED HOLIDAY OVERRIDE_CLOSED")
-
 # What a tenant's manual override of its schedule forces (schedules.override_mode).
 OverrideMode = StrEnum("OverrideMode", "OPEN CLOSED")
-
-# How ringing one leg ended; REFUSED: not dialled, a call limit (the tenant's or the node's)
-# refused the leg.
-DialStatus = StrEnum("DialStatus", "ANSWERED BUSY NO_ANSWER FAILED REFUSED")
-
-# What checking a conference room's PIN found; LOCKED: not checked, the room has had too many
-# wrong PINs lately and is locked for a while.
-PinResult = StrEnum("PinResult", "CORRECT WRONG LOCKED")

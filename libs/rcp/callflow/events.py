@@ -8,12 +8,12 @@ replaced is recognised as stale and ignored.
 from __future__ import annotations
 
 from dataclasses import field
+from enum import StrEnum
 from uuid import UUID
 
 from rcp.callflow.config import FlowOptions, TenantConfig
 from rcp.schedule import Decision
 from rcp.values import Value
-from rcp.vocabulary import DialStatus, PinResult
 
 
 class CallContext(Value):
@@ -83,11 +83,21 @@ class LookupFailed(Value):
     reason: str
 
 
+# What checking a conference room's PIN found; LOCKED: not checked, the room has had too many
+# wrong PINs lately and is locked for a while.
+PinResult = StrEnum("PinResult", "CORRECT WRONG LOCKED")
+
+
 class PinChecked(Value):
     """The answer to a CheckPin."""
 
     request_id: str
     result: PinResult
+
+
+# How ringing one leg ended; REFUSED: not dialled, a call limit (the tenant's or the node's)
+# refused the leg.
+DialStatus = StrEnum("DialStatus", "ANSWERED BUSY NO_ANSWER FAILED REFUSED")
 
 
 class DialResult(Value):

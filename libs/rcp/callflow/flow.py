@@ -72,6 +72,7 @@ from rcp.callflow.events import (
     CallStarted,
     ConfigReloaded,
     DialResult,
+    DialStatus,
     Digit,
     Event,
     Hangup,
@@ -79,6 +80,7 @@ from rcp.callflow.events import (
     LookupResult,
     NameMatch,
     PinChecked,
+    PinResult,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -90,11 +92,9 @@ from rcp.callflow.prompts import Prompt, SystemPrompt, SystemPromptKey, TenantPr
 from rcp.endpoints import endpoint_allowed
 from rcp.values import Value
 from rcp.vocabulary import (
-    DialStatus,
     ExtensionKind,
     NoAnswerAction,
     Outcome,
-    PinResult,
     RingStrategy,
     TargetKind,
 )

@@ -20,9 +20,10 @@ from rcp.schedule import (
     Holiday,
     Override,
     Schedule,
+    ScheduleState,
     TimeRange,
 )
-from rcp.vocabulary import KeyAction, OverrideMode, ScheduleState, TargetKind
+from rcp.vocabulary import KeyAction, OverrideMode, TargetKind
 
 
 class _Frozen(BaseModel):

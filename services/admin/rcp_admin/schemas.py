@@ -32,6 +32,7 @@ from rcp import pins
 from rcp import vocabulary as v
 from rcp.endpoints import DEVICE_NAME
 from rcp.outbound import LIMIT_BOUNDS, MAX_LIST, PREFIX, REGION
+from rcp.schedule import ScheduleState
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -1024,7 +1025,7 @@ class Schedule(Out):
 
 
 class ScheduleNow(Out):
-    state: Annotated[v.ScheduleState, closed(v.ScheduleState)]
+    state: Annotated[ScheduleState, closed(ScheduleState)]
     reason: str = Field(examples=["holiday: Noël"])
     reason_by_language: dict[str, str] = Field(
         description="The reason in each language of the web manager (en, fr)",

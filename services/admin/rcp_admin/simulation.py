@@ -30,7 +30,7 @@ from uuid import UUID
 
 import structlog
 from nats.aio.client import Client as NatsClient
-from rcp import media_client, vocabulary
+from rcp import media_client
 from rcp.callflow import commands, events
 from rcp.callflow.config import FlowOptions
 from rcp.callflow.flow import NO_INPUT, Call, Ringing, step
@@ -305,7 +305,7 @@ class Simulator:
                 await self._look_up(request, digits, page)
             case commands.CheckPin(request_id=request, digits=digits, pin_hash=pin_hash):
                 right = await asyncio.to_thread(verify_pin, digits, pin_hash)
-                result = vocabulary.PinResult.CORRECT if right else vocabulary.PinResult.WRONG
+                result = events.PinResult.CORRECT if right else events.PinResult.WRONG
                 self._push(self.now, events.PinChecked(request, result))
             case commands.Dial(leg_id=leg, timeout_s=timeout_s):
                 self._dial(leg, timeout_s)
@@ -392,7 +392,7 @@ class Simulator:
         phone = self.phones.get(number, DEFAULT_PHONE)
         entry = self._note("transfer", number=number, ring_s=None, result=None)
         self._legs[leg] = _Leg(number, entry, self.now)
-        status = vocabulary.DialStatus
+        status = events.DialStatus
         match phone.does:
             case "answer" if phone.after_s < timeout_s:
                 self._push(self.now + phone.after_s, events.DialResult(leg, status.ANSWERED))

@@ -33,7 +33,7 @@ from uuid import UUID
 import structlog
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from rcp import subjects, vocabulary
+from rcp import subjects
 from rcp.callflow import commands, events, ids
 from rcp.callflow.flow import Call, step
 from rcp.callflow.prompts import STAND_IN, Prompt, Tone, local_sound, render
@@ -388,11 +388,11 @@ class CallRunner:
         hangup is taken after, so hanging up at once does not escape the count."""
         locks, metrics, room = self._services.room_locks, self._services.metrics, check.room_number
         if locks.locked(self.tenant_id, room):
-            result = vocabulary.PinResult.LOCKED
+            result = events.PinResult.LOCKED
         elif await asyncio.to_thread(verify_pin, check.digits, check.pin_hash):
-            result = vocabulary.PinResult.CORRECT
+            result = events.PinResult.CORRECT
         else:
-            result = vocabulary.PinResult.WRONG
+            result = events.PinResult.WRONG
             if locks.failed(self.tenant_id, room):
                 metrics.conference_rooms_locked.inc()
                 log.warning(
@@ -420,7 +420,7 @@ class CallRunner:
                     reason=refusal.value,
                 )
                 self._inbox.put_nowait(
-                    events.DialResult(leg, vocabulary.DialStatus.REFUSED, refusal.value)
+                    events.DialResult(leg, events.DialStatus.REFUSED, refusal.value)
                 )
                 return
             self._held.outside.add(leg)
@@ -429,7 +429,7 @@ class CallRunner:
             await self.port.dial(leg, dial.endpoint, dial.timeout_s, caller_id=dial.caller_id)
         except AriError:
             self._leg_ended(leg)
-            self._inbox.put_nowait(events.DialResult(leg, vocabulary.DialStatus.FAILED))
+            self._inbox.put_nowait(events.DialResult(leg, events.DialStatus.FAILED))
             raise
 
     def _leg_ended(self, leg: str) -> None:
@@ -481,7 +481,7 @@ class CallRunner:
                 result = event.dial_result
                 if result is None:
                     return
-                if result is vocabulary.DialStatus.ANSWERED:
+                if result is events.DialStatus.ANSWERED:
                     self._held.answered.add(event.channel_id)
                 await self._step(events.DialResult(event.channel_id, result))
             case "ChannelHangupRequest" | "StasisEnd" | "ChannelDestroyed" if (

@@ -12,10 +12,9 @@ from dataclasses import field
 from typing import Any, Protocol
 from uuid import UUID
 
-from rcp.callflow.events import NameMatch
+from rcp.callflow.events import DialStatus, NameMatch
 from rcp.callflow.prompts import Playable
 from rcp.values import Value
-from rcp.vocabulary import DialStatus
 
 # --- Asterisk -------------------------------------------------------------------------------
 

@@ -22,8 +22,7 @@ from rcp.callflow.snapshot import build
 from rcp.config_store import read_snapshot
 from rcp.contracts.media import LOCALE_PATTERN
 from rcp.db.receptionists import read_document
-from rcp.schedule import decide, decision_in
-from rcp.vocabulary import ScheduleState
+from rcp.schedule import ScheduleState, decide, decision_in
 
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
