@@ -45,7 +45,6 @@ UPLOAD_LIMIT_KEY = web.AppKey("upload_limit", int)
 MAX_JSON_BYTES = 1024 * 1024
 Scope = Literal["public", "carrier", "tenant"]
 TENANT = "/v1/tenants/{tenant_id}"  # the root of every tenant's resources
-CREATED, NO_CONTENT = HTTPStatus.CREATED, HTTPStatus.NO_CONTENT
 
 
 @functools.cache

@@ -10,6 +10,7 @@ for one tenant only.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from aiohttp import web
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import IN_USE, UNKNOWN_DEVICE, ApiError
-from rcp_admin.routing import CREATED, NO_CONTENT, TENANT, Call, Routes, answer, created, no_content
+from rcp_admin.routing import TENANT, Call, Routes, answer, created, no_content
 from rcp_admin.unit_of_work import Reader, Store, fetch_one, jsonable, returned
 
 if TYPE_CHECKING:
@@ -146,7 +147,9 @@ async def delete(
         await change.delete_one(s.Device, (f"device {name}", "name"), query, tenant_id, name)
 
 
-@ROUTES.post("/devices", scope="carrier", body=s.DeviceCreate, response=s.Device, status=CREATED)
+@ROUTES.post(
+    "/devices", scope="carrier", body=s.DeviceCreate, response=s.Device, status=HTTPStatus.CREATED
+)
 async def create_device(c: Call) -> web.Response:
     """Provision a device (an Asterisk endpoint) for the tenant"""
     body = await c.body(s.DeviceCreate)
@@ -173,7 +176,7 @@ async def patch_device(c: Call) -> web.Response:
     return answer(await update(c.store, c.principal, c.tenant_id, name, body, c.request_id))
 
 
-@ROUTES.delete("/devices/{name}", scope="carrier", status=NO_CONTENT)
+@ROUTES.delete("/devices/{name}", scope="carrier", status=HTTPStatus.NO_CONTENT)
 async def delete_device(c: Call) -> web.Response:
     """Delete a device no extension rings"""
     await delete(c.store, c.principal, c.tenant_id, c.request.match_info["name"], c.request_id)

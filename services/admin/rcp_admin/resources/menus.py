@@ -9,6 +9,7 @@ Writes take If-Match like the receptionist's.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -21,17 +22,7 @@ from rcp_admin.auth import Principal
 from rcp_admin.errors import IN_USE, VALIDATION_FAILED, ApiError, not_found
 from rcp_admin.resources import prompts
 from rcp_admin.resources import receptionist as reception
-from rcp_admin.routing import (
-    CREATED,
-    NO_CONTENT,
-    TENANT,
-    Call,
-    Routes,
-    answer,
-    created,
-    no_content,
-    with_etag,
-)
+from rcp_admin.routing import TENANT, Call, Routes, answer, created, no_content, with_etag
 from rcp_admin.unit_of_work import Reader, Store, check_if_match, jsonable, set_columns
 
 if TYPE_CHECKING:
@@ -303,7 +294,7 @@ async def list_menus(c: Call) -> web.Response:
     return answer(await list_all(c.store, c.principal, c.tenant_id))
 
 
-@ROUTES.post("/menus", body=s.MenuCreate, response=s.Menu, status=CREATED)
+@ROUTES.post("/menus", body=s.MenuCreate, response=s.Menu, status=HTTPStatus.CREATED)
 async def create_menu(c: Call) -> web.Response:
     """Add a menu (a key that opens it makes it reachable)"""
     body = await c.body(s.MenuCreate)
@@ -325,7 +316,7 @@ async def patch_menu(c: Call) -> web.Response:
     )
 
 
-@ROUTES.delete("/menus/{menu_id}", status=NO_CONTENT)
+@ROUTES.delete("/menus/{menu_id}", status=HTTPStatus.NO_CONTENT)
 async def delete_menu(c: Call) -> web.Response:
     """Delete a menu no key opens"""
     await delete(c.store, c.principal, c.tenant_id, _menu_id(c), c.request_id)

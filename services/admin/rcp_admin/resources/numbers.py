@@ -5,6 +5,7 @@ reaches the new tenant's receptionist (both tenants' caches are told)."""
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from uuid import UUID
 
 from aiohttp import web
@@ -13,7 +14,7 @@ from rcp.errors import ErrorCode
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import VALIDATION_FAILED, ApiError
-from rcp_admin.routing import CREATED, NO_CONTENT, TENANT, Call, Routes, answer, created, no_content
+from rcp_admin.routing import TENANT, Call, Routes, answer, created, no_content
 from rcp_admin.unit_of_work import Store, fetch_one, jsonable, returned
 
 ROUTES = Routes(TENANT)
@@ -59,7 +60,11 @@ async def remove(
 
 
 @ROUTES.post(
-    "/numbers", scope="carrier", body=s.NumberCreate, response=s.PhoneNumber, status=CREATED
+    "/numbers",
+    scope="carrier",
+    body=s.NumberCreate,
+    response=s.PhoneNumber,
+    status=HTTPStatus.CREATED,
 )
 async def add_number(c: Call) -> web.Response:
     """Route a phone number to the tenant"""
@@ -73,7 +78,7 @@ async def list_numbers(c: Call) -> web.Response:
     return answer(await list_all(c.store, c.principal, c.tenant_id))
 
 
-@ROUTES.delete("/numbers/{e164}", scope="carrier", status=NO_CONTENT)
+@ROUTES.delete("/numbers/{e164}", scope="carrier", status=HTTPStatus.NO_CONTENT)
 async def delete_number(c: Call) -> web.Response:
     """Stop routing a number to the tenant"""
     e164 = c.request.match_info["e164"]

@@ -7,6 +7,7 @@ an upload goes with it, deleted by the media service, which owns the files.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
@@ -25,8 +26,6 @@ from rcp_admin.errors import (
     ApiError,
 )
 from rcp_admin.routing import (
-    CREATED,
-    NO_CONTENT,
     TENANT,
     UPLOAD_LIMIT_KEY,
     Call,
@@ -278,7 +277,9 @@ async def _uploaded_file(request: web.Request) -> tuple[bytes, str | None]:
     raise ApiError(VALIDATION_FAILED, "send the audio in a multipart field named file", "file")
 
 
-@ROUTES.post("/prompts", upload=True, body=s.TtsPrompt, response=s.Prompt, status=CREATED)
+@ROUTES.post(
+    "/prompts", upload=True, body=s.TtsPrompt, response=s.Prompt, status=HTTPStatus.CREATED
+)
 async def create_prompt(c: Call) -> web.Response:
     """Create a prompt: JSON text to speak, or a multipart upload (field `file`)"""
     if c.request.content_type == "multipart/form-data":
@@ -302,7 +303,7 @@ async def get_prompt(c: Call) -> web.Response:
     return answer(await read(c.store, c.principal, c.tenant_id, c.path_uuid("prompt_id", "prompt")))
 
 
-@ROUTES.delete("/prompts/{prompt_id}", status=NO_CONTENT)
+@ROUTES.delete("/prompts/{prompt_id}", status=HTTPStatus.NO_CONTENT)
 async def delete_prompt(c: Call) -> web.Response:
     """Delete a prompt nothing plays (an upload's audio goes with it)"""
     prompt_id = c.path_uuid("prompt_id", "prompt")

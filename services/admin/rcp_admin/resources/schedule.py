@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -34,17 +35,7 @@ from rcp_admin.errors import (
     not_found,
 )
 from rcp_admin.resources import receptionist as reception
-from rcp_admin.routing import (
-    CREATED,
-    NO_CONTENT,
-    TENANT,
-    Call,
-    Routes,
-    answer,
-    created,
-    no_content,
-    with_etag,
-)
+from rcp_admin.routing import TENANT, Call, Routes, answer, created, no_content, with_etag
 from rcp_admin.unit_of_work import Reader, Store, check_if_match, jsonable
 
 if TYPE_CHECKING:
@@ -391,14 +382,14 @@ async def get_holidays(c: Call) -> web.Response:
     return answer(await list_holidays(c.store, c.principal, c.tenant_id))
 
 
-@ROUTES.post("/holidays", body=s.HolidayCreate, response=s.Holiday, status=CREATED)
+@ROUTES.post("/holidays", body=s.HolidayCreate, response=s.Holiday, status=HTTPStatus.CREATED)
 async def post_holiday(c: Call) -> web.Response:
     """Add a holiday: a day or a range of days, once or every year"""
     body = await c.body(s.HolidayCreate)
     return created(await create_holiday(c.store, c.principal, c.tenant_id, body, c.request_id))
 
 
-@ROUTES.delete("/holidays/{holiday_id}", status=NO_CONTENT)
+@ROUTES.delete("/holidays/{holiday_id}", status=HTTPStatus.NO_CONTENT)
 async def remove_holiday(c: Call) -> web.Response:
     """Delete a holiday"""
     holiday_id = c.path_uuid("holiday_id", "holiday")

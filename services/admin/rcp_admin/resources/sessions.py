@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from http import HTTPStatus
 from uuid import UUID
 
 import asyncpg
@@ -34,7 +35,7 @@ from rcp_admin.errors import SIGN_IN_FAILED, WRONG_PASSWORD, ApiError
 from rcp_admin.links import find_link, new_link
 from rcp_admin.passwords import check_strength, hash_password, needs_rehash, verify_password
 from rcp_admin.resources.users import revoke_sessions, send, to_user
-from rcp_admin.routing import GATE_KEY, NO_CONTENT, Call, Routes, answer, no_content
+from rcp_admin.routing import GATE_KEY, Call, Routes, answer, no_content
 from rcp_admin.unit_of_work import Reader, Store, fetch_one, returned
 
 log = structlog.get_logger(__name__)
@@ -206,7 +207,7 @@ async def get_session(c: Call) -> web.Response:
     )
 
 
-@ROUTES.delete("/session", status=NO_CONTENT, access="self")
+@ROUTES.delete("/session", status=HTTPStatus.NO_CONTENT, access="self")
 async def sign_out(c: Call) -> web.Response:
     """Sign out (ends this session, clears its cookie)"""
     p = _staff(c.principal)
@@ -260,7 +261,7 @@ async def view_as(c: Call) -> web.Response:
     return await get_session(c)
 
 
-@ROUTES.delete("/session/view-as", status=NO_CONTENT, access="self")
+@ROUTES.delete("/session/view-as", status=HTTPStatus.NO_CONTENT, access="self")
 async def end_view_as(c: Call) -> web.Response:
     """Stop viewing a tenant: the session is the carrier's staff's again (audited as
     session.view_as_end)"""
@@ -303,7 +304,7 @@ async def patch_me(c: Call) -> web.Response:
     return answer(after)
 
 
-@ROUTES.put("/me/password", body=s.PasswordChange, status=NO_CONTENT, access="self")
+@ROUTES.put("/me/password", body=s.PasswordChange, status=HTTPStatus.NO_CONTENT, access="self")
 async def change_password(c: Call) -> web.Response:
     """Change your password (your other sessions end)"""
     p = c.principal
@@ -346,7 +347,7 @@ async def list_my_sessions(c: Call) -> web.Response:
     return answer(s.SessionList(items=items))
 
 
-@ROUTES.delete("/me/sessions", status=NO_CONTENT, access="self")
+@ROUTES.delete("/me/sessions", status=HTTPStatus.NO_CONTENT, access="self")
 async def sign_out_everywhere(c: Call) -> web.Response:
     """Sign out everywhere: every session of yours ends, this one too"""
     p = c.principal
@@ -361,7 +362,7 @@ async def sign_out_everywhere(c: Call) -> web.Response:
 # --- links sent by email: password resets and invitations ----------------------------------
 
 
-@ROUTES.post("/password-reset", scope="public", body=s.ResetRequest, status=NO_CONTENT)
+@ROUTES.post("/password-reset", scope="public", body=s.ResetRequest, status=HTTPStatus.NO_CONTENT)
 async def request_password_reset(c: Call) -> web.Response:
     """Ask for a password reset link by email (the answer is the same for any address)"""
     gate = c.request.app[GATE_KEY]

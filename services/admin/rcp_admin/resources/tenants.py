@@ -8,6 +8,7 @@ keeps that something was done, when and by which carrier token, and nothing of t
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from uuid import UUID
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from aiohttp import web
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.errors import TENANT_ACTIVE, ApiError
-from rcp_admin.routing import CREATED, NO_CONTENT, TENANT, Call, Routes, answer, created, no_content
+from rcp_admin.routing import TENANT, Call, Routes, answer, created, no_content
 from rcp_admin.unit_of_work import Reader, Store, jsonable, returned
 
 ROUTES = Routes()
@@ -138,7 +139,13 @@ async def redact_audit(connection: Reader, tenant_id: UUID) -> None:
     )
 
 
-@ROUTES.post("/v1/tenants", scope="carrier", body=s.TenantCreate, response=s.Tenant, status=CREATED)
+@ROUTES.post(
+    "/v1/tenants",
+    scope="carrier",
+    body=s.TenantCreate,
+    response=s.Tenant,
+    status=HTTPStatus.CREATED,
+)
 async def create_tenant(c: Call) -> web.Response:
     """Create a tenant (with its receptionist)"""
     body = await c.body(s.TenantCreate)
@@ -164,7 +171,7 @@ async def patch_tenant(c: Call) -> web.Response:
     return answer(await update(c.store, c.principal, c.tenant_id, body, c.request_id))
 
 
-@ROUTES.delete(TENANT, scope="carrier", status=NO_CONTENT)
+@ROUTES.delete(TENANT, scope="carrier", status=HTTPStatus.NO_CONTENT)
 async def delete_tenant(c: Call) -> web.Response:
     """Delete a suspended tenant and everything it owns"""
     await delete(c.store, c.principal, c.tenant_id, c.request_id)

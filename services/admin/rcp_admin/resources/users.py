@@ -9,6 +9,7 @@ everywhere at once.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
@@ -24,17 +25,7 @@ from rcp_admin.auth import CARRIER_ROLES, Principal
 from rcp_admin.errors import LAST_ADMIN, VALIDATION_FAILED, ApiError
 from rcp_admin.links import new_link
 from rcp_admin.passwords import check_strength, hash_password
-from rcp_admin.routing import (
-    CREATED,
-    NO_CONTENT,
-    TENANT,
-    Call,
-    Handler,
-    Route,
-    answer,
-    created,
-    no_content,
-)
+from rcp_admin.routing import TENANT, Call, Handler, Route, answer, created, no_content
 from rcp_admin.unit_of_work import Reader, Store, fetch_one, jsonable, returned
 
 log = structlog.get_logger(__name__)
@@ -397,7 +388,7 @@ def _routes(root: str, staff: bool, whose: str) -> list[Route]:
             f"Invite one of {whose} by email",
             body=s.UserCreate,
             response=s.InvitedUser,
-            status=CREATED,
+            status=HTTPStatus.CREATED,
             **access,
         ),
         Route("GET", one, get_user_, f"Read one of {whose}", response=s.User, **access),
@@ -410,7 +401,14 @@ def _routes(root: str, staff: bool, whose: str) -> list[Route]:
             response=s.User,
             **access,
         ),
-        Route("DELETE", one, delete_user_, f"Delete one of {whose}", status=NO_CONTENT, **access),
+        Route(
+            "DELETE",
+            one,
+            delete_user_,
+            f"Delete one of {whose}",
+            status=HTTPStatus.NO_CONTENT,
+            **access,
+        ),
         Route(
             "POST",
             f"{one}/invitation",
@@ -424,7 +422,7 @@ def _routes(root: str, staff: bool, whose: str) -> list[Route]:
             f"{one}/sessions",
             sign_out_,
             f"Sign one of {whose} out everywhere",
-            status=NO_CONTENT,
+            status=HTTPStatus.NO_CONTENT,
             **access,
         ),
     ]

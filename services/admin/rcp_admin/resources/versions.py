@@ -18,6 +18,7 @@ not versioned.
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -36,7 +37,7 @@ from rcp_admin.publishing import (
     version_of,
 )
 from rcp_admin.resources import receptionist as reception
-from rcp_admin.routing import CREATED, TENANT, Call, Routes, answer, created, with_etag
+from rcp_admin.routing import TENANT, Call, Routes, answer, created, with_etag
 from rcp_admin.unit_of_work import Store, check_if_match, jsonable
 
 if TYPE_CHECKING:
@@ -277,7 +278,9 @@ async def delete_draft(c: Call) -> web.Response:
     return with_etag(await discard(c.store, c.principal, c.tenant_id, c.request_id))
 
 
-@ROUTES.post("/receptionist/publish", body=s.PublishBody, response=s.Version, status=CREATED)
+@ROUTES.post(
+    "/receptionist/publish", body=s.PublishBody, response=s.Version, status=HTTPStatus.CREATED
+)
 async def post_publish(c: Call) -> web.Response:
     """Publish the draft as a new version (If-Match: the draft's ETag)"""
     body = await c.body(s.PublishBody)
@@ -300,7 +303,7 @@ async def get_version(c: Call) -> web.Response:
     "/receptionist/versions/{number}/rollback",
     body=s.PublishBody,
     response=s.Version,
-    status=CREATED,
+    status=HTTPStatus.CREATED,
 )
 async def post_rollback(c: Call) -> web.Response:
     """Roll back: publish a copy of this version as a new one"""

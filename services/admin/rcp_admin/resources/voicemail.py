@@ -10,6 +10,7 @@ audio file by the media service once the deletion commits.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from aiohttp import web
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
 from rcp_admin.resources import prompts
-from rcp_admin.routing import NO_CONTENT, TENANT, Call, Routes, answer, no_content, stream_audio
+from rcp_admin.routing import TENANT, Call, Routes, answer, no_content, stream_audio
 from rcp_admin.unit_of_work import Store, fetch_one
 
 ROUTES = Routes(TENANT)
@@ -131,7 +132,7 @@ async def patch_voicemail(c: Call) -> web.Response:
     return answer(message)
 
 
-@ROUTES.delete("/voicemail/{message_id}", status=NO_CONTENT)
+@ROUTES.delete("/voicemail/{message_id}", status=HTTPStatus.NO_CONTENT)
 async def delete_voicemail(c: Call) -> web.Response:
     """Delete a voicemail message"""
     await delete(c.store, c.principal, c.tenant_id, _message_id(c), c.request_id)
