@@ -93,7 +93,9 @@ def positive(default: float, high: float, description: str | None = None) -> Any
 class CommonSettings(BaseSettings):
     """What every service reads: where Postgres and NATS are, logging, the ops endpoint."""
 
-    model_config = SettingsConfigDict(env_prefix="RCP_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="RCP_", frozen=True, extra="ignore", use_attribute_docstrings=True
+    )
 
     service_name: ClassVar[str] = "receptionist"
     default_ops_port: ClassVar[int] = 9100
@@ -101,18 +103,16 @@ class CommonSettings(BaseSettings):
     # `rcp.nats_access.USERS`); none here: a process must say who it is.
     default_nats_user: ClassVar[str] = ""
 
-    database_url: str = Field(
-        default=DEFAULT_DATABASE_URL,
-        description="PostgreSQL DSN (postgresql://user:password@host:port/database).",
-    )
+    database_url: str = Field(default=DEFAULT_DATABASE_URL)
+    """PostgreSQL DSN (postgresql://user:password@host:port/database)."""
+
     database_pool_min: int = ranged(1, 0, 100)
     database_pool_max: int = ranged(10, 1, 500)
     database_command_timeout_s: float = positive(10.0, 300)
 
-    nats_url: str = Field(
-        default=DEFAULT_NATS_URL,
-        description="One NATS URL, or several separated by commas for a cluster.",
-    )
+    nats_url: str = Field(default=DEFAULT_NATS_URL)
+    """One NATS URL, or several separated by commas for a cluster."""
+
     config_store_replicas: int = ranged(
         1,
         1,
@@ -120,28 +120,21 @@ class CommonSettings(BaseSettings):
         "Copies of the configuration store's bucket on a NATS cluster's servers "
         "(set when whoever first starts creates it).",
     )
-    nats_user: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9_-]{0,64}$",
-        description="The NATS user this process connects as; empty: the service's own "
-        "(stasis, directory, media, admin; cli for the command line).",
-    )
-    nats_password: str = Field(
-        default="",
-        max_length=256,
-        description="The NATS user's password (a Secret in production); empty: read from "
-        "RCP_NATS_CREDENTIALS_DIR/<user>, where the local stack writes one per user.",
-    )
-    nats_credentials_dir: Path = Field(
-        default_factory=_local_nats_credentials,
-        description="Where the local stack keeps each NATS user's password (default: "
-        "STATE/credentials/nats).",
-    )
-    nats_tls_ca_file: Path | None = Field(
-        default=None,
-        description="The CA certificate a tls:// server's certificate is checked against "
-        "(default: the system's CAs).",
-    )
+    nats_user: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,64}$")
+    """The NATS user this process connects as; empty: the service's own (stasis, directory, media,
+    admin; cli for the command line)."""
+
+    nats_password: str = Field(default="", max_length=256)
+    """The NATS user's password (a Secret in production); empty: read from
+    RCP_NATS_CREDENTIALS_DIR/<user>, where the local stack writes one per user."""
+
+    nats_credentials_dir: Path = Field(default_factory=_local_nats_credentials)
+    """Where the local stack keeps each NATS user's password (default: STATE/credentials/nats)."""
+
+    nats_tls_ca_file: Path | None = Field(default=None)
+    """The CA certificate a tls:// server's certificate is checked against (default: the system's
+    CAs)."""
+
     nats_request_timeout_s: float = positive(2.0, 60)
     nats_connect_timeout_s: float = positive(5.0, 120)
     nats_ping_interval_s: int = ranged(
@@ -162,35 +155,26 @@ class CommonSettings(BaseSettings):
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.JSON
 
-    ops_host: str = Field(
-        default="127.0.0.1", description="Address of /metrics, /healthz, /readyz."
-    )
-    ops_metrics_token: str = Field(
-        default="",
-        max_length=256,
-        description="When set, /metrics answers only `Authorization: Bearer <token>` (an ops "
-        "port on a node's network, which no NetworkPolicy covers; a Secret).",
-    )
+    ops_host: str = Field(default="127.0.0.1")
+    """Address of /metrics, /healthz, /readyz."""
+
+    ops_metrics_token: str = Field(default="", max_length=256)
+    """When set, /metrics answers only `Authorization: Bearer <token>` (an ops port on a node's
+    network, which no NetworkPolicy covers; a Secret)."""
+
     ops_port: int | None = ranged(
         None, 0, 65535, "Unset: the service's default port; 0: any free port (tests)."
     )
 
-    instance_id: str = Field(
-        default="local-1",
-        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-        description="Names this instance in logs and metrics (the pod name on Kubernetes).",
-    )
+    instance_id: str = Field(default="local-1", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    """Names this instance in logs and metrics (the pod name on Kubernetes)."""
 
-    environment: Environment = Field(
-        default=Environment.PRODUCTION,
-        description="production (the default) or development (the local stack, tests).",
-    )
-    allow_test_phones: bool = Field(
-        default=False,
-        description="Development only: extensions may ring the local stack's phones "
-        "(Local/<n>@test-phones, Local/<app>~<n>@test-apps); production refuses to start "
-        "with it.",
-    )
+    environment: Environment = Field(default=Environment.PRODUCTION)
+    """production (the default) or development (the local stack, tests)."""
+
+    allow_test_phones: bool = Field(default=False)
+    """Development only: extensions may ring the local stack's phones (Local/<n>@test-phones,
+    Local/<app>~<n>@test-apps); production refuses to start with it."""
 
     @model_validator(mode="after")
     def _test_phones_in_development_only(self) -> CommonSettings:
@@ -273,7 +257,9 @@ class CommonSettings(BaseSettings):
 class AriSettings(CommonSettings):
     """Where Asterisk's ARI is and how to log in: shared by stasis, the local stack and tests."""
 
-    ari_url: str = Field(default="http://127.0.0.1:8088", description="Asterisk HTTP base URL.")
+    ari_url: str = Field(default="http://127.0.0.1:8088")
+    """Asterisk HTTP base URL."""
+
     ari_user: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     ari_password: str = Field(default=DEVELOPMENT_ARI_PASSWORD, min_length=8, max_length=128)
     ari_app: str = Field(default="receptionist", pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -308,10 +294,8 @@ class TrunkSettings(CommonSettings):
     """How outside numbers are dialled (the stasis service's setting); the admin service reads
     it too, so that the trunk's endpoint is never a tenant's device."""
 
-    stasis_trunk_dial_template: str = Field(
-        default=DEFAULT_TRUNK_DIAL_TEMPLATE,
-        description="How a virtual extension's outside number is dialled; {number} is E.164.",
-    )
+    stasis_trunk_dial_template: str = Field(default=DEFAULT_TRUNK_DIAL_TEMPLATE)
+    """How a virtual extension's outside number is dialled; {number} is E.164."""
 
     @field_validator("stasis_trunk_dial_template")
     @classmethod

@@ -30,7 +30,9 @@ class Settings(
     default_nats_user: ClassVar[str] = "admin"
     default_ops_port: ClassVar[int] = 9104
 
-    admin_http_host: str = Field(default="127.0.0.1", description="Address of the REST API.")
+    admin_http_host: str = Field(default="127.0.0.1")
+    """Address of the REST API."""
+
     admin_http_port: int = ranged(8080, 0, 65535, "0: any free port.")
     admin_rate_per_s: float = positive(20.0, 10000, "Requests per second per token.")
     admin_upload_max_bytes: int = ranged(
@@ -59,12 +61,9 @@ class Settings(
     admin_auth_failures_per_minute: float = positive(
         10.0, 10000, "Failed authentications a client address may make a minute, after its burst."
     )
-    admin_trusted_proxies: str = Field(
-        default="",
-        description="Addresses (CIDRs, comma-separated) of the proxies in front of the API "
-        "(the ingress controller): a request from one is counted against the address it "
-        "names in X-Forwarded-For.",
-    )
+    admin_trusted_proxies: str = Field(default="")
+    """Addresses (CIDRs, comma-separated) of the proxies in front of the API (the ingress
+    controller): a request from one is counted against the address it names in X-Forwarded-For."""
 
     admin_session_idle_minutes: int = ranged(
         30, 1, 24 * 60, "A person's session ends after this long without a request."
@@ -72,17 +71,14 @@ class Settings(
     admin_session_max_hours: int = ranged(
         12, 1, 24 * 30, "A person's session ends this long after they signed in, whatever they do."
     )
-    admin_cookie_secure: bool = Field(
-        default=True,
-        description="Mark the session cookie Secure (sent over HTTPS only; browsers also send "
-        "it to http://127.0.0.1 and http://localhost). Leave it on.",
-    )
-    admin_public_url: str = Field(
-        default="http://127.0.0.1:8080",
-        max_length=500,
-        description="Where people open the web manager: the links of invitation and password "
-        "reset emails start with it.",
-    )
+    admin_cookie_secure: bool = Field(default=True)
+    """Mark the session cookie Secure (sent over HTTPS only; browsers also send it to
+    http://127.0.0.1 and http://localhost). Leave it on."""
+
+    admin_public_url: str = Field(default="http://127.0.0.1:8080", max_length=500)
+    """Where people open the web manager: the links of invitation and password reset emails start
+    with it."""
+
     admin_invitation_days: int = ranged(7, 1, 90, "How long an invitation link works.")
     admin_password_reset_minutes: int = ranged(
         60, 5, 24 * 60, "How long a password reset link works."

@@ -25,71 +25,53 @@ class Settings(MediaScopeSettings, SmtpSettings):
     default_nats_user: ClassVar[str] = "media"
     default_ops_port: ClassVar[int] = 9103
 
-    media_http_host: str = Field(
-        default="127.0.0.1", description="Address of the HTTP server Asterisk fetches prompts from."
-    )
-    media_http_port: int = Field(default=9113, ge=0, le=65535, description="0: any free port.")
-    media_base_url: str | None = Field(
-        default=None,
-        description="The URL Asterisk reaches this service at (default: http://HOST:PORT).",
-    )
-    media_dir: Path = Field(
-        default_factory=_default_media_dir,
-        description="Where audio files live; shared by every instance (a ReadWriteMany volume).",
-    )
-    media_cache_max_bytes: int = Field(
-        default=1024 * MIB,
-        ge=MIB,
-        description="Size bound of the files on disk; least recently used TTS renders go first.",
-    )
-    media_cache_min_idle_s: float = Field(
-        default=600.0,
-        ge=0,
-        description="A render used more recently than this is never evicted.",
-    )
-    media_url_secret: str = Field(
-        default=DEVELOPMENT_URL_SECRET,
-        min_length=16,
-        max_length=256,
-        description="Key of the URL signatures (a Secret in production).",
-    )
-    media_recording_url_ttl_s: int = Field(
-        default=300,
-        ge=10,
-        le=86400,
-        description="How long the URL of a recording (a voicemail message) works; prompts' "
-        "URLs never expire (Asterisk's cache keeps them).",
-    )
+    media_http_host: str = Field(default="127.0.0.1")
+    """Address of the HTTP server Asterisk fetches prompts from."""
+
+    media_http_port: int = Field(default=9113, ge=0, le=65535)
+    """0: any free port."""
+
+    media_base_url: str | None = Field(default=None)
+    """The URL Asterisk reaches this service at (default: http://HOST:PORT)."""
+
+    media_dir: Path = Field(default_factory=_default_media_dir)
+    """Where audio files live; shared by every instance (a ReadWriteMany volume)."""
+
+    media_cache_max_bytes: int = Field(default=1024 * MIB, ge=MIB)
+    """Size bound of the files on disk; least recently used TTS renders go first."""
+
+    media_cache_min_idle_s: float = Field(default=600.0, ge=0)
+    """A render used more recently than this is never evicted."""
+
+    media_url_secret: str = Field(default=DEVELOPMENT_URL_SECRET, min_length=16, max_length=256)
+    """Key of the URL signatures (a Secret in production)."""
+
+    media_recording_url_ttl_s: int = Field(default=300, ge=10, le=86400)
+    """How long the URL of a recording (a voicemail message) works; prompts' URLs never expire
+    (Asterisk's cache keeps them)."""
+
     media_tts_engine: str = Field(default="espeak-ng", pattern=r"^[a-z0-9_.-]{1,32}$")
     media_tts_max_chars: int = Field(default=5000, ge=1, le=65536)
     media_upload_max_bytes: int = Field(default=20 * MIB, ge=1024)
     media_upload_max_s: float = Field(default=600.0, gt=0, le=4 * 3600)
-    media_render_concurrency: int = Field(
-        default=2, ge=1, le=64, description="Renders and transcodes running at once."
-    )
-    media_render_timeout_s: float = Field(default=120.0, gt=0, le=3600)
-    media_maintenance_interval_s: float = Field(
-        default=60.0, gt=0, description="How often eviction and clean-up run."
-    )
+    media_render_concurrency: int = Field(default=2, ge=1, le=64)
+    """Renders and transcodes running at once."""
 
-    media_email_poll_s: float = Field(
-        default=30.0,
-        gt=0,
-        le=3600,
-        description="How often the voicemail outbox is looked at, besides each new message.",
-    )
-    media_email_retry_min_s: float = Field(
-        default=30.0, gt=0, le=86400, description="The first wait before an email is tried again."
-    )
-    media_email_retry_max_s: float = Field(
-        default=3600.0, gt=0, le=86400, description="The longest wait between two tries."
-    )
-    media_email_give_up_after_s: float = Field(
-        default=3 * 86400.0,
-        gt=0,
-        le=30 * 86400,
-        description="A message's email not sent by this age is given up (the message stays).",
-    )
+    media_render_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    media_maintenance_interval_s: float = Field(default=60.0, gt=0)
+    """How often eviction and clean-up run."""
+
+    media_email_poll_s: float = Field(default=30.0, gt=0, le=3600)
+    """How often the voicemail outbox is looked at, besides each new message."""
+
+    media_email_retry_min_s: float = Field(default=30.0, gt=0, le=86400)
+    """The first wait before an email is tried again."""
+
+    media_email_retry_max_s: float = Field(default=3600.0, gt=0, le=86400)
+    """The longest wait between two tries."""
+
+    media_email_give_up_after_s: float = Field(default=3 * 86400.0, gt=0, le=30 * 86400)
+    """A message's email not sent by this age is given up (the message stays)."""
 
     @field_validator("media_base_url")
     @classmethod

@@ -30,15 +30,13 @@ class CallRecordsSettings(CommonSettings):
     call records service's, `rcp-call-records`; and stasis's when told to take no calls)."""
 
     stasis_call_records_durable: str = Field(
-        default=subjects.CALL_RECORDS_CONSUMER,
-        pattern=r"^[A-Za-z0-9_-]{1,64}$",
-        description="The JetStream durable consumer that writes call records.",
+        default=subjects.CALL_RECORDS_CONSUMER, pattern=r"^[A-Za-z0-9_-]{1,64}$"
     )
-    stasis_call_records_from_start: bool = Field(
-        default=True,
-        description="A call records consumer created anew first writes every event the "
-        "stream retains; off, only those published after it (tests, sharing one NATS).",
-    )
+    """The JetStream durable consumer that writes call records."""
+
+    stasis_call_records_from_start: bool = Field(default=True)
+    """A call records consumer created anew first writes every event the stream retains; off, only
+    those published after it (tests, sharing one NATS)."""
 
 
 class Settings(
@@ -50,82 +48,52 @@ class Settings(
     default_nats_user: ClassVar[str] = "stasis"
     default_ops_port: ClassVar[int] = 9101
 
-    stasis_take_calls: bool = Field(
-        default=True,
-        description="Connect to the Stasis app RCP_ARI_APP and take its calls (off: only the "
-        "call records consumer runs, as `rcp-call-records` does). Taking calls, stasis writes "
-        "no call records: `rcp-call-records` does, in a process of its own.",
-    )
-    database_pool_min: int = Field(
-        default=0,
-        ge=0,
-        le=100,
-        description="Connections opened at start: none, so that stasis starts and takes calls "
-        "from the configuration store while PostgreSQL is away (it reads it only for a tenant "
-        "the store lacks, and writes voicemail rows, which wait for it).",
-    )
+    stasis_take_calls: bool = Field(default=True)
+    """Connect to the Stasis app RCP_ARI_APP and take its calls (off: only the call records consumer
+    runs, as `rcp-call-records` does). Taking calls, stasis writes no call records:
+    `rcp-call-records` does, in a process of its own."""
+
+    database_pool_min: int = Field(default=0, ge=0, le=100)
+    """Connections opened at start: none, so that stasis starts and takes calls from the
+    configuration store while PostgreSQL is away (it reads it only for a tenant the store lacks, and
+    writes voicemail rows, which wait for it)."""
+
     stasis_voicemail_max_s: int = Field(default=FLOW_DEFAULTS.voicemail_max_s, ge=10, le=600)
-    stasis_max_outbound_legs: int = Field(
-        default=200,
-        ge=0,
-        le=100_000,
-        description="Outside legs (through the carrier's trunk) this node may have ringing or "
-        "bridged at once, all tenants together; past it an outside leg is not dialled.",
-    )
-    stasis_pin_lock_failures: int = Field(
-        default=LOCK_DEFAULTS.max_failures,
-        ge=3,
-        le=1000,
-        description="Wrong PINs (across calls) that lock a conference room on this node.",
-    )
-    stasis_pin_lock_window_s: float = Field(
-        default=LOCK_DEFAULTS.window_s,
-        ge=10,
-        le=86_400,
-        description="The time over which a room's wrong PINs are counted.",
-    )
-    stasis_pin_lock_s: float = Field(
-        default=LOCK_DEFAULTS.lock_s,
-        ge=10,
-        le=86_400,
-        description="How long a locked room refuses every PIN.",
-    )
-    stasis_sweep_interval_s: float = Field(
-        default=30.0,
-        gt=0,
-        le=3600,
-        description="How often legs left in the application by no call are looked for; one "
-        "seen at two sweeps in a row is hung up.",
-    )
-    stasis_drain_grace_s: float = Field(
-        default=60.0,
-        ge=0,
-        le=3600,
-        description="On SIGTERM, how long calls under way may go on before they are hung up.",
-    )
-    stasis_wait_budget_s: float = Field(
-        default=3.0,
-        ge=1.0,
-        le=30,
-        description="The longest a caller may hear silence because a dependency (directory, "
-        "media) is slow or down: a request and its retry fit in it, with time left to start "
-        "what the caller hears next (a stand-in prompt Asterisk has locally, if need be).",
-    )
-    stasis_directory_timeout_s: float = Field(
-        default=1.5, gt=0, le=30, description="How long one directory search may take."
-    )
-    stasis_media_timeout_s: float = Field(
-        default=2.0,
-        gt=0,
-        le=60,
-        description="How long one request for a prompt (rendered on the spot if new) may take.",
-    )
-    stasis_asterisk_log_rotation_s: float = Field(
-        default=86_400.0,
-        ge=0,
-        description="How often the stasis service has its Asterisk rotate its log files "
-        "(which keep a week of them); 0: never (another tool rotates them).",
-    )
+    stasis_max_outbound_legs: int = Field(default=200, ge=0, le=100_000)
+    """Outside legs (through the carrier's trunk) this node may have ringing or bridged at once, all
+    tenants together; past it an outside leg is not dialled."""
+
+    stasis_pin_lock_failures: int = Field(default=LOCK_DEFAULTS.max_failures, ge=3, le=1000)
+    """Wrong PINs (across calls) that lock a conference room on this node."""
+
+    stasis_pin_lock_window_s: float = Field(default=LOCK_DEFAULTS.window_s, ge=10, le=86_400)
+    """The time over which a room's wrong PINs are counted."""
+
+    stasis_pin_lock_s: float = Field(default=LOCK_DEFAULTS.lock_s, ge=10, le=86_400)
+    """How long a locked room refuses every PIN."""
+
+    stasis_sweep_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    """How often legs left in the application by no call are looked for; one seen at two sweeps in a
+    row is hung up."""
+
+    stasis_drain_grace_s: float = Field(default=60.0, ge=0, le=3600)
+    """On SIGTERM, how long calls under way may go on before they are hung up."""
+
+    stasis_wait_budget_s: float = Field(default=3.0, ge=1.0, le=30)
+    """The longest a caller may hear silence because a dependency (directory, media) is slow or
+    down: a request and its retry fit in it, with time left to start what the caller hears next (a
+    stand-in prompt Asterisk has locally, if need be)."""
+
+    stasis_directory_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    """How long one directory search may take."""
+
+    stasis_media_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    """How long one request for a prompt (rendered on the spot if new) may take."""
+
+    stasis_asterisk_log_rotation_s: float = Field(default=86_400.0, ge=0)
+    """How often the stasis service has its Asterisk rotate its log files (which keep a week of
+    them); 0: never (another tool rotates them)."""
+
     ari_reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
     ari_reconnect_max_s: float = Field(default=30.0, gt=0, le=600)
     ari_max_connections: int = Field(default=50, ge=1, le=1000)
