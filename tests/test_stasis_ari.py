@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -50,6 +51,21 @@ async def adapter(asterisk: StackSettings) -> AsyncIterator[Receptionist]:
         async with asyncio.timeout(20):
             await running.connection.wait_connected()
         yield running
+
+
+@asynccontextmanager
+async def through_relay(
+    asterisk: StackSettings, name: str, **options: Any
+) -> AsyncIterator[tuple[TcpRelay, Receptionist]]:
+    """The adapter on an application of its own, its every connection to ARI through a relay."""
+    host, port = asterisk.ari_url.removeprefix("http://").split(":")
+    async with (
+        TcpRelay(host, int(port)) as relay,
+        receptionist(
+            asterisk, unique_app(name), url=f"http://127.0.0.1:{relay.port}", **options
+        ) as running,
+    ):
+        yield relay, running
 
 
 async def playing(phone_app: Phones, playback_id: str) -> None:
@@ -244,13 +260,7 @@ async def test_boolean_parameters_reach_asterisk_as_words(
 async def test_it_reconnects_after_the_websocket_drops_and_serves_old_and_new_calls(
     asterisk: StackSettings, phone_app: Phones
 ) -> None:
-    host, port = asterisk.ari_url.removeprefix("http://").split(":")
-    async with (
-        TcpRelay(host, int(port)) as relay,
-        receptionist(
-            asterisk, unique_app("reconnect"), url=f"http://127.0.0.1:{relay.port}", **FAST_RETRY
-        ) as running,
-    ):
+    async with through_relay(asterisk, "reconnect", **FAST_RETRY) as (relay, running):
         connection = running.connection
         async with asyncio.timeout(20):
             await connection.wait_connected()
@@ -374,3 +384,40 @@ async def test_each_ari_request_is_told_by_its_operation_so_that_a_call_s_reques
         "playbacks.stop",
         "channels.hangup",
     ]
+
+
+async def test_requests_travel_on_the_event_websocket_once_asterisk_answers_there(
+    asterisk: StackSettings,
+) -> None:
+    async with through_relay(asterisk, "ws-rest", **FAST_RETRY) as (relay, running):
+        connection = running.connection
+        await eventually(lambda: connection.requests_on_websocket)
+        before = len(relay.sent)
+        assert await connection.channels_in_app() == []  # an answer with a body
+        with pytest.raises(AriNotFound) as gone:  # an error, mapped as over HTTP
+            await connection.operation("channels", "answer", channelId="no-such-channel")
+        assert gone.value.status == 404
+        assert "Channel not found" in gone.value.message
+        http_requests = bytes(relay.sent[before:])
+        assert b"/ari/applications/" not in http_requests
+        assert b"/ari/channels/" not in http_requests
+
+        await relay.cut()  # a new socket is asked again, and used again
+        await eventually(lambda: connection.connections >= 2 and connection.requests_on_websocket)
+        assert await connection.channels_in_app() == []
+
+
+async def test_with_requests_on_the_websocket_turned_off_they_go_over_http(
+    asterisk: StackSettings,
+) -> None:
+    async with through_relay(asterisk, "http-rest", rest_over_websocket=False) as (relay, running):
+        connection = running.connection
+        async with asyncio.timeout(20):
+            await connection.wait_connected()
+        assert await connection.channels_in_app() == []
+        with pytest.raises(AriNotFound):
+            await connection.operation("channels", "answer", channelId="no-such-channel")
+        assert not connection.requests_on_websocket
+        sent = bytes(relay.sent)
+    assert f"GET /ari/applications/{connection.app}".encode() in sent
+    assert b"POST /ari/channels/no-such-channel/answer" in sent

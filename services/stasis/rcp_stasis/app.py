@@ -180,6 +180,7 @@ async def _take_calls(
             reconnect_max_s=settings.ari_reconnect_max_s,
             max_connections=settings.ari_max_connections,
             request_timeout_s=settings.ari_request_timeout_s,
+            rest_over_websocket=settings.ari_rest_over_websocket,
             on_connected=receptionist.reconcile,
             on_request=metrics.count_ari_request,
         )

@@ -98,6 +98,9 @@ class Settings(
     ari_reconnect_max_s: float = Field(default=30.0, gt=0, le=600)
     ari_max_connections: int = Field(default=50, ge=1, le=1000)
     ari_request_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    ari_rest_over_websocket: bool = Field(default=True)
+    """Send ARI requests on the event WebSocket when Asterisk answers there (22.3 and later);
+    off: always over HTTP."""
 
     @property
     def request_budget_s(self) -> float:
