@@ -13,16 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import nats
+import pytest
 from admin_support import Admin
 from nats.aio.client import Client as NatsClient
-from rcp import nats_access
+from rcp import config_store, nats_access
 from rcp.config_store import (
     MISSING,
     ConfigStore,
     KeyChange,
     Missing,
+    Snapshot,
     StoringConfigPublisher,
     namespace_of,
+    supersedes,
 )
 from rcp.telemetry import Metrics
 from rcp_devstack.natsserver import _binary
@@ -191,3 +194,67 @@ async def test_a_suspended_tenant_read_from_the_store_has_no_configuration_and_n
     assert await source.tenant_of(e164) == uuid.UUID(tenant_id)
     assert await source.load(uuid.UUID(tenant_id)) is None
     assert fallback.reads == 0
+
+
+async def test_concurrent_writes_to_one_tenant_leave_the_last_committed_configuration_stored(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    tenant_id, _ = await admin.tenant()
+    t = f"/v1/tenants/{tenant_id}"
+
+    await asyncio.gather(*(admin.carrier.ok("PATCH", t, {"name": f"Name {n}"}) for n in range(20)))
+
+    committed = await admin.pool.fetchval("SELECT name FROM tenants WHERE id = $1", tenant_id)
+    snapshot = await (await _store(admin, nats_client)).snapshot(uuid.UUID(tenant_id))
+    assert not isinstance(snapshot, Missing)
+    assert snapshot["tenant"]["name"] == committed
+    assert snapshot["config_version"] == await admin.pool.fetchval(
+        "SELECT version FROM config_versions WHERE tenant_id = $1", tenant_id
+    )
+
+
+async def test_a_snapshot_read_before_a_newer_one_was_stored_does_not_replace_it(
+    admin: Admin, nats_client: NatsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two admin processes store one tenant: the first reads its snapshot, the second writes
+    and stores a newer one, then the first stores its stale one: the newer stays."""
+    tenant_id, _ = await admin.tenant()
+    t = f"/v1/tenants/{tenant_id}"
+    namespace = namespace_of(admin.settings.database_url)
+    first, second = (
+        StoringConfigPublisher(None, nats_client, admin.pool, Metrics("t"), namespace)
+        for _ in range(2)
+    )
+    await admin.carrier.ok("PATCH", t, {"name": "Older"})
+    read, resume = asyncio.Event(), asyncio.Event()
+    reading = config_store.read_snapshot
+
+    async def paused_read(connection: object, tenant: uuid.UUID) -> Snapshot:
+        snapshot = await reading(connection, tenant)
+        if snapshot["tenant"]["name"] == "Older":
+            read.set()
+            await resume.wait()
+        return snapshot
+
+    monkeypatch.setattr(config_store, "read_snapshot", paused_read)
+    stale = asyncio.create_task(first.store(uuid.UUID(tenant_id)))
+    await read.wait()
+    await admin.carrier.ok("PATCH", t, {"name": "Newer"})
+    await second.store(uuid.UUID(tenant_id))
+    resume.set()
+    await stale
+
+    snapshot = await (await _store(admin, nats_client)).snapshot(uuid.UUID(tenant_id))
+    assert not isinstance(snapshot, Missing)
+    assert snapshot["tenant"]["name"] == "Newer"
+
+
+def test_a_gone_tenant_replaces_any_snapshot_and_nothing_replaces_it() -> None:
+    alive: Snapshot = {"tenant": {"name": "A"}, "config_version": 7, "numbers": []}
+    gone: Snapshot = {"tenant": None, "numbers": []}
+    older = {**alive, "config_version": 6}
+
+    assert supersedes(gone, alive)
+    assert not supersedes(alive, gone)
+    assert not supersedes(older, alive)
+    assert supersedes(alive, older)

@@ -36,8 +36,9 @@ OUR_TABLES = {
     "user_sessions",
     "user_links",
     "call_counts",
+    "config_versions",
 }
-HEAD = ["0012"]
+HEAD = ["0013"]
 
 
 async def _schema(url: str) -> tuple[set[str], set[str], list[str]]:
@@ -114,6 +115,7 @@ def test_media_revision_downgrades_to_the_initial_schema(make_database: Callable
         "user_sessions",
         "user_links",
         "call_counts",
+        "config_versions",
     }
     assert "media_files" not in tables
     assert versions == ["0001"]
@@ -143,6 +145,7 @@ def test_outbound_revision_downgrades_to_the_media_schema(make_database: Callabl
         "user_sessions",
         "user_links",
         "call_counts",
+        "config_versions",
     }
     assert not tables & {"outbound_policies", "tenant_limits"}
     assert "rcp_all_match" not in functions

@@ -16,6 +16,7 @@ test suite's, share one bucket without seeing each other's keys):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -45,8 +46,8 @@ BUCKET = "rcp_config"
 STREAM = f"KV_{BUCKET}"
 
 Snapshot = dict[str, Any]
-"""A tenant's configuration rows, as JSON: `tenant`, `version`, `document`, `extensions`,
-`ring_groups`, `rooms`, `policy`, `limits`, `numbers`."""
+"""A tenant's configuration rows, as JSON: `tenant`, `config_version`, `version`, `document`,
+`extensions`, `ring_groups`, `rooms`, `policy`, `limits`, `numbers`."""
 
 TENANT_OF_NUMBER = """
     SELECT t.id, t.status FROM phone_numbers n JOIN tenants t ON t.id = n.tenant_id
@@ -84,6 +85,15 @@ POLICY = f"SELECT {', '.join(POLICY_COLUMNS)} FROM outbound_policies WHERE tenan
 
 LIMITS = f"SELECT {', '.join(LIMIT_BOUNDS)} FROM tenant_limits WHERE tenant_id = $1"
 
+CONFIG_VERSION = "SELECT version FROM config_versions WHERE tenant_id = $1"
+
+# Revision 0013: the tenants' rows are locked in one order, so that a write that changes two
+# tenants (a number moved) does not deadlock with another; a tenant gone is skipped.
+BUMP_CONFIG_VERSIONS = """
+    INSERT INTO config_versions (tenant_id, version)
+    SELECT id, 1 FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id
+        ON CONFLICT (tenant_id) DO UPDATE SET version = config_versions.version + 1"""
+
 
 def namespace_of(database_url: str) -> str:
     """The keys' namespace for a database: its name, with what a key may not hold replaced."""
@@ -109,15 +119,24 @@ def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+async def bump_config_versions(connection: Any, tenant_ids: list[UUID]) -> None:
+    """Add 1 to the configuration version of the tenants a write changes, in the write's
+    transaction (before it commits: the lock makes concurrent writers to a tenant take turns,
+    so the versions follow the commits)."""
+    await connection.execute(BUMP_CONFIG_VERSIONS, tenant_ids)
+
+
 async def read_snapshot(connection: Any, tenant_id: UUID) -> Snapshot:
     """The tenant's configuration rows as one snapshot (in the caller's transaction: make it
-    repeatable read to have them consistent); `tenant` None if the tenant is gone."""
+    repeatable read to have them consistent, with the version that orders them: the rows as
+    the writes up to that version left them); `tenant` None if the tenant is gone."""
     tenant = await connection.fetchrow(TENANT, tenant_id)
     if tenant is None:
         return {"tenant": None, "numbers": []}
     version, document = await receptionists.read_published(connection, tenant_id)
     return {
         "tenant": _row(tenant),
+        "config_version": await connection.fetchval(CONFIG_VERSION, tenant_id) or 0,
         "version": version,
         "document": None if document is None else document.model_dump(mode="json"),
         "extensions": [_row(r) for r in await connection.fetch(EXTENSIONS, tenant_id)],
@@ -262,17 +281,57 @@ class ConfigStore:
             return raw
         return UUID(raw.decode())
 
-    async def put(self, tenant_id: UUID, snapshot: Snapshot) -> None:
-        """Store a tenant's snapshot and the routing of its numbers; forget the routing of
-        the numbers it no longer has (unless another tenant has taken them since)."""
-        before = await self.snapshot(tenant_id)
-        had = set() if isinstance(before, Missing) else set(before.get("numbers", []))
-        for e164 in snapshot["numbers"]:
+    async def put(self, tenant_id: UUID, snapshot: Snapshot) -> bool:
+        """Store a tenant's snapshot and the routing of its numbers, unless the store holds a
+        newer snapshot (`supersedes`: whoever stores last, the newest stays); forget the
+        routing of the numbers it no longer has (unless another tenant has taken them since).
+        The snapshot's key is replaced only if it did not change meanwhile (compare-and-set on
+        its revision), else all is done again. Whether the snapshot was stored."""
+        key = self.tenant_key(tenant_id)
+        routed: set[str] = set()  # the numbers routed here, in case a newer snapshot wins
+        while True:
+            try:
+                entry = await self.kv.get(key)
+            except nats.js.errors.KeyNotFoundError:
+                entry = None
+            before = None if entry is None else cast(Snapshot, json.loads(entry.value or b"{}"))
+            if before is not None and not supersedes(snapshot, before):
+                if routed:  # an earlier turn routed numbers: as the newer snapshot says
+                    await self._route(tenant_id, before.get("numbers", []), routed)
+                return False
+            had = set() if before is None else set(before.get("numbers", []))
+            routed |= had
+            await self._route(tenant_id, snapshot["numbers"], routed)
+            routed |= set(snapshot["numbers"])
+            value = json.dumps(snapshot).encode()
+            try:
+                if entry is None:
+                    await self.kv.create(key, value)
+                else:
+                    await self.kv.update(key, value, last=entry.revision)
+            except nats.js.errors.KeyWrongLastSequenceError:
+                continue  # another writer stored this tenant meanwhile: look again
+            return True
+
+    async def _route(self, tenant_id: UUID, numbers: list[str], had: set[str]) -> None:
+        """Route `numbers` to the tenant; forget the routing of those of `had` it no longer
+        has (unless another tenant has taken them since)."""
+        for e164 in numbers:
             await self.kv.put(self.number_key(e164), str(tenant_id).encode())
-        for e164 in had - set(snapshot["numbers"]):
+        for e164 in had - set(numbers):
             if await self.tenant_of(e164) == tenant_id:
                 await self.kv.delete(self.number_key(e164))
-        await self.kv.put(self.tenant_key(tenant_id), json.dumps(snapshot).encode())
+
+
+def supersedes(snapshot: Snapshot, stored: Snapshot) -> bool:
+    """Whether a snapshot may replace the one stored: a tenant gone always does, and nothing
+    replaces it (an id is never reused); else the higher configuration version wins (an equal
+    one holds the same writes: the later read replaces it)."""
+    if snapshot["tenant"] is None:
+        return True
+    if stored.get("tenant") is None:
+        return False
+    return int(snapshot.get("config_version", 0)) >= int(stored.get("config_version", 0))
 
 
 class StoringConfigPublisher:
@@ -296,6 +355,10 @@ class StoringConfigPublisher:
         self._namespace = namespace
         self._replicas = replicas
         self._store: ConfigStore | None = None
+        # One store at a time per tenant in this process (the compare-and-set orders those of
+        # other processes), so that a snapshot losing the race leaves no number's routing; a
+        # lock per tenant ever stored, kept.
+        self._storing: dict[UUID, asyncio.Lock] = {}
 
     async def opened(self) -> ConfigStore:
         """The store, opened (the bucket created) on first use."""
@@ -306,13 +369,17 @@ class StoringConfigPublisher:
     async def store(self, tenant_id: UUID) -> None:
         """Write the tenant's snapshot as the database has it now."""
         store = await self.opened()
+        async with self._storing.setdefault(tenant_id, asyncio.Lock()):
+            await store.put(tenant_id, await self._read(tenant_id))
+
+    async def _read(self, tenant_id: UUID) -> Snapshot:
+        """The tenant's snapshot as the database has it now."""
         async with (
             self._pool.pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             await self._pool.scope.apply(connection)
-            snapshot = await read_snapshot(connection, tenant_id)
-        await store.put(tenant_id, snapshot)
+            return await read_snapshot(connection, tenant_id)
 
     async def changed(self, tenant_id: UUID, entity: str, key: str | None) -> None:
         """Store the tenant's configuration, then announce the change."""

@@ -22,6 +22,7 @@ import asyncpg
 import nats.errors
 import structlog
 from asyncpg.pool import PoolConnectionProxy
+from rcp.config_store import bump_config_versions
 from rcp.contracts import ConfigChanged
 from rcp.db.scope import Scope, ScopedPool
 from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
@@ -182,11 +183,15 @@ class Store:
         key: str | None = None,
         request_id: str | None = None,
     ) -> AsyncIterator[Change]:
-        """One transaction, its audit entry, then (after the commit) config-changed."""
+        """One transaction, its audit entry, then (after the commit) config-changed; a change of
+        configuration adds 1 to its tenants' configuration version in the transaction."""
         with database_errors():
             async with self.pool.transaction() as connection:
                 change = Change(connection, tenant_id, entity, action, key)
                 yield change
+                changed = [t for t in (change.tenant_id, change.other_tenant_id) if t is not None]
+                if changed and entity in CONFIG_ENTITIES:
+                    await bump_config_versions(connection, changed)
                 await connection.executemany(
                     """INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity,
                                               entity_key, before, after, request_id,

@@ -1,0 +1,28 @@
+"""Each tenant's configuration version (`config_versions`): the order of its snapshots.
+
+Every admin write that changes a tenant's configuration adds 1 to the tenant's version in its
+own transaction (the row's lock makes concurrent writes to one tenant take their turns, so the
+versions follow the commits). A snapshot read in one transaction has the data of exactly the
+writes up to its version: the configuration store keeps the snapshot of the highest version,
+whatever order concurrent writers store theirs in (`rcp.config_store`). A tenant without a row
+is at version 0 (none written since this revision).
+"""
+
+from __future__ import annotations
+
+from rcp.db.migrations import row_security, sql_steps
+
+revision = "0013"
+down_revision = "0012"
+
+UPGRADE = """
+CREATE TABLE config_versions (
+    tenant_id uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    version   bigint NOT NULL CHECK (version > 0)
+);
+GRANT SELECT, INSERT, UPDATE ON config_versions TO rcp_admin;
+""" + row_security("config_versions")
+
+DOWNGRADE = "DROP TABLE config_versions;\n"
+
+upgrade, downgrade = sql_steps(UPGRADE, DOWNGRADE)
