@@ -30,7 +30,7 @@ from rcp.messaging import request
 from rcp_devstack.settings import StackSettings
 from rcp_directory.app import RunningDirectory, running
 from rcp_directory.metrics import DirectoryMetrics
-from rcp_directory.ports import TenantState
+from rcp_directory.ports import TenantListings, TenantState
 from rcp_directory.service import IndexCache
 from rcp_directory.settings import Settings
 from rcp_directory.source import PostgresDirectory
@@ -613,3 +613,33 @@ async def test_extension_renamed_through_the_admin_api_is_found_within_a_second(
     found = await eventually(renamed, within_s=1.0)
     assert found.matches[0].display_name == "Jean-Pierre Rousseau"
     assert (await search(nats_client, service_settings, tenant, keys("LEF"))).total == 0
+
+
+async def test_answers_now_only_for_tenants_held_in_memory_and_still_valid() -> None:
+    active, unknown = uuid.uuid4(), uuid.uuid4()
+    states = {active: TenantState.ACTIVE, unknown: TenantState.UNKNOWN}
+
+    class Source:
+        async def load(self, tenant_id: uuid.UUID) -> TenantListings:
+            return TenantListings(state=states[tenant_id])
+
+    now = [0.0]
+    cache = IndexCache(
+        Source(),
+        DirectoryMetrics(CollectorRegistry()),
+        max_bytes=10**9,
+        max_age_s=60,
+        clock=lambda: now[0],
+    )
+    assert not cache.answers_now(active)  # never loaded: a lookup would wait for the load
+    assert not cache.answers_now(None)
+    await cache.get(active)
+    await cache.get(unknown)
+    assert cache.answers_now(active)
+    assert cache.answers_now(unknown)
+    now[0] = 61.0
+    # Past its age an index is still answered from (and refreshed meanwhile); an unknown
+    # tenant is looked up again, so its lookup waits.
+    assert cache.answers_now(active)
+    assert not cache.answers_now(unknown)
+    await cache.aclose()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.micro import add_service
+from nats.micro.request import Request
 from nats.micro.service import Service
 from rcp import subjects
 from rcp.contracts import CallEvent, EchoRequest, EchoResult
 from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavailable
-from rcp.messaging import endpoint, ensure_streams, publish_event, request
+from rcp.messaging import ConcurrentRequests, endpoint, ensure_streams, publish_event, request
 
 TENANT = uuid.UUID("6f1c1f3e-2d4b-4c55-9a77-0c9d7f0e1a01")
 
@@ -131,3 +134,33 @@ async def test_call_event_is_stored_in_the_events_stream(nats_client: NatsClient
     info = await js.stream_info(subjects.EVENTS_STREAM)
     assert info.config.subjects == ["rcp.events.>"]
     assert info.config.max_age == 7 * 24 * 3600
+
+
+async def test_concurrent_requests_answer_inline_requests_in_the_callback_and_others_in_tasks() -> (
+    None
+):
+    released = asyncio.Event()
+    answered: list[str] = []
+
+    async def handler(req: Request) -> None:
+        await released.wait()
+        answered.append(req.subject)
+
+    in_flight = ConcurrentRequests(4)
+    spawn = in_flight.wrap(handler, inline=lambda req: req.subject == "inline")
+    queued = Request(Msg(None, subject="queued"))  # type: ignore[arg-type]
+    inline = Request(Msg(None, subject="inline"))  # type: ignore[arg-type]
+
+    await spawn(queued)  # handed to a task: the callback returns before it is answered
+    assert answered == []
+
+    async def answer_inline() -> None:
+        await spawn(inline)
+
+    answering = asyncio.create_task(answer_inline())
+    await asyncio.sleep(0)
+    assert not answering.done()  # the callback itself waits for the inline answer
+    released.set()
+    await answering
+    await in_flight.drain()
+    assert sorted(answered) == ["inline", "queued"]

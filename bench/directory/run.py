@@ -345,6 +345,7 @@ async def report_nats(
     lookups: int,
     concurrency: int,
     rate: float,
+    rounds: int,
 ) -> None:
     """The directory and echo as processes of their own, measured over the same NATS."""
     settings = Settings()
@@ -381,6 +382,7 @@ async def report_nats(
                     pid=directory.pid,
                     concurrency=concurrency,
                     rate=rate,
+                    rounds=rounds,
                 )
         except BaseException:
             log.seek(0)
@@ -423,6 +425,7 @@ async def _measure(
     pid: int,
     concurrency: int,
     rate: float,
+    rounds: int,
 ) -> None:
     async def search(message: SearchRequest) -> SearchResult:
         subject = subjects.DIRECTORY_SEARCH.subject(message.tenant_id, scope)
@@ -476,14 +479,16 @@ async def _measure(
     runs = [
         ("1 in flight", await phase(both, 2 * len(searches), 1)),
         (f"{rate:,.0f}/s open loop", await paced(both, 2 * paced_count, 2 * rate)),
-        (
-            f"{concurrency} in flight, alone",
-            [
-                *await phase([lambda n: echo_n(2 * n)], len(searches), concurrency),
-                *await phase([lambda n: search_n(2 * n)], len(searches), concurrency),
-            ],
-        ),
     ]
+    # Saturation, `rounds` times: each round measures the echo, then the directory, alone.
+    ratios = []
+    for round_number in range(1, rounds + 1):
+        saturated = [
+            *await phase([lambda n: echo_n(2 * n)], len(searches), concurrency),
+            *await phase([lambda n: search_n(2 * n)], len(searches), concurrency),
+        ]
+        ratios.append(saturated[1].per_second / saturated[0].per_second)
+        runs.append((f"{concurrency} in flight, #{round_number}", saturated))
     for load, (echo_stats, directory_stats) in runs:
         for name, stats in (("echo", echo_stats), ("directory", directory_stats)):
             print(
@@ -491,6 +496,10 @@ async def _measure(
                 f" | {stats.p99_ms:>6.2f} | {stats.p50_ms / echo_stats.p50_ms:>14.2f}"
                 f" | {stats.p99_ms / echo_stats.p99_ms:>14.2f}"
             )
+    print(
+        f"  saturated throughput, directory / echo over {rounds} rounds: median"
+        f" {statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+    )
     _, body = await get(ops_port, "/metrics")
     several = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="several"}')
     one = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="one"}')
@@ -521,6 +530,7 @@ async def run(arguments: argparse.Namespace) -> None:
             lookups=arguments.lookups,
             concurrency=arguments.concurrency,
             rate=arguments.rate,
+            rounds=arguments.rounds,
         )
 
 
@@ -534,6 +544,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--rate", type=float, default=500, help="open-loop lookups a second, each")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="saturated runs, each service")
     arguments = parser.parse_args()
     with suppress(KeyboardInterrupt):
         asyncio.run(run(arguments))

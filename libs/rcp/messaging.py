@@ -418,11 +418,19 @@ class ConcurrentRequests:
         self._running: set[asyncio.Task[None]] = set()
 
     def wrap(
-        self, handler: Callable[[Request], Awaitable[None]]
+        self,
+        handler: Callable[[Request], Awaitable[None]],
+        inline: Callable[[Request], bool] | None = None,
     ) -> Callable[[Request], Awaitable[None]]:
-        """`handler` (an `endpoint()`, which never raises) run in a task of its own."""
+        """`handler` (an `endpoint()`, which never raises) run in a task of its own.
+
+        A request for which `inline` says True never waits (e.g. its data is in memory): it
+        is answered in the subscription's callback, without a task's cost."""
 
         async def spawn(req: Request) -> None:
+            if inline is not None and inline(req):
+                await handler(req)
+                return
             await self._slots.acquire()
             task = asyncio.create_task(self._run(handler, req))
             self._running.add(task)

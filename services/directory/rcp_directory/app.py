@@ -11,6 +11,7 @@ from importlib.metadata import version
 import nats.errors
 import structlog
 from nats.micro import add_service
+from nats.micro.request import Request
 from nats.micro.service import Service
 from rcp import subjects, tasks
 from rcp.config_events import config_changes
@@ -72,6 +73,11 @@ async def running(
 
         handlers = DirectoryHandlers(Directory(cache, settings.directory_min_digits), metrics)
         in_flight = ConcurrentRequests(settings.directory_max_in_flight)
+
+        def in_memory(req: Request) -> bool:
+            # A lookup in an index already in memory never waits: no task of its own.
+            return cache.answers_now(subjects.request_tenant(req.subject))
+
         stack.push_async_callback(in_flight.drain)
         service = await add_service(
             infra.nats,
@@ -84,12 +90,12 @@ async def running(
         await service.add_endpoint(
             name="search",
             subject=subjects.DIRECTORY_SEARCH.every_tenant(settings.directory_nats_scope),
-            handler=in_flight.wrap(endpoint(SearchRequest, handlers.search)),
+            handler=in_flight.wrap(endpoint(SearchRequest, handlers.search), in_memory),
         )
         await service.add_endpoint(
             name="reverse",
             subject=subjects.DIRECTORY_REVERSE.every_tenant(settings.directory_nats_scope),
-            handler=in_flight.wrap(endpoint(ReverseRequest, handlers.reverse)),
+            handler=in_flight.wrap(endpoint(ReverseRequest, handlers.reverse), in_memory),
         )
         # The endpoints' subscriptions reach the server before the service reports ready.
         await reached_server(infra.nats)

@@ -77,6 +77,13 @@ class IndexCache:
         """Memory held, as counted against the bound."""
         return self._bytes
 
+    def answers_now(self, tenant_id: UUID | None) -> bool:
+        """Whether `get` returns the tenant's state without waiting for a load."""
+        slot = self._slots.get(tenant_id) if tenant_id is not None else None
+        return slot is not None and (
+            slot.state is TenantState.ACTIVE or self.clock() < slot.expires_at
+        )
+
     async def get(self, tenant_id: UUID) -> tuple[TenantState, TenantIndex]:
         """A tenant's state and index, loading it if it is not in memory."""
         slot = self._slots.get(tenant_id)
