@@ -132,6 +132,10 @@ async def seed_tenants(url: str) -> dict[str, UUID]:
                        VALUES ($1, 1, '{"format": 1}', 'tests')""",
                     tenant,
                 )
+            if await pool.fetchval("SELECT to_regclass('config_versions') IS NOT NULL"):  # 0013
+                await pool.execute(
+                    "INSERT INTO config_versions (tenant_id, version) VALUES ($1, 1)", tenant
+                )
             await pool.execute(
                 """INSERT INTO audit_log (tenant_id, actor, action, entity, entity_key, after)
                    VALUES ($1, 'tests', 'extension.create', 'extension', '101', '{"n": 1}')""",
