@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from nats.aio.msg import Msg
 from nats_support import as_user
-from rcp import subjects
+from rcp import config_store, subjects
 from rcp.contracts import ConfigChanged
 from rcp.db import receptionists
 from rcp.messaging import connect_nats, reached_server
@@ -278,9 +278,22 @@ async def _publish(database_url: str, tenant_id: UUID, number: int) -> None:
 
 
 async def _changed(stack: Stack, tenant: Tenant) -> None:
-    """Announce a change as the admin service does (stasis itself may not: rcp.nats_access)."""
+    """Store the tenant's snapshot, then announce the change, as the admin service does
+    (stasis itself may not: rcp.nats_access). Stored first, as admin does: stasis reads the
+    store, and the store may hold an earlier snapshot (the stack's admin stores every tenant
+    when it starts)."""
+    db = await asyncpg.connect(stack.database_url)
+    try:
+        async with db.transaction(isolation="repeatable_read", readonly=True):
+            snapshot = await config_store.read_snapshot(db, tenant.id)
+    finally:
+        await db.close()
     event = ConfigChanged(tenant_id=tenant.id, entity="version", key=None)
     async with connect_nats(as_user(stack.settings), "tests-menus") as nats:
+        store = await config_store.ConfigStore.open(
+            nats, config_store.namespace_of(stack.database_url)
+        )
+        await store.put(tenant.id, snapshot)
         await nats.publish(subjects.config_changed(tenant.id), event.model_dump_json().encode())
         await reached_server(nats)
 
