@@ -6,8 +6,9 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from rcp.contracts.directory import SearchMatch, SearchResult
 from rcp.errors import ErrorCode, ReceptionistError
-from rcp_directory.handlers import decode_cursor, encode_cursor
+from rcp_directory.handlers import decode_cursor, encode_cursor, search_result_json
 from rcp_directory.index import KEY_DIGITS, Kind, Listing, Mode, TenantIndex
 from rcp_directory.keypad import letters_to_digits, name_keys, name_parts, parse_digits
 
@@ -423,8 +424,62 @@ def test_prefix_longer_than_the_kept_digits_is_checked_against_the_name() -> Non
     assert index.search(spelled + "2", Mode.LAST, 10).total == 0
 
 
-def test_index_memory_stays_under_two_hundred_bytes_an_entry() -> None:
+def test_index_memory_with_its_table_stays_under_five_hundred_bytes_an_entry() -> None:
     entries = [Listing(f"{1000 + n}", f"Prénom{n:04}", f"Nom-Composé{n:04}") for n in range(2000)]
     index = TenantIndex(entries)
     assert len(index) == 2000
-    assert index.nbytes / len(index) < 200
+    assert index.nbytes / len(index) < 500
+
+
+def _every_prefix(entries: list[Listing]) -> set[str]:
+    spelled: set[str] = set()
+    for entry in entries:
+        for name in (entry.first_name, entry.last_name):
+            found = name_keys(name)
+            for key in (found.whole, *found.parts):
+                spelled.update(key[:length] for length in range(1, len(key) + 2))
+    return spelled - {""}
+
+
+TRICKY = [
+    *(
+        Listing(_number(row), person.first, person.last, uuid.UUID(int=row) if row % 3 else None)
+        for row, person in enumerate(PEOPLE)
+    ),
+    *RANKING,
+    *_many(),
+    Listing("700", 'Jo "Jojo"', "O\\Brien"),
+    Listing("701", "", "Accueil"),
+    Listing("702", "Standard", ""),
+]
+
+
+@pytest.mark.parametrize("limit", [1, 9, 100])
+def test_the_prefix_table_answers_every_prefix_as_the_binary_search_does(limit: int) -> None:
+    table, scan = TenantIndex(TRICKY), TenantIndex(TRICKY, table_digits=0)
+    prefixes = _every_prefix(TRICKY)
+    assert len(prefixes) > 500
+    for digits in sorted(prefixes):
+        assert table.search(digits, Mode.EITHER, limit) == scan.search(digits, Mode.EITHER, limit)
+
+
+def test_encoded_matches_are_the_json_of_the_search_contract() -> None:
+    index = TenantIndex(TRICKY)
+    for digits in sorted(_every_prefix(TRICKY)):
+        for mode in Mode:
+            page = index.search(digits, mode, 9)
+            found = index.search_json(digits, mode, 9)
+            result = SearchResult(
+                matches=tuple(
+                    SearchMatch(
+                        **match.listing._asdict(),
+                        display_name=match.listing.display_name,
+                        whole_name=match.kind is Kind.WHOLE,
+                    )
+                    for match in page.matches
+                ),
+                total=page.total,
+                next_cursor=None if page.next_after is None else encode_cursor(page.next_after),
+            )
+            assert (found.total, found.next_after) == (page.total, page.next_after)
+            assert search_result_json(found) == result.model_dump_json().encode()

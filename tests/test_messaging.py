@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,9 +14,16 @@ from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import Service
 from rcp import subjects
-from rcp.contracts import CallEvent, EchoRequest, EchoResult
+from rcp.contracts import CallEvent, EchoRequest, EchoResult, Reply
 from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavailable
-from rcp.messaging import ConcurrentRequests, endpoint, ensure_streams, publish_event, request
+from rcp.messaging import (
+    ConcurrentRequests,
+    Encoded,
+    endpoint,
+    ensure_streams,
+    publish_event,
+    request,
+)
 
 TENANT = uuid.UUID("6f1c1f3e-2d4b-4c55-9a77-0c9d7f0e1a01")
 
@@ -54,6 +62,40 @@ async def test_request_returns_the_typed_result(
     _, subject = echo_service
     result = await ask(nats_client, subject, "Émile")
     assert result == EchoResult(payload="elimÉ")
+
+
+async def test_reply_is_the_reply_contract_around_the_result_encoded_or_not(
+    nats_client: NatsClient, echo_service: tuple[Service, str]
+) -> None:
+    service, subject = echo_service
+
+    async def encoded(req: EchoRequest) -> Encoded[EchoResult]:
+        return Encoded(EchoResult(payload=req.payload.upper()).model_dump_json().encode())
+
+    await service.add_endpoint(
+        name="shout",
+        subject=f"{subject}.shout",
+        handler=endpoint(EchoRequest, encoded),
+    )
+    body = EchoRequest(tenant_id=TENANT, payload='Émile "É"').model_dump_json().encode()
+    raw = await nats_client.request(subject, body, timeout=5)
+    assert raw.data == Reply(result=EchoResult(payload='"É" elimÉ')).model_dump_json().encode()
+    shouted = await ask(nats_client, f"{subject}.shout", 'Émile "É"')
+    assert shouted == EchoResult(payload='ÉMILE "É"')
+
+
+async def test_body_naming_the_tenant_in_another_spelling_is_its_subjects(
+    nats_client: NatsClient, echo_service: tuple[Service, str]
+) -> None:
+    _, subject = echo_service
+    for tenant in (str(TENANT).upper(), TENANT.hex, None):
+        body = {"payload": "abc"} | ({"tenant_id": tenant} if tenant else {})
+        raw = await nats_client.request(subject, json.dumps(body).encode(), timeout=5)
+        assert Reply[EchoResult].model_validate_json(raw.data).result == EchoResult(payload="cba")
+    other = {"payload": "abc", "tenant_id": str(uuid.uuid4()).upper()}
+    raw = await nats_client.request(subject, json.dumps(other).encode(), timeout=5)
+    assert b'"code":"forbidden"' in raw.data
+    assert other["tenant_id"].encode() in raw.data  # named as the body spells it
 
 
 async def test_handler_error_comes_back_typed_with_its_code(

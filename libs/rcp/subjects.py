@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from uuid import UUID
 
 PREFIX = "rcp"
@@ -117,6 +118,9 @@ class TenantRequest:
         return f"{subject}.{_token(scope)}" if scope else subject
 
 
+# Every request's subject is read (by `rcp.messaging.endpoint`, and by a service choosing how
+# to run it): the recent ones are remembered, as there are few per tenant.
+@lru_cache(maxsize=4096)
 def request_tenant(subject: str) -> UUID | None:
     """The tenant a `TenantRequest` subject names, or None if it names none."""
     prefix, _, rest = subject.partition(".")

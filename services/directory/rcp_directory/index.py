@@ -16,14 +16,29 @@ for memory, not as Python objects per entry or a dict of every prefix:
   array, for reverse lookups.
 
 That is about 80-90 bytes per entry (see bench/directory), rebuilt whole on every refresh.
+
+Beside it, for the searches callers make most (by either name, first page), a table answers
+in constant time:
+
+- a dict from every prefix of up to `TABLE_DIGITS` digits of every key to a span of one
+  `array('I')` holding that prefix's matches already ranked (position << 1 | kind), so that
+  a search is one dict get and a slice, whatever the tenant's size;
+- each entry's answer already encoded as the search contract's JSON (`SearchMatch` of
+  `rcp.contracts.directory`, up to its `whole_name`), so that a page's reply is assembled
+  from bytes (`search_json`).
+
+Longer prefixes, a search by one of the names and the pages after the first are answered by
+the binary search above. The table and the JSON cost about 300 bytes per entry more (see
+bench/directory/README.md).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import IntEnum, StrEnum
 from typing import NamedTuple
 from uuid import UUID
@@ -35,10 +50,16 @@ from rcp_directory.keypad import keys_of_parts, name_parts
 KEY_DIGITS = 16
 """Digits of a key kept in the index; longer prefixes are checked against the name."""
 
+TABLE_DIGITS = 8
+"""Prefixes up to this many digits are answered from the table (see the module's doc)."""
+
 _HEX = str.maketrans("23456789", "12345678")
 _NO_PROMPT = bytes(16)
 _REF_BITS = 32
 _REF_MASK = (1 << _REF_BITS) - 1
+_SPAN_BITS = 32
+_SPAN_MASK = (1 << _SPAN_BITS) - 1
+_WHOLE_NAME = (b"true}", b"false}")  # closes an entry's JSON, by `Kind`
 _SEPARATOR = "\x1f"  # names cannot hold control characters (the rcp_name domain refuses them)
 
 
@@ -109,6 +130,23 @@ class Page(Value):
     next_after: Position | None
 
 
+class Found(NamedTuple):
+    """One page of a search with its matches encoded: `matches_json` is the JSON array of
+    the search contract's `SearchMatch`es, best first."""
+
+    matches_json: bytes
+    total: int
+    next_after: Position | None
+
+
+class _Ranked(NamedTuple):
+    """A page's matches (position << 1 | kind, best first), their total, the next page."""
+
+    chosen: Sequence[int]
+    total: int
+    next_after: Position | None
+
+
 def _sort_key(listing: Listing) -> tuple[str, str, str]:
     return _sort_key_of(
         name_parts(listing.last_name), name_parts(listing.first_name), listing.number
@@ -131,12 +169,62 @@ def _number_key(number: str) -> int:
     return int("1" + number)
 
 
+def _entry_json(item: Listing) -> bytes:
+    """An entry's `SearchMatch` JSON up to the value of its last field, `whole_name`."""
+    fields = {
+        "number": item.number,
+        "first_name": item.first_name,
+        "last_name": item.last_name,
+        "display_name": item.display_name,
+        "name_prompt_id": None if item.name_prompt_id is None else str(item.name_prompt_id),
+    }
+    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return f'{encoded[:-1]},"whole_name":'.encode()
+
+
+def _table(keyed: Iterable[tuple[str, int, int]], depth: int) -> tuple[dict[str, int], array[int]]:
+    """The prefix table of (key, position, kind) rows: each prefix of at most `depth` digits
+    to its span (start << 32 | count) of one array of ranked matches (position << 1 | kind)."""
+    best: dict[str, dict[int, int]] = {}
+    for key, position, kind in keyed:
+        for length in range(1, min(len(key), depth) + 1):
+            found = best.setdefault(key[:length], {})
+            if found.get(position, Kind.PART) >= kind:
+                found[position] = kind
+    ranked = array("I")
+    spans: dict[str, int] = {}
+    for prefix, found in best.items():
+        spans[prefix] = len(ranked) << _SPAN_BITS | len(found)
+        ranked.extend(
+            sorted((position << 1 | kind for position, kind in found.items()), key=_rank_order)
+        )
+    return spans, ranked
+
+
+def _rank_order(value: int) -> int:
+    """Whole-name matches first, then by position (position << 1 | kind)."""
+    return (value & 1) << _REF_BITS | value >> 1
+
+
 class TenantIndex:
     """The reachable-by-name extensions of one tenant, ready to search."""
 
-    __slots__ = ("_by_number", "_keys", "_numbers", "_prompts", "_refs", "_starts", "_text")
+    __slots__ = (
+        "_by_number",
+        "_json",
+        "_keys",
+        "_numbers",
+        "_prompts",
+        "_ranked",
+        "_refs",
+        "_spans",
+        "_starts",
+        "_table_digits",
+        "_text",
+    )
 
-    def __init__(self, listings: Iterable[Listing]) -> None:
+    def __init__(self, listings: Iterable[Listing], table_digits: int = TABLE_DIGITS) -> None:
+        """Index the listings; prefixes of up to `table_digits` digits go in the table."""
         folded = [
             (name_parts(item.last_name), name_parts(item.first_name), item) for item in listings
         ]
@@ -154,14 +242,20 @@ class TenantIndex:
         self._prompts = b"".join(
             item.name_prompt_id.bytes if item.name_prompt_id else _NO_PROMPT for item in ordered
         )
+        self._json = tuple(_entry_json(item) for item in ordered)
         packed: list[int] = []
+        keyed: list[tuple[str, int, int]] = []
         for position, (last_parts, first_parts, _) in enumerate(folded):
             for field, parts in ((Field.LAST, last_parts), (Field.FIRST, first_parts)):
                 keys = keys_of_parts(parts)
                 base = position << 2 | field << 1
                 if keys.whole:
                     packed.append(_pack(keys.whole) << _REF_BITS | base | Kind.WHOLE)
+                    keyed.append((keys.whole, position, Kind.WHOLE))
                 packed.extend(_pack(part) << _REF_BITS | base | Kind.PART for part in keys.parts)
+                keyed.extend((part, position, Kind.PART) for part in keys.parts)
+        self._table_digits = table_digits
+        self._spans, self._ranked = _table(keyed, table_digits)
         packed.sort()
         self._keys = array("Q", [value >> _REF_BITS for value in packed])
         self._refs = array("I", [value & _REF_MASK for value in packed])
@@ -176,13 +270,17 @@ class TenantIndex:
 
     @property
     def nbytes(self) -> int:
-        """Memory held by this index, in bytes."""
-        return sum(sys.getsizeof(getattr(self, name)) for name in self.__slots__)
+        """Memory held by this index, in bytes (the table's keys and spans, and each entry's
+        JSON, counted one by one)."""
+        own = sum(sys.getsizeof(getattr(self, name)) for name in self.__slots__)
+        table = sum(
+            sys.getsizeof(prefix) + sys.getsizeof(span) for prefix, span in self._spans.items()
+        )
+        return own + table + sum(map(sys.getsizeof, self._json))
 
     def listing(self, position: int) -> Listing:
         """The entry at a position (0 ranks first by last name, first name, number)."""
-        record = self._text[self._starts[position] : self._starts[position + 1]]
-        number, first_name, last_name = record.split(_SEPARATOR)
+        number, first_name, last_name = self._names(position)
         prompt = self._prompts[16 * position : 16 * position + 16]
         return Listing(
             number=number,
@@ -205,15 +303,38 @@ class TenantIndex:
         Whole-name matches rank before part matches, then by last name, first name, number.
         `after` is the position of the last match of the previous page.
         """
+        chosen, total, next_after = self._ranked_page(digits, mode, limit, after)
+        matches = tuple(Match(self.listing(value >> 1), _KINDS[value & 1]) for value in chosen)
+        return Page(matches, total, next_after)
+
+    def search_json(
+        self, digits: str, mode: Mode, limit: int, after: Position | None = None
+    ) -> Found:
+        """`search`, with the page's matches encoded as JSON from each entry's own."""
+        chosen, total, next_after = self._ranked_page(digits, mode, limit, after)
+        entries = self._json
+        matches = b",".join([entries[value >> 1] + _WHOLE_NAME[value & 1] for value in chosen])
+        return Found(b"[" + matches + b"]", total, next_after)
+
+    def _ranked_page(self, digits: str, mode: Mode, limit: int, after: Position | None) -> _Ranked:
+        """A page's matches: from the table when it holds the answer, else by binary search."""
+        if after is None and mode is Mode.EITHER and len(digits) <= self._table_digits:
+            span = self._spans.get(digits)
+            if span is None:
+                return _Ranked((), 0, None)
+            start, total = span >> _SPAN_BITS, span & _SPAN_MASK
+            if total <= limit:
+                return _Ranked(self._ranked[start : start + total], total, None)
+            chosen = self._ranked[start : start + limit]
+            return _Ranked(chosen, total, self._position(chosen[-1]))
         best = self._best_kinds(digits, mode)
         ranked = sorted(kind << _REF_BITS | position for position, kind in best.items())
-        start = 0 if after is None else bisect_right(ranked, after, key=self._position)
-        chosen = ranked[start : start + limit]
-        matches = tuple(
-            Match(self.listing(value & _REF_MASK), _KINDS[value >> _REF_BITS]) for value in chosen
-        )
+        start = 0 if after is None else bisect_right(ranked, after, key=self._rank_position)
+        page = [
+            (value & _REF_MASK) << 1 | value >> _REF_BITS for value in ranked[start : start + limit]
+        ]
         more = start + limit < len(ranked)
-        return Page(matches, len(ranked), self._position(chosen[-1]) if more else None)
+        return _Ranked(page, len(ranked), self._position(page[-1]) if more else None)
 
     def _best_kinds(self, digits: str, mode: Mode) -> dict[int, int]:
         """Each matching entry's position, with its best kind of match (a `Kind` value)."""
@@ -244,5 +365,15 @@ class TenantIndex:
         candidates = (keys.whole,) if kind is Kind.WHOLE else keys.parts
         return any(key.startswith(digits) for key in candidates)
 
+    def _names(self, position: int) -> list[str]:
+        """The number, first and last name of the entry at a position."""
+        return self._text[self._starts[position] : self._starts[position + 1]].split(_SEPARATOR)
+
     def _position(self, value: int) -> Position:
+        """Where a match (position << 1 | kind) ranks."""
+        number, first_name, last_name = self._names(value >> 1)
+        return (value & 1, *_sort_key_of(name_parts(last_name), name_parts(first_name), number))
+
+    def _rank_position(self, value: int) -> Position:
+        """Where a match (kind << 32 | position) ranks."""
         return (value >> _REF_BITS, *_sort_key(self.listing(value & _REF_MASK)))

@@ -20,7 +20,7 @@ import structlog
 from rcp.errors import ErrorCode, ReceptionistError
 
 from rcp_directory.errors import NoSuchTenant, TenantSuspended, TooFewDigits
-from rcp_directory.index import Listing, Mode, Page, Position, TenantIndex
+from rcp_directory.index import Found, Listing, Mode, Position, TenantIndex
 from rcp_directory.keypad import parse_digits
 from rcp_directory.metrics import DirectoryMetrics
 from rcp_directory.ports import DirectorySource, TenantState
@@ -192,13 +192,13 @@ class Directory:
         complete: bool,
         limit: int,
         after: Position | None = None,
-    ) -> Page:
-        """The tenant's listings whose name starts with the digits, best first."""
+    ) -> Found:
+        """The tenant's listings whose name starts with the digits, best first, encoded."""
         digits = parse_digits(digits)
         if len(digits) < self._min_digits and not complete:
             raise TooFewDigits(len(digits), self._min_digits)
         index = await self._index(tenant_id)
-        return index.search(digits, mode, limit, after)
+        return index.search_json(digits, mode, limit, after)
 
     async def reverse(self, tenant_id: UUID, number: str) -> Listing | None:
         """The tenant's listing with this extension number, if it is reachable by name."""
