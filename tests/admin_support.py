@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -19,6 +20,8 @@ from rcp.telemetry import Metrics, serve_app
 from rcp.tokens import issue_token
 from rcp_admin.app import build_app
 from rcp_admin.media import NatsMediaGateway
+from rcp_admin.memory import Memory, listening
+from rcp_admin.routing import STORE_KEY
 from rcp_admin.settings import Settings as AdminSettings
 from roles_support import service_url
 
@@ -90,6 +93,7 @@ class Admin:
     carrier: Client
     pool: asyncpg.Pool
     settings: AdminSettings
+    memory: Memory | None = None  # what it keeps between requests, if it listens
 
     async def tenant(self, name: str = "acme", devices: Iterable[str] = ()) -> tuple[str, Client]:
         """A new tenant (with the devices named, provisioned by the carrier) and a client
@@ -131,9 +135,12 @@ async def carrier_token(pool: asyncpg.Pool, pepper: str) -> str:
 
 
 @asynccontextmanager
-async def running_admin(database_url: str, **overrides: Any) -> AsyncIterator[Admin]:
+async def running_admin(
+    database_url: str, listen: bool = False, **overrides: Any
+) -> AsyncIterator[Admin]:
     """The admin application served on a free port of 127.0.0.1, logged in as its own role
-    (`database_url` is the owner's)."""
+    (`database_url` is the owner's); `listen`: hearing config-changed as the service does,
+    so that it keeps answers and tokens in memory (`rcp_admin.memory`)."""
     settings = AdminSettings(
         database_url=service_url(database_url, "admin"),
         ops_port=0,
@@ -146,22 +153,28 @@ async def running_admin(database_url: str, **overrides: Any) -> AsyncIterator[Ad
         create_pool(settings.model_copy(update={"database_url": database_url}), "tests") as own,
         connect_nats(settings, "tests-admin") as nats,
         aiohttp.ClientSession() as media_http,
-        serve_app(
-            build_app(
-                pool,
-                nats,
-                metrics,
-                settings,
-                NatsMediaGateway(nats, media_http, settings.media_nats_scope),
-                SmtpSender(settings) if settings.mail_enabled else None,
-            ),
-            "127.0.0.1",
-            0,
-        ) as port,
-        aiohttp.ClientSession() as session,
     ):
-        token = await carrier_token(own, settings.token_pepper)
-        yield Admin(Client(session, f"http://127.0.0.1:{port}", token), own, settings)
+        app = build_app(
+            pool,
+            nats,
+            metrics,
+            settings,
+            NatsMediaGateway(nats, media_http, settings.media_nats_scope),
+            SmtpSender(settings) if settings.mail_enabled else None,
+        )
+        memory = app[STORE_KEY].memory
+        async with (
+            listening(memory, nats) if listen else contextlib.nullcontext(),
+            serve_app(app, "127.0.0.1", 0) as port,
+            aiohttp.ClientSession() as session,
+        ):
+            token = await carrier_token(own, settings.token_pepper)
+            yield Admin(
+                Client(session, f"http://127.0.0.1:{port}", token),
+                own,
+                settings,
+                memory if listen else None,
+            )
 
 
 class Person:

@@ -160,7 +160,7 @@ async def test_only_stasis_publishes_call_events_and_only_admin_and_the_cli_conf
     [
         ("directory", subjects.EVENTS_ALL),  # callers' numbers
         ("media", subjects.EVENTS_ALL),
-        ("admin", subjects.CONFIG_CHANGED_ALL),
+        ("admin", subjects.EVENTS_ALL),
         ("directory", subjects.MEDIA_ENSURE_PROMPT.every_tenant()),  # taking media's requests
         ("media", subjects.DIRECTORY_SEARCH.every_tenant()),
         ("directory", f"{nats_access.inbox_prefix('stasis')}.>"),  # another user's replies
@@ -186,6 +186,10 @@ async def test_media_answers_only_its_requests_and_asks_nothing_of_the_directory
         await client.publish(search, b"{}", reply=client.new_inbox())
 
     assert await violations_of(settings, "media", ask_directory) == [denied("publish", search)]
+
+
+def test_admin_hears_every_config_change_to_forget_what_it_keeps_in_memory() -> None:
+    assert subjects.CONFIG_CHANGED_ALL in nats_access.user("admin").subscribe
 
 
 def test_every_user_has_its_own_name_and_production_has_no_test_user() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import structlog
@@ -32,8 +32,15 @@ FLUSH_TIMEOUT_S = 2
 class ConfigPublisher(Protocol):
     """Tells the other services that a tenant's configuration changed."""
 
-    async def changed(self, tenant_id: UUID, entity: str, key: str | None) -> None:
-        """Announce one committed change."""
+    async def changed(
+        self,
+        tenant_id: UUID,
+        entity: str,
+        key: str | None,
+        snapshot: dict[str, Any] | None = None,
+    ) -> None:
+        """Announce one committed change (`snapshot`: the tenant's configuration as the
+        change's own transaction read it, for a publisher that stores it)."""
 
 
 class NatsConfigPublisher:
@@ -43,8 +50,10 @@ class NatsConfigPublisher:
         self._nats = nats
         self._metrics = metrics
 
-    async def changed(self, tenant_id: UUID, entity: str, key: str | None) -> None:
-        """Announce a committed change of one tenant's configuration."""
+    async def changed(
+        self, tenant_id: UUID, entity: str, key: str | None, snapshot: object = None
+    ) -> None:
+        """Announce a committed change of one tenant's configuration (`snapshot` unused)."""
         event = ConfigChanged(tenant_id=tenant_id, entity=entity, key=key)  # type: ignore[arg-type]
         try:
             await self._nats.publish(

@@ -366,11 +366,12 @@ class StoringConfigPublisher:
             self._store = await ConfigStore.open(self._nc, self._namespace, self._replicas)
         return self._store
 
-    async def store(self, tenant_id: UUID) -> None:
-        """Write the tenant's snapshot as the database has it now."""
+    async def store(self, tenant_id: UUID, snapshot: Snapshot | None = None) -> None:
+        """Write the tenant's snapshot: `snapshot` (read by the committed write itself), or
+        as the database has it now."""
         store = await self.opened()
         async with self._storing.setdefault(tenant_id, asyncio.Lock()):
-            await store.put(tenant_id, await self._read(tenant_id))
+            await store.put(tenant_id, snapshot or await self._read(tenant_id))
 
     async def _read(self, tenant_id: UUID) -> Snapshot:
         """The tenant's snapshot as the database has it now."""
@@ -381,10 +382,14 @@ class StoringConfigPublisher:
             await self._pool.scope.apply(connection)
             return await read_snapshot(connection, tenant_id)
 
-    async def changed(self, tenant_id: UUID, entity: str, key: str | None) -> None:
-        """Store the tenant's configuration, then announce the change."""
+    async def changed(
+        self, tenant_id: UUID, entity: str, key: str | None, snapshot: Snapshot | None = None
+    ) -> None:
+        """Store the tenant's configuration (`snapshot`, read in the change's own transaction
+        after its configuration version was bumped; else read again now), then announce the
+        change."""
         try:
-            await self.store(tenant_id)
+            await self.store(tenant_id, snapshot)
         except (nats.errors.Error, asyncpg.PostgresError, OSError) as error:
             self._metrics.nats_errors.labels(kind=type(error).__name__).inc()
             log.warning("admin.config_not_stored", tenant_id=str(tenant_id), error=repr(error))

@@ -198,6 +198,8 @@ USERS: tuple[NatsUser, ...] = (
             *CONFIGURATION_WRITER,
             *_asks(subjects.DIRECTORY_SEARCH),  # the menu simulator's dial by name
         ),
+        # Every instance forgets what it keeps in memory of a tenant its peers changed.
+        subscribe=(subjects.CONFIG_CHANGED_ALL,),
     ),
     NatsUser(
         "cli",

@@ -24,6 +24,7 @@ from rcp.telemetry import Metrics, serve_app
 
 from rcp_admin.auth import FailedAuthentications, Gate, RateLimiter
 from rcp_admin.media import NatsMediaGateway
+from rcp_admin.memory import Memory, listening
 from rcp_admin.middleware import make_middleware, security_headers
 from rcp_admin.openapi import docs_page, openapi_document
 from rcp_admin.ports import Mailer, MediaGateway
@@ -81,6 +82,7 @@ def build_store(
             settings.directory_nats_scope,
             settings.media_nats_scope,
         ),
+        Memory(ttl_s=settings.admin_memory_s),
     )
 
 
@@ -99,6 +101,8 @@ def build_app(
         client_max_size=settings.admin_upload_max_bytes + 65536,
     )
     app.on_response_prepare.append(security_headers)
+    # Each request's store is scoped to its caller (routing); this one reaches no row.
+    store = build_store(settings, pool, nats, metrics, Scope.nothing(), media, mailer)
     app[GATE_KEY] = Gate(
         ScopedPool(pool, Scope.carrier()),  # the token lookup: the caller is not known yet
         settings.token_pepper,
@@ -111,11 +115,11 @@ def build_app(
         FailedAuthentications(
             settings.admin_sign_in_failures_per_minute, settings.admin_sign_in_failures_burst
         ),
+        store.memory,
     )
     app[UPLOAD_LIMIT_KEY] = settings.admin_upload_max_bytes
     app[LIMITER_KEY] = RateLimiter(settings.admin_rate_per_s, settings.admin_rate_burst)
-    # Each request's store is scoped to its caller (routing); this one reaches no row.
-    app[STORE_KEY] = build_store(settings, pool, nats, metrics, Scope.nothing(), media, mailer)
+    app[STORE_KEY] = store
     document = openapi_document()
     page = docs_page()
 
@@ -161,7 +165,10 @@ async def running(settings: Settings, stop: asyncio.Event | None = None) -> Asyn
         mailer = SmtpSender(settings) if settings.mail_enabled else None
         app = build_app(infra.pool, infra.nats, infra.metrics, settings, media, mailer)
         await _backfill(app[STORE_KEY].publisher)
-        async with serve_app(app, settings.admin_http_host, settings.admin_http_port) as port:
+        async with (
+            listening(app[STORE_KEY].memory, infra.nats),
+            serve_app(app, settings.admin_http_host, settings.admin_http_port) as port,
+        ):
             log.info("admin.listening", host=settings.admin_http_host, port=port)
             yield port
 

@@ -31,6 +31,7 @@ from rcp_admin.errors import (
     ApiError,
     not_found,
 )
+from rcp_admin.memory import Memory
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 # Addresses whose failures are remembered at once, in this process: past it, those whose
@@ -150,11 +151,16 @@ BAD_TOKEN_CHALLENGE = 'Bearer realm="receptionist", error="invalid_token"'  # no
 
 
 async def authenticate(
-    pool: ScopedPool, pepper: str, header: str | None, lifetime: TokenLifetime
+    pool: ScopedPool,
+    pepper: str,
+    header: str | None,
+    lifetime: TokenLifetime,
+    memory: Memory | None = None,
 ) -> Principal:
     """The principal behind an `Authorization: Bearer` header; 401 otherwise, 403 for a
     token of a suspended tenant. The token is looked up among every tenant's (`pool` in
-    carrier scope): the caller is not known yet.
+    carrier scope): the caller is not known yet. `memory`: where a token verified less than
+    its `ttl_s` ago is found without a look-up (`rcp_admin.memory`).
 
     A token without an expiry (issued before tokens had one) lives the maximum lifetime from
     its creation.
@@ -173,13 +179,21 @@ async def authenticate(
     )
     if not well_formed(token):  # no issued token looks like this: no need to look it up
         raise unknown
+    digest = hash_token(token, pepper)
+    if memory is not None:
+        known: Principal | None = memory.token(digest)
+        if known is not None:
+            return known
+        generation = memory.token_generation()
     row = await pool.fetchrow(
         """SELECT t.id, t.name, t.tenant_id, n.status AS tenant_status,
-                  t.last_used_at < now() - $2::interval AS stale
+                  t.last_used_at < now() - $2::interval AS stale,
+                  extract(epoch FROM coalesce(t.expires_at, t.created_at + $3::interval)
+                                     - now())::float8 AS expires_in_s
              FROM admin_tokens t LEFT JOIN tenants n ON n.id = t.tenant_id
             WHERE t.token_hash = $1 AND t.revoked_at IS NULL
               AND coalesce(t.expires_at, t.created_at + $3::interval) > now()""",
-        hash_token(token, pepper),
+        digest,
         LAST_USED_PRECISION,
         lifetime.maximum,
     )
@@ -188,7 +202,10 @@ async def authenticate(
         # Written at most once a minute per token: an UPDATE on every request would make
         # all requests of one token queue on its row lock.
         await pool.execute("UPDATE admin_tokens SET last_used_at = now() WHERE id = $1", row["id"])
-    return Principal(token_id=row["id"], name=row["name"], tenant_id=row["tenant_id"])
+    principal = Principal(token_id=row["id"], name=row["name"], tenant_id=row["tenant_id"])
+    if memory is not None:
+        memory.remember_token(digest, principal, row["expires_in_s"], generation)
+    return principal
 
 
 def _of_active_tenant(
@@ -369,6 +386,8 @@ class Gate:
     accounts: FailedAuthentications = field(
         default_factory=lambda: FailedAuthentications(per_minute=2.0, burst=5)
     )
+    # Tokens verified lately (the store's, which forgets a revoked one).
+    memory: Memory | None = None
 
     def address(self, request: web.Request) -> str:
         """The caller's address, refused at once while it has failed too often."""
@@ -389,7 +408,7 @@ class Gate:
                 )
                 check_csrf(request, cookie, self.pepper)
                 return principal
-            return await authenticate(self.pool, self.pepper, header, self.lifetime)
+            return await authenticate(self.pool, self.pepper, header, self.lifetime, self.memory)
         except ApiError as error:
             if error.code == ErrorCode.UNAUTHORIZED and (header or cookie):  # a secret was tried
                 self.failures.failed(address)

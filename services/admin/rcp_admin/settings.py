@@ -39,6 +39,13 @@ class Settings(
         20 * 1024 * 1024, 1024, 1024**3, "Largest prompt upload accepted."
     )
     admin_rate_burst: int = ranged(60, 1, 100000, "Requests a token may burst.")
+    admin_memory_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=1.0,
+        description="How long an instance keeps a read's answer and a verified token in memory "
+        "(0: never); at most the configuration's 1 s propagation.",
+    )
     admin_token_default_days: int = ranged(
         DEFAULT_LIFETIME.days,
         1,

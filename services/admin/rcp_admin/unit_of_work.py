@@ -22,7 +22,7 @@ import asyncpg
 import nats.errors
 import structlog
 from asyncpg.pool import PoolConnectionProxy
-from rcp.config_store import bump_config_versions
+from rcp.config_store import Snapshot, bump_config_versions, read_snapshot
 from rcp.contracts import ConfigChanged
 from rcp.db.scope import Scope, ScopedPool
 from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
@@ -43,6 +43,7 @@ from rcp_admin.errors import (
     ApiError,
     not_found,
 )
+from rcp_admin.memory import Memory
 from rcp_admin.ports import ConfigPublisher, Mailer, MediaGateway
 from rcp_admin.simulation import Lookups
 
@@ -163,6 +164,9 @@ class Store:
     mailer: Mailer | None = None
     lookups: Lookups | None = None
     """The directory and media services the menu simulator asks (`rcp_admin.simulation`)."""
+    memory: Memory = field(default_factory=Memory)
+    """Answers and verified tokens kept between requests (`rcp_admin.memory`), forgotten by
+    every write of their tenant."""
 
     def everyone(self) -> ScopedPool:
         """Where to look up what is not yet anyone's (the account signing in, a link's owner,
@@ -190,8 +194,15 @@ class Store:
                 change = Change(connection, tenant_id, entity, action, key)
                 yield change
                 changed = [t for t in (change.tenant_id, change.other_tenant_id) if t is not None]
+                snapshots: dict[UUID, Snapshot] = {}
                 if changed and entity in CONFIG_ENTITIES:
                     await bump_config_versions(connection, changed)
+                    # Read here, after the bump: the rows as this write leaves them, with its
+                    # version (concurrent writers of the tenant wait on the bumped row). A
+                    # tenant out of the caller's scope is read again after the commit.
+                    for tenant in changed:
+                        if self.pool.scope.carrier_wide or self.pool.scope.tenant_id == tenant:
+                            snapshots[tenant] = await read_snapshot(connection, tenant)
                 await connection.executemany(
                     """INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity,
                                               entity_key, before, after, request_id,
@@ -215,14 +226,20 @@ class Store:
                         ]
                     ],
                 )
+        for tenant in changed:  # committed: this instance's next reads see the write
+            self.memory.forget_tenant(tenant, tokens=entity == "tenant")
         if change.tenant_id is not None and change.audio_to_forget:
             await self.forget_audio(change.tenant_id, change.audio_to_forget)
         if change.tenant_id is not None and entity in CONFIG_ENTITIES:
-            await self.publisher.changed(change.tenant_id, entity, change.key)
+            await self.publisher.changed(
+                change.tenant_id, entity, change.key, snapshots.get(change.tenant_id)
+            )
             for other_entity, other_key in change.extra_events:
                 await self.publisher.changed(change.tenant_id, other_entity, other_key)
         if change.other_tenant_id is not None and entity in CONFIG_ENTITIES:
-            await self.publisher.changed(change.other_tenant_id, entity, change.key)
+            await self.publisher.changed(
+                change.other_tenant_id, entity, change.key, snapshots.get(change.other_tenant_id)
+            )
 
     @asynccontextmanager
     async def tenant_write(

@@ -323,9 +323,15 @@ def assignment_of(key: s.Key) -> s.DialByName | s.PlayAnnouncement | s.Transfer 
 
 
 async def read_keys(store: Store, actor: Principal, tenant_id: UUID) -> s.KeyList:
-    """All ten keys."""
-    async with store.tenant_read(actor, tenant_id) as connection:
-        return await keys(connection, tenant_id)
+    """All ten keys: kept in memory between reads (`rcp_admin.memory`), the same for every
+    caller who may see the tenant."""
+    actor.require_tenant(tenant_id)
+
+    async def read() -> s.KeyList:
+        async with store.tenant_read(actor, tenant_id) as connection:
+            return await keys(connection, tenant_id)
+
+    return await store.memory.read(tenant_id, "keys", read)
 
 
 async def set_key(

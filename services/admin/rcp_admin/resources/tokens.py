@@ -85,6 +85,7 @@ async def revoke(
             tenant_id,
         )
         change.after = jsonable(_token(row))
+    store.memory.forget_token(token_id)  # refused at once here (`rcp_admin.memory`)
 
 
 async def _issue(c: Call, tenant_id: UUID | None) -> web.Response:
