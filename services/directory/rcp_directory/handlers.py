@@ -84,10 +84,9 @@ def search_result_json(found: Found) -> bytes:
     )
 
 
-def _result_of(count: int) -> LookupResult:
-    if count == 0:
-        return LookupResult.NONE
-    return LookupResult.ONE if count == 1 else LookupResult.SEVERAL
+# How lookups are counted, by the number of entries they found (2: several), then errors.
+_OUTCOMES = (LookupResult.NONE, LookupResult.ONE, LookupResult.SEVERAL, LookupResult.ERROR)
+_ERROR = 3
 
 
 class DirectoryHandlers:
@@ -95,11 +94,13 @@ class DirectoryHandlers:
 
     def __init__(self, directory: Directory, metrics: DirectoryMetrics) -> None:
         self._directory = directory
-        # The labelled children, looked up once rather than on every lookup.
+        # The labelled children, looked up once rather than on every lookup, by `_OUTCOMES`.
         self._lookups = {
-            (endpoint, result): metrics.lookups.labels(endpoint=endpoint, result=result.value)
+            endpoint: tuple(
+                metrics.lookups.labels(endpoint=endpoint, result=outcome.value)
+                for outcome in _OUTCOMES
+            )
             for endpoint in ("search", "reverse")
-            for result in LookupResult
         }
         self._durations = {
             endpoint: metrics.lookup_duration.labels(endpoint=endpoint)
@@ -122,9 +123,9 @@ class DirectoryHandlers:
                 after=after,
             )
         except Exception:
-            self._count("search", LookupResult.ERROR, started)
+            self._count("search", _ERROR, started)
             raise
-        self._count("search", _result_of(found.total), started)
+        self._count("search", min(found.total, 2), started)
         return Encoded(search_result_json(found))
 
     async def reverse(self, request: ReverseRequest) -> ReverseResult:
@@ -133,11 +134,12 @@ class DirectoryHandlers:
         try:
             listing = await self._directory.reverse(request.tenant_id, request.number)
         except Exception:
-            self._count("reverse", LookupResult.ERROR, started)
+            self._count("reverse", _ERROR, started)
             raise
-        self._count("reverse", _result_of(0 if listing is None else 1), started)
+        self._count("reverse", 0 if listing is None else 1, started)
         return ReverseResult(entry=None if listing is None else _entry(listing))
 
-    def _count(self, endpoint: str, result: LookupResult, started: float) -> None:
-        self._lookups[endpoint, result].inc()
+    def _count(self, endpoint: str, outcome: int, started: float) -> None:
+        """Count a lookup by its outcome (an index of `_OUTCOMES`) and time it."""
+        self._lookups[endpoint][outcome].inc()
         self._durations[endpoint].observe(time.perf_counter() - started)
