@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -106,19 +106,6 @@ def number_token(e164: str) -> str:
     return e164.removeprefix("+")
 
 
-def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if record is None:
-        return None
-    return {
-        name: str(value)
-        if isinstance(value, UUID)
-        else list(value)
-        if isinstance(value, list | tuple)
-        else value
-        for name, value in record.items()
-    }
-
-
 async def bump_config_versions(connection: Any, tenant_ids: list[UUID]) -> None:
     """Add 1 to the configuration version of the tenants a write changes, in the write's
     transaction (before it commits: the lock makes concurrent writers to a tenant take turns,
@@ -126,26 +113,44 @@ async def bump_config_versions(connection: Any, tenant_ids: list[UUID]) -> None:
     await connection.execute(BUMP_CONFIG_VERSIONS, tenant_ids)
 
 
+# The rows of a snapshot but its receptionist, in one round trip: each as JSON, as `_row`
+# would make it (ids and text as strings, arrays as lists).
+ROWS = f"""
+    SELECT (SELECT row_to_json(r) FROM ({TENANT}) r) AS tenant,
+           ({CONFIG_VERSION}) AS config_version,
+           (SELECT coalesce(json_agg(r), '[]') FROM ({EXTENSIONS}) r) AS extensions,
+           (SELECT coalesce(json_agg(r), '[]') FROM ({RING_GROUPS}) r) AS ring_groups,
+           (SELECT coalesce(json_agg(r), '[]') FROM ({ROOMS}) r) AS rooms,
+           (SELECT row_to_json(r) FROM ({POLICY}) r) AS policy,
+           (SELECT row_to_json(r) FROM ({LIMITS}) r) AS limits,
+           ARRAY({NUMBERS}) AS numbers"""
+
+
 async def read_snapshot(connection: Any, tenant_id: UUID) -> Snapshot:
     """The tenant's configuration rows as one snapshot (in the caller's transaction: make it
     repeatable read to have them consistent, with the version that orders them: the rows as
     the writes up to that version left them); `tenant` None if the tenant is gone."""
-    tenant = await connection.fetchrow(TENANT, tenant_id)
-    if tenant is None:
+    rows = await connection.fetchrow(ROWS, tenant_id)
+    if rows["tenant"] is None:
         return {"tenant": None, "numbers": []}
     version, document = await receptionists.read_published(connection, tenant_id)
     return {
-        "tenant": _row(tenant),
-        "config_version": await connection.fetchval(CONFIG_VERSION, tenant_id) or 0,
+        "tenant": _decoded(rows["tenant"]),
+        "config_version": rows["config_version"] or 0,
         "version": version,
         "document": None if document is None else document.model_dump(mode="json"),
-        "extensions": [_row(r) for r in await connection.fetch(EXTENSIONS, tenant_id)],
-        "ring_groups": [_row(r) for r in await connection.fetch(RING_GROUPS, tenant_id)],
-        "rooms": [_row(r) for r in await connection.fetch(ROOMS, tenant_id)],
-        "policy": _row(await connection.fetchrow(POLICY, tenant_id)),
-        "limits": _row(await connection.fetchrow(LIMITS, tenant_id)),
-        "numbers": [r["e164"] for r in await connection.fetch(NUMBERS, tenant_id)],
+        "extensions": _decoded(rows["extensions"]),
+        "ring_groups": _decoded(rows["ring_groups"]),
+        "rooms": _decoded(rows["rooms"]),
+        "policy": _decoded(rows["policy"]),
+        "limits": _decoded(rows["limits"]),
+        "numbers": list(rows["numbers"]),
     }
+
+
+def _decoded(value: Any) -> Any:
+    """A JSON column's value: decoded already by the pool's codec (`rcp.db.pool`), or text."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 class Missing:
