@@ -32,7 +32,7 @@ from rcp_admin.errors import (
     ApiError,
     not_found,
 )
-from rcp_admin.unit_of_work import Store, etag_of
+from rcp_admin.unit_of_work import Rendered, Store, rendered
 
 Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
 HandlerT = TypeVar("HandlerT", bound=Handler)
@@ -283,9 +283,12 @@ def no_content() -> web.Response:
     return answer(None, HTTPStatus.NO_CONTENT)
 
 
-def with_etag(model: s.Out) -> web.Response:
-    """A JSON answer carrying the ETag of what it shows."""
-    return answer(model, HTTPStatus.OK, {"ETag": etag_of(model)})
+def with_etag(model: s.Out | Rendered) -> web.Response:
+    """A JSON answer carrying the ETag of what it shows (`Rendered`: made already)."""
+    shown = model if isinstance(model, Rendered) else rendered(model)
+    return web.Response(
+        text=shown.json, content_type="application/json", headers={"ETag": shown.etag}
+    )
 
 
 async def stream_audio(c: Call, chunks: AsyncIterator[bytes]) -> web.StreamResponse:

@@ -329,8 +329,21 @@ class Store:
 
 def etag_of(model: s.Out) -> str:
     """A strong ETag: the hash of the representation the client saw."""
-    digest = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:32]
-    return f'"{digest}"'
+    return rendered(model).etag
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A representation as the client receives it: its JSON and its ETag."""
+
+    json: str
+    etag: str
+
+
+def rendered(model: s.Out) -> Rendered:
+    """A model's JSON and the ETag hashing it (made once, for answers kept in memory)."""
+    text = model.model_dump_json()
+    return Rendered(text, f'"{hashlib.sha256(text.encode()).hexdigest()[:32]}"')
 
 
 def check_if_match(if_match: str | None, current: s.Out) -> None:

@@ -20,7 +20,16 @@ from rcp_admin.auth import Principal
 from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError
 from rcp_admin.resources import extensions, prompts
 from rcp_admin.routing import TENANT, Call, Routes, with_etag
-from rcp_admin.unit_of_work import Change, Reader, Store, check_if_match, fetch_one, set_columns
+from rcp_admin.unit_of_work import (
+    Change,
+    Reader,
+    Rendered,
+    Store,
+    check_if_match,
+    fetch_one,
+    rendered,
+    set_columns,
+)
 
 if TYPE_CHECKING:
     from rcp_admin.unit_of_work import Connection
@@ -322,14 +331,14 @@ def assignment_of(key: s.Key) -> s.DialByName | s.PlayAnnouncement | s.Transfer 
     return s.DialByName(action="dial_by_name")
 
 
-async def read_keys(store: Store, actor: Principal, tenant_id: UUID) -> s.KeyList:
-    """All ten keys: kept in memory between reads (`rcp_admin.memory`), the same for every
-    caller who may see the tenant."""
+async def read_keys(store: Store, actor: Principal, tenant_id: UUID) -> Rendered:
+    """All ten keys, as answered (JSON and ETag): kept in memory between reads
+    (`rcp_admin.memory`), the same for every caller who may see the tenant."""
     actor.require_tenant(tenant_id)
 
-    async def read() -> s.KeyList:
+    async def read() -> Rendered:
         async with store.tenant_read(actor, tenant_id) as connection:
-            return await keys(connection, tenant_id)
+            return rendered(await keys(connection, tenant_id))
 
     return await store.memory.read(tenant_id, "keys", read)
 
