@@ -11,13 +11,14 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
 from rcp.callflow.events import DialStatus
 from rcp_devstack.settings import StackSettings
-from rcp_stasis.ari import CALL_EVENT_TYPES, AriError, AriNotFound, query_value
+from rcp_stasis.ari import CALL_EVENT_TYPES, AriError, AriNotFound, event_age, query_value
 from rcp_stasis.ports import AriEvent
 from stasis_ari_support import (
     CALLED,
@@ -384,6 +385,43 @@ async def test_each_ari_request_is_told_by_its_operation_so_that_a_call_s_reques
         "playbacks.stop",
         "channels.hangup",
     ]
+
+
+async def test_each_request_s_wait_and_each_key_press_s_age_are_told_for_the_metrics(
+    asterisk: StackSettings, phone_app: Phones
+) -> None:
+    waits: list[float] = []
+    ages: list[float] = []
+    app = unique_app("receptionist")
+    options = {"on_answer": waits.append, "on_event_lag": ages.append, **FAST_RETRY}
+    async with receptionist(asterisk, app, **options) as running:
+        async with asyncio.timeout(20):
+            await running.connection.wait_connected()
+        phone, _ = await phone_app.call(app)
+        call = await running.next_call()
+        await call.answer()
+        await call.play("timed-1", LONG_PROMPT)
+        await playing(phone_app, "timed-1")
+        await phone_app.press(phone, "4")
+        await next_event(call, lambda e: e.type == "ChannelDtmfReceived")
+        with pytest.raises(AriNotFound):  # a failed request waited too
+            await running.connection.operation("channels", "answer", channelId="no-such-channel")
+        assert await call.hang_up() is True
+        told = list(waits)  # (leaving, the adapter releases what the call still holds)
+    assert len(told) == 4  # answer, play, the failed answer, hang up
+    assert all(0 < wait < 10 for wait in told)
+    assert len(ages) == 1  # the key press; the prompt's end is not a waited-on event
+    assert 0 <= ages[0] < 10
+
+
+def test_an_event_s_age_is_read_from_asterisk_s_timestamp() -> None:
+    two_s_ago = datetime.now(UTC) - timedelta(seconds=2)
+    stamp = two_s_ago.strftime("%Y-%m-%dT%H:%M:%S.") + f"{two_s_ago.microsecond // 1000:03d}+0000"
+    assert 1.9 < event_age({"timestamp": stamp}) < 60
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert event_age({"timestamp": in_an_hour}) == 0.0  # another clock ahead: not negative
+    assert event_age({}) == 0.0
+    assert event_age({"timestamp": "yesterday"}) == 0.0
 
 
 async def test_requests_travel_on_the_event_websocket_once_asterisk_answers_there(

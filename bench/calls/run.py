@@ -182,9 +182,16 @@ async def scrape(session: aiohttp.ClientSession, service: Service) -> dict[str, 
     return samples
 
 
-def histogram_quantile(q: float, before: dict[str, float], after: dict[str, float]) -> float:
+DTMF_TO_ACTION = "rcp_stasis_dtmf_to_action_seconds"
+ARI_REQUEST = "rcp_stasis_ari_request_seconds"
+ARI_EVENT_LAG = "rcp_stasis_ari_event_lag_seconds"
+
+
+def histogram_quantile(
+    q: float, before: dict[str, float], after: dict[str, float], histogram: str = DTMF_TO_ACTION
+) -> float:
     """Prometheus' histogram_quantile over what a histogram counted between two scrapes."""
-    name = "rcp_stasis_dtmf_to_action_seconds_bucket"
+    name = f"{histogram}_bucket"
     pattern = re.compile(rf'^{name}\{{le="([^"]+)"\}}$')
     buckets = sorted(
         (float(match.group(1)), after[key] - before.get(key, 0.0))
@@ -698,6 +705,10 @@ class Round:
             "(stasis + Asterisk) / Asterisk dialplan IVR": (s + a) / base,
             "DTMF to action p50 ms": 1000 * histogram_quantile(0.5, before, after),
             "DTMF to action p99 ms": 1000 * histogram_quantile(0.99, before, after),
+            "ARI request p50 ms": 1000 * histogram_quantile(0.5, before, after, ARI_REQUEST),
+            "ARI request p99 ms": 1000 * histogram_quantile(0.99, before, after, ARI_REQUEST),
+            "event age p50 ms": 1000 * histogram_quantile(0.5, before, after, ARI_EVENT_LAG),
+            "event age p99 ms": 1000 * histogram_quantile(0.99, before, after, ARI_EVENT_LAG),
             "ring IVR p50 ms": 1000 * ivr_p50,
             "ring IVR p99 ms": 1000 * ivr_p99,
             "ring stasis p50 ms": 1000 * ari_p50,
@@ -762,6 +773,10 @@ def report(count: int, rounds: list[Round], args: argparse.Namespace) -> list[st
     lines += [
         f"  rcp_stasis_dtmf_to_action_seconds (interpolated in buckets), ms: "
         f"p50 {of('DTMF to action p50 ms')}, p99 {of('DTMF to action p99 ms')}",
+        f"  within it, Asterisk answering a request (rcp_stasis_ari_request_seconds), ms: "
+        f"p50 {of('ARI request p50 ms')}, p99 {of('ARI request p99 ms')}; key press and dial "
+        f"events' age on arrival (rcp_stasis_ari_event_lag_seconds, Asterisk's timestamps "
+        f"in ms): p50 {of('event age p50 ms')}, p99 {of('event age p99 ms')}",
         f"  DTMF to the phone ringing, caller side (digit of {DTMF_MS} ms included), ms:",
         f"    dialplan IVR  p50 {of('ring IVR p50 ms')}  p99 {of('ring IVR p99 ms')}",
         f"    stasis        p50 {of('ring stasis p50 ms')}  p99 {of('ring stasis p99 ms')}",

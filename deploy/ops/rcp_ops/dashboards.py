@@ -100,6 +100,20 @@ def services() -> dashboard.Dashboard:
         )
         .with_panel(
             _series(
+                "Asterisk responsiveness p99",
+                "s",
+                (
+                    "histogram_quantile(0.99, sum by (le) (rate(rcp_stasis_ari_request_seconds_bucket[$__rate_interval])))",
+                    "ARI request answered",
+                ),
+                (
+                    "histogram_quantile(0.99, sum by (le) (rate(rcp_stasis_ari_event_lag_seconds_bucket[$__rate_interval])))",
+                    "key press or dial event age",
+                ),
+            )
+        )
+        .with_panel(
+            _series(
                 "Transfers by result",
                 "ops",
                 (

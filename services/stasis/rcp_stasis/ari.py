@@ -57,8 +57,10 @@ import contextlib
 import itertools
 import json
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import quote_plus
@@ -93,6 +95,8 @@ CALL_EVENT_TYPES = (
     "ApplicationReplaced",
     "RESTResponse",  # the answers to requests made on the WebSocket
 )
+LAG_EVENT_TYPES = frozenset({"ChannelDtmfReceived", "Dial"})
+"""The events whose age is measured on arrival: those a caller waits on (a key, an answer)."""
 END_OF_CALL = object()
 ACCEPT_JSON = {"Accept": "application/json"}
 LEG_ENTRY_TIMEOUT_S = 5.0
@@ -303,12 +307,18 @@ class AriConnection:
         heartbeat_s: float = 20.0,
         on_connected: ConnectedHook | None = None,
         on_request: Callable[[str], None] | None = None,
+        on_answer: Callable[[float], None] | None = None,
+        on_event_lag: Callable[[float], None] | None = None,
         rest_over_websocket: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self._on_connected = on_connected
         self._on_request = on_request
         """Told the name of each ARI request made ("channels.answer"...), to count them."""
+        self._on_answer = on_answer
+        """Told how long each operation waited for Asterisk's answer (or its failure), s."""
+        self._on_event_lag = on_event_lag
+        """Told how old a key press or dial event was when it reached this service, s."""
         self.app = app
         self._credentials = aiohttp.encode_basic_auth(user, password)
         self._handle_call = handle_call
@@ -482,6 +492,8 @@ class AriConnection:
             if kind == "StasisStart" and message.get("application") == self.app:
                 self._start_call(channel_id, message)
             return
+        if kind in LAG_EVENT_TYPES and self._on_event_lag is not None:
+            self._on_event_lag(event_age(message))
         owner.deliver(AriEvent(kind, channel_id, message))
         if kind == "ChannelDestroyed" and channel_id != owner.channel_id:
             self._owners.pop(channel_id, None)  # a leg is gone for good
@@ -550,6 +562,24 @@ class AriConnection:
         url, query, body = known.request(params)
         if self._on_request is not None:
             self._on_request(f"{resource}.{operation}")
+        if self._on_answer is None:
+            return await self._request(known, url, query, body)
+        started = time.monotonic()
+        try:
+            return await self._request(known, url, query, body)
+        finally:
+            self._on_answer(time.monotonic() - started)
+
+    async def _request(
+        self,
+        known: _Operation,
+        url: str,
+        query: Mapping[str, object],
+        body: Mapping[str, object] | None,
+    ) -> Any:
+        """One operation's request, on the event WebSocket when Asterisk answers there."""
+        if self._http is None:
+            raise AriError(0, "not connected to ARI yet")
         socket = self._socket
         if self._socket_answers and socket is not None and not socket.closed:
             path = url.removeprefix(f"{self.url}/ari/")
@@ -679,6 +709,17 @@ def stasis_args(channel: Mapping[str, Any]) -> list[str]:
     dialplan = channel.get("dialplan")
     data = str(dialplan.get("app_data", "")) if isinstance(dialplan, Mapping) else ""
     return data.split(",")[1:] if "," in data else []
+
+
+def event_age(message: Mapping[str, Any]) -> float:
+    """How long ago Asterisk made an event, by its `timestamp` (Asterisk's clock against
+    ours: on one machine, or NTP-synchronised ones), in seconds; 0 when it has none or it
+    reads as being from the future."""
+    try:
+        made = datetime.fromisoformat(str(message["timestamp"])).timestamp()
+    except (KeyError, ValueError):
+        return 0.0
+    return max(time.time() - made, 0.0)
 
 
 def _channel_of(message: Mapping[str, Any]) -> str | None:

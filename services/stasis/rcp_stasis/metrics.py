@@ -13,6 +13,7 @@ from rcp.telemetry import MetricsOf
 
 # From a few milliseconds (a cached prompt) to seconds (a prompt rendered on the spot).
 _DTMF_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_ARI_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class StasisMetrics:
@@ -124,6 +125,18 @@ class StasisMetrics:
             "playbacks.stop...; raw ones as method and resource, GET recordings): each costs "
             "Asterisk and this service a round trip.",
             "operation",
+        )
+        self.ari_request_seconds = new.histogram(
+            "ari_request_seconds",
+            "How long each ARI request of a call waited for Asterisk's answer (or its failure): "
+            "Asterisk's responsiveness as the calls see it.",
+            buckets=_ARI_BUCKETS,
+        )
+        self.ari_event_lag_seconds = new.histogram(
+            "ari_event_lag_seconds",
+            "How old key presses and dial events (answered, busy...) were when they reached "
+            "this service, by Asterisk's timestamp: events queued in Asterisk or here.",
+            buckets=_ARI_BUCKETS,
         )
         self.ari_connected = new.gauge(
             "ari_connected", "1 while the ARI event WebSocket is connected, else 0."
