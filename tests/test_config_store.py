@@ -249,6 +249,26 @@ async def test_a_snapshot_read_before_a_newer_one_was_stored_does_not_replace_it
     assert snapshot["tenant"]["name"] == "Newer"
 
 
+async def test_a_process_whose_last_store_was_replaced_since_compares_with_the_newer_one(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    """Each process remembers what it last stored (its next store skips reading the key):
+    once another process has stored a newer snapshot, an older one does not replace it."""
+    first, second = [await _store(admin, nats_client) for _ in range(2)]
+    tenant_id = uuid.uuid4()
+
+    def version(number: int) -> Snapshot:
+        return {"tenant": {"name": f"v{number}"}, "config_version": number, "numbers": []}
+
+    assert await first.put(tenant_id, version(1))
+    assert await second.put(tenant_id, version(3))
+    assert not await first.put(tenant_id, version(2))
+    assert await first.snapshot(tenant_id) == version(3)
+    assert await first.put(tenant_id, version(4))
+    assert await second.put(tenant_id, version(5))  # its memory is stale too: read again
+    assert await second.snapshot(tenant_id) == version(5)
+
+
 def test_a_gone_tenant_replaces_any_snapshot_and_nothing_replaces_it() -> None:
     alive: Snapshot = {"tenant": {"name": "A"}, "config_version": 7, "numbers": []}
     gone: Snapshot = {"tenant": None, "numbers": []}

@@ -188,6 +188,10 @@ class ConfigStore:
     def __init__(self, kv: KeyValue, namespace: str) -> None:
         self.kv = kv
         self.namespace = namespace
+        # What this process last stored for each tenant: the key's revision, and what of the
+        # snapshot `put` compares (tenant, config_version, numbers). A revision is one value:
+        # a compare-and-set on it that succeeds replaced exactly that.
+        self._stored: dict[UUID, tuple[int, Snapshot]] = {}
 
     @classmethod
     async def open(cls, nc: NatsClient, namespace: str, replicas: int = 1) -> ConfigStore:
@@ -294,12 +298,21 @@ class ConfigStore:
         its revision), else all is done again. Whether the snapshot was stored."""
         key = self.tenant_key(tenant_id)
         routed: set[str] = set()  # the numbers routed here, in case a newer snapshot wins
+        # First as this process last stored it (no get: if another wrote since, the
+        # compare-and-set fails and the key is read).
+        remembered = self._stored.pop(tenant_id, None)
         while True:
-            try:
-                entry = await self.kv.get(key)
-            except nats.js.errors.KeyNotFoundError:
-                entry = None
-            before = None if entry is None else cast(Snapshot, json.loads(entry.value or b"{}"))
+            revision: int | None
+            before: Snapshot | None
+            if remembered is not None:
+                (revision, before), remembered = remembered, None
+            else:
+                try:
+                    entry = await self.kv.get(key)
+                except nats.js.errors.KeyNotFoundError:
+                    entry = None
+                revision = None if entry is None else entry.revision
+                before = None if entry is None else cast(Snapshot, json.loads(entry.value or b"{}"))
             if before is not None and not supersedes(snapshot, before):
                 if routed:  # an earlier turn routed numbers: as the newer snapshot says
                     await self._route(tenant_id, before.get("numbers", []), routed)
@@ -310,12 +323,14 @@ class ConfigStore:
             routed |= set(snapshot["numbers"])
             value = json.dumps(snapshot).encode()
             try:
-                if entry is None:
-                    await self.kv.create(key, value)
+                if revision is None:
+                    stored = await self.kv.create(key, value)
                 else:
-                    await self.kv.update(key, value, last=entry.revision)
+                    stored = await self.kv.update(key, value, last=revision)
             except nats.js.errors.KeyWrongLastSequenceError:
                 continue  # another writer stored this tenant meanwhile: look again
+            compared = {name: snapshot.get(name) for name in ("tenant", "config_version")}
+            self._stored[tenant_id] = (stored, {**compared, "numbers": snapshot["numbers"]})
             return True
 
     async def _route(self, tenant_id: UUID, numbers: list[str], had: set[str]) -> None:
