@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from media_support import (
     wav_info,
 )
 from rcp_media.app import RunningMedia
+from rcp_media.audio import FfmpegTools, Playable
 from rcp_media.errors import (
     EmptyText,
     MediaError,
@@ -30,6 +33,7 @@ from rcp_media.errors import (
     UnsupportedVoice,
 )
 from rcp_media.keys import AudioFormat
+from rcp_media.tts import espeak
 
 
 @pytest.fixture
@@ -218,3 +222,102 @@ async def test_render_over_its_time_limit_is_a_typed_error_and_leaves_nothing(
         assert failed.value.code == "render_failed"
         assert not list(media.files.tmp.iterdir())
         assert metric(media, "rcp_media_renders_total", kind="tts", outcome="failed") == 1
+
+
+# Long enough that espeak-ng writes several chunks, and is still speaking when sox fails.
+LONG_TEXT = " ".join(
+    f"Phrase {number}: pour joindre un collaborateur par son nom, tapez 1; pour l'accueil, "
+    "tapez 3; pour la salle de conférence, tapez 4."
+    for number in range(3)
+)
+
+
+def _tools_running() -> list[str]:
+    """This process's espeak-ng and sox children, running or not yet reaped."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            line = stat.read_text()
+        except OSError:  # a process that ended meanwhile
+            continue
+        # "pid (command) state ppid ...": the command may hold spaces, not the fields after.
+        command = line[line.index("(") + 1 : line.rindex(")")]
+        parent = int(line[line.rindex(")") + 1 :].split()[1])
+        if parent == os.getpid() and command in {"espeak-ng", "sox"}:
+            found.append(f"{command} {stat.parent.name}")
+    return found
+
+
+async def test_streamed_speech_is_byte_identical_at_both_rates_to_sox_on_espeaks_own_file(
+    media: RunningMedia, migrated_url: str, tmp_path: Path
+) -> None:
+    tenant = await new_tenant(migrated_url, "fr-FR")
+    ready = await media.service.ensure_text(tenant, LONG_TEXT, None, None)
+
+    direct = await asyncio.to_thread(speech, tmp_path / "direct.wav", LONG_TEXT)
+    assert direct.stat().st_size > 3 * espeak.CHUNK_BYTES  # streamed in several chunks
+    for audio_format in (AudioFormat.NARROWBAND, AudioFormat.WIDEBAND):
+        expected = await asyncio.to_thread(
+            resample, direct, tmp_path / f"{audio_format.value}.wav", audio_format.sample_rate
+        )
+        assert _file(media, ready.key, audio_format).read_bytes() == expected.read_bytes()
+
+
+async def test_a_failed_resample_is_render_failed_and_stops_espeak_and_sox(
+    media: RunningMedia, migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = FfmpegTools.speech_resampler
+
+    def broken_wideband(tools: FfmpegTools, audio_format: AudioFormat, out: Path) -> list[str]:
+        # sox reads the speech's header, then cannot write: it dies while espeak-ng speaks.
+        if audio_format is AudioFormat.WIDEBAND:
+            out = out.parent / "no-such-folder" / out.name
+        return real(tools, audio_format, out)
+
+    monkeypatch.setattr(FfmpegTools, "speech_resampler", broken_wideband)
+    tenant = await new_tenant(migrated_url, "fr-FR")
+
+    with pytest.raises(RenderFailed) as failed:
+        await media.service.ensure_text(tenant, LONG_TEXT, None, None)
+
+    assert str(failed.value) == "sox could not resample speech"
+    assert "no-such-folder" in failed.value.details["stderr"]
+    assert _tools_running() == []
+    assert not list(media.files.tmp.iterdir())
+    assert metric(media, "rcp_media_renders_total", kind="tts", outcome="failed") == 1
+
+
+async def test_a_cancelled_conversion_leaves_no_espeak_or_sox_running(tmp_path: Path) -> None:
+    engine = await espeak.create()
+    out = Playable(tmp_path / "out.wav", tmp_path / "out.wav16")
+
+    async def convert() -> None:
+        speech = engine.synthesize(LONG_TEXT, "fr-fr", "fr-FR")
+        async with contextlib.aclosing(speech):
+            await FfmpegTools().convert_speech(speech, out)
+
+    converting = asyncio.create_task(convert())
+    async with asyncio.timeout(30):
+        # espeak-ng and both sox; no event tells when they start.
+        while len(_tools_running()) < 3:  # noqa: ASYNC110 - polling /proc
+            await asyncio.sleep(0.001)
+    converting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await converting
+    assert _tools_running() == []
+
+
+async def test_an_engine_that_speaks_nothing_is_render_failed_with_its_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = await espeak.create()
+    # espeak-ng without its data (phoneme tables, voices) cannot speak: it says why and exits.
+    monkeypatch.setenv("ESPEAK_DATA_PATH", str(tmp_path))
+
+    with pytest.raises(RenderFailed) as failed:
+        async for _ in engine.synthesize("Bonjour.", "fr-fr", "fr-FR"):
+            pass
+
+    assert str(failed.value) == "espeak-ng produced no audio"
+    assert "phontab" in failed.value.details["stderr"]
+    assert _tools_running() == []

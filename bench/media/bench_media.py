@@ -1,6 +1,7 @@
 """Benchmark of the media service, each number a ratio to a baseline measured in the same run.
 
     .venv/bin/python bench/media/bench_media.py [--requests 4000] [--concurrency 16] [--texts 15]
+        [--rounds 3]
 
 Needs the local stack's PostgreSQL and NATS (./rcp infra); makes a database of its own and
 drops it at the end.
@@ -10,7 +11,10 @@ drops it at the end.
    another process.
 2. A TTS miss: the time `ensure_text` takes for a new text (espeak-ng, two sox resamples, the
    cache row, the lock), against espeak-ng alone writing the same text to a file (the floor),
-   and the same miss asked over NATS.
+   and the same miss asked over NATS; `--rounds` rounds of `--texts` texts, each round's
+   ratio of medians printed, then their median [min-max]. With the wall times, the CPU time
+   of each (the service's process and its tools, against espeak-ng's): on a loaded machine
+   the wall time follows the CPU time.
 3. Memory per cached entry: what one more entry costs in the process (the map that makes a
    hit free of queries), and on disk and in Postgres for a typical prompt.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,6 +31,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -33,10 +39,10 @@ from aiohttp import web
 from rcp import media_client
 from rcp.contracts.media import EnsurePrompt
 from rcp.db.migrate import upgrade
-from rcp.runtime import infrastructure
+from rcp.runtime import Infrastructure, infrastructure
 from rcp.settings import LogLevel
 from rcp.telemetry import configure_logging, serve_app
-from rcp_media.app import run_media
+from rcp_media.app import RunningMedia, run_media
 from rcp_media.keys import AudioFormat, Kind
 from rcp_media.service import _Known
 from rcp_media.settings import Settings
@@ -91,6 +97,59 @@ async def _espeak(text: str, destination: Path) -> float:
     )
     await process.communicate(text.encode())
     return time.perf_counter() - started
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class _Misses:
+    """One round of TTS misses: medians of wall time and CPU time per text."""
+
+    floor_ms: float
+    service_ms: float
+    nats_ms: float
+    floor_cpu_ms: float
+    service_cpu_ms: float
+    """The service's process (its event loop, Postgres, NATS) and the tools it ran."""
+    tools_cpu_ms: float
+
+
+async def _misses(
+    media: RunningMedia,
+    infra: Infrastructure,
+    settings: Settings,
+    tenant: uuid.UUID,
+    folder: Path,
+    texts: int,
+    round_number: int,
+) -> _Misses:
+    floor, service, over_nats = [], [], []
+    floor_cpu, service_cpu, tools_cpu = [], [], []
+    for index in range(texts):
+        text = f"{SENTENCES[index % len(SENTENCES)]} Référence {round_number}.{index}."
+        children = _children_cpu_s()
+        floor.append(await _espeak(text, folder / "floor.wav"))
+        floor_cpu.append(_children_cpu_s() - children)
+        children, own = _children_cpu_s(), time.process_time()
+        started = time.perf_counter()
+        await media.service.ensure_text(tenant, text, None, None)
+        service.append(time.perf_counter() - started)
+        tools_cpu.append(_children_cpu_s() - children)
+        service_cpu.append(tools_cpu[-1] + time.process_time() - own)
+        ask = EnsurePrompt(tenant_id=tenant, text=f"{text} Encore.")
+        started = time.perf_counter()
+        await media_client.ensure_prompt(infra.nats, ask, scope=settings.media_nats_scope)
+        over_nats.append(time.perf_counter() - started)
+
+    def ms(values: list[float]) -> float:
+        return statistics.median(values) * 1000
+
+    return _Misses(
+        ms(floor), ms(service), ms(over_nats), ms(floor_cpu), ms(service_cpu), ms(tools_cpu)
+    )
 
 
 def _known_entry_bytes(count: int) -> float:
@@ -164,18 +223,12 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace, folder: P
                 )
             static_rps, media_rps = max(static_runs), max(media_runs)
 
-        # 2. TTS misses: the service, over NATS, and espeak-ng alone, on the same texts.
-        floor, service, over_nats = [], [], []
-        for index in range(args.texts):
-            text = f"{SENTENCES[index % len(SENTENCES)]} Référence {index}."
-            floor.append(await _espeak(text, folder / "floor.wav"))
-            started = time.perf_counter()
-            await media.service.ensure_text(tenant, text, None, None)
-            service.append(time.perf_counter() - started)
-            ask = EnsurePrompt(tenant_id=tenant, text=f"{text} Encore.")
-            started = time.perf_counter()
-            await media_client.ensure_prompt(infra.nats, ask, scope=settings.media_nats_scope)
-            over_nats.append(time.perf_counter() - started)
+        # 2. TTS misses: the service, over NATS, and espeak-ng alone, on the same texts,
+        # alternating (the machine's noise falls on all alike), `rounds` times.
+        misses = [
+            await _misses(media, infra, settings, tenant, folder, args.texts, round_number)
+            for round_number in range(args.rounds)
+        ]
 
         # 3. Memory per cached entry.
         in_process = _known_entry_bytes(args.entries)
@@ -187,19 +240,29 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace, folder: P
         files = media.files.playable(ready.key)
         disk = files.narrowband.stat().st_size + files.wideband.stat().st_size
 
-    floor_ms = statistics.median(floor) * 1000
-    service_ms = statistics.median(service) * 1000
-    nats_ms = statistics.median(over_nats) * 1000
     print("media benchmark (ratios to a baseline measured in the same run)")
     print(
         f"  cached prompt over HTTP: {media_rps:.0f} req/s, static-file handler "
         f"{static_rps:.0f} req/s -> ratio {media_rps / static_rps:.2f}"
     )
-    print(
-        f"  TTS miss: ensure_text {service_ms:.1f} ms, over NATS {nats_ms:.1f} ms, "
-        f"espeak-ng alone {floor_ms:.1f} ms -> ratios {service_ms / floor_ms:.2f} "
-        f"(service), {nats_ms / floor_ms:.2f} (NATS)"
-    )
+    for number, round_ in enumerate(misses, 1):
+        print(
+            f"  TTS miss, round {number}: ensure_text {round_.service_ms:.1f} ms, over NATS "
+            f"{round_.nats_ms:.1f} ms, espeak-ng alone {round_.floor_ms:.1f} ms -> ratios "
+            f"{round_.service_ms / round_.floor_ms:.2f} (service), "
+            f"{round_.nats_ms / round_.floor_ms:.2f} (NATS); CPU per miss: service "
+            f"{round_.service_cpu_ms:.1f} ms (its tools {round_.tools_cpu_ms:.1f}), "
+            f"espeak-ng alone {round_.floor_cpu_ms:.1f} ms"
+        )
+    for label, ratios in (
+        ("service", [round_.service_ms / round_.floor_ms for round_ in misses]),
+        ("NATS", [round_.nats_ms / round_.floor_ms for round_ in misses]),
+        ("service CPU", [round_.service_cpu_ms / round_.floor_cpu_ms for round_ in misses]),
+    ):
+        print(
+            f"  TTS miss / espeak-ng alone, {label}, {len(misses)} rounds: median "
+            f"{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+        )
     print(
         f"  memory per cached entry: {in_process:.0f} B in the process, "
         f"{float(row_bytes):.0f} B row in Postgres, {disk} B on disk for a "

@@ -9,9 +9,11 @@ concat script) cannot make it open anything else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import wave
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from rcp_media.errors import (
     UnsupportedAudioFormat,
 )
 from rcp_media.keys import AudioFormat
-from rcp_media.process import require_tool, run
+from rcp_media.process import feed, require_tool, run, spawned
 
 # What uploads may be: WAV, MP3, OGG (Opus, Vorbis, FLAC), FLAC, M4A/MP4 (AAC, ALAC), raw AAC,
 # and WebM with Opus or Vorbis: what a browser's MediaRecorder makes (Chromium records no
@@ -129,34 +131,58 @@ class FfmpegTools:
         self._ffprobe = require_tool("ffprobe")
         self._sox = require_tool("sox")
 
-    async def convert_speech(self, source: Path, out: Playable, timeout_s: float) -> None:
-        """Resample with sox: a few milliseconds, where ffmpeg takes ten times longer to start."""
+    def speech_resampler(self, audio_format: AudioFormat, destination: Path) -> list[str]:
+        """The sox command that resamples a WAV stream on stdin to one of the formats."""
+        return [
+            self._sox,
+            "-q",
+            "-D",  # no dither: the same text gives the same bytes
+            "-t",
+            "wav",
+            "-",
+            "-r",
+            str(audio_format.sample_rate),
+            "-b",
+            "16",
+            "-c",
+            "1",
+            "-e",
+            "signed-integer",
+            "-t",
+            "wav",
+            str(destination),
+        ]
 
-        async def resample(audio_format: AudioFormat) -> None:
-            done = await run(
-                [
-                    self._sox,
-                    "-q",
-                    "-D",  # no dither: the same text gives the same bytes
-                    str(source),
-                    "-r",
-                    str(audio_format.sample_rate),
-                    "-b",
-                    "16",
-                    "-c",
-                    "1",
-                    "-e",
-                    "signed-integer",
-                    "-t",
-                    "wav",
-                    str(out.path(audio_format)),
-                ],
-                timeout_s=timeout_s,
-            )
-            if done.returncode != 0:
-                raise RenderFailed("sox could not resample speech", stderr=done.stderr[-500:])
-
-        await asyncio.gather(resample(AudioFormat.NARROWBAND), resample(AudioFormat.WIDEBAND))
+    async def convert_speech(self, speech: AsyncIterable[bytes], out: Playable) -> None:
+        """Resample with sox, both rates at once, as the speech comes (sox takes a few
+        milliseconds, where ffmpeg takes ten times longer to start)."""
+        chunks = aiter(speech)
+        # The engine is the longest stage: it starts first (one turn of the loop lets its task
+        # start its process), and the resamplers start while it loads its voice.
+        first = asyncio.ensure_future(anext(chunks, b""))
+        try:
+            await asyncio.sleep(0)
+            async with contextlib.AsyncExitStack() as stack:
+                resamplers = [
+                    await stack.enter_async_context(
+                        spawned(self.speech_resampler(audio_format, out.path(audio_format)))
+                    )
+                    for audio_format in (AudioFormat.NARROWBAND, AudioFormat.WIDEBAND)
+                ]
+                chunk = await first
+                # A sox that stopped reading has failed: the render will, no use speaking on.
+                while chunk and await feed(resamplers, chunk):
+                    chunk = await anext(chunks, b"")
+                await asyncio.gather(*(sox.close_stdin() for sox in resamplers))
+                for done in await asyncio.gather(*(sox.wait() for sox in resamplers)):
+                    if done.returncode != 0:
+                        raise RenderFailed(
+                            "sox could not resample speech", stderr=done.stderr[-500:]
+                        )
+        finally:
+            if not first.done():  # a resampler did not start: the engine stops
+                first.cancel()
+                await asyncio.wait([first])
 
     async def probe(self, source: Path, timeout_s: float) -> Probe:
         """Recognise the content; refuse what is not audio or not a format taken here."""

@@ -1,6 +1,6 @@
 """What the media service needs of the world, as Protocols; the adapters stand beside them.
 
-- `TtsEngine`: speaks text to a WAV file; adapters in `rcp_media.tts` (espeak-ng).
+- `TtsEngine`: speaks text as a WAV stream; adapters in `rcp_media.tts` (espeak-ng).
 - `AudioTools`: turns speech and uploads into what Asterisk plays; adapter
   `rcp_media.audio.FfmpegTools`.
 - `Inbox`: where uploads wait to be ingested; adapter `rcp_media.inbox.NatsInbox`.
@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class TtsEngine(Protocol):
-    """Speaks text to a WAV file."""
+    """Speaks text as a WAV stream."""
 
     @property
     def name(self) -> str:
@@ -33,18 +34,18 @@ class TtsEngine(Protocol):
         default; raises `UnsupportedLanguage` or `UnsupportedVoice`."""
         ...
 
-    async def synthesize(
-        self, text: str, voice: str, language: str, destination: Path, timeout_s: float
-    ) -> None:
-        """Write `text` spoken by `voice` to `destination`: a mono WAV file at any rate."""
+    def synthesize(self, text: str, voice: str, language: str) -> AsyncGenerator[bytes, None]:
+        """`text` spoken by `voice`: a mono WAV stream at any rate, yielded as it is made
+        (its header may give no length); raises `RenderFailed` if nothing is spoken."""
         ...
 
 
 class AudioTools(Protocol):
     """Turns speech and uploads into the files Asterisk plays."""
 
-    async def convert_speech(self, source: Path, out: Playable, timeout_s: float) -> None:
-        """Resample a TTS engine's WAV into both formats (no other processing)."""
+    async def convert_speech(self, speech: AsyncIterable[bytes], out: Playable) -> None:
+        """Resample a TTS engine's WAV stream into both formats as it comes (no other
+        processing); raises `RenderFailed`."""
         ...
 
     async def process_upload(

@@ -273,10 +273,11 @@ class MediaService:
         )
 
     async def _speak_into(self, recipe: TtsRecipe, work: Path, out: Playable) -> None:
-        speech = work / "speech.wav"
-        timeout_s = self.limits.render_timeout_s
-        await self._engine.synthesize(recipe.text, recipe.voice, recipe.language, speech, timeout_s)
-        await self._audio.convert_speech(speech, out, timeout_s)
+        # Resampled as it is spoken; closed whatever happens, so that a failed resample stops
+        # the engine (`_render` bounds the whole in time).
+        speech = self._engine.synthesize(recipe.text, recipe.voice, recipe.language)
+        async with contextlib.aclosing(speech):
+            await self._audio.convert_speech(speech, out)
 
     async def _ensure_tts_prompt(
         self, tenant_id: uuid.UUID, prompt_id: uuid.UUID, prompt: StoredPrompt

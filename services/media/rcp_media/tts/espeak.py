@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rcp_media.errors import RenderFailed, UnsupportedLanguage, UnsupportedVoice
-from rcp_media.process import require_tool, run
+from rcp_media.process import require_tool, run, spawned
 
 NAME = "espeak-ng"
 _VERSION = re.compile(r"text-to-speech:\s*(\S+)")
@@ -21,6 +21,8 @@ _VOICE_LINE = re.compile(r"^\s*\d+\s+(\S+)\s+\S+\s+\S+\s+(\S+)\s*(.*)$")
 _ALSO_SPEAKS = re.compile(r"\((\S+) (\d+)\)")
 PROBE_TIMEOUT_S = 30.0
 WAV_HEADER_BYTES = 44
+# Read from espeak-ng at most this much at a time (it writes 4 KiB or so at once).
+CHUNK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -106,30 +108,36 @@ class EspeakEngine:
             )
         return found
 
-    async def synthesize(
-        self, text: str, voice: str, language: str, destination: Path, timeout_s: float
-    ) -> None:
-        """Speak `text` to a 22.05 kHz WAV file."""
+    async def synthesize(self, text: str, voice: str, language: str) -> AsyncGenerator[bytes, None]:
+        """Speak `text`: a 22.05 kHz WAV stream, yielded as espeak-ng writes it (its header
+        gives no length: the stream is read to its end)."""
         # The text goes on stdin: as an argument, a text starting with "-" would be an option.
-        done = await run(
-            [self._executable, "-v", voice, "-b", "1", "-w", str(destination), "--stdin"],
-            timeout_s=timeout_s,
-            stdin=text.encode(),
-        )
-        if done.returncode != 0 or await asyncio.to_thread(_bytes_of_audio, destination) == 0:
+        async with spawned(
+            [self._executable, "-v", voice, "-b", "1", "--stdout", "--stdin"]
+        ) as espeak:
+
+            async def feed() -> None:
+                await espeak.write(text.encode())
+                await espeak.close_stdin()
+
+            # Fed while read: a long text may not fit in the pipe before speech comes out.
+            feeding = asyncio.create_task(feed())
+            try:
+                produced = 0
+                while chunk := await espeak.stdout.read(CHUNK_BYTES):
+                    produced += len(chunk)
+                    yield chunk
+                await feeding
+            finally:
+                feeding.cancel()
+            done = await espeak.wait()
+        if done.returncode != 0 or produced <= WAV_HEADER_BYTES:
             raise RenderFailed(
                 "espeak-ng produced no audio",
                 engine=NAME,
                 voice=voice,
                 stderr=done.stderr[-500:],
             )
-
-
-def _bytes_of_audio(wav: Path) -> int:
-    try:
-        return max(0, wav.stat().st_size - WAV_HEADER_BYTES)
-    except FileNotFoundError:
-        return 0
 
 
 async def create() -> EspeakEngine:
