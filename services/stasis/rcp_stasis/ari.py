@@ -562,13 +562,12 @@ class AriConnection:
         url, query, body = known.request(params)
         if self._on_request is not None:
             self._on_request(f"{resource}.{operation}")
-        if self._on_answer is None:
-            return await self._request(known, url, query, body)
         started = time.monotonic()
         try:
             return await self._request(known, url, query, body)
         finally:
-            self._on_answer(time.monotonic() - started)
+            if self._on_answer is not None:
+                self._on_answer(time.monotonic() - started)
 
     async def _request(
         self,
