@@ -109,6 +109,22 @@ def test_voice_with_variant_is_known_only_if_both_parts_exist() -> None:
     assert not voices.knows("xx")
 
 
+def test_a_language_is_given_to_espeak_as_the_file_of_its_first_voice_unless_tied() -> None:
+    voices = Voices.parse(
+        VOICES
+        + " 7  fr-fr           --/M      french-mbrola-1    mb/mb-fr1            (fr 7)\n"
+        + " 5  yue             --/M      Chinese_Cantonese  sit/yue\n"
+        + " 5  yue             --/M      Chinese_Cantonese_Jyutping sit/yue-Latn-jyutping\n",
+        VARIANTS,
+    )
+    assert voices.argument("fr-fr") == "roa/fr"  # ranked before the MBROLA voice
+    assert voices.argument("fr-be") == "roa/fr-BE"
+    assert voices.argument("en-us") == "gmw/en-US"
+    assert voices.argument("yue") == "yue"  # two voices rank first: espeak-ng chooses
+    assert voices.argument("fr-fr+f3") == "fr-fr+f3"  # a variant: espeak-ng chooses
+    assert voices.argument("xx") == "xx"
+
+
 def test_audible_span_drops_leading_and_trailing_silence_but_keeps_pauses() -> None:
     log = (
         "[info]     title           : silence_start: 1\n"  # metadata is not silence

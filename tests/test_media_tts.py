@@ -33,6 +33,7 @@ from rcp_media.errors import (
     UnsupportedVoice,
 )
 from rcp_media.keys import AudioFormat
+from rcp_media.process import run
 from rcp_media.tts import espeak
 
 
@@ -321,3 +322,23 @@ async def test_an_engine_that_speaks_nothing_is_render_failed_with_its_stderr(
     assert str(failed.value) == "espeak-ng produced no audio"
     assert "phontab" in failed.value.details["stderr"]
     assert _tools_running() == []
+
+
+@pytest.mark.parametrize("voice", ["fr-fr", "fr-be", "fr-ch", "en-us", "de", "es"])
+async def test_espeak_speaks_a_voices_file_exactly_as_its_language_name(voice: str) -> None:
+    engine = await espeak.create()
+    argument = engine.voices.argument(voice)
+    assert argument != voice  # given by file, which espeak-ng reads without a search
+
+    async def spoken(name: str) -> bytes:
+        done = await run(
+            ["espeak-ng", "-v", name, "-b", "1", "--stdout", "--stdin"],
+            timeout_s=30,
+            stdin="Bonjour, ça coûte 12,50 €; tapez 1. Hello, Grüße, mañana.".encode(),
+        )
+        assert done.returncode == 0
+        return done.stdout
+
+    by_name = await spoken(voice)
+    assert len(by_name) > espeak.WAV_HEADER_BYTES
+    assert await spoken(argument) == by_name

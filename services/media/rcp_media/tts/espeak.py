@@ -17,7 +17,8 @@ from rcp_media.process import require_tool, run, spawned
 
 NAME = "espeak-ng"
 _VERSION = re.compile(r"text-to-speech:\s*(\S+)")
-_VOICE_LINE = re.compile(r"^\s*\d+\s+(\S+)\s+\S+\s+\S+\s+(\S+)\s*(.*)$")
+# "Pty Language Age/Gender VoiceName File Other Languages"
+_VOICE_LINE = re.compile(r"^\s*(\d+)\s+(\S+)\s+\S+\s+\S+\s+(\S+)\s*(.*)$")
 _ALSO_SPEAKS = re.compile(r"\((\S+) (\d+)\)")
 PROBE_TIMEOUT_S = 30.0
 WAV_HEADER_BYTES = 44
@@ -33,32 +34,50 @@ class Voices:
     # Base language -> the voice that speaks it best (e.g. "fr" -> "fr-fr", "en" -> "en-gb").
     fallbacks: dict[str, str] = field(default_factory=dict)
     variants: frozenset[str] = frozenset()
+    # Language -> the file of the voice that speaks it first ("fr-fr" -> "roa/fr"), when one
+    # voice ranks first (on a tie, espeak-ng chooses by other criteria).
+    files: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, voices: str, variants: str) -> Voices:
         """Read `espeak-ng --voices` and `espeak-ng --voices=variant`."""
-        languages: set[str] = set()
         ranked: dict[str, tuple[int, str]] = {}
+        first: dict[str, list[tuple[int, str]]] = {}
         for line in voices.splitlines()[1:]:
             match = _VOICE_LINE.match(line)
             if match is None:
                 continue
-            language, _, others = match.groups()
-            languages.add(language)
+            rank, language, file, others = match.groups()
+            first.setdefault(language, []).append((int(rank), file))
             for other, priority in _ALSO_SPEAKS.findall(others):
                 best = ranked.get(other)
                 if best is None or int(priority) < best[0]:
                     ranked[other] = (int(priority), language)
         variant_names = {
-            match.group(2).removeprefix("!v/")
+            match.group(3).removeprefix("!v/")
             for line in variants.splitlines()[1:]
             if (match := _VOICE_LINE.match(line)) is not None
         }
+        files = {}
+        for language, candidates in first.items():
+            candidates.sort()
+            if len(candidates) == 1 or candidates[0][0] < candidates[1][0]:
+                files[language] = candidates[0][1]
         return cls(
-            languages=frozenset(languages),
+            languages=frozenset(first),
             fallbacks={other: language for other, (_, language) in ranked.items()},
             variants=frozenset(variant_names),
+            files=files,
         )
+
+    def argument(self, voice: str) -> str:
+        """What espeak-ng's `-v` is given for `voice`: the file of a language's voice, which
+        espeak-ng reads alone and speaks with alike, where a language's name makes it read
+        every voice file (some 400) to choose one: a quarter of its CPU time for a sentence.
+        A variant (`fr-fr+f3`) is left to espeak-ng's choice: by file, it speaks otherwise."""
+        if "+" in voice:
+            return voice
+        return self.files.get(voice, voice)
 
     def for_locale(self, locale: str) -> str | None:
         """The voice of a locale such as `fr-FR`, or None."""
@@ -113,7 +132,7 @@ class EspeakEngine:
         gives no length: the stream is read to its end)."""
         # The text goes on stdin: as an argument, a text starting with "-" would be an option.
         async with spawned(
-            [self._executable, "-v", voice, "-b", "1", "--stdout", "--stdin"]
+            [self._executable, "-v", self.voices.argument(voice), "-b", "1", "--stdout", "--stdin"]
         ) as espeak:
 
             async def feed() -> None:
