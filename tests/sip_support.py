@@ -10,6 +10,7 @@ as RFC 4733 DTMF, `/hangup`, `/quit`) and reads what it prints.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import re
@@ -42,6 +43,7 @@ class SipPhone:
     settings: StackSettings
     address: str
     port: int
+    folder: Path
     lines: list[str] = field(default_factory=list)
     _more: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -58,6 +60,17 @@ class SipPhone:
     async def press(self, digit: str) -> None:
         """Press a key: baresip sends it as RFC 4733 telephone-event."""
         await self.send(digit)
+
+    def heard(self) -> tuple[int, array.array[int]]:
+        """What the phone heard so far (its speaker, written by baresip's aufile player): the
+        sample rate, and the 16-bit samples."""
+        path = self.folder / "out.wav"
+        with wave.open(str(path), "rb") as audio:
+            rate, frames = audio.getframerate(), audio.getnframes()
+            data = audio.readframes(frames)
+        if not data:  # the header is completed when the player stops: read what is there
+            data = path.read_bytes()[44:]
+        return rate, array.array("h", data[: len(data) // 2 * 2])
 
     async def printed(self, pattern: str, timeout_s: float = 30.0) -> str:
         """The first line printed (so far or to come) that matches `pattern`."""
@@ -123,7 +136,7 @@ async def sip_phone(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    phone = SipPhone(process, settings, address, port)
+    phone = SipPhone(process, settings, address, port, folder)
     reader = asyncio.create_task(phone.read())
     try:
         await phone.printed("baresip is ready", timeout_s=30)

@@ -30,10 +30,12 @@ from rcp.callflow.commands import (
     Play,
     PublishTrace,
     Record,
+    Ring,
     SaveVoicemail,
     StartTimer,
     StopPlayback,
     StopRecording,
+    StopRinging,
 )
 from rcp.callflow.config import (
     ConferenceRoom,
@@ -78,6 +80,8 @@ from rcp.vocabulary import (
     TargetKind,
 )
 
+# How the transcript shows a leg that rings alone, inside the caller's bridge.
+IN_BRIDGE = ", ringing in the caller's bridge"
 TENANT = UUID("0b6f3c1e-8f4a-4d5e-9a3b-1c2d3e4f5a6b")
 GREETING = UUID("00000000-0000-4000-8000-000000000001")
 HOURS = UUID("00000000-0000-4000-8000-000000000002")
@@ -462,8 +466,14 @@ def describe(command: Command, so_far: Sequence[Command]) -> str | None:  # noqa
             return f"look up {digits} page {page}"
         case CheckPin(room_number=room):
             return f"check the PIN of {room}"
-        case Dial(endpoint=target, timeout_s=timeout):
+        case Dial(endpoint=target, timeout_s=timeout, bridge_id=None):
             return f"dial {target} for {timeout}s"
+        case Dial(endpoint=target, timeout_s=timeout):
+            return f"dial {target} for {timeout}s{IN_BRIDGE}"
+        case Ring():
+            return "ring the caller's line"
+        case StopRinging():
+            return "stop ringing"
         case HangUpLeg(leg_id=leg):
             return f"hang up {endpoint(leg)}"
         case Bridge(leg_id=leg):

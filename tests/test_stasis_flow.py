@@ -26,6 +26,7 @@ from stasis_flow_support import (
     HANGUP,
     HECTOR,
     HOURS,
+    IN_BRIDGE,
     JEAN_PIERRE,
     LOOKUP_FAILS,
     RECORDING_FAILS,
@@ -56,6 +57,7 @@ INVALID_MENU = "play invalid + greeting"
 WAIT_CHOICE = "wait 5s for no_input"
 WAIT_DIGIT = "wait 3s for inter_digit"
 RINGBACK = "play ringback"
+RING = "ring the caller's line"
 RECORD = "record (beep, max 120s, silence 5s, stop on #)"
 VOICEMAIL_101 = "play leave_message_for(<recorded name of 101>)"
 NO_ANSWER_5 = (FINISH, TIMEOUT)
@@ -126,7 +128,7 @@ PATHS = [
     Path(
         "spent retries transfer to the configured exhausted target",
         NO_ANSWER_5 * 4,
-        (GREETING, RINGBACK, "dial PJSIP/phone-102 for 20s"),
+        (GREETING, "dial PJSIP/phone-102 for 20s" + IN_BRIDGE, RING),
         config=configured(exhausted_extension="102"),
         absent=("play goodbye",),
     ),
@@ -172,7 +174,7 @@ PATHS = [
     Path(
         "digits then # dial an extension",
         (FINISH, press("102#")),
-        (WAIT_DIGIT, RINGBACK, "dial PJSIP/phone-102 for 20s"),
+        (WAIT_DIGIT, "dial PJSIP/phone-102 for 20s" + IN_BRIDGE, RING),
         config=DIALPLAN,
     ),
     Path(
@@ -282,8 +284,8 @@ PATHS = [
         (press("1526"), found(JEAN_PIERRE), FINISH),
         (
             "play connecting(Jean-Pierre Lefèvre)",
-            RINGBACK,
-            "dial PJSIP/phone-102 for 20s",
+            "dial PJSIP/phone-102 for 20s" + IN_BRIDGE,
+            RING,
         ),
     ),
     Path(
@@ -373,13 +375,13 @@ PATHS = [
     Path(
         "hanging up after an announcement, then a transfer, is a caller hangup",
         (press("2"), FINISH, press("0"), HANGUP),
-        ("play hours", GREETING, RINGBACK),
+        ("play hours", GREETING, RING),
         Outcome.CALLER_HANGUP,
     ),
     Path(
         "hanging up after an announcement, then a dialled extension, is a caller hangup",
         (press("2"), TIMEOUT, FINISH, press("102#"), HANGUP),
-        ("play hours", RINGBACK, "dial PJSIP/phone-102 for 20s"),
+        ("play hours", "dial PJSIP/phone-102 for 20s" + IN_BRIDGE, RING),
         Outcome.CALLER_HANGUP,
         config=DIALPLAN,
     ),
@@ -391,19 +393,23 @@ PATHS = [
     ),
     # --- transfers ---------------------------------------------------------------------------
     Path(
-        "a transfer plays ringback and rings the extension for the ring time",
+        "a transfer rings the extension for the ring time in the caller's bridge, and rings "
+        "the caller's line",
         (press("0"),),
-        (RINGBACK, "dial PJSIP/phone-101 for 20s"),
+        ("stop playback", "dial PJSIP/phone-101 for 20s" + IN_BRIDGE, RING),
+        absent=(RINGBACK,),
     ),
     Path(
-        "an answered transfer stops ringback and bridges the caller",
+        "an answered transfer is connected by the answer itself: the ringing stops, no bridging",
         (press("0"), answered(0)),
-        (RINGBACK, "stop playback", "bridge with PJSIP/phone-101"),
+        ("dial PJSIP/phone-101 for 20s" + IN_BRIDGE, RING),
+        ends_with=("wait 25s for ring_timeout", "cancel timer", "stop ringing"),
+        absent=("bridge with",),
     ),
     Path(
         "the callee hanging up ends the call and destroys the bridge",
         (press("0"), answered(0), leg_hangs_up(0)),
-        ("bridge with PJSIP/phone-101", "destroy bridge", "hang up"),
+        ("dial PJSIP/phone-101 for 20s" + IN_BRIDGE, "destroy bridge", "hang up"),
         Outcome.TRANSFERRED,
     ),
     Path(
@@ -413,9 +419,9 @@ PATHS = [
         Outcome.TRANSFERRED,
     ),
     Path(
-        "no answer goes to the extension's voicemail",
+        "no answer stops the ringing, destroys the bridge, then goes to the extension's voicemail",
         (press("0"), no_answer(0)),
-        ("stop playback", VOICEMAIL_101),
+        (RING, "stop ringing", "destroy bridge", VOICEMAIL_101),
     ),
     Path("busy goes to the extension's voicemail", (press("0"), busy(0)), (VOICEMAIL_101,)),
     Path(
@@ -482,11 +488,13 @@ PATHS = [
         "a sequential ring group rings each member in turn",
         (press("7"), no_answer(0), answered(1)),
         (
-            "dial PJSIP/phone-101 for 15s",
-            "dial PJSIP/phone-102 for 15s",
-            "bridge with PJSIP/phone-102",
+            "dial PJSIP/phone-101 for 15s" + IN_BRIDGE,
+            RING,
+            "dial PJSIP/phone-102 for 15s" + IN_BRIDGE,
+            RING,
         ),
-        absent=("dial PJSIP/phone-103 for 15s",),
+        ends_with=("wait 20s for ring_timeout", "cancel timer", "stop ringing"),
+        absent=("dial PJSIP/phone-103 for 15s", "destroy bridge", "bridge with"),
     ),
     Path(
         "a sequential ring group nobody answers goes to its voicemail target",
@@ -514,12 +522,12 @@ PATHS = [
         (press("204#"),),
         ("play unavailable + greeting",),
         config=DIALPLAN,
-        absent=(RINGBACK,),
+        absent=(RINGBACK, RING),
     ),
     Path(
         "digits while ringing are ignored",
         (press("0"), press("5")),
-        ends_with=("dial PJSIP/phone-101 for 20s", "wait 25s for ring_timeout"),
+        ends_with=(RING, "wait 25s for ring_timeout"),
     ),
     Path(
         "a ringing leg that hangs up counts as failed",
@@ -634,7 +642,7 @@ PATHS = [
     Path(
         "a ringing call at the end of the drain grace hangs up its legs and the caller",
         (press("0"), SHUTDOWN),
-        (RINGBACK, "stop playback", "hang up PJSIP/phone-101", "hang up"),
+        (RING, "hang up PJSIP/phone-101", "destroy bridge", "hang up"),
         Outcome.FAILED,
     ),
     Path(
@@ -685,7 +693,7 @@ PATHS = [
     Path(
         "events after the end change nothing",
         (press("0"), HANGUP, answered(0), press("1")),
-        ends_with=("stop playback", "cancel timer", "hang up PJSIP/phone-101"),
+        ends_with=("cancel timer", "hang up PJSIP/phone-101", "destroy bridge"),
         outcome=Outcome.CALLER_HANGUP,
     ),
     Path(
@@ -714,13 +722,14 @@ PATHS = [
     Path(
         "resumed while ringing the legs ring on",
         (press("0"), RESUMED, answered(0)),
-        (RINGBACK, "bridge with PJSIP/phone-101"),
-        absent=("hang up PJSIP/phone-101",),
+        (RING,),
+        ends_with=("cancel timer", "stop ringing"),
+        absent=("hang up PJSIP/phone-101", "destroy bridge"),
     ),
     Path(
         "resumed while bridged nothing changes",
         (press("0"), answered(0), RESUMED, HANGUP),
-        ("bridge with PJSIP/phone-101", "destroy bridge"),
+        ("dial PJSIP/phone-101 for 20s" + IN_BRIDGE, "destroy bridge"),
         Outcome.TRANSFERRED,
     ),
     Path(

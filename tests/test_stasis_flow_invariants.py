@@ -93,10 +93,11 @@ class World:
     ids: set[str] = field(default_factory=set)
     generations: set[int] = field(default_factory=set)
 
-    def apply(self, command: Command) -> None:  # noqa: PLR0912 - one case per command
+    def apply(self, command: Command) -> None:  # noqa: PLR0912, PLR0915 - one case per command
         match command:
             case Play(playback_id=playback):
                 assert not self.playing, "a second playback started while one plays"
+                assert not self.bridges, "a prompt played to a caller in a bridge"
                 self._new(playback)
                 self.playing.add(playback)
             case StopPlayback(playback_id=playback):
@@ -110,8 +111,13 @@ class World:
             case CancelTimer(generation=generation):
                 self.timers.remove(generation)
                 self.old_timers.append(generation)
-            case Dial(leg_id=leg):
+            case Dial(leg_id=leg, bridge_id=bridge):
                 self._new(leg)
+                if bridge is not None:  # the caller's bridge, made by its first leg
+                    assert not self.ringing, "a leg rang in the bridge beside another"
+                    if bridge not in self.bridges:
+                        self._new(bridge)
+                        self.bridges.add(bridge)
                 self.ringing.add(leg)
             case HangUpLeg(leg_id=leg):
                 assert leg in self.ringing | self.answered, "hung up a leg that is gone"

@@ -253,10 +253,7 @@ async def test_calls_survive_a_killed_service_and_the_next_one_takes_them_on(
         callers = [await lines.call(tenant) for _ in range(CALLS)]
         await _until_menus(migrated_url, tenant, CALLS + 1)
 
-        stasis.signal(signal.SIGKILL)
-        await stasis.wait()
-        stasis.start()  # the same app: it finds the calls the dead one left
-        await stasis.ready()
+        await _killed_and_started_again(stasis)
 
         await _until_menus(migrated_url, tenant, 2 * CALLS + 1)  # each menu started over
         for caller in callers:  # none was dropped
@@ -274,6 +271,44 @@ async def test_calls_survive_a_killed_service_and_the_next_one_takes_them_on(
             await lines.hang_up(caller)
         await lines.stasis_holds_nothing()
         await lines.phones_hold_nothing()
+
+
+async def test_a_transfer_still_ringing_in_its_bridge_when_the_service_dies_goes_back_to_the_menu(
+    apps: Apps, migrated_url: str, tmp_path: Path, log_file: Path
+) -> None:
+    tenant = await provision(migrated_url, apps.phones_app)
+    async with (
+        services(apps, migrated_url, tmp_path / "media", log_file) as stasis,
+        phones(apps) as lines,
+    ):
+        caller = await lines.call(tenant)
+        await _until_menus(migrated_url, tenant, 1)
+        since = lines.mark()
+        await lines.press(caller, "0")
+        phone = await lines.ringing(tenant, "101", since)
+        bridge = await lines.stasis_bridge()  # the leg rings in the caller's bridge
+        assert len(bridge["channels"]) == 2
+
+        await _killed_and_started_again(stasis)
+
+        await _until_menus(migrated_url, tenant, 2)  # the caller hears the menu again
+        await lines.gone(phone)  # the leg that rang is hung up
+        assert await lines.probe.request("GET", f"/bridges/{bridge['id']}", missing_ok=True) is None
+        since = lines.mark()
+        await lines.press(caller, "0")  # and the keys work again
+        await lines.ringing(tenant, "101", since)
+        await lines.hang_up(caller)
+        await lines.stasis_holds_nothing()
+        await lines.phones_hold_nothing()
+
+
+async def _killed_and_started_again(stasis: StasisProcess) -> None:
+    """Kill the service, and start it again on the same app: it finds the calls the dead one
+    left."""
+    stasis.signal(signal.SIGKILL)
+    await stasis.wait()
+    stasis.start()
+    await stasis.ready()
 
 
 async def _all_rung(lines: Phones, tenant: Tenant, since: int) -> None:

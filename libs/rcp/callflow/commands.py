@@ -95,13 +95,28 @@ class Dial(Value):
     """Create a leg to `endpoint` and ring it for at most `timeout_s`; report a DialResult.
 
     An `outside` leg goes through the carrier's trunk: the tenant's and the node's outbound
-    caps apply to it (the executor refuses it with DialStatus.REFUSED past them)."""
+    caps apply to it (the executor refuses it with DialStatus.REFUSED past them).
+
+    With `bridge_id`, the leg rings inside that mixing bridge, with the caller (the bridge is
+    made, and the caller put in it, by the first leg that names it): the leg's answer then
+    connects the two with nothing more to ask."""
 
     leg_id: str
     endpoint: str
     timeout_s: int
     caller_id: str | None = None
     outside: bool = False
+    bridge_id: str | None = None
+
+
+class Ring(Value):
+    """Tell the caller's line that the callee rings: on a line that cannot signal it any more
+    (an answered caller), Asterisk plays the ringback tone itself, with nothing to wait for
+    (the caller's other requests are not held behind it, as they are behind a playback)."""
+
+
+class StopRinging(Value):
+    """Stop the ringing told by Ring (answered, or nobody answered)."""
 
 
 class HangUpLeg(Value):
@@ -111,7 +126,8 @@ class HangUpLeg(Value):
 
 
 class Bridge(Value):
-    """Connect the caller and an answered leg in a mixing bridge of the call's own."""
+    """Connect the caller and an answered leg in a mixing bridge of the call's own (a leg that
+    rang outside one: several legs ringing at once)."""
 
     bridge_id: str
     leg_id: str
@@ -187,6 +203,8 @@ Command = (
     | LookUpNames
     | CheckPin
     | Dial
+    | Ring
+    | StopRinging
     | HangUpLeg
     | Bridge
     | DestroyBridge

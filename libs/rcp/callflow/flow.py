@@ -45,10 +45,12 @@ from rcp.callflow.commands import (
     Play,
     PublishTrace,
     Record,
+    Ring,
     SaveVoicemail,
     StartTimer,
     StopPlayback,
     StopRecording,
+    StopRinging,
     TraceKind,
     TraceValue,
 )
@@ -176,7 +178,14 @@ class NoAnswerPlan(Value):
 
 
 class Ringing(Value):
-    """The caller hears ringback while legs ring (`legs`: leg id and extension number)."""
+    """The caller hears ringback while legs ring (`legs`: leg id and extension number).
+
+    A leg that rings alone rings inside the call's bridge, with the caller (the call holds
+    that bridge from the first such leg): its answer connects them at once, whatever the
+    requests that follow it; the caller's line is told that it rings (Asterisk plays the
+    ringback tone on an answered line), and told to stop at the answer. Legs that ring
+    together ring on their own, under a ringback tone played to the caller; the first to
+    answer is bridged then."""
 
     kind: str
     number: str
@@ -900,12 +909,18 @@ def _ring(
             _no_answer(turn, plan)
         return
     seconds = turn.settings.transfer_ring_s if ring_s is None else ring_s
-    turn.play(Tone.RINGBACK)
     now, later = (
         (reachable, ()) if strategy is RingStrategy.SIMULTANEOUS else (reachable[:1], reachable[1:])
     )
+    alone = len(now) == 1
+    if alone:
+        turn.stop_playback()
+    else:
+        turn.play(Tone.RINGBACK)
     # Each of them was just found reachable, so each is dialled.
-    legs = tuple((leg, member.number) for member in now if (leg := _dial(turn, member, seconds)))
+    legs = tuple(
+        (leg, member.number) for member in now if (leg := _dial(turn, member, seconds, alone))
+    )
     turn.go(Ringing(kind, number, legs, later, seconds, plan))
     _start_ring_timer(turn, seconds)
 
@@ -936,17 +951,25 @@ def _start_ring_timer(turn: _Turn, seconds: int) -> None:
     turn.start_timer(seconds + RING_GRACE_S, "ring_timeout")
 
 
-def _dial(turn: _Turn, extension: Extension, seconds: int) -> str | None:
-    """Dial one member; None (and the refusal traced) if it may no longer be rung: the
-    configuration may have changed since the transfer began."""
+def _dial(turn: _Turn, extension: Extension, seconds: int, alone: bool) -> str | None:
+    """Dial one member (`alone`: the only leg ringing, inside the call's bridge, and the
+    caller's line told it rings); None (and the refusal traced) if it may no longer be rung:
+    the configuration may have changed since the transfer began."""
     endpoint = _reach(turn, extension)
     if not isinstance(endpoint, str):
         _trace_refused(turn, extension.number, endpoint or Unreachable("no_endpoint"))
         return None
     leg = turn.new_id(ids.LEG)
     outside = extension.kind is ExtensionKind.VIRTUAL
-    turn.emit(Dial(leg, endpoint, seconds, caller_id=turn.context.caller_number, outside=outside))
+    bridge = None
+    if alone:
+        bridge = turn.call.held.bridge or turn.new_id("bridge")
+        turn.hold(bridge=bridge)
+    caller_id = turn.context.caller_number
+    turn.emit(Dial(leg, endpoint, seconds, caller_id=caller_id, outside=outside, bridge_id=bridge))
     turn.hold(legs=turn.call.held.legs | {leg})
+    if alone:
+        turn.emit(Ring())
     return leg
 
 
@@ -960,9 +983,13 @@ def _on_dial_result(
         turn.stop_playback()
         turn.cancel_timer()
         turn.emit(*(HangUpLeg(other) for other, _ in phase.legs if other != leg))
-        bridge = turn.new_id("bridge")
-        turn.emit(Bridge(bridge, leg))
-        turn.hold(legs=frozenset({leg}), bridge=bridge)
+        if turn.call.held.bridge is None:  # it rang with others: bridged now
+            bridge = turn.new_id("bridge")
+            turn.emit(Bridge(bridge, leg))
+            turn.hold(bridge=bridge)
+        else:  # it rang in the caller's bridge: connected already, the ringing told ends
+            turn.emit(StopRinging())
+        turn.hold(legs=frozenset({leg}))
         turn.call = replace(turn.call, outcome=Outcome.TRANSFERRED)
         extension = turn.config.extensions.get(number)
         outside = extension is not None and extension.kind is ExtensionKind.VIRTUAL
@@ -984,7 +1011,7 @@ def _next_member(turn: _Turn, phase: Ringing) -> None:
     waiting = list(phase.waiting)
     while waiting:
         member = waiting.pop(0)
-        leg = _dial(turn, member, phase.ring_s)
+        leg = _dial(turn, member, phase.ring_s, alone=True)
         if leg is not None:
             turn.go(replace(phase, legs=((leg, member.number),), waiting=tuple(waiting)))
             _start_ring_timer(turn, phase.ring_s)
@@ -1002,6 +1029,7 @@ def _ring_timeout(turn: _Turn, phase: Ringing) -> None:
 
 def _no_answer(turn: _Turn, plan: NoAnswerPlan) -> None:
     turn.stop_playback()
+    _leave_bridge(turn)
     match plan.action:
         case NoAnswerAction.HANGUP:
             _goodbye(turn, plan.then or Outcome.FAILED, (turn.say(SystemPromptKey.UNAVAILABLE),))
@@ -1011,6 +1039,15 @@ def _no_answer(turn: _Turn, plan: NoAnswerPlan) -> None:
             _transfer_to_extension(turn, plan.extension, plan.then)
         case _:
             _unavailable(turn, plan.then)
+
+
+def _leave_bridge(turn: _Turn) -> None:
+    """Nobody answered a leg that rang in the call's bridge: the ringing stops and the bridge
+    goes (the caller hears prompts outside it)."""
+    bridge = turn.call.held.bridge
+    if bridge is not None:
+        turn.emit(StopRinging(), DestroyBridge(bridge))
+        turn.hold(bridge=None)
 
 
 def _unavailable(turn: _Turn, then: Outcome | None) -> None:

@@ -134,6 +134,7 @@ class Simulator:
     _queue: list[tuple[float, int, events.Event]] = field(default_factory=list)
     _order: int = 0
     _playing: tuple[str, float | None, dict[str, Any]] | None = None
+    _ringing: dict[str, Any] | None = None  # the ringback the caller's line plays (Ring)
     _timers: dict[int, tuple[float, str]] = field(default_factory=dict)
     _legs: dict[str, _Leg] = field(default_factory=dict)
     _cursors: dict[tuple[str, int], str] = field(default_factory=dict)
@@ -231,6 +232,8 @@ class Simulator:
                 heapq.heappop(self._queue)
                 if isinstance(event, events.DialResult):
                     self._ring_ended(event.leg_id, event.status.value)
+                    if event.status is events.DialStatus.ANSWERED:
+                        self._stop_ringing()  # the answer's first sound ends the ringback
         await self._step(event)
 
     def _move_to(self, at: float) -> None:
@@ -309,6 +312,12 @@ class Simulator:
                 self._push(self.now, events.PinChecked(request, result))
             case commands.Dial(leg_id=leg, timeout_s=timeout_s):
                 self._dial(leg, timeout_s)
+            case commands.Ring():
+                if self._ringing is None:
+                    tone = {"text": None, "language": None, "audio_url": None, "duration_s": None}
+                    self._ringing = self._note("prompt", text="(ringback)", pieces=[tone])
+            case commands.StopRinging() | commands.DestroyBridge():
+                self._stop_ringing()
             case commands.HangUpLeg(leg_id=leg):
                 self._queue = [item for item in self._queue if not _about_leg(item[2], leg)]
                 heapq.heapify(self._queue)
@@ -327,7 +336,13 @@ class Simulator:
         self.timeline.append(entry)
         return entry
 
+    def _stop_ringing(self) -> None:
+        if self._ringing is not None:
+            self._ringing["stopped_at_s"] = round(self.now, 3)
+            self._ringing = None
+
     async def _play(self, playback: str, prompts: tuple[Prompt, ...]) -> None:
+        self._stop_ringing()  # the next prompt ends the ringback
         pieces: list[dict[str, Any]] = []
         for prompt in prompts:
             for piece in render(prompt):

@@ -702,6 +702,15 @@ class AriRecordings:
                 raise AriError(response.status, f"ARI DELETE recording {name}: {response.status}")
 
 
+async def _together(*steps: Awaitable[Any]) -> None:
+    """Await requests sent together (in one `send`); raise the first one's error, once all
+    have answered."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
 def stasis_args(channel: Mapping[str, Any]) -> list[str]:
     """The arguments a channel entered the application with, read from where its dialplan is
     (`Stasis(app,+33...)`): what its StasisStart said, for a channel found later."""
@@ -838,12 +847,26 @@ class AriCall:
         return await self._gone_ok("playbacks", "stop", playbackId=playback_id)
 
     async def dial(
-        self, leg_id: str, endpoint: str, timeout_s: int, caller_id: str | None = None
+        self,
+        leg_id: str,
+        endpoint: str,
+        timeout_s: int,
+        caller_id: str | None = None,
+        bridge_id: str | None = None,
     ) -> None:
         """Create a leg in the application and ring it; Dial events come to this call.
 
         `caller_id` becomes the leg's caller number (what a SIP phone shows; the far half of
         a Local channel does not inherit it).
+
+        With `bridge_id`, the leg rings inside that mixing bridge with the caller (ARI's
+        pattern for a created channel: into a bridge, then dialled), so that its answer
+        connects them with no request at that moment. A bridge the call does not hold yet is
+        made while the leg is being created (the two requests leave together); once the leg
+        is in the application, it is added (with the caller, into a new bridge) and dialled,
+        both requests again together: Asterisk runs a channel's commands in the order they
+        reach it, and a leg dialled first would only move from ARI's own dialling bridge
+        into ours.
         """
         # Registered first: the leg's StasisStart may arrive before the answer to `create`.
         self._own(leg_id)
@@ -851,30 +874,53 @@ class AriCall:
         entered = self._legs_entered.setdefault(leg_id, asyncio.Event())
         # aioswagger refuses a parameter passed as None: leave `variables` out instead.
         variables = {"variables": {"CALLERID(num)": caller_id}} if caller_id else {}
+        create = self._call(
+            "channels",
+            "create",
+            endpoint=endpoint,
+            app=self._connection.app,
+            channelId=leg_id,
+            originator=self.channel_id,
+            **variables,
+        )
+        fresh = bridge_id is not None and bridge_id not in self._bridges
         try:
-            await self._call(
-                "channels",
-                "create",
-                endpoint=endpoint,
-                app=self._connection.app,
-                channelId=leg_id,
-                originator=self.channel_id,
-                **variables,
-            )
+            if fresh and bridge_id is not None:
+                self._bridges.add(bridge_id)
+                bridge = self._call("bridges", "createWithId", bridgeId=bridge_id, type="mixing")
+                await _together(create, bridge)
+            else:
+                await create
             # Dialling a created channel before its StasisStart fails with 409 ("Channel not
-            # in Stasis application"): wait for it, briefly.
+            # in Stasis application"), and so does adding it to a bridge: wait for it, briefly.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(LEG_ENTRY_TIMEOUT_S):
                     await entered.wait()
             # No `caller`: with one, Asterisk forwards the leg's busy or ringing indications to
             # the caller's channel, and such a frame ends the prompt playing there as "failed".
-            await self._call("channels", "dial", channelId=leg_id, timeout=timeout_s)
+            ring = self._call("channels", "dial", channelId=leg_id, timeout=timeout_s)
+            if bridge_id is None:
+                await ring
+            else:
+                joining = [self.channel_id, leg_id] if fresh else leg_id
+                add = self._call("bridges", "addChannel", bridgeId=bridge_id, channel=joining)
+                await _together(add, ring)
         except AriError:
             self._legs_entered.pop(leg_id, None)
             # Kept among the call's legs if this fails too: releasing the call tries again.
             with contextlib.suppress(AriError):
                 await self.hang_up_leg(leg_id)
             raise
+
+    async def ring(self) -> None:
+        """Tell the caller's line that the callee rings (`POST .../ring`): an answered line
+        cannot signal it, so Asterisk plays its ringback tone in-band, as one that the first
+        frame written to the channel (from its bridge: the callee's answer) interrupts."""
+        await self._call("channels", "ring", channelId=self.channel_id)
+
+    async def stop_ringing(self) -> None:
+        """Stop the caller's ringing (`DELETE .../ring`)."""
+        await self._call("channels", "ringStop", channelId=self.channel_id)
 
     async def hang_up_leg(self, leg_id: str) -> bool:
         """Hang up a leg, ringing or connected; False if it was gone. A leg whose hang-up

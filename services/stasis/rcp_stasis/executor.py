@@ -259,6 +259,10 @@ class CallRunner:
                     await self._check_pin(command)
                 case commands.Dial():
                     await self._dial(command)
+                case commands.Ring():
+                    await port.ring()
+                case commands.StopRinging():
+                    await port.stop_ringing()
                 case commands.HangUpLeg(leg_id=leg):
                     self._held.answered.discard(leg)
                     await port.hang_up_leg(leg)
@@ -426,7 +430,13 @@ class CallRunner:
             self._held.outside.add(leg)
             self._services.metrics.outbound_legs_dialled.inc()
         try:
-            await self.port.dial(leg, dial.endpoint, dial.timeout_s, caller_id=dial.caller_id)
+            await self.port.dial(
+                leg,
+                dial.endpoint,
+                dial.timeout_s,
+                caller_id=dial.caller_id,
+                bridge_id=dial.bridge_id,
+            )
         except AriError:
             self._leg_ended(leg)
             self._inbox.put_nowait(events.DialResult(leg, events.DialStatus.FAILED))

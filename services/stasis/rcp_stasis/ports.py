@@ -137,9 +137,23 @@ class AriCallPort(Protocol):
         """Stop a playback; False if it had already finished."""
 
     async def dial(
-        self, leg_id: str, endpoint: str, timeout_s: int, caller_id: str | None = None
+        self,
+        leg_id: str,
+        endpoint: str,
+        timeout_s: int,
+        caller_id: str | None = None,
+        bridge_id: str | None = None,
     ) -> None:
-        """Create a leg to `endpoint` in the application and ring it (Dial events follow)."""
+        """Create a leg to `endpoint` in the application and ring it (Dial events follow);
+        with `bridge_id`, in that mixing bridge with the caller (made, with the caller in it,
+        when the call has none by that id yet)."""
+
+    async def ring(self) -> None:
+        """Tell the caller's line that the callee rings (in-band ringback on an answered
+        line, which the first sound from the caller's bridge ends)."""
+
+    async def stop_ringing(self) -> None:
+        """Stop what `ring` started."""
 
     async def hang_up_leg(self, leg_id: str) -> bool:
         """Hang up one of the call's legs; False if it was gone."""

@@ -6,7 +6,8 @@
   ends, one waiting on a lost event starts its menu again (the flow's `Resumed`); a channel
   left in the application by a stasis process that died is picked up: a caller in the menu
   hears the menu again, a caller bridged or in a conference is left talking (and cleaned up
-  once they hang up), a ringing leg of a call nobody runs is hung up;
+  once they hang up), a ringing leg of a call nobody runs is hung up (one ringing in its
+  caller's bridge too: that caller hears the menu again);
 - drains: once `drain()` is called, new calls go back to the dialplan (whose fallback refuses
   them, so that the carrier tries another node) while the calls under way finish; those
   still up when the grace time is over are ended by the service (`Shutdown`), so that each
@@ -162,6 +163,8 @@ class Receptionist:
         # (answer, play) behind it.
         for playback in ringback_playbacks(call.channel_id):
             await call.stop_playback(playback)
+        with contextlib.suppress(AriError):  # or it was told that a leg rang (`ring`)
+            await call.stop_ringing()
         message = recording_in_progress(await call.variable(RECORDING_VARIABLE))
         if message is not None:
             recording = message[0]
@@ -384,8 +387,17 @@ class Receptionist:
                 ari.take_over(channel, keep, conferences=[bridge_id])
             else:
                 others = [c for c in bridges[bridge_id]["channels"] if c != channel_id]
-                keep = self._keep(Outcome.TRANSFERRED)
-                ari.take_over(channel, keep, legs=others, bridges=[bridge_id])
+                if await _any_answered(ari, others):
+                    keep = self._keep(Outcome.TRANSFERRED)
+                    ari.take_over(channel, keep, legs=others, bridges=[bridge_id])
+                    continue
+                # Its transfer still rang (a leg rings in the caller's bridge): the leg is
+                # hung up, the bridge goes, and the caller hears the menu again.
+                for leg in others:
+                    await ari.hang_up_channel(leg)
+                await ari.destroy_bridge(bridge_id)
+                log.info("stasis.call_resumed", channel=channel_id, ringing=others)
+                ari.take_over(channel, self.resume)
 
     async def sweep(self, ari: AriConnection) -> list[str]:
         """Hang up the legs left in the application with no call of ours, seen so at two
@@ -421,6 +433,15 @@ class Receptionist:
         await ari.hang_up_channel(leg)
         if bridge is not None:
             await ari.destroy_bridge(str(bridge["id"]))
+
+
+async def _any_answered(ari: AriConnection, channels: list[str]) -> bool:
+    """Whether one of these channels is up (answered), not ringing."""
+    for channel_id in channels:
+        channel = await ari.channel(channel_id)
+        if channel is not None and channel.get("state") == "Up":
+            return True
+    return False
 
 
 def _config_listener(runner: CallRunner) -> Callable[[TenantConfig], None]:
