@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -373,6 +375,18 @@ def test_next_page_continues_after_the_same_name_when_the_index_was_rebuilt() ->
     names = [match.listing.display_name for match in second.matches]
     assert last_seen == "Marie Marchand"
     assert names == ["Noé Marchand", "Paul Marchand", "Anne Marin"]
+
+
+def test_cursor_is_the_url_safe_base64_of_its_positions_json_as_earlier_versions_wrote() -> None:
+    # A caller may carry a cursor from one instance to another of another version.
+    positions = [
+        (0, "LEGALL", "FRANCOISE", "104"),
+        (1, 'O"SUILLEABHAIN\\', "ÉMILE ZOË 漢字", "007"),
+        (1, "???>>>~~~", "", ""),
+    ]
+    expected = [base64.urlsafe_b64encode(json.dumps(at).encode()).decode() for at in positions]
+    assert [encode_cursor(at) for at in positions] == expected
+    assert {"-", "_"} <= set("".join(expected))  # the URL-safe letters are written too
 
 
 def test_cursor_round_trips_and_refuses_anything_else() -> None:

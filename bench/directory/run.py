@@ -226,6 +226,37 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user and system, every thread), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def nats_server_pid() -> int | None:
+    """The one nats-server process of this machine, if there is exactly one."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with suppress(OSError):
+            if comm.read_text().strip() == "nats-server":
+                found.append(int(comm.parent.name))
+    return found[0] if len(found) == 1 else None
+
+
+async def with_cpu(
+    pids: Sequence[int | None], measured: Awaitable[list[Stats]]
+) -> tuple[Stats, list[float]]:
+    """A measured phase of one service, and the CPU time each process (None: not known) used
+    for each of its lookups meanwhile, in µs."""
+
+    def now() -> list[float]:
+        return [float("nan") if pid is None else cpu_seconds(pid) for pid in pids]
+
+    before = now()
+    (stats,) = await measured
+    used = [after - start for after, start in zip(now(), before, strict=True)]
+    return stats, [seconds / stats.count * 1e6 for seconds in used]
+
+
 def rss_bytes(pid: int) -> int:
     """A process's resident memory, from /proc."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -380,6 +411,7 @@ async def report_nats(
                     scope=scope,
                     ops_port=ops_port,
                     pid=directory.pid,
+                    echo_pid=echo.pid,
                     concurrency=concurrency,
                     rate=rate,
                     rounds=rounds,
@@ -423,6 +455,7 @@ async def _measure(
     scope: str,
     ops_port: int,
     pid: int,
+    echo_pid: int,
     concurrency: int,
     rate: float,
     rounds: int,
@@ -480,15 +513,23 @@ async def _measure(
         ("1 in flight", await phase(both, 2 * len(searches), 1)),
         (f"{rate:,.0f}/s open loop", await paced(both, 2 * paced_count, 2 * rate)),
     ]
-    # Saturation, `rounds` times: each round measures the echo, then the directory, alone.
+    # Saturation, `rounds` times: each round measures the echo, then the directory, alone,
+    # and the CPU time the service, this client and the NATS server spent per lookup.
+    nats_pid = nats_server_pid()
     ratios = []
+    cpu: list[tuple[str, list[float]]] = []
     for round_number in range(1, rounds + 1):
-        saturated = [
-            *await phase([lambda n: echo_n(2 * n)], len(searches), concurrency),
-            *await phase([lambda n: search_n(2 * n)], len(searches), concurrency),
-        ]
-        ratios.append(saturated[1].per_second / saturated[0].per_second)
-        runs.append((f"{concurrency} in flight, #{round_number}", saturated))
+        echo_stats, echo_cpu = await with_cpu(
+            (echo_pid, os.getpid(), nats_pid),
+            phase([lambda n: echo_n(2 * n)], len(searches), concurrency),
+        )
+        directory_stats, directory_cpu = await with_cpu(
+            (pid, os.getpid(), nats_pid),
+            phase([lambda n: search_n(2 * n)], len(searches), concurrency),
+        )
+        ratios.append(directory_stats.per_second / echo_stats.per_second)
+        runs.append((f"{concurrency} in flight, #{round_number}", [echo_stats, directory_stats]))
+        cpu += [(f"#{round_number} echo", echo_cpu), (f"#{round_number} directory", directory_cpu)]
     for load, (echo_stats, directory_stats) in runs:
         for name, stats in (("echo", echo_stats), ("directory", directory_stats)):
             print(
@@ -499,6 +540,18 @@ async def _measure(
     print(
         f"  saturated throughput, directory / echo over {rounds} rounds: median"
         f" {statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+    )
+    print(f"CPU time per lookup at {concurrency} in flight, µs (from /proc):")
+    print("  round          | service | client | nats-server | all three")
+    for name, (service_us, client_us, nats_us) in cpu:
+        print(
+            f"  {name:<14} | {service_us:>7.0f} | {client_us:>6.0f} | {nats_us:>11.0f}"
+            f" | {service_us + client_us + nats_us:>9.0f}"
+        )
+    service = [d[1][0] / e[1][0] for e, d in zip(cpu[::2], cpu[1::2], strict=True)]
+    print(
+        "  service CPU per lookup, directory / echo, median of rounds:"
+        f" {statistics.median(service):.2f} [{min(service):.2f}-{max(service):.2f}]"
     )
     _, body = await get(ops_port, "/metrics")
     several = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="several"}')

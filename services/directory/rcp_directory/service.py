@@ -84,6 +84,15 @@ class IndexCache:
             slot.state is TenantState.ACTIVE or self.clock() < slot.expires_at
         )
 
+    def get_now(self, tenant_id: UUID) -> _Slot | None:
+        """A tenant's slot if `get` would return it as it is (held, not expired), else None:
+        a lookup's usual case, without a coroutine."""
+        slot = self._slots.get(tenant_id)
+        if slot is None or self.clock() >= slot.expires_at:
+            return None
+        self._slots.move_to_end(tenant_id)
+        return slot
+
     async def get(self, tenant_id: UUID) -> tuple[TenantState, TenantIndex]:
         """A tenant's state and index, loading it if it is not in memory."""
         slot = self._slots.get(tenant_id)
@@ -197,7 +206,11 @@ class Directory:
         digits = parse_digits(digits)
         if len(digits) < self._min_digits and not complete:
             raise TooFewDigits(len(digits), self._min_digits)
-        index = await self._index(tenant_id)
+        slot = self._cache.get_now(tenant_id)
+        if slot is not None and slot.state is TenantState.ACTIVE:
+            index = slot.index
+        else:
+            index = await self._index(tenant_id)
         return index.search_json(digits, mode, limit, after)
 
     async def reverse(self, tenant_id: UUID, number: str) -> Listing | None:
