@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import numpy
 from rcp.runtime import infrastructure
 from rcp_media.app import RunningMedia, run_media
 from rcp_media.settings import Settings
 from roles_support import service_url
 
 TEST_URL_SECRET = "tests-media-url-secret-0123456789"
+WAV_HEADER_BYTES = 44  # a PCM WAV header, as sox and Python's wave module write it
 
 
 def media_settings(database_url: str, media_dir: Path, **overrides: Any) -> Settings:
@@ -146,6 +148,23 @@ def resample(source: Path, destination: Path, rate: int) -> Path:
     """`source` resampled by sox to 16-bit mono at `rate`, without dither."""
     _run(["sox", "-D", str(source), "-r", str(rate), "-b", "16", "-c", "1", str(destination)])
     return destination
+
+
+# soxr, which resamples speech in the service, and sox's `rate` effect differ by a rounding or
+# two: a few steps of 16-bit audio, some 80 dB under full scale.
+RESAMPLERS_DIFFER_BY = 3
+
+
+def assert_resampled_alike(actual: Path, expected: Path) -> None:
+    """`actual` is `expected` but for the resamplers' rounding: the same header (so the same
+    format and length), samples within `RESAMPLERS_DIFFER_BY`."""
+    got, wanted = actual.read_bytes(), expected.read_bytes()
+    assert got[:WAV_HEADER_BYTES] == wanted[:WAV_HEADER_BYTES]
+    assert len(got) == len(wanted)
+    difference = numpy.frombuffer(got[WAV_HEADER_BYTES:], "<i2").astype(int) - numpy.frombuffer(
+        wanted[WAV_HEADER_BYTES:], "<i2"
+    )
+    assert int(numpy.abs(difference).max()) <= RESAMPLERS_DIFFER_BY
 
 
 def encode(source: Path, destination: Path, *codec: str) -> Path:

@@ -1,16 +1,19 @@
-"""Text to speech through the media service, with the real espeak-ng and sox."""
+"""Text to speech through the media service, with the real espeak-ng (its resident workers)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import signal
+import struct
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from media_support import (
+    assert_resampled_alike,
     execute,
     fetchval,
     media_settings,
@@ -22,7 +25,7 @@ from media_support import (
     wav_info,
 )
 from rcp_media.app import RunningMedia
-from rcp_media.audio import FfmpegTools, Playable
+from rcp_media.audio import FfmpegTools, Playable, SpeechStream
 from rcp_media.errors import (
     EmptyText,
     MediaError,
@@ -34,7 +37,7 @@ from rcp_media.errors import (
 )
 from rcp_media.keys import AudioFormat
 from rcp_media.process import run
-from rcp_media.tts import espeak
+from rcp_media.tts import espeak, espeak_worker
 
 
 @pytest.fixture
@@ -80,10 +83,10 @@ async def test_french_accents_reach_the_engine_intact(
     text = "Françoise Lefèvre et Amélie, à l'accueil, été comme hiver."
     ready = await media.service.ensure_text(tenant, text, None, None)
 
-    # The same bytes as espeak-ng speaking the text itself, then resampled by sox.
+    # espeak-ng speaking the text itself, then resampled by sox.
     direct = await asyncio.to_thread(speech, tmp_path / "direct.wav", text)
     expected = await asyncio.to_thread(resample, direct, tmp_path / "expected.wav", 8000)
-    assert _file(media, ready.key, AudioFormat.NARROWBAND).read_bytes() == expected.read_bytes()
+    assert_resampled_alike(_file(media, ready.key, AudioFormat.NARROWBAND), expected)
     # Decomposed accents are the same text; no accents is another.
     decomposed = await media.service.ensure_text(
         tenant,
@@ -233,8 +236,8 @@ LONG_TEXT = " ".join(
 )
 
 
-def _tools_running() -> list[str]:
-    """This process's espeak-ng and sox children, running or not yet reaped."""
+def _children(parents: set[int]) -> list[tuple[int, str]]:
+    """The processes whose parent is one of `parents`, running or not yet reaped."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -244,52 +247,91 @@ def _tools_running() -> list[str]:
         # "pid (command) state ppid ...": the command may hold spaces, not the fields after.
         command = line[line.index("(") + 1 : line.rindex(")")]
         parent = int(line[line.rindex(")") + 1 :].split()[1])
-        if parent == os.getpid() and command in {"espeak-ng", "sox"}:
-            found.append(f"{command} {stat.parent.name}")
+        if parent in parents:
+            found.append((int(stat.parent.name), command))
     return found
 
 
-async def test_streamed_speech_is_byte_identical_at_both_rates_to_sox_on_espeaks_own_file(
+def _tools_running() -> list[str]:
+    """This process's espeak-ng and sox children and espeak-ng workers, running or not yet
+    reaped."""
+    tools = {"espeak-ng", "sox", espeak_worker.PROCESS_NAME.decode()}
+    return [f"{name} {pid}" for pid, name in _children({os.getpid()}) if name in tools]
+
+
+def _workers() -> set[int]:
+    """This process's espeak-ng workers."""
+    name = espeak_worker.PROCESS_NAME.decode()
+    return {pid for pid, command in _children({os.getpid()}) if command == name}
+
+
+def _speaking() -> list[int]:
+    """The children of this process's workers: each speaks a text."""
+    return [pid for pid, _ in _children(_workers())]
+
+
+async def _until(condition: Callable[[], object]) -> None:
+    async with asyncio.timeout(30):
+        while not condition():  # noqa: ASYNC110 - polling /proc: no event says it
+            await asyncio.sleep(0.001)
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[espeak.EspeakEngine]:
+    started = await espeak.create()
+    try:
+        yield started
+    finally:
+        await started.close()
+
+
+async def test_streamed_speech_is_sox_on_espeaks_own_file_at_both_rates(
     media: RunningMedia, migrated_url: str, tmp_path: Path
 ) -> None:
     tenant = await new_tenant(migrated_url, "fr-FR")
     ready = await media.service.ensure_text(tenant, LONG_TEXT, None, None)
 
     direct = await asyncio.to_thread(speech, tmp_path / "direct.wav", LONG_TEXT)
-    assert direct.stat().st_size > 3 * espeak.CHUNK_BYTES  # streamed in several chunks
+    # streamed in many frames
+    assert direct.stat().st_size > 30 * espeak_worker.LARGEST_PAYLOAD
     for audio_format in (AudioFormat.NARROWBAND, AudioFormat.WIDEBAND):
         expected = await asyncio.to_thread(
             resample, direct, tmp_path / f"{audio_format.value}.wav", audio_format.sample_rate
         )
-        assert _file(media, ready.key, audio_format).read_bytes() == expected.read_bytes()
+        assert_resampled_alike(_file(media, ready.key, audio_format), expected)
 
 
-async def test_a_failed_resample_is_render_failed_and_stops_espeak_and_sox(
+async def test_speech_that_cannot_be_written_is_render_failed_and_stops_the_worker_speaking(
     media: RunningMedia, migrated_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = FfmpegTools.speech_resampler
+    real = Playable.path
 
-    def broken_wideband(tools: FfmpegTools, audio_format: AudioFormat, out: Path) -> list[str]:
-        # sox reads the speech's header, then cannot write: it dies while espeak-ng speaks.
+    def broken_wideband(out: Playable, audio_format: AudioFormat) -> Path:
+        # Opened once the speech's header has come: espeak-ng is speaking when it fails.
+        path = real(out, audio_format)
         if audio_format is AudioFormat.WIDEBAND:
-            out = out.parent / "no-such-folder" / out.name
-        return real(tools, audio_format, out)
+            return path.parent / "no-such-folder" / path.name
+        return path
 
-    monkeypatch.setattr(FfmpegTools, "speech_resampler", broken_wideband)
+    monkeypatch.setattr(Playable, "path", broken_wideband)
     tenant = await new_tenant(migrated_url, "fr-FR")
 
     with pytest.raises(RenderFailed) as failed:
         await media.service.ensure_text(tenant, LONG_TEXT, None, None)
 
-    assert str(failed.value) == "sox could not resample speech"
-    assert "no-such-folder" in failed.value.details["stderr"]
-    assert _tools_running() == []
+    assert str(failed.value) == "cannot write speech"
+    assert "no-such-folder" in failed.value.details["error"]
+    assert _speaking() == []
+    assert _workers() == set()  # left while it spoke: killed
     assert not list(media.files.tmp.iterdir())
     assert metric(media, "rcp_media_renders_total", kind="tts", outcome="failed") == 1
+    monkeypatch.undo()
+    assert (await media.service.ensure_text(tenant, LONG_TEXT, None, None)).rendered
 
 
-async def test_a_cancelled_conversion_leaves_no_espeak_or_sox_running(tmp_path: Path) -> None:
-    engine = await espeak.create()
+async def test_a_cancelled_conversion_kills_the_worker_speaking(
+    tmp_path: Path, engine: espeak.EspeakEngine
+) -> None:
     out = Playable(tmp_path / "out.wav", tmp_path / "out.wav16")
 
     async def convert() -> None:
@@ -298,20 +340,17 @@ async def test_a_cancelled_conversion_leaves_no_espeak_or_sox_running(tmp_path: 
             await FfmpegTools().convert_speech(speech, out)
 
     converting = asyncio.create_task(convert())
-    async with asyncio.timeout(30):
-        # espeak-ng and both sox; no event tells when they start.
-        while len(_tools_running()) < 3:  # noqa: ASYNC110 - polling /proc
-            await asyncio.sleep(0.001)
+    await _until(_speaking)
     converting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await converting
     assert _tools_running() == []
+    assert engine.worker_pids() == []
 
 
 async def test_an_engine_that_speaks_nothing_is_render_failed_with_its_stderr(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: espeak.EspeakEngine
 ) -> None:
-    engine = await espeak.create()
     # espeak-ng without its data (phoneme tables, voices) cannot speak: it says why and exits.
     monkeypatch.setenv("ESPEAK_DATA_PATH", str(tmp_path))
 
@@ -342,3 +381,188 @@ async def test_espeak_speaks_a_voices_file_exactly_as_its_language_name(voice: s
     by_name = await spoken(voice)
     assert len(by_name) > espeak.WAV_HEADER_BYTES
     assert await spoken(argument) == by_name
+
+
+ACCENTED = "Françoise Lefèvre, à l'accueil: ça coûte 12,50 €; tapez 1. Grüße, mañana."
+
+
+async def _spoken(engine: espeak.EspeakEngine, text: str, voice: str) -> bytes:
+    return b"".join([chunk async for chunk in engine.synthesize(text, voice, "und")])
+
+
+async def _command_says(text: str, voice: str) -> bytes:
+    done = await run(
+        ["espeak-ng", "-v", voice, "-b", "1", "--stdout", "--stdin"],
+        timeout_s=30,
+        stdin=text.encode(),
+    )
+    assert done.returncode == 0
+    return done.stdout
+
+
+async def _samples(engine: espeak.EspeakEngine, text: str) -> bytes:
+    return (await _spoken(engine, text, "fr-fr"))[espeak.WAV_HEADER_BYTES :]
+
+
+async def _command_samples(text: str) -> bytes:
+    return (await _command_says(text, "fr-fr"))[espeak.WAV_HEADER_BYTES :]
+
+
+async def test_a_worker_speaks_the_samples_of_the_command_text_after_text(
+    engine: espeak.EspeakEngine,
+) -> None:
+    # One worker speaks every text in turn: nothing of one text leaks into the next.
+    voices = ["fr-fr", "fr-be", "fr-ch", "en-us", "en-gb", "de", "es", "it", "nl", "pt"]
+    for voice in [*voices, "fr-fr+f3", "fr-fr"]:
+        for text in (ACCENTED, f"{voice}: -v Bonjour. Hello."):
+            by_worker = await _spoken(engine, text, voice)
+            by_command = await _command_says(text, voice)
+            assert by_worker[: espeak.WAV_HEADER_BYTES].startswith(b"RIFF")
+            assert by_worker[espeak.WAV_HEADER_BYTES :] == by_command[espeak.WAV_HEADER_BYTES :]
+            assert len(by_worker) > 10_000
+    assert len(engine.worker_pids()) == 1
+
+
+async def _speak_killing(engine: espeak.EspeakEngine, pick: Callable[[], int], sig: int) -> None:
+    """Speak a long text, sending `sig` to the process `pick` gives once audio has come."""
+    sent = False
+    async for _ in engine.synthesize(LONG_TEXT, "fr-fr", "fr-FR"):
+        if not sent:
+            os.kill(pick(), sig)
+            sent = True
+
+
+def _gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+@pytest.mark.parametrize(
+    ("killed", "sig", "message"),
+    [
+        # What espeak-ng's memory bugs end in, in the child speaking: the worker speaks on.
+        ("child", signal.SIGSEGV, "espeak-ng stopped while speaking (SIGSEGV)"),
+        # The worker itself: it is replaced.
+        ("worker", signal.SIGKILL, "espeak-ng stopped while speaking"),
+    ],
+)
+async def test_a_crash_while_speaking_is_render_failed_and_the_next_text_spoken(
+    engine: espeak.EspeakEngine, killed: str, sig: int, message: str
+) -> None:
+    await _spoken(engine, "Bonjour.", "fr-fr")
+    (worker,) = engine.worker_pids()
+    with pytest.raises(RenderFailed) as failed:
+        await _speak_killing(
+            engine, (lambda: _speaking()[0]) if killed == "child" else (lambda: worker), sig
+        )
+    assert str(failed.value) == message
+    assert failed.value.code == "render_failed"
+    assert _speaking() == []
+    assert await _samples(engine, "Bonjour.") == await _command_samples("Bonjour.")
+    assert (engine.worker_pids() == [worker]) is (killed == "child")
+    assert len(engine.worker_pids()) == 1
+
+
+async def test_a_worker_gone_while_idle_is_replaced_and_the_text_asked_again(
+    engine: espeak.EspeakEngine,
+) -> None:
+    await _spoken(engine, "Bonjour.", "fr-fr")
+    (worker,) = engine.worker_pids()
+    os.kill(worker, signal.SIGKILL)
+    await _until(lambda: not Path(f"/proc/{worker}/cmdline").read_bytes())  # a zombie
+    assert await _samples(engine, ACCENTED) == await _command_samples(ACCENTED)
+    assert engine.worker_pids() not in ([], [worker])
+    assert _gone(worker)
+
+
+async def test_a_hung_worker_is_killed_at_the_render_time_limit_and_replaced(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    settings = media_settings(migrated_url, tmp_path / "media", media_render_timeout_s=2)
+    async with running_media(settings) as media:
+        tenant = await new_tenant(migrated_url, "fr-FR")
+        await media.service.ensure_text(tenant, "Bonjour.", None, None)
+        (worker,) = _workers()
+        os.kill(worker, signal.SIGSTOP)  # as if espeak-ng looped: it never answers
+        with pytest.raises(RenderFailed) as failed:
+            await media.service.ensure_text(tenant, "Au revoir.", None, None)
+        assert str(failed.value) == "rendering took longer than 2 s"
+        assert _gone(worker)
+        assert (await media.service.ensure_text(tenant, "Au revoir.", None, None)).rendered
+        assert worker not in _workers()
+
+
+async def test_concurrent_misses_are_each_spoken_as_alone(
+    media: RunningMedia, migrated_url: str, tmp_path: Path
+) -> None:
+    tenant = await new_tenant(migrated_url, "fr-FR")
+    texts = [f"Texte {number}: {ACCENTED}" for number in range(6)]
+    readies = await asyncio.gather(
+        *(media.service.ensure_text(tenant, text, None, None) for text in texts)
+    )
+    # At most as many workers as renders run at once (two, the default).
+    assert 1 <= len(_workers()) <= 2
+    for number, (text, ready) in enumerate(zip(texts, readies, strict=True)):
+        direct = await asyncio.to_thread(speech, tmp_path / f"{number}.wav", text)
+        expected = await asyncio.to_thread(resample, direct, tmp_path / f"{number}-8k.wav", 8000)
+        assert_resampled_alike(_file(media, ready.key, AudioFormat.NARROWBAND), expected)
+
+
+async def test_a_crash_through_the_service_is_render_failed_and_the_text_spoken_after(
+    media: RunningMedia, migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = espeak.EspeakEngine.synthesize
+
+    async def crashing(
+        engine: espeak.EspeakEngine, text: str, voice: str, language: str
+    ) -> AsyncGenerator[bytes, None]:
+        async for chunk in real(engine, text, voice, language):
+            for child in _speaking():
+                os.kill(child, signal.SIGSEGV)
+            yield chunk
+
+    monkeypatch.setattr(espeak.EspeakEngine, "synthesize", crashing)
+    tenant = await new_tenant(migrated_url, "fr-FR")
+    with pytest.raises(RenderFailed) as failed:
+        await media.service.ensure_text(tenant, LONG_TEXT, None, None)
+    assert failed.value.code == "render_failed"
+    assert not list(media.files.tmp.iterdir())
+    monkeypatch.undo()
+    assert (await media.service.ensure_text(tenant, LONG_TEXT, None, None)).rendered
+
+
+def _header(rate: int = 22050, channels: int = 1, bits: int = 16) -> bytes:
+    return (
+        b"RIFF\xff\xff\xff\xffWAVE"
+        + b"LIST\x04\x00\x00\x00INFO"  # a chunk before the format: skipped
+        + b"fmt \x10\x00\x00\x00"
+        + struct.pack("<HHIIHH", 1, channels, rate, rate * channels * bits // 8, 2, bits)
+        + b"data\xff\xff\xff\xff"
+    )
+
+
+def test_a_speech_stream_gives_whole_samples_however_its_bytes_are_cut() -> None:
+    samples = bytes(range(20))
+    whole = _header(16000) + samples
+    for cut in range(1, 9):
+        stream = SpeechStream()
+        got = b"".join(
+            stream.feed(whole[start : start + cut]) for start in range(0, len(whole), cut)
+        )
+        assert (stream.rate, got) == (16000, samples)
+
+
+@pytest.mark.parametrize(
+    ("stream", "message"),
+    [
+        (b"ID3\x04" + bytes(40), "the engine's speech is not WAV"),
+        (_header(channels=2) + bytes(8), "the engine's speech is not 16-bit mono PCM"),
+        (_header(bits=8) + bytes(8), "the engine's speech is not 16-bit mono PCM"),
+        (b"RIFF\xff\xff\xff\xffWAVEdata\x00\x00\x00\x00", "the engine's speech has no format"),
+    ],
+)
+def test_speech_that_is_not_16bit_mono_pcm_wav_is_render_failed(
+    stream: bytes, message: str
+) -> None:
+    with pytest.raises(RenderFailed) as failed:
+        SpeechStream().feed(stream)
+    assert str(failed.value).startswith(message)

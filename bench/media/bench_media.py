@@ -1,6 +1,6 @@
 """Benchmark of the media service, each number a ratio to a baseline measured in the same run.
 
-    .venv/bin/python bench/media/bench_media.py [--requests 4000] [--concurrency 16] [--texts 15]
+    .venv/bin/python bench/media/bench_media.py [--requests 4000] [--concurrency 16] [--texts 30]
         [--rounds 3]
 
 Needs the local stack's PostgreSQL and NATS (./rcp infra); makes a database of its own and
@@ -9,12 +9,16 @@ drops it at the end.
 1. Serving a cached prompt: requests per second of the media service's URL, against a plain
    aiohttp static-file handler serving the same file, both loaded by the same client in
    another process.
-2. A TTS miss: the time `ensure_text` takes for a new text (espeak-ng, two sox resamples, the
-   cache row, the lock), against espeak-ng alone writing the same text to a file (the floor),
-   and the same miss asked over NATS; `--rounds` rounds of `--texts` texts, each round's
-   ratio of medians printed, then their median [min-max]. With the wall times, the CPU time
-   of each (the service's process and its tools, against espeak-ng's): on a loaded machine
-   the wall time follows the CPU time.
+2. A TTS miss: the time `ensure_text` takes for a new text (espeak-ng, the resampling to
+   both rates, the cache row, the lock), against espeak-ng alone writing the same text to a
+   file (`espeak-ng -v fr-fr`, the floor; `-v` the voice's file, as the service gives it, is
+   shown beside), and the same miss asked over NATS; `--rounds` rounds of `--texts` texts,
+   each round's ratio of medians printed, then their median [min-max]. With the wall times,
+   the CPU time per miss, the mean of each round: the service's own process and every process
+   it runs, ended (getrusage) or still running (/proc, with what they reaped): its resident
+   espeak-ng workers' time during the misses is counted, their start-up (before the first
+   round) is printed apart; against espeak-ng's own CPU time. On a loaded machine the wall
+   time follows the CPU time.
 3. Memory per cached entry: what one more entry costs in the process (the map that makes a
    hit free of queries), and on disk and in Postgres for a typical prompt.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import statistics
 import subprocess
@@ -46,8 +51,11 @@ from rcp_media.app import RunningMedia, run_media
 from rcp_media.keys import AudioFormat, Kind
 from rcp_media.service import _Known
 from rcp_media.settings import Settings
+from rcp_media.tts import espeak
 
 HERE = Path(__file__).resolve().parent
+# The floor: espeak-ng as one would run it, by the language's name.
+FLOOR_VOICE = "fr-fr"
 ADMIN_DB = "postgres"
 
 SENTENCES = [
@@ -82,12 +90,12 @@ def _load(url: str, concurrency: int, requests: int) -> float:
     return float(done.stdout.split()[0])
 
 
-async def _espeak(text: str, destination: Path) -> float:
+async def _espeak(text: str, destination: Path, voice: str) -> float:
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         "espeak-ng",
         "-v",
-        "fr-fr",
+        voice,
         "-b",
         "1",
         "-w",
@@ -99,22 +107,44 @@ async def _espeak(text: str, destination: Path) -> float:
     return time.perf_counter() - started
 
 
-def _children_cpu_s() -> float:
+def _ended_children_cpu_s() -> float:
+    """CPU time of this process's children that ended (and were reaped)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
+def _running_children_cpu_s() -> tuple[float, int]:
+    """CPU time of this process's children still running (the resident TTS workers), with
+    that of the children they ran and reaped (a worker forks one per text); and how many
+    there are. From /proc, in clock ticks."""
+    total, count = 0, 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            line = stat.read_text()
+        except OSError:  # a process that ended meanwhile
+            continue
+        # "pid (command) state ppid ... utime stime cutime cstime ...": fields 14 to 17.
+        fields = line[line.rindex(")") + 2 :].split()
+        if int(fields[1]) == os.getpid():
+            total += sum(int(value) for value in fields[11:15])
+            count += 1
+    return total / os.sysconf("SC_CLK_TCK"), count
+
+
 @dataclass(frozen=True)
 class _Misses:
-    """One round of TTS misses: medians of wall time and CPU time per text."""
+    """One round of TTS misses: medians of wall time per text, mean CPU time per text."""
 
     floor_ms: float
+    floor_file_ms: float
     service_ms: float
     nats_ms: float
     floor_cpu_ms: float
+    floor_file_cpu_ms: float
     service_cpu_ms: float
-    """The service's process (its event loop, Postgres, NATS) and the tools it ran."""
-    tools_cpu_ms: float
+    """The service's process (its event loop, Postgres, NATS, resampling) and every process
+    it ran: its resident workers and their children included."""
+    workers_cpu_ms: float
 
 
 async def _misses(
@@ -123,22 +153,29 @@ async def _misses(
     settings: Settings,
     tenant: uuid.UUID,
     folder: Path,
-    texts: int,
-    round_number: int,
+    texts: list[str],
+    voice_file: str,
 ) -> _Misses:
-    floor, service, over_nats = [], [], []
-    floor_cpu, service_cpu, tools_cpu = [], [], []
-    for index in range(texts):
-        text = f"{SENTENCES[index % len(SENTENCES)]} Référence {round_number}.{index}."
-        children = _children_cpu_s()
-        floor.append(await _espeak(text, folder / "floor.wav"))
-        floor_cpu.append(_children_cpu_s() - children)
-        children, own = _children_cpu_s(), time.process_time()
+    floor, floor_file, service, over_nats = [], [], [], []
+    floor_cpu = floor_file_cpu = own_cpu = ended_cpu = 0.0
+    workers_before, _ = _running_children_cpu_s()
+    for text in texts:
+        children = _ended_children_cpu_s()
+        floor.append(await _espeak(text, folder / "floor.wav", FLOOR_VOICE))
+        floor_cpu += _ended_children_cpu_s() - children
+        children = _ended_children_cpu_s()
+        floor_file.append(await _espeak(text, folder / "floor.wav", voice_file))
+        floor_file_cpu += _ended_children_cpu_s() - children
+        children, own = _ended_children_cpu_s(), time.process_time()
         started = time.perf_counter()
         await media.service.ensure_text(tenant, text, None, None)
         service.append(time.perf_counter() - started)
-        tools_cpu.append(_children_cpu_s() - children)
-        service_cpu.append(tools_cpu[-1] + time.process_time() - own)
+        ended_cpu += _ended_children_cpu_s() - children
+        own_cpu += time.process_time() - own
+    # The workers work for nothing else meanwhile (ticks of 10 ms: the total over the round,
+    # read once before and once after, is exact to 10 ms).
+    workers_cpu = _running_children_cpu_s()[0] - workers_before
+    for text in texts:  # after, so that the workers' time above is that of ensure_text alone
         ask = EnsurePrompt(tenant_id=tenant, text=f"{text} Encore.")
         started = time.perf_counter()
         await media_client.ensure_prompt(infra.nats, ask, scope=settings.media_nats_scope)
@@ -147,8 +184,18 @@ async def _misses(
     def ms(values: list[float]) -> float:
         return statistics.median(values) * 1000
 
+    def per_text_ms(total_s: float) -> float:
+        return total_s * 1000 / len(texts)
+
     return _Misses(
-        ms(floor), ms(service), ms(over_nats), ms(floor_cpu), ms(service_cpu), ms(tools_cpu)
+        ms(floor),
+        ms(floor_file),
+        ms(service),
+        ms(over_nats),
+        per_text_ms(floor_cpu),
+        per_text_ms(floor_file_cpu),
+        per_text_ms(own_cpu + ended_cpu + workers_cpu),
+        per_text_ms(workers_cpu),
     )
 
 
@@ -225,8 +272,21 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace, folder: P
 
         # 2. TTS misses: the service, over NATS, and espeak-ng alone, on the same texts,
         # alternating (the machine's noise falls on all alike), `rounds` times.
+        voice_file = (await espeak.create()).voices.argument(FLOOR_VOICE)
+        workers_start_cpu, workers = _running_children_cpu_s()
         misses = [
-            await _misses(media, infra, settings, tenant, folder, args.texts, round_number)
+            await _misses(
+                media,
+                infra,
+                settings,
+                tenant,
+                folder,
+                [
+                    f"{SENTENCES[index % len(SENTENCES)]} Référence {round_number}.{index}."
+                    for index in range(args.texts)
+                ],
+                voice_file,
+            )
             for round_number in range(args.rounds)
         ]
 
@@ -245,19 +305,33 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace, folder: P
         f"  cached prompt over HTTP: {media_rps:.0f} req/s, static-file handler "
         f"{static_rps:.0f} req/s -> ratio {media_rps / static_rps:.2f}"
     )
+    print(
+        f"  TTS workers resident: {workers}, their CPU before the misses (start-up and the "
+        f"first render): {workers_start_cpu * 1000:.0f} ms, not counted in the misses below"
+    )
     for number, round_ in enumerate(misses, 1):
         print(
             f"  TTS miss, round {number}: ensure_text {round_.service_ms:.1f} ms, over NATS "
-            f"{round_.nats_ms:.1f} ms, espeak-ng alone {round_.floor_ms:.1f} ms -> ratios "
+            f"{round_.nats_ms:.1f} ms, espeak-ng alone {round_.floor_ms:.1f} ms "
+            f"({voice_file}: {round_.floor_file_ms:.1f}) -> ratios "
             f"{round_.service_ms / round_.floor_ms:.2f} (service), "
             f"{round_.nats_ms / round_.floor_ms:.2f} (NATS); CPU per miss: service "
-            f"{round_.service_cpu_ms:.1f} ms (its tools {round_.tools_cpu_ms:.1f}), "
-            f"espeak-ng alone {round_.floor_cpu_ms:.1f} ms"
+            f"{round_.service_cpu_ms:.1f} ms (its workers {round_.workers_cpu_ms:.1f}), "
+            f"espeak-ng alone {round_.floor_cpu_ms:.1f} ms ({voice_file}: "
+            f"{round_.floor_file_cpu_ms:.1f})"
         )
     for label, ratios in (
         ("service", [round_.service_ms / round_.floor_ms for round_ in misses]),
         ("NATS", [round_.nats_ms / round_.floor_ms for round_ in misses]),
         ("service CPU", [round_.service_cpu_ms / round_.floor_cpu_ms for round_ in misses]),
+        (
+            f"service / espeak-ng -v {voice_file}",
+            [round_.service_ms / round_.floor_file_ms for round_ in misses],
+        ),
+        (
+            f"service CPU / espeak-ng -v {voice_file}",
+            [round_.service_cpu_ms / round_.floor_file_cpu_ms for round_ in misses],
+        ),
     ):
         print(
             f"  TTS miss / espeak-ng alone, {label}, {len(misses)} rounds: median "
@@ -274,7 +348,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--texts", type=int, default=15)
+    parser.add_argument("--texts", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--entries", type=int, default=50_000)
     asyncio.run(main(parser.parse_args()))

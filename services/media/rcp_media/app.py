@@ -77,6 +77,7 @@ async def run_media(settings: Settings, infra: Infrastructure) -> AsyncIterator[
     )
     signer = UrlSigner(settings.media_url_secret.encode())
     async with AsyncExitStack() as stack:
+        stack.push_async_callback(engine.close)  # once the service's renders are stopped
         stack.push_async_callback(service.close)
         port = await stack.enter_async_context(
             serve_app(

@@ -1,4 +1,5 @@
-"""Audio files in and out: recognising uploads, transcoding, trimming, loudness, via ffmpeg and sox.
+"""Audio files in and out: recognising uploads, transcoding, trimming, loudness, via ffmpeg;
+resampling speech with soxr.
 
 Every file the service keeps is 16-bit mono PCM WAV twice over: 8 kHz (Asterisk's `wav`) and
 16 kHz (`wav16`). Uploads are recognised by content (ffprobe), never by name, and ffmpeg may
@@ -8,14 +9,17 @@ concat script) cannot make it open anything else.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
+import struct
 import wave
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy
+import soxr
 
 from rcp_media.errors import (
     AudioTooLong,
@@ -26,7 +30,7 @@ from rcp_media.errors import (
     UnsupportedAudioFormat,
 )
 from rcp_media.keys import AudioFormat
-from rcp_media.process import feed, require_tool, run, spawned
+from rcp_media.process import require_tool, run
 
 # What uploads may be: WAV, MP3, OGG (Opus, Vorbis, FLAC), FLAC, M4A/MP4 (AAC, ALAC), raw AAC,
 # and WebM with Opus or Vorbis: what a browser's MediaRecorder makes (Chromium records no
@@ -123,66 +127,130 @@ def audible_span(log: str, duration_s: float) -> tuple[float, float] | None:
     return max(0.0, begin - MARGIN_S), min(duration_s, end + MARGIN_S)
 
 
+class SpeechStream:
+    """Reads a TTS engine's WAV stream: its header (whose lengths may say nothing, a stream's),
+    then 16-bit mono PCM, whole samples at a time."""
+
+    def __init__(self) -> None:
+        self.rate: int | None = None
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The whole samples that `chunk` completes (none until the header is read)."""
+        data = self._pending + chunk
+        if self.rate is None:
+            found = _wav_format(data)
+            if found is None:
+                self._pending = data
+                return b""
+            self.rate, start = found
+            data = data[start:]
+        whole = len(data) - len(data) % 2
+        self._pending = data[whole:]
+        return data[:whole]
+
+
+_RIFF = struct.Struct("<4sI4s")
+_CHUNK = struct.Struct("<4sI")
+
+
+def _wav_format(data: bytes) -> tuple[int, int] | None:
+    """A WAV header's sample rate and where its samples start, or None if `data` does not
+    hold the whole header yet; raises `RenderFailed` unless it is 16-bit mono PCM."""
+    if len(data) < _RIFF.size:
+        return None
+    riff, _, wave_id = _RIFF.unpack_from(data)
+    if (riff, wave_id) != (b"RIFF", b"WAVE"):
+        raise RenderFailed("the engine's speech is not WAV")
+    rate, offset = None, _RIFF.size
+    while len(data) >= offset + _CHUNK.size:
+        name, size = _CHUNK.unpack_from(data, offset)
+        body = offset + _CHUNK.size
+        if name == b"data":
+            if rate is None:
+                raise RenderFailed("the engine's speech has no format before its samples")
+            return rate, body
+        if len(data) < body + size:
+            return None
+        if name == b"fmt ":
+            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", data, body)
+            if (tag, channels, bits) != (1, 1, 16):
+                raise RenderFailed(
+                    "the engine's speech is not 16-bit mono PCM",
+                    format_tag=tag,
+                    channels=channels,
+                    bits=bits,
+                )
+        offset = body + size + size % 2
+    return None
+
+
+class _Resampler:
+    """One rate of speech: soxr (linear phase, its high quality, as sox's `rate` effect) into
+    a 16-bit WAV file, without dither so that the same speech always gives the same bytes
+    (floating point in, rounded here, whatever the chunks)."""
+
+    def __init__(self, resampler: soxr.ResampleStream, output: wave.Wave_write) -> None:
+        self._resampler = resampler
+        self._output = output
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, rate: int, audio_format: AudioFormat, path: Path) -> Iterator[_Resampler]:
+        """Resample speech at `rate` into `path`, closed (its header completed) on leaving."""
+        with contextlib.ExitStack() as stack:
+            try:
+                file = stack.enter_context(path.open("wb"))
+            except OSError as error:
+                raise RenderFailed("cannot write speech", error=str(error)) from error
+            # Given the open file: wave.open(name) that fails to open warns when collected.
+            output = stack.enter_context(wave.open(file, "wb"))
+            output.setnchannels(1)
+            output.setsampwidth(2)
+            output.setframerate(audio_format.sample_rate)
+            resampler = soxr.ResampleStream(
+                rate, audio_format.sample_rate, 1, dtype="float32", quality="HQ"
+            )
+            yield cls(resampler, output)
+
+    def write(self, samples: bytes, *, last: bool = False) -> None:
+        """Resample `samples` (16-bit PCM) and write what comes out."""
+        floats = numpy.frombuffer(samples, dtype="<i2").astype(numpy.float32) / 32768
+        resampled = self._resampler.resample_chunk(floats, last=last)
+        pcm = numpy.clip(numpy.rint(resampled * 32768), -32768, 32767).astype("<i2")
+        # The header's lengths are written once, when the file is closed.
+        self._output.writeframesraw(pcm.tobytes())
+
+
 class FfmpegTools:
-    """`AudioTools` with ffprobe and ffmpeg for uploads and sox for speech."""
+    """`AudioTools` with ffprobe and ffmpeg for uploads and soxr for speech."""
 
     def __init__(self) -> None:
         self._ffmpeg = require_tool("ffmpeg")
         self._ffprobe = require_tool("ffprobe")
-        self._sox = require_tool("sox")
-
-    def speech_resampler(self, audio_format: AudioFormat, destination: Path) -> list[str]:
-        """The sox command that resamples a WAV stream on stdin to one of the formats."""
-        return [
-            self._sox,
-            "-q",
-            "-D",  # no dither: the same text gives the same bytes
-            "-t",
-            "wav",
-            "-",
-            "-r",
-            str(audio_format.sample_rate),
-            "-b",
-            "16",
-            "-c",
-            "1",
-            "-e",
-            "signed-integer",
-            "-t",
-            "wav",
-            str(destination),
-        ]
 
     async def convert_speech(self, speech: AsyncIterable[bytes], out: Playable) -> None:
-        """Resample with sox, both rates at once, as the speech comes (sox takes a few
-        milliseconds, where ffmpeg takes ten times longer to start)."""
-        chunks = aiter(speech)
-        # The engine is the longest stage: it starts first (one turn of the loop lets its task
-        # start its process), and the resamplers start while it loads its voice.
-        first = asyncio.ensure_future(anext(chunks, b""))
-        try:
-            await asyncio.sleep(0)
-            async with contextlib.AsyncExitStack() as stack:
-                resamplers = [
-                    await stack.enter_async_context(
-                        spawned(self.speech_resampler(audio_format, out.path(audio_format)))
-                    )
-                    for audio_format in (AudioFormat.NARROWBAND, AudioFormat.WIDEBAND)
-                ]
-                chunk = await first
-                # A sox that stopped reading has failed: the render will, no use speaking on.
-                while chunk and await feed(resamplers, chunk):
-                    chunk = await anext(chunks, b"")
-                await asyncio.gather(*(sox.close_stdin() for sox in resamplers))
-                for done in await asyncio.gather(*(sox.wait() for sox in resamplers)):
-                    if done.returncode != 0:
-                        raise RenderFailed(
-                            "sox could not resample speech", stderr=done.stderr[-500:]
+        """Resample with soxr in this process, both rates as the speech comes (a sox process
+        per rate took more CPU to start than to resample a sentence)."""
+        stream = SpeechStream()
+        async with contextlib.AsyncExitStack() as stack:
+            resamplers: list[_Resampler] = []
+            async for chunk in speech:
+                samples = stream.feed(chunk)
+                if not resamplers and stream.rate is not None:
+                    # Opened once the speech's rate is known: the engine is speaking.
+                    for audio_format in (AudioFormat.NARROWBAND, AudioFormat.WIDEBAND):
+                        resamplers.append(
+                            stack.enter_context(
+                                _Resampler.open(stream.rate, audio_format, out.path(audio_format))
+                            )
                         )
-        finally:
-            if not first.done():  # a resampler did not start: the engine stops
-                first.cancel()
-                await asyncio.wait([first])
+                for resampler in resamplers:
+                    resampler.write(samples)
+            if not resamplers:
+                raise RenderFailed("the engine's speech has no WAV header")
+            for resampler in resamplers:
+                resampler.write(b"", last=True)
 
     async def probe(self, source: Path, timeout_s: float) -> Probe:
         """Recognise the content; refuse what is not audio or not a format taken here."""

@@ -39,6 +39,10 @@ class TtsEngine(Protocol):
         (its header may give no length); raises `RenderFailed` if nothing is spoken."""
         ...
 
+    async def close(self) -> None:
+        """Stop what the engine keeps running (its processes)."""
+        ...
+
 
 class AudioTools(Protocol):
     """Turns speech and uploads into the files Asterisk plays."""

@@ -1,11 +1,11 @@
-"""Running the command-line tools (espeak-ng, ffmpeg, ffprobe, sox) without blocking the loop."""
+"""Running the command-line tools (espeak-ng, ffmpeg, ffprobe) without blocking the loop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import shutil
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +39,12 @@ class Spawned:
     async def write(self, data: bytes) -> bool:
         """Give `data` to the command, waiting while its pipe is full; False if it stopped
         reading (it exited or closed its input)."""
-        return await feed([self], data)
+        try:
+            self.stdin.write(data)
+            await self.stdin.drain()
+        except ConnectionError:  # BrokenPipeError, ConnectionResetError
+            return False
+        return True
 
     async def close_stdin(self) -> None:
         """End the command's input."""
@@ -52,19 +57,6 @@ class Spawned:
         returncode = await self.process.wait()
         stderr = await self._stderr
         return Completed(returncode, stdout, stderr.decode(errors="replace"))
-
-
-async def feed(commands: Sequence[Spawned], data: bytes) -> bool:
-    """Give `data` to every command: written to all before waiting while any pipe is full;
-    False if one stopped reading (it exited or closed its input)."""
-    try:
-        for command in commands:
-            command.stdin.write(data)
-        for command in commands:
-            await command.stdin.drain()
-    except ConnectionError:  # BrokenPipeError, ConnectionResetError
-        return False
-    return True
 
 
 def require_tool(name: str) -> str:

@@ -3,27 +3,44 @@
 Voices are espeak-ng's language names (`fr-fr`, `en-us`, `de`...), optionally with a variant
 (`fr-fr+f3`). A locale (`fr-FR`) is spoken by the voice of that exact language if there is
 one, else by the best voice of its base language (`es-ES` -> `es`).
+
+The command lists the voices; texts are spoken by resident workers (`espeak_worker`), which
+speak the same samples as the command without paying for its start each time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import os
 import re
+import signal
+import struct
+import sys
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
+import structlog
+
 from rcp_media.errors import RenderFailed, UnsupportedLanguage, UnsupportedVoice
-from rcp_media.process import require_tool, run, spawned
+from rcp_media.process import require_tool, run
+from rcp_media.tts import espeak_worker
+
+log = structlog.get_logger(__name__)
 
 NAME = "espeak-ng"
+WORKER = espeak_worker.__file__
+# A worker found gone before it spoke is replaced and asked again, once.
+ATTEMPTS = 2
+STDERR_LINES = 20
+READ_BYTES = 256 * 1024
 _VERSION = re.compile(r"text-to-speech:\s*(\S+)")
 # "Pty Language Age/Gender VoiceName File Other Languages"
 _VOICE_LINE = re.compile(r"^\s*(\d+)\s+(\S+)\s+\S+\s+\S+\s+(\S+)\s*(.*)$")
 _ALSO_SPEAKS = re.compile(r"\((\S+) (\d+)\)")
 PROBE_TIMEOUT_S = 30.0
 WAV_HEADER_BYTES = 44
-# Read from espeak-ng at most this much at a time (it writes 4 KiB or so at once).
-CHUNK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -96,13 +113,141 @@ class Voices:
         return language in self.languages and (not variant or variant in self.variants)
 
 
-class EspeakEngine:
-    """espeak-ng run as a command, one process per render."""
+class _WorkerGone(Exception):
+    """The worker process ended (or broke its protocol): it is not used again."""
 
-    def __init__(self, executable: str, version: str, voices: Voices) -> None:
-        self._executable = executable
+    def __init__(self, message: str, stderr: str = "") -> None:
+        super().__init__(message)
+        self.stderr = stderr
+
+
+@dataclass(eq=False)  # each worker is itself: kept in a set by identity
+class _Worker:
+    """A running `espeak_worker`: one text at a time."""
+
+    process: asyncio.subprocess.Process
+    stdin: asyncio.StreamWriter
+    stdout: asyncio.StreamReader
+    rate: int
+    _stderr: collections.deque[bytes]
+    _draining: asyncio.Task[None]
+
+    @classmethod
+    async def start(cls) -> _Worker:
+        """Start a worker and wait until espeak-ng is ready in it."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-I",  # neither the environment's Python settings nor the user's site
+            "-S",
+            WORKER,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # its group, with the child speaking, is killed as one
+        )
+        stdin, stdout, stderr = process.stdin, process.stdout, process.stderr
+        if stdin is None or stdout is None or stderr is None:  # asked for above: never
+            raise RuntimeError("the espeak-ng worker started without its pipes")
+        tail: collections.deque[bytes] = collections.deque(maxlen=STDERR_LINES)
+        worker = cls(process, stdin, stdout, 0, tail, asyncio.create_task(_drain(stderr, tail)))
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                ((kind, payload), *_) = await worker._frames(bytearray())
+        except BaseException:
+            await worker.stop()
+            raise
+        if kind != espeak_worker.READY:
+            await worker.stop()
+            raise _WorkerGone(payload.decode(errors="replace"), worker.stderr)
+        worker.rate = int.from_bytes(payload, "little")
+        return worker
+
+    @property
+    def stderr(self) -> str:
+        """The last lines the worker and espeak-ng wrote on stderr."""
+        return b"".join(self._stderr).decode(errors="replace")[-500:]
+
+    async def _frames(self, buffer: bytearray) -> list[tuple[bytes, bytes]]:
+        """The next frames, as many as have come (at least one)."""
+        while not (frames := espeak_worker.split_frames(buffer)):
+            data = await self.stdout.read(READ_BYTES)
+            if not data:
+                raise _WorkerGone("the espeak-ng worker stopped")
+            buffer += data
+        return frames
+
+    async def speak(self, voice: str, text: str) -> AsyncGenerator[bytes, None]:
+        """`text` spoken by `voice`: PCM as it is made; `RenderFailed` if espeak-ng fails."""
+        voice_bytes, text_bytes = voice.encode(), text.encode()
+        try:
+            self.stdin.write(espeak_worker.REQUEST.pack(len(voice_bytes), len(text_bytes)))
+            self.stdin.write(voice_bytes + text_bytes)
+            await self.stdin.drain()
+        except ConnectionError as error:  # BrokenPipeError, ConnectionResetError
+            raise _WorkerGone("the espeak-ng worker stopped") from error
+        buffer = bytearray()
+        while True:
+            # The audio of frames read at once is given at once: fewer, larger chunks.
+            audio: list[bytes] = []
+            for kind, payload in await self._frames(buffer):
+                if kind == espeak_worker.AUDIO:
+                    audio.append(payload)
+                    continue
+                if audio:
+                    yield b"".join(audio)
+                    audio = []
+                if kind == espeak_worker.SPOKEN:
+                    return
+                if kind == espeak_worker.FAILED:
+                    raise RenderFailed(
+                        payload.decode(errors="replace"),
+                        engine=NAME,
+                        voice=voice,
+                        stderr=self.stderr,
+                    )
+                raise _WorkerGone(f"the espeak-ng worker answered {kind!r}")
+            if audio:
+                yield b"".join(audio)
+
+    async def stop(self) -> None:
+        """Kill the worker and what it runs, and reap it."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.stdin.close()
+        await self.process.wait()
+        await self._draining
+
+
+async def _drain(stderr: asyncio.StreamReader, tail: collections.deque[bytes]) -> None:
+    while line := await stderr.readline():
+        tail.append(line)
+
+
+def _wav_header(rate: int) -> bytes:
+    """A 16-bit mono PCM WAV header whose lengths say "unknown" (a stream)."""
+    return b"".join(
+        (
+            b"RIFF",
+            struct.pack("<I", 0xFFFFFFFF),
+            b"WAVEfmt ",
+            struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16),
+            b"data",
+            struct.pack("<I", 0xFFFFFFFF),
+        )
+    )
+
+
+class EspeakEngine:
+    """espeak-ng, resident: workers (`espeak_worker`) with libespeak-ng loaded, each speaking
+    a text at a time; started when none is free, kept while they work, replaced when they
+    fail."""
+
+    def __init__(self, version: str, voices: Voices) -> None:
         self._version = version
         self.voices = voices
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
 
     @property
     def name(self) -> str:
@@ -128,35 +273,71 @@ class EspeakEngine:
         return found
 
     async def synthesize(self, text: str, voice: str, language: str) -> AsyncGenerator[bytes, None]:
-        """Speak `text`: a 22.05 kHz WAV stream, yielded as espeak-ng writes it (its header
-        gives no length: the stream is read to its end)."""
-        # The text goes on stdin: as an argument, a text starting with "-" would be an option.
-        async with spawned(
-            [self._executable, "-v", self.voices.argument(voice), "-b", "1", "--stdout", "--stdin"]
-        ) as espeak:
-
-            async def feed() -> None:
-                await espeak.write(text.encode())
-                await espeak.close_stdin()
-
-            # Fed while read: a long text may not fit in the pipe before speech comes out.
-            feeding = asyncio.create_task(feed())
+        """Speak `text`: a WAV stream (22.05 kHz) yielded as espeak-ng makes it (its header
+        gives no length). A worker that was gone before it spoke is replaced and asked again,
+        once; one that stops while speaking, or is left while it speaks (the caller gave up,
+        the render ran out of time), is killed."""
+        argument = self.voices.argument(voice)
+        produced = 0
+        for attempt in range(1, ATTEMPTS + 1):
+            worker = await self._take()
+            kept = False
             try:
-                produced = 0
-                while chunk := await espeak.stdout.read(CHUNK_BYTES):
-                    produced += len(chunk)
-                    yield chunk
-                await feeding
+                async with contextlib.aclosing(worker.speak(argument, text)) as speech:
+                    async for chunk in speech:
+                        if not produced:
+                            yield _wav_header(worker.rate)
+                        produced += len(chunk)
+                        yield chunk
+                kept = True
+            except RenderFailed:
+                kept = True  # espeak-ng failed in the worker's child: the worker is well
+                raise
+            except _WorkerGone as gone:
+                if produced or attempt == ATTEMPTS:
+                    raise RenderFailed(
+                        "espeak-ng stopped while speaking",
+                        engine=NAME,
+                        voice=voice,
+                        stderr=worker.stderr,
+                    ) from gone
+                log.warning("media.tts_worker_gone", pid=worker.process.pid, retrying=True)
+                continue
             finally:
-                feeding.cancel()
-            done = await espeak.wait()
-        if done.returncode != 0 or produced <= WAV_HEADER_BYTES:
-            raise RenderFailed(
-                "espeak-ng produced no audio",
-                engine=NAME,
-                voice=voice,
-                stderr=done.stderr[-500:],
-            )
+                await self._give_back(worker, kept)
+            break
+        if not produced:
+            raise RenderFailed("espeak-ng produced no audio", engine=NAME, voice=voice)
+
+    async def _take(self) -> _Worker:
+        if self._idle:
+            worker = self._idle.pop()
+        else:
+            try:
+                worker = await _Worker.start()
+            except _WorkerGone as failed:
+                raise RenderFailed(
+                    "espeak-ng produced no audio", engine=NAME, stderr=failed.stderr
+                ) from failed
+        self._busy.add(worker)
+        return worker
+
+    async def _give_back(self, worker: _Worker, kept: bool) -> None:
+        self._busy.discard(worker)
+        if kept:
+            self._idle.append(worker)
+        else:
+            await worker.stop()
+
+    def worker_pids(self) -> list[int]:
+        """The workers' process ids (each forks a child per text)."""
+        return [worker.process.pid for worker in (*self._idle, *self._busy)]
+
+    async def close(self) -> None:
+        """Stop every worker."""
+        workers, self._idle = [*self._idle, *self._busy], []
+        self._busy.clear()
+        await asyncio.gather(*(worker.stop() for worker in workers))
 
 
 async def create() -> EspeakEngine:
@@ -169,7 +350,6 @@ async def create() -> EspeakEngine:
     voices = await run([executable, "--voices"], timeout_s=PROBE_TIMEOUT_S)
     variants = await run([executable, "--voices=variant"], timeout_s=PROBE_TIMEOUT_S)
     return EspeakEngine(
-        executable,
         found.group(1),
         Voices.parse(
             voices.stdout.decode(errors="replace"), variants.stdout.decode(errors="replace")
