@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import struct
+import sys
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
@@ -436,6 +437,15 @@ def _gone(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists()
 
 
+def _dead(pid: int) -> bool:
+    """Reaped, or a zombie waiting to be."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"
+
+
 @pytest.mark.parametrize(
     ("killed", "sig", "message"),
     [
@@ -468,7 +478,7 @@ async def test_a_worker_gone_while_idle_is_replaced_and_the_text_asked_again(
     await _spoken(engine, "Bonjour.", "fr-fr")
     (worker,) = engine.worker_pids()
     os.kill(worker, signal.SIGKILL)
-    await _until(lambda: not Path(f"/proc/{worker}/cmdline").read_bytes())  # a zombie
+    await _until(lambda: _dead(worker))
     assert await _samples(engine, ACCENTED) == await _command_samples(ACCENTED)
     assert engine.worker_pids() not in ([], [worker])
     assert _gone(worker)
@@ -566,3 +576,40 @@ def test_speech_that_is_not_16bit_mono_pcm_wav_is_render_failed(
     with pytest.raises(RenderFailed) as failed:
         SpeechStream().feed(stream)
     assert str(failed.value).startswith(message)
+
+
+async def _worker_answer(service: int) -> bytes:
+    """What a worker told to serve process `service` says first (it is started by this one)."""
+    done = await run(
+        [sys.executable, "-I", "-S", espeak.WORKER, str(service)], timeout_s=30, stdin=b""
+    )
+    return done.stdout[: espeak_worker.FRAME.size]
+
+
+async def test_a_worker_serves_the_process_it_is_told_even_process_1() -> None:
+    # In a container the service is process 1: that is no sign that it is gone.
+    ready = espeak_worker.FRAME.pack(espeak_worker.READY, 4)
+    assert await _worker_answer(os.getpid()) == ready
+    assert await _worker_answer(1) == b""  # not its parent: the service is gone, it ends
+
+
+async def test_workers_die_with_the_service(tmp_path: Path) -> None:
+    service = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import asyncio\n"
+        "from rcp_media.tts import espeak\n"
+        "async def main():\n"
+        "    engine = await espeak.create()\n"
+        "    async for _ in engine.synthesize('Bonjour.', 'fr-fr', 'fr-FR'): pass\n"
+        "    print(*engine.worker_pids(), flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert service.stdout is not None
+    (worker,) = map(int, (await service.stdout.readline()).split())
+    assert not _gone(worker)
+    service.kill()  # no clean-up runs: the kernel tells the worker
+    await service.wait()
+    await _until(lambda: _gone(worker))

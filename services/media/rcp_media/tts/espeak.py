@@ -140,6 +140,7 @@ class _Worker:
             "-I",  # neither the environment's Python settings nor the user's site
             "-S",
             WORKER,
+            str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -11,7 +11,8 @@ for the same text and voice; a text that crashes espeak-ng takes the child, whic
 reports, never the worker or the service. A text that makes espeak-ng loop is stopped by the
 service, which kills the worker's process group when a render outlives its time limit.
 
-Only the standard library is imported, so that it starts fast under `python -I -S`.
+Only the standard library is imported, so that it starts fast under `python -I -S`. Its one
+argument is the service's process id (which may be 1, in a container).
 
 Protocol, on stdin and stdout, every integer little-endian:
 - once started, the worker writes a frame `R` whose payload is its sample rate (4 bytes);
@@ -163,12 +164,13 @@ def _ended(status: int) -> str:
     return f"espeak-ng stopped while speaking (exit status {os.waitstatus_to_exitcode(status)})"
 
 
-def main() -> int:
-    """Start espeak-ng, then speak each request in a child until stdin ends."""
+def main(service: int) -> int:
+    """Start espeak-ng, then speak each request in a child until stdin ends; `service` is the
+    process id of the service that started it."""
     libc = ctypes.CDLL(None)
     _die_with_parent(libc)
     libc.prctl(PR_SET_NAME, PROCESS_NAME, 0, 0, 0)
-    if os.getppid() == 1:  # the service was gone before the above took effect
+    if os.getppid() != service:  # the service was gone before the above took effect
         return 0
     espeak = _library()
     # As the command starts it (espeak_Initialize would go on without its data).
@@ -208,4 +210,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(int(sys.argv[1])))
