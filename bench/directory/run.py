@@ -52,11 +52,13 @@ from rcp.db.pool import create_pool
 from rcp.errors import ServiceUnavailable
 from rcp.messaging import connect_nats, request
 from rcp_devstack.postgres import Dsn
-from rcp_directory.index import Listing, TenantIndex
+from rcp_directory.handlers import search_result_json
+from rcp_directory.index import Listing, Mode, TenantIndex
 from rcp_directory.keypad import name_keys
 from rcp_directory.settings import Settings
 from rcp_directory.source import PostgresDirectory
 
+from bench.directory.echo import SIZED
 from bench.directory.names import person
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -220,16 +222,35 @@ def queries(rng: random.Random, tenants: list[Tenant], count: int) -> list[Searc
     return made
 
 
+def result_bytes(tenants: list[Tenant], searches: list[SearchRequest], sample: int = 20) -> int:
+    """The mean size of the directory's results (their JSON) to the searches of the first
+    `sample` tenants, made here by the service's own index and encoding."""
+    indexes = {tenant.tenant_id: TenantIndex(listings(tenant)) for tenant in tenants[:sample]}
+    sizes = [
+        len(search_result_json(indexes[s.tenant_id].search_json(s.digits, Mode.EITHER, 9)))
+        for s in searches
+        if s.tenant_id in indexes and s.by == "either" and s.page_size == 9
+    ]
+    return round(statistics.mean(sizes))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far (user and system, every thread), from /proc."""
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> tuple[float, float]:
+    """A process's CPU time so far, every thread, from /proc: in all, and in the kernel
+    (NaN for None, a process not known)."""
+    if pid is None:
+        return float("nan"), float("nan")
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    user, system = int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
+    return user + system, system
 
 
 def nats_server_pid() -> int | None:
@@ -246,10 +267,11 @@ async def with_cpu(
     pids: Sequence[int | None], measured: Awaitable[list[Stats]]
 ) -> tuple[Stats, list[float]]:
     """A measured phase of one service, and the CPU time each process (None: not known) used
-    for each of its lookups meanwhile, in µs."""
+    for each of its lookups meanwhile, in µs; then the first one's time in the kernel."""
 
     def now() -> list[float]:
-        return [float("nan") if pid is None else cpu_seconds(pid) for pid in pids]
+        times = [cpu_seconds(pid) for pid in pids]
+        return [every for every, _ in times] + [times[0][1]]
 
     before = now()
     (stats,) = await measured
@@ -394,13 +416,23 @@ async def report_nats(
         "PYTHONPATH": str(REPO_ROOT),
     }
     searches = queries(rng, tenants, lookups)
+    sized = result_bytes(tenants, searches)
+    plain = statistics.mean(
+        len(EchoResult(payload=message.digits).model_dump_json()) for message in searches
+    )
+    print(
+        f"results' JSON, bytes on average: directory {sized:,}, echo {plain:.0f},"
+        f" echo sized {sized:,}"
+    )
     with tempfile.TemporaryFile() as log:
         try:
             async with (
                 # As the local stack's development user: this process asks both services.
                 connect_nats(settings.model_copy(update={"nats_user": "tests"}), "bench") as nc,
                 process([sys.executable, "-m", "rcp_directory.main"], env, log) as directory,
-                process([sys.executable, "-m", "bench.directory.echo", scope], env, log) as echo,
+                process(
+                    [sys.executable, "-m", "bench.directory.echo", scope, str(sized)], env, log
+                ) as echo,
             ):
                 await until(lambda: _ready(ops_port), "the directory", directory)
                 await until(lambda: _echoes(nc, scope), "the echo service", echo)
@@ -434,11 +466,12 @@ async def _echoes(nc: NatsClient, scope: str) -> bool:
     return True
 
 
-async def _raw(nc: NatsClient, subject: str, body: bytes) -> None:
-    """A request whose reply must not be an error (its result is not decoded)."""
+async def _raw(nc: NatsClient, subject: str, body: bytes) -> int:
+    """A request whose reply must not be an error (its result is not decoded); its size."""
     reply = await nc.request(subject, body, timeout=REQUEST_TIMEOUT_S)
     if reply.headers and "Nats-Service-Error-Code" in reply.headers:
         raise SystemExit(f"{subject} answered an error: {reply.data[:300]!r}")
+    return len(reply.data)
 
 
 async def _echo(nc: NatsClient, scope: str, payload: str) -> EchoResult:
@@ -490,69 +523,69 @@ async def _measure(
     ]
     lookups = [message.model_dump_json().encode() for message in searches]
     echo_subjects = [subjects.ECHO.subject(message.tenant_id, scope) for message in searches]
+    sized_subjects = [SIZED.subject(message.tenant_id, scope) for message in searches]
     search_subjects = [
         subjects.DIRECTORY_SEARCH.subject(message.tenant_id, scope) for message in searches
     ]
 
-    def echo_n(n: int) -> Awaitable[None]:
+    def echo_n(n: int) -> Awaitable[int]:
         return _raw(nc, echo_subjects[n // 2], echoes[n // 2])
 
-    def search_n(n: int) -> Awaitable[None]:
+    def search_n(n: int) -> Awaitable[int]:
         return _raw(nc, search_subjects[n // 2], lookups[n // 2])
 
+    def sized_n(n: int) -> Awaitable[int]:
+        return _raw(nc, sized_subjects[n // 2], echoes[n // 2])
+
     both = [echo_n, search_n]
-    # Warm both paths (connections, code) before measuring.
+    # Warm every path (connections, code) before measuring.
     await phase(both, 1000, 8)
+    await phase([sized_n, echo_n], 1000, 8)
     print(f"lookups over NATS ({len(searches):,} searches at most per run, random tenants):")
     print(
-        "  load                 | service   | lookups/s | p50 ms | p99 ms "
+        "  load                 | service    | lookups/s | p50 ms | p99 ms "
         "| p50 / echo p50 | p99 / echo p99"
     )
     paced_count = min(len(searches), int(rate * 10))
-    runs = [
+    runs: list[tuple[str, list[tuple[str, Stats]]]] = []
+    for load, alternated in (
         ("1 in flight", await phase(both, 2 * len(searches), 1)),
         (f"{rate:,.0f}/s open loop", await paced(both, 2 * paced_count, 2 * rate)),
-    ]
-    # Saturation, `rounds` times: each round measures the echo, then the directory, alone,
-    # and the CPU time the service, this client and the NATS server spent per lookup.
-    nats_pid = nats_server_pid()
-    ratios = []
-    cpu: list[tuple[str, list[float]]] = []
-    for round_number in range(1, rounds + 1):
-        echo_stats, echo_cpu = await with_cpu(
-            (echo_pid, os.getpid(), nats_pid),
-            phase([lambda n: echo_n(2 * n)], len(searches), concurrency),
+    ):
+        runs.append((load, [*zip(("echo", "directory"), alternated, strict=True)]))
+    # Saturation, `rounds` times: each round measures each service alone, the echo, the echo
+    # of results as long as the directory's ("echo sized"), then the directory.
+    services: dict[str, tuple[int, Send]] = {
+        "echo": (echo_pid, echo_n),
+        "echo sized": (echo_pid, sized_n),
+        "directory": (pid, search_n),
+    }
+    saturated, cpu = await _saturate(services, len(searches), concurrency, rounds)
+    for round_number in range(rounds):
+        runs.append(
+            (
+                f"{concurrency} in flight, #{round_number + 1}",
+                [(name, each[round_number]) for name, each in saturated.items()],
+            )
         )
-        directory_stats, directory_cpu = await with_cpu(
-            (pid, os.getpid(), nats_pid),
-            phase([lambda n: search_n(2 * n)], len(searches), concurrency),
-        )
-        ratios.append(directory_stats.per_second / echo_stats.per_second)
-        runs.append((f"{concurrency} in flight, #{round_number}", [echo_stats, directory_stats]))
-        cpu += [(f"#{round_number} echo", echo_cpu), (f"#{round_number} directory", directory_cpu)]
-    for load, (echo_stats, directory_stats) in runs:
-        for name, stats in (("echo", echo_stats), ("directory", directory_stats)):
+    for load, measured in runs:
+        _, echo_stats = measured[0]
+        for name, stats in measured:
             print(
-                f"  {load:<20} | {name:<9} | {stats.per_second:>9,.0f} | {stats.p50_ms:>6.2f}"
+                f"  {load:<20} | {name:<10} | {stats.per_second:>9,.0f} | {stats.p50_ms:>6.2f}"
                 f" | {stats.p99_ms:>6.2f} | {stats.p50_ms / echo_stats.p50_ms:>14.2f}"
                 f" | {stats.p99_ms / echo_stats.p99_ms:>14.2f}"
             )
-    print(
-        f"  saturated throughput, directory / echo over {rounds} rounds: median"
-        f" {statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
-    )
-    print(f"CPU time per lookup at {concurrency} in flight, µs (from /proc):")
-    print("  round          | service | client | nats-server | all three")
-    for name, (service_us, client_us, nats_us) in cpu:
+    for baseline in ("echo", "echo sized"):
+        ratios = [
+            directory.per_second / echo.per_second
+            for echo, directory in zip(saturated[baseline], saturated["directory"], strict=True)
+        ]
         print(
-            f"  {name:<14} | {service_us:>7.0f} | {client_us:>6.0f} | {nats_us:>11.0f}"
-            f" | {service_us + client_us + nats_us:>9.0f}"
+            f"  saturated throughput, directory / {baseline} over {rounds} rounds: median"
+            f" {statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
         )
-    service = [d[1][0] / e[1][0] for e, d in zip(cpu[::2], cpu[1::2], strict=True)]
-    print(
-        "  service CPU per lookup, directory / echo, median of rounds:"
-        f" {statistics.median(service):.2f} [{min(service):.2f}-{max(service):.2f}]"
-    )
+    _print_cpu(cpu, concurrency)
     _, body = await get(ops_port, "/metrics")
     several = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="several"}')
     one = metric(body, 'rcp_directory_lookups_total{endpoint="search",result="one"}')
@@ -561,6 +594,52 @@ async def _measure(
     print(
         f"  results: {several:,.0f} several, {one:,.0f} one, {none:,.0f} none, {errors:,.0f} errors"
     )
+
+
+async def _saturate(
+    services: dict[str, tuple[int, Send]], count: int, concurrency: int, rounds: int
+) -> tuple[dict[str, list[Stats]], dict[str, list[list[float]]]]:
+    """Each service (its process, how to send it lookup n) alone at `concurrency` in flight,
+    one after the other, `rounds` times: its stats, and the CPU time per lookup its process,
+    this client and the NATS server spent (`with_cpu`), by service then round."""
+    nats_pid = nats_server_pid()
+    saturated: dict[str, list[Stats]] = {name: [] for name in services}
+    cpu: dict[str, list[list[float]]] = {name: [] for name in services}
+    for _ in range(rounds):
+        for name, (service_pid, send) in services.items():
+
+            def alone(n: int, send: Send = send) -> Awaitable[object]:
+                return send(2 * n)  # a send's n counts both services' lookups: n // 2 its own
+
+            stats, used = await with_cpu(
+                (service_pid, os.getpid(), nats_pid), phase([alone], count, concurrency)
+            )
+            saturated[name].append(stats)
+            cpu[name].append(used)
+    return saturated, cpu
+
+
+def _print_cpu(cpu: dict[str, list[list[float]]], concurrency: int) -> None:
+    """The CPU time per lookup of each round, and the directory's against each echo's."""
+    print(f"CPU time per lookup at {concurrency} in flight, µs (from /proc):")
+    print("  round              | service (kernel) | client | nats-server | all three")
+    for round_number in range(len(cpu["directory"])):
+        for name, rounds in cpu.items():
+            service_us, client_us, nats_us, kernel_us = rounds[round_number]
+            total = service_us + client_us + nats_us
+            print(
+                f"  #{round_number + 1} {name:<15} | {service_us:>7.0f} ({kernel_us:>5.0f})"
+                f" | {client_us:>6.0f} | {nats_us:>11.0f} | {total:>9.0f}"
+            )
+    for baseline in ("echo", "echo sized"):
+        pairs = list(zip(cpu[baseline], cpu["directory"], strict=True))
+        service = [directory[0] / echo[0] for echo, directory in pairs]
+        every = [sum(directory[:3]) / sum(echo[:3]) for echo, directory in pairs]
+        print(
+            f"  directory / {baseline}, median [min-max] of rounds: service CPU per lookup"
+            f" {statistics.median(service):.2f} [{min(service):.2f}-{max(service):.2f}],"
+            f" all three {statistics.median(every):.2f} [{min(every):.2f}-{max(every):.2f}]"
+        )
 
 
 async def run(arguments: argparse.Namespace) -> None:

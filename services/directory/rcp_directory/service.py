@@ -56,7 +56,8 @@ class IndexCache:
     max_bytes: int
     max_age_s: float
     clock: Callable[[], float] = time.monotonic
-    _slots: OrderedDict[UUID, _Slot] = field(default_factory=OrderedDict, init=False)
+    # By `UUID.int`: a UUID's hash and equality are Python code, run on every lookup.
+    _slots: OrderedDict[int, _Slot] = field(default_factory=OrderedDict, init=False)
     _loads: dict[UUID, asyncio.Task[_Slot]] = field(default_factory=dict, init=False)
     _dirty: set[UUID] = field(default_factory=set, init=False)
     _bytes: int = field(default=0, init=False)
@@ -79,7 +80,7 @@ class IndexCache:
 
     def answers_now(self, tenant_id: UUID | None) -> bool:
         """Whether `get` returns the tenant's state without waiting for a load."""
-        slot = self._slots.get(tenant_id) if tenant_id is not None else None
+        slot = self._slots.get(tenant_id.int) if tenant_id is not None else None
         return slot is not None and (
             slot.state is TenantState.ACTIVE or self.clock() < slot.expires_at
         )
@@ -87,17 +88,18 @@ class IndexCache:
     def get_now(self, tenant_id: UUID) -> _Slot | None:
         """A tenant's slot if `get` would return it as it is (held, not expired), else None:
         a lookup's usual case, without a coroutine."""
-        slot = self._slots.get(tenant_id)
+        key = tenant_id.int
+        slot = self._slots.get(key)
         if slot is None or self.clock() >= slot.expires_at:
             return None
-        self._slots.move_to_end(tenant_id)
+        self._slots.move_to_end(key)
         return slot
 
     async def get(self, tenant_id: UUID) -> tuple[TenantState, TenantIndex]:
         """A tenant's state and index, loading it if it is not in memory."""
-        slot = self._slots.get(tenant_id)
+        slot = self._slots.get(tenant_id.int)
         if slot is not None:
-            self._slots.move_to_end(tenant_id)
+            self._slots.move_to_end(tenant_id.int)
             if self.clock() < slot.expires_at:
                 return slot.state, slot.index
             if slot.state is TenantState.ACTIVE:
@@ -111,7 +113,7 @@ class IndexCache:
         """The tenant's configuration changed: rebuild its index if it is in memory."""
         if tenant_id in self._loads:
             self._dirty.add(tenant_id)  # the load under way may have read the old rows
-        elif tenant_id in self._slots:
+        elif tenant_id.int in self._slots:
             self._start_load(tenant_id)
 
     async def aclose(self) -> None:
@@ -147,7 +149,7 @@ class IndexCache:
             except Exception as error:
                 self.metrics.index_loads.labels(result="failed").inc()
                 log.exception("directory.load_failed", tenant_id=str(tenant_id))
-                stale = self._slots.get(tenant_id)
+                stale = self._slots.get(tenant_id.int)
                 if stale is not None:
                     stale.expires_at = self.clock() + RETRY_AFTER_S
                 raise ReceptionistError(
@@ -166,11 +168,11 @@ class IndexCache:
         ttl = self.max_age_s if state is TenantState.ACTIVE else UNSERVED_TTL_S
         slot = _Slot(state, index, self.clock() + ttl, index.nbytes + _SLOT_BYTES)
         self._drop(tenant_id)
-        self._slots[tenant_id] = slot
+        self._slots[tenant_id.int] = slot
         self._bytes += slot.nbytes
         self._entries += len(index)
         while self._bytes > self.max_bytes and len(self._slots) > 1:
-            oldest = next(iter(self._slots))
+            oldest = UUID(int=next(iter(self._slots)))
             self._drop(oldest)
             self.metrics.index_evictions.inc()
         self.metrics.index_tenants.set(len(self._slots))
@@ -179,7 +181,7 @@ class IndexCache:
         return slot
 
     def _drop(self, tenant_id: UUID) -> None:
-        slot = self._slots.pop(tenant_id, None)
+        slot = self._slots.pop(tenant_id.int, None)
         if slot is not None:
             self._bytes -= slot.nbytes
             self._entries -= len(slot.index)
