@@ -205,3 +205,53 @@ async def test_menus_and_their_keys_export_and_import_into_another_tenant_by_nam
     assert refused.status == 422
     assert refused.body["field"] == "keys[9].menu"
     assert await other.ok("GET", f"{o}/export") == exported  # nothing of it applied
+
+
+async def test_the_keys_a_key_write_answers_are_those_a_read_then_gives_etag_included(
+    admin: Admin,
+) -> None:
+    tenant_id, tenant = await admin.tenant(devices=("desk",))
+    t = f"/v1/tenants/{tenant_id}"
+    await tenant.ok(
+        "POST",
+        f"{t}/extensions",
+        {"number": "101", "kind": "physical", "first_name": "Léa", "last_name": "Poulain"}
+        | {"device": "desk"},
+    )
+    await tenant.ok("POST", f"{t}/ring-groups", {"number": "200", "name": "Accueil"})
+    await tenant.ok("POST", f"{t}/conference-rooms", {"number": "300", "name": "Salle"})
+    sales = await tenant.ok("POST", f"{t}/menus", {"name": "Ventes"})
+    spoken = await tenant.ok("POST", f"{t}/prompts", {"text": "Bonjour", "language": "fr-FR"})
+    writes = [
+        ("1", {"action": "dial_by_name"}),
+        ("2", {"action": "play_announcement", "prompt": {"text": "Ouvert", "language": "fr-FR"}}),
+        ("3", {"action": "play_announcement", "prompt_id": spoken["id"]}),
+        ("4", {"action": "transfer", "target": {"kind": "ring_group", "number": "200"}}),
+        ("5", {"action": "transfer", "target": {"kind": "conference", "number": "300"}}),
+        ("6", {"action": "transfer", "target": {"kind": "extension", "number": "101"}}),
+        ("7", {"action": "open_menu", "menu_id": sales["id"]}),
+        ("6", {"action": "transfer", "target": {"kind": "voicemail", "number": "101"}}),
+        ("1", None),
+    ]
+    first_keys, sub_keys = f"{t}/receptionist/keys", f"{t}/menus/{sales['id']}/keys"
+    # The first menu before and after a publish (its key writes then publish), a sub-menu (its
+    # key writes never do); few enough requests for the token's burst.
+    for keys, writing, publish in (
+        (first_keys, writes, False),
+        (sub_keys, writes[3:], False),
+        (first_keys, writes, True),
+    ):
+        if publish:
+            await tenant.ok("POST", f"{t}/receptionist/publish", {})
+        for digit, body in writing:
+            method = "DELETE" if body is None else "PUT"
+            written = await tenant.call(method, f"{keys}/{digit}", body)
+            read = await tenant.call("GET", keys)
+            assert (written.status, read.status) == (200, 200), written.body
+            assert written.body == read.body
+            assert written.headers["ETag"] == read.headers["ETag"]
+    first = (await tenant.ok("GET", f"{t}/receptionist/keys"))["items"]
+    assert first[6]["target"] == {"kind": "voicemail", "number": "101", "name": "Léa Poulain"}
+    assert first[7]["menu"] == {"id": sales["id"], "name": "Ventes"}
+    assert first[3]["prompt"]["id"] == spoken["id"]
+    assert not first[1]["assigned"]

@@ -113,8 +113,9 @@ async def bump_config_versions(connection: Any, tenant_ids: list[UUID]) -> None:
     await connection.execute(BUMP_CONFIG_VERSIONS, tenant_ids)
 
 
-# The rows of a snapshot but its receptionist, in one round trip: each as JSON, as `_row`
-# would make it (ids and text as strings, arrays as lists).
+# The rows of a snapshot, in one round trip (one statement: one consistent read): each as
+# JSON (ids and text as strings, arrays as lists), the receptionist as
+# `receptionists.PUBLISHED_COLUMNS` reads it.
 ROWS = f"""
     SELECT (SELECT row_to_json(r) FROM ({TENANT}) r) AS tenant,
            ({CONFIG_VERSION}) AS config_version,
@@ -123,17 +124,18 @@ ROWS = f"""
            (SELECT coalesce(json_agg(r), '[]') FROM ({ROOMS}) r) AS rooms,
            (SELECT row_to_json(r) FROM ({POLICY}) r) AS policy,
            (SELECT row_to_json(r) FROM ({LIMITS}) r) AS limits,
-           ARRAY({NUMBERS}) AS numbers"""
+           ARRAY({NUMBERS}) AS numbers,
+           {receptionists.PUBLISHED_COLUMNS}"""
 
 
 async def read_snapshot(connection: Any, tenant_id: UUID) -> Snapshot:
-    """The tenant's configuration rows as one snapshot (in the caller's transaction: make it
-    repeatable read to have them consistent, with the version that orders them: the rows as
-    the writes up to that version left them); `tenant` None if the tenant is gone."""
+    """The tenant's configuration rows as one snapshot, read in one statement: consistent,
+    with the version that orders them (the rows as the writes up to that version left them);
+    `tenant` None if the tenant is gone."""
     rows = await connection.fetchrow(ROWS, tenant_id)
     if rows["tenant"] is None:
         return {"tenant": None, "numbers": []}
-    version, document = await receptionists.read_published(connection, tenant_id)
+    version, document = receptionists.published_of(rows)
     return {
         "tenant": _decoded(rows["tenant"]),
         "config_version": rows["config_version"] or 0,

@@ -185,7 +185,7 @@ async def create(
 ) -> s.Menu:
     """Add a menu (reachable once a key opens it)."""
     async with store.write(actor, tenant_id, "menu", "create", body.name, request_id) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         await publishing.baseline(connection, tenant_id, actor)
         values = await _own_values(connection, tenant_id, body, body.model_fields_set)
         columns = ["tenant_id", "name", *values]
@@ -214,7 +214,7 @@ async def update(
     """Rename a menu or change its settings (null: inherit); the first menu's settings are the
     receptionist's, and cannot be null."""
     async with store.write(actor, tenant_id, "menu", "update", str(menu_id), request_id) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         before = await one(connection, tenant_id, menu_id)
         check_if_match(if_match, before)
         await publishing.baseline(connection, tenant_id, actor)
@@ -255,7 +255,7 @@ async def delete(
 ) -> None:
     """Delete a menu no key opens (and never the first)."""
     async with store.write(actor, tenant_id, "menu", "delete", str(menu_id), request_id) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         before = await one(connection, tenant_id, menu_id)
         if before.first:
             raise ApiError(

@@ -8,16 +8,18 @@ the same key functions below work on any menu).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import asyncpg
 from aiohttp import web
 from rcp.db import receptionists
 
 from rcp_admin import publishing
 from rcp_admin import schemas as s
 from rcp_admin.auth import Principal
-from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError
+from rcp_admin.errors import UNKNOWN_TARGET, VALIDATION_FAILED, ApiError, not_found
 from rcp_admin.resources import extensions, prompts
 from rcp_admin.routing import TENANT, Call, Routes, with_etag
 from rcp_admin.unit_of_work import (
@@ -28,6 +30,7 @@ from rcp_admin.unit_of_work import (
     check_if_match,
     fetch_one,
     rendered,
+    returned,
     set_columns,
 )
 
@@ -87,12 +90,21 @@ async def read(store: Store, actor: Principal, tenant_id: UUID) -> s.Receptionis
         return await settings(connection, tenant_id)
 
 
-async def locked(store: Store, actor: Principal, tenant_id: UUID, change: Change) -> Connection:
-    """The write's connection, holding the receptionist's row until it commits."""
-    await store.tenant_row(actor, tenant_id, change.connection)
-    await change.connection.execute(
-        "SELECT 1 FROM receptionists WHERE tenant_id = $1 FOR UPDATE", tenant_id
-    )
+# The tenant's row, if the caller may see it, and the lock on its receptionist's row: one
+# round trip. (Rows this statement reads beside the lock are those of before the lock was
+# granted: what must not change under the lock is read by the next statements.)
+LOCK = """
+    SELECT t.id, r.locked FROM tenants t
+      LEFT JOIN LATERAL (SELECT true AS locked FROM receptionists
+                          WHERE tenant_id = t.id FOR UPDATE) r ON true
+     WHERE t.id = $1"""
+
+
+async def locked(actor: Principal, tenant_id: UUID, change: Change) -> Connection:
+    """The write's connection, holding the receptionist's row until it commits (404 if the
+    actor may not see the tenant)."""
+    actor.require_tenant(tenant_id)
+    await fetch_one(change.connection, ("tenant", "tenant_id"), LOCK, tenant_id)
     return change.connection
 
 
@@ -106,7 +118,7 @@ async def update(
 ) -> s.Receptionist:
     """Change the receptionist's settings (If-Match: only if unchanged since read)."""
     async with store.write(actor, tenant_id, "receptionist", "update", None, request_id) as change:
-        connection = await locked(store, actor, tenant_id, change)
+        connection = await locked(actor, tenant_id, change)
         before = await settings(connection, tenant_id)
         check_if_match(if_match, before)
         fields = body.model_fields_set
@@ -147,68 +159,98 @@ async def first_menu_id(reader: Reader, tenant_id: UUID) -> UUID:
     return found
 
 
-async def keys(reader: Reader, tenant_id: UUID, menu_id: UUID | None = None) -> s.KeyList:
-    """All ten keys of a menu (None: the first), assigned or not."""
-    if menu_id is None:
-        menu_id = await first_menu_id(reader, tenant_id)
-    rows = await reader.fetch(
-        """SELECT k.*, e.number AS e_number, concat_ws(' ', nullif(e.first_name, ''), nullif(e.last_name, '')) AS e_name,
-                  g.number AS g_number, g.name AS g_name, c.number AS c_number, c.name AS c_name,
-                  m.name AS m_name
-             FROM key_assignments k
-             LEFT JOIN extensions e ON e.tenant_id = k.tenant_id AND e.id = k.target_extension_id
-             LEFT JOIN ring_groups g ON g.tenant_id = k.tenant_id AND g.id = k.target_ring_group_id
-             LEFT JOIN conference_rooms c ON c.tenant_id = k.tenant_id AND c.id = k.target_conference_id
-             LEFT JOIN menus m ON m.tenant_id = k.tenant_id AND m.id = k.target_menu_id
-            WHERE k.tenant_id = $1 AND k.menu_id = $2""",
-        tenant_id,
-        menu_id,
+# A key as the API shows it, with the names of what it reaches (`key_of` reads them), from
+# `key_assignments k`.
+KEY_COLUMNS = """k.digit, k.action, k.prompt_id, k.target_kind, k.target_menu_id,
+    e.number AS e_number,
+    concat_ws(' ', nullif(e.first_name, ''), nullif(e.last_name, '')) AS e_name,
+    g.number AS g_number, g.name AS g_name, c.number AS c_number, c.name AS c_name,
+    m.name AS m_name"""
+KEY_JOINS = """
+    LEFT JOIN extensions e ON e.tenant_id = k.tenant_id AND e.id = k.target_extension_id
+    LEFT JOIN ring_groups g ON g.tenant_id = k.tenant_id AND g.id = k.target_ring_group_id
+    LEFT JOIN conference_rooms c ON c.tenant_id = k.tenant_id AND c.id = k.target_conference_id
+    LEFT JOIN menus m ON m.tenant_id = k.tenant_id AND m.id = k.target_menu_id"""
+
+# A menu ($2; null: the first) and its assigned keys, one row each (one row with a null
+# digit if none is), and whether the tenant has published versions: one round trip.
+MENU_KEYS = f"""
+    SELECT o.id AS of_menu,
+           EXISTS (SELECT FROM receptionist_versions WHERE tenant_id = $1) AS versioned,
+           {KEY_COLUMNS}
+      FROM menus o
+      LEFT JOIN key_assignments k ON k.tenant_id = o.tenant_id AND k.menu_id = o.id
+      {KEY_JOINS}
+     WHERE o.tenant_id = $1 AND (o.id = $2 OR ($2::uuid IS NULL AND o.is_first))"""
+
+
+@dataclass(frozen=True)
+class MenuKeys:
+    """A menu's ten keys, as read with `menu_keys`."""
+
+    menu_id: UUID
+    keys: s.KeyList
+    versioned: bool
+    """Whether the tenant has published versions (then an edit of the keys that takes effect
+    at once publishes the draft). Read after the receptionist's lock, it holds until the write
+    commits: publishing takes that lock too."""
+
+    def assigned(self, digit: str, key: s.Key | None) -> s.KeyList:
+        """The ten keys once `digit` is `key` (None: unassigned)."""
+        items = list(self.keys.items)
+        items[int(digit)] = s.Key(digit=digit, assigned=False) if key is None else key
+        return s.KeyList(items=items)
+
+
+def key_of(row: asyncpg.Record, prompt: s.Prompt | None) -> s.Key:
+    """An assigned key from a row with `KEY_COLUMNS` (and the prompt it plays, if any)."""
+    target = None
+    if row["target_kind"] is not None:
+        prefix = {"ring_group": "g", "conference": "c"}.get(row["target_kind"], "e")
+        target = s.KeyTarget(
+            kind=row["target_kind"],
+            number=row[f"{prefix}_number"],
+            name=row[f"{prefix}_name"],
+        )
+    return s.Key(
+        digit=row["digit"],
+        assigned=True,
+        action=row["action"],
+        prompt=prompt,
+        target=target,
+        menu=(
+            s.MenuRef(id=row["target_menu_id"], name=row["m_name"])
+            if row["target_menu_id"] is not None
+            else None
+        ),
     )
+
+
+async def menu_keys(reader: Reader, tenant_id: UUID, menu_id: UUID | None = None) -> MenuKeys:
+    """All ten keys of a menu (None: the first), assigned or not, in one round trip (two if a
+    key plays a prompt); 404 if there is no such menu."""
+    rows = await reader.fetch(MENU_KEYS, tenant_id, menu_id)
+    if not rows:
+        raise not_found(
+            *(("receptionist", "tenant_id") if menu_id is None else ("menu", "menu_id"))
+        )
     # Only keys that play an announcement have a prompt: a menu without one (transfers only,
     # the common case) costs no second round trip.
     prompt_ids = [r["prompt_id"] for r in rows if r["prompt_id"] is not None]
-    key_prompts = {
-        r["id"]: prompts.model(r)
-        for r in (
-            await reader.fetch(
-                "SELECT * FROM prompts WHERE tenant_id = $1 AND id = any($2::uuid[])",
-                tenant_id,
-                prompt_ids,
-            )
-            if prompt_ids
-            else []
-        )
-    }
-    by_digit = {r["digit"]: r for r in rows}
-    items = []
-    for digit in "0123456789":
-        row = by_digit.get(digit)
-        if row is None:
-            items.append(s.Key(digit=digit, assigned=False))
-            continue
-        target = None
-        if row["target_kind"] is not None:
-            prefix = {"ring_group": "g", "conference": "c"}.get(row["target_kind"], "e")
-            target = s.KeyTarget(
-                kind=row["target_kind"],
-                number=row[f"{prefix}_number"],
-                name=row[f"{prefix}_name"],
-            )
-        items.append(
-            s.Key(
-                digit=digit,
-                assigned=True,
-                action=row["action"],
-                prompt=key_prompts.get(row["prompt_id"]),
-                target=target,
-                menu=(
-                    s.MenuRef(id=row["target_menu_id"], name=row["m_name"])
-                    if row["target_menu_id"] is not None
-                    else None
-                ),
-            )
-        )
-    return s.KeyList(items=items)
+    key_prompts = await prompts.models_of(reader, tenant_id, prompt_ids) if prompt_ids else {}
+    by_digit = {r["digit"]: r for r in rows if r["digit"] is not None}
+    items = [
+        s.Key(digit=digit, assigned=False)
+        if (row := by_digit.get(digit)) is None
+        else key_of(row, key_prompts.get(row["prompt_id"]))
+        for digit in "0123456789"
+    ]
+    return MenuKeys(rows[0]["of_menu"], s.KeyList(items=items), rows[0]["versioned"])
+
+
+async def keys(reader: Reader, tenant_id: UUID, menu_id: UUID | None = None) -> s.KeyList:
+    """All ten keys of a menu (None: the first), assigned or not."""
+    return (await menu_keys(reader, tenant_id, menu_id)).keys
 
 
 async def _transfer_target(
@@ -263,12 +305,13 @@ async def assign(
     body: s.KeyAssignment,
     prefix: str = "",
     menu_id: UUID | None = None,
-) -> None:
+) -> s.Key:
     """Set what one key of a menu (None: the first) does (`prefix` names the fields in errors,
-    e.g. in an import)."""
+    e.g. in an import); the key as the API now shows it."""
     if menu_id is None:
         menu_id = await first_menu_id(connection, tenant_id)
     prompt_id = target_kind = target_menu_id = None
+    prompt: s.Prompt | None = None
     targets: dict[str, UUID | None] = {
         "target_extension_id": None,
         "target_ring_group_id": None,
@@ -281,28 +324,33 @@ async def assign(
                 "give either prompt (text to speak) or prompt_id",
                 f"{prefix}prompt",
             )
-        prompt_id = (
-            (await prompts.insert_tts(connection, tenant_id, body.prompt)).id
-            if body.prompt is not None
-            else await prompts.id_of(connection, tenant_id, body.prompt_id, f"{prefix}prompt_id")  # type: ignore[arg-type]
-        )
+        if body.prompt is not None:
+            prompt = await prompts.insert_tts(connection, tenant_id, body.prompt)
+            prompt_id = prompt.id
+        elif body.prompt_id is not None:
+            prompt_id = await prompts.id_of(
+                connection, tenant_id, body.prompt_id, f"{prefix}prompt_id"
+            )
     elif isinstance(body, s.Transfer):
         target_kind = body.target.kind
         column, target_id = await _transfer_target(connection, tenant_id, body, prefix)
         targets[column] = target_id
     elif isinstance(body, s.OpenMenu):
         target_menu_id = await _menu_target(connection, tenant_id, body, prefix)
-    await connection.execute(
-        """INSERT INTO key_assignments (tenant_id, menu_id, digit, action, prompt_id, target_kind,
-                                        target_extension_id, target_ring_group_id,
-                                        target_conference_id, target_menu_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (tenant_id, menu_id, digit) DO UPDATE SET
-               action = EXCLUDED.action, prompt_id = EXCLUDED.prompt_id, target_kind = EXCLUDED.target_kind,
-               target_extension_id = EXCLUDED.target_extension_id,
-               target_ring_group_id = EXCLUDED.target_ring_group_id,
-               target_conference_id = EXCLUDED.target_conference_id,
-               target_menu_id = EXCLUDED.target_menu_id""",
+    row = await connection.fetchrow(
+        f"""WITH k AS (
+              INSERT INTO key_assignments (tenant_id, menu_id, digit, action, prompt_id, target_kind,
+                                           target_extension_id, target_ring_group_id,
+                                           target_conference_id, target_menu_id)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+              ON CONFLICT (tenant_id, menu_id, digit) DO UPDATE SET
+                  action = EXCLUDED.action, prompt_id = EXCLUDED.prompt_id, target_kind = EXCLUDED.target_kind,
+                  target_extension_id = EXCLUDED.target_extension_id,
+                  target_ring_group_id = EXCLUDED.target_ring_group_id,
+                  target_conference_id = EXCLUDED.target_conference_id,
+                  target_menu_id = EXCLUDED.target_menu_id
+              RETURNING *)
+            SELECT {KEY_COLUMNS} FROM k {KEY_JOINS}""",
         tenant_id,
         menu_id,
         digit,
@@ -312,6 +360,9 @@ async def assign(
         *targets.values(),
         target_menu_id,
     )
+    if prompt is None and prompt_id is not None:
+        prompt = (await prompts.models_of(connection, tenant_id, [prompt_id])).get(prompt_id)
+    return key_of(returned(row), prompt)
 
 
 def assignment_of(key: s.Key) -> s.DialByName | s.PlayAnnouncement | s.Transfer | s.OpenMenu:
@@ -358,35 +409,28 @@ async def set_key(
     action = "unassign" if body is None else "assign"
     key = digit if menu_id is None else f"{menu_id}/{digit}"
     async with store.write(actor, tenant_id, "key", action, key, request_id) as change:
-        connection = await locked(store, actor, tenant_id, change)
+        connection = await locked(actor, tenant_id, change)
         publish = menu_id is None  # /receptionist/keys edits and publishes in one step
-        if menu_id is None:
-            menu_id = await first_menu_id(connection, tenant_id)
-        else:
-            await fetch_one(
-                connection,
-                ("menu", "menu_id"),
-                "SELECT id FROM menus WHERE tenant_id = $1 AND id = $2",
-                tenant_id,
-                menu_id,
-            )
-        before = await keys(connection, tenant_id, menu_id)
-        check_if_match(if_match, before)
+        before = await menu_keys(connection, tenant_id, menu_id)
+        check_if_match(if_match, before.keys)
         if not publish:
             await publishing.baseline(connection, tenant_id, actor)
         if body is None:
             await connection.execute(
                 "DELETE FROM key_assignments WHERE tenant_id = $1 AND menu_id = $2 AND digit = $3",
                 tenant_id,
-                menu_id,
+                before.menu_id,
                 digit,
             )
+            assigned = None
         else:
-            await assign(connection, tenant_id, digit, body, menu_id=menu_id)
-        if publish:
-            await publishing.publish_if_versioned(connection, tenant_id, actor, PUBLISHED_BY_KEYS)
-        after = await keys(connection, tenant_id, menu_id)
-        change.record(before.items[int(digit)], None if body is None else after.items[int(digit)])
+            assigned = await assign(connection, tenant_id, digit, body, menu_id=before.menu_id)
+        if publish and before.versioned:
+            await publishing.publish_draft(connection, tenant_id, actor, PUBLISHED_BY_KEYS)
+        # The keys after: those before but the one assigned (the receptionist's lock kept the
+        # others as they were).
+        after = before.assigned(digit, assigned)
+        change.record(before.keys.items[int(digit)], assigned)
     return after
 
 

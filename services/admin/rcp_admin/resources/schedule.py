@@ -139,7 +139,7 @@ async def replace(
 ) -> s.Schedule:
     """Set the weekly hours and the menu of each state (If-Match)."""
     async with store.write(actor, tenant_id, "schedule", "update", None, request_id) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         before = await model(connection, tenant_id)
         check_if_match(if_match, before)
         await publishing.baseline(connection, tenant_id, actor)
@@ -172,7 +172,7 @@ async def set_override(
     """Force open or closed (until an instant, or until switched back); None: switch back."""
     action = "override_off" if body is None else f"override_{body.mode}"
     async with store.write(actor, tenant_id, "schedule", action, None, request_id) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         before = await model(connection, tenant_id)
         if body is not None and body.until is not None and body.until <= datetime.now(UTC):
             raise ApiError(VALIDATION_FAILED, "until is in the past", "until")
@@ -230,7 +230,7 @@ async def add_holidays(
 ) -> s.HolidaysAdded:
     """Add holidays, leaving out those the tenant has already."""
     async with store.write(actor, tenant_id, "holiday", "add", source, request_id) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         await publishing.baseline(connection, tenant_id, actor)
         added = [
             found
@@ -259,7 +259,7 @@ async def delete_holiday(
     async with store.tenant_write(
         actor, tenant_id, "holiday", "delete", str(holiday_id), request_id
     ) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         await publishing.baseline(connection, tenant_id, actor)
         query = (
             "DELETE FROM holidays WHERE tenant_id = $1 AND id = $2"

@@ -170,7 +170,7 @@ async def publish(
 ) -> s.Version:
     """Publish the draft (If-Match: only the draft the admin reviewed)."""
     async with store.write(actor, tenant_id, "version", "publish", None, request_id) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         check_if_match(if_match, await draft(connection, tenant_id))
         version = await publish_draft(connection, tenant_id, actor, body.comment)
         if version is None:
@@ -187,7 +187,7 @@ async def discard(
 ) -> s.Draft:
     """Throw the draft's changes away: the draft becomes the latest version again."""
     async with store.write(actor, tenant_id, "version", "discard", None, request_id) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         latest = await latest_version(connection, tenant_id)
         if latest is not None:
             await write_document(connection, tenant_id, document_of(latest[1]))
@@ -237,7 +237,7 @@ async def rollback(
     async with store.write(
         actor, tenant_id, "version", "rollback", str(number), request_id
     ) as change:
-        connection = await reception.locked(store, actor, tenant_id, change)
+        connection = await reception.locked(actor, tenant_id, change)
         raw = await connection.fetchval(
             "SELECT document FROM receptionist_versions WHERE tenant_id = $1 AND number = $2",
             tenant_id,
