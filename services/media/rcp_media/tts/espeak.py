@@ -327,8 +327,14 @@ class EspeakEngine:
         self._busy.discard(worker)
         if kept:
             self._idle.append(worker)
-        else:
-            await worker.stop()
+            return
+        await worker.stop()
+        log.warning(
+            "media.tts_worker_stopped",
+            pid=worker.process.pid,
+            returncode=worker.process.returncode,
+            stderr=worker.stderr or None,
+        )
 
     def worker_pids(self) -> list[int]:
         """The workers' process ids (each forks a child per text)."""
