@@ -414,7 +414,8 @@ async def test_a_worker_speaks_the_samples_of_the_command_text_after_text(
 ) -> None:
     # One worker speaks every text in turn: nothing of one text leaks into the next.
     voices = ["fr-fr", "fr-be", "fr-ch", "en-us", "en-gb", "de", "es", "it", "nl", "pt"]
-    for voice in [*voices, "fr-fr+f3", "fr-fr"]:
+    # By name: variants, and a language two voices rank first for.
+    for voice in [*voices, "fr-fr+f3", "en-us+m2", "yue", "fr-fr"]:
         for text in (ACCENTED, f"{voice}: -v Bonjour. Hello."):
             by_worker = await _spoken(engine, text, voice)
             by_command = await _command_says(text, voice)

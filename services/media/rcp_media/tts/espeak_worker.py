@@ -127,6 +127,8 @@ def _library() -> ctypes.CDLL:
     espeak.espeak_ng_PrintStatusCodeMessage.restype = None
     espeak.espeak_SetSynthCallback.argtypes = (SynthCallback,)
     espeak.espeak_SetSynthCallback.restype = None
+    espeak.espeak_ListVoices.argtypes = (ctypes.c_void_p,)
+    espeak.espeak_ListVoices.restype = ctypes.c_void_p
     espeak.espeak_SetVoiceByName.argtypes = (ctypes.c_char_p,)
     espeak.espeak_SetVoiceByProperties.argtypes = (ctypes.POINTER(VoiceSelection),)
     espeak.espeak_Synth.argtypes = (
@@ -194,6 +196,9 @@ def main(service: int) -> int:
 
     callback = SynthCallback(spoken)  # referenced for as long as espeak-ng may call it
     espeak.espeak_SetSynthCallback(callback)
+    # Read every voice file once, here: a child asked for a voice by name (a variant, a
+    # language two voices rank first for) finds it in this list instead of reading them.
+    espeak.espeak_ListVoices(None)
     _write(READY, struct.pack("<I", espeak.espeak_ng_GetSampleRate()))
     while (head := _read(REQUEST.size)) is not None:
         voice_length, text_length = REQUEST.unpack(head)
