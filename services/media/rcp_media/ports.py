@@ -35,8 +35,8 @@ class TtsEngine(Protocol):
         ...
 
     def synthesize(self, text: str, voice: str, language: str) -> AsyncGenerator[bytes, None]:
-        """`text` spoken by `voice`: a mono WAV stream at any rate, yielded as it is made
-        (its header may give no length); raises `RenderFailed` if nothing is spoken."""
+        """`text` spoken by `voice`: a 16-bit mono PCM WAV stream at any rate, yielded as it
+        is made (its header may give no length); raises `RenderFailed` if nothing is spoken."""
         ...
 
     async def close(self) -> None:

@@ -2,7 +2,8 @@
 
 Adding an engine (a local neural voice, a cloud API) means writing one module with an
 `async def create() -> TtsEngine` and naming it in `ENGINES`; `RCP_MEDIA_TTS_ENGINE` picks one.
-The service turns whatever WAV an engine writes into the formats Asterisk plays.
+The service turns the 16-bit mono PCM WAV an engine writes, at any rate, into the formats
+Asterisk plays.
 """
 
 from __future__ import annotations
