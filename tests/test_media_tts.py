@@ -614,3 +614,14 @@ async def test_workers_die_with_the_service(tmp_path: Path) -> None:
     service.kill()  # no clean-up runs: the kernel tells the worker
     await service.wait()
     await _until(lambda: _gone(worker))
+
+
+async def test_a_worker_that_cannot_start_is_render_failed_with_its_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: espeak.EspeakEngine
+) -> None:
+    monkeypatch.setattr(espeak, "WORKER", str(tmp_path / "missing.py"))
+    with pytest.raises(RenderFailed) as failed:
+        await _spoken(engine, "Bonjour.", "fr-fr")
+    assert str(failed.value) == "espeak-ng produced no audio"
+    assert "missing.py" in failed.value.details["stderr"]  # Python says it cannot open it
+    assert _tools_running() == []

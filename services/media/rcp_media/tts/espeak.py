@@ -33,7 +33,9 @@ NAME = "espeak-ng"
 WORKER = espeak_worker.__file__
 # A worker found gone before it spoke is replaced and asked again, once.
 ATTEMPTS = 2
-STDERR_LINES = 20
+# What is kept of a worker's stderr: its last chunks (espeak-ng writes a line at a time).
+STDERR_CHUNKS = 20
+STDERR_CHUNK_BYTES = 4096
 READ_BYTES = 256 * 1024
 _VERSION = re.compile(r"text-to-speech:\s*(\S+)")
 # "Pty Language Age/Gender VoiceName File Other Languages"
@@ -149,11 +151,15 @@ class _Worker:
         stdin, stdout, stderr = process.stdin, process.stdout, process.stderr
         if stdin is None or stdout is None or stderr is None:  # asked for above: never
             raise RuntimeError("the espeak-ng worker started without its pipes")
-        tail: collections.deque[bytes] = collections.deque(maxlen=STDERR_LINES)
+        tail: collections.deque[bytes] = collections.deque(maxlen=STDERR_CHUNKS)
         worker = cls(process, stdin, stdout, 0, tail, asyncio.create_task(_drain(stderr, tail)))
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
                 ((kind, payload), *_) = await worker._frames(bytearray())
+        except (_WorkerGone, TimeoutError) as failed:
+            await worker.stop()
+            message = f"the espeak-ng worker did not start: {failed!r}"
+            raise _WorkerGone(message, worker.stderr) from failed
         except BaseException:
             await worker.stop()
             raise
@@ -165,7 +171,7 @@ class _Worker:
 
     @property
     def stderr(self) -> str:
-        """The last lines the worker and espeak-ng wrote on stderr."""
+        """The end of what the worker and espeak-ng wrote on stderr."""
         return b"".join(self._stderr).decode(errors="replace")[-500:]
 
     async def _frames(self, buffer: bytearray) -> list[tuple[bytes, bytes]]:
@@ -221,8 +227,8 @@ class _Worker:
 
 
 async def _drain(stderr: asyncio.StreamReader, tail: collections.deque[bytes]) -> None:
-    while line := await stderr.readline():
-        tail.append(line)
+    while chunk := await stderr.read(STDERR_CHUNK_BYTES):
+        tail.append(chunk)
 
 
 def _wav_header(rate: int) -> bytes:
