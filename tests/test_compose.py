@@ -81,13 +81,13 @@ def required_variable(value: str) -> str:
     return found.group(1)
 
 
-def make_env(env_file: Path) -> subprocess.CompletedProcess[str]:
+def make_env(env_file: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(MAKE_ENV), "--env-file", str(env_file)],
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=check,
     )
 
 
@@ -223,6 +223,62 @@ def test_make_env_writes_a_random_value_for_every_secret_compose_requires_and_ke
     again = make_env(env_file)
     assert read_env(env_file) == written
     assert "0 secret(s) added" in again.stdout
+
+
+def nats_reads_config(
+    tmp_path: Path, passwords: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """nats-server's own check (`-t`) of the committed configuration with these passwords."""
+    config = NATS_CONF.read_text().replace(
+        f'store_dir: "{nats_values.COMPOSE_STORE}"', f'store_dir: "{tmp_path / "store"}"'
+    )
+    (tmp_path / "checked.conf").write_text(config)
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "nats-server"),
+            "-t",
+            "-c",
+            str(tmp_path / "checked.conf"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=passwords,
+        check=False,
+    )
+
+
+def test_make_env_secrets_begin_with_a_letter_which_nats_server_needs_to_read_them(
+    tmp_path: Path,
+) -> None:
+    made: list[str] = []
+    for run in range(20):
+        env_file = tmp_path / f"{run}.env"
+        make_env(env_file)
+        made += [v for k, v in read_env(env_file).items() if k not in OPERATORS]
+    assert len(made) >= 200
+    assert all(value[0].isalpha() for value in made), [v for v in made if not v[0].isalpha()]
+    # Why: nats-server reads an unquoted variable beginning with a digit or '-' as a number.
+    variables = list(services()["nats"]["environment"])
+    media = nats_values.password_variable("media")
+    letter_first = {name: "a1e5-x_" + name for name in variables}
+    assert nats_reads_config(tmp_path, letter_first).returncode == 0
+    for misread in ("-DTT1v4328xh4Gd6exF9Pf06", "8-hIrXPCZZqvEDiz3eHiL5j"):  # as make-env made
+        refused = nats_reads_config(tmp_path, {**letter_first, media: misread})
+        assert refused.returncode != 0, misread
+        assert "could not be parsed" in refused.stderr + refused.stdout, misread
+
+
+def test_make_env_refuses_a_nats_password_beginning_with_a_digit_and_names_it(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("RCP_NATS_PASSWORD_MEDIA=-chosen-by-hand\n")
+    done = make_env(env_file, check=False)
+    assert done.returncode == 1
+    assert "RCP_NATS_PASSWORD_MEDIA must begin with a letter" in done.stderr
+    assert read_env(env_file)["RCP_NATS_PASSWORD_MEDIA"] == "-chosen-by-hand"  # kept
+    assert "secret(s) added" in done.stdout  # the others were still made
 
 
 def test_make_env_names_what_the_operator_must_still_set(tmp_path: Path) -> None:
