@@ -112,11 +112,12 @@ class Dial(Value):
 class Ring(Value):
     """Tell the caller's line that the callee rings: on a line that cannot signal it any more
     (an answered caller), Asterisk plays the ringback tone itself, with nothing to wait for
-    (the caller's other requests are not held behind it, as they are behind a playback)."""
+    (the caller's other requests are not held behind it, as they are behind a playback).
+    The answer of a leg ringing in the caller's bridge stops it by itself."""
 
 
 class StopRinging(Value):
-    """Stop the ringing told by Ring (answered, or nobody answered)."""
+    """Stop the ringing told by Ring (nobody answered)."""
 
 
 class HangUpLeg(Value):

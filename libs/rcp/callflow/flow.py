@@ -183,7 +183,7 @@ class Ringing(Value):
     A leg that rings alone rings inside the call's bridge, with the caller (the call holds
     that bridge from the first such leg): its answer connects them at once, whatever the
     requests that follow it; the caller's line is told that it rings (Asterisk plays the
-    ringback tone on an answered line), and told to stop at the answer. Legs that ring
+    ringback tone on an answered line), which the answer itself stops. Legs that ring
     together ring on their own, under a ringback tone played to the caller; the first to
     answer is bridged then."""
 
@@ -987,8 +987,8 @@ def _on_dial_result(
             bridge = turn.new_id("bridge")
             turn.emit(Bridge(bridge, leg))
             turn.hold(bridge=bridge)
-        else:  # it rang in the caller's bridge: connected already, the ringing told ends
-            turn.emit(StopRinging())
+        # Else it rang in the caller's bridge: connected already, and the bridge itself tells
+        # the caller's line to stop ringing as the answer crosses it.
         turn.hold(legs=frozenset({leg}))
         turn.call = replace(turn.call, outcome=Outcome.TRANSFERRED)
         extension = turn.config.extensions.get(number)
