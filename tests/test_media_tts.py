@@ -25,7 +25,8 @@ from media_support import (
     speech,
     wav_info,
 )
-from rcp_media.app import RunningMedia
+from rcp.runtime import infrastructure
+from rcp_media.app import RunningMedia, run_media
 from rcp_media.audio import FfmpegTools, Playable, SpeechStream
 from rcp_media.errors import (
     EmptyText,
@@ -502,6 +503,36 @@ async def test_a_hung_worker_is_killed_at_the_render_time_limit_and_replaced(
         assert worker not in _workers()
 
 
+async def test_a_worker_runs_once_the_service_is_ready_and_speaks_the_first_miss(
+    migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = media_settings(migrated_url, tmp_path / "media")
+    real_start = espeak.EspeakEngine.start
+    starting, go_on = asyncio.Event(), asyncio.Event()
+
+    async def held_start(engine: espeak.EspeakEngine) -> None:
+        starting.set()
+        await go_on.wait()
+        await real_start(engine)
+
+    monkeypatch.setattr(espeak.EspeakEngine, "start", held_start)
+    async with infrastructure(settings, settings.service_name) as infra:
+        ran = contextlib.AsyncExitStack()
+        entering = asyncio.create_task(ran.enter_async_context(run_media(settings, infra)))
+        await starting.wait()
+        assert (await infra.health.run())["media"] == "RuntimeError: starting"
+        assert _workers() == set()
+        go_on.set()
+        async with ran:
+            media = await entering
+            assert set((await infra.health.run()).values()) == {"ok"}
+            (worker,) = _workers()
+            tenant = await new_tenant(migrated_url, "fr-FR")
+            assert (await media.service.ensure_text(tenant, "Bonjour.", None, None)).rendered
+            assert _workers() == {worker}  # no worker started for the first miss
+    assert _workers() == set()
+
+
 async def test_concurrent_misses_are_each_spoken_as_alone(
     media: RunningMedia, migrated_url: str, tmp_path: Path
 ) -> None:
@@ -624,4 +655,14 @@ async def test_a_worker_that_cannot_start_is_render_failed_with_its_stderr(
         await _spoken(engine, "Bonjour.", "fr-fr")
     assert str(failed.value) == "espeak-ng produced no audio"
     assert "missing.py" in failed.value.details["stderr"]  # Python says it cannot open it
+    assert _tools_running() == []
+
+
+async def test_a_service_whose_worker_cannot_start_stops_at_its_start_saying_why(
+    migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(espeak, "WORKER", str(tmp_path / "missing.py"))
+    with pytest.raises(RuntimeError, match=r"missing\.py"):  # Python says it cannot open it
+        async with running_media(media_settings(migrated_url, tmp_path / "media")):
+            pass
     assert _tools_running() == []

@@ -29,6 +29,11 @@ class TtsEngine(Protocol):
         """The engine's version: a new version renders new files rather than reuse old ones."""
         ...
 
+    async def start(self) -> None:
+        """Start what the engine keeps running (its processes), so that the first text does
+        not wait for it; raises if the engine cannot run."""
+        ...
+
     def voice_for(self, language: str, voice: str | None) -> str:
         """The voice that speaks `language`: `voice` when given and known, else the language's
         default; raises `UnsupportedLanguage` or `UnsupportedVoice`."""

@@ -247,8 +247,8 @@ def _wav_header(rate: int) -> bytes:
 
 class EspeakEngine:
     """espeak-ng, resident: workers (`espeak_worker`) with libespeak-ng loaded, each speaking
-    a text at a time; started when none is free, kept while they work, replaced when they
-    fail."""
+    a text at a time; one started with the service (`start`), more when none is free, kept
+    while they work, replaced when they fail."""
 
     def __init__(self, version: str, voices: Voices) -> None:
         self._version = version
@@ -265,6 +265,15 @@ class EspeakEngine:
     def version(self) -> str:
         """espeak-ng's version."""
         return self._version
+
+    async def start(self) -> None:
+        """Start a worker, so that the first text is spoken without waiting for one; raises
+        `RuntimeError` with espeak-ng's stderr if it cannot start."""
+        try:
+            worker = await _Worker.start()
+        except _WorkerGone as failed:
+            raise RuntimeError(f"{failed}; stderr: {failed.stderr!r}") from failed
+        self._idle.append(worker)
 
     def voice_for(self, language: str, voice: str | None) -> str:
         """The voice given if espeak-ng has it, else the locale's."""
