@@ -26,6 +26,7 @@ from media_support import (
     wav_info,
 )
 from rcp.runtime import infrastructure
+from rcp.telemetry import Metrics
 from rcp_media.app import RunningMedia, run_media
 from rcp_media.audio import FfmpegTools, Playable, SpeechStream
 from rcp_media.errors import (
@@ -38,6 +39,7 @@ from rcp_media.errors import (
     UnsupportedVoice,
 )
 from rcp_media.keys import AudioFormat
+from rcp_media.metrics import MediaMetrics
 from rcp_media.process import run
 from rcp_media.tts import espeak, espeak_worker
 
@@ -278,9 +280,32 @@ async def _until(condition: Callable[[], object]) -> None:
             await asyncio.sleep(0.001)
 
 
+def _metrics() -> MediaMetrics:
+    """A media service's metrics, in a registry of their own."""
+    return MediaMetrics(Metrics("media"))
+
+
 @pytest.fixture
-async def engine() -> AsyncIterator[espeak.EspeakEngine]:
-    started = await espeak.create()
+def metrics() -> MediaMetrics:
+    return _metrics()
+
+
+def _stops(metrics: MediaMetrics) -> dict[str, float]:
+    """The workers stopped so far, by reason (those never stopped left out)."""
+    counted = {
+        sample.labels["reason"]: sample.value
+        for family in metrics.registry.collect()
+        if family.name == "rcp_media_tts_workers_stopped"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+    assert counted, "the counter is not exported"
+    return {reason: value for reason, value in counted.items() if value}
+
+
+@pytest.fixture
+async def engine(metrics: MediaMetrics) -> AsyncIterator[espeak.EspeakEngine]:
+    started = await espeak.create(metrics)
     try:
         yield started
     finally:
@@ -331,8 +356,8 @@ async def test_speech_that_cannot_be_written_is_render_failed_and_stops_the_work
     assert (await media.service.ensure_text(tenant, LONG_TEXT, None, None)).rendered
 
 
-async def test_a_cancelled_conversion_kills_the_worker_speaking(
-    tmp_path: Path, engine: espeak.EspeakEngine
+async def test_a_cancelled_conversion_kills_the_worker_speaking_counted_abandoned(
+    tmp_path: Path, engine: espeak.EspeakEngine, metrics: MediaMetrics
 ) -> None:
     out = Playable(tmp_path / "out.wav", tmp_path / "out.wav16")
 
@@ -348,6 +373,7 @@ async def test_a_cancelled_conversion_kills_the_worker_speaking(
         await converting
     assert _tools_running() == []
     assert engine.worker_pids() == []
+    assert _stops(metrics) == {"abandoned": 1}
 
 
 async def test_an_engine_that_speaks_nothing_is_render_failed_with_its_stderr(
@@ -367,7 +393,7 @@ async def test_an_engine_that_speaks_nothing_is_render_failed_with_its_stderr(
 
 @pytest.mark.parametrize("voice", ["fr-fr", "fr-be", "fr-ch", "en-us", "de", "es"])
 async def test_espeak_speaks_a_voices_file_exactly_as_its_language_name(voice: str) -> None:
-    engine = await espeak.create()
+    engine = await espeak.create(_metrics())
     argument = engine.voices.argument(voice)
     assert argument != voice  # given by file, which espeak-ng reads without a search
 
@@ -458,7 +484,7 @@ def _dead(pid: int) -> bool:
     ],
 )
 async def test_a_crash_while_speaking_is_render_failed_and_the_next_text_spoken(
-    engine: espeak.EspeakEngine, killed: str, sig: int, message: str
+    engine: espeak.EspeakEngine, metrics: MediaMetrics, killed: str, sig: int, message: str
 ) -> None:
     await _spoken(engine, "Bonjour.", "fr-fr")
     (worker,) = engine.worker_pids()
@@ -472,10 +498,12 @@ async def test_a_crash_while_speaking_is_render_failed_and_the_next_text_spoken(
     assert await _samples(engine, "Bonjour.") == await _command_samples("Bonjour.")
     assert (engine.worker_pids() == [worker]) is (killed == "child")
     assert len(engine.worker_pids()) == 1
+    # A worker killed mid-text is counted once; a child's crash leaves its worker running.
+    assert _stops(metrics) == ({"lost": 1} if killed == "worker" else {})
 
 
 async def test_a_worker_gone_while_idle_is_replaced_and_the_text_asked_again(
-    engine: espeak.EspeakEngine,
+    engine: espeak.EspeakEngine, metrics: MediaMetrics
 ) -> None:
     await _spoken(engine, "Bonjour.", "fr-fr")
     (worker,) = engine.worker_pids()
@@ -484,6 +512,7 @@ async def test_a_worker_gone_while_idle_is_replaced_and_the_text_asked_again(
     assert await _samples(engine, ACCENTED) == await _command_samples(ACCENTED)
     assert engine.worker_pids() not in ([], [worker])
     assert _gone(worker)
+    assert _stops(metrics) == {"lost": 1}
 
 
 async def test_a_hung_worker_is_killed_at_the_render_time_limit_and_replaced(
@@ -499,6 +528,7 @@ async def test_a_hung_worker_is_killed_at_the_render_time_limit_and_replaced(
             await media.service.ensure_text(tenant, "Au revoir.", None, None)
         assert str(failed.value) == "rendering took longer than 2 s"
         assert _gone(worker)
+        assert _stops(media.metrics) == {"abandoned": 1}
         assert (await media.service.ensure_text(tenant, "Au revoir.", None, None)).rendered
         assert worker not in _workers()
 
@@ -549,8 +579,17 @@ async def test_concurrent_misses_are_each_spoken_as_alone(
         assert_resampled_alike(_file(media, ready.key, AudioFormat.NARROWBAND), expected)
 
 
-async def test_a_crash_through_the_service_is_render_failed_and_the_text_spoken_after(
-    media: RunningMedia, migrated_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("killed", "sig", "stops"),
+    [("child", signal.SIGSEGV, {}), ("worker", signal.SIGKILL, {"lost": 1})],
+)
+async def test_a_crash_through_the_service_is_render_failed_counted_and_the_text_spoken_after(
+    media: RunningMedia,
+    migrated_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    killed: str,
+    sig: int,
+    stops: dict[str, float],
 ) -> None:
     real = espeak.EspeakEngine.synthesize
 
@@ -558,8 +597,8 @@ async def test_a_crash_through_the_service_is_render_failed_and_the_text_spoken_
         engine: espeak.EspeakEngine, text: str, voice: str, language: str
     ) -> AsyncGenerator[bytes, None]:
         async for chunk in real(engine, text, voice, language):
-            for child in _speaking():
-                os.kill(child, signal.SIGSEGV)
+            for pid in _speaking() if killed == "child" else _workers():
+                os.kill(pid, sig)
             yield chunk
 
     monkeypatch.setattr(espeak.EspeakEngine, "synthesize", crashing)
@@ -568,8 +607,12 @@ async def test_a_crash_through_the_service_is_render_failed_and_the_text_spoken_
         await media.service.ensure_text(tenant, LONG_TEXT, None, None)
     assert failed.value.code == "render_failed"
     assert not list(media.files.tmp.iterdir())
+    # A worker killed mid-request is counted once in the service's metrics; a child's crash not.
+    assert metric(media, "rcp_media_tts_workers_stopped_total", reason="lost") == len(stops)
+    assert _stops(media.metrics) == stops
     monkeypatch.undo()
     assert (await media.service.ensure_text(tenant, LONG_TEXT, None, None)).rendered
+    assert _stops(media.metrics) == stops
 
 
 def _header(rate: int = 22050, channels: int = 1, bits: int = 16) -> bytes:
@@ -630,9 +673,11 @@ async def test_workers_die_with_the_service(tmp_path: Path) -> None:
         sys.executable,
         "-c",
         "import asyncio\n"
+        "from rcp.telemetry import Metrics\n"
+        "from rcp_media.metrics import MediaMetrics\n"
         "from rcp_media.tts import espeak\n"
         "async def main():\n"
-        "    engine = await espeak.create()\n"
+        "    engine = await espeak.create(MediaMetrics(Metrics('media')))\n"
         "    async for _ in engine.synthesize('Bonjour.', 'fr-fr', 'fr-FR'): pass\n"
         "    print(*engine.worker_pids(), flush=True)\n"
         "    await asyncio.sleep(60)\n"
@@ -648,7 +693,10 @@ async def test_workers_die_with_the_service(tmp_path: Path) -> None:
 
 
 async def test_a_worker_that_cannot_start_is_render_failed_with_its_stderr(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: espeak.EspeakEngine
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    engine: espeak.EspeakEngine,
+    metrics: MediaMetrics,
 ) -> None:
     monkeypatch.setattr(espeak, "WORKER", str(tmp_path / "missing.py"))
     with pytest.raises(RenderFailed) as failed:
@@ -656,6 +704,7 @@ async def test_a_worker_that_cannot_start_is_render_failed_with_its_stderr(
     assert str(failed.value) == "espeak-ng produced no audio"
     assert "missing.py" in failed.value.details["stderr"]  # Python says it cannot open it
     assert _tools_running() == []
+    assert _stops(metrics) == {"unstartable": 1}
 
 
 async def test_a_service_whose_worker_cannot_start_stops_at_its_start_saying_why(

@@ -272,7 +272,7 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace, folder: P
 
         # 2. TTS misses: the service, over NATS, and espeak-ng alone, on the same texts,
         # alternating (the machine's noise falls on all alike), `rounds` times.
-        voice_file = (await espeak.create()).voices.argument(FLOOR_VOICE)
+        voice_file = (await espeak.create(media.metrics)).voices.argument(FLOOR_VOICE)
         workers_start_cpu, workers = _running_children_cpu_s()
         misses = [
             await _misses(

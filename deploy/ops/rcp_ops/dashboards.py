@@ -242,6 +242,16 @@ def services() -> dashboard.Dashboard:
                 ("sum(rate(rcp_media_served_bytes_total[$__rate_interval]))", "served"),
             )
         )
+        .with_panel(
+            _series(
+                "TTS workers stopped",
+                "short",
+                (
+                    "sum by (reason) (increase(rcp_media_tts_workers_stopped_total[$__rate_interval]))",
+                    "{{reason}}",
+                ),
+            )
+        )
         .with_row(dashboard.Row("Admin API"))
         .with_panel(
             _series(

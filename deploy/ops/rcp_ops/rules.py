@@ -231,6 +231,16 @@ GROUPS: dict[str, list[Alert]] = {
             summary="Asterisk cannot fetch prompts",
             description="The media service answers 5xx to prompt downloads.",
         ),
+        Alert(
+            name="ReceptionistMediaTtsWorkersLost",
+            expr="sum(increase(rcp_media_tts_workers_stopped_total"
+            '{reason=~"lost|unstartable"}[15m])) > 3',
+            duration="0m",
+            severity="warning",
+            summary="espeak-ng workers crash or cannot start",
+            description="More than 3 espeak-ng workers ended on their own or could not start "
+            "in 15 minutes: the media pods may lack memory, or their image espeak-ng's data.",
+        ),
     ],
     "receptionist.admin": [
         Alert(

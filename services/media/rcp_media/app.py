@@ -71,7 +71,7 @@ async def run_media(settings: Settings, infra: Infrastructure) -> AsyncIterator[
 
     infra.health.add("media", started)
     metrics = MediaMetrics(infra.metrics)
-    engine = await create_engine(settings.media_tts_engine)
+    engine = await create_engine(settings.media_tts_engine, metrics)
     files = FileStore(settings.media_dir)
     await asyncio.to_thread(files.prepare, STRAY_AFTER_S)
     service = MediaService(

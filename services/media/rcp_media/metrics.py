@@ -5,6 +5,8 @@ from __future__ import annotations
 from rcp.telemetry import Metrics, MetricsOf
 
 # Renders take from a few milliseconds (a word of speech) to seconds (a long upload).
+# Why a TTS worker was stopped (`tts_workers_stopped_total`'s reasons).
+TTS_WORKER_STOPS = ("lost", "abandoned", "unstartable")
 RENDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
 
 
@@ -54,6 +56,16 @@ class MediaMetrics:
             "again later), refused (for good by the relay), failed (given up).",
             "outcome",
         )
+        self.tts_workers_stopped = new.counter(
+            "tts_workers_stopped_total",
+            "TTS engine workers (espeak-ng's) stopped while the service runs, by reason: lost "
+            "(ended on its own or broke its protocol: a crash, the OOM killer), abandoned "
+            "(killed: its render stopped while it spoke), unstartable (gone or silent before it "
+            "was ready).",
+            "reason",
+        )
+        for reason in TTS_WORKER_STOPS:  # each reason exported from 0: rate() sees the first
+            self.tts_workers_stopped.labels(reason=reason)
         self.served_bytes = new.counter(
             "served_bytes_total", "Bytes of audio sent over HTTP (full and partial responses)."
         )

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from rcp_media.errors import RenderFailed, UnsupportedLanguage, UnsupportedVoice
+from rcp_media.metrics import MediaMetrics
 from rcp_media.process import require_tool, run
 from rcp_media.tts import espeak_worker
 
@@ -250,9 +251,10 @@ class EspeakEngine:
     a text at a time; one started with the service (`start`), more when none is free, kept
     while they work, replaced when they fail."""
 
-    def __init__(self, version: str, voices: Voices) -> None:
+    def __init__(self, version: str, voices: Voices, metrics: MediaMetrics) -> None:
         self._version = version
         self.voices = voices
+        self._metrics = metrics
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
 
@@ -297,7 +299,7 @@ class EspeakEngine:
         produced = 0
         for attempt in range(1, ATTEMPTS + 1):
             worker = await self._take()
-            kept = False
+            stopped: str | None = "abandoned"  # unless it answers, or ends on its own
             try:
                 async with contextlib.aclosing(worker.speak(argument, text)) as speech:
                     async for chunk in speech:
@@ -305,11 +307,12 @@ class EspeakEngine:
                             yield _wav_header(worker.rate)
                         produced += len(chunk)
                         yield chunk
-                kept = True
+                stopped = None
             except RenderFailed:
-                kept = True  # espeak-ng failed in the worker's child: the worker is well
+                stopped = None  # espeak-ng failed in the worker's child: the worker is well
                 raise
             except _WorkerGone as gone:
+                stopped = "lost"
                 if produced or attempt == ATTEMPTS:
                     raise RenderFailed(
                         "espeak-ng stopped while speaking",
@@ -320,7 +323,7 @@ class EspeakEngine:
                 log.warning("media.tts_worker_gone", pid=worker.process.pid, retrying=True)
                 continue
             finally:
-                await self._give_back(worker, kept)
+                await self._give_back(worker, stopped)
             break
         if not produced:
             raise RenderFailed("espeak-ng produced no audio", engine=NAME, voice=voice)
@@ -332,20 +335,24 @@ class EspeakEngine:
             try:
                 worker = await _Worker.start()
             except _WorkerGone as failed:
+                self._metrics.tts_workers_stopped.labels(reason="unstartable").inc()
                 raise RenderFailed(
                     "espeak-ng produced no audio", engine=NAME, stderr=failed.stderr
                 ) from failed
         self._busy.add(worker)
         return worker
 
-    async def _give_back(self, worker: _Worker, kept: bool) -> None:
+    async def _give_back(self, worker: _Worker, stopped: str | None) -> None:
+        """Keep `worker` for the next text, or stop it for the reason `stopped`."""
         self._busy.discard(worker)
-        if kept:
+        if stopped is None:
             self._idle.append(worker)
             return
         await worker.stop()
+        self._metrics.tts_workers_stopped.labels(reason=stopped).inc()
         log.warning(
             "media.tts_worker_stopped",
+            reason=stopped,
             pid=worker.process.pid,
             returncode=worker.process.returncode,
             stderr=worker.stderr or None,
@@ -362,8 +369,9 @@ class EspeakEngine:
         await asyncio.gather(*(worker.stop() for worker in workers))
 
 
-async def create() -> EspeakEngine:
-    """Find espeak-ng and read its version and voices."""
+async def create(metrics: MediaMetrics) -> EspeakEngine:
+    """Find espeak-ng and read its version and voices; its workers' stops are counted in
+    `metrics`."""
     executable = require_tool("espeak-ng")
     version = await run([executable, "--version"], timeout_s=PROBE_TIMEOUT_S)
     found = _VERSION.search(version.stdout.decode(errors="replace"))
@@ -376,4 +384,5 @@ async def create() -> EspeakEngine:
         Voices.parse(
             voices.stdout.decode(errors="replace"), variants.stdout.decode(errors="replace")
         ),
+        metrics,
     )
