@@ -36,6 +36,8 @@ def test_base_url_setting_wins_over_the_bound_port(monkeypatch: pytest.MonkeyPat
         ("RCP_MEDIA_NATS_SCOPE", "a.b", "should match pattern"),
         ("RCP_MEDIA_CACHE_MAX_BYTES", "1000", "greater than or equal to 1048576"),
         ("RCP_MEDIA_RENDER_CONCURRENCY", "0", "greater than or equal to 1"),
+        ("RCP_MEDIA_TTS_TIMEOUT_S", "0", "greater than 0"),
+        ("RCP_MEDIA_TTS_TIMEOUT_S", "601", "less than or equal to 600"),
     ],
 )
 def test_invalid_media_setting_is_refused_at_load(

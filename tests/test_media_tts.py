@@ -41,7 +41,7 @@ from rcp_media.errors import (
 from rcp_media.keys import AudioFormat
 from rcp_media.metrics import MediaMetrics
 from rcp_media.process import run
-from rcp_media.tts import espeak, espeak_worker
+from rcp_media.tts import SynthesisLimit, espeak, espeak_worker
 
 
 @pytest.fixture
@@ -280,6 +280,10 @@ async def _until(condition: Callable[[], object]) -> None:
             await asyncio.sleep(0.001)
 
 
+# The default synthesis time limit (RCP_MEDIA_TTS_TIMEOUT_S).
+LIMIT = SynthesisLimit(10.0)
+
+
 def _metrics() -> MediaMetrics:
     """A media service's metrics, in a registry of their own."""
     return MediaMetrics(Metrics("media"))
@@ -305,7 +309,7 @@ def _stops(metrics: MediaMetrics) -> dict[str, float]:
 
 @pytest.fixture
 async def engine(metrics: MediaMetrics) -> AsyncIterator[espeak.EspeakEngine]:
-    started = await espeak.create(metrics)
+    started = await espeak.create(metrics, LIMIT)
     try:
         yield started
     finally:
@@ -393,7 +397,7 @@ async def test_an_engine_that_speaks_nothing_is_render_failed_with_its_stderr(
 
 @pytest.mark.parametrize("voice", ["fr-fr", "fr-be", "fr-ch", "en-us", "de", "es"])
 async def test_espeak_speaks_a_voices_file_exactly_as_its_language_name(voice: str) -> None:
-    engine = await espeak.create(_metrics())
+    engine = await espeak.create(_metrics(), LIMIT)
     argument = engine.voices.argument(voice)
     assert argument != voice  # given by file, which espeak-ng reads without a search
 
@@ -502,6 +506,37 @@ async def test_a_crash_while_speaking_is_render_failed_and_the_next_text_spoken(
     assert _stops(metrics) == ({"lost": 1} if killed == "worker" else {})
 
 
+async def test_a_hung_child_is_killed_at_the_synthesis_time_limit_and_the_next_text_spoken(
+    metrics: MediaMetrics,
+) -> None:
+    engine = await espeak.create(metrics, SynthesisLimit(0.5))
+    try:
+        await _spoken(engine, "Bonjour.", "fr-fr")
+        (worker,) = engine.worker_pids()
+        with pytest.raises(RenderFailed) as failed:
+            # Stopped once audio has come: as if espeak-ng looped, it never ends its text.
+            await _speak_killing(engine, lambda: _speaking()[0], signal.SIGSTOP)
+        assert str(failed.value) == (
+            f"espeak-ng did not finish speaking within 0.5 s ({len(LONG_TEXT)} characters)"
+        )
+        assert _speaking() == []
+        assert _gone(worker)
+        assert _stops(metrics) == {"timed_out": 1}
+        assert await _samples(engine, "Bonjour.") == await _command_samples("Bonjour.")
+    finally:
+        await engine.close()
+
+
+def test_the_synthesis_time_limit_grows_with_texts_over_1000_characters() -> None:
+    limit = SynthesisLimit(10.0)
+    assert [limit.for_text("a" * length) for length in (1, 1000, 2500, 5000)] == [
+        10.0,
+        10.0,
+        25.0,
+        50.0,
+    ]
+
+
 async def test_a_worker_gone_while_idle_is_replaced_and_the_text_asked_again(
     engine: espeak.EspeakEngine, metrics: MediaMetrics
 ) -> None:
@@ -515,10 +550,28 @@ async def test_a_worker_gone_while_idle_is_replaced_and_the_text_asked_again(
     assert _stops(metrics) == {"lost": 1}
 
 
-async def test_a_hung_worker_is_killed_at_the_render_time_limit_and_replaced(
-    migrated_url: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("render_timeout_s", "tts_timeout_s", "message", "stops"),
+    [
+        (2, 10, "rendering took longer than 2 s", {"abandoned": 1}),
+        # The synthesis time limit, shorter: the render slot is freed before the render's.
+        (120, 1, "espeak-ng did not finish speaking within 1 s (10 characters)", {"timed_out": 1}),
+    ],
+)
+async def test_a_hung_worker_is_killed_at_the_first_time_limit_and_replaced(
+    migrated_url: str,
+    tmp_path: Path,
+    render_timeout_s: float,
+    tts_timeout_s: float,
+    message: str,
+    stops: dict[str, float],
 ) -> None:
-    settings = media_settings(migrated_url, tmp_path / "media", media_render_timeout_s=2)
+    settings = media_settings(
+        migrated_url,
+        tmp_path / "media",
+        media_render_timeout_s=render_timeout_s,
+        media_tts_timeout_s=tts_timeout_s,
+    )
     async with running_media(settings) as media:
         tenant = await new_tenant(migrated_url, "fr-FR")
         await media.service.ensure_text(tenant, "Bonjour.", None, None)
@@ -526,9 +579,10 @@ async def test_a_hung_worker_is_killed_at_the_render_time_limit_and_replaced(
         os.kill(worker, signal.SIGSTOP)  # as if espeak-ng looped: it never answers
         with pytest.raises(RenderFailed) as failed:
             await media.service.ensure_text(tenant, "Au revoir.", None, None)
-        assert str(failed.value) == "rendering took longer than 2 s"
+        assert str(failed.value) == message
+        assert failed.value.code == "render_failed"
         assert _gone(worker)
-        assert _stops(media.metrics) == {"abandoned": 1}
+        assert _stops(media.metrics) == stops
         assert (await media.service.ensure_text(tenant, "Au revoir.", None, None)).rendered
         assert worker not in _workers()
 
@@ -675,9 +729,9 @@ async def test_workers_die_with_the_service(tmp_path: Path) -> None:
         "import asyncio\n"
         "from rcp.telemetry import Metrics\n"
         "from rcp_media.metrics import MediaMetrics\n"
-        "from rcp_media.tts import espeak\n"
+        "from rcp_media.tts import SynthesisLimit, espeak\n"
         "async def main():\n"
-        "    engine = await espeak.create(MediaMetrics(Metrics('media')))\n"
+        "    engine = await espeak.create(MediaMetrics(Metrics('media')), SynthesisLimit(10))\n"
         "    async for _ in engine.synthesize('Bonjour.', 'fr-fr', 'fr-FR'): pass\n"
         "    print(*engine.worker_pids(), flush=True)\n"
         "    await asyncio.sleep(60)\n"

@@ -51,7 +51,7 @@ from rcp_media.app import RunningMedia, run_media
 from rcp_media.keys import AudioFormat, Kind
 from rcp_media.service import _Known
 from rcp_media.settings import Settings
-from rcp_media.tts import espeak
+from rcp_media.tts import SynthesisLimit, espeak
 
 HERE = Path(__file__).resolve().parent
 # The floor: espeak-ng as one would run it, by the language's name.
@@ -272,7 +272,9 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace, folder: P
 
         # 2. TTS misses: the service, over NATS, and espeak-ng alone, on the same texts,
         # alternating (the machine's noise falls on all alike), `rounds` times.
-        voice_file = (await espeak.create(media.metrics)).voices.argument(FLOOR_VOICE)
+        voice_file = (
+            await espeak.create(media.metrics, SynthesisLimit(settings.media_tts_timeout_s))
+        ).voices.argument(FLOOR_VOICE)
         workers_start_cpu, workers = _running_children_cpu_s()
         misses = [
             await _misses(

@@ -28,7 +28,7 @@ from rcp_media.outbox import OutboxTiming, VoicemailOutbox
 from rcp_media.service import STRAY_AFTER_S, Limits, MediaService
 from rcp_media.settings import Settings
 from rcp_media.store import CacheIndex, FileStore
-from rcp_media.tts import create_engine
+from rcp_media.tts import SynthesisLimit, create_engine
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +71,9 @@ async def run_media(settings: Settings, infra: Infrastructure) -> AsyncIterator[
 
     infra.health.add("media", started)
     metrics = MediaMetrics(infra.metrics)
-    engine = await create_engine(settings.media_tts_engine, metrics)
+    engine = await create_engine(
+        settings.media_tts_engine, metrics, SynthesisLimit(settings.media_tts_timeout_s)
+    )
     files = FileStore(settings.media_dir)
     await asyncio.to_thread(files.prepare, STRAY_AFTER_S)
     service = MediaService(

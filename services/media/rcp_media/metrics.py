@@ -6,7 +6,7 @@ from rcp.telemetry import Metrics, MetricsOf
 
 # Renders take from a few milliseconds (a word of speech) to seconds (a long upload).
 # Why a TTS worker was stopped (`tts_workers_stopped_total`'s reasons).
-TTS_WORKER_STOPS = ("lost", "abandoned", "unstartable")
+TTS_WORKER_STOPS = ("lost", "abandoned", "timed_out", "unstartable")
 RENDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
 
 
@@ -60,8 +60,8 @@ class MediaMetrics:
             "tts_workers_stopped_total",
             "TTS engine workers (espeak-ng's) stopped while the service runs, by reason: lost "
             "(ended on its own or broke its protocol: a crash, the OOM killer), abandoned "
-            "(killed: its render stopped while it spoke), unstartable (gone or silent before it "
-            "was ready).",
+            "(killed: its render stopped while it spoke), timed_out (killed: still speaking at the "
+            "synthesis time limit), unstartable (gone or silent before it was ready).",
             "reason",
         )
         for reason in TTS_WORKER_STOPS:  # each reason exported from 0: rate() sees the first

@@ -52,6 +52,10 @@ class Settings(MediaScopeSettings, SmtpSettings):
 
     media_tts_engine: str = Field(default="espeak-ng", pattern=r"^[a-z0-9_.-]{1,32}$")
     media_tts_max_chars: int = Field(default=5000, ge=1, le=65536)
+    media_tts_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    """Time the TTS engine may take to speak 1000 characters (a shorter text gets as much, a
+    longer one proportionally more); past it, its process is killed and the render fails."""
+
     media_upload_max_bytes: int = Field(default=20 * MIB, ge=1024)
     media_upload_max_s: float = Field(default=600.0, gt=0, le=4 * 3600)
     media_render_concurrency: int = Field(default=2, ge=1, le=64)

@@ -26,7 +26,7 @@ import structlog
 from rcp_media.errors import RenderFailed, UnsupportedLanguage, UnsupportedVoice
 from rcp_media.metrics import MediaMetrics
 from rcp_media.process import require_tool, run
-from rcp_media.tts import espeak_worker
+from rcp_media.tts import SynthesisLimit, espeak_worker
 
 log = structlog.get_logger(__name__)
 
@@ -124,6 +124,10 @@ class _WorkerGone(Exception):
         self.stderr = stderr
 
 
+class _TimedOut(Exception):
+    """The worker did not finish speaking by its deadline (espeak-ng looping, or stopped)."""
+
+
 @dataclass(eq=False)  # each worker is itself: kept in a set by identity
 class _Worker:
     """A running `espeak_worker`: one text at a time."""
@@ -175,29 +179,40 @@ class _Worker:
         """The end of what the worker and espeak-ng wrote on stderr."""
         return b"".join(self._stderr).decode(errors="replace")[-500:]
 
-    async def _frames(self, buffer: bytearray) -> list[tuple[bytes, bytes]]:
-        """The next frames, as many as have come (at least one)."""
+    async def _frames(
+        self, buffer: bytearray, deadline: float | None = None
+    ) -> list[tuple[bytes, bytes]]:
+        """The next frames, as many as have come (at least one); `_TimedOut` if none has by
+        `deadline` (the event loop's time)."""
         while not (frames := espeak_worker.split_frames(buffer)):
-            data = await self.stdout.read(READ_BYTES)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    data = await self.stdout.read(READ_BYTES)
+            except TimeoutError:
+                raise _TimedOut from None
             if not data:
                 raise _WorkerGone("the espeak-ng worker stopped")
             buffer += data
         return frames
 
-    async def speak(self, voice: str, text: str) -> AsyncGenerator[bytes, None]:
-        """`text` spoken by `voice`: PCM as it is made; `RenderFailed` if espeak-ng fails."""
+    async def speak(self, voice: str, text: str, deadline: float) -> AsyncGenerator[bytes, None]:
+        """`text` spoken by `voice`: PCM as it is made; `RenderFailed` if espeak-ng fails,
+        `_TimedOut` if it has not finished by `deadline` (the event loop's time)."""
         voice_bytes, text_bytes = voice.encode(), text.encode()
         try:
             self.stdin.write(espeak_worker.REQUEST.pack(len(voice_bytes), len(text_bytes)))
             self.stdin.write(voice_bytes + text_bytes)
-            await self.stdin.drain()
+            async with asyncio.timeout_at(deadline):
+                await self.stdin.drain()
         except ConnectionError as error:  # BrokenPipeError, ConnectionResetError
             raise _WorkerGone("the espeak-ng worker stopped") from error
+        except TimeoutError:
+            raise _TimedOut from None
         buffer = bytearray()
         while True:
             # The audio of frames read at once is given at once: fewer, larger chunks.
             audio: list[bytes] = []
-            for kind, payload in await self._frames(buffer):
+            for kind, payload in await self._frames(buffer, deadline):
                 if kind == espeak_worker.AUDIO:
                     audio.append(payload)
                     continue
@@ -251,10 +266,13 @@ class EspeakEngine:
     a text at a time; one started with the service (`start`), more when none is free, kept
     while they work, replaced when they fail."""
 
-    def __init__(self, version: str, voices: Voices, metrics: MediaMetrics) -> None:
+    def __init__(
+        self, version: str, voices: Voices, metrics: MediaMetrics, limit: SynthesisLimit
+    ) -> None:
         self._version = version
         self.voices = voices
         self._metrics = metrics
+        self._limit = limit
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
 
@@ -294,14 +312,17 @@ class EspeakEngine:
         """Speak `text`: a WAV stream (22.05 kHz) yielded as espeak-ng makes it (its header
         gives no length). A worker that was gone before it spoke is replaced and asked again,
         once; one that stops while speaking, or is left while it speaks (the caller gave up,
-        the render ran out of time), is killed."""
+        the render ran out of time), is killed, as is one still speaking at the synthesis time
+        limit (`RenderFailed` then says so)."""
         argument = self.voices.argument(voice)
+        limit_s = self._limit.for_text(text)
+        deadline = asyncio.get_running_loop().time() + limit_s
         produced = 0
         for attempt in range(1, ATTEMPTS + 1):
             worker = await self._take()
             stopped: str | None = "abandoned"  # unless it answers, or ends on its own
             try:
-                async with contextlib.aclosing(worker.speak(argument, text)) as speech:
+                async with contextlib.aclosing(worker.speak(argument, text, deadline)) as speech:
                     async for chunk in speech:
                         if not produced:
                             yield _wav_header(worker.rate)
@@ -322,6 +343,15 @@ class EspeakEngine:
                     ) from gone
                 log.warning("media.tts_worker_gone", pid=worker.process.pid, retrying=True)
                 continue
+            except _TimedOut as late:
+                stopped = "timed_out"
+                raise RenderFailed(
+                    f"espeak-ng did not finish speaking within {limit_s:g} s "
+                    f"({len(text)} characters)",
+                    engine=NAME,
+                    voice=voice,
+                    stderr=worker.stderr,
+                ) from late
             finally:
                 await self._give_back(worker, stopped)
             break
@@ -369,9 +399,9 @@ class EspeakEngine:
         await asyncio.gather(*(worker.stop() for worker in workers))
 
 
-async def create(metrics: MediaMetrics) -> EspeakEngine:
+async def create(metrics: MediaMetrics, limit: SynthesisLimit) -> EspeakEngine:
     """Find espeak-ng and read its version and voices; its workers' stops are counted in
-    `metrics`."""
+    `metrics`, each text is spoken within `limit`."""
     executable = require_tool("espeak-ng")
     version = await run([executable, "--version"], timeout_s=PROBE_TIMEOUT_S)
     found = _VERSION.search(version.stdout.decode(errors="replace"))
@@ -385,4 +415,5 @@ async def create(metrics: MediaMetrics) -> EspeakEngine:
             voices.stdout.decode(errors="replace"), variants.stdout.decode(errors="replace")
         ),
         metrics,
+        limit,
     )
