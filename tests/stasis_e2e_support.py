@@ -478,12 +478,16 @@ class Phones:
         )
         return str(event["channel"]["id"])
 
+    async def transfer_ringing(self, tenant: Tenant, caller: str) -> str:
+        """The caller presses 0 (transfer to 101): the phone's channel, once it rings."""
+        since = self.mark()
+        await self.press(caller, "0")
+        return await self.ringing(tenant, "101", since)
+
     async def transfer_answered(self, tenant: Tenant, caller: str) -> tuple[str, dict[str, Any]]:
         """The caller presses 0 (transfer to 101) and 101 answers: the phone's channel and the
         bridge that holds the two."""
-        since = self.mark()
-        await self.press(caller, "0")
-        phone = await self.ringing(tenant, "101", since)
+        phone = await self.transfer_ringing(tenant, caller)
         await self.answer(phone)
         return phone, await self.stasis_bridge()
 

@@ -85,6 +85,24 @@ async def test_a_transfer_to_an_extension_that_answers_bridges_the_caller_with_i
     await lines.stasis_holds_nothing()
 
 
+async def test_a_local_caller_is_not_told_that_the_phone_rings_so_no_tone_outlasts_the_answer(
+    stack: Stack, lines: Phones, tenant: Tenant
+) -> None:
+    # Told, an answered Local channel plays Asterisk's ring tone until a voice frame comes
+    # through the bridge; this phone answers and says nothing (docs/asterisk.md).
+    caller = await lines.call(tenant)
+    phone = await lines.transfer_ringing(tenant, caller)
+    await asyncio.sleep(1)  # ringing
+    await lines.answer(phone)
+    await traced(stack.database_url, tenant, kind("bridged", number="101"))
+    listening = await lines.start_listening(caller)
+    await asyncio.sleep(2)
+    assert await lines.heard(listening) < AUDIBLE
+    await lines.hang_up(phone)
+    await ended_call(stack.database_url, tenant)
+    await lines.stasis_holds_nothing()
+
+
 async def test_a_busy_extension_sends_the_caller_to_its_voicemail(
     stack: Stack, lines: Phones, tenant: Tenant
 ) -> None:
