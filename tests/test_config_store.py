@@ -20,6 +20,7 @@ from rcp import config_store, nats_access
 from rcp.config_store import (
     MISSING,
     ConfigStore,
+    Encoded,
     KeyChange,
     Missing,
     Snapshot,
@@ -227,16 +228,16 @@ async def test_a_snapshot_read_before_a_newer_one_was_stored_does_not_replace_it
     )
     await admin.carrier.ok("PATCH", t, {"name": "Older"})
     read, resume = asyncio.Event(), asyncio.Event()
-    reading = config_store.read_snapshot
+    reading = config_store.read_encoded
 
-    async def paused_read(connection: object, tenant: uuid.UUID) -> Snapshot:
+    async def paused_read(connection: object, tenant: uuid.UUID) -> Encoded:
         snapshot = await reading(connection, tenant)
-        if snapshot["tenant"]["name"] == "Older":
+        if snapshot.head["tenant"]["name"] == "Older":
             read.set()
             await resume.wait()
         return snapshot
 
-    monkeypatch.setattr(config_store, "read_snapshot", paused_read)
+    monkeypatch.setattr(config_store, "read_encoded", paused_read)
     stale = asyncio.create_task(first.store(uuid.UUID(tenant_id)))
     await read.wait()
     await admin.carrier.ok("PATCH", t, {"name": "Newer"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 import structlog
@@ -22,6 +22,9 @@ from pydantic import ValidationError
 from rcp import subjects
 from rcp.contracts import ConfigChanged
 from rcp.telemetry import Metrics
+
+if TYPE_CHECKING:
+    from rcp.config_store import Encoded, Snapshot
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +40,7 @@ class ConfigPublisher(Protocol):
         tenant_id: UUID,
         entity: str,
         key: str | None,
-        snapshot: dict[str, Any] | None = None,
+        snapshot: Snapshot | Encoded | None = None,
     ) -> None:
         """Announce one committed change (`snapshot`: the tenant's configuration as the
         change's own transaction read it, for a publisher that stores it)."""

@@ -87,8 +87,11 @@ LIMITS = f"SELECT {', '.join(LIMIT_BOUNDS)} FROM tenant_limits WHERE tenant_id =
 
 CONFIG_VERSION = "SELECT version FROM config_versions WHERE tenant_id = $1"
 
-# Revision 0013: the tenants' rows are locked in one order, so that a write that changes two
-# tenants (a number moved) does not deadlock with another; a tenant gone is skipped.
+# Adds 1 to the configuration version of the tenants a write changes ($1), in the write's
+# transaction (before it commits: the lock makes concurrent writers to a tenant take turns, so
+# the versions follow the commits). Revision 0013: the tenants' rows are locked in one order,
+# so that a write that changes two tenants (a number moved) does not deadlock with another; a
+# tenant gone is skipped.
 BUMP_CONFIG_VERSIONS = """
     INSERT INTO config_versions (tenant_id, version)
     SELECT id, 1 FROM tenants WHERE id = ANY($1::uuid[]) ORDER BY id
@@ -106,53 +109,69 @@ def number_token(e164: str) -> str:
     return e164.removeprefix("+")
 
 
-async def bump_config_versions(connection: Any, tenant_ids: list[UUID]) -> None:
-    """Add 1 to the configuration version of the tenants a write changes, in the write's
-    transaction (before it commits: the lock makes concurrent writers to a tenant take turns,
-    so the versions follow the commits)."""
-    await connection.execute(BUMP_CONFIG_VERSIONS, tenant_ids)
-
-
 # The rows of a snapshot, in one round trip (one statement: one consistent read): each as
-# JSON (ids and text as strings, arrays as lists), the receptionist as
-# `receptionists.PUBLISHED_COLUMNS` reads it.
+# JSON text (ids and text as strings, arrays as lists; the store keeps that text as it is,
+# `Encoded`), the receptionist as `receptionists.PUBLISHED_COLUMNS` reads it.
 ROWS = f"""
-    SELECT (SELECT row_to_json(r) FROM ({TENANT}) r) AS tenant,
+    SELECT (SELECT row_to_json(r) FROM ({TENANT}) r)::text AS tenant,
            ({CONFIG_VERSION}) AS config_version,
-           (SELECT coalesce(json_agg(r), '[]') FROM ({EXTENSIONS}) r) AS extensions,
-           (SELECT coalesce(json_agg(r), '[]') FROM ({RING_GROUPS}) r) AS ring_groups,
-           (SELECT coalesce(json_agg(r), '[]') FROM ({ROOMS}) r) AS rooms,
-           (SELECT row_to_json(r) FROM ({POLICY}) r) AS policy,
-           (SELECT row_to_json(r) FROM ({LIMITS}) r) AS limits,
+           (SELECT coalesce(json_agg(r), '[]') FROM ({EXTENSIONS}) r)::text AS extensions,
+           (SELECT coalesce(json_agg(r), '[]') FROM ({RING_GROUPS}) r)::text AS ring_groups,
+           (SELECT coalesce(json_agg(r), '[]') FROM ({ROOMS}) r)::text AS rooms,
+           (SELECT row_to_json(r) FROM ({POLICY}) r)::text AS policy,
+           (SELECT row_to_json(r) FROM ({LIMITS}) r)::text AS limits,
            ARRAY({NUMBERS}) AS numbers,
            {receptionists.PUBLISHED_COLUMNS}"""
 
+# The parts of a snapshot that are rows' JSON as PostgreSQL wrote it.
+ROW_PARTS = ("extensions", "ring_groups", "rooms", "policy", "limits")
 
-async def read_snapshot(connection: Any, tenant_id: UUID) -> Snapshot:
+
+@dataclass(frozen=True)
+class Encoded:
+    """A snapshot encoded once, as the store keeps it: `value`, its JSON (the rows' parts as
+    PostgreSQL wrote them, never decoded and encoded again), and `head`, what `ConfigStore.put`
+    compares and routes of it (`tenant`, `config_version`, `numbers`)."""
+
+    head: Snapshot
+    value: bytes
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Encoded:
+        """A snapshot given as values, encoded."""
+        compared = ("tenant", "config_version", "numbers")
+        head: Snapshot = {name: snapshot[name] for name in compared if name in snapshot}
+        return cls(head, json.dumps(snapshot).encode())
+
+
+async def read_encoded(connection: Any, tenant_id: UUID) -> Encoded:
     """The tenant's configuration rows as one snapshot, read in one statement: consistent,
     with the version that orders them (the rows as the writes up to that version left them);
     `tenant` None if the tenant is gone."""
     rows = await connection.fetchrow(ROWS, tenant_id)
     if rows["tenant"] is None:
-        return {"tenant": None, "numbers": []}
+        return Encoded.of({"tenant": None, "numbers": []})
     version, document = receptionists.published_of(rows)
-    return {
-        "tenant": _decoded(rows["tenant"]),
+    head = {
+        "tenant": json.loads(rows["tenant"]),
         "config_version": rows["config_version"] or 0,
-        "version": version,
-        "document": None if document is None else document.model_dump(mode="json"),
-        "extensions": _decoded(rows["extensions"]),
-        "ring_groups": _decoded(rows["ring_groups"]),
-        "rooms": _decoded(rows["rooms"]),
-        "policy": _decoded(rows["policy"]),
-        "limits": _decoded(rows["limits"]),
         "numbers": list(rows["numbers"]),
     }
+    parts = {
+        "tenant": rows["tenant"],
+        "config_version": json.dumps(head["config_version"]),
+        "version": json.dumps(version),
+        "document": "null" if document is None else document.model_dump_json(),
+        **{name: rows[name] or "null" for name in ROW_PARTS},
+        "numbers": json.dumps(head["numbers"]),
+    }
+    value = "{" + ", ".join(f'"{name}": {text}' for name, text in parts.items()) + "}"
+    return Encoded(head, value.encode())
 
 
-def _decoded(value: Any) -> Any:
-    """A JSON column's value: decoded already by the pool's codec (`rcp.db.pool`), or text."""
-    return json.loads(value) if isinstance(value, str) else value
+async def read_snapshot(connection: Any, tenant_id: UUID) -> Snapshot:
+    """The tenant's configuration as values (`read_encoded`, decoded)."""
+    return cast(Snapshot, json.loads((await read_encoded(connection, tenant_id)).value))
 
 
 class Missing:
@@ -292,12 +311,14 @@ class ConfigStore:
             return raw
         return UUID(raw.decode())
 
-    async def put(self, tenant_id: UUID, snapshot: Snapshot) -> bool:
+    async def put(self, tenant_id: UUID, snapshot: Snapshot | Encoded) -> bool:
         """Store a tenant's snapshot and the routing of its numbers, unless the store holds a
         newer snapshot (`supersedes`: whoever stores last, the newest stays); forget the
         routing of the numbers it no longer has (unless another tenant has taken them since).
         The snapshot's key is replaced only if it did not change meanwhile (compare-and-set on
         its revision), else all is done again. Whether the snapshot was stored."""
+        encoded = snapshot if isinstance(snapshot, Encoded) else Encoded.of(snapshot)
+        head = encoded.head
         key = self.tenant_key(tenant_id)
         routed: set[str] = set()  # the numbers routed here, in case a newer snapshot wins
         # First as this process last stored it (no get: if another wrote since, the
@@ -315,24 +336,22 @@ class ConfigStore:
                     entry = None
                 revision = None if entry is None else entry.revision
                 before = None if entry is None else cast(Snapshot, json.loads(entry.value or b"{}"))
-            if before is not None and not supersedes(snapshot, before):
+            if before is not None and not supersedes(head, before):
                 if routed:  # an earlier turn routed numbers: as the newer snapshot says
                     await self._route(tenant_id, before.get("numbers", []), routed)
                 return False
             had = set() if before is None else set(before.get("numbers", []))
             routed |= had
-            await self._route(tenant_id, snapshot["numbers"], routed)
-            routed |= set(snapshot["numbers"])
-            value = json.dumps(snapshot).encode()
+            await self._route(tenant_id, head["numbers"], routed)
+            routed |= set(head["numbers"])
             try:
                 if revision is None:
-                    stored = await self.kv.create(key, value)
+                    stored = await self.kv.create(key, encoded.value)
                 else:
-                    stored = await self.kv.update(key, value, last=revision)
+                    stored = await self.kv.update(key, encoded.value, last=revision)
             except nats.js.errors.KeyWrongLastSequenceError:
                 continue  # another writer stored this tenant meanwhile: look again
-            compared = {name: snapshot.get(name) for name in ("tenant", "config_version")}
-            self._stored[tenant_id] = (stored, {**compared, "numbers": snapshot["numbers"]})
+            self._stored[tenant_id] = (stored, head)
             return True
 
     async def _route(self, tenant_id: UUID, numbers: list[str], had: set[str]) -> None:
@@ -388,24 +407,28 @@ class StoringConfigPublisher:
             self._store = await ConfigStore.open(self._nc, self._namespace, self._replicas)
         return self._store
 
-    async def store(self, tenant_id: UUID, snapshot: Snapshot | None = None) -> None:
+    async def store(self, tenant_id: UUID, snapshot: Snapshot | Encoded | None = None) -> None:
         """Write the tenant's snapshot: `snapshot` (read by the committed write itself), or
         as the database has it now."""
         store = await self.opened()
         async with self._storing.setdefault(tenant_id, asyncio.Lock()):
             await store.put(tenant_id, snapshot or await self._read(tenant_id))
 
-    async def _read(self, tenant_id: UUID) -> Snapshot:
+    async def _read(self, tenant_id: UUID) -> Encoded:
         """The tenant's snapshot as the database has it now."""
         async with (
             self._pool.pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             await self._pool.scope.apply(connection)
-            return await read_snapshot(connection, tenant_id)
+            return await read_encoded(connection, tenant_id)
 
     async def changed(
-        self, tenant_id: UUID, entity: str, key: str | None, snapshot: Snapshot | None = None
+        self,
+        tenant_id: UUID,
+        entity: str,
+        key: str | None,
+        snapshot: Snapshot | Encoded | None = None,
     ) -> None:
         """Store the tenant's configuration (`snapshot`, read in the change's own transaction
         after its configuration version was bumped; else read again now), then announce the

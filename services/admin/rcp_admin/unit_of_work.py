@@ -22,7 +22,7 @@ import asyncpg
 import nats.errors
 import structlog
 from asyncpg.pool import PoolConnectionProxy
-from rcp.config_store import Snapshot, bump_config_versions, read_snapshot
+from rcp.config_store import BUMP_CONFIG_VERSIONS, Encoded, read_encoded
 from rcp.contracts import ConfigChanged
 from rcp.db.scope import Scope, ScopedPool
 from rcp.endpoints import REFUSAL_MESSAGES, endpoint_refusal
@@ -58,6 +58,18 @@ log = structlog.get_logger(__name__)
 
 # Tokens and voicemail are not configuration: nobody caches them, so no event is published.
 CONFIG_ENTITIES = frozenset(get_args(ConfigChanged.model_fields["entity"].annotation))
+
+# A write's audit entries, one for each tenant it changed ($2, in order; [None]: a write of no
+# tenant's), and the bump of the configuration version of the tenants $1 names (a change of
+# configuration; none: no bump), in one round trip.
+AUDIT_AND_BUMP = f"""
+    WITH audited AS (
+        INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity, entity_key,
+                               before, after, request_id, actor_user_id)
+        SELECT tenant, $3::uuid, $4::text, $5::text, $6::text, $7::text, $8::jsonb, $9::jsonb,
+               $10::text, $11::uuid
+          FROM unnest($2::uuid[]) WITH ORDINALITY AS entry(tenant, n) ORDER BY n)
+    {BUMP_CONFIG_VERSIONS}"""
 
 
 async def fetch_one(
@@ -194,38 +206,31 @@ class Store:
                 change = Change(connection, tenant_id, entity, action, key)
                 yield change
                 changed = [t for t in (change.tenant_id, change.other_tenant_id) if t is not None]
-                snapshots: dict[UUID, Snapshot] = {}
-                if changed and entity in CONFIG_ENTITIES:
-                    await bump_config_versions(connection, changed)
+                configuration = bool(changed) and entity in CONFIG_ENTITIES
+                await connection.execute(
+                    AUDIT_AND_BUMP,
+                    changed if configuration else [],
+                    [change.tenant_id, change.other_tenant_id][
+                        : 1 if change.other_tenant_id is None else 2
+                    ],
+                    actor.token_id,
+                    actor.name,
+                    f"{entity}.{change.action}",
+                    entity,
+                    change.key,
+                    masked(change.before),
+                    masked(change.after),
+                    request_id,
+                    actor.user_id,
+                )
+                snapshots: dict[UUID, Encoded] = {}
+                if configuration:
                     # Read here, after the bump: the rows as this write leaves them, with its
                     # version (concurrent writers of the tenant wait on the bumped row). A
                     # tenant out of the caller's scope is read again after the commit.
                     for tenant in changed:
                         if self.pool.scope.carrier_wide or self.pool.scope.tenant_id == tenant:
-                            snapshots[tenant] = await read_snapshot(connection, tenant)
-                await connection.executemany(
-                    """INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity,
-                                              entity_key, before, after, request_id,
-                                              actor_user_id)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-                    [
-                        (
-                            audited,
-                            actor.token_id,
-                            actor.name,
-                            f"{entity}.{change.action}",
-                            entity,
-                            change.key,
-                            masked(change.before),
-                            masked(change.after),
-                            request_id,
-                            actor.user_id,
-                        )
-                        for audited in [change.tenant_id, change.other_tenant_id][
-                            : 1 if change.other_tenant_id is None else 2
-                        ]
-                    ],
-                )
+                            snapshots[tenant] = await read_encoded(connection, tenant)
         for tenant in changed:  # committed: this instance's next reads see the write
             self.memory.forget_tenant(tenant, tokens=entity == "tenant")
         if change.tenant_id is not None and change.audio_to_forget:
