@@ -28,11 +28,31 @@ from rcp_devstack.settings import StackSettings
 SILENCE_S = 60
 
 
-def free_udp_port(address: str) -> int:
-    """A UDP port free on `address` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((address, 0))
-        return int(sock.getsockname()[1])
+def free_sip_port(address: str, attempts: int = 100) -> int:
+    """A port free on `address` now for both UDP and TCP, and the next one too: baresip
+    listens on its SIP port with both (TLS on the next), and a port the system hands out for
+    UDP is often the local port of some TCP connection on loopback (the tests' own to NATS,
+    PostgreSQL, ARI), which baresip then cannot listen on ("address already in use")."""
+    for _ in range(attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((address, 0))
+            port = int(probe.getsockname()[1])
+        if port < 65535 and all(
+            _bindable(address, candidate, kind)
+            for candidate in (port, port + 1)
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM)
+        ):
+            return port
+    raise AssertionError(f"no port free for SIP over UDP and TCP on {address} in {attempts} tries")
+
+
+def _bindable(address: str, port: int, kind: socket.SocketKind) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        try:
+            sock.bind((address, port))
+        except OSError:
+            return False
+        return True
 
 
 @dataclass
@@ -113,7 +133,7 @@ async def sip_phone(
     name = f"rcp-sip-{uuid.uuid4().hex[:10]}"
     folder, inside = root / "tmp" / name, f"/tmp/{name}"  # noqa: S108 - the root's own /tmp
     folder.mkdir(parents=True)
-    port = free_udp_port(address)
+    port = free_sip_port(address)
     _silence(folder / "in.wav", SILENCE_S)
     (folder / "config").write_text(
         f"sip_listen {address}:{port}\n"
