@@ -35,9 +35,13 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from rcp.db import receptionists
+from rcp.db.pool import DATABASE_FAILURES
 from rcp.db.scope import Scope, ScopedPool
 from rcp.outbound import LIMIT_BOUNDS, POLICY_COLUMNS
 from rcp.telemetry import Metrics
+
+# PostgreSQL or NATS not answering now: logged, tried again later.
+_STORE_FAILURES: tuple[type[Exception], ...] = (*DATABASE_FAILURES, nats.errors.Error)
 
 log = structlog.get_logger(__name__)
 
@@ -435,7 +439,7 @@ class StoringConfigPublisher:
         change."""
         try:
             await self.store(tenant_id, snapshot)
-        except (nats.errors.Error, asyncpg.PostgresError, OSError) as error:
+        except _STORE_FAILURES as error:
             self._metrics.nats_errors.labels(kind=type(error).__name__).inc()
             log.warning("admin.config_not_stored", tenant_id=str(tenant_id), error=repr(error))
         await self._inner.changed(tenant_id, entity, key)

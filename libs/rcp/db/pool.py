@@ -72,6 +72,17 @@ async def check_pool(pool: asyncpg.Pool) -> None:
         await connection.fetchval("SELECT 1")
 
 
+DATABASE_FAILURES: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+"""What a statement raises when PostgreSQL refused it or could not be reached, or cut the
+connection under it (asyncpg.InternalClientError: "cannot switch to state ...; another
+operation is in progress", a connection the server ended mid-statement; the pool replaces
+it): what a caller that degrades or retries on a database failure catches."""
+
 # SQLSTATE classes that say the server cannot be used now, not that a query was wrong:
 # connection exceptions, insufficient resources, operator intervention (shutting down,
 # starting up).

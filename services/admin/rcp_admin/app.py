@@ -16,6 +16,7 @@ from nats.aio.client import Client as NatsClient
 from rcp.callflow.config import FlowOptions
 from rcp.config_events import NatsConfigPublisher
 from rcp.config_store import StoringConfigPublisher, namespace_of
+from rcp.db.pool import DATABASE_FAILURES
 from rcp.db.scope import Scope, ScopedPool, bypasses_row_security
 from rcp.mail import SmtpSender
 from rcp.runtime import infrastructure
@@ -40,6 +41,9 @@ from rcp_admin.settings import Settings
 from rcp_admin.simulation import Lookups
 from rcp_admin.unit_of_work import EndpointRules, Store
 from rcp_admin.web import add_web_routes
+
+# PostgreSQL or NATS not answering now: logged, tried again later.
+_BACKFILL_FAILURES: tuple[type[Exception], ...] = (*DATABASE_FAILURES, nats.errors.Error)
 
 log = structlog.get_logger(__name__)
 
@@ -180,7 +184,7 @@ async def _backfill(publisher: object) -> None:
         return
     try:
         stored = await publisher.backfill()
-    except (nats.errors.Error, asyncpg.PostgresError, OSError) as error:
+    except _BACKFILL_FAILURES as error:
         log.warning("admin.config_backfill_failed", error=repr(error))
         return
     log.info("admin.config_backfilled", tenants=stored)

@@ -34,6 +34,7 @@ from uuid import UUID
 
 import asyncpg
 import structlog
+from rcp.db.pool import DATABASE_FAILURES
 from rcp.mail import MailDeferred, MailRefused
 
 from rcp_media.emails import VoicemailNotice, voicemail_email
@@ -178,7 +179,7 @@ class VoicemailOutbox:
         """Until the next retry falls due, at most the poll interval."""
         try:
             due: datetime | None = await self.pool.fetchval(NEXT_DUE)
-        except (asyncpg.PostgresError, OSError):
+        except DATABASE_FAILURES:
             return self.timing.poll_s
         if due is None:
             return self.timing.poll_s

@@ -45,6 +45,7 @@ from pydantic import ValidationError
 from rcp import subjects, tasks
 from rcp.callflow.commands import TraceKind
 from rcp.contracts import CallEvent
+from rcp.db.pool import DATABASE_FAILURES
 from rcp.messaging import ensure_streams
 from rcp.vocabulary import Outcome
 
@@ -332,7 +333,7 @@ class CallRecordsConsumer:
             return
         try:
             applied = await self._records.apply(event, message.metadata.sequence.stream)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        except DATABASE_FAILURES as error:
             log.warning("call_records.write_failed", call_id=event.call_id, error=repr(error))
             self._last_failure = asyncio.get_running_loop().time()
             self._count("write_failed")

@@ -28,13 +28,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import structlog
 from rcp.callflow import ids
 from rcp.callflow.commands import TraceKind
 from rcp.callflow.config import FlowOptions, TenantConfig
 from rcp.callflow.events import CallContext, ConfigReloaded, Hangup, Resumed, Shutdown
 from rcp.contracts import CallEvent
+from rcp.db.pool import DATABASE_FAILURES
 from rcp.schedule import decide
 from rcp.vocabulary import Outcome
 
@@ -185,7 +185,7 @@ class Receptionist:
         number = call.args[0] if call.args else ""
         try:
             config = await self._configs.for_number(number) if number else None
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_FAILURES:
             # Not cached and the database does not answer: the dialplan's fallback (sorry
             # prompt, then the configured fallback) serves the caller better than silence.
             log.exception("call.config_unreadable", channel=call.channel_id)
@@ -285,7 +285,7 @@ class Receptionist:
         number = call.args[0] if call.args else ""
         try:
             config = await self._configs.for_number(number) if number else None
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_FAILURES:
             config = None
         if config is None:
             log.error("call.record_not_closed", call_id=call.channel_id, number=number)
@@ -314,7 +314,7 @@ class Receptionist:
         before = self._started_at
         try:
             found = await self._open_calls(ari.app, before - LOST_CALLS_WINDOW, before)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except DATABASE_FAILURES as error:
             log.warning("stasis.lost_calls_unread", error=repr(error))  # the next start will
             return
         # (A caller who hung up while leaving a message leaves no file: Asterisk drops the

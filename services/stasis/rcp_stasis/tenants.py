@@ -22,6 +22,10 @@ import structlog
 from rcp import config_store
 from rcp.callflow import config
 from rcp.callflow.snapshot import build
+from rcp.db.pool import DATABASE_FAILURES
+
+# PostgreSQL or NATS not answering now: logged, tried again later.
+_RELOAD_FAILURES: tuple[type[Exception], ...] = (*DATABASE_FAILURES, nats.errors.Error)
 
 log = structlog.get_logger(__name__)
 
@@ -242,7 +246,7 @@ class TenantConfigs:
             self._configs.pop(tenant_id, None)
         try:
             found = await self.get(tenant_id)
-        except (asyncpg.PostgresError, OSError, nats.errors.Error) as error:
+        except _RELOAD_FAILURES as error:
             log.warning("tenants.reload_failed", tenant_id=str(tenant_id), error=repr(error))
             return
         if found is None:  # suspended or deleted: calls under way keep what they have

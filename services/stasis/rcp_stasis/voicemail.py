@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 from rcp import subjects
 from rcp.contracts import VoicemailLeft
 from rcp.contracts.media import PlayableMedia
+from rcp.db.pool import DATABASE_FAILURES
 from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavailable
 from rcp.media_client import INGEST_TIMEOUT_S, ingest_recording
 from rcp.messaging import publish_event
@@ -63,6 +64,16 @@ class RecordingNotFound(ReceptionistError):
     """Asterisk has no stored recording by that name (yet: it may be starting up)."""
 
 
+# What a save tries again (each a service or a server not answering now).
+_SAVE_RETRIED: tuple[type[Exception], ...] = (
+    ServiceUnavailable,
+    *DATABASE_FAILURES,
+    nats.errors.Error,
+    AriError,
+    RecordingNotFound,  # Asterisk restarting answers 404 until ARI is loaded
+)
+
+
 @dataclass(slots=True)
 class VoicemailStore:
     """Stores voicemail messages through the media service (in `media_scope`), PostgreSQL and
@@ -97,15 +108,7 @@ class VoicemailStore:
         while True:
             try:
                 return await self._save(message, done)
-            except (
-                ServiceUnavailable,
-                OSError,
-                asyncpg.PostgresError,
-                asyncpg.InterfaceError,
-                nats.errors.Error,
-                AriError,
-                RecordingNotFound,  # Asterisk restarting answers 404 until ARI is loaded
-            ) as error:
+            except _SAVE_RETRIED as error:
                 if (
                     isinstance(error, AriError)
                     and 0 < error.status < HTTPStatus.INTERNAL_SERVER_ERROR
