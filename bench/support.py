@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
+from pathlib import Path
 
 import aiohttp
 
@@ -22,6 +24,15 @@ async def wait_http(url: str, timeout_s: float = 60) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout_s} s")
+
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """User plus system CPU seconds a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # after "(comm)"
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
 def percentiles(values: list[float]) -> tuple[float, float, float]:

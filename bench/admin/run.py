@@ -8,7 +8,10 @@ starts `rcp-admin` and the baseline server as separate processes on free ports o
 tenant; then PUT by 10 clients, each writing a tenant of its own), and drops the
 database at the end. Each round measures the baseline and every phase again; prints p50/p99
 in milliseconds and the ratio to the same round's baseline, each as the median [min-max]
-over the rounds (the machine is shared: one round alone says little).
+over the rounds (the machine is shared: one round alone says little). Then CPU per request
+(/proc/<pid>/stat, user + system) of the process that answered, `rcp-admin` or the baseline
+server, its ratio to the baseline's, and that of the bench database's PostgreSQL backends:
+CPU depends far less than latency on what else the machine runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -32,7 +36,7 @@ from rcp_devstack.processes import free_port
 from rcp_devstack.roles import ensure_logins, role_url
 from rcp_devstack.settings import StackSettings
 
-from bench.support import percentiles, wait_http
+from bench.support import percentiles, process_cpu_s, wait_http
 
 HERE = Path(__file__).parent
 OTHER_TENANTS = 10  # written side by side by one client each
@@ -45,22 +49,44 @@ def spread(values: list[float], digits: int = 1) -> str:
     return f"{middle:.{digits}f} [{low:.{digits}f}-{high:.{digits}f}]"
 
 
-def report(rounds: list[dict[str, tuple[float, float]]], args: argparse.Namespace) -> str:
-    """The table: p50 and p99 (ms) and their ratios to the same round's baseline, each the
-    median [min-max] over the rounds."""
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a round: its p50 and p99 (s), and CPU seconds per request of the process
+    that answered and of the bench database's PostgreSQL backends."""
+
+    p50: float
+    p99: float
+    cpu: float
+    database_cpu: float
+
+
+Round = dict[str, Phase]
+
+
+def report(rounds: list[Round], args: argparse.Namespace) -> str:
+    """The tables: p50 and p99 (ms) and their ratios to the same round's baseline; CPU per
+    request (ms) and its ratio to the baseline's; each the median [min-max] over the rounds."""
     lines = [
         f"{args.requests} requests, {args.clients} concurrent clients, 127.0.0.1, "
         f"{len(rounds)} round(s): median [min-max]",
         f"{'':32} {'p50 ms':>20} {'p99 ms':>20} {'p50 ratio':>18} {'p99 ratio':>18}",
     ]
     for name in rounds[0]:
-        p50 = [one[name][0] * 1000 for one in rounds]
-        p99 = [one[name][1] * 1000 for one in rounds]
-        p50_ratio = [one[name][0] / one[BASELINE][0] for one in rounds]
-        p99_ratio = [one[name][1] / one[BASELINE][1] for one in rounds]
+        p50 = [one[name].p50 * 1000 for one in rounds]
+        p99 = [one[name].p99 * 1000 for one in rounds]
+        p50_ratio = [one[name].p50 / one[BASELINE].p50 for one in rounds]
+        p99_ratio = [one[name].p99 / one[BASELINE].p99 for one in rounds]
         lines.append(
             f"{name:32} {spread(p50):>20} {spread(p99):>20} "
             f"{spread(p50_ratio):>18} {spread(p99_ratio):>18}"
+        )
+    lines.append(f"{'CPU per request':32} {'server ms':>20} {'ratio':>20} {'PostgreSQL ms':>18}")
+    for name in rounds[0]:
+        cpu = [one[name].cpu * 1000 for one in rounds]
+        ratio = [one[name].cpu / one[BASELINE].cpu for one in rounds]
+        database = [one[name].database_cpu * 1000 for one in rounds]
+        lines.append(
+            f"{name:32} {spread(cpu, 3):>20} {spread(ratio, 2):>20} {spread(database, 3):>18}"
         )
     return "\n".join(lines)
 
@@ -114,6 +140,40 @@ async def measure(
 
         await asyncio.gather(*(client(urls[n % len(urls)]) for n in range(clients)))
     return latencies
+
+
+async def backends_cpu_s(connection: asyncpg.Connection, database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `database`."""
+    pids = await connection.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    used: dict[int, float] = {}
+    for row in pids:
+        try:
+            used[row["pid"]] = process_cpu_s(row["pid"])
+        except (FileNotFoundError, ProcessLookupError):  # ended since
+            continue
+    return used
+
+
+async def measured(
+    server_pid: int,
+    database: tuple[asyncpg.Connection, str],
+    url: str | list[str],
+    method: str,
+    requests: int,
+    clients: int,
+    body: dict[str, object] | None,
+    token: str,
+) -> Phase:
+    """`measure`'s figures, and the CPU per request the phase cost the server (`server_pid`)
+    and the database's backends (a backend that ends during the phase is not counted)."""
+    server_before = process_cpu_s(server_pid)
+    backends_before = await backends_cpu_s(*database)
+    latencies = await measure(url, method, body, token, requests, clients)
+    server = process_cpu_s(server_pid) - server_before
+    backends = await backends_cpu_s(*database)
+    database_cpu = sum(used - backends_before.get(pid, 0.0) for pid, used in backends.items())
+    p50, p99, _ = percentiles(latencies)
+    return Phase(p50, p99, server / len(latencies), database_cpu / len(latencies))
 
 
 async def main() -> None:
@@ -176,34 +236,39 @@ async def main() -> None:
         }
         await measure(keys, "GET", None, issued.token, 200, args.clients)  # warm up both
         await measure(f"{baseline}/", "GET", None, issued.token, 200, args.clients)
-        rounds: list[dict[str, tuple[float, float]]] = []
+        rounds: list[Round] = []
+        admin_pid, baseline_pid = processes[0].pid, processes[1].pid
+        watched = (admin_connection, database)
         for round_number in range(args.rounds):
-            results = {
-                BASELINE: await measure(
-                    f"{baseline}/", "GET", None, issued.token, args.requests, args.clients
+            n, clients, token = args.requests, args.clients, issued.token
+            figures = {
+                BASELINE: await measured(
+                    baseline_pid, watched, f"{baseline}/", "GET", n, clients, None, token
                 ),
-                "GET /keys": await measure(
-                    keys, "GET", None, issued.token, args.requests, args.clients
+                "GET /keys": await measured(
+                    admin_pid, watched, keys, "GET", n, clients, None, token
                 ),
-                "PUT /keys/{digit}": await measure(
-                    f"{keys}/3", "PUT", put_body, issued.token, args.requests, args.clients
+                "PUT /keys/{digit}": await measured(
+                    admin_pid, watched, f"{keys}/3", "PUT", n, clients, put_body, token
                 ),
-                f"PUT, {OTHER_TENANTS} clients on {OTHER_TENANTS} tenants": await measure(
+                f"PUT, {OTHER_TENANTS} clients on {OTHER_TENANTS} tenants": await measured(
+                    admin_pid,
+                    watched,
                     [f"{admin}/v1/tenants/{t}/receptionist/keys/3" for t in tenants[1:]],
                     "PUT",
-                    put_body,
-                    issued.token,
-                    args.requests,
+                    n,
                     OTHER_TENANTS,
+                    put_body,
+                    token,
                 ),
             }
-            figures = {name: percentiles(values)[:2] for name, values in results.items()}
             rounds.append(figures)
             print(
                 f"round {round_number + 1}: "
                 + "; ".join(
-                    f"{name} {p50 * 1000:.1f}/{p99 * 1000:.1f} ms"
-                    for name, (p50, p99) in figures.items()
+                    f"{name} {phase.p50 * 1000:.1f}/{phase.p99 * 1000:.1f} ms, "
+                    f"CPU {phase.cpu * 1000:.3f} ms"
+                    for name, phase in figures.items()
                 )
             )
         print(report(rounds, args))
