@@ -324,6 +324,12 @@ async def test_extensions_are_created_edited_and_deleted(web: Web) -> None:
         await dialog.get_by_label("Outside number").fill("+33698765432")
         await dialog.get_by_label("Voicemail").uncheck()
         await dialog.get_by_role("button", name="Save").click()
+        # The status already read "Extension 105 saved." from the creation: the edit is saved
+        # when its dialog has closed and the row shows the outside number.
+        await expect(dialog).to_be_hidden()
+        await expect(page.get_by_role("row", name=re.compile("105 Zoé Durand"))).to_contain_text(
+            "+33698765432"
+        )
         await expect(page.get_by_role("status")).to_have_text("Extension 105 saved.")
         await screenshot(page, "extensions")
         saved = await tenant.ok("GET", f"{base}/105")
@@ -414,7 +420,13 @@ async def test_conference_rooms_suggest_a_six_digit_pin_and_never_show_it_again(
         await expect(dialog.get_by_label("PIN", exact=True)).to_have_value("")  # never shown
         await dialog.get_by_label("Name", exact=True).fill("Salle Renoir 2")
         await dialog.get_by_role("button", name="Save").click()
+        # As above, the status still reads the first save's words: wait for the edit itself.
+        await expect(dialog).to_be_hidden()
+        await expect(page.get_by_role("row", name=re.compile("301"))).to_contain_text(
+            "Salle Renoir 2"
+        )
         await expect(page.get_by_role("status")).to_have_text("Conference room 301 saved.")
+        assert (await tenant.ok("GET", f"{t}/conference-rooms/301"))["name"] == "Salle Renoir 2"
         assert verify_pin(
             "1234",
             await web.admin.pool.fetchval(
