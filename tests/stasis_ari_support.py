@@ -27,7 +27,7 @@ from typing import Any
 from rcp_devstack.ari_probe import AriProbe, Event, ari_probe
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.ari import AriCall, AriConnection
-from rcp_stasis.ports import AriCallPort, AriEvent
+from rcp_stasis.ports import AriCallPort, AsteriskEvent
 
 CALLED = "+33199000001"
 
@@ -135,8 +135,8 @@ class Receptionist:
 
 
 async def next_event(
-    call: AriCallPort, match: Callable[[AriEvent], bool], timeout_s: float = 20.0
-) -> AriEvent:
+    call: AriCallPort, match: Callable[[AsteriskEvent], bool], timeout_s: float = 20.0
+) -> AsteriskEvent:
     """The call's first event (from now) that `match` accepts."""
     async with asyncio.timeout(timeout_s):
         async for event in call.events():

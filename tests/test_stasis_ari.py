@@ -12,14 +12,30 @@ import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
-from rcp.callflow.events import DialStatus
+from rcp.callflow.events import (
+    DialResult,
+    DialStatus,
+    Hangup,
+    RecordingFailed,
+    RecordingFinished,
+)
 from rcp_devstack.settings import StackSettings
-from rcp_stasis.ari import CALL_EVENT_TYPES, AriError, AriNotFound, event_age, query_value
-from rcp_stasis.ports import AriEvent
+from rcp_stasis.ari import (
+    CALL_EVENT_TYPES,
+    AriCall,
+    AriConnection,
+    AriError,
+    AriNotFound,
+    dial_result,
+    event_age,
+    query_value,
+    unanswered_result,
+)
+from rcp_stasis.ports import KeyPressed, PlaybackEnded
 from stasis_ari_support import (
     CALLED,
     Phones,
@@ -103,8 +119,8 @@ async def test_a_prompt_is_heard_by_the_caller_and_its_end_arrives(
         "POST", f"/channels/{phone}/record", name=heard, format="wav", ifExists="overwrite"
     )
     await call.play("prompt-1", ["sound:hello-world"])
-    finished = await next_event(call, lambda e: e.type == "PlaybackFinished")
-    assert finished.playback_id == "prompt-1"
+    finished = await next_event(call, lambda e: isinstance(e, PlaybackEnded))
+    assert finished == PlaybackEnded("prompt-1")
     await phone_app.probe.request("POST", f"/recordings/live/{heard}/stop")
     await asyncio.sleep(0.2)  # the file is closed once the stop is processed
     assert await phone_app.recorded_loudness(heard) > 100  # speech, not silence
@@ -118,11 +134,11 @@ async def test_a_digit_arrives_and_stops_the_playback_even_if_it_just_finished(
     await call.play("greeting-1", LONG_PROMPT)
     await playing(phone_app, "greeting-1")
     await phone_app.press(phone, "7")
-    digit = await next_event(call, lambda e: e.type == "ChannelDtmfReceived")
-    assert digit.digit == "7"
+    digit = await next_event(call, lambda e: isinstance(e, KeyPressed))
+    assert digit == KeyPressed("7", received=0.0)
     assert await call.stop_playback("greeting-1") is True
-    finished = await next_event(call, lambda e: e.type == "PlaybackFinished")
-    assert finished.playback_id == "greeting-1"
+    finished = await next_event(call, lambda e: isinstance(e, PlaybackEnded))
+    assert finished == PlaybackEnded("greeting-1")
     assert await call.stop_playback("greeting-1") is False  # 404: already over, no error
 
 
@@ -136,8 +152,8 @@ async def test_a_dialled_leg_reports_its_answer_and_is_bridged_with_the_caller(
     await call.dial(leg, f"Local/{number}@test-phones/n", 20, caller_id="+33612345678")
     ringing = await phone_app.ringing(number)
     await phone_app.probe.request("POST", f"/channels/{ringing}/answer")
-    answer = await next_event(call, lambda e: e.type == "Dial" and e.dial_status == "ANSWER")
-    assert answer.channel_id == leg
+    answer = await next_event(call, lambda e: isinstance(e, DialResult))
+    assert answer == DialResult(leg, DialStatus.ANSWERED)
     bridge = f"{call.channel_id}-bridge-2"
     await call.bridge(bridge, leg)
     state = await phone_app.probe.request("GET", f"/bridges/{bridge}")
@@ -158,7 +174,7 @@ async def test_a_hangup_releases_every_channel_bridge_and_playback_of_the_call(
     conference = unique_app("conference")
     await call.join_conference(conference)
     await phone_app.hang_up(phone)  # the caller hangs up
-    await next_event(call, lambda e: e.type == "StasisEnd" and e.channel_id == call.channel_id)
+    await next_event(call, lambda e: e == Hangup())
     adapter.finish[call.channel_id].set()  # the call's task ends; the adapter releases the rest
     async with asyncio.timeout(20):
         async for _ in call.events():
@@ -183,8 +199,8 @@ async def test_a_slow_call_does_not_delay_another(adapter: Receptionist, phone_a
     lively = await adapter.next_call()
     assert lively.channel_id != stuck.channel_id
     await phone_app.press(phone, "3")
-    digit = await next_event(lively, lambda e: e.type == "ChannelDtmfReceived")
-    assert digit.digit == "3"
+    digit = await next_event(lively, lambda e: isinstance(e, KeyPressed))
+    assert digit == KeyPressed("3", received=0.0)
 
 
 async def test_event_listeners_do_not_grow_with_calls(
@@ -195,7 +211,7 @@ async def test_event_listeners_do_not_grow_with_calls(
         phone, _ = await phone_app.call(adapter.connection.app)
         call = await adapter.next_call()
         await phone_app.hang_up(phone)
-        await next_event(call, lambda e: e.type == "StasisEnd")
+        await next_event(call, lambda e: e == Hangup())
         adapter.finish[call.channel_id].set()
     assert adapter.connection.listener_count == before == 1
 
@@ -249,11 +265,13 @@ async def test_boolean_parameters_reach_asterisk_as_words(
     call = await adapter.next_call()
     name = unique_app("message")
     await call.record(name, max_duration_s=2, max_silence_s=1, beep=True, terminate_on="#")
-    started = await next_event(call, lambda e: e.type in ("RecordingStarted", "RecordingFailed"))
-    assert started.type == "RecordingStarted"
-    assert started.recording_name == name
+    async with asyncio.timeout(10):  # beep=True was taken: it records
+        while not await phone_app.exists(f"/recordings/live/{name}"):  # noqa: ASYNC110 - Asterisk polled
+            await asyncio.sleep(0.05)
     assert await call.stop_recording(name) is True
-    await next_event(call, lambda e: e.type == "RecordingFinished")
+    finished = await next_event(call, lambda e: isinstance(e, RecordingFinished))
+    assert isinstance(finished, RecordingFinished)
+    assert finished.recording == name
     await call.hang_up()
     await phone_app.probe.request("DELETE", f"/recordings/stored/{name}", missing_ok=True)
 
@@ -272,8 +290,8 @@ async def test_it_reconnects_after_the_websocket_drops_and_serves_old_and_new_ca
         await eventually(lambda: connection.connections >= 2 and connection.connected)
 
         await phone_app.press(phone, "5")  # a call from before the drop still reports
-        digit = await next_event(before, lambda e: e.type == "ChannelDtmfReceived")
-        assert digit.digit == "5"
+        digit = await next_event(before, lambda e: isinstance(e, KeyPressed))
+        assert digit == KeyPressed("5", received=0.0)
         await phone_app.call(connection.app)  # and a new call arrives
         after = await running.next_call()
         assert after.channel_id != before.channel_id
@@ -313,37 +331,58 @@ async def test_credentials_travel_in_a_header_never_in_a_url(asterisk: StackSett
     assert b"Authorization: Basic " + token in sent
 
 
-def test_events_name_what_they_are_about() -> None:
-    dial = AriEvent("Dial", "leg", {"dialstatus": "BUSY"})
-    recording = AriEvent("RecordingFinished", "c", {"recording": {"name": "m", "duration": 4}})
-    assert dial.dial_status == "BUSY"
-    assert (recording.recording_name, recording.recording_duration_s) == ("m", 4.0)
-    assert AriEvent("StasisEnd", "c", {}).digit is None
+def a_call() -> AriCall:
+    """A call of the adapter's, alone: what its ARI events tell it needs no connection."""
+    return AriCall(cast(AriConnection, None), "c", {"channel": {"name": "PJSIP/trunk-1"}})
+
+
+def test_a_call_is_told_its_events_in_the_flow_s_words() -> None:
+    call = a_call()
+    assert call.told("ChannelDtmfReceived", "c", {"digit": "5"}) == KeyPressed("5", 0.0)
+    assert call.told("ChannelDtmfReceived", "leg", {"digit": "5"}) is None  # not the caller's
+    ended = {"playback": {"id": "p", "state": "done"}}
+    assert call.told("PlaybackFinished", "c", ended) == PlaybackEnded("p")
+    failed_playback = {"playback": {"id": "p", "state": "failed"}}
+    assert call.told("PlaybackFinished", "c", failed_playback) == PlaybackEnded("p", failed=True)
+    assert call.told("RecordingStarted", "c", {"recording": {"name": "m"}}) is None
+    finished = call.told("RecordingFinished", "c", {"recording": {"name": "m", "duration": 4}})
+    assert finished == RecordingFinished("m", 4.0)
+    failed = {"recording": {"name": "m", "cause": "disk"}}
+    assert call.told("RecordingFailed", "c", failed) == RecordingFailed("m", "disk")
+    unsaid = {"recording": {"name": "m"}}
+    assert call.told("RecordingFailed", "c", unsaid) == RecordingFailed("m", "failed")
+    # The caller's hangup request comes first; what follows says nothing more.
+    assert call.told("ChannelHangupRequest", "c", {"cause": 16}) == Hangup()
+    assert call.told("StasisEnd", "c", {}) is None
+    assert call.told("ChannelDestroyed", "c", {"cause": 16}) is None
 
 
 def test_the_edge_says_how_a_leg_ended_in_the_flow_s_words_not_ari_s() -> None:
-    def dial(status: str) -> DialStatus | None:
-        return AriEvent("Dial", "leg", {"dialstatus": status}).dial_result
-
-    def destroyed(cause: int) -> DialStatus:
-        return AriEvent("ChannelDestroyed", "leg", {"cause": cause}).unanswered_result
-
-    assert [dial(s) for s in ("", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL")] == [None] * 5
-    assert dial("ANSWER") is DialStatus.ANSWERED
-    assert dial("BUSY") is DialStatus.BUSY
-    assert dial("NOANSWER") is DialStatus.NO_ANSWER
-    assert dial("CHANUNAVAIL") is DialStatus.FAILED
-    assert [destroyed(c) for c in (17, 21)] == [DialStatus.BUSY] * 2
-    assert [destroyed(c) for c in (18, 19)] == [DialStatus.NO_ANSWER] * 2
-    assert destroyed(34) is DialStatus.FAILED  # no circuit available
-    finished = AriEvent("PlaybackFinished", "c", {"playback": {"id": "p", "state": "failed"}})
-    assert finished.playback_failed
-    assert not AriEvent("PlaybackFinished", "c", {"playback": {"state": "done"}}).playback_failed
-    failed = AriEvent("RecordingFailed", "c", {"recording": {"name": "m", "cause": "disk"}})
-    assert failed.recording_cause == "disk"
-    assert AriEvent("RecordingFailed", "c", {"recording": {"name": "m"}}).recording_cause == (
-        "failed"
+    assert [dial_result(s) for s in ("", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL")] == (
+        [None] * 5
     )
+    assert dial_result("ANSWER") is DialStatus.ANSWERED
+    assert dial_result("BUSY") is DialStatus.BUSY
+    assert dial_result("NOANSWER") is DialStatus.NO_ANSWER
+    assert dial_result("CHANUNAVAIL") is DialStatus.FAILED
+    assert [unanswered_result(c) for c in (17, 21)] == [DialStatus.BUSY] * 2
+    assert [unanswered_result(c) for c in (18, 19)] == [DialStatus.NO_ANSWER] * 2
+    assert unanswered_result(34) is DialStatus.FAILED  # no circuit available
+    call = a_call()
+    # A leg that answers, then hangs up: its answer, then its departure, each told once.
+    assert call.told("Dial", "leg-1", {"dialstatus": "RINGING"}) is None
+    answer = call.told("Dial", "leg-1", {"dialstatus": "ANSWER"})
+    assert answer == DialResult("leg-1", DialStatus.ANSWERED)
+    assert call.told("StasisEnd", "leg-1", {}) == Hangup("leg-1")
+    assert call.told("ChannelDestroyed", "leg-1", {"cause": 16}) is None
+    # A leg that never answers: its hangup cause says why (Asterisk sends no final Dial).
+    assert call.told("StasisEnd", "leg-2", {}) is None
+    busy = call.told("ChannelDestroyed", "leg-2", {"cause": 17})
+    assert busy == DialResult("leg-2", DialStatus.BUSY)
+    # A final Dial status is told once, not again when the leg goes.
+    refused = call.told("Dial", "leg-3", {"dialstatus": "CHANUNAVAIL"})
+    assert refused == DialResult("leg-3", DialStatus.FAILED)
+    assert call.told("ChannelDestroyed", "leg-3", {"cause": 34}) is None
 
 
 async def test_asterisk_is_asked_for_the_events_a_call_needs_only(
@@ -403,7 +442,7 @@ async def test_each_request_s_wait_and_each_key_press_s_age_are_told_for_the_met
         await call.play("timed-1", LONG_PROMPT)
         await playing(phone_app, "timed-1")
         await phone_app.press(phone, "4")
-        await next_event(call, lambda e: e.type == "ChannelDtmfReceived")
+        await next_event(call, lambda e: isinstance(e, KeyPressed))
         with pytest.raises(AriNotFound):  # a failed request waited too
             await running.connection.operation("channels", "answer", channelId="no-such-channel")
         assert await call.hang_up() is True

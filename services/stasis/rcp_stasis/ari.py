@@ -70,9 +70,16 @@ import aiohttp
 import structlog
 from aiohttp.http import WebSocketWriter, WSMsgType
 from rcp import tasks
+from rcp.callflow.events import (
+    DialResult,
+    DialStatus,
+    Hangup,
+    RecordingFailed,
+    RecordingFinished,
+)
 from rcp.errors import ReceptionistError
 
-from rcp_stasis.ports import AriEvent, CallHandler
+from rcp_stasis.ports import AsteriskEvent, CallHandler, KeyPressed, PlaybackEnded
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +104,20 @@ CALL_EVENT_TYPES = (
 )
 LAG_EVENT_TYPES = frozenset({"ChannelDtmfReceived", "Dial"})
 """The events whose age is measured on arrival: those a caller waits on (a key, an answer)."""
+GONE_EVENT_TYPES = frozenset({"StasisEnd", "ChannelDestroyed"})
+CALLER_GONE_EVENT_TYPES = GONE_EVENT_TYPES | {"ChannelHangupRequest"}
+# ARI's words for how a leg's ringing ended, read here so that calls hear the flow's.
+# Q.850 causes of a leg that ended before it answered (Asterisk sends no final Dial event
+# for a leg that is busy, rings out or cannot be reached: its ChannelDestroyed says why).
+BUSY_CAUSES = frozenset({17, 21})  # user busy, call rejected
+NO_ANSWER_CAUSES = frozenset({18, 19})  # no user responding, no answer
+DIAL_STATUSES = {
+    "ANSWER": DialStatus.ANSWERED,
+    "BUSY": DialStatus.BUSY,
+    "NOANSWER": DialStatus.NO_ANSWER,
+}
+# Still ringing, or ended by us: nothing for the flow.
+QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
 END_OF_CALL = object()
 ACCEPT_JSON = {"Accept": "application/json"}
 LEG_ENTRY_TIMEOUT_S = 5.0
@@ -494,7 +515,7 @@ class AriConnection:
             return
         if kind in LAG_EVENT_TYPES and self._on_event_lag is not None:
             self._on_event_lag(event_age(message))
-        owner.deliver(AriEvent(kind, channel_id, message))
+        owner.deliver(kind, channel_id, message)
         if kind == "ChannelDestroyed" and channel_id != owner.channel_id:
             self._owners.pop(channel_id, None)  # a leg is gone for good
 
@@ -719,6 +740,24 @@ def stasis_args(channel: Mapping[str, Any]) -> list[str]:
     return data.split(",")[1:] if "," in data else []
 
 
+def dial_result(status: object) -> DialStatus | None:
+    """How a leg's ringing ended, from a Dial event's `dialstatus`, in the flow's words
+    (CHANUNAVAIL and the like are FAILED); None while it rings, or once we cancelled it."""
+    text = status if isinstance(status, str) else ""
+    if text in QUIET_DIAL_STATUSES:
+        return None
+    return DIAL_STATUSES.get(text, DialStatus.FAILED)
+
+
+def unanswered_result(cause: object) -> DialStatus:
+    """Why a leg that never answered ended, from its ChannelDestroyed's Q.850 `cause`."""
+    if cause in BUSY_CAUSES:
+        return DialStatus.BUSY
+    if cause in NO_ANSWER_CAUSES:
+        return DialStatus.NO_ANSWER
+    return DialStatus.FAILED
+
+
 def event_age(message: Mapping[str, Any]) -> float:
     """How long ago Asterisk made an event, by its `timestamp` (Asterisk's clock against
     ours: on one machine, or NTP-synchronised ones), in seconds; 0 when it has none or it
@@ -762,14 +801,18 @@ class AriCall:
         # cost Asterisk 100 CPU ms/s more, as much after the DELETE; the caller still heard
         # the tone with the phone answered). A trunk's caller (PJSIP) is told.
         self._told_ringing = not str(channel.get("name", "")).startswith("Local/")
-        self._queue: asyncio.Queue[AriEvent | object] = asyncio.Queue()
+        self._queue: asyncio.Queue[AsteriskEvent | object] = asyncio.Queue()
         self._playbacks: set[str] = set()
         self._legs: set[str] = set()
+        self._answered: set[str] = set()  # legs that answered, until gone
+        self._settled: set[str] = set()  # legs whose ringing's end or departure was told
+        self._recording_since: dict[str, float] = {}  # when each recording started
         self._bridges: set[str] = set()
         self._conferences: set[str] = set()
         self._recordings: set[str] = set()
         self._legs_entered: dict[str, asyncio.Event] = {}
         self._caller_gone = False
+        self._caller_left_told = False
         self._handed_back = False
         self._released = False
         self._owned: set[str] = {channel_id}
@@ -789,35 +832,93 @@ class AriCall:
         conferences: Iterable[str] = (),
     ) -> None:
         """Take on what the call held before we had it: released with the call."""
-        for leg in legs:
+        for leg in legs:  # bridged with the caller: their departure ends the call
             self._legs.add(leg)
+            self._answered.add(leg)
             self._own(leg)
         self._bridges.update(bridges)
         self._conferences.update(conferences)
 
-    def deliver(self, event: AriEvent) -> None:
-        """Queue an event for the call's task, and keep track of what has gone by itself."""
-        kind = event.type
-        if kind == "PlaybackFinished" and event.playback_id:
-            self._playbacks.discard(event.playback_id)
-        elif kind in ("RecordingFinished", "RecordingFailed") and event.recording_name:
-            self._recordings.discard(event.recording_name)
-        elif kind == "StasisStart" and event.channel_id in self._legs_entered:
-            self._legs_entered.pop(event.channel_id).set()
-        elif kind in ("StasisEnd", "ChannelDestroyed"):
-            if event.channel_id == self.channel_id:
-                self._caller_gone = True
-            else:
-                self._legs.discard(event.channel_id or "")
-        self._queue.put_nowait(event)
+    def deliver(self, kind: str, channel_id: str, message: Mapping[str, Any]) -> None:
+        """Tell the call's task what an ARI event about it means (if anything), and keep
+        track of what has gone by itself."""
+        event = self.told(kind, channel_id, message)
+        if event is not None:
+            self._queue.put_nowait(event)
 
-    async def events(self) -> AsyncIterator[AriEvent]:
-        """This call's events, in order, until the call is released."""
+    def told(  # noqa: PLR0911, PLR0912 - one case per ARI event
+        self, kind: str, channel_id: str, message: Mapping[str, Any]
+    ) -> AsteriskEvent | None:
+        """What an ARI event means to the call, in the flow's words (None: nothing)."""
+        caller = channel_id == self.channel_id
+        if kind == "ChannelDtmfReceived":
+            digit = message.get("digit")
+            if caller and isinstance(digit, str) and digit:
+                return KeyPressed(digit, time.monotonic())
+        elif kind == "PlaybackFinished":
+            playback = message.get("playback")
+            if isinstance(playback, Mapping) and isinstance(ari_id := playback.get("id"), str):
+                self._playbacks.discard(ari_id)
+                return PlaybackEnded(ari_id, failed=playback.get("state") == "failed")
+        elif kind == "Dial":
+            result = dial_result(message.get("dialstatus"))
+            if caller or result is None or channel_id in self._settled:
+                return None
+            if result is DialStatus.ANSWERED:
+                self._answered.add(channel_id)
+            else:
+                self._settled.add(channel_id)
+            return DialResult(channel_id, result)
+        elif caller and kind in CALLER_GONE_EVENT_TYPES:
+            # The request comes first: the caller is going, whatever its other events say
+            # meanwhile (a playback cut by the hangup reports itself "failed"), and releasing
+            # the call does not hang it up again.
+            self._caller_gone = True
+            if not self._caller_left_told:
+                self._caller_left_told = True
+                return Hangup()
+        elif kind in GONE_EVENT_TYPES:  # a leg
+            self._legs.discard(channel_id)
+            if channel_id in self._settled:
+                return None
+            if channel_id in self._answered:
+                self._settled.add(channel_id)
+                return Hangup(channel_id)
+            if kind == "ChannelDestroyed":  # it never answered: its cause says why
+                self._settled.add(channel_id)
+                return DialResult(channel_id, unanswered_result(message.get("cause")))
+        elif kind == "StasisStart":
+            if (entered := self._legs_entered.pop(channel_id, None)) is not None:
+                entered.set()
+        elif kind.startswith("Recording"):
+            return self._recording_event(kind, message.get("recording"))
+        return None
+
+    def _recording_event(self, kind: str, recording: object) -> AsteriskEvent | None:
+        if not isinstance(recording, Mapping) or not isinstance(name := recording.get("name"), str):
+            return None
+        now = time.monotonic()
+        if kind == "RecordingStarted":
+            self._recording_since[name] = now
+            return None
+        self._recordings.discard(name)
+        if kind == "RecordingFailed":
+            cause = recording.get("cause")
+            return RecordingFailed(name, "failed" if cause is None else str(cause))
+        # Asterisk 22 reports a duration of 0 for recordings that are not: measured here.
+        reported = recording.get("duration")
+        measured = now - self._recording_since.pop(name, now)
+        return RecordingFinished(
+            name, max(float(reported) if isinstance(reported, int | float) else 0.0, measured)
+        )
+
+    async def events(self) -> AsyncIterator[AsteriskEvent]:
+        """What happens to the call, in order, until the call is released."""
         while True:
             event = await self._queue.get()
-            if not isinstance(event, AriEvent):
+            if event is END_OF_CALL:
                 return
-            yield event
+            yield cast(AsteriskEvent, event)
 
     async def _call(self, resource: str, operation: str, /, **params: Any) -> Any:
         return await self._connection.operation(resource, operation, **params)

@@ -7,10 +7,9 @@ runner turns each into a flow event, `step`s the flow, and carries out the comma
 the other before taking the next item; so the flow sees a strict sequence of events and
 Asterisk gets its requests in the order the flow decided them.
 
-ARI behaviour the runner absorbs (see docs/asterisk.md):
-- a leg that rings out, is busy or is unreachable is hung up by Asterisk without a final
-  `Dial` event: the leg's `ChannelDestroyed` says which (`AriEvent.unanswered_result` reads
-  its Q.850 cause; `dial_result` reads a Dial event's status);
+What Asterisk says comes in the flow's words already (the adapter's `AsteriskEvent`s: ARI's
+event names, dial statuses and hangup causes stay in `rcp_stasis.ari`). What the runner
+absorbs (see docs/asterisk.md):
 - two first plays of the same new media URI at once can fail (asterisk/asterisk#1689): a
   playback that fails is played again once before the flow hears that it ended;
 - DTMF does not stop a playback: the flow asks for it, and a 404 (just finished) is no error.
@@ -47,8 +46,10 @@ from rcp_stasis.limits import CallLimits
 from rcp_stasis.metrics import StasisMetrics
 from rcp_stasis.ports import (
     AriCallPort,
-    AriEvent,
+    AsteriskEvent,
     DirectoryPort,
+    KeyPressed,
+    PlaybackEnded,
     PromptPort,
     VoicemailMessage,
 )
@@ -136,12 +137,10 @@ class _Held:
     timers: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
     lookups: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     cursors: dict[tuple[str, int], str] = field(default_factory=dict)
-    answered: set[str] = field(default_factory=set)
     outside: set[str] = field(default_factory=set)  # outside legs counted by the limits
-    recording_since: dict[str, float] = field(default_factory=dict)  # when each one started
 
 
-Inbox = asyncio.Queue[AriEvent | events.Event]
+Inbox = asyncio.Queue[AsteriskEvent | events.Event]
 
 
 class CallRunner:
@@ -182,11 +181,7 @@ class CallRunner:
         try:
             await self._step(events.CallStarted(self.context))
             while not self.call.ended:
-                item = await self._inbox.get()
-                if isinstance(item, AriEvent):
-                    await self._on_ari(item)
-                else:
-                    await self._step(item)
+                await self._take(await self._inbox.get())
             return self.call
         finally:
             metrics.active_calls.dec()
@@ -264,7 +259,6 @@ class CallRunner:
                 case commands.StopRinging():
                     await port.stop_ringing()
                 case commands.HangUpLeg(leg_id=leg):
-                    self._held.answered.discard(leg)
                     await port.hang_up_leg(leg)
                 case commands.Bridge(bridge_id=bridge, leg_id=leg):
                     await self._bridge(bridge, leg)
@@ -478,59 +472,32 @@ class CallRunner:
             self._inbox.put_nowait(events.RecordingFailed(record.recording, f"HTTP {error.status}"))
             raise
 
-    # --- ARI events -------------------------------------------------------------------------
+    # --- what Asterisk says ------------------------------------------------------------------
 
-    async def _on_ari(self, event: AriEvent) -> None:  # noqa: PLR0912 - one case per event
-        caller = self.port.channel_id
-        match event.type:
-            case "ChannelDtmfReceived" if event.channel_id == caller and event.digit:
-                await self._step(events.Digit(event.digit), received=event.received)
-            case "PlaybackFinished" if event.playback_id:
-                await self._playback_finished(event)
-            case "Dial" if event.channel_id and event.channel_id != caller:
-                result = event.dial_result
-                if result is None:
-                    return
-                if result is events.DialStatus.ANSWERED:
-                    self._held.answered.add(event.channel_id)
-                await self._step(events.DialResult(event.channel_id, result))
-            case "ChannelHangupRequest" | "StasisEnd" | "ChannelDestroyed" if (
-                event.channel_id == caller
+    async def _take(self, item: AsteriskEvent | events.Event) -> None:
+        """One item of the inbox: what Asterisk said of the call, or an event for the flow."""
+        match item:
+            case KeyPressed(digit=digit):
+                await self._step(events.Digit(digit), received=item.received)
+            case PlaybackEnded():
+                await self._playback_finished(item)
+            case events.DialResult(leg_id=leg, status=status) if (
+                status is not events.DialStatus.ANSWERED
             ):
-                # The request comes first: the caller is going, whatever its other events say
-                # meanwhile (a playback cut by the hangup reports itself "failed").
-                await self._step(events.Hangup())
-            case "StasisEnd" if event.channel_id in self._held.answered:
-                self._held.answered.discard(event.channel_id)
-                await self._step(events.Hangup(event.channel_id))
-            case "ChannelDestroyed" if event.channel_id:
-                # A leg that ends before answering: its cause says why (no final Dial event).
-                leg = event.channel_id
+                self._leg_ended(leg)  # rang out, busy, failed: the limits count it out
+                await self._step(item)
+            case events.Hangup(leg_id=str() as leg):
                 self._leg_ended(leg)
-                if leg in self._held.answered:
-                    self._held.answered.discard(leg)
-                    await self._step(events.Hangup(leg))
-                else:
-                    await self._step(events.DialResult(leg, event.unanswered_result))
-            case "RecordingStarted" if event.recording_name:
-                self._held.recording_since[event.recording_name] = event.received
-            case "RecordingFinished" if event.recording_name:
-                # Asterisk 22 reports a duration of 0 for recordings that are not: measure.
-                since = self._held.recording_since.pop(event.recording_name, event.received)
-                duration = max(event.recording_duration_s or 0.0, event.received - since)
-                await self._step(events.RecordingFinished(event.recording_name, duration))
-            case "RecordingFailed" if event.recording_name:
-                cause = event.recording_cause
-                await self._step(events.RecordingFailed(event.recording_name, cause))
+                await self._step(item)
             case _:
-                pass
+                await self._step(item)
 
-    async def _playback_finished(self, event: AriEvent) -> None:
-        ari_id = event.playback_id or ""
+    async def _playback_finished(self, event: PlaybackEnded) -> None:
+        ari_id = event.playback_id
         playback = self._held.playbacks.pop(ari_id, None)
         if playback is None:
             return  # one we stopped, or played again
-        failed = event.playback_failed
+        failed = event.failed
         if failed and not playback.retried:
             # Asterisk's media cache can fail two simultaneous first plays of one URI.
             log.info("call.playback_retried", call_id=self.context.call_id, playback=ari_id)

@@ -6,109 +6,48 @@ and voicemail adapters speak those services' NATS contracts).
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import field
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
-from rcp.callflow.events import DialStatus, NameMatch
+from rcp.callflow.events import (
+    DialResult,
+    Hangup,
+    NameMatch,
+    RecordingFailed,
+    RecordingFinished,
+)
 from rcp.callflow.prompts import Playable
 from rcp.values import Value
 
 # --- Asterisk -------------------------------------------------------------------------------
 
 
-# ARI's words for how a leg's ringing ended, read here so that the executor hears the flow's.
-# Q.850 causes of a leg that ended before it answered.
-BUSY_CAUSES = frozenset({17, 21})  # user busy, call rejected
-NO_ANSWER_CAUSES = frozenset({18, 19})  # no user responding, no answer
-DIAL_STATUSES = {
-    "ANSWER": DialStatus.ANSWERED,
-    "BUSY": DialStatus.BUSY,
-    "NOANSWER": DialStatus.NO_ANSWER,
-}
-# Still ringing, or ended by us: nothing for the flow.
-QUIET_DIAL_STATUSES = frozenset({"", "RINGING", "PROGRESS", "PROCEEDING", "CANCEL"})
+class KeyPressed(Value):
+    """The caller pressed a key; `received`: when the press reached the service
+    (time.monotonic()), to time what follows it."""
+
+    digit: str
+    received: float = field(compare=False, repr=False)
 
 
-class AriEvent(Value):
-    """One ARI event about a call: its type, the channel it concerns, and its JSON."""
+class PlaybackEnded(Value):
+    """A playback, by the id the call started it under, ended: played through, stopped, or
+    `failed` (Asterisk could not play it)."""
 
-    type: str
-    channel_id: str | None
-    data: Mapping[str, Any] = field(repr=False)
-    # When the event reached the service (time.monotonic()), to measure what follows it.
-    received: float = field(default_factory=time.monotonic, compare=False, repr=False)
-
-    @property
-    def digit(self) -> str | None:
-        """ChannelDtmfReceived: the key pressed."""
-        digit = self.data.get("digit")
-        return digit if isinstance(digit, str) else None
-
-    @property
-    def dial_status(self) -> str | None:
-        """Dial: "" while ringing, then ANSWER, BUSY, NOANSWER, CHANUNAVAIL, CANCEL..."""
-        status = self.data.get("dialstatus")
-        return status if isinstance(status, str) else None
-
-    @property
-    def dial_result(self) -> DialStatus | None:
-        """Dial: how the leg's ringing ended, in the flow's words (CHANUNAVAIL and the like are
-        FAILED); None while it rings, or once we cancelled it."""
-        status = self.dial_status or ""
-        if status in QUIET_DIAL_STATUSES:
-            return None
-        return DIAL_STATUSES.get(status, DialStatus.FAILED)
-
-    @property
-    def unanswered_result(self) -> DialStatus:
-        """ChannelDestroyed of a leg that never answered (Asterisk sends no final Dial event
-        then): why, from its Q.850 hangup cause (17 busy, 19 no answer...)."""
-        cause = self.data.get("cause")
-        if cause in BUSY_CAUSES:
-            return DialStatus.BUSY
-        if cause in NO_ANSWER_CAUSES:
-            return DialStatus.NO_ANSWER
-        return DialStatus.FAILED
-
-    @property
-    def playback_failed(self) -> bool:
-        """PlaybackFinished: whether Asterisk could not play it (rather than played or
-        stopped)."""
-        playback = self.data.get("playback")
-        return isinstance(playback, Mapping) and playback.get("state") == "failed"
-
-    @property
-    def recording_cause(self) -> str:
-        """RecordingFailed: why, as Asterisk says it ("failed" when it does not)."""
-        recording = self.data.get("recording")
-        cause = recording.get("cause") if isinstance(recording, Mapping) else None
-        return "failed" if cause is None else str(cause)
-
-    @property
-    def playback_id(self) -> str | None:
-        """Playback events: the playback's id."""
-        return _nested_id(self.data, "playback", "id")
-
-    @property
-    def recording_name(self) -> str | None:
-        """Recording events: the recording's name."""
-        return _nested_id(self.data, "recording", "name")
-
-    @property
-    def recording_duration_s(self) -> float | None:
-        """RecordingFinished: how long the recording is, in seconds."""
-        recording = self.data.get("recording")
-        duration = recording.get("duration") if isinstance(recording, Mapping) else None
-        return float(duration) if isinstance(duration, int | float) else None
+    playback_id: str
+    failed: bool = False
 
 
-def _nested_id(data: Mapping[str, Any], outer: str, key: str) -> str | None:
-    inner = data.get(outer)
-    value = inner.get(key) if isinstance(inner, Mapping) else None
-    return value if isinstance(value, str) else None
+AsteriskEvent = (
+    KeyPressed | PlaybackEnded | DialResult | Hangup | RecordingFinished | RecordingFailed
+)
+"""What the adapter tells a call of what happened to it, in the flow's words: a key, a
+playback's end, how a leg's ringing ended (`DialResult`: its answer, or why it never
+answered), the caller or an answered leg gone (`Hangup`), a recording's end (its length
+measured). Only the playbacks' ids are Asterisk's, since a playback may be played again
+under another id."""
 
 
 class AriCallPort(Protocol):
@@ -123,8 +62,8 @@ class AriCallPort(Protocol):
     args: tuple[str, ...]
     caller_number: str | None
 
-    def events(self) -> AsyncIterator[AriEvent]:
-        """This call's events, in the order Asterisk sent them (caller and legs)."""
+    def events(self) -> AsyncIterator[AsteriskEvent]:
+        """What happens to the call (caller and legs), in the order Asterisk said it."""
         ...
 
     async def answer(self) -> None:

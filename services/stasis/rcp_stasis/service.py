@@ -48,7 +48,7 @@ from rcp_stasis.executor import (
     ringback_playbacks,
 )
 from rcp_stasis.metrics import StasisMetrics
-from rcp_stasis.ports import AriCallPort, AriEvent, CallHandler, RecordingPort, VoicemailMessage
+from rcp_stasis.ports import AriCallPort, CallHandler, RecordingPort, VoicemailMessage
 from rcp_stasis.tenants import TenantConfigs
 
 log = structlog.get_logger(__name__)
@@ -273,7 +273,7 @@ class Receptionist:
             self._idle.clear()
             try:
                 ended = await wait_for_hangup(call)
-                by = "caller" if ended is None or ended.channel_id == call.channel_id else "callee"
+                by = "caller" if ended is None or ended.leg_id is None else "callee"
                 await self._close_record(call, outcome, by)
             finally:
                 del self._kept[call.channel_id]
@@ -448,11 +448,11 @@ def _config_listener(runner: CallRunner) -> Callable[[TenantConfig], None]:
     return lambda config: runner.tell(ConfigReloaded(config))
 
 
-async def wait_for_hangup(call: AriCallPort) -> AriEvent | None:
+async def wait_for_hangup(call: AriCallPort) -> Hangup | None:
     """Keep a call we took over until its caller or the other party leaves (that event); the
     adapter then releases the rest (hangs up the other party, destroys the bridge, leaves the
     room)."""
     async for event in call.events():
-        if event.type in ("StasisEnd", "ChannelDestroyed"):
+        if isinstance(event, Hangup):
             return event
     return None
