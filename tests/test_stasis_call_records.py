@@ -301,6 +301,68 @@ async def test_events_of_a_tenant_that_does_not_exist_are_dropped_at_once(
     assert early == "not_started"
 
 
+class _CountingPool:
+    """The pool, counting the connections taken from it (one per round trip or group)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.acquired = 0
+
+    def acquire(self) -> Any:
+        self.acquired += 1
+        return self._pool.acquire()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in {"execute", "fetchval", "fetch", "fetchrow"}:
+            self.acquired += 1
+        return getattr(self._pool, name)
+
+
+async def test_events_handed_over_together_are_written_on_one_connection(
+    admin: Admin, records_pool: asyncpg.Pool
+) -> None:
+    counting = _CountingPool(records_pool)
+    records = CallRecords(counting)  # type: ignore[arg-type]  # the pool's methods it uses
+    tenant = await new_tenant(admin)
+    calls = [unique("call") for _ in range(5)]
+    events = [item for call_id in calls for item in a_call(tenant, call_id)]
+    results = await asyncio.gather(
+        *(records.apply(item, sequence) for sequence, item in enumerate(events, 1))
+    )
+    assert results == ["written"] * len(events)
+    assert counting.acquired == 1
+    for call_id in calls:
+        row = await record_of(admin.pool, tenant, call_id, ended)
+        assert row["outcome"] == "transferred"
+        assert [entry["kind"] for entry in row["trace"]] == [
+            e.kind for e in a_call(tenant, call_id)
+        ]
+
+
+async def test_an_event_refused_among_others_handed_over_with_it_holds_none_of_them_back(
+    admin: Admin, records_pool: asyncpg.Pool
+) -> None:
+    # A `started` of a tenant that does not exist breaks a foreign key, which fails the
+    # statement it is written with: each event of its group then gets its own result.
+    records = CallRecords(records_pool)
+    tenant, ghost = await new_tenant(admin), uuid.uuid4()
+    good, orphan, late = unique("call"), unique("call"), unique("call")
+    events = [
+        *a_call(tenant, good),
+        event(ghost, orphan, "started", 0, called_number=CALLED),
+        event(tenant, unique("call"), "started", 0, called_number="0612345678"),
+        event(tenant, late, "menu", 1, reason="greeting"),
+        event(ghost, orphan, "menu", 1, reason="greeting"),
+    ]
+    results = await asyncio.gather(
+        *(records.apply(item, sequence) for sequence, item in enumerate(events, 100))
+    )
+    assert results == ["written"] * 7 + ["refused", "refused", "not_started", "refused"]
+    row = await record_of(admin.pool, tenant, good, ended)
+    assert len(row["trace"]) == 7
+    assert row["outcome"] == "transferred"
+
+
 def test_call_event_subjects_put_the_tenant_first() -> None:
     tenant = uuid.UUID("6f1c1f3e-2d4b-4c55-9a77-0c9d7f0e1a01")
     assert subjects.tenant_call_events(tenant) == f"rcp.events.{tenant}.call.*"
