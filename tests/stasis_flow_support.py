@@ -58,6 +58,7 @@ from rcp.callflow.events import (
     Digit,
     Event,
     Hangup,
+    LegBridged,
     LookupFailed,
     LookupResult,
     NameMatch,
@@ -224,6 +225,13 @@ class Leg:
 
 
 @dataclass(frozen=True)
+class BridgeMade:
+    """The n-th leg the call dialled is in the caller's bridge now (its Bridge was made)."""
+
+    index: int
+
+
+@dataclass(frozen=True)
 class Found:
     """The directory answers the last look-up."""
 
@@ -257,6 +265,7 @@ Happening = (
     | StaleTimer
     | StalePlayback
     | Leg
+    | BridgeMade
     | Found
     | LookupFails
     | Recorded
@@ -298,6 +307,10 @@ def unreachable(index: int) -> Leg:
 
 def leg_hangs_up(index: int) -> Leg:
     return Leg(index, None)
+
+
+def bridged(index: int) -> BridgeMade:
+    return BridgeMade(index)
 
 
 def found(*matches: NameMatch, total: int | None = None, next_page: int | None = None) -> Found:
@@ -385,6 +398,10 @@ class Run:
                 dial = self._of(Dial)[index]
                 assert isinstance(dial, Dial)
                 return Hangup(dial.leg_id) if status is None else DialResult(dial.leg_id, status)
+            case BridgeMade(index=index):
+                dial = self._of(Dial)[index]
+                assert isinstance(dial, Dial)
+                return LegBridged(dial.leg_id)
             case Found(matches=matches, total=total, next_page=next_page):
                 return LookupResult(self._last_lookup(), matches, total, next_page)
             case LookupFails():

@@ -156,6 +156,22 @@ async def test_a_transfer_nobody_answers_rings_its_time_then_the_voicemail_recor
     assert "Vous êtes bien sur la messagerie de Amélie Poulain." in prompts(result)[-1]
 
 
+async def test_the_first_member_of_a_simultaneous_ring_group_to_answer_is_bridged(
+    admin: Admin, tenant: Tenant
+) -> None:
+    body = {
+        "actions": [{"keys": "3"}],
+        "phones": [
+            {"number": "101", "does": "answer", "after_s": 3},
+            {"number": "102", "does": "answer", "after_s": 1},
+        ],
+    }
+    result = await simulate(admin, tenant, body)
+    assert kinds(result)[-2:] == ["transfer_result", "bridged"]
+    assert result["trace"][-1]["data"] == {"number": "102"}
+    assert (result["state"], result["outcome"]) == ("waiting", "transferred")
+
+
 async def test_a_busy_phone_and_a_phone_that_answers_are_told_apart(
     admin: Admin, tenant: Tenant
 ) -> None:

@@ -39,6 +39,7 @@ from rcp.callflow.events import (
     Digit,
     Event,
     Hangup,
+    LegBridged,
     LookupFailed,
     LookupResult,
     NameMatch,
@@ -85,6 +86,7 @@ class World:
     old_timers: list[int] = field(default_factory=list)
     ringing: set[str] = field(default_factory=set)
     answered: set[str] = field(default_factory=set)
+    bridging: set[str] = field(default_factory=set)  # legs whose Bridge was asked for
     lookups: list[str] = field(default_factory=list)
     pin_checks: list[str] = field(default_factory=list)
     recording: set[str] = field(default_factory=set)
@@ -127,6 +129,7 @@ class World:
                 assert leg in self.answered, "bridged a leg that did not answer"
                 self._new(bridge)
                 self.bridges.add(bridge)
+                self.bridging.add(leg)
             case DestroyBridge(bridge_id=bridge):
                 self.bridges.remove(bridge)
             case JoinConference(conference_id=conference):
@@ -164,6 +167,8 @@ class World:
             generation = self.timers.pop()
             self.old_timers.append(generation)
             return TimerFired(generation)
+        if roll < 0.75 and self.bridging:  # made, or late (the leg may have gone since)
+            return LegBridged(self.bridging.pop())
         if roll < 0.8 and (self.ringing or self.answered):
             leg = rng.choice(sorted(self.ringing | self.answered))
             if leg in self.answered:

@@ -123,6 +123,13 @@ class RecordingFailed(Value):
     reason: str
 
 
+class LegBridged(Value):
+    """A leg that answered while others rang is in the caller's bridge now (its `Bridge` was
+    made): they talk."""
+
+    leg_id: str
+
+
 class Hangup(Value):
     """The caller hung up (`leg_id` None), or one of the call's legs did."""
 
@@ -152,6 +159,7 @@ Event = (
     | LookupFailed
     | PinChecked
     | DialResult
+    | LegBridged
     | RecordingFinished
     | RecordingFailed
     | Hangup

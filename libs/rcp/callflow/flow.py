@@ -78,6 +78,7 @@ from rcp.callflow.events import (
     Digit,
     Event,
     Hangup,
+    LegBridged,
     LookupFailed,
     LookupResult,
     NameMatch,
@@ -185,7 +186,8 @@ class Ringing(Value):
     requests that follow it; the caller's line is told that it rings (Asterisk plays the
     ringback tone on an answered line), which the answer itself stops. Legs that ring
     together ring on their own, under a ringback tone played to the caller; the first to
-    answer is bridged then."""
+    answer is bridged then (`bridging`), and the others ring on until it is: should it hang
+    up first, the caller has not lost them."""
 
     kind: str
     number: str
@@ -193,6 +195,7 @@ class Ringing(Value):
     waiting: tuple[Extension, ...]
     ring_s: int
     no_answer: NoAnswerPlan
+    bridging: str | None = None
 
 
 class Bridged(Value):
@@ -458,6 +461,10 @@ def _dispatch(turn: _Turn, event: Event) -> None:  # noqa: PLR0912, PLR0915 - on
             _menu(turn, "lookup_failed", (turn.say(SystemPromptKey.SERVICE_UNAVAILABLE),))
         case DialResult(leg_id=leg) if leg in held.legs and isinstance(call.phase, Ringing):
             _on_dial_result(turn, call.phase, leg, event.status, event.reason)
+        case LegBridged(leg_id=leg) if isinstance(call.phase, Ringing) and (
+            leg == call.phase.bridging
+        ):
+            _connected(turn, call.phase, leg)
         case RecordingFinished(recording=recording) if recording == held.recording:
             turn.hold(recording=None)
             if isinstance(call.phase, VoicemailRecording):
@@ -976,32 +983,69 @@ def _dial(turn: _Turn, extension: Extension, seconds: int, alone: bool) -> str |
 def _on_dial_result(
     turn: _Turn, phase: Ringing, leg: str, status: DialStatus, reason: str | None = None
 ) -> None:
+    if leg == phase.bridging:  # it answered, and went before it could be bridged
+        _answerer_gone(turn, phase, leg)
+        return
     number = dict(phase.legs)[leg]
     why = {"reason": reason} if reason else {}
     turn.trace(TraceKind.TRANSFER_RESULT, number=number, result=status, **why)
-    if status is DialStatus.ANSWERED:
+    if status is DialStatus.ANSWERED and phase.bridging is not None:
+        # Another answered first and is being bridged: this one is too late.
+        turn.emit(HangUpLeg(leg))
+    elif status is DialStatus.ANSWERED and turn.call.held.bridge is None:
+        # It rang with others: bridged now; they ring on until it is (`LegBridged`).
         turn.stop_playback()
         turn.cancel_timer()
-        turn.emit(*(HangUpLeg(other) for other, _ in phase.legs if other != leg))
-        if turn.call.held.bridge is None:  # it rang with others: bridged now
-            bridge = turn.new_id("bridge")
-            turn.emit(Bridge(bridge, leg))
-            turn.hold(bridge=bridge)
-        # Else it rang in the caller's bridge: connected already, and the bridge itself tells
-        # the caller's line to stop ringing as the answer crosses it.
-        turn.hold(legs=frozenset({leg}))
-        turn.call = replace(turn.call, outcome=Outcome.TRANSFERRED)
-        extension = turn.config.extensions.get(number)
-        outside = extension is not None and extension.kind is ExtensionKind.VIRTUAL
-        turn.go(Bridged(leg, number, outside))
-        turn.trace(TraceKind.BRIDGED, number=number)
-        if outside:  # the longest a caller may stay on an outside number
-            turn.start_timer(turn.config.limits.max_outbound_call_s, "max_outbound_call")
+        bridge = turn.new_id("bridge")
+        turn.emit(Bridge(bridge, leg))
+        turn.hold(bridge=bridge)
+        turn.go(replace(phase, bridging=leg))
+        return
+    elif status is DialStatus.ANSWERED:
+        # It rang in the caller's bridge: connected already, and the bridge itself tells the
+        # caller's line to stop ringing as the answer crosses it.
+        _connected(turn, phase, leg)
         return
     turn.hold(legs=turn.call.held.legs - {leg})
     ringing = tuple(pair for pair in phase.legs if pair[0] != leg)
     if ringing:
         turn.go(replace(phase, legs=ringing))
+    else:
+        _next_member(turn, phase)
+
+
+def _connected(turn: _Turn, phase: Ringing, leg: str) -> None:
+    """The caller talks with `leg` (in the call's bridge): the other legs stop ringing."""
+    number = dict(phase.legs)[leg]
+    turn.stop_playback()
+    turn.cancel_timer()
+    turn.emit(*(HangUpLeg(other) for other, _ in phase.legs if other != leg))
+    turn.hold(legs=frozenset({leg}))
+    turn.call = replace(turn.call, outcome=Outcome.TRANSFERRED)
+    extension = turn.config.extensions.get(number)
+    outside = extension is not None and extension.kind is ExtensionKind.VIRTUAL
+    turn.go(Bridged(leg, number, outside))
+    turn.trace(TraceKind.BRIDGED, number=number)
+    if outside:  # the longest a caller may stay on an outside number
+        turn.start_timer(turn.config.limits.max_outbound_call_s, "max_outbound_call")
+
+
+def _answerer_gone(turn: _Turn, phase: Ringing, leg: str) -> None:
+    """The leg being bridged hung up first (or could not be bridged): the caller leaves the
+    bridge and hears ringback while the others ring on, or what follows no answer."""
+    number = dict(phase.legs)[leg]
+    turn.trace(TraceKind.TRANSFER_RESULT, number=number, result=DialStatus.FAILED, reason="gone")
+    turn.hold(legs=turn.call.held.legs - {leg})
+    bridge = turn.call.held.bridge
+    if bridge is not None:
+        turn.emit(DestroyBridge(bridge))
+        turn.hold(bridge=None)
+    ringing = tuple(pair for pair in phase.legs if pair[0] != leg)
+    phase = replace(phase, legs=ringing, bridging=None)
+    if ringing:
+        turn.go(phase)
+        turn.play(Tone.RINGBACK)
+        _start_ring_timer(turn, phase.ring_s)
     else:
         _next_member(turn, phase)
 

@@ -318,6 +318,8 @@ class Simulator:
                     self._ringing = self._note("prompt", text="(ringback)", pieces=[tone])
             case commands.StopRinging() | commands.DestroyBridge():
                 self._stop_ringing()
+            case commands.Bridge(leg_id=leg):  # a ring group's first answer: bridged at once
+                self._push(self.now, events.LegBridged(leg))
             case commands.HangUpLeg(leg_id=leg):
                 self._queue = [item for item in self._queue if not _about_leg(item[2], leg)]
                 heapq.heapify(self._queue)

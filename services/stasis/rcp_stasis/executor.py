@@ -446,8 +446,13 @@ class CallRunner:
         try:
             await self.port.bridge(bridge, leg)
         except AriError:
+            # Gone before it could be bridged (or Asterisk did not bridge it): hung up, if it
+            # is still there, and the flow told it went.
+            with contextlib.suppress(AriError):
+                await self.port.hang_up_leg(leg)
             self._inbox.put_nowait(events.Hangup(leg))
             raise
+        self._inbox.put_nowait(events.LegBridged(leg))
 
     async def _join(self, conference: str) -> None:
         try:
