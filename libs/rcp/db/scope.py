@@ -48,11 +48,25 @@ class Scope:
         """No row: where code forgot to say whose rows it works on."""
         return cls()
 
+    def settings(self) -> tuple[str, str]:
+        """The values of `TENANT_SETTING` and `CARRIER_SETTING` that make this scope."""
+        tenant = "" if self.tenant_id is None else str(self.tenant_id)
+        return tenant, "on" if self.carrier_wide else ""
+
     async def apply(self, connection: Any) -> None:
         """Set the scope for the rest of `connection`'s current transaction."""
-        tenant = "" if self.tenant_id is None else str(self.tenant_id)
-        carrier = "on" if self.carrier_wide else ""
+        tenant, carrier = self.settings()
         await connection.execute(_APPLY, TENANT_SETTING, tenant, CARRIER_SETTING, carrier)
+
+    def begin(self) -> str:
+        """The statements that open a transaction of this scope, sent together (one round
+        trip): `BEGIN`, then the settings. Their values are a UUID's text, `on` or empty:
+        written into the text as they are, nothing in them needs quoting."""
+        tenant, carrier = self.settings()
+        return (
+            f"BEGIN; SELECT set_config('{TENANT_SETTING}', '{tenant}', true), "
+            f"set_config('{CARRIER_SETTING}', '{carrier}', true)"
+        )
 
 
 class ScopedPool:
@@ -73,10 +87,22 @@ class ScopedPool:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection in a transaction of this scope: committed if the block ends well,
-        rolled back if it raises."""
-        async with self.pool.acquire() as connection, connection.transaction():
-            await self.scope.apply(connection)
-            yield connection
+        rolled back if it raises.
+
+        The transaction is begun and scoped in one round trip (`Scope.begin`) rather than
+        through asyncpg's `Connection.transaction()`, which sends `BEGIN` alone: the block
+        must not open a transaction of its own (asyncpg refuses one inside a transaction it
+        did not start). A connection given back in a transaction (its `ROLLBACK` failed) is
+        rolled back by the pool's release."""
+        async with self.pool.acquire() as connection:
+            await connection.execute(self.scope.begin())
+            try:
+                yield connection
+            except BaseException:
+                if not connection.is_closed():
+                    await connection.execute("ROLLBACK")
+                raise
+            await connection.execute("COMMIT")
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         """The rows of one statement."""
