@@ -30,7 +30,6 @@ from rcp_admin.unit_of_work import (
     check_if_match,
     fetch_one,
     rendered,
-    returned,
     set_columns,
 )
 
@@ -52,6 +51,8 @@ KEY_TARGET_TABLES = {
     "ring_group": ("ring_groups", "target_ring_group_id"),
     "conference": ("conference_rooms", "target_conference_id"),
 }
+# The kind of extension a transfer to an extension needs (a voicemail takes either).
+EXTENSION_KINDS = {"extension": "physical", "virtual_extension": "virtual"}
 TABLE_NOUNS = {
     "extensions": "extension",
     "ring_groups": "ring group",
@@ -253,49 +254,79 @@ async def keys(reader: Reader, tenant_id: UUID, menu_id: UUID | None = None) -> 
     return (await menu_keys(reader, tenant_id, menu_id)).keys
 
 
-async def _transfer_target(
-    connection: Connection, tenant_id: UUID, body: s.Transfer, prefix: str
-) -> tuple[str, UUID]:
-    """The key's column and the id of what it transfers to; 422 if that is not there."""
-    target_kind = body.target.kind
-    table, column = KEY_TARGET_TABLES[target_kind]
-    row = await connection.fetchrow(
-        f"SELECT id, {'kind' if table == 'extensions' else 'NULL AS kind'} FROM {table} "
-        "WHERE tenant_id = $1 AND number = $2",
-        tenant_id,
-        body.target.number,
-    )
-    if row is None:
-        raise ApiError(
-            UNKNOWN_TARGET,
-            f"there is no {TABLE_NOUNS[table]} {body.target.number}",
-            f"{prefix}target.number",
-        )
-    wanted = {"extension": "physical", "virtual_extension": "virtual"}.get(target_kind)
-    if wanted is not None and row["kind"] != wanted:
-        raise ApiError(
-            UNKNOWN_TARGET,
-            f"extension {body.target.number} is {row['kind']}, not {wanted}: "
-            f"use kind {'extension' if row['kind'] == 'physical' else 'virtual_extension'}",
-            f"{prefix}target.kind",
-        )
-    return column, row["id"]
+# A key's upsert, with what it reaches found in the same statement (`t`: the target, by
+# number or id, `$7`; `$8`: the extension kind a transfer needs, if any). It returns the key as
+# the API shows it and the target's kind, or no row when there is no such target; a target
+# of another kind returns its kind and writes nothing. `{target}` is one of `TARGETS`.
+UPSERT = """
+    WITH t AS ({target}),
+    k AS (
+      INSERT INTO key_assignments (tenant_id, menu_id, digit, action, prompt_id, target_kind,
+                                   target_extension_id, target_ring_group_id,
+                                   target_conference_id, target_menu_id)
+      SELECT $1, $2, $3, $4, $5, $6, {columns} FROM t
+       WHERE $8::text IS NULL OR t.kind::text = $8::text
+      ON CONFLICT (tenant_id, menu_id, digit) DO UPDATE SET
+          action = EXCLUDED.action, prompt_id = EXCLUDED.prompt_id,
+          target_kind = EXCLUDED.target_kind,
+          target_extension_id = EXCLUDED.target_extension_id,
+          target_ring_group_id = EXCLUDED.target_ring_group_id,
+          target_conference_id = EXCLUDED.target_conference_id,
+          target_menu_id = EXCLUDED.target_menu_id
+      RETURNING *)
+    SELECT t.kind AS target_is, {key_columns} FROM t LEFT JOIN k ON true {key_joins}"""
+
+# What a key reaches, by its table ($7: the target's number, or the menu's id): the id and,
+# for an extension, its kind. A key that reaches nothing has one empty target.
+TARGETS = {
+    "extensions": "SELECT id, kind FROM extensions WHERE tenant_id = $1 AND number = $7",
+    "ring_groups": "SELECT id, NULL AS kind FROM ring_groups WHERE tenant_id = $1 AND number = $7",
+    "conference_rooms": (
+        "SELECT id, NULL AS kind FROM conference_rooms WHERE tenant_id = $1 AND number = $7"
+    ),
+    "menus": "SELECT id, NULL AS kind FROM menus WHERE tenant_id = $1 AND id = $7::text::uuid",
+    None: "SELECT NULL::uuid AS id, NULL::text AS kind WHERE $7::text IS NULL",
+}
+TARGET_COLUMNS = (
+    "target_extension_id",
+    "target_ring_group_id",
+    "target_conference_id",
+    "target_menu_id",
+)
 
 
-async def _menu_target(
-    connection: Connection, tenant_id: UUID, body: s.OpenMenu, prefix: str
-) -> UUID:
-    """The menu an open_menu key opens; 422 if the tenant has no such menu."""
-    found: UUID | None = await connection.fetchval(
-        "SELECT id FROM menus WHERE tenant_id = $1 AND id = $2", tenant_id, body.menu_id
+def _upsert(table: str | None, column: str | None) -> str:
+    """The upsert of a key reaching a row of `table` through its `column` (None: nothing)."""
+    return UPSERT.format(
+        target=TARGETS[table],
+        columns=", ".join("t.id" if name == column else "NULL::uuid" for name in TARGET_COLUMNS),
+        key_columns=KEY_COLUMNS,
+        key_joins=KEY_JOINS,
     )
-    if found is None:
-        raise ApiError(
+
+
+def _unknown_target(body: s.Transfer | s.OpenMenu, prefix: str, kind: str | None) -> ApiError:
+    """Why a key cannot reach its target: there is none (`kind` None), or an extension of
+    another kind (`kind`)."""
+    if isinstance(body, s.OpenMenu):
+        return ApiError(
             UNKNOWN_TARGET,
             f"there is no menu {body.menu_id}: list the tenant's menus with GET .../menus",
             f"{prefix}menu_id",
         )
-    return found
+    number = body.target.number
+    if kind is None:
+        table, _ = KEY_TARGET_TABLES[body.target.kind]
+        return ApiError(
+            UNKNOWN_TARGET, f"there is no {TABLE_NOUNS[table]} {number}", f"{prefix}target.number"
+        )
+    wanted = EXTENSION_KINDS[body.target.kind]
+    return ApiError(
+        UNKNOWN_TARGET,
+        f"extension {number} is {kind}, not {wanted}: "
+        f"use kind {'extension' if kind == 'physical' else 'virtual_extension'}",
+        f"{prefix}target.kind",
+    )
 
 
 async def assign(
@@ -307,16 +338,13 @@ async def assign(
     menu_id: UUID | None = None,
 ) -> s.Key:
     """Set what one key of a menu (None: the first) does (`prefix` names the fields in errors,
-    e.g. in an import); the key as the API now shows it."""
+    e.g. in an import); the key as the API now shows it. A transfer or a menu is found and
+    the key written in one round trip; 422 if there is no such target."""
     if menu_id is None:
         menu_id = await first_menu_id(connection, tenant_id)
-    prompt_id = target_kind = target_menu_id = None
+    prompt_id = target_kind = wanted = None
     prompt: s.Prompt | None = None
-    targets: dict[str, UUID | None] = {
-        "target_extension_id": None,
-        "target_ring_group_id": None,
-        "target_conference_id": None,
-    }
+    table = column = reference = None
     if isinstance(body, s.PlayAnnouncement):
         if (body.prompt is None) == (body.prompt_id is None):
             raise ApiError(
@@ -333,36 +361,28 @@ async def assign(
             )
     elif isinstance(body, s.Transfer):
         target_kind = body.target.kind
-        column, target_id = await _transfer_target(connection, tenant_id, body, prefix)
-        targets[column] = target_id
+        table, column = KEY_TARGET_TABLES[target_kind]
+        reference, wanted = body.target.number, EXTENSION_KINDS.get(target_kind)
     elif isinstance(body, s.OpenMenu):
-        target_menu_id = await _menu_target(connection, tenant_id, body, prefix)
+        table, column, reference = "menus", "target_menu_id", str(body.menu_id)
     row = await connection.fetchrow(
-        f"""WITH k AS (
-              INSERT INTO key_assignments (tenant_id, menu_id, digit, action, prompt_id, target_kind,
-                                           target_extension_id, target_ring_group_id,
-                                           target_conference_id, target_menu_id)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-              ON CONFLICT (tenant_id, menu_id, digit) DO UPDATE SET
-                  action = EXCLUDED.action, prompt_id = EXCLUDED.prompt_id, target_kind = EXCLUDED.target_kind,
-                  target_extension_id = EXCLUDED.target_extension_id,
-                  target_ring_group_id = EXCLUDED.target_ring_group_id,
-                  target_conference_id = EXCLUDED.target_conference_id,
-                  target_menu_id = EXCLUDED.target_menu_id
-              RETURNING *)
-            SELECT {KEY_COLUMNS} FROM k {KEY_JOINS}""",
+        _upsert(table, column),
         tenant_id,
         menu_id,
         digit,
         body.action,
         prompt_id,
         target_kind,
-        *targets.values(),
-        target_menu_id,
+        reference,
+        wanted,
     )
+    if row is None or row["digit"] is None:
+        if not isinstance(body, s.Transfer | s.OpenMenu):  # nothing to miss: always written
+            raise RuntimeError("the key's upsert wrote nothing")
+        raise _unknown_target(body, prefix, None if row is None else row["target_is"])
     if prompt is None and prompt_id is not None:
         prompt = (await prompts.models_of(connection, tenant_id, [prompt_id])).get(prompt_id)
-    return key_of(returned(row), prompt)
+    return key_of(row, prompt)
 
 
 def assignment_of(key: s.Key) -> s.DialByName | s.PlayAnnouncement | s.Transfer | s.OpenMenu:
