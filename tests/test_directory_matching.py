@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from rcp.contracts.directory import SearchMatch, SearchResult
 from rcp.errors import ErrorCode, ReceptionistError
+from rcp_directory.cursor import CURSOR_HEADS, cursor_tail
 from rcp_directory.handlers import decode_cursor, encode_cursor, search_result_json
 from rcp_directory.index import KEY_DIGITS, Kind, Listing, Mode, TenantIndex
 from rcp_directory.keypad import letters_to_digits, name_keys, name_parts, parse_digits
@@ -497,3 +498,21 @@ def test_encoded_matches_are_the_json_of_the_search_contract() -> None:
             )
             assert (found.total, found.next_after) == (page.total, page.next_after)
             assert search_result_json(found) == result.model_dump_json().encode()
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        (0, "LEGALL", "FRANCOISE", "104"),
+        (1, 'O"SUILLEABHAIN\\', "ÉMILE ZOË 漢字", "007"),
+        (1, "???>>>~~~", "", ""),
+        (0, "", "", "1"),
+    ],
+)
+def test_a_cursor_encoded_with_its_index_is_its_kinds_head_then_its_entrys_tail(
+    position: tuple[int, str, str, str],
+) -> None:
+    kind, last, first, number = position
+    encoded = CURSOR_HEADS[kind] + cursor_tail(last, first, number)
+    assert encoded.decode() == encode_cursor(position)
+    assert decode_cursor(encoded.decode()) == position

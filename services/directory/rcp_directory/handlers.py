@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
-from functools import lru_cache
-from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any
 
 from rcp.contracts import SCHEMA_VERSION
@@ -21,48 +16,19 @@ from rcp.contracts.directory import (
 )
 from rcp.messaging import Encoded
 
-from rcp_directory.errors import InvalidCursor
-from rcp_directory.index import Found, Kind, Listing, Mode, Position
+from rcp_directory.cursor import decode_cursor, encode_cursor
+from rcp_directory.index import Found, Listing, Mode
 from rcp_directory.metrics import DirectoryMetrics, LookupResult
 from rcp_directory.service import Directory
+
+# The cursor's functions are the endpoints' too: a reply's `next_cursor` is `encode_cursor`'s.
+__all__ = ["DirectoryHandlers", "decode_cursor", "encode_cursor", "search_result_json"]
 
 _MODES = {
     SearchBy.LAST_NAME: Mode.LAST,
     SearchBy.FIRST_NAME: Mode.FIRST,
     SearchBy.EITHER: Mode.EITHER,
 }
-
-
-_URL_SAFE = bytes.maketrans(b"+/", b"-_")
-
-
-# A first page's cursor is the same for every caller who types the same digits.
-@lru_cache(maxsize=4096)
-def encode_cursor(position: Position) -> str:
-    """An opaque cursor naming where the next page starts.
-
-    It holds the rank of the page's last match (kind, last name, first name, number), not an
-    offset, so that the next page stays right when the index is rebuilt in between: URL-safe
-    base64 of `json.dumps(position)`, written here from its parts (a third of the cost).
-    """
-    kind, last, first, number = position
-    text = f"[{int(kind)}, {_json_string(last)}, {_json_string(first)}, {_json_string(number)}]"
-    return binascii.b2a_base64(text.encode(), newline=False).translate(_URL_SAFE).decode()
-
-
-def decode_cursor(cursor: str) -> Position:
-    """The position a cursor of `encode_cursor` holds; `InvalidCursor` for anything else."""
-    try:
-        kind, last, first, number = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as error:
-        raise InvalidCursor from error
-    if not (
-        isinstance(kind, int)
-        and kind in tuple(Kind)
-        and all(isinstance(text, str) for text in (last, first, number))
-    ):
-        raise InvalidCursor
-    return (kind, last, first, number)
 
 
 def _fields(listing: Listing) -> dict[str, Any]:
@@ -80,15 +46,13 @@ def _entry(listing: Listing) -> DirectoryEntry:
     return DirectoryEntry(**_fields(listing))
 
 
+_RESULT = b'{"schema_version":%d,"matches":%%b,"total":%%d,"next_cursor":%%b}' % SCHEMA_VERSION
+
+
 def search_result_json(found: Found) -> bytes:
     """A found page as the `SearchResult` JSON pydantic would write, from its encoded matches."""
-    cursor = "null" if found.next_after is None else f'"{encode_cursor(found.next_after)}"'
-    return b'{"schema_version":%d,"matches":%b,"total":%d,"next_cursor":%b}' % (
-        SCHEMA_VERSION,
-        found.matches_json,
-        found.total,
-        cursor.encode(),
-    )
+    cursor = b"null" if found.next_cursor is None else b'"%b"' % found.next_cursor
+    return _RESULT % (found.matches_json, found.total, cursor)
 
 
 # How lookups are counted (`Lookups.record`): by the number of entries found, 2 for several.

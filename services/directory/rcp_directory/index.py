@@ -28,8 +28,9 @@ in constant time:
   from bytes (`search_json`).
 
 Longer prefixes, a search by one of the names and the pages after the first are answered by
-the binary search above. The table and the JSON cost about 300 bytes per entry more (see
-bench/directory/README.md).
+the binary search above. Each entry's cursor (`cursor.cursor_tail`: where a next page starts
+when a page ends on it) is encoded at build too. The table, the JSON and the cursors cost
+about 350 bytes per entry more (see bench/directory/README.md).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from uuid import UUID
 
 from rcp.values import Value
 
+from rcp_directory.cursor import CURSOR_HEADS, Position, cursor_tail
 from rcp_directory.keypad import keys_of_parts, name_parts
 
 KEY_DIGITS = 16
@@ -59,7 +61,9 @@ _REF_BITS = 32
 _REF_MASK = (1 << _REF_BITS) - 1
 _SPAN_BITS = 32
 _SPAN_MASK = (1 << _SPAN_BITS) - 1
-_WHOLE_NAME = (b"true}", b"false}")  # closes an entry's JSON, by `Kind`
+# What closes an entry's JSON, by `Kind`: followed by another entry, or the last of its page.
+_NEXT_ENTRY = (b"true},", b"false},")
+_LAST_ENTRY = (b"true}]", b"false}]")
 _SEPARATOR = "\x1f"  # names cannot hold control characters (the rcp_name domain refuses them)
 
 
@@ -118,10 +122,6 @@ class Match(NamedTuple):
     kind: Kind
 
 
-Position = tuple[int, str, str, str]
-"""Where a match ranks: its kind, then last name, first name and number as sorted."""
-
-
 class Page(Value):
     """One page of a search's matches, their total, and where the next page starts."""
 
@@ -130,21 +130,36 @@ class Page(Value):
     next_after: Position | None
 
 
-class Found(NamedTuple):
+class Found:
     """One page of a search with its matches encoded: `matches_json` is the JSON array of
-    the search contract's `SearchMatch`es, best first."""
+    the search contract's `SearchMatch`es, best first; `next_cursor` where the next page
+    starts (`cursor.encode_cursor` of `next_after`, encoded with the index), None on the last
+    page."""
 
-    matches_json: bytes
-    total: int
-    next_after: Position | None
+    __slots__ = ("_index", "_last", "matches_json", "next_cursor", "total")
+
+    def __init__(
+        self, matches_json: bytes, total: int, index: TenantIndex, last: int | None
+    ) -> None:
+        self.matches_json = matches_json
+        self.total = total
+        self._index = index
+        self._last = last
+        self.next_cursor = None if last is None else index.cursor(last)
+
+    @property
+    def next_after(self) -> Position | None:
+        """The position of the page's last match when another page follows, else None."""
+        return None if self._last is None else self._index.position(self._last)
 
 
 class _Ranked(NamedTuple):
-    """A page's matches (position << 1 | kind, best first), their total, the next page."""
+    """A page's matches (position << 1 | kind, best first), their total, and the last of
+    them if another page follows (None: the last page)."""
 
     chosen: Sequence[int]
     total: int
-    next_after: Position | None
+    last: int | None
 
 
 def _sort_key(listing: Listing) -> tuple[str, str, str]:
@@ -211,6 +226,8 @@ class TenantIndex:
 
     __slots__ = (
         "_by_number",
+        "_cursor_starts",
+        "_cursors",
         "_json",
         "_keys",
         "_numbers",
@@ -243,6 +260,15 @@ class TenantIndex:
             item.name_prompt_id.bytes if item.name_prompt_id else _NO_PROMPT for item in ordered
         )
         self._json = tuple(_entry_json(item) for item in ordered)
+        # Each entry's cursor (`cursor.cursor_tail`), in one bytes with its offsets.
+        tails = [
+            cursor_tail(*_sort_key_of(last, first, item.number)) for last, first, item in folded
+        ]
+        self._cursors = b"".join(tails)
+        cursor_starts = array("I", [0])
+        for tail in tails:
+            cursor_starts.append(cursor_starts[-1] + len(tail))
+        self._cursor_starts = cursor_starts
         packed: list[int] = []
         keyed: list[tuple[str, int, int]] = []
         for position, (last_parts, first_parts, _) in enumerate(folded):
@@ -303,18 +329,30 @@ class TenantIndex:
         Whole-name matches rank before part matches, then by last name, first name, number.
         `after` is the position of the last match of the previous page.
         """
-        chosen, total, next_after = self._ranked_page(digits, mode, limit, after)
+        chosen, total, last = self._ranked_page(digits, mode, limit, after)
         matches = tuple(Match(self.listing(value >> 1), _KINDS[value & 1]) for value in chosen)
-        return Page(matches, total, next_after)
+        return Page(matches, total, None if last is None else self.position(last))
 
     def search_json(
         self, digits: str, mode: Mode, limit: int, after: Position | None = None
     ) -> Found:
         """`search`, with the page's matches encoded as JSON from each entry's own."""
-        chosen, total, next_after = self._ranked_page(digits, mode, limit, after)
+        chosen, total, last = self._ranked_page(digits, mode, limit, after)
+        if not chosen:
+            return Found(b"[]", total, self, None)
         entries = self._json
-        matches = b",".join([entries[value >> 1] + _WHOLE_NAME[value & 1] for value in chosen])
-        return Found(b"[" + matches + b"]", total, next_after)
+        parts = [b"["]
+        for value in chosen:
+            parts += (entries[value >> 1], _NEXT_ENTRY[value & 1])
+        parts[-1] = _LAST_ENTRY[chosen[-1] & 1]
+        return Found(b"".join(parts), total, self, last)
+
+    def cursor(self, value: int) -> bytes:
+        """The cursor (`cursor.encode_cursor`, as bytes) of the position of a match
+        (position << 1 | kind)."""
+        position = value >> 1
+        starts = self._cursor_starts
+        return CURSOR_HEADS[value & 1] + self._cursors[starts[position] : starts[position + 1]]
 
     def _ranked_page(self, digits: str, mode: Mode, limit: int, after: Position | None) -> _Ranked:
         """A page's matches: from the table when it holds the answer, else by binary search."""
@@ -326,7 +364,7 @@ class TenantIndex:
             if total <= limit:
                 return _Ranked(self._ranked[start : start + total], total, None)
             chosen = self._ranked[start : start + limit]
-            return _Ranked(chosen, total, self._position(chosen[-1]))
+            return _Ranked(chosen, total, chosen[-1])
         best = self._best_kinds(digits, mode)
         ranked = sorted(kind << _REF_BITS | position for position, kind in best.items())
         start = 0 if after is None else bisect_right(ranked, after, key=self._rank_position)
@@ -334,7 +372,7 @@ class TenantIndex:
             (value & _REF_MASK) << 1 | value >> _REF_BITS for value in ranked[start : start + limit]
         ]
         more = start + limit < len(ranked)
-        return _Ranked(page, len(ranked), self._position(page[-1]) if more else None)
+        return _Ranked(page, len(ranked), page[-1] if more else None)
 
     def _best_kinds(self, digits: str, mode: Mode) -> dict[int, int]:
         """Each matching entry's position, with its best kind of match (a `Kind` value)."""
@@ -369,7 +407,7 @@ class TenantIndex:
         """The number, first and last name of the entry at a position."""
         return self._text[self._starts[position] : self._starts[position + 1]].split(_SEPARATOR)
 
-    def _position(self, value: int) -> Position:
+    def position(self, value: int) -> Position:
         """Where a match (position << 1 | kind) ranks."""
         number, first_name, last_name = self._names(value >> 1)
         return (value & 1, *_sort_key_of(name_parts(last_name), name_parts(first_name), number))

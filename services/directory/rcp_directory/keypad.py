@@ -42,7 +42,8 @@ _TO_DIGITS = str.maketrans(_LETTER_DIGITS)
 # separates the parts of a name.
 _SEPARATORS = re.compile(r"[^A-Z]+")
 
-KEYPAD_DIGITS = frozenset("23456789")
+_KEYPAD = "23456789"
+KEYPAD_DIGITS = frozenset(_KEYPAD)
 
 
 # Names repeat a lot across a carrier (first names above all): folding each distinct name
@@ -96,8 +97,10 @@ def parse_digits(text: str) -> str:
     Raises `EmptyInput` for nothing at all and `InvalidDigits`, naming each offending
     character and its position, for anything outside 2-9 (0, 1, *, #, letters).
     """
-    if not text:
-        raise EmptyInput("no digits were entered")
+    if not text.strip(_KEYPAD):  # only 2-9 (the usual case, checked at C speed)
+        if not text:
+            raise EmptyInput("no digits were entered")
+        return text
     invalid = [
         {"position": position, "character": character}
         for position, character in enumerate(text)

@@ -19,8 +19,9 @@ from uuid import UUID
 import structlog
 from rcp.errors import ErrorCode, ReceptionistError
 
+from rcp_directory.cursor import Position
 from rcp_directory.errors import NoSuchTenant, TenantSuspended, TooFewDigits
-from rcp_directory.index import Found, Listing, Mode, Position, TenantIndex
+from rcp_directory.index import Found, Listing, Mode, TenantIndex
 from rcp_directory.keypad import parse_digits
 from rcp_directory.metrics import DirectoryMetrics
 from rcp_directory.ports import DirectorySource, TenantState
