@@ -487,6 +487,13 @@ async def _echo(nc: NatsClient, scope: str, payload: str) -> EchoResult:
     return await request(nc, subject, message, EchoResult, REQUEST_TIMEOUT_S)
 
 
+def _as_long_as(search: SearchRequest, length: int) -> bytes:
+    """An echo request of the search's digits, then dots up to `length` bytes of JSON."""
+    short = len(EchoRequest(tenant_id=search.tenant_id, payload=search.digits).model_dump_json())
+    padded = search.digits + "." * max(length - short, 0)
+    return EchoRequest(tenant_id=search.tenant_id, payload=padded).model_dump_json().encode()
+
+
 async def _measure(
     nc: NatsClient,
     *,
@@ -529,6 +536,15 @@ async def _measure(
         for message in searches
     ]
     lookups = [message.model_dump_json().encode() for message in searches]
+    # "echo sized" is asked with requests as long as the searches, and answers as long.
+    sized_echoes = [
+        _as_long_as(message, len(lookup)) for message, lookup in zip(searches, lookups, strict=True)
+    ]
+    print(
+        "requests' JSON, bytes on average: directory"
+        f" {statistics.mean(map(len, lookups)):.0f}, echo {statistics.mean(map(len, echoes)):.0f},"
+        f" echo sized {statistics.mean(map(len, sized_echoes)):.0f}"
+    )
     echo_subjects = [subjects.ECHO.subject(message.tenant_id, scope) for message in searches]
     sized_subjects = [SIZED.subject(message.tenant_id, scope) for message in searches]
     search_subjects = [
@@ -542,7 +558,7 @@ async def _measure(
         return _raw(nc, search_subjects[n // 2], lookups[n // 2])
 
     def sized_n(n: int) -> Awaitable[int]:
-        return _raw(nc, sized_subjects[n // 2], echoes[n // 2])
+        return _raw(nc, sized_subjects[n // 2], sized_echoes[n // 2])
 
     both = [echo_n, search_n]
     # Warm every path (connections, code) before measuring.
