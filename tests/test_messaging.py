@@ -19,6 +19,8 @@ from rcp.errors import ErrorCode, ReceptionistError, RemoteError, ServiceUnavail
 from rcp.messaging import (
     ConcurrentRequests,
     Encoded,
+    NotAllStored,
+    PipelinedPublisher,
     endpoint,
     ensure_streams,
     publish_event,
@@ -176,6 +178,46 @@ async def test_call_event_is_stored_in_the_events_stream(nats_client: NatsClient
     info = await js.stream_info(subjects.EVENTS_STREAM)
     assert info.config.subjects == ["rcp.events.>"]
     assert info.config.max_age == 7 * 24 * 3600
+
+
+@pytest.fixture
+async def publisher(nats_client: NatsClient) -> PipelinedPublisher:
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    return PipelinedPublisher(js)
+
+
+async def test_messages_published_together_are_stored_in_their_order_each_once(
+    nats_client: NatsClient, publisher: PipelinedPublisher
+) -> None:
+    tenant, call_id = uuid.uuid4(), uuid.uuid4().hex
+    messages = [
+        (subjects.call_event(tenant, "menu"), b'{"n":%d}' % n, f"{call_id}:{n % 5}")
+        for n in range(8)  # the last three repeat message ids: stored once
+    ]
+    await publisher.publish(messages[:5], 10)
+    await publisher.publish(messages[5:], 10)
+    sub = await nats_client.jetstream().pull_subscribe(
+        subjects.tenant_call_events(tenant), stream=subjects.EVENTS_STREAM
+    )
+    stored = [json.loads(m.data)["n"] for m in await sub.fetch(10, timeout=2)]
+    await sub.unsubscribe()
+    assert stored == [0, 1, 2, 3, 4]
+
+
+async def test_messages_published_together_say_how_many_are_known_stored_before_one_refused(
+    publisher: PipelinedPublisher,
+) -> None:
+    call_id = uuid.uuid4().hex
+    kept = subjects.call_event(uuid.uuid4(), "menu")
+    nowhere = f"rcp.tests.no_stream.{call_id}"  # no stream takes it: 503, no responders
+    messages = [(kept, b"{}", f"{call_id}:1"), (nowhere, b"{}", f"{call_id}:2")]
+    with pytest.raises(NotAllStored) as refused:
+        await publisher.publish([*messages, (kept, b"{}", f"{call_id}:3")], 10)
+    # Only what is known stored counts: the refusal may come before the first one's ack.
+    assert refused.value.stored in (0, 1)
+    assert "503" in str(refused.value)
+    await publisher.publish([(kept, b"{}", f"{call_id}:4")], 10)  # and it goes on
 
 
 async def test_concurrent_requests_answer_inline_requests_in_the_callback_and_others_in_tasks() -> (

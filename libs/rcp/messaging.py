@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -447,6 +447,116 @@ async def publish_event(
     headers = {"Nats-Msg-Id": message_id} if message_id else None
     ack = await js.publish(subject, event.model_dump_json().encode(), headers=headers)
     return int(ack.seq)
+
+
+class NotAllStored(Exception):
+    """Messages published together were not all stored: the first `stored` of them were (in
+    their order), the next was refused or its acknowledgement did not come in time."""
+
+    def __init__(self, stored: int, reason: str) -> None:
+        super().__init__(f"{stored} stored, then: {reason}")
+        self.stored = stored
+
+
+class PipelinedPublisher:
+    """Publishes messages to JetStream without waiting for each acknowledgement.
+
+    Every message of a `publish` call is written to NATS before any acknowledgement is
+    awaited, on one connection (so the stream stores them in their order), then their
+    acknowledgements are awaited together. What nats-py's `publish_async` does per message
+    (a NUID, random bytes, a future and its callbacks, the acknowledgement decoded into a
+    `PubAck`), this does per call: one future, replies matched by a counter, and an
+    acknowledgement read as stored unless it carries an error. The reply subscription is
+    the connection's, made on first use; nats-py sends it again after a reconnection.
+    """
+
+    def __init__(self, jetstream: JetStreamContext) -> None:
+        # nats-py gives a JetStreamContext's connection no public name.
+        self._client: NatsClient = jetstream._nc
+        self._prefix = ""
+        self._subscribing: asyncio.Lock = asyncio.Lock()
+        self._sent = 0
+        self._waiting: dict[str, tuple[_Acks, int]] = {}
+
+    async def publish(self, messages: Sequence[tuple[str, bytes, str]], timeout_s: float) -> None:
+        """Publish (subject, payload, message id) in order, and return once JetStream has
+        stored them all; raise `NotAllStored` if it refused one or did not acknowledge
+        them all within `timeout_s` (the message ids make a message published again count
+        once), or nats-py's error if the connection would not take them."""
+        if not self._prefix:
+            await self._subscribe()
+        acks = _Acks(len(messages))
+        tokens = []
+        try:
+            for index, (subject, payload, message_id) in enumerate(messages):
+                self._sent += 1
+                token = str(self._sent)
+                tokens.append(token)
+                self._waiting[token] = (acks, index)
+                reply = self._prefix + token
+                await self._client.publish(
+                    subject, payload, reply=reply, headers={"Nats-Msg-Id": message_id}
+                )
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await acks.all_stored
+            except TimeoutError:
+                raise NotAllStored(acks.stored_first(), "not acknowledged in time") from None
+        finally:
+            for token in tokens:
+                self._waiting.pop(token, None)
+            if acks.all_stored.done() and not acks.all_stored.cancelled():
+                acks.all_stored.exception()  # seen, whether raised above or not
+
+    async def _subscribe(self) -> None:
+        async with self._subscribing:
+            if not self._prefix:
+                prefix = self._client.new_inbox() + "."
+                await self._client.subscribe(prefix + "*", cb=self._acknowledged)
+                self._prefix = prefix
+
+    async def _acknowledged(self, msg: Msg) -> None:
+        found = self._waiting.pop(msg.subject[len(self._prefix) :], None)
+        if found is None:  # given up on already
+            return
+        acks, index = found
+        if msg.headers and msg.headers.get("Status"):  # 503: no stream (leader) answers
+            acks.refused(f"status {msg.headers.get('Status')}")
+        elif b'"error"' in msg.data:
+            acks.refused(msg.data.decode(errors="replace"))
+        else:
+            acks.stored(index)
+
+
+class _Acks:
+    """The acknowledgements of one `PipelinedPublisher.publish` call."""
+
+    __slots__ = ("_flags", "_left", "all_stored")
+
+    def __init__(self, count: int) -> None:
+        self._flags = [False] * count
+        self._left = count
+        self.all_stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not count:
+            self.all_stored.set_result(None)
+
+    def stored(self, index: int) -> None:
+        if not self._flags[index]:
+            self._flags[index] = True
+            self._left -= 1
+            if not self._left and not self.all_stored.done():
+                self.all_stored.set_result(None)
+
+    def refused(self, reason: str) -> None:
+        if not self.all_stored.done():
+            self.all_stored.set_exception(NotAllStored(self.stored_first(), reason))
+
+    def stored_first(self) -> int:
+        """How many messages, from the first, are stored."""
+        for index, stored in enumerate(self._flags):
+            if not stored:
+                return index
+        return len(self._flags)
 
 
 class ConcurrentRequests:

@@ -54,6 +54,7 @@ EVENTS_STREAM = "RCP_EVENTS"
 EVENTS_ALL = f"{PREFIX}.events.>"
 
 
+@lru_cache(maxsize=4096)  # built for every step of every call: a few tenants' at a time
 def call_event(tenant_id: UUID, kind: str) -> str:
     """An event in a call's life (started, key, transfer, voicemail, ended...)."""
     return f"{PREFIX}.events.{_token(tenant_id)}.call.{_token(kind)}"

@@ -27,18 +27,18 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from uuid import UUID
 
 import structlog
 from nats.js import JetStreamContext
-from nats.js.api import PubAck
 from rcp import subjects
 from rcp.callflow import commands, events, ids
 from rcp.callflow.flow import Call, step
 from rcp.callflow.prompts import STAND_IN, Prompt, Tone, local_sound, render
 from rcp.contracts import CallEvent
 from rcp.errors import ReceptionistError
-from rcp.messaging import publish_event
+from rcp.messaging import NotAllStored, PipelinedPublisher, publish_event
 from rcp.pins import verify_pin
 
 from rcp_stasis.ari import AriError, AriNotFound
@@ -108,6 +108,11 @@ class CallServices:
     step, so that a successor can close the records of calls lost with a dead process."""
     publishing: set[asyncio.Task[None]] = field(default_factory=set)
     """Calls' trace publishers still at work after their calls ended (NATS was away)."""
+
+    @cached_property
+    def traces(self) -> PipelinedPublisher:
+        """What publishes the calls' trace steps (on `jetstream`'s connection)."""
+        return PipelinedPublisher(self.jetstream)
 
     async def drain_publishing(self, timeout_s: float) -> None:
         """Wait (at most `timeout_s`) for the trace steps of ended calls to be published."""
@@ -575,45 +580,37 @@ class CallRunner:
 
 
 async def publish_steps(services: CallServices, steps: Sequence[tuple[CallEvent, str]]) -> None:
-    """Publish steps of one call in their order, pipelined: each is written to NATS before any
-    acknowledgement is awaited, then the acknowledgements are awaited together (one
-    connection keeps the steps' order in the stream). Should one not come within
-    PUBLISH_ACK_WAIT_S (NATS stalled, down, reconnecting), the steps from the first
-    unacknowledged one are published again one after the other by `publish_step`, which
-    retries: their message ids make a step that was stored after all count once, at its
-    first place."""
-    if len(steps) == 1:
-        await publish_step(services, *steps[0])
-        return
-    acks: list[asyncio.Future[PubAck]] = []
-    acknowledged = 0
+    """Publish steps of one call in their order, pipelined (`PipelinedPublisher`: each written
+    to NATS before any acknowledgement is awaited, then the acknowledgements awaited
+    together; one connection keeps the steps' order in the stream). Should one be refused or
+    not acknowledged within PUBLISH_ACK_WAIT_S (NATS stalled, down, reconnecting), the steps
+    from the first one not stored are published again one after the other by
+    `publish_step`, which retries: their message ids make a step that was stored after all
+    count once, at its first place."""
+    messages = [
+        (subjects.call_event(event.tenant_id, event.kind), event.model_dump_json().encode(), key)
+        for event, key in steps
+    ]
+    stored = 0
+    failure: Exception
     try:
-        for event, message_id in steps:
-            subject = subjects.call_event(event.tenant_id, event.kind)
-            payload = event.model_dump_json().encode()
-            headers = {"Nats-Msg-Id": message_id}
-            acks.append(await services.jetstream.publish_async(subject, payload, headers=headers))
-        async with asyncio.timeout(PUBLISH_ACK_WAIT_S):
-            for ack in acks:
-                await ack
-                acknowledged += 1
+        await services.traces.publish(messages, PUBLISH_ACK_WAIT_S)
+    except NotAllStored as error:
+        stored, failure = error.stored, error
     except Exception as error:  # NATS stalled or down: one by one, with retries
-        services.metrics.trace_publish_failures.inc()
-        log.warning(
-            "call.trace_batch_unacknowledged",
-            call_id=steps[0][0].call_id,
-            steps=len(steps),
-            acknowledged=acknowledged,
-            error=repr(error),
-        )
-        for event, message_id in steps[acknowledged:]:
-            await publish_step(services, event, message_id)
-    finally:
-        for ack in acks:  # a pending one no longer holds a slot; a failed one is seen
-            if not ack.done():
-                ack.cancel()
-            elif not ack.cancelled():
-                ack.exception()
+        failure = error
+    else:
+        return
+    services.metrics.trace_publish_failures.inc()
+    log.warning(
+        "call.trace_batch_unacknowledged",
+        call_id=steps[0][0].call_id,
+        steps=len(steps),
+        acknowledged=stored,
+        error=repr(failure),
+    )
+    for event, message_id in steps[stored:]:
+        await publish_step(services, event, message_id)
 
 
 async def publish_step(services: CallServices, event: CallEvent, message_id: str) -> None:
