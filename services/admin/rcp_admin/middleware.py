@@ -12,7 +12,7 @@ from aiohttp import hdrs, web
 from prometheus_client import Counter, Histogram
 from rcp.db.pool import database_unreachable
 from rcp.errors import ErrorCode
-from rcp.telemetry import Metrics, MetricsOf
+from rcp.telemetry import Metrics, MetricsOf, children_of
 
 from rcp_admin import schemas as s
 from rcp_admin.errors import (
@@ -90,6 +90,7 @@ async def security_headers(_: web.Request, response: web.StreamResponse) -> None
 def make_middleware(metrics: Metrics) -> Any:
     """Request id, metrics, and the one place where every error becomes a JSON answer."""
     requests, latency = _http_metrics(metrics)
+    counted, timed = children_of(requests), children_of(latency)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -115,8 +116,8 @@ def make_middleware(metrics: Metrics) -> Any:
                 log.exception("admin.request_failed", route=route, method=request.method)
             response = _error_response(_api_error(request, error), request_id)
         response.headers["X-Request-Id"] = request_id
-        requests.labels(route=route, method=request.method, status=str(response.status)).inc()
-        latency.labels(route=route, method=request.method).observe(time.perf_counter() - started)
+        counted(route, request.method, str(response.status)).inc()
+        timed(route, request.method).observe(time.perf_counter() - started)
         return response
 
     return middleware

@@ -10,11 +10,12 @@ service's: only it removes them).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 from uuid import UUID
 
@@ -186,8 +187,11 @@ class Store:
         return self.pool.scoped(Scope.carrier())
 
     def scoped_to(self, principal: Principal) -> Store:
-        """The same store, in the scope of one caller."""
-        return replace(self, pool=self.pool.scoped(principal.scope))
+        """The same store, in the scope of one caller (made on every request: a copy with its
+        pool replaced, at half the cost of `dataclasses.replace`, which runs `__init__`)."""
+        scoped = copy.copy(self)
+        object.__setattr__(scoped, "pool", self.pool.scoped(principal.scope))
+        return scoped
 
     @asynccontextmanager
     async def write(
