@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import sys
@@ -21,7 +22,7 @@ from rcp import media_client
 from rcp.pins import hash_pin
 from rcp_admin.cli import parser, run
 from rcp_admin.settings import Settings as AdminSettings
-from rcp_admin.unit_of_work import masked
+from rcp_admin.unit_of_work import AuditJson, audit_text, masked
 from rcp_devstack.services import SCHEDULED, scheduled_env
 
 
@@ -288,6 +289,21 @@ def test_the_audit_masks_secret_fields_at_any_depth() -> None:
         "rooms": [{"pin_hash": "***", "name": "Monet"}, {"pin": None}],
         "token": "***",
     }
+
+
+def test_a_model_audited_as_its_json_is_masked_like_its_values() -> None:
+    # A model's JSON goes into the audit log as it was encoded; one that names a secret
+    # field (at any depth, or inside a list of models' JSON) is masked as values are.
+    plain = '{"number": "300", "name": "Monet", "has_pin": true}'
+    secret = '{"number": "301", "rooms": [{"pin": "482913"}], "token": "rcp_secret"}'
+    assert audit_text(AuditJson(plain)) == plain
+    assert json.loads(audit_text(AuditJson(secret)) or "") == masked(json.loads(secret))
+    assert json.loads(audit_text([AuditJson(plain), AuditJson(secret)]) or "") == [
+        json.loads(plain),
+        {"number": "301", "rooms": [{"pin": "***"}], "token": "***"},
+    ]
+    assert audit_text({"sessions_ended": 2}) == '{"sessions_ended": 2}'
+    assert audit_text(None) is None
 
 
 async def test_no_audited_write_holds_a_pin_a_pin_hash_or_a_token(admin: Admin) -> None:

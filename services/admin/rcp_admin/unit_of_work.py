@@ -61,14 +61,14 @@ log = structlog.get_logger(__name__)
 CONFIG_ENTITIES = frozenset(get_args(ConfigChanged.model_fields["entity"].annotation))
 
 # A write's audit entries, one for each tenant it changed ($2, in order; [None]: a write of no
-# tenant's), and the bump of the configuration version of the tenants $1 names (a change of
-# configuration; none: no bump), in one round trip.
+# tenant's; before and after as JSON text, `audit_text`), and the bump of the configuration
+# version of the tenants $1 names (a change of configuration; none: no bump), in one round trip.
 AUDIT_AND_BUMP = f"""
     WITH audited AS (
         INSERT INTO audit_log (tenant_id, actor_token_id, actor, action, entity, entity_key,
                                before, after, request_id, actor_user_id)
-        SELECT tenant, $3::uuid, $4::text, $5::text, $6::text, $7::text, $8::jsonb, $9::jsonb,
-               $10::text, $11::uuid
+        SELECT tenant, $3::uuid, $4::text, $5::text, $6::text, $7::text, $8::text::jsonb,
+               $9::text::jsonb, $10::text, $11::uuid
           FROM unnest($2::uuid[]) WITH ORDINALITY AS entry(tenant, n) ORDER BY n)
     {BUMP_CONFIG_VERSIONS}"""
 
@@ -222,8 +222,8 @@ class Store:
                     f"{entity}.{change.action}",
                     entity,
                     change.key,
-                    masked(change.before),
-                    masked(change.after),
+                    audit_text(change.before),
+                    audit_text(change.after),
                     request_id,
                     actor.user_id,
                 )
@@ -392,7 +392,10 @@ MASK = "***"
 
 
 def masked(value: Any) -> Any:
-    """An audit entry's before or after with every secret field's value masked."""
+    """An audit entry's before or after with every secret field's value masked (the values
+    of `AuditJson` in it decoded)."""
+    if isinstance(value, AuditJson):
+        return masked(json.loads(value.text))
     if isinstance(value, dict):
         return {
             key: MASK if key in SECRET_FIELDS and item is not None else masked(item)
@@ -403,9 +406,29 @@ def masked(value: Any) -> Any:
     return value
 
 
-def jsonable(model: s.Out | None) -> Any:
-    """A response model as the audit log keeps it."""
-    return None if model is None else json.loads(model.model_dump_json())
+@dataclass(frozen=True)
+class AuditJson:
+    """A response model's JSON, made once, for an audit entry (`jsonable`)."""
+
+    text: str
+
+
+def jsonable(model: s.Out | None) -> AuditJson | None:
+    """A response model as the audit log keeps it: its JSON, encoded once."""
+    return None if model is None else AuditJson(model.model_dump_json())
+
+
+def audit_text(value: Any) -> str | None:
+    """An audit entry's before or after (`AuditJson`, or plain values) as the JSON text written,
+    every secret field's value masked (`masked`). A model's JSON in which no secret field's
+    name is written goes as it is, neither decoded nor encoded again."""
+    if value is None:
+        return None
+    if isinstance(value, AuditJson):
+        if not any(f'"{name}"' in value.text for name in SECRET_FIELDS):
+            return value.text
+        value = json.loads(value.text)
+    return json.dumps(masked(value))
 
 
 def page(
