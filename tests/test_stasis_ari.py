@@ -373,10 +373,10 @@ def test_the_edge_says_how_a_leg_ended_in_the_flow_s_words_not_ari_s() -> None:
     assert call.told("Dial", "leg-1", {"dialstatus": "RINGING"}) is None
     answer = call.told("Dial", "leg-1", {"dialstatus": "ANSWER"})
     assert answer == DialResult("leg-1", DialStatus.ANSWERED)
-    assert call.told("StasisEnd", "leg-1", {}) == Hangup("leg-1")
+    assert call.told("ChannelHangupRequest", "leg-1", {"cause": 16}) == Hangup("leg-1")
     assert call.told("ChannelDestroyed", "leg-1", {"cause": 16}) is None
     # A leg that never answers: its hangup cause says why (Asterisk sends no final Dial).
-    assert call.told("StasisEnd", "leg-2", {}) is None
+    assert call.told("ChannelHangupRequest", "leg-2", {"cause": 17}) is None
     busy = call.told("ChannelDestroyed", "leg-2", {"cause": 17})
     assert busy == DialResult("leg-2", DialStatus.BUSY)
     # A final Dial status is told once, not again when the leg goes.
@@ -400,6 +400,28 @@ async def test_asterisk_is_asked_for_the_events_a_call_needs_only(
             await read()
             await asyncio.sleep(0.05)
     assert tuple(allowed) == CALL_EVENT_TYPES
+
+
+async def test_each_message_from_asterisk_is_told_by_its_type_none_of_a_type_left_out(
+    asterisk: StackSettings, phone_app: Phones
+) -> None:
+    told: list[str] = []
+    app = unique_app("receptionist")
+    async with receptionist(asterisk, app, on_event=told.append, **FAST_RETRY) as running:
+        connection = running.connection
+        await eventually(lambda: connection.requests_on_websocket)  # the filter is set
+        told.clear()
+        phone, _ = await phone_app.call(app)
+        call = await running.next_call()
+        await call.answer()
+        await call.play("told-1", ["sound:beep"])
+        await next_event(call, lambda e: isinstance(e, PlaybackEnded))
+        await phone_app.hang_up(phone)
+        await next_event(call, lambda e: e == Hangup())
+        await eventually(lambda: "ChannelDestroyed" in told)
+    assert {"StasisStart", "PlaybackFinished", "ChannelHangupRequest", "RESTResponse"} <= set(told)
+    assert set(told) <= set(CALL_EVENT_TYPES)  # ChannelStateChange, PlaybackStarted... never came
+    assert "StasisEnd" not in told  # the hangup request and the destruction say it
 
 
 async def test_each_ari_request_is_told_by_its_operation_so_that_a_call_s_requests_are_counted(

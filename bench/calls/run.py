@@ -804,18 +804,22 @@ def report(count: int, rounds: list[Round], args: argparse.Namespace) -> list[st
         if key.startswith("rcp_stasis_calls_total{") and after[key] - before.get(key, 0.0)
     }
     lines.append(f"  stasis outcomes (all rounds): {outcomes}, {observed:.0f} key presses timed")
-    requests = {
-        key.split('"')[1]: after[key] - before.get(key, 0.0)
-        for key in after
-        if key.startswith("rcp_stasis_ari_requests_total{") and after[key] - before.get(key, 0.0)
-    }
-    lines.append(
-        f"  ARI requests per call: {sum(requests.values()) / stasis_calls:.2f} ("
-        + ", ".join(
-            f"{name} {count / stasis_calls:.2f}" for name, count in sorted(requests.items())
+    for what, metric in (
+        ("ARI requests", "rcp_stasis_ari_requests_total"),
+        ("ARI messages from Asterisk (events and answers)", "rcp_stasis_ari_events_total"),
+    ):
+        counts = {
+            key.split('"')[1]: after[key] - before.get(key, 0.0)
+            for key in after
+            if key.startswith(metric + "{") and after[key] - before.get(key, 0.0)
+        }
+        lines.append(
+            f"  {what} per call: {sum(counts.values()) / stasis_calls:.2f} ("
+            + ", ".join(
+                f"{name} {count / stasis_calls:.2f}" for name, count in sorted(counts.items())
+            )
+            + ")"
         )
-        + ")"
-    )
     idle_rates = [
         value
         for one in rounds

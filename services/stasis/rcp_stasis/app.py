@@ -183,6 +183,7 @@ async def _take_calls(
             rest_over_websocket=settings.ari_rest_over_websocket,
             on_connected=receptionist.reconcile,
             on_request=metrics.count_ari_request,
+            on_event=metrics.count_ari_event,
             on_answer=metrics.ari_request_seconds.observe,
             on_event_lag=metrics.ari_event_lag_seconds.observe,
         )

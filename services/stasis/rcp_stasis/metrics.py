@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter
-from rcp.telemetry import MetricsOf
+from prometheus_client import CollectorRegistry
+from rcp.telemetry import MetricsOf, children_of
 
 # From a few milliseconds (a cached prompt) to seconds (a prompt rendered on the spot).
 _DTMF_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -126,6 +126,13 @@ class StasisMetrics:
             "Asterisk and this service a round trip.",
             "operation",
         )
+        self.ari_events = new.counter(
+            "ari_events_total",
+            "Messages from Asterisk on the ARI WebSocket, by kind (ARI's event type: "
+            "StasisStart, Dial...; RESTResponse: the answers to requests made there): each "
+            "costs Asterisk its JSON and this service a parse.",
+            "kind",
+        )
         self.ari_request_seconds = new.histogram(
             "ari_request_seconds",
             "How long each ARI request of a call waited for Asterisk's answer (or its failure): "
@@ -141,16 +148,16 @@ class StasisMetrics:
         self.ari_connected = new.gauge(
             "ari_connected", "1 while the ARI event WebSocket is connected, else 0."
         )
-        self._ari_requests_by_operation: dict[str, Counter] = {}
+        self._ari_request_of = children_of(self.ari_requests)
+        self._ari_event_of = children_of(self.ari_events)
 
     def count_ari_request(self, operation: str) -> None:
-        """Count one ARI request (about eleven a call: its labelled counter is looked up once
-        per operation, not on each request)."""
-        counter = self._ari_requests_by_operation.get(operation)
-        if counter is None:
-            counter = self.ari_requests.labels(operation=operation)
-            self._ari_requests_by_operation[operation] = counter
-        counter.inc()
+        """Count one ARI request, by operation (about ten a call)."""
+        self._ari_request_of(operation).inc()
+
+    def count_ari_event(self, kind: str) -> None:
+        """Count one message from Asterisk, by kind (its type; about twenty a call)."""
+        self._ari_event_of(kind).inc()
 
     def watch_outbound_legs(self, legs: Callable[[], int]) -> None:
         """Read the node's outside legs at each scrape."""
