@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
 import random
 import re
@@ -244,13 +243,18 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int | None) -> tuple[float, float]:
-    """A process's CPU time so far, every thread, from /proc: in all, and in the kernel
-    (NaN for None, a process not known)."""
+    """A process's CPU time so far, from /proc: in all (its threads' run times, counted in
+    nanoseconds, where /proc/PID/stat counts in clock ticks, 10 ms: too coarse for the
+    slices `_saturate` measures), and in the kernel (in ticks). NaN for None, a process
+    not known."""
     if pid is None:
         return float("nan"), float("nan")
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    user, system = int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
-    return user + system, system
+    running = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with suppress(OSError):  # a thread that ended meanwhile
+            running += int((task / "schedstat").read_text().split()[0])
+    return running / 1e9, int(fields[12]) / _TICKS
 
 
 def listening_pid(port: int) -> int | None:
@@ -270,20 +274,11 @@ def listening_pid(port: int) -> int | None:
     return None
 
 
-async def with_cpu(
-    pids: Sequence[int | None], measured: Awaitable[list[Stats]]
-) -> tuple[Stats, list[float]]:
-    """A measured phase of one service, and the CPU time each process (None: not known) used
-    for each of its lookups meanwhile, in µs; then the first one's time in the kernel."""
-
-    def now() -> list[float]:
-        times = [cpu_seconds(pid) for pid in pids]
-        return [every for every, _ in times] + [times[0][1]]
-
-    before = now()
-    (stats,) = await measured
-    used = [after - start for after, start in zip(now(), before, strict=True)]
-    return stats, [seconds / stats.count * 1e6 for seconds in used]
+def cpu_now(pids: Sequence[int | None]) -> list[float]:
+    """The CPU time so far of each process (None: not known), in seconds; then the first
+    one's time in the kernel."""
+    times = [cpu_seconds(pid) for pid in pids]
+    return [every for every, _ in times] + [times[0][1]]
 
 
 def rss_bytes(pid: int) -> int:
@@ -353,13 +348,22 @@ async def phase(sends: Sequence[Send], count: int, concurrency: int) -> list[Sta
     Request n goes through `sends[n % len(sends)]`: with several services, their requests
     alternate, so that the machine's noise falls on each alike.
     """
+    latencies, elapsed = await _timed(sends, range(count), concurrency)
+    return [_stats(each, elapsed) for each in latencies]
+
+
+async def _timed(
+    sends: Sequence[Send], numbers: range, concurrency: int
+) -> tuple[list[list[float]], float]:
+    """`phase`'s requests, numbered from `numbers`: the latencies of each of `sends`, and
+    the time they all took."""
     latencies: list[list[float]] = [[] for _ in sends]
-    numbers = itertools.count()
+    next_numbers = iter(numbers)
     deadline = time.monotonic() + PHASE_LIMIT_S
 
     async def worker() -> None:
-        for n in numbers:
-            if n >= count or time.monotonic() > deadline:
+        for n in next_numbers:
+            if time.monotonic() > deadline:
                 return
             started = time.perf_counter()
             await sends[n % len(sends)](n)
@@ -367,8 +371,7 @@ async def phase(sends: Sequence[Send], count: int, concurrency: int) -> list[Sta
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return [_stats(each, elapsed) for each in latencies]
+    return latencies, time.perf_counter() - started
 
 
 async def paced(sends: Sequence[Send], count: int, rate: float) -> list[Stats]:
@@ -406,6 +409,7 @@ async def report_nats(
     concurrency: int,
     rate: float,
     rounds: int,
+    slices: int,
 ) -> None:
     """The directory and echo as processes of their own, measured over the same NATS."""
     settings = Settings()
@@ -454,6 +458,7 @@ async def report_nats(
                     concurrency=concurrency,
                     rate=rate,
                     rounds=rounds,
+                    slices=slices,
                 )
         except BaseException:
             log.seek(0)
@@ -506,6 +511,7 @@ async def _measure(
     concurrency: int,
     rate: float,
     rounds: int,
+    slices: int,
 ) -> None:
     async def search(message: SearchRequest) -> SearchResult:
         subject = subjects.DIRECTORY_SEARCH.subject(message.tenant_id, scope)
@@ -590,7 +596,7 @@ async def _measure(
         "echo sized": (echo_pid, sized_n),
         "directory": (pid, search_n),
     }
-    saturated, cpu = await _saturate(services, len(searches), concurrency, rounds, nats_pid)
+    saturated, cpu = await _saturate(services, len(searches), concurrency, rounds, slices, nats_pid)
     for round_number in range(rounds):
         runs.append(
             (
@@ -631,24 +637,45 @@ async def _saturate(
     count: int,
     concurrency: int,
     rounds: int,
+    slices: int,
     nats_pid: int | None,
 ) -> tuple[dict[str, list[Stats]], dict[str, list[list[float]]]]:
     """Each service (its process, how to send it lookup n) alone at `concurrency` in flight,
-    one after the other, `rounds` times: its stats, and the CPU time per lookup its process,
-    this client and the NATS server (`nats_pid`) spent (`with_cpu`), by service then round."""
+    `count` lookups, `rounds` times: its stats, and the CPU time per lookup its process,
+    this client and the NATS server (`nats_pid`) spent (`cpu_now`), by service then round.
+
+    A round sends each service's lookups in `slices` slices, the services taking turns
+    slice by slice (each still alone while its slice runs): the machine's load, which moves
+    within seconds, then falls on each service alike."""
     saturated: dict[str, list[Stats]] = {name: [] for name in services}
     cpu: dict[str, list[list[float]]] = {name: [] for name in services}
+    size = -(-count // slices)
     for _ in range(rounds):
-        for name, (service_pid, send) in services.items():
+        latencies: dict[str, list[float]] = {name: [] for name in services}
+        elapsed = dict.fromkeys(services, 0.0)
+        used: dict[str, list[float]] = {name: [0.0] * 4 for name in services}
+        for start in range(0, count, size):
+            for name, (service_pid, send) in services.items():
 
-            def alone(n: int, send: Send = send) -> Awaitable[object]:
-                return send(2 * n)  # a send's n counts both services' lookups: n // 2 its own
+                def alone(n: int, send: Send = send) -> Awaitable[object]:
+                    return send(2 * n)  # a send's n counts both services' lookups: n // 2 its own
 
-            stats, used = await with_cpu(
-                (service_pid, os.getpid(), nats_pid), phase([alone], count, concurrency)
-            )
-            saturated[name].append(stats)
-            cpu[name].append(used)
+                pids = (service_pid, os.getpid(), nats_pid)
+                before = cpu_now(pids)
+                (each,), seconds = await _timed(
+                    [alone], range(start, min(start + size, count)), concurrency
+                )
+                after = cpu_now(pids)
+                latencies[name] += each
+                elapsed[name] += seconds
+                used[name] = [
+                    total + end - begin
+                    for total, end, begin in zip(used[name], after, before, strict=True)
+                ]
+        for name in services:
+            done = len(latencies[name])
+            saturated[name].append(_stats(latencies[name], elapsed[name]))
+            cpu[name].append([seconds / done * 1e6 for seconds in used[name]])
     return saturated, cpu
 
 
@@ -696,6 +723,7 @@ async def run(arguments: argparse.Namespace) -> None:
             concurrency=arguments.concurrency,
             rate=arguments.rate,
             rounds=arguments.rounds,
+            slices=arguments.slices,
         )
 
 
@@ -710,6 +738,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500, help="open-loop lookups a second, each")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="saturated runs, each service")
+    parser.add_argument(
+        "--slices", type=int, default=10, help="turns the services take in a saturated run"
+    )
     arguments = parser.parse_args()
     with suppress(KeyboardInterrupt):
         asyncio.run(run(arguments))
