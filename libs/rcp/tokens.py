@@ -34,7 +34,7 @@ class IssuedToken:
 
 def hash_token(token: str, pepper: str) -> bytes:
     """The keyed hash under which a token is stored and looked up."""
-    return hmac.new(pepper.encode(), token.encode(), hashlib.sha256).digest()
+    return hmac.digest(pepper.encode(), token.encode(), hashlib.sha256)
 
 
 def issue_token(pepper: str) -> IssuedToken:

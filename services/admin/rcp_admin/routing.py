@@ -129,9 +129,10 @@ class Call:
         """The request's id, echoed in X-Request-Id and kept in the audit log."""
         return self.request[REQUEST_ID_KEY]
 
-    @property
+    @functools.cached_property
     def tenant_id(self) -> uuid.UUID:
-        """The tenant in the path; a malformed id is as unknown as a missing one."""
+        """The tenant in the path; a malformed id is as unknown as a missing one (parsed once
+        per request)."""
         return self.path_uuid("tenant_id", "tenant")
 
     @property

@@ -10,7 +10,6 @@ service's: only it removes them).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -187,10 +186,10 @@ class Store:
         return self.pool.scoped(Scope.carrier())
 
     def scoped_to(self, principal: Principal) -> Store:
-        """The same store, in the scope of one caller (made on every request: a copy with its
-        pool replaced, at half the cost of `dataclasses.replace`, which runs `__init__`)."""
-        scoped = copy.copy(self)
-        object.__setattr__(scoped, "pool", self.pool.scoped(principal.scope))
+        """The same store, in the scope of one caller (made on every request: its fields
+        copied, the pool replaced, at a fifth of the cost of `dataclasses.replace`)."""
+        scoped = object.__new__(Store)
+        scoped.__dict__.update(self.__dict__, pool=self.pool.scoped(principal.scope))
         return scoped
 
     @asynccontextmanager
