@@ -185,6 +185,10 @@ MENU_KEYS = f"""
      WHERE o.tenant_id = $1 AND (o.id = $2 OR ($2::uuid IS NULL AND o.is_first))"""
 
 
+# Each key as it reads when nothing is assigned to it (models are frozen: made once).
+UNASSIGNED = {digit: s.Key(digit=digit, assigned=False) for digit in "0123456789"}
+
+
 @dataclass(frozen=True)
 class MenuKeys:
     """A menu's ten keys, as read with `menu_keys`."""
@@ -199,7 +203,7 @@ class MenuKeys:
     def assigned(self, digit: str, key: s.Key | None) -> s.KeyList:
         """The ten keys once `digit` is `key` (None: unassigned)."""
         items = list(self.keys.items)
-        items[int(digit)] = s.Key(digit=digit, assigned=False) if key is None else key
+        items[int(digit)] = UNASSIGNED[digit] if key is None else key
         return s.KeyList(items=items)
 
 
@@ -241,7 +245,7 @@ async def menu_keys(reader: Reader, tenant_id: UUID, menu_id: UUID | None = None
     key_prompts = await prompts.models_of(reader, tenant_id, prompt_ids) if prompt_ids else {}
     by_digit = {r["digit"]: r for r in rows if r["digit"] is not None}
     items = [
-        s.Key(digit=digit, assigned=False)
+        UNASSIGNED[digit]
         if (row := by_digit.get(digit)) is None
         else key_of(row, key_prompts.get(row["prompt_id"]))
         for digit in "0123456789"
