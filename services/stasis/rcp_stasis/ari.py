@@ -130,6 +130,9 @@ LEG_ENTRY_TIMEOUT_S = 5.0
 PROBE_TIMEOUT_S = 2.0
 """How long a new WebSocket's first request may wait for its answer before operations stay on
 HTTP for that connection (an Asterisk without REST over WebSocket does not answer at all)."""
+ANSWER_SWEEP_S = 0.25
+"""How often requests on the WebSocket are checked for an overdue answer (their time-out is
+met to within this)."""
 RELEASE_ATTEMPTS = 3  # each failed release step is tried again after 1 s, then 2 s
 RELEASE_RETRY_S = 1.0
 CALL_STOP = {"recancel_after_s": 20.0, "patience_s": 60.0}
@@ -389,7 +392,8 @@ class AriConnection:
         self._rest_over_websocket = rest_over_websocket
         self._socket: _BatchedFrames | None = None
         self._socket_answers = False  # Asterisk answered a request on this socket
-        self._answers: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
+        self._answers: dict[str, tuple[asyncio.Future[Mapping[str, Any]], float]] = {}
+        """The requests on the socket awaiting their answer, and when they stop waiting."""
         self._request_ids = itertools.count()
 
     # --- lifetime ---------------------------------------------------------------------------
@@ -402,6 +406,8 @@ class AriConnection:
         )
         self._http = _AriHttp(self._session, self._heartbeat_s, self._on_websocket)
         self._runner = asyncio.create_task(self._run(), name=f"ari-{self.app}")
+        sweeper = asyncio.create_task(self._sweep_answers(), name=f"ari-answers-{self.app}")
+        self._background.add(sweeper)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -476,7 +482,7 @@ class AriConnection:
         callers see Asterisk not answering, as when an HTTP request breaks)."""
         self._socket, self._socket_answers = None, False
         answers, self._answers = self._answers, {}
-        for answer in answers.values():
+        for answer, _ in answers.values():
             if not answer.done():
                 answer.set_exception(AriError(0, "the ARI WebSocket closed before the answer"))
 
@@ -527,9 +533,9 @@ class AriConnection:
         if self._on_event is not None:
             self._on_event(kind)
         if kind == "RESTResponse":
-            answer = self._answers.pop(str(message.get("request_id")), None)
-            if answer is not None and not answer.done():
-                answer.set_result(message)
+            waiting = self._answers.pop(str(message.get("request_id")), None)
+            if waiting is not None and not waiting[0].done():
+                waiting[0].set_result(message)
             return
         channel_id = _channel_of(message)
         if kind == "ApplicationReplaced":
@@ -677,15 +683,17 @@ class AriConnection:
         if body is not None:
             request["content_type"] = "application/json"
             request["message_body"] = json.dumps(body)
-        answer = self._answers[request_id] = asyncio.get_running_loop().create_future()
-        where = f"ARI {method} {self.url}/ari/{path}"
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+        # No timer per request: `_sweep_answers` fails those still waiting at their deadline.
+        self._answers[request_id] = (answer, loop.time() + timeout_s)
         try:
             await socket.send(json.dumps(request))
-            async with asyncio.timeout(timeout_s):
-                message = await answer
+            message = await answer
         except (aiohttp.ClientError, ConnectionError) as error:
-            raise AriError(0, f"{where}: {error!r}") from error
+            raise AriError(0, f"ARI {method} {self.url}/ari/{path}: {error!r}") from error
         except TimeoutError as error:
+            where = f"ARI {method} {self.url}/ari/{path}"
             raise AriError(0, f"{where}: no answer on the WebSocket in {timeout_s} s") from error
         finally:
             self._answers.pop(request_id, None)
@@ -693,8 +701,20 @@ class AriConnection:
         text = str(message.get("message_body") or "")
         if status >= HTTPStatus.BAD_REQUEST or status == 0:
             error_type = AriNotFound if status == HTTPStatus.NOT_FOUND else AriError
-            raise error_type(status, f"{where} -> {status} {text}")
+            raise error_type(status, f"ARI {method} {self.url}/ari/{path} -> {status} {text}")
         return text
+
+    async def _sweep_answers(self) -> None:
+        """Fail the requests on the socket whose answer is overdue, every ANSWER_SWEEP_S: one
+        task instead of a timer per request (a future awaited under `asyncio.timeout` cost
+        12 µs against 0.7 µs without: 50,000 of them, the machine of bench/calls)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(ANSWER_SWEEP_S)
+            now = loop.time()
+            for answer, deadline in list(self._answers.values()):
+                if deadline <= now and not answer.done():
+                    answer.set_exception(TimeoutError())
 
     async def rest(self, method: str, path: str, json: Any = None, **params: object) -> Any:
         """A raw ARI request, for what aioari cannot express."""
