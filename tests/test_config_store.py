@@ -105,6 +105,80 @@ async def test_the_backfill_stores_a_tenant_written_straight_into_the_database(
     assert snapshot["numbers"] == []
 
 
+async def _backfilled(admin: Admin, nats_client: NatsClient) -> int:
+    """A backfill as a starting admin service runs it (a publisher that stored nothing yet)."""
+    namespace = namespace_of(admin.settings.database_url)
+    return await StoringConfigPublisher(
+        None, nats_client, admin.pool, Metrics("t"), namespace
+    ).backfill()
+
+
+async def _revision(store: ConfigStore, tenant_id: str) -> int:
+    return (await store.kv.get(store.tenant_key(uuid.UUID(tenant_id)))).revision or 0
+
+
+async def test_the_backfill_leaves_a_tenant_stored_at_its_version_and_stores_a_stale_one(
+    admin: Admin, nats_client: NatsClient
+) -> None:
+    kept_id, _ = await admin.tenant("kept")
+    stale_id, _ = await admin.tenant("stale")
+    await _backfilled(admin, nats_client)
+    store = await _store(admin, nats_client)
+    kept, stale = await _revision(store, kept_id), await _revision(store, stale_id)
+    # A change committed whose storing failed.
+    await admin.pool.execute("UPDATE tenants SET name = 'Renamed' WHERE id = $1", stale_id)
+    await admin.pool.execute(
+        "UPDATE config_versions SET version = version + 1 WHERE tenant_id = $1", stale_id
+    )
+
+    stored = await _backfilled(admin, nats_client)
+
+    assert stored == 1
+    assert await _revision(store, kept_id) == kept
+    assert await _revision(store, stale_id) != stale
+    snapshot = await store.snapshot(uuid.UUID(stale_id))
+    assert not isinstance(snapshot, Missing)
+    assert snapshot["tenant"]["name"] == "Renamed"
+    assert snapshot["config_version"] == await admin.pool.fetchval(
+        "SELECT version FROM config_versions WHERE tenant_id = $1", stale_id
+    )
+
+
+async def test_the_backfill_stores_every_tenant_again_once_the_snapshots_format_changed(
+    admin: Admin, nats_client: NatsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant_id, _ = await admin.tenant()
+    await _backfilled(admin, nats_client)
+    store = await _store(admin, nats_client)
+    before = await _revision(store, tenant_id)
+    tenants = await admin.pool.fetchval("SELECT count(*) FROM tenants")
+
+    monkeypatch.setattr(config_store, "snapshot_format", lambda: "another format")
+    assert await _backfilled(admin, nats_client) == tenants
+    again = await _revision(store, tenant_id)
+
+    assert again != before
+    assert await _backfilled(admin, nats_client) == 0
+    assert await _revision(store, tenant_id) == again
+
+
+async def test_the_stored_versions_are_each_tenants_and_none_for_a_tenant_gone(
+    nats_client: NatsClient,
+) -> None:
+    store = await ConfigStore.open(nats_client, f"versions_{uuid.uuid4().hex[:8]}")
+    alive, gone = uuid.uuid4(), uuid.uuid4()
+    try:
+        assert await store.stored_versions() == {}
+        await store.put(alive, {"tenant": {"name": "A"}, "config_version": 4, "numbers": []})
+        await store.put(gone, {"tenant": None, "numbers": []})
+        await store.kv.put(store.number_key("+33100"), str(alive).encode())
+
+        assert await store.stored_versions() == {alive: 4, gone: None}
+    finally:
+        subject = f"$KV.{config_store.BUCKET}.{store.namespace}.>"
+        await nats_client.jetstream().purge_stream(config_store.STREAM, subject=subject)
+
+
 def test_a_watched_key_names_its_tenant_or_number_and_other_namespaces_are_ignored() -> None:
     store = ConfigStore(None, "db_1")  # type: ignore[arg-type]
     tenant = uuid.uuid4()
@@ -160,6 +234,7 @@ async def test_under_authorization_admin_writes_the_store_and_stasis_reads_and_w
             written = await ConfigStore.open(admin, "db")
             tenant = uuid.uuid4()
             await written.put(tenant, {"tenant": None, "numbers": ["+33100"]})
+            assert await written.stored_versions() == {tenant: None}  # the backfill's listing
             read = await ConfigStore.open(stasis, "db")
             watcher = await read.kv.watch(read.watched_keys())
             assert await read.snapshot(tenant) == {"tenant": None, "numbers": ["+33100"]}

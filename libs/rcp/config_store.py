@@ -11,13 +11,17 @@ Keys, under the namespace of the database they mirror (its name: several databas
 test suite's, share one bucket without seeing each other's keys):
 - `<namespace>.tenant.<tenant id>`: the tenant's snapshot (JSON); `{"tenant": null}` for a
   tenant that is gone;
-- `<namespace>.number.<digits of the E.164 number>`: the id of the tenant it is routed to.
+- `<namespace>.number.<digits of the E.164 number>`: the id of the tenant it is routed to;
+- `<namespace>.backfilled`: what the admin service's last complete backfill stored by (the
+  snapshots' format, the database's schema revision): while they hold, a snapshot stored with
+  its tenant's configuration version is as the database has it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,6 +38,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
+from rcp.contracts.receptionist import ReceptionistDocument
 from rcp.db import receptionists
 from rcp.db.pool import DATABASE_FAILURES
 from rcp.db.scope import Scope, ScopedPool
@@ -129,6 +134,25 @@ ROWS = f"""
 
 # The parts of a snapshot that are rows' JSON as PostgreSQL wrote it.
 ROW_PARTS = ("extensions", "ring_groups", "rooms", "policy", "limits")
+
+# Raise when what `read_encoded` writes changes without ROWS or the document's schema changing.
+SNAPSHOT_FORMAT = 1
+
+
+def snapshot_format() -> str:
+    """What the snapshots this code writes are made of (a digest of their reading and of the
+    receptionist document's schema): a snapshot stored by other code may differ even at the
+    same configuration version."""
+    schema = json.dumps(ReceptionistDocument.model_json_schema(), sort_keys=True)
+    made_of = f"{SNAPSHOT_FORMAT}\n{ROWS}\n{schema}".encode()
+    return hashlib.sha256(made_of).hexdigest()[:16]
+
+
+# Each tenant's configuration version (0: none yet), for the backfill, in one round trip.
+BACKFILL_VERSIONS = """
+    SELECT t.id, coalesce(v.version, 0) AS version
+      FROM tenants t LEFT JOIN config_versions v ON v.tenant_id = t.id
+     ORDER BY t.id"""
 
 
 @dataclass(frozen=True)
@@ -240,6 +264,36 @@ class ConfigStore:
 
     def number_key(self, e164: str) -> str:
         return f"{self.namespace}.number.{number_token(e164)}"
+
+    def backfilled_key(self) -> str:
+        return f"{self.namespace}.backfilled"
+
+    async def backfilled(self) -> Snapshot | Missing:
+        """What the last complete backfill stored by (`format`, `revision`), or MISSING."""
+        raw = await self._get(self.backfilled_key())
+        if isinstance(raw, Missing):
+            return raw
+        return cast(Snapshot, json.loads(raw))
+
+    async def stored_versions(self) -> dict[UUID, int | None]:
+        """The configuration version of each tenant's stored snapshot (None: a tenant gone),
+        all read by one watch of the namespace's tenant keys, not a request per tenant."""
+        versions: dict[UUID, int | None] = {}
+        watcher = await self.kv.watch(f"{self.namespace}.tenant.*", ignore_deletes=True)
+        try:
+            async for entry in watcher:
+                if entry is None:  # all the store holds was delivered
+                    break
+                change = self.key_change(entry.key)
+                if change is None or change.tenant_id is None or not entry.value:
+                    continue
+                stored = json.loads(entry.value)
+                gone = stored.get("tenant") is None
+                versions[change.tenant_id] = None if gone else int(stored["config_version"])
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
+        return versions
 
     def watched_keys(self) -> str:
         """What a watch of this namespace follows."""
@@ -445,9 +499,21 @@ class StoringConfigPublisher:
         await self._inner.changed(tenant_id, entity, key)
 
     async def backfill(self) -> int:
-        """Store every tenant's configuration (at admin start: those from before the store,
-        and any change whose storing failed); how many were stored."""
-        rows = await self._pool.fetch("SELECT id FROM tenants ORDER BY id")
-        for row in rows:
-            await self.store(row["id"])
-        return len(rows)
+        """Store the configuration of every tenant the store lacks or holds at another
+        configuration version than the database's (at admin start: those from before the
+        store, and any change whose storing failed); how many were stored. A tenant stored
+        at its version is left as it is, unless the snapshots' format or the database's
+        schema revision changed since the last complete backfill: then every tenant is
+        stored again (and, once all are, that backfill marked complete)."""
+        store = await self.opened()
+        rows = await self._pool.fetch(BACKFILL_VERSIONS)
+        revision = await self._pool.fetchval("SELECT version_num FROM alembic_version")
+        made_by = {"format": snapshot_format(), "revision": revision}
+        as_stored = await store.backfilled() == made_by
+        stored = await store.stored_versions() if as_stored else {}
+        stale = [row["id"] for row in rows if stored.get(row["id"]) != row["version"]]
+        for tenant_id in stale:
+            await self.store(tenant_id)
+        if not as_stored:
+            await store.kv.put(store.backfilled_key(), json.dumps(made_by).encode())
+        return len(stale)

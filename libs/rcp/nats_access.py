@@ -197,6 +197,8 @@ USERS: tuple[NatsUser, ...] = (
         publish=(
             *CONFIGURATION_WRITER,
             *_asks(subjects.DIRECTORY_SEARCH),  # the menu simulator's dial by name
+            # The backfill at start reads the versions the store holds in one watch.
+            *CONFIG_STORE_READER,
         ),
         # Every instance forgets what it keeps in memory of a tenant its peers changed.
         subscribe=(subjects.CONFIG_CHANGED_ALL,),
