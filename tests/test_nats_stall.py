@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats_support import TESTS, login
+from rcp.config_events import NatsConfigPublisher
 from rcp.messaging import NatsProbe, connect_nats
 from rcp.settings import CommonSettings
+from rcp.telemetry import Metrics
 from rcp_devstack.natsserver import PrivateNats, private_nats
 from rcp_devstack.settings import StackSettings
 
@@ -86,6 +89,25 @@ async def test_nats_py_flush_that_times_out_in_a_stall_leaves_the_client_deaf(
         started = time.monotonic()
         await client.flush(timeout=1)  # "ok" at once: the probe lies
         assert time.monotonic() - started < 0.5
+    finally:
+        await client.close()
+
+
+async def test_a_config_announcement_met_by_a_stall_leaves_the_admins_client_working(
+    server: PrivateNats, responder: NatsClient
+) -> None:
+    # The admin waits for each announcement to reach the server, at most FLUSH_TIMEOUT_S: a
+    # wait cut short by a stall must not leave its client deaf once the server goes on.
+    client = await nats.connect(server.url, **login())  # nats-py's defaults, as above
+    publisher = NatsConfigPublisher(client, Metrics("admin"))
+    try:
+        await publisher.changed(uuid.uuid4(), "key", "3")
+        server.pause()
+        await publisher.changed(uuid.uuid4(), "key", "3")  # cut short, logged, not raised
+        server.resume()
+        await asyncio.sleep(1)
+        assert await answers(client, timeout_s=2)
+        await publisher.changed(uuid.uuid4(), "key", "3")
     finally:
         await client.close()
 

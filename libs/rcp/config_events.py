@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from rcp import subjects
 from rcp.contracts import ConfigChanged
+from rcp.messaging import NatsProbe
 from rcp.telemetry import Metrics
 
 if TYPE_CHECKING:
@@ -52,6 +53,10 @@ class NatsConfigPublisher:
     def __init__(self, nats: NatsClient, metrics: Metrics) -> None:
         self._nats = nats
         self._metrics = metrics
+        # Proves each announcement reached the server: a message of its own sent after it,
+        # come back (not `flush()` with a time-out, which leaves nats-py deaf after a stall:
+        # docs/nats-client.md).
+        self._reached = NatsProbe(nats)
 
     async def changed(
         self, tenant_id: UUID, entity: str, key: str | None, snapshot: object = None
@@ -62,9 +67,10 @@ class NatsConfigPublisher:
             await self._nats.publish(
                 subjects.config_changed(tenant_id), event.model_dump_json().encode()
             )
-            # Sent before the write answers: whoever reads the answer and then listens sees
-            # only later changes, and a crash right after the answer loses no announcement.
-            await self._nats.flush(timeout=FLUSH_TIMEOUT_S)
+            # On the server before the write answers: whoever reads the answer and then
+            # listens sees only later changes, and a crash right after the answer loses no
+            # announcement.
+            await self._reached.check(FLUSH_TIMEOUT_S)
         except Exception as error:  # the write is committed; readers also refresh periodically
             self._metrics.nats_errors.labels(kind=type(error).__name__).inc()
             log.warning(

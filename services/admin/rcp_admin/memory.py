@@ -29,6 +29,7 @@ from uuid import UUID
 from nats.aio.client import Client as NatsClient
 from rcp.config_events import config_changes
 from rcp.contracts import ConfigChanged
+from rcp.messaging import reached_server
 
 T = TypeVar("T")
 
@@ -155,7 +156,7 @@ async def listening(memory: Memory, nats: NatsClient) -> AsyncIterator[None]:
     """Keep answers in `memory` while every config-changed announcement is heard (until the
     block ends)."""
     async with config_changes(nats, memory.heard):
-        await nats.flush()  # subscribed on the server before anything is kept
+        await reached_server(nats)  # subscribed on the server before anything is kept
         memory.listening = True
         try:
             yield
