@@ -68,7 +68,7 @@ async def scratch_database(database_url: str) -> AsyncIterator[str]:
         await server.close()
 
 
-def run(main: Coroutine[Any, Any, T]) -> T:
+def asyncio_run(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run(main)`, a SIGTERM (a timeout's) unwinding it as Ctrl-C does: `main` is
     cancelled, its `finally` blocks run (scratch databases dropped, servers stopped), then the
     process exits with 128 + SIGTERM."""

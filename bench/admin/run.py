@@ -36,7 +36,7 @@ from rcp_devstack.processes import free_port
 from rcp_devstack.roles import ensure_logins, role_url
 from rcp_devstack.settings import StackSettings
 
-from bench.support import percentiles, process_cpu_s, wait_http
+from bench.support import asyncio_run, percentiles, process_cpu_s, wait_http
 
 HERE = Path(__file__).parent
 OTHER_TENANTS = 10  # written side by side by one client each
@@ -281,4 +281,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio_run(main())

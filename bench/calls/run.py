@@ -1124,4 +1124,7 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run by its path
+    from bench.support import asyncio_run  # the repository is on the path now
+
+    sys.exit(asyncio_run(main()))

@@ -24,7 +24,7 @@ from rcp.messaging import connect_nats
 from rcp.telemetry import Metrics
 from rcp_admin.settings import Settings as AdminSettings
 
-from bench.support import run, scratch_database
+from bench.support import asyncio_run, scratch_database
 
 TENANTS = """
     WITH t AS (
@@ -90,4 +90,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    run(main())
+    asyncio_run(main())

@@ -36,7 +36,7 @@ from rcp_devstack.roles import ensure_logins, role_url
 from rcp_devstack.settings import StackSettings
 from rcp_stasis.tenants import PostgresTenants, StoredTenants, TenantConfigs, follow_store
 
-from bench.support import percentiles, wait_http
+from bench.support import asyncio_run, percentiles, wait_http
 
 NUMBER = "+33199000042"
 WAIT_S = 10.0
@@ -176,4 +176,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio_run(main())

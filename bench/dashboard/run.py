@@ -32,6 +32,8 @@ from rcp.db.migrate import upgrade
 from rcp_admin.resources.dashboard import QUERY
 from rcp_admin.settings import Settings as AdminSettings
 
+from bench.support import asyncio_run
+
 BASELINE = """SELECT count(*) FROM call_records
                WHERE tenant_id = $1 AND started_at >= $2 AND started_at < $3"""
 
@@ -197,4 +199,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio_run(main())

@@ -59,6 +59,7 @@ from rcp_directory.source import PostgresDirectory
 
 from bench.directory.echo import SIZED
 from bench.directory.names import person
+from bench.support import asyncio_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PHASE_LIMIT_S = 60.0
@@ -743,4 +744,4 @@ def main() -> None:
     )
     arguments = parser.parse_args()
     with suppress(KeyboardInterrupt):
-        asyncio.run(run(arguments))
+        asyncio_run(run(arguments))

@@ -362,4 +362,7 @@ if __name__ == "__main__":
     parser.add_argument("--texts", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--entries", type=int, default=50_000)
-    asyncio.run(main(parser.parse_args()))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run by its path
+    from bench.support import asyncio_run  # the repository is on the path now
+
+    asyncio_run(main(parser.parse_args()))
