@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import nats
 import pytest
 from admin_support import Admin
@@ -29,9 +30,12 @@ from rcp.config_store import (
     supersedes,
 )
 from rcp.telemetry import Metrics
+from rcp_admin.app import running
+from rcp_admin.settings import Settings as AdminSettings
 from rcp_devstack.natsserver import _binary
 from rcp_devstack.processes import free_port, wait_until
 from rcp_stasis.tenants import PostgresTenants, StoredTenants
+from roles_support import service_url
 
 
 def _number() -> str:
@@ -160,6 +164,66 @@ async def test_the_backfill_stores_every_tenant_again_once_the_snapshots_format_
     assert again != before
     assert await _backfilled(admin, nats_client) == 0
     assert await _revision(store, tenant_id) == again
+
+
+async def test_the_admin_service_serves_while_its_backfill_runs_and_cancels_it_at_its_end(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running_backfill, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def endless_backfill(_: StoringConfigPublisher) -> int:
+        running_backfill.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return 0
+
+    monkeypatch.setattr(StoringConfigPublisher, "backfill", endless_backfill)
+    settings = AdminSettings(
+        database_url=service_url(migrated_url, "admin"), ops_port=0, admin_http_port=0
+    )
+    async with asyncio.timeout(30):
+        async with running(settings) as port, aiohttp.ClientSession() as session:
+            await running_backfill.wait()
+            async with session.get(f"http://127.0.0.1:{port}/openapi.json") as response:
+                assert response.status == 200
+            assert not cancelled.is_set()
+        assert cancelled.is_set()
+
+
+async def test_a_backfill_that_read_a_tenant_before_a_newer_write_leaves_the_newer_stored(
+    admin: Admin, nats_client: NatsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backfill runs while the API writes: a snapshot it read before a write stored a
+    newer one does not replace it."""
+    tenant_id, _ = await admin.tenant()
+    t = f"/v1/tenants/{tenant_id}"
+    await admin.carrier.ok("PATCH", t, {"name": "Older"})
+    await admin.pool.execute(  # stale in the store: the backfill reads it again
+        "UPDATE config_versions SET version = version + 1 WHERE tenant_id = $1", tenant_id
+    )
+    read, resume = asyncio.Event(), asyncio.Event()
+    reading = config_store.read_encoded
+
+    async def paused_read(connection: object, tenant: uuid.UUID) -> Encoded:
+        snapshot = await reading(connection, tenant)
+        if snapshot.head["tenant"] is not None and snapshot.head["tenant"]["name"] == "Older":
+            read.set()
+            await resume.wait()
+        return snapshot
+
+    monkeypatch.setattr(config_store, "read_encoded", paused_read)
+    backfill = asyncio.create_task(_backfilled(admin, nats_client))
+    await read.wait()
+    await admin.carrier.ok("PATCH", t, {"name": "Newer"})
+    resume.set()
+    await backfill
+
+    snapshot = await (await _store(admin, nats_client)).snapshot(uuid.UUID(tenant_id))
+    assert not isinstance(snapshot, Missing)
+    assert snapshot["tenant"]["name"] == "Newer"
 
 
 async def test_the_stored_versions_are_each_tenants_and_none_for_a_tenant_gone(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -168,8 +170,8 @@ async def running(settings: Settings, stop: asyncio.Event | None = None) -> Asyn
         media = NatsMediaGateway(infra.nats, http, settings.media_nats_scope)
         mailer = SmtpSender(settings) if settings.mail_enabled else None
         app = build_app(infra.pool, infra.nats, infra.metrics, settings, media, mailer)
-        await _backfill(app[STORE_KEY].publisher)
         async with (
+            backfilling(app[STORE_KEY].publisher),
             listening(app[STORE_KEY].memory, infra.nats),
             serve_app(app, settings.admin_http_host, settings.admin_http_port) as port,
         ):
@@ -177,17 +179,38 @@ async def running(settings: Settings, stop: asyncio.Event | None = None) -> Asyn
             yield port
 
 
+@asynccontextmanager
+async def backfilling(publisher: object) -> AsyncIterator[None]:
+    """The configuration store's backfill running in the background while the service serves
+    (readiness does not wait for it); cancelled if still running at the end. Meanwhile the
+    API's writes store their tenants as always: a tenant's stores take turns in this process,
+    and whichever stores last, the newest configuration version stays (`ConfigStore.put`)."""
+    task = asyncio.create_task(_backfill(publisher), name="admin.config_backfill")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _backfill(publisher: object) -> None:
-    """Store every tenant's configuration in the configuration store (those from before it,
-    and any change whose storing failed); a failure is logged: calls then read PostgreSQL."""
+    """Store in the configuration store each tenant's configuration it lacks or holds at
+    another version (tenants from before it, a change whose storing failed); a failure is
+    logged: calls then read PostgreSQL for what is not stored, and the next start tries again."""
     if not isinstance(publisher, StoringConfigPublisher):
         return
+    started = time.monotonic()
     try:
         stored = await publisher.backfill()
     except _BACKFILL_FAILURES as error:
         log.warning("admin.config_backfill_failed", error=repr(error))
         return
-    log.info("admin.config_backfilled", tenants=stored)
+    except Exception:  # a bug: logged, never silent in a task nobody reads until the end
+        log.exception("admin.config_backfill_failed")
+        return
+    took = round(time.monotonic() - started, 3)
+    log.info("admin.config_backfilled", tenants=stored, seconds=took)
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
