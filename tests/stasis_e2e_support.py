@@ -644,14 +644,18 @@ async def traced(
     tenant: Tenant,
     match: Callable[[dict[str, Any]], bool],
     timeout_s: float = WAIT_S,
+    nth: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The trace of the tenant's (latest) call once a step `match` accepts is in it: each
-    step as one dict (its data, and its kind as `step`)."""
+    """The trace of the tenant's latest call (or of its `nth`, 1 the first: a later call's
+    record may not be written yet when an earlier one already matches) once a step `match`
+    accepts is in it: each step as one dict (its data, and its kind as `step`)."""
     steps: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(timeout_s):
             while True:
                 records = await call_records(database_url, tenant)
+                if nth is not None:
+                    records = records[:nth] if len(records) >= nth else []
                 steps = _steps(records[-1] if records else None)
                 if any(match(step) for step in steps):
                     return steps
@@ -666,12 +670,12 @@ def kind(name: str, **data: Any) -> Callable[[dict[str, Any]], bool]:
 
 
 async def ended_call(
-    database_url: str, tenant: Tenant, timeout_s: float = WAIT_S
+    database_url: str, tenant: Tenant, timeout_s: float = WAIT_S, nth: int | None = None
 ) -> asyncpg.Record:
-    """The tenant's latest call record, once that call has ended."""
-    await traced(database_url, tenant, kind("ended"), timeout_s)
+    """The tenant's latest call record (or its `nth`, as `traced`), once that call has ended."""
+    await traced(database_url, tenant, kind("ended"), timeout_s, nth)
     records = await call_records(database_url, tenant)
-    return records[-1]
+    return records[-1 if nth is None else nth - 1]
 
 
 def steps_of(record: asyncpg.Record) -> list[dict[str, Any]]:

@@ -330,10 +330,10 @@ async def test_a_call_keeps_its_version_while_another_is_published_and_the_next_
     await ended_call(url, tenant)
 
     second = await lines.call(tenant)
-    steps = await traced(url, tenant, kind("menu", reason="greeting"))
+    steps = await traced(url, tenant, kind("menu", reason="greeting"), nth=2)
     assert next(s for s in steps if s["step"] == "schedule")["version"] == 2
     await lines.press(second, "2")
-    await traced(url, tenant, kind("key", digit="2", action="dial_by_name"))
+    await traced(url, tenant, kind("key", digit="2", action="dial_by_name"), nth=2)
     await lines.hang_up(second)
-    await ended_call(url, tenant)
+    await ended_call(url, tenant, nth=2)
     await lines.stasis_holds_nothing()
